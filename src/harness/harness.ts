@@ -1,0 +1,415 @@
+/**
+ * @module harness/harness
+ * The one enforcement path every action takes:
+ *
+ *   describe -> decide -> record intent -> gate (approval) -> execute -> filter output -> record outcome
+ *
+ * Stage order is enforced by structure: each stage needs a token that only the previous stage can mint
+ * (module-private classes), so nothing can execute a tool without a decision and a durable intent
+ * record, or hand back a result without the output filters and the outcome record.
+ *
+ * The intent is recorded before the approval wait (not after, as ARCHITECTURE.md sketches): a held call
+ * is then on record even if nobody ever answers or the process dies while it waits.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
+import { callHash } from '../spec/call-hash.js';
+import type { Decision, Diagnostic } from '../spec/decision.js';
+import { describeError } from '../spec/errors.js';
+import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
+import type {
+  ApprovalHandler,
+  ApprovalVerdict,
+  CallRequest,
+  CallResult,
+  OutputFilter,
+  PolicyHandle,
+  ToolExecutor,
+} from './types.js';
+import { type Reservation, WindowCounters } from './window-counters.js';
+
+export interface HarnessOptions {
+  readonly policy: PolicyHandle;
+  readonly audit: AuditLog;
+  readonly sessions?: SessionRegistry;
+  readonly counters?: WindowCounters;
+  /** Who answers `approve` decisions. Without one, every held call is refused (fail closed). */
+  readonly approvals?: ApprovalHandler;
+  /** How long a held call waits for humans before it expires (= denied). Default 5 minutes. */
+  readonly approvalTimeoutMs?: number;
+  /** Applied in order to every tool result before the caller sees it. */
+  readonly outputFilters?: readonly OutputFilter[];
+  /** Epoch milliseconds; injectable for tests of time-based rules. */
+  readonly clock?: () => number;
+  /** Calls kept per session for sequence rules; a session past it is refused further calls. */
+  readonly maxSessionHistory?: number;
+}
+
+const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_MAX_SESSION_HISTORY = 10_000;
+
+// Stage tokens. Not exported: only this module can create them, so stages cannot be skipped or reordered.
+class DecidedCall {
+  readonly #stage = 'decided';
+  constructor(
+    readonly decisionId: string,
+    readonly call: ToolCall,
+    readonly decision: Decision,
+    readonly startedAt: number,
+    readonly decisionLatencyUs: number,
+    readonly reservations: readonly Reservation[],
+  ) {}
+  get stage(): string {
+    return this.#stage;
+  }
+}
+
+class RecordedIntent {
+  readonly #stage = 'recorded';
+  constructor(
+    readonly decided: DecidedCall,
+    readonly intentId: string,
+  ) {}
+  get stage(): string {
+    return this.#stage;
+  }
+}
+
+class ClearedCall {
+  readonly #stage = 'cleared';
+  constructor(
+    readonly recorded: RecordedIntent,
+    readonly approval: ApprovalVerdict | undefined,
+  ) {}
+  get stage(): string {
+    return this.#stage;
+  }
+}
+
+interface Refusal {
+  readonly outcome: Extract<Outcome, 'denied' | 'expired' | 'cancelled'>;
+  readonly reason: string;
+  readonly approval?: ApprovalVerdict;
+}
+
+type Execution =
+  | { readonly ok: true; readonly output: unknown }
+  | { readonly ok: false; readonly error: string; readonly outcome: Outcome };
+
+export class Harness {
+  readonly sessions: SessionRegistry;
+  private readonly counters: WindowCounters;
+  private readonly policy: PolicyHandle;
+  private readonly audit: AuditLog;
+  private readonly approvals: ApprovalHandler | undefined;
+  private readonly approvalTimeoutMs: number;
+  private readonly outputFilters: readonly OutputFilter[];
+  private readonly clock: () => number;
+  private readonly maxSessionHistory: number;
+
+  constructor(options: HarnessOptions) {
+    if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
+    if (options.audit === undefined) throw new TypeError('harness needs an audit log');
+    const timeout = options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS;
+    if (!(timeout > 0)) throw new RangeError(`approvalTimeoutMs must be positive, got \`${timeout}\``);
+    this.policy = options.policy;
+    this.audit = options.audit;
+    this.sessions = options.sessions ?? new MemorySessionRegistry();
+    this.counters = options.counters ?? new WindowCounters();
+    this.approvals = options.approvals;
+    this.approvalTimeoutMs = timeout;
+    this.outputFilters = options.outputFilters ?? [];
+    this.clock = options.clock ?? Date.now;
+    this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
+  }
+
+  /** Runs one tool call through every stage. Never throws; the result says what happened. */
+  async call(
+    request: CallRequest,
+    executor: ToolExecutor,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<CallResult> {
+    const decided = this.decide(request);
+    if (!(decided instanceof DecidedCall)) return decided;
+    const recorded = await this.recordIntent(decided);
+    if (!(recorded instanceof RecordedIntent)) return recorded;
+    const cleared = await this.gate(recorded, options.signal);
+    if (!(cleared instanceof ClearedCall)) {
+      for (const reservation of decided.reservations) reservation.release();
+      return this.recordOutcome(recorded, cleared);
+    }
+    const executed = await this.execute(cleared, executor, options.signal);
+    const filtered = await this.filterOutput(cleared, executed);
+    return this.recordOutcome(recorded, filtered, cleared.approval);
+  }
+
+  /** Stage 1+2: validate the request, look up the session, and decide. Synchronous, so counter
+   * reservations cannot interleave with another call's decision. */
+  private decide(request: CallRequest): DecidedCall | CallResult {
+    const startedAt = performance.now();
+    const decisionId = randomUUID();
+    const policy = this.policy.current;
+    const parsed = ToolCallSchema.safeParse(request);
+    if (!parsed.success) {
+      const message = `invalid call: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`;
+      const decision = denyDecision(policy.hash, { code: 'invalid_input', message });
+      return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
+    }
+    const call = parsed.data;
+    const now = this.clock();
+    let decision: Decision;
+    let session: SessionRecord | undefined;
+    try {
+      session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      decision =
+        this.checkSession(session, call, policy.hash) ??
+        policy.evaluate({ call, session, counters: this.counters, now });
+    } catch (error) {
+      // fail closed: a session store error is not "no opinion"
+      decision = denyDecision(policy.hash, {
+        code: 'internal_error',
+        message: `decision failed: ${describeError(error)}`,
+      });
+    }
+    const reservations: Reservation[] = [];
+    for (const obligation of decision.obligations) {
+      if (obligation.kind === 'count')
+        reservations.push(this.counters.reserve(obligation.key, now, obligation.amount));
+    }
+    const latencyUs = Math.round((performance.now() - startedAt) * 1000);
+    return new DecidedCall(decisionId, call, decision, startedAt, latencyUs, reservations);
+  }
+
+  private checkSession(session: SessionRecord, call: ToolCall, policyHash: string): Decision | undefined {
+    if (session.agentId !== call.principal.agentId) {
+      return denyDecision(policyHash, {
+        code: 'session_agent_mismatch',
+        message: `session \`${session.id}\` belongs to agent \`${session.agentId}\`, not \`${call.principal.agentId}\``,
+      });
+    }
+    if (session.history.length >= this.maxSessionHistory) {
+      return denyDecision(policyHash, {
+        code: 'session_history_full',
+        message: `session \`${session.id}\` reached ${this.maxSessionHistory} calls: start a new session`,
+      });
+    }
+    return undefined;
+  }
+
+  /** Stage 3: the attempt and its decision are durable before anything else happens. */
+  private async recordIntent(decided: DecidedCall): Promise<RecordedIntent | CallResult> {
+    const { call, decision } = decided;
+    const event: CallIntentEvent = {
+      v: 1,
+      id: `${decided.decisionId}/intent`,
+      kind: 'call-intent',
+      time: new Date(this.clock()).toISOString(),
+      decisionId: decided.decisionId,
+      sessionId: call.sessionId,
+      principal: call.principal,
+      tool: call.tool,
+      links: [],
+      args: call.args,
+      decision: auditDecision(decision),
+      decisionLatencyUs: decided.decisionLatencyUs,
+    };
+    try {
+      await this.audit.append(event);
+      return new RecordedIntent(decided, event.id);
+    } catch (error) {
+      // fail closed: what cannot be recorded does not run
+      for (const reservation of decided.reservations) reservation.release();
+      const message = `audit unavailable, call refused: ${describeError(error)}`;
+      const denied = denyDecision(decision.policyHash, { code: 'audit_unavailable', message });
+      return {
+        status: 'denied',
+        decisionId: decided.decisionId,
+        decision: denied,
+        outcome: 'denied',
+        reason: message,
+      };
+    }
+  }
+
+  /** Stage 4: allow passes, deny stops, approve waits for humans (expiry and cancellation refuse). */
+  private async gate(
+    recorded: RecordedIntent,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<ClearedCall | Refusal> {
+    const { decision, call, decisionId } = recorded.decided;
+    if (decision.effect === 'allow') return new ClearedCall(recorded, undefined);
+    if (decision.effect === 'deny') return { outcome: 'denied', reason: decision.reasons.join('; ') };
+    if (this.approvals === undefined) {
+      return {
+        outcome: 'denied',
+        reason: `approval required (${decision.reasons.join('; ')}) but no approver is configured`,
+      };
+    }
+    const timeout = AbortSignal.timeout(this.approvalTimeoutMs);
+    const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
+    let verdict: ApprovalVerdict;
+    try {
+      verdict = await raceAbort(
+        this.approvals({ decisionId, call, decision, callHash: callHash(call) }, signal),
+        signal,
+      );
+    } catch (error) {
+      if (timeout.aborted)
+        return { outcome: 'expired', reason: `approval expired after ${this.approvalTimeoutMs} ms` };
+      if (callerSignal?.aborted)
+        return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
+      return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
+    }
+    if (!verdict.approved) {
+      return {
+        outcome: 'denied',
+        reason: `approval refused${verdict.by ? ` by ${verdict.by}` : ''}${verdict.reason ? `: ${verdict.reason}` : ''}`,
+        approval: verdict,
+      };
+    }
+    // the world may have changed while the call waited: a killed or paused session stays stopped
+    const status = this.sessions.get(call.sessionId)?.status;
+    if (status !== 'active') {
+      return {
+        outcome: 'cancelled',
+        reason: `session \`${call.sessionId}\` is ${status ?? 'gone'}`,
+        approval: verdict,
+      };
+    }
+    return new ClearedCall(recorded, verdict);
+  }
+
+  /** Stage 5: run the tool. Only reachable with a ClearedCall. */
+  private async execute(
+    cleared: ClearedCall,
+    executor: ToolExecutor,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<Execution> {
+    const { call } = cleared.recorded.decided;
+    const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
+    this.sessions.recordCall(call.sessionId, entry);
+    const controller = new AbortController();
+    const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
+    try {
+      const output = await raceAbort(executor(call.args, { signal }), signal);
+      entry.outcome = 'ok';
+      return { ok: true, output };
+    } catch (error) {
+      entry.outcome = 'error';
+      controller.abort();
+      if (callerSignal?.aborted) return { ok: false, error: 'cancelled by the caller', outcome: 'cancelled' };
+      return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error' };
+    }
+  }
+
+  /** Stage 6: output filters; a filter that fails withholds the result (fail closed). */
+  private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
+    if (!execution.ok) return execution;
+    const { call, decision } = cleared.recorded.decided;
+    let output = execution.output;
+    for (const filter of this.outputFilters) {
+      try {
+        output = await filter(output, { call, decision });
+      } catch (error) {
+        return {
+          ok: false,
+          error: `output withheld: filter failed: ${describeError(error)}`,
+          outcome: 'error',
+        };
+      }
+    }
+    return { ok: true, output };
+  }
+
+  /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */
+  private async recordOutcome(
+    recorded: RecordedIntent,
+    result: Execution | Refusal,
+    approval?: ApprovalVerdict,
+  ): Promise<CallResult> {
+    const { decided } = recorded;
+    const { call, decisionId, decision } = decided;
+    const outcome: Outcome = 'ok' in result ? (result.ok ? 'ok' : result.outcome) : result.outcome;
+    const verdict = 'ok' in result ? approval : result.approval;
+    const event: CallOutcomeEvent = {
+      v: 1,
+      id: `${decisionId}/outcome`,
+      kind: 'call-outcome',
+      time: new Date(this.clock()).toISOString(),
+      decisionId,
+      sessionId: call.sessionId,
+      principal: call.principal,
+      tool: call.tool,
+      links: [recorded.intentId],
+      outcome,
+      latencyUs: Math.round((performance.now() - decided.startedAt) * 1000),
+    };
+    if ('ok' in result && result.ok) event.result = result.output;
+    if ('ok' in result && !result.ok) event.error = result.error;
+    if (!('ok' in result)) event.error = result.reason;
+    if (verdict) event.approval = approvalRecord(verdict);
+    try {
+      await this.audit.append(event);
+    } catch (error) {
+      const message = `outcome could not be recorded, result withheld: ${describeError(error)}`;
+      return { status: 'error', decisionId, decision, outcome: 'error', error: message };
+    }
+    if (!('ok' in result)) return { status: 'denied', decisionId, decision, outcome, reason: result.reason };
+    if (!result.ok) return { status: 'error', decisionId, decision, outcome, error: result.error };
+    return { status: 'ok', decisionId, decision, outcome, output: result.output };
+  }
+}
+
+/** A deny decided by the harness itself (before or around the policy), in the policy's Decision shape. */
+export function denyDecision(policyHash: string, diagnostic: Diagnostic): Decision {
+  return {
+    effect: 'deny',
+    matchedRules: [],
+    reasons: [diagnostic.message],
+    obligations: [],
+    policyHash,
+    diagnostics: [diagnostic],
+  };
+}
+
+function auditDecision(decision: Decision): CallIntentEvent['decision'] {
+  const recorded: CallIntentEvent['decision'] = {
+    effect: decision.effect,
+    matchedRules: decision.matchedRules,
+    reasons: decision.reasons,
+    policyHash: decision.policyHash,
+    diagnostics: decision.diagnostics,
+  };
+  if (decision.shadow) recorded.shadow = decision.shadow;
+  return recorded;
+}
+
+function approvalRecord(verdict: ApprovalVerdict): NonNullable<CallOutcomeEvent['approval']> {
+  const record: NonNullable<CallOutcomeEvent['approval']> = { approved: verdict.approved };
+  if (verdict.by !== undefined) record.by = verdict.by;
+  if (verdict.reason !== undefined) record.reason = verdict.reason;
+  return record;
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (a hung tool or approver cannot hold the call). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

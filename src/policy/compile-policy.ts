@@ -1,0 +1,183 @@
+/**
+ * @module policy/compile-policy
+ * Turns policy documents (YAML text) into a PreparedPolicy: validate with the schema, type-check every
+ * CEL expression, check ids, build matchers. Every problem is collected and located; nothing throws.
+ */
+import { createHash } from 'node:crypto';
+import { type PolicyDocument, PolicyDocumentSchema } from '../spec/policy-document.js';
+import {
+  type CompiledCatalogueEntry,
+  type CompiledRule,
+  type CompiledToolMatch,
+  compileCatalogueEntry,
+  compilePrincipalMatch,
+  compileToolMatch,
+} from './compiled-rule.js';
+import { type CompiledExpression, compileExpression, type ExpressionPurpose } from './conditions.js';
+import type { PolicyProblem } from './policy-problem.js';
+import { PreparedPolicy } from './prepared-policy.js';
+import { type SourcePath, YamlSource } from './yaml-source.js';
+
+export interface PolicySource {
+  /** Shown in problems; usually the file path. */
+  readonly file: string;
+  readonly text: string;
+}
+
+export type CompilePolicyResult =
+  | { ok: true; policy: PreparedPolicy; documents: readonly PolicyDocument[] }
+  | { ok: false; problems: readonly PolicyProblem[] };
+
+/** Compiles one or more policy documents into a single policy set, or reports every problem. */
+export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyResult {
+  const problems: PolicyProblem[] = [];
+  if (sources.length === 0) {
+    return {
+      ok: false,
+      problems: [{ file: '(none)', line: 0, column: 0, message: 'no policy documents given' }],
+    };
+  }
+  const rules: CompiledRule[] = [];
+  const catalogue: CompiledCatalogueEntry[] = [];
+  const documents: PolicyDocument[] = [];
+  const ruleLocations = new Map<string, string>();
+  const cataloguePatterns = new Map<string, string>();
+
+  for (const source of sources) {
+    const parsed = YamlSource.parse(source.file, source.text);
+    if (parsed.problems.length > 0) {
+      problems.push(...parsed.problems);
+      continue;
+    }
+    const validated = parsed.source.validate(PolicyDocumentSchema);
+    if (validated.value === undefined) {
+      problems.push(...validated.problems);
+      continue;
+    }
+    const document = validated.value;
+    documents.push(document);
+    const compiler = new DocumentCompiler(parsed.source, document, rules.length, problems);
+    compiler.compileInto(rules);
+    for (const [index, entry] of document.tools.entries()) {
+      const key = `${entry.server}/${entry.name}`;
+      const at = parsed.source.locate(['tools', index]);
+      const earlier = cataloguePatterns.get(key);
+      if (earlier !== undefined) {
+        problems.push({
+          file: source.file,
+          ...at,
+          message: `tool \`${key}\` is already declared at ${earlier}`,
+        });
+        continue;
+      }
+      cataloguePatterns.set(key, `${source.file}:${at.line}`);
+      catalogue.push(compileCatalogueEntry(entry));
+    }
+    for (const rule of compiler.compiledIds) {
+      const earlier = ruleLocations.get(rule.id);
+      if (earlier !== undefined) {
+        problems.push({
+          file: source.file,
+          ...rule.at,
+          message: `rule id \`${rule.id}\` is already used at ${earlier}`,
+        });
+      } else {
+        ruleLocations.set(rule.id, `${source.file}:${rule.at.line}`);
+      }
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const hash = hashSources(sources);
+  return { ok: true, policy: new PreparedPolicy({ hash, rules, catalogue, documents }), documents };
+}
+
+/** `sha256:<hex>` over the documents' text, in load order (the path does not change the version). */
+export function hashSources(sources: readonly PolicySource[]): string {
+  const hash = createHash('sha256');
+  for (const source of sources) {
+    hash.update(String(Buffer.byteLength(source.text)));
+    hash.update('\n');
+    hash.update(source.text);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Compiles the rules of one document, reporting problems against its source. */
+class DocumentCompiler {
+  readonly compiledIds: { id: string; at: { line: number; column: number } }[] = [];
+
+  constructor(
+    private readonly source: YamlSource,
+    private readonly document: PolicyDocument,
+    private readonly firstOrder: number,
+    private readonly problems: PolicyProblem[],
+  ) {}
+
+  compileInto(rules: CompiledRule[]): void {
+    const documentShadow = this.document.mode === 'shadow';
+    let order = this.firstOrder;
+    const base = (section: string, index: number, rule: PolicyDocument['rules'][number]) => {
+      this.compiledIds.push({ id: rule.id, at: this.source.locate([section, index, 'id']) });
+      return {
+        id: rule.id,
+        reason: rule.reason,
+        shadow: documentShadow || rule.mode === 'shadow',
+        order: order++,
+        principal: compilePrincipalMatch(rule.principal),
+        tool: compileToolMatch(rule.tool),
+        condition: this.expression<boolean>(rule.when, [section, index, 'when'], 'condition'),
+      };
+    };
+    for (const [index, rule] of this.document.rules.entries()) {
+      rules.push({ ...base('rules', index, rule), kind: 'rule', effect: rule.effect });
+    }
+    for (const [index, rule] of this.document.sequences.entries()) {
+      const prior = rule.requires ?? rule.forbids;
+      if (prior === undefined) continue; // the schema guarantees one of them
+      const mode = rule.requires ? 'requires' : 'forbids';
+      rules.push({
+        ...base('sequences', index, rule),
+        kind: 'sequence',
+        effect: rule.effect,
+        prior: {
+          mode,
+          tool: compileToolMatch(prior.tool) as CompiledToolMatch,
+          condition: this.expression<boolean>(
+            prior.when,
+            ['sequences', index, mode, 'when'],
+            'sequence-condition',
+          ),
+          withinMs: prior.within,
+        },
+      });
+    }
+    for (const [index, rule] of this.document.limits.entries()) {
+      rules.push({
+        ...base('limits', index, rule),
+        kind: 'limit',
+        effect: rule.effect,
+        per: rule.per,
+        windowMs: rule.window,
+        max: rule.max,
+        amount: this.expression<number>(rule.sum, ['limits', index, 'sum'], 'amount'),
+      });
+    }
+  }
+
+  private expression<T extends boolean | number>(
+    text: string | undefined,
+    path: SourcePath,
+    purpose: ExpressionPurpose,
+  ): CompiledExpression<T> | undefined {
+    if (text === undefined) return undefined;
+    const compiled = compileExpression<T>(text, purpose);
+    if (compiled.ok) return compiled.expression;
+    const at = this.source.locate(path, compiled.offset);
+    this.problems.push({
+      file: this.source.file,
+      ...at,
+      message: `\`${path.join('.')}\`: ${compiled.message}`,
+    });
+    return undefined;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * @module policy/compiled-rule
+ * Rules after compilation: matchers built, conditions type-checked. Produced by `compile-policy`,
+ * consumed by `prepared-policy`; nothing here is parsed again on the hot path.
+ */
+
+import type { ToolFacts } from '../spec/decision.js';
+import type {
+  CatalogueEntry,
+  Effect,
+  LimitScope,
+  PrincipalMatch,
+  Risk,
+  ToolEffect,
+  ToolMatch,
+} from '../spec/policy-document.js';
+import type { Principal, ToolRef } from '../spec/tool-call.js';
+import type { CompiledExpression } from './conditions.js';
+import { compileGlob, compileGlobList, isGlob, type NameMatcher } from './glob.js';
+
+export interface CompiledToolMatch {
+  readonly server: NameMatcher | undefined;
+  readonly name: NameMatcher | undefined;
+  /** Exact tool names when every name pattern is literal (used to index rules); undefined otherwise. */
+  readonly exactNames: readonly string[] | undefined;
+  readonly risk: ReadonlySet<Risk> | undefined;
+  readonly effects: ReadonlySet<ToolEffect> | undefined;
+}
+
+export interface CompiledPrincipalMatch {
+  readonly agents: NameMatcher | undefined;
+  /** Exact agent ids when every agent pattern is literal (used to index rules). */
+  readonly exactAgents: readonly string[] | undefined;
+  readonly roles: readonly string[] | undefined;
+  readonly owners: readonly string[] | undefined;
+  readonly minDepth: number | undefined;
+  readonly maxDepth: number | undefined;
+}
+
+interface CompiledRuleBase {
+  readonly id: string;
+  readonly effect: Effect;
+  readonly reason: string;
+  readonly shadow: boolean;
+  /** Position in the policy set; keeps reasons in document order. */
+  readonly order: number;
+  readonly principal: CompiledPrincipalMatch | undefined;
+  readonly tool: CompiledToolMatch | undefined;
+  readonly condition: CompiledExpression<boolean> | undefined;
+}
+
+export interface CompiledPlainRule extends CompiledRuleBase {
+  readonly kind: 'rule';
+}
+
+export interface CompiledSequenceRule extends CompiledRuleBase {
+  readonly kind: 'sequence';
+  readonly prior: {
+    readonly mode: 'requires' | 'forbids';
+    readonly tool: CompiledToolMatch;
+    readonly condition: CompiledExpression<boolean> | undefined;
+    readonly withinMs: number | undefined;
+  };
+}
+
+export interface CompiledLimitRule extends CompiledRuleBase {
+  readonly kind: 'limit';
+  readonly per: readonly LimitScope[];
+  readonly windowMs: number;
+  readonly max: number;
+  readonly amount: CompiledExpression<number> | undefined;
+}
+
+export type CompiledRule = CompiledPlainRule | CompiledSequenceRule | CompiledLimitRule;
+
+export interface CompiledCatalogueEntry {
+  readonly server: NameMatcher;
+  readonly name: NameMatcher;
+  readonly facts: ToolFacts;
+}
+
+export function compileToolMatch(match: ToolMatch | undefined): CompiledToolMatch | undefined {
+  if (match === undefined) return undefined;
+  const exactNames = match.name?.every((pattern) => !isGlob(pattern)) ? match.name : undefined;
+  return {
+    server: compileGlobList(match.server),
+    name: compileGlobList(match.name),
+    exactNames,
+    risk: match.risk ? new Set(match.risk) : undefined,
+    effects: match.effects ? new Set(match.effects) : undefined,
+  };
+}
+
+export function compilePrincipalMatch(match: PrincipalMatch | undefined): CompiledPrincipalMatch | undefined {
+  if (match === undefined) return undefined;
+  return {
+    agents: compileGlobList(match.agents),
+    exactAgents: match.agents?.every((pattern) => !isGlob(pattern)) ? match.agents : undefined,
+    roles: match.roles,
+    owners: match.owners,
+    minDepth: match.delegationDepth?.min,
+    maxDepth: match.delegationDepth?.max,
+  };
+}
+
+export function compileCatalogueEntry(entry: CatalogueEntry): CompiledCatalogueEntry {
+  return {
+    server: compileGlob(entry.server),
+    name: compileGlob(entry.name),
+    facts: { risk: entry.risk, effects: entry.effects, untrustedOutput: entry.untrustedOutput },
+  };
+}
+
+/** Does the tool (with its catalogue facts) satisfy the matcher? */
+export function toolMatches(match: CompiledToolMatch | undefined, tool: ToolRef, facts: ToolFacts): boolean {
+  if (match === undefined) return true;
+  if (match.server && !match.server.matches(tool.server)) return false;
+  if (match.name && !match.name.matches(tool.name)) return false;
+  if (match.risk && !match.risk.has(facts.risk)) return false;
+  if (match.effects && !facts.effects.some((effect) => match.effects?.has(effect))) return false;
+  return true;
+}
+
+export function principalMatches(match: CompiledPrincipalMatch | undefined, principal: Principal): boolean {
+  if (match === undefined) return true;
+  if (match.agents && !match.agents.matches(principal.agentId)) return false;
+  if (match.roles && !match.roles.some((role) => principal.roles.includes(role))) return false;
+  if (match.owners && (principal.owner === undefined || !match.owners.includes(principal.owner)))
+    return false;
+  const depth = principal.delegatedBy.length;
+  if (match.minDepth !== undefined && depth < match.minDepth) return false;
+  if (match.maxDepth !== undefined && depth > match.maxDepth) return false;
+  return true;
+}

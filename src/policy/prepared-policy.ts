@@ -1,0 +1,397 @@
+/**
+ * @module policy/prepared-policy
+ * The decision engine: a compiled, indexed policy set that evaluates tool calls. Pure and synchronous;
+ * `evaluate` never throws and never allows on error: any failure is a deny with a diagnostic.
+ *
+ * Precedence: a matching deny (or any error) beats approve, which beats allow; nothing matching is deny.
+ * Shadow rules are evaluated alongside and reported as `shadow`, never enforced.
+ */
+import type { Decision, Diagnostic, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
+import { describeError } from '../spec/errors.js';
+import type { PolicyDocument } from '../spec/policy-document.js';
+import type { DecisionInput, HistoryEntry, ToolRef } from '../spec/tool-call.js';
+import {
+  type CompiledCatalogueEntry,
+  type CompiledLimitRule,
+  type CompiledRule,
+  type CompiledSequenceRule,
+  principalMatches,
+  toolMatches,
+} from './compiled-rule.js';
+import type { Activation } from './conditions.js';
+
+/** Caches stay bounded whatever names callers send; past this they are dropped and rebuilt. */
+const MAX_CACHED_TOOLS = 4_096;
+const MAX_CACHED_AGENTS_PER_TOOL = 1_024;
+
+export interface PolicySummary {
+  readonly documents: number;
+  readonly rules: number;
+  readonly shadowRules: number;
+  readonly tools: number;
+}
+
+/** The rules that can apply to one tool, further split by agent on demand. */
+class ToolPlan {
+  private readonly byAgent = new Map<string, readonly CompiledRule[]>();
+  private readonly indexed = new Map<string, CompiledRule[]>();
+  private readonly anyAgent: CompiledRule[] = [];
+
+  constructor(
+    readonly facts: ToolFacts,
+    rules: readonly CompiledRule[],
+  ) {
+    for (const rule of rules) {
+      const agents = rule.principal?.exactAgents;
+      if (agents === undefined) {
+        this.anyAgent.push(rule);
+        continue;
+      }
+      for (const agent of agents) {
+        const list = this.indexed.get(agent) ?? [];
+        list.push(rule);
+        this.indexed.set(agent, list);
+      }
+    }
+  }
+
+  /** Candidate rules for an agent, in policy order. */
+  rulesFor(agentId: string): readonly CompiledRule[] {
+    const cached = this.byAgent.get(agentId);
+    if (cached) return cached;
+    const indexed = this.indexed.get(agentId) ?? [];
+    const merged =
+      indexed.length === 0
+        ? this.anyAgent
+        : [...indexed, ...this.anyAgent].sort((left, right) => left.order - right.order);
+    if (this.byAgent.size >= MAX_CACHED_AGENTS_PER_TOOL) this.byAgent.clear();
+    this.byAgent.set(agentId, merged);
+    return merged;
+  }
+}
+
+/** Collects matches for one verdict (enforced, or enforced plus shadow). */
+class Tally {
+  readonly matched: string[] = [];
+  private readonly denies: CompiledRule[] = [];
+  private readonly approves: CompiledRule[] = [];
+  private readonly allows: CompiledRule[] = [];
+  readonly errors: Diagnostic[] = [];
+
+  match(rule: CompiledRule): void {
+    this.matched.push(rule.id);
+    if (rule.effect === 'deny') this.denies.push(rule);
+    else if (rule.effect === 'approve') this.approves.push(rule);
+    else this.allows.push(rule);
+  }
+
+  error(diagnostic: Diagnostic): void {
+    this.errors.push(diagnostic);
+  }
+
+  approvalRules(): string[] {
+    return this.approves.map((rule) => rule.id);
+  }
+
+  verdict(defaultReason: string): Verdict {
+    const matchedRules = [...this.matched];
+    if (this.errors.length > 0 || this.denies.length > 0) {
+      const reasons = [
+        ...this.errors.map((error) => `fail closed: ${error.message}`),
+        ...this.denies.map((rule) => rule.reason),
+      ];
+      return { effect: 'deny', matchedRules, reasons };
+    }
+    if (this.approves.length > 0) {
+      return { effect: 'approve', matchedRules, reasons: this.approves.map((rule) => rule.reason) };
+    }
+    if (this.allows.length > 0) {
+      return { effect: 'allow', matchedRules, reasons: this.allows.map((rule) => rule.reason) };
+    }
+    return { effect: 'deny', matchedRules, reasons: [defaultReason] };
+  }
+}
+
+type RuleOutcome = { matched: boolean; error?: string; count?: { key: string; amount: number } };
+
+export class PreparedPolicy {
+  readonly hash: string;
+  readonly summary: PolicySummary;
+  readonly documents: readonly PolicyDocument[];
+  private readonly catalogue: readonly CompiledCatalogueEntry[];
+  private readonly hasShadowRules: boolean;
+  /** Rules indexed by exact tool name; the rest must be checked for every tool. */
+  private readonly rulesByToolName = new Map<string, CompiledRule[]>();
+  private readonly rulesForAnyToolName: CompiledRule[] = [];
+  private readonly plans = new Map<string, ToolPlan | null>();
+
+  constructor(options: {
+    hash: string;
+    rules: readonly CompiledRule[];
+    catalogue: readonly CompiledCatalogueEntry[];
+    documents: readonly PolicyDocument[];
+  }) {
+    this.hash = options.hash;
+    this.catalogue = options.catalogue;
+    this.documents = options.documents;
+    this.hasShadowRules = options.rules.some((rule) => rule.shadow);
+    for (const rule of options.rules) {
+      const names = rule.tool?.exactNames;
+      if (names === undefined) {
+        this.rulesForAnyToolName.push(rule);
+        continue;
+      }
+      for (const name of names) {
+        const list = this.rulesByToolName.get(name) ?? [];
+        list.push(rule);
+        this.rulesByToolName.set(name, list);
+      }
+    }
+    this.summary = {
+      documents: options.documents.length,
+      rules: options.rules.length,
+      shadowRules: options.rules.filter((rule) => rule.shadow).length,
+      tools: options.catalogue.length,
+    };
+  }
+
+  /** Catalogue facts for a tool, or undefined when the policy does not know it. */
+  toolFacts(tool: ToolRef): ToolFacts | undefined {
+    return this.planFor(tool)?.facts;
+  }
+
+  /** Decides one call. Never throws; an internal failure is a deny with an `internal_error` diagnostic. */
+  evaluate(input: DecisionInput): Decision {
+    try {
+      return this.decide(input);
+    } catch (error) {
+      const diagnostic = { code: 'internal_error', message: `decision failed: ${describeError(error)}` };
+      return this.denial([diagnostic], []);
+    }
+  }
+
+  private decide(input: DecisionInput): Decision {
+    const { call, session } = input;
+    const plan = this.planFor(call.tool);
+    if (plan === null) {
+      return this.denial(
+        [
+          {
+            code: 'unknown_tool',
+            message: `unknown tool \`${describeTool(call.tool)}\`: it is not in the catalogue`,
+          },
+        ],
+        [],
+      );
+    }
+    if (session.status !== 'active') {
+      return this.denial(
+        [{ code: `session_${session.status}`, message: `session \`${session.id}\` is ${session.status}` }],
+        [`reins.session-${session.status}`],
+        plan.facts,
+      );
+    }
+
+    const enforced = new Tally();
+    const withShadow = this.hasShadowRules ? new Tally() : undefined;
+    const counts: Obligation[] = [];
+    let activation: Activation | undefined;
+    const activate = () => {
+      activation ??= buildActivation(input, plan.facts);
+      return activation;
+    };
+
+    for (const rule of plan.rulesFor(call.principal.agentId)) {
+      if (!principalMatches(rule.principal, call.principal)) continue;
+      const outcome = this.evaluateRule(rule, input, activate);
+      const tallies = rule.shadow ? [withShadow] : [enforced, withShadow];
+      for (const tally of tallies) {
+        if (tally === undefined) continue;
+        if (outcome.error !== undefined) {
+          tally.error({
+            code: 'condition_error',
+            message: `rule \`${rule.id}\`: ${outcome.error}`,
+            ruleId: rule.id,
+          });
+        } else if (outcome.matched) {
+          tally.match(rule);
+        }
+      }
+      if (outcome.count) {
+        counts.push({ kind: 'count', ruleId: rule.id, key: outcome.count.key, amount: outcome.count.amount });
+      }
+    }
+
+    const defaultReason = `no rule allows \`${describeTool(call.tool)}\` for agent \`${call.principal.agentId}\``;
+    const verdict = enforced.verdict(defaultReason);
+    const obligations: Obligation[] = [];
+    if (verdict.effect === 'approve')
+      obligations.push({ kind: 'approval', ruleIds: enforced.approvalRules() });
+    if (verdict.effect !== 'deny') obligations.push(...counts);
+    // Literal objects, not spreads: spreading costs about a microsecond per object on Node 20.
+    const decision: Decision = {
+      effect: verdict.effect,
+      matchedRules: verdict.matchedRules,
+      reasons: verdict.reasons,
+      obligations,
+      policyHash: this.hash,
+      diagnostics: enforced.errors,
+      tool: plan.facts,
+    };
+    if (withShadow) decision.shadow = withShadow.verdict(defaultReason);
+    return decision;
+  }
+
+  /** Does the rule match this call? Errors are reported, never thrown. */
+  private evaluateRule(rule: CompiledRule, input: DecisionInput, activate: () => Activation): RuleOutcome {
+    if (rule.condition) {
+      const result = rule.condition.evaluate(activate());
+      if (!result.ok) return { matched: false, error: result.error };
+      if (!result.value) return { matched: false };
+    }
+    if (rule.kind === 'sequence') return this.evaluateSequence(rule, input, activate);
+    if (rule.kind === 'limit') return evaluateLimit(rule, input, activate);
+    return { matched: true };
+  }
+
+  /** A sequence rule "matches" (i.e. applies its restrictive effect) when the order is violated. */
+  private evaluateSequence(
+    rule: CompiledSequenceRule,
+    input: DecisionInput,
+    activate: () => Activation,
+  ): RuleOutcome {
+    const { prior } = rule;
+    const since = prior.withinMs === undefined ? Number.NEGATIVE_INFINITY : input.now - prior.withinMs;
+    let found = false;
+    for (let index = input.session.history.length - 1; index >= 0 && !found; index--) {
+      const entry = input.session.history[index] as HistoryEntry;
+      if (entry.at < since) break; // history is in time order
+      if (prior.mode === 'requires' && entry.outcome !== 'ok') continue;
+      const facts = this.planFor(entry.tool)?.facts;
+      if (facts === undefined || !toolMatches(prior.tool, entry.tool, facts)) continue;
+      if (prior.condition) {
+        const result = prior.condition.evaluate(
+          Object.assign({}, activate(), { prior: priorActivation(entry) }),
+        );
+        if (!result.ok) return { matched: false, error: result.error };
+        if (!result.value) continue;
+      }
+      found = true;
+    }
+    const violated = prior.mode === 'requires' ? !found : found;
+    return { matched: violated };
+  }
+
+  private planFor(tool: ToolRef): ToolPlan | null {
+    const key = `${tool.server}\u0000${tool.name}`;
+    const cached = this.plans.get(key);
+    if (cached !== undefined) return cached;
+    const plan = this.buildPlan(tool);
+    if (this.plans.size >= MAX_CACHED_TOOLS) this.plans.clear();
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  private buildPlan(tool: ToolRef): ToolPlan | null {
+    const entry = this.catalogue.find(
+      (item) => item.server.matches(tool.server) && item.name.matches(tool.name),
+    );
+    if (entry === undefined) return null;
+    const named = this.rulesByToolName.get(tool.name) ?? [];
+    const candidates = [...named, ...this.rulesForAnyToolName]
+      .filter((rule) => toolMatches(rule.tool, tool, entry.facts))
+      .sort((left, right) => left.order - right.order);
+    return new ToolPlan(entry.facts, candidates);
+  }
+
+  private denial(diagnostics: Diagnostic[], matchedRules: string[], facts?: ToolFacts): Decision {
+    const verdict: Verdict = {
+      effect: 'deny',
+      matchedRules,
+      reasons: diagnostics.map((diagnostic) => diagnostic.message),
+    };
+    const decision: Decision = {
+      effect: verdict.effect,
+      matchedRules,
+      reasons: verdict.reasons,
+      obligations: [],
+      policyHash: this.hash,
+      diagnostics,
+    };
+    if (facts) decision.tool = facts;
+    if (this.hasShadowRules) decision.shadow = verdict;
+    return decision;
+  }
+}
+
+/** A limit "matches" (applies its restrictive effect) when this call would exceed it. */
+function evaluateLimit(
+  rule: CompiledLimitRule,
+  input: DecisionInput,
+  activate: () => Activation,
+): RuleOutcome {
+  let amount = 1;
+  if (rule.amount) {
+    const result = rule.amount.evaluate(activate());
+    if (!result.ok) return { matched: false, error: result.error };
+    amount = result.value;
+    if (amount < 0) return { matched: false, error: `amount is negative (${amount})` };
+  }
+  const key = limitKey(rule, input);
+  const total = input.counters.total(key, input.now - rule.windowMs);
+  if (total + amount > rule.max) return { matched: true };
+  return { matched: false, count: { key, amount } };
+}
+
+/** Counter key: the rule and the scope values it is kept per. */
+function limitKey(rule: CompiledLimitRule, input: DecisionInput): string {
+  const parts = [rule.id];
+  for (const scope of rule.per) {
+    if (scope === 'session') parts.push(`session=${input.call.sessionId}`);
+    else if (scope === 'agent') parts.push(`agent=${input.call.principal.agentId}`);
+    else parts.push(`tool=${describeTool(input.call.tool)}`);
+  }
+  return parts.join('|');
+}
+
+export function describeTool(tool: ToolRef): string {
+  return `${tool.server}/${tool.name}`;
+}
+
+/** Binds the documented condition variables for one decision (built once, shared by all rules). */
+function buildActivation(input: DecisionInput, facts: ToolFacts): Activation {
+  const { call, session } = input;
+  return {
+    principal: {
+      agentId: call.principal.agentId,
+      roles: call.principal.roles,
+      owner: call.principal.owner ?? '',
+      delegatedBy: call.principal.delegatedBy,
+      delegationDepth: BigInt(call.principal.delegatedBy.length),
+    },
+    tool: {
+      server: call.tool.server,
+      name: call.tool.name,
+      risk: facts.risk,
+      effects: facts.effects,
+      untrustedOutput: facts.untrustedOutput,
+    },
+    args: call.args,
+    context: call.context,
+    session: {
+      id: session.id,
+      callCount: BigInt(session.history.length),
+      labels: session.labels,
+      startedAt: new Date(session.startedAt),
+    },
+    now: new Date(input.now),
+  };
+}
+
+function priorActivation(entry: HistoryEntry): Record<string, unknown> {
+  return {
+    tool: { server: entry.tool.server, name: entry.tool.name },
+    args: entry.args,
+    at: new Date(entry.at),
+  };
+}

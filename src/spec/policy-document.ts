@@ -1,0 +1,147 @@
+/**
+ * @module spec/policy-document
+ * The policy file format (`apiVersion: reins.dev/v1`, `kind: Policy`) as a zod schema.
+ * Validation only: compiling conditions and building indexes happens in `policy/`.
+ */
+import { z } from 'zod';
+import { DurationSchema } from './duration.js';
+
+export const POLICY_API_VERSION = 'reins.dev/v1';
+
+export const EffectSchema = z.enum(['allow', 'deny', 'approve']);
+export type Effect = z.infer<typeof EffectSchema>;
+
+/** What a rule may do when it matches; sequence and limit rules can only restrict. */
+export const RestrictiveEffectSchema = z.enum(['deny', 'approve']);
+
+export const ModeSchema = z.enum(['enforce', 'shadow']);
+export type Mode = z.infer<typeof ModeSchema>;
+
+export const RiskSchema = z.enum(['low', 'medium', 'high', 'critical']);
+export type Risk = z.infer<typeof RiskSchema>;
+
+/** What a tool does to the world; used by matchers and, later, by data-flow rules. */
+export const ToolEffectSchema = z.enum(['read', 'write', 'external', 'irreversible']);
+export type ToolEffect = z.infer<typeof ToolEffectSchema>;
+
+const IdentifierSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+    'use letters, digits, `.`, `_`, `:` and `-`, starting with a letter or digit',
+  );
+
+/** One value or a non-empty list of values; normalised to a list. */
+function oneOrMany<T extends z.ZodType>(item: T) {
+  return z.union([item, z.array(item).min(1)]).transform((value) => (Array.isArray(value) ? value : [value]));
+}
+
+const GlobSchema = z.string().min(1);
+const CelSchema = z.string().min(1, 'a condition cannot be empty');
+
+export const PrincipalMatchSchema = z.strictObject({
+  /** Agent ids (globs allowed); any of them. */
+  agents: oneOrMany(GlobSchema).optional(),
+  /** The agent must hold at least one of these roles. */
+  roles: oneOrMany(z.string().min(1)).optional(),
+  /** The agent's owner (a human) must be one of these. */
+  owners: oneOrMany(z.string().min(1)).optional(),
+  /** Bounds on the delegation depth (0 = the agent acts on its own task). */
+  delegationDepth: z
+    .strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+    .optional(),
+});
+export type PrincipalMatch = z.infer<typeof PrincipalMatchSchema>;
+
+export const ToolMatchSchema = z.strictObject({
+  /** Upstream server names (globs allowed). */
+  server: oneOrMany(GlobSchema).optional(),
+  /** Tool names (globs allowed). */
+  name: oneOrMany(GlobSchema).optional(),
+  /** Declared risk from the catalogue: any of these. */
+  risk: oneOrMany(RiskSchema).optional(),
+  /** Declared effects from the catalogue: the tool has at least one of these. */
+  effects: oneOrMany(ToolEffectSchema).optional(),
+});
+export type ToolMatch = z.infer<typeof ToolMatchSchema>;
+
+const RuleBaseShape = {
+  id: IdentifierSchema,
+  /** Shown to operators (and, when it denies, to the agent). */
+  reason: z.string().min(1),
+  mode: ModeSchema.optional(),
+  principal: PrincipalMatchSchema.optional(),
+  tool: ToolMatchSchema.optional(),
+  /** CEL condition over `principal`, `tool`, `args`, `session`, `context` and `now`. */
+  when: CelSchema.optional(),
+};
+
+export const RuleSchema = z.strictObject({ ...RuleBaseShape, effect: EffectSchema });
+export type RuleDocument = z.infer<typeof RuleSchema>;
+
+/** Which earlier calls of the session a sequence rule looks for. */
+export const PriorCallSchema = z.strictObject({
+  tool: ToolMatchSchema,
+  /** CEL over the earlier call (`prior.args`, `prior.tool`) and the current one (`args`, ...). */
+  when: CelSchema.optional(),
+  /** Only earlier calls within this window count. */
+  within: DurationSchema.optional(),
+});
+export type PriorCall = z.infer<typeof PriorCallSchema>;
+
+export const SequenceRuleSchema = z
+  .strictObject({
+    ...RuleBaseShape,
+    /** Effect when the rule is violated. */
+    effect: RestrictiveEffectSchema.default('deny'),
+    /** "X only after Y": the matched call needs an earlier successful call matching this. */
+    requires: PriorCallSchema.optional(),
+    /** "never X after Y": the matched call is refused once a call matching this has run. */
+    forbids: PriorCallSchema.optional(),
+  })
+  .refine((rule) => (rule.requires === undefined) !== (rule.forbids === undefined), {
+    message: 'a sequence rule needs exactly one of `requires` or `forbids`',
+  });
+export type SequenceRuleDocument = z.infer<typeof SequenceRuleSchema>;
+
+export const LimitScopeSchema = z.enum(['session', 'agent', 'tool']);
+export type LimitScope = z.infer<typeof LimitScopeSchema>;
+
+export const LimitRuleSchema = z.strictObject({
+  ...RuleBaseShape,
+  effect: RestrictiveEffectSchema.default('deny'),
+  /** Counters are kept per combination of these; none = one global counter. */
+  per: z.array(LimitScopeSchema).default([]),
+  window: DurationSchema,
+  /** The most calls (or, with `sum`, the largest total) allowed in the window, this call included. */
+  max: z.number().nonnegative(),
+  /** CEL over the call giving the amount to add up (e.g. `args.amount`); without it, calls are counted. */
+  sum: CelSchema.optional(),
+});
+export type LimitRuleDocument = z.infer<typeof LimitRuleSchema>;
+
+export const CatalogueEntrySchema = z.strictObject({
+  server: GlobSchema.default('*'),
+  name: GlobSchema,
+  description: z.string().optional(),
+  risk: RiskSchema,
+  effects: z.array(ToolEffectSchema).min(1),
+  /** The tool returns content that others control (web pages, mail bodies, files, messages). */
+  untrustedOutput: z.boolean().default(false),
+});
+export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
+
+export const PolicyDocumentSchema = z.strictObject({
+  apiVersion: z.literal(POLICY_API_VERSION, {
+    error: `unsupported apiVersion: this version of Reins reads \`${POLICY_API_VERSION}\``,
+  }),
+  kind: z.literal('Policy'),
+  metadata: z.strictObject({ name: IdentifierSchema, description: z.string().optional() }),
+  /** `shadow`: every rule of this document is evaluated and recorded, never enforced. */
+  mode: ModeSchema.default('enforce'),
+  tools: z.array(CatalogueEntrySchema).default([]),
+  rules: z.array(RuleSchema).default([]),
+  sequences: z.array(SequenceRuleSchema).default([]),
+  limits: z.array(LimitRuleSchema).default([]),
+});
+export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;

@@ -1,0 +1,73 @@
+/**
+ * @module spec/tool-call
+ * A tool call as the decision engine sees it: who asks (principal), in which session, for which tool,
+ * with which arguments. Also the session view and counters a decision may consult.
+ */
+import { z } from 'zod';
+
+export const ToolRefSchema = z.strictObject({
+  /** The upstream (MCP server, SDK toolset) that provides the tool. */
+  server: z.string().min(1),
+  name: z.string().min(1),
+});
+export type ToolRef = z.infer<typeof ToolRefSchema>;
+
+export const PrincipalSchema = z.strictObject({
+  agentId: z.string().min(1),
+  roles: z.array(z.string().min(1)).default([]),
+  /** The human accountable for the agent. */
+  owner: z.string().min(1).optional(),
+  /** Agents that delegated this task, outermost first; empty when the agent acts on its own task. */
+  delegatedBy: z.array(z.string().min(1)).default([]),
+});
+export type Principal = z.infer<typeof PrincipalSchema>;
+
+export const ToolCallSchema = z.strictObject({
+  principal: PrincipalSchema,
+  sessionId: z.string().min(1).default('default'),
+  tool: ToolRefSchema,
+  args: z.record(z.string(), z.unknown()).default({}),
+  /** Facts supplied by the enforcement point (e.g. the channel), visible to conditions as `context`. */
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+export type ToolCallInput = z.input<typeof ToolCallSchema>;
+
+export const SessionStatusSchema = z.enum(['active', 'paused', 'killed']);
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
+/** One call that ran earlier in the session (what sequence rules look at). */
+export const HistoryEntrySchema = z.strictObject({
+  tool: ToolRefSchema,
+  args: z.record(z.string(), z.unknown()).default({}),
+  /** Epoch milliseconds. */
+  at: z.number(),
+  /** `pending` while the call runs: "never X after Y" already applies to a Y in flight. */
+  outcome: z.enum(['ok', 'error', 'pending']).default('ok'),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+/** What the decision engine may know about the session; read-only, supplied by the harness. */
+export interface SessionView {
+  readonly id: string;
+  readonly status: SessionStatus;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly history: readonly HistoryEntry[];
+  readonly labels: readonly string[];
+}
+
+/** Windowed totals kept by the harness for limit rules (counts and running sums). */
+export interface CounterView {
+  /** Total recorded under `key` at or after `sinceMs`. */
+  total(key: string, sinceMs: number): number;
+}
+
+/** Everything one decision depends on; the engine reads nothing else. */
+export interface DecisionInput {
+  readonly call: ToolCall;
+  readonly session: SessionView;
+  readonly counters: CounterView;
+  /** Epoch milliseconds. */
+  readonly now: number;
+}

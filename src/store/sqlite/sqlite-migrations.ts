@@ -1,0 +1,44 @@
+/**
+ * @module store/sqlite/sqlite-migrations
+ * Versioned schema of the embedded store, applied on open. A file written by a newer Reins
+ * (higher `user_version`) is refused rather than guessed at.
+ */
+import type Database from 'better-sqlite3';
+import { ReinsError } from '../../spec/errors.js';
+
+/** Each entry moves the schema from version index to index + 1. Never edit a released entry. */
+const MIGRATIONS: readonly string[] = [
+  `create table audit_events (
+     seq integer primary key,
+     prev_hash text not null,
+     hash text not null,
+     body text not null,
+     time text not null,
+     kind text not null,
+     decision_id text not null,
+     session_id text not null,
+     agent_id text not null,
+     tool text not null,
+     effect text not null
+   );
+   create index audit_events_session on audit_events (session_id, seq);
+   create index audit_events_agent on audit_events (agent_id, seq);`,
+];
+
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+export function applySqliteMigrations(database: Database.Database): void {
+  const current = database.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_SCHEMA_VERSION) {
+    throw new ReinsError(
+      'store_schema_mismatch',
+      `store schema version ${current} is newer than this Reins understands (${SQLITE_SCHEMA_VERSION}): upgrade Reins`,
+    );
+  }
+  for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
+    database.transaction(() => {
+      database.exec(MIGRATIONS[version] as string);
+      database.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
