@@ -30,7 +30,7 @@ import type {
   PolicyHandle,
   ToolExecutor,
 } from './types.js';
-import { type Reservation, WindowCounters } from './window-counters.js';
+import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;

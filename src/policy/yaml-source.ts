@@ -88,7 +88,7 @@ export class YamlSource {
 
   /** For plain scalars the value starts where the node starts; quoted ones start one character later. */
   private valueOffset(node: Node | undefined, offsetInValue: number): number {
-    if (offsetInValue === 0 || !isScalar(node)) return 0;
+    if (!isScalar(node)) return 0;
     if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') return offsetInValue + 1;
     if (node.type === 'PLAIN') return offsetInValue;
     return 0; // block scalars: the line of the key is the best we can say cheaply

@@ -1,5 +1,5 @@
 /**
- * @module harness/window-counters
+ * @module policy/window-counters
  * Sliding-window totals for limit rules (call counts, running sums), kept per counter key.
  * An amount is reserved when a call is let through the decision and released if the call then
  * does not run (refused approval, audit failure), so concurrent calls cannot overshoot a limit.

@@ -1,0 +1,46 @@
+/**
+ * @module demo/demo-scenario
+ * What every `reins demo` scenario receives and returns: the shared audit log and output, and the
+ * checks that make the demo self-verifying (the exit code comes from them, not from the printed text).
+ */
+import type { VerifyReport } from '../audit/chain.js';
+import type { Outcome } from '../spec/audit-event.js';
+import type { Effect } from '../spec/policy-document.js';
+import type { AuditLog } from '../store/audit-log.js';
+
+export interface ScenarioContext {
+  readonly audit: AuditLog;
+  readonly write: (line: string) => void;
+  /** Records up to this seq existed before the scenario; its audit trail is read after it. */
+  readonly auditHeadSeq: number;
+}
+
+/** One expectation about what happened; the demo fails when any is not met. */
+export interface DemoCheck {
+  readonly description: string;
+  readonly passed: boolean;
+}
+
+/** One tool call made through the harness, as the scenario saw it. */
+export interface GovernedCall {
+  readonly decisionId: string;
+  /** `server/name`. */
+  readonly tool: string;
+  readonly effect: Effect;
+  readonly outcome: Outcome;
+  readonly matchedRules: readonly string[];
+  readonly reasons: readonly string[];
+}
+
+/** What the audit log holds for one scenario's calls. */
+export interface ScenarioAudit {
+  /** Records this scenario's calls appended (an intent and an outcome per call). */
+  readonly records: number;
+  /** Calls whose decision id has both an intent and an outcome record. */
+  readonly completeCalls: number;
+  readonly chain: VerifyReport;
+}
+
+export function check(description: string, passed: boolean): DemoCheck {
+  return { description, passed };
+}
