@@ -18,7 +18,9 @@ export async function verifyAudit(options: { db: string }, io: CliIo): Promise<n
     log = new SqliteAuditLog({ path: options.db });
     const report = await log.verify();
     if (report.ok) {
-      io.out(`ok: ${options.db}: ${report.checked} records, chain intact, head ${report.lastSeq} ${report.lastHash.slice(0, 16)}`);
+      io.out(
+        `ok: ${options.db}: ${report.checked} records, chain intact, head ${report.lastSeq} ${report.lastHash.slice(0, 16)}`,
+      );
       return EXIT_OK;
     }
     const bad = report.firstBad;

@@ -28,7 +28,8 @@ export function decide(options: { policy: string; call: string }, io: CliIo): nu
   }
   const call = ToolCallSchema.safeParse(json);
   if (!call.success) {
-    for (const issue of call.error.issues) io.err(`invalid call: \`${issue.path.join('.') || '(root)'}\`: ${issue.message}`);
+    for (const issue of call.error.issues)
+      io.err(`invalid call: \`${issue.path.join('.') || '(root)'}\`: ${issue.message}`);
     return EXIT_ERROR;
   }
   const loaded = loadPolicy(options.policy);
@@ -37,7 +38,13 @@ export function decide(options: { policy: string; call: string }, io: CliIo): nu
     return EXIT_FAILED;
   }
   const now = Date.now();
-  const session = { id: call.data.sessionId, status: 'active' as const, startedAt: now, history: [], labels: [] };
+  const session = {
+    id: call.data.sessionId,
+    status: 'active' as const,
+    startedAt: now,
+    history: [],
+    labels: [],
+  };
   const decision = loaded.policy.evaluate({ call: call.data, session, counters: new WindowCounters(), now });
   io.out(JSON.stringify(decision, null, 2));
   return EXIT_OK;

@@ -13,7 +13,9 @@ import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from '
 import { checkPolicies, testPolicies } from './policy-commands.js';
 
 function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return manifest.version;
 }
 
@@ -24,7 +26,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .description('Runtime governance for AI agents: decide before every tool call, enforce, and audit')
     .version(packageVersion())
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
 
   const policy = program.command('policy').description('validate and test policy files');
   policy
@@ -46,7 +51,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command('decide')
     .description('decide one call against a policy and print the Decision as JSON (nothing runs)')
     .requiredOption('--policy <path>', 'policy file or directory')
-    .requiredOption('--call <json|@file>', 'the call: {"principal":{"agentId":..},"tool":{"server":..,"name":..},"args":{..}}')
+    .requiredOption(
+      '--call <json|@file>',
+      'the call: {"principal":{"agentId":..},"tool":{"server":..,"name":..},"args":{..}}',
+    )
     .action((options: { policy: string; call: string }) => {
       exitCode = decide(options, io);
     });

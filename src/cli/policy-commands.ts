@@ -15,7 +15,9 @@ export function checkPolicies(paths: readonly string[], io: CliIo): number {
     const loaded = loadPolicy(path);
     if (!loaded.ok) {
       for (const problem of loaded.problems) io.err(formatProblem(problem));
-      io.err(`invalid: ${path} (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'})`);
+      io.err(
+        `invalid: ${path} (${loaded.problems.length} problem${loaded.problems.length === 1 ? '' : 's'})`,
+      );
       exitCode = EXIT_FAILED;
       continue;
     }

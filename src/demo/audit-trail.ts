@@ -4,8 +4,8 @@
  * memory) and verifies the hash chain of the whole log, so the demo shows the evidence, not a claim.
  */
 import type { AuditEventV1 } from '../spec/audit-event.js';
-import type { ScenarioAudit, ScenarioContext } from './demo-scenario.js';
 import { plural, section, shortHash, writeAll } from './demo-output.js';
+import type { ScenarioAudit, ScenarioContext } from './demo-scenario.js';
 
 export interface AuditTrailOptions {
   /** Only records of these tools (`server/name`) are printed; all are still counted and checked. */
@@ -43,7 +43,9 @@ export async function printAuditTrail(
     );
   }
   if (hidden > 0) {
-    write(`     (${plural(hidden, 'record')} of the other tools are not shown; they are in the log all the same)`);
+    write(
+      `     (${plural(hidden, 'record')} of the other tools are not shown; they are in the log all the same)`,
+    );
   }
   let completeCalls = 0;
   for (const kinds of kindsByDecision.values()) {
@@ -56,7 +58,9 @@ export async function printAuditTrail(
     );
   } else {
     const bad = chain.firstBad;
-    write(`  CHAIN BROKEN at record ${bad?.seq ?? '?'} (${bad?.problem ?? 'unknown'}): ${bad?.message ?? ''}`);
+    write(
+      `  CHAIN BROKEN at record ${bad?.seq ?? '?'} (${bad?.problem ?? 'unknown'}): ${bad?.message ?? ''}`,
+    );
   }
   return { records, completeCalls, chain };
 }

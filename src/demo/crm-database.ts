@@ -81,7 +81,8 @@ export type CrmToolName = 'db.select' | 'db.execute';
 const IDENTIFIER = /^[a-z_]+$/;
 
 function identifier(value: unknown, what: string): string {
-  if (typeof value !== 'string' || !IDENTIFIER.test(value)) throw new Error(`invalid ${what} \`${String(value)}\``);
+  if (typeof value !== 'string' || !IDENTIFIER.test(value))
+    throw new Error(`invalid ${what} \`${String(value)}\``);
   return value;
 }
 
@@ -93,7 +94,8 @@ export function crmTools(database: Database.Database): Record<CrmToolName, ToolE
       const table = identifier(args.table, 'table');
       const where = (args.where ?? {}) as Record<string, unknown>;
       const columns = Object.keys(where).map((column) => identifier(column, 'column'));
-      const clause = columns.length === 0 ? '' : ` where ${columns.map((column) => `"${column}" = ?`).join(' and ')}`;
+      const clause =
+        columns.length === 0 ? '' : ` where ${columns.map((column) => `"${column}" = ?`).join(' and ')}`;
       return database.prepare(`select * from "${table}"${clause}`).all(...Object.values(where));
     },
     /** `{ sql, params? }`: any statement; resolves to the number of rows it changed. */

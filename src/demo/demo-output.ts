@@ -56,3 +56,19 @@ export function stars(count: number): string {
 export function writeAll(write: (line: string) => void, lines: readonly string[]): void {
   for (const line of lines) write(line);
 }
+
+/** Splits `text` at spaces into lines of at most `width` characters (longer words stay whole). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current === '' ? word : `${current} ${word}`;
+    }
+  }
+  if (current !== '') lines.push(current);
+  return lines;
+}

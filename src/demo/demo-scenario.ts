@@ -13,6 +13,8 @@ export interface ScenarioContext {
   readonly write: (line: string) => void;
   /** Records up to this seq existed before the scenario; its audit trail is read after it. */
   readonly auditHeadSeq: number;
+  /** Where the policies are read from instead of `examples/demo/` (tests use altered copies). */
+  readonly policyDirectory?: string;
 }
 
 /** One expectation about what happened; the demo fails when any is not met. */

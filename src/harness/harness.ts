@@ -14,6 +14,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
@@ -30,7 +31,6 @@ import type {
   PolicyHandle,
   ToolExecutor,
 } from './types.js';
-import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
@@ -249,8 +249,11 @@ export class Harness {
         reason: `approval required (${decision.reasons.join('; ')}) but no approver is configured`,
       };
     }
-    const timeout = AbortSignal.timeout(this.approvalTimeoutMs);
-    const signal = callerSignal ? AbortSignal.any([timeout, callerSignal]) : timeout;
+    // A ref'd timer, not AbortSignal.timeout: the process must stay alive until a held call expires,
+    // or the call would vanish without an outcome record.
+    const expiry = new AbortController();
+    const timer = setTimeout(() => expiry.abort(new Error('approval expired')), this.approvalTimeoutMs);
+    const signal = callerSignal ? AbortSignal.any([expiry.signal, callerSignal]) : expiry.signal;
     let verdict: ApprovalVerdict;
     try {
       verdict = await raceAbort(
@@ -258,11 +261,13 @@ export class Harness {
         signal,
       );
     } catch (error) {
-      if (timeout.aborted)
+      if (expiry.signal.aborted)
         return { outcome: 'expired', reason: `approval expired after ${this.approvalTimeoutMs} ms` };
       if (callerSignal?.aborted)
         return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
       return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
+    } finally {
+      clearTimeout(timer);
     }
     if (!verdict.approved) {
       return {

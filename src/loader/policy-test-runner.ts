@@ -40,7 +40,9 @@ const TEST_FILE = /\.test\.ya?ml$/;
 export function findPolicyTestFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   const found: string[] = [];
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const full = join(path, entry.name);
     if (entry.isDirectory()) found.push(...findPolicyTestFiles(full));
     else if (TEST_FILE.test(entry.name)) found.push(full);
@@ -80,7 +82,8 @@ function runCase(policy: PreparedPolicy, test: PolicyTestCase): TestCaseResult {
       labels: test.session?.labels ?? [],
     };
     const decision = policy.evaluate({ call: step.call, session, counters, now });
-    const label = test.steps.length > 1 ? `step ${index + 1} (${step.call.tool.server}/${step.call.tool.name}): ` : '';
+    const label =
+      test.steps.length > 1 ? `step ${index + 1} (${step.call.tool.server}/${step.call.tool.name}): ` : '';
     failures.push(...compare(step.expect, decision).map((failure) => `${label}${failure}`));
     // As in the harness: what is let through (approve = assume approved) runs and is remembered.
     if (decision.effect !== 'deny') {
@@ -100,11 +103,15 @@ function compare(expected: Expectation, decision: Decision): string[] {
   if ('rules' in expected && expected.rules) {
     const missing = expected.rules.filter((rule) => !decision.matchedRules.includes(rule));
     if (missing.length > 0) {
-      failures.push(`expected rules \`${missing.join('`, `')}\` to match; matched: [${decision.matchedRules.join(', ')}]`);
+      failures.push(
+        `expected rules \`${missing.join('`, `')}\` to match; matched: [${decision.matchedRules.join(', ')}]`,
+      );
     }
   }
   if ('shadow' in expected && expected.shadow && decision.shadow?.effect !== expected.shadow) {
-    failures.push(`expected shadow effect ${expected.shadow}, got ${decision.shadow?.effect ?? 'no shadow verdict'}`);
+    failures.push(
+      `expected shadow effect ${expected.shadow}, got ${decision.shadow?.effect ?? 'no shadow verdict'}`,
+    );
   }
   if ('reason' in expected && expected.reason) {
     const text = expected.reason;

@@ -8,14 +8,18 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { PolicyProblem } from '../policy/policy-problem.js';
+import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { ReinsError } from '../spec/errors.js';
-import { formatProblem } from '../policy/policy-problem.js';
 import { loadPolicy } from './policy-files.js';
 
 export type ReloadEvent =
   | { readonly kind: 'policy-reloaded'; readonly hash: string; readonly previousHash: string }
-  | { readonly kind: 'policy-rejected'; readonly problems: readonly PolicyProblem[]; readonly keptHash: string };
+  | {
+      readonly kind: 'policy-rejected';
+      readonly problems: readonly PolicyProblem[];
+      readonly keptHash: string;
+    };
 
 export interface PolicyWatcherOptions {
   readonly path: string;
@@ -34,9 +38,13 @@ export class PolicyWatcher {
   constructor(private readonly options: PolicyWatcherOptions) {
     const loaded = loadPolicy(options.path);
     if (!loaded.ok) {
-      throw new ReinsError('invalid_policy', `policy \`${options.path}\` is invalid:\n${loaded.problems.map(formatProblem).join('\n')}`, {
-        problems: loaded.problems,
-      });
+      throw new ReinsError(
+        'invalid_policy',
+        `policy \`${options.path}\` is invalid:\n${loaded.problems.map(formatProblem).join('\n')}`,
+        {
+          problems: loaded.problems,
+        },
+      );
     }
     this.policy = loaded.policy;
   }

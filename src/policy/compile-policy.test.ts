@@ -75,12 +75,18 @@ describe('compilePolicy', () => {
   });
 
   it('reports wrong values, versions and missing fields by path', () => {
-    expect(problemsOf(HEADER.replace('reins.dev/v1', 'reins.dev/v0'))[0]).toMatch(/^p\.yaml:1:\d+: .*unsupported apiVersion/);
-    expect(problemsOf(`${HEADER}rules:\n  - { id: a, effect: maybe, reason: r }\n`)[0]).toMatch(/^p\.yaml:7:\d+: `rules\.0\.effect`/);
-    expect(problemsOf(`${HEADER}rules:\n  - { id: a, effect: allow }\n`)[0]).toMatch(/^p\.yaml:7:\d+: `rules\.0\.reason`/);
-    expect(problemsOf(`${HEADER}limits:\n  - { id: l, window: 1 fortnight, max: 1, reason: r }\n`)[0]).toMatch(
-      /invalid duration `1 fortnight`/,
+    expect(problemsOf(HEADER.replace('reins.dev/v1', 'reins.dev/v0'))[0]).toMatch(
+      /^p\.yaml:1:\d+: .*unsupported apiVersion/,
     );
+    expect(problemsOf(`${HEADER}rules:\n  - { id: a, effect: maybe, reason: r }\n`)[0]).toMatch(
+      /^p\.yaml:7:\d+: `rules\.0\.effect`/,
+    );
+    expect(problemsOf(`${HEADER}rules:\n  - { id: a, effect: allow }\n`)[0]).toMatch(
+      /^p\.yaml:7:\d+: `rules\.0\.reason`/,
+    );
+    expect(
+      problemsOf(`${HEADER}limits:\n  - { id: l, window: 1 fortnight, max: 1, reason: r }\n`)[0],
+    ).toMatch(/invalid duration `1 fortnight`/);
   });
 
   it('requires exactly one of requires/forbids in a sequence rule', () => {
@@ -105,8 +111,12 @@ limits:
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const messages = result.problems.map(formatProblem);
-    expect(messages).toContainEqual(expect.stringMatching(/^two\.yaml:5:\d+: tool `crm\/db\.select` is already declared at one\.yaml:5/));
-    expect(messages).toContainEqual(expect.stringMatching(/^two\.yaml:7:\d+: rule id `same` is already used at one\.yaml:7/));
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^two\.yaml:5:\d+: tool `crm\/db\.select` is already declared at one\.yaml:5/),
+    );
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^two\.yaml:7:\d+: rule id `same` is already used at one\.yaml:7/),
+    );
   });
 
   it('requires a numeric amount for running totals', () => {

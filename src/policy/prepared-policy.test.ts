@@ -51,14 +51,18 @@ rules:
   });
 
   it('approve beats allow', () => {
-    const decision = policy.evaluate(input({ agentId: 'op', roles: ['operator'], tool: 'db.execute', args: { sql: 'UPDATE x' } }));
+    const decision = policy.evaluate(
+      input({ agentId: 'op', roles: ['operator'], tool: 'db.execute', args: { sql: 'UPDATE x' } }),
+    );
     expect(decision.effect).toBe('approve');
     expect(decision.matchedRules).toEqual(['writes-need-approval', 'operators-write']);
     expect(decision.obligations).toContainEqual({ kind: 'approval', ruleIds: ['writes-need-approval'] });
   });
 
   it('deny beats approve and allow', () => {
-    const decision = policy.evaluate(input({ agentId: 'op', roles: ['operator'], tool: 'db.execute', args: { sql: 'DELETE FROM x' } }));
+    const decision = policy.evaluate(
+      input({ agentId: 'op', roles: ['operator'], tool: 'db.execute', args: { sql: 'DELETE FROM x' } }),
+    );
     expect(decision.effect).toBe('deny');
     expect(decision.matchedRules).toContain('no-deletes');
     expect(decision.reasons).toEqual(['nobody deletes through an agent']);
@@ -89,8 +93,12 @@ rules:
     reason: support agents read low and medium risk tools
 `);
     expect(globbed.evaluate(input({ agentId: 'support-eu' })).effect).toBe('allow');
-    expect(globbed.evaluate(input({ agentId: 'support-eu', server: 'web', tool: 'fetch' })).effect).toBe('allow');
-    expect(globbed.evaluate(input({ agentId: 'support-eu', server: 'pay', tool: 'payments.send' })).effect).toBe('deny');
+    expect(globbed.evaluate(input({ agentId: 'support-eu', server: 'web', tool: 'fetch' })).effect).toBe(
+      'allow',
+    );
+    expect(
+      globbed.evaluate(input({ agentId: 'support-eu', server: 'pay', tool: 'payments.send' })).effect,
+    ).toBe('deny');
     expect(globbed.evaluate(input({ agentId: 'billing' })).effect).toBe('deny');
   });
 
@@ -105,8 +113,12 @@ rules:
     reason: low-risk tools in office hours from chat
 `);
     expect(conditional.evaluate(input({ context: { channel: 'chat' } })).effect).toBe('allow');
-    expect(conditional.evaluate(input({ context: { channel: 'chat' }, now: T0 + 10 * HOUR })).effect).toBe('deny');
-    expect(conditional.evaluate(input({ context: { channel: 'chat' }, delegatedBy: ['x'] })).effect).toBe('deny');
+    expect(conditional.evaluate(input({ context: { channel: 'chat' }, now: T0 + 10 * HOUR })).effect).toBe(
+      'deny',
+    );
+    expect(conditional.evaluate(input({ context: { channel: 'chat' }, delegatedBy: ['x'] })).effect).toBe(
+      'deny',
+    );
   });
 });
 
@@ -125,10 +137,14 @@ rules:
     expect(missing.diagnostics).toEqual([
       { code: 'condition_error', message: expect.stringContaining('small-amounts'), ruleId: 'small-amounts' },
     ]);
-    const wrongType = policy.evaluate(input({ server: 'pay', tool: 'payments.send', args: { amount: 'lots' } }));
+    const wrongType = policy.evaluate(
+      input({ server: 'pay', tool: 'payments.send', args: { amount: 'lots' } }),
+    );
     expect(wrongType.effect).toBe('deny');
     expect(wrongType.diagnostics[0]?.code).toBe('condition_error');
-    expect(policy.evaluate(input({ server: 'pay', tool: 'payments.send', args: { amount: 5 } })).effect).toBe('allow');
+    expect(policy.evaluate(input({ server: 'pay', tool: 'payments.send', args: { amount: 5 } })).effect).toBe(
+      'allow',
+    );
   });
 
   it('denies when an errored rule would only have denied, even if another rule allows', () => {
@@ -239,10 +255,18 @@ sequences:
   });
 
   it('"X only after Y" looks at the prior call through `prior`, its outcome and the window', () => {
-    expect(policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-2' }, T0 - 1)] })).effect).toBe('deny');
-    expect(policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 2 * HOUR)] })).effect).toBe('deny');
-    expect(policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 1, 'error')] })).effect).toBe('deny');
-    expect(policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 1, 'pending')] })).effect).toBe('deny');
+    expect(policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-2' }, T0 - 1)] })).effect).toBe(
+      'deny',
+    );
+    expect(
+      policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 2 * HOUR)] })).effect,
+    ).toBe('deny');
+    expect(
+      policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 1, 'error')] })).effect,
+    ).toBe('deny');
+    expect(
+      policy.evaluate(input({ ...send, history: [lookup({ invoice: 'INV-1' }, T0 - 1, 'pending')] })).effect,
+    ).toBe('deny');
   });
 
   it('"never X after Y": denied once Y ran, even while Y is still running', () => {
@@ -271,7 +295,12 @@ limits:
       }
       return decision.effect;
     };
-    expect([decide(T0), decide(T0 + 1), decide(T0 + 2), decide(T0 + 3)]).toEqual(['allow', 'allow', 'allow', 'deny']);
+    expect([decide(T0), decide(T0 + 1), decide(T0 + 2), decide(T0 + 3)]).toEqual([
+      'allow',
+      'allow',
+      'allow',
+      'deny',
+    ]);
     expect(decide(T0 + 4, 's2')).toBe('allow');
     expect(decide(T0 + HOUR + 1)).toBe('allow');
   });
@@ -291,7 +320,9 @@ limits:
 `);
     const counters = new WindowCounters();
     const pay = (amount: number, now: number, agentId = 'agent-a') => {
-      const decision = policy.evaluate(input({ server: 'pay', tool: 'payments.send', args: { amount }, counters, now, agentId }));
+      const decision = policy.evaluate(
+        input({ server: 'pay', tool: 'payments.send', args: { amount }, counters, now, agentId }),
+      );
       for (const obligation of decision.obligations) {
         if (obligation.kind === 'count') counters.reserve(obligation.key, now, obligation.amount);
       }
@@ -362,7 +393,8 @@ describe('indexing', () => {
   it('finds the rules for a tool among thousands, whether they name it exactly or by glob', () => {
     const rules = Array.from(
       { length: 5_000 },
-      (_, index) => `  - { id: r${index}, effect: allow, tool: { name: "tool-${index}" }, reason: r${index} }`,
+      (_, index) =>
+        `  - { id: r${index}, effect: allow, tool: { name: "tool-${index}" }, reason: r${index} }`,
     ).join('\n');
     const catalogue = `tools:\n  - { server: s, name: "*", risk: low, effects: [read] }`;
     const policy = policyFrom(
@@ -370,7 +402,10 @@ describe('indexing', () => {
       { catalogue },
     );
     expect(policy.evaluate(input({ server: 's', tool: 'tool-7' })).matchedRules).toEqual(['r7']);
-    expect(policy.evaluate(input({ server: 's', tool: 'tool-420' })).matchedRules).toEqual(['r420', 'glob-deny']);
+    expect(policy.evaluate(input({ server: 's', tool: 'tool-420' })).matchedRules).toEqual([
+      'r420',
+      'glob-deny',
+    ]);
     expect(policy.evaluate(input({ server: 's', tool: 'tool-420' })).effect).toBe('deny');
     expect(policy.evaluate(input({ server: 's', tool: 'tool-x' })).effect).toBe('deny');
   });

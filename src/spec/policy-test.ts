@@ -37,7 +37,10 @@ export const PolicyTestCaseSchema = z
     /** Start time of the test clock (ISO 8601); default 2026-01-01T09:00:00Z, a Thursday morning. */
     now: z.iso.datetime({ offset: true }).optional(),
     session: z
-      .strictObject({ status: SessionStatusSchema.default('active'), labels: z.array(z.string()).default([]) })
+      .strictObject({
+        status: SessionStatusSchema.default('active'),
+        labels: z.array(z.string()).default([]),
+      })
       .optional(),
     steps: z.array(PolicyTestStepSchema).min(1).optional(),
     /** Shorthand for a single step: `call` and `expect` instead of `steps`. */
@@ -48,9 +51,17 @@ export const PolicyTestCaseSchema = z
     const test = context.value;
     const single = test.call !== undefined || test.expect !== undefined;
     if (test.steps !== undefined && single) {
-      context.issues.push({ code: 'custom', input: test, message: 'use either `steps` or `call` with `expect`, not both' });
+      context.issues.push({
+        code: 'custom',
+        input: test,
+        message: 'use either `steps` or `call` with `expect`, not both',
+      });
     } else if (test.steps === undefined && (test.call === undefined || test.expect === undefined)) {
-      context.issues.push({ code: 'custom', input: test, message: 'a test needs `steps`, or `call` and `expect`' });
+      context.issues.push({
+        code: 'custom',
+        input: test,
+        message: 'a test needs `steps`, or `call` and `expect`',
+      });
     }
   })
   .transform(({ call, expect, steps, ...rest }) => ({

@@ -7,7 +7,13 @@ import { compilePolicy } from '../../src/policy/compile-policy.js';
 import { formatProblem } from '../../src/policy/policy-problem.js';
 import type { PreparedPolicy } from '../../src/policy/prepared-policy.js';
 import { WindowCounters } from '../../src/policy/window-counters.js';
-import type { CounterView, DecisionInput, HistoryEntry, SessionView, ToolCall } from '../../src/spec/tool-call.js';
+import type {
+  CounterView,
+  DecisionInput,
+  HistoryEntry,
+  SessionView,
+  ToolCall,
+} from '../../src/spec/tool-call.js';
 
 export const T0 = Date.parse('2026-01-01T09:00:00Z');
 
@@ -21,7 +27,10 @@ tools:
   - { server: web, name: "*", risk: medium, effects: [read], untrustedOutput: true }
 `;
 
-export function policyFrom(body: string, options: { catalogue?: string; name?: string } = {}): PreparedPolicy {
+export function policyFrom(
+  body: string,
+  options: { catalogue?: string; name?: string } = {},
+): PreparedPolicy {
   const text = `apiVersion: reins.dev/v1\nkind: Policy\nmetadata: { name: ${options.name ?? 'test'} }\n${options.catalogue ?? CATALOGUE}\n${body}`;
   const result = compilePolicy([{ file: 'inline.yaml', text }]);
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));

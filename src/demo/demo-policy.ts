@@ -1,0 +1,48 @@
+/**
+ * @module demo/demo-policy
+ * Loads a demo policy from `examples/demo/`, the same YAML a user can read and edit. The directory is
+ * found relative to this module: both `src/demo/` (tsx, vitest) and `dist/demo/` (after `tsc`) sit two
+ * levels below the repository root.
+ */
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicy } from '../policy/compile-policy.js';
+import { formatProblem } from '../policy/policy-problem.js';
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
+import { describeError, ReinsError } from '../spec/errors.js';
+
+const EXAMPLES_DIRECTORY = new URL('../../examples/demo/', import.meta.url);
+
+export interface DemoPolicy {
+  readonly policy: PreparedPolicy;
+  /** Where the file is, relative to the working directory when that is shorter (for printing). */
+  readonly displayPath: string;
+}
+
+/**
+ * Compiles `examples/demo/<fileName>` (or `<directory>/<fileName>`); a policy that does not load is an
+ * error, never a silent allow.
+ */
+export function loadDemoPolicy(fileName: string, directory?: string): DemoPolicy {
+  const path =
+    directory === undefined
+      ? fileURLToPath(new URL(fileName, EXAMPLES_DIRECTORY))
+      : join(directory, fileName);
+  const fromHere = relative(process.cwd(), path);
+  const displayPath = fromHere.length < path.length && !fromHere.startsWith('..') ? fromHere : path;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ReinsError('not_found', `cannot read demo policy \`${path}\`: ${describeError(error)}`);
+  }
+  const compiled = compilePolicy([{ file: displayPath, text }]);
+  if (!compiled.ok) {
+    throw new ReinsError(
+      'invalid_policy',
+      `demo policy \`${displayPath}\` does not load:\n${compiled.problems.map(formatProblem).join('\n')}`,
+    );
+  }
+  return { policy: compiled.policy, displayPath };
+}

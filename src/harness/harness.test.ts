@@ -1,0 +1,295 @@
+/**
+ * @module harness/harness.test
+ * The enforcement pipeline: what runs, what is refused, what is recorded, and that every failure
+ * while deciding or recording refuses the call. Uses the real SQLite audit log (in memory) except
+ * where a failing log has to be simulated.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { policyFrom } from '../../test/support/policy-fixtures.js';
+import type { AuditEventV1 } from '../spec/audit-event.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import { Harness, type HarnessOptions } from './harness.js';
+import type { CallRequest } from './types.js';
+
+const POLICY = policyFrom(`
+rules:
+  - id: reads
+    effect: allow
+    tool: { effects: read }
+    reason: reads are fine
+  - id: writes-held
+    effect: approve
+    tool: { effects: write }
+    reason: writes need a human
+limits:
+  - id: three-lookups
+    tool: { name: payments.lookup }
+    per: [session]
+    window: 1h
+    max: 3
+    reason: at most three lookups an hour
+`);
+
+const logs: SqliteAuditLog[] = [];
+function memoryLog(): SqliteAuditLog {
+  const log = new SqliteAuditLog({ path: ':memory:' });
+  logs.push(log);
+  return log;
+}
+afterEach(async () => {
+  for (const log of logs.splice(0)) await log.close();
+});
+
+function harness(options: Partial<HarnessOptions> = {}): { harness: Harness; audit: AuditLog } {
+  const audit = options.audit ?? memoryLog();
+  return { harness: new Harness({ policy: { current: POLICY }, audit, ...options }), audit };
+}
+
+function request(
+  tool: string,
+  args: Record<string, unknown> = {},
+  extra: Partial<CallRequest> = {},
+): CallRequest {
+  const server = tool.startsWith('payments') ? 'pay' : 'crm';
+  return { principal: { agentId: 'agent-a' }, sessionId: 's1', tool: { server, name: tool }, args, ...extra };
+}
+
+async function events(audit: AuditLog): Promise<AuditEventV1[]> {
+  const all: AuditEventV1[] = [];
+  for await (const record of audit.records()) all.push(JSON.parse(record.body) as AuditEventV1);
+  return all;
+}
+
+describe('Harness.call', () => {
+  it('runs an allowed call and records intent and outcome, linked, in a verifiable chain', async () => {
+    const { harness: subject, audit } = harness();
+    const executor = vi.fn(async (args: Record<string, unknown>) => ({ rows: [args.table] }));
+    const result = await subject.call(request('db.select', { table: 'customers' }), executor);
+    expect(result).toMatchObject({ status: 'ok', outcome: 'ok', output: { rows: ['customers'] } });
+    expect(executor).toHaveBeenCalledOnce();
+    const [intent, outcome] = await events(audit);
+    expect(intent).toMatchObject({
+      kind: 'call-intent',
+      decision: { effect: 'allow', matchedRules: ['reads'] },
+    });
+    expect(outcome).toMatchObject({ kind: 'call-outcome', outcome: 'ok', result: { rows: ['customers'] } });
+    expect(outcome?.links).toEqual([intent?.id]);
+    expect(intent?.decisionId).toBe(result.decisionId);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('does not run a denied call, and records the attempt', async () => {
+    const { harness: subject, audit } = harness();
+    const executor = vi.fn(async () => 'never');
+    const result = await subject.call(request('payments.send', { amount: 5 }), executor);
+    expect(result).toMatchObject({ status: 'denied', outcome: 'denied' });
+    expect(result.status === 'denied' && result.reason).toContain('no rule allows `pay/payments.send`');
+    expect(executor).not.toHaveBeenCalled();
+    expect((await events(audit)).map((event) => event.kind)).toEqual(['call-intent', 'call-outcome']);
+  });
+
+  it('refuses a call whose intent cannot be recorded, without running it', async () => {
+    const failing: AuditLog = {
+      append: async () => {
+        throw new Error('disk full');
+      },
+      records: async function* () {},
+      verify: async () => ({ ok: true, checked: 0, lastSeq: 0, lastHash: '' }),
+      close: async () => {},
+    };
+    const { harness: subject } = harness({ audit: failing });
+    const executor = vi.fn(async () => 'ran');
+    const result = await subject.call(request('db.select'), executor);
+    expect(result.status).toBe('denied');
+    expect(result.decision.effect).toBe('deny');
+    expect(result.decision.diagnostics[0]).toMatchObject({ code: 'audit_unavailable' });
+    expect(result.status === 'denied' && result.reason).toContain('disk full');
+    expect(executor).not.toHaveBeenCalled();
+  });
+
+  it('withholds the result when the outcome cannot be recorded', async () => {
+    const real = memoryLog();
+    let appends = 0;
+    const flaky: AuditLog = {
+      append: async (event) => {
+        if (++appends === 2) throw new Error('connection lost');
+        return real.append(event);
+      },
+      records: (options) => real.records(options),
+      verify: () => real.verify(),
+      close: () => real.close(),
+    };
+    const { harness: subject } = harness({ audit: flaky });
+    const result = await subject.call(request('db.select'), async () => 'secret result');
+    expect(result).toMatchObject({ status: 'error', outcome: 'error' });
+    expect(JSON.stringify(result)).not.toContain('secret result');
+  });
+
+  it('refuses calls that need approval when no approver is configured', async () => {
+    const { harness: subject } = harness();
+    const executor = vi.fn(async () => 'ran');
+    const result = await subject.call(request('db.execute'), executor);
+    expect(result.status).toBe('denied');
+    expect(result.status === 'denied' && result.reason).toContain('no approver is configured');
+    expect(executor).not.toHaveBeenCalled();
+  });
+
+  it('runs a held call once approved, bound to the exact call, and records who approved', async () => {
+    const approvals = vi.fn(async () => ({ approved: true, by: 'dana', reason: 'looks right' }));
+    const { harness: subject, audit } = harness({ approvals });
+    const result = await subject.call(request('db.execute', { sql: 'UPDATE t' }), async () => 'updated');
+    expect(result).toMatchObject({ status: 'ok', output: 'updated' });
+    const [approvalRequest] = approvals.mock.calls[0] as unknown as [
+      { callHash: string; decision: { effect: string } },
+    ];
+    expect(approvalRequest.callHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(approvalRequest.decision.effect).toBe('approve');
+    const outcome = (await events(audit))[1];
+    expect(outcome).toMatchObject({
+      outcome: 'ok',
+      approval: { approved: true, by: 'dana', reason: 'looks right' },
+    });
+  });
+
+  it('refuses a held call that is refused, expires or is cancelled', async () => {
+    const refused = harness({
+      approvals: async () => ({ approved: false, by: 'dana', reason: 'no' }),
+    }).harness;
+    expect(await refused.call(request('db.execute'), async () => 'ran')).toMatchObject({
+      status: 'denied',
+      outcome: 'denied',
+      reason: 'approval refused by dana: no',
+    });
+
+    const silent = harness({ approvals: () => new Promise(() => {}), approvalTimeoutMs: 20 }).harness;
+    expect(await silent.call(request('db.execute'), async () => 'ran')).toMatchObject({
+      status: 'denied',
+      outcome: 'expired',
+    });
+
+    const controller = new AbortController();
+    const waiting = harness({ approvals: () => new Promise(() => {}) }).harness;
+    const pending = waiting.call(request('db.execute'), async () => 'ran', { signal: controller.signal });
+    controller.abort();
+    expect(await pending).toMatchObject({ status: 'denied', outcome: 'cancelled' });
+  });
+
+  it('does not run an approved call whose session was killed while it waited', async () => {
+    let approve: (value: { approved: boolean }) => void = () => {};
+    const { harness: subject } = harness({ approvals: () => new Promise((resolve) => (approve = resolve)) });
+    const executor = vi.fn(async () => 'ran');
+    const pending = subject.call(request('db.execute'), executor);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    subject.sessions.setStatus('s1', 'killed');
+    approve({ approved: true });
+    expect(await pending).toMatchObject({ status: 'denied', outcome: 'cancelled' });
+    expect(executor).not.toHaveBeenCalled();
+    expect((await subject.call(request('db.select'), executor)).status).toBe('denied');
+  });
+
+  it('records a tool failure as an error outcome', async () => {
+    const { harness: subject, audit } = harness();
+    const result = await subject.call(request('db.select'), async () => {
+      throw new Error('connection refused');
+    });
+    expect(result).toMatchObject({
+      status: 'error',
+      outcome: 'error',
+      error: 'tool failed: connection refused',
+    });
+    expect((await events(audit))[1]).toMatchObject({
+      outcome: 'error',
+      error: 'tool failed: connection refused',
+    });
+  });
+
+  it('passes results through the output filters, and withholds them when a filter fails', async () => {
+    const redact = (output: unknown) =>
+      String(output).replace(/AKIA[0-9A-Z]{16}/g, '[REDACTED:aws_access_key]');
+    const { harness: subject, audit } = harness({ outputFilters: [redact] });
+    const result = await subject.call(request('db.select'), async () => 'key AKIAABCDEFGHIJKLMNOP here');
+    expect(result).toMatchObject({ status: 'ok', output: 'key [REDACTED:aws_access_key] here' });
+    expect(JSON.stringify(await events(audit))).not.toContain('AKIAABCDEFGHIJKLMNOP');
+
+    const broken = harness({
+      outputFilters: [
+        () => {
+          throw new Error('detector crashed');
+        },
+      ],
+    }).harness;
+    const withheld = await broken.call(request('db.select'), async () => 'raw');
+    expect(withheld).toMatchObject({
+      status: 'error',
+      error: 'output withheld: filter failed: detector crashed',
+    });
+  });
+
+  it('keeps limits exact under concurrent calls', async () => {
+    const { harness: subject } = harness();
+    const executor = vi.fn(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return 'ok';
+    });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => subject.call(request('payments.lookup'), executor)),
+    );
+    expect(results.filter((result) => result.status === 'ok')).toHaveLength(3);
+    expect(executor).toHaveBeenCalledTimes(3);
+  });
+
+  it('releases a limit reservation when the call does not run', async () => {
+    const limited = policyFrom(`
+rules:
+  - { id: held, effect: approve, reason: held }
+limits:
+  - { id: one, window: 1h, max: 1, reason: one call }
+`);
+    const other = new Harness({
+      policy: { current: limited },
+      audit: memoryLog(),
+      approvals: async () => ({ approved: false }),
+    });
+    expect((await other.call(request('db.select'), async () => 'x')).status).toBe('denied');
+    const second = await other.call(request('db.select'), async () => 'x');
+    // refused by the approver again, not by the limit: the first reservation was released
+    expect(second.status === 'denied' && second.reason).toContain('approval refused');
+  });
+
+  it('refuses a session used by another agent, and malformed requests', async () => {
+    const { harness: subject } = harness();
+    await subject.call(request('db.select'), async () => 'ok');
+    const hijack = await subject.call(
+      request('db.select', {}, { principal: { agentId: 'agent-b' } }),
+      async () => 'ok',
+    );
+    expect(hijack.decision.diagnostics[0]).toMatchObject({ code: 'session_agent_mismatch' });
+    const malformed = await subject.call(
+      { principal: { agentId: '' }, tool: { server: 'crm' } } as unknown as CallRequest,
+      async () => 'ok',
+    );
+    expect(malformed).toMatchObject({ status: 'denied' });
+    expect(malformed.decision.diagnostics[0]).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('feeds executed calls into the session history for sequence rules', async () => {
+    const sequenced = policyFrom(`
+rules:
+  - { id: all, effect: allow, reason: all }
+sequences:
+  - id: lookup-first
+    tool: { name: payments.send }
+    requires: { tool: { name: payments.lookup } }
+    reason: look the invoice up first
+`);
+    const subject = new Harness({ policy: { current: sequenced }, audit: memoryLog() });
+    expect((await subject.call(request('payments.send'), async () => 'sent')).status).toBe('denied');
+    expect((await subject.call(request('payments.lookup'), async () => 'found')).status).toBe('ok');
+    expect((await subject.call(request('payments.send'), async () => 'sent')).status).toBe('ok');
+    expect(subject.sessions.get('s1')?.history.map((entry) => [entry.tool.name, entry.outcome])).toEqual([
+      ['payments.lookup', 'ok'],
+      ['payments.send', 'ok'],
+    ]);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * @module test/demo.test
+ * `reins demo` end to end: the scenarios behave as the story says (asserted on their structured
+ * results, not on printed text), the run exits 0, appends to an existing audit log whose chain still
+ * verifies, and exits non-zero when the log it is given is already broken.
+ */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import type { ScenarioContext } from '../src/demo/demo-scenario.js';
+import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
+import { runDemo } from '../src/demo/run-demo.js';
+import { runSupportSkillScenario } from '../src/demo/support-skill-scenario.js';
+import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+
+const EXAMPLES = resolve(import.meta.dirname, '../examples/demo');
+
+function temporaryAuditPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'reins-demo-')), 'audit.db');
+}
+
+async function demo(auditPath: string, policyDirectory?: string): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const write = (line: string) => lines.push(line);
+  const code = await runDemo(
+    policyDirectory === undefined ? { auditPath, write } : { auditPath, write, policyDirectory },
+  );
+  return { code, lines };
+}
+
+/** A copy of the demo policies with `edit` applied to one of them. */
+function alteredPolicies(fileName: string, edit: (text: string) => string): string {
+  const directory = mkdtempSync(join(tmpdir(), 'reins-demo-policies-'));
+  cpSync(EXAMPLES, directory, { recursive: true });
+  const path = join(directory, fileName);
+  const text = readFileSync(path, 'utf8');
+  const edited = edit(text);
+  expect(edited, 'the edit must change the policy').not.toBe(text);
+  writeFileSync(path, edited);
+  return directory;
+}
+
+/** Runs one scenario against an in-memory audit log, collecting its output. */
+async function scenario<T>(
+  run: (context: ScenarioContext) => Promise<T>,
+): Promise<{ result: T; lines: string[] }> {
+  const audit = new SqliteAuditLog({ path: ':memory:' });
+  const lines: string[] = [];
+  try {
+    const result = await run({ audit, write: (line) => lines.push(line), auditHeadSeq: 0 });
+    return { result, lines };
+  } finally {
+    await audit.close();
+  }
+}
+
+describe('scenario 1: overprivileged support skill', () => {
+  it('rewrites the address without Reins and denies the write and the payroll read with it', async () => {
+    const { result } = await scenario(runSupportSkillScenario);
+    const { withoutReins, withReins } = result;
+
+    expect(withoutReins.requestedAddress).toBeDefined();
+    expect(withoutReins.addressAfter).toBe(withoutReins.requestedAddress);
+    expect(withoutReins.addressAfter).not.toBe(withoutReins.addressBefore);
+    expect(withoutReins.payrollRowsLeaked).toBeGreaterThan(0);
+
+    expect(withReins.addressBefore).toBe(withoutReins.addressBefore);
+    expect(withReins.addressAfter).toBe(withReins.addressBefore);
+    expect(withReins.payrollRowsLeaked).toBe(0);
+    expect(withReins.calls.map((call) => [call.tool, call.effect, call.outcome])).toEqual([
+      ['crm/db.select', 'allow', 'ok'],
+      ['crm/db.select', 'allow', 'ok'],
+      ['crm/db.select', 'allow', 'ok'],
+      ['crm/db.execute', 'deny', 'denied'],
+      ['crm/db.select', 'deny', 'denied'],
+    ]);
+    expect(withReins.calls[3]?.matchedRules).toEqual(['support-is-read-only']);
+    expect(withReins.calls[4]?.matchedRules).toEqual(['support-reads-nothing-else']);
+
+    expect(result.audit).toMatchObject({ records: 10, completeCalls: 5, chain: { ok: true, checked: 10 } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
+
+describe('scenario 2: review-response chain', () => {
+  it('publishes apologies to fake reviews without Reins and holds them with it', async () => {
+    const { result, lines } = await scenario(runReviewResponderScenario);
+    const { withoutReins, withReins } = result;
+
+    expect(withoutReins.published.map((reply) => reply.reviewId)).toEqual([
+      'r-1',
+      'r-2',
+      'r-3',
+      'r-4',
+      'r-5',
+      'r-6',
+      'r-7',
+      'r-8',
+    ]);
+    expect(withReins.published.map((reply) => reply.reviewId)).toEqual(['r-1', 'r-3', 'r-6']);
+    expect(withReins.held.map((request) => request.reviewId)).toEqual(['r-2', 'r-4', 'r-5', 'r-7', 'r-8']);
+    for (const request of withReins.held) expect(request.callHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const posts = withReins.calls.filter((call) => call.tool === 'storefront/reviews.post');
+    expect(
+      posts.filter((call) => call.effect === 'approve').every((call) => call.outcome === 'expired'),
+    ).toBe(true);
+    expect(posts.filter((call) => call.effect === 'allow').every((call) => call.outcome === 'ok')).toBe(true);
+    expect(withReins.shortcut).toMatchObject({ effect: 'deny', outcome: 'denied' });
+    expect(withReins.shortcut?.matchedRules).toContain('post-only-drafted-replies');
+
+    expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
+    expect(result.audit).toMatchObject({ records: 50, completeCalls: 25, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
+
+describe('runDemo', () => {
+  it('tells the story, exits 0 and leaves a verified audit log', async () => {
+    const auditPath = temporaryAuditPath();
+    const { code, lines } = await demo(auditPath);
+    const output = lines.join('\n');
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/DENY +crm\/db\.execute +support-skill +— support-skill is read-only/);
+    expect(output).toMatch(/after: +12 Rue des Lilas, 69003 Lyon +\(unchanged\)/);
+    expect(output).toMatch(/HOLD +storefront\/reviews\.post +review-responder/);
+    expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
+    expect(output).not.toContain('FAIL');
+    expect(lines.at(-1)).toBe(`audit log: ${auditPath} (60 records, chain verified)`);
+
+    const audit = new SqliteAuditLog({ path: auditPath });
+    try {
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 60 });
+    } finally {
+      await audit.close();
+    }
+  });
+
+  it('appends to an existing log and shows only the records of this run', async () => {
+    const auditPath = temporaryAuditPath();
+    expect((await demo(auditPath)).code).toBe(0);
+    const second = await demo(auditPath);
+
+    expect(second.code).toBe(0);
+    expect(second.lines).toContain(`audit log: ${auditPath} (already 60 records; this run appends)`);
+    const trail = second.lines.filter((line) => /^ +#\d+ +call-/.test(line));
+    expect(trail.length).toBeGreaterThan(0);
+    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 60)).toBe(true);
+    expect(second.lines.at(-1)).toBe(`audit log: ${auditPath} (120 records, chain verified)`);
+  });
+
+  it('exits non-zero when the audit log it is given is already broken', async () => {
+    const auditPath = temporaryAuditPath();
+    expect((await demo(auditPath)).code).toBe(0);
+    const database = new Database(auditPath);
+    database.exec(`update audit_events set body = replace(body, '"deny"', '"allow"') where seq = 7`);
+    database.close();
+
+    const { code, lines } = await demo(auditPath);
+    expect(code).not.toBe(0);
+    expect(lines.join('\n')).toMatch(/already broken at record 7/);
+  });
+
+  it('exits non-zero when the policy lets the billing-address write through', async () => {
+    const policies = alteredPolicies('support-skill.yaml', (text) =>
+      text.replace(
+        'id: support-is-read-only\n    effect: deny',
+        'id: support-is-read-only\n    effect: allow',
+      ),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines).toContain('  FAIL  scenario 1 with Reins: the UPDATE was denied');
+    expect(lines).toContain('  FAIL  scenario 1 with Reins: the billing address is unchanged');
+    expect(lines.join('\n')).toMatch(/reins demo: 2 of 13 checks failed/);
+  });
+
+  it('exits non-zero when the policy publishes replies to negative reviews without holding them', async () => {
+    const policies = alteredPolicies('review-responder.yaml', (text) =>
+      text
+        .replace('when: "args.sentiment >= -0.3"', 'when: "true"')
+        .replace('when: "args.sentiment < -0.3"', 'when: "false"'),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines.filter((line) => line.startsWith('  FAIL'))).toEqual([
+      '  FAIL  scenario 2 with Reins: every reply to a strongly negative review was held, and expired unpublished',
+      '  FAIL  scenario 2 with Reins: no fake review got a public reply',
+    ]);
+  });
+
+  it('exits non-zero with the problems when a policy does not load', async () => {
+    const policies = alteredPolicies('support-skill.yaml', (text) =>
+      text.replace('effect: allow', 'effect: permit'),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines.join('\n')).toMatch(
+      /reins demo failed: demo policy `.*support-skill\.yaml` does not load:\n.*support-skill\.yaml:\d+:\d+: /,
+    );
+  });
+});
