@@ -51,6 +51,8 @@ export interface HarnessOptions {
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_MAX_SESSION_HISTORY = 10_000;
+/** Handed to tools when the caller gave no signal: shared, because creating one per call is measurable. */
+const NEVER_ABORTED = new AbortController().signal;
 
 // Stage tokens. Not exported: only this module can create them, so stages cannot be skipped or reordered.
 class DecidedCall {
@@ -297,15 +299,14 @@ export class Harness {
     const { call } = cleared.recorded.decided;
     const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
     this.sessions.recordCall(call.sessionId, entry);
-    const controller = new AbortController();
-    const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
     try {
-      const output = await raceAbort(executor(call.args, { signal }), signal);
+      const output = callerSignal
+        ? await raceAbort(executor(call.args, { signal: callerSignal }), callerSignal)
+        : await executor(call.args, { signal: NEVER_ABORTED }); // nothing can cancel it: no race needed
       entry.outcome = 'ok';
       return { ok: true, output };
     } catch (error) {
       entry.outcome = 'error';
-      controller.abort();
       if (callerSignal?.aborted) return { ok: false, error: 'cancelled by the caller', outcome: 'cancelled' };
       return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error' };
     }

@@ -3,6 +3,9 @@
  * Batches concurrent appends into one durable write: the first append of a batch schedules a flush
  * on the next turn of the event loop; everything queued by then is written in one transaction, and
  * every promise settles with that transaction's result. One flush per batch, not per call.
+ *
+ * With a writer that works in another thread, several batches may be in flight at once
+ * (`maxInFlight`); the writer must then apply them in the order they were handed over.
  */
 
 interface Pending<Item, Receipt> {
@@ -11,20 +14,30 @@ interface Pending<Item, Receipt> {
   reject(error: unknown): void;
 }
 
+export interface GroupCommitOptions {
+  /** The most items written in one transaction. Default 1,024. */
+  readonly maxBatch?: number;
+  /** Batches handed to the writer before the first is answered. Default 1. */
+  readonly maxInFlight?: number;
+}
+
 export class GroupCommitQueue<Item, Receipt> {
   private queue: Pending<Item, Receipt>[] = [];
   private scheduled = false;
-  private flushing: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
 
-  /**
-   * @param writeBatch writes all items durably (one transaction) and returns one receipt per item, or throws.
-   * @param maxBatch the most items written in one transaction.
-   */
+  /** @param writeBatch writes all items durably, in order, and returns one receipt per item, or throws. */
   constructor(
     private readonly writeBatch: (items: readonly Item[]) => Promise<Receipt[]> | Receipt[],
-    private readonly maxBatch = 1_024,
-  ) {}
+    options: GroupCommitOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 1_024;
+    this.maxInFlight = options.maxInFlight ?? 1;
+  }
 
   enqueue(item: Item): Promise<Receipt> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
@@ -34,19 +47,15 @@ export class GroupCommitQueue<Item, Receipt> {
     });
   }
 
-  /** Writes whatever is queued and waits for it. */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) {
-      this.schedule();
-      await this.flushing;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    await this.flushing;
+  /** Resolves once everything queued so far is written (or failed). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   async close(): Promise<void> {
-    await this.drain();
     this.closed = true;
+    await this.drain();
   }
 
   private schedule(): void {
@@ -54,20 +63,36 @@ export class GroupCommitQueue<Item, Receipt> {
     this.scheduled = true;
     // setImmediate lets every append issued in this turn join the batch.
     setImmediate(() => {
-      this.flushing = this.flushing.then(() => this.flush());
+      this.scheduled = false;
+      this.pump();
     });
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    while (this.queue.length > 0) {
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        const receipts = await this.writeBatch(batch.map((pending) => pending.item));
-        for (const [index, pending] of batch.entries()) pending.resolve(receipts[index] as Receipt);
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
-      }
+      this.inFlight++;
+      this.write(batch).finally(() => {
+        this.inFlight--;
+        if (this.queue.length > 0) this.schedule();
+        else if (this.inFlight === 0 && !this.scheduled) this.notifyIdle();
+      });
     }
+    if (this.queue.length === 0 && this.inFlight === 0) this.notifyIdle();
+  }
+
+  private async write(batch: Pending<Item, Receipt>[]): Promise<void> {
+    try {
+      const receipts = await this.writeBatch(batch.map((pending) => pending.item));
+      if (receipts.length !== batch.length)
+        throw new Error(`writer returned ${receipts.length} receipts for ${batch.length} items`);
+      for (const [index, pending] of batch.entries()) pending.resolve(receipts[index] as Receipt);
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+
+  private notifyIdle(): void {
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 }

@@ -6,7 +6,11 @@
 import type Database from 'better-sqlite3';
 import { ReinsError } from '../../spec/errors.js';
 
-/** Each entry moves the schema from version index to index + 1. Never edit a released entry. */
+/**
+ * Each entry moves the schema from version index to index + 1. Never edit a released entry.
+ * The audit table has no secondary indexes on purpose: they nearly double the cost of each append
+ * (see docs/decisions/0002-audit-chain.md); query indexes are to be maintained off the write path.
+ */
 const MIGRATIONS: readonly string[] = [
   `create table audit_events (
      seq integer primary key,
@@ -20,9 +24,7 @@ const MIGRATIONS: readonly string[] = [
      agent_id text not null,
      tool text not null,
      effect text not null
-   );
-   create index audit_events_session on audit_events (session_id, seq);
-   create index audit_events_agent on audit_events (agent_id, seq);`,
+   );`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
