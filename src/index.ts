@@ -1,0 +1,36 @@
+/**
+ * @module index
+ * The public surface of `reins`: formats, the decision engine and the enforcement pipeline.
+ * Node-only pieces sit behind subpaths: `reins/loader` (policy files, hot reload, policy tests) and
+ * `reins/sqlite` (the embedded audit log).
+ */
+export { GENESIS_HASH, linkRecord, type VerifyReport, verifyChain } from './audit/chain.js';
+export { denyDecision, Harness, type HarnessOptions } from './harness/harness.js';
+export {
+  MemorySessionRegistry,
+  type SessionRecord,
+  type SessionRegistry,
+} from './harness/session-registry.js';
+export type {
+  ApprovalHandler,
+  ApprovalRequest,
+  ApprovalVerdict,
+  CallRequest,
+  CallResult,
+  OutputFilter,
+  OutputFilterContext,
+  PolicyHandle,
+  ToolExecutor,
+} from './harness/types.js';
+export { type CompilePolicyResult, compilePolicy, type PolicySource } from './policy/compile-policy.js';
+export { formatProblem, type PolicyProblem } from './policy/policy-problem.js';
+export { type PolicySummary, PreparedPolicy } from './policy/prepared-policy.js';
+export { type Reservation, WindowCounters } from './policy/window-counters.js';
+export * from './spec/audit-event.js';
+export { callHash } from './spec/call-hash.js';
+export * from './spec/decision.js';
+export { ReinsError, type ReinsErrorCode } from './spec/errors.js';
+export * from './spec/policy-document.js';
+export * from './spec/policy-test.js';
+export * from './spec/tool-call.js';
+export type { AppendReceipt, AuditLog } from './store/audit-log.js';
