@@ -75,6 +75,18 @@ describe('reins audit verify', () => {
     expect(result.err[0]).toContain('first bad record 3 (index_mismatch)');
   });
 
+  it('refuses a file that is not a Reins audit log, without changing it', async () => {
+    path = join(mkdtempSync(join(tmpdir(), 'reins-audit-')), 'other.db');
+    tamper('create table notes (text text)');
+    const result = await verify();
+    expect(result.code).toBe(2);
+    expect(result.err[0]).toContain('not a Reins audit store');
+    const database = new Database(path);
+    const tables = database.prepare("select name from sqlite_master where type = 'table'").all();
+    database.close();
+    expect(tables).toEqual([{ name: 'notes' }]);
+  });
+
   it('refuses to verify a log that does not exist', async () => {
     path = join(tmpdir(), 'reins-no-such-dir', 'audit.db');
     const result = await verify();

@@ -15,7 +15,7 @@ export async function verifyAudit(options: { db: string }, io: CliIo): Promise<n
   }
   let log: SqliteAuditLog | undefined;
   try {
-    log = new SqliteAuditLog({ path: options.db });
+    log = new SqliteAuditLog({ path: options.db, readOnly: true });
     const report = await log.verify();
     if (report.ok) {
       io.out(

@@ -20,7 +20,7 @@ import {
   flattenEvents,
   type PreparedEvent,
 } from './sqlite-audit-writer.js';
-import { applySqliteMigrations } from './sqlite-migrations.js';
+import { applySqliteMigrations, checkSqliteSchema } from './sqlite-migrations.js';
 
 export interface SqliteAuditLogOptions {
   /** File path, or `:memory:`. Parent directories are created. */
@@ -29,6 +29,8 @@ export interface SqliteAuditLogOptions {
   readonly maxBatch?: number;
   /** Batches handed to the writer thread before the first is committed (file logs only). */
   readonly maxInFlight?: number;
+  /** Open an existing log for reading and verifying only: nothing is created, migrated or written. */
+  readonly readOnly?: boolean;
 }
 
 interface EventRow {
@@ -60,10 +62,15 @@ export class SqliteAuditLog implements AuditLog {
   constructor(options: SqliteAuditLogOptions) {
     const inMemory = options.path === ':memory:';
     try {
-      if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
-      this.database = new Database(options.path);
-      configureConnection(this.database);
-      applySqliteMigrations(this.database);
+      if (options.readOnly) {
+        this.database = new Database(options.path, { readonly: true, fileMustExist: true });
+        checkSqliteSchema(this.database);
+      } else {
+        if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
+        this.database = new Database(options.path);
+        configureConnection(this.database);
+        applySqliteMigrations(this.database);
+      }
     } catch (error) {
       if (error instanceof ReinsError) throw error;
       throw new ReinsError(
@@ -71,7 +78,8 @@ export class SqliteAuditLog implements AuditLog {
         `cannot open audit log \`${options.path}\`: ${describeError(error)}`,
       );
     }
-    this.writer = inMemory ? inlineWriter(this.database) : new WorkerWriter(options.path);
+    if (options.readOnly) this.writer = readOnlyWriter(options.path);
+    else this.writer = inMemory ? inlineWriter(this.database) : new WorkerWriter(options.path);
     // A worker commits batches in the order it receives them, so a few can be in flight at once:
     // the pipeline works on the results of one batch while the next is on its way to disk. Batches
     // of 64 with 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
@@ -140,6 +148,15 @@ export class SqliteAuditLog implements AuditLog {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
     }
   }
+}
+
+function readOnlyWriter(path: string): BatchWriter {
+  return {
+    write: () => {
+      throw new Error(`audit log \`${path}\` was opened read-only`);
+    },
+    close: async () => {},
+  };
 }
 
 function inlineWriter(database: Database.Database): BatchWriter {

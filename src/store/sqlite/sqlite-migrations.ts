@@ -29,14 +29,27 @@ const MIGRATIONS: readonly string[] = [
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 
-export function applySqliteMigrations(database: Database.Database): void {
+/** Refuses a store this version cannot read: newer than the code, or not (yet) a Reins store. */
+export function checkSqliteSchema(database: Database.Database): void {
   const current = database.pragma('user_version', { simple: true }) as number;
+  if (current === 0) {
+    throw new ReinsError('store_schema_mismatch', 'not a Reins audit store (schema version 0)');
+  }
+  assertNotNewer(current);
+}
+
+function assertNotNewer(current: number): void {
   if (current > SQLITE_SCHEMA_VERSION) {
     throw new ReinsError(
       'store_schema_mismatch',
       `store schema version ${current} is newer than this Reins understands (${SQLITE_SCHEMA_VERSION}): upgrade Reins`,
     );
   }
+}
+
+export function applySqliteMigrations(database: Database.Database): void {
+  const current = database.pragma('user_version', { simple: true }) as number;
+  assertNotNewer(current);
   for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
     database.transaction(() => {
       database.exec(MIGRATIONS[version] as string);
