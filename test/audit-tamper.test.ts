@@ -72,7 +72,7 @@ describe('reins audit verify', () => {
     tamper(`update audit_events set agent_id = 'someone-else' where seq = 3`);
     const result = await verify();
     expect(result.code).toBe(1);
-    expect(result.err[0]).toContain('first bad record 3 (index_mismatch)');
+    expect(result.err[0]).toContain('first bad record 3 (hash_mismatch)');
   });
 
   it('refuses a file that is not a Reins audit log, without changing it', async () => {

@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { intentEvent } from '../../test/support/audit-fixtures.js';
-import type { ChainedRecord } from '../spec/audit-event.js';
+import { type ChainedRecord, prepareEvent } from '../spec/audit-event.js';
 import { GENESIS_HASH, linkRecord, verifyChain } from './chain.js';
 
 function chain(length: number): ChainedRecord[] {
   const records: ChainedRecord[] = [];
   for (let index = 0; index < length; index++)
-    records.push(linkRecord(records.at(-1), JSON.stringify(intentEvent(index))));
+    records.push(linkRecord(records.at(-1), prepareEvent(intentEvent(index))));
   return records;
 }
 
@@ -19,7 +19,14 @@ describe('verifyChain', () => {
     const records = chain(5);
     expect(records[0]?.prevHash).toBe(GENESIS_HASH);
     const report = await verifyChain(records, { validateBodies: true });
-    expect(report).toEqual({ ok: true, checked: 5, lastSeq: 5, lastHash: records[4]?.hash });
+    expect(report).toEqual({
+      ok: true,
+      checked: 5,
+      lastSeq: 5,
+      lastHash: records[4]?.hash,
+      checkpointsVerified: 0,
+      signaturesChecked: false,
+    });
   });
 
   it('detects an edited body', async () => {
@@ -52,16 +59,17 @@ describe('verifyChain', () => {
 
   it('detects a re-hashed edit (the attacker recomputes the edited record hash)', async () => {
     const records = chain(5);
+    const original = records[1] as ChainedRecord;
     const edited = linkRecord(
       { seq: 1, hash: records[0]?.hash as string },
-      (records[1] as ChainedRecord).body.replace('customers', 'payroll'),
+      { ...original, body: original.body.replace('customers', 'payroll') },
     );
     records[1] = edited;
     expect((await verifyChain(records)).firstBad).toMatchObject({ seq: 3, problem: 'broken_link' });
   });
 
   it('rejects a body that is not an audit event when asked to validate bodies', async () => {
-    const records = [linkRecord(undefined, '{"hello":"world"}')];
+    const records = [linkRecord(undefined, { ...prepareEvent(intentEvent(0)), body: '{"hello":"world"}' })];
     expect((await verifyChain(records)).ok).toBe(true);
     expect((await verifyChain(records, { validateBodies: true })).firstBad).toMatchObject({
       problem: 'invalid_body',

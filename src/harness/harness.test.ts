@@ -55,6 +55,20 @@ function request(
   return { principal: { agentId: 'agent-a' }, sessionId: 's1', tool: { server, name: tool }, args, ...extra };
 }
 
+/** A real log whose appends go through `append` instead (to simulate write failures). */
+function withAppend(real: AuditLog, append: AuditLog['append']): AuditLog {
+  return {
+    append,
+    records: (options) => real.records(options),
+    query: (query) => real.query(query),
+    checkpoints: () => real.checkpoints(),
+    checkpoint: () => real.checkpoint(),
+    prune: (before) => real.prune(before),
+    verify: (options) => real.verify(options),
+    close: () => real.close(),
+  };
+}
+
 async function events(audit: AuditLog): Promise<AuditEventV1[]> {
   const all: AuditEventV1[] = [];
   for await (const record of audit.records()) all.push(JSON.parse(record.body) as AuditEventV1);
@@ -74,7 +88,7 @@ describe('Harness.call', () => {
       decision: { effect: 'allow', matchedRules: ['reads'] },
     });
     expect(outcome).toMatchObject({ kind: 'call-outcome', outcome: 'ok', result: { rows: ['customers'] } });
-    expect(outcome?.links).toEqual([intent?.id]);
+    expect(outcome?.links).toEqual([{ rel: 'intent', id: intent?.id }]);
     expect(intent?.decisionId).toBe(result.decisionId);
     expect((await audit.verify()).ok).toBe(true);
   });
@@ -90,14 +104,9 @@ describe('Harness.call', () => {
   });
 
   it('refuses a call whose intent cannot be recorded, without running it', async () => {
-    const failing: AuditLog = {
-      append: async () => {
-        throw new Error('disk full');
-      },
-      records: async function* () {},
-      verify: async () => ({ ok: true, checked: 0, lastSeq: 0, lastHash: '' }),
-      close: async () => {},
-    };
+    const failing = withAppend(memoryLog(), async () => {
+      throw new Error('disk full');
+    });
     const { harness: subject } = harness({ audit: failing });
     const executor = vi.fn(async () => 'ran');
     const result = await subject.call(request('db.select'), executor);
@@ -111,15 +120,10 @@ describe('Harness.call', () => {
   it('withholds the result when the outcome cannot be recorded', async () => {
     const real = memoryLog();
     let appends = 0;
-    const flaky: AuditLog = {
-      append: async (event) => {
-        if (++appends === 2) throw new Error('connection lost');
-        return real.append(event);
-      },
-      records: (options) => real.records(options),
-      verify: () => real.verify(),
-      close: () => real.close(),
-    };
+    const flaky = withAppend(real, async (event) => {
+      if (++appends === 2) throw new Error('connection lost');
+      return real.append(event);
+    });
     const { harness: subject } = harness({ audit: flaky });
     const result = await subject.call(request('db.select'), async () => 'secret result');
     expect(result).toMatchObject({ status: 'error', outcome: 'error' });

@@ -350,7 +350,7 @@ export class Harness {
       sessionId: call.sessionId,
       principal: call.principal,
       tool: call.tool,
-      links: [recorded.intentId],
+      links: [{ rel: 'intent', id: recorded.intentId }],
       outcome,
       latencyUs: Math.round((performance.now() - decided.startedAt) * 1000),
     };

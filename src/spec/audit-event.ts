@@ -17,6 +17,19 @@ export const AuditDecisionSchema = VerdictSchema.extend({
   diagnostics: z.array(DiagnosticSchema),
 });
 
+/**
+ * Provenance: which earlier records this one derives from.
+ * - `intent`: the intent record of this call (on every outcome);
+ * - `input`: an earlier call in the session whose output fed this call's arguments;
+ * - `parent`: the call of the delegating agent on whose behalf this call is made.
+ */
+export const AuditLinkSchema = z.strictObject({
+  rel: z.enum(['intent', 'input', 'parent']),
+  /** Event id (`<decisionId>/intent`) or decision id of the linked call. */
+  id: z.string().min(1),
+});
+export type AuditLink = z.infer<typeof AuditLinkSchema>;
+
 const AuditEventBase = {
   v: z.literal(1),
   /** Unique id of this event. */
@@ -28,8 +41,8 @@ const AuditEventBase = {
   sessionId: z.string().min(1),
   principal: PrincipalSchema,
   tool: ToolRefSchema,
-  /** Ids of events this one derives from (an outcome links its intent). */
-  links: z.array(z.string()).default([]),
+  /** Records this one derives from (provenance). */
+  links: z.array(AuditLinkSchema).default([]),
 };
 
 export const CallIntentEventSchema = z.strictObject({
@@ -64,12 +77,60 @@ export type AuditEventV1 = z.infer<typeof AuditEventV1Schema>;
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 export type CallOutcomeEvent = z.infer<typeof CallOutcomeEventSchema>;
 
+/**
+ * Searchable copies of some event fields, stored beside the body. They are covered by the record's
+ * hash, so editing one to hide a record from queries breaks the chain like any other edit.
+ */
+export interface AuditIndexFields {
+  /** ISO 8601. */
+  readonly time: string;
+  readonly kind: string;
+  readonly decisionId: string;
+  readonly sessionId: string;
+  readonly agentId: string;
+  /** `server/name`. */
+  readonly tool: string;
+  /** The decision's effect for an intent, the outcome for an outcome. */
+  readonly effect: string;
+}
+
+/** An event ready to be chained: its exact serialised body and its searchable fields. */
+export interface PreparedEvent extends AuditIndexFields {
+  readonly body: string;
+}
+
 /** An event as stored: its position in the chain, the hash of its predecessor and its own hash. */
-export interface ChainedRecord {
+export interface ChainedRecord extends PreparedEvent {
   /** 1-based position in the log. */
   readonly seq: number;
   readonly prevHash: string;
   readonly hash: string;
-  /** The event serialised exactly as hashed. */
-  readonly body: string;
+}
+
+/** Derives the searchable fields of an event (the single place that decides them). */
+export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
+  return {
+    time: event.time,
+    kind: event.kind,
+    decisionId: event.decisionId,
+    sessionId: event.sessionId,
+    agentId: event.principal.agentId,
+    tool: `${event.tool.server}/${event.tool.name}`,
+    effect: event.kind === 'call-intent' ? event.decision.effect : event.outcome,
+  };
+}
+
+/** Serialises an event once, for hashing and storing. */
+export function prepareEvent(event: AuditEventV1): PreparedEvent {
+  const fields = indexFieldsOf(event);
+  return {
+    body: JSON.stringify(event),
+    time: fields.time,
+    kind: fields.kind,
+    decisionId: fields.decisionId,
+    sessionId: fields.sessionId,
+    agentId: fields.agentId,
+    tool: fields.tool,
+    effect: fields.effect,
+  };
 }

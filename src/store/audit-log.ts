@@ -1,10 +1,14 @@
 /**
  * @module store/audit-log
- * The audit log interface every store backend implements. Appends are durable when their promise
- * resolves and fail loudly (reject) when they are not; the harness denies a call whose intent cannot
- * be recorded.
+ * The audit log interface every store backend implements (SQLite embedded, PostgreSQL shared).
+ * Appends are durable when their promise resolves and fail loudly (reject) when they are not; the
+ * harness denies a call whose intent cannot be recorded. The same conformance suite
+ * (test/conformance/audit-log.conformance.ts) runs against every backend.
  */
+import type { KeyObject } from 'node:crypto';
 import type { VerifyReport } from '../audit/chain.js';
+import type { CheckpointSigner } from '../audit/checkpoint.js';
+import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
 
 export interface AppendReceipt {
@@ -12,13 +16,71 @@ export interface AppendReceipt {
   readonly hash: string;
 }
 
+/** Filters for `query`; all given filters must hold. */
+export interface AuditQuery {
+  readonly agentId?: string;
+  readonly sessionId?: string;
+  /** `server/name`. */
+  readonly tool?: string;
+  /** An intent's decision effect (allow, deny, approve) or an outcome (ok, error, denied, expired, cancelled). */
+  readonly effect?: string;
+  readonly kind?: AuditEventV1['kind'];
+  /** ISO 8601, inclusive. */
+  readonly from?: string;
+  /** ISO 8601, exclusive. */
+  readonly to?: string;
+  /** Only records after this sequence number (for paging). */
+  readonly afterSeq?: number;
+  /** Most records returned, in sequence order. Default 1,000, at most 10,000. */
+  readonly limit?: number;
+}
+
+export interface AuditRecordView {
+  readonly seq: number;
+  readonly hash: string;
+  readonly event: AuditEventV1;
+}
+
+export interface PruneReport {
+  /** Records deleted. */
+  readonly deleted: number;
+  /** The checkpoint verification now starts from, if anything was pruned. */
+  readonly anchor?: AuditCheckpointV1;
+}
+
+/** Options every backend accepts. */
+export interface AuditLogOptions {
+  /** Signs checkpoints; without one the log is hash-chained but not checkpointed. */
+  readonly signer?: CheckpointSigner;
+  /** Sign a checkpoint at least every this many records. Default 1,000. */
+  readonly checkpointEvery?: number;
+}
+
+export const DEFAULT_CHECKPOINT_EVERY = 1_000;
+export const DEFAULT_QUERY_LIMIT = 1_000;
+export const MAX_QUERY_LIMIT = 10_000;
+
 export interface AuditLog {
   /** Appends one event; resolves once it is durable (group-committed with concurrent appends). */
   append(event: AuditEventV1): Promise<AppendReceipt>;
-  /** Records in sequence order, starting after `afterSeq` (default: from the first). */
+  /** Records in sequence order, starting after `afterSeq` (default: from the first kept record). */
   records(options?: { afterSeq?: number }): AsyncIterable<ChainedRecord>;
-  /** Walks the whole chain and reports the first record that breaks it. */
-  verify(): Promise<VerifyReport>;
-  /** Flushes pending appends and releases the store. */
+  /** Records matching the filters, in sequence order. */
+  query(query: AuditQuery): Promise<AuditRecordView[]>;
+  /** Signed checkpoints, in sequence order. */
+  checkpoints(): Promise<AuditCheckpointV1[]>;
+  /** Signs the current head now (also done every `checkpointEvery` records and on close). */
+  checkpoint(): Promise<AuditCheckpointV1 | undefined>;
+  /**
+   * Retention: deletes the records up to the newest checkpoint signed before `before`, which stays as
+   * the anchor verification starts from. Records after the last such checkpoint are never deleted.
+   */
+  prune(before: Date): Promise<PruneReport>;
+  /** Walks the whole chain against its checkpoints; pass the public key to check their signatures. */
+  verify(options?: {
+    publicKey?: KeyObject;
+    extraCheckpoints?: readonly AuditCheckpointV1[];
+  }): Promise<VerifyReport>;
+  /** Flushes pending appends, signs a final checkpoint and releases the store. */
   close(): Promise<void>;
 }

@@ -1,28 +1,42 @@
 /**
  * @module store/sqlite/sqlite-audit-log
- * The embedded audit log: one SQLite file (WAL, synchronous=FULL), hash-chained records, group commit.
- * For a file, writes run in a worker thread (see sqlite-audit-worker) and reads on this thread; an
- * in-memory log (`:memory:`, tests) writes inline. Appends resolve only once their batch is committed.
+ * The embedded audit log: one SQLite file (WAL, synchronous=FULL), hash-chained records, signed
+ * checkpoints, group commit. For a file, writes run in a worker thread (see sqlite-audit-worker) and
+ * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
+ * their batch is committed.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import type { AuditEventV1, ChainedRecord } from '../../spec/audit-event.js';
-import { describeError, ReinsError } from '../../spec/errors.js';
-import type { AppendReceipt, AuditLog } from '../audit-log.js';
-import { GroupCommitQueue } from '../group-commit.js';
-import type { WorkerRequest, WorkerResponse } from './sqlite-audit-worker.js';
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
-  configureConnection,
-  createBatchWriter,
-  flattenEvents,
+  type AuditEventV1,
+  type ChainedRecord,
   type PreparedEvent,
-} from './sqlite-audit-writer.js';
+  prepareEvent,
+} from '../../spec/audit-event.js';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import {
+  type AppendReceipt,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditQuery,
+  type AuditRecordView,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_QUERY_LIMIT,
+  MAX_QUERY_LIMIT,
+  type PruneReport,
+} from '../audit-log.js';
+import { GroupCommitQueue } from '../group-commit.js';
+import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
+import { configureConnection, createBatchWriter, flattenEvents } from './sqlite-audit-writer.js';
 import { applySqliteMigrations, checkSqliteSchema } from './sqlite-migrations.js';
 
-export interface SqliteAuditLogOptions {
+export interface SqliteAuditLogOptions extends AuditLogOptions {
   /** File path, or `:memory:`. Parent directories are created. */
   readonly path: string;
   /** Most events per transaction. */
@@ -38,31 +52,48 @@ interface EventRow {
   prev_hash: string;
   hash: string;
   body: string;
+  time: string;
   kind: string;
   decision_id: string;
   session_id: string;
   agent_id: string;
   tool: string;
+  effect: string;
+}
+
+interface CheckpointRow {
+  seq: number;
+  hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
 }
 
 const PAGE_SIZE = 5_000;
+// A worker commits batches in the order it receives them, so a few can be in flight at once: the
+// pipeline works on the results of one batch while the next is on its way to disk. Batches of 64 with
+// 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 
-type BatchWriter = {
+/** What actually writes: inline (in-memory logs), in the worker thread (files), or nothing (read-only). */
+interface Writer {
   write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> | AppendReceipt[];
+  checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
-};
+}
 
 export class SqliteAuditLog implements AuditLog {
   private readonly database: Database.Database;
-  private readonly writer: BatchWriter;
+  private readonly writer: Writer;
   private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
+  private readonly readOnly: boolean;
 
   constructor(options: SqliteAuditLogOptions) {
     const inMemory = options.path === ':memory:';
+    this.readOnly = options.readOnly === true;
     try {
-      if (options.readOnly) {
+      if (this.readOnly) {
         this.database = new Database(options.path, { readonly: true, fileMustExist: true });
         checkSqliteSchema(this.database);
       } else {
@@ -78,16 +109,16 @@ export class SqliteAuditLog implements AuditLog {
         `cannot open audit log \`${options.path}\`: ${describeError(error)}`,
       );
     }
-    if (options.readOnly) this.writer = readOnlyWriter(options.path);
-    else this.writer = inMemory ? inlineWriter(this.database) : new WorkerWriter(options.path);
-    // A worker commits batches in the order it receives them, so a few can be in flight at once:
-    // the pipeline works on the results of one batch while the next is on its way to disk. Batches
-    // of 64 with 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
-    const queueOptions = {
+    const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!(checkpointEvery >= 1))
+      throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    if (this.readOnly) this.writer = readOnlyWriter(options.path);
+    else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
+    else this.writer = new WorkerWriter(options.path, options.signer, checkpointEvery);
+    this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: inMemory ? 1 : (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
-    };
-    this.queue = new GroupCommitQueue((events) => this.writeBatch(events), queueOptions);
+    });
   }
 
   append(event: AuditEventV1): Promise<AppendReceipt> {
@@ -116,29 +147,138 @@ export class SqliteAuditLog implements AuditLog {
     }
   }
 
-  async verify(): Promise<VerifyReport> {
+  async query(query: AuditQuery): Promise<AuditRecordView[]> {
     await this.queue.drain();
-    const rows = this.database.prepare<[], EventRow>('select * from audit_events order by seq').iterate();
-    const columns = new Map<number, EventRow>();
-    const records = (function* () {
-      for (const row of rows) {
-        columns.set(row.seq, row);
-        yield toRecord(row);
-      }
-    })();
-    return verifyChain(records, {
-      checkRecord: (record) => {
-        const row = columns.get(record.seq);
-        columns.delete(record.seq);
-        return row === undefined ? undefined : compareIndexColumns(row);
-      },
+    if (!this.readOnly) this.catchUpLookup();
+    const conditions: string[] = [];
+    const values: (string | number)[] = [];
+    const add = (condition: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      conditions.push(condition);
+      values.push(value);
+    };
+    add('l.agent_id = ?', query.agentId);
+    add('l.session_id = ?', query.sessionId);
+    add('l.tool = ?', query.tool);
+    add('l.effect = ?', query.effect);
+    add('l.kind = ?', query.kind);
+    add('l.time >= ?', query.from);
+    add('l.time < ?', query.to);
+    add('l.seq > ?', query.afterSeq);
+    const limit = Math.min(Math.max(1, query.limit ?? DEFAULT_QUERY_LIMIT), MAX_QUERY_LIMIT);
+    // Read-only handles cannot maintain the lookup table: they scan the (chain-covered) columns instead.
+    const table = this.readOnly ? 'audit_events' : 'audit_lookup';
+    const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
+    const rows = this.database
+      .prepare<(string | number)[], { seq: number; hash: string; body: string }>(
+        `select e.seq, e.hash, e.body from ${table} l join audit_events e on e.seq = l.seq ${where} order by l.seq limit ${limit}`,
+      )
+      .all(...values);
+    return rows.map((row) => ({ seq: row.seq, hash: row.hash, event: JSON.parse(row.body) as AuditEventV1 }));
+  }
+
+  async checkpoints(): Promise<AuditCheckpointV1[]> {
+    await this.queue.drain();
+    return this.database
+      .prepare<[], CheckpointRow>('select * from audit_checkpoints order by seq')
+      .all()
+      .map(toCheckpoint);
+  }
+
+  async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
+    await this.queue.drain();
+    return this.writer.checkpoint();
+  }
+
+  async prune(before: Date): Promise<PruneReport> {
+    if (this.readOnly) throw new ReinsError('audit_unavailable', 'the audit log was opened read-only');
+    await this.queue.drain();
+    const cutoff = before.toISOString();
+    const prune = this.database.transaction((): PruneReport => {
+      const row = this.database
+        .prepare<[string], CheckpointRow>(
+          'select * from audit_checkpoints where time < ? order by seq desc limit 1',
+        )
+        .get(cutoff);
+      if (row === undefined) return { deleted: 0 };
+      const anchor = toCheckpoint(row);
+      const deleted = this.database
+        .prepare('delete from audit_events where seq <= ?')
+        .run(anchor.seq).changes;
+      this.database.prepare('delete from audit_lookup where seq <= ?').run(anchor.seq);
+      this.database.prepare('delete from audit_checkpoints where seq < ?').run(anchor.seq);
+      this.database
+        .prepare(
+          "insert into audit_meta (key, value) values ('anchor', ?) on conflict (key) do update set value = excluded.value",
+        )
+        .run(JSON.stringify(anchor));
+      return { deleted, anchor };
     });
+    return prune.immediate();
+  }
+
+  async verify(
+    options: { publicKey?: KeyObject; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
+  ): Promise<VerifyReport> {
+    await this.queue.drain();
+    const read = this.database.transaction(() => ({
+      anchor: this.anchor(),
+      checkpoints: this.database
+        .prepare<[], CheckpointRow>('select * from audit_checkpoints order by seq')
+        .all()
+        .map(toCheckpoint),
+    }));
+    const { anchor, checkpoints } = read();
+    const rows = this.database.prepare<[], EventRow>('select * from audit_events order by seq').iterate();
+    const records = (function* () {
+      for (const row of rows) yield toRecord(row);
+    })();
+    const verifyOptions = {
+      checkpoints: [...checkpoints, ...(options.extraCheckpoints ?? [])],
+      ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+      ...(anchor ? { anchor } : {}),
+    };
+    return verifyChain(records, verifyOptions);
   }
 
   async close(): Promise<void> {
     await this.queue.close();
-    await this.writer.close();
-    if (this.database.open) this.database.close();
+    try {
+      if (!this.readOnly) await this.writer.checkpoint();
+    } finally {
+      await this.writer.close();
+      if (this.database.open) this.database.close();
+    }
+  }
+
+  private anchor(): AuditCheckpointV1 | undefined {
+    const row = this.database
+      .prepare<[], { value: string }>("select value from audit_meta where key = 'anchor'")
+      .get();
+    return row ? AuditCheckpointV1Schema.parse(JSON.parse(row.value)) : undefined;
+  }
+
+  /** Brings the query index up to date with the log: only the records appended since the last query. */
+  private catchUpLookup(): void {
+    this.database
+      .transaction(() => {
+        const state = this.database
+          .prepare<[], { last_seq: number }>('select last_seq from audit_lookup_state where id = 1')
+          .get();
+        const last = state?.last_seq ?? 0;
+        this.database
+          .prepare(
+            `insert or replace into audit_lookup (seq, time, kind, session_id, agent_id, tool, effect)
+             select seq, time, kind, session_id, agent_id, tool, effect from audit_events where seq > ?`,
+          )
+          .run(last);
+        this.database
+          .prepare(
+            'update audit_lookup_state set last_seq = (select coalesce(max(seq), ?) from audit_events) where id = 1',
+          )
+          .run(last);
+      })
+      .immediate();
   }
 
   private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
@@ -150,34 +290,48 @@ export class SqliteAuditLog implements AuditLog {
   }
 }
 
-function readOnlyWriter(path: string): BatchWriter {
+function readOnlyWriter(path: string): Writer {
+  const refuse = () => {
+    throw new Error(`audit log \`${path}\` was opened read-only`);
+  };
+  return { write: refuse, checkpoint: refuse, close: async () => {} };
+}
+
+function inlineWriter(
+  database: Database.Database,
+  signer: CheckpointSigner | undefined,
+  checkpointEvery: number,
+): Writer {
+  const writer = createBatchWriter(database, { signer, checkpointEvery });
   return {
-    write: () => {
-      throw new Error(`audit log \`${path}\` was opened read-only`);
+    write: (events) => {
+      const written = writer.write(events);
+      return written.hashes.map((hash, index) => ({ seq: written.firstSeq + index, hash }));
     },
+    checkpoint: () => writer.checkpoint(),
     close: async () => {},
   };
 }
 
-function inlineWriter(database: Database.Database): BatchWriter {
-  const write = createBatchWriter(database);
-  return { write, close: async () => {} };
-}
-
 /**
- * Sends batches to the writer thread and settles them with its answers. A worker that fails or exits
+ * Sends requests to the writer thread and settles them with its answers. A worker that fails or exits
  * fails every pending and later write (fail closed: the harness then refuses calls).
  */
-class WorkerWriter implements BatchWriter {
+class WorkerWriter implements Writer {
   private readonly worker: Worker;
   private readonly pending = new Map<
     number,
-    { resolve(value: AppendReceipt[]): void; reject(error: Error): void }
+    { resolve(response: WorkerResponse): void; reject(error: Error): void }
   >();
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, signer: CheckpointSigner | undefined, checkpointEvery: number) {
+    const setup: WorkerSetup = {
+      path,
+      checkpointEvery,
+      ...(signer ? { signingKeyPem: signer.exportPrivateKeyPem() } : {}),
+    };
     const script = new URL(
       `./sqlite-audit-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
       import.meta.url,
@@ -186,17 +340,26 @@ class WorkerWriter implements BatchWriter {
       ? // Under the test runner the sources are TypeScript: register tsx in the worker, then load it.
         new Worker(
           `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`,
-          { eval: true, workerData: { path } },
+          { eval: true, workerData: setup },
         )
-      : new Worker(script, { workerData: { path } });
-    this.worker.unref(); // referenced only while writes are in flight (see send)
+      : new Worker(script, { workerData: setup });
+    this.worker.unref(); // referenced only while requests are in flight (see send)
     this.worker.on('message', (response: WorkerResponse) => this.settle(response));
     this.worker.on('error', (error) => this.fail(new Error(`audit writer failed: ${describeError(error)}`)));
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
-    return this.send({ id: this.nextId++, fields: flattenEvents(events) });
+  async write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+    const response = await this.send({ id: this.nextId++, fields: flattenEvents(events) });
+    if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
+    return response.hashes.map((hash, index) => ({ seq: response.firstSeq + index, hash }));
+  }
+
+  async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
+    const response = await this.send({ id: this.nextId++, checkpoint: true });
+    if (!response.ok || !('checkpoint' in response))
+      throw new Error('unexpected answer from the audit writer');
+    return response.checkpoint ?? undefined;
   }
 
   async close(): Promise<void> {
@@ -205,11 +368,11 @@ class WorkerWriter implements BatchWriter {
     this.failure = new Error('the audit log is closed');
   }
 
-  private send(request: WorkerRequest): Promise<AppendReceipt[]> {
+  private send(request: WorkerRequest): Promise<WorkerResponse> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject });
-      // keep the process alive until every write in flight is answered
+      // keep the process alive until every request in flight is answered
       if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage(request);
     });
@@ -220,8 +383,7 @@ class WorkerWriter implements BatchWriter {
     this.pending.delete(response.id);
     if (this.pending.size === 0) this.worker.unref();
     if (waiter === undefined) return;
-    if (response.ok)
-      waiter.resolve(response.hashes.map((hash, index) => ({ seq: response.firstSeq + index, hash })));
+    if (response.ok) waiter.resolve(response);
     else waiter.reject(new Error(response.error));
   }
 
@@ -232,47 +394,22 @@ class WorkerWriter implements BatchWriter {
   }
 }
 
-/** Serialises an event once: the body that is hashed, plus searchable copies checked on verify. */
-function prepareEvent(event: AuditEventV1): PreparedEvent {
-  return { body: JSON.stringify(event), ...indexColumns(event) };
-}
-
 function toRecord(row: EventRow): ChainedRecord {
-  return { seq: row.seq, prevHash: row.prev_hash, hash: row.hash, body: row.body };
-}
-
-/** The searchable copies of event fields; they are checked against the hashed body on verify. */
-function indexColumns(event: AuditEventV1) {
   return {
-    time: event.time,
-    kind: event.kind,
-    decisionId: event.decisionId,
-    sessionId: event.sessionId,
-    agentId: event.principal.agentId,
-    tool: `${event.tool.server}/${event.tool.name}`,
-    effect: event.kind === 'call-intent' ? event.decision.effect : event.outcome,
-  };
-}
-
-function compareIndexColumns(row: EventRow): string | undefined {
-  let event: AuditEventV1;
-  try {
-    event = JSON.parse(row.body) as AuditEventV1;
-  } catch {
-    return `record ${row.seq} has a body that is not JSON`;
-  }
-  const expected = indexColumns(event);
-  const actual = {
+    seq: row.seq,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    body: row.body,
+    time: row.time,
     kind: row.kind,
     decisionId: row.decision_id,
     sessionId: row.session_id,
     agentId: row.agent_id,
     tool: row.tool,
+    effect: row.effect,
   };
-  for (const [field, value] of Object.entries(actual)) {
-    if (expected[field as keyof typeof expected] !== value) {
-      return `record ${row.seq}: column \`${field}\` was changed (it no longer matches the hashed record)`;
-    }
-  }
-  return undefined;
+}
+
+function toCheckpoint(row: CheckpointRow): AuditCheckpointV1 {
+  return { v: 1, seq: row.seq, hash: row.hash, time: row.time, keyId: row.key_id, signature: row.signature };
 }

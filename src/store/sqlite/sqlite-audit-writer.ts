@@ -1,24 +1,15 @@
 /**
  * @module store/sqlite/sqlite-audit-writer
- * Appends batches of serialised events to the SQLite audit table in one immediate transaction,
- * linking each to the chain head read inside that transaction (so several writers, in this process or
- * others, still form one chain). Used directly for in-memory logs and inside the writer worker thread
- * for files.
+ * Appends batches of prepared events to the SQLite audit table in one immediate transaction, linking
+ * each to the chain head read inside that transaction (so several writers, in this process or others,
+ * still form one chain), and signs a checkpoint in the same transaction when one is due. Used directly
+ * for in-memory logs and inside the writer thread for files.
  */
 import type Database from 'better-sqlite3';
 import { linkRecord } from '../../audit/chain.js';
-
-/** An event ready to store: its exact body and the searchable copies of some of its fields. */
-export interface PreparedEvent {
-  readonly body: string;
-  readonly time: string;
-  readonly kind: string;
-  readonly decisionId: string;
-  readonly sessionId: string;
-  readonly agentId: string;
-  readonly tool: string;
-  readonly effect: string;
-}
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
+import type { PreparedEvent } from '../../spec/audit-event.js';
 
 const FIELDS = ['body', 'time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
 
@@ -41,26 +32,68 @@ export function unflattenEvents(fields: readonly string[]): PreparedEvent[] {
   return events;
 }
 
-export interface WrittenRecord {
-  readonly seq: number;
-  readonly hash: string;
+export interface WrittenBatch {
+  readonly firstSeq: number;
+  readonly hashes: string[];
+}
+
+export interface BatchWriter {
+  write(events: readonly PreparedEvent[]): WrittenBatch;
+  /** Signs the current head if it is not signed yet. */
+  checkpoint(): AuditCheckpointV1 | undefined;
 }
 
 export function createBatchWriter(
   database: Database.Database,
-): (events: readonly PreparedEvent[]) => WrittenRecord[] {
+  options: { signer?: CheckpointSigner | undefined; checkpointEvery: number },
+): BatchWriter {
   const insert = database.prepare(
     `insert into audit_events (seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const head = database.prepare<[], WrittenRecord>(
+  const head = database.prepare<[], { seq: number; hash: string }>(
     'select seq, hash from audit_events order by seq desc limit 1',
   );
-  const transaction = database.transaction((events: readonly PreparedEvent[]) => {
-    let current = head.get();
-    const written: WrittenRecord[] = [];
+  const lastCheckpoint = database.prepare<[], { seq: number }>(
+    'select seq from audit_checkpoints order by seq desc limit 1',
+  );
+  const anchor = database.prepare<[], { value: string }>("select value from audit_meta where key = 'anchor'");
+  const insertCheckpoint = database.prepare(
+    'insert into audit_checkpoints (seq, hash, time, key_id, signature) values (?, ?, ?, ?, ?)',
+  );
+  const { signer } = options;
+
+  /** The head: the last record, or the pruning anchor when every record up to it was pruned. */
+  const currentHead = (): { seq: number; hash: string } | undefined => {
+    const last = head.get();
+    if (last) return last;
+    const pruned = anchor.get();
+    return pruned ? (JSON.parse(pruned.value) as AuditCheckpointV1) : undefined;
+  };
+
+  const signIfNeeded = (force: boolean): AuditCheckpointV1 | undefined => {
+    if (signer === undefined) return undefined;
+    const current = head.get();
+    if (current === undefined) return undefined;
+    const signed = lastCheckpoint.get()?.seq ?? 0;
+    if (current.seq <= signed || (!force && current.seq - signed < options.checkpointEvery)) return undefined;
+    const checkpoint = signer.sign(current.seq, current.hash, new Date());
+    insertCheckpoint.run(
+      checkpoint.seq,
+      checkpoint.hash,
+      checkpoint.time,
+      checkpoint.keyId,
+      checkpoint.signature,
+    );
+    return checkpoint;
+  };
+
+  const writeTransaction = database.transaction((events: readonly PreparedEvent[]): WrittenBatch => {
+    let current = currentHead();
+    const hashes: string[] = [];
+    const firstSeq = (current?.seq ?? 0) + 1;
     for (const event of events) {
-      const record = linkRecord(current, event.body);
+      const record = linkRecord(current, event);
       insert.run(
         record.seq,
         record.prevHash,
@@ -75,11 +108,17 @@ export function createBatchWriter(
         event.effect,
       );
       current = record;
-      written.push({ seq: record.seq, hash: record.hash });
+      hashes.push(record.hash);
     }
-    return written;
+    signIfNeeded(false);
+    return { firstSeq, hashes };
   });
-  return (events) => transaction.immediate(events);
+  const checkpointTransaction = database.transaction(() => signIfNeeded(true));
+
+  return {
+    write: (events) => writeTransaction.immediate(events),
+    checkpoint: () => checkpointTransaction.immediate(),
+  };
 }
 
 /** Connection settings shared by every connection to an audit file. */

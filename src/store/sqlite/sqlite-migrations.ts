@@ -24,7 +24,32 @@ const MIGRATIONS: readonly string[] = [
      agent_id text not null,
      tool text not null,
      effect text not null
-   );`,
+   );
+   create table audit_checkpoints (
+     seq integer primary key,
+     hash text not null,
+     time text not null,
+     key_id text not null,
+     signature text not null
+   );
+   -- key 'anchor': the checkpoint verification starts from after pruning (JSON)
+   create table audit_meta (key text primary key, value text not null);
+   -- query index, caught up from audit_events by readers (see SqliteAuditLog.query)
+   create table audit_lookup (
+     seq integer primary key,
+     time text not null,
+     kind text not null,
+     session_id text not null,
+     agent_id text not null,
+     tool text not null,
+     effect text not null
+   );
+   create index audit_lookup_session on audit_lookup (session_id, seq);
+   create index audit_lookup_agent on audit_lookup (agent_id, seq);
+   create index audit_lookup_tool on audit_lookup (tool, seq);
+   create index audit_lookup_time on audit_lookup (time);
+   create table audit_lookup_state (id integer primary key check (id = 1), last_seq integer not null);
+   insert into audit_lookup_state (id, last_seq) values (1, 0);`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,54 @@
+/**
+ * @module audit/checkpoint
+ * Signing and verifying audit checkpoints with Ed25519 (node:crypto). Pure: keys are passed in.
+ */
+import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { type AuditCheckpointV1, checkpointMessage } from '../spec/audit-checkpoint.js';
+
+/** `ed25519:<16 hex>`: a short, stable name for a public key. */
+export function keyIdOf(publicKey: KeyObject): string {
+  const raw = publicKey.export({ format: 'der', type: 'spki' });
+  return `ed25519:${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
+}
+
+export class CheckpointSigner {
+  readonly keyId: string;
+  readonly publicKey: KeyObject;
+
+  constructor(private readonly privateKey: KeyObject) {
+    if (privateKey.asymmetricKeyType !== 'ed25519') {
+      throw new TypeError(
+        `checkpoint key must be Ed25519, got \`${privateKey.asymmetricKeyType ?? privateKey.type}\``,
+      );
+    }
+    this.publicKey = createPublicKey(privateKey);
+    this.keyId = keyIdOf(this.publicKey);
+  }
+
+  /** For handing the key to the audit writer thread of the same process; never written anywhere. */
+  exportPrivateKeyPem(): string {
+    return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  }
+
+  sign(seq: number, hash: string, time: Date): AuditCheckpointV1 {
+    const unsigned = { seq, hash, time: time.toISOString(), keyId: this.keyId };
+    const signature = sign(null, Buffer.from(checkpointMessage(unsigned)), this.privateKey).toString(
+      'base64',
+    );
+    return { v: 1, ...unsigned, signature };
+  }
+}
+
+export function verifyCheckpoint(checkpoint: AuditCheckpointV1, publicKey: KeyObject): boolean {
+  if (checkpoint.keyId !== keyIdOf(publicKey)) return false;
+  try {
+    return verify(
+      null,
+      Buffer.from(checkpointMessage(checkpoint)),
+      publicKey,
+      Buffer.from(checkpoint.signature, 'base64'),
+    );
+  } catch {
+    return false;
+  }
+}

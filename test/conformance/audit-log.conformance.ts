@@ -1,0 +1,289 @@
+/**
+ * @module test/conformance/audit-log.conformance
+ * The audit log conformance suite: the same tests, unchanged, against every store backend. A backend
+ * provides a way to open logs on one fresh store and to run raw SQL against it (to tamper the way an
+ * intruder with database access would).
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { linkRecord } from '../../src/audit/chain.js';
+import { CheckpointSigner } from '../../src/audit/checkpoint.js';
+import { type ChainedRecord, prepareEvent } from '../../src/spec/audit-event.js';
+import type { AuditLog, AuditLogOptions } from '../../src/store/audit-log.js';
+import { intentEvent, outcomeEvent } from '../support/audit-fixtures.js';
+
+/** One fresh, empty store of a backend. */
+export interface ConformanceStore {
+  /** Opens a log on this store (several may be open at once, as in several processes). */
+  open(options?: AuditLogOptions): Promise<AuditLog>;
+  /** Runs SQL with `?` placeholders directly against the store. */
+  execute(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Marks the store as written by a newer Reins (schema version 99). */
+  setSchemaVersion(version: number): Promise<void>;
+  /** Drops the store. */
+  destroy(): Promise<void>;
+}
+
+export interface ConformanceBackend {
+  readonly name: string;
+  create(): Promise<ConformanceStore>;
+}
+
+export function auditLogConformance(backend: ConformanceBackend): void {
+  describe(`AuditLog conformance: ${backend.name}`, () => {
+    let store: ConformanceStore;
+    const opened: AuditLog[] = [];
+    const keys = generateKeyPairSync('ed25519');
+    const signer = new CheckpointSigner(keys.privateKey);
+    const publicKey: KeyObject = keys.publicKey;
+
+    async function open(options: AuditLogOptions = {}): Promise<AuditLog> {
+      const log = await store.open(options);
+      opened.push(log);
+      return log;
+    }
+
+    async function fill(log: AuditLog, count: number, offset = 0): Promise<void> {
+      await Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          log.append(
+            intentEvent(offset + index, {
+              sessionId: `s${(offset + index) % 3}`,
+              agentId: `agent-${(offset + index) % 2}`,
+            }),
+          ),
+        ),
+      );
+    }
+
+    async function all(log: AuditLog): Promise<ChainedRecord[]> {
+      const records: ChainedRecord[] = [];
+      for await (const record of log.records()) records.push(record);
+      return records;
+    }
+
+    beforeEach(async () => {
+      store = await backend.create();
+    });
+    afterEach(async () => {
+      for (const log of opened.splice(0)) await log.close().catch(() => {});
+      await store.destroy();
+    });
+
+    it('appends concurrently into one gap-free chain, durable across reopening', async () => {
+      const log = await open();
+      const receipts = await Promise.all(
+        Array.from({ length: 300 }, (_, index) => log.append(intentEvent(index))),
+      );
+      expect(receipts.map((receipt) => receipt.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 300 }, (_, index) => index + 1),
+      );
+      await log.close();
+      opened.splice(opened.indexOf(log), 1);
+      const reopened = await open();
+      const records = await all(reopened);
+      expect(records.map((record) => record.seq)).toEqual(
+        Array.from({ length: 300 }, (_, index) => index + 1),
+      );
+      expect(await reopened.verify()).toMatchObject({ ok: true, checked: 300 });
+    });
+
+    it('keeps one chain with several writers on the same store', async () => {
+      const first = await open();
+      const second = await open();
+      await Promise.all(
+        Array.from({ length: 200 }, (_, index) =>
+          (index % 2 === 0 ? first : second).append(intentEvent(index)),
+        ),
+      );
+      expect(await first.verify()).toMatchObject({ ok: true, checked: 200 });
+    });
+
+    it('answers queries by session, agent, tool, effect, kind, time and page', async () => {
+      const log = await open();
+      await fill(log, 30);
+      await log.append(outcomeEvent(100, 'denied', { sessionId: 's9', agentId: 'agent-9' }));
+      const bySession = await log.query({ sessionId: 's1' });
+      expect(bySession).toHaveLength(10);
+      expect(bySession.every((record) => record.event.sessionId === 's1')).toBe(true);
+      expect(bySession.map((record) => record.seq)).toEqual(
+        [...bySession.map((record) => record.seq)].sort((a, b) => a - b),
+      );
+      expect(await log.query({ agentId: 'agent-0', sessionId: 's0' })).toHaveLength(5);
+      expect(await log.query({ tool: 'crm/db.select', kind: 'call-intent' })).toHaveLength(30);
+      expect((await log.query({ effect: 'denied' })).map((record) => record.event.decisionId)).toEqual([
+        'd100',
+      ]);
+      const from = intentEvent(10).time;
+      const to = intentEvent(20).time;
+      expect(await log.query({ from, to, kind: 'call-intent' })).toHaveLength(10);
+      const page = await log.query({ limit: 7 });
+      expect(page).toHaveLength(7);
+      const next = await log.query({ afterSeq: page.at(-1)?.seq ?? 0, limit: 100 });
+      expect(next).toHaveLength(24);
+      await fill(log, 3, 200);
+      expect(await log.query({ sessionId: 's2', afterSeq: 31 })).toHaveLength(1);
+    });
+
+    it('signs checkpoints as it goes and on close, verifiable with the public key', async () => {
+      const log = await open({ signer, checkpointEvery: 10 });
+      for (let round = 0; round < 4; round++) await fill(log, 9, round * 9);
+      const checkpoints = await log.checkpoints();
+      // signed at batch boundaries once 10 records are unsigned: at least every 10 + batch size - 1
+      expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+      for (const [index, checkpoint] of checkpoints.entries()) {
+        expect(checkpoint.seq - (checkpoints[index - 1]?.seq ?? 0)).toBeLessThan(2 * 10);
+      }
+      expect(checkpoints.every((checkpoint) => checkpoint.keyId === signer.keyId)).toBe(true);
+      const report = await log.verify({ publicKey });
+      expect(report).toMatchObject({ ok: true, checked: 36, signaturesChecked: true });
+      expect(report.checkpointsVerified).toBe(checkpoints.length);
+      await log.close();
+      opened.splice(opened.indexOf(log), 1);
+      const reopened = await open({ signer });
+      expect((await reopened.checkpoints()).at(-1)?.seq).toBe(36);
+    });
+
+    describe('detects tampering', () => {
+      let log: AuditLog;
+      beforeEach(async () => {
+        log = await open({ signer, checkpointEvery: 10 });
+        for (let round = 0; round < 5; round++) await fill(log, 10, round * 10);
+        await log.checkpoint();
+      });
+
+      it('an edited field', async () => {
+        await store.execute(
+          `update audit_events set body = replace(body, '"customers"', '"payroll"') where seq = ?`,
+          [7],
+        );
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({
+          seq: 7,
+          problem: 'hash_mismatch',
+        });
+      });
+
+      it('an edited searchable column', async () => {
+        await store.execute(`update audit_events set session_id = 'elsewhere' where seq = ?`, [8]);
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({
+          seq: 8,
+          problem: 'hash_mismatch',
+        });
+      });
+
+      it('a deleted record', async () => {
+        await store.execute('delete from audit_events where seq = ?', [12]);
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({
+          seq: 13,
+          problem: 'sequence_gap',
+        });
+      });
+
+      it('two swapped records', async () => {
+        await store.execute('update audit_events set seq = -5 where seq = 5');
+        await store.execute('update audit_events set seq = 5 where seq = 6');
+        await store.execute('update audit_events set seq = 6 where seq = -5');
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({ seq: 5, problem: 'broken_link' });
+      });
+
+      it('an inserted record, even one correctly linked to its predecessor', async () => {
+        const records = await all(log);
+        // at 15, between two checkpoints (a forged record on a checkpointed seq is caught by the checkpoint)
+        await store.execute('update audit_events set seq = -seq - 1 where seq >= ?', [15]);
+        await store.execute('update audit_events set seq = -seq where seq < 0');
+        const forged = linkRecord(records[13], prepareEvent(intentEvent(999)));
+        await store.execute(
+          'insert into audit_events (seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            forged.seq,
+            forged.prevHash,
+            forged.hash,
+            forged.body,
+            forged.time,
+            forged.kind,
+            forged.decisionId,
+            forged.sessionId,
+            forged.agentId,
+            forged.tool,
+            forged.effect,
+          ],
+        );
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({ seq: 16, problem: 'broken_link' });
+      });
+
+      it('a chain rewritten from an edited record on (every later hash recomputed)', async () => {
+        const records = await all(log);
+        let previous = records[19] as ChainedRecord;
+        for (const record of records.slice(20)) {
+          const body = record.seq === 21 ? record.body.replace('"customers"', '"payroll"') : record.body;
+          const relinked = linkRecord(previous, { ...record, body });
+          await store.execute('update audit_events set body = ?, prev_hash = ?, hash = ? where seq = ?', [
+            relinked.body,
+            relinked.prevHash,
+            relinked.hash,
+            relinked.seq,
+          ]);
+          previous = relinked;
+        }
+        const report = await log.verify({ publicKey });
+        expect(report.ok).toBe(false);
+        expect(report.firstBad?.problem).toBe('checkpoint_mismatch');
+      });
+
+      it('a truncated tail', async () => {
+        const checkpoints = await log.checkpoints();
+        const last = checkpoints.at(-1)?.seq ?? 0;
+        await store.execute('delete from audit_events where seq > ?', [last - 3]);
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({ problem: 'truncated' });
+      });
+
+      it('a forged checkpoint signature', async () => {
+        await store.execute(
+          `update audit_checkpoints set signature = ? where seq = (select min(seq) from audit_checkpoints)`,
+          [Buffer.alloc(64, 1).toString('base64')],
+        );
+        expect((await log.verify({ publicKey })).firstBad).toMatchObject({ problem: 'bad_checkpoint' });
+      });
+
+      it('a log checked against a checkpoint kept elsewhere', async () => {
+        const external = (await log.checkpoints()).at(-1);
+        if (external === undefined) throw new Error('no checkpoint');
+        await store.execute('delete from audit_checkpoints');
+        await store.execute('delete from audit_events where seq > ?', [external.seq - 2]);
+        expect((await log.verify({ publicKey })).ok).toBe(true); // from inside, a shorter valid log...
+        const report = await log.verify({ publicKey, extraCheckpoints: [external] }); // ...but not against the copy
+        expect(report.firstBad).toMatchObject({ problem: 'truncated' });
+      });
+    });
+
+    it('prunes up to a checkpoint and still verifies from it, while appends continue', async () => {
+      const log = await open({ signer, checkpointEvery: 10 });
+      for (let round = 0; round < 3; round++) await fill(log, 10, round * 10);
+      await fill(log, 5, 100);
+      const before = await log.checkpoints();
+      const pruned = await log.prune(new Date(Date.now() + 60_000));
+      expect(pruned.anchor?.seq).toBe(before.at(-1)?.seq);
+      expect(pruned.deleted).toBe(pruned.anchor?.seq);
+      await fill(log, 5, 200);
+      const report = await log.verify({ publicKey });
+      expect(report).toMatchObject({ ok: true, anchoredAt: pruned.anchor?.seq, lastSeq: 40 });
+      expect((await all(log))[0]?.seq).toBe((pruned.anchor?.seq ?? 0) + 1);
+      expect(await log.prune(new Date(0))).toEqual({ deleted: 0 });
+    });
+
+    it('refuses a store written by a newer version', async () => {
+      const log = await open();
+      await log.close();
+      opened.splice(opened.indexOf(log), 1);
+      await store.setSchemaVersion(99);
+      await expect(store.open()).rejects.toThrow(/newer/);
+    });
+
+    it('rejects appends after close instead of dropping them', async () => {
+      const log = await open();
+      await log.close();
+      opened.splice(opened.indexOf(log), 1);
+      await expect(log.append(intentEvent(1))).rejects.toThrow(/closed/);
+    });
+  });
+}

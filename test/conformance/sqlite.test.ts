@@ -1,0 +1,35 @@
+/**
+ * @module test/conformance/sqlite.test
+ * The audit log conformance suite against the embedded SQLite store: a file (writer thread) and
+ * `:memory:` (inline writer, what unit tests use).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
+import { auditLogConformance } from './audit-log.conformance.js';
+
+auditLogConformance({
+  name: 'sqlite file',
+  async create() {
+    const directory = mkdtempSync(join(tmpdir(), 'reins-conformance-'));
+    const path = join(directory, 'reins.db');
+    const withDatabase = (work: (database: Database.Database) => void) => {
+      const database = new Database(path);
+      database.pragma('busy_timeout = 5000');
+      try {
+        work(database);
+      } finally {
+        database.close();
+      }
+    };
+    return {
+      open: async (options) => new SqliteAuditLog({ path, ...options }),
+      execute: async (sql, params = []) => withDatabase((database) => database.prepare(sql).run(...params)),
+      setSchemaVersion: async (version) =>
+        withDatabase((database) => database.pragma(`user_version = ${version}`)),
+      destroy: async () => rmSync(directory, { recursive: true, force: true }),
+    };
+  },
+});
