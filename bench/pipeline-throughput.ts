@@ -104,7 +104,10 @@ export async function governed(
 
 async function direct(calls: number, concurrency: number): Promise<ThroughputResult> {
   const { seconds, latency } = await drive(calls, concurrency, async (index) => {
-    await executor(request(index).args ?? {}, { signal: new AbortController().signal });
+    await executor(request(index).args ?? {}, {
+      signal: new AbortController().signal,
+      decisionId: `direct-${index}`,
+    });
   });
   return {
     label: 'tool called directly (no governance)',

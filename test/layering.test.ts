@@ -18,8 +18,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
   harness: ['spec', 'policy', 'audit', 'store'],
+  export: ['spec', 'audit', 'store'],
+  inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
-  cli: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'demo'],
+  cli: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'demo', 'export', 'inspect'],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };
 

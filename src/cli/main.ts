@@ -7,7 +7,17 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import { describeError } from '../spec/errors.js';
-import { verifyAudit } from './audit-commands.js';
+import {
+  exportAudit,
+  pruneAudit,
+  type QueryOptions,
+  queryAudit,
+  showPublicKey,
+  showSession,
+  signCheckpoint,
+  verifyAudit,
+} from './audit-commands.js';
+import { type StoreOptions, signingKeyPathOf } from './audit-store.js';
 import { decide } from './decide-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
@@ -59,21 +69,88 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = decide(options, io);
     });
 
-  const audit = program.command('audit').description('inspect the audit log');
-  audit
-    .command('verify')
-    .description('verify the hash chain; reports the first edited, deleted or reordered record')
-    .option('--db <file>', 'SQLite audit log', DEFAULT_AUDIT_PATH)
-    .action(async (options: { db: string }) => {
+  const audit = program.command('audit').description('inspect, verify and maintain the audit log');
+  const storeOptions = (command: Command) =>
+    command
+      .option('--db <file>', 'SQLite audit log', DEFAULT_AUDIT_PATH)
+      .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
+      .option('--signing-key <file>', 'Ed25519 checkpoint key, PKCS#8 PEM (default: next to the SQLite log)');
+  storeOptions(audit.command('verify'))
+    .description('verify the hash chain and signed checkpoints; names the first bad record')
+    .option(
+      '--public-key <file>',
+      'public key to check checkpoint signatures with (default: from the signing key)',
+    )
+    .option('--checkpoint <file...>', 'checkpoints kept outside the log (JSON), to detect a cut tail')
+    .action(async (options: StoreOptions & { publicKey?: string; checkpoint?: string[] }) => {
       exitCode = await verifyAudit(options, io);
+    });
+  storeOptions(audit.command('query'))
+    .description('list records by agent, session, tool, effect, kind and time')
+    .option('--agent <id>')
+    .option('--session <id>')
+    .option('--tool <server/name>')
+    .option(
+      '--effect <effect>',
+      'allow, deny, approve (intents) or ok, error, denied, expired, cancelled (outcomes)',
+    )
+    .option('--kind <kind>', 'call-intent or call-outcome')
+    .option('--from <time>', 'ISO 8601, inclusive')
+    .option('--to <time>', 'ISO 8601, exclusive')
+    .option('--after <seq>', 'only records after this sequence number')
+    .option('--limit <n>', 'most records (default 1000, at most 10000)')
+    .option('--format <format>', 'table or json (one record per line)', 'table')
+    .action(async (options: QueryOptions) => {
+      exitCode = await queryAudit(options, io);
+    });
+  storeOptions(audit.command('show-session'))
+    .description('reconstruct a session step by step, with decisions, outcomes and provenance')
+    .argument('<session>', 'session id')
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (session: string, options: StoreOptions & { format: string }) => {
+      exitCode = await showSession(session, options, io);
+    });
+  storeOptions(audit.command('export'))
+    .description(
+      'export records and checkpoints as JSON Lines (re-verifiable elsewhere) or to an OTLP/HTTP collector',
+    )
+    .option('--format <format>', 'jsonl or otlp', 'jsonl')
+    .option('--out <file>', 'write JSON Lines to a new file instead of standard output')
+    .option('--after <seq>', 'only records after this sequence number')
+    .option('--otlp-url <url>', 'OTLP/HTTP logs endpoint, e.g. http://127.0.0.1:4318/v1/logs')
+    .action(
+      async (options: StoreOptions & { format: string; out?: string; after?: string; otlpUrl?: string }) => {
+        exitCode = await exportAudit(options, io);
+      },
+    );
+  storeOptions(audit.command('public-key'))
+    .description('print the public key that verifies checkpoint signatures (keep a copy away from the log)')
+    .action((options: StoreOptions) => {
+      exitCode = showPublicKey(options, io);
+    });
+  storeOptions(audit.command('checkpoint'))
+    .description('sign a checkpoint of the current head now and print it (store it elsewhere)')
+    .action(async (options: StoreOptions) => {
+      exitCode = await signCheckpoint(options, io);
+    });
+  storeOptions(audit.command('prune'))
+    .description('retention: delete records up to the newest checkpoint older than the cut-off')
+    .requiredOption('--older-than <duration>', 'e.g. 90d')
+    .action(async (options: StoreOptions & { olderThan: string }) => {
+      exitCode = await pruneAudit(options, io);
     });
 
   program
     .command('demo')
     .description('run incident scenarios without and with Reins, and show the audit trail')
     .option('--db <file>', 'SQLite audit log to write', DEFAULT_AUDIT_PATH)
-    .action(async (options: { db: string }) => {
-      exitCode = await runDemo({ auditPath: options.db, write: io.out });
+    .option('--signing-key <file>', 'Ed25519 checkpoint key (default: next to the log)')
+    .action(async (options: { db: string; signingKey?: string }) => {
+      exitCode = await runDemo({
+        auditPath: options.db,
+        signingKeyPath: signingKeyPathOf(options),
+        write: io.out,
+      });
     });
 
   try {

@@ -53,8 +53,10 @@ export function directInvoker(options: InvokerOptions): InvokeTool {
     const line = (note: string) =>
       decisionLine('RAN', toolLabel(step.tool), options.toolWidth, options.principal.agentId, note);
     try {
+      // without Reins there is no decision: the tool runs on the agent's say-so
       const output = await executorFor(options, step.tool)(step.args, {
         signal: new AbortController().signal,
+        decisionId: 'none',
       });
       options.write(line(`nobody checked; ${step.describe?.(output) ?? 'done'}`));
       return { ran: true, output };

@@ -4,7 +4,10 @@
  * it (the decisions, the evidence in the audit log, the verified chain). Self-checking: the exit code
  * says whether everything behaved as expected, whatever the printed text says.
  */
+import { dirname, join } from 'node:path';
+import { CheckpointSigner } from '../audit/checkpoint.js';
 import { describeError } from '../spec/errors.js';
+import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { banner, plural, writeAll } from './demo-output.js';
 import type { DemoCheck } from './demo-scenario.js';
@@ -17,21 +20,28 @@ export interface DemoOptions {
   readonly write: (line: string) => void;
   /** Where the scenario policies are read from; default `examples/demo/` of this installation. */
   readonly policyDirectory?: string;
+  /** The Ed25519 key that signs checkpoints (created if missing); default next to the audit log. */
+  readonly signingKeyPath?: string;
 }
 
 /** Runs every scenario; resolves to the process exit code (0 = every scenario behaved as expected). */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { write } = options;
   let audit: SqliteAuditLog;
+  let signer: CheckpointSigner;
   try {
-    audit = new SqliteAuditLog({ path: options.auditPath });
+    signer = new CheckpointSigner(
+      loadOrCreateSigningKey(options.signingKeyPath ?? join(dirname(options.auditPath), SIGNING_KEY_FILE)),
+    );
+    // checkpoint often so that a short demo run shows signed checkpoints being verified
+    audit = new SqliteAuditLog({ path: options.auditPath, signer, checkpointEvery: 20 });
   } catch (error) {
     write(`reins demo: ${describeError(error)}`);
     return 1;
   }
   try {
     // The demo appends to an existing log; a log that is already broken could not show a verified chain.
-    const before = await audit.verify();
+    const before = await audit.verify({ publicKey: signer.publicKey });
     if (!before.ok) {
       write(
         `reins demo: the audit log \`${options.auditPath}\` is already broken at record ${before.firstBad?.seq ?? '?'}: ${before.firstBad?.message ?? ''}; run the demo with another log`,
@@ -60,7 +70,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       auditHeadSeq: support.audit.chain.lastSeq,
     });
     const checks: DemoCheck[] = [...support.checks, ...reviews.checks];
-    const final = await audit.verify();
+    await audit.checkpoint();
+    const final = await audit.verify({ publicKey: signer.publicKey });
     const failed = checks.filter((item) => !item.passed);
 
     writeAll(write, banner('Summary'));
@@ -76,7 +87,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       );
     }
     if (final.ok) {
-      write(`audit log: ${options.auditPath} (${plural(final.checked, 'record')}, chain verified)`);
+      write(
+        `audit log: ${options.auditPath} (${plural(final.checked, 'record')}, chain verified against ${plural(final.checkpointsVerified, 'signed checkpoint')})`,
+      );
     } else {
       write(
         `audit log: ${options.auditPath} (chain BROKEN at record ${final.firstBad?.seq ?? '?'}: ${final.firstBad?.message ?? ''})`,

@@ -277,6 +277,27 @@ limits:
     expect(malformed.decision.diagnostics[0]).toMatchObject({ code: 'invalid_input' });
   });
 
+  it('records provenance: the intent of each outcome, the inputs and the delegating call', async () => {
+    const { harness: subject, audit } = harness();
+    const lookup = await subject.call(request('db.select', { table: 'customers' }), async () => ({
+      email: 'a@b.c',
+    }));
+    const parent = 'parent-decision';
+    const derived = await subject.call(
+      { ...request('db.select', { table: 'orders' }), provenance: { inputs: [lookup.decisionId], parent } },
+      async () => 'rows',
+    );
+    const intent = (await events(audit)).find(
+      (event) => event.kind === 'call-intent' && event.decisionId === derived.decisionId,
+    );
+    expect(intent?.links).toEqual([
+      { rel: 'input', id: `${lookup.decisionId}/outcome` },
+      { rel: 'parent', id: `${parent}/intent` },
+    ]);
+    const nonsense = await subject.call(null as unknown as CallRequest, async () => 'never');
+    expect(nonsense.decision.diagnostics[0]).toMatchObject({ code: 'invalid_input' });
+  });
+
   it('feeds executed calls into the session history for sequence rules', async () => {
     const sequenced = policyFrom(`
 rules:

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
-import type { CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
+import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
@@ -25,6 +25,7 @@ import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from 
 import type {
   ApprovalHandler,
   ApprovalVerdict,
+  CallProvenance,
   CallRequest,
   CallResult,
   OutputFilter,
@@ -64,6 +65,7 @@ class DecidedCall {
     readonly startedAt: number,
     readonly decisionLatencyUs: number,
     readonly reservations: readonly Reservation[],
+    readonly links: readonly AuditLink[],
   ) {}
   get stage(): string {
     return this.#stage;
@@ -155,7 +157,10 @@ export class Harness {
     const startedAt = performance.now();
     const decisionId = randomUUID();
     const policy = this.policy.current;
-    const parsed = ToolCallSchema.safeParse(request);
+    // a non-object request must become a validation error, not a TypeError
+    const { provenance, ...callInput } =
+      typeof request === 'object' && request !== null ? request : ({} as CallRequest);
+    const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
       const message = `invalid call: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`;
       const decision = denyDecision(policy.hash, { code: 'invalid_input', message });
@@ -183,7 +188,15 @@ export class Harness {
         reservations.push(this.counters.reserve(obligation.key, now, obligation.amount));
     }
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
-    return new DecidedCall(decisionId, call, decision, startedAt, latencyUs, reservations);
+    return new DecidedCall(
+      decisionId,
+      call,
+      decision,
+      startedAt,
+      latencyUs,
+      reservations,
+      provenanceLinks(provenance),
+    );
   }
 
   private checkSession(session: SessionRecord, call: ToolCall, policyHash: string): Decision | undefined {
@@ -214,7 +227,7 @@ export class Harness {
       sessionId: call.sessionId,
       principal: call.principal,
       tool: call.tool,
-      links: [],
+      links: [...decided.links],
       args: call.args,
       decision: auditDecision(decision),
       decisionLatencyUs: decided.decisionLatencyUs,
@@ -296,13 +309,13 @@ export class Harness {
     executor: ToolExecutor,
     callerSignal: AbortSignal | undefined,
   ): Promise<Execution> {
-    const { call } = cleared.recorded.decided;
+    const { call, decisionId } = cleared.recorded.decided;
     const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
     this.sessions.recordCall(call.sessionId, entry);
     try {
       const output = callerSignal
-        ? await raceAbort(executor(call.args, { signal: callerSignal }), callerSignal)
-        : await executor(call.args, { signal: NEVER_ABORTED }); // nothing can cancel it: no race needed
+        ? await raceAbort(executor(call.args, { signal: callerSignal, decisionId }), callerSignal)
+        : await executor(call.args, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
       entry.outcome = 'ok';
       return { ok: true, output };
     } catch (error) {
@@ -368,6 +381,13 @@ export class Harness {
     if (!result.ok) return { status: 'error', decisionId, decision, outcome, error: result.error };
     return { status: 'ok', decisionId, decision, outcome, output: result.output };
   }
+}
+
+function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {
+  if (provenance === undefined) return [];
+  const links: AuditLink[] = (provenance.inputs ?? []).map((id) => ({ rel: 'input', id: `${id}/outcome` }));
+  if (provenance.parent !== undefined) links.push({ rel: 'parent', id: `${provenance.parent}/intent` });
+  return links;
 }
 
 /** A deny decided by the harness itself (before or around the policy), in the policy's Decision shape. */

@@ -13,12 +13,23 @@ export interface PolicyHandle {
   readonly current: PreparedPolicy;
 }
 
-export type CallRequest = ToolCallInput;
+/** Where a call's inputs came from, for the audit trail (the decision does not depend on it). */
+export interface CallProvenance {
+  /** Decision ids of earlier calls whose outputs fed this call's arguments. */
+  readonly inputs?: readonly string[];
+  /** Decision id of the delegating agent's call this one is made on behalf of. */
+  readonly parent?: string;
+}
 
-/** Runs the real tool. Receives the arguments exactly as decided on. */
+export type CallRequest = ToolCallInput & { readonly provenance?: CallProvenance };
+
+/**
+ * Runs the real tool. Receives the arguments exactly as decided on, and the decision id, so that the
+ * tool can tag what it does with it (reconciliation with the audit log, rollback).
+ */
 export type ToolExecutor = (
   args: Record<string, unknown>,
-  options: { signal: AbortSignal },
+  options: { readonly signal: AbortSignal; readonly decisionId: string },
 ) => Promise<unknown>;
 
 export interface ApprovalRequest {

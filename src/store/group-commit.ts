@@ -26,7 +26,10 @@ export class GroupCommitQueue<Item, Receipt> {
   private scheduled = false;
   private inFlight = 0;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  /** Items handed in so far, and items whose write has settled (written or failed). */
+  private enqueued = 0;
+  private settled = 0;
+  private drainWaiters: { target: number; resolve: () => void }[] = [];
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
 
@@ -41,16 +44,21 @@ export class GroupCommitQueue<Item, Receipt> {
 
   enqueue(item: Item): Promise<Receipt> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
+    this.enqueued++;
     return new Promise<Receipt>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
   }
 
-  /** Resolves once everything queued so far is written (or failed). */
+  /**
+   * Resolves once everything enqueued before this call has been written (or failed), even while new
+   * appends keep arriving. Writers settle batches in order, so a count is enough.
+   */
   drain(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const target = this.enqueued;
+    if (this.settled >= target) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ target, resolve }));
   }
 
   async close(): Promise<void> {
@@ -74,11 +82,11 @@ export class GroupCommitQueue<Item, Receipt> {
       this.inFlight++;
       this.write(batch).finally(() => {
         this.inFlight--;
+        this.settled += batch.length;
+        this.notifyDrained();
         if (this.queue.length > 0) this.schedule();
-        else if (this.inFlight === 0 && !this.scheduled) this.notifyIdle();
       });
     }
-    if (this.queue.length === 0 && this.inFlight === 0) this.notifyIdle();
   }
 
   private async write(batch: Pending<Item, Receipt>[]): Promise<void> {
@@ -92,7 +100,12 @@ export class GroupCommitQueue<Item, Receipt> {
     }
   }
 
-  private notifyIdle(): void {
-    for (const waiter of this.idleWaiters.splice(0)) waiter();
+  private notifyDrained(): void {
+    const waiting: typeof this.drainWaiters = [];
+    for (const waiter of this.drainWaiters) {
+      if (this.settled >= waiter.target) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.drainWaiters = waiting;
   }
 }

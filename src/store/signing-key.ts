@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeError, ReinsError } from '../spec/errors.js';
 
-export const DEFAULT_SIGNING_KEY_PATH = '.reins/audit-signing-key.pem';
+export const SIGNING_KEY_FILE = 'audit-signing-key.pem';
+export const DEFAULT_SIGNING_KEY_PATH = `.reins/${SIGNING_KEY_FILE}`;
 
 export function loadOrCreateSigningKey(path: string): KeyObject {
   if (!existsSync(path)) {

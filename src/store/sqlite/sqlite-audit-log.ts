@@ -165,7 +165,11 @@ export class SqliteAuditLog implements AuditLog {
     add('l.time >= ?', query.from);
     add('l.time < ?', query.to);
     add('l.seq > ?', query.afterSeq);
-    const limit = Math.min(Math.max(1, query.limit ?? DEFAULT_QUERY_LIMIT), MAX_QUERY_LIMIT);
+    const requested = Math.floor(query.limit ?? DEFAULT_QUERY_LIMIT);
+    // the limit is part of the SQL text: only ever an integer in range
+    const limit = Number.isFinite(requested)
+      ? Math.min(Math.max(1, requested), MAX_QUERY_LIMIT)
+      : DEFAULT_QUERY_LIMIT;
     // Read-only handles cannot maintain the lookup table: they scan the (chain-covered) columns instead.
     const table = this.readOnly ? 'audit_events' : 'audit_lookup';
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';

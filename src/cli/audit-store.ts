@@ -1,0 +1,84 @@
+/**
+ * @module cli/audit-store
+ * Picks the concrete audit store for a command: PostgreSQL when a connection string is given
+ * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also loads the
+ * checkpoint signing key and the public key used to verify.
+ */
+import type { KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CheckpointSigner } from '../audit/checkpoint.js';
+import { ReinsError } from '../spec/errors.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
+import {
+  DEFAULT_SIGNING_KEY_PATH,
+  loadOrCreateSigningKey,
+  loadPublicKey,
+  SIGNING_KEY_FILE,
+} from '../store/signing-key.js';
+import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import { DEFAULT_AUDIT_PATH } from './io.js';
+
+export interface StoreOptions {
+  /** SQLite file (embedded default). */
+  readonly db?: string;
+  /** PostgreSQL connection string; wins over `db`. Default: `REINS_DATABASE_URL`. */
+  readonly databaseUrl?: string;
+  /** Ed25519 signing key (PKCS#8 PEM). Default: `REINS_SIGNING_KEY` or `.reins/audit-signing-key.pem`. */
+  readonly signingKey?: string;
+}
+
+export function databaseUrlOf(options: StoreOptions): string | undefined {
+  return options.databaseUrl ?? (process.env.REINS_DATABASE_URL || undefined);
+}
+
+/** Default: next to the SQLite log (`.reins/audit-signing-key.pem` for the default log and for PostgreSQL). */
+export function signingKeyPathOf(options: StoreOptions): string {
+  const explicit = options.signingKey ?? (process.env.REINS_SIGNING_KEY || undefined);
+  if (explicit) return explicit;
+  if (databaseUrlOf(options) || options.db === undefined) return DEFAULT_SIGNING_KEY_PATH;
+  return join(dirname(options.db), SIGNING_KEY_FILE);
+}
+
+/** Where the log is, for messages. */
+export function describeStore(options: StoreOptions): string {
+  const url = databaseUrlOf(options);
+  return url ? redactUrl(url) : (options.db ?? DEFAULT_AUDIT_PATH);
+}
+
+/** Opens the log for writing, signing checkpoints with the configured key (created on first use). */
+export async function openWritableAuditLog(options: StoreOptions): Promise<AuditLog> {
+  const signer = new CheckpointSigner(loadOrCreateSigningKey(signingKeyPathOf(options)));
+  const url = databaseUrlOf(options);
+  if (url) return PostgresAuditLog.open({ connectionString: url, signer });
+  return new SqliteAuditLog({ path: options.db ?? DEFAULT_AUDIT_PATH, signer });
+}
+
+/** Opens the log for reading only; a missing SQLite file is an error, not an empty log. */
+export async function openReadableAuditLog(options: StoreOptions): Promise<AuditLog> {
+  const url = databaseUrlOf(options);
+  if (url) return PostgresAuditLog.open({ connectionString: url });
+  const path = options.db ?? DEFAULT_AUDIT_PATH;
+  // fail closed: reading a log that is not there must not look like reading an empty one
+  if (!existsSync(path))
+    throw new ReinsError('not_found', `no audit log at \`${path}\` (use --db or --database-url)`);
+  return new SqliteAuditLog({ path, readOnly: true });
+}
+
+/** The key to check checkpoint signatures with: an explicit public key, else the local signing key's. */
+export function verificationKey(options: StoreOptions & { publicKey?: string }): KeyObject | undefined {
+  if (options.publicKey) return loadPublicKey(options.publicKey);
+  const path = signingKeyPathOf(options);
+  return existsSync(path) ? loadPublicKey(path) : undefined;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the configured database';
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * @module store/postgres/postgres-audit-log
+ * The shared audit log: one PostgreSQL schema that any number of Reins processes append to at once.
+ * Every process group-commits its appends (one transaction per batch, one batch in flight); the
+ * batches of all processes are serialised by an advisory lock and each links to the head committed
+ * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
+ * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Pool, type PoolClient, type QueryArrayResult } from 'pg';
+import { type VerifyReport, verifyChain } from '../../audit/chain.js';
+import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
+import {
+  type AuditEventV1,
+  type ChainedRecord,
+  type PreparedEvent,
+  prepareEvent,
+} from '../../spec/audit-event.js';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import {
+  type AppendReceipt,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditQuery,
+  type AuditRecordView,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_QUERY_LIMIT,
+  MAX_QUERY_LIMIT,
+  type PruneReport,
+} from '../audit-log.js';
+import { GroupCommitQueue } from '../group-commit.js';
+import {
+  createPostgresBatchWriter,
+  type PostgresBatchWriter,
+  type PostgresTables,
+  tablesOf,
+} from './postgres-audit-writer.js';
+import { advisoryLockKey, applyPostgresMigrations, quoteIdentifier } from './postgres-migrations.js';
+
+export interface PostgresAuditLogOptions extends AuditLogOptions {
+  /** `postgres://user:password@host:port/database`; the other settings of `pg` apply (PG* variables). */
+  readonly connectionString: string;
+  /** The schema holding the log's tables; created if missing. Default `public`. */
+  readonly schema?: string;
+  /** Most events per transaction. Default 512. */
+  readonly maxBatch?: number;
+  /** Connections for reads (queries, verification). Appends use one connection of their own. Default 4. */
+  readonly poolSize?: number;
+  /** Give up connecting (or waiting for a pooled connection) after this long. Default 10,000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+interface EventRow {
+  seq: string;
+  prev_hash: string;
+  hash: string;
+  body: string;
+  time: string;
+  kind: string;
+  decision_id: string;
+  session_id: string;
+  agent_id: string;
+  tool: string;
+  effect: string;
+}
+
+interface CheckpointRow {
+  seq: string;
+  hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
+}
+
+const PAGE_SIZE = 5_000;
+const EVENT_COLUMNS =
+  'seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect';
+/** The searchable copies stored as they are (the body is JSON, in which NUL is always escaped). */
+const INDEX_FIELDS = ['time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
+// One transaction commits a batch for every process; larger batches amortise the commit (fsync) and
+// the lock hand-over between processes (bench/postgres-append.ts).
+const DEFAULT_MAX_BATCH = 512;
+const DEFAULT_POOL_SIZE = 4;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const WRITER_IDLE_IN_TRANSACTION_MS = 60_000;
+
+export class PostgresAuditLog implements AuditLog {
+  private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
+  private readonly tables: PostgresTables;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    /** The one connection appends and checkpoints go through (a pool of one: it reconnects). */
+    private readonly writePool: Pool,
+    private readonly readPool: Pool,
+    private readonly writer: PostgresBatchWriter,
+    private readonly schema: string,
+    private readonly hasSigner: boolean,
+    maxBatch: number,
+  ) {
+    this.tables = tablesOf(schema);
+    this.queue = new GroupCommitQueue((events) => this.writeBatch(events), { maxBatch, maxInFlight: 1 });
+  }
+
+  /** Connects, creates or migrates the schema (refusing a newer one) and returns the open log. */
+  static async open(options: PostgresAuditLogOptions): Promise<PostgresAuditLog> {
+    const schema = options.schema ?? 'public';
+    quoteIdentifier(schema); // rejects an unusable name before connecting
+    const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    if (!(checkpointEvery >= 1))
+      throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!(maxBatch >= 1)) throw new RangeError(`maxBatch must be at least 1, got \`${maxBatch}\``);
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!(poolSize >= 1)) throw new RangeError(`poolSize must be at least 1, got \`${poolSize}\``);
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const writePool = createPool(options.connectionString, 1, connectTimeoutMs, {
+      // a writer frozen mid-transaction (paused process, lost network) would hold the append lock of
+      // every process: the server ends its session after this long, and its batch fails (fail closed)
+      idle_in_transaction_session_timeout: WRITER_IDLE_IN_TRANSACTION_MS,
+    });
+    const readPool = createPool(options.connectionString, poolSize, connectTimeoutMs);
+    let client: PoolClient | undefined;
+    try {
+      client = await writePool.connect();
+      await applyPostgresMigrations(client, schema);
+      client.release();
+    } catch (error) {
+      // a connection that failed mid-migration is discarded, not put back
+      client?.release(true);
+      await Promise.allSettled([writePool.end(), readPool.end()]);
+      if (error instanceof ReinsError) throw error;
+      throw new ReinsError(
+        'audit_unavailable',
+        `cannot open audit log in schema \`${schema}\` of ${describeTarget(options.connectionString)}: ${describeError(error)}`,
+      );
+    }
+    const writer = createPostgresBatchWriter({ schema, signer: options.signer, checkpointEvery });
+    return new PostgresAuditLog(writePool, readPool, writer, schema, options.signer !== undefined, maxBatch);
+  }
+
+  append(event: AuditEventV1): Promise<AppendReceipt> {
+    let prepared: PreparedEvent;
+    try {
+      prepared = prepareEvent(event);
+    } catch (error) {
+      return Promise.reject(
+        new ReinsError('audit_unavailable', `audit event cannot be serialised: ${describeError(error)}`),
+      );
+    }
+    // PostgreSQL text cannot hold NUL: refuse this one event rather than fail its whole batch
+    const field = INDEX_FIELDS.find((name) => prepared[name].includes('\u0000'));
+    if (field !== undefined) {
+      return Promise.reject(
+        new ReinsError(
+          'audit_unavailable',
+          `audit event cannot be stored: its ${field} contains a NUL character`,
+        ),
+      );
+    }
+    return this.queue.enqueue(prepared);
+  }
+
+  async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
+    const page = `select * from ${this.tables.events} where seq > $1 order by seq limit ${PAGE_SIZE}`;
+    let after = options.afterSeq ?? 0;
+    for (;;) {
+      const { rows } = await this.readPool.query<EventRow>(page, [after]);
+      for (const row of rows) yield toRecord(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < PAGE_SIZE) return;
+      after = Number(last.seq);
+    }
+  }
+
+  async query(query: AuditQuery): Promise<AuditRecordView[]> {
+    await this.queue.drain();
+    const conditions: string[] = [];
+    const values: (string | number)[] = [];
+    const add = (column: string, operator: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      values.push(value);
+      conditions.push(`${column} ${operator} $${values.length}`);
+    };
+    add('agent_id', '=', query.agentId);
+    add('session_id', '=', query.sessionId);
+    add('tool', '=', query.tool);
+    add('effect', '=', query.effect);
+    add('kind', '=', query.kind);
+    add('time', '>=', query.from);
+    add('time', '<', query.to);
+    add('seq', '>', query.afterSeq);
+    // clamped like SQLite's; a fractional or NaN limit (which SQL would refuse) is made whole
+    const requested = query.limit ?? DEFAULT_QUERY_LIMIT;
+    const limit = Number.isNaN(requested)
+      ? DEFAULT_QUERY_LIMIT
+      : Math.min(Math.max(1, Math.floor(requested)), MAX_QUERY_LIMIT);
+    const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
+    const { rows } = await this.readPool.query<{ seq: string; hash: string; body: string }>(
+      `select seq, hash, body from ${this.tables.events} ${where} order by seq limit ${limit}`,
+      values,
+    );
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      hash: row.hash,
+      event: JSON.parse(row.body) as AuditEventV1,
+    }));
+  }
+
+  async checkpoints(): Promise<AuditCheckpointV1[]> {
+    await this.queue.drain();
+    const { rows } = await this.readPool.query<CheckpointRow>(
+      `select * from ${this.tables.checkpoints} order by seq`,
+    );
+    return rows.map(toCheckpoint);
+  }
+
+  async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
+    await this.queue.drain();
+    if (!this.hasSigner) return undefined;
+    return this.withWriteConnection((client) => this.writer.checkpoint(client));
+  }
+
+  async prune(before: Date): Promise<PruneReport> {
+    await this.queue.drain();
+    const cutoff = before.toISOString();
+    const { events, checkpoints, meta } = this.tables;
+    return this.withWriteConnection(async (client) => {
+      await client.query('begin isolation level read committed');
+      try {
+        // the same lock as appends: no batch links to a head that is being pruned away
+        await client.query(`select pg_advisory_xact_lock(${advisoryLockKey('append', this.schema)})`);
+        const { rows } = await client.query<CheckpointRow>(
+          `select * from ${checkpoints} where time < $1 order by seq desc limit 1`,
+          [cutoff],
+        );
+        const row = rows[0];
+        if (row === undefined) {
+          await client.query('commit');
+          return { deleted: 0 };
+        }
+        const anchor = toCheckpoint(row);
+        const deleted = (await client.query(`delete from ${events} where seq <= $1`, [anchor.seq])).rowCount;
+        await client.query(`delete from ${checkpoints} where seq < $1`, [anchor.seq]);
+        await client.query(
+          `insert into ${meta} (key, value) values ('anchor', $1)
+           on conflict (key) do update set value = excluded.value`,
+          [JSON.stringify(anchor)],
+        );
+        await client.query('commit');
+        return { deleted: deleted ?? 0, anchor };
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  async verify(
+    options: { publicKey?: KeyObject; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
+  ): Promise<VerifyReport> {
+    await this.queue.drain();
+    const client = await this.readPool.connect();
+    let failure: Error | undefined;
+    try {
+      // one snapshot for the anchor, the checkpoints and every record: a concurrent prune or append
+      // cannot make the walk see half of its work
+      await client.query('begin isolation level repeatable read read only');
+      const anchorRow = await client.query<{ value: string }>(
+        `select value from ${this.tables.meta} where key = 'anchor'`,
+      );
+      const anchorValue = anchorRow.rows[0]?.value;
+      const anchor =
+        anchorValue === undefined ? undefined : AuditCheckpointV1Schema.parse(JSON.parse(anchorValue));
+      const checkpointRows = await client.query<CheckpointRow>(
+        `select * from ${this.tables.checkpoints} order by seq`,
+      );
+      // every row, whatever its seq (a tampered seq must show up as a gap, not be skipped)
+      await client.query(
+        `declare reins_verify no scroll cursor for select ${EVENT_COLUMNS} from ${this.tables.events} order by seq`,
+      );
+      const verifyOptions = {
+        checkpoints: [...checkpointRows.rows.map(toCheckpoint), ...(options.extraCheckpoints ?? [])],
+        ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+        ...(anchor ? { anchor } : {}),
+      };
+      return await verifyChain(fetchAll(client, 'reins_verify'), verifyOptions);
+    } catch (error) {
+      failure = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      try {
+        await client.query('rollback');
+        client.release();
+      } catch (error) {
+        client.release(failure ?? (error instanceof Error ? error : new Error(String(error))));
+      }
+    }
+  }
+
+  /** Flushes pending appends, signs a final checkpoint and closes the connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue.close();
+      try {
+        if (this.hasSigner) await this.withWriteConnection((client) => this.writer.checkpoint(client));
+      } finally {
+        await Promise.allSettled([this.writePool.end(), this.readPool.end()]);
+      }
+    })();
+    return this.closing;
+  }
+
+  private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+    try {
+      return await this.withWriteConnection((client) => this.writer.write(client, events));
+    } catch (error) {
+      throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
+    }
+  }
+
+  /** Runs `work` on the write connection; a connection that failed is discarded (the pool reconnects). */
+  private async withWriteConnection<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.writePool.connect();
+    try {
+      const result = await work(client);
+      client.release();
+      return result;
+    } catch (error) {
+      // the transaction was rolled back (or the connection is broken): either way, start afresh
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+}
+
+/** A row of `audit_events`, columns as in EVENT_COLUMNS. */
+type EventTuple = [string, string, string, string, string, string, string, string, string, string, string];
+
+/**
+ * Pages through an open cursor, fetching the next page while the current one is hashed. Rows come as
+ * arrays (cheaper to build than objects).
+ */
+async function* fetchAll(client: PoolClient, cursor: string): AsyncGenerator<ChainedRecord> {
+  const fetchPage = (): Promise<QueryArrayResult<EventTuple>> => {
+    const page = client.query<EventTuple>({
+      text: `fetch forward ${PAGE_SIZE} from ${cursor}`,
+      rowMode: 'array',
+    });
+    // handled now, rethrown where it is awaited: a failure while the previous page is still being
+    // hashed must not count as an unhandled rejection (which would end the process)
+    page.catch(() => {});
+    return page;
+  };
+  let next: Promise<QueryArrayResult<EventTuple>> | undefined = fetchPage();
+  try {
+    while (next !== undefined) {
+      const { rows }: QueryArrayResult<EventTuple> = await next;
+      next = rows.length === PAGE_SIZE ? fetchPage() : undefined;
+      for (const [
+        seq,
+        prevHash,
+        hash,
+        body,
+        time,
+        kind,
+        decisionId,
+        sessionId,
+        agentId,
+        tool,
+        effect,
+      ] of rows) {
+        yield {
+          seq: Number(seq),
+          prevHash,
+          hash,
+          body,
+          time,
+          kind,
+          decisionId,
+          sessionId,
+          agentId,
+          tool,
+          effect,
+        };
+      }
+    }
+  } finally {
+    // stopped early (verification found a bad record): let the page in flight settle before the caller
+    // ends the transaction
+    await next?.catch(() => undefined);
+  }
+}
+
+function createPool(
+  connectionString: string,
+  max: number,
+  connectTimeoutMs: number,
+  settings: { idle_in_transaction_session_timeout?: number } = {},
+): Pool {
+  const pool = new Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    application_name: 'reins',
+    ...settings,
+  });
+  // A connection that breaks (server restart, terminated backend, network) emits 'error': the pool
+  // drops an idle one; one in use fails its current or next query, which the caller reports and then
+  // discards. Without these listeners the event would end the process.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/** Where a connection string points, without credentials (for error messages). */
+function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `\`${url.host}${url.pathname}\``;
+  } catch {
+    return 'the database';
+  }
+}
+
+function toRecord(row: EventRow): ChainedRecord {
+  return {
+    seq: Number(row.seq),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    body: row.body,
+    time: row.time,
+    kind: row.kind,
+    decisionId: row.decision_id,
+    sessionId: row.session_id,
+    agentId: row.agent_id,
+    tool: row.tool,
+    effect: row.effect,
+  };
+}
+
+function toCheckpoint(row: CheckpointRow): AuditCheckpointV1 {
+  return {
+    v: 1,
+    seq: Number(row.seq),
+    hash: row.hash,
+    time: row.time,
+    keyId: row.key_id,
+    signature: row.signature,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * @module store/postgres/postgres-audit-writer
+ * Appends batches of prepared events to the PostgreSQL audit table, one transaction per batch. The
+ * transaction first takes a transaction-scoped advisory lock (one per schema), so the writers of every
+ * process take turns; it then reads the chain head — under READ COMMITTED each statement sees what was
+ * committed before it started, so the head is the one the previous lock holder committed — links the
+ * batch to it, inserts it in one statement and, when one is due, signs a checkpoint in the same
+ * transaction. The commit is durable (synchronous_commit as configured on the server, `on` by default)
+ * before the lock is released and before the appends resolve.
+ */
+import type { PoolClient } from 'pg';
+import { linkRecord } from '../../audit/chain.js';
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
+import type { PreparedEvent } from '../../spec/audit-event.js';
+import type { AppendReceipt } from '../audit-log.js';
+import { int8Array, textArray } from './postgres-binary.js';
+import { advisoryLockKey, quoteIdentifier } from './postgres-migrations.js';
+
+/** Fully qualified names of the store's tables. */
+export interface PostgresTables {
+  readonly events: string;
+  readonly checkpoints: string;
+  readonly meta: string;
+}
+
+export function tablesOf(schema: string): PostgresTables {
+  const quoted = quoteIdentifier(schema);
+  return {
+    events: `${quoted}.audit_events`,
+    checkpoints: `${quoted}.audit_checkpoints`,
+    meta: `${quoted}.audit_meta`,
+  };
+}
+
+export interface PostgresBatchWriter {
+  /** Appends the events in one transaction; one receipt per event, in order. */
+  write(client: PoolClient, events: readonly PreparedEvent[]): Promise<AppendReceipt[]>;
+  /** Signs the current head if it is not signed yet. */
+  checkpoint(client: PoolClient): Promise<AuditCheckpointV1 | undefined>;
+}
+
+interface HeadRow {
+  seq: string;
+  hash: string;
+}
+
+interface StateRow {
+  anchor: string | null;
+  signed: string | null;
+}
+
+export function createPostgresBatchWriter(options: {
+  schema: string;
+  signer?: CheckpointSigner | undefined;
+  checkpointEvery: number;
+}): PostgresBatchWriter {
+  const { signer, checkpointEvery } = options;
+  const tables = tablesOf(options.schema);
+  const lockKey = advisoryLockKey('append', options.schema);
+  // One round trip: open the transaction, wait for the lock, then (new snapshot per statement) read the
+  // head, the pruning anchor and the last signed checkpoint. Only constants are interpolated.
+  const begin = `begin isolation level read committed;
+    select pg_advisory_xact_lock(${lockKey});
+    select seq, hash from ${tables.events} order by seq desc limit 1;
+    select (select value from ${tables.meta} where key = 'anchor') as anchor,
+           (select seq from ${tables.checkpoints} order by seq desc limit 1) as signed`;
+  // Prepared once per connection; one array parameter per column (binary, see postgres-binary).
+  const insert = {
+    name: `reins_append_${lockKey}`,
+    text: `insert into ${tables.events}
+             (seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect)
+           select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+  };
+  const insertCheckpoint = `insert into ${tables.checkpoints} (seq, hash, time, key_id, signature)
+                            values ($1, $2, $3, $4, $5)`;
+
+  /** Opens the transaction holding the lock; returns the head (record or anchor) and the last signed seq. */
+  const lockAndReadHead = async (
+    client: PoolClient,
+  ): Promise<{ last: { seq: number; hash: string } | undefined; anchor: string | null; signed: number }> => {
+    const results = (await client.query(begin)) as unknown as { rows: unknown[] }[];
+    const last = results[2]?.rows[0] as HeadRow | undefined;
+    const state = results[3]?.rows[0] as StateRow | undefined;
+    return {
+      last: last ? { seq: Number(last.seq), hash: last.hash } : undefined,
+      anchor: state?.anchor ?? null,
+      signed: state?.signed === null || state?.signed === undefined ? 0 : Number(state.signed),
+    };
+  };
+
+  /** Same rule as the SQLite store: sign the head when it is unsigned and (forced or) due. */
+  const signIfNeeded = async (
+    client: PoolClient,
+    head: { seq: number; hash: string } | undefined,
+    signed: number,
+    force: boolean,
+  ): Promise<AuditCheckpointV1 | undefined> => {
+    if (signer === undefined || head === undefined) return undefined;
+    if (head.seq <= signed || (!force && head.seq - signed < checkpointEvery)) return undefined;
+    const checkpoint = signer.sign(head.seq, head.hash, new Date());
+    await client.query(insertCheckpoint, [
+      checkpoint.seq,
+      checkpoint.hash,
+      checkpoint.time,
+      checkpoint.keyId,
+      checkpoint.signature,
+    ]);
+    return checkpoint;
+  };
+
+  const inTransaction = async <T>(client: PoolClient, work: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await work();
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      // if the rollback fails too, the caller discards the connection (it sees the first error)
+      await client.query('rollback').catch(() => {});
+      throw error;
+    }
+  };
+
+  return {
+    write: async (client, events) => {
+      const count = events.length;
+      if (count === 0) return [];
+      // everything that does not depend on the head is encoded before taking the lock
+      const column = (field: keyof PreparedEvent) => textArray(events.map((event) => event[field]));
+      const fixed = [
+        column('body'),
+        column('time'),
+        column('kind'),
+        column('decisionId'),
+        column('sessionId'),
+        column('agentId'),
+        column('tool'),
+        column('effect'),
+      ];
+      return inTransaction(client, async () => {
+        const { last, anchor, signed } = await lockAndReadHead(client);
+        // the head: the last record, or the pruning anchor when every record up to it was pruned
+        let current: { seq: number; hash: string } | undefined =
+          last ?? (anchor === null ? undefined : (JSON.parse(anchor) as AuditCheckpointV1));
+        const seq = new Array<number>(count);
+        const prevHash = new Array<string>(count);
+        const hash = new Array<string>(count);
+        const receipts = new Array<AppendReceipt>(count);
+        for (let index = 0; index < count; index++) {
+          const record = linkRecord(current, events[index] as PreparedEvent);
+          seq[index] = record.seq;
+          prevHash[index] = record.prevHash;
+          hash[index] = record.hash;
+          receipts[index] = { seq: record.seq, hash: record.hash };
+          current = record;
+        }
+        await client.query({
+          ...insert,
+          values: [int8Array(seq), textArray(prevHash), textArray(hash), ...fixed],
+        });
+        await signIfNeeded(client, current, signed, false);
+        return receipts;
+      });
+    },
+    checkpoint: (client) =>
+      inTransaction(client, async () => {
+        const { last, signed } = await lockAndReadHead(client);
+        // like SQLite: only an existing record is signed, never the anchor of a fully pruned log
+        return signIfNeeded(client, last, signed, true);
+      }),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * @module store/postgres/postgres-migrations
+ * Versioned schema of the PostgreSQL store, applied on open. The version lives in `reins_schema`
+ * (one row); a store written by a newer Reins is refused rather than guessed at. Migrations run in
+ * one transaction holding a transaction-scoped advisory lock, so processes opening the same store at
+ * once apply them exactly once.
+ */
+import { createHash } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import { ReinsError } from '../../spec/errors.js';
+
+/**
+ * Each entry moves the schema from version index to index + 1; it runs with `search_path` set to the
+ * store's schema. Never edit a released entry.
+ *
+ * Table and column names are those of the SQLite store. Unlike SQLite, PostgreSQL keeps the query
+ * indexes on the audit table itself (a b-tree insert is cheap next to the commit; see
+ * bench/postgres-append.ts). The searchable columns use the "C" collation: byte-wise comparison like
+ * SQLite's, so ISO 8601 time ranges compare as strings whatever the database's locale, and index
+ * maintenance avoids locale-aware string comparison.
+ */
+const MIGRATIONS: readonly string[] = [
+  `create table audit_events (
+     seq bigint primary key,
+     prev_hash text not null,
+     hash text not null,
+     body text not null,
+     time text collate "C" not null,
+     kind text collate "C" not null,
+     decision_id text not null,
+     session_id text collate "C" not null,
+     agent_id text collate "C" not null,
+     tool text collate "C" not null,
+     effect text collate "C" not null
+   );
+   create index audit_events_session on audit_events (session_id, seq);
+   create index audit_events_agent on audit_events (agent_id, seq);
+   create index audit_events_tool on audit_events (tool, seq);
+   create index audit_events_time on audit_events (time);
+   create table audit_checkpoints (
+     seq bigint primary key,
+     hash text not null,
+     time text collate "C" not null,
+     key_id text not null,
+     signature text not null
+   );
+   -- key 'anchor': the checkpoint verification starts from after pruning (JSON)
+   create table audit_meta (key text primary key, value text not null);`,
+];
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** `"name"`, quoted for use as an SQL identifier. */
+export function quoteIdentifier(name: string): string {
+  if (name.length === 0 || name.includes('\u0000')) {
+    throw new ReinsError('invalid_input', `invalid schema name \`${name}\``);
+  }
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A 64-bit advisory lock key (as an SQL literal) for one purpose on one schema: stores in different
+ * schemas of a database never wait for each other.
+ */
+export function advisoryLockKey(purpose: 'migrate' | 'append', schema: string): string {
+  const digest = createHash('sha256').update(`reins/${purpose}/${schema}`).digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+function assertNotNewer(current: number): void {
+  if (current > POSTGRES_SCHEMA_VERSION) {
+    throw new ReinsError(
+      'store_schema_mismatch',
+      `store schema version ${current} is newer than this Reins understands (${POSTGRES_SCHEMA_VERSION}): upgrade Reins`,
+    );
+  }
+}
+
+/**
+ * Creates the schema if it is missing and brings it up to the current version, or refuses it (newer
+ * version). Leaves `client` outside any transaction, whatever happens.
+ */
+export async function applyPostgresMigrations(client: PoolClient, schema: string): Promise<void> {
+  const quoted = quoteIdentifier(schema);
+  await client.query('begin isolation level read committed');
+  try {
+    await client.query(`select pg_advisory_xact_lock(${advisoryLockKey('migrate', schema)})`);
+    const exists = await client.query('select 1 from pg_namespace where nspname = $1', [schema]);
+    // checked first: `create schema if not exists` needs the create privilege even when it exists
+    if (exists.rowCount === 0) await client.query(`create schema ${quoted}`);
+    await client.query(`set local search_path to ${quoted}`);
+    await client.query(
+      'create table if not exists reins_schema (id int primary key check (id = 1), version int not null)',
+    );
+    const row = await client.query<{ version: number }>('select version from reins_schema where id = 1');
+    const current = row.rows[0]?.version ?? 0;
+    assertNotNewer(current);
+    for (let version = current; version < POSTGRES_SCHEMA_VERSION; version++) {
+      await client.query(MIGRATIONS[version] as string);
+    }
+    if (current < POSTGRES_SCHEMA_VERSION) {
+      await client.query(
+        `insert into reins_schema (id, version) values (1, $1)
+         on conflict (id) do update set version = excluded.version`,
+        [POSTGRES_SCHEMA_VERSION],
+      );
+    }
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
