@@ -6,7 +6,7 @@
  * from some point on, and a tail cut off after the last checkpoint.
  * Pure: no I/O. Stores call `linkRecord` when appending and `verifyChain` when asked to verify.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord, type PreparedEvent } from '../spec/audit-event.js';
 import { verifyCheckpoint } from './checkpoint.js';
@@ -17,12 +17,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 const SEPARATOR = '\n';
 
 export function chainHash(prevHash: string, seq: number, event: PreparedEvent): string {
-  return createHash('sha256')
-    .update(
-      `${prevHash}${SEPARATOR}${seq}${SEPARATOR}${event.time}${SEPARATOR}${event.kind}${SEPARATOR}${event.decisionId}${SEPARATOR}${event.sessionId}${SEPARATOR}${event.agentId}${SEPARATOR}${event.tool}${SEPARATOR}${event.effect}${SEPARATOR}`,
-    )
-    .update(event.body)
-    .digest('hex');
+  // one-shot hash(): measurably cheaper than createHash().update().digest() for records this size
+  return hash(
+    'sha256',
+    `${prevHash}${SEPARATOR}${seq}${SEPARATOR}${event.time}${SEPARATOR}${event.kind}${SEPARATOR}${event.decisionId}${SEPARATOR}${event.sessionId}${SEPARATOR}${event.agentId}${SEPARATOR}${event.tool}${SEPARATOR}${event.effect}${SEPARATOR}${event.body}`,
+  );
 }
 
 /** Builds the record that follows `head` (or starts the chain when `head` is undefined). */
@@ -130,7 +129,8 @@ export async function verifyChain(
     };
     return anchor ? { ...report, anchoredAt: anchor.seq } : report;
   };
-  for await (const record of records) {
+  /** Checks one record; returns the failure report, or undefined when it is good. */
+  const check = (record: ChainedRecord): VerifyReport | undefined => {
     checked++;
     if (record.seq !== expectedSeq) {
       return fail(record.seq, 'sequence_gap', `expected record ${expectedSeq}, found record ${record.seq}`);
@@ -161,6 +161,19 @@ export async function verifyChain(
     }
     expectedSeq++;
     previousHash = record.hash;
+    return undefined;
+  };
+  // a plain loop for synchronous sources: `for await` would cost a microtask per record
+  if (Symbol.iterator in records) {
+    for (const record of records) {
+      const failure = check(record);
+      if (failure) return failure;
+    }
+  } else {
+    for await (const record of records) {
+      const failure = check(record);
+      if (failure) return failure;
+    }
   }
   const lastSeq = expectedSeq - 1;
   if (lastCheckpoint && lastCheckpoint.seq > lastSeq) {

@@ -233,10 +233,13 @@ export class SqliteAuditLog implements AuditLog {
         .map(toCheckpoint),
     }));
     const { anchor, checkpoints } = read();
-    const rows = this.database.prepare<[], EventRow>('select * from audit_events order by seq').iterate();
-    const records = (function* () {
-      for (const row of rows) yield toRecord(row);
-    })();
+    // columns aliased to ChainedRecord's names: rows are records as they come, no copy per row
+    const records = this.database
+      .prepare<[], ChainedRecord>(
+        `select seq, prev_hash as prevHash, hash, body, time, kind, decision_id as decisionId, session_id as sessionId,
+                agent_id as agentId, tool, effect from audit_events order by seq`,
+      )
+      .iterate();
     const verifyOptions = {
       checkpoints: [...checkpoints, ...(options.extraCheckpoints ?? [])],
       ...(options.publicKey ? { publicKey: options.publicKey } : {}),
