@@ -2,7 +2,7 @@
  * @module bench/audit-store
  * The embedded audit store on its own: durable batched append throughput (with signed checkpoints),
  * chain verification throughput, and query latency for one session of 1,000 events in a large log.
- * Run: npx tsx bench/audit-store.ts [events]   (default 1,000,000)
+ * Run: npm run bench:audit -- [events]   (default 1,000,000)
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +27,7 @@ const log = new SqliteAuditLog({
 });
 
 write(`machine: ${machine()}`);
-write(`command: npx tsx bench/audit-store.ts ${total}`);
+write(`command: npm run bench:audit -- ${total}`);
 // one session of 1,000 events spread evenly through the log; the rest over 10,000 other sessions
 const every = Math.floor(total / SESSION_EVENTS);
 // Events come from a prebuilt pool (this measures the store, not the fixture builder), and appends
@@ -62,6 +62,21 @@ const verifySeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
 if (!report.ok) throw new Error(`verify failed: ${JSON.stringify(report.firstBad)}`);
 write(
   `verify: ${report.checked} events, ${report.checkpointsVerified} signed checkpoints in ${format(verifySeconds)} s = ${Math.round(report.checked / verifySeconds)} events/s`,
+);
+
+// the peer: the same log verified by one thread
+const single = new SqliteAuditLog({
+  path: join(directory, 'audit.db'),
+  readOnly: true,
+  parallelVerifyMin: Number.MAX_SAFE_INTEGER,
+});
+verifyStarted = process.hrtime.bigint();
+const singleReport = await single.verify({ publicKey: keys.publicKey });
+const singleSeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
+await single.close();
+if (!singleReport.ok) throw new Error('single-thread verify failed');
+write(
+  `verify, one thread (peer): ${Math.round(singleReport.checked / singleSeconds)} events/s; two threads are ${format(singleSeconds / verifySeconds)}x faster`,
 );
 
 verifyStarted = process.hrtime.bigint();

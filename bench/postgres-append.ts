@@ -1,6 +1,6 @@
 /**
  * @module bench/postgres-append
- * `npx tsx bench/postgres-append.ts [--events N] [--log N] [--quick]`: the PostgreSQL audit store.
+ * `npm run bench:postgres -- [--events N] [--log N] [--quick]`: the PostgreSQL audit store.
  * - durable append throughput (synchronous_commit as the server has it, `on` by default), many appends
  *   in flight (chunks of 2,000), for several batch sizes, with and without the query indexes, and with
  *   two logs (two connections, as two processes would) appending at once;
@@ -99,7 +99,7 @@ const settings = await admin.query<{ name: string; setting: string }>(
    order by name`,
 );
 const version = await admin.query<{ version: string }>('select version()');
-write(`command: npx tsx bench/postgres-append.ts ${process.argv.slice(2).join(' ')}`.trim());
+write(`command: npm run bench:postgres -- ${process.argv.slice(2).join(' ')}`.trim());
 write(`machine: ${machine()}`);
 write(`server: ${version.rows[0]?.version ?? 'unknown'} at ${new URL(DATABASE_URL).host}`);
 write(`settings: ${settings.rows.map((row) => `${row.name}=${row.setting}`).join(', ')}`);

@@ -7,29 +7,37 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { AuditLogOptions } from '../../src/store/audit-log.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { auditLogConformance } from './audit-log.conformance.js';
 
-auditLogConformance({
-  name: 'sqlite file',
-  async create() {
-    const directory = mkdtempSync(join(tmpdir(), 'reins-conformance-'));
-    const path = join(directory, 'reins.db');
-    const withDatabase = (work: (database: Database.Database) => void) => {
-      const database = new Database(path);
-      database.pragma('busy_timeout = 5000');
-      try {
-        work(database);
-      } finally {
-        database.close();
-      }
-    };
-    return {
-      open: async (options) => new SqliteAuditLog({ path, ...options }),
-      execute: async (sql, params = []) => withDatabase((database) => database.prepare(sql).run(...params)),
-      setSchemaVersion: async (version) =>
-        withDatabase((database) => database.pragma(`user_version = ${version}`)),
-      destroy: async () => rmSync(directory, { recursive: true, force: true }),
-    };
-  },
-});
+function fileBackend(name: string, extra: { parallelVerifyMin?: number }) {
+  return {
+    name,
+    async create() {
+      const directory = mkdtempSync(join(tmpdir(), 'reins-conformance-'));
+      const path = join(directory, 'reins.db');
+      const withDatabase = (work: (database: Database.Database) => void) => {
+        const database = new Database(path);
+        database.pragma('busy_timeout = 5000');
+        try {
+          work(database);
+        } finally {
+          database.close();
+        }
+      };
+      return {
+        open: async (options?: AuditLogOptions) => new SqliteAuditLog({ path, ...options, ...extra }),
+        execute: async (sql: string, params: readonly unknown[] = []) =>
+          withDatabase((database) => database.prepare(sql).run(...params)),
+        setSchemaVersion: async (version: number) =>
+          withDatabase((database) => database.pragma(`user_version = ${version}`)),
+        destroy: async () => rmSync(directory, { recursive: true, force: true }),
+      };
+    },
+  };
+}
+
+auditLogConformance(fileBackend('sqlite file', {}));
+// the same suite with verification split across two threads at a checkpoint, even for small logs
+auditLogConformance(fileBackend('sqlite file, parallel verify', { parallelVerifyMin: 20 }));

@@ -8,7 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
 import type { CheckpointSigner } from '../../audit/checkpoint.js';
@@ -35,6 +35,8 @@ import { GroupCommitQueue } from '../group-commit.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
 import { configureConnection, createBatchWriter, flattenEvents } from './sqlite-audit-writer.js';
 import { applySqliteMigrations, checkSqliteSchema } from './sqlite-migrations.js';
+import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
+import { startWorker } from './start-worker.js';
 
 export interface SqliteAuditLogOptions extends AuditLogOptions {
   /** File path, or `:memory:`. Parent directories are created. */
@@ -45,6 +47,8 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   readonly maxInFlight?: number;
   /** Open an existing log for reading and verifying only: nothing is created, migrated or written. */
   readonly readOnly?: boolean;
+  /** Logs with at least this many records are verified by two threads (split at a checkpoint). */
+  readonly parallelVerifyMin?: number;
 }
 
 interface EventRow {
@@ -75,6 +79,24 @@ const PAGE_SIZE = 5_000;
 // 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
+/** Below this many records a second thread costs more to start than it saves. */
+const PARALLEL_VERIFY_MIN = 100_000;
+
+/** The checkpoint closest to the middle of [first, head], if one lies strictly inside. */
+function middleCheckpoint(
+  checkpoints: readonly AuditCheckpointV1[],
+  first: number,
+  head: number,
+): AuditCheckpointV1 | undefined {
+  const middle = (first + head) / 2;
+  let best: AuditCheckpointV1 | undefined;
+  for (const checkpoint of checkpoints) {
+    if (checkpoint.seq <= first || checkpoint.seq >= head) continue;
+    if (best === undefined || Math.abs(checkpoint.seq - middle) < Math.abs(best.seq - middle))
+      best = checkpoint;
+  }
+  return best;
+}
 
 /** What actually writes: inline (in-memory logs), in the worker thread (files), or nothing (read-only). */
 interface Writer {
@@ -88,8 +110,12 @@ export class SqliteAuditLog implements AuditLog {
   private readonly writer: Writer;
   private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
   private readonly readOnly: boolean;
+  private readonly path: string;
+  private readonly parallelVerifyMin: number;
 
   constructor(options: SqliteAuditLogOptions) {
+    this.path = options.path;
+    this.parallelVerifyMin = options.parallelVerifyMin ?? PARALLEL_VERIFY_MIN;
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
     try {
@@ -231,21 +257,73 @@ export class SqliteAuditLog implements AuditLog {
         .prepare<[], CheckpointRow>('select * from audit_checkpoints order by seq')
         .all()
         .map(toCheckpoint),
+      head:
+        this.database.prepare<[], { seq: number | null }>('select max(seq) as seq from audit_events').get()
+          ?.seq ?? 0,
     }));
-    const { anchor, checkpoints } = read();
-    // columns aliased to ChainedRecord's names: rows are records as they come, no copy per row
+    const { anchor, checkpoints, head } = read();
+    const all = [...checkpoints, ...(options.extraCheckpoints ?? [])];
+    const first = anchor ? anchor.seq + 1 : 1;
+    const split =
+      this.path === ':memory:' || head - first < this.parallelVerifyMin
+        ? undefined
+        : middleCheckpoint(checkpoints, first, head);
+    const upTo = split?.seq ?? Number.MAX_SAFE_INTEGER;
+    // the part after the split is verified by a worker thread meanwhile (a second core)
+    const second =
+      split &&
+      this.verifyAfter(
+        split,
+        all.filter((checkpoint) => checkpoint.seq > split.seq),
+        options.publicKey,
+      );
     const records = this.database
-      .prepare<[], ChainedRecord>(
+      .prepare<[number], ChainedRecord>(
+        // columns aliased to ChainedRecord's names: rows are records as they come, no copy per row
         `select seq, prev_hash as prevHash, hash, body, time, kind, decision_id as decisionId, session_id as sessionId,
-                agent_id as agentId, tool, effect from audit_events order by seq`,
+                agent_id as agentId, tool, effect from audit_events where seq <= ? order by seq`,
       )
-      .iterate();
-    const verifyOptions = {
-      checkpoints: [...checkpoints, ...(options.extraCheckpoints ?? [])],
+      .iterate(upTo);
+    const firstReport = await verifyChain(records, {
+      checkpoints: all.filter((checkpoint) => checkpoint.seq <= upTo),
       ...(options.publicKey ? { publicKey: options.publicKey } : {}),
       ...(anchor ? { anchor } : {}),
+    });
+    if (second === undefined) return firstReport;
+    const secondReport = await second;
+    if (!firstReport.ok) return firstReport;
+    const { anchoredAt: _split, ...rest } = secondReport;
+    const combined: VerifyReport = {
+      ...rest,
+      checked: firstReport.checked + secondReport.checked,
+      // the split checkpoint was counted by both halves
+      checkpointsVerified: firstReport.checkpointsVerified + secondReport.checkpointsVerified - 1,
     };
-    return verifyChain(records, verifyOptions);
+    return anchor ? { ...combined, anchoredAt: anchor.seq } : combined;
+  }
+
+  /** Verifies the records after `from` in a worker thread. */
+  private verifyAfter(
+    from: AuditCheckpointV1,
+    checkpoints: AuditCheckpointV1[],
+    publicKey: KeyObject | undefined,
+  ): Promise<VerifyReport> {
+    const setup: VerifyWorkerSetup = {
+      path: this.path,
+      from,
+      checkpoints,
+      ...(publicKey ? { publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      const worker = startWorker('sqlite-verify-worker', setup);
+      worker.once('message', (message: { ok: true; report: VerifyReport } | { ok: false; error: string }) => {
+        if (message.ok) resolve(message.report);
+        else reject(new ReinsError('audit_unavailable', `verification failed: ${message.error}`));
+      });
+      worker.once('error', (error) =>
+        reject(new ReinsError('audit_unavailable', `verification failed: ${describeError(error)}`)),
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -339,17 +417,7 @@ class WorkerWriter implements Writer {
       checkpointEvery,
       ...(signer ? { signingKeyPem: signer.exportPrivateKeyPem() } : {}),
     };
-    const script = new URL(
-      `./sqlite-audit-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
-      import.meta.url,
-    );
-    this.worker = script.pathname.endsWith('.ts')
-      ? // Under the test runner the sources are TypeScript: register tsx in the worker, then load it.
-        new Worker(
-          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`,
-          { eval: true, workerData: setup },
-        )
-      : new Worker(script, { workerData: setup });
+    this.worker = startWorker('sqlite-audit-worker', setup);
     this.worker.unref(); // referenced only while requests are in flight (see send)
     this.worker.on('message', (response: WorkerResponse) => this.settle(response));
     this.worker.on('error', (error) => this.fail(new Error(`audit writer failed: ${describeError(error)}`)));

@@ -1,0 +1,16 @@
+/**
+ * @module store/sqlite/start-worker
+ * Starts one of this directory's worker threads. Under the test runner the sources are TypeScript,
+ * so the worker first registers tsx and then loads the .ts file; built code loads the .js file.
+ */
+import { Worker } from 'node:worker_threads';
+
+export function startWorker(name: string, workerData: unknown): Worker {
+  const source = import.meta.url.endsWith('.ts');
+  const script = new URL(`./${name}.${source ? 'ts' : 'js'}`, import.meta.url);
+  if (!source) return new Worker(script, { workerData });
+  return new Worker(
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`,
+    { eval: true, workerData },
+  );
+}
