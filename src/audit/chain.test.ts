@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { intentEvent } from '../../test/support/audit-fixtures.js';
 import { type ChainedRecord, prepareEvent } from '../spec/audit-event.js';
 import { GENESIS_HASH, linkRecord, verifyChain } from './chain.js';
+import { checkpointDue } from './checkpoint.js';
 
 function chain(length: number): ChainedRecord[] {
   const records: ChainedRecord[] = [];
@@ -74,5 +75,15 @@ describe('verifyChain', () => {
     expect((await verifyChain(records, { validateBodies: true })).firstBad).toMatchObject({
       problem: 'invalid_body',
     });
+  });
+});
+
+describe('checkpointDue', () => {
+  it('is due after `every` unsigned records, or on demand when the head is unsigned', () => {
+    expect(checkpointDue(9, 0, 10, false)).toBe(false);
+    expect(checkpointDue(10, 0, 10, false)).toBe(true);
+    expect(checkpointDue(25, 20, 10, false)).toBe(false);
+    expect(checkpointDue(25, 20, 10, true)).toBe(true);
+    expect(checkpointDue(20, 20, 10, true)).toBe(false);
   });
 });

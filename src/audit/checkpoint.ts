@@ -39,6 +39,20 @@ export class CheckpointSigner {
   }
 }
 
+/**
+ * Is a checkpoint due? When `every` records are unsigned since the last one (checked after each batch,
+ * so gaps can reach `every` + batch size - 1), or on demand (`force`) whenever the head is unsigned.
+ */
+export function checkpointDue(
+  headSeq: number,
+  lastSignedSeq: number,
+  every: number,
+  force: boolean,
+): boolean {
+  if (headSeq <= lastSignedSeq) return false;
+  return force || headSeq - lastSignedSeq >= every;
+}
+
 export function verifyCheckpoint(checkpoint: AuditCheckpointV1, publicKey: KeyObject): boolean {
   if (checkpoint.keyId !== keyIdOf(publicKey)) return false;
   try {

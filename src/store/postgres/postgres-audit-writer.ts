@@ -10,7 +10,7 @@
  */
 import type { PoolClient } from 'pg';
 import { linkRecord } from '../../audit/chain.js';
-import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import { type CheckpointSigner, checkpointDue } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AppendReceipt } from '../audit-log.js';
@@ -98,7 +98,7 @@ export function createPostgresBatchWriter(options: {
     force: boolean,
   ): Promise<AuditCheckpointV1 | undefined> => {
     if (signer === undefined || head === undefined) return undefined;
-    if (head.seq <= signed || (!force && head.seq - signed < checkpointEvery)) return undefined;
+    if (!checkpointDue(head.seq, signed, checkpointEvery, force)) return undefined;
     const checkpoint = signer.sign(head.seq, head.hash, new Date());
     await client.query(insertCheckpoint, [
       checkpoint.seq,

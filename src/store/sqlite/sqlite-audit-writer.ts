@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { linkRecord } from '../../audit/chain.js';
-import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import { type CheckpointSigner, checkpointDue } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 
@@ -76,7 +76,7 @@ export function createBatchWriter(
     const current = head.get();
     if (current === undefined) return undefined;
     const signed = lastCheckpoint.get()?.seq ?? 0;
-    if (current.seq <= signed || (!force && current.seq - signed < options.checkpointEvery)) return undefined;
+    if (!checkpointDue(current.seq, signed, options.checkpointEvery, force)) return undefined;
     const checkpoint = signer.sign(current.seq, current.hash, new Date());
     insertCheckpoint.run(
       checkpoint.seq,
