@@ -9,6 +9,7 @@ export type ReinsErrorCode =
   | 'invalid_input'
   | 'audit_unavailable'
   | 'not_found'
+  | 'conflict'
   | 'store_schema_mismatch'
   | 'internal_error';
 

@@ -4,6 +4,13 @@
  * credentials). Defined now so that both backends are designed for them; a backend that does not yet
  * implement one throws `StoreFeatureUnavailable` rather than pretending.
  */
+import type {
+  AgentRecordV1,
+  AgentState,
+  IdentityChange,
+  RevocationV1,
+  SigningKeyRecordV1,
+} from '../spec/identity.js';
 import type { HistoryEntry, SessionStatus } from '../spec/tool-call.js';
 
 export class StoreFeatureUnavailable extends Error {
@@ -49,20 +56,25 @@ export interface ApprovalStore {
   onDecision(listener: (record: ApprovalRequestRecord) => void): () => void;
 }
 
-export interface AgentRecord {
-  readonly id: string;
-  readonly owner: string;
-  readonly description: string;
-  readonly roles: readonly string[];
-  readonly state: 'active' | 'suspended' | 'retired';
-}
-
-/** Agents, and revocations of their credentials (by token id, session or agent). */
-export interface AgentStore {
-  put(agent: AgentRecord): Promise<void>;
-  get(id: string): Promise<AgentRecord | undefined>;
-  list(): Promise<AgentRecord[]>;
-  revoke(kind: 'token' | 'session' | 'agent', id: string, until: Date): Promise<void>;
-  isRevoked(kind: 'token' | 'session' | 'agent', id: string): Promise<boolean>;
-  onRevocation(listener: (kind: string, id: string) => void): () => void;
+/**
+ * Agents, signing keys and revocations, shared by every process on the store. `onChange` tells every
+ * process about changes made by any of them (PostgreSQL: LISTEN/NOTIFY; SQLite: polling the file's
+ * data version), so that a revocation or a suspension takes effect everywhere without a restart.
+ */
+export interface IdentityStore {
+  /** Fails with `conflict` if the id exists. */
+  createAgent(agent: AgentRecordV1): Promise<AgentRecordV1>;
+  getAgent(id: string): Promise<AgentRecordV1 | undefined>;
+  listAgents(): Promise<AgentRecordV1[]>;
+  /** Fails with `not_found` for an unknown agent; a retired agent cannot change state again. */
+  setAgentState(id: string, state: AgentState, change: { by: string; reason: string }): Promise<AgentRecordV1>;
+  revoke(revocation: RevocationV1): Promise<void>;
+  /** Revocations whose `until` is still in the future. */
+  revocations(now: Date): Promise<RevocationV1[]>;
+  signingKeys(): Promise<SigningKeyRecordV1[]>;
+  addSigningKey(key: SigningKeyRecordV1): Promise<void>;
+  retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void>;
+  /** Called in every process sharing the store after any change; returns an unsubscribe function. */
+  onChange(listener: (change: IdentityChange) => void): () => void;
+  close(): Promise<void>;
 }
