@@ -72,7 +72,7 @@ describe('PolicyWatcher', () => {
     for await (const record of audit.records()) {
       const event = JSON.parse(record.body) as AuditEventV1;
       if (event.kind === 'call-intent') intents.push(event);
-      else outcomes.set(event.decisionId, event.outcome);
+      else if (event.kind === 'call-outcome') outcomes.set(event.decisionId, event.outcome);
     }
     expect(intents).toHaveLength(1_000);
     expect(new Set(intents.map((intent) => intent.decision.policyHash)).size).toBeGreaterThan(10);

@@ -14,19 +14,33 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
   policy: ['spec'],
+  identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
   harness: ['spec', 'policy', 'audit', 'store'],
+  auth: ['spec', 'identity', 'store'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
-  cli: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'demo', 'export', 'inspect'],
+  cli: [
+    'spec',
+    'policy',
+    'audit',
+    'store',
+    'loader',
+    'harness',
+    'demo',
+    'export',
+    'inspect',
+    'identity',
+    'auth',
+  ],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'policy', 'audit']);
+const PURE = new Set(['spec', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {

@@ -8,6 +8,7 @@ import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../spec/audit-checkpoint.js';
+import { indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
@@ -137,16 +138,15 @@ export async function queryAudit(options: QueryOptions, io: CliIo): Promise<numb
         table(
           ['seq', 'time', 'kind', 'agent', 'session', 'tool', 'effect'],
           records.map((record) => {
-            const { event } = record;
-            const effect = event.kind === 'call-intent' ? event.decision.effect : event.outcome;
+            const fields = indexFieldsOf(record.event);
             return [
               String(record.seq),
-              event.time,
-              event.kind,
-              event.principal.agentId,
-              event.sessionId,
-              `${event.tool.server}/${event.tool.name}`,
-              effect,
+              fields.time,
+              fields.kind,
+              fields.agentId,
+              fields.sessionId,
+              fields.tool,
+              fields.effect,
             ];
           }),
         ),

@@ -8,6 +8,15 @@ import { Command, CommanderError } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import { describeError } from '../spec/errors.js';
 import {
+  changeAgentState,
+  createAgent,
+  issueAgentToken,
+  listAgents,
+  rotateKey,
+  showAgent,
+  showJwks,
+} from './agent-commands.js';
+import {
   exportAudit,
   pruneAudit,
   type QueryOptions,
@@ -139,6 +148,90 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .action(async (options: StoreOptions & { olderThan: string }) => {
       exitCode = await pruneAudit(options, io);
     });
+
+  const agents = program.command('agents').description('agent identities and their credentials');
+  const agentStore = (command: Command) =>
+    command
+      .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+      .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
+  agentStore(agents.command('create'))
+    .description('register an agent')
+    .argument('<id>', 'agent id (lowercase letters, digits, . _ -)')
+    .requiredOption('--owner <human>', 'the accountable human')
+    .option('--description <text>')
+    .option('--scopes <list>', 'comma-separated tools it may act on: server/name, crm/* or *')
+    .option('--roles <list>', 'comma-separated roles')
+    .option('--risk-tier <tier>', 'low, medium, high or critical')
+    .action(
+      (
+        id: string,
+        options: StoreOptions & {
+          owner: string;
+          description?: string;
+          scopes?: string;
+          roles?: string;
+          riskTier?: string;
+        },
+      ) =>
+        createAgent(id, options, io).then((code) => {
+          exitCode = code;
+        }),
+    );
+  agentStore(agents.command('list'))
+    .option('--format <format>', 'table or json', 'table')
+    .action((options: StoreOptions & { format: string }) =>
+      listAgents(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  agentStore(agents.command('show'))
+    .argument('<id>')
+    .action((id: string, options: StoreOptions) =>
+      showAgent(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  for (const action of ['suspend', 'resume', 'retire'] as const) {
+    agentStore(agents.command(action))
+      .description(
+        action === 'suspend'
+          ? 'kill switch: refuse its calls and revoke its credentials everywhere'
+          : `${action} an agent`,
+      )
+      .argument('<id>')
+      .requiredOption('--by <human>', 'who does this')
+      .requiredOption('--reason <text>', 'why, for the record')
+      .action((id: string, options: StoreOptions & { by: string; reason: string }) =>
+        changeAgentState(action, id, options, io).then((code) => {
+          exitCode = code;
+        }),
+      );
+  }
+  agentStore(agents.command('token'))
+    .description('issue a short-lived credential (printed on standard output)')
+    .argument('<id>')
+    .option('--session <id>', 'session the credential is bound to (default: a new one)')
+    .option('--scopes <list>', 'narrower than the mission (default: the whole mission)')
+    .option('--ttl <seconds>', 'lifetime (default 900)')
+    .action((id: string, options: StoreOptions & { session?: string; scopes?: string; ttl?: string }) =>
+      issueAgentToken(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  agentStore(agents.command('jwks'))
+    .description('print the JSON Web Key Set other services verify credentials with')
+    .action((options: StoreOptions) =>
+      showJwks(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  agentStore(agents.command('rotate-key'))
+    .description('sign new credentials with a new key; the old one verifies until its tokens expire')
+    .action((options: StoreOptions) =>
+      rotateKey(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
 
   program
     .command('demo')

@@ -32,12 +32,11 @@ export async function printAuditTrail(
     const kinds = kindsByDecision.get(event.decisionId) ?? new Set<string>();
     kinds.add(event.kind);
     kindsByDecision.set(event.decisionId, kinds);
-    const tool = `${event.tool.server}/${event.tool.name}`;
+    const { tool, effect: result } = record;
     if (options.showTools !== undefined && !options.showTools.has(tool)) {
       hidden++;
       continue;
     }
-    const result = event.kind === 'call-intent' ? event.decision.effect : event.outcome;
     write(
       `  ${`#${record.seq}`.padStart(6)}  ${event.kind.padEnd(12)}  ${tool.padEnd(26)}  ${result.padEnd(16)}  ${shortHash(record.prevHash)} -> ${shortHash(record.hash)}`,
     );

@@ -185,7 +185,7 @@ export function toLogRecord(record: ChainedRecord): LogRecord {
       attributes['reins.matched_rules'] = [...event.decision.matchedRules];
       if (event.decision.shadow) attributes['reins.shadow_effect'] = event.decision.shadow.effect;
       attributes['reins.latency_us'] = event.decisionLatencyUs;
-    } else {
+    } else if (event.kind === 'call-outcome') {
       attributes['reins.latency_us'] = event.latencyUs;
     }
   }

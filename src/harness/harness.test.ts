@@ -88,7 +88,7 @@ describe('Harness.call', () => {
       decision: { effect: 'allow', matchedRules: ['reads'] },
     });
     expect(outcome).toMatchObject({ kind: 'call-outcome', outcome: 'ok', result: { rows: ['customers'] } });
-    expect(outcome?.links).toEqual([{ rel: 'intent', id: intent?.id }]);
+    expect(outcome?.kind === 'call-outcome' && outcome.links).toEqual([{ rel: 'intent', id: intent?.id }]);
     expect(intent?.decisionId).toBe(result.decisionId);
     expect((await audit.verify()).ok).toBe(true);
   });
@@ -290,7 +290,7 @@ limits:
     const intent = (await events(audit)).find(
       (event) => event.kind === 'call-intent' && event.decisionId === derived.decisionId,
     );
-    expect(intent?.links).toEqual([
+    expect(intent?.kind === 'call-intent' && intent.links).toEqual([
       { rel: 'input', id: `${lookup.decisionId}/outcome` },
       { rel: 'parent', id: `${parent}/intent` },
     ]);

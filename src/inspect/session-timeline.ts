@@ -28,6 +28,7 @@ export async function sessionTimeline(log: AuditLog, sessionId: string): Promise
     const page = await log.query({ sessionId, afterSeq, limit: MAX_QUERY_LIMIT });
     for (const record of page) {
       const { event } = record;
+      if (event.kind === 'credential-rejected') continue; // not a step of the session's calls
       let step = steps.get(event.decisionId);
       if (step === undefined) {
         step = {};

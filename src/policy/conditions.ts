@@ -20,6 +20,7 @@ function baseEnvironment(): Environment {
         owner: 'string',
         delegatedBy: 'list<string>',
         delegationDepth: 'int',
+        scopes: 'list<string>',
       },
     })
     .registerVariable({

@@ -9,6 +9,7 @@
 import type { Decision, Diagnostic, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { PolicyDocument } from '../spec/policy-document.js';
+import { allowsTool } from '../spec/scopes.js';
 import type { DecisionInput, HistoryEntry, ToolRef } from '../spec/tool-call.js';
 import {
   type CompiledCatalogueEntry,
@@ -182,6 +183,20 @@ export class PreparedPolicy {
           },
         ],
         [],
+      );
+    }
+    const scopes = call.principal.scopes;
+    if (scopes !== undefined && !allowsTool(scopes, describeTool(call.tool))) {
+      // the credential's authority (narrowed along any delegation chain) bounds every policy
+      return this.denial(
+        [
+          {
+            code: 'out_of_scope',
+            message: `\`${describeTool(call.tool)}\` is outside the scope of agent \`${call.principal.agentId}\`'s credential`,
+          },
+        ],
+        ['reins.credential-scope'],
+        plan.facts,
       );
     }
     if (session.status !== 'active') {
@@ -368,6 +383,7 @@ function buildActivation(input: DecisionInput, facts: ToolFacts): Activation {
       owner: call.principal.owner ?? '',
       delegatedBy: call.principal.delegatedBy,
       delegationDepth: BigInt(call.principal.delegatedBy.length),
+      scopes: call.principal.scopes ?? [],
     },
     tool: {
       server: call.tool.server,

@@ -69,13 +69,34 @@ export const CallOutcomeEventSchema = z.strictObject({
   latencyUs: z.number(),
 });
 
+/** A credential was refused (bad signature, expired, revoked, ...): who it claimed to be, and why. */
+export const CredentialRejectedEventSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1),
+  time: z.string(),
+  kind: z.literal('credential-rejected'),
+  /** Equal to `id`: a refused credential decides nothing else. */
+  decisionId: z.string().min(1),
+  /** What the token claimed, when it could be read at all (not trusted: it did not verify). */
+  claimedAgentId: z.string().default(''),
+  claimedSessionId: z.string().default(''),
+  tokenId: z.string().optional(),
+  /** Stable code (`expired`, `revoked`, `bad_signature`, ...). */
+  code: z.string(),
+  message: z.string(),
+  /** The tool the caller was trying to reach, when known. */
+  tool: ToolRefSchema.optional(),
+});
+
 export const AuditEventV1Schema = z.discriminatedUnion('kind', [
   CallIntentEventSchema,
   CallOutcomeEventSchema,
+  CredentialRejectedEventSchema,
 ]);
 export type AuditEventV1 = z.infer<typeof AuditEventV1Schema>;
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 export type CallOutcomeEvent = z.infer<typeof CallOutcomeEventSchema>;
+export type CredentialRejectedEvent = z.infer<typeof CredentialRejectedEventSchema>;
 
 /**
  * Searchable copies of some event fields, stored beside the body. They are covered by the record's
@@ -109,6 +130,17 @@ export interface ChainedRecord extends PreparedEvent {
 
 /** Derives the searchable fields of an event (the single place that decides them). */
 export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
+  if (event.kind === 'credential-rejected') {
+    return {
+      time: event.time,
+      kind: event.kind,
+      decisionId: event.decisionId,
+      sessionId: event.claimedSessionId,
+      agentId: event.claimedAgentId,
+      tool: event.tool ? `${event.tool.server}/${event.tool.name}` : '',
+      effect: 'rejected',
+    };
+  }
   return {
     time: event.time,
     kind: event.kind,

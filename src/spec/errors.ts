@@ -8,6 +8,7 @@ export type ReinsErrorCode =
   | 'invalid_policy'
   | 'invalid_input'
   | 'audit_unavailable'
+  | 'store_unavailable'
   | 'not_found'
   | 'conflict'
   | 'store_schema_mismatch'

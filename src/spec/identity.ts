@@ -11,7 +11,10 @@ export type AgentState = z.infer<typeof AgentStateSchema>;
 
 export const AgentIdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'agent ids are lowercase letters, digits, `.`, `_` and `-` (at most 128)');
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,127}$/,
+    'agent ids are lowercase letters, digits, `.`, `_` and `-` (at most 128)',
+  );
 
 export const AgentRecordV1Schema = z.strictObject({
   v: z.literal(1),

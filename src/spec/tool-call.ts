@@ -19,6 +19,12 @@ export const PrincipalSchema = z.strictObject({
   owner: z.string().min(1).optional(),
   /** Agents that delegated this task, outermost first; empty when the agent acts on its own task. */
   delegatedBy: z.array(z.string().min(1)).default([]),
+  /**
+   * Tools the agent's credential allows (`server/name` patterns). Present when the caller was
+   * authenticated by a credential: a call outside them is denied whatever the policy says. Absent for
+   * in-process callers that are not credential-bound.
+   */
+  scopes: z.array(z.string().min(1)).optional(),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 

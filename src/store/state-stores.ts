@@ -67,7 +67,11 @@ export interface IdentityStore {
   getAgent(id: string): Promise<AgentRecordV1 | undefined>;
   listAgents(): Promise<AgentRecordV1[]>;
   /** Fails with `not_found` for an unknown agent; a retired agent cannot change state again. */
-  setAgentState(id: string, state: AgentState, change: { by: string; reason: string }): Promise<AgentRecordV1>;
+  setAgentState(
+    id: string,
+    state: AgentState,
+    change: { by: string; reason: string },
+  ): Promise<AgentRecordV1>;
   revoke(revocation: RevocationV1): Promise<void>;
   /** Revocations whose `until` is still in the future. */
   revocations(now: Date): Promise<RevocationV1[]>;

@@ -46,6 +46,34 @@ const MIGRATIONS: readonly string[] = [
    );
    -- key 'anchor': the checkpoint verification starts from after pruning (JSON)
    create table audit_meta (key text primary key, value text not null);`,
+  // 2: the identity store (see postgres-identity-store). Bodies are the JSON records as text; `until`
+  // and `at` are epoch milliseconds. Every write appends to identity_changes (ids in commit order:
+  // writers hold an advisory lock) and notifies the store's channel.
+  `create table agents (
+     id text collate "C" primary key,
+     body text not null,
+     state text not null,
+     updated_at text not null
+   );
+   create table signing_keys (kid text collate "C" primary key, body text not null);
+   create table revocations (
+     kind text collate "C" not null,
+     id text collate "C" not null,
+     until bigint not null,
+     body text not null,
+     primary key (kind, id)
+   );
+   create index revocations_until on revocations (until);
+   create table identity_changes (
+     id bigserial primary key,
+     kind text not null,
+     ref text not null,
+     body text,
+     at bigint not null
+   );
+   -- the highest change id pruned so far: a reader behind it has missed changes and resynchronises
+   create table identity_meta (id int primary key check (id = 1), pruned_through bigint not null);
+   insert into identity_meta (id, pruned_through) values (1, 0);`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

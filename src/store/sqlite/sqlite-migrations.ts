@@ -50,6 +50,33 @@ const MIGRATIONS: readonly string[] = [
    create index audit_lookup_time on audit_lookup (time);
    create table audit_lookup_state (id integer primary key check (id = 1), last_seq integer not null);
    insert into audit_lookup_state (id, last_seq) values (1, 0);`,
+  // 2: the identity store (see sqlite-identity-store). Bodies are the JSON records; `until` and `at`
+  // are epoch milliseconds. Every write appends to identity_changes, which other connections poll.
+  `create table agents (
+     id text primary key,
+     body text not null,
+     state text not null,
+     updated_at text not null
+   );
+   create table signing_keys (kid text primary key, body text not null);
+   create table revocations (
+     kind text not null,
+     id text not null,
+     until integer not null,
+     body text not null,
+     primary key (kind, id)
+   );
+   create index revocations_until on revocations (until);
+   create table identity_changes (
+     id integer primary key autoincrement,
+     kind text not null,
+     ref text not null,
+     body text,
+     at integer not null
+   );
+   -- the highest change id pruned so far: a reader behind it has missed changes and resynchronises
+   create table identity_meta (id integer primary key check (id = 1), pruned_through integer not null);
+   insert into identity_meta (id, pruned_through) values (1, 0);`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -73,12 +100,17 @@ function assertNotNewer(current: number): void {
 }
 
 export function applySqliteMigrations(database: Database.Database): void {
-  const current = database.pragma('user_version', { simple: true }) as number;
-  assertNotNewer(current);
-  for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
-    database.transaction(() => {
-      database.exec(MIGRATIONS[version] as string);
-      database.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+  assertNotNewer(database.pragma('user_version', { simple: true }) as number);
+  // one immediate transaction, re-reading the version inside it: two connections opening an older file
+  // at once (the audit log and the identity store share one) must not both run the same migration
+  database
+    .transaction(() => {
+      const current = database.pragma('user_version', { simple: true }) as number;
+      assertNotNewer(current);
+      for (let version = current; version < SQLITE_SCHEMA_VERSION; version++) {
+        database.exec(MIGRATIONS[version] as string);
+        database.pragma(`user_version = ${version + 1}`);
+      }
+    })
+    .immediate();
 }

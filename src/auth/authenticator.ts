@@ -1,0 +1,344 @@
+/**
+ * @module auth/authenticator
+ * `authenticate(bearer) -> principal chain | clear error`, for the gateway and the API server, plus
+ * issuing credentials and delegating them (token exchange).
+ *
+ * Verification on the hot path is cached per token, but a cached entry never outlives the token's
+ * expiry, and revocations and agent state are checked on every call against in-memory sets that the
+ * identity store keeps current in every process (`onChange`). Every refusal is recorded in the audit
+ * log (`credential-rejected`) when one is configured.
+ */
+import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { planDelegation } from '../identity/delegation.js';
+import { KeyRing } from '../identity/key-ring.js';
+import {
+  CredentialError,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  issueToken,
+  type TokenSettings,
+  verifyToken,
+} from '../identity/tokens.js';
+import type { CredentialRejectedEvent } from '../spec/audit-event.js';
+import { type CredentialClaims, type CredentialErrorCode, delegatorsOf } from '../spec/credential-claims.js';
+import { describeError } from '../spec/errors.js';
+import type { AgentRecordV1, IdentityChange, RevocationKind, RevocationV1 } from '../spec/identity.js';
+import { covers } from '../spec/scopes.js';
+import type { Principal, ToolRef } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { IdentityStore } from '../store/state-stores.js';
+
+export interface AuthenticatorOptions {
+  readonly store: IdentityStore;
+  /** Where refusals are recorded. */
+  readonly audit?: AuditLog;
+  readonly tokens?: TokenSettings;
+  /** Most delegation hops. Default 3. */
+  readonly maxDelegationDepth?: number;
+  /** Verified tokens kept in the cache. Default 10,000. */
+  readonly cacheSize?: number;
+  readonly clock?: () => number;
+}
+
+export type AuthResult =
+  | {
+      readonly ok: true;
+      readonly principal: Principal;
+      readonly sessionId: string;
+      readonly claims: CredentialClaims;
+    }
+  | { readonly ok: false; readonly code: CredentialErrorCode; readonly message: string };
+
+export interface IssueOptions {
+  readonly sessionId?: string;
+  /** Default: the agent's whole mission scope. Must lie within it. */
+  readonly scopes?: readonly string[];
+  readonly ttlSeconds?: number;
+}
+
+interface CachedClaims {
+  readonly claims: CredentialClaims;
+  readonly expiresAtMs: number;
+}
+
+/** Revocations by id, with the time they were made (tokens issued before it are revoked). */
+type RevocationIndex = Map<string, number>;
+
+export class Authenticator {
+  private readonly cache = new Map<string, CachedClaims>();
+  private readonly revoked: Record<RevocationKind, RevocationIndex> = {
+    token: new Map(),
+    session: new Map(),
+    agent: new Map(),
+  };
+  private readonly agents = new Map<string, AgentRecordV1>();
+  private ring: KeyRing;
+  private readonly unsubscribe: () => void;
+  private readonly clock: () => number;
+  private readonly cacheSize: number;
+
+  private constructor(
+    private readonly options: AuthenticatorOptions,
+    ring: KeyRing,
+  ) {
+    this.ring = ring;
+    this.clock = options.clock ?? Date.now;
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.unsubscribe = options.store.onChange((change) => {
+      void this.apply(change).catch(() => {
+        // fail closed: if a change cannot be applied, forget every cached verification
+        this.cache.clear();
+      });
+    });
+  }
+
+  /** Loads keys, agents and revocations from the store; creates the first signing key if there is none. */
+  static async open(options: AuthenticatorOptions): Promise<Authenticator> {
+    const now = new Date((options.clock ?? Date.now)());
+    let keys = await options.store.signingKeys();
+    if (!keys.some((key) => key.retiredAt === undefined)) {
+      await options.store.addSigningKey(KeyRing.generate(now));
+      keys = await options.store.signingKeys();
+    }
+    const authenticator = new Authenticator(options, await KeyRing.load(keys));
+    for (const agent of await options.store.listAgents()) authenticator.agents.set(agent.id, agent);
+    for (const revocation of await options.store.revocations(now)) authenticator.remember(revocation);
+    return authenticator;
+  }
+
+  /** Verifies a bearer credential and maps it to the principal the policy sees. Never throws. */
+  async authenticate(bearer: string, context: { tool?: ToolRef } = {}): Promise<AuthResult> {
+    try {
+      const claims = await this.verified(bearer);
+      this.checkStanding(claims);
+      const agent = this.agents.get(claims.sub) as AgentRecordV1;
+      const principal: Principal = {
+        agentId: claims.sub,
+        roles: [...agent.roles],
+        owner: agent.owner,
+        delegatedBy: delegatorsOf(claims).reverse(), // outermost first
+        scopes: claims.scope.split(' ').filter(Boolean),
+      };
+      return { ok: true, principal, sessionId: claims.sid, claims };
+    } catch (error) {
+      const refusal =
+        error instanceof CredentialError
+          ? error
+          : new CredentialError('malformed', `credential check failed: ${describeError(error)}`);
+      await this.recordRefusal(bearer, refusal, context.tool);
+      return { ok: false, code: refusal.code, message: refusal.message };
+    }
+  }
+
+  /** A credential for an agent acting on its own task. */
+  async issue(
+    agentId: string,
+    options: IssueOptions = {},
+  ): Promise<{ token: string; claims: CredentialClaims }> {
+    const agent = await this.activeAgent(agentId);
+    const scopes = options.scopes ?? agent.scopes;
+    for (const scope of scopes) {
+      if (!agent.scopes.some((outer) => covers(outer, scope))) {
+        throw new CredentialError(
+          'scope_not_held',
+          `scope \`${scope}\` is outside the mission of agent \`${agentId}\``,
+        );
+      }
+    }
+    const now = Math.floor(this.clock() / 1000);
+    const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
+    return issueToken(
+      this.ring,
+      { agentId, sessionId: options.sessionId ?? randomUUID(), scopes, notBefore: now, expiresAt: now + ttl },
+      this.options.tokens,
+    );
+  }
+
+  /**
+   * Token exchange: the holder of `parentToken` delegates a task to another agent. The child credential
+   * only narrows (scopes, time, depth). A refused exchange is audited like a refused credential.
+   */
+  async delegate(
+    parentToken: string,
+    request: {
+      agentId: string;
+      task: string;
+      scopes?: readonly string[];
+      ttlSeconds?: number;
+      sessionId?: string;
+    },
+  ): Promise<{ token: string; claims: CredentialClaims }> {
+    const parent = await this.authenticate(parentToken);
+    if (!parent.ok)
+      throw new CredentialError(parent.code, `the delegating credential is refused: ${parent.message}`);
+    try {
+      const agent = await this.activeAgent(request.agentId);
+      const plan = planDelegation(
+        parent.claims,
+        {
+          agent,
+          task: request.task,
+          ...(request.scopes ? { scopes: request.scopes } : {}),
+          ...(request.ttlSeconds !== undefined ? { ttlSeconds: request.ttlSeconds } : {}),
+          ...(request.sessionId ? { sessionId: request.sessionId } : {}),
+        },
+        Math.floor(this.clock() / 1000),
+        this.options.maxDelegationDepth,
+      );
+      return await issueToken(this.ring, plan, this.options.tokens);
+    } catch (error) {
+      const refusal =
+        error instanceof CredentialError
+          ? error
+          : new CredentialError('malformed', `delegation failed: ${describeError(error)}`);
+      await this.recordRefusal(
+        parentToken,
+        refusal,
+        undefined,
+        `delegation to \`${request.agentId}\` refused: `,
+      );
+      throw refusal;
+    }
+  }
+
+  /** Revokes one token, a session's tokens or an agent's tokens issued until now, in every process. */
+  async revoke(kind: RevocationKind, id: string, change: { by: string; reason?: string }): Promise<void> {
+    const now = this.clock();
+    const revocation: RevocationV1 = {
+      kind,
+      id,
+      at: new Date(now).toISOString(),
+      // every token it can hit has expired by then (credentials are short-lived; delegation cannot extend them)
+      until: new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      by: change.by,
+      reason: change.reason ?? '',
+    };
+    this.remember(revocation); // at once in this process; the store tells the others
+    await this.options.store.revoke(revocation);
+  }
+
+  /** Adds a new signing key and retires the current one (it still verifies until its tokens expire). */
+  async rotateKey(): Promise<string> {
+    const now = new Date(this.clock());
+    const current = this.ring.signingKey();
+    const fresh = KeyRing.generate(now);
+    await this.options.store.addSigningKey(fresh);
+    if (current) {
+      await this.options.store.retireSigningKey(
+        current.kid,
+        now.toISOString(),
+        new Date(now.getTime() + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      );
+    }
+    this.ring = await KeyRing.load(await this.options.store.signingKeys());
+    return fresh.kid;
+  }
+
+  jwks() {
+    return this.ring.jwks(new Date(this.clock()));
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Signature and claims, from the cache when this exact token was verified before and has not expired. */
+  private async verified(bearer: string): Promise<CredentialClaims> {
+    const token = bearer.startsWith('Bearer ') ? bearer.slice(7) : bearer;
+    const now = this.clock();
+    const cached = this.cache.get(token);
+    if (cached !== undefined) {
+      if (cached.expiresAtMs > now) return cached.claims;
+      this.cache.delete(token);
+    }
+    const claims = await verifyToken(this.ring, token, new Date(now), this.options.tokens);
+    if (this.cache.size >= this.cacheSize) this.cache.clear();
+    this.cache.set(token, { claims, expiresAtMs: claims.exp * 1000 });
+    return claims;
+  }
+
+  /** Revocations and agent state, checked on every call (never cached). */
+  private checkStanding(claims: CredentialClaims): void {
+    const issuedAtMs = claims.iat * 1000;
+    const revokedAt = (kind: RevocationKind, id: string) => {
+      const at = this.revoked[kind].get(id);
+      return at !== undefined && (kind === 'token' || issuedAtMs <= at);
+    };
+    if (revokedAt('token', claims.jti)) throw new CredentialError('revoked', 'the credential was revoked');
+    for (const ancestor of claims.anc) {
+      if (revokedAt('token', ancestor))
+        throw new CredentialError('revoked', 'a credential this one was delegated from was revoked');
+    }
+    if (revokedAt('session', claims.sid))
+      throw new CredentialError('revoked', `session \`${claims.sid}\` was revoked`);
+    for (const agentId of [claims.sub, ...delegatorsOf(claims)]) {
+      if (revokedAt('agent', agentId))
+        throw new CredentialError('revoked', `the credentials of agent \`${agentId}\` were revoked`);
+      const agent = this.agents.get(agentId);
+      if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
+      if (agent.state !== 'active')
+        throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
+    }
+  }
+
+  private remember(revocation: RevocationV1): void {
+    const at = Date.parse(revocation.at);
+    const index = this.revoked[revocation.kind];
+    index.set(revocation.id, Math.max(index.get(revocation.id) ?? 0, at));
+  }
+
+  private async apply(change: IdentityChange): Promise<void> {
+    if (change.kind === 'revocation') this.remember(change.revocation);
+    else if (change.kind === 'agent') {
+      const agent = await this.options.store.getAgent(change.id);
+      if (agent) this.agents.set(agent.id, agent);
+    } else {
+      this.ring = await KeyRing.load(await this.options.store.signingKeys());
+    }
+  }
+
+  private async activeAgent(agentId: string): Promise<AgentRecordV1> {
+    const agent = this.agents.get(agentId) ?? (await this.options.store.getAgent(agentId));
+    if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
+    this.agents.set(agent.id, agent);
+    if (agent.state !== 'active')
+      throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
+    return agent;
+  }
+
+  private async recordRefusal(
+    bearer: string,
+    refusal: CredentialError,
+    tool: ToolRef | undefined,
+    prefix = '',
+  ): Promise<void> {
+    const { audit } = this.options;
+    if (audit === undefined) return;
+    // what the token claims, for the record; unverified by definition
+    let claimed: { sub?: unknown; sid?: unknown; jti?: unknown } = {};
+    try {
+      claimed = decodeJwt(bearer.startsWith('Bearer ') ? bearer.slice(7) : bearer);
+    } catch {
+      // not even decodable: record it without claims
+    }
+    const id = randomUUID();
+    const event: CredentialRejectedEvent = {
+      v: 1,
+      id,
+      time: new Date(this.clock()).toISOString(),
+      kind: 'credential-rejected',
+      decisionId: id,
+      claimedAgentId: typeof claimed.sub === 'string' ? claimed.sub.slice(0, 128) : '',
+      claimedSessionId: typeof claimed.sid === 'string' ? claimed.sid.slice(0, 128) : '',
+      code: refusal.code,
+      message: `${prefix}${refusal.message}`,
+    };
+    if (typeof claimed.jti === 'string') event.tokenId = claimed.jti.slice(0, 128);
+    if (tool) event.tool = tool;
+    await audit.append(event);
+  }
+}
+
+/** The longest a credential may live; revocations and retired keys are kept this long. */
+export const MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;

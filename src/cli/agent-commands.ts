@@ -1,0 +1,160 @@
+/**
+ * @module cli/agent-commands
+ * `reins agents create|list|show|suspend|resume|retire|token|jwks|rotate-key`: the agent registry and
+ * its credentials, on the embedded SQLite store or the shared PostgreSQL one.
+ */
+import { AgentRegistry } from '../auth/agent-registry.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { describeError } from '../spec/errors.js';
+import type { AgentRecordV1 } from '../spec/identity.js';
+import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
+import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
+import type { IdentityStore } from '../store/state-stores.js';
+import { databaseUrlOf, type StoreOptions } from './audit-store.js';
+import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK } from './io.js';
+
+async function openIdentityStore(options: StoreOptions): Promise<IdentityStore> {
+  const url = databaseUrlOf(options);
+  if (url) return PostgresIdentityStore.open({ connectionString: url });
+  return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
+}
+
+/** Opens the store, runs `work`, closes; errors become exit code 2 with their message. */
+async function withStore(
+  options: StoreOptions,
+  io: CliIo,
+  work: (store: IdentityStore) => Promise<number>,
+): Promise<number> {
+  let store: IdentityStore | undefined;
+  try {
+    store = await openIdentityStore(options);
+    return await work(store);
+  } catch (error) {
+    io.err(`reins agents: ${describeError(error)}`);
+    return EXIT_ERROR;
+  } finally {
+    await store?.close().catch(() => {});
+  }
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function describeAgent(agent: AgentRecordV1): string {
+  return [
+    `${agent.id} (${agent.state})`,
+    `  owner: ${agent.owner}`,
+    `  description: ${agent.description || '-'}`,
+    `  scopes: ${agent.scopes.join(', ') || '(none: it can do nothing)'}`,
+    `  roles: ${agent.roles.join(', ') || '-'}`,
+    `  risk tier: ${agent.riskTier}`,
+    `  created ${agent.createdAt}, updated ${agent.updatedAt}`,
+  ].join('\n');
+}
+
+export function createAgent(
+  id: string,
+  options: StoreOptions & {
+    owner: string;
+    description?: string;
+    scopes?: string;
+    roles?: string;
+    riskTier?: string;
+  },
+  io: CliIo,
+): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const agent = await new AgentRegistry(store).create({
+      id,
+      owner: options.owner,
+      ...(options.description ? { description: options.description } : {}),
+      scopes: list(options.scopes),
+      roles: list(options.roles),
+      ...(options.riskTier ? { riskTier: options.riskTier as AgentRecordV1['riskTier'] } : {}),
+    });
+    io.out(describeAgent(agent));
+    return EXIT_OK;
+  });
+}
+
+export function listAgents(options: StoreOptions & { format: string }, io: CliIo): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const agents = await new AgentRegistry(store).list();
+    if (options.format === 'json') io.out(JSON.stringify(agents, null, 2));
+    else
+      for (const agent of agents)
+        io.out(
+          `${agent.id.padEnd(24)} ${agent.state.padEnd(10)} ${agent.owner.padEnd(28)} ${agent.scopes.join(' ')}`,
+        );
+    return EXIT_OK;
+  });
+}
+
+export function showAgent(id: string, options: StoreOptions, io: CliIo): Promise<number> {
+  return withStore(options, io, async (store) => {
+    io.out(describeAgent(await new AgentRegistry(store).show(id)));
+    return EXIT_OK;
+  });
+}
+
+export function changeAgentState(
+  action: 'suspend' | 'resume' | 'retire',
+  id: string,
+  options: StoreOptions & { by: string; reason: string },
+  io: CliIo,
+): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const agent = await new AgentRegistry(store)[action](id, { by: options.by, reason: options.reason });
+    const revoked = action === 'resume' ? '' : '; every credential it held is revoked';
+    io.out(`agent \`${agent.id}\` is ${agent.state}${revoked}`);
+    return EXIT_OK;
+  });
+}
+
+export function issueAgentToken(
+  id: string,
+  options: StoreOptions & { session?: string; scopes?: string; ttl?: string },
+  io: CliIo,
+): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const auth = await Authenticator.open({ store });
+    try {
+      const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
+      const { token, claims } = await auth.issue(id, {
+        ...(options.session ? { sessionId: options.session } : {}),
+        ...(options.scopes ? { scopes: list(options.scopes) } : {}),
+        ...(ttl !== undefined ? { ttlSeconds: ttl } : {}),
+      });
+      io.out(token);
+      io.err(
+        `token ${claims.jti} for ${claims.sub}, session ${claims.sid}, scopes ${claims.scope}, expires ${new Date(claims.exp * 1000).toISOString()}`,
+      );
+      return EXIT_OK;
+    } finally {
+      auth.close();
+    }
+  });
+}
+
+export function showJwks(options: StoreOptions, io: CliIo): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const auth = await Authenticator.open({ store });
+    io.out(JSON.stringify(await auth.jwks(), null, 2));
+    auth.close();
+    return EXIT_OK;
+  });
+}
+
+export function rotateKey(options: StoreOptions, io: CliIo): Promise<number> {
+  return withStore(options, io, async (store) => {
+    const auth = await Authenticator.open({ store });
+    const kid = await auth.rotateKey();
+    auth.close();
+    io.out(`new signing key ${kid}; the previous key keeps verifying until its tokens expire`);
+    return EXIT_OK;
+  });
+}

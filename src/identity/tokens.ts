@@ -1,0 +1,155 @@
+/**
+ * @module identity/tokens
+ * Issuing and verifying agent credentials (JWT, EdDSA, via jose). Verification accepts exactly one
+ * algorithm (EdDSA), one issuer, one audience and one token type; every failure comes back as a
+ * `CredentialError` with a stable code and a message that says what is wrong, never as a pass.
+ */
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import {
+  type ActorClaim,
+  CREDENTIAL_TYPE,
+  type CredentialClaims,
+  CredentialClaimsSchema,
+  type CredentialErrorCode,
+} from '../spec/credential-claims.js';
+import { describeError } from '../spec/errors.js';
+import type { KeyRing } from './key-ring.js';
+
+export const DEFAULT_ISSUER = 'reins';
+export const DEFAULT_AUDIENCE = 'reins';
+/** Credentials are short-lived by default: 15 minutes. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
+/** Clock skew tolerated between machines when checking exp and nbf. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export class CredentialError extends Error {
+  constructor(
+    readonly code: CredentialErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CredentialError';
+  }
+}
+
+export interface TokenSettings {
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+export interface IssueRequest {
+  readonly agentId: string;
+  readonly sessionId: string;
+  readonly scopes: readonly string[];
+  /** Seconds since the epoch. */
+  readonly notBefore: number;
+  readonly expiresAt: number;
+  readonly depth?: number;
+  readonly ancestors?: readonly string[];
+  readonly actor?: ActorClaim;
+  readonly task?: string;
+}
+
+export async function issueToken(
+  ring: KeyRing,
+  request: IssueRequest,
+  settings: TokenSettings = {},
+): Promise<{ token: string; claims: CredentialClaims }> {
+  const key = ring.signingKey();
+  if (key === undefined)
+    throw new CredentialError('unknown_key', 'no active signing key: rotate one in first');
+  const claims: CredentialClaims = {
+    iss: settings.issuer ?? DEFAULT_ISSUER,
+    aud: settings.audience ?? DEFAULT_AUDIENCE,
+    sub: request.agentId,
+    sid: request.sessionId,
+    scope: [...request.scopes].join(' '),
+    jti: randomUUID(),
+    iat: request.notBefore,
+    nbf: request.notBefore,
+    exp: request.expiresAt,
+    dpt: request.depth ?? 0,
+    anc: [...(request.ancestors ?? [])],
+    ...(request.actor ? { act: request.actor } : {}),
+    ...(request.task ? { task: request.task } : {}),
+  };
+  const token = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })
+    .sign(key.privateKey);
+  return { token, claims };
+}
+
+/** Verifies signature, algorithm, type, issuer, audience and time; throws CredentialError. */
+export async function verifyToken(
+  ring: KeyRing,
+  token: string,
+  now: Date,
+  settings: TokenSettings = {},
+): Promise<CredentialClaims> {
+  let payload: unknown;
+  try {
+    const verified = await jwtVerify(
+      token,
+      async (header) => {
+        if (header.alg !== 'EdDSA') {
+          throw new CredentialError(
+            'algorithm_not_allowed',
+            `algorithm \`${header.alg}\` is not accepted (only EdDSA)`,
+          );
+        }
+        const key = header.kid === undefined ? undefined : ring.verificationKey(header.kid, now);
+        if (key === undefined)
+          throw new CredentialError(
+            'unknown_key',
+            `unknown or expired signing key \`${header.kid ?? '(none)'}\``,
+          );
+        return key;
+      },
+      {
+        algorithms: ['EdDSA'],
+        issuer: settings.issuer ?? DEFAULT_ISSUER,
+        audience: settings.audience ?? DEFAULT_AUDIENCE,
+        typ: CREDENTIAL_TYPE,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: now,
+        requiredClaims: ['sub', 'jti', 'exp', 'nbf', 'iat', 'sid'],
+      },
+    );
+    payload = verified.payload;
+  } catch (error) {
+    throw toCredentialError(error);
+  }
+  const claims = CredentialClaimsSchema.safeParse(payload);
+  if (!claims.success)
+    throw new CredentialError(
+      'malformed',
+      `credential claims are malformed: ${claims.error.issues[0]?.message ?? ''}`,
+    );
+  return claims.data;
+}
+
+function toCredentialError(error: unknown): CredentialError {
+  if (error instanceof CredentialError) return error;
+  if (error instanceof errors.JWTExpired) return new CredentialError('expired', 'the credential has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss')
+      return new CredentialError('wrong_issuer', 'the credential was issued by someone else (`iss`)');
+    if (error.claim === 'aud')
+      return new CredentialError('wrong_audience', 'the credential is meant for another audience (`aud`)');
+    if (error.claim === 'nbf' || error.claim === 'iat')
+      return new CredentialError('not_yet_valid', 'the credential is not valid yet');
+    return new CredentialError(
+      'malformed',
+      `credential claim \`${error.claim}\` is invalid: ${error.reason}`,
+    );
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return new CredentialError(
+      'algorithm_not_allowed',
+      'the credential uses an algorithm that is not accepted (only EdDSA)',
+    );
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new CredentialError('bad_signature', 'the credential signature does not verify');
+  return new CredentialError('malformed', `the credential is not a valid token: ${describeError(error)}`);
+}

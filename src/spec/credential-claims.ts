@@ -1,0 +1,64 @@
+/**
+ * @module spec/credential-claims
+ * The agent credential: a short-lived JWT signed with EdDSA (Ed25519), header `typ: reins-agent+jwt`.
+ *
+ * - `sub`: the agent holding and presenting the token (the one that acts);
+ * - `sid`: the session it is bound to; `scope`: space-separated `server/name` tool patterns;
+ * - `act`: for delegated work, the agent that delegated the task to `sub`, with the agent before it
+ *   nested inside, and so on (in the spirit of RFC 8693's actor claim): every hop is named;
+ * - `dpt`: delegation depth (0 = the agent's own task); `anc`: token ids of every ancestor token, so
+ *   revoking a parent revokes its descendants without a lookup; `task`: what the delegation was for.
+ */
+import { z } from 'zod';
+
+export const CREDENTIAL_TYPE = 'reins-agent+jwt';
+
+export interface ActorClaim {
+  readonly sub: string;
+  readonly act?: ActorClaim | undefined;
+}
+
+export const ActorClaimSchema: z.ZodType<ActorClaim> = z.lazy(() =>
+  z.strictObject({ sub: z.string().min(1), act: ActorClaimSchema.optional() }),
+);
+
+export const CredentialClaimsSchema = z.object({
+  iss: z.string(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  sub: z.string().min(1),
+  sid: z.string().min(1),
+  scope: z.string(),
+  jti: z.string().min(1),
+  iat: z.number().int(),
+  nbf: z.number().int(),
+  exp: z.number().int(),
+  dpt: z.number().int().min(0),
+  anc: z.array(z.string()).default([]),
+  act: ActorClaimSchema.optional(),
+  task: z.string().optional(),
+});
+export type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;
+
+/** Stable codes for every way a credential is refused. */
+export type CredentialErrorCode =
+  | 'malformed'
+  | 'algorithm_not_allowed'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'revoked'
+  | 'agent_not_active'
+  | 'unknown_agent'
+  | 'scope_not_held'
+  | 'outlives_parent'
+  | 'depth_exceeded';
+
+/** Agents named by the actor chain, nearest delegator first. */
+export function delegatorsOf(claims: Pick<CredentialClaims, 'act'>): string[] {
+  const chain: string[] = [];
+  for (let actor = claims.act; actor !== undefined; actor = actor.act) chain.push(actor.sub);
+  return chain;
+}

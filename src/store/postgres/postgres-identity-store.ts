@@ -1,0 +1,660 @@
+/**
+ * @module store/postgres/postgres-identity-store
+ * Agents, signing keys and revocations in a PostgreSQL schema shared by any number of Reins processes
+ * (the audit log's schema is fine: the tables come from the same migrations).
+ *
+ * Every write runs in one transaction that holds the schema's identity advisory lock, appends a row to
+ * `identity_changes` and `NOTIFY`s the schema's channel; the lock makes change ids commit in order.
+ * Each store keeps one dedicated `LISTEN` connection: a notification (or a reconnection, or a write
+ * through this store) makes it read the changes after the last one it has seen and tell its listeners,
+ * in order, exactly once. The notification only wakes readers up; the table is the source of truth, so
+ * nothing is lost while the connection is down. The listening connection reconnects by itself, and a
+ * broken connection never ends the process. A listener may also hear of a change committed just before
+ * it subscribed (its notification was still on its way).
+ */
+import { createHash } from 'node:crypto';
+import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { z } from 'zod';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import {
+  type AgentRecordV1,
+  AgentRecordV1Schema,
+  type AgentState,
+  AgentStateSchema,
+  type IdentityChange,
+  type RevocationV1,
+  RevocationV1Schema,
+  type SigningKeyRecordV1,
+  SigningKeyRecordV1Schema,
+} from '../../spec/identity.js';
+import type { IdentityStore } from '../state-stores.js';
+import { applyPostgresMigrations, quoteIdentifier } from './postgres-migrations.js';
+
+export interface PostgresIdentityStoreOptions {
+  /** `postgres://user:password@host:port/database`; the other settings of `pg` apply (PG* variables). */
+  readonly connectionString: string;
+  /** The schema holding the tables; created if missing. Default `public`. */
+  readonly schema?: string;
+  /** Connections for reads and writes (the listening connection comes on top). Default 2. */
+  readonly poolSize?: number;
+  /** Give up connecting (or waiting for a pooled connection) after this long. Default 10,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** How often the listening connection is checked (a silently dead one is replaced). Default 15,000 ms. */
+  readonly healthCheckMs?: number;
+}
+
+const DEFAULT_POOL_SIZE = 2;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_HEALTH_CHECK_MS = 15_000;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+/** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
+const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
+const REVOCATION_GRACE_MS = 60 * 60 * 1000;
+const HOUSEKEEPING_EVERY_MS = 60 * 60 * 1000;
+const CHANGE_PAGE = 500;
+
+type ChangeKind = IdentityChange['kind'];
+
+interface ChangeRow {
+  id: string;
+  kind: string;
+  ref: string;
+  body: string | null;
+  pruned_through: string;
+}
+
+interface Tables {
+  readonly agents: string;
+  readonly keys: string;
+  readonly revocations: string;
+  readonly changes: string;
+  readonly meta: string;
+}
+
+export class PostgresIdentityStore implements IdentityStore {
+  private readonly listeners = new Set<(change: IdentityChange) => void>();
+  private readonly tables: Tables;
+  /** The last change id this store has told its listeners about. */
+  private lastSeen: number;
+  private lastHousekeeping = 0;
+  private listenClient: Client | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private readonly healthTimer: NodeJS.Timeout;
+  private passRequested: Promise<void> | undefined;
+  private passRunning: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly options: PostgresIdentityStoreOptions,
+    private readonly schema: string,
+    private readonly channel: string,
+    lastSeen: number,
+    healthCheckMs: number,
+  ) {
+    this.tables = tablesOf(schema);
+    this.lastSeen = lastSeen;
+    this.healthTimer = setInterval(() => void this.checkListener(), healthCheckMs);
+    this.healthTimer.unref();
+  }
+
+  /** Connects, creates or migrates the schema (refusing a newer one), starts listening and returns the store. */
+  static async open(options: PostgresIdentityStoreOptions): Promise<PostgresIdentityStore> {
+    const schema = options.schema ?? 'public';
+    quoteIdentifier(schema); // rejects an unusable name before connecting
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!(poolSize >= 1)) throw new RangeError(`poolSize must be at least 1, got \`${poolSize}\``);
+    const healthCheckMs = options.healthCheckMs ?? DEFAULT_HEALTH_CHECK_MS;
+    if (!(healthCheckMs >= 1))
+      throw new RangeError(`healthCheckMs must be at least 1, got \`${healthCheckMs}\``);
+    const pool = new Pool({
+      connectionString: options.connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: 'reins',
+    });
+    // A broken connection emits 'error': the pool drops an idle one; one in use fails its query, which
+    // the caller reports. Without these listeners the event would end the process.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
+    let store: PostgresIdentityStore | undefined;
+    let client: PoolClient | undefined;
+    try {
+      client = await pool.connect();
+      await applyPostgresMigrations(client, schema);
+      client.release();
+      client = undefined;
+      const tables = tablesOf(schema);
+      const last = await pool.query<{ last: string }>(
+        `select coalesce(max(id), 0) as last from ${tables.changes}`,
+      );
+      store = new PostgresIdentityStore(
+        pool,
+        options,
+        schema,
+        channelOf(schema),
+        Number(last.rows[0]?.last ?? 0),
+        healthCheckMs,
+      );
+      // listening before open resolves: every change committed from now on reaches the listeners
+      await store.listen();
+      return store;
+    } catch (error) {
+      client?.release(true);
+      if (store !== undefined) await store.close();
+      else await pool.end().catch(() => {});
+      if (error instanceof ReinsError) throw error;
+      throw new ReinsError(
+        'store_unavailable',
+        `cannot open identity store in schema \`${schema}\` of ${describeTarget(options.connectionString)}: ${describeError(error)}`,
+      );
+    }
+  }
+
+  async createAgent(agent: AgentRecordV1): Promise<AgentRecordV1> {
+    const record = validateInput(AgentRecordV1Schema, agent, 'agent record');
+    await this.write(async (client) => {
+      const inserted = await client.query(
+        `insert into ${this.tables.agents} (id, body, state, updated_at) values ($1, $2, $3, $4)
+         on conflict (id) do nothing`,
+        [record.id, JSON.stringify(record), record.state, record.updatedAt],
+      );
+      if (inserted.rowCount === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
+      await this.recordChange(client, 'agent', record.id, { created: true, state: record.state });
+    });
+    return record;
+  }
+
+  async getAgent(id: string): Promise<AgentRecordV1 | undefined> {
+    const { rows } = await this.read<{ body: string }>(
+      `select body from ${this.tables.agents} where id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
+  }
+
+  async listAgents(): Promise<AgentRecordV1[]> {
+    const { rows } = await this.read<{ body: string }>(`select body from ${this.tables.agents} order by id`);
+    return rows.map((row) => readRecord(AgentRecordV1Schema, row.body, 'agent record'));
+  }
+
+  async setAgentState(
+    id: string,
+    state: AgentState,
+    change: { by: string; reason: string },
+  ): Promise<AgentRecordV1> {
+    const next = validateInput(AgentStateSchema, state, 'agent state');
+    return this.write(async (client) => {
+      const { rows } = await client.query<{ body: string }>(
+        `select body from ${this.tables.agents} where id = $1 for update`,
+        [id],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
+      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
+      if (current.state === 'retired') {
+        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
+      }
+      const updatedAt = new Date().toISOString();
+      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
+      await client.query(
+        `update ${this.tables.agents} set body = $1, state = $2, updated_at = $3 where id = $4`,
+        [JSON.stringify(updated), next, updatedAt, id],
+      );
+      await this.recordChange(client, 'agent', id, {
+        from: current.state,
+        state: next,
+        by: change.by,
+        reason: change.reason,
+      });
+      return updated;
+    });
+  }
+
+  async revoke(revocation: RevocationV1): Promise<void> {
+    const record = validateInput(RevocationV1Schema, revocation, 'revocation');
+    const until = epochOf(record.until, 'until');
+    await this.write(async (client) => {
+      const written = await client.query(
+        `insert into ${this.tables.revocations} as r (kind, id, until, body) values ($1, $2, $3, $4)
+         on conflict (kind, id) do update set until = excluded.until, body = excluded.body
+         where excluded.until > r.until`,
+        [record.kind, record.id, until, JSON.stringify(record)],
+      );
+      // already revoked at least as long: nothing changed, nobody needs telling
+      if (written.rowCount === 0) return;
+      await this.recordChange(client, 'revocation', `${record.kind}:${record.id}`, record);
+    });
+  }
+
+  async revocations(now: Date): Promise<RevocationV1[]> {
+    const { rows } = await this.read<{ body: string }>(
+      `select body from ${this.tables.revocations} where until > $1 order by kind, id`,
+      [timeOf(now)],
+    );
+    return rows.map((row) => readRecord(RevocationV1Schema, row.body, 'revocation'));
+  }
+
+  async signingKeys(): Promise<SigningKeyRecordV1[]> {
+    const { rows } = await this.read<{ body: string }>(`select body from ${this.tables.keys}`);
+    return sortKeys(rows.map((row) => readRecord(SigningKeyRecordV1Schema, row.body, 'signing key')));
+  }
+
+  async addSigningKey(key: SigningKeyRecordV1): Promise<void> {
+    const record = validateInput(SigningKeyRecordV1Schema, key, 'signing key');
+    await this.write(async (client) => {
+      const inserted = await client.query(
+        `insert into ${this.tables.keys} (kid, body) values ($1, $2) on conflict (kid) do nothing`,
+        [record.kid, JSON.stringify(record)],
+      );
+      if (inserted.rowCount === 0)
+        throw new ReinsError('conflict', `signing key \`${record.kid}\` already exists`);
+      await this.recordChange(client, 'key', record.kid, { added: true });
+    });
+  }
+
+  async retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void> {
+    await this.write(async (client) => {
+      const { rows } = await client.query<{ body: string }>(
+        `select body from ${this.tables.keys} where kid = $1 for update`,
+        [kid],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new ReinsError('not_found', `unknown signing key \`${kid}\``);
+      const current = readRecord(SigningKeyRecordV1Schema, row.body, `signing key \`${kid}\``);
+      const updated = validateInput(
+        SigningKeyRecordV1Schema,
+        { ...current, retiredAt, expiresAt },
+        'signing key retirement',
+      );
+      await client.query(`update ${this.tables.keys} set body = $1 where kid = $2`, [
+        JSON.stringify(updated),
+        kid,
+      ]);
+      await this.recordChange(client, 'key', kid, { retiredAt, expiresAt });
+    });
+  }
+
+  onChange(listener: (change: IdentityChange) => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Stops listening and closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.healthTimer);
+      if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+      this.listeners.clear();
+      const listening = this.listenClient;
+      this.listenClient = undefined;
+      // a pass in flight finishes (its queries would fail on an ended pool) before the pool ends
+      await this.passRunning.catch(() => {});
+      await Promise.allSettled([listening?.end(), this.pool.end()]);
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Runs `work` in a transaction holding the identity lock (housekeeping included, at most hourly),
+   * then tells local listeners: the write resolves once they have been called.
+   */
+  private async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const now = Date.now();
+    const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS;
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable('write', error);
+    }
+    let result: T;
+    try {
+      await client.query('begin isolation level read committed');
+      // one writer at a time per schema: change ids become visible in the order they were given
+      await client.query(`select pg_advisory_xact_lock(${identityLockKey(this.schema)})`);
+      result = await work(client);
+      if (housekeeping) await this.housekeep(client, now);
+      await client.query('commit');
+      client.release();
+    } catch (error) {
+      try {
+        await client.query('rollback');
+        client.release();
+      } catch {
+        client.release(true);
+      }
+      if (error instanceof ReinsError) throw error;
+      throw unavailable('write', error);
+    }
+    if (housekeeping) this.lastHousekeeping = now;
+    await this.pump();
+    return result;
+  }
+
+  private async recordChange(
+    client: PoolClient,
+    kind: ChangeKind,
+    ref: string,
+    body: unknown,
+  ): Promise<void> {
+    const { rows } = await client.query<{ id: string }>(
+      `insert into ${this.tables.changes} (kind, ref, body, at) values ($1, $2, $3, $4) returning id`,
+      [kind, ref, JSON.stringify(body), Date.now()],
+    );
+    // delivered at commit; small (well under the 8,000-byte limit): the reader fetches the rest
+    await client.query('select pg_notify($1, $2)', [
+      this.channel,
+      JSON.stringify({ id: rows[0]?.id, kind, ref }),
+    ]);
+  }
+
+  /** Forgets long-expired revocations and old change rows (remembering how far changes were pruned). */
+  private async housekeep(client: PoolClient, now: number): Promise<void> {
+    await client.query(`delete from ${this.tables.revocations} where until < $1`, [
+      now - REVOCATION_GRACE_MS,
+    ]);
+    const { rows } = await client.query<{ id: string }>(
+      `delete from ${this.tables.changes} where at < $1 returning id`,
+      [now - CHANGE_RETENTION_MS],
+    );
+    if (rows.length === 0) return;
+    const highest = rows.reduce((max, row) => Math.max(max, Number(row.id)), 0);
+    await client.query(
+      `update ${this.tables.meta} set pruned_through = greatest(pruned_through, $1) where id = 1`,
+      [highest],
+    );
+  }
+
+  private async read<R extends QueryResultRow>(text: string, values: unknown[] = []) {
+    this.assertOpen();
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (error) {
+      throw unavailable('read', error);
+    }
+  }
+
+  /**
+   * Requests a catch-up pass that starts after this call; passes run one at a time, and requests made
+   * while one waits share it. Resolves when that pass is done (failures are retried by the next pass).
+   */
+  private pump(): Promise<void> {
+    this.passRequested ??= this.passRunning.then(() => {
+      this.passRequested = undefined;
+      const pass = this.closing === undefined ? this.catchUp().catch(() => {}) : Promise.resolve();
+      this.passRunning = pass;
+      return pass;
+    });
+    return this.passRequested;
+  }
+
+  /** Reads the changes after the last one seen and tells every listener, in order. */
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const { rows } = await this.pool.query<ChangeRow>(
+        `select c.id, c.kind, c.ref, c.body, m.pruned_through
+         from ${this.tables.changes} c cross join ${this.tables.meta} m
+         where c.id > $1 order by c.id limit ${CHANGE_PAGE}`,
+        [this.lastSeen],
+      );
+      const first = rows[0];
+      if (first === undefined) return;
+      // Changes this store has not seen were pruned (it slept through the retention): tell listeners
+      // about everything instead. A prune always happens in a write, whose own change row survives it.
+      if (Number(first.pruned_through) > this.lastSeen) {
+        await this.resynchronise();
+        continue;
+      }
+      let damaged = false;
+      for (const row of rows) {
+        this.lastSeen = Number(row.id);
+        let change: IdentityChange | undefined;
+        try {
+          change = toChange(row);
+        } catch {
+          damaged = true;
+        }
+        if (change !== undefined) this.emit(change);
+      }
+      // an unreadable change row must neither stall notification nor go unreported: tell everything
+      if (damaged) await this.resynchronise();
+      if (rows.length < CHANGE_PAGE) return;
+    }
+  }
+
+  /** One change per agent, key and live revocation, then on from the newest change. */
+  private async resynchronise(): Promise<void> {
+    const client = await this.pool.connect();
+    let changes: IdentityChange[];
+    let last: number;
+    try {
+      await client.query('begin isolation level repeatable read read only');
+      const newest = await client.query<{ last: string }>(
+        `select coalesce(max(id), 0) as last from ${this.tables.changes}`,
+      );
+      const agents = await client.query<{ id: string }>(`select id from ${this.tables.agents} order by id`);
+      const keys = await client.query<{ kid: string }>(`select kid from ${this.tables.keys} order by kid`);
+      const revocations = await client.query<{ body: string }>(
+        `select body from ${this.tables.revocations} where until > $1 order by kind, id`,
+        [Date.now()],
+      );
+      await client.query('commit');
+      last = Number(newest.rows[0]?.last ?? 0);
+      changes = [
+        ...agents.rows.map((row): IdentityChange => ({ kind: 'agent', id: row.id })),
+        ...keys.rows.map((row): IdentityChange => ({ kind: 'key', kid: row.kid })),
+        // a corrupt revocation is left out here (reading the revocations reports it)
+        ...revocations.rows.flatMap((row): IdentityChange[] => {
+          const parsed = RevocationV1Schema.safeParse(parseJson(row.body));
+          return parsed.success ? [{ kind: 'revocation', revocation: parsed.data }] : [];
+        }),
+      ];
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    client.release();
+    this.lastSeen = Math.max(this.lastSeen, last);
+    for (const change of changes) this.emit(change);
+  }
+
+  private emit(change: IdentityChange): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // one failing listener must not keep the change from the others (or stop the catch-up)
+      }
+    }
+  }
+
+  /** Opens the listening connection; on any failure it is replaced (see scheduleReconnect). */
+  private async listen(): Promise<void> {
+    const client = new Client({
+      connectionString: this.options.connectionString,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: 'reins-listen',
+      // a half-open connection (lost network) must fail the health check rather than hang it
+      query_timeout: 10_000,
+    });
+    client.on('error', () => this.replaceListener(client));
+    client.on('end', () => this.replaceListener(client));
+    client.on('notification', (message) => {
+      if (message.channel === this.channel) void this.pump();
+    });
+    this.listenClient = client;
+    try {
+      await client.connect();
+      await client.query(`listen ${quoteIdentifier(this.channel)}`);
+    } catch (error) {
+      this.listenClient = undefined;
+      await client.end().catch(() => {});
+      throw error;
+    }
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    // whatever was committed while no connection was listening
+    void this.pump();
+  }
+
+  /** Drops a failed listening connection (once) and schedules its replacement. */
+  private replaceListener(client: Client): void {
+    if (this.listenClient !== client) return;
+    this.listenClient = undefined;
+    client.end().catch(() => {});
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing !== undefined || this.reconnectTimer !== undefined) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closing !== undefined) return;
+      this.listen().catch(() => this.scheduleReconnect());
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** A listening connection that no longer answers is replaced (its notifications would be lost). */
+  private async checkListener(): Promise<void> {
+    const client = this.listenClient;
+    if (client === undefined) return;
+    try {
+      await client.query('select 1');
+    } catch {
+      this.replaceListener(client);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined)
+      throw new ReinsError('store_unavailable', `identity store in schema \`${this.schema}\` is closed`);
+  }
+}
+
+function tablesOf(schema: string): Tables {
+  const quoted = quoteIdentifier(schema);
+  return {
+    agents: `${quoted}.agents`,
+    keys: `${quoted}.signing_keys`,
+    revocations: `${quoted}.revocations`,
+    changes: `${quoted}.identity_changes`,
+    meta: `${quoted}.identity_meta`,
+  };
+}
+
+/**
+ * The notification channel of a schema: an identifier of at most 63 bytes whatever the schema's name
+ * (a digest, so that long names sharing a prefix stay apart).
+ */
+export function channelOf(schema: string): string {
+  return `reins_identity_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+/** The advisory lock serialising identity writes on one schema (distinct from the audit log's locks). */
+function identityLockKey(schema: string): string {
+  return createHash('sha256').update(`reins/identity/${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+function unavailable(operation: 'read' | 'write', error: unknown): ReinsError {
+  return new ReinsError('store_unavailable', `identity store ${operation} failed: ${describeError(error)}`);
+}
+
+function toChange(row: ChangeRow): IdentityChange | undefined {
+  switch (row.kind) {
+    case 'agent':
+      return { kind: 'agent', id: row.ref };
+    case 'key':
+      return { kind: 'key', kid: row.ref };
+    case 'revocation':
+      return {
+        kind: 'revocation',
+        revocation: readRecord(RevocationV1Schema, row.body ?? '', `change ${row.id}`),
+      };
+    default:
+      // written by a newer Reins: not for this version's listeners
+      return undefined;
+  }
+}
+
+/** Parses input at the boundary: a malformed record is refused before it reaches the store. */
+function validateInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ReinsError('invalid_input', `invalid ${what}: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Parses a stored body: a row that is not a valid record (corrupt, hand-edited) fails clearly. */
+function readRecord<S extends z.ZodType>(schema: S, body: string, what: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw new ReinsError('internal_error', `corrupt ${what} in the identity store: ${describeError(error)}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ReinsError(
+      'internal_error',
+      `corrupt ${what} in the identity store: ${describeIssues(parsed.error)}`,
+    );
+  }
+  return parsed.data;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function timeOf(now: Date): number {
+  const time = now.getTime();
+  if (Number.isNaN(time)) throw new ReinsError('invalid_input', 'invalid time: not a valid date');
+  return time;
+}
+
+function epochOf(time: string, field: string): number {
+  const epoch = Date.parse(time);
+  if (Number.isNaN(epoch))
+    throw new ReinsError('invalid_input', `invalid ${field} \`${time}\`: not an ISO 8601 time`);
+  return epoch;
+}
+
+function sortKeys(keys: SigningKeyRecordV1[]): SigningKeyRecordV1[] {
+  return keys.sort((a, b) =>
+    a.createdAt === b.createdAt ? (a.kid < b.kid ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
+  );
+}
+
+/** Where a connection string points, without credentials (for error messages). */
+function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `\`${url.host}${url.pathname}\``;
+  } catch {
+    return 'the database';
+  }
+}

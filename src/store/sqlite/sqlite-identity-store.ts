@@ -1,0 +1,475 @@
+/**
+ * @module store/sqlite/sqlite-identity-store
+ * Agents, signing keys and revocations in the embedded store (the same file as the audit log is fine).
+ * Every write appends a row to `identity_changes` in its own transaction. Other connections, in this
+ * process or others, learn of it by polling `PRAGMA data_version` (it changes only when another
+ * connection commits, and costs no I/O) and then reading the changes after the last one they have seen.
+ * A write through this store tells this store's listeners right after its commit. A listener may also
+ * hear of a change another connection committed just before it subscribed (not yet polled).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { z } from 'zod';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import {
+  type AgentRecordV1,
+  AgentRecordV1Schema,
+  type AgentState,
+  AgentStateSchema,
+  type IdentityChange,
+  type RevocationV1,
+  RevocationV1Schema,
+  type SigningKeyRecordV1,
+  SigningKeyRecordV1Schema,
+} from '../../spec/identity.js';
+import type { IdentityStore } from '../state-stores.js';
+import { configureConnection } from './sqlite-audit-writer.js';
+import { applySqliteMigrations } from './sqlite-migrations.js';
+
+export interface SqliteIdentityStoreOptions {
+  /** File path (usually the audit log's, `.reins/audit.db`), or `:memory:`. Parent directories are created. */
+  readonly path: string;
+  /** How often listeners poll for changes committed by other connections. Default 50 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 50;
+/** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
+const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
+const REVOCATION_GRACE_MS = 60 * 60 * 1000;
+const HOUSEKEEPING_EVERY_MS = 60 * 60 * 1000;
+
+type ChangeKind = IdentityChange['kind'];
+
+interface ChangeRow {
+  id: number;
+  kind: string;
+  ref: string;
+  body: string | null;
+}
+
+export class SqliteIdentityStore implements IdentityStore {
+  private readonly database: Database.Database;
+  private readonly path: string;
+  private readonly pollIntervalMs: number;
+  private readonly listeners = new Set<(change: IdentityChange) => void>();
+  private readonly statements: Statements;
+  private timer: NodeJS.Timeout | undefined;
+  /** The last change id this store has told its listeners about (meaningful while it has listeners). */
+  private lastSeen = 0;
+  private dataVersion = -1;
+  private lastHousekeeping = 0;
+  private closed = false;
+
+  constructor(options: SqliteIdentityStoreOptions) {
+    this.path = options.path;
+    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    if (!(this.pollIntervalMs >= 1))
+      throw new RangeError(`pollIntervalMs must be at least 1, got \`${this.pollIntervalMs}\``);
+    try {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      this.database = new Database(options.path);
+      configureConnection(this.database);
+      applySqliteMigrations(this.database);
+    } catch (error) {
+      if (error instanceof ReinsError) throw error;
+      throw new ReinsError(
+        'store_unavailable',
+        `cannot open identity store \`${options.path}\`: ${describeError(error)}`,
+      );
+    }
+    this.statements = prepareStatements(this.database);
+  }
+
+  async createAgent(agent: AgentRecordV1): Promise<AgentRecordV1> {
+    const record = validateInput(AgentRecordV1Schema, agent, 'agent record');
+    this.write(() => {
+      const inserted = this.statements.insertAgent.run(
+        record.id,
+        JSON.stringify(record),
+        record.state,
+        record.updatedAt,
+      );
+      if (inserted.changes === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
+      this.recordChange('agent', record.id, { created: true, state: record.state });
+    });
+    return record;
+  }
+
+  async getAgent(id: string): Promise<AgentRecordV1 | undefined> {
+    this.assertOpen();
+    const row = this.statements.getAgent.get(id);
+    return row === undefined ? undefined : readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
+  }
+
+  async listAgents(): Promise<AgentRecordV1[]> {
+    this.assertOpen();
+    return this.statements.listAgents
+      .all()
+      .map((row) => readRecord(AgentRecordV1Schema, row.body, 'agent record'));
+  }
+
+  async setAgentState(
+    id: string,
+    state: AgentState,
+    change: { by: string; reason: string },
+  ): Promise<AgentRecordV1> {
+    const next = validateInput(AgentStateSchema, state, 'agent state');
+    return this.write(() => {
+      const row = this.statements.getAgent.get(id);
+      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
+      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
+      if (current.state === 'retired') {
+        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
+      }
+      const updatedAt = new Date().toISOString();
+      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
+      this.statements.updateAgent.run(JSON.stringify(updated), next, updatedAt, id);
+      this.recordChange('agent', id, {
+        from: current.state,
+        state: next,
+        by: change.by,
+        reason: change.reason,
+      });
+      return updated;
+    });
+  }
+
+  async revoke(revocation: RevocationV1): Promise<void> {
+    const record = validateInput(RevocationV1Schema, revocation, 'revocation');
+    const until = epochOf(record.until, 'until');
+    this.write(() => {
+      const written = this.statements.upsertRevocation.run(
+        record.kind,
+        record.id,
+        until,
+        JSON.stringify(record),
+      );
+      // already revoked at least as long: nothing changed, nobody needs telling
+      if (written.changes === 0) return;
+      this.recordChange('revocation', `${record.kind}:${record.id}`, record);
+    });
+  }
+
+  async revocations(now: Date): Promise<RevocationV1[]> {
+    this.assertOpen();
+    return this.statements.liveRevocations
+      .all(timeOf(now))
+      .map((row) => readRecord(RevocationV1Schema, row.body, 'revocation'));
+  }
+
+  async signingKeys(): Promise<SigningKeyRecordV1[]> {
+    this.assertOpen();
+    return sortKeys(
+      this.statements.listKeys
+        .all()
+        .map((row) => readRecord(SigningKeyRecordV1Schema, row.body, 'signing key')),
+    );
+  }
+
+  async addSigningKey(key: SigningKeyRecordV1): Promise<void> {
+    const record = validateInput(SigningKeyRecordV1Schema, key, 'signing key');
+    this.write(() => {
+      const inserted = this.statements.insertKey.run(record.kid, JSON.stringify(record));
+      if (inserted.changes === 0)
+        throw new ReinsError('conflict', `signing key \`${record.kid}\` already exists`);
+      this.recordChange('key', record.kid, { added: true });
+    });
+  }
+
+  async retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void> {
+    this.write(() => {
+      const row = this.statements.getKey.get(kid);
+      if (row === undefined) throw new ReinsError('not_found', `unknown signing key \`${kid}\``);
+      const current = readRecord(SigningKeyRecordV1Schema, row.body, `signing key \`${kid}\``);
+      const updated = validateInput(
+        SigningKeyRecordV1Schema,
+        { ...current, retiredAt, expiresAt },
+        'signing key retirement',
+      );
+      this.statements.updateKey.run(JSON.stringify(updated), kid);
+      this.recordChange('key', kid, { retiredAt, expiresAt });
+    });
+  }
+
+  onChange(listener: (change: IdentityChange) => void): () => void {
+    this.assertOpen();
+    if (this.listeners.size === 0) this.startPolling();
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.stopPolling();
+    };
+  }
+
+  /** Stops polling and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.stopPolling();
+    if (this.database.open) this.database.close();
+  }
+
+  /**
+   * Runs `work` in an immediate transaction (housekeeping included, at most hourly), then tells local
+   * listeners about what was committed: this write's changes and any another connection committed first.
+   */
+  private write<T>(work: () => T): T {
+    this.assertOpen();
+    const now = Date.now();
+    const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS;
+    const result = this.database
+      .transaction(() => {
+        const value = work();
+        if (housekeeping) this.housekeep(now);
+        return value;
+      })
+      .immediate();
+    if (housekeeping) this.lastHousekeeping = now;
+    if (this.listeners.size > 0) this.catchUpQuietly();
+    return result;
+  }
+
+  private recordChange(kind: ChangeKind, ref: string, body: unknown): void {
+    this.statements.insertChange.run(kind, ref, JSON.stringify(body), Date.now());
+  }
+
+  /** Forgets long-expired revocations and old change rows (remembering how far changes were pruned). */
+  private housekeep(now: number): void {
+    this.statements.pruneRevocations.run(now - REVOCATION_GRACE_MS);
+    const cutoff = now - CHANGE_RETENTION_MS;
+    const pruned = this.statements.maxPrunedChange.get(cutoff);
+    if (pruned === null || pruned === undefined) return;
+    this.statements.pruneChanges.run(cutoff);
+    this.statements.setPrunedThrough.run(pruned);
+  }
+
+  private startPolling(): void {
+    this.lastSeen = this.statements.lastChange.get() ?? 0;
+    this.dataVersion = this.statements.dataVersion.get() ?? -1;
+    this.timer = setInterval(() => this.poll(), this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private poll(): void {
+    if (this.closed) return;
+    try {
+      const version = this.statements.dataVersion.get();
+      if (version === this.dataVersion) return;
+      this.catchUp();
+      // only once caught up: a failed read is retried on the next tick
+      this.dataVersion = version ?? -1;
+    } catch {
+      // busy or a transient I/O error: the next tick tries again
+    }
+  }
+
+  private catchUpQuietly(): void {
+    try {
+      this.catchUp();
+    } catch {
+      // the write is committed: make the next poll read the changes (this connection's own commit
+      // does not move its data_version)
+      this.dataVersion = -1;
+    }
+  }
+
+  /** Reads the changes after the last one seen (in one snapshot) and tells every listener, in order. */
+  private catchUp(): void {
+    const changes = this.database.transaction((): IdentityChange[] => {
+      // changes this store has not seen were pruned: tell listeners about everything instead
+      if ((this.statements.prunedThrough.get() ?? 0) > this.lastSeen) {
+        const last = this.statements.lastChange.get() ?? 0;
+        const everything = this.currentState();
+        this.lastSeen = last;
+        return everything;
+      }
+      const rows = this.statements.changesAfter.all(this.lastSeen);
+      const result: IdentityChange[] = [];
+      let damaged = false;
+      for (const row of rows) {
+        try {
+          const change = toChange(row);
+          if (change !== undefined) result.push(change);
+        } catch {
+          damaged = true;
+        }
+      }
+      const last = rows.at(-1);
+      if (last !== undefined) this.lastSeen = last.id;
+      // an unreadable change row must neither stall notification nor go unreported: tell everything
+      return damaged ? [...result, ...this.currentState()] : result;
+    })();
+    for (const change of changes) this.emit(change);
+  }
+
+  /**
+   * One change per agent, key and live revocation: the resynchronisation of a reader that fell behind.
+   * A corrupt revocation is left out here (reading the revocations reports it).
+   */
+  private currentState(): IdentityChange[] {
+    const agents = this.statements.agentIds.all().map((id): IdentityChange => ({ kind: 'agent', id }));
+    const keys = this.statements.kids.all().map((kid): IdentityChange => ({ kind: 'key', kid }));
+    const revocations = this.statements.liveRevocations.all(Date.now()).flatMap((row): IdentityChange[] => {
+      const parsed = RevocationV1Schema.safeParse(parseJson(row.body));
+      return parsed.success ? [{ kind: 'revocation', revocation: parsed.data }] : [];
+    });
+    return [...agents, ...keys, ...revocations];
+  }
+
+  private emit(change: IdentityChange): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change);
+      } catch {
+        // one failing listener must not keep the change from the others (or stop the poller)
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ReinsError('store_unavailable', `identity store \`${this.path}\` is closed`);
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(database: Database.Database) {
+  return {
+    insertAgent: database.prepare<[string, string, string, string]>(
+      'insert into agents (id, body, state, updated_at) values (?, ?, ?, ?) on conflict (id) do nothing',
+    ),
+    getAgent: database.prepare<[string], { body: string }>('select body from agents where id = ?'),
+    listAgents: database.prepare<[], { body: string }>('select body from agents order by id'),
+    agentIds: database.prepare<[], string>('select id from agents order by id').pluck(),
+    kids: database.prepare<[], string>('select kid from signing_keys order by kid').pluck(),
+    updateAgent: database.prepare<[string, string, string, string]>(
+      'update agents set body = ?, state = ?, updated_at = ? where id = ?',
+    ),
+    upsertRevocation: database.prepare<[string, string, number, string]>(
+      `insert into revocations (kind, id, until, body) values (?, ?, ?, ?)
+         on conflict (kind, id) do update set until = excluded.until, body = excluded.body
+         where excluded.until > revocations.until`,
+    ),
+    getRevocation: database.prepare<[string, string], { body: string }>(
+      'select body from revocations where kind = ? and id = ?',
+    ),
+    liveRevocations: database.prepare<[number], { body: string }>(
+      'select body from revocations where until > ? order by kind, id',
+    ),
+    insertKey: database.prepare<[string, string]>(
+      'insert into signing_keys (kid, body) values (?, ?) on conflict (kid) do nothing',
+    ),
+    getKey: database.prepare<[string], { body: string }>('select body from signing_keys where kid = ?'),
+    updateKey: database.prepare<[string, string]>('update signing_keys set body = ? where kid = ?'),
+    listKeys: database.prepare<[], { body: string }>('select body from signing_keys'),
+    insertChange: database.prepare<[string, string, string | null, number]>(
+      'insert into identity_changes (kind, ref, body, at) values (?, ?, ?, ?)',
+    ),
+    changesAfter: database.prepare<[number], ChangeRow>(
+      'select id, kind, ref, body from identity_changes where id > ? order by id',
+    ),
+    lastChange: database
+      .prepare<[], number>(
+        "select coalesce((select seq from sqlite_sequence where name = 'identity_changes'), 0)",
+      )
+      .pluck(),
+    prunedThrough: database
+      .prepare<[], number>('select pruned_through from identity_meta where id = 1')
+      .pluck(),
+    dataVersion: database.prepare<[], number>('pragma data_version').pluck(),
+    pruneChanges: database.prepare<[number]>('delete from identity_changes where at < ?'),
+    pruneRevocations: database.prepare<[number]>('delete from revocations where until < ?'),
+    maxPrunedChange: database
+      .prepare<[number], number | null>('select max(id) from identity_changes where at < ?')
+      .pluck(),
+    setPrunedThrough: database.prepare<[number]>(
+      'update identity_meta set pruned_through = max(pruned_through, ?) where id = 1',
+    ),
+  };
+}
+
+function toChange(row: ChangeRow): IdentityChange | undefined {
+  switch (row.kind) {
+    case 'agent':
+      return { kind: 'agent', id: row.ref };
+    case 'key':
+      return { kind: 'key', kid: row.ref };
+    case 'revocation':
+      return {
+        kind: 'revocation',
+        revocation: readRecord(RevocationV1Schema, row.body ?? '', `change ${row.id}`),
+      };
+    default:
+      // written by a newer Reins: not for this version's listeners
+      return undefined;
+  }
+}
+
+/** Parses input at the boundary: a malformed record is refused before it reaches the store. */
+function validateInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ReinsError('invalid_input', `invalid ${what}: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Parses a stored body: a row that is not a valid record (corrupt, hand-edited) fails clearly. */
+function readRecord<S extends z.ZodType>(schema: S, body: string, what: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw new ReinsError('internal_error', `corrupt ${what} in the identity store: ${describeError(error)}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ReinsError(
+      'internal_error',
+      `corrupt ${what} in the identity store: ${describeIssues(parsed.error)}`,
+    );
+  }
+  return parsed.data;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function timeOf(now: Date): number {
+  const time = now.getTime();
+  if (Number.isNaN(time)) throw new ReinsError('invalid_input', 'invalid time: not a valid date');
+  return time;
+}
+
+function epochOf(time: string, field: string): number {
+  const epoch = Date.parse(time);
+  if (Number.isNaN(epoch))
+    throw new ReinsError('invalid_input', `invalid ${field} \`${time}\`: not an ISO 8601 time`);
+  return epoch;
+}
+
+function sortKeys(keys: SigningKeyRecordV1[]): SigningKeyRecordV1[] {
+  return keys.sort((a, b) =>
+    a.createdAt === b.createdAt ? (a.kid < b.kid ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
+  );
+}

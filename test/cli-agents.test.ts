@@ -1,0 +1,92 @@
+/**
+ * @module test/cli-agents.test
+ * `reins agents` as a user runs it (built bin): register, issue a credential, suspend (kill switch),
+ * and clear errors for bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decodeJwt } from 'jose';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+function reins(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, REINS_DATABASE_URL: '' },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('reins agents', () => {
+  it('registers an agent, issues a credential within its mission, and suspends it', () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'reins-cli-agents-')), 'reins.db');
+    const created = reins(
+      'agents',
+      'create',
+      'support-skill',
+      '--owner',
+      'dana@example.com',
+      '--scopes',
+      'crm/db.select',
+      '--db',
+      db,
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('support-skill (active)');
+    expect(reins('agents', 'list', '--db', db).stdout).toMatch(
+      /^support-skill +active +dana@example\.com +crm\/db\.select/,
+    );
+
+    const token = reins(
+      'agents',
+      'token',
+      'support-skill',
+      '--ttl',
+      '120',
+      '--session',
+      'ticket-1',
+      '--db',
+      db,
+    );
+    expect(token.code).toBe(0);
+    const claims = decodeJwt(token.stdout.trim());
+    expect(claims).toMatchObject({ sub: 'support-skill', sid: 'ticket-1', scope: 'crm/db.select' });
+    expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(120);
+
+    const wider = reins('agents', 'token', 'support-skill', '--scopes', 'crm/*', '--db', db);
+    expect(wider.code).toBe(2);
+    expect(wider.stderr).toContain('outside the mission');
+
+    const jwks = JSON.parse(reins('agents', 'jwks', '--db', db).stdout) as { keys: { alg: string }[] };
+    expect(jwks.keys[0]?.alg).toBe('EdDSA');
+
+    const suspended = reins(
+      'agents',
+      'suspend',
+      'support-skill',
+      '--by',
+      'sec@example.com',
+      '--reason',
+      'incident 12',
+      '--db',
+      db,
+    );
+    expect(suspended.stdout).toContain('is suspended; every credential it held is revoked');
+    expect(reins('agents', 'token', 'support-skill', '--db', db).stderr).toContain('is suspended');
+  });
+
+  it('explains bad input', () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'reins-cli-agents-')), 'reins.db');
+    expect(reins('agents', 'create', 'Bad_Id', '--owner', 'x', '--db', db).stderr).toContain(
+      'agent ids are lowercase',
+    );
+    expect(reins('agents', 'show', 'ghost', '--db', db).stderr).toContain('unknown agent `ghost`');
+    expect(
+      reins('agents', 'create', 'x', '--owner', 'y', '--scopes', 'crm/*/x*', '--db', db).stderr,
+    ).toContain('invalid scope');
+  });
+});
