@@ -27,6 +27,15 @@ import {
   type SigningKeyRecordV1,
   SigningKeyRecordV1Schema,
 } from '../../spec/identity.js';
+import {
+  epochOf,
+  parseJson,
+  readRecord,
+  sortKeys,
+  timeOf,
+  toChange,
+  validateInput,
+} from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
 import { applyPostgresMigrations, quoteIdentifier } from './postgres-migrations.js';
 
@@ -570,83 +579,6 @@ function identityLockKey(schema: string): string {
 
 function unavailable(operation: 'read' | 'write', error: unknown): ReinsError {
   return new ReinsError('store_unavailable', `identity store ${operation} failed: ${describeError(error)}`);
-}
-
-function toChange(row: ChangeRow): IdentityChange | undefined {
-  switch (row.kind) {
-    case 'agent':
-      return { kind: 'agent', id: row.ref };
-    case 'key':
-      return { kind: 'key', kid: row.ref };
-    case 'revocation':
-      return {
-        kind: 'revocation',
-        revocation: readRecord(RevocationV1Schema, row.body ?? '', `change ${row.id}`),
-      };
-    default:
-      // written by a newer Reins: not for this version's listeners
-      return undefined;
-  }
-}
-
-/** Parses input at the boundary: a malformed record is refused before it reaches the store. */
-function validateInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new ReinsError('invalid_input', `invalid ${what}: ${describeIssues(parsed.error)}`);
-  }
-  return parsed.data;
-}
-
-/** Parses a stored body: a row that is not a valid record (corrupt, hand-edited) fails clearly. */
-function readRecord<S extends z.ZodType>(schema: S, body: string, what: string): z.output<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch (error) {
-    throw new ReinsError('internal_error', `corrupt ${what} in the identity store: ${describeError(error)}`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new ReinsError(
-      'internal_error',
-      `corrupt ${what} in the identity store: ${describeIssues(parsed.error)}`,
-    );
-  }
-  return parsed.data;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
-    .join('; ');
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function timeOf(now: Date): number {
-  const time = now.getTime();
-  if (Number.isNaN(time)) throw new ReinsError('invalid_input', 'invalid time: not a valid date');
-  return time;
-}
-
-function epochOf(time: string, field: string): number {
-  const epoch = Date.parse(time);
-  if (Number.isNaN(epoch))
-    throw new ReinsError('invalid_input', `invalid ${field} \`${time}\`: not an ISO 8601 time`);
-  return epoch;
-}
-
-function sortKeys(keys: SigningKeyRecordV1[]): SigningKeyRecordV1[] {
-  return keys.sort((a, b) =>
-    a.createdAt === b.createdAt ? (a.kid < b.kid ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
-  );
 }
 
 /** Where a connection string points, without credentials (for error messages). */
