@@ -14,7 +14,6 @@
  */
 import { createHash } from 'node:crypto';
 import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
-import type { z } from 'zod';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type AgentRecordV1,

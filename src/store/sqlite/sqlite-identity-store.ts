@@ -10,7 +10,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { z } from 'zod';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type AgentRecordV1,
