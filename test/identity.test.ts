@@ -169,9 +169,11 @@ describe('credentials', () => {
     const { token } = await auth.issue('assistant');
     await registry.suspend('assistant', { by: 'sec@example.com', reason: 'misbehaving' });
     await waitFor(async () => !(await auth.authenticate(token)).ok);
+    const before = (await rejections()).length;
     const refused = await auth.authenticate(token);
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(['agent_not_active', 'revoked']).toContain(refused.code);
+    expect(await rejections()).toHaveLength(before + 1);
     await expect(auth.issue('assistant')).rejects.toThrow(/suspended/);
     await registry.resume('assistant', { by: 'sec@example.com', reason: 'fixed' });
     now += 1_000;
