@@ -20,6 +20,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   loader: ['spec', 'policy'],
   harness: ['spec', 'policy', 'audit', 'store'],
   auth: ['spec', 'identity', 'store'],
+  gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
@@ -35,6 +36,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'inspect',
     'identity',
     'auth',
+    'gateway',
   ],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };

@@ -29,6 +29,7 @@ import {
 import { type StoreOptions, signingKeyPathOf } from './audit-store.js';
 import { decide } from './decide-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
+import { type McpOptions, runStdioGateway } from './mcp-command.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
 
 function packageVersion(): string {
@@ -232,6 +233,22 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
+
+  program
+    .command('mcp')
+    .description(
+      'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
+    )
+    .requiredOption('--agent <id>', 'the registered agent this client acts as')
+    .requiredOption('--policy <path>', 'policy file or directory (hot-reloaded)')
+    .option('--name <upstream>', 'name of the upstream in policies (tools are <name>/<tool>)', 'local')
+    .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+    .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
+    .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
+    .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
+    .action(async (command: string[], options: McpOptions) => {
+      exitCode = await runStdioGateway(options, command, io);
+    });
 
   program
     .command('demo')

@@ -410,3 +410,34 @@ describe('indexing', () => {
     expect(policy.evaluate(input({ server: 's', tool: 'tool-x' })).effect).toBe('deny');
   });
 });
+
+describe('mayAllow (which tools an agent is shown)', () => {
+  const policy = policyFrom(`
+rules:
+  - { id: support-reads, effect: allow, principal: { agents: support }, tool: { effects: read }, when: 'has(args.table)', reason: r }
+  - { id: writes-held, effect: approve, principal: { roles: [operator] }, tool: { effects: write }, reason: r }
+  - { id: never-pay, effect: deny, principal: { agents: support }, tool: { server: pay }, reason: r }
+  - { id: pay-reads, effect: allow, tool: { server: pay, name: payments.lookup }, reason: r }
+`);
+  const principal = (agentId: string, extra: { roles?: string[]; scopes?: string[] } = {}) => ({
+    agentId,
+    roles: extra.roles ?? [],
+    delegatedBy: [],
+    ...(extra.scopes ? { scopes: extra.scopes } : {}),
+  });
+  it('shows tools some allow or approve rule could let through, whatever their conditions', () => {
+    expect(policy.mayAllow(principal('support'), { server: 'crm', name: 'db.select' })).toBe(true);
+    expect(
+      policy.mayAllow(principal('op', { roles: ['operator'] }), { server: 'crm', name: 'db.execute' }),
+    ).toBe(true);
+  });
+  it('hides unknown tools, tools nothing allows, unconditionally denied ones and those out of scope', () => {
+    expect(policy.mayAllow(principal('support'), { server: 'shell', name: 'exec' })).toBe(false);
+    expect(policy.mayAllow(principal('support'), { server: 'crm', name: 'db.execute' })).toBe(false);
+    expect(policy.mayAllow(principal('support'), { server: 'pay', name: 'payments.lookup' })).toBe(false);
+    expect(policy.mayAllow(principal('other'), { server: 'pay', name: 'payments.lookup' })).toBe(true);
+    expect(
+      policy.mayAllow(principal('support', { scopes: ['pay/*'] }), { server: 'crm', name: 'db.select' }),
+    ).toBe(false);
+  });
+});

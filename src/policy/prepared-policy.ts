@@ -10,7 +10,7 @@ import type { Decision, Diagnostic, Obligation, ToolFacts, Verdict } from '../sp
 import { describeError } from '../spec/errors.js';
 import type { PolicyDocument } from '../spec/policy-document.js';
 import { allowsTool } from '../spec/scopes.js';
-import type { DecisionInput, HistoryEntry, ToolRef } from '../spec/tool-call.js';
+import type { DecisionInput, HistoryEntry, Principal, ToolRef } from '../spec/tool-call.js';
 import {
   type CompiledCatalogueEntry,
   type CompiledLimitRule,
@@ -159,6 +159,29 @@ export class PreparedPolicy {
   /** Catalogue facts for a tool, or undefined when the policy does not know it. */
   toolFacts(tool: ToolRef): ToolFacts | undefined {
     return this.planFor(tool)?.facts;
+  }
+
+  /**
+   * Could any call of this tool by this principal ever be allowed (or held for approval)? Used to show
+   * agents only the tools they may call: false for unknown tools, tools outside the credential's scope,
+   * tools an unconditional deny rule covers, and tools no allow/approve rule matches; true when some
+   * allow or approve rule could match (its condition may still refuse a given call).
+   */
+  mayAllow(principal: Principal, tool: ToolRef): boolean {
+    try {
+      const plan = this.planFor(tool);
+      if (plan === null) return false;
+      if (principal.scopes !== undefined && !allowsTool(principal.scopes, describeTool(tool))) return false;
+      let allowed = false;
+      for (const rule of plan.rulesFor(principal.agentId)) {
+        if (rule.shadow || rule.kind !== 'rule' || !principalMatches(rule.principal, principal)) continue;
+        if (rule.effect === 'deny' && rule.condition === undefined) return false;
+        if (rule.effect !== 'deny') allowed = true;
+      }
+      return allowed;
+    } catch {
+      return false; // fail closed: when in doubt, do not show the tool
+    }
   }
 
   /** Decides one call. Never throws; an internal failure is a deny with an `internal_error` diagnostic. */

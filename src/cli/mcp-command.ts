@@ -1,0 +1,123 @@
+/**
+ * @module cli/mcp-command
+ * `reins mcp --agent <id> --policy <path> -- <command> [args...]`: Reins as a local MCP server over
+ * stdio, fronting one upstream it spawns. A desktop client runs this instead of the upstream: the
+ * agent sees only the tools its policy may allow, and every call is decided, recorded and filtered.
+ * Standard output carries the MCP protocol, so everything else goes to standard error.
+ */
+import { randomUUID } from 'node:crypto';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { Gateway } from '../gateway/gateway.js';
+import { Upstream } from '../gateway/upstream.js';
+import { Harness } from '../harness/harness.js';
+import { PolicyWatcher } from '../loader/policy-watcher.js';
+import { formatProblem } from '../policy/policy-problem.js';
+import { describeError } from '../spec/errors.js';
+import { UpstreamNameSchema } from '../spec/gateway-config.js';
+import type { Principal } from '../spec/tool-call.js';
+import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
+import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
+import type { IdentityStore } from '../store/state-stores.js';
+import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
+import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK } from './io.js';
+
+export interface McpOptions extends StoreOptions {
+  readonly agent: string;
+  readonly policy: string;
+  readonly name: string;
+  readonly callTimeout: string;
+}
+
+export async function runStdioGateway(
+  options: McpOptions,
+  command: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const log = (line: string) => io.err(`reins mcp: ${line}`);
+  const [executable, ...args] = command;
+  if (executable === undefined) {
+    log(
+      'give the upstream command after `--`, e.g. `reins mcp --agent a --policy p.yaml -- npx server ./work`',
+    );
+    return EXIT_ERROR;
+  }
+  const name = UpstreamNameSchema.safeParse(options.name);
+  if (!name.success) {
+    log(`invalid --name \`${options.name}\`: ${name.error.issues[0]?.message ?? ''}`);
+    return EXIT_ERROR;
+  }
+  let policy: PolicyWatcher;
+  try {
+    policy = new PolicyWatcher({
+      path: options.policy,
+      onReload: (event) =>
+        log(
+          event.kind === 'policy-reloaded'
+            ? `policy reloaded: ${event.hash}`
+            : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
+        ),
+    }).start();
+  } catch (error) {
+    log(describeError(error));
+    return EXIT_ERROR;
+  }
+
+  let identity: IdentityStore | undefined;
+  let principal: Principal;
+  try {
+    identity = databaseUrlOf(options)
+      ? await PostgresIdentityStore.open({ connectionString: databaseUrlOf(options) as string })
+      : new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
+    const agent = await identity.getAgent(options.agent);
+    // fail closed: an agent nobody registered, or one that is suspended, gets no tools at all
+    if (agent === undefined)
+      throw new Error(`unknown agent \`${options.agent}\`: register it with \`reins agents create\``);
+    if (agent.state !== 'active') throw new Error(`agent \`${options.agent}\` is ${agent.state}`);
+    principal = {
+      agentId: agent.id,
+      roles: agent.roles,
+      owner: agent.owner,
+      delegatedBy: [],
+      scopes: agent.scopes,
+    };
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await identity?.close();
+    return EXIT_ERROR;
+  }
+
+  const audit = await openWritableAuditLog(options);
+  const upstream = new Upstream(
+    { name: name.data, stdio: { command: executable, args, env: {} } },
+    {
+      callTimeoutMs: Number(options.callTimeout),
+      onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+    },
+  );
+  try {
+    await upstream.connect();
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await Promise.all([audit.close(), identity.close()]);
+    return EXIT_ERROR;
+  }
+
+  const harness = new Harness({ policy, audit });
+  const gateway = new Gateway({ upstreams: [upstream], harness, policy });
+  const sessionId = `mcp-${randomUUID()}`;
+  const server = gateway.createServer({ principal, sessionId });
+  log(
+    `agent \`${principal.agentId}\`, session ${sessionId}, ${gateway.visibleTools(principal).length} of ${upstream.listTools().length} tools visible`,
+  );
+  const finished = new Promise<void>((resolve) => {
+    server.onclose = () => resolve();
+  });
+  await server.connect(new StdioServerTransport());
+  await finished;
+  policy.stop();
+  await upstream.close();
+  await Promise.all([audit.close(), identity.close()]);
+  return EXIT_OK;
+}

@@ -1,0 +1,126 @@
+/**
+ * @module gateway/upstream
+ * One upstream MCP server the gateway fronts, through the official SDK client: spawned over stdio or
+ * reached over Streamable HTTP. Keeps its tool list; an upstream that dies is restarted with
+ * exponential backoff, and calls made meanwhile fail with a clear error instead of hanging.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { describeError } from '../spec/errors.js';
+import type { UpstreamConfig } from '../spec/gateway-config.js';
+
+const MIN_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+
+export interface UpstreamOptions {
+  readonly callTimeoutMs: number;
+  /** Told about connection events (started, died, restarting), for logs and the audit trail. */
+  readonly onEvent?: (event: {
+    upstream: string;
+    kind: 'connected' | 'closed' | 'error';
+    message: string;
+  }) => void;
+  /** Directory stdio upstreams start in, unless their configuration says otherwise. */
+  readonly cwd?: string;
+}
+
+export class Upstream {
+  readonly name: string;
+  private client: Client | undefined;
+  private tools: Tool[] = [];
+  private backoffMs = MIN_BACKOFF_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: UpstreamConfig,
+    private readonly options: UpstreamOptions,
+  ) {
+    this.name = config.name;
+  }
+
+  /** Connects and lists the upstream's tools; rejects with a clear error if it cannot. */
+  async connect(): Promise<void> {
+    const client = new Client({ name: 'reins-gateway', version: '0.1.0' });
+    client.onclose = () => this.handleClose(client);
+    client.onerror = (error) =>
+      this.options.onEvent?.({ upstream: this.name, kind: 'error', message: describeError(error) });
+    try {
+      await client.connect(this.transport());
+      this.tools = (await client.listTools()).tools;
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw new Error(`upstream \`${this.name}\` did not start: ${describeError(error)}`);
+    }
+    this.client = client;
+    this.backoffMs = MIN_BACKOFF_MS;
+    this.options.onEvent?.({ upstream: this.name, kind: 'connected', message: `${this.tools.length} tools` });
+  }
+
+  /** The tools the upstream offers (as of its last successful listing). */
+  listTools(): readonly Tool[] {
+    return this.tools;
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
+    const client = this.client;
+    if (client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
+    // the SDK validates the answer: garbage from the upstream becomes an error here, not a result
+    return (await client.callTool({ name, arguments: args }, undefined, {
+      signal,
+      timeout: this.options.callTimeoutMs,
+    })) as CallToolResult;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => {});
+  }
+
+  private transport(): Transport {
+    if ('stdio' in this.config) {
+      const { command, args, env, cwd } = this.config.stdio;
+      const directory = cwd ?? this.options.cwd;
+      return new StdioClientTransport({
+        command,
+        args,
+        env: { ...(process.env as Record<string, string>), ...env },
+        stderr: 'pipe',
+        ...(directory ? { cwd: directory } : {}),
+      });
+    }
+    return new StreamableHTTPClientTransport(new URL(this.config.http.url), {
+      requestInit: { headers: this.config.http.headers },
+    });
+  }
+
+  private handleClose(client: Client): void {
+    if (this.client !== client) return; // an older connection, already replaced
+    this.client = undefined;
+    this.scheduleRestart();
+  }
+
+  /** Tries again after the current backoff, doubling it after every failure (up to 30 s). */
+  private scheduleRestart(): void {
+    if (this.closed) return;
+    this.options.onEvent?.({
+      upstream: this.name,
+      kind: 'closed',
+      message: `restarting in ${this.backoffMs} ms`,
+    });
+    this.restartTimer = setTimeout(() => {
+      this.connect().catch((error: unknown) => {
+        this.options.onEvent?.({ upstream: this.name, kind: 'error', message: describeError(error) });
+        this.scheduleRestart();
+      });
+    }, this.backoffMs);
+    this.restartTimer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+}

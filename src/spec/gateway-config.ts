@@ -1,0 +1,75 @@
+/**
+ * @module spec/gateway-config
+ * The gateway configuration file (`reins.yaml`, `kind: Gateway`): the upstream MCP servers it fronts,
+ * the policy, the store, where it listens and its limits. Validated at start: a bad configuration stops
+ * the gateway with a message that says what to change.
+ */
+import { z } from 'zod';
+import { DurationSchema } from './duration.js';
+import { POLICY_API_VERSION } from './policy-document.js';
+
+/** Upstream names become the `server` of every tool they provide (`fs` -> `fs/read_file`). */
+export const UpstreamNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,31}$/,
+    'upstream names are lowercase letters, digits and `-` (at most 32), starting with a letter',
+  );
+
+export const StdioUpstreamSchema = z.strictObject({
+  name: UpstreamNameSchema,
+  stdio: z.strictObject({
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+  }),
+});
+
+export const HttpUpstreamSchema = z.strictObject({
+  name: UpstreamNameSchema,
+  http: z.strictObject({
+    url: z.url(),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+});
+
+export const UpstreamConfigSchema = z.union([StdioUpstreamSchema, HttpUpstreamSchema]);
+export type UpstreamConfig = z.infer<typeof UpstreamConfigSchema>;
+
+export const GatewayLimitsSchema = z.strictObject({
+  /** Largest JSON-RPC message accepted from a client, in bytes. */
+  maxMessageBytes: z.number().int().positive().default(1_048_576),
+  /** How long an upstream may take to answer a call. */
+  callTimeout: DurationSchema.default(60_000),
+  /** How long a held call waits for human approval before it expires (= denied). */
+  approvalTimeout: DurationSchema.default(300_000),
+});
+
+export const GatewayConfigSchema = z.strictObject({
+  apiVersion: z.literal(POLICY_API_VERSION),
+  kind: z.literal('Gateway'),
+  /** Policy file or directory, relative to this file. */
+  policy: z.string().min(1),
+  /** Embedded store file (relative to this file), unless `databaseUrl` or REINS_DATABASE_URL is set. */
+  store: z
+    .strictObject({ sqlite: z.string().default('.reins/audit.db'), databaseUrl: z.string().optional() })
+    .default({ sqlite: '.reins/audit.db' }),
+  upstreams: z.array(UpstreamConfigSchema).min(1),
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).default(8788),
+      path: z.string().default('/mcp'),
+    })
+    .default({ host: '127.0.0.1', port: 8788, path: '/mcp' }),
+  limits: GatewayLimitsSchema.default({
+    maxMessageBytes: 1_048_576,
+    callTimeout: 60_000,
+    approvalTimeout: 300_000,
+  }),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/** MCP tool names the gateway shows: `<upstream>__<tool>` (MCP names allow letters, digits, `_` and `-`). */
+export const TOOL_NAME_SEPARATOR = '__';
