@@ -28,6 +28,7 @@ import {
 } from './audit-commands.js';
 import { type StoreOptions, signingKeyPathOf } from './audit-store.js';
 import { decide } from './decide-command.js';
+import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
@@ -233,6 +234,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
+
+  program
+    .command('gateway')
+    .description('run the MCP gateway for remote agents (Streamable HTTP, Reins credentials)')
+    .requiredOption('--config <file>', 'gateway configuration (reins.yaml)')
+    .action(async (options: { config: string }) => {
+      exitCode = await runHttpGateway(options, io);
+    });
 
   program
     .command('mcp')
