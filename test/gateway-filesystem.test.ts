@@ -88,6 +88,8 @@ async function connect(agent: string): Promise<Client> {
       policy,
       '--db',
       db,
+      '--lock',
+      join(directory, 'reins.lock'),
       '--name',
       'fs',
       '--',

@@ -7,6 +7,7 @@
 import { Authenticator } from '../auth/authenticator.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
+import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
@@ -74,7 +75,8 @@ export async function runHttpGateway(
       cleanup.push(() => upstream.close());
     }
     const harness = new Harness({ policy, audit, approvalTimeoutMs: config.limits.approvalTimeout });
-    const gateway = new Gateway({ upstreams, harness, policy });
+    const pins = ToolPins.load(config.lock);
+    const gateway = new Gateway({ upstreams, harness, policy, pins, audit });
     const http = new HttpGateway({
       gateway,
       authenticator,

@@ -32,6 +32,7 @@ import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
+import { approveTool, listTools } from './tools-commands.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -243,6 +244,24 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await runHttpGateway(options, io);
     });
 
+  const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
+  tools
+    .command('list')
+    .description('pinned and quarantined tools; exits 1 when any is in quarantine')
+    .option('--lock <file>', 'lock file', 'reins.lock')
+    .action((options: { lock: string }) => {
+      exitCode = listTools(options, io);
+    });
+  tools
+    .command('approve')
+    .description('re-approve a quarantined tool after reviewing its definition')
+    .argument('<tool>', '<upstream>/<name>, as `reins tools list` shows it')
+    .requiredOption('--by <human>', 'who reviewed it')
+    .option('--lock <file>', 'lock file', 'reins.lock')
+    .action((key: string, options: { lock: string; by: string }) => {
+      exitCode = approveTool(key, options, io);
+    });
+
   program
     .command('mcp')
     .description(
@@ -254,6 +273,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
     .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
     .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
+    .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: McpOptions) => {
       exitCode = await runStdioGateway(options, command, io);

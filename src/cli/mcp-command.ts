@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Gateway } from '../gateway/gateway.js';
+import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
 import { PolicyWatcher } from '../loader/policy-watcher.js';
@@ -26,6 +27,8 @@ export interface McpOptions extends StoreOptions {
   readonly policy: string;
   readonly name: string;
   readonly callTimeout: string;
+  /** Tool definition pins. */
+  readonly lock: string;
 }
 
 export async function runStdioGateway(
@@ -105,7 +108,17 @@ export async function runStdioGateway(
   }
 
   const harness = new Harness({ policy, audit });
-  const gateway = new Gateway({ upstreams: [upstream], harness, policy });
+  let pins: ToolPins;
+  try {
+    pins = ToolPins.load(options.lock);
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await upstream.close();
+    await Promise.all([audit.close(), identity.close()]);
+    return EXIT_ERROR;
+  }
+  const gateway = new Gateway({ upstreams: [upstream], harness, policy, pins, audit });
   const sessionId = `mcp-${randomUUID()}`;
   const server = gateway.createServer({ principal, sessionId });
   log(

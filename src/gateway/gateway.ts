@@ -8,6 +8,8 @@
  *   record), and answers a refusal with an MCP error result that says why.
  * Resources and prompts are not offered: denied by default.
  */
+
+import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -17,14 +19,22 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
 import type { PolicyHandle } from '../harness/types.js';
+import type { ToolPinningEvent } from '../spec/audit-event.js';
+import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import type { Upstream } from './upstream.js';
 
 export interface GatewayOptions {
   readonly upstreams: readonly Upstream[];
   readonly harness: Harness;
   readonly policy: PolicyHandle;
+  /** Tool definition pins (reins.lock): changed or suspicious tools are quarantined. */
+  readonly pins?: ToolPins;
+  /** Where pinning events are recorded (the same log as the calls). */
+  readonly audit?: AuditLog;
 }
 
 /** The downstream client: who it is, and the session its calls belong to. */
@@ -35,6 +45,7 @@ export interface DownstreamIdentity {
 
 export class Gateway {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
+  private readonly recordedPins = new Set<string>();
 
   constructor(private readonly options: GatewayOptions) {
     this.upstreams = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
@@ -52,17 +63,86 @@ export class Gateway {
     return server;
   }
 
-  /** Tools of every upstream that this principal may ever call, under their gateway names. */
+  /** Tools of every upstream that this principal may ever call and that are not quarantined. */
   visibleTools(principal: Principal): Tool[] {
     const policy = this.options.policy.current;
     const tools: Tool[] = [];
     for (const upstream of this.upstreams.values()) {
       for (const tool of upstream.listTools()) {
         if (!policy.mayAllow(principal, { server: upstream.name, name: tool.name })) continue;
+        if (this.pinCheck(upstream.name, tool).status !== 'pinned') continue;
         tools.push({ ...tool, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${tool.name}` });
       }
     }
     return tools;
+  }
+
+  /** Checks a tool definition against its pin, recording first pins and quarantines (once each). */
+  private pinCheck(
+    upstream: string,
+    tool: Tool,
+  ): { status: 'pinned' } | { status: 'quarantined'; message: string } {
+    const { pins } = this.options;
+    if (pins === undefined) return { status: 'pinned' };
+    let check: PinCheck;
+    try {
+      check = pins.check(upstream, tool);
+    } catch (error) {
+      // fail closed: a lock file we cannot read or write withholds the tool
+      return {
+        status: 'quarantined',
+        message: `tool \`${upstream}/${tool.name}\` is withheld: ${describeError(error)}`,
+      };
+    }
+    if (check.status === 'pinned') {
+      if (check.firstUse)
+        this.recordPin(upstream, tool.name, {
+          status: 'pinned',
+          fingerprint: check.fingerprint,
+          message: 'pinned on first use',
+        });
+      return { status: 'pinned' };
+    }
+    this.recordPin(upstream, tool.name, {
+      status: 'quarantined',
+      reason: check.reason,
+      fingerprint: check.fingerprint,
+      ...(check.pinned ? { pinned: check.pinned } : {}),
+      findings: check.findings.map((finding) => ({ code: finding.code, field: finding.field })),
+      message: check.message,
+    });
+    return { status: 'quarantined', message: check.message };
+  }
+
+  private recordPin(
+    upstream: string,
+    name: string,
+    event: Pick<ToolPinningEvent, 'status' | 'fingerprint' | 'message'> &
+      Partial<Pick<ToolPinningEvent, 'reason' | 'pinned' | 'findings' | 'agentId' | 'sessionId'>>,
+  ): void {
+    const { audit } = this.options;
+    if (audit === undefined) return;
+    // one record per definition and status, however often tools are listed; every refused call is recorded
+    const key = `${upstream}/${name}|${event.fingerprint}|${event.status}`;
+    if (event.status !== 'refused') {
+      if (this.recordedPins.has(key)) return;
+      this.recordedPins.add(key);
+    }
+    const id = randomUUID();
+    void audit
+      .append({
+        v: 1,
+        id,
+        time: new Date().toISOString(),
+        kind: 'tool-pinning',
+        decisionId: id,
+        tool: { server: upstream, name },
+        findings: [],
+        agentId: '',
+        sessionId: '',
+        ...event,
+      })
+      .catch(() => this.recordedPins.delete(key)); // try again next time
   }
 
   private async callTool(
@@ -73,7 +153,23 @@ export class Gateway {
   ): Promise<CallToolResult> {
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
-    if (tool === undefined || upstream === undefined) return refusal(`unknown tool \`${gatewayName}\``);
+    const definition = upstream?.listTools().find((candidate) => candidate.name === tool?.name);
+    if (tool === undefined || upstream === undefined || definition === undefined) {
+      return refusal(`unknown tool \`${gatewayName}\``);
+    }
+    const pin = this.pinCheck(upstream.name, definition);
+    if (pin.status === 'quarantined') {
+      const { principal, sessionId } = identity;
+      const fingerprint = this.options.pins ? toolFingerprint(upstream.name, definition) : '';
+      this.recordPin(upstream.name, tool.name, {
+        status: 'refused',
+        fingerprint,
+        message: pin.message,
+        agentId: principal.agentId,
+        sessionId,
+      });
+      return refusal(`Reins refused this call: ${pin.message}`);
+    }
     const result = await this.options.harness.call(
       { principal: identity.principal, sessionId: identity.sessionId, tool, args },
       (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),

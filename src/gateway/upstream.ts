@@ -8,7 +8,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  type Tool,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 
@@ -48,6 +52,18 @@ export class Upstream {
     client.onclose = () => this.handleClose(client);
     client.onerror = (error) =>
       this.options.onEvent?.({ upstream: this.name, kind: 'error', message: describeError(error) });
+    // a server may change its tools at any time (that is how a rug pull arrives): list them again
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      try {
+        if (this.client === client) this.tools = (await client.listTools()).tools;
+      } catch (error) {
+        this.options.onEvent?.({
+          upstream: this.name,
+          kind: 'error',
+          message: `listing changed tools: ${describeError(error)}`,
+        });
+      }
+    });
     try {
       await client.connect(this.transport());
       this.tools = (await client.listTools()).tools;

@@ -38,6 +38,7 @@ export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
     config: {
       ...config,
       policy: here(config.policy),
+      lock: here(config.lock),
       store: { ...config.store, sqlite: here(config.store.sqlite) },
       upstreams: config.upstreams.map((upstream) =>
         'stdio' in upstream

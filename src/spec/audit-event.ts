@@ -88,15 +88,42 @@ export const CredentialRejectedEventSchema = z.strictObject({
   tool: ToolRefSchema.optional(),
 });
 
+/**
+ * Tool definition pinning: a tool pinned on first sight, quarantined (its definition changed since it
+ * was approved, or its description carries instructions aimed at the model), or a call to a
+ * quarantined tool refused.
+ */
+export const ToolPinningEventSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1),
+  time: z.string(),
+  kind: z.literal('tool-pinning'),
+  /** Equal to `id`. */
+  decisionId: z.string().min(1),
+  tool: ToolRefSchema,
+  status: z.enum(['pinned', 'quarantined', 'refused']),
+  reason: z.string().optional(),
+  fingerprint: z.string(),
+  /** The approved fingerprint the definition no longer matches. */
+  pinned: z.string().optional(),
+  findings: z.array(z.strictObject({ code: z.string(), field: z.string() })).default([]),
+  message: z.string(),
+  /** For refused calls: who tried. */
+  agentId: z.string().default(''),
+  sessionId: z.string().default(''),
+});
+
 export const AuditEventV1Schema = z.discriminatedUnion('kind', [
   CallIntentEventSchema,
   CallOutcomeEventSchema,
   CredentialRejectedEventSchema,
+  ToolPinningEventSchema,
 ]);
 export type AuditEventV1 = z.infer<typeof AuditEventV1Schema>;
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 export type CallOutcomeEvent = z.infer<typeof CallOutcomeEventSchema>;
 export type CredentialRejectedEvent = z.infer<typeof CredentialRejectedEventSchema>;
+export type ToolPinningEvent = z.infer<typeof ToolPinningEventSchema>;
 
 /**
  * Searchable copies of some event fields, stored beside the body. They are covered by the record's
@@ -130,6 +157,17 @@ export interface ChainedRecord extends PreparedEvent {
 
 /** Derives the searchable fields of an event (the single place that decides them). */
 export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
+  if (event.kind === 'tool-pinning') {
+    return {
+      time: event.time,
+      kind: event.kind,
+      decisionId: event.decisionId,
+      sessionId: event.sessionId,
+      agentId: event.agentId,
+      tool: `${event.tool.server}/${event.tool.name}`,
+      effect: event.status,
+    };
+  }
   if (event.kind === 'credential-rejected') {
     return {
       time: event.time,

@@ -56,6 +56,8 @@ export const GatewayConfigSchema = z.strictObject({
     .strictObject({ sqlite: z.string().default('.reins/audit.db'), databaseUrl: z.string().optional() })
     .default({ sqlite: '.reins/audit.db' }),
   upstreams: z.array(UpstreamConfigSchema).min(1),
+  /** Tool definition pins (relative to this file); commit it so that a changed tool is caught. */
+  lock: z.string().default('reins.lock'),
   listen: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
