@@ -1,0 +1,117 @@
+/**
+ * @module test/gateway-robustness.test
+ * The gateway in front of a misbehaving upstream (test/support/flaky-server.ts over stdio): a hanging
+ * tool times out with a clear error, a crashed upstream is restarted and serves again, a call
+ * cancelled by the client is cancelled upstream and recorded as cancelled, and an unknown method gets
+ * a JSON-RPC error. The gateway stays up throughout.
+ */
+import { resolve } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { type CallToolResult, EmptyResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gateway } from '../src/gateway/gateway.js';
+import { Upstream } from '../src/gateway/upstream.js';
+import { Harness } from '../src/harness/harness.js';
+import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { policyFrom } from './support/policy-fixtures.js';
+
+const events: string[] = [];
+let upstream: Upstream;
+let client: Client;
+let audit: SqliteAuditLog;
+
+beforeAll(async () => {
+  upstream = new Upstream(
+    {
+      name: 'flaky',
+      stdio: {
+        command: process.execPath,
+        args: ['--import', 'tsx', resolve(import.meta.dirname, 'support/flaky-server.ts')],
+        env: {},
+      },
+    },
+    { callTimeoutMs: 1_000, onEvent: (event) => events.push(`${event.kind}: ${event.message}`) },
+  );
+  await upstream.connect();
+  audit = new SqliteAuditLog({ path: ':memory:' });
+  const policy = {
+    current: policyFrom('rules:\n  - { id: all, effect: allow, reason: allowed }', {
+      catalogue: 'tools:\n  - { server: flaky, name: "*", risk: low, effects: [read] }',
+    }),
+  };
+  const gateway = new Gateway({ upstreams: [upstream], harness: new Harness({ policy, audit }), policy });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await gateway
+    .createServer({ principal: { agentId: 'agent', roles: [], delegatedBy: [] }, sessionId: 's' })
+    .connect(serverSide);
+  client = new Client({ name: 'robustness-test', version: '1.0.0' });
+  await client.connect(clientSide);
+}, 30_000);
+
+afterAll(async () => {
+  await client.close();
+  await upstream.close();
+  await audit.close();
+});
+
+const echo = async () =>
+  (await client.callTool({ name: 'flaky__echo', arguments: { text: 'still here' } })) as CallToolResult;
+const text = (result: CallToolResult) =>
+  result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+
+async function outcomes(): Promise<string[]> {
+  return (await audit.query({ kind: 'call-outcome' })).map(
+    (record) =>
+      `${record.event.kind === 'call-outcome' ? record.event.tool.name : ''}:${record.event.kind === 'call-outcome' ? record.event.outcome : ''}`,
+  );
+}
+
+describe('gateway robustness', () => {
+  it('answers a hanging upstream call with a timeout error and keeps serving', async () => {
+    const result = (await client.callTool({ name: 'flaky__hang', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/tool failed: .*timed out/i);
+    expect(text(await echo())).toBe('still here');
+    expect(await outcomes()).toContain('hang:error');
+  });
+
+  it('cancels a call upstream when the client cancels it, and records it as cancelled', async () => {
+    const controller = new AbortController();
+    const pending = client.callTool({ name: 'flaky__slow', arguments: {} }, undefined, {
+      signal: controller.signal,
+      timeout: 5_000,
+    });
+    await new Promise((wait) => setTimeout(wait, 200));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    for (let attempt = 0; !(await outcomes()).includes('slow:cancelled'); attempt++) {
+      if (attempt > 100) throw new Error(`no cancelled outcome: ${(await outcomes()).join(', ')}`);
+      await new Promise((wait) => setTimeout(wait, 20));
+    }
+    expect(text(await echo())).toBe('still here');
+  });
+
+  it('gives unknown methods a JSON-RPC error', async () => {
+    await expect(client.request({ method: 'resources/list' }, EmptyResultSchema)).rejects.toThrow(
+      /Method not found/i,
+    );
+    expect(text(await echo())).toBe('still here');
+  });
+
+  it('restarts a crashed upstream, which then serves again', async () => {
+    const crashed = (await client.callTool({ name: 'flaky__crash', arguments: {} })) as CallToolResult;
+    expect(crashed.isError).toBe(true);
+    for (let attempt = 0; ; attempt++) {
+      const result = await echo();
+      if (!result.isError) {
+        expect(text(result)).toBe('still here');
+        break;
+      }
+      expect(text(result)).toMatch(/unavailable|closed|failed/i);
+      if (attempt > 100) throw new Error(`upstream never came back: ${events.join('; ')}`);
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+    expect(events.some((event) => event.startsWith('closed: restarting'))).toBe(true);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * @module test/support/flaky-server
+ * An MCP server over stdio for gateway robustness tests: `echo` works, `hang` never answers, `crash`
+ * kills the process, `slow` waits 10 s unless the call is cancelled (and then says so on stderr).
+ * Usage: node --import tsx test/support/flaky-server.ts
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+
+const server = new McpServer({ name: 'flaky', version: '1.0.0' });
+server.registerTool(
+  'echo',
+  { description: 'Echoes the text', inputSchema: { text: z.string() } },
+  async ({ text }) => ({
+    content: [{ type: 'text', text }],
+  }),
+);
+server.registerTool('hang', { description: 'Never answers' }, () => new Promise(() => {}));
+server.registerTool('crash', { description: 'Stops the server' }, () => process.exit(3));
+server.registerTool('slow', { description: 'Takes ten seconds' }, async (extra) => {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    extra.signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      process.stderr.write('slow call cancelled\n');
+      resolve();
+    });
+  });
+  return { content: [{ type: 'text', text: 'finished' }] };
+});
+await server.connect(new StdioServerTransport());
