@@ -7,6 +7,7 @@
 import { Authenticator } from '../auth/authenticator.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
+import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
@@ -74,7 +75,14 @@ export async function runHttpGateway(
       await upstream.connect();
       cleanup.push(() => upstream.close());
     }
-    const harness = new Harness({ policy, audit, approvalTimeoutMs: config.limits.approvalTimeout });
+    // held calls wait here (with progress notifications) until decided or expired
+    const approvals = new PendingApprovals();
+    const harness = new Harness({
+      policy,
+      audit,
+      approvals: approvals.handler(),
+      approvalTimeoutMs: config.limits.approvalTimeout,
+    });
     const pins = ToolPins.load(config.lock);
     const gateway = new Gateway({ upstreams, harness, policy, pins, audit });
     const http = new HttpGateway({

@@ -24,6 +24,7 @@ import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { currentRequest, type RequestProgress } from './pending-approvals.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import type { Upstream } from './upstream.js';
 
@@ -57,9 +58,23 @@ export class Gateway {
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: this.visibleTools(identity.principal),
     }));
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
-      this.callTool(identity, request.params.name, request.params.arguments ?? {}, extra.signal),
-    );
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const progressToken = request.params._meta?.progressToken;
+      // held calls report progress through this request (see pending-approvals)
+      const progress: RequestProgress = {
+        ...(progressToken !== undefined ? { progressToken } : {}),
+        sendProgress: (value, message) =>
+          progressToken === undefined
+            ? Promise.resolve()
+            : extra.sendNotification({
+                method: 'notifications/progress',
+                params: { progressToken, progress: value, message },
+              }),
+      };
+      return currentRequest.run(progress, () =>
+        this.callTool(identity, request.params.name, request.params.arguments ?? {}, extra.signal),
+      );
+    });
     return server;
   }
 

@@ -1,0 +1,85 @@
+/**
+ * @module gateway/pending-approvals
+ * Held calls waiting for humans, in one gateway process. The harness asks `handler()`; the call stays
+ * open and, when the client asked for progress (a `progressToken`), receives MCP progress notifications
+ * while it waits; `decide()` (the control plane will call it) resumes it; the harness's timeout expires
+ * it (= denied). The MCP request the call belongs to is found through AsyncLocalStorage: the harness
+ * runs the approval handler inside the gateway's request handler.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ApprovalHandler, ApprovalRequest, ApprovalVerdict } from '../harness/types.js';
+
+/** What the gateway's request handler knows about the MCP request being served. */
+export interface RequestProgress {
+  readonly progressToken?: string | number;
+  readonly sendProgress: (progress: number, message: string) => Promise<void>;
+}
+
+export const currentRequest = new AsyncLocalStorage<RequestProgress>();
+
+interface Pending {
+  readonly request: ApprovalRequest;
+  readonly since: number;
+  readonly settle: (verdict: ApprovalVerdict) => void;
+}
+
+export class PendingApprovals {
+  private readonly pending = new Map<string, Pending>();
+
+  /** @param progressIntervalMs how often a waiting client hears that it is still waiting */
+  constructor(private readonly progressIntervalMs = 5_000) {}
+
+  handler(): ApprovalHandler {
+    return (request, signal) =>
+      new Promise<ApprovalVerdict>((resolve, reject) => {
+        const progress = currentRequest.getStore();
+        const since = Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        const finish = () => {
+          clearInterval(timer);
+          this.pending.delete(request.decisionId);
+        };
+        this.pending.set(request.decisionId, {
+          request,
+          since,
+          settle: (verdict) => {
+            finish();
+            resolve(verdict);
+          },
+        });
+        signal.addEventListener(
+          'abort',
+          () => {
+            finish();
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+        if (progress?.progressToken !== undefined) {
+          const reason = request.decision.reasons.join('; ');
+          const tell = () =>
+            void progress
+              .sendProgress((Date.now() - since) / 1000, `waiting for human approval: ${reason}`)
+              .catch(() => {});
+          tell();
+          timer = setInterval(tell, this.progressIntervalMs);
+        }
+      });
+  }
+
+  /** Calls waiting for a decision, oldest first. */
+  list(): { request: ApprovalRequest; waitingMs: number }[] {
+    const now = Date.now();
+    return [...this.pending.values()]
+      .sort((left, right) => left.since - right.since)
+      .map((entry) => ({ request: entry.request, waitingMs: now - entry.since }));
+  }
+
+  /** Resumes a held call; false when it is no longer waiting (decided, expired or cancelled). */
+  decide(decisionId: string, verdict: ApprovalVerdict): boolean {
+    const entry = this.pending.get(decisionId);
+    if (entry === undefined) return false;
+    entry.settle(verdict);
+    return true;
+  }
+}
