@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Gateway } from '../gateway/gateway.js';
+import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
@@ -107,7 +108,8 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
 
-  const harness = new Harness({ policy, audit });
+  // held calls wait (with progress notifications) until decided or expired
+  const harness = new Harness({ policy, audit, approvals: new PendingApprovals().handler() });
   let pins: ToolPins;
   try {
     pins = ToolPins.load(options.lock);
