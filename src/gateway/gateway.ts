@@ -6,7 +6,8 @@
  *   `<upstream>__<tool>`),
  * - sends every `tools/call` through the enforcement pipeline (decide, record, run upstream, filter,
  *   record), and answers a refusal with an MCP error result that says why.
- * Resources and prompts are not offered: denied by default.
+ * Resources and prompts go through the same pipeline (as `resource:<uri>` and `prompt:<name>`): denied
+ * unless the policy's catalogue and rules allow them.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -14,7 +15,17 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolResult,
+  ErrorCode,
+  GetPromptRequestSchema,
+  type GetPromptResult,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
+  type Prompt,
+  ReadResourceRequestSchema,
+  type ReadResourceResult,
+  type Resource,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
@@ -54,10 +65,62 @@ export class Gateway {
 
   /** An MCP server for one downstream client; connect it to that client's transport. */
   createServer(identity: DownstreamIdentity): Server {
-    const server = new Server({ name: 'reins-gateway', version: '0.1.0' }, { capabilities: { tools: {} } });
+    const server = new Server(
+      { name: 'reins-gateway', version: '0.1.0' },
+      { capabilities: { tools: {}, resources: {}, prompts: {} } },
+    );
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: this.visibleTools(identity.principal),
     }));
+    // Resources and prompts go through the pipeline as `resource:<uri>` and `prompt:<name>` of their
+    // upstream: without a catalogue entry and a rule they are unknown, hence hidden and denied.
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+      resources: await this.visibleResources(identity.principal),
+    }));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      const uri = request.params.uri;
+      const owner = await this.resourceOwner(uri);
+      if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
+      const result = await this.options.harness.call(
+        {
+          principal: identity.principal,
+          sessionId: identity.sessionId,
+          tool: { server: owner.name, name: `resource:${uri}` },
+          args: { uri },
+        },
+        (_args, { signal }) => owner.readResource(uri, signal),
+        { signal: extra.signal },
+      );
+      if (result.status === 'ok') return result.output as ReadResourceResult;
+      const message = result.status === 'denied' ? `Reins refused this read: ${result.reason}` : result.error;
+      throw new McpError(ErrorCode.InvalidRequest, message);
+    });
+    server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+      prompts: await this.visiblePrompts(identity.principal),
+    }));
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      const ref = parseToolName(request.params.name);
+      const upstream = ref && this.upstreams.get(ref.server);
+      if (ref === undefined || upstream === undefined) {
+        throw new McpError(ErrorCode.InvalidParams, `unknown prompt \`${request.params.name}\``);
+      }
+      const args = request.params.arguments ?? {};
+      const result = await this.options.harness.call(
+        {
+          principal: identity.principal,
+          sessionId: identity.sessionId,
+          tool: { server: upstream.name, name: `prompt:${ref.name}` },
+          args,
+        },
+        (_args, { signal }) => upstream.getPrompt(ref.name, args, signal),
+        { signal: extra.signal },
+      );
+      if (result.status === 'ok') return result.output as GetPromptResult;
+      const message =
+        result.status === 'denied' ? `Reins refused this prompt: ${result.reason}` : result.error;
+      throw new McpError(ErrorCode.InvalidRequest, message);
+    });
+
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const progressToken = request.params._meta?.progressToken;
       // held calls report progress through this request (see pending-approvals)
@@ -90,6 +153,40 @@ export class Gateway {
       }
     }
     return tools;
+  }
+
+  private async visibleResources(principal: Principal): Promise<Resource[]> {
+    const policy = this.options.policy.current;
+    const visible: Resource[] = [];
+    for (const upstream of this.upstreams.values()) {
+      for (const resource of await upstream.listResources().catch(() => [])) {
+        if (policy.mayAllow(principal, { server: upstream.name, name: `resource:${resource.uri}` })) {
+          visible.push(resource);
+        }
+      }
+    }
+    return visible;
+  }
+
+  /** The upstream that lists this resource (resource URIs are not namespaced: the first one wins). */
+  private async resourceOwner(uri: string): Promise<Upstream | undefined> {
+    for (const upstream of this.upstreams.values()) {
+      const resources = await upstream.listResources().catch(() => []);
+      if (resources.some((resource) => resource.uri === uri)) return upstream;
+    }
+    return undefined;
+  }
+
+  private async visiblePrompts(principal: Principal): Promise<Prompt[]> {
+    const policy = this.options.policy.current;
+    const visible: Prompt[] = [];
+    for (const upstream of this.upstreams.values()) {
+      for (const prompt of await upstream.listPrompts().catch(() => [])) {
+        if (!policy.mayAllow(principal, { server: upstream.name, name: `prompt:${prompt.name}` })) continue;
+        visible.push({ ...prompt, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
+      }
+    }
+    return visible;
   }
 
   /** Checks a tool definition against its pin, recording first pins and quarantines (once each). */

@@ -10,6 +10,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
+  type GetPromptResult,
+  type Prompt,
+  type ReadResourceResult,
+  type Resource,
   type Tool,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -89,6 +93,38 @@ export class Upstream {
       signal,
       timeout: this.options.callTimeoutMs,
     })) as CallToolResult;
+  }
+
+  /** What the upstream offers besides tools (from its initialize answer). */
+  offers(): { resources: boolean; prompts: boolean } {
+    const capabilities = this.client?.getServerCapabilities();
+    return { resources: capabilities?.resources !== undefined, prompts: capabilities?.prompts !== undefined };
+  }
+
+  async listResources(): Promise<Resource[]> {
+    if (!this.offers().resources) return [];
+    return (await this.connected().listResources()).resources;
+  }
+
+  async readResource(uri: string, signal: AbortSignal): Promise<ReadResourceResult> {
+    return this.connected().readResource({ uri }, { signal, timeout: this.options.callTimeoutMs });
+  }
+
+  async listPrompts(): Promise<Prompt[]> {
+    if (!this.offers().prompts) return [];
+    return (await this.connected().listPrompts()).prompts;
+  }
+
+  async getPrompt(name: string, args: Record<string, string>, signal: AbortSignal): Promise<GetPromptResult> {
+    return this.connected().getPrompt(
+      { name, arguments: args },
+      { signal, timeout: this.options.callTimeoutMs },
+    );
+  }
+
+  private connected(): Client {
+    if (this.client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
+    return this.client;
   }
 
   async close(): Promise<void> {
