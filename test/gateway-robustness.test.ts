@@ -93,7 +93,7 @@ describe('gateway robustness', () => {
   });
 
   it('gives unknown methods a JSON-RPC error', async () => {
-    await expect(client.request({ method: 'resources/list' }, EmptyResultSchema)).rejects.toThrow(
+    await expect(client.request({ method: 'reins/no-such-method' }, EmptyResultSchema)).rejects.toThrow(
       /Method not found/i,
     );
     expect(text(await echo())).toBe('still here');

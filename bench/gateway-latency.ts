@@ -1,0 +1,977 @@
+/**
+ * @module bench/gateway-latency
+ * What the MCP gateway adds to a tool call, with real processes on both sides: the official SDK client
+ * calls `echo` of `@modelcontextprotocol/server-everything` (a tool that does nothing) directly, and
+ * through Reins (`reins mcp` over stdio, `reins gateway` over Streamable HTTP). Every call through Reins
+ * is decided and waits for two durable audit records (SQLite, WAL, synchronous=FULL).
+ *
+ * Measured in one run, all on 127.0.0.1:
+ * 1. latency, stdio: direct vs via `reins mcp`; 3,000 sequential calls per path, timed one by one;
+ * 2. latency, HTTP: direct vs via `reins gateway`; the same;
+ * 3. throughput, HTTP: 16 concurrent clients for 10 s (or 200,000 calls), via Reins vs direct.
+ * Peers and diagnostics in the same run, to say where the added time goes:
+ * - a bare relay (this file with `--relay-stdio` / `--relay-http`): an SDK Server that forwards every
+ *   call to an SDK Client of the upstream, as the gateway does, with nothing else: the cost of the hop;
+ * - the same gateways with their audit log on tmpfs, where fsync costs nothing (a measurement, not a
+ *   deployment option);
+ * - a raw fsync in the audit directory, and one durable `SqliteAuditLog.append` at a time.
+ *
+ * Run: npm run bench:gateway [-- --quick] [-- --profile]
+ * (builds dist/ first: the gateways run as `node bin/reins.js`, as users run them). `--profile` then
+ * runs `reins mcp` (sequential calls) and `reins gateway` (the throughput load) once more under
+ * `node --cpu-prof`, and prints where their threads spend the timed window. `--quick`: fewer calls, for a
+ * smoke check, not for figures.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  isInitializeRequest,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { CheckpointSigner } from '../src/audit/checkpoint.js';
+import { AgentRegistry } from '../src/auth/agent-registry.js';
+import { Authenticator } from '../src/auth/authenticator.js';
+import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { intentEvent } from '../test/support/audit-fixtures.js';
+import { format, machine, type Summary, summarise } from './measure.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const WARMUP = quick ? 50 : 200;
+const CALLS = quick ? 500 : 3_000;
+/** Paths take turns in blocks of this many calls, so drift on the machine hits them alike. */
+const BLOCK = 500;
+const CLIENTS = 16;
+const THROUGHPUT_MS = quick ? 2_000 : 10_000;
+const THROUGHPUT_MAX_CALLS = 200_000;
+const AGENT = 'bench';
+const MESSAGE = 'reins gateway bench';
+const TARGETS = { stdioMedianUs: 300, stdioP99Us: 1_000, callsPerSecond: 3_000 };
+const CALL_TIMEOUT_MS = 60_000;
+
+// compiled to dist-bench/bench/: the repository is two levels up
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'reins.js');
+const SELF = fileURLToPath(import.meta.url);
+const EVERYTHING = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-everything/dist/index.js',
+);
+/** server-everything's HTTP mode listens on every interface; this preload keeps it on 127.0.0.1. */
+const LOOPBACK_ONLY = `data:text/javascript,${encodeURIComponent(
+  `import net from 'node:net';
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {
+  if (/^\\d+$/.test(String(args[0])) && typeof args[1] !== 'string') args.splice(1, 0, '127.0.0.1');
+  return listen.apply(this, args);
+};`,
+)}`;
+const POLICY = `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: gateway-bench }
+tools:
+  - { server: everything, name: echo, risk: low, effects: [read] }
+  - { server: everything, name: "*", risk: high, effects: [external] }
+rules:
+  - id: echo
+    effect: allow
+    principal: { agents: ${AGENT} }
+    tool: { server: everything, name: echo }
+    reason: the benchmark calls a harmless tool
+`;
+const ENV = { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '' };
+
+const write = (line: string) => process.stdout.write(`${line}\n`);
+const directories: string[] = [];
+const children = new Set<ChildProcess>();
+const clients: Client[] = [];
+/** Where children run (set to the run's temporary directory): nothing they write lands in the repository. */
+let workDirectory = tmpdir();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
+});
+
+interface Path {
+  readonly label: string;
+  readonly client: Client;
+  /** `echo` as this path names it (`everything__echo` through Reins). */
+  readonly tool: string;
+  /** The process that answers this client (server-everything, the relay or the gateway), for its CPU time. */
+  readonly pid?: number | undefined;
+}
+
+interface Measured {
+  readonly latency: Summary;
+  /** CPU (all threads) the answering process used per call, in µs; undefined without /proc. */
+  readonly cpuUs: number | undefined;
+}
+
+interface LatencyRow extends Measured {
+  readonly transport: string;
+  readonly label: string;
+  readonly direct?: Summary;
+}
+
+interface ThroughputResult {
+  readonly label: string;
+  readonly calls: number;
+  readonly seconds: number;
+  readonly callsPerSecond: number;
+  readonly latency: Summary;
+  /** When the timed part ran (monotonic µs). */
+  readonly window: { readonly fromUs: number; readonly toUs: number };
+  /** CPU µs per call: this process (the 16 clients), the relay or gateway, server-everything. */
+  readonly cpuUs: { readonly clients: number; readonly middle?: number; readonly everything?: number };
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in µs (Linux /proc, 100 ticks/s). */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/** µs per call between two readings, or undefined. */
+function perCall(before: number | undefined, after: number | undefined, calls: number): number | undefined {
+  return before === undefined || after === undefined ? undefined : (after - before) / calls;
+}
+
+function check(result: unknown, tool: string): void {
+  const answer = result as CallToolResult;
+  const first = answer.content?.[0];
+  if (answer.isError || first?.type !== 'text' || first.text !== `Echo: ${MESSAGE}`)
+    throw new Error(`unexpected answer from \`${tool}\`: ${JSON.stringify(result).slice(0, 400)}`);
+}
+
+async function callOnce(path: Path): Promise<number> {
+  const started = process.hrtime.bigint();
+  const result = await path.client.callTool({ name: path.tool, arguments: { message: MESSAGE } });
+  const micros = Number(process.hrtime.bigint() - started) / 1_000;
+  check(result, path.tool);
+  return micros;
+}
+
+/** Warms every path up, then times `calls` sequential calls per path, the paths taking turns by block. */
+async function measureInterleaved(paths: readonly Path[], calls: number): Promise<Measured[]> {
+  for (const path of paths) for (let index = 0; index < WARMUP; index++) await callOnce(path);
+  const samples = paths.map(() => new Float64Array(calls));
+  const cpu = paths.map((): number | undefined => 0);
+  for (let offset = 0; offset < calls; offset += BLOCK) {
+    for (const [which, path] of paths.entries()) {
+      const into = samples[which] as Float64Array;
+      const before = cpuMicros(path.pid);
+      for (let index = offset; index < Math.min(calls, offset + BLOCK); index++)
+        into[index] = await callOnce(path);
+      const used = perCall(before, cpuMicros(path.pid), 1);
+      const sum = cpu[which];
+      cpu[which] = used === undefined || sum === undefined ? undefined : sum + used;
+    }
+  }
+  return samples.map((run, which) => {
+    const used = cpu[which];
+    return { latency: summarise(run), cpuUs: used === undefined ? undefined : used / calls };
+  });
+}
+
+async function throughput(
+  label: string,
+  group: readonly Path[],
+  pids: { readonly middle?: number | undefined; readonly everything?: number | undefined },
+): Promise<ThroughputResult> {
+  await Promise.all(
+    group.map(async (path) => {
+      for (let index = 0; index < WARMUP; index++) await callOnce(path);
+    }),
+  );
+  const samples = new Float64Array(THROUGHPUT_MAX_CALLS);
+  let calls = 0;
+  const clientsBefore = ownCpuMicros();
+  const middleBefore = cpuMicros(pids.middle);
+  const everythingBefore = cpuMicros(pids.everything);
+  const fromUs = nowUs();
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(THROUGHPUT_MS) * 1_000_000n;
+  await Promise.all(
+    group.map(async (path) => {
+      while (calls < THROUGHPUT_MAX_CALLS && process.hrtime.bigint() < deadline) {
+        const index = calls++;
+        samples[index] = await callOnce(path);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const window = { fromUs, toUs: nowUs() };
+  const middle = perCall(middleBefore, cpuMicros(pids.middle), calls);
+  const everything = perCall(everythingBefore, cpuMicros(pids.everything), calls);
+  return {
+    label,
+    calls,
+    seconds,
+    callsPerSecond: calls / seconds,
+    latency: summarise(samples.subarray(0, calls)),
+    window,
+    cpuUs: {
+      clients: (ownCpuMicros() - clientsBefore) / calls,
+      ...(middle === undefined ? {} : { middle }),
+      ...(everything === undefined ? {} : { everything }),
+    },
+  };
+}
+
+function temporaryDirectory(parent: string, prefix: string): string {
+  const directory = mkdtempSync(join(parent, prefix));
+  directories.push(directory);
+  return directory;
+}
+
+const FILESYSTEMS = new Map<number, string>([
+  [0x01021994, 'tmpfs'],
+  [0xef53, 'ext2/3/4'],
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+  [0x794c7630, 'overlayfs'],
+]);
+function filesystemOf(path: string): string {
+  const type = statfsSync(path).type;
+  return FILESYSTEMS.get(type) ?? `fs type 0x${type.toString(16)}`;
+}
+
+/** A store directory: the policy, and `reins.db` with the agent registered; returns `sessions` credentials. */
+async function prepareStore(directory: string, sessions: number): Promise<string[]> {
+  writeFileSync(join(directory, 'policy.yaml'), POLICY);
+  const identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
+  await new AgentRegistry(identity).create({
+    id: AGENT,
+    owner: 'bench@example.com',
+    scopes: ['everything/*'],
+  });
+  const auth = await Authenticator.open({ store: identity });
+  const tokens: string[] = [];
+  for (let index = 0; index < sessions; index++)
+    tokens.push((await auth.issue(AGENT, { sessionId: `bench-${index}`, ttlSeconds: 3_600 })).token);
+  auth.close();
+  await identity.close();
+  return tokens;
+}
+
+async function connect(client: Client, transport: Parameters<Client['connect']>[0], what: string) {
+  await Promise.race([
+    client.connect(transport),
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`${what}: no answer in 30 s`)), 30_000).unref(),
+    ),
+  ]);
+  clients.push(client);
+  return client;
+}
+
+async function stdioPath(label: string, tool: string, args: readonly string[]): Promise<Path> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...args],
+    env: ENV,
+    stderr: 'pipe',
+    cwd: workDirectory, // whatever a child writes into its working directory stays in the temporary directory
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  try {
+    const client = await connect(
+      new Client({ name: 'reins-gateway-bench', version: '0.1.0' }),
+      transport,
+      label,
+    );
+    return { label, client, tool, pid: transport.pid ?? undefined };
+  } catch (error) {
+    throw new Error(`${label}: did not start: ${String(error)}\n${stderr}`);
+  }
+}
+
+function reinsMcpArgs(store: string, nodeOptions: readonly string[] = []): string[] {
+  return [
+    ...nodeOptions,
+    BIN,
+    'mcp',
+    '--agent',
+    AGENT,
+    '--policy',
+    join(store, 'policy.yaml'),
+    '--db',
+    join(store, 'reins.db'),
+    '--name',
+    'everything',
+    '--lock',
+    join(store, 'reins.lock'),
+    '--',
+    process.execPath,
+    EVERYTHING,
+    'stdio',
+  ];
+}
+
+async function httpClient(url: string, token?: string): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(
+    new URL(url),
+    token ? { requestInit: { headers: { Authorization: `Bearer ${token}` } } } : undefined,
+  );
+  return connect(new Client({ name: 'reins-gateway-bench', version: '0.1.0' }), transport, url);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+}
+
+/** Spawns a child and waits for `pattern` on one of its output streams; the match's first group is returned. */
+async function startChild(
+  what: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  pattern: RegExp,
+): Promise<{ child: ChildProcess; match: string }> {
+  const child = spawn(process.execPath, args, { cwd: workDirectory, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let output = '';
+  const match = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${what} did not start in 30 s:\n${output}`)), 30_000);
+    const listen = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4_000);
+      const found = pattern.exec(output);
+      if (found) {
+        clearTimeout(timer);
+        done(found[1] ?? found[0]);
+      }
+    };
+    child.stdout?.on('data', listen);
+    child.stderr?.on('data', listen);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${what} exited with ${code}:\n${output}`));
+    });
+  });
+  return { child, match };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startHttpGateway(
+  store: string,
+  upstream: string,
+  nodeOptions: readonly string[] = [],
+): Promise<{ child: ChildProcess; url: string }> {
+  const config = join(store, 'reins.yaml');
+  writeFileSync(
+    config,
+    `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: reins.db }
+upstreams:
+  - name: everything
+    http: { url: ${JSON.stringify(upstream)} }
+listen: { host: 127.0.0.1, port: 0, path: /mcp }
+`,
+  );
+  const { child, match } = await startChild(
+    'reins gateway',
+    [...nodeOptions, BIN, 'gateway', '--config', config],
+    ENV,
+    /listening on (\S+)/,
+  );
+  return { child, url: match };
+}
+
+/** Chain-verifies a store's audit log once its gateway has stopped; returns the records checked. */
+async function auditRecords(store: string): Promise<number> {
+  const log = new SqliteAuditLog({ path: join(store, 'reins.db'), readOnly: true });
+  const report = await log.verify();
+  await log.close();
+  if (!report.ok) throw new Error(`audit log in ${store} does not verify: ${JSON.stringify(report)}`);
+  return report.checked;
+}
+
+async function closeClients(group: readonly Client[]): Promise<void> {
+  await Promise.all(group.map((client) => client.close().catch(() => {})));
+  for (const client of group) clients.splice(clients.indexOf(client), 1);
+}
+
+/** One fsync'd small append in `directory`, as the audit log's WAL does at every commit. */
+function rawFsync(directory: string, iterations: number): Summary {
+  const file = join(directory, 'fsync-probe');
+  const descriptor = openSync(file, 'a');
+  const record = Buffer.alloc(512, 0x61);
+  const samples = new Float64Array(iterations);
+  try {
+    for (let index = -WARMUP; index < iterations; index++) {
+      const started = process.hrtime.bigint();
+      writeSync(descriptor, record);
+      fsyncSync(descriptor);
+      if (index >= 0) samples[index] = Number(process.hrtime.bigint() - started) / 1_000;
+    }
+  } finally {
+    closeSync(descriptor);
+    rmSync(file, { force: true });
+  }
+  return summarise(samples);
+}
+
+/** One durable append at a time to a signed SQLite audit log (as `reins mcp` opens it): what a call waits for twice. */
+async function durableAppend(directory: string, iterations: number): Promise<Summary> {
+  const log = new SqliteAuditLog({
+    path: join(directory, 'append-probe.db'),
+    signer: new CheckpointSigner(generateKeyPairSync('ed25519').privateKey),
+  });
+  const samples = new Float64Array(iterations);
+  for (let index = -WARMUP; index < iterations; index++) {
+    const event = intentEvent(index + WARMUP, { sessionId: 'bench-0', agentId: AGENT });
+    const started = process.hrtime.bigint();
+    await log.append(event);
+    if (index >= 0) samples[index] = Number(process.hrtime.bigint() - started) / 1_000;
+  }
+  await log.close();
+  return summarise(samples);
+}
+
+// ---- the bare relay (peer): what any MCP proxy costs, without governance ----
+
+/** An SDK Server that lists the upstream's tools and forwards every call to it, and nothing else. */
+function relayServer(upstream: Client, tools: Awaited<ReturnType<Client['listTools']>>['tools']): Server {
+  const server = new Server({ name: 'bench-relay', version: '0.1.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    async (request, extra) =>
+      (await upstream.callTool(
+        { name: request.params.name, arguments: request.params.arguments ?? {} },
+        undefined,
+        { signal: extra.signal, timeout: CALL_TIMEOUT_MS },
+      )) as CallToolResult,
+  );
+  return server;
+}
+
+/** `--relay-stdio -- <command...>` or `--relay-http <upstream url>`: runs the relay until stopped. */
+async function relay(mode: string, rest: readonly string[]): Promise<void> {
+  const upstream = new Client({ name: 'bench-relay', version: '0.1.0' });
+  if (mode === '--relay-stdio') {
+    const [command, ...args] = rest.slice(rest.indexOf('--') + 1);
+    if (command === undefined) throw new Error('--relay-stdio needs `-- <command...>`');
+    await upstream.connect(new StdioClientTransport({ command, args, env: ENV, stderr: 'ignore' }));
+    const server = relayServer(upstream, (await upstream.listTools()).tools);
+    const closed = new Promise<void>((done) => {
+      server.onclose = () => done();
+    });
+    await server.connect(new StdioServerTransport());
+    await closed;
+    await upstream.close();
+    return;
+  }
+  await upstream.connect(new StreamableHTTPClientTransport(new URL(rest[0] as string)));
+  const tools = (await upstream.listTools()).tools;
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  // like the gateway's endpoint: the body is read and parsed here, then handed to the SDK transport
+  const http = createHttpServer((request, response) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+      const header = request.headers['mcp-session-id'];
+      const session = sessions.get(Array.isArray(header) ? (header[0] ?? '') : (header ?? ''));
+      if (session) return session.handleRequest(request, response, body);
+      if (!isInitializeRequest(body)) {
+        response.statusCode = 400;
+        return response.end();
+      }
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.set(id, transport);
+        },
+      });
+      await relayServer(upstream, tools).connect(transport);
+      await transport.handleRequest(request, response, body);
+    })().catch((error: unknown) => {
+      process.stderr.write(`relay: ${String(error)}\n`);
+      if (!response.headersSent) response.statusCode = 500;
+      response.end();
+    });
+  });
+  await new Promise<void>((done) => http.listen(0, '127.0.0.1', () => done()));
+  process.stdout.write(`relay listening on http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp\n`);
+}
+
+// ---- CPU profile summary (--profile) ----
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly children?: readonly number[];
+}
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+  readonly startTime: number;
+}
+
+function profileFiles(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.cpuprofile'))
+    .sort()
+    .map((file) => join(directory, file));
+}
+
+function categoryOf(frame: ProfileNode['callFrame']): string {
+  if (frame.functionName.startsWith('(')) return frame.functionName;
+  if (frame.url === '') return '(native)';
+  if (frame.url.includes('deps/undici/')) return 'undici (fetch)';
+  if (frame.url.startsWith('node:')) return 'node core';
+  const modules = frame.url.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const parts = frame.url.slice(modules + '/node_modules/'.length).split('/');
+    return (parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]) ?? frame.url;
+  }
+  const file = frame.url.startsWith('file://') ? new URL(frame.url).pathname : frame.url;
+  return `reins ${relative(join(ROOT, 'dist'), dirname(file)) || '.'}`;
+}
+
+/** Monotonic µs, the clock V8 stamps profile samples with. */
+const nowUs = () => Number(process.hrtime.bigint() / 1_000n);
+
+/** Self time per call of one thread's profile, counting only samples inside [fromUs, toUs]. */
+function summariseProfile(file: string, window: { fromUs: number; toUs: number }, calls: number): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
+  // node internals and native code are charged to the nearest caller outside them (a package, Reins)
+  const internal = (category: string) => category === 'node core' || category === '(native)';
+  const ownerOf = (node: ProfileNode): string => {
+    const own = categoryOf(node.callFrame);
+    for (let up = parents.get(node.id); internal(own) && up; up = parents.get(up.id)) {
+      const category = categoryOf(up.callFrame);
+      if (!internal(category) && category !== '(root)') return category;
+    }
+    return own;
+  };
+  const byCategory = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  let at = profile.startTime;
+  for (const [index, id] of profile.samples.entries()) {
+    at += profile.timeDeltas[index] ?? 0;
+    const node = byId.get(id);
+    if (node === undefined || at < window.fromUs || at > window.toUs) continue;
+    const micros = profile.timeDeltas[index + 1] ?? 0;
+    total += micros;
+    const category = ownerOf(node);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + micros);
+    const where = node.callFrame.url
+      ? ` ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`
+      : '';
+    const key = `${node.callFrame.functionName || '(anonymous)'}${where}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
+  }
+  const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1];
+  write('');
+  if (total === 0) {
+    write(`thread ${thread}: no samples inside the timed window`);
+    return;
+  }
+  const busy = total - (byCategory.get('(idle)') ?? 0);
+  write(
+    `thread ${thread} (${thread === '0' ? 'main' : 'worker: audit writer'}): ${format(total / 1e6)} s sampled in the timed window, busy ${format(busy / calls, 0)} µs per call`,
+  );
+  write('');
+  const table = (title: string, entries: Map<string, number>, code: boolean) => {
+    write(`| ${title} (self time) | µs per call | share of the window |`);
+    write('| --- | ---: | ---: |');
+    for (const [name, micros] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, 12))
+      write(
+        `| ${code ? `\`${name}\`` : name} | ${format(micros / calls, 1)} | ${format((100 * micros) / total, 1)}% |`,
+      );
+  };
+  table('where (node internals charged to their caller)', byCategory, false);
+  write('');
+  table('function', byFunction, true);
+}
+
+// ---- the benchmark ----
+
+const DIRECT = 'direct: SDK client → server-everything';
+const RELAY = 'bare relay (peer): SDK client → SDK Server+Client relay, no governance → server-everything';
+const TMPFS = 'via Reins, audit log on tmpfs (diagnostic: fsync costs nothing)';
+
+async function benchmark(): Promise<void> {
+  const pkg = (path: string) => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm run bench:gateway does)');
+  const diskRoot = tmpdir();
+  const tmpfsRoot = process.platform === 'linux' && existsSync('/dev/shm') ? '/dev/shm' : undefined;
+  const disk = temporaryDirectory(diskRoot, 'reins-gateway-bench-');
+  workDirectory = disk;
+  const tmpfs = tmpfsRoot ? temporaryDirectory(tmpfsRoot, 'reins-gateway-bench-') : undefined;
+  const stores = {
+    stdio: join(disk, 'stdio'),
+    stdioTmpfs: tmpfs && join(tmpfs, 'stdio'),
+    http: join(disk, 'http'),
+    httpTmpfs: tmpfs && join(tmpfs, 'http'),
+  };
+  for (const store of Object.values(stores)) if (store) mkdirSync(store);
+
+  write(`machine: ${machine()}`);
+  write(`command: npm run bench:gateway${argv.length ? ` -- ${argv.join(' ')}` : ''}`);
+  write(
+    `inputs: upstream @modelcontextprotocol/server-everything ${pkg(join(dirname(EVERYTHING), '..', 'package.json'))}, tool \`echo\` ({"message": "${MESSAGE}"}); every client, and the relay, use @modelcontextprotocol/sdk ${pkg(join(ROOT, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json'))}`,
+  );
+  write(
+    `inputs: latency: ${WARMUP} warm-up calls per path, then ${CALLS} sequential calls per path, each timed with hrtime around \`await client.callTool\`; the paths take turns in blocks of ${BLOCK}`,
+  );
+  write(
+    `inputs: audit log: SQLite (WAL, synchronous=FULL, signed checkpoint every 1,000 records) in ${disk} (${filesystemOf(disk)})${tmpfs ? `; tmpfs diagnostic in ${tmpfs}` : ''}`,
+  );
+  write(
+    'inputs: the gateways, the relay and server-everything are child processes (the gateways as `node bin/reins.js mcp|gateway`, as users run them); traffic on 127.0.0.1 only',
+  );
+
+  const rows: LatencyRow[] = [];
+  const viaCalls = { stdio: 0, stdioTmpfs: 0, http: 0, httpTmpfs: 0 };
+  const started: ChildProcess[] = [];
+  try {
+    // 1. stdio: the SDK client spawns server-everything, the relay or `reins mcp`, which spawn server-everything
+    await prepareStore(stores.stdio, 0);
+    if (stores.stdioTmpfs) await prepareStore(stores.stdioTmpfs, 0);
+    const stdioPaths: Path[] = [
+      await stdioPath(DIRECT, 'echo', [EVERYTHING, 'stdio']),
+      await stdioPath(RELAY, 'echo', [SELF, '--relay-stdio', '--', process.execPath, EVERYTHING, 'stdio']),
+      await stdioPath(
+        'via Reins: SDK client → reins mcp → server-everything',
+        'everything__echo',
+        reinsMcpArgs(stores.stdio),
+      ),
+    ];
+    if (stores.stdioTmpfs)
+      stdioPaths.push(await stdioPath(TMPFS, 'everything__echo', reinsMcpArgs(stores.stdioTmpfs)));
+    const stdio = await measureInterleaved(stdioPaths, CALLS);
+    await closeClients(stdioPaths.map((path) => path.client));
+    viaCalls.stdio = WARMUP + CALLS;
+    viaCalls.stdioTmpfs = stores.stdioTmpfs ? WARMUP + CALLS : 0;
+    for (const [index, path] of stdioPaths.entries()) {
+      const direct = index > 0 ? { direct: (stdio[0] as Measured).latency } : {};
+      rows.push({ transport: 'stdio', label: path.label, ...(stdio[index] as Measured), ...direct });
+    }
+
+    // 2. Streamable HTTP: one server-everything; the relay and the gateways reach it over HTTP too
+    const port = await freePort();
+    const everything = (
+      await startChild(
+        'server-everything (streamableHttp)',
+        ['--import', LOOPBACK_ONLY, EVERYTHING, 'streamableHttp'],
+        { ...ENV, PORT: String(port) },
+        /listening on port/,
+      )
+    ).child;
+    started.push(everything);
+    const upstream = `http://127.0.0.1:${port}/mcp`;
+    const relayed = await startChild(
+      'relay',
+      [SELF, '--relay-http', upstream],
+      ENV,
+      /relay listening on (\S+)/,
+    );
+    started.push(relayed.child);
+    const tokens = await prepareStore(stores.http, 1 + 2 * CLIENTS);
+    const gateway = await startHttpGateway(stores.http, upstream);
+    started.push(gateway.child);
+    const httpPaths: Path[] = [
+      { label: DIRECT, client: await httpClient(upstream), tool: 'echo', pid: everything.pid },
+      { label: RELAY, client: await httpClient(relayed.match), tool: 'echo', pid: relayed.child.pid },
+      {
+        label: 'via Reins: SDK client → reins gateway → server-everything',
+        client: await httpClient(gateway.url, tokens[0]),
+        tool: 'everything__echo',
+        pid: gateway.child.pid,
+      },
+    ];
+    let tmpfsGateway: { child: ChildProcess; url: string } | undefined;
+    if (stores.httpTmpfs) {
+      const [token] = await prepareStore(stores.httpTmpfs, 1);
+      tmpfsGateway = await startHttpGateway(stores.httpTmpfs, upstream);
+      started.push(tmpfsGateway.child);
+      httpPaths.push({
+        label: TMPFS,
+        client: await httpClient(tmpfsGateway.url, token),
+        tool: 'everything__echo',
+        pid: tmpfsGateway.child.pid,
+      });
+    }
+    const http = await measureInterleaved(httpPaths, CALLS);
+    await closeClients(httpPaths.map((path) => path.client));
+    viaCalls.http += WARMUP + CALLS;
+    viaCalls.httpTmpfs = tmpfsGateway ? WARMUP + CALLS : 0;
+    if (tmpfsGateway) await stopChild(tmpfsGateway.child);
+    for (const [index, path] of httpPaths.entries()) {
+      const direct = index > 0 ? { direct: (http[0] as Measured).latency } : {};
+      rows.push({ transport: 'HTTP', label: path.label, ...(http[index] as Measured), ...direct });
+    }
+
+    // 3. throughput: 16 clients, each its own connection and MCP session (through Reins: its own credential)
+    const group = async (url: string, tool: string, token: (index: number) => string | undefined) => {
+      const paths: Path[] = [];
+      for (let index = 0; index < CLIENTS; index++)
+        paths.push({ label: url, client: await httpClient(url, token(index)), tool });
+      return paths;
+    };
+    const loads: [string, string, string, (index: number) => string | undefined, number | undefined][] = [
+      [`direct: ${CLIENTS} SDK clients → server-everything`, upstream, 'echo', () => undefined, undefined],
+      [
+        `bare relay (peer): ${CLIENTS} SDK clients → relay → server-everything`,
+        relayed.match,
+        'echo',
+        () => undefined,
+        relayed.child.pid,
+      ],
+      [
+        `via Reins: ${CLIENTS} SDK clients → reins gateway → server-everything`,
+        gateway.url,
+        'everything__echo',
+        (index) => tokens[1 + index],
+        gateway.child.pid,
+      ],
+    ];
+    const throughputs: ThroughputResult[] = [];
+    for (const [label, url, tool, token, middle] of loads) {
+      const paths = await group(url, tool, token);
+      throughputs.push(await throughput(label, paths, { middle, everything: everything.pid }));
+      await closeClients(paths.map((path) => path.client));
+    }
+    const [directThroughput, relayThroughput, viaThroughput] = throughputs as [
+      ThroughputResult,
+      ThroughputResult,
+      ThroughputResult,
+    ];
+    viaCalls.http += CLIENTS * WARMUP + viaThroughput.calls;
+    await stopChild(gateway.child);
+
+    // where the time goes: the disk's fsync, and one durable audit append at a time
+    const fsync = rawFsync(disk, CALLS);
+    const append = await durableAppend(disk, CALLS);
+
+    // audit completeness: intent and outcome for every call through each gateway, chain intact
+    const audited: string[] = [];
+    for (const [name, store, calls] of [
+      ['stdio', stores.stdio, viaCalls.stdio],
+      ['stdio, tmpfs', stores.stdioTmpfs, viaCalls.stdioTmpfs],
+      ['HTTP', stores.http, viaCalls.http],
+      ['HTTP, tmpfs', stores.httpTmpfs, viaCalls.httpTmpfs],
+    ] as const) {
+      if (!store) continue;
+      const records = await auditRecords(store);
+      if (records < 2 * calls) throw new Error(`${name}: ${records} audit records for ${calls} calls`);
+      audited.push(`${name}: ${records} records for ${calls} calls`);
+    }
+
+    // ---- report ----
+    const us = (value: number | undefined, digits = 1) =>
+      value === undefined ? 'n/a' : format(value, digits);
+    write('');
+    write('## Latency added by the gateway (one client, sequential calls)');
+    write('');
+    write(
+      '| transport | path | calls | median µs | p99 µs | added median µs | added p99 µs | median vs direct | CPU µs/call of the answering process |',
+    );
+    write('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of rows) {
+      const { latency, direct } = row;
+      write(
+        `| ${row.transport} | ${row.label} | ${latency.samples} | ${us(latency.medianUs)} | ${us(latency.p99Us)} | ${direct ? us(latency.medianUs - direct.medianUs) : ''} | ${direct ? us(latency.p99Us - direct.p99Us) : ''} | ${direct ? `${format(latency.medianUs / direct.medianUs)}x` : ''} | ${us(row.cpuUs, 0)} |`,
+      );
+    }
+    write('');
+    write(
+      'added = this path minus direct, in the same run. CPU column: user + system time, all threads, of the process the client talks to (server-everything, the relay, or the gateway with its audit writer thread), from /proc, per timed call.',
+    );
+    write(
+      `audit check (chain verified; intent + outcome per call, plus pinning records): ${audited.join('; ')}`,
+    );
+    write('');
+    write('## Where the added time goes (same run)');
+    write('');
+    const median = (transport: string, label: string) =>
+      rows.find((row) => row.transport === transport && row.label.startsWith(label))?.latency.medianUs;
+    const difference = (transport: string, from: string, to: string) => {
+      const high = median(transport, from);
+      const low = median(transport, to);
+      return high === undefined || low === undefined ? 'n/a' : us(high - low);
+    };
+    write('| differences of medians | stdio µs | HTTP µs |');
+    write('| --- | ---: | ---: |');
+    for (const [label, from, to] of [
+      ['the extra MCP hop: bare relay − direct', 'bare relay', 'direct'],
+      [
+        "Reins' pipeline without fsync: Reins on tmpfs − bare relay",
+        'via Reins, audit log on tmpfs',
+        'bare relay',
+      ],
+      ['durable audit: Reins − Reins on tmpfs', 'via Reins:', 'via Reins, audit log on tmpfs'],
+      ['total added: Reins − direct', 'via Reins:', 'direct'],
+    ] as const)
+      write(`| ${label} | ${difference('stdio', from, to)} | ${difference('HTTP', from, to)} |`);
+    write('');
+    write('| measure, in the audit directory | samples | median µs | p99 µs |');
+    write('| --- | ---: | ---: | ---: |');
+    write(
+      `| write 512 bytes + fsync (${filesystemOf(disk)}) | ${fsync.samples} | ${us(fsync.medianUs)} | ${us(fsync.p99Us)} |`,
+    );
+    write(
+      `| one durable \`SqliteAuditLog.append\` at a time, signed checkpoints (a call through Reins waits for two, one after the other) | ${append.samples} | ${us(append.medianUs)} | ${us(append.p99Us)} |`,
+    );
+    write('');
+    write(
+      `## Throughput over Streamable HTTP (${CLIENTS} concurrent clients, each its own session; ${THROUGHPUT_MS / 1_000} s or ${THROUGHPUT_MAX_CALLS} calls)`,
+    );
+    write('');
+    write(
+      '| path | calls | seconds | calls/s | median µs/call | p99 µs/call | CPU µs/call: the 16 clients | CPU µs/call: relay or gateway | CPU µs/call: server-everything |',
+    );
+    write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const result of throughputs) {
+      write(
+        `| ${result.label} | ${result.calls} | ${format(result.seconds)} | ${Math.round(result.callsPerSecond)} | ${us(result.latency.medianUs)} | ${us(result.latency.p99Us)} | ${us(result.cpuUs.clients, 0)} | ${result === directThroughput ? '' : us(result.cpuUs.middle, 0)} | ${us(result.cpuUs.everything, 0)} |`,
+      );
+    }
+    write('');
+    write(
+      `through Reins: ${format(viaThroughput.callsPerSecond / directThroughput.callsPerSecond)}x the calls/s of direct, ${format(viaThroughput.callsPerSecond / relayThroughput.callsPerSecond)}x the bare relay's; ${cpus().length} cores shared by the clients, the relay or gateway, and server-everything`,
+    );
+    const stdioVia = rows.find((row) => row.transport === 'stdio' && row.label.startsWith('via Reins:'));
+    const addedMedian = stdioVia?.direct ? stdioVia.latency.medianUs - stdioVia.direct.medianUs : Number.NaN;
+    const addedP99 = stdioVia?.direct ? stdioVia.latency.p99Us - stdioVia.direct.p99Us : Number.NaN;
+    const verdict = (met: boolean) => (met ? 'met' : 'not met');
+    write('');
+    write('| target | result | |');
+    write('| --- | ---: | --- |');
+    write(
+      `| stdio: added median ≤ 0.3 ms | ${format(addedMedian / 1_000, 3)} ms | ${verdict(addedMedian <= TARGETS.stdioMedianUs)} |`,
+    );
+    write(
+      `| stdio: added p99 ≤ 1 ms | ${format(addedP99 / 1_000, 3)} ms | ${verdict(addedP99 <= TARGETS.stdioP99Us)} |`,
+    );
+    write(
+      `| HTTP gateway, ${CLIENTS} clients: ≥ 3,000 calls/s | ${Math.round(viaThroughput.callsPerSecond)} calls/s | ${verdict(viaThroughput.callsPerSecond >= TARGETS.callsPerSecond)} |`,
+    );
+
+    // optional: where the gateways spend their time (separate runs: the profiler perturbs timings)
+    if (profile) {
+      const profiles = temporaryDirectory(diskRoot, 'reins-gateway-profile-');
+      const stdioProfiles = join(profiles, 'stdio');
+      const profiled = await stdioPath('profiled', 'everything__echo', [
+        // the SDK ends a child that is slow to exit with SIGTERM: exit normally then, so the profile is written
+        '--import',
+        `data:text/javascript,${encodeURIComponent("process.once('SIGTERM', () => process.exit(0));")}`,
+        ...reinsMcpArgs(stores.stdio, ['--cpu-prof', '--cpu-prof-dir', stdioProfiles]),
+      ]);
+      for (let index = 0; index < WARMUP; index++) await callOnce(profiled);
+      const cpuBefore = cpuMicros(profiled.pid);
+      const window = { fromUs: nowUs(), toUs: 0 };
+      const samples = new Float64Array(CALLS);
+      for (let index = 0; index < CALLS; index++) samples[index] = await callOnce(profiled);
+      window.toUs = nowUs();
+      const cpuUs = perCall(cpuBefore, cpuMicros(profiled.pid), CALLS);
+      await closeClients([profiled.client]);
+      const latency = summarise(samples);
+      write('');
+      write(
+        `## CPU profile of \`reins mcp\` (node --cpu-prof; ${CALLS} sequential calls after ${WARMUP} warm-up; under the profiler: median ${us(latency.medianUs)} µs, p99 ${us(latency.p99Us)} µs, process CPU ${us(cpuUs, 0)} µs per call)`,
+      );
+      for (const file of profileFiles(stdioProfiles)) summariseProfile(file, window, CALLS);
+
+      const httpProfiles = join(profiles, 'http');
+      const profiledGateway = await startHttpGateway(stores.http, upstream, [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        httpProfiles,
+      ]);
+      started.push(profiledGateway.child);
+      const paths = await group(
+        profiledGateway.url,
+        'everything__echo',
+        (index) => tokens[1 + CLIENTS + index],
+      );
+      const result = await throughput('profiled', paths, {
+        middle: profiledGateway.child.pid,
+        everything: everything.pid,
+      });
+      await closeClients(paths.map((path) => path.client));
+      await stopChild(profiledGateway.child); // SIGTERM: the gateway shuts down cleanly and writes its profiles
+      write('');
+      write(
+        `## CPU profile of \`reins gateway\` under the throughput load (node --cpu-prof; ${result.calls} calls from ${CLIENTS} clients; under the profiler: ${Math.round(result.callsPerSecond)} calls/s, gateway CPU ${us(result.cpuUs.middle, 0)} µs per call)`,
+      );
+      for (const file of profileFiles(httpProfiles)) summariseProfile(file, result.window, result.calls);
+    }
+  } finally {
+    await closeClients([...clients]);
+    for (const child of started.reverse()) await stopChild(child);
+    for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const [mode, ...rest] = argv;
+if (mode === '--relay-stdio' || mode === '--relay-http') await relay(mode, rest);
+else await benchmark();
