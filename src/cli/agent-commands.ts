@@ -7,17 +7,9 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
-import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
-import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { databaseUrlOf, type StoreOptions } from './audit-store.js';
-import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK } from './io.js';
-
-async function openIdentityStore(options: StoreOptions): Promise<IdentityStore> {
-  const url = databaseUrlOf(options);
-  if (url) return PostgresIdentityStore.open({ connectionString: url });
-  return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
-}
+import { openIdentityStore, type StoreOptions } from './audit-store.js';
+import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 /** Opens the store, runs `work`, closes; errors become exit code 2 with their message. */
 async function withStore(

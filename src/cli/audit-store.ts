@@ -8,9 +8,12 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CheckpointSigner } from '../audit/checkpoint.js';
+import { PolicyWatcher } from '../loader/policy-watcher.js';
+import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
+import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
 import {
   DEFAULT_SIGNING_KEY_PATH,
   loadOrCreateSigningKey,
@@ -18,6 +21,8 @@ import {
   SIGNING_KEY_FILE,
 } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
+import type { IdentityStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
 
 export interface StoreOptions {
@@ -81,4 +86,24 @@ function redactUrl(url: string): string {
   } catch {
     return 'the configured database';
   }
+}
+
+/** The identity store on the same backing store as the audit log. */
+export async function openIdentityStore(options: StoreOptions): Promise<IdentityStore> {
+  const url = databaseUrlOf(options);
+  if (url) return PostgresIdentityStore.open({ connectionString: url });
+  return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
+}
+
+/** Loads and watches a policy, reporting reloads and rejected versions through `log`. */
+export function watchPolicy(path: string, log: (line: string) => void): PolicyWatcher {
+  return new PolicyWatcher({
+    path,
+    onReload: (event) =>
+      log(
+        event.kind === 'policy-reloaded'
+          ? `policy reloaded: ${event.hash}`
+          : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
+      ),
+  }).start();
 }

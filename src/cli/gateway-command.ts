@@ -12,14 +12,10 @@ import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
-import { PolicyWatcher } from '../loader/policy-watcher.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
-import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
-import type { IdentityStore } from '../store/state-stores.js';
-import { databaseUrlOf, openWritableAuditLog } from './audit-store.js';
+import { openIdentityStore, openWritableAuditLog, watchPolicy } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 export async function runHttpGateway(
@@ -44,22 +40,11 @@ export async function runHttpGateway(
       await Promise.resolve(step()).catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
   };
   try {
-    const policy = new PolicyWatcher({
-      path: config.policy,
-      onReload: (event) =>
-        log(
-          event.kind === 'policy-reloaded'
-            ? `policy reloaded: ${event.hash}`
-            : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
-        ),
-    }).start();
+    const policy = watchPolicy(config.policy, log);
     cleanup.push(() => policy.stop());
     const audit: AuditLog = await openWritableAuditLog(storeOptions);
     cleanup.push(() => audit.close());
-    const url = databaseUrlOf(storeOptions);
-    const identity: IdentityStore = url
-      ? await PostgresIdentityStore.open({ connectionString: url })
-      : new SqliteIdentityStore({ path: config.store.sqlite });
+    const identity = await openIdentityStore(storeOptions);
     cleanup.push(() => identity.close());
     const authenticator = await Authenticator.open({ store: identity, audit });
     cleanup.push(() => authenticator.close());

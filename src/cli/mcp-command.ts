@@ -12,16 +12,13 @@ import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
-import { PolicyWatcher } from '../loader/policy-watcher.js';
-import { formatProblem } from '../policy/policy-problem.js';
+import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
 import { UpstreamNameSchema } from '../spec/gateway-config.js';
 import type { Principal } from '../spec/tool-call.js';
-import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
-import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
-import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK } from './io.js';
+import { openIdentityStore, openWritableAuditLog, type StoreOptions, watchPolicy } from './audit-store.js';
+import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 export interface McpOptions extends StoreOptions {
   readonly agent: string;
@@ -52,15 +49,7 @@ export async function runStdioGateway(
   }
   let policy: PolicyWatcher;
   try {
-    policy = new PolicyWatcher({
-      path: options.policy,
-      onReload: (event) =>
-        log(
-          event.kind === 'policy-reloaded'
-            ? `policy reloaded: ${event.hash}`
-            : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
-        ),
-    }).start();
+    policy = watchPolicy(options.policy, log);
   } catch (error) {
     log(describeError(error));
     return EXIT_ERROR;
@@ -69,9 +58,7 @@ export async function runStdioGateway(
   let identity: IdentityStore | undefined;
   let principal: Principal;
   try {
-    identity = databaseUrlOf(options)
-      ? await PostgresIdentityStore.open({ connectionString: databaseUrlOf(options) as string })
-      : new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
+    identity = await openIdentityStore(options);
     const agent = await identity.getAgent(options.agent);
     // fail closed: an agent nobody registered, or one that is suspended, gets no tools at all
     if (agent === undefined)
