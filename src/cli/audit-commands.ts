@@ -122,7 +122,7 @@ export async function queryAudit(options: QueryOptions, io: CliIo): Promise<numb
   if (options.to) query.to = new Date(options.to).toISOString();
   if (options.after) query.afterSeq = Number(options.after);
   if (options.limit) query.limit = Number(options.limit);
-  if (!['json', 'table'].includes(options.format))
+  if (!isOutputFormat(options.format))
     return usage(io, `--format must be json or table, got \`${options.format}\``);
   return withLog(
     () => openReadableAuditLog(options),
@@ -162,7 +162,7 @@ export async function showSession(
   options: StoreOptions & { format: string },
   io: CliIo,
 ): Promise<number> {
-  if (!['json', 'table'].includes(options.format))
+  if (!isOutputFormat(options.format))
     return usage(io, `--format must be json or table, got \`${options.format}\``);
   return withLog(
     () => openReadableAuditLog(options),
@@ -257,6 +257,10 @@ export async function pruneAudit(options: StoreOptions & { olderThan: string }, 
       return EXIT_OK;
     },
   );
+}
+
+function isOutputFormat(format: string): boolean {
+  return format === 'json' || format === 'table';
 }
 
 function usage(io: CliIo, message: string): number {

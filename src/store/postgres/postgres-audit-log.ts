@@ -35,7 +35,12 @@ import {
   type PostgresTables,
   tablesOf,
 } from './postgres-audit-writer.js';
-import { advisoryLockKey, applyPostgresMigrations, quoteIdentifier } from './postgres-migrations.js';
+import {
+  advisoryLockKey,
+  applyPostgresMigrations,
+  describeTarget,
+  quoteIdentifier,
+} from './postgres-migrations.js';
 
 export interface PostgresAuditLogOptions extends AuditLogOptions {
   /** `postgres://user:password@host:port/database`; the other settings of `pg` apply (PG* variables). */
@@ -412,16 +417,6 @@ function createPool(
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
-}
-
-/** Where a connection string points, without credentials (for error messages). */
-function describeTarget(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    return `\`${url.host}${url.pathname}\``;
-  } catch {
-    return 'the database';
-  }
 }
 
 function toRecord(row: EventRow): ChainedRecord {

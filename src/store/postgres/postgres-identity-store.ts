@@ -36,7 +36,7 @@ import {
   validateInput,
 } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
-import { applyPostgresMigrations, quoteIdentifier } from './postgres-migrations.js';
+import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresIdentityStoreOptions {
   /** `postgres://user:password@host:port/database`; the other settings of `pg` apply (PG* variables). */
@@ -578,14 +578,4 @@ function identityLockKey(schema: string): string {
 
 function unavailable(operation: 'read' | 'write', error: unknown): ReinsError {
   return new ReinsError('store_unavailable', `identity store ${operation} failed: ${describeError(error)}`);
-}
-
-/** Where a connection string points, without credentials (for error messages). */
-function describeTarget(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    return `\`${url.host}${url.pathname}\``;
-  } catch {
-    return 'the database';
-  }
 }

@@ -139,3 +139,13 @@ export async function applyPostgresMigrations(client: PoolClient, schema: string
     throw error;
   }
 }
+
+/** Where a connection string points, without credentials (for error messages). */
+export function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `\`${url.host}${url.pathname}\``;
+  } catch {
+    return 'the database';
+  }
+}

@@ -6,8 +6,6 @@
  * their batch is committed.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
@@ -33,8 +31,8 @@ import {
 } from '../audit-log.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
-import { configureConnection, createBatchWriter, flattenEvents } from './sqlite-audit-writer.js';
-import { applySqliteMigrations, checkSqliteSchema } from './sqlite-migrations.js';
+import { createBatchWriter, flattenEvents } from './sqlite-audit-writer.js';
+import { checkSqliteSchema, openSqliteStore } from './sqlite-migrations.js';
 import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
 import { startWorker } from './start-worker.js';
 
@@ -118,23 +116,9 @@ export class SqliteAuditLog implements AuditLog {
     this.parallelVerifyMin = options.parallelVerifyMin ?? PARALLEL_VERIFY_MIN;
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
-    try {
-      if (this.readOnly) {
-        this.database = new Database(options.path, { readonly: true, fileMustExist: true });
-        checkSqliteSchema(this.database);
-      } else {
-        if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
-        this.database = new Database(options.path);
-        configureConnection(this.database);
-        applySqliteMigrations(this.database);
-      }
-    } catch (error) {
-      if (error instanceof ReinsError) throw error;
-      throw new ReinsError(
-        'audit_unavailable',
-        `cannot open audit log \`${options.path}\`: ${describeError(error)}`,
-      );
-    }
+    this.database = this.readOnly
+      ? openReadOnly(options.path)
+      : openSqliteStore(options.path, 'audit log', 'audit_unavailable');
     const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!(checkpointEvery >= 1))
       throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
@@ -372,6 +356,17 @@ export class SqliteAuditLog implements AuditLog {
     } catch (error) {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
     }
+  }
+}
+
+function openReadOnly(path: string): Database.Database {
+  try {
+    const database = new Database(path, { readonly: true, fileMustExist: true });
+    checkSqliteSchema(database);
+    return database;
+  } catch (error) {
+    if (error instanceof ReinsError) throw error;
+    throw new ReinsError('audit_unavailable', `cannot open audit log \`${path}\`: ${describeError(error)}`);
   }
 }
 

@@ -7,10 +7,8 @@
  * A write through this store tells this store's listeners right after its commit. A listener may also
  * hear of a change another connection committed just before it subscribed (not yet polled).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { describeError, ReinsError } from '../../spec/errors.js';
+import type Database from 'better-sqlite3';
+import { ReinsError } from '../../spec/errors.js';
 import {
   type AgentRecordV1,
   AgentRecordV1Schema,
@@ -32,8 +30,7 @@ import {
   validateInput,
 } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
-import { configureConnection } from './sqlite-audit-writer.js';
-import { applySqliteMigrations } from './sqlite-migrations.js';
+import { openSqliteStore } from './sqlite-migrations.js';
 
 export interface SqliteIdentityStoreOptions {
   /** File path (usually the audit log's, `.reins/audit.db`), or `:memory:`. Parent directories are created. */
@@ -76,18 +73,7 @@ export class SqliteIdentityStore implements IdentityStore {
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     if (!(this.pollIntervalMs >= 1))
       throw new RangeError(`pollIntervalMs must be at least 1, got \`${this.pollIntervalMs}\``);
-    try {
-      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-      this.database = new Database(options.path);
-      configureConnection(this.database);
-      applySqliteMigrations(this.database);
-    } catch (error) {
-      if (error instanceof ReinsError) throw error;
-      throw new ReinsError(
-        'store_unavailable',
-        `cannot open identity store \`${options.path}\`: ${describeError(error)}`,
-      );
-    }
+    this.database = openSqliteStore(options.path, 'identity store', 'store_unavailable');
     this.statements = prepareStatements(this.database);
   }
 

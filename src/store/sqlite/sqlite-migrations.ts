@@ -3,8 +3,11 @@
  * Versioned schema of the embedded store, applied on open. A file written by a newer Reins
  * (higher `user_version`) is refused rather than guessed at.
  */
-import type Database from 'better-sqlite3';
-import { ReinsError } from '../../spec/errors.js';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { describeError, ReinsError, type ReinsErrorCode } from '../../spec/errors.js';
+import { configureConnection } from './sqlite-audit-writer.js';
 
 /**
  * Each entry moves the schema from version index to index + 1. Never edit a released entry.
@@ -113,4 +116,21 @@ export function applySqliteMigrations(database: Database.Database): void {
       }
     })
     .immediate();
+}
+
+/**
+ * Opens a store file for reading and writing (parent directories created, WAL, migrations applied).
+ * A failure is reported as `code`, naming `what` and the path; a schema mismatch keeps its own error.
+ */
+export function openSqliteStore(path: string, what: string, code: ReinsErrorCode): Database.Database {
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const database = new Database(path);
+    configureConnection(database);
+    applySqliteMigrations(database);
+    return database;
+  } catch (error) {
+    if (error instanceof ReinsError) throw error;
+    throw new ReinsError(code, `cannot open ${what} \`${path}\`: ${describeError(error)}`);
+  }
 }
