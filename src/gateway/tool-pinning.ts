@@ -141,6 +141,46 @@ export function toolKey(upstream: string, name: string): string {
  * `b/c`) still have different fingerprints: a collision can quarantine a tool, never let one through.
  */
 export function toolFingerprint(upstream: string, tool: ToolDefinition): string {
+  // A frozen definition cannot change, so its fingerprint is computed once (see freezeDefinition).
+  const cached = fingerprintCache.get(tool);
+  if (cached !== undefined && cached.upstream === upstream) return cached.fingerprint;
+  const fingerprint = computeFingerprint(upstream, tool);
+  if (Object.isFrozen(tool) && isDeeplyFrozen(tool.inputSchema))
+    fingerprintCache.set(tool, { upstream, fingerprint });
+  return fingerprint;
+}
+
+/**
+ * Fingerprints of deeply frozen definitions, by object. Canonical JSON and SHA-256 of a tool's schema
+ * cost tens of µs, and the gateway checks the pin on every call; an upstream's listing is frozen once
+ * (freezeDefinition), so every call after the first is a lookup. A definition that is not frozen
+ * (could still be changed in place) is never cached: a changed definition always gets a new fingerprint.
+ */
+const fingerprintCache = new WeakMap<object, { readonly upstream: string; readonly fingerprint: string }>();
+
+function isDeeplyFrozen(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const child of Object.values(value)) if (!isDeeplyFrozen(child)) return false;
+  return true;
+}
+
+/**
+ * Freezes a definition and everything in it, so nothing can change it after it was pinned (and its
+ * fingerprint can be cached). Returns the same object.
+ */
+export function freezeDefinition<T extends ToolDefinition>(tool: T): T {
+  deepFreeze(tool);
+  return tool;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+}
+
+function computeFingerprint(upstream: string, tool: ToolDefinition): string {
   let canonical: string | undefined;
   try {
     canonical = canonicalize({

@@ -19,6 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
+import { freezeDefinition } from './tool-pinning.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -33,6 +34,15 @@ export interface UpstreamOptions {
   }) => void;
   /** Directory stdio upstreams start in, unless their configuration says otherwise. */
   readonly cwd?: string;
+}
+
+/**
+ * The listing, frozen: what was pinned cannot be changed in place afterwards, and the pin check can
+ * fingerprint each definition once instead of on every call.
+ */
+function frozenTools(listing: { tools: Tool[] }): Tool[] {
+  for (const tool of listing.tools) freezeDefinition(tool);
+  return listing.tools;
 }
 
 export class Upstream {
@@ -59,7 +69,7 @@ export class Upstream {
     // a server may change its tools at any time (that is how a rug pull arrives): list them again
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       try {
-        if (this.client === client) this.tools = (await client.listTools()).tools;
+        if (this.client === client) this.tools = frozenTools(await client.listTools());
       } catch (error) {
         this.options.onEvent?.({
           upstream: this.name,
@@ -70,7 +80,7 @@ export class Upstream {
     });
     try {
       await client.connect(this.transport());
-      this.tools = (await client.listTools()).tools;
+      this.tools = frozenTools(await client.listTools());
     } catch (error) {
       await client.close().catch(() => {});
       throw new Error(`upstream \`${this.name}\` did not start: ${describeError(error)}`);
