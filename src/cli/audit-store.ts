@@ -11,6 +11,7 @@ import { CheckpointSigner } from '../audit/checkpoint.js';
 import { PolicyWatcher } from '../loader/policy-watcher.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
+import type { AuditDurability } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
@@ -32,6 +33,8 @@ export interface StoreOptions {
   readonly databaseUrl?: string;
   /** Ed25519 signing key (PKCS#8 PEM). Default: `REINS_SIGNING_KEY` or `.reins/audit-signing-key.pem`. */
   readonly signingKey?: string;
+  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0006). */
+  readonly durability?: AuditDurability;
 }
 
 export function databaseUrlOf(options: StoreOptions): string | undefined {
@@ -57,7 +60,11 @@ export async function openWritableAuditLog(options: StoreOptions): Promise<Audit
   const signer = new CheckpointSigner(loadOrCreateSigningKey(signingKeyPathOf(options)));
   const url = databaseUrlOf(options);
   if (url) return PostgresAuditLog.open({ connectionString: url, signer });
-  return new SqliteAuditLog({ path: options.db ?? DEFAULT_AUDIT_PATH, signer });
+  return new SqliteAuditLog({
+    path: options.db ?? DEFAULT_AUDIT_PATH,
+    signer,
+    durability: options.durability ?? 'full',
+  });
 }
 
 /** Opens the log for reading only; a missing SQLite file is an error, not an empty log. */

@@ -32,6 +32,7 @@ export async function runHttpGateway(
   const { config, directory } = loaded;
   const storeOptions = {
     db: config.store.sqlite,
+    durability: config.store.durability,
     ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
   };
   const cleanup: (() => Promise<void> | void)[] = [];

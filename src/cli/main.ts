@@ -4,7 +4,7 @@
  * `runCli` never calls process.exit, so tests can run it in-process.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import { describeError } from '../spec/errors.js';
 import {
@@ -274,6 +274,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
     .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
     .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
+    .addOption(
+      new Option(
+        '--durability <mode>',
+        'SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0006)',
+      )
+        .choices(['full', 'process'])
+        .default('full'),
+    )
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: McpOptions) => {
       exitCode = await runStdioGateway(options, command, io);

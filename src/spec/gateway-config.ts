@@ -37,6 +37,13 @@ export const HttpUpstreamSchema = z.strictObject({
 export const UpstreamConfigSchema = z.union([StdioUpstreamSchema, HttpUpstreamSchema]);
 export type UpstreamConfig = z.infer<typeof UpstreamConfigSchema>;
 
+/**
+ * When an embedded-store audit append counts as written: `full` = fsync'd (survives a power cut),
+ * `process` = handed to the operating system (survives a crash of Reins, not of the machine).
+ */
+export const AuditDurabilitySchema = z.enum(['full', 'process']);
+export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
+
 export const GatewayLimitsSchema = z.strictObject({
   /** Largest JSON-RPC message accepted from a client, in bytes. */
   maxMessageBytes: z.number().int().positive().default(1_048_576),
@@ -53,8 +60,17 @@ export const GatewayConfigSchema = z.strictObject({
   policy: z.string().min(1),
   /** Embedded store file (relative to this file), unless `databaseUrl` or REINS_DATABASE_URL is set. */
   store: z
-    .strictObject({ sqlite: z.string().default('.reins/audit.db'), databaseUrl: z.string().optional() })
-    .default({ sqlite: '.reins/audit.db' }),
+    .strictObject({
+      sqlite: z.string().default('.reins/audit.db'),
+      databaseUrl: z.string().optional(),
+      /**
+       * Embedded store only. `full` (default): every audit commit is fsync'd before the call goes on.
+       * `process`: commits reach the operating system without an fsync each; they survive a crash of
+       * Reins but not of the machine (docs/decisions/0006-audit-durability.md).
+       */
+      durability: AuditDurabilitySchema.default('full'),
+    })
+    .default({ sqlite: '.reins/audit.db', durability: 'full' }),
   upstreams: z.array(UpstreamConfigSchema).min(1),
   /** Tool definition pins (relative to this file); commit it so that a changed tool is caught. */
   lock: z.string().default('reins.lock'),

@@ -1,6 +1,7 @@
 /**
  * @module test/conformance/sqlite.test
- * The audit log conformance suite against the embedded SQLite store: a file (writer thread) and
+ * The audit log conformance suite against the embedded SQLite store: a file (lone events written
+ * inline, bursts by the writer thread; also writer thread only, and `process` durability) and
  * `:memory:` (inline writer, what unit tests use).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditLogOptions } from '../../src/store/audit-log.js';
-import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
+import { SqliteAuditLog, type SqliteAuditLogOptions } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { auditLogConformance } from './audit-log.conformance.js';
 
-function fileBackend(name: string, extra: { parallelVerifyMin?: number }) {
+function fileBackend(
+  name: string,
+  extra: Pick<SqliteAuditLogOptions, 'parallelVerifyMin' | 'inlineMaxBatch' | 'durability'>,
+) {
   return {
     name,
     async create() {
@@ -41,3 +45,7 @@ function fileBackend(name: string, extra: { parallelVerifyMin?: number }) {
 auditLogConformance(fileBackend('sqlite file', {}));
 // the same suite with verification split across two threads at a checkpoint, even for small logs
 auditLogConformance(fileBackend('sqlite file, parallel verify', { parallelVerifyMin: 20 }));
+// every batch through the writer thread (no inline writes of lone events)
+auditLogConformance(fileBackend('sqlite file, writer thread only', { inlineMaxBatch: 0 }));
+// commits not fsync'd one by one (decision 0006): the same guarantees within a running machine
+auditLogConformance(fileBackend('sqlite file, durability process', { durability: 'process' }));

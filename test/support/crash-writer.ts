@@ -2,14 +2,15 @@
  * @module test/support/crash-writer
  * Child process for the kill -9 test: runs governed calls as fast as it can, and every action that
  * actually runs appends its decision id to a side file (the "world"). The parent kills it mid-load.
- * Usage: node --import tsx test/support/crash-writer.ts <audit.db> <actions.log>
+ * Usage: node --import tsx test/support/crash-writer.ts <audit.db> <actions.log> [full|process] [callers]
+ * (one caller: every append is a lone event, written on the main thread; 32: bursts, the writer thread)
  */
 import { appendFileSync } from 'node:fs';
 import { Harness } from '../../src/harness/harness.js';
 import { compilePolicy } from '../../src/policy/compile-policy.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 
-const [auditPath, actionsPath] = process.argv.slice(2);
+const [auditPath, actionsPath, durability = 'full', callers = '32'] = process.argv.slice(2);
 if (!auditPath || !actionsPath) throw new Error('usage: crash-writer <audit.db> <actions.log>');
 
 const compiled = compilePolicy([
@@ -25,7 +26,7 @@ rules: [{ id: all, effect: allow, reason: everything runs }]`,
 if (!compiled.ok) throw new Error('policy');
 const harness = new Harness({
   policy: { current: compiled.policy },
-  audit: new SqliteAuditLog({ path: auditPath }),
+  audit: new SqliteAuditLog({ path: auditPath, durability: durability === 'process' ? 'process' : 'full' }),
   maxSessionHistory: 10_000_000,
 });
 
@@ -50,4 +51,4 @@ async function caller(id: number): Promise<void> {
   }
 }
 
-for (let index = 0; index < 32; index++) void caller(index);
+for (let index = 0; index < Number(callers); index++) void caller(index);

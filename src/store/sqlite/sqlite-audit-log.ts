@@ -31,7 +31,7 @@ import {
 } from '../audit-log.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
-import { createBatchWriter, flattenEvents } from './sqlite-audit-writer.js';
+import { createBatchWriter, flattenEvents, type SqliteDurability } from './sqlite-audit-writer.js';
 import { checkSqliteSchema, openSqliteStore } from './sqlite-migrations.js';
 import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
 import { startWorker } from './start-worker.js';
@@ -47,6 +47,17 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   readonly readOnly?: boolean;
   /** Logs with at least this many records are verified by two threads (split at a checkpoint). */
   readonly parallelVerifyMin?: number;
+  /**
+   * File logs: a batch of at most this many events is written on the calling thread when the writer
+   * thread has nothing in flight (default 1; 0 = always the writer thread). See writeBatch.
+   */
+  readonly inlineMaxBatch?: number;
+  /**
+   * `full` (default): every commit is fsync'd before its appends resolve. `process`: commits reach the
+   * operating system but are not fsync'd one by one (survives a crash of this process, not a power
+   * cut); see docs/decisions/0006-audit-durability.md.
+   */
+  readonly durability?: SqliteDurability;
 }
 
 interface EventRow {
@@ -77,6 +88,12 @@ const PAGE_SIZE = 5_000;
 // 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
+/**
+ * A lone event (one call in flight) is written on the main thread: the hop to the writer thread and
+ * back costs more than the insert itself. Larger batches mean concurrency, where the writer thread
+ * keeps the event loop free while the commit is on its way to disk (BENCHMARKS.md, issue 5).
+ */
+const DEFAULT_INLINE_MAX_BATCH = 1;
 /** Below this many records a second thread costs more to start than it saves. */
 const PARALLEL_VERIFY_MIN = 100_000;
 
@@ -106,6 +123,9 @@ interface Writer {
 export class SqliteAuditLog implements AuditLog {
   private readonly database: Database.Database;
   private readonly writer: Writer;
+  /** File logs: writes small batches on this thread's connection while the writer thread is idle. */
+  private readonly inline: Writer | undefined;
+  private readonly inlineMaxBatch: number;
   private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
   private readonly readOnly: boolean;
   private readonly path: string;
@@ -118,13 +138,26 @@ export class SqliteAuditLog implements AuditLog {
     this.readOnly = options.readOnly === true;
     this.database = this.readOnly
       ? openReadOnly(options.path)
-      : openSqliteStore(options.path, 'audit log', 'audit_unavailable');
+      : openSqliteStore(options.path, 'audit log', 'audit_unavailable', options.durability ?? 'full');
     const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!(checkpointEvery >= 1))
       throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
-    else this.writer = new WorkerWriter(options.path, options.signer, checkpointEvery);
+    else
+      this.writer = new WorkerWriter(
+        options.path,
+        options.signer,
+        checkpointEvery,
+        options.durability ?? 'full',
+      );
+    this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH;
+    // Both connections link to the head read inside their own immediate transaction (as several
+    // processes do), so the chain stays one whichever writes a batch.
+    this.inline =
+      this.writer instanceof WorkerWriter && this.inlineMaxBatch > 0
+        ? inlineWriter(this.database, options.signer, checkpointEvery)
+        : undefined;
     this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: inMemory ? 1 : (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
@@ -352,6 +385,14 @@ export class SqliteAuditLog implements AuditLog {
 
   private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
     try {
+      // Inline only when nothing is in flight in the writer thread: batches are then still committed
+      // in the order they were handed over (the inline write is finished when it returns).
+      if (
+        this.inline !== undefined &&
+        events.length <= this.inlineMaxBatch &&
+        (this.writer as WorkerWriter).idle
+      )
+        return this.inline.write(events) as AppendReceipt[];
       return await this.writer.write(events);
     } catch (error) {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
@@ -406,10 +447,21 @@ class WorkerWriter implements Writer {
   private nextId = 1;
   private failure: Error | undefined;
 
-  constructor(path: string, signer: CheckpointSigner | undefined, checkpointEvery: number) {
+  /** Nothing in flight and not failed: another writer may commit now without overtaking a batch. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.failure === undefined;
+  }
+
+  constructor(
+    path: string,
+    signer: CheckpointSigner | undefined,
+    checkpointEvery: number,
+    durability: SqliteDurability,
+  ) {
     const setup: WorkerSetup = {
       path,
       checkpointEvery,
+      durability,
       ...(signer ? { signingKeyPem: signer.exportPrivateKeyPem() } : {}),
     };
     this.worker = startWorker('sqlite-audit-worker', setup);

@@ -11,13 +11,19 @@ import Database from 'better-sqlite3';
 import { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import { describeError } from '../../spec/errors.js';
-import { configureConnection, createBatchWriter, unflattenEvents } from './sqlite-audit-writer.js';
+import {
+  configureConnection,
+  createBatchWriter,
+  type SqliteDurability,
+  unflattenEvents,
+} from './sqlite-audit-writer.js';
 
 export interface WorkerSetup {
   readonly path: string;
   /** PKCS#8 PEM of the Ed25519 signing key, when checkpoints are signed. */
   readonly signingKeyPem?: string;
   readonly checkpointEvery: number;
+  readonly durability: SqliteDurability;
 }
 
 /** Events travel as one flat array of strings (see flattenEvents): much cheaper to clone than objects. */
@@ -36,7 +42,7 @@ const port = parentPort;
 if (port === null) throw new Error('sqlite-audit-worker must run in a worker thread');
 
 const database = new Database(setup.path, { fileMustExist: true });
-configureConnection(database);
+configureConnection(database, setup.durability);
 const signer = setup.signingKeyPem ? new CheckpointSigner(createPrivateKey(setup.signingKeyPem)) : undefined;
 const writer = createBatchWriter(database, { signer, checkpointEvery: setup.checkpointEvery });
 

@@ -10,6 +10,7 @@ import { linkRecord } from '../../audit/chain.js';
 import { type CheckpointSigner, checkpointDue } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
+import type { AuditDurability } from '../../spec/gateway-config.js';
 
 const FIELDS = ['body', 'time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
 
@@ -121,10 +122,22 @@ export function createBatchWriter(
   };
 }
 
+/**
+ * When an append counts as written (docs/decisions/0006-audit-durability.md):
+ * - `full` (default): the commit is fsync'd before the append resolves; it survives a power cut;
+ * - `process`: the commit is in the operating system's page cache (WAL, synchronous=NORMAL); it
+ *   survives a crash of the Reins process, but the last commits can be lost if the machine itself
+ *   goes down. The chain stays intact either way (WAL rolls back to a whole commit).
+ */
+export type SqliteDurability = AuditDurability;
+
 /** Connection settings shared by every connection to an audit file. */
-export function configureConnection(database: Database.Database): void {
+export function configureConnection(
+  database: Database.Database,
+  durability: SqliteDurability = 'full',
+): void {
   database.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before its appends resolve (durable intent before execution).
-  database.pragma('synchronous = FULL');
+  database.pragma(durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
 }

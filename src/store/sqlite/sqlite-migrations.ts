@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeError, ReinsError, type ReinsErrorCode } from '../../spec/errors.js';
-import { configureConnection } from './sqlite-audit-writer.js';
+import { configureConnection, type SqliteDurability } from './sqlite-audit-writer.js';
 
 /**
  * Each entry moves the schema from version index to index + 1. Never edit a released entry.
@@ -122,11 +122,16 @@ export function applySqliteMigrations(database: Database.Database): void {
  * Opens a store file for reading and writing (parent directories created, WAL, migrations applied).
  * A failure is reported as `code`, naming `what` and the path; a schema mismatch keeps its own error.
  */
-export function openSqliteStore(path: string, what: string, code: ReinsErrorCode): Database.Database {
+export function openSqliteStore(
+  path: string,
+  what: string,
+  code: ReinsErrorCode,
+  durability: SqliteDurability = 'full',
+): Database.Database {
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const database = new Database(path);
-    configureConnection(database);
+    configureConnection(database, durability);
     applySqliteMigrations(database);
     return database;
   } catch (error) {

@@ -1,0 +1,65 @@
+/**
+ * @module store/sqlite/sqlite-audit-log.test
+ * A file-backed log writes lone events on the calling thread and bursts in the writer thread. Whichever
+ * writes, records must land in the order they were appended, and one chain must come out.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { intentEvent } from '../../../test/support/audit-fixtures.js';
+import type { AppendReceipt } from '../audit-log.js';
+import { SqliteAuditLog } from './sqlite-audit-log.js';
+
+let directory: string;
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-sqlite-log-'));
+});
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe.each([
+  ['full', 'full'],
+  ['process', 'process'],
+] as const)('SqliteAuditLog file, durability %s', (_label, durability) => {
+  it('keeps append order when lone events (inline) and bursts (writer thread) interleave', async () => {
+    const log = new SqliteAuditLog({
+      path: join(directory, 'audit.db'),
+      durability,
+      maxBatch: 8,
+      maxInFlight: 8,
+    });
+    const appended: Promise<AppendReceipt>[] = [];
+    let index = 0;
+    const append = () => {
+      const receipt = log.append(intentEvent(index, { sessionId: `s${index}` }));
+      index++;
+      appended.push(receipt);
+      return receipt;
+    };
+    for (let round = 0; round < 5; round++) {
+      // one call at a time
+      for (let lone = 0; lone < 5; lone++) await append();
+      // a burst: several batches go to the writer thread, and a lone event follows each turn while
+      // they are in flight (it must not overtake them)
+      for (let burst = 0; burst < 40; burst++) void append();
+      for (let during = 0; during < 6; during++) {
+        await turn();
+        void append();
+      }
+      await Promise.all(appended);
+    }
+    const receipts = await Promise.all(appended);
+    expect(receipts.map((receipt) => receipt.seq)).toEqual(receipts.map((_, position) => position + 1));
+
+    const sessions: string[] = [];
+    for await (const record of log.records()) sessions.push(record.sessionId);
+    expect(sessions).toEqual(receipts.map((_, position) => `s${position}`));
+    const report = await log.verify();
+    expect(report).toMatchObject({ ok: true, checked: receipts.length });
+    await log.close();
+  });
+});
