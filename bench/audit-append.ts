@@ -3,9 +3,9 @@
  * One durable audit append at a time, as a single call through the gateway waits for it (twice): the
  * ways the SQLite audit log can write it, measured in one process, taking turns in blocks so drift on
  * the machine hits them alike:
- * - writer thread: every batch goes to the writer thread (the behaviour before issue 5's tuning);
- * - inline when idle (default): a lone event is written on the calling thread;
- * - the same with `durability: 'process'` (synchronous=NORMAL: no fsync per commit; survives a crash
+ * - writer thread: every batch goes to the writer thread (the default with `full` durability);
+ * - inline when idle: a lone event is written on the calling thread (what `reins mcp` asks for);
+ * - both with `durability: 'process'` (synchronous=NORMAL: no fsync per commit; survives a crash
  *   of the process, not of the machine), labelled as the weaker mode it is;
  * and, for scale, a raw 512-byte write + fsync in the same directory.
  *
@@ -34,11 +34,18 @@ interface Mode {
   readonly options: Partial<SqliteAuditLogOptions>;
 }
 const MODES: readonly Mode[] = [
-  { label: 'writer thread for every batch (before)', options: { inlineMaxBatch: 0 } },
-  { label: 'inline when the writer is idle (default)', options: {} },
+  { label: 'durability full, writer thread for every batch (the default)', options: {} },
   {
-    label: "inline when idle, durability 'process' (synchronous=NORMAL; NOT the default)",
+    label: 'durability full, lone events inline when the writer is idle (reins mcp)',
+    options: { inlineMaxBatch: 1 },
+  },
+  {
+    label: 'durability process (synchronous=NORMAL; NOT the default), lone events inline',
     options: { durability: 'process' },
+  },
+  {
+    label: 'durability process (NOT the default), writer thread for every batch',
+    options: { durability: 'process', inlineMaxBatch: 0 },
   },
 ];
 

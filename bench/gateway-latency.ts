@@ -77,8 +77,8 @@ const BASELINE = baselineIndex >= 0 ? resolve(argv[baselineIndex + 1] ?? '') : u
 const BASELINE_BIN = BASELINE && join(BASELINE, 'bin', 'reins.js');
 const WARMUP = quick ? 50 : 200;
 const CALLS = quick ? 500 : 3_000;
-/** Paths take turns in blocks of this many calls, so drift on the machine hits them alike. */
-const BLOCK = 500;
+/** Paths take turns in blocks of this many calls, so bursts of other work on a shared machine hit them alike. */
+const BLOCK = 10;
 const CLIENTS = 16;
 const THROUGHPUT_MS = quick ? 2_000 : 10_000;
 const THROUGHPUT_MAX_CALLS = 200_000;

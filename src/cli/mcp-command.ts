@@ -78,7 +78,8 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
 
-  const audit = await openWritableAuditLog(options);
+  // one client: while a lone audit commit is on its way to disk there is nothing else to serve
+  const audit = await openWritableAuditLog({ ...options, inlineAuditWrites: true });
   const upstream = new Upstream(
     { name: name.data, stdio: { command: executable, args, env: {} } },
     {

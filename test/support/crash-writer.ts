@@ -3,7 +3,8 @@
  * Child process for the kill -9 test: runs governed calls as fast as it can, and every action that
  * actually runs appends its decision id to a side file (the "world"). The parent kills it mid-load.
  * Usage: node --import tsx test/support/crash-writer.ts <audit.db> <actions.log> [full|process] [callers]
- * (one caller: every append is a lone event, written on the main thread; 32: bursts, the writer thread)
+ * (lone events are written on the main thread, bursts by the writer thread: one caller exercises the
+ * first, 32 callers mostly the second)
  */
 import { appendFileSync } from 'node:fs';
 import { Harness } from '../../src/harness/harness.js';
@@ -26,7 +27,11 @@ rules: [{ id: all, effect: allow, reason: everything runs }]`,
 if (!compiled.ok) throw new Error('policy');
 const harness = new Harness({
   policy: { current: compiled.policy },
-  audit: new SqliteAuditLog({ path: auditPath, durability: durability === 'process' ? 'process' : 'full' }),
+  audit: new SqliteAuditLog({
+    path: auditPath,
+    durability: durability === 'process' ? 'process' : 'full',
+    inlineMaxBatch: 1,
+  }),
   maxSessionHistory: 10_000_000,
 });
 

@@ -29,6 +29,7 @@ describe.each([
     const log = new SqliteAuditLog({
       path: join(directory, 'audit.db'),
       durability,
+      inlineMaxBatch: 1,
       maxBatch: 8,
       maxInFlight: 8,
     });

@@ -49,7 +49,8 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   readonly parallelVerifyMin?: number;
   /**
    * File logs: a batch of at most this many events is written on the calling thread when the writer
-   * thread has nothing in flight (default 1; 0 = always the writer thread). See writeBatch.
+   * thread has nothing in flight (0 = always the writer thread). Default: 1 with `process`
+   * durability, 0 with `full`. See writeBatch.
    */
   readonly inlineMaxBatch?: number;
   /**
@@ -89,11 +90,13 @@ const PAGE_SIZE = 5_000;
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 /**
- * A lone event (one call in flight) is written on the main thread: the hop to the writer thread and
- * back costs more than the insert itself. Larger batches mean concurrency, where the writer thread
- * keeps the event loop free while the commit is on its way to disk (BENCHMARKS.md, issue 5).
+ * Without an fsync per commit (`process` durability) a lone event is written on the main thread: the
+ * hop to the writer thread and back costs more than the insert itself. With `full` durability an
+ * inline commit holds the event loop for an fsync, which only pays when nothing else is waiting for
+ * it: callers that serve one client at a time (`reins mcp`) opt in with `inlineMaxBatch: 1`. Larger
+ * batches always go to the writer thread, which keeps the event loop free meanwhile.
  */
-const DEFAULT_INLINE_MAX_BATCH = 1;
+const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { full: 0, process: 1 };
 /** Below this many records a second thread costs more to start than it saves. */
 const PARALLEL_VERIFY_MIN = 100_000;
 
@@ -151,7 +154,7 @@ export class SqliteAuditLog implements AuditLog {
         checkpointEvery,
         options.durability ?? 'full',
       );
-    this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH;
+    this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH[options.durability ?? 'full'];
     // Both connections link to the head read inside their own immediate transaction (as several
     // processes do), so the chain stays one whichever writes a batch.
     this.inline =

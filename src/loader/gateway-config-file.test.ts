@@ -1,0 +1,58 @@
+/**
+ * @module loader/gateway-config-file.test
+ * The audit durability setting of `reins.yaml`: `full` unless the file says otherwise, `process` only
+ * when asked for, and anything else refused at start with its position.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadGatewayConfig } from './gateway-config-file.js';
+
+let directory: string;
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-gateway-config-'));
+});
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function load(store: string) {
+  const path = join(directory, 'reins.yaml');
+  writeFileSync(
+    path,
+    `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+${store}
+upstreams:
+  - name: fs
+    stdio: { command: node, args: [server.js] }
+`,
+  );
+  return loadGatewayConfig(path);
+}
+
+describe('store durability in reins.yaml', () => {
+  it('is full when not given, with or without a store section', () => {
+    for (const store of ['', 'store: { sqlite: reins.db }']) {
+      const loaded = load(store);
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+      expect(loaded.config.store.durability).toBe('full');
+    }
+  });
+
+  it('is process only when the file asks for it', () => {
+    const loaded = load('store: { sqlite: reins.db, durability: process }');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    expect(loaded.config.store).toEqual({ sqlite: join(directory, 'reins.db'), durability: 'process' });
+  });
+
+  it('refuses an unknown mode with its position', () => {
+    const loaded = load('store:\n  sqlite: reins.db\n  durability: fast');
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.problems[0]).toMatchObject({ line: 6 });
+    expect(loaded.problems[0]?.message).toMatch(/full|process/);
+  });
+});
