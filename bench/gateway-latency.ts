@@ -1026,14 +1026,22 @@ async function benchmark(): Promise<void> {
     );
     write('');
     write(
-      '| path | calls | seconds | calls/s | median µs/call | p99 µs/call | CPU µs/call: the 16 clients | CPU µs/call: relay or gateway | CPU µs/call: server-everything |',
+      '| path | calls | seconds | calls/s | median µs/call | p99 µs/call | CPU µs/call: the 16 clients | CPU µs/call: relay or gateway | CPU µs/call: server-everything | cap of the middle process: 1 s / its CPU per call | cap of the machine: cores × 1 s / CPU per call of all processes |',
     );
-    write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const cores = cpus().length;
     for (const result of throughputs) {
+      const { clients, middle, everything: upstreamCpu } = result.cpuUs;
+      const middleCpu = result === directThroughput ? undefined : middle;
+      const total = clients + (middleCpu ?? 0) + (upstreamCpu ?? 0);
       write(
-        `| ${result.label} | ${result.calls} | ${format(result.seconds)} | ${Math.round(result.callsPerSecond)} | ${us(result.latency.medianUs)} | ${us(result.latency.p99Us)} | ${us(result.cpuUs.clients, 0)} | ${result === directThroughput ? '' : us(result.cpuUs.middle, 0)} | ${us(result.cpuUs.everything, 0)} |`,
+        `| ${result.label} | ${result.calls} | ${format(result.seconds)} | ${Math.round(result.callsPerSecond)} | ${us(result.latency.medianUs)} | ${us(result.latency.p99Us)} | ${us(clients, 0)} | ${us(middleCpu, 0)} | ${us(upstreamCpu, 0)} | ${middleCpu ? Math.round(1e6 / middleCpu) : ''} | ${Math.round((cores * 1e6) / total)} |`,
       );
     }
+    write('');
+    write(
+      "caps: a process whose JavaScript runs on one thread cannot serve more calls per second than 1 s divided by its CPU time per call (the gateway's audit writer thread adds a little on another core); the machine cannot serve more than its cores divided by the CPU time all processes spend per call. Where server-everything runs inside the gateway (stdio), its CPU is not counted (n/a).",
+    );
     write('');
     write(
       `through Reins: ${format(viaThroughput.callsPerSecond / directThroughput.callsPerSecond)}x the calls/s of direct, ${format(viaThroughput.callsPerSecond / relayThroughput.callsPerSecond)}x the bare relay's; ${cpus().length} cores shared by the clients, the relay or gateway, and server-everything`,
