@@ -60,12 +60,17 @@ rules:
       kind: 'approval',
       ruleIds: ['writes-need-approval'],
       requirements: [
-        { ruleId: 'writes-need-approval', approvers: ['approver', 'admin'], quorum: 1, ownerMayApprove: false },
+        {
+          ruleId: 'writes-need-approval',
+          approvers: ['approver', 'admin'],
+          quorum: 1,
+          ownerMayApprove: false,
+        },
       ],
     });
   });
 
-  it('carries each holding rule\'s approval requirement and the shortest expiry', () => {
+  it("carries each holding rule's approval requirement and the shortest expiry", () => {
     const held = policyFrom(`
 rules:
   - id: big-payments
@@ -80,7 +85,9 @@ rules:
     tool: { name: payments.send }
     approval: { approvers: [approver, owner], ownerMayApprove: true, expires: 10m }
 `);
-    const decision = held.evaluate(input({ agentId: 'a', server: 'pay', tool: 'payments.send', args: { amount: 5000 } }));
+    const decision = held.evaluate(
+      input({ agentId: 'a', server: 'pay', tool: 'payments.send', args: { amount: 5000 } }),
+    );
     expect(decision.effect).toBe('approve');
     expect(decision.obligations).toContainEqual({
       kind: 'approval',
