@@ -21,6 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   harness: ['spec', 'policy', 'audit', 'store'],
   auth: ['spec', 'identity', 'store'],
   gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
+  api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
@@ -37,6 +39,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     'identity',
     'auth',
     'gateway',
+    'oversight',
+    'api',
   ],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };

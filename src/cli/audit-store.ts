@@ -15,6 +15,7 @@ import type { AuditDurability } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
+import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
 import {
   DEFAULT_SIGNING_KEY_PATH,
   loadOrCreateSigningKey,
@@ -23,7 +24,8 @@ import {
 } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
-import type { IdentityStore } from '../store/state-stores.js';
+import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
+import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
 
 export interface StoreOptions {
@@ -33,7 +35,7 @@ export interface StoreOptions {
   readonly databaseUrl?: string;
   /** Ed25519 signing key (PKCS#8 PEM). Default: `REINS_SIGNING_KEY` or `.reins/audit-signing-key.pem`. */
   readonly signingKey?: string;
-  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0006). */
+  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0007). */
   readonly durability?: AuditDurability;
   /**
    * Embedded store: commit a lone audit event on the main thread instead of the writer thread, also
@@ -120,4 +122,17 @@ export function watchPolicy(path: string, log: (line: string) => void): PolicyWa
           : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
       ),
   }).start();
+}
+
+/** Approval requests, overrides and session control, on the same store as the audit log. */
+export interface OversightStores {
+  readonly approvals: ApprovalStore;
+  readonly sessions: SessionControlStore;
+  close(): Promise<void>;
+}
+
+export async function openOversightStores(options: StoreOptions): Promise<OversightStores> {
+  const url = databaseUrlOf(options);
+  if (url) return PostgresOversightStore.open({ connectionString: url });
+  return new SqliteOversightStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }

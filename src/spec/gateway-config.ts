@@ -66,7 +66,7 @@ export const GatewayConfigSchema = z.strictObject({
       /**
        * Embedded store only. `full` (default): every audit commit is fsync'd before the call goes on.
        * `process`: commits reach the operating system without an fsync each; they survive a crash of
-       * Reins but not of the machine (docs/decisions/0006-audit-durability.md).
+       * Reins but not of the machine (docs/decisions/0007-audit-durability.md).
        */
       durability: AuditDurabilitySchema.default('full'),
     })
@@ -81,6 +81,8 @@ export const GatewayConfigSchema = z.strictObject({
       path: z.string().default('/mcp'),
     })
     .default({ host: '127.0.0.1', port: 8788, path: '/mcp' }),
+  /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
+  approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,

@@ -56,7 +56,7 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   /**
    * `full` (default): every commit is fsync'd before its appends resolve. `process`: commits reach the
    * operating system but are not fsync'd one by one (survives a crash of this process, not a power
-   * cut); see docs/decisions/0006-audit-durability.md.
+   * cut); see docs/decisions/0007-audit-durability.md.
    */
   readonly durability?: SqliteDurability;
 }
