@@ -4,7 +4,7 @@
  * ways the SQLite audit log can write it, measured in one process, taking turns in blocks so drift on
  * the machine hits them alike:
  * - writer thread: every batch goes to the writer thread (the default with `full` durability);
- * - inline when idle: a lone event is written on the calling thread (what `reins mcp` asks for);
+ * - inline when idle: a lone event is written on the calling thread (`inlineMaxBatch: 1`);
  * - both with `durability: 'process'` (synchronous=NORMAL: no fsync per commit; survives a crash
  *   of the process, not of the machine), labelled as the weaker mode it is;
  * and, for scale, a raw 512-byte write + fsync in the same directory.
@@ -36,7 +36,7 @@ interface Mode {
 const MODES: readonly Mode[] = [
   { label: 'durability full, writer thread for every batch (the default)', options: {} },
   {
-    label: 'durability full, lone events inline when the writer is idle (reins mcp)',
+    label: 'durability full, lone events inline when the writer is idle (inlineMaxBatch: 1; not used)',
     options: { inlineMaxBatch: 1 },
   },
   {

@@ -37,12 +37,6 @@ export interface StoreOptions {
   readonly signingKey?: string;
   /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0007). */
   readonly durability?: AuditDurability;
-  /**
-   * Embedded store: commit a lone audit event on the main thread instead of the writer thread, also
-   * with `full` durability. For commands that serve one client, whose event loop has nothing else to
-   * do while a commit is on its way to disk (`reins mcp`).
-   */
-  readonly inlineAuditWrites?: boolean;
 }
 
 export function databaseUrlOf(options: StoreOptions): string | undefined {
@@ -72,7 +66,6 @@ export async function openWritableAuditLog(options: StoreOptions): Promise<Audit
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
     durability: options.durability ?? 'full',
-    ...(options.inlineAuditWrites ? { inlineMaxBatch: 1 } : {}),
   });
 }
 

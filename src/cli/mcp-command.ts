@@ -80,8 +80,7 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
 
-  // one client: while a lone audit commit is on its way to disk there is nothing else to serve
-  const audit = await openWritableAuditLog({ ...options, inlineAuditWrites: true });
+  const audit = await openWritableAuditLog(options);
   const upstream = new Upstream(
     { name: name.data, stdio: { command: executable, args, env: {} } },
     {

@@ -45,7 +45,7 @@ function fileBackend(
 auditLogConformance(fileBackend('sqlite file', {}));
 // the same suite with verification split across two threads at a checkpoint, even for small logs
 auditLogConformance(fileBackend('sqlite file, parallel verify', { parallelVerifyMin: 20 }));
-// lone events written on the main thread while the writer thread is idle (what `reins mcp` does)
+// lone events written on the main thread while the writer thread is idle, with full durability
 auditLogConformance(fileBackend('sqlite file, inline when idle', { inlineMaxBatch: 1 }));
 // commits not fsync'd one by one (decision 0007): the same guarantees within a running machine
 auditLogConformance(fileBackend('sqlite file, durability process', { durability: 'process' }));
