@@ -29,13 +29,12 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
-import type { PolicyHandle } from '../harness/types.js';
+import type { PolicyHandle, WaitingListener } from '../harness/types.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { currentRequest, type RequestProgress } from './pending-approvals.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import type { Upstream } from './upstream.js';
 
@@ -123,19 +122,23 @@ export class Gateway {
 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
       const progressToken = request.params._meta?.progressToken;
-      // held calls report progress through this request (see pending-approvals)
-      const progress: RequestProgress = {
-        ...(progressToken !== undefined ? { progressToken } : {}),
-        sendProgress: (value, message) =>
-          progressToken === undefined
-            ? Promise.resolve()
-            : extra.sendNotification({
-                method: 'notifications/progress',
-                params: { progressToken, progress: value, message },
-              }),
-      };
-      return currentRequest.run(progress, () =>
-        this.callTool(identity, request.params.name, request.params.arguments ?? {}, extra.signal),
+      // a held call tells the client that it is still waiting, if the client asked for progress
+      const onWaiting: WaitingListener | undefined =
+        progressToken === undefined
+          ? undefined
+          : (elapsedSeconds, message) =>
+              void extra
+                .sendNotification({
+                  method: 'notifications/progress',
+                  params: { progressToken, progress: elapsedSeconds, message },
+                })
+                .catch(() => {});
+      return this.callTool(
+        identity,
+        request.params.name,
+        request.params.arguments ?? {},
+        extra.signal,
+        onWaiting,
       );
     });
     return server;
@@ -262,6 +265,7 @@ export class Gateway {
     gatewayName: string,
     args: Record<string, unknown>,
     signal: AbortSignal,
+    onWaiting: WaitingListener | undefined,
   ): Promise<CallToolResult> {
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
@@ -285,7 +289,7 @@ export class Gateway {
     const result = await this.options.harness.call(
       { principal: identity.principal, sessionId: identity.sessionId, tool, args },
       (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),
-      { signal },
+      onWaiting === undefined ? { signal } : { signal, onWaiting },
     );
     if (result.status === 'ok') return result.output as CallToolResult;
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);

@@ -3,19 +3,11 @@
  * Held calls waiting for humans, in one gateway process. The harness asks `handler()`; the call stays
  * open and, when the client asked for progress (a `progressToken`), receives MCP progress notifications
  * while it waits; `decide()` (the control plane will call it) resumes it; the harness's timeout expires
- * it (= denied). The MCP request the call belongs to is found through AsyncLocalStorage: the harness
- * runs the approval handler inside the gateway's request handler.
+ * it (= denied). The gateway hands the harness a listener for the MCP request the call belongs to
+ * (when its client asked for progress); the harness passes it here. (Not AsyncLocalStorage: on Node 20
+ * it puts a hook on every promise in the process, which measurably slowed every call.)
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApprovalHandler, ApprovalRequest, ApprovalVerdict } from '../harness/types.js';
-
-/** What the gateway's request handler knows about the MCP request being served. */
-export interface RequestProgress {
-  readonly progressToken?: string | number;
-  readonly sendProgress: (progress: number, message: string) => Promise<void>;
-}
-
-export const currentRequest = new AsyncLocalStorage<RequestProgress>();
 
 interface Pending {
   readonly request: ApprovalRequest;
@@ -37,9 +29,8 @@ export class PendingApprovals {
   ) {}
 
   handler(): ApprovalHandler {
-    return (request, signal) =>
+    return (request, signal, onWaiting) =>
       new Promise<ApprovalVerdict>((resolve, reject) => {
-        const progress = currentRequest.getStore();
         const since = Date.now();
         let timer: NodeJS.Timeout | undefined;
         const finish = () => {
@@ -72,12 +63,15 @@ export class PendingApprovals {
             },
           );
         }
-        if (progress?.progressToken !== undefined) {
+        if (onWaiting !== undefined) {
           const reason = request.decision.reasons.join('; ');
-          const tell = () =>
-            void progress
-              .sendProgress((Date.now() - since) / 1000, `waiting for human approval: ${reason}`)
-              .catch(() => {});
+          const tell = () => {
+            try {
+              onWaiting((Date.now() - since) / 1000, `waiting for human approval: ${reason}`);
+            } catch {
+              // progress is a courtesy to the client: failing to send it must not end the wait
+            }
+          };
           tell();
           timer = setInterval(tell, this.progressIntervalMs);
         }

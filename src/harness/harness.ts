@@ -31,6 +31,7 @@ import type {
   OutputFilter,
   PolicyHandle,
   ToolExecutor,
+  WaitingListener,
 } from './types.js';
 
 export interface HarnessOptions {
@@ -148,13 +149,13 @@ export class Harness {
   async call(
     request: CallRequest,
     executor: ToolExecutor,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; onWaiting?: WaitingListener } = {},
   ): Promise<CallResult> {
     const decided = this.decide(request);
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
     if (!(recorded instanceof RecordedIntent)) return recorded;
-    const cleared = await this.gate(recorded, options.signal);
+    const cleared = await this.gate(recorded, options.signal, options.onWaiting);
     if (!(cleared instanceof ClearedCall)) {
       for (const reservation of decided.reservations) reservation.release();
       return this.recordOutcome(recorded, cleared);
@@ -267,6 +268,7 @@ export class Harness {
   private async gate(
     recorded: RecordedIntent,
     callerSignal: AbortSignal | undefined,
+    onWaiting: WaitingListener | undefined,
   ): Promise<ClearedCall | Refusal> {
     const { decision, call, decisionId } = recorded.decided;
     if (decision.effect === 'allow') return new ClearedCall(recorded, undefined);
@@ -298,7 +300,7 @@ export class Harness {
     let verdict: ApprovalVerdict;
     try {
       verdict = await raceAbort(
-        this.approvals({ decisionId, call, decision, callHash: callHash(call) }, signal),
+        this.approvals({ decisionId, call, decision, callHash: callHash(call) }, signal, onWaiting),
         signal,
       );
     } catch (error) {

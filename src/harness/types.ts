@@ -48,7 +48,17 @@ export interface ApprovalVerdict {
 }
 
 /** Asks humans; resolves with their verdict, or rejects/aborts when `signal` fires (timeout, cancel). */
-export type ApprovalHandler = (request: ApprovalRequest, signal: AbortSignal) => Promise<ApprovalVerdict>;
+/**
+ * Told, while a held call waits for humans, that it is still waiting (the gateway turns this into MCP
+ * progress notifications for the client that asked for them).
+ */
+export type WaitingListener = (elapsedSeconds: number, message: string) => void;
+
+export type ApprovalHandler = (
+  request: ApprovalRequest,
+  signal: AbortSignal,
+  onWaiting?: WaitingListener,
+) => Promise<ApprovalVerdict>;
 
 export interface OutputFilterContext {
   readonly call: ToolCall;
