@@ -91,9 +91,9 @@ const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 /**
  * Without an fsync per commit (`process` durability) a lone event is written on the main thread: the
- * hop to the writer thread and back costs more than the insert itself (bench/audit-append.ts: about
- * 130 µs per call). With `full` durability an inline commit would hold the event loop for an fsync:
- * it saved little at the median and made the p99 worse, so the writer thread stays the default there.
+ * hop to the writer thread and back costs more than the insert itself (bench/audit-append.ts: 130-440
+ * µs per call). With `full` durability an inline commit holds the event loop for an fsync, and A/B
+ * runs on a shared disk disagreed (decision 0007), so the writer thread stays the default there.
  * Larger batches always go to the writer thread, which keeps the event loop free meanwhile.
  */
 const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { full: 0, process: 1 };
