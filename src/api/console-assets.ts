@@ -5,7 +5,7 @@
  * exact content type, so nothing else on disk can be reached through the console's paths.
  */
 import { readFileSync } from 'node:fs';
-import type { Hono } from 'hono';
+import type { Env, Hono } from 'hono';
 
 /** `console/` beside `src/` and `dist/` (this file is `src/api/…` or `dist/api/…`). */
 const CONSOLE_DIRECTORY = new URL('../../console/', import.meta.url);
@@ -16,8 +16,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/console/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: any app type; only GET routes are added
-export function serveConsole(app: Hono<any>): void {
+export function serveConsole<E extends Env>(app: Hono<E>): void {
   for (const [path, asset] of Object.entries(ASSETS)) {
     const content = readFileSync(new URL(asset.file, CONSOLE_DIRECTORY), 'utf8');
     app.get(path, (context) =>

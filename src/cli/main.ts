@@ -32,7 +32,15 @@ import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
+import { runServe } from './serve-command.js';
 import { approveTool, listTools } from './tools-commands.js';
+import {
+  createUserCommand,
+  deleteUser,
+  listUsers,
+  rotateUserToken,
+  type UserStoreOptions,
+} from './user-commands.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -243,6 +251,61 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .action(async (options: { config: string }) => {
       exitCode = await runHttpGateway(options, io);
     });
+
+  program
+    .command('serve')
+    .description('run the MCP gateway, the control-plane API and the web console in one process')
+    .requiredOption(
+      '--config <file>',
+      'gateway configuration (reins.yaml), with an optional `control:` section',
+    )
+    .action(async (options: { config: string }) => {
+      exitCode = await runServe(options, io);
+    });
+
+  const users = program.command('users').description('humans who use the control plane and the console');
+  const userStore = (command: Command) =>
+    command
+      .option('--config <file>', 'use the store named in this reins.yaml')
+      .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+      .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
+  userStore(users.command('create'))
+    .description('create a user and print their API token (shown once)')
+    .argument('<id>', 'e.g. an e-mail address')
+    .requiredOption(
+      '--role <role>',
+      'viewer, approver or admin, or a role the policy names (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action((id: string, options: UserStoreOptions & { role: string[] }) =>
+      createUserCommand(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('list'))
+    .description('list users and their roles')
+    .option('--format <format>', 'text or json', 'text')
+    .action((options: UserStoreOptions & { format: string }) =>
+      listUsers(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('delete'))
+    .description('delete a user (their token and console sessions stop working)')
+    .argument('<id>')
+    .action((id: string, options: UserStoreOptions) =>
+      deleteUser(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('rotate-token'))
+    .description("replace a user's API token (printed once)")
+    .argument('<id>')
+    .action((id: string, options: UserStoreOptions) =>
+      rotateUserToken(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
 
   const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
   tools

@@ -1,31 +1,54 @@
 /**
- * @module test/support/memory-oversight
- * A small in-memory `Oversight` for API tests: held calls become approval records (it is also the
- * harness's approval handler), votes need one of the required roles, sessions are the harness's
- * in-memory registry, and every action is recorded as an `operator-action`. It is a test double for
- * the store-backed service, not a second implementation of it: one process, quorum of one.
+ * @module cli/process-oversight
+ * Oversight within one process, for `reins serve` until the store-backed service is wired in: held
+ * calls become approval records (it is the harness's approval handler), a vote needs one of the
+ * required roles, sessions are the harness's registry, suspending an agent goes through the agent
+ * registry (credentials revoked in every process), and every action is recorded as an
+ * `operator-action` before it takes effect. Limits: records live in memory (a restart forgets pending
+ * requests, whose calls were cancelled anyway), one approving vote decides, and only this process's
+ * held calls and sessions are visible.
  */
 import { randomUUID } from 'node:crypto';
-import type { SessionRegistry } from '../../src/harness/session-registry.js';
-import type { ApprovalHandler, ApprovalVerdict } from '../../src/harness/types.js';
-import type { Oversight, OversightEvent } from '../../src/oversight/oversight.js';
-import { ReinsError } from '../../src/spec/errors.js';
-import type { Actor, ApprovalRecord, SessionSummary } from '../../src/spec/oversight.js';
-import type { SessionStatus } from '../../src/spec/tool-call.js';
-import type { AuditLog } from '../../src/store/audit-log.js';
-import type { OverrideGrant } from '../../src/store/state-stores.js';
+import type { AgentRegistry } from '../auth/agent-registry.js';
+import type { SessionRegistry } from '../harness/session-registry.js';
+import type { ApprovalHandler, ApprovalVerdict } from '../harness/types.js';
+import type { Oversight, OversightEvent } from '../oversight/oversight.js';
+import { ReinsError } from '../spec/errors.js';
+import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
+import type { SessionStatus } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { OverrideGrant } from '../store/state-stores.js';
 
-export class MemoryOversight implements Oversight {
+function requireRole(actor: Actor, role: string): void {
+  if (!actor.roles.includes(role)) throw new ReinsError('forbidden', `this needs the \`${role}\` role`);
+}
+
+export class ProcessOversight implements Oversight {
   readonly approvals = new Map<string, ApprovalRecord>();
   private readonly waiting = new Map<string, (verdict: ApprovalVerdict) => void>();
   private readonly listeners = new Set<(event: OversightEvent) => void>();
-  readonly suspended = new Set<string>();
+  private readonly audit: AuditLog;
+  private readonly sessions: SessionRegistry;
+  private readonly agents: AgentRegistry;
+  private readonly approverRoles: readonly string[];
+  private readonly approvalTimeoutMs: number;
 
-  constructor(
-    private readonly audit: AuditLog,
-    private readonly sessions: SessionRegistry,
-    private readonly approverRoles: readonly string[] = ['approver'],
-  ) {}
+  constructor(options: {
+    audit: AuditLog;
+    /** The harness's session registry (pause and kill take effect on the next call). */
+    sessions: SessionRegistry;
+    agents: AgentRegistry;
+    /** Roles whose vote counts. Default: `approver` (admins hold it too). */
+    approverRoles?: readonly string[];
+    /** When a request expires (the harness's approval timeout). */
+    approvalTimeoutMs: number;
+  }) {
+    this.audit = options.audit;
+    this.sessions = options.sessions;
+    this.agents = options.agents;
+    this.approverRoles = options.approverRoles ?? ['approver'];
+    this.approvalTimeoutMs = options.approvalTimeoutMs;
+  }
 
   /** The harness's approval handler: each held call becomes a pending record until voted on. */
   handler(): ApprovalHandler {
@@ -47,7 +70,7 @@ export class MemoryOversight implements Oversight {
           status: 'pending',
           votes: [],
           createdAt: now,
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+          expiresAt: new Date(Date.now() + this.approvalTimeoutMs).toISOString(),
           updatedAt: now,
           ...(request.call.principal.owner ? { owner: request.call.principal.owner } : {}),
         };
@@ -129,6 +152,7 @@ export class MemoryOversight implements Oversight {
   }
 
   async setSessionStatus(id: string, status: SessionStatus, actor: Actor, reason: string) {
+    requireRole(actor, 'approver');
     const session = this.sessions.get(id);
     if (session === undefined) throw new ReinsError('not_found', `unknown session \`${id}\``);
     if (session.status === 'killed') throw new ReinsError('conflict', `session \`${id}\` was killed`);
@@ -143,18 +167,27 @@ export class MemoryOversight implements Oversight {
   }
 
   async suspendAgent(agentId: string, actor: Actor, reason: string) {
+    requireRole(actor, 'admin');
+    await this.agents.show(agentId);
     await this.record(actor, 'agent.suspend', 'agent', agentId, reason, { agentId });
-    this.suspended.add(agentId);
+    // the kill switch: suspended and every credential revoked, in every process on the store
+    await this.agents.suspend(agentId, { by: actor.id, reason });
   }
 
   async resumeAgent(agentId: string, actor: Actor, reason: string) {
+    requireRole(actor, 'admin');
+    await this.agents.show(agentId);
     await this.record(actor, 'agent.resume', 'agent', agentId, reason, { agentId });
-    this.suspended.delete(agentId);
+    await this.agents.resume(agentId, { by: actor.id, reason });
   }
 
-  async overrideDenial(decisionId: string, actor: Actor, reason: string): Promise<OverrideGrant> {
-    await this.record(actor, 'override.grant', 'decision', decisionId, reason, {});
-    return { decisionId, callHash: 'unknown', by: actor.id, reason, expiresAt: new Date().toISOString() };
+  async overrideDenial(decisionId: string, actor: Actor, _reason: string): Promise<OverrideGrant> {
+    requireRole(actor, 'admin');
+    // an override must be bound to the denied call's hash, which only the store-backed service keeps
+    throw new ReinsError(
+      'conflict',
+      `cannot override \`${decisionId}\`: overrides need the shared oversight store`,
+    );
   }
 
   subscribe(listener: (event: OversightEvent) => void): () => void {
