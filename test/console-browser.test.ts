@@ -147,7 +147,7 @@ describe('console in Chromium', () => {
       .poll(() => page.locator('pre').filter({ hasText: 'onerror="window.__xss' }).count())
       .toBeGreaterThan(0);
 
-    expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(dialogs).toEqual([]);
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('a[href^="javascript:"]').count()).toBe(0);
