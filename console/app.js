@@ -727,10 +727,19 @@ async function render() {
   }
 }
 
-/** Re-renders soon after a change (several events in a burst cause one refresh). */
+/** Views that follow changes live; the others (audit, agents, policy) change only when asked. */
+function isLiveView() {
+  const { view } = currentRoute();
+  return view === 'approvals' || view === 'sessions' || view === undefined || view === '';
+}
+
+/** Re-renders a live view soon after a change (several events in a burst cause one refresh). */
 function refreshSoon() {
+  if (!isLiveView()) return;
   clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(render, 150);
+  state.refreshTimer = setTimeout(() => {
+    if (isLiveView()) render();
+  }, 150);
 }
 
 function listen() {
@@ -738,12 +747,9 @@ function listen() {
   state.events = new EventSource('/v1/events');
   state.events.addEventListener('approval', refreshSoon);
   state.events.addEventListener('session', refreshSoon);
-  // timelines come from the audit log, which has no push: poll the views that show it
+  // timelines come from the audit log, which has no push: poll the live views as well
   clearInterval(state.pollTimer);
-  state.pollTimer = setInterval(() => {
-    const { view, id } = currentRoute();
-    if ((view === 'sessions' && id) || view === 'approvals') refreshSoon();
-  }, 2_000);
+  state.pollTimer = setInterval(refreshSoon, 2_000);
 }
 
 function signedIn(user, csrfToken) {

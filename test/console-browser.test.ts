@@ -76,9 +76,19 @@ describe('console in Chromium', () => {
     await step.filter({ hasText: 'customer verified by phone' }).waitFor();
     await expect(step.getByTestId('step-result').textContent()).resolves.toContain('refund order 1234');
 
+    // a second call waits for approval when the session is killed: it is refused at once
+    const heldAtKill = client.callTool({
+      name: 'everything__echo',
+      arguments: { message: 'refund order 1234 again' },
+    });
+    await expect.poll(async () => (await fixture.pendingApprovals()).length, { timeout: 10_000 }).toBe(1);
     await page.getByLabel('Reason (recorded)').fill('agent looping on refunds');
     await page.getByTestId('session-kill').click();
     await page.getByTestId('session-status').filter({ hasText: 'killed' }).waitFor();
+
+    const refused = (await heldAtKill) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain('agent looping on refunds');
 
     const after = (await client.callTool({
       name: 'everything__get-sum',
@@ -144,7 +154,7 @@ describe('console in Chromium', () => {
     // expand every record so that the payload is rendered in the audit explorer too
     for (const summary of await page.locator('details > summary').all()) await summary.click();
     await expect
-      .poll(() => page.locator('pre').filter({ hasText: 'onerror="window.__xss' }).count())
+      .poll(() => page.locator('pre').filter({ hasText: 'onerror=' }).count())
       .toBeGreaterThan(0);
 
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();

@@ -27,6 +27,7 @@ export class ProcessOversight implements Oversight {
   readonly approvals = new Map<string, ApprovalRecord>();
   private readonly waiting = new Map<string, (verdict: ApprovalVerdict) => void>();
   private readonly listeners = new Set<(event: OversightEvent) => void>();
+  private readonly sessionChanges = new Map<string, { by: string; reason: string; at: string }>();
   private readonly audit: AuditLog;
   private readonly sessions: SessionRegistry;
   private readonly agents: AgentRegistry;
@@ -161,6 +162,16 @@ export class ProcessOversight implements Oversight {
       agentId: session.agentId,
     });
     this.sessions.setStatus(id, status);
+    this.sessionChanges.set(id, { by: actor.id, reason, at: new Date().toISOString() });
+    if (status === 'killed') {
+      // a killed session's held calls are refused at once, not left to expire
+      for (const record of this.approvals.values()) {
+        if (record.sessionId !== id || record.status !== 'pending') continue;
+        this.put({ ...record, status: 'cancelled', updatedAt: new Date().toISOString() });
+        this.waiting.get(record.id)?.({ approved: false, by: actor.id, reason: `session killed: ${reason}` });
+        this.waiting.delete(record.id);
+      }
+    }
     const summary = this.summary(id) as SessionSummary;
     this.emit({ type: 'session', session: summary });
     return summary;
@@ -199,7 +210,15 @@ export class ProcessOversight implements Oversight {
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
     const started = new Date(session.startedAt).toISOString();
-    return { id, agentId: session.agentId, status: session.status, startedAt: started, updatedAt: started };
+    const change = this.sessionChanges.get(id);
+    return {
+      id,
+      agentId: session.agentId,
+      status: session.status,
+      startedAt: started,
+      updatedAt: change?.at ?? started,
+      ...(change ? { changedBy: change.by, reason: change.reason } : {}),
+    };
   }
 
   private put(record: ApprovalRecord): void {

@@ -32,6 +32,8 @@ export interface ConsoleFixture {
   readonly logs: string[];
   /** A credential for agent `clerk` bound to `sessionId`. */
   agentToken(sessionId: string): Promise<string>;
+  /** Pending approval requests, through the API as the admin sees them. */
+  pendingApprovals(): Promise<{ id: string; sessionId: string }[]>;
   /** An MCP client (official SDK) connected to the gateway with this credential. */
   mcp(token: string): Promise<Client>;
   close(): Promise<void>;
@@ -92,6 +94,12 @@ limits: { callTimeout: 20s, approvalTimeout: 5m }
     serve,
     tokens,
     logs,
+    pendingApprovals: async () => {
+      const response = await fetch(`${serve.controlUrl}/v1/approvals?status=pending`, {
+        headers: { authorization: `Bearer ${tokens.admin}` },
+      });
+      return ((await response.json()) as { approvals: { id: string; sessionId: string }[] }).approvals;
+    },
     agentToken: async (sessionId) => (await authenticator.issue('clerk', { sessionId })).token,
     mcp: async (token) => {
       const client = new Client({ name: 'console-test', version: '1.0.0' });
