@@ -45,8 +45,16 @@ export interface Oversight {
   suspendAgent(agentId: string, actor: Actor, reason: string): Promise<void>;
   resumeAgent(agentId: string, actor: Actor, reason: string): Promise<void>;
 
-  /** Lets the exact call that was denied (`decisionId`) run once if the agent retries it unchanged. */
-  overrideDenial(decisionId: string, actor: Actor, reason: string): Promise<OverrideGrant>;
+  /**
+   * Lets the exact call that was denied (`decisionId`) run once if the agent retries it unchanged.
+   * Admins only. Give `sessionId` to find a denial older than a day.
+   */
+  overrideDenial(
+    decisionId: string,
+    actor: Actor,
+    reason: string,
+    sessionId?: string,
+  ): Promise<OverrideGrant>;
 
   /** Live changes from every process (for the console's live views). */
   subscribe(listener: (event: OversightEvent) => void): () => void;

@@ -86,6 +86,8 @@ export const GatewayConfigSchema = z.strictObject({
     sessionTtl: 8 * 3_600_000,
     secureCookies: false,
   }),
+  /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
+  approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,
