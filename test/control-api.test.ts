@@ -13,9 +13,9 @@ import { SqliteUserStore } from '../src/api/sqlite-user-store.js';
 import { createUser } from '../src/api/users.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
-import { ProcessOversight } from '../src/cli/process-oversight.js';
+import { type OversightWiring, wireOversight } from '../src/cli/oversight-wiring.js';
 import { Harness } from '../src/harness/harness.js';
-import { MemorySessionRegistry } from '../src/harness/session-registry.js';
+import { StoreOversight } from '../src/oversight/store-oversight.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { policyFrom } from './support/policy-fixtures.js';
@@ -23,7 +23,12 @@ import { policyFrom } from './support/policy-fixtures.js';
 const policy = policyFrom(
   `rules:
   - { id: lookups, effect: allow, tool: { server: pay, name: payments.lookup }, reason: lookups are harmless }
-  - { id: payments-need-a-human, effect: approve, tool: { server: pay, name: payments.send }, reason: payments need a human }`,
+  - { id: payments-need-a-human, effect: approve, tool: { server: pay, name: payments.send }, reason: payments need a human }
+  - id: writes-need-finance
+    effect: approve
+    tool: { server: crm, name: db.execute }
+    reason: ledger writes need two of finance
+    approval: { approvers: finance-approvers, quorum: 2 }`,
 );
 const policySource: PolicyStatusSource = {
   current: policy,
@@ -40,11 +45,18 @@ let audit: SqliteAuditLog;
 let identity: SqliteIdentityStore;
 let users: SqliteUserStore;
 let authenticator: Authenticator;
-let oversight: ProcessOversight;
+let oversight: StoreOversight;
+let wiring: OversightWiring;
 let harness: Harness;
 let app: ReturnType<typeof createControlApi>;
 const internalErrors: string[] = [];
-const tokens: Record<'viewer' | 'approver' | 'admin', string> = { viewer: '', approver: '', admin: '' };
+const tokens: Record<'viewer' | 'approver' | 'admin' | 'finance1' | 'finance2', string> = {
+  viewer: '',
+  approver: '',
+  admin: '',
+  finance1: '',
+  finance2: '',
+};
 
 beforeAll(async () => {
   audit = new SqliteAuditLog({ path: ':memory:' });
@@ -52,16 +64,27 @@ beforeAll(async () => {
   users = new SqliteUserStore({ path: ':memory:' });
   authenticator = await Authenticator.open({ store: identity, audit });
   await new AgentRegistry(identity).create({ id: 'payer', owner: 'owner@example.com', scopes: ['pay/*'] });
-  const sessions = new MemorySessionRegistry();
-  oversight = new ProcessOversight({
+  // the real oversight service on SQLite stores, wired into the harness as `reins serve` does
+  wiring = await wireOversight({ db: ':memory:' }, { approvalTimeoutMs: 60_000, log: () => {} });
+  oversight = new StoreOversight({
+    approvals: wiring.stores.approvals,
+    sessions: wiring.stores.sessions,
+    identities: identity,
     audit,
-    sessions,
-    agents: new AgentRegistry(identity),
-    approvalTimeoutMs: 60_000,
   });
-  harness = new Harness({ policy: { current: policy }, audit, sessions, approvals: oversight.handler() });
+  harness = new Harness({
+    policy: { current: policy },
+    audit,
+    sessions: wiring.sessions,
+    approvals: wiring.approvals,
+    overrides: wiring.overrides,
+  });
   for (const role of ['viewer', 'approver', 'admin'] as const) {
     tokens[role] = (await createUser(users, { id: `${role}@example.com`, roles: [role], by: 'test' })).token;
+  }
+  for (const name of ['finance1', 'finance2'] as const) {
+    const roles = ['viewer', 'finance-approvers'];
+    tokens[name] = (await createUser(users, { id: `${name}@example.com`, roles, by: 'test' })).token;
   }
   app = createControlApi({
     oversight,
@@ -75,6 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await wiring.close();
   authenticator.close();
   await users.close();
   await identity.close();
@@ -98,7 +122,6 @@ function call(
 
 /** Starts a payment the policy holds; resolves once its approval request exists. */
 async function holdPayment(amount: number) {
-  const before = oversight.approvals.size;
   const result = harness.call(
     {
       principal: { agentId: 'payer', owner: 'owner@example.com' },
@@ -108,8 +131,9 @@ async function holdPayment(amount: number) {
     },
     async (args) => ({ sent: args.amount }),
   );
-  await expect.poll(() => oversight.approvals.size).toBe(before + 1);
-  const id = [...oversight.approvals.keys()].at(-1) as string;
+  const sessionId = `session-${amount}`;
+  await expect.poll(async () => (await oversight.listApprovals({ sessionId })).length).toBe(1);
+  const id = ((await oversight.listApprovals({ sessionId }))[0] as { id: string }).id;
   return { id, result };
 }
 
@@ -151,7 +175,7 @@ describe('roles', () => {
     });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
-    expect(oversight.approvals.get(id)?.status).toBe('pending');
+    expect((await oversight.getApproval(id))?.status).toBe('pending');
 
     const approved = await call('POST', `/v1/approvals/${id}/approve`, {
       token: tokens.approver,
@@ -186,17 +210,19 @@ describe('roles', () => {
   });
 
   it('answers a vote on an expired request with 410', async () => {
-    const { id, result } = await holdPayment(250);
-    const record = oversight.approvals.get(id);
-    if (record === undefined) throw new Error('missing');
-    oversight.approvals.set(id, { ...record, expiresAt: '2000-01-01T00:00:00.000Z' });
+    const { id: heldId } = await holdPayment(250);
+    const held = await oversight.getApproval(heldId);
+    if (held === undefined) throw new Error('missing');
+    // a request whose expiry has passed (written as a process would have, long ago)
+    const id = `${heldId}-old`;
+    await wiring.stores.approvals.create({ ...held, id, expiresAt: '2000-01-01T00:00:00.000Z' });
     const response = await call('POST', `/v1/approvals/${id}/approve`, {
       token: tokens.approver,
       body: { reason: 'late' },
     });
     expect(response.status).toBe(410);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('expired');
-    void result;
+    expect((await oversight.getApproval(id))?.status).toBe('expired');
   });
 
   it('keeps agent suspension and credential revocation to admins', async () => {
@@ -274,10 +300,49 @@ describe('roles', () => {
   it('lets a viewer ask what the policy would decide for any principal', async () => {
     const response = await call('POST', '/v1/decide', {
       token: tokens.viewer,
-      body: { principal: { agentId: 'x' }, tool: { server: 'crm', name: 'db.execute' } },
+      body: { principal: { agentId: 'x' }, tool: { server: 'web', name: 'search' } },
     });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { effect: string }).effect).toBe('deny');
+  });
+});
+
+describe('policy roles and quorum', () => {
+  it('counts votes from a role the policy names, and needs the quorum', async () => {
+    const result = harness.call(
+      {
+        principal: { agentId: 'payer', owner: 'owner@example.com' },
+        sessionId: 'ledger',
+        tool: { server: 'crm', name: 'db.execute' },
+        args: { sql: 'update ledger set amount = 0' },
+      },
+      async () => ({ rows: 1 }),
+    );
+    await expect.poll(async () => (await oversight.listApprovals({ sessionId: 'ledger' })).length).toBe(1);
+    const id = ((await oversight.listApprovals({ sessionId: 'ledger' }))[0] as { id: string }).id;
+    // an approver is not a finance approver: the oversight service refuses the vote
+    const approver = await call('POST', `/v1/approvals/${id}/approve`, {
+      token: tokens.approver,
+      body: { reason: 'x' },
+    });
+    expect(approver.status).toBe(403);
+    const first = await call('POST', `/v1/approvals/${id}/approve`, {
+      token: tokens.finance1,
+      body: { reason: 'ok' },
+    });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { status: string }).status).toBe('pending'); // 1 of 2
+    const twice = await call('POST', `/v1/approvals/${id}/approve`, {
+      token: tokens.finance1,
+      body: { reason: 'again' },
+    });
+    expect(twice.status).toBe(409);
+    const second = await call('POST', `/v1/approvals/${id}/approve`, {
+      token: tokens.finance2,
+      body: { reason: 'ok' },
+    });
+    expect(((await second.json()) as { status: string }).status).toBe('approved');
+    expect((await result).status).toBe('ok');
   });
 });
 
@@ -359,7 +424,7 @@ describe('console sessions', () => {
       body: { reason: 'csrf' },
     });
     expect(wrong.status).toBe(403);
-    expect(oversight.approvals.get(id)?.status).toBe('pending');
+    expect((await oversight.getApproval(id))?.status).toBe('pending');
     const good = await call('POST', `/v1/approvals/${id}/approve`, {
       headers: { cookie, 'x-csrf-token': csrfToken },
       body: { reason: 'checked' },

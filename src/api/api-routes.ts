@@ -181,7 +181,7 @@ export const routes = {
     method: 'post',
     path: '/v1/approvals/{id}/approve',
     tags: ['approvals'],
-    summary: 'Vote to approve the held call (approver, or a role the policy names)',
+    summary: 'Vote to approve the held call (a role the approve rule names: `approver` by default)',
     request: { params: IdParams, ...body(ReasonBodySchema) },
     responses: {
       200: json(ApprovalRecordSchema, 'the request after the vote'),
@@ -195,7 +195,7 @@ export const routes = {
     method: 'post',
     path: '/v1/approvals/{id}/deny',
     tags: ['approvals'],
-    summary: 'Refuse the held call (approver, or a role the policy names)',
+    summary: 'Refuse the held call (a role the approve rule names: `approver` by default)',
     request: { params: IdParams, ...body(ReasonBodySchema) },
     responses: {
       200: json(ApprovalRecordSchema, 'the request after the vote'),
@@ -288,7 +288,13 @@ export const routes = {
     path: '/v1/overrides',
     tags: ['approvals'],
     summary: 'Let one denied call run once if the agent retries it unchanged (admin)',
-    request: body(ReasonBodySchema.extend({ decisionId: z.string().min(1).max(256) })),
+    request: body(
+      ReasonBodySchema.extend({
+        decisionId: z.string().min(1).max(256),
+        /** Needed to find a denial older than a day. */
+        sessionId: z.string().min(1).max(256).optional(),
+      }),
+    ),
     responses: {
       200: json(
         z.strictObject({

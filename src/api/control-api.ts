@@ -203,8 +203,9 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
     ['deny', false],
   ] as const) {
     app.openapi(routes[name], async (context) => {
-      // the API admits approvers and above; the oversight service checks the policy's roles
-      const user = userOf(context, 'approver');
+      // any user may try: whether their vote counts depends on the roles the request's rule names
+      // (`approver`, or e.g. `finance-approvers`), which the oversight service checks
+      const user = userOf(context, 'viewer');
       const { id } = context.req.valid('param');
       const { reason } = context.req.valid('json');
       return context.json(await oversight.voteApproval(id, actorOf(user), { approved, reason }), 200);
@@ -305,8 +306,8 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
 
   app.openapi(routes.override, async (context) => {
     const user = userOf(context, 'admin');
-    const { decisionId, reason } = context.req.valid('json');
-    const grant = await oversight.overrideDenial(decisionId, actorOf(user), reason);
+    const { decisionId, reason, sessionId } = context.req.valid('json');
+    const grant = await oversight.overrideDenial(decisionId, actorOf(user), reason, sessionId);
     return context.json({ ...grant }, 200);
   });
 

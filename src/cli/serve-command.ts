@@ -8,22 +8,21 @@
  */
 import { createControlApi } from '../api/control-api.js';
 import { type ControlServer, listenControlApi } from '../api/control-server.js';
-import { AgentRegistry } from '../auth/agent-registry.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
-import { MemorySessionRegistry } from '../harness/session-registry.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
+import { StoreOversight } from '../oversight/store-oversight.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { openIdentityStore, openWritableAuditLog, verificationKey } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { wireOversight } from './oversight-wiring.js';
 import { PolicyStatusTracker } from './policy-status.js';
-import { ProcessOversight } from './process-oversight.js';
 import { openUserStore } from './user-commands.js';
 
 export interface RunningServe {
@@ -78,18 +77,25 @@ export async function startServe(configPath: string, log: (line: string) => void
       cleanup.push(() => upstream.close());
     }
 
-    const sessions = new MemorySessionRegistry();
-    const oversight = new ProcessOversight({
-      audit,
-      sessions,
-      agents: new AgentRegistry(identity),
+    // held calls become durable approval requests, decided from any process on the store
+    const wiring = await wireOversight(storeOptions, {
       approvalTimeoutMs: config.limits.approvalTimeout,
+      ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
+      log,
+    });
+    cleanup.push(() => wiring.close());
+    const oversight = new StoreOversight({
+      approvals: wiring.stores.approvals,
+      sessions: wiring.stores.sessions,
+      identities: identity,
+      audit,
     });
     const harness = new Harness({
       policy,
       audit,
-      sessions,
-      approvals: oversight.handler(),
+      sessions: wiring.sessions,
+      approvals: wiring.approvals,
+      overrides: wiring.overrides,
       approvalTimeoutMs: config.limits.approvalTimeout,
     });
     const gateway = new Gateway({ upstreams, harness, policy, pins: ToolPins.load(config.lock), audit });
