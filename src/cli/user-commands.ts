@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { PostgresUserStore } from '../api/postgres-user-store.js';
 import { SqliteUserStore } from '../api/sqlite-user-store.js';
 import { createUser, hashUserToken, newUserToken, type UserStore } from '../api/users.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
@@ -18,12 +19,8 @@ export type UserStoreOptions = StoreOptions & { config?: string };
 
 /** The users store on the same backing store as the audit log. */
 export async function openUserStore(options: StoreOptions): Promise<UserStore> {
-  if (databaseUrlOf(options)) {
-    throw new ReinsError(
-      'invalid_input',
-      'control-plane users are kept in the SQLite store only for now; run `reins serve` without a database URL',
-    );
-  }
+  const url = databaseUrlOf(options);
+  if (url) return PostgresUserStore.open({ connectionString: url });
   return new SqliteUserStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
