@@ -307,6 +307,51 @@ describe('roles', () => {
   });
 });
 
+describe('sessions', () => {
+  it('kills a session for approvers only; a decision in it is then a deny', async () => {
+    const id = 'session-100'; // opened by the first held payment
+    const listed = await call('GET', '/v1/sessions', { token: tokens.viewer });
+    const { sessions } = (await listed.json()) as { sessions: { id: string }[] };
+    expect(sessions.map((session) => session.id)).toContain(id);
+    const viewer = await call('POST', `/v1/sessions/${id}/kill`, {
+      token: tokens.viewer,
+      body: { reason: 'x' },
+    });
+    expect(viewer.status).toBe(403);
+    const killed = await call('POST', `/v1/sessions/${id}/kill`, {
+      token: tokens.approver,
+      body: { reason: 'runaway' },
+    });
+    expect(killed.status).toBe(200);
+    expect(await killed.json()).toMatchObject({
+      status: 'killed',
+      changedBy: 'approver@example.com',
+      reason: 'runaway',
+    });
+    const again = await call('POST', `/v1/sessions/${id}/resume`, {
+      token: tokens.admin,
+      body: { reason: 'oops' },
+    });
+    expect(again.status).toBe(409); // a kill is final
+    const decision = await call('POST', '/v1/decide', {
+      token: tokens.viewer,
+      body: {
+        principal: { agentId: 'payer' },
+        sessionId: id,
+        tool: { server: 'pay', name: 'payments.lookup' },
+      },
+    });
+    expect(await decision.json()).toMatchObject({ effect: 'deny' });
+    const timeline = await call('GET', `/v1/sessions/${id}/timeline`, { token: tokens.viewer });
+    const { steps } = (await timeline.json()) as {
+      steps: { tool: string; outcome?: { event: { outcome: string } } }[];
+    };
+    expect(steps.map((step) => [step.tool, step.outcome?.event.outcome])).toEqual([
+      ['pay/payments.send', 'ok'],
+    ]);
+  });
+});
+
 describe('policy roles and quorum', () => {
   it('counts votes from a role the policy names, and needs the quorum', async () => {
     const result = harness.call(

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import type { Authenticator } from '../auth/authenticator.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
@@ -136,19 +136,18 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
 
   app.openapi(routes.logout, async (context) => {
     userOf(context, 'viewer');
-    const cookie = context.req.header('cookie');
-    if (cookie) {
-      const id = /(?:^|;\s*)reins_console=([^;]+)/.exec(cookie)?.[1];
-      if (id) sessions.close(id);
-    }
+    const cookie = getCookie(context, SESSION_COOKIE);
+    if (cookie) sessions.close(cookie);
     deleteCookie(context, SESSION_COOKIE, { path: '/' });
     return context.body(null, 204);
   });
 
   app.openapi(routes.me, async (context) => {
     const user = userOf(context, 'viewer');
-    const cookie = /(?:^|;\s*)reins_console=([^;]+)/.exec(context.req.header('cookie') ?? '')?.[1];
-    const session = cookie && caller(context).kind === 'user' ? sessions.get(cookie) : undefined;
+    // a console page that reloads gets its CSRF token again; bearer callers need none
+    const cookie = getCookie(context, SESSION_COOKIE);
+    const session =
+      cookie && context.req.header('authorization') === undefined ? sessions.get(cookie) : undefined;
     return context.json({ user: viewOf(user), ...(session ? { csrfToken: session.csrfToken } : {}) }, 200);
   });
 
@@ -170,9 +169,11 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
         throw new ApiError('invalid_input', '`principal` is required for a human caller');
     }
     const now = clock();
+    // a paused or killed session is refused here as it would be at the gateway
+    const status = (await oversight.getSession(sessionId))?.status ?? 'active';
     const decision = options.policy.current.evaluate({
       call: { principal, sessionId, tool: request.tool, args: request.args, context: request.context },
-      session: { id: sessionId, status: 'active', startedAt: now, history: [], labels: [] },
+      session: { id: sessionId, status, startedAt: now, history: [], labels: [] },
       counters: new WindowCounters(),
       now,
     });
