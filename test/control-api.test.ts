@@ -352,6 +352,29 @@ describe('sessions', () => {
   });
 });
 
+describe('live events', () => {
+  it('streams approval changes to a viewer as server-sent events', async () => {
+    const response = await call('GET', '/v1/events', { token: tokens.viewer });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const readUntil = async (needle: string) => {
+      while (!received.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before \`${needle}\`: ${received}`);
+        received += decoder.decode(value);
+      }
+    };
+    await readUntil('event: ready');
+    const { id } = await holdPayment(400);
+    await readUntil(`"id":"${id}"`);
+    expect(received).toContain('event: approval');
+    await reader.cancel();
+  });
+});
+
 describe('policy roles and quorum', () => {
   it('counts votes from a role the policy names, and needs the quorum', async () => {
     const result = harness.call(
