@@ -433,6 +433,19 @@ describe('errors', () => {
     expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_input');
   });
 
+  it('accepts JSON bodies only (415 otherwise), so that a cross-site form cannot post', async () => {
+    const response = await app.request('/v1/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${tokens.admin}`,
+    });
+    expect(response.status).toBe(415);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'unsupported_media_type',
+    );
+    expect(response.headers.get('set-cookie')).toBeNull();
+  });
+
   it('never leaks internals: an unexpected error is a 500 with a generic message', async () => {
     const original = oversight.listSessions;
     oversight.listSessions = async () => {

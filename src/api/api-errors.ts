@@ -19,6 +19,7 @@ export const ApiErrorCodeSchema = z.enum([
   'expired',
   'invalid_input',
   'payload_too_large',
+  'unsupported_media_type',
   'unavailable',
   'internal_error',
 ]);
@@ -44,6 +45,7 @@ const STATUS: Record<ApiErrorCode, ContentfulStatusCode> = {
   expired: 410,
   invalid_input: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   unavailable: 503,
   internal_error: 500,
 };

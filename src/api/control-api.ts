@@ -107,6 +107,14 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
       },
     }),
   );
+  // bodies are JSON only: an HTML form (which cannot send JSON cross-site) never reaches a handler
+  app.use('/v1/*', async (context, next) => {
+    const type = context.req.header('content-type');
+    if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
+      throw new ApiError('unsupported_media_type', 'send the body as `application/json`');
+    }
+    return next();
+  });
   app.use('/v1/*', async (context, next) => {
     if (context.req.path === '/v1/login' || context.req.path === '/v1/openapi.json') return next();
     context.set('caller', await identifyCaller(context, { users, sessions, authenticator }));
