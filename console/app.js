@@ -57,6 +57,11 @@ const SAFE_ATTRIBUTES = new Set([
   'aria-label',
 ]);
 
+/** Whether the signed-in user holds a built-in role (the server checks again; this only avoids dead buttons). */
+function may(role) {
+  return state.user?.effectiveRoles?.includes(role) === true;
+}
+
 function badge(text) {
   return h('span', { class: `badge ${String(text).replace(/[^a-z-]/g, '')}` }, text);
 }
@@ -310,6 +315,7 @@ async function viewSession(id) {
         class: kind,
         testid: `session-${action}`,
         disabled:
+          !may('approver') ||
           session.status === 'killed' ||
           (action === 'pause' && session.status === 'paused') ||
           (action === 'resume' && session.status === 'active'),
@@ -575,6 +581,9 @@ async function viewAgent(id) {
     act(key, (reason) => api('POST', `/v1/agents/${encodeURIComponent(id)}/${path}`, { reason }));
   return [
     h('h1', {}, 'Agent ', agent.id),
+    may('admin')
+      ? null
+      : h('p', { class: 'muted' }, 'Suspending, resuming and revoking need the admin role.'),
     h(
       'section',
       { class: 'card' },
@@ -597,7 +606,7 @@ async function viewAgent(id) {
             type: 'button',
             class: 'danger',
             testid: 'agent-suspend',
-            disabled: agent.state !== 'active',
+            disabled: agent.state !== 'active' || !may('admin'),
             onclick: () => post('suspend'),
           },
           'Suspend (kill switch)',
@@ -607,14 +616,19 @@ async function viewAgent(id) {
           {
             type: 'button',
             testid: 'agent-resume',
-            disabled: agent.state !== 'suspended',
+            disabled: agent.state !== 'suspended' || !may('admin'),
             onclick: () => post('resume'),
           },
           'Resume',
         ),
         h(
           'button',
-          { type: 'button', testid: 'agent-revoke', onclick: () => post('credentials/revoke') },
+          {
+            type: 'button',
+            testid: 'agent-revoke',
+            disabled: !may('admin'),
+            onclick: () => post('credentials/revoke'),
+          },
           'Revoke credentials',
         ),
       ),

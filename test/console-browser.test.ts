@@ -165,4 +165,29 @@ describe('console in Chromium', () => {
     ).toEqual(['/console/app.js']);
     await page.close();
   });
+
+  it('suspends an agent from the console: its credentials stop working at the gateway (kill switch)', async () => {
+    const client = await fixture.mcp(await fixture.agentToken('before-suspension'));
+    const sum = (await client.callTool({
+      name: 'everything__get-sum',
+      arguments: { a: 2, b: 3 },
+    })) as CallToolResult;
+    expect(text(sum)).toContain('5');
+
+    const approver = await logIn(fixture.tokens.approver);
+    await approver.goto(`${fixture.serve.controlUrl}/#/agents/clerk`);
+    await expect(approver.getByTestId('agent-suspend').isDisabled()).resolves.toBe(true); // admins only
+    await approver.close();
+
+    const page = await logIn(fixture.tokens.admin);
+    await page.goto(`${fixture.serve.controlUrl}/#/agents/clerk`);
+    await page.getByLabel('Reason (recorded)').fill('credentials leaked in a log');
+    await page.getByTestId('agent-suspend').click();
+    await page.getByTestId('agent-state').filter({ hasText: 'suspended' }).waitFor();
+    await page.getByText('credentials leaked in a log').first().waitFor(); // the revocation in force
+    await expect(
+      client.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } }),
+    ).rejects.toThrow();
+    await page.close();
+  });
 });
