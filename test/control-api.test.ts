@@ -446,6 +446,15 @@ describe('errors', () => {
     expect(response.headers.get('set-cookie')).toBeNull();
   });
 
+  it('refuses a body over the limit with 413 before parsing it', async () => {
+    const response = await call('POST', '/v1/approvals/x/approve', {
+      token: tokens.approver,
+      body: { reason: 'x'.repeat(1_100_000) },
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
   it('never leaks internals: an unexpected error is a 500 with a generic message', async () => {
     const original = oversight.listSessions;
     oversight.listSessions = async () => {
