@@ -507,7 +507,27 @@ async function viewAudit(params) {
       ),
       records.map(auditRow),
     ),
+    pager(params, records),
   ];
+}
+
+/** Records come in sequence order; the next page starts after the last record shown. */
+function pager(params, records) {
+  const limit = Number(params.get('limit') ?? 200);
+  const first = params.has('afterSeq');
+  if (records.length < limit && !first) return null;
+  const next = new URLSearchParams(params);
+  next.set('afterSeq', String(records.at(-1)?.seq ?? params.get('afterSeq') ?? 0));
+  const start = new URLSearchParams(params);
+  start.delete('afterSeq');
+  return h(
+    'div',
+    { class: 'row' },
+    first ? h('button', { type: 'button', onclick: () => go(`audit?${start}`) }, 'First page') : null,
+    records.length >= limit
+      ? h('button', { type: 'button', testid: 'audit-next', onclick: () => go(`audit?${next}`) }, 'Next page')
+      : h('span', { class: 'muted' }, 'End of the log.'),
+  );
 }
 
 function auditRow(record) {

@@ -166,6 +166,18 @@ describe('console in Chromium', () => {
     await page.close();
   });
 
+  it('pages through the audit log and verifies the chain from the console', async () => {
+    const page = await logIn(fixture.tokens.viewer);
+    await page.goto(`${fixture.serve.controlUrl}/#/audit?limit=3`);
+    const firstSeq = page.getByTestId('audit-row').first().locator('td').first();
+    await expect.poll(() => firstSeq.textContent()).toBe('1');
+    await page.getByTestId('audit-next').click();
+    await expect.poll(() => firstSeq.textContent()).toBe('4');
+    await page.getByTestId('verify').click();
+    await page.getByTestId('verify-report').filter({ hasText: 'The chain is intact.' }).waitFor();
+    await page.close();
+  });
+
   it('suspends an agent from the console: its credentials stop working at the gateway (kill switch)', async () => {
     const client = await fixture.mcp(await fixture.agentToken('before-suspension'));
     const sum = (await client.callTool({
