@@ -22,7 +22,7 @@ function repeatTo(unit: string, size = MEGABYTE): string {
 }
 
 /** Unbounded quantifiers outside character classes: `*`, `+` and `{m,}`. */
-export function unboundedQuantifiers(source: string): string[] {
+function unboundedQuantifiers(source: string): string[] {
   const found: string[] = [];
   let inClass = false;
   for (let index = 0; index < source.length; index++) {
