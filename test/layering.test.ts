@@ -13,19 +13,21 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 /** Which top-level modules each module may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
-  policy: ['spec'],
+  detect: [],
+  policy: ['spec', 'detect'],
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
-  harness: ['spec', 'policy', 'audit', 'store'],
+  harness: ['spec', 'detect', 'policy', 'audit', 'store'],
   auth: ['spec', 'identity', 'store'],
-  gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  gateway: ['spec', 'detect', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
-  demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
+  demo: ['spec', 'detect', 'policy', 'audit', 'store', 'loader', 'harness'],
   cli: [
     'spec',
+    'detect',
     'policy',
     'audit',
     'store',
@@ -38,11 +40,11 @@ const ALLOWED: Record<string, readonly string[]> = {
     'auth',
     'gateway',
   ],
-  index: ['spec', 'policy', 'audit', 'store', 'harness'],
+  index: ['spec', 'detect', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'policy', 'audit', 'identity']);
+const PURE = new Set(['spec', 'detect', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {
