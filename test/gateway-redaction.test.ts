@@ -6,7 +6,15 @@
  * server. The audit database file never contains the key.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,7 +62,18 @@ redaction:
   const db = join(directory, 'reins.db');
   const created = spawnSync(
     process.execPath,
-    [join(ROOT, 'bin/reins.js'), 'agents', 'create', 'dev', '--owner', 'ana@example.com', '--scopes', 'fs/*', '--db', db],
+    [
+      join(ROOT, 'bin/reins.js'),
+      'agents',
+      'create',
+      'dev',
+      '--owner',
+      'ana@example.com',
+      '--scopes',
+      'fs/*',
+      '--db',
+      db,
+    ],
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, REINS_DATABASE_URL: '' } },
   );
   if (created.status !== 0) throw new Error(created.stderr);
