@@ -11,17 +11,39 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryGuard, type MemoryGuardSettings, readerOf, type SendTool } from '../src/memory/memory-guard.js';
+import {
+  MemoryGuard,
+  type MemoryGuardSettings,
+  readerOf,
+  type SendTool,
+} from '../src/memory/memory-guard.js';
 import type { Principal } from '../src/spec/tool-call.js';
 import { SqliteMemoryLabelIndex } from '../src/store/sqlite/sqlite-memory-labels.js';
 
-const MEMORY_SERVER = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-memory/dist/index.js');
+const MEMORY_SERVER = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-memory/dist/index.js',
+);
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-01T09:00:00Z');
 
-const ana: Principal = { agentId: 'ana-agent', roles: ['tenant:acme'], owner: 'ana@acme.example', delegatedBy: [] };
-const carl: Principal = { agentId: 'carl-agent', roles: ['tenant:acme'], owner: 'carl@acme.example', delegatedBy: [] };
-const bob: Principal = { agentId: 'bob-agent', roles: ['tenant:globex'], owner: 'bob@globex.example', delegatedBy: [] };
+const ana: Principal = {
+  agentId: 'ana-agent',
+  roles: ['tenant:acme'],
+  owner: 'ana@acme.example',
+  delegatedBy: [],
+};
+const carl: Principal = {
+  agentId: 'carl-agent',
+  roles: ['tenant:acme'],
+  owner: 'carl@acme.example',
+  delegatedBy: [],
+};
+const bob: Principal = {
+  agentId: 'bob-agent',
+  roles: ['tenant:globex'],
+  owner: 'bob@globex.example',
+  delegatedBy: [],
+};
 
 let directory: string;
 let client: Client;
@@ -58,15 +80,28 @@ afterEach(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-async function write(principal: Principal, name: string, observations: string[], settings: MemoryGuardSettings) {
-  await guard.call(principal, settings, 'create_entities', { entities: [{ name, entityType: 'note', observations }] }, send);
+async function write(
+  principal: Principal,
+  name: string,
+  observations: string[],
+  settings: MemoryGuardSettings,
+) {
+  await guard.call(
+    principal,
+    settings,
+    'create_entities',
+    { entities: [{ name, entityType: 'note', observations }] },
+    send,
+  );
 }
 
 async function names(principal: Principal, settings: MemoryGuardSettings): Promise<string[]> {
   const result = (await guard.call(principal, settings, 'read_graph', {}, send)) as {
     structuredContent: { entities: { name: string; observations: string[] }[] };
   };
-  return result.structuredContent.entities.map((entity) => `${entity.name}: ${entity.observations.join(' | ')}`);
+  return result.structuredContent.entities.map(
+    (entity) => `${entity.name}: ${entity.observations.join(' | ')}`,
+  );
 }
 
 async function serverNames(): Promise<string[]> {
@@ -111,10 +146,16 @@ describe('memory guard (library) with the real server-memory', () => {
 
   it('refuses unknown tools, ambiguous tenants and malformed arguments', async () => {
     const settings: MemoryGuardSettings = { share: 'tenant' };
-    await expect(guard.call(ana, settings, 'drop_everything', {}, send)).rejects.toThrow(/does not know the tool/);
+    await expect(guard.call(ana, settings, 'drop_everything', {}, send)).rejects.toThrow(
+      /does not know the tool/,
+    );
     const twoTenants: Principal = { ...ana, roles: ['tenant:acme', 'tenant:globex'] };
-    await expect(guard.call(twoTenants, settings, 'read_graph', {}, send)).rejects.toThrow(/several tenant roles/);
-    await expect(guard.call(ana, settings, 'create_entities', { entities: 'x' }, send)).rejects.toThrow(/expected shape/);
+    await expect(guard.call(twoTenants, settings, 'read_graph', {}, send)).rejects.toThrow(
+      /several tenant roles/,
+    );
+    await expect(guard.call(ana, settings, 'create_entities', { entities: 'x' }, send)).rejects.toThrow(
+      /expected shape/,
+    );
   });
 
   it('derives a tenant from the owner or the agent when no tenant role is given', () => {
@@ -122,6 +163,8 @@ describe('memory guard (library) with the real server-memory', () => {
       'owner:o@x.example',
     );
     expect(readerOf({ agentId: 'a', roles: [], delegatedBy: [] }).tenant).toBe('agent:a');
-    expect(() => readerOf({ agentId: 'a', roles: ['tenant:a/b'], delegatedBy: [] })).toThrow(/not a valid tenant/);
+    expect(() => readerOf({ agentId: 'a', roles: ['tenant:a/b'], delegatedBy: [] })).toThrow(
+      /not a valid tenant/,
+    );
   });
 });

@@ -120,6 +120,7 @@ const NEAR_MISSES: readonly [string, string][] = [
   ['secret_assignment', 'password: required'],
   ['secret_assignment', 'access_token = aaaaaaaaaaaaaaaaaaaa'],
   ['secret_assignment', 'the password is hunter2 (no assignment)'],
+  ['secret_assignment', 'credentials: AWS_ACCESS_KEY_ID=[REDACTED:aws_access_key] (already redacted)'],
   ['email', 'jane.doe@localhost'],
   ['email', 'mail @example.com'],
   ['payment_card', '4111 1111 1111 1112 has a bad Luhn digit'],
@@ -175,6 +176,11 @@ describe('detectors', () => {
     const key = `sk-ant-api03-${token(93, B64URL)}AA`;
     const text = `api_key=${key} and mail bob@example.com`;
     expect(all.scan(text).map((finding) => finding.detector)).toEqual(['anthropic_api_key', 'email']);
+  });
+
+  it('prefers a typed key to a context finding that would swallow it', () => {
+    const text = 'credentials: AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE';
+    expect(all.scan(text).map((finding) => finding.detector)).toEqual(['aws_access_key']);
   });
 
   it('finds a card right after a rejected neighbour number', () => {

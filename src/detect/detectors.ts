@@ -83,6 +83,8 @@ const PASSWORD_WORD = /pass(?:word|wd|phrase)|pwd/i;
  */
 export function contextualSecret(keyword: string, value: string): boolean {
   if (value.length < 4 || value.length > 4096 || isPlaceholder(value)) return false;
+  // an earlier redaction inside the value (results are scanned again on their way out)
+  if (value.includes('[REDACTED:')) return false;
   if (PASSWORD_WORD.test(keyword)) return value.length >= 6 && characterClasses(value) >= 2;
   return value.length >= 12 && characterClasses(value) >= 2 && shannonEntropy(value) >= 3.0;
 }

@@ -48,9 +48,11 @@ export class Scanner {
   }
 
   /**
-   * Non-overlapping findings in text order. On overlap a secret beats personal data (the password in
-   * `postgres://app:pw@db.internal` also looks like an e-mail address), then the longer finding wins,
-   * then the more specific detector.
+   * Non-overlapping findings in text order, chosen in tiers: typed secrets first, then secrets known
+   * only by their context (`password=…`, which would otherwise swallow a typed key after
+   * `credentials: AWS_ACCESS_KEY_ID=`), then personal data (the password in
+   * `postgres://app:pw@db.internal` also looks like an e-mail address). Within a tier the longer
+   * finding wins, then the more specific detector.
    */
   scan(text: string): Finding[] {
     const found: Finding[] = [];
@@ -62,17 +64,14 @@ export class Scanner {
         right.end - left.end ||
         (this.priority.get(left.detector) ?? 0) - (this.priority.get(right.detector) ?? 0),
     );
-    const secrets = nonOverlapping(found.filter((finding) => finding.class === 'secret'));
-    const personal = nonOverlapping(found.filter((finding) => finding.class !== 'secret'));
-    if (secrets.length === 0 || personal.length === 0) return secrets.length === 0 ? personal : secrets;
-    const kept: Finding[] = [...secrets];
-    let next = 0; // first secret that might overlap the current personal finding
-    for (const finding of personal) {
-      while (next < secrets.length && (secrets[next] as Finding).end <= finding.start) next++;
-      const secret = secrets[next];
-      if (secret === undefined || secret.start >= finding.end) kept.push(finding);
+    const tierOf = (finding: Finding) =>
+      finding.class !== 'secret' ? 2 : finding.detector === KEYED_SECRET ? 1 : 0;
+    let kept: Finding[] = [];
+    for (const tier of [0, 1, 2]) {
+      const candidates = nonOverlapping(found.filter((finding) => tierOf(finding) === tier));
+      kept = kept.length === 0 ? candidates : addWhereFree(kept, candidates);
     }
-    return kept.sort((left, right) => left.start - right.start);
+    return kept;
   }
 
   /** The whole value, when its object key names a secret (`"password": "…"`) and it looks like one. */
@@ -92,6 +91,18 @@ function nonOverlapping(sorted: readonly Finding[]): Finding[] {
     reached = finding.end;
   }
   return kept;
+}
+
+/** `kept` plus each candidate that overlaps none of `kept`; both sorted, the result sorted too. */
+function addWhereFree(kept: readonly Finding[], candidates: readonly Finding[]): Finding[] {
+  const merged: Finding[] = [...kept];
+  let next = 0; // first kept finding that might overlap the current candidate
+  for (const finding of candidates) {
+    while (next < kept.length && (kept[next] as Finding).end <= finding.start) next++;
+    const blocker = kept[next];
+    if (blocker === undefined || blocker.start >= finding.end) merged.push(finding);
+  }
+  return merged.sort((left, right) => left.start - right.start);
 }
 
 function collect(detector: Detector, text: string, into: Finding[]): void {
