@@ -135,12 +135,10 @@ export async function runMemoryScenario(context: ScenarioContext): Promise<Memor
 
   writeAll(write, section('Without Reins: the assistants call the memory directly'));
   const bare = new TeamMemory();
-  let bareNow = START;
+  // the bare memory has no clock: time passing changes nothing for it
   const bareRun = await story(
     (principal) => directInvoker({ principal, tools: bare.tools(), write, toolWidth: TOOL_WIDTH }),
-    () => {
-      bareNow += WEEKS_LATER;
-    },
+    () => {},
     write,
   );
   const withoutReins = { ...bareRun, storeHoldsKey: bare.dump().includes(ACCESS_KEY) };
