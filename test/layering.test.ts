@@ -42,7 +42,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'auth',
     'gateway',
   ],
-  index: ['spec', 'detect', 'policy', 'audit', 'store', 'harness'],
+  index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
