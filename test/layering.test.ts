@@ -23,6 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   memory: ['spec'],
   auth: ['spec', 'identity', 'store'],
   gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
+  api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness'],
@@ -41,6 +43,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     'identity',
     'auth',
     'gateway',
+    'oversight',
+    'api',
   ],
   index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };

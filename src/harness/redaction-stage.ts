@@ -7,7 +7,7 @@
  */
 import type { ValueFinding } from '../detect/redact-value.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
-import type { Decision, Diagnostic } from '../spec/decision.js';
+import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ToolCall } from '../spec/tool-call.js';
 
@@ -67,6 +67,15 @@ export function screenCall(
   };
 }
 
+/** A call held by the redaction policy needs one vote from the default approver roles. */
+const REDACTION_APPROVAL: Obligation = {
+  kind: 'approval',
+  ruleIds: ['redaction'],
+  requirements: [
+    { ruleId: 'redaction', approvers: ['approver', 'admin'], quorum: 1, ownerMayApprove: false },
+  ],
+};
+
 /** The decision made at least as strict as `effect` (deny stays deny), with the reason and diagnostic. */
 function restrict(decision: Decision, effect: 'deny' | 'approve', diagnostic: Diagnostic): Decision {
   const diagnostics = [...decision.diagnostics, diagnostic];
@@ -78,7 +87,7 @@ function restrict(decision: Decision, effect: 'deny' | 'approve', diagnostic: Di
     decision.effect === 'approve' ? [...decision.reasons, diagnostic.message] : [diagnostic.message];
   const obligations = decision.obligations.some((obligation) => obligation.kind === 'approval')
     ? decision.obligations
-    : [...decision.obligations, { kind: 'approval' as const, ruleIds: ['redaction'] }];
+    : [...decision.obligations, REDACTION_APPROVAL];
   return { ...decision, effect, reasons, obligations, diagnostics };
 }
 

@@ -187,6 +187,15 @@ class DocumentCompiler {
         principal: compilePrincipalMatch(rule.principal),
         tool: compileToolMatch(rule.tool),
         condition: this.expression<boolean>(rule.when, [section, index, 'when'], 'condition'),
+        approval: {
+          requirement: {
+            ruleId: rule.id,
+            approvers: rule.approval?.approvers ?? ['approver', 'admin'],
+            quorum: rule.approval?.quorum ?? 1,
+            ownerMayApprove: rule.approval?.ownerMayApprove ?? false,
+          },
+          expiresInMs: rule.approval?.expires,
+        },
       };
     };
     for (const [index, rule] of this.document.rules.entries()) {

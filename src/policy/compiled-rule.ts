@@ -5,6 +5,7 @@
  */
 
 import type { ToolFacts } from '../spec/decision.js';
+import type { ApprovalRequirement } from '../spec/oversight.js';
 import type {
   CatalogueEntry,
   Effect,
@@ -47,6 +48,8 @@ interface CompiledRuleBase {
   readonly principal: CompiledPrincipalMatch | undefined;
   readonly tool: CompiledToolMatch | undefined;
   readonly condition: CompiledExpression<boolean> | undefined;
+  /** Who may approve, for rules that hold calls (defaults applied). */
+  readonly approval: { readonly requirement: ApprovalRequirement; readonly expiresInMs: number | undefined };
 }
 
 export interface CompiledPlainRule extends CompiledRuleBase {

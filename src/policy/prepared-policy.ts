@@ -91,8 +91,21 @@ class Tally {
     this.errors.push(diagnostic);
   }
 
-  approvalRules(): string[] {
-    return this.approves.map((rule) => rule.id);
+  /** What the approval obligation needs: every holding rule's requirement and the shortest expiry. */
+  approvalObligation(): Obligation {
+    let expiresInMs: number | undefined;
+    for (const rule of this.approves) {
+      const ruleExpiry = rule.approval.expiresInMs;
+      if (ruleExpiry !== undefined && (expiresInMs === undefined || ruleExpiry < expiresInMs))
+        expiresInMs = ruleExpiry;
+    }
+    const obligation: Obligation = {
+      kind: 'approval',
+      ruleIds: this.approves.map((rule) => rule.id),
+      requirements: this.approves.map((rule) => rule.approval.requirement),
+    };
+    if (expiresInMs !== undefined) obligation.expiresInMs = expiresInMs;
+    return obligation;
   }
 
   verdict(defaultReason: string): Verdict {
@@ -272,8 +285,7 @@ export class PreparedPolicy {
     const defaultReason = `no rule allows \`${describeTool(call.tool)}\` for agent \`${call.principal.agentId}\``;
     const verdict = enforced.verdict(defaultReason);
     const obligations: Obligation[] = [];
-    if (verdict.effect === 'approve')
-      obligations.push({ kind: 'approval', ruleIds: enforced.approvalRules() });
+    if (verdict.effect === 'approve') obligations.push(enforced.approvalObligation());
     if (verdict.effect !== 'deny') obligations.push(...counts);
     // Literal objects, not spreads: spreading costs about a microsecond per object on Node 20.
     const decision: Decision = {
