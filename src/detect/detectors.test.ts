@@ -183,6 +183,17 @@ describe('detectors', () => {
     expect(all.scan(text).map((finding) => finding.detector)).toEqual(['aws_access_key']);
   });
 
+  it('finds neighbouring e-mail and IPv6 addresses (pivot scanning)', () => {
+    const text = 'a@b.example,c.d@e.example.org; 2001:db8::8a2e:370:7334 fe80::1:2:3 x::';
+    expect(all.scan(text).map((finding) => text.slice(finding.start, finding.end))).toEqual([
+      'a@b.example',
+      'c.d@e.example.org',
+      '2001:db8::8a2e:370:7334',
+      'fe80::1:2:3',
+    ]);
+    expect(new Scanner(['email']).scan(`${'a'.repeat(65)}@example.com`)).toEqual([]);
+  });
+
   it('finds a card right after a rejected neighbour number', () => {
     const text = '12 4111 1111 1111 1111';
     expect(new Scanner(['payment_card']).scan(text)).toEqual([

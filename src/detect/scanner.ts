@@ -10,6 +10,7 @@ import {
   type Detector,
   type DetectorClass,
   isSecretKeyName,
+  type RegexDetector,
 } from './detectors.js';
 
 export interface Finding {
@@ -111,7 +112,12 @@ function collect(detector: Detector, text: string, into: Finding[]): void {
       into.push({ detector: detector.id, class: detector.class, start: span.start, end: span.end });
     return;
   }
-  const { pattern } = detector;
+  const { pattern, anchors } = detector;
+  if (anchors !== undefined && !anchors.some((anchor) => text.includes(anchor))) return;
+  if (detector.pivot !== undefined) {
+    collectAroundPivots(detector, text, into);
+    return;
+  }
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
     const verdict = detector.accept === undefined ? true : detector.accept(match);
@@ -130,6 +136,52 @@ function collect(detector: Detector, text: string, into: Finding[]): void {
     }
     into.push({ detector: detector.id, class: detector.class, start, end });
     pattern.lastIndex = Math.max(end, match.index + 1);
+  }
+}
+
+const STICKY = new WeakMap<RegExp, RegExp>();
+
+/**
+ * Pivot scanning (see RegexDetector.pivot): from each pivot character, step back over the run before
+ * it (at most `back` characters) and try the pattern there, anchored (sticky). Each start is tried
+ * once and each step back is bounded, so the pass stays linear; the pattern's own boundary lookbehind
+ * still decides whether the run start can begin a match.
+ */
+function collectAroundPivots(detector: RegexDetector, text: string, into: Finding[]): void {
+  const { char, back, backClass } = detector.pivot as NonNullable<RegexDetector['pivot']>;
+  let sticky = STICKY.get(detector.pattern);
+  if (sticky === undefined) {
+    sticky = new RegExp(detector.pattern.source, detector.pattern.flags.replace('g', 'y'));
+    STICKY.set(detector.pattern, sticky);
+  }
+  const inRun = (index: number) => backClass.test(text[index] as string);
+  let reached = 0;
+  let lastStart = -1;
+  let previousAt = -1; // the previous pivot, and the run start found for it: each character is stepped
+  let previousStart = -1; // over once, however many pivots a run holds (`a:b:c:…`)
+  for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) {
+    const floor = Math.max(0, at - back);
+    let start = at;
+    while (start > floor && start - 1 > previousAt && inRun(start - 1)) start--;
+    if (previousAt >= 0 && start === previousAt + 1 && start > floor && inRun(previousAt))
+      start = Math.max(previousStart, floor);
+    previousAt = at;
+    previousStart = start;
+    if (at < reached || start === lastStart) continue;
+    lastStart = start;
+    sticky.lastIndex = start;
+    const match = sticky.exec(text);
+    if (match === null) continue;
+    const verdict = detector.accept === undefined ? true : detector.accept(match);
+    if (verdict === false) continue;
+    const end = typeof verdict === 'object' ? start + verdict.end : start + match[0].length;
+    into.push({
+      detector: detector.id,
+      class: detector.class,
+      start: typeof verdict === 'object' ? start + verdict.start : start,
+      end,
+    });
+    reached = end;
   }
 }
 
