@@ -2,8 +2,9 @@
  * @module test/gateway-redaction.test
  * End to end over stdio: the official MCP SDK client talks to `reins mcp` (the built bin) in front of
  * the real `@modelcontextprotocol/server-filesystem`. A file holding an AWS key and a customer e-mail is
- * read: the agent sees typed placeholders. A write carrying a key is refused before it reaches the
- * server. The audit database file never contains the key.
+ * read: the agent sees typed placeholders; a file holding an IBAN, which the policy blocks, is withheld.
+ * A write carrying a key is refused before it reaches the server. The audit database file never
+ * contains the key.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -42,6 +43,7 @@ beforeAll(async () => {
     join(work, 'deploy.env'),
     `# production\nAWS_ACCESS_KEY_ID=${KEY}\naws_secret_access_key = ${SECRET}\nONCALL=ops@example.com\n`,
   );
+  writeFileSync(join(work, 'payout.txt'), 'pay the supplier at DE89 3704 0044 0532 0130 00 by friday\n');
   const policy = join(directory, 'policy.yaml');
   writeFileSync(
     policy,
@@ -55,7 +57,7 @@ rules:
   - { id: reads, effect: allow, tool: { effects: read }, reason: reading is fine }
   - { id: writes, effect: allow, tool: { name: write_file }, reason: writing is fine }
 redaction:
-  outputs: { secret: redact, email: redact }
+  outputs: { secret: redact, email: redact, iban: block }
   inputs: { secret: block }
 `,
   );
@@ -123,6 +125,16 @@ describe('redaction through the gateway in front of server-filesystem', () => {
     expect(text(read)).toBe(
       '# production\nAWS_ACCESS_KEY_ID=[REDACTED:aws_access_key]\naws_secret_access_key = [REDACTED:aws_secret_key]\nONCALL=[REDACTED:email]\n',
     );
+  });
+
+  it('withholds a whole result holding a kind of data the policy blocks, without repeating it', async () => {
+    const read = (await client.callTool({
+      name: 'fs__read_text_file',
+      arguments: { path: join(work, 'payout.txt') },
+    })) as CallToolResult;
+    expect(read.isError).toBe(true);
+    expect(text(read)).toMatch(/^output withheld: the result contains iban at `content\[0\]\.text`/);
+    expect(text(read)).not.toContain('DE89');
   });
 
   it('refuses a write carrying a key before it reaches the server, naming the detector only', async () => {
