@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ScenarioContext } from '../src/demo/demo-scenario.js';
+import { runMemoryScenario } from '../src/demo/memory-scenario.js';
 import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
 import { runDemo } from '../src/demo/run-demo.js';
 import { runSupportSkillScenario } from '../src/demo/support-skill-scenario.js';
@@ -117,6 +118,23 @@ describe('scenario 2: review-response chain', () => {
   });
 });
 
+describe('scenario 3: the memory that would not forget', () => {
+  it('offers the pasted key to everyone without Reins; with it the key is never stored and acme stays in acme', async () => {
+    const { result, lines } = await scenario(runMemoryScenario);
+    expect(result.withoutReins.storeHoldsKey).toBe(true);
+    expect(result.withoutReins.contractorSaw.join('\n')).toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(result.withReins.storeHoldsKey).toBe(false);
+    expect(result.withReins.carlSaw).toContain(
+      "ana's prod credentials: AWS_ACCESS_KEY_ID=[REDACTED:aws_access_key] AWS_SECRET_ACCESS_KEY=[REDACTED:aws_secret_key]",
+    );
+    expect(result.withReins.contractorSaw).toEqual([]);
+    expect(result.withReins.auditHoldsKey).toBe(false);
+    expect(lines.join('\n')).toMatch(/memory offered the contractor: \(nothing\)/);
+    expect(result.audit).toMatchObject({ records: 6, completeCalls: 3, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
+
 describe('runDemo', () => {
   it('tells the story, exits 0 and leaves a verified audit log', async () => {
     const auditPath = temporaryAuditPath();
@@ -130,12 +148,12 @@ describe('runDemo', () => {
     expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
     expect(output).not.toContain('FAIL');
     expect(lines.at(-1)).toMatch(
-      /^audit log: .* \(60 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(66 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
 
     const audit = new SqliteAuditLog({ path: auditPath });
     try {
-      expect(await audit.verify()).toMatchObject({ ok: true, checked: 60 });
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 66 });
     } finally {
       await audit.close();
     }
@@ -147,12 +165,12 @@ describe('runDemo', () => {
     const second = await demo(auditPath);
 
     expect(second.code).toBe(0);
-    expect(second.lines).toContain(`audit log: ${auditPath} (already 60 records; this run appends)`);
+    expect(second.lines).toContain(`audit log: ${auditPath} (already 66 records; this run appends)`);
     const trail = second.lines.filter((line) => /^ +#\d+ +call-/.test(line));
     expect(trail.length).toBeGreaterThan(0);
-    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 60)).toBe(true);
+    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 66)).toBe(true);
     expect(second.lines.at(-1)).toMatch(
-      /^audit log: .* \(120 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(132 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
   });
 
@@ -180,7 +198,7 @@ describe('runDemo', () => {
     expect(code).toBe(1);
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the UPDATE was denied');
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the billing address is unchanged');
-    expect(lines.join('\n')).toMatch(/reins demo: 2 of 13 checks failed/);
+    expect(lines.join('\n')).toMatch(/reins demo: 2 of 21 checks failed/);
   });
 
   it('exits non-zero when the policy publishes replies to negative reviews without holding them', async () => {
@@ -196,6 +214,18 @@ describe('runDemo', () => {
       '  FAIL  scenario 2 with Reins: every reply to a strongly negative review was held, and expired unpublished',
       '  FAIL  scenario 2 with Reins: no fake review got a public reply',
     ]);
+  });
+
+  it('exits non-zero when the memory guard does not cover the memory server', async () => {
+    const policies = alteredPolicies('team-memory.yaml', (text) =>
+      text.replace('servers: memory', 'servers: some-other-memory'),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines).toContain(
+      '  FAIL  scenario 3 with Reins: the note was saved, with the key redacted before it was stored',
+    );
   });
 
   it('exits non-zero with the problems when a policy does not load', async () => {

@@ -13,21 +13,25 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 /** Which top-level modules each module may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
-  policy: ['spec'],
+  detect: [],
+  policy: ['spec', 'detect'],
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
-  harness: ['spec', 'policy', 'audit', 'store'],
+  harness: ['spec', 'detect', 'policy', 'audit', 'store'],
+  memory: ['spec'],
   auth: ['spec', 'identity', 'store'],
-  gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
   api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
-  demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
+  demo: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness'],
   cli: [
     'spec',
+    'detect',
+    'memory',
     'policy',
     'audit',
     'store',
@@ -42,11 +46,11 @@ const ALLOWED: Record<string, readonly string[]> = {
     'oversight',
     'api',
   ],
-  index: ['spec', 'policy', 'audit', 'store', 'harness'],
+  index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'policy', 'audit', 'identity']);
+const PURE = new Set(['spec', 'detect', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {
