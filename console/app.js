@@ -201,7 +201,7 @@ function approvalCard(record) {
       ['Expires', when(record.expiresAt)],
       ['Call hash', record.callHash],
     ]),
-    h('div', { class: 'muted' }, 'Arguments exactly as they will run:'),
+    h('div', { class: 'muted' }, 'Arguments as recorded (held-back secrets show as placeholders):'),
     h('pre', { testid: 'approval-args' }, JSON.stringify(record.args, null, 2)),
     record.votes.length > 0
       ? h(

@@ -3,26 +3,19 @@
  * `reins serve --config reins.yaml`: the MCP gateway, the control-plane API and the web console in
  * one process, on the embedded SQLite store by default (or PostgreSQL). The gateway listens where
  * `listen:` says, the control plane where `control.listen:` says (a separate port, so that it can be
- * bound to an internal interface while agents reach the gateway). Held calls wait for humans in the
- * oversight service; pausing or killing a session and suspending an agent take effect on the next call.
+ * bound to an internal interface while agents reach the gateway). Human actions go through the
+ * oversight service on the shared store, so they reach every process serving it.
  */
 import { createControlApi } from '../api/control-api.js';
-import { type ControlServer, listenControlApi } from '../api/control-server.js';
-import { Authenticator } from '../auth/authenticator.js';
-import { Gateway } from '../gateway/gateway.js';
-import { HttpGateway } from '../gateway/http-server.js';
-import { ToolPins } from '../gateway/tool-pinning.js';
-import { Upstream } from '../gateway/upstream.js';
-import { Harness } from '../harness/harness.js';
+import { listenControlApi } from '../api/control-server.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
-import type { AuditLog } from '../store/audit-log.js';
-import { openIdentityStore, openWritableAuditLog, verificationKey } from './audit-store.js';
+import { verificationKey } from './audit-store.js';
+import { waitForStop } from './gateway-command.js';
+import { startGatewayProcess } from './gateway-process.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
-import { wireOversight } from './oversight-wiring.js';
-import { PolicyStatusTracker } from './policy-status.js';
 import { openUserStore } from './user-commands.js';
 
 export interface RunningServe {
@@ -41,95 +34,35 @@ export async function startServe(configPath: string, log: (line: string) => void
     throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
   }
   const { config, directory } = loaded;
-  const storeOptions = {
-    db: config.store.sqlite,
-    ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
-  };
-  const cleanup: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const step of cleanup.reverse()) {
-      await Promise.resolve(step()).catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
-    }
-    cleanup.length = 0;
-  };
+  const gateway = await startGatewayProcess(config, directory, log);
   try {
-    const policy = new PolicyStatusTracker(config.policy, log);
-    cleanup.push(() => policy.stop());
-    const audit: AuditLog = await openWritableAuditLog(storeOptions);
-    cleanup.push(() => audit.close());
-    const identity = await openIdentityStore(storeOptions);
-    cleanup.push(() => identity.close());
-    const authenticator = await Authenticator.open({ store: identity, audit });
-    cleanup.push(() => authenticator.close());
-    const users = await openUserStore(storeOptions);
-    cleanup.push(() => users.close());
-
-    const upstreams = config.upstreams.map(
-      (upstreamConfig) =>
-        new Upstream(upstreamConfig, {
-          callTimeoutMs: config.limits.callTimeout,
-          cwd: directory,
-          onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
-        }),
-    );
-    for (const upstream of upstreams) {
-      await upstream.connect();
-      cleanup.push(() => upstream.close());
-    }
-
-    // held calls become durable approval requests, decided from any process on the store
-    const wiring = await wireOversight(storeOptions, {
-      approvalTimeoutMs: config.limits.approvalTimeout,
-      ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
-      log,
-    });
-    cleanup.push(() => wiring.close());
+    const users = await openUserStore(gateway.storeOptions);
+    gateway.onClose(() => users.close());
     const oversight = new StoreOversight({
-      approvals: wiring.stores.approvals,
-      sessions: wiring.stores.sessions,
-      identities: identity,
-      audit,
+      approvals: gateway.oversight.stores.approvals,
+      sessions: gateway.oversight.stores.sessions,
+      identities: gateway.identity,
+      audit: gateway.audit,
     });
-    const harness = new Harness({
-      policy,
-      audit,
-      sessions: wiring.sessions,
-      approvals: wiring.approvals,
-      overrides: wiring.overrides,
-      approvalTimeoutMs: config.limits.approvalTimeout,
-    });
-    const gateway = new Gateway({ upstreams, harness, policy, pins: ToolPins.load(config.lock), audit });
-    const http = new HttpGateway({
-      gateway,
-      authenticator,
-      host: config.listen.host,
-      port: config.listen.port,
-      path: config.listen.path,
-      maxMessageBytes: config.limits.maxMessageBytes,
-      log,
-    });
-    const gatewayUrl = await http.listen();
-    cleanup.push(() => http.close());
-
-    const publicKey = verificationKey(storeOptions);
+    const publicKey = verificationKey(gateway.storeOptions);
     const api = createControlApi({
       oversight,
-      audit,
+      audit: gateway.audit,
       users,
-      identity,
-      authenticator,
-      policy,
+      identity: gateway.identity,
+      authenticator: gateway.authenticator,
+      policy: gateway.policy,
       ...(publicKey ? { publicKey } : {}),
       sessionTtlMs: config.control.sessionTtl,
       secureCookies: config.control.secureCookies,
       maxBodyBytes: config.limits.maxMessageBytes,
       log,
     });
-    const control: ControlServer = await listenControlApi(api, config.control.listen);
-    cleanup.push(() => control.close());
-    return { gatewayUrl, controlUrl: control.url, close };
+    const control = await listenControlApi(api, config.control.listen);
+    gateway.onClose(() => control.close());
+    return { gatewayUrl: gateway.endpoint, controlUrl: control.url, close: () => gateway.close() };
   } catch (error) {
-    await close();
+    await gateway.close();
     throw error;
   }
 }
@@ -148,12 +81,7 @@ export async function runServe(options: { config: string }, io: CliIo, stop?: Ab
   io.out(
     `reins serve: console and API on ${running.controlUrl}/ (OpenAPI: ${running.controlUrl}/v1/openapi.json)`,
   );
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    stop?.addEventListener('abort', done, { once: true });
-  });
+  await waitForStop(stop);
   log('shutting down');
   await running.close();
   return EXIT_OK;
