@@ -13,12 +13,14 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 /** Which top-level modules each module may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
-  policy: ['spec'],
+  dataflow: ['spec'],
+  policy: ['spec', 'dataflow'],
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
-  harness: ['spec', 'policy', 'audit', 'store'],
+  harness: ['spec', 'policy', 'audit', 'store', 'dataflow'],
+  replay: ['spec', 'policy', 'store', 'loader', 'harness'],
   auth: ['spec', 'identity', 'store'],
   gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   export: ['spec', 'audit', 'store'],
@@ -37,12 +39,13 @@ const ALLOWED: Record<string, readonly string[]> = {
     'identity',
     'auth',
     'gateway',
+    'replay',
   ],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'policy', 'audit', 'identity']);
+const PURE = new Set(['spec', 'dataflow', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {
