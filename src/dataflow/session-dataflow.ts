@@ -46,6 +46,7 @@ const NOWHERE: ValueOrigins = {
   untrusted: undefined,
   designated: undefined,
 };
+const FILE_NAME = /^[^\s/\\]{1,200}\.[a-z0-9]{1,5}$/i;
 /** Trusted structured strings are short values; a field holding prose is treated as text. */
 const MAX_STRUCTURED_WORDS_PER_LINE = 10;
 
@@ -78,8 +79,8 @@ export class SessionDataflow implements DataflowView {
     const spec = description.spec;
     const tenant = spec?.tenant ? tenantOf(spec.tenant, args, output) : undefined;
     const designated = this.designates(args) && !containsInstructions(output, 0);
-    const walker = new OutputWalker(this, source, spec, tenant, designated);
-    walker.walk(output, description.untrusted, 0);
+    const walker = new OutputWalker(this, source, spec, tenant, designated, output);
+    walker.walk(output, description.untrusted ? Trust.Untrusted : Trust.Structured, 0);
     if (walker.sawUntrusted) this.addLabel('untrusted');
     if (walker.sawInstructions) this.addLabel('instructions');
     for (const label of spec?.labels ?? []) this.addLabel(label);
@@ -101,8 +102,9 @@ export class SessionDataflow implements DataflowView {
   }
 
   /**
-   * The user pointed at this call's output: every string argument (at least one) is in their request,
-   * or came from an output they pointed at (the message they named links to a page: both count).
+   * The user pointed at this call's output: every string argument (at least one) is an identifier the
+   * user typed (a URL, an address, a file name). Not transitive: a page that the named page links to
+   * is not pointed at. A search by a word from the request is not pointing either.
    */
   private designates(args: Readonly<Record<string, unknown>>): boolean {
     if (this.userText.length === 0) return false;
@@ -111,15 +113,10 @@ export class SessionDataflow implements DataflowView {
       const items = Array.isArray(value) ? value : [value];
       for (const item of items) {
         if (typeof item !== 'string') continue;
-        const text = normalizeValue(item);
-        if (text.length < 3) return false;
-        const entry = this.values.get(normalizeWhole(item));
-        const known =
-          entry?.user === true ||
-          entry?.designated !== undefined ||
-          containsPhrase(this.userText, text) ||
-          this.findInUntrusted(text, true) !== undefined;
-        if (!known) return false;
+        const typed =
+          this.values.get(normalizeWhole(item))?.user === true ||
+          (FILE_NAME.test(item.trim()) && containsPhrase(this.userText, normalizeValue(item)));
+        if (!typed) return false;
         any = true;
       }
     }
@@ -193,12 +190,24 @@ export class SessionDataflow implements DataflowView {
   }
 }
 
+/**
+ * How far a string in an output is trusted: text others wrote, a structured value (demoted to text
+ * when it reads like prose), or a field the catalogue names as trusted (taken as it is).
+ */
+enum Trust {
+  Untrusted = 0,
+  Structured = 1,
+  Declared = 2,
+}
+
 /** Walks an output once, indexing values with the trust of the field they sit in. */
 class OutputWalker {
   sawUntrusted = false;
   sawInstructions = false;
   private readonly untrustedFields: ReadonlySet<string>;
   private readonly trustedFields: ReadonlySet<string>;
+  /** In a designated output, kinds with more than one distinct value: the user's pointer is ambiguous. */
+  private readonly ambiguousKinds: ReadonlySet<string>;
 
   constructor(
     private readonly flow: SessionDataflow,
@@ -206,37 +215,40 @@ class OutputWalker {
     private readonly spec: OutputSpec | undefined,
     private readonly tenant: string | undefined,
     private readonly designated: boolean,
+    output: unknown,
   ) {
     this.untrustedFields = new Set(spec?.untrustedFields ?? []);
     this.trustedFields = new Set(spec?.trustedFields ?? []);
+    this.ambiguousKinds = designated ? ambiguousKinds(output) : new Set();
   }
 
-  walk(value: unknown, untrusted: boolean, depth: number): void {
+  walk(value: unknown, trust: Trust, depth: number): void {
     if (depth > 64 || value === null || value === undefined) return;
     if (typeof value === 'string') {
-      this.text(value, untrusted);
+      this.text(value, trust);
     } else if (typeof value === 'number' || typeof value === 'bigint') {
-      if (!untrusted || this.tenant !== undefined) this.note(String(value), untrusted);
+      if (trust !== Trust.Untrusted || this.tenant !== undefined)
+        this.note(String(value), trust === Trust.Untrusted);
     } else if (Array.isArray(value)) {
-      for (const item of value) this.walk(item, untrusted, depth + 1);
+      for (const item of value) this.walk(item, trust, depth + 1);
     } else if (typeof value === 'object') {
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-        const keyTrusted = !untrusted || this.spec?.trustedKeys === true;
-        this.text(key, !keyTrusted);
-        this.walk(child, this.fieldUntrusted(key, untrusted), depth + 1);
+        const keyTrusted = trust !== Trust.Untrusted || this.spec?.trustedKeys === true;
+        this.text(key, keyTrusted ? Trust.Structured : Trust.Untrusted);
+        this.walk(child, this.fieldTrust(key, trust), depth + 1);
       }
     }
   }
 
-  private fieldUntrusted(key: string, inherited: boolean): boolean {
-    if (this.untrustedFields.has(key)) return true;
-    if (this.trustedFields.has(key)) return false;
+  private fieldTrust(key: string, inherited: Trust): Trust {
+    if (this.untrustedFields.has(key)) return Trust.Untrusted;
+    if (this.trustedFields.has(key)) return Trust.Declared;
     return inherited;
   }
 
-  private text(text: string, declaredUntrusted: boolean): void {
+  private text(text: string, trust: Trust): void {
     if (text.length === 0) return;
-    const untrusted = declaredUntrusted || isProse(text);
+    const untrusted = trust === Trust.Untrusted || (trust === Trust.Structured && isProse(text));
     if (untrusted) {
       this.sawUntrusted = true;
       if (!this.sawInstructions && looksLikeInstructions(text)) this.sawInstructions = true;
@@ -251,8 +263,9 @@ class OutputWalker {
       this.structuredLine(text);
     }
     for (const found of extractIdentifiers(text, INDEXED_KINDS)) {
-      this.note(found.value, untrusted);
-      if (found.kind === 'url') this.note(hostOf(found.value), untrusted);
+      const vouched = !this.ambiguousKinds.has(found.kind);
+      this.note(found.value, untrusted, vouched);
+      if (found.kind === 'url') this.note(hostOf(found.value), untrusted, vouched);
     }
     if (this.tenant !== undefined) for (const number of extractNumbers(text)) this.note(number, untrusted);
   }
@@ -268,10 +281,36 @@ class OutputWalker {
     }
   }
 
-  private note(value: string, untrusted: boolean): void {
-    const origin = !untrusted ? 'structured' : this.designated ? 'designated' : 'untrusted';
+  private note(value: string, untrusted: boolean, vouched = false): void {
+    const origin = !untrusted ? 'structured' : this.designated && vouched ? 'designated' : 'untrusted';
     this.flow.note(value, this.source, origin, this.tenant);
   }
+}
+
+/** Identifier kinds that occur with more than one distinct value anywhere in the output. */
+function ambiguousKinds(output: unknown): Set<string> {
+  const seen = new Map<string, string>();
+  const ambiguous = new Set<string>();
+  const visit = (value: unknown, depth: number) => {
+    if (depth > 64 || value === null || value === undefined) return;
+    if (typeof value === 'string') {
+      for (const found of extractIdentifiers(value, INDEXED_KINDS)) {
+        const first = seen.get(found.kind);
+        if (first === undefined) seen.set(found.kind, found.value);
+        else if (first !== found.value && !(found.kind === 'url' && hostOf(found.value) === hostOf(first)))
+          ambiguous.add(found.kind);
+      }
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1);
+    } else if (typeof value === 'object') {
+      for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        visit(key, depth + 1);
+        visit(child, depth + 1);
+      }
+    }
+  };
+  visit(output, 0);
+  return ambiguous;
 }
 
 /** A structured field holds short values; prose in one (a long line) is somebody's text. */
