@@ -123,9 +123,9 @@ export function checkTenant(
       ];
       for (const candidate of candidates) {
         const tenants = view.tenantsOf(candidate);
-        if (tenants === undefined) continue;
+        // a value the addressed tenant's own data also holds (a year, a shared product name) is theirs too
+        if (tenants === undefined || (sinkTenant !== undefined && tenants.has(sinkTenant))) continue;
         for (const [tenant, source] of tenants) {
-          if (tenant === sinkTenant) continue;
           // fail closed: a sink with no identifiable tenant may not receive any tenant's data
           const violation: FlowViolation = {
             arg,
