@@ -120,7 +120,12 @@ describe('flows rules in the pipeline', () => {
     );
     expect(typed.decision.effect).toBe('allow');
     const invented = await h.call(
-      { principal, sessionId: 's3', tool: { server: 'bank', name: 'update_password' }, args: { password: 'hunter2!' } },
+      {
+        principal,
+        sessionId: 's3',
+        tool: { server: 'bank', name: 'update_password' },
+        args: { password: 'hunter2!' },
+      },
       returns('ok'),
     );
     expect(invented.decision.effect).toBe('deny');
@@ -148,7 +153,10 @@ describe('flows rules in the pipeline', () => {
 
   it('records the flow finding in the audit log with the intent', async () => {
     const { harness: h, log } = harness();
-    await h.call({ principal, sessionId: 's4', tool: { server: 'files', name: 'read' }, args: {} }, returns('to US133000000121212121212'));
+    await h.call(
+      { principal, sessionId: 's4', tool: { server: 'files', name: 'read' }, args: {} },
+      returns('to US133000000121212121212'),
+    );
     const pay = await h.call(
       {
         principal,
@@ -199,6 +207,7 @@ describe('flows in policy files', () => {
       },
     ]);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problems.map((problem) => problem.message).join()).toContain('`x` is already used');
+    if (!result.ok)
+      expect(result.problems.map((problem) => problem.message).join()).toContain('`x` is already used');
   });
 });

@@ -13,7 +13,7 @@
  */
 import type { IdentifierKind, TrustedOrigin } from '../spec/dataflow-policy.js';
 import type { DataflowView, SourceRecord } from '../spec/dataflow-view.js';
-import { extractIdentifiers, extractNumbers, hostOf, normalizeValue, normalizeWhole } from './identifiers.js';
+import { extractIdentifiers, extractNumbers, hostOf, normalizeWhole, tenantValue } from './identifiers.js';
 
 export interface FlowViolation {
   /** The argument the value is in. */
@@ -100,6 +100,8 @@ function judge(
 export interface TenantCheck {
   /** The argument naming the tenant the sink addresses. */
   readonly tenantArg: string | undefined;
+  /** Picks the tenant out of that argument (first group), e.g. from a path. */
+  readonly pattern?: string | undefined;
 }
 
 /** The first value in the arguments that belongs to another tenant than the one addressed. */
@@ -109,12 +111,9 @@ export function checkTenant(
   view: DataflowView,
 ): FlowViolation | undefined {
   const addressed = check.tenantArg === undefined ? undefined : args[check.tenantArg];
-  const sinkTenant =
-    typeof addressed === 'string' || typeof addressed === 'number'
-      ? normalizeValue(String(addressed))
-      : undefined;
+  const sinkTenant = tenantValue(addressed, check.pattern);
   for (const [arg, value] of Object.entries(args)) {
-    if (arg === check.tenantArg) continue;
+    if (arg === check.tenantArg) continue; // the address itself is not content
     for (const raw of strings(value)) {
       const candidates = [
         normalizeWhole(raw),

@@ -218,3 +218,16 @@ function monthNumber(name: string | undefined): number {
   const lower = (name ?? '').toLowerCase().replace('.', '');
   return MONTHS.findIndex((month) => month.startsWith(lower.slice(0, 3))) + 1;
 }
+
+/** The normalised tenant in a value, through the source's pattern when it has one. */
+export function tenantValue(raw: unknown, pattern: string | undefined): string | undefined {
+  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
+  let text = String(raw);
+  if (pattern !== undefined) {
+    const match = new RegExp(pattern).exec(text);
+    if (match === null || match[1] === undefined) return undefined;
+    text = match[1];
+  }
+  const tenant = normalizeValue(text);
+  return tenant.length > 0 ? tenant : undefined;
+}

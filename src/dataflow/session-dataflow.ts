@@ -18,6 +18,7 @@ import {
   INDEXED_KINDS,
   normalizeValue,
   normalizeWhole,
+  tenantValue,
 } from './identifiers.js';
 import { looksLikeInstructions } from './instruction-text.js';
 
@@ -343,9 +344,7 @@ function tenantOf(
   output: unknown,
 ): string | undefined {
   const raw = source.arg !== undefined ? args[source.arg] : findField(output, source.field ?? '', 0);
-  if (typeof raw !== 'string' && typeof raw !== 'number') return undefined;
-  const tenant = normalizeValue(String(raw));
-  return tenant.length > 0 ? tenant : undefined;
+  return tenantValue(raw, source.pattern);
 }
 
 function findField(value: unknown, field: string, depth: number): unknown {

@@ -118,7 +118,7 @@ export function provenanceFor(
 }
 
 export function tenantFor(sink: SinkSpec | undefined): TenantCheck {
-  return { tenantArg: sink?.tenant?.arg };
+  return { tenantArg: sink?.tenant?.arg, pattern: sink?.tenant?.pattern };
 }
 
 export function compileToolMatch(match: ToolMatch | undefined): CompiledToolMatch | undefined {

@@ -27,6 +27,21 @@ export const TenantSourceSchema = z
   .strictObject({
     arg: z.string().min(1).optional(),
     field: FieldNameSchema.optional(),
+    /**
+     * A regular expression whose first group picks the tenant out of the value (e.g. the client
+     * directory in a path: `/clients/([^/]+)/`); without a match there is no tenant.
+     */
+    pattern: z
+      .string()
+      .min(1)
+      .refine((text) => {
+        try {
+          return new RegExp(text).source.length > 0;
+        } catch {
+          return false;
+        }
+      }, 'not a valid regular expression')
+      .optional(),
   })
   .refine((source) => (source.arg === undefined) !== (source.field === undefined), {
     message: 'a tenant source needs exactly one of `arg` or `field`',
