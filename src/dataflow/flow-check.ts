@@ -12,7 +12,7 @@
  * A violation names the argument, the value and the source call, so the decision can say why.
  */
 import type { IdentifierKind, TrustedOrigin } from '../spec/dataflow-policy.js';
-import type { DataflowView, SourceRecord } from '../spec/dataflow-view.js';
+import type { DataflowView, SourceRecord, ValueOrigins } from '../spec/dataflow-view.js';
 import { extractIdentifiers, extractNumbers, hostOf, normalizeWhole, tenantValue } from './identifiers.js';
 
 export interface FlowViolation {
@@ -74,7 +74,9 @@ function judge(
   phrase: boolean,
 ): FlowViolation | undefined {
   if (value.length === 0) return undefined;
-  let origins = view.origins(value, phrase);
+  // the Map lookup first; the phrase search over untrusted text only for values it does not clear
+  let origins = view.origins(value, false);
+  if (phrase && !clears(check, origins)) origins = view.origins(value, true);
   // a URL is as trustworthy as its host: `site.com/page` is known when `site.com` is
   const host = hostOf(value);
   if (host !== value && host.includes('.')) {
@@ -86,15 +88,20 @@ function judge(
       designated: origins.designated ?? hostOrigins.designated,
     };
   }
-  const cleared =
-    (origins.user && check.trustedOrigins.has('user')) ||
-    (origins.structured !== undefined && check.trustedOrigins.has('structured')) ||
-    (origins.designated !== undefined && check.trustedOrigins.has('designated'));
+  const cleared = clears(check, origins);
   if (cleared) return undefined;
   const untrusted = origins.untrusted ?? origins.designated;
   if (untrusted !== undefined) return { arg, value, kind: 'untrusted', source: untrusted };
   if (check.flagUnseen && view.hasUserInput && !cleared) return { arg, value, kind: 'unseen' };
   return undefined;
+}
+
+function clears(check: ProvenanceCheck, origins: ValueOrigins): boolean {
+  return (
+    (origins.user && check.trustedOrigins.has('user')) ||
+    (origins.structured !== undefined && check.trustedOrigins.has('structured')) ||
+    (origins.designated !== undefined && check.trustedOrigins.has('designated'))
+  );
 }
 
 export interface TenantCheck {

@@ -27,10 +27,10 @@ export const DEFAULT_KINDS: readonly IdentifierKind[] = [
 /** What outputs and the user's request are indexed for (names are found by phrase search instead). */
 export const INDEXED_KINDS: readonly IdentifierKind[] = [...DEFAULT_KINDS, 'date'];
 
-const EMAIL = /[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}/gi;
-const URL = /(?:https?:\/\/)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?:\/[^\s'"<>()[\]{},]{0,500})?/gi;
+const EMAIL = /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}/gi;
+const URL = /(?<![a-z0-9-])(?:https?:\/\/)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?:\/[^\s'"<>()[\]{},]{0,500})?/gi;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}\b/g;
-const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4}){0,2}\b/g;
+const PHONE = /(?<![\d+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4}){0,2}\b/g;
 const ACCOUNT = /\b\d{8,34}\b/g;
 const HANDLE = /(?<![\w.@])[@#][a-z0-9_][a-z0-9_.-]{1,63}/gi;
 /** Two to six capitalised words, optionally joined by a few lower-case particles. */
@@ -97,6 +97,8 @@ export function extractIdentifiers(
     if (value.length > 0 && !found.has(value)) found.set(value, { kind, value });
   };
   const wants = (kind: IdentifierKind) => kinds.includes(kind);
+  if (text.length < 5) return [];
+  const digits = /\d/.test(text);
   let rest = text;
   if (text.includes('@')) {
     rest = text.replace(EMAIL, (match) => {
@@ -116,22 +118,22 @@ export function extractIdentifiers(
       if (url !== host) add('url', host);
     }
   }
-  if (/[A-Z]{2}\d{2}/.test(rest)) {
+  if (digits && /[A-Z]{2}\d{2}/.test(rest)) {
     rest = rest.replace(IBAN, (match) => {
       if (wants('iban')) add('iban', compact(match));
       return ' ';
     });
   }
-  if (wants('phone')) {
+  if (digits && wants('phone')) {
     for (const match of rest.matchAll(PHONE)) {
       const digits = match[0].replace(/[^\d]/g, '');
       if (digits.length >= 7 && !/^\d{4}[ .-]\d{2}[ .-]\d{2}/.test(match[0])) add('phone', digits);
     }
   }
-  if (wants('account')) for (const match of rest.matchAll(ACCOUNT)) add('account', match[0]);
+  if (digits && wants('account')) for (const match of rest.matchAll(ACCOUNT)) add('account', match[0]);
   if (wants('handle') && /[@#]/.test(rest))
     for (const match of rest.matchAll(HANDLE)) add('handle', normalizeValue(match[0]));
-  if (wants('date')) for (const date of extractDates(text)) add('date', date);
+  if (digits && wants('date')) for (const date of extractDates(text)) add('date', date);
   if (wants('name')) {
     for (const match of text.matchAll(NAME)) {
       const words = match[0].split(' ');
@@ -178,7 +180,7 @@ const MONTHS = [
 ];
 const MONTH =
   '(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\\.?';
-const DAY = '(\\d{1,2})(?:st|nd|rd|th)?';
+const DAY = '(?<!\\d)(\\d{1,2})(?:st|nd|rd|th)?';
 const ISO_DATE = /\b\d{4}-(\d{2})-(\d{2})\b/g;
 /** "May 13th", "May 13 to 17", "May 13th to May 17th" */
 const MONTH_DAY = new RegExp(

@@ -234,8 +234,10 @@ class OutputWalker {
       for (const item of value) this.walk(item, trust, depth + 1);
     } else if (typeof value === 'object') {
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        // keys are field names or the names asked for: indexed whole, not scanned (unless untrusted)
         const keyTrusted = trust !== Trust.Untrusted || this.spec?.trustedKeys === true;
-        this.text(key, keyTrusted ? Trust.Structured : Trust.Untrusted);
+        if (keyTrusted) this.note(normalizeWhole(key), false);
+        else this.text(key, Trust.Untrusted);
         this.walk(child, this.fieldTrust(key, trust), depth + 1);
       }
     }
