@@ -23,6 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   replay: ['spec', 'policy', 'store', 'loader', 'harness'],
   auth: ['spec', 'identity', 'store'],
   gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
+  api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
@@ -40,6 +42,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     'auth',
     'gateway',
     'replay',
+    'oversight',
+    'api',
   ],
   index: ['spec', 'policy', 'audit', 'store', 'harness'],
 };

@@ -3,12 +3,13 @@
  * `reins audit ...`: verify the chain and its signed checkpoints, query records, reconstruct a
  * session, show the public key, sign a checkpoint now, and prune old records.
  */
+
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../spec/audit-checkpoint.js';
-import { indexFieldsOf } from '../spec/audit-event.js';
+import { AuditEventV1Schema, indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
@@ -108,9 +109,13 @@ export async function queryAudit(options: QueryOptions, io: CliIo): Promise<numb
   if (options.session) query.sessionId = options.session;
   if (options.tool) query.tool = options.tool;
   if (options.effect) query.effect = options.effect;
-  if (options.kind === 'call-intent' || options.kind === 'call-outcome') query.kind = options.kind;
-  else if (options.kind)
-    return usage(io, `--kind must be call-intent or call-outcome, got \`${options.kind}\``);
+  if (options.kind !== undefined) {
+    const kinds = AuditEventV1Schema.options.map((option) => option.shape.kind.value);
+    const kind = kinds.find((known) => known === options.kind);
+    if (kind === undefined)
+      return usage(io, `--kind must be one of ${kinds.join(', ')}, got \`${options.kind}\``);
+    query.kind = kind;
+  }
   for (const [flag, value] of [
     ['--from', options.from],
     ['--to', options.to],

@@ -14,6 +14,7 @@ import { ReinsError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
+import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
 import {
   DEFAULT_SIGNING_KEY_PATH,
   loadOrCreateSigningKey,
@@ -22,7 +23,8 @@ import {
 } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
-import type { IdentityStore } from '../store/state-stores.js';
+import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
+import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
 
 export interface StoreOptions {
@@ -106,4 +108,17 @@ export function watchPolicy(path: string, log: (line: string) => void): PolicyWa
           : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
       ),
   }).start();
+}
+
+/** Approval requests, overrides and session control, on the same store as the audit log. */
+export interface OversightStores {
+  readonly approvals: ApprovalStore;
+  readonly sessions: SessionControlStore;
+  close(): Promise<void>;
+}
+
+export async function openOversightStores(options: StoreOptions): Promise<OversightStores> {
+  const url = databaseUrlOf(options);
+  if (url) return PostgresOversightStore.open({ connectionString: url });
+  return new SqliteOversightStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }

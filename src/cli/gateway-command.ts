@@ -7,7 +7,6 @@
 import { Authenticator } from '../auth/authenticator.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
-import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
@@ -17,6 +16,7 @@ import { describeError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { openIdentityStore, openWritableAuditLog, watchPolicy } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { wireOversight } from './oversight-wiring.js';
 
 export async function runHttpGateway(
   options: { config: string },
@@ -60,12 +60,19 @@ export async function runHttpGateway(
       await upstream.connect();
       cleanup.push(() => upstream.close());
     }
-    // held calls wait here (with progress notifications) until decided or expired
-    const approvals = new PendingApprovals();
+    // held calls become durable approval requests, decided from any process on the store
+    const oversight = await wireOversight(storeOptions, {
+      approvalTimeoutMs: config.limits.approvalTimeout,
+      ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
+      log,
+    });
+    cleanup.push(() => oversight.close());
     const harness = new Harness({
       policy,
       audit,
-      approvals: approvals.handler(),
+      sessions: oversight.sessions,
+      approvals: oversight.approvals,
+      overrides: oversight.overrides,
       approvalTimeoutMs: config.limits.approvalTimeout,
     });
     const pins = ToolPins.load(config.lock);

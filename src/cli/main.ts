@@ -31,6 +31,16 @@ import { decide } from './decide-command.js';
 import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
+import {
+  type ActorOptions,
+  listApprovals,
+  listSessions,
+  overrideDenial,
+  setSessionStatus,
+  showApproval,
+  showSession as showControlledSession,
+  voteApproval,
+} from './oversight-commands.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
 import { type ReplayCommandOptions, runReplay } from './replay-command.js';
 import { approveTool, listTools } from './tools-commands.js';
@@ -237,6 +247,89 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       }),
     );
 
+  const approvals = program.command('approvals').description('held calls waiting for human approval');
+  const actorOptions = (command: Command) =>
+    agentStore(command)
+      .option('--as <id>', 'who acts, for the record (default: cli:<os user>)')
+      .option('--role <list>', 'comma-separated roles the actor holds (default: admin)');
+  agentStore(approvals.command('list'))
+    .description('approval requests (default: pending ones)')
+    .option('--status <status>', 'pending, approved, denied, expired, used or cancelled', 'pending')
+    .option('--format <format>', 'text or json', 'text')
+    .action((options: StoreOptions & { status: string; format: string }) =>
+      listApprovals(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  agentStore(approvals.command('show'))
+    .argument('<id>', "the approval request (= the held call's decision id)")
+    .option('--format <format>', 'text or json', 'text')
+    .action((id: string, options: StoreOptions & { format: string }) =>
+      showApproval(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  for (const verdict of ['approve', 'deny'] as const) {
+    actorOptions(approvals.command(verdict))
+      .description(`${verdict} a held call (the waiting call resumes in whichever process holds it)`)
+      .argument('<id>', 'the approval request')
+      .requiredOption('--reason <text>', 'why, for the record')
+      .action((id: string, options: StoreOptions & ActorOptions & { reason: string }) =>
+        voteApproval(id, verdict === 'approve', options, io).then((code) => {
+          exitCode = code;
+        }),
+      );
+  }
+
+  const sessions = program.command('sessions').description('agent sessions: inspect, pause, resume, kill');
+  agentStore(sessions.command('list'))
+    .option('--status <status>', 'active, paused or killed')
+    .option('--agent <id>', "only this agent's sessions")
+    .option('--format <format>', 'text or json', 'text')
+    .action((options: StoreOptions & { status?: string; agent?: string; format: string }) =>
+      listSessions(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  agentStore(sessions.command('show'))
+    .description('status and timeline of a session, with the provenance of each step')
+    .argument('<id>')
+    .option('--format <format>', 'text or json', 'text')
+    .action((id: string, options: StoreOptions & { format: string }) =>
+      showControlledSession(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  for (const [verb, status] of [
+    ['pause', 'paused'],
+    ['resume', 'active'],
+    ['kill', 'killed'],
+  ] as const) {
+    actorOptions(sessions.command(verb))
+      .description(
+        verb === 'kill'
+          ? 'stop a session for good: its held and further calls are refused'
+          : `${verb} a session`,
+      )
+      .argument('<id>')
+      .requiredOption('--reason <text>', 'why, for the record')
+      .action((id: string, options: StoreOptions & ActorOptions & { reason: string }) =>
+        setSessionStatus(id, status, options, io).then((code) => {
+          exitCode = code;
+        }),
+      );
+  }
+  actorOptions(program.command('override'))
+    .description('let one denied call run once if the agent retries it unchanged (admins)')
+    .argument('<decision-id>', 'the denied call, as the audit log names it')
+    .requiredOption('--reason <text>', 'why, for the record')
+    .option('--session <id>', "the call's session (needed for denials older than a day)")
+    .action((id: string, options: StoreOptions & ActorOptions & { reason: string; session?: string }) =>
+      overrideDenial(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+
   program
     .command('gateway')
     .description('run the MCP gateway for remote agents (Streamable HTTP, Reins credentials)')
@@ -274,6 +367,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
     .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
     .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
+    .option('--approval-timeout <ms>', 'how long a held call waits for human approval', '300000')
     .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: McpOptions) => {

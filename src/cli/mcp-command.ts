@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Gateway } from '../gateway/gateway.js';
-import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
@@ -19,12 +18,15 @@ import type { Principal } from '../spec/tool-call.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { openIdentityStore, openWritableAuditLog, type StoreOptions, watchPolicy } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 
 export interface McpOptions extends StoreOptions {
   readonly agent: string;
   readonly policy: string;
   readonly name: string;
   readonly callTimeout: string;
+  /** Milliseconds a held call waits for approval (default 300,000). */
+  readonly approvalTimeout?: string;
   /** Tool definition pins. */
   readonly lock: string;
 }
@@ -95,8 +97,33 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
 
-  // held calls wait (with progress notifications) until decided or expired
-  const harness = new Harness({ policy, audit, approvals: new PendingApprovals().handler() });
+  const approvalTimeoutMs = Number(options.approvalTimeout ?? 300_000);
+  if (!(approvalTimeoutMs > 0)) {
+    log(`invalid --approval-timeout \`${options.approvalTimeout}\`: give milliseconds`);
+    policy.stop();
+    await upstream.close();
+    await Promise.all([audit.close(), identity.close()]);
+    return EXIT_ERROR;
+  }
+  // held calls become durable approval requests, decided from any process on the store
+  let oversight: OversightWiring;
+  try {
+    oversight = await wireOversight(options, { approvalTimeoutMs, log });
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await upstream.close();
+    await Promise.all([audit.close(), identity.close()]);
+    return EXIT_ERROR;
+  }
+  const harness = new Harness({
+    policy,
+    audit,
+    sessions: oversight.sessions,
+    approvals: oversight.approvals,
+    overrides: oversight.overrides,
+    approvalTimeoutMs,
+  });
   let pins: ToolPins;
   try {
     pins = ToolPins.load(options.lock);
@@ -104,7 +131,7 @@ export async function runStdioGateway(
     log(describeError(error));
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), identity.close()]);
+    await Promise.all([audit.close(), identity.close(), oversight.close()]);
     return EXIT_ERROR;
   }
   const gateway = new Gateway({ upstreams: [upstream], harness, policy, pins, audit });
@@ -120,6 +147,6 @@ export async function runStdioGateway(
   await finished;
   policy.stop();
   await upstream.close();
-  await Promise.all([audit.close(), identity.close()]);
+  await Promise.all([audit.close(), identity.close(), oversight.close()]);
   return EXIT_OK;
 }

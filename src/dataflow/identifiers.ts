@@ -28,9 +28,11 @@ export const DEFAULT_KINDS: readonly IdentifierKind[] = [
 export const INDEXED_KINDS: readonly IdentifierKind[] = [...DEFAULT_KINDS, 'date'];
 
 const EMAIL = /(?<![a-z0-9._%+-])[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}/gi;
-const URL = /(?<![a-z0-9-])(?:https?:\/\/)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?:\/[^\s'"<>()[\]{},]{0,500})?/gi;
+const URL =
+  /(?<![a-z0-9-])(?:https?:\/\/)?[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?:\/[^\s'"<>()[\]{},]{0,500})?/gi;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}\b/g;
-const PHONE = /(?<![\d+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4}){0,2}\b/g;
+const PHONE =
+  /(?<![\d+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4}){0,2}\b/g;
 const ACCOUNT = /\b\d{8,34}\b/g;
 const HANDLE = /(?<![\w.@])[@#][a-z0-9_][a-z0-9_.-]{1,63}/gi;
 /** Two to six capitalised words, optionally joined by a few lower-case particles. */

@@ -26,8 +26,15 @@ interface Pending {
 export class PendingApprovals {
   private readonly pending = new Map<string, Pending>();
 
-  /** @param progressIntervalMs how often a waiting client hears that it is still waiting */
-  constructor(private readonly progressIntervalMs = 5_000) {}
+  /**
+   * @param progressIntervalMs how often a waiting client hears that it is still waiting
+   * @param decider where the verdict comes from besides `decide()`: the durable approval store, so that
+   *   humans can vote through any process (console, API, CLI, another gateway)
+   */
+  constructor(
+    private readonly progressIntervalMs = 5_000,
+    private readonly decider?: ApprovalHandler,
+  ) {}
 
   handler(): ApprovalHandler {
     return (request, signal) =>
@@ -55,6 +62,16 @@ export class PendingApprovals {
           },
           { once: true },
         );
+        if (this.decider !== undefined) {
+          this.decider(request, signal).then(
+            (verdict) => this.pending.get(request.decisionId)?.settle(verdict),
+            (error: unknown) => {
+              if (!this.pending.has(request.decisionId)) return;
+              finish();
+              reject(error);
+            },
+          );
+        }
         if (progress?.progressToken !== undefined) {
           const reason = request.decision.reasons.join('; ');
           const tell = () =>

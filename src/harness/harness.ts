@@ -50,7 +50,18 @@ export interface HarnessOptions {
   readonly clock?: () => number;
   /** Calls kept per session for sequence rules; a session past it is refused further calls. */
   readonly maxSessionHistory?: number;
+  /**
+   * Operator overrides of denials (one call each, bound to the call hash). Consulted only for policy
+   * denials: a killed session, an unknown agent or a failure to decide is never overridable.
+   */
+  readonly overrides?: OverrideSource;
 }
+
+/** Spends an operator's override for exactly this call, if one is waiting. */
+export type OverrideSource = (
+  callHash: string,
+  now: Date,
+) => Promise<{ by: string; reason: string } | undefined>;
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 const DEFAULT_MAX_SESSION_HISTORY = 10_000;
@@ -116,6 +127,7 @@ export class Harness {
   private readonly outputFilters: readonly OutputFilter[];
   private readonly clock: () => number;
   private readonly maxSessionHistory: number;
+  private readonly overrides: OverrideSource | undefined;
   /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
   private readonly dataflows = new Map<string, SessionDataflow>();
 
@@ -133,6 +145,7 @@ export class Harness {
     this.outputFilters = options.outputFilters ?? [];
     this.clock = options.clock ?? Date.now;
     this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
+    this.overrides = options.overrides;
   }
 
   /**
@@ -315,18 +328,31 @@ export class Harness {
   ): Promise<ClearedCall | Refusal> {
     const { decision, call, decisionId } = recorded.decided;
     if (decision.effect === 'allow') return new ClearedCall(recorded, undefined);
-    if (decision.effect === 'deny') return { outcome: 'denied', reason: decision.reasons.join('; ') };
+    if (decision.effect === 'deny') return this.overridden(recorded);
     if (this.approvals === undefined) {
       return {
         outcome: 'denied',
         reason: `approval required (${decision.reasons.join('; ')}) but no approver is configured`,
       };
     }
+    // the holding rule may ask for a shorter expiry than the default
+    let timeoutMs = this.approvalTimeoutMs;
+    for (const obligation of decision.obligations) {
+      if (obligation.kind === 'approval' && obligation.expiresInMs !== undefined)
+        timeoutMs = Math.min(timeoutMs, obligation.expiresInMs);
+    }
     // A ref'd timer, not AbortSignal.timeout: the process must stay alive until a held call expires,
     // or the call would vanish without an outcome record.
     const expiry = new AbortController();
-    const timer = setTimeout(() => expiry.abort(new Error('approval expired')), this.approvalTimeoutMs);
-    const signal = callerSignal ? AbortSignal.any([expiry.signal, callerSignal]) : expiry.signal;
+    const timer = setTimeout(() => expiry.abort(new Error('approval expired')), timeoutMs);
+    // a session killed while the call waits refuses it at once, in whichever process killed it
+    const stop = new AbortController();
+    const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
+      if (status === 'killed') stop.abort(new Error(`session \`${call.sessionId}\` was killed`));
+    });
+    const signals = [expiry.signal, stop.signal];
+    if (callerSignal) signals.push(callerSignal);
+    const signal = AbortSignal.any(signals);
     let verdict: ApprovalVerdict;
     try {
       verdict = await raceAbort(
@@ -335,12 +361,14 @@ export class Harness {
       );
     } catch (error) {
       if (expiry.signal.aborted)
-        return { outcome: 'expired', reason: `approval expired after ${this.approvalTimeoutMs} ms` };
+        return { outcome: 'expired', reason: `approval expired after ${timeoutMs} ms` };
       if (callerSignal?.aborted)
         return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
+      if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
       return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
     } finally {
       clearTimeout(timer);
+      unwatch?.();
     }
     if (!verdict.approved) {
       return {
@@ -359,6 +387,22 @@ export class Harness {
       };
     }
     return new ClearedCall(recorded, verdict);
+  }
+
+  /** A policy denial an operator has overridden for exactly this call runs once; anything else stays denied. */
+  private async overridden(recorded: RecordedIntent): Promise<ClearedCall | Refusal> {
+    const { decision, call } = recorded.decided;
+    const refusal: Refusal = { outcome: 'denied', reason: decision.reasons.join('; ') };
+    // diagnostics mean the decision itself failed or the session/agent is stopped: not overridable
+    if (this.overrides === undefined || decision.diagnostics.length > 0) return refusal;
+    let grant: { by: string; reason: string } | undefined;
+    try {
+      grant = await this.overrides(callHash(call), new Date(this.clock()));
+    } catch {
+      return refusal; // fail closed: an unreadable override store overrides nothing
+    }
+    if (grant === undefined) return refusal;
+    return new ClearedCall(recorded, { approved: true, by: grant.by, reason: `override: ${grant.reason}` });
   }
 
   /** Stage 5: run the tool. Only reachable with a ClearedCall. */

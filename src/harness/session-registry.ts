@@ -18,6 +18,8 @@ export interface SessionRegistry {
   recordCall(sessionId: string, entry: HistoryEntry): void;
   setStatus(sessionId: string, status: SessionStatus): void;
   list(): SessionRecord[];
+  /** Tells `listener` about status changes of one session (a held call stops waiting when it is killed). */
+  watch?(sessionId: string, listener: (status: SessionStatus) => void): () => void;
 }
 
 interface MutableSession {
@@ -31,6 +33,7 @@ interface MutableSession {
 
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly sessions = new Map<string, MutableSession>();
+  private readonly watchers = new Map<string, Set<(status: SessionStatus) => void>>();
 
   open(sessionId: string, agentId: string, now: number): SessionRecord {
     let session = this.sessions.get(sessionId);
@@ -57,6 +60,20 @@ export class MemorySessionRegistry implements SessionRegistry {
       throw new Error(`session \`${sessionId}\` was killed and cannot be resumed`);
     }
     session.status = status;
+    for (const listener of [...(this.watchers.get(sessionId) ?? [])]) listener(status);
+  }
+
+  watch(sessionId: string, listener: (status: SessionStatus) => void): () => void {
+    let listeners = this.watchers.get(sessionId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.watchers.set(sessionId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.watchers.delete(sessionId);
+    };
   }
 
   list(): SessionRecord[] {

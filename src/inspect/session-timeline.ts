@@ -28,8 +28,8 @@ export async function sessionTimeline(log: AuditLog, sessionId: string): Promise
     const page = await log.query({ sessionId, afterSeq, limit: MAX_QUERY_LIMIT });
     for (const record of page) {
       const { event } = record;
-      // refused credentials and tool pinning are not steps of the session's calls
-      if (event.kind === 'credential-rejected' || event.kind === 'tool-pinning') continue;
+      // refused credentials, tool pinning and operator actions are not steps of the session's calls
+      if (event.kind !== 'call-intent' && event.kind !== 'call-outcome') continue;
       let step = steps.get(event.decisionId);
       if (step === undefined) {
         step = {};

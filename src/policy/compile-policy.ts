@@ -120,7 +120,10 @@ class DocumentCompiler {
     const base = (
       section: string,
       index: number,
-      rule: Pick<PolicyDocument['rules'][number], 'id' | 'reason' | 'mode' | 'principal' | 'tool' | 'when'>,
+      rule: Pick<
+        PolicyDocument['rules'][number],
+        'id' | 'reason' | 'mode' | 'principal' | 'tool' | 'when' | 'approval'
+      >,
     ) => {
       this.compiledIds.push({ id: rule.id, at: this.source.locate([section, index, 'id']) });
       return {
@@ -131,6 +134,15 @@ class DocumentCompiler {
         principal: compilePrincipalMatch(rule.principal),
         tool: compileToolMatch(rule.tool),
         condition: this.expression<boolean>(rule.when, [section, index, 'when'], 'condition'),
+        approval: {
+          requirement: {
+            ruleId: rule.id,
+            approvers: rule.approval?.approvers ?? ['approver', 'admin'],
+            quorum: rule.approval?.quorum ?? 1,
+            ownerMayApprove: rule.approval?.ownerMayApprove ?? false,
+          },
+          expiresInMs: rule.approval?.expires,
+        },
       };
     };
     for (const [index, rule] of this.document.rules.entries()) {

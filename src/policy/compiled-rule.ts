@@ -7,6 +7,7 @@
 import type { ProvenanceCheck, TenantCheck } from '../dataflow/flow-check.js';
 import type { OutputSpec, SinkSpec } from '../spec/dataflow-policy.js';
 import type { ToolFacts } from '../spec/decision.js';
+import type { ApprovalRequirement } from '../spec/oversight.js';
 import type {
   CatalogueEntry,
   Effect,
@@ -49,6 +50,8 @@ interface CompiledRuleBase {
   readonly principal: CompiledPrincipalMatch | undefined;
   readonly tool: CompiledToolMatch | undefined;
   readonly condition: CompiledExpression<boolean> | undefined;
+  /** Who may approve, for rules that hold calls (defaults applied). */
+  readonly approval: { readonly requirement: ApprovalRequirement; readonly expiresInMs: number | undefined };
 }
 
 export interface CompiledPlainRule extends CompiledRuleBase {

@@ -56,7 +56,48 @@ rules:
     );
     expect(decision.effect).toBe('approve');
     expect(decision.matchedRules).toEqual(['writes-need-approval', 'operators-write']);
-    expect(decision.obligations).toContainEqual({ kind: 'approval', ruleIds: ['writes-need-approval'] });
+    expect(decision.obligations).toContainEqual({
+      kind: 'approval',
+      ruleIds: ['writes-need-approval'],
+      requirements: [
+        {
+          ruleId: 'writes-need-approval',
+          approvers: ['approver', 'admin'],
+          quorum: 1,
+          ownerMayApprove: false,
+        },
+      ],
+    });
+  });
+
+  it("carries each holding rule's approval requirement and the shortest expiry", () => {
+    const held = policyFrom(`
+rules:
+  - id: big-payments
+    effect: approve
+    reason: payments over 1000 need two finance approvers
+    tool: { name: payments.send }
+    when: args.amount > 1000
+    approval: { approvers: finance-approvers, quorum: 2, expires: 30m }
+  - id: new-payees
+    effect: approve
+    reason: a new payee needs its owner or an approver
+    tool: { name: payments.send }
+    approval: { approvers: [approver, owner], ownerMayApprove: true, expires: 10m }
+`);
+    const decision = held.evaluate(
+      input({ agentId: 'a', server: 'pay', tool: 'payments.send', args: { amount: 5000 } }),
+    );
+    expect(decision.effect).toBe('approve');
+    expect(decision.obligations).toContainEqual({
+      kind: 'approval',
+      ruleIds: ['big-payments', 'new-payees'],
+      requirements: [
+        { ruleId: 'big-payments', approvers: ['finance-approvers'], quorum: 2, ownerMayApprove: false },
+        { ruleId: 'new-payees', approvers: ['approver', 'owner'], quorum: 1, ownerMayApprove: true },
+      ],
+      expiresInMs: 600_000,
+    });
   });
 
   it('deny beats approve and allow', () => {

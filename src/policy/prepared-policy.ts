@@ -78,18 +78,25 @@ class ToolPlan {
   }
 }
 
+/** A rule that matched, with the reason it gives (flow rules add what flowed where). */
+interface Matched {
+  readonly id: string;
+  readonly reason: string;
+  readonly approval: CompiledRule['approval'];
+}
+
 /** Collects matches for one verdict (enforced, or enforced plus shadow). */
 class Tally {
   readonly matched: string[] = [];
-  private readonly denies: { id: string; reason: string }[] = [];
-  private readonly approves: { id: string; reason: string }[] = [];
-  private readonly allows: { id: string; reason: string }[] = [];
+  private readonly denies: Matched[] = [];
+  private readonly approves: Matched[] = [];
+  private readonly allows: Matched[] = [];
   readonly errors: Diagnostic[] = [];
 
   /** `reason` overrides the rule's own (flow rules add what flowed where). */
   match(rule: CompiledRule, reason?: string): void {
     this.matched.push(rule.id);
-    const entry = { id: rule.id, reason: reason ?? rule.reason };
+    const entry: Matched = { id: rule.id, reason: reason ?? rule.reason, approval: rule.approval };
     if (rule.effect === 'deny') this.denies.push(entry);
     else if (rule.effect === 'approve') this.approves.push(entry);
     else this.allows.push(entry);
@@ -99,8 +106,21 @@ class Tally {
     this.errors.push(diagnostic);
   }
 
-  approvalRules(): string[] {
-    return this.approves.map((rule) => rule.id);
+  /** What the approval obligation needs: every holding rule's requirement and the shortest expiry. */
+  approvalObligation(): Obligation {
+    let expiresInMs: number | undefined;
+    for (const rule of this.approves) {
+      const ruleExpiry = rule.approval.expiresInMs;
+      if (ruleExpiry !== undefined && (expiresInMs === undefined || ruleExpiry < expiresInMs))
+        expiresInMs = ruleExpiry;
+    }
+    const obligation: Obligation = {
+      kind: 'approval',
+      ruleIds: this.approves.map((rule) => rule.id),
+      requirements: this.approves.map((rule) => rule.approval.requirement),
+    };
+    if (expiresInMs !== undefined) obligation.expiresInMs = expiresInMs;
+    return obligation;
   }
 
   verdict(defaultReason: string): Verdict {
@@ -294,8 +314,7 @@ export class PreparedPolicy {
     const defaultReason = `no rule allows \`${describeTool(call.tool)}\` for agent \`${call.principal.agentId}\``;
     const verdict = enforced.verdict(defaultReason);
     const obligations: Obligation[] = [];
-    if (verdict.effect === 'approve')
-      obligations.push({ kind: 'approval', ruleIds: enforced.approvalRules() });
+    if (verdict.effect === 'approve') obligations.push(enforced.approvalObligation());
     if (verdict.effect !== 'deny') obligations.push(...counts);
     // Literal objects, not spreads: spreading costs about a microsecond per object on Node 20.
     const decision: Decision = {

@@ -113,17 +113,41 @@ export const ToolPinningEventSchema = z.strictObject({
   sessionId: z.string().default(''),
 });
 
+/**
+ * A human acted through the control plane or the CLI: decided an approval, paused or killed a session,
+ * suspended an agent, granted an override, created a user. Every write by a human is one of these.
+ */
+export const OperatorActionEventSchema = z.strictObject({
+  v: z.literal(1),
+  id: z.string().min(1),
+  time: z.string(),
+  kind: z.literal('operator-action'),
+  /** Equal to `id`, or the decision id of the call the action is about (approvals, overrides). */
+  decisionId: z.string().min(1),
+  /** Who acted (a human user id, or `cli:<os user>`), with the roles they held at the time. */
+  actor: z.strictObject({ id: z.string().min(1), roles: z.array(z.string()).default([]) }),
+  /** Dotted verb: `approval.approve`, `approval.deny`, `session.kill`, `agent.suspend`, ... */
+  action: z.string().min(1),
+  target: z.strictObject({ type: z.string().min(1), id: z.string().min(1) }),
+  reason: z.string().default(''),
+  /** The session and agent the action concerns, when there is one (for queries). */
+  sessionId: z.string().default(''),
+  agentId: z.string().default(''),
+});
+
 export const AuditEventV1Schema = z.discriminatedUnion('kind', [
   CallIntentEventSchema,
   CallOutcomeEventSchema,
   CredentialRejectedEventSchema,
   ToolPinningEventSchema,
+  OperatorActionEventSchema,
 ]);
 export type AuditEventV1 = z.infer<typeof AuditEventV1Schema>;
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 export type CallOutcomeEvent = z.infer<typeof CallOutcomeEventSchema>;
 export type CredentialRejectedEvent = z.infer<typeof CredentialRejectedEventSchema>;
 export type ToolPinningEvent = z.infer<typeof ToolPinningEventSchema>;
+export type OperatorActionEvent = z.infer<typeof OperatorActionEventSchema>;
 
 /**
  * Searchable copies of some event fields, stored beside the body. They are covered by the record's
@@ -166,6 +190,17 @@ export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
       agentId: event.agentId,
       tool: `${event.tool.server}/${event.tool.name}`,
       effect: event.status,
+    };
+  }
+  if (event.kind === 'operator-action') {
+    return {
+      time: event.time,
+      kind: event.kind,
+      decisionId: event.decisionId,
+      sessionId: event.sessionId,
+      agentId: event.agentId,
+      tool: '',
+      effect: event.action,
     };
   }
   if (event.kind === 'credential-rejected') {

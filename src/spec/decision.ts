@@ -4,6 +4,7 @@
  * (obligations), which policy version decided, and what shadow rules would have decided.
  */
 import { z } from 'zod';
+import { ApprovalRequirementSchema } from './oversight.js';
 import { EffectSchema, RiskSchema, ToolEffectSchema } from './policy-document.js';
 
 export const DiagnosticSchema = z.strictObject({
@@ -17,8 +18,14 @@ export type Diagnostic = z.infer<typeof DiagnosticSchema>;
 export const ObligationSchema = z.discriminatedUnion('kind', [
   /** Add `amount` to the windowed counter `key` once the call is let through (limit rules). */
   z.strictObject({ kind: z.literal('count'), key: z.string(), amount: z.number(), ruleId: z.string() }),
-  /** Hold the call until humans approve it. */
-  z.strictObject({ kind: z.literal('approval'), ruleIds: z.array(z.string()) }),
+  /** Hold the call until humans approve it: every requirement (one per holding rule) must be met. */
+  z.strictObject({
+    kind: z.literal('approval'),
+    ruleIds: z.array(z.string()),
+    requirements: z.array(ApprovalRequirementSchema),
+    /** The shortest expiry any holding rule asks for, in milliseconds. */
+    expiresInMs: z.number().optional(),
+  }),
 ]);
 export type Obligation = z.infer<typeof ObligationSchema>;
 

@@ -11,6 +11,8 @@ export type ReinsErrorCode =
   | 'store_unavailable'
   | 'not_found'
   | 'conflict'
+  | 'forbidden'
+  | 'expired'
   | 'store_schema_mismatch'
   | 'internal_error';
 

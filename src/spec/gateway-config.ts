@@ -65,6 +65,8 @@ export const GatewayConfigSchema = z.strictObject({
       path: z.string().default('/mcp'),
     })
     .default({ host: '127.0.0.1', port: 8788, path: '/mcp' }),
+  /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
+  approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,

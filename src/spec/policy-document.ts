@@ -72,6 +72,23 @@ export const ToolMatchSchema = z.strictObject({
 });
 export type ToolMatch = z.infer<typeof ToolMatchSchema>;
 
+/**
+ * Who may release a call an `approve` rule holds. Without it: one vote from a user with the `approver`
+ * or `admin` role, never the requesting agent's owner alone, expiring with the gateway's approval
+ * timeout.
+ */
+export const ApprovalPolicySchema = z.strictObject({
+  /** Roles whose votes count (e.g. `finance-approvers`). */
+  approvers: oneOrMany(z.string().min(1)).default(['approver', 'admin']),
+  /** Distinct approving votes needed, e.g. 2 for "two of finance-approvers". */
+  quorum: z.number().int().min(1).default(1),
+  /** Separation of duties: may the requesting agent's owner approve without anyone else? */
+  ownerMayApprove: z.boolean().default(false),
+  /** The request expires (= denied) after this long; capped by the gateway's approval timeout. */
+  expires: DurationSchema.optional(),
+});
+export type ApprovalPolicy = z.infer<typeof ApprovalPolicySchema>;
+
 const RuleBaseShape = {
   id: IdentifierSchema,
   /** Shown to operators (and, when it denies, to the agent). */
@@ -81,6 +98,8 @@ const RuleBaseShape = {
   tool: ToolMatchSchema.optional(),
   /** CEL condition over `principal`, `tool`, `args`, `session`, `context` and `now`. */
   when: CelSchema.optional(),
+  /** For `effect: approve`: who may approve, how many, and for how long. */
+  approval: ApprovalPolicySchema.optional(),
 };
 
 export const RuleSchema = z.strictObject({ ...RuleBaseShape, effect: EffectSchema });

@@ -11,7 +11,8 @@ import type {
   RevocationV1,
   SigningKeyRecordV1,
 } from '../spec/identity.js';
-import type { HistoryEntry, SessionStatus } from '../spec/tool-call.js';
+import type { ApprovalRecord, ApprovalStatus, ApprovalVote, SessionSummary } from '../spec/oversight.js';
+import type { SessionStatus } from '../spec/tool-call.js';
 
 export class StoreFeatureUnavailable extends Error {
   readonly code = 'store_feature_unavailable';
@@ -21,39 +22,64 @@ export class StoreFeatureUnavailable extends Error {
   }
 }
 
-/** Sessions shared by every gateway: status changes (pause, kill) take effect in all of them. */
-export interface SessionStore {
-  open(
+/**
+ * The control state of sessions, shared by every process on the store: pausing or killing a session in
+ * one process takes effect in all of them (`onChange`). The call history used by sequence rules stays
+ * with the process that serves the session.
+ */
+export interface SessionControlStore {
+  /** Registers the session if it is new (idempotent); returns its current state. */
+  open(sessionId: string, agentId: string, now: Date): Promise<SessionSummary>;
+  get(sessionId: string): Promise<SessionSummary | undefined>;
+  /** Most recently changed first. */
+  list(filter?: { status?: SessionStatus; agentId?: string; limit?: number }): Promise<SessionSummary[]>;
+  /** Fails with `not_found` for an unknown session and `conflict` for a killed one (kill is final). */
+  setStatus(
     sessionId: string,
-    agentId: string,
-    now: number,
-  ): Promise<{ status: SessionStatus; agentId: string; startedAt: number }>;
-  appendHistory(sessionId: string, entry: HistoryEntry): Promise<void>;
-  history(sessionId: string, since?: number): Promise<HistoryEntry[]>;
-  setStatus(sessionId: string, status: SessionStatus, by: string, reason: string): Promise<void>;
+    status: SessionStatus,
+    change: { by: string; reason: string },
+    now: Date,
+  ): Promise<SessionSummary>;
   /** Called when any process changes a session's status. */
-  onStatusChange(listener: (sessionId: string, status: SessionStatus) => void): () => void;
+  onChange(listener: (session: SessionSummary) => void): () => void;
 }
 
-export interface ApprovalRequestRecord {
-  readonly id: string;
+/** A one-time operator override of a denial, bound to the exact call (its call hash). */
+export interface OverrideGrant {
   readonly decisionId: string;
   readonly callHash: string;
-  readonly createdAt: string;
+  readonly by: string;
+  readonly reason: string;
+  /** ISO 8601. */
   readonly expiresAt: string;
-  readonly status: 'pending' | 'approved' | 'denied' | 'expired' | 'used';
 }
 
-/** Durable approval requests bound to a call hash; decided in any process, resumed in the one that waits. */
+/**
+ * Durable approval requests bound to a call hash: created by the process holding the call, voted on
+ * through any process, and resumed in the one that waits (`onChange` reaches every process).
+ */
 export interface ApprovalStore {
-  create(request: Omit<ApprovalRequestRecord, 'status'>): Promise<void>;
-  decide(
-    id: string,
-    decision: { approved: boolean; by: string; reason: string },
-  ): Promise<ApprovalRequestRecord>;
-  get(id: string): Promise<ApprovalRequestRecord | undefined>;
-  pending(): Promise<ApprovalRequestRecord[]>;
-  onDecision(listener: (record: ApprovalRequestRecord) => void): () => void;
+  /** Fails with `conflict` if the id exists. */
+  create(record: ApprovalRecord): Promise<void>;
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest first. */
+  list(filter?: { status?: ApprovalStatus; sessionId?: string; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * Adds a vote atomically and recomputes the status: `denied` on a refusal, `approved` once
+   * `requirementsMet`. Fails with `not_found`, `conflict` (not pending, or this actor already voted)
+   * or `expired` (past `expiresAt`; the record is then marked expired).
+   */
+  vote(id: string, vote: ApprovalVote, now: Date): Promise<ApprovalRecord>;
+  /** `approved` -> `used` if the call hash matches: an approval runs exactly one call. */
+  consume(id: string, callHash: string, now: Date): Promise<boolean>;
+  /** `pending` -> `expired` or `cancelled`; returns the record, unchanged if it was no longer pending. */
+  close(id: string, status: 'expired' | 'cancelled', now: Date): Promise<ApprovalRecord | undefined>;
+  /** Called when any process creates or changes a request. */
+  onChange(listener: (record: ApprovalRecord) => void): () => void;
+  /** Records an override of a denial; spent by the first identical call (same call hash). */
+  grantOverride(grant: OverrideGrant): Promise<void>;
+  /** Spends the override for this call hash, if one is still valid. */
+  consumeOverride(callHash: string, now: Date): Promise<OverrideGrant | undefined>;
 }
 
 /**

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { IdentityChange } from '../../src/spec/identity.js';
 import { PostgresAuditLog } from '../../src/store/postgres/postgres-audit-log.js';
 import { channelOf, PostgresIdentityStore } from '../../src/store/postgres/postgres-identity-store.js';
+import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/postgres-migrations.js';
 import { intentEvent } from '../support/audit-fixtures.js';
 import { agentRecord, identityStoreConformance, revocation, waitFor } from './identity-store.conformance.js';
 
@@ -79,7 +80,9 @@ describe('PostgreSQL identity store specifics', () => {
     await admin.query(`update ${escapeIdentifier(schema)}.reins_schema set version = 1`);
     await admin.query(`drop table ${escapeIdentifier(schema)}.agents, ${escapeIdentifier(schema)}.signing_keys,
       ${escapeIdentifier(schema)}.revocations, ${escapeIdentifier(schema)}.identity_changes,
-      ${escapeIdentifier(schema)}.identity_meta`);
+      ${escapeIdentifier(schema)}.identity_meta, ${escapeIdentifier(schema)}.approvals,
+      ${escapeIdentifier(schema)}.approval_overrides, ${escapeIdentifier(schema)}.session_control,
+      ${escapeIdentifier(schema)}.oversight_changes`);
     const identities = await openStore(schema);
     await identities.createAgent(agentRecord('support-bot'));
     const again = await PostgresAuditLog.open({ connectionString: DATABASE_URL, schema });
@@ -87,7 +90,7 @@ describe('PostgreSQL identity store specifics', () => {
     await again.append(intentEvent(2));
     expect(await again.verify()).toMatchObject({ ok: true, checked: 2 });
     const version = await admin.query(`select version from ${escapeIdentifier(schema)}.reins_schema`);
-    expect(version.rows).toEqual([{ version: 2 }]);
+    expect(version.rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
   });
 
   it('reconnects a dropped listening connection and delivers what was missed meanwhile', async () => {

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { IdentityChange } from '../../src/spec/identity.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqlite-migrations.js';
 import { intentEvent } from '../support/audit-fixtures.js';
 import { agentRecord, identityStoreConformance, revocation, waitFor } from './identity-store.conformance.js';
 
@@ -55,7 +56,7 @@ describe('SQLite identity store specifics', () => {
       await identities.close();
     }
     const database = new Database(path, { readonly: true });
-    expect(database.pragma('user_version', { simple: true })).toBe(2);
+    expect(database.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     database.close();
   });
 

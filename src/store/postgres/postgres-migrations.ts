@@ -74,6 +74,39 @@ const MIGRATIONS: readonly string[] = [
    -- the highest change id pruned so far: a reader behind it has missed changes and resynchronises
    create table identity_meta (id int primary key check (id = 1), pruned_through bigint not null);
    insert into identity_meta (id, pruned_through) values (1, 0);`,
+  // 3: the oversight store (see postgres-oversight-store): approval requests, overrides and session
+  // control. Every write appends to oversight_changes (ids in commit order: writers hold an advisory
+  // lock) and notifies the store's channel.
+  `create table approvals (
+     id text collate "C" primary key,
+     body text not null,
+     status text not null,
+     session_id text collate "C" not null,
+     created_at text not null
+   );
+   create index approvals_status on approvals (status, created_at);
+   create table approval_overrides (
+     decision_id text collate "C" primary key,
+     call_hash text not null,
+     body text not null,
+     expires_at bigint not null,
+     used boolean not null default false
+   );
+   create index approval_overrides_hash on approval_overrides (call_hash);
+   create table session_control (
+     id text collate "C" primary key,
+     body text not null,
+     status text not null,
+     agent_id text collate "C" not null,
+     updated_at text not null
+   );
+   create index session_control_updated on session_control (updated_at);
+   create table oversight_changes (
+     id bigserial primary key,
+     kind text not null,
+     ref text not null,
+     at bigint not null
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

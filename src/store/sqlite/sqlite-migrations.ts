@@ -80,6 +80,39 @@ const MIGRATIONS: readonly string[] = [
    -- the highest change id pruned so far: a reader behind it has missed changes and resynchronises
    create table identity_meta (id integer primary key check (id = 1), pruned_through integer not null);
    insert into identity_meta (id, pruned_through) values (1, 0);`,
+  // 3: the oversight store (see sqlite-oversight-store): approval requests, overrides and session
+  // control. Bodies are the JSON records; every write appends to oversight_changes, which other
+  // connections poll. Epoch milliseconds in `at` and `expires_at`.
+  `create table approvals (
+     id text primary key,
+     body text not null,
+     status text not null,
+     session_id text not null,
+     created_at text not null
+   );
+   create index approvals_status on approvals (status, created_at);
+   create table approval_overrides (
+     decision_id text primary key,
+     call_hash text not null,
+     body text not null,
+     expires_at integer not null,
+     used integer not null default 0
+   );
+   create index approval_overrides_hash on approval_overrides (call_hash);
+   create table session_control (
+     id text primary key,
+     body text not null,
+     status text not null,
+     agent_id text not null,
+     updated_at text not null
+   );
+   create index session_control_updated on session_control (updated_at);
+   create table oversight_changes (
+     id integer primary key autoincrement,
+     kind text not null,
+     ref text not null,
+     at integer not null
+   );`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

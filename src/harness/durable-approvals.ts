@@ -1,0 +1,156 @@
+/**
+ * @module harness/durable-approvals
+ * Held calls as durable approval requests. The process holding the call writes the request (bound to
+ * the call hash) to the approval store and waits; humans vote through any process sharing the store
+ * (console, API, CLI, another gateway); the store's change feed wakes the waiting process, which
+ * spends the approval on this one call (`consume`) and runs it. Expiry or cancellation closes the
+ * request, so a late vote cannot release anything.
+ */
+import { describeError } from '../spec/errors.js';
+import type { ApprovalRecord } from '../spec/oversight.js';
+import type { ApprovalStore } from '../store/state-stores.js';
+import type { ApprovalHandler, ApprovalRequest, ApprovalVerdict } from './types.js';
+
+export interface DurableApprovalsOptions {
+  /** The request expires after this long unless the holding rule asks for less. Default 15 minutes. */
+  readonly defaultExpiryMs?: number;
+  /** Told about every new request once it is stored (webhooks, logs). Must not throw. */
+  readonly onCreated?: (record: ApprovalRecord) => void;
+  /** How often the waiter re-reads its request, in case a change notification was missed. Default 2 s. */
+  readonly recheckMs?: number;
+  readonly clock?: () => number;
+}
+
+const DEFAULT_EXPIRY_MS = 15 * 60 * 1000;
+const DEFAULT_RECHECK_MS = 2_000;
+
+export function durableApprovals(
+  store: ApprovalStore,
+  options: DurableApprovalsOptions = {},
+): ApprovalHandler {
+  const clock = options.clock ?? Date.now;
+  const defaultExpiryMs = options.defaultExpiryMs ?? DEFAULT_EXPIRY_MS;
+  const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+  return async (request, signal) => {
+    const record = requestRecord(request, clock(), defaultExpiryMs);
+    return new Promise<ApprovalVerdict>((resolve, reject) => {
+      let settled = false;
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        unsubscribe();
+        clearInterval(recheck);
+        signal.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      const onRecord = (current: ApprovalRecord) => {
+        if (settled || current.id !== record.id) return;
+        if (current.status === 'approved') {
+          // spend it before running: the same approval can never release a second call
+          settled = true;
+          unsubscribe();
+          clearInterval(recheck);
+          store
+            .consume(record.id, record.callHash, new Date(clock()))
+            .then((spent) => {
+              signal.removeEventListener('abort', onAbort);
+              resolve(
+                spent
+                  ? verdictOf(current, true)
+                  : {
+                      approved: false,
+                      reason: 'the approval was already used or no longer matches this call',
+                    },
+              );
+            })
+            .catch((error: unknown) => {
+              signal.removeEventListener('abort', onAbort);
+              reject(new Error(`cannot use the approval: ${describeError(error)}`));
+            });
+        } else if (current.status === 'denied') {
+          finish(() => resolve(verdictOf(current, false)));
+        } else if (
+          current.status === 'expired' ||
+          current.status === 'cancelled' ||
+          current.status === 'used'
+        ) {
+          finish(() => resolve({ approved: false, reason: `the approval request was ${current.status}` }));
+        }
+      };
+      const onAbort = () => {
+        finish(() => reject(signal.reason));
+        // nobody may release this call any more; best effort, the record also carries its expiry
+        const status = /expired/.test(describeError(signal.reason)) ? 'expired' : 'cancelled';
+        store.close(record.id, status, new Date(clock())).catch(() => {});
+      };
+      const unsubscribe = store.onChange(onRecord);
+      const recheck = setInterval(() => {
+        store
+          .get(record.id)
+          .then((current) => current && onRecord(current))
+          .catch(() => {});
+      }, recheckMs);
+      recheck.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      store.create(record).then(
+        () => {
+          try {
+            options.onCreated?.(record);
+          } catch {
+            // a notifier must not affect the held call
+          }
+        },
+        (error: unknown) =>
+          finish(() => reject(new Error(`cannot store the approval request: ${describeError(error)}`))),
+      );
+    });
+  };
+}
+
+/** The durable request for a held call: bound to its hash, showing approvers exactly what would run. */
+export function requestRecord(
+  request: ApprovalRequest,
+  now: number,
+  defaultExpiryMs: number,
+): ApprovalRecord {
+  const obligation = request.decision.obligations.find((item) => item.kind === 'approval');
+  const requirements =
+    obligation?.kind === 'approval' && obligation.requirements.length > 0
+      ? obligation.requirements
+      : [{ ruleId: 'default', approvers: ['approver', 'admin'], quorum: 1, ownerMayApprove: false }];
+  const ruleExpiry = obligation?.kind === 'approval' ? obligation.expiresInMs : undefined;
+  const expiresInMs = ruleExpiry === undefined ? defaultExpiryMs : Math.min(ruleExpiry, defaultExpiryMs);
+  const { call } = request;
+  const at = new Date(now).toISOString();
+  const record: ApprovalRecord = {
+    id: request.decisionId,
+    callHash: request.callHash,
+    agentId: call.principal.agentId,
+    delegatedBy: call.principal.delegatedBy,
+    sessionId: call.sessionId,
+    tool: call.tool,
+    args: call.args,
+    reasons: request.decision.reasons,
+    requirements,
+    status: 'pending',
+    votes: [],
+    createdAt: at,
+    expiresAt: new Date(now + expiresInMs).toISOString(),
+    updatedAt: at,
+  };
+  if (call.principal.owner !== undefined) record.owner = call.principal.owner;
+  return record;
+}
+
+function verdictOf(record: ApprovalRecord, approved: boolean): ApprovalVerdict {
+  const deciding = record.votes.filter((vote) => vote.approved === approved);
+  return {
+    approved,
+    by: deciding.map((vote) => vote.actor.id).join(', '),
+    reason: deciding.map((vote) => vote.reason).join('; '),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * @module store/oversight-records
+ * What both oversight stores (SQLite, PostgreSQL) share: the state machine of an approval request
+ * (votes, quorum, expiry, single use) and of a session's control status, so both backends accept and
+ * refuse exactly the same transitions. Pure functions over records; the stores run them inside a
+ * transaction that holds the row.
+ */
+import { ReinsError } from '../spec/errors.js';
+import {
+  type ApprovalRecord,
+  type ApprovalVote,
+  ApprovalVoteSchema,
+  requirementsMet,
+  type SessionSummary,
+} from '../spec/oversight.js';
+import type { SessionStatus } from '../spec/tool-call.js';
+import { validateInput } from './identity-records.js';
+
+/** A vote's effect on a request: the record to store, and the error to report after storing it. */
+export interface VoteOutcome {
+  readonly record: ApprovalRecord;
+  readonly error?: ReinsError;
+}
+
+/**
+ * Applies one vote. A request past its expiry becomes `expired` (stored, then reported as `expired`);
+ * a request that is no longer pending, or a second vote by the same actor, is a `conflict`.
+ */
+export function applyVote(current: ApprovalRecord, input: ApprovalVote, now: Date): VoteOutcome {
+  const vote = validateInput(ApprovalVoteSchema, input, 'approval vote');
+  const at = now.toISOString();
+  if (current.status === 'pending' && Date.parse(current.expiresAt) <= now.getTime()) {
+    return {
+      record: { ...current, status: 'expired', updatedAt: at },
+      error: new ReinsError('expired', `approval request \`${current.id}\` expired at ${current.expiresAt}`),
+    };
+  }
+  if (current.status !== 'pending') {
+    throw new ReinsError('conflict', `approval request \`${current.id}\` is ${current.status}, not pending`, {
+      status: current.status,
+    });
+  }
+  if (current.votes.some((earlier) => earlier.actor.id === vote.actor.id)) {
+    throw new ReinsError('conflict', `\`${vote.actor.id}\` has already voted on \`${current.id}\``);
+  }
+  const votes = [...current.votes, vote];
+  const status = !vote.approved
+    ? 'denied'
+    : requirementsMet({ requirements: current.requirements, votes, owner: current.owner })
+      ? 'approved'
+      : 'pending';
+  return { record: { ...current, votes, status, updatedAt: at } };
+}
+
+/** `pending` -> `expired` | `cancelled`; anything else is left as it is. */
+export function closeRequest(
+  current: ApprovalRecord,
+  status: 'expired' | 'cancelled',
+  now: Date,
+): ApprovalRecord | undefined {
+  if (current.status !== 'pending') return undefined;
+  return { ...current, status, updatedAt: now.toISOString() };
+}
+
+/** Whether an approved request may be spent on the call with this hash. */
+export function canConsume(current: ApprovalRecord, callHash: string): boolean {
+  return current.status === 'approved' && current.callHash === callHash;
+}
+
+/** A session status change; a killed session stays killed. */
+export function changeSessionStatus(
+  current: SessionSummary,
+  status: SessionStatus,
+  change: { by: string; reason: string },
+  now: Date,
+): SessionSummary {
+  if (current.status === 'killed' && status !== 'killed') {
+    throw new ReinsError('conflict', `session \`${current.id}\` was killed: it cannot be resumed`);
+  }
+  return {
+    ...current,
+    status,
+    updatedAt: now.toISOString(),
+    changedBy: change.by,
+    reason: change.reason,
+  };
+}
+
+export function newSession(sessionId: string, agentId: string, now: Date): SessionSummary {
+  const at = now.toISOString();
+  return { id: sessionId, agentId, status: 'active', startedAt: at, updatedAt: at };
+}

@@ -1,0 +1,469 @@
+/**
+ * @module store/postgres/postgres-oversight-store
+ * Approval requests, overrides and session control in a PostgreSQL schema shared by any number of
+ * gateways. Every write runs in one transaction holding the schema's oversight advisory lock (change
+ * ids then become visible in order), appends to `oversight_changes` and `NOTIFY`s the schema's
+ * channel. Each store keeps one `LISTEN` connection; a notification, a reconnection or a write through
+ * this store makes it read the changes after the last one seen and tell its listeners the current
+ * state of each changed record. The table is the source of truth: a notification lost while the
+ * connection was down is caught up on reconnection. A vote cast through one gateway therefore resumes
+ * the call held in another.
+ */
+import { createHash } from 'node:crypto';
+import { Client, Pool, type PoolClient } from 'pg';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import {
+  type ApprovalRecord,
+  ApprovalRecordSchema,
+  type ApprovalVote,
+  type SessionSummary,
+  SessionSummarySchema,
+} from '../../spec/oversight.js';
+import type { SessionStatus } from '../../spec/tool-call.js';
+import { readRecord, validateInput } from '../identity-records.js';
+import {
+  applyVote,
+  canConsume,
+  changeSessionStatus,
+  closeRequest,
+  newSession,
+} from '../oversight-records.js';
+import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
+
+export interface PostgresOversightStoreOptions {
+  readonly connectionString: string;
+  /** The schema holding the tables; created if missing. Default `public`. */
+  readonly schema?: string;
+  /** Connections for reads and writes (the listening connection comes on top). Default 2. */
+  readonly poolSize?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+const MAX_LIST = 1000;
+const CHANGE_RETENTION_MS = 60 * 60 * 1000;
+const RECONNECT_MIN_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+const HEALTH_CHECK_MS = 15_000;
+
+interface Tables {
+  readonly approvals: string;
+  readonly overrides: string;
+  readonly sessions: string;
+  readonly changes: string;
+}
+
+export class PostgresOversightStore {
+  readonly approvals: ApprovalStore;
+  readonly sessions: SessionControlStore;
+  private readonly tables: Tables;
+  private readonly channel: string;
+  private readonly lockKey: string;
+  private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
+  private readonly sessionListeners = new Set<(session: SessionSummary) => void>();
+  private listenClient: Client | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private readonly healthTimer: NodeJS.Timeout;
+  private passRequested: Promise<void> | undefined;
+  private passRunning: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly options: PostgresOversightStoreOptions,
+    private readonly schema: string,
+    private lastSeen: number,
+  ) {
+    this.tables = {
+      approvals: `${quoteIdentifier(schema)}.approvals`,
+      overrides: `${quoteIdentifier(schema)}.approval_overrides`,
+      sessions: `${quoteIdentifier(schema)}.session_control`,
+      changes: `${quoteIdentifier(schema)}.oversight_changes`,
+    };
+    const digest = createHash('sha256').update(`reins/oversight/${schema}`).digest();
+    this.channel = `reins_oversight_${digest.toString('hex').slice(0, 32)}`;
+    this.lockKey = digest.readBigInt64BE(0).toString();
+    this.approvals = this.approvalStore();
+    this.sessions = this.sessionStore();
+    this.healthTimer = setInterval(() => void this.checkListener(), HEALTH_CHECK_MS);
+    this.healthTimer.unref();
+  }
+
+  /** Connects, migrates (refusing a newer schema), starts listening and returns the store. */
+  static async open(options: PostgresOversightStoreOptions): Promise<PostgresOversightStore> {
+    const schema = options.schema ?? 'public';
+    quoteIdentifier(schema);
+    const pool = new Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 2,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      keepAlive: true,
+      application_name: 'reins',
+    });
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
+    let store: PostgresOversightStore | undefined;
+    try {
+      const client = await pool.connect();
+      try {
+        await applyPostgresMigrations(client, schema);
+      } finally {
+        client.release();
+      }
+      const last = await pool.query<{ last: string }>(
+        `select coalesce(max(id), 0) as last from ${quoteIdentifier(schema)}.oversight_changes`,
+      );
+      store = new PostgresOversightStore(pool, options, schema, Number(last.rows[0]?.last ?? 0));
+      await store.listen();
+      return store;
+    } catch (error) {
+      if (store !== undefined) await store.close();
+      else await pool.end().catch(() => {});
+      if (error instanceof ReinsError) throw error;
+      throw new ReinsError(
+        'store_unavailable',
+        `cannot open oversight store in schema \`${schema}\` of ${describeTarget(options.connectionString)}: ${describeError(error)}`,
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.healthTimer);
+      if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+      this.approvalListeners.clear();
+      this.sessionListeners.clear();
+      await this.passRunning.catch(() => {});
+      await this.listenClient?.end().catch(() => {});
+      this.listenClient = undefined;
+      await this.pool.end().catch(() => {});
+    })();
+    return this.closing;
+  }
+
+  private approvalStore(): ApprovalStore {
+    const t = this.tables;
+    const readApproval = async (
+      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
+      id: string,
+      lock = false,
+    ) => {
+      const { rows } = await query(
+        `select body from ${t.approvals} where id = $1${lock ? ' for update' : ''}`,
+        [id],
+      );
+      const body = rows[0]?.body;
+      return body === undefined ? undefined : readRecord(ApprovalRecordSchema, body, `approval \`${id}\``);
+    };
+    const store = async (client: PoolClient, record: ApprovalRecord) => {
+      await client.query(`update ${t.approvals} set body = $1, status = $2 where id = $3`, [
+        JSON.stringify(record),
+        record.status,
+        record.id,
+      ]);
+      await this.recordChange(client, 'approval', record.id);
+    };
+    return {
+      create: async (input) => {
+        const record = validateInput(ApprovalRecordSchema, input, 'approval request');
+        await this.write(async (client) => {
+          const inserted = await client.query(
+            `insert into ${t.approvals} (id, body, status, session_id, created_at) values ($1, $2, $3, $4, $5)
+             on conflict (id) do nothing`,
+            [record.id, JSON.stringify(record), record.status, record.sessionId, record.createdAt],
+          );
+          if (inserted.rowCount === 0)
+            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          await this.recordChange(client, 'approval', record.id);
+        });
+      },
+      get: async (id) => readApproval((text, values) => this.read(text, values), id),
+      list: async (filter = {}) => {
+        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const { rows } = await this.read(
+          `select body from ${t.approvals} where ($1::text is null or status = $1)
+           and ($2::text is null or session_id = $2) order by created_at desc, id desc limit $3`,
+          [filter.status ?? null, filter.sessionId ?? null, limit],
+        );
+        return rows.map((row) => readRecord(ApprovalRecordSchema, row.body, 'approval'));
+      },
+      vote: async (id: string, vote: ApprovalVote, now: Date) => {
+        const outcome = await this.write(async (client) => {
+          const current = await readApproval((text, values) => client.query(text, values), id, true);
+          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
+          const result = applyVote(current, vote, now);
+          await store(client, result.record);
+          return result;
+        });
+        if (outcome.error) throw outcome.error;
+        return outcome.record;
+      },
+      consume: async (id: string, callHash: string, now: Date) =>
+        this.write(async (client) => {
+          const current = await readApproval((text, values) => client.query(text, values), id, true);
+          if (current === undefined || !canConsume(current, callHash)) return false;
+          await store(client, { ...current, status: 'used', updatedAt: now.toISOString() });
+          return true;
+        }),
+      close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
+        this.write(async (client) => {
+          const current = await readApproval((text, values) => client.query(text, values), id, true);
+          if (current === undefined) return undefined;
+          const closed = closeRequest(current, status, now);
+          if (closed === undefined) return current;
+          await store(client, closed);
+          return closed;
+        }),
+      onChange: (listener) => subscribe(this.approvalListeners, listener),
+      grantOverride: async (grant: OverrideGrant) => {
+        await this.write(async (client) => {
+          const inserted = await client.query(
+            `insert into ${t.overrides} (decision_id, call_hash, body, expires_at) values ($1, $2, $3, $4)
+             on conflict (decision_id) do nothing`,
+            [grant.decisionId, grant.callHash, JSON.stringify(grant), Date.parse(grant.expiresAt)],
+          );
+          if (inserted.rowCount === 0)
+            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+        });
+      },
+      consumeOverride: async (callHash: string, now: Date) =>
+        this.write(async (client) => {
+          const { rows } = await client.query<{ decision_id: string; body: string }>(
+            `update ${t.overrides} set used = true where decision_id = (
+               select decision_id from ${t.overrides} where call_hash = $1 and not used and expires_at > $2
+               order by expires_at limit 1 for update)
+             returning decision_id, body`,
+            [callHash, now.getTime()],
+          );
+          const row = rows[0];
+          return row === undefined ? undefined : (JSON.parse(row.body) as OverrideGrant);
+        }),
+    };
+  }
+
+  private sessionStore(): SessionControlStore {
+    const t = this.tables;
+    const readSession = async (
+      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
+      id: string,
+      lock = false,
+    ) => {
+      const { rows } = await query(
+        `select body from ${t.sessions} where id = $1${lock ? ' for update' : ''}`,
+        [id],
+      );
+      const body = rows[0]?.body;
+      return body === undefined ? undefined : readRecord(SessionSummarySchema, body, `session \`${id}\``);
+    };
+    return {
+      open: async (sessionId: string, agentId: string, now: Date) => {
+        const existing = await readSession((text, values) => this.read(text, values), sessionId);
+        if (existing !== undefined) return existing;
+        return this.write(async (client) => {
+          const fresh = newSession(sessionId, agentId, now);
+          const inserted = await client.query(
+            `insert into ${t.sessions} (id, body, status, agent_id, updated_at) values ($1, $2, $3, $4, $5)
+             on conflict (id) do nothing`,
+            [sessionId, JSON.stringify(fresh), fresh.status, agentId, fresh.updatedAt],
+          );
+          if ((inserted.rowCount ?? 0) > 0) await this.recordChange(client, 'session', sessionId);
+          return (await readSession((text, values) => client.query(text, values), sessionId)) ?? fresh;
+        });
+      },
+      get: async (id) => readSession((text, values) => this.read(text, values), id),
+      list: async (filter = {}) => {
+        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const { rows } = await this.read(
+          `select body from ${t.sessions} where ($1::text is null or status = $1)
+           and ($2::text is null or agent_id = $2) order by updated_at desc, id desc limit $3`,
+          [filter.status ?? null, filter.agentId ?? null, limit],
+        );
+        return rows.map((row) => readRecord(SessionSummarySchema, row.body, 'session'));
+      },
+      setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
+        this.write(async (client) => {
+          const current = await readSession((text, values) => client.query(text, values), id, true);
+          if (current === undefined) throw new ReinsError('not_found', `unknown session \`${id}\``);
+          const updated = changeSessionStatus(current, status, change, now);
+          await client.query(
+            `update ${t.sessions} set body = $1, status = $2, updated_at = $3 where id = $4`,
+            [JSON.stringify(updated), updated.status, updated.updatedAt, id],
+          );
+          await this.recordChange(client, 'session', id);
+          return updated;
+        }),
+      onChange: (listener) => subscribe(this.sessionListeners, listener),
+    };
+  }
+
+  private async read(text: string, values: unknown[]): Promise<{ rows: { body: string }[] }> {
+    this.assertOpen();
+    try {
+      return await this.pool.query<{ body: string }>(text, values);
+    } catch (error) {
+      throw unavailable('read', error);
+    }
+  }
+
+  private async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable('write', error);
+    }
+    let result: T;
+    try {
+      await client.query('begin isolation level read committed');
+      await client.query(`select pg_advisory_xact_lock(${this.lockKey})`);
+      result = await work(client);
+      await client.query('commit');
+      client.release();
+    } catch (error) {
+      try {
+        await client.query('rollback');
+        client.release();
+      } catch {
+        client.release(true);
+      }
+      if (error instanceof ReinsError) throw error;
+      throw unavailable('write', error);
+    }
+    await this.pump();
+    return result;
+  }
+
+  private async recordChange(client: PoolClient, kind: 'approval' | 'session', ref: string): Promise<void> {
+    const now = Date.now();
+    await client.query(`insert into ${this.tables.changes} (kind, ref, at) values ($1, $2, $3)`, [
+      kind,
+      ref,
+      now,
+    ]);
+    await client.query(`delete from ${this.tables.changes} where at < $1`, [now - CHANGE_RETENTION_MS]);
+    await client.query('select pg_notify($1, $2)', [this.channel, kind]);
+  }
+
+  /** One catch-up pass at a time; requests made while one waits share the next. */
+  private pump(): Promise<void> {
+    this.passRequested ??= this.passRunning.then(() => {
+      this.passRequested = undefined;
+      const pass = this.closing === undefined ? this.catchUp().catch(() => {}) : Promise.resolve();
+      this.passRunning = pass;
+      return pass;
+    });
+    return this.passRequested;
+  }
+
+  private async catchUp(): Promise<void> {
+    const { rows } = await this.pool.query<{ id: string; kind: string; ref: string }>(
+      `select id, kind, ref from ${this.tables.changes} where id > $1 order by id`,
+      [this.lastSeen],
+    );
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    this.lastSeen = Number(last.id);
+    const approvalIds = unique(rows.filter((row) => row.kind === 'approval').map((row) => row.ref));
+    const sessionIds = unique(rows.filter((row) => row.kind === 'session').map((row) => row.ref));
+    if (approvalIds.length > 0 && this.approvalListeners.size > 0) {
+      const found = await this.pool.query<{ body: string }>(
+        `select body from ${this.tables.approvals} where id = any($1::text[])`,
+        [approvalIds],
+      );
+      for (const row of found.rows)
+        emit(this.approvalListeners, readRecord(ApprovalRecordSchema, row.body, 'approval'));
+    }
+    if (sessionIds.length > 0 && this.sessionListeners.size > 0) {
+      const found = await this.pool.query<{ body: string }>(
+        `select body from ${this.tables.sessions} where id = any($1::text[])`,
+        [sessionIds],
+      );
+      for (const row of found.rows)
+        emit(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({
+      connectionString: this.options.connectionString,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+      keepAlive: true,
+      application_name: 'reins-listen',
+      query_timeout: 10_000,
+    });
+    client.on('error', () => this.replaceListener(client));
+    client.on('end', () => this.replaceListener(client));
+    client.on('notification', (message) => {
+      if (message.channel === this.channel) void this.pump();
+    });
+    this.listenClient = client;
+    try {
+      await client.connect();
+      await client.query(`listen ${quoteIdentifier(this.channel)}`);
+    } catch (error) {
+      this.listenClient = undefined;
+      await client.end().catch(() => {});
+      throw error;
+    }
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    void this.pump();
+  }
+
+  private replaceListener(client: Client): void {
+    if (this.listenClient !== client) return;
+    this.listenClient = undefined;
+    client.end().catch(() => {});
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing !== undefined || this.reconnectTimer !== undefined) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closing === undefined) this.listen().catch(() => this.scheduleReconnect());
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private async checkListener(): Promise<void> {
+    const client = this.listenClient;
+    if (client === undefined) return;
+    try {
+      await client.query('select 1');
+    } catch {
+      this.replaceListener(client);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined)
+      throw new ReinsError('store_unavailable', `oversight store in schema \`${this.schema}\` is closed`);
+  }
+}
+
+function subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(value);
+    } catch {
+      // one failing listener must not keep the change from the others
+    }
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function unavailable(what: 'read' | 'write', error: unknown): ReinsError {
+  return new ReinsError('store_unavailable', `oversight store ${what} failed: ${describeError(error)}`);
+}

@@ -1,0 +1,376 @@
+/**
+ * @module store/sqlite/sqlite-oversight-store
+ * Approval requests, overrides and session control in the embedded store (usually the audit log's
+ * file). Every write runs in an immediate transaction and appends a row to `oversight_changes`; other
+ * connections, in this process or others, notice it by polling `PRAGMA data_version` (no I/O when
+ * nothing changed) and tell their listeners the current state of each changed record. Several
+ * processes on one file therefore see each other's votes and kills within one poll interval.
+ */
+import type Database from 'better-sqlite3';
+import { ReinsError } from '../../spec/errors.js';
+import {
+  type ApprovalRecord,
+  ApprovalRecordSchema,
+  type ApprovalStatus,
+  type ApprovalVote,
+  type SessionSummary,
+  SessionSummarySchema,
+} from '../../spec/oversight.js';
+import type { SessionStatus } from '../../spec/tool-call.js';
+import { readRecord, validateInput } from '../identity-records.js';
+import {
+  applyVote,
+  canConsume,
+  changeSessionStatus,
+  closeRequest,
+  newSession,
+} from '../oversight-records.js';
+import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { openSqliteStore } from './sqlite-migrations.js';
+
+export interface SqliteOversightStoreOptions {
+  /** File path (usually the audit log's), or `:memory:`. */
+  readonly path: string;
+  /** How often listeners poll for changes committed by other connections. Default 25 ms. */
+  readonly pollIntervalMs?: number;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 25;
+const MAX_LIST = 1000;
+/** Change rows older than this are pruned; a listener only needs the ones since its last poll. */
+const CHANGE_RETENTION_MS = 60 * 60 * 1000;
+
+type ChangeKind = 'approval' | 'session';
+
+export class SqliteOversightStore {
+  readonly approvals: ApprovalStore;
+  readonly sessions: SessionControlStore;
+  private readonly database: Database.Database;
+  private readonly statements: Statements;
+  private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
+  private readonly sessionListeners = new Set<(session: SessionSummary) => void>();
+  private readonly pollIntervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSeen = 0;
+  private dataVersion = -1;
+  private closed = false;
+
+  constructor(private readonly options: SqliteOversightStoreOptions) {
+    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    if (!(this.pollIntervalMs >= 1))
+      throw new RangeError(`pollIntervalMs must be at least 1, got \`${this.pollIntervalMs}\``);
+    this.database = openSqliteStore(options.path, 'oversight store', 'store_unavailable');
+    this.statements = prepareStatements(this.database);
+    this.approvals = this.approvalStore();
+    this.sessions = this.sessionStore();
+  }
+
+  /** Stops polling and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.approvalListeners.clear();
+    this.sessionListeners.clear();
+    this.stopPolling();
+    if (this.database.open) this.database.close();
+  }
+
+  private approvalStore(): ApprovalStore {
+    const s = this.statements;
+    const readApproval = (id: string): ApprovalRecord | undefined => {
+      const body = s.getApproval.get(id);
+      return body === undefined ? undefined : readRecord(ApprovalRecordSchema, body, `approval \`${id}\``);
+    };
+    const store = (record: ApprovalRecord) => {
+      s.updateApproval.run(JSON.stringify(record), record.status, record.id);
+      this.recordChange('approval', record.id);
+    };
+    return {
+      create: async (input) => {
+        const record = validateInput(ApprovalRecordSchema, input, 'approval request');
+        this.write(() => {
+          const inserted = s.insertApproval.run(
+            record.id,
+            JSON.stringify(record),
+            record.status,
+            record.sessionId,
+            record.createdAt,
+          );
+          if (inserted.changes === 0)
+            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          this.recordChange('approval', record.id);
+        });
+      },
+      get: async (id) => {
+        this.assertOpen();
+        return readApproval(id);
+      },
+      list: async (filter = {}) => {
+        this.assertOpen();
+        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        return s.listApprovals
+          .all({ status: filter.status ?? null, key: filter.sessionId ?? null, limit })
+          .map((body) => readRecord(ApprovalRecordSchema, body, 'approval'));
+      },
+      vote: async (id: string, vote: ApprovalVote, now: Date) => {
+        const outcome = this.write(() => {
+          const current = readApproval(id);
+          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
+          const result = applyVote(current, vote, now);
+          store(result.record);
+          return result;
+        });
+        if (outcome.error) throw outcome.error;
+        return outcome.record;
+      },
+      consume: async (id: string, callHash: string, now: Date) =>
+        this.write(() => {
+          const current = readApproval(id);
+          if (current === undefined || !canConsume(current, callHash)) return false;
+          store({ ...current, status: 'used', updatedAt: now.toISOString() });
+          return true;
+        }),
+      close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
+        this.write(() => {
+          const current = readApproval(id);
+          if (current === undefined) return undefined;
+          const closed = closeRequest(current, status, now);
+          if (closed === undefined) return current;
+          store(closed);
+          return closed;
+        }),
+      onChange: (listener) => this.subscribe(this.approvalListeners, listener),
+      grantOverride: async (grant: OverrideGrant) => {
+        this.write(() => {
+          const inserted = s.insertOverride.run(
+            grant.decisionId,
+            grant.callHash,
+            JSON.stringify(grant),
+            Date.parse(grant.expiresAt),
+          );
+          if (inserted.changes === 0)
+            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+        });
+      },
+      consumeOverride: async (callHash: string, now: Date) =>
+        this.write(() => {
+          const row = s.liveOverride.get(callHash, now.getTime());
+          if (row === undefined) return undefined;
+          s.useOverride.run(row.decision_id);
+          return JSON.parse(row.body) as OverrideGrant;
+        }),
+    };
+  }
+
+  private sessionStore(): SessionControlStore {
+    const s = this.statements;
+    const readSession = (id: string): SessionSummary | undefined => {
+      const body = s.getSession.get(id);
+      return body === undefined ? undefined : readRecord(SessionSummarySchema, body, `session \`${id}\``);
+    };
+    return {
+      open: async (sessionId: string, agentId: string, now: Date) => {
+        this.assertOpen();
+        const existing = readSession(sessionId);
+        if (existing !== undefined) return existing;
+        return this.write(() => {
+          const fresh = newSession(sessionId, agentId, now);
+          const inserted = s.insertSession.run(
+            sessionId,
+            JSON.stringify(fresh),
+            fresh.status,
+            agentId,
+            fresh.updatedAt,
+          );
+          if (inserted.changes > 0) this.recordChange('session', sessionId);
+          return readSession(sessionId) ?? fresh;
+        });
+      },
+      get: async (id) => {
+        this.assertOpen();
+        return readSession(id);
+      },
+      list: async (filter = {}) => {
+        this.assertOpen();
+        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        return s.listSessions
+          .all({ status: filter.status ?? null, key: filter.agentId ?? null, limit })
+          .map((body) => readRecord(SessionSummarySchema, body, 'session'));
+      },
+      setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
+        this.write(() => {
+          const current = readSession(id);
+          if (current === undefined) throw new ReinsError('not_found', `unknown session \`${id}\``);
+          const updated = changeSessionStatus(current, status, change, now);
+          s.updateSession.run(JSON.stringify(updated), updated.status, updated.updatedAt, id);
+          this.recordChange('session', id);
+          return updated;
+        }),
+      onChange: (listener) => this.subscribe(this.sessionListeners, listener),
+    };
+  }
+
+  private subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
+    this.assertOpen();
+    if (this.approvalListeners.size + this.sessionListeners.size === 0) this.startPolling();
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (this.approvalListeners.size + this.sessionListeners.size === 0) this.stopPolling();
+    };
+  }
+
+  /** Runs `work` in an immediate transaction, then tells local listeners what was committed. */
+  private write<T>(work: () => T): T {
+    this.assertOpen();
+    const result = this.database.transaction(work).immediate();
+    if (this.timer !== undefined) this.catchUpQuietly();
+    return result;
+  }
+
+  private recordChange(kind: ChangeKind, ref: string): void {
+    const now = Date.now();
+    this.statements.insertChange.run(kind, ref, now);
+    this.statements.pruneChanges.run(now - CHANGE_RETENTION_MS);
+  }
+
+  private startPolling(): void {
+    this.lastSeen = this.statements.lastChange.get() ?? 0;
+    this.dataVersion = this.statements.dataVersion.get() ?? -1;
+    this.timer = setInterval(() => this.poll(), this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private stopPolling(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private poll(): void {
+    if (this.closed) return;
+    try {
+      const version = this.statements.dataVersion.get();
+      if (version === this.dataVersion) return;
+      this.catchUp();
+      this.dataVersion = version ?? -1;
+    } catch {
+      // busy or a transient I/O error: the next tick tries again
+    }
+  }
+
+  private catchUpQuietly(): void {
+    try {
+      this.catchUp();
+    } catch {
+      // committed already; make the next poll read it (our own commit does not move data_version)
+      this.dataVersion = -1;
+    }
+  }
+
+  /** Reads the changes after the last one seen and tells listeners each changed record's current state. */
+  private catchUp(): void {
+    const s = this.statements;
+    const changed = this.database.transaction(() => {
+      const rows = s.changesAfter.all(this.lastSeen);
+      const last = rows.at(-1);
+      if (last !== undefined) this.lastSeen = last.id;
+      const seen = new Set<string>();
+      const approvals: ApprovalRecord[] = [];
+      const sessions: SessionSummary[] = [];
+      for (const row of rows) {
+        const key = `${row.kind}:${row.ref}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (row.kind === 'approval') {
+          const body = s.getApproval.get(row.ref);
+          if (body !== undefined) approvals.push(readRecord(ApprovalRecordSchema, body, 'approval'));
+        } else if (row.kind === 'session') {
+          const body = s.getSession.get(row.ref);
+          if (body !== undefined) sessions.push(readRecord(SessionSummarySchema, body, 'session'));
+        }
+      }
+      return { approvals, sessions };
+    })();
+    for (const record of changed.approvals) emit(this.approvalListeners, record);
+    for (const session of changed.sessions) emit(this.sessionListeners, session);
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new ReinsError('store_unavailable', `oversight store \`${this.options.path}\` is closed`);
+  }
+}
+
+function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
+  for (const listener of [...listeners]) {
+    try {
+      listener(value);
+    } catch {
+      // one failing listener must not keep the change from the others
+    }
+  }
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+interface ListParameters<S> {
+  status: S | null;
+  /** The session id (approvals) or agent id (sessions) to filter by. */
+  key: string | null;
+  limit: number;
+}
+
+function prepareStatements(database: Database.Database) {
+  return {
+    insertApproval: database.prepare<[string, string, string, string, string]>(
+      `insert into approvals (id, body, status, session_id, created_at) values (?, ?, ?, ?, ?)
+       on conflict (id) do nothing`,
+    ),
+    getApproval: database.prepare<[string], string>('select body from approvals where id = ?').pluck(),
+    updateApproval: database.prepare<[string, string, string]>(
+      'update approvals set body = ?, status = ? where id = ?',
+    ),
+    listApprovals: database
+      .prepare<[ListParameters<ApprovalStatus>], string>(
+        `select body from approvals where (@status is null or status = @status)
+         and (@key is null or session_id = @key) order by created_at desc, id desc limit @limit`,
+      )
+      .pluck(),
+    insertOverride: database.prepare<[string, string, string, number]>(
+      `insert into approval_overrides (decision_id, call_hash, body, expires_at) values (?, ?, ?, ?)
+       on conflict (decision_id) do nothing`,
+    ),
+    liveOverride: database.prepare<[string, number], { decision_id: string; body: string }>(
+      `select decision_id, body from approval_overrides
+       where call_hash = ? and used = 0 and expires_at > ? order by expires_at limit 1`,
+    ),
+    useOverride: database.prepare<[string]>('update approval_overrides set used = 1 where decision_id = ?'),
+    insertSession: database.prepare<[string, string, string, string, string]>(
+      `insert into session_control (id, body, status, agent_id, updated_at) values (?, ?, ?, ?, ?)
+       on conflict (id) do nothing`,
+    ),
+    getSession: database.prepare<[string], string>('select body from session_control where id = ?').pluck(),
+    updateSession: database.prepare<[string, string, string, string]>(
+      'update session_control set body = ?, status = ?, updated_at = ? where id = ?',
+    ),
+    listSessions: database
+      .prepare<[ListParameters<SessionStatus>], string>(
+        `select body from session_control where (@status is null or status = @status)
+         and (@key is null or agent_id = @key) order by updated_at desc, id desc limit @limit`,
+      )
+      .pluck(),
+    insertChange: database.prepare<[string, string, number]>(
+      'insert into oversight_changes (kind, ref, at) values (?, ?, ?)',
+    ),
+    pruneChanges: database.prepare<[number]>('delete from oversight_changes where at < ?'),
+    changesAfter: database.prepare<[number], { id: number; kind: string; ref: string }>(
+      'select id, kind, ref from oversight_changes where id > ? order by id',
+    ),
+    lastChange: database
+      .prepare<[], number>(
+        "select coalesce((select seq from sqlite_sequence where name = 'oversight_changes'), 0)",
+      )
+      .pluck(),
+    dataVersion: database.prepare<[], number>('pragma data_version').pluck(),
+  };
+}
