@@ -151,6 +151,36 @@ describe('flows rules in the pipeline', () => {
     expect(pay.decision.effect).toBe('allow');
   });
 
+  it('fails closed when an output cannot be indexed: later values it cannot clear are refused', async () => {
+    const { harness: h } = harness();
+    const hostile = {};
+    Object.defineProperty(hostile, 'body', {
+      enumerable: true,
+      get() {
+        throw new Error('cannot read this output');
+      },
+    });
+    const read = await h.call(
+      { principal, sessionId: 's5', tool: { server: 'files', name: 'read' }, args: {} },
+      returns(hostile),
+    );
+    // the audit log cannot record it either, so the result is withheld; the data flow is marked anyway
+    expect(read.status).toBe('error');
+    expect(h.dataflow('s5').complete).toBe(false);
+    expect(h.dataflow('s5').labels).toContain('dataflow-incomplete');
+    const pay = await h.call(
+      {
+        principal,
+        sessionId: 's5',
+        tool: { server: 'bank', name: 'send_money' },
+        args: { recipient: 'US133000000121212121212' },
+      },
+      returns('sent'),
+    );
+    expect(pay.decision.effect).toBe('approve');
+    expect(pay.decision.flows?.[0]).toMatchObject({ kind: 'unseen' });
+  });
+
   it('records the flow finding in the audit log with the intent', async () => {
     const { harness: h, log } = harness();
     await h.call(

@@ -379,8 +379,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .description(
       'run recorded traces through the pipeline with a policy and write one decision per tool call (JSON Lines)',
     )
-    .argument('<source>', 'traces directory (agentdojo) or SQLite audit log (audit-log)')
-    .requiredOption('--format <format>', 'agentdojo or audit-log')
+    .argument('<source>', 'traces directory (agentdojo, openai) or SQLite audit log (audit-log)')
+    .requiredOption('--format <format>', 'agentdojo, openai or audit-log')
     .requiredOption(
       '--policy <path>',
       'policy file or directory; a directory with <environment>.yaml files picks one per environment',

@@ -7,6 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { AgentDojoImporter } from '../replay/agentdojo-importer.js';
 import { AuditLogImporter } from '../replay/audit-log-importer.js';
+import { OpenAiImporter } from '../replay/openai-importer.js';
 import { replay } from '../replay/replay-runner.js';
 import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
@@ -24,6 +25,7 @@ export interface ReplayCommandOptions {
 const IMPORTERS: Record<string, () => TraceImporter> = {
   agentdojo: () => new AgentDojoImporter(),
   'audit-log': () => new AuditLogImporter(),
+  openai: () => new OpenAiImporter(),
 };
 
 export async function runReplay(source: string, options: ReplayCommandOptions, io: CliIo): Promise<number> {

@@ -92,7 +92,7 @@ function judge(
   if (cleared) return undefined;
   const untrusted = origins.untrusted ?? origins.designated;
   if (untrusted !== undefined) return { arg, value, kind: 'untrusted', source: untrusted };
-  if (check.flagUnseen && view.hasUserInput && !cleared) return { arg, value, kind: 'unseen' };
+  if ((check.flagUnseen && view.hasUserInput) || !view.complete) return { arg, value, kind: 'unseen' };
   return undefined;
 }
 
@@ -119,6 +119,9 @@ export function checkTenant(
 ): FlowViolation | undefined {
   const addressed = check.tenantArg === undefined ? undefined : args[check.tenantArg];
   const sinkTenant = tenantValue(addressed, check.pattern);
+  // fail closed: a session whose outputs could not all be indexed may hold any tenant's data
+  if (!view.complete)
+    return { arg: check.tenantArg ?? '(call)', value: '', kind: 'tenant', valueTenant: '(unknown)' };
   for (const [arg, value] of Object.entries(args)) {
     if (arg === check.tenantArg) continue; // the address itself is not content
     for (const raw of strings(value)) {
@@ -164,6 +167,8 @@ export function describeViolation(violation: FlowViolation): string {
   const from = violation.source
     ? ` from the output of \`${violation.source.tool}\` (decision ${violation.source.decisionId})`
     : '';
+  if (violation.kind === 'tenant' && violation.valueTenant === '(unknown)')
+    return "the session's data flow is incomplete (an output could not be indexed): no tenant can be ruled out";
   if (violation.kind === 'tenant') {
     const to = violation.sinkTenant
       ? `tenant \`${violation.sinkTenant}\``
@@ -171,6 +176,6 @@ export function describeViolation(violation: FlowViolation): string {
     return `\`${violation.arg}\` carries \`${violation.value}\` of tenant \`${violation.valueTenant}\`${from} to ${to}`;
   }
   if (violation.kind === 'unseen')
-    return `\`${violation.arg}\` = \`${violation.value}\` appears neither in the user's request nor in any output`;
+    return `\`${violation.arg}\` = \`${violation.value}\` appears neither in the user's request nor in any output (or the session's data flow is incomplete)`;
   return `\`${violation.arg}\` = \`${violation.value}\` comes only from untrusted text${from}`;
 }

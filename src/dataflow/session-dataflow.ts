@@ -58,6 +58,13 @@ export class SessionDataflow implements DataflowView {
   private userText = '';
   private readonly labelSet = new Set<string>();
   labels: readonly string[] = [];
+  complete = true;
+
+  /** An output could not be indexed: from now on, flow rules refuse what they cannot clear. */
+  markIncomplete(): void {
+    this.complete = false;
+    this.addLabel('dataflow-incomplete');
+  }
 
   get hasUserInput(): boolean {
     return this.userText.length > 0;

@@ -446,21 +446,25 @@ export class Harness {
     return { ok: true, output };
   }
 
-  /** What the agent got back is indexed for later flow decisions (never fails the call: fail closed
-   * here would mean hiding a result that already ran; an unindexed value is simply not trusted). */
+  /**
+   * What the agent got back is indexed for later flow decisions. An output that cannot be indexed does
+   * not fail the call (it already ran), but marks the session's data flow incomplete: flow rules then
+   * refuse every value they cannot clear (fail closed).
+   */
   private recordDataflow(decided: DecidedCall, output: unknown): void {
     const { call, decisionId } = decided;
+    const flow = this.dataflowOf(call.sessionId);
     try {
       const description = this.policy.current.toolDataflow(call.tool);
       if (description === undefined) return;
-      this.dataflowOf(call.sessionId).recordOutput(
+      flow.recordOutput(
         { decisionId, tool: `${call.tool.server}/${call.tool.name}` },
         output,
         { untrusted: description.untrustedOutput, spec: description.output },
         call.args,
       );
     } catch {
-      // an output that cannot be indexed adds no trusted values; untrusted values it had stay unknown
+      flow.markIncomplete();
     }
   }
 

@@ -154,6 +154,7 @@ type RuleOutcome = {
 /** A view of a session that has seen nothing (no dataflow tracked by the caller). */
 const EMPTY_DATAFLOW: DataflowView = {
   labels: [],
+  complete: true,
   hasUserInput: false,
   origins: () => ({ user: false, structured: undefined, untrusted: undefined, designated: undefined }),
   tenantsOf: () => undefined,

@@ -31,6 +31,11 @@ export interface ValueOrigins {
 export interface DataflowView {
   /** Labels the session accumulated (`untrusted`, `tenant:<x>`, `confidential`, ...). */
   readonly labels: readonly string[];
+  /**
+   * False once an output could not be indexed: the index may then miss untrusted values, so flow
+   * rules treat every value they cannot clear as a violation (fail closed).
+   */
+  readonly complete: boolean;
   /** Whether the user's request was declared (replay, SDK adapters); in gateway mode it is not. */
   readonly hasUserInput: boolean;
   /**
