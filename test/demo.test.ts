@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ScenarioContext } from '../src/demo/demo-scenario.js';
 import { runLeakyContextScenario } from '../src/demo/leaky-context-scenario.js';
+import { runMemoryScenario } from '../src/demo/memory-scenario.js';
 import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
 import { runDemo } from '../src/demo/run-demo.js';
 import { runSupportSkillScenario } from '../src/demo/support-skill-scenario.js';
@@ -57,7 +58,7 @@ async function scenario<T>(
   }
 }
 
-describe('scenario 3: leaky context', () => {
+describe('scenario 4: leaky context', () => {
   it("sends Acme's fees to Globex without Reins and denies the proposal with the tenant rule", async () => {
     const { result } = await scenario(runLeakyContextScenario);
     const { withoutReins, withReins } = result;
@@ -140,6 +141,23 @@ describe('scenario 2: review-response chain', () => {
   });
 });
 
+describe('scenario 3: the memory that would not forget', () => {
+  it('offers the pasted key to everyone without Reins; with it the key is never stored and acme stays in acme', async () => {
+    const { result, lines } = await scenario(runMemoryScenario);
+    expect(result.withoutReins.storeHoldsKey).toBe(true);
+    expect(result.withoutReins.contractorSaw.join('\n')).toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(result.withReins.storeHoldsKey).toBe(false);
+    expect(result.withReins.carlSaw).toContain(
+      "ana's prod credentials: AWS_ACCESS_KEY_ID=[REDACTED:aws_access_key] AWS_SECRET_ACCESS_KEY=[REDACTED:aws_secret_key]",
+    );
+    expect(result.withReins.contractorSaw).toEqual([]);
+    expect(result.withReins.auditHoldsKey).toBe(false);
+    expect(lines.join('\n')).toMatch(/memory offered the contractor: \(nothing\)/);
+    expect(result.audit).toMatchObject({ records: 6, completeCalls: 3, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
+
 describe('runDemo', () => {
   it('tells the story, exits 0 and leaves a verified audit log', async () => {
     const auditPath = temporaryAuditPath();
@@ -203,7 +221,7 @@ describe('runDemo', () => {
     expect(code).toBe(1);
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the UPDATE was denied');
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the billing address is unchanged');
-    expect(lines.join('\n')).toMatch(/reins demo: 2 of 18 checks failed/);
+    expect(lines.join('\n')).toMatch(/reins demo: 2 of 26 checks failed/);
   });
 
   it('exits non-zero when the policy publishes replies to negative reviews without holding them', async () => {
@@ -227,9 +245,21 @@ describe('runDemo', () => {
 
     expect(code).toBe(1);
     expect(lines.filter((line) => line.startsWith('  FAIL'))).toEqual([
-      "  FAIL  scenario 3 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
-      '  FAIL  scenario 3 with Reins: nothing reached Globex',
+      "  FAIL  scenario 4 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
+      '  FAIL  scenario 4 with Reins: nothing reached Globex',
     ]);
+  });
+
+  it('exits non-zero when the memory guard does not cover the memory server', async () => {
+    const policies = alteredPolicies('team-memory.yaml', (text) =>
+      text.replace('servers: memory', 'servers: some-other-memory'),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines).toContain(
+      '  FAIL  scenario 3 with Reins: the note was saved, with the key redacted before it was stored',
+    );
   });
 
   it('exits non-zero with the problems when a policy does not load', async () => {

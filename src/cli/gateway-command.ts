@@ -14,7 +14,7 @@ import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { openIdentityStore, openWritableAuditLog, watchPolicy } from './audit-store.js';
+import { memoryGuardOf, openIdentityStore, openWritableAuditLog, watchPolicy } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 import { wireOversight } from './oversight-wiring.js';
 
@@ -76,7 +76,8 @@ export async function runHttpGateway(
       approvalTimeoutMs: config.limits.approvalTimeout,
     });
     const pins = ToolPins.load(config.lock);
-    const gateway = new Gateway({ upstreams, harness, policy, pins, audit });
+    const memoryGuard = memoryGuardOf(storeOptions, (close) => cleanup.push(close));
+    const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });
     const http = new HttpGateway({
       gateway,
       authenticator,

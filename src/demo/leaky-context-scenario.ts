@@ -1,6 +1,6 @@
 /**
  * @module demo/leaky-context-scenario
- * Scenario 3, "leaky context": a proposal-writing agent works for a consultancy with several clients.
+ * Scenario 4, "leaky context": a proposal-writing agent works for a consultancy with several clients.
  * Asked for a proposal to Globex, it also pulls up the file of another client, Acme, "for reference",
  * and its draft quotes Acme's negotiated day rate and discount. Without Reins the proposal goes out and
  * Globex learns what Acme pays. With Reins (examples/demo/leaky-context.yaml) every client file is
@@ -121,7 +121,7 @@ export interface LeakyContextResult {
 export async function runLeakyContextScenario(context: ScenarioContext): Promise<LeakyContextResult> {
   const { write } = context;
   const { policy, displayPath } = loadDemoPolicy('leaky-context.yaml', context.policyDirectory);
-  writeAll(write, banner('Scenario 3: leaky context'));
+  writeAll(write, banner('Scenario 4: leaky context'));
   write(
     `A proposal writer (agent ${PRINCIPAL.agentId}) drafts a proposal for Globex. To "anchor" the price it`,
   );
@@ -182,25 +182,25 @@ function leakyContextChecks(result: Omit<LeakyContextResult, 'checks'>): DemoChe
   const send = withReins.calls.find((call) => call.tool === 'mail/proposals.send');
   return [
     check(
-      "scenario 3 without Reins: the proposal to Globex carried Acme's fees",
+      "scenario 4 without Reins: the proposal to Globex carried Acme's fees",
       withoutReins.sent.length === 1 && withoutReins.sent.every(leaksAcme),
     ),
     check(
-      'scenario 3 with Reins: both client files could be read',
+      'scenario 4 with Reins: both client files could be read',
       withReins.calls.filter((call) => call.tool === 'crm/clients.get_file' && call.effect === 'allow')
         .length === 2,
     ),
     check(
-      "scenario 3 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
+      "scenario 4 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
       send?.effect === 'deny' &&
         send.outcome === 'denied' &&
         send.matchedRules.includes('client-data-stays-with-its-client') &&
         acmeRead !== undefined &&
         send.reasons.some((reason) => reason.includes(acmeRead.decisionId) && reason.includes('acme')),
     ),
-    check('scenario 3 with Reins: nothing reached Globex', withReins.sent.length === 0),
+    check('scenario 4 with Reins: nothing reached Globex', withReins.sent.length === 0),
     check(
-      'scenario 3 with Reins: every call has an intent and an outcome record, and the chain verifies',
+      'scenario 4 with Reins: every call has an intent and an outcome record, and the chain verifies',
       audit.completeCalls === withReins.calls.length &&
         audit.records === 2 * withReins.calls.length &&
         audit.chain.ok,

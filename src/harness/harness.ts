@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SessionDataflow } from '../dataflow/session-dataflow.js';
+import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
@@ -23,6 +24,7 @@ import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { redactResult, screenCall } from './redaction-stage.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
   ApprovalHandler,
@@ -79,6 +81,9 @@ class DecidedCall {
     readonly decisionLatencyUs: number,
     readonly reservations: readonly Reservation[],
     readonly links: readonly AuditLink[],
+    /** What the tool runs with (redacted arguments, see redaction-stage) and the redaction in force. */
+    readonly executeArgs: Record<string, unknown>,
+    readonly redaction: RedactionPolicy | undefined,
   ) {}
   get stage(): string {
     return this.#stage;
@@ -228,7 +233,7 @@ export class Harness {
       const decision = denyDecision(policy.hash, { code: 'invalid_input', message });
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
-    const call = parsed.data;
+    let call = parsed.data;
     const now = this.clock();
     let decision: Decision;
     let session: SessionRecord | undefined;
@@ -253,6 +258,10 @@ export class Harness {
         message: `decision failed: ${describeError(error)}`,
       });
     }
+    // redaction screens the arguments after the rules: block/hold/redact, and a redacted record
+    const screened = screenCall(policy.redaction, call, decision);
+    call = screened.call;
+    decision = screened.decision;
     const reservations: Reservation[] = [];
     for (const obligation of decision.obligations) {
       if (obligation.kind === 'count')
@@ -267,6 +276,8 @@ export class Harness {
       latencyUs,
       reservations,
       provenanceLinks(provenance),
+      screened.executeArgs,
+      policy.redaction,
     );
   }
 
@@ -411,13 +422,13 @@ export class Harness {
     executor: ToolExecutor,
     callerSignal: AbortSignal | undefined,
   ): Promise<Execution> {
-    const { call, decisionId } = cleared.recorded.decided;
+    const { call, decisionId, executeArgs } = cleared.recorded.decided;
     const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
     this.sessions.recordCall(call.sessionId, entry);
     try {
       const output = callerSignal
-        ? await raceAbort(executor(call.args, { signal: callerSignal, decisionId }), callerSignal)
-        : await executor(call.args, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
+        ? await raceAbort(executor(executeArgs, { signal: callerSignal, decisionId }), callerSignal)
+        : await executor(executeArgs, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
       entry.outcome = 'ok';
       return { ok: true, output };
     } catch (error) {
@@ -430,8 +441,13 @@ export class Harness {
   /** Stage 6: output filters; a filter that fails withholds the result (fail closed). */
   private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
     if (!execution.ok) return execution;
-    const { call, decision } = cleared.recorded.decided;
+    const { call, decision, redaction } = cleared.recorded.decided;
     let output = execution.output;
+    try {
+      output = redactResult(redaction, call, decision, output);
+    } catch (error) {
+      return { ok: false, error: `output withheld: ${describeError(error)}`, outcome: 'error' };
+    }
     for (const filter of this.outputFilters) {
       try {
         output = await filter(output, { call, decision });

@@ -10,7 +10,7 @@ import { checkProvenance, checkTenant, describeViolation } from '../dataflow/flo
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic, FlowFinding, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
-import type { PolicyDocument } from '../spec/policy-document.js';
+import type { MemoryGuardDocument, PolicyDocument } from '../spec/policy-document.js';
 import { allowsTool } from '../spec/scopes.js';
 import type { DecisionInput, HistoryEntry, Principal, ToolRef } from '../spec/tool-call.js';
 import {
@@ -26,6 +26,7 @@ import {
   toolMatches,
 } from './compiled-rule.js';
 import type { Activation } from './conditions.js';
+import type { RedactionPolicy } from './redaction-policy.js';
 
 /** Caches stay bounded whatever names callers send; past this they are dropped and rebuilt. */
 const MAX_CACHED_TOOLS = 4_096;
@@ -164,6 +165,10 @@ export class PreparedPolicy {
   readonly hash: string;
   readonly summary: PolicySummary;
   readonly documents: readonly PolicyDocument[];
+  /** Detectors and actions for tool inputs and outputs (`redaction:` and `memory:`); none when absent. */
+  readonly redaction: RedactionPolicy | undefined;
+  /** The memory guard settings (`memory:`), when a document has them. */
+  readonly memory: MemoryGuardDocument | undefined;
   private readonly catalogue: readonly CompiledCatalogueEntry[];
   private readonly hasShadowRules: boolean;
   /** Rules indexed by exact tool name; the rest must be checked for every tool. */
@@ -176,8 +181,12 @@ export class PreparedPolicy {
     rules: readonly CompiledRule[];
     catalogue: readonly CompiledCatalogueEntry[];
     documents: readonly PolicyDocument[];
+    redaction?: RedactionPolicy;
+    memory?: MemoryGuardDocument;
   }) {
     this.hash = options.hash;
+    this.redaction = options.redaction;
+    this.memory = options.memory;
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);

@@ -180,6 +180,50 @@ export const CatalogueEntrySchema = z.strictObject({
 });
 export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
 
+/** What to do with a detector's finding in a tool result (before the agent sees it). */
+export const OutputActionSchema = z.enum(['redact', 'block', 'allow']);
+/** What to do with a detector's finding in a tool's arguments (before they leave): `hold` asks humans. */
+export const InputActionSchema = z.enum(['redact', 'block', 'hold', 'allow']);
+export type InputAction = z.infer<typeof InputActionSchema>;
+
+/** Keys are a detector class (`secret`, `pii`) or a detector id (`email`); a detector id wins. */
+const OutputActionsSchema = z.record(z.string().min(1), OutputActionSchema);
+const InputActionsSchema = z.record(z.string().min(1), InputActionSchema);
+
+/** Secret and personal-data redaction (see docs/data-protection.md). */
+export const RedactionSchema = z.strictObject({
+  /** Detectors to run (ids); default: every detector. */
+  detectors: z.array(z.string().min(1)).min(1).optional(),
+  /** Actions for tool results; unset classes default to `secret: redact`, `pii: allow`. */
+  outputs: OutputActionsSchema.default({}),
+  /** Actions for tool arguments; unset classes default to `secret: block`, `pii: allow`. */
+  inputs: InputActionsSchema.default({}),
+  /** Per-tool changes, applied in order over the defaults above (e.g. a mail tool may receive addresses). */
+  tools: z
+    .array(
+      z.strictObject({
+        tool: ToolMatchSchema,
+        outputs: OutputActionsSchema.optional(),
+        inputs: InputActionsSchema.optional(),
+      }),
+    )
+    .default([]),
+});
+export type RedactionDocument = z.infer<typeof RedactionSchema>;
+
+/** Memory hygiene for MCP memory servers fronted by the gateway (see docs/data-protection.md). */
+export const MemoryGuardSchema = z.strictObject({
+  /** Upstream names (globs allowed) that are `@modelcontextprotocol/server-memory` or compatible. */
+  servers: oneOrMany(GlobSchema),
+  /** A secret in a memory write is redacted before it is stored, or the write is held for review. */
+  secrets: z.enum(['redact', 'hold']).default('redact'),
+  /** Who reads an entry: everyone in the writer's tenant, the same owner (human), or the same agent. */
+  share: z.enum(['tenant', 'owner', 'agent']).default('tenant'),
+  /** Entries older than this are no longer returned (and are removed by a purge). */
+  retention: DurationSchema.optional(),
+});
+export type MemoryGuardDocument = z.infer<typeof MemoryGuardSchema>;
+
 export const PolicyDocumentSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, {
     error: `unsupported apiVersion: this version of Reins reads \`${POLICY_API_VERSION}\``,
@@ -194,5 +238,7 @@ export const PolicyDocumentSchema = z.strictObject({
   limits: z.array(LimitRuleSchema).default([]),
   /** Data-flow rules over sinks (argument provenance, tenant isolation). */
   flows: z.array(FlowRuleSchema).default([]),
+  redaction: RedactionSchema.optional(),
+  memory: MemoryGuardSchema.optional(),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;
