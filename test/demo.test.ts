@@ -171,12 +171,12 @@ describe('runDemo', () => {
     expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
     expect(output).not.toContain('FAIL');
     expect(lines.at(-1)).toMatch(
-      /^audit log: .* \(66 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(72 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
 
     const audit = new SqliteAuditLog({ path: auditPath });
     try {
-      expect(await audit.verify()).toMatchObject({ ok: true, checked: 66 });
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 72 });
     } finally {
       await audit.close();
     }
@@ -188,12 +188,12 @@ describe('runDemo', () => {
     const second = await demo(auditPath);
 
     expect(second.code).toBe(0);
-    expect(second.lines).toContain(`audit log: ${auditPath} (already 66 records; this run appends)`);
+    expect(second.lines).toContain(`audit log: ${auditPath} (already 72 records; this run appends)`);
     const trail = second.lines.filter((line) => /^ +#\d+ +call-/.test(line));
     expect(trail.length).toBeGreaterThan(0);
-    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 66)).toBe(true);
+    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 72)).toBe(true);
     expect(second.lines.at(-1)).toMatch(
-      /^audit log: .* \(132 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(144 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
   });
 
