@@ -39,6 +39,8 @@ export { type InputScreening, RedactionPolicy } from './policy/redaction-policy.
 export { type Reservation, WindowCounters } from './policy/window-counters.js';
 export * from './spec/audit-event.js';
 export { callHash } from './spec/call-hash.js';
+export * from './spec/dataflow-policy.js';
+export type { DataflowView, SourceRecord, ValueOrigins } from './spec/dataflow-view.js';
 export * from './spec/decision.js';
 export { ReinsError, type ReinsErrorCode } from './spec/errors.js';
 export * from './spec/memory-labels.js';

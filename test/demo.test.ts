@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ScenarioContext } from '../src/demo/demo-scenario.js';
+import { runLeakyContextScenario } from '../src/demo/leaky-context-scenario.js';
 import { runMemoryScenario } from '../src/demo/memory-scenario.js';
 import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
 import { runDemo } from '../src/demo/run-demo.js';
@@ -56,6 +57,28 @@ async function scenario<T>(
     await audit.close();
   }
 }
+
+describe('scenario 4: leaky context', () => {
+  it("sends Acme's fees to Globex without Reins and denies the proposal with the tenant rule", async () => {
+    const { result } = await scenario(runLeakyContextScenario);
+    const { withoutReins, withReins } = result;
+
+    expect(withoutReins.sent).toHaveLength(1);
+    expect(withoutReins.sent[0]?.body).toContain('EUR 1,380');
+    expect(withReins.sent).toEqual([]);
+    expect(withReins.calls.map((call) => [call.tool, call.effect, call.outcome])).toEqual([
+      ['crm/clients.get_file', 'allow', 'ok'],
+      ['crm/clients.get_file', 'allow', 'ok'],
+      ['mail/proposals.send', 'deny', 'denied'],
+    ]);
+    const acmeRead = withReins.calls[1]?.decisionId ?? '';
+    expect(withReins.calls[2]?.matchedRules).toEqual(['send-proposals', 'client-data-stays-with-its-client']);
+    expect(withReins.calls[2]?.reasons.join(' ')).toContain(`(decision ${acmeRead})`);
+    expect(withReins.calls[2]?.reasons.join(' ')).toContain('tenant `acme`');
+    expect(result.audit).toMatchObject({ records: 6, completeCalls: 3, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
 
 describe('scenario 1: overprivileged support skill', () => {
   it('rewrites the address without Reins and denies the write and the payroll read with it', async () => {
@@ -148,12 +171,12 @@ describe('runDemo', () => {
     expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
     expect(output).not.toContain('FAIL');
     expect(lines.at(-1)).toMatch(
-      /^audit log: .* \(66 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(72 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
 
     const audit = new SqliteAuditLog({ path: auditPath });
     try {
-      expect(await audit.verify()).toMatchObject({ ok: true, checked: 66 });
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 72 });
     } finally {
       await audit.close();
     }
@@ -165,12 +188,12 @@ describe('runDemo', () => {
     const second = await demo(auditPath);
 
     expect(second.code).toBe(0);
-    expect(second.lines).toContain(`audit log: ${auditPath} (already 66 records; this run appends)`);
+    expect(second.lines).toContain(`audit log: ${auditPath} (already 72 records; this run appends)`);
     const trail = second.lines.filter((line) => /^ +#\d+ +call-/.test(line));
     expect(trail.length).toBeGreaterThan(0);
-    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 66)).toBe(true);
+    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 72)).toBe(true);
     expect(second.lines.at(-1)).toMatch(
-      /^audit log: .* \(132 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(144 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
   });
 
@@ -198,7 +221,7 @@ describe('runDemo', () => {
     expect(code).toBe(1);
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the UPDATE was denied');
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the billing address is unchanged');
-    expect(lines.join('\n')).toMatch(/reins demo: 2 of 21 checks failed/);
+    expect(lines.join('\n')).toMatch(/reins demo: 2 of 26 checks failed/);
   });
 
   it('exits non-zero when the policy publishes replies to negative reviews without holding them', async () => {
@@ -213,6 +236,17 @@ describe('runDemo', () => {
     expect(lines.filter((line) => line.startsWith('  FAIL'))).toEqual([
       '  FAIL  scenario 2 with Reins: every reply to a strongly negative review was held, and expired unpublished',
       '  FAIL  scenario 2 with Reins: no fake review got a public reply',
+    ]);
+  });
+
+  it('exits non-zero when the tenant flow rule is missing and the proposal leaks', async () => {
+    const policies = alteredPolicies('leaky-context.yaml', (text) => text.slice(0, text.indexOf('\nflows:')));
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines.filter((line) => line.startsWith('  FAIL'))).toEqual([
+      "  FAIL  scenario 4 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
+      '  FAIL  scenario 4 with Reins: nothing reached Globex',
     ]);
   });
 

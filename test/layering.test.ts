@@ -13,14 +13,16 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 /** Which top-level modules each module may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
+  dataflow: ['spec'],
   detect: [],
-  policy: ['spec', 'detect'],
+  policy: ['spec', 'detect', 'dataflow'],
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
-  harness: ['spec', 'detect', 'policy', 'audit', 'store'],
+  harness: ['spec', 'detect', 'policy', 'audit', 'store', 'dataflow'],
   memory: ['spec'],
+  replay: ['spec', 'policy', 'store', 'loader', 'harness'],
   auth: ['spec', 'identity', 'store'],
   gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
@@ -43,6 +45,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'identity',
     'auth',
     'gateway',
+    'replay',
     'oversight',
     'api',
   ],
@@ -50,7 +53,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'detect', 'policy', 'audit', 'identity']);
+const PURE = new Set(['spec', 'dataflow', 'detect', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {

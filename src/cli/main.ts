@@ -42,6 +42,7 @@ import {
   voteApproval,
 } from './oversight-commands.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
+import { type ReplayCommandOptions, runReplay } from './replay-command.js';
 import { runServe } from './serve-command.js';
 import { approveTool, listTools } from './tools-commands.js';
 import {
@@ -434,6 +435,24 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: McpOptions) => {
       exitCode = await runStdioGateway(options, command, io);
+    });
+
+  program
+    .command('replay')
+    .description(
+      'run recorded traces through the pipeline with a policy and write one decision per tool call (JSON Lines)',
+    )
+    .argument('<source>', 'traces directory (agentdojo, openai) or SQLite audit log (audit-log)')
+    .requiredOption('--format <format>', 'agentdojo, openai or audit-log')
+    .requiredOption(
+      '--policy <path>',
+      'policy file or directory; a directory with <environment>.yaml files picks one per environment',
+    )
+    .requiredOption('--out <file>', 'decisions file to write: {"trace","index","decision"} per line')
+    .option('--concurrency <n>', 'traces replayed at once', '8')
+    .option('--explain', 'add the tool and, for flagged calls, the reasons to each line')
+    .action(async (source: string, options: ReplayCommandOptions) => {
+      exitCode = await runReplay(source, options, io);
     });
 
   program

@@ -14,10 +14,12 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { SessionDataflow } from '../dataflow/session-dataflow.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
+import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
@@ -131,6 +133,8 @@ export class Harness {
   private readonly clock: () => number;
   private readonly maxSessionHistory: number;
   private readonly overrides: OverrideSource | undefined;
+  /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
+  private readonly dataflows = new Map<string, SessionDataflow>();
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -147,6 +151,50 @@ export class Harness {
     this.clock = options.clock ?? Date.now;
     this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
     this.overrides = options.overrides;
+  }
+
+  /**
+   * Declares the user's own request for a session as trusted input: values in it (addresses, accounts,
+   * names) count as given by the user, not derived from tool output. Adapters that see the prompt call
+   * this; in gateway mode nobody does, and values never seen in any output do not count as derived.
+   */
+  declareUserInput(sessionId: string, text: string): void {
+    this.dataflowOf(sessionId).recordUserInput(text);
+  }
+
+  /**
+   * Replay and backtesting only: the output a refused call had in a recorded trace. The trace shows
+   * the agent saw it, so later decisions must know where its values came from.
+   */
+  recordObservedOutput(
+    sessionId: string,
+    decisionId: string,
+    tool: ToolCall['tool'],
+    args: Readonly<Record<string, unknown>>,
+    output: unknown,
+  ): void {
+    const description = this.policy.current.toolDataflow(tool);
+    if (description === undefined) return;
+    this.dataflowOf(sessionId).recordOutput(
+      { decisionId, tool: `${tool.server}/${tool.name}` },
+      output,
+      { untrusted: description.untrustedOutput, spec: description.output },
+      args,
+    );
+  }
+
+  /** What a session has seen so far (labels, value origins); read-only. */
+  dataflow(sessionId: string): DataflowView {
+    return this.dataflowOf(sessionId);
+  }
+
+  private dataflowOf(sessionId: string): SessionDataflow {
+    let flow = this.dataflows.get(sessionId);
+    if (flow === undefined) {
+      flow = new SessionDataflow();
+      this.dataflows.set(sessionId, flow);
+    }
+    return flow;
   }
 
   /** Runs one tool call through every stage. Never throws; the result says what happened. */
@@ -166,6 +214,7 @@ export class Harness {
     }
     const executed = await this.execute(cleared, executor, options.signal);
     const filtered = await this.filterOutput(cleared, executed);
+    if (filtered.ok) this.recordDataflow(decided, filtered.output);
     return this.recordOutcome(recorded, filtered, cleared.approval);
   }
 
@@ -176,7 +225,7 @@ export class Harness {
     const decisionId = randomUUID();
     const policy = this.policy.current;
     // a non-object request must become a validation error, not a TypeError
-    const { provenance, ...callInput } =
+    const { provenance, trustedInput, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
@@ -190,9 +239,18 @@ export class Harness {
     let session: SessionRecord | undefined;
     try {
       session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      const checked = this.checkSession(session, call, policy.hash);
+      if (checked === undefined && typeof trustedInput === 'string')
+        this.declareUserInput(call.sessionId, trustedInput);
       decision =
-        this.checkSession(session, call, policy.hash) ??
-        policy.evaluate({ call, session, counters: this.counters, now });
+        checked ??
+        policy.evaluate({
+          call,
+          session,
+          counters: this.counters,
+          now,
+          dataflow: this.dataflowOf(call.sessionId),
+        });
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
       decision = denyDecision(policy.hash, {
@@ -402,6 +460,28 @@ export class Harness {
       }
     }
     return { ok: true, output };
+  }
+
+  /**
+   * What the agent got back is indexed for later flow decisions. An output that cannot be indexed does
+   * not fail the call (it already ran), but marks the session's data flow incomplete: flow rules then
+   * refuse every value they cannot clear (fail closed).
+   */
+  private recordDataflow(decided: DecidedCall, output: unknown): void {
+    const { call, decisionId } = decided;
+    const flow = this.dataflowOf(call.sessionId);
+    try {
+      const description = this.policy.current.toolDataflow(call.tool);
+      if (description === undefined) return;
+      flow.recordOutput(
+        { decisionId, tool: `${call.tool.server}/${call.tool.name}` },
+        output,
+        { untrusted: description.untrustedOutput, spec: description.output },
+        call.args,
+      );
+    } catch {
+      flow.markIncomplete();
+    }
   }
 
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */

@@ -4,6 +4,7 @@
  * CEL expression, check ids, build matchers. Every problem is collected and located; nothing throws.
  */
 import { createHash } from 'node:crypto';
+import { DEFAULT_KINDS } from '../dataflow/identifiers.js';
 import {
   type MemoryGuardDocument,
   type PolicyDocument,
@@ -177,7 +178,14 @@ class DocumentCompiler {
   compileInto(rules: CompiledRule[]): void {
     const documentShadow = this.document.mode === 'shadow';
     let order = this.firstOrder;
-    const base = (section: string, index: number, rule: PolicyDocument['rules'][number]) => {
+    const base = (
+      section: string,
+      index: number,
+      rule: Pick<
+        PolicyDocument['rules'][number],
+        'id' | 'reason' | 'mode' | 'principal' | 'tool' | 'when' | 'approval'
+      >,
+    ) => {
       this.compiledIds.push({ id: rule.id, at: this.source.locate([section, index, 'id']) });
       return {
         id: rule.id,
@@ -230,6 +238,26 @@ class DocumentCompiler {
         windowMs: rule.window,
         max: rule.max,
         amount: this.expression<number>(rule.sum, ['limits', index, 'sum'], 'amount'),
+      });
+    }
+    for (const [index, rule] of this.document.flows.entries()) {
+      const provenance = rule.check === 'provenance';
+      rules.push({
+        ...base('flows', index, rule),
+        kind: 'flow',
+        effect: rule.effect ?? (provenance ? 'approve' : 'deny'),
+        check: provenance
+          ? {
+              type: 'provenance',
+              args: rule.args,
+              text: rule.text,
+              base: {
+                kinds: rule.kinds ?? DEFAULT_KINDS,
+                trustedOrigins: new Set(rule.trustedOrigins),
+                flagUnseen: rule.unseen === 'flag',
+              },
+            }
+          : { type: 'tenant' },
       });
     }
   }

@@ -4,6 +4,13 @@
  * Validation only: compiling conditions and building indexes happens in `policy/`.
  */
 import { z } from 'zod';
+import {
+  FlowCheckSchema,
+  IdentifierKindSchema,
+  OriginSchema,
+  OutputSpecSchema,
+  SinkSpecSchema,
+} from './dataflow-policy.js';
 import { DurationSchema } from './duration.js';
 
 export const POLICY_API_VERSION = 'reins.dev/v1';
@@ -139,6 +146,25 @@ export const LimitRuleSchema = z.strictObject({
 });
 export type LimitRuleDocument = z.infer<typeof LimitRuleSchema>;
 
+/** A data-flow rule: gates a sink by where its argument values came from (docs/data-flow.md). */
+export const FlowRuleSchema = z.strictObject({
+  ...RuleBaseShape,
+  /** Effect when the flow is violated; default `approve` for provenance, `deny` for tenant. */
+  effect: RestrictiveEffectSchema.optional(),
+  check: FlowCheckSchema.default('provenance'),
+  /** Addressing arguments to check (default: the catalogue's `sink.args`). */
+  args: z.array(z.string().min(1)).optional(),
+  /** Free-text arguments to scan for identifiers (default: the catalogue's `sink.text`). */
+  text: z.array(z.string().min(1)).optional(),
+  /** Identifier kinds looked for in free text (default: all but `name`). */
+  kinds: z.array(IdentifierKindSchema).min(1).optional(),
+  /** Origins that clear a value also seen in untrusted text (default both: `user`, `structured`). */
+  trustedOrigins: z.array(OriginSchema).default(['user', 'structured']),
+  /** `flag`: a value seen nowhere (not in the user's request, not in any output) also violates. */
+  unseen: z.enum(['allow', 'flag']).default('allow'),
+});
+export type FlowRuleDocument = z.infer<typeof FlowRuleSchema>;
+
 export const CatalogueEntrySchema = z.strictObject({
   server: GlobSchema.default('*'),
   name: GlobSchema,
@@ -147,6 +173,10 @@ export const CatalogueEntrySchema = z.strictObject({
   effects: z.array(ToolEffectSchema).min(1),
   /** The tool returns content that others control (web pages, mail bodies, files, messages). */
   untrustedOutput: z.boolean().default(false),
+  /** Data flow: which output fields are trusted or not, labels, tenant (see docs/data-flow.md). */
+  output: OutputSpecSchema.optional(),
+  /** Data flow: the arguments through which this tool acts on or sends to the outside. */
+  sink: SinkSpecSchema.optional(),
 });
 export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
 
@@ -206,6 +236,8 @@ export const PolicyDocumentSchema = z.strictObject({
   rules: z.array(RuleSchema).default([]),
   sequences: z.array(SequenceRuleSchema).default([]),
   limits: z.array(LimitRuleSchema).default([]),
+  /** Data-flow rules over sinks (argument provenance, tenant isolation). */
+  flows: z.array(FlowRuleSchema).default([]),
   redaction: RedactionSchema.optional(),
   memory: MemoryGuardSchema.optional(),
 });
