@@ -16,7 +16,7 @@
  *   deployment option);
  * - a raw fsync in the audit directory, and one durable `SqliteAuditLog.append` at a time;
  * - the gateways with `durability: process` (commits not fsync'd one by one: survives a crash of Reins,
- *   not of the machine; decision 0007), a weaker mode that is not the default and labelled so;
+ *   not of the machine; decision 0010), a weaker mode that is not the default and labelled so;
  * - throughput of `reins gateway` with server-everything behind it over stdio instead of HTTP;
  * - with `--baseline <dir>`: the same default paths served by another build of Reins (a checkout with
  *   its own `dist/`, e.g. the commit before a change), for a before/after in one run.

@@ -5,6 +5,7 @@
  * `reins/sqlite` (the embedded audit log).
  */
 export { GENESIS_HASH, linkRecord, type VerifyReport, verifyChain } from './audit/chain.js';
+export * from './detect/index.js';
 export { denyDecision, Harness, type HarnessOptions } from './harness/harness.js';
 export {
   MemorySessionRegistry,
@@ -22,14 +23,27 @@ export type {
   PolicyHandle,
   ToolExecutor,
 } from './harness/types.js';
+export { InMemoryLabelIndex } from './memory/label-index.js';
+export {
+  MemoryGuard,
+  type MemoryGuardSettings,
+  type PurgeCriteria,
+  type PurgeResult,
+  readerOf,
+  type SendTool,
+} from './memory/memory-guard.js';
 export { type CompilePolicyResult, compilePolicy, type PolicySource } from './policy/compile-policy.js';
 export { formatProblem, type PolicyProblem } from './policy/policy-problem.js';
 export { type PolicySummary, PreparedPolicy } from './policy/prepared-policy.js';
+export { type InputScreening, RedactionPolicy } from './policy/redaction-policy.js';
 export { type Reservation, WindowCounters } from './policy/window-counters.js';
 export * from './spec/audit-event.js';
 export { callHash } from './spec/call-hash.js';
+export * from './spec/dataflow-policy.js';
+export type { DataflowView, SourceRecord, ValueOrigins } from './spec/dataflow-view.js';
 export * from './spec/decision.js';
 export { ReinsError, type ReinsErrorCode } from './spec/errors.js';
+export * from './spec/memory-labels.js';
 export * from './spec/policy-document.js';
 export * from './spec/policy-test.js';
 export * from './spec/tool-call.js';

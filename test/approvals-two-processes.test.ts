@@ -90,6 +90,8 @@ rules:
       EVERYTHING,
       'stdio',
     ],
+    // the signing key defaults to ./.reins: keep it out of the repository
+    cwd: directory,
     stderr: 'pipe',
   });
   client = new McpClient({ name: 'two-processes-test', version: '1.0.0' });

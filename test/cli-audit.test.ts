@@ -38,7 +38,7 @@ describe('reins audit', () => {
     const result = reins('audit', 'verify', '--db', db);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /^ok: .*: 60 records, chain intact, \d+ checkpoints \(signatures checked\)/,
+      /^ok: .*: 72 records, chain intact, \d+ checkpoints \(signatures checked\)/,
     );
   });
 
@@ -98,11 +98,11 @@ describe('reins audit', () => {
     const result = reins('audit', 'export', '--db', db, '--out', out);
     expect(result.code).toBe(0);
     const exported = readJsonLines(readFileSync(out, 'utf8'));
-    expect(exported.records).toHaveLength(60);
+    expect(exported.records).toHaveLength(72);
     return verifyChain(exported.records, {
       checkpoints: exported.checkpoints,
       publicKey: loadPublicKey(join(directory, 'audit-signing-key.pem')),
-    }).then((report) => expect(report).toMatchObject({ ok: true, checked: 60 }));
+    }).then((report) => expect(report).toMatchObject({ ok: true, checked: 72 }));
   });
 
   it('signs a checkpoint on demand, and detects a cut tail against a checkpoint kept elsewhere', () => {
@@ -151,7 +151,7 @@ describe('reins audit', () => {
     );
     expect(against.code).toBe(1); // ...but not against the checkpoint kept elsewhere
     expect(against.stderr).toContain('(truncated)');
-    expect(checkpoint.seq).toBe(60);
+    expect(checkpoint.seq).toBe(72);
   });
 
   it('prunes up to an old checkpoint and still verifies', () => {

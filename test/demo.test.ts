@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { ScenarioContext } from '../src/demo/demo-scenario.js';
+import { runLeakyContextScenario } from '../src/demo/leaky-context-scenario.js';
+import { runMemoryScenario } from '../src/demo/memory-scenario.js';
 import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
 import { runDemo } from '../src/demo/run-demo.js';
 import { runSupportSkillScenario } from '../src/demo/support-skill-scenario.js';
@@ -55,6 +57,28 @@ async function scenario<T>(
     await audit.close();
   }
 }
+
+describe('scenario 4: leaky context', () => {
+  it("sends Acme's fees to Globex without Reins and denies the proposal with the tenant rule", async () => {
+    const { result } = await scenario(runLeakyContextScenario);
+    const { withoutReins, withReins } = result;
+
+    expect(withoutReins.sent).toHaveLength(1);
+    expect(withoutReins.sent[0]?.body).toContain('EUR 1,380');
+    expect(withReins.sent).toEqual([]);
+    expect(withReins.calls.map((call) => [call.tool, call.effect, call.outcome])).toEqual([
+      ['crm/clients.get_file', 'allow', 'ok'],
+      ['crm/clients.get_file', 'allow', 'ok'],
+      ['mail/proposals.send', 'deny', 'denied'],
+    ]);
+    const acmeRead = withReins.calls[1]?.decisionId ?? '';
+    expect(withReins.calls[2]?.matchedRules).toEqual(['send-proposals', 'client-data-stays-with-its-client']);
+    expect(withReins.calls[2]?.reasons.join(' ')).toContain(`(decision ${acmeRead})`);
+    expect(withReins.calls[2]?.reasons.join(' ')).toContain('tenant `acme`');
+    expect(result.audit).toMatchObject({ records: 6, completeCalls: 3, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
 
 describe('scenario 1: overprivileged support skill', () => {
   it('rewrites the address without Reins and denies the write and the payroll read with it', async () => {
@@ -117,6 +141,23 @@ describe('scenario 2: review-response chain', () => {
   });
 });
 
+describe('scenario 3: the memory that would not forget', () => {
+  it('offers the pasted key to everyone without Reins; with it the key is never stored and acme stays in acme', async () => {
+    const { result, lines } = await scenario(runMemoryScenario);
+    expect(result.withoutReins.storeHoldsKey).toBe(true);
+    expect(result.withoutReins.contractorSaw.join('\n')).toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(result.withReins.storeHoldsKey).toBe(false);
+    expect(result.withReins.carlSaw).toContain(
+      "ana's prod credentials: AWS_ACCESS_KEY_ID=[REDACTED:aws_access_key] AWS_SECRET_ACCESS_KEY=[REDACTED:aws_secret_key]",
+    );
+    expect(result.withReins.contractorSaw).toEqual([]);
+    expect(result.withReins.auditHoldsKey).toBe(false);
+    expect(lines.join('\n')).toMatch(/memory offered the contractor: \(nothing\)/);
+    expect(result.audit).toMatchObject({ records: 6, completeCalls: 3, chain: { ok: true } });
+    expect(result.checks.filter((item) => !item.passed)).toEqual([]);
+  });
+});
+
 describe('runDemo', () => {
   it('tells the story, exits 0 and leaves a verified audit log', async () => {
     const auditPath = temporaryAuditPath();
@@ -130,12 +171,12 @@ describe('runDemo', () => {
     expect(lines.filter((line) => line.includes('HELD for approval'))).toHaveLength(5);
     expect(output).not.toContain('FAIL');
     expect(lines.at(-1)).toMatch(
-      /^audit log: .* \(60 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(72 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
 
     const audit = new SqliteAuditLog({ path: auditPath });
     try {
-      expect(await audit.verify()).toMatchObject({ ok: true, checked: 60 });
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 72 });
     } finally {
       await audit.close();
     }
@@ -147,12 +188,12 @@ describe('runDemo', () => {
     const second = await demo(auditPath);
 
     expect(second.code).toBe(0);
-    expect(second.lines).toContain(`audit log: ${auditPath} (already 60 records; this run appends)`);
+    expect(second.lines).toContain(`audit log: ${auditPath} (already 72 records; this run appends)`);
     const trail = second.lines.filter((line) => /^ +#\d+ +call-/.test(line));
     expect(trail.length).toBeGreaterThan(0);
-    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 60)).toBe(true);
+    expect(trail.every((line) => Number(/#(\d+)/.exec(line)?.[1]) > 72)).toBe(true);
     expect(second.lines.at(-1)).toMatch(
-      /^audit log: .* \(120 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
+      /^audit log: .* \(144 records, chain verified against [1-9]\d* signed checkpoints?\)$/,
     );
   });
 
@@ -180,7 +221,7 @@ describe('runDemo', () => {
     expect(code).toBe(1);
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the UPDATE was denied');
     expect(lines).toContain('  FAIL  scenario 1 with Reins: the billing address is unchanged');
-    expect(lines.join('\n')).toMatch(/reins demo: 2 of 13 checks failed/);
+    expect(lines.join('\n')).toMatch(/reins demo: 2 of 26 checks failed/);
   });
 
   it('exits non-zero when the policy publishes replies to negative reviews without holding them', async () => {
@@ -196,6 +237,29 @@ describe('runDemo', () => {
       '  FAIL  scenario 2 with Reins: every reply to a strongly negative review was held, and expired unpublished',
       '  FAIL  scenario 2 with Reins: no fake review got a public reply',
     ]);
+  });
+
+  it('exits non-zero when the tenant flow rule is missing and the proposal leaks', async () => {
+    const policies = alteredPolicies('leaky-context.yaml', (text) => text.slice(0, text.indexOf('\nflows:')));
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines.filter((line) => line.startsWith('  FAIL'))).toEqual([
+      "  FAIL  scenario 4 with Reins: the proposal was denied by the tenant rule, naming the call that read Acme's file",
+      '  FAIL  scenario 4 with Reins: nothing reached Globex',
+    ]);
+  });
+
+  it('exits non-zero when the memory guard does not cover the memory server', async () => {
+    const policies = alteredPolicies('team-memory.yaml', (text) =>
+      text.replace('servers: memory', 'servers: some-other-memory'),
+    );
+    const { code, lines } = await demo(temporaryAuditPath(), policies);
+
+    expect(code).toBe(1);
+    expect(lines).toContain(
+      '  FAIL  scenario 3 with Reins: the note was saved, with the key redacted before it was stored',
+    );
   });
 
   it('exits non-zero with the problems when a policy does not load', async () => {

@@ -13,21 +13,27 @@ const SOURCE_ROOT = resolve(import.meta.dirname, '../src');
 /** Which top-level modules each module may import from (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
   spec: [],
-  policy: ['spec'],
+  dataflow: ['spec'],
+  detect: [],
+  policy: ['spec', 'detect', 'dataflow'],
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
   loader: ['spec', 'policy'],
-  harness: ['spec', 'policy', 'audit', 'store'],
+  harness: ['spec', 'detect', 'policy', 'audit', 'store', 'dataflow'],
+  memory: ['spec'],
+  replay: ['spec', 'policy', 'store', 'loader', 'harness'],
   auth: ['spec', 'identity', 'store'],
-  gateway: ['spec', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
+  gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
   api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
-  demo: ['spec', 'policy', 'audit', 'store', 'loader', 'harness'],
+  demo: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness'],
   cli: [
     'spec',
+    'detect',
+    'memory',
     'policy',
     'audit',
     'store',
@@ -39,14 +45,15 @@ const ALLOWED: Record<string, readonly string[]> = {
     'identity',
     'auth',
     'gateway',
+    'replay',
     'oversight',
     'api',
   ],
-  index: ['spec', 'policy', 'audit', 'store', 'harness'],
+  index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };
 
 /** Pure layers decide and hash; they must not touch files, network, processes or databases. */
-const PURE = new Set(['spec', 'policy', 'audit', 'identity']);
+const PURE = new Set(['spec', 'dataflow', 'detect', 'policy', 'audit', 'identity']);
 const PURE_ALLOWED_BUILTINS = new Set(['node:crypto']);
 
 function sourceFiles(directory: string): string[] {

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CheckpointSigner } from '../audit/checkpoint.js';
 import { PolicyWatcher } from '../loader/policy-watcher.js';
+import { MemoryGuard } from '../memory/memory-guard.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability } from '../spec/gateway-config.js';
@@ -24,9 +25,12 @@ import {
 } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
+import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js';
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
 import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
+
+const MEMORY_LABELS_FILE = 'memory-labels.db';
 
 export interface StoreOptions {
   /** SQLite file (embedded default). */
@@ -35,7 +39,7 @@ export interface StoreOptions {
   readonly databaseUrl?: string;
   /** Ed25519 signing key (PKCS#8 PEM). Default: `REINS_SIGNING_KEY` or `.reins/audit-signing-key.pem`. */
   readonly signingKey?: string;
-  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0007). */
+  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0010). */
   readonly durability?: AuditDurability;
 }
 
@@ -49,6 +53,25 @@ export function signingKeyPathOf(options: StoreOptions): string {
   if (explicit) return explicit;
   if (databaseUrlOf(options) || options.db === undefined) return DEFAULT_SIGNING_KEY_PATH;
   return join(dirname(options.db), SIGNING_KEY_FILE);
+}
+
+/** The memory guard's label file: next to the SQLite log (`.reins/` for the default log and for PostgreSQL). */
+export function memoryLabelsPathOf(options: StoreOptions): string {
+  if (databaseUrlOf(options) || options.db === undefined)
+    return join(dirname(DEFAULT_AUDIT_PATH), MEMORY_LABELS_FILE);
+  return join(dirname(options.db), MEMORY_LABELS_FILE);
+}
+
+/** The memory guard, opened on first use (most gateways front no memory server). */
+export function memoryGuardOf(
+  options: StoreOptions,
+  cleanup: (close: () => Promise<void>) => void,
+): () => MemoryGuard {
+  return () => {
+    const index = new SqliteMemoryLabelIndex(memoryLabelsPathOf(options));
+    cleanup(() => index.close());
+    return new MemoryGuard(index);
+  };
 }
 
 /** Where the log is, for messages. */

@@ -4,19 +4,11 @@
  * every upstream, checks the configuration and the policy before listening, and shuts down cleanly
  * on SIGINT/SIGTERM (pending audit records are flushed).
  */
-import { Authenticator } from '../auth/authenticator.js';
-import { Gateway } from '../gateway/gateway.js';
-import { HttpGateway } from '../gateway/http-server.js';
-import { ToolPins } from '../gateway/tool-pinning.js';
-import { Upstream } from '../gateway/upstream.js';
-import { Harness } from '../harness/harness.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError } from '../spec/errors.js';
-import type { AuditLog } from '../store/audit-log.js';
-import { openIdentityStore, openWritableAuditLog, watchPolicy } from './audit-store.js';
+import { startGatewayProcess } from './gateway-process.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
-import { wireOversight } from './oversight-wiring.js';
 
 export async function runHttpGateway(
   options: { config: string },
@@ -29,81 +21,32 @@ export async function runHttpGateway(
     for (const problem of loaded.problems) io.err(formatProblem(problem));
     return EXIT_ERROR;
   }
-  const { config, directory } = loaded;
-  const storeOptions = {
-    db: config.store.sqlite,
-    durability: config.store.durability,
-    ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
-  };
-  const cleanup: (() => Promise<void> | void)[] = [];
-  const shutDown = async () => {
-    for (const step of cleanup.reverse())
-      await Promise.resolve(step()).catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
-  };
+  let running: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
-    const policy = watchPolicy(config.policy, log);
-    cleanup.push(() => policy.stop());
-    const audit: AuditLog = await openWritableAuditLog(storeOptions);
-    cleanup.push(() => audit.close());
-    const identity = await openIdentityStore(storeOptions);
-    cleanup.push(() => identity.close());
-    const authenticator = await Authenticator.open({ store: identity, audit });
-    cleanup.push(() => authenticator.close());
-    const upstreams = config.upstreams.map(
-      (upstreamConfig) =>
-        new Upstream(upstreamConfig, {
-          callTimeoutMs: config.limits.callTimeout,
-          cwd: directory,
-          onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
-        }),
-    );
-    for (const upstream of upstreams) {
-      await upstream.connect();
-      cleanup.push(() => upstream.close());
-    }
-    // held calls become durable approval requests, decided from any process on the store
-    const oversight = await wireOversight(storeOptions, {
-      approvalTimeoutMs: config.limits.approvalTimeout,
-      ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
-      log,
-    });
-    cleanup.push(() => oversight.close());
-    const harness = new Harness({
-      policy,
-      audit,
-      sessions: oversight.sessions,
-      approvals: oversight.approvals,
-      overrides: oversight.overrides,
-      approvalTimeoutMs: config.limits.approvalTimeout,
-    });
-    const pins = ToolPins.load(config.lock);
-    const gateway = new Gateway({ upstreams, harness, policy, pins, audit });
-    const http = new HttpGateway({
-      gateway,
-      authenticator,
-      host: config.listen.host,
-      port: config.listen.port,
-      path: config.listen.path,
-      maxMessageBytes: config.limits.maxMessageBytes,
-      log,
-    });
-    const endpoint = await http.listen();
-    cleanup.push(() => http.close());
-    io.out(
-      `reins gateway listening on ${endpoint} (${upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,
-    );
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-      stop?.addEventListener('abort', done, { once: true });
-    });
-    log('shutting down');
-    await shutDown();
-    return EXIT_OK;
+    running = await startGatewayProcess(loaded.config, loaded.directory, log);
   } catch (error) {
     log(describeError(error));
-    await shutDown();
     return EXIT_ERROR;
   }
+  io.out(
+    `reins gateway listening on ${running.endpoint} (${running.upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,
+  );
+  await waitForStop(stop);
+  log('shutting down');
+  await running.close();
+  return EXIT_OK;
+}
+
+/** Resolves on SIGINT, SIGTERM or when `stop` aborts. */
+export function waitForStop(stop?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    stop?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -42,7 +42,16 @@ import {
   voteApproval,
 } from './oversight-commands.js';
 import { checkPolicies, testPolicies } from './policy-commands.js';
+import { type ReplayCommandOptions, runReplay } from './replay-command.js';
+import { runServe } from './serve-command.js';
 import { approveTool, listTools } from './tools-commands.js';
+import {
+  createUserCommand,
+  deleteUser,
+  listUsers,
+  rotateUserToken,
+  type UserStoreOptions,
+} from './user-commands.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -337,6 +346,61 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await runHttpGateway(options, io);
     });
 
+  program
+    .command('serve')
+    .description('run the MCP gateway, the control-plane API and the web console in one process')
+    .requiredOption(
+      '--config <file>',
+      'gateway configuration (reins.yaml), with an optional `control:` section',
+    )
+    .action(async (options: { config: string }) => {
+      exitCode = await runServe(options, io);
+    });
+
+  const users = program.command('users').description('humans who use the control plane and the console');
+  const userStore = (command: Command) =>
+    command
+      .option('--config <file>', 'use the store named in this reins.yaml')
+      .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+      .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
+  userStore(users.command('create'))
+    .description('create a user and print their API token (shown once)')
+    .argument('<id>', 'e.g. an e-mail address')
+    .requiredOption(
+      '--role <role>',
+      'viewer, approver or admin, or a role the policy names (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .action((id: string, options: UserStoreOptions & { role: string[] }) =>
+      createUserCommand(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('list'))
+    .description('list users and their roles')
+    .option('--format <format>', 'text or json', 'text')
+    .action((options: UserStoreOptions & { format: string }) =>
+      listUsers(options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('delete'))
+    .description('delete a user (their token and console sessions stop working)')
+    .argument('<id>')
+    .action((id: string, options: UserStoreOptions) =>
+      deleteUser(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+  userStore(users.command('rotate-token'))
+    .description("replace a user's API token (printed once)")
+    .argument('<id>')
+    .action((id: string, options: UserStoreOptions) =>
+      rotateUserToken(id, options, io).then((code) => {
+        exitCode = code;
+      }),
+    );
+
   const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
   tools
     .command('list')
@@ -371,7 +435,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addOption(
       new Option(
         '--durability <mode>',
-        'SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0007)',
+        'SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0010)',
       )
         .choices(['full', 'process'])
         .default('full'),
@@ -379,6 +443,24 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: McpOptions) => {
       exitCode = await runStdioGateway(options, command, io);
+    });
+
+  program
+    .command('replay')
+    .description(
+      'run recorded traces through the pipeline with a policy and write one decision per tool call (JSON Lines)',
+    )
+    .argument('<source>', 'traces directory (agentdojo, openai) or SQLite audit log (audit-log)')
+    .requiredOption('--format <format>', 'agentdojo, openai or audit-log')
+    .requiredOption(
+      '--policy <path>',
+      'policy file or directory; a directory with <environment>.yaml files picks one per environment',
+    )
+    .requiredOption('--out <file>', 'decisions file to write: {"trace","index","decision"} per line')
+    .option('--concurrency <n>', 'traces replayed at once', '8')
+    .option('--explain', 'add the tool and, for flagged calls, the reasons to each line')
+    .action(async (source: string, options: ReplayCommandOptions) => {
+      exitCode = await runReplay(source, options, io);
     });
 
   program

@@ -16,7 +16,13 @@ import { describeError } from '../spec/errors.js';
 import { UpstreamNameSchema } from '../spec/gateway-config.js';
 import type { Principal } from '../spec/tool-call.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { openIdentityStore, openWritableAuditLog, type StoreOptions, watchPolicy } from './audit-store.js';
+import {
+  memoryGuardOf,
+  openIdentityStore,
+  openWritableAuditLog,
+  type StoreOptions,
+  watchPolicy,
+} from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 
@@ -134,7 +140,9 @@ export async function runStdioGateway(
     await Promise.all([audit.close(), identity.close(), oversight.close()]);
     return EXIT_ERROR;
   }
-  const gateway = new Gateway({ upstreams: [upstream], harness, policy, pins, audit });
+  const closeMemory: (() => Promise<void>)[] = [];
+  const memoryGuard = memoryGuardOf(options, (close) => closeMemory.push(close));
+  const gateway = new Gateway({ upstreams: [upstream], harness, policy, pins, audit, memoryGuard });
   const sessionId = `mcp-${randomUUID()}`;
   const server = gateway.createServer({ principal, sessionId });
   log(
@@ -147,6 +155,7 @@ export async function runStdioGateway(
   await finished;
   policy.stop();
   await upstream.close();
+  for (const close of closeMemory) await close();
   await Promise.all([audit.close(), identity.close(), oversight.close()]);
   return EXIT_OK;
 }

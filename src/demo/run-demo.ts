@@ -1,6 +1,6 @@
 /**
  * @module demo/run-demo
- * `reins demo`: replays two incidents from the field, first without Reins (the damage) and then with
+ * `reins demo`: replays four incidents from the field, first without Reins (the damage) and then with
  * it (the decisions, the evidence in the audit log, the verified chain). Self-checking: the exit code
  * says whether everything behaved as expected, whatever the printed text says.
  */
@@ -11,6 +11,8 @@ import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../store/signing-key.j
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { banner, plural, writeAll } from './demo-output.js';
 import type { DemoCheck } from './demo-scenario.js';
+import { runLeakyContextScenario } from './leaky-context-scenario.js';
+import { runMemoryScenario } from './memory-scenario.js';
 import { runReviewResponderScenario } from './review-responder-scenario.js';
 import { runSupportSkillScenario } from './support-skill-scenario.js';
 
@@ -48,7 +50,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       );
       return 1;
     }
-    write('Reins demo: two incidents from the field, replayed without and with Reins');
+    write('Reins demo: four incidents from the field, replayed without and with Reins');
     write('');
     write('Each scenario runs the same scripted agent twice: first its tools just run, then every call goes');
     write(
@@ -69,7 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       ...shared,
       auditHeadSeq: support.audit.chain.lastSeq,
     });
-    const checks: DemoCheck[] = [...support.checks, ...reviews.checks];
+    const memory = await runMemoryScenario({ ...shared, auditHeadSeq: reviews.audit.chain.lastSeq });
+    const leaky = await runLeakyContextScenario({ ...shared, auditHeadSeq: memory.audit.chain.lastSeq });
+    const checks: DemoCheck[] = [...support.checks, ...reviews.checks, ...memory.checks, ...leaky.checks];
     await audit.checkpoint();
     const final = await audit.verify({ publicKey: signer.publicKey });
     const failed = checks.filter((item) => !item.passed);
@@ -77,10 +81,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     writeAll(write, banner('Summary'));
     for (const item of checks) write(`  ${item.passed ? 'ok  ' : 'FAIL'}  ${item.description}`);
     write('');
-    const appended = support.audit.records + reviews.audit.records;
-    write(
-      `  this run: ${plural(support.withReins.calls.length + reviews.withReins.calls.length, 'governed call')}, ${plural(appended, 'audit record')} appended`,
-    );
+    const appended =
+      support.audit.records + reviews.audit.records + memory.audit.records + leaky.audit.records;
+    const governed =
+      support.withReins.calls.length +
+      reviews.withReins.calls.length +
+      memory.withReins.calls.length +
+      leaky.withReins.calls.length;
+    write(`  this run: ${plural(governed, 'governed call')}, ${plural(appended, 'audit record')} appended`);
     if (failed.length > 0) {
       write(
         `reins demo: ${failed.length} of ${plural(checks.length, 'check')} failed: Reins did not behave as expected`,

@@ -30,6 +30,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
 import type { PolicyHandle, WaitingListener } from '../harness/types.js';
+import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
@@ -46,6 +47,11 @@ export interface GatewayOptions {
   readonly pins?: ToolPins;
   /** Where pinning events are recorded (the same log as the calls). */
   readonly audit?: AuditLog;
+  /**
+   * The memory guard for upstreams the policy's `memory:` section names (opened on first use). Without
+   * one, calls to those upstreams fail: memory is never served unguarded.
+   */
+  readonly memoryGuard?: () => MemoryGuard;
 }
 
 /** The downstream client: who it is, and the session its calls belong to. */
@@ -57,6 +63,7 @@ export interface DownstreamIdentity {
 export class Gateway {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
   private readonly recordedPins = new Set<string>();
+  private memory: MemoryGuard | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.upstreams = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
@@ -80,6 +87,11 @@ export class Gateway {
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
+      if (this.options.policy.current.redaction?.isMemoryServer(owner.name))
+        throw new McpError(
+          ErrorCode.InvalidRequest,
+          'Reins refused this read: memory is read through its tools only',
+        );
       const result = await this.options.harness.call(
         {
           principal: identity.principal,
@@ -260,6 +272,23 @@ export class Gateway {
       .catch(() => this.recordedPins.delete(key)); // try again next time
   }
 
+  /** A memory server's tool, through the memory guard (tenant names, labels, scoped reads). */
+  private guardedMemoryCall(
+    identity: DownstreamIdentity,
+    upstream: Upstream,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const settings = this.options.policy.current.memory;
+    if (this.options.memoryGuard === undefined || settings === undefined)
+      return Promise.reject(new Error('memory guard unavailable: memory calls are refused'));
+    this.memory ??= this.options.memoryGuard();
+    return this.memory.call(identity.principal, settings, name, args, (tool, toolArgs) =>
+      upstream.callTool(tool, toolArgs, signal),
+    );
+  }
+
   private async callTool(
     identity: DownstreamIdentity,
     gatewayName: string,
@@ -286,9 +315,13 @@ export class Gateway {
       });
       return refusal(`Reins refused this call: ${pin.message}`);
     }
+    const guarded = this.options.policy.current.redaction?.isMemoryServer(upstream.name) === true;
     const result = await this.options.harness.call(
       { principal: identity.principal, sessionId: identity.sessionId, tool, args },
-      (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),
+      guarded
+        ? (decidedArgs, { signal: callSignal }) =>
+            this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
+        : (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),
       onWaiting === undefined ? { signal } : { signal, onWaiting },
     );
     if (result.status === 'ok') return result.output as CallToolResult;

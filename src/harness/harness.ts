@@ -14,13 +14,17 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { SessionDataflow } from '../dataflow/session-dataflow.js';
+import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
+import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { redactResult, screenCall } from './redaction-stage.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
   ApprovalHandler,
@@ -78,6 +82,9 @@ class DecidedCall {
     readonly decisionLatencyUs: number,
     readonly reservations: readonly Reservation[],
     readonly links: readonly AuditLink[],
+    /** What the tool runs with (redacted arguments, see redaction-stage) and the redaction in force. */
+    readonly executeArgs: Record<string, unknown>,
+    readonly redaction: RedactionPolicy | undefined,
   ) {}
   get stage(): string {
     return this.#stage;
@@ -127,6 +134,8 @@ export class Harness {
   private readonly clock: () => number;
   private readonly maxSessionHistory: number;
   private readonly overrides: OverrideSource | undefined;
+  /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
+  private readonly dataflows = new Map<string, SessionDataflow>();
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -143,6 +152,50 @@ export class Harness {
     this.clock = options.clock ?? Date.now;
     this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
     this.overrides = options.overrides;
+  }
+
+  /**
+   * Declares the user's own request for a session as trusted input: values in it (addresses, accounts,
+   * names) count as given by the user, not derived from tool output. Adapters that see the prompt call
+   * this; in gateway mode nobody does, and values never seen in any output do not count as derived.
+   */
+  declareUserInput(sessionId: string, text: string): void {
+    this.dataflowOf(sessionId).recordUserInput(text);
+  }
+
+  /**
+   * Replay and backtesting only: the output a refused call had in a recorded trace. The trace shows
+   * the agent saw it, so later decisions must know where its values came from.
+   */
+  recordObservedOutput(
+    sessionId: string,
+    decisionId: string,
+    tool: ToolCall['tool'],
+    args: Readonly<Record<string, unknown>>,
+    output: unknown,
+  ): void {
+    const description = this.policy.current.toolDataflow(tool);
+    if (description === undefined) return;
+    this.dataflowOf(sessionId).recordOutput(
+      { decisionId, tool: `${tool.server}/${tool.name}` },
+      output,
+      { untrusted: description.untrustedOutput, spec: description.output },
+      args,
+    );
+  }
+
+  /** What a session has seen so far (labels, value origins); read-only. */
+  dataflow(sessionId: string): DataflowView {
+    return this.dataflowOf(sessionId);
+  }
+
+  private dataflowOf(sessionId: string): SessionDataflow {
+    let flow = this.dataflows.get(sessionId);
+    if (flow === undefined) {
+      flow = new SessionDataflow();
+      this.dataflows.set(sessionId, flow);
+    }
+    return flow;
   }
 
   /** Runs one tool call through every stage. Never throws; the result says what happened. */
@@ -162,6 +215,7 @@ export class Harness {
     }
     const executed = await this.execute(cleared, executor, options.signal);
     const filtered = await this.filterOutput(cleared, executed);
+    if (filtered.ok) this.recordDataflow(decided, filtered.output);
     return this.recordOutcome(recorded, filtered, cleared.approval);
   }
 
@@ -172,7 +226,7 @@ export class Harness {
     const decisionId = randomUUID();
     const policy = this.policy.current;
     // a non-object request must become a validation error, not a TypeError
-    const { provenance, ...callInput } =
+    const { provenance, trustedInput, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
@@ -180,15 +234,24 @@ export class Harness {
       const decision = denyDecision(policy.hash, { code: 'invalid_input', message });
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
-    const call = parsed.data;
+    let call = parsed.data;
     const now = this.clock();
     let decision: Decision;
     let session: SessionRecord | undefined;
     try {
       session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      const checked = this.checkSession(session, call, policy.hash);
+      if (checked === undefined && typeof trustedInput === 'string')
+        this.declareUserInput(call.sessionId, trustedInput);
       decision =
-        this.checkSession(session, call, policy.hash) ??
-        policy.evaluate({ call, session, counters: this.counters, now });
+        checked ??
+        policy.evaluate({
+          call,
+          session,
+          counters: this.counters,
+          now,
+          dataflow: this.dataflowOf(call.sessionId),
+        });
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
       decision = denyDecision(policy.hash, {
@@ -196,6 +259,10 @@ export class Harness {
         message: `decision failed: ${describeError(error)}`,
       });
     }
+    // redaction screens the arguments after the rules: block/hold/redact, and a redacted record
+    const screened = screenCall(policy.redaction, call, decision);
+    call = screened.call;
+    decision = screened.decision;
     const reservations: Reservation[] = [];
     for (const obligation of decision.obligations) {
       if (obligation.kind === 'count')
@@ -210,6 +277,8 @@ export class Harness {
       latencyUs,
       reservations,
       provenanceLinks(provenance),
+      screened.executeArgs,
+      policy.redaction,
     );
   }
 
@@ -355,13 +424,13 @@ export class Harness {
     executor: ToolExecutor,
     callerSignal: AbortSignal | undefined,
   ): Promise<Execution> {
-    const { call, decisionId } = cleared.recorded.decided;
+    const { call, decisionId, executeArgs } = cleared.recorded.decided;
     const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
     this.sessions.recordCall(call.sessionId, entry);
     try {
       const output = callerSignal
-        ? await raceAbort(executor(call.args, { signal: callerSignal, decisionId }), callerSignal)
-        : await executor(call.args, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
+        ? await raceAbort(executor(executeArgs, { signal: callerSignal, decisionId }), callerSignal)
+        : await executor(executeArgs, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
       entry.outcome = 'ok';
       return { ok: true, output };
     } catch (error) {
@@ -374,8 +443,13 @@ export class Harness {
   /** Stage 6: output filters; a filter that fails withholds the result (fail closed). */
   private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
     if (!execution.ok) return execution;
-    const { call, decision } = cleared.recorded.decided;
+    const { call, decision, redaction } = cleared.recorded.decided;
     let output = execution.output;
+    try {
+      output = redactResult(redaction, call, decision, output);
+    } catch (error) {
+      return { ok: false, error: `output withheld: ${describeError(error)}`, outcome: 'error' };
+    }
     for (const filter of this.outputFilters) {
       try {
         output = await filter(output, { call, decision });
@@ -388,6 +462,28 @@ export class Harness {
       }
     }
     return { ok: true, output };
+  }
+
+  /**
+   * What the agent got back is indexed for later flow decisions. An output that cannot be indexed does
+   * not fail the call (it already ran), but marks the session's data flow incomplete: flow rules then
+   * refuse every value they cannot clear (fail closed).
+   */
+  private recordDataflow(decided: DecidedCall, output: unknown): void {
+    const { call, decisionId } = decided;
+    const flow = this.dataflowOf(call.sessionId);
+    try {
+      const description = this.policy.current.toolDataflow(call.tool);
+      if (description === undefined) return;
+      flow.recordOutput(
+        { decisionId, tool: `${call.tool.server}/${call.tool.name}` },
+        output,
+        { untrusted: description.untrustedOutput, spec: description.output },
+        call.args,
+      );
+    } catch {
+      flow.markIncomplete();
+    }
   }
 
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */

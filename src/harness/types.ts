@@ -21,7 +21,14 @@ export interface CallProvenance {
   readonly parent?: string;
 }
 
-export type CallRequest = ToolCallInput & { readonly provenance?: CallProvenance };
+export type CallRequest = ToolCallInput & {
+  readonly provenance?: CallProvenance;
+  /**
+   * The user's own request, declared as trusted input for the session before this call is decided
+   * (see `Harness.declareUserInput`): values in it are not "derived from tool output".
+   */
+  readonly trustedInput?: string;
+};
 
 /**
  * Runs the real tool. Receives the arguments exactly as decided on, and the decision id, so that the

@@ -4,7 +4,12 @@
  * CEL expression, check ids, build matchers. Every problem is collected and located; nothing throws.
  */
 import { createHash } from 'node:crypto';
-import { type PolicyDocument, PolicyDocumentSchema } from '../spec/policy-document.js';
+import { DEFAULT_KINDS } from '../dataflow/identifiers.js';
+import {
+  type MemoryGuardDocument,
+  type PolicyDocument,
+  PolicyDocumentSchema,
+} from '../spec/policy-document.js';
 import {
   type CompiledCatalogueEntry,
   type CompiledRule,
@@ -16,6 +21,7 @@ import {
 import { type CompiledExpression, compileExpression, type ExpressionPurpose } from './conditions.js';
 import type { PolicyProblem } from './policy-problem.js';
 import { PreparedPolicy } from './prepared-policy.js';
+import { RedactionPolicy } from './redaction-policy.js';
 import { type SourcePath, YamlSource } from './yaml-source.js';
 
 export interface PolicySource {
@@ -42,6 +48,7 @@ export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyRe
   const documents: PolicyDocument[] = [];
   const ruleLocations = new Map<string, string>();
   const cataloguePatterns = new Map<string, string>();
+  const sections = new SingleSections(problems);
 
   for (const source of sources) {
     const parsed = YamlSource.parse(source.file, source.text);
@@ -56,6 +63,7 @@ export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyRe
     }
     const document = validated.value;
     documents.push(document);
+    sections.collect(source.file, parsed.source, document);
     const compiler = new DocumentCompiler(parsed.source, document, rules.length, problems);
     compiler.compileInto(rules);
     for (const [index, entry] of document.tools.entries()) {
@@ -86,9 +94,11 @@ export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyRe
       }
     }
   }
-  if (problems.length > 0) return { ok: false, problems };
+  const redaction = sections.compile();
+  if (problems.length > 0 || redaction === undefined) return { ok: false, problems };
   const hash = hashSources(sources);
-  return { ok: true, policy: new PreparedPolicy({ hash, rules, catalogue, documents }), documents };
+  const policy = new PreparedPolicy({ hash, rules, catalogue, documents, ...redaction });
+  return { ok: true, policy, documents };
 }
 
 /** `sha256:<hex>` over the documents' text, in load order (the path does not change the version). */
@@ -100,6 +110,58 @@ export function hashSources(sources: readonly PolicySource[]): string {
     hash.update(source.text);
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/**
+ * The `redaction:` and `memory:` sections: at most one document of a policy set may have each (two
+ * would leave it unclear which actions apply), compiled once all documents are read.
+ */
+class SingleSections {
+  private redaction: { file: string; source: YamlSource; document: PolicyDocument } | undefined;
+  private memory: { file: string; source: YamlSource; document: PolicyDocument } | undefined;
+
+  constructor(private readonly problems: PolicyProblem[]) {}
+
+  collect(file: string, source: YamlSource, document: PolicyDocument): void {
+    for (const key of ['redaction', 'memory'] as const) {
+      if (document[key] === undefined) continue;
+      const earlier = this[key];
+      if (earlier !== undefined) {
+        const at = source.locate([key]);
+        const first = earlier.source.locate([key]);
+        this.problems.push({
+          file,
+          ...at,
+          message: `\`${key}\` is already set at ${earlier.file}:${first.line}: a policy set has one`,
+        });
+      } else this[key] = { file, source, document };
+    }
+  }
+
+  /** The compiled sections, or undefined after reporting their problems. */
+  compile(): { redaction?: RedactionPolicy; memory?: MemoryGuardDocument } | undefined {
+    const compiled = RedactionPolicy.compile(
+      this.redaction?.document.redaction,
+      this.memory?.document.memory,
+    );
+    if (!compiled.ok) {
+      for (const problem of compiled.problems) {
+        const owner = problem.path[0] === 'memory' ? this.memory : this.redaction;
+        if (owner === undefined) continue;
+        this.problems.push({
+          file: owner.file,
+          ...owner.source.locate(problem.path),
+          message: problem.message,
+        });
+      }
+      return undefined;
+    }
+    const memory = this.memory?.document.memory;
+    return {
+      ...(compiled.policy ? { redaction: compiled.policy } : {}),
+      ...(memory ? { memory } : {}),
+    };
+  }
 }
 
 /** Compiles the rules of one document, reporting problems against its source. */
@@ -116,7 +178,14 @@ class DocumentCompiler {
   compileInto(rules: CompiledRule[]): void {
     const documentShadow = this.document.mode === 'shadow';
     let order = this.firstOrder;
-    const base = (section: string, index: number, rule: PolicyDocument['rules'][number]) => {
+    const base = (
+      section: string,
+      index: number,
+      rule: Pick<
+        PolicyDocument['rules'][number],
+        'id' | 'reason' | 'mode' | 'principal' | 'tool' | 'when' | 'approval'
+      >,
+    ) => {
       this.compiledIds.push({ id: rule.id, at: this.source.locate([section, index, 'id']) });
       return {
         id: rule.id,
@@ -169,6 +238,26 @@ class DocumentCompiler {
         windowMs: rule.window,
         max: rule.max,
         amount: this.expression<number>(rule.sum, ['limits', index, 'sum'], 'amount'),
+      });
+    }
+    for (const [index, rule] of this.document.flows.entries()) {
+      const provenance = rule.check === 'provenance';
+      rules.push({
+        ...base('flows', index, rule),
+        kind: 'flow',
+        effect: rule.effect ?? (provenance ? 'approve' : 'deny'),
+        check: provenance
+          ? {
+              type: 'provenance',
+              args: rule.args,
+              text: rule.text,
+              base: {
+                kinds: rule.kinds ?? DEFAULT_KINDS,
+                trustedOrigins: new Set(rule.trustedOrigins),
+                flagUnseen: rule.unseen === 'flag',
+              },
+            }
+          : { type: 'tenant' },
       });
     }
   }

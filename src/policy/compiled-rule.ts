@@ -4,6 +4,8 @@
  * consumed by `prepared-policy`; nothing here is parsed again on the hot path.
  */
 
+import type { ProvenanceCheck, TenantCheck } from '../dataflow/flow-check.js';
+import type { OutputSpec, SinkSpec } from '../spec/dataflow-policy.js';
 import type { ToolFacts } from '../spec/decision.js';
 import type { ApprovalRequirement } from '../spec/oversight.js';
 import type {
@@ -74,12 +76,52 @@ export interface CompiledLimitRule extends CompiledRuleBase {
   readonly amount: CompiledExpression<number> | undefined;
 }
 
-export type CompiledRule = CompiledPlainRule | CompiledSequenceRule | CompiledLimitRule;
+/** A `flows` rule: matches (applies its effect) when the sink's arguments violate the flow. */
+export interface CompiledFlowRule extends CompiledRuleBase {
+  readonly kind: 'flow';
+  readonly check:
+    | {
+        readonly type: 'provenance';
+        /** Overrides of the catalogue's `sink.args` / `sink.text`. */
+        readonly args: readonly string[] | undefined;
+        readonly text: readonly string[] | undefined;
+        readonly base: Omit<ProvenanceCheck, 'args' | 'text'>;
+      }
+    | { readonly type: 'tenant' };
+}
+
+export type CompiledRule = CompiledPlainRule | CompiledSequenceRule | CompiledLimitRule | CompiledFlowRule;
+
+/** What the catalogue says about a tool's data: how to index its output, and its sink arguments. */
+export interface ToolDataflow {
+  readonly untrustedOutput: boolean;
+  readonly output: OutputSpec | undefined;
+  readonly sink: SinkSpec | undefined;
+}
 
 export interface CompiledCatalogueEntry {
   readonly server: NameMatcher;
   readonly name: NameMatcher;
   readonly facts: ToolFacts;
+  readonly dataflow: ToolDataflow;
+}
+
+/** The provenance check of a flow rule for one tool (its sink declaration filling the defaults). */
+export function provenanceFor(
+  check: Extract<CompiledFlowRule['check'], { type: 'provenance' }>,
+  sink: SinkSpec | undefined,
+): ProvenanceCheck {
+  return {
+    args: check.args ?? sink?.args ?? [],
+    text: check.text ?? sink?.text ?? [],
+    kinds: check.base.kinds,
+    trustedOrigins: check.base.trustedOrigins,
+    flagUnseen: check.base.flagUnseen,
+  };
+}
+
+export function tenantFor(sink: SinkSpec | undefined): TenantCheck {
+  return { tenantArg: sink?.tenant?.arg, pattern: sink?.tenant?.pattern };
 }
 
 export function compileToolMatch(match: ToolMatch | undefined): CompiledToolMatch | undefined {
@@ -111,6 +153,7 @@ export function compileCatalogueEntry(entry: CatalogueEntry): CompiledCatalogueE
     server: compileGlob(entry.server),
     name: compileGlob(entry.name),
     facts: { risk: entry.risk, effects: entry.effects, untrustedOutput: entry.untrustedOutput },
+    dataflow: { untrustedOutput: entry.untrustedOutput, output: entry.output, sink: entry.sink },
   };
 }
 

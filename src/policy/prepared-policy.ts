@@ -6,20 +6,27 @@
  * Precedence: a matching deny (or any error) beats approve, which beats allow; nothing matching is deny.
  * Shadow rules are evaluated alongside and reported as `shadow`, never enforced.
  */
-import type { Decision, Diagnostic, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
+import { checkProvenance, checkTenant, describeViolation } from '../dataflow/flow-check.js';
+import type { DataflowView } from '../spec/dataflow-view.js';
+import type { Decision, Diagnostic, FlowFinding, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
-import type { PolicyDocument } from '../spec/policy-document.js';
+import type { MemoryGuardDocument, PolicyDocument } from '../spec/policy-document.js';
 import { allowsTool } from '../spec/scopes.js';
 import type { DecisionInput, HistoryEntry, Principal, ToolRef } from '../spec/tool-call.js';
 import {
   type CompiledCatalogueEntry,
+  type CompiledFlowRule,
   type CompiledLimitRule,
   type CompiledRule,
   type CompiledSequenceRule,
   principalMatches,
+  provenanceFor,
+  type ToolDataflow,
+  tenantFor,
   toolMatches,
 } from './compiled-rule.js';
 import type { Activation } from './conditions.js';
+import type { RedactionPolicy } from './redaction-policy.js';
 
 /** Caches stay bounded whatever names callers send; past this they are dropped and rebuilt. */
 const MAX_CACHED_TOOLS = 4_096;
@@ -40,6 +47,7 @@ class ToolPlan {
 
   constructor(
     readonly facts: ToolFacts,
+    readonly dataflow: ToolDataflow,
     rules: readonly CompiledRule[],
   ) {
     for (const rule of rules) {
@@ -71,19 +79,28 @@ class ToolPlan {
   }
 }
 
+/** A rule that matched, with the reason it gives (flow rules add what flowed where). */
+interface Matched {
+  readonly id: string;
+  readonly reason: string;
+  readonly approval: CompiledRule['approval'];
+}
+
 /** Collects matches for one verdict (enforced, or enforced plus shadow). */
 class Tally {
   readonly matched: string[] = [];
-  private readonly denies: CompiledRule[] = [];
-  private readonly approves: CompiledRule[] = [];
-  private readonly allows: CompiledRule[] = [];
+  private readonly denies: Matched[] = [];
+  private readonly approves: Matched[] = [];
+  private readonly allows: Matched[] = [];
   readonly errors: Diagnostic[] = [];
 
-  match(rule: CompiledRule): void {
+  /** `reason` overrides the rule's own (flow rules add what flowed where). */
+  match(rule: CompiledRule, reason?: string): void {
     this.matched.push(rule.id);
-    if (rule.effect === 'deny') this.denies.push(rule);
-    else if (rule.effect === 'approve') this.approves.push(rule);
-    else this.allows.push(rule);
+    const entry: Matched = { id: rule.id, reason: reason ?? rule.reason, approval: rule.approval };
+    if (rule.effect === 'deny') this.denies.push(entry);
+    else if (rule.effect === 'approve') this.approves.push(entry);
+    else this.allows.push(entry);
   }
 
   error(diagnostic: Diagnostic): void {
@@ -126,12 +143,32 @@ class Tally {
   }
 }
 
-type RuleOutcome = { matched: boolean; error?: string; count?: { key: string; amount: number } };
+type RuleOutcome = {
+  matched: boolean;
+  error?: string;
+  count?: { key: string; amount: number };
+  /** For flow rules: the violation, named in the reasons and in `decision.flows`. */
+  flow?: FlowFinding;
+  flowReason?: string;
+};
+
+/** A view of a session that has seen nothing (no dataflow tracked by the caller). */
+const EMPTY_DATAFLOW: DataflowView = {
+  labels: [],
+  complete: true,
+  hasUserInput: false,
+  origins: () => ({ user: false, structured: undefined, untrusted: undefined, designated: undefined }),
+  tenantsOf: () => undefined,
+};
 
 export class PreparedPolicy {
   readonly hash: string;
   readonly summary: PolicySummary;
   readonly documents: readonly PolicyDocument[];
+  /** Detectors and actions for tool inputs and outputs (`redaction:` and `memory:`); none when absent. */
+  readonly redaction: RedactionPolicy | undefined;
+  /** The memory guard settings (`memory:`), when a document has them. */
+  readonly memory: MemoryGuardDocument | undefined;
   private readonly catalogue: readonly CompiledCatalogueEntry[];
   private readonly hasShadowRules: boolean;
   /** Rules indexed by exact tool name; the rest must be checked for every tool. */
@@ -144,8 +181,12 @@ export class PreparedPolicy {
     rules: readonly CompiledRule[];
     catalogue: readonly CompiledCatalogueEntry[];
     documents: readonly PolicyDocument[];
+    redaction?: RedactionPolicy;
+    memory?: MemoryGuardDocument;
   }) {
     this.hash = options.hash;
+    this.redaction = options.redaction;
+    this.memory = options.memory;
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
@@ -167,6 +208,11 @@ export class PreparedPolicy {
       shadowRules: options.rules.filter((rule) => rule.shadow).length,
       tools: options.catalogue.length,
     };
+  }
+
+  /** What the catalogue says about the tool's data (output trust, sink), or undefined when unknown. */
+  toolDataflow(tool: ToolRef): ToolDataflow | undefined {
+    return this.planFor(tool)?.dataflow;
   }
 
   /** Catalogue facts for a tool, or undefined when the policy does not know it. */
@@ -246,6 +292,7 @@ export class PreparedPolicy {
     const enforced = new Tally();
     const withShadow = this.hasShadowRules ? new Tally() : undefined;
     const counts: Obligation[] = [];
+    const flows: FlowFinding[] = [];
     let activation: Activation | undefined;
     const activate = () => {
       activation ??= buildActivation(input, plan.facts);
@@ -254,7 +301,8 @@ export class PreparedPolicy {
 
     for (const rule of plan.rulesFor(call.principal.agentId)) {
       if (!principalMatches(rule.principal, call.principal)) continue;
-      const outcome = this.evaluateRule(rule, input, activate);
+      const outcome = this.evaluateRule(rule, input, activate, plan);
+      if (outcome.flow) flows.push(outcome.flow);
       const tallies = rule.shadow ? [withShadow] : [enforced, withShadow];
       for (const tally of tallies) {
         if (tally === undefined) continue;
@@ -265,7 +313,7 @@ export class PreparedPolicy {
             ruleId: rule.id,
           });
         } else if (outcome.matched) {
-          tally.match(rule);
+          tally.match(rule, outcome.flowReason ? `${rule.reason}: ${outcome.flowReason}` : undefined);
         }
       }
       if (outcome.count) {
@@ -289,11 +337,17 @@ export class PreparedPolicy {
       tool: plan.facts,
     };
     if (withShadow) decision.shadow = withShadow.verdict(defaultReason);
+    if (flows.length > 0) decision.flows = flows;
     return decision;
   }
 
   /** Does the rule match this call? Errors are reported, never thrown. */
-  private evaluateRule(rule: CompiledRule, input: DecisionInput, activate: () => Activation): RuleOutcome {
+  private evaluateRule(
+    rule: CompiledRule,
+    input: DecisionInput,
+    activate: () => Activation,
+    plan: ToolPlan,
+  ): RuleOutcome {
     if (rule.condition) {
       const result = rule.condition.evaluate(activate());
       if (!result.ok) return { matched: false, error: result.error };
@@ -301,6 +355,7 @@ export class PreparedPolicy {
     }
     if (rule.kind === 'sequence') return this.evaluateSequence(rule, input, activate);
     if (rule.kind === 'limit') return evaluateLimit(rule, input, activate);
+    if (rule.kind === 'flow') return evaluateFlow(rule, input, plan.dataflow);
     return { matched: true };
   }
 
@@ -351,7 +406,7 @@ export class PreparedPolicy {
     const candidates = [...named, ...this.rulesForAnyToolName]
       .filter((rule) => toolMatches(rule.tool, tool, entry.facts))
       .sort((left, right) => left.order - right.order);
-    return new ToolPlan(entry.facts, candidates);
+    return new ToolPlan(entry.facts, entry.dataflow, candidates);
   }
 
   private denial(diagnostics: Diagnostic[], matchedRules: string[], facts?: ToolFacts): Decision {
@@ -372,6 +427,27 @@ export class PreparedPolicy {
     if (this.hasShadowRules) decision.shadow = verdict;
     return decision;
   }
+}
+
+/** A flow rule "matches" (applies its restrictive effect) when the call's arguments violate the flow. */
+function evaluateFlow(rule: CompiledFlowRule, input: DecisionInput, dataflow: ToolDataflow): RuleOutcome {
+  const view = input.dataflow ?? EMPTY_DATAFLOW;
+  const violation =
+    rule.check.type === 'provenance'
+      ? checkProvenance(provenanceFor(rule.check, dataflow.sink), input.call.args, view)
+      : checkTenant(tenantFor(dataflow.sink), input.call.args, view);
+  if (violation === undefined) return { matched: false };
+  const flow: FlowFinding = {
+    ruleId: rule.id,
+    arg: violation.arg,
+    value: violation.value,
+    kind: violation.kind,
+  };
+  if (violation.source)
+    flow.source = { decisionId: violation.source.decisionId, tool: violation.source.tool };
+  if (violation.valueTenant !== undefined) flow.valueTenant = violation.valueTenant;
+  if (violation.sinkTenant !== undefined) flow.sinkTenant = violation.sinkTenant;
+  return { matched: true, flow, flowReason: describeViolation(violation) };
 }
 
 /** A limit "matches" (applies its restrictive effect) when this call would exceed it. */
@@ -432,7 +508,7 @@ function buildActivation(input: DecisionInput, facts: ToolFacts): Activation {
     session: {
       id: session.id,
       callCount: BigInt(session.history.length),
-      labels: session.labels,
+      labels: input.dataflow ? mergeLabels(session.labels, input.dataflow.labels) : session.labels,
       startedAt: new Date(session.startedAt),
     },
     now: new Date(input.now),
@@ -445,4 +521,10 @@ function priorActivation(entry: HistoryEntry): Record<string, unknown> {
     args: entry.args,
     at: new Date(entry.at),
   };
+}
+
+function mergeLabels(own: readonly string[], seen: readonly string[]): readonly string[] {
+  if (seen.length === 0) return own;
+  if (own.length === 0) return seen;
+  return [...new Set([...own, ...seen])];
 }

@@ -36,6 +36,19 @@ export const ToolFactsSchema = z.strictObject({
 });
 export type ToolFacts = z.infer<typeof ToolFactsSchema>;
 
+/** A data-flow rule that found a violation: what value, in which argument, from which call. */
+export const FlowFindingSchema = z.strictObject({
+  ruleId: z.string(),
+  arg: z.string(),
+  value: z.string(),
+  kind: z.enum(['untrusted', 'unseen', 'tenant']),
+  /** The call whose output the value came from. */
+  source: z.strictObject({ decisionId: z.string(), tool: z.string() }).optional(),
+  valueTenant: z.string().optional(),
+  sinkTenant: z.string().optional(),
+});
+export type FlowFinding = z.infer<typeof FlowFindingSchema>;
+
 export const VerdictSchema = z.strictObject({
   effect: EffectSchema,
   /** Every rule that matched, whatever its effect. */
@@ -54,5 +67,7 @@ export const DecisionSchema = VerdictSchema.extend({
   diagnostics: z.array(DiagnosticSchema),
   /** Catalogue facts about the tool, when it is known. */
   tool: ToolFactsSchema.optional(),
+  /** Data-flow violations found by `flows` rules (enforced or shadow), naming their source calls. */
+  flows: z.array(FlowFindingSchema).optional(),
 });
 export type Decision = z.infer<typeof DecisionSchema>;

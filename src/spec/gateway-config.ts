@@ -53,6 +53,21 @@ export const GatewayLimitsSchema = z.strictObject({
   approvalTimeout: DurationSchema.default(300_000),
 });
 
+/** The control plane of `reins serve`: HTTP API and web console (users live in the store). */
+export const ControlConfigSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).default(8789),
+    })
+    .default({ host: '127.0.0.1', port: 8789 }),
+  /** Console sessions end after this much inactivity. */
+  sessionTtl: DurationSchema.default(8 * 3_600_000),
+  /** Mark the console cookie `Secure`: set when the console is reached over HTTPS (e.g. behind a TLS proxy). */
+  secureCookies: z.boolean().default(false),
+});
+export type ControlConfig = z.infer<typeof ControlConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION),
   kind: z.literal('Gateway'),
@@ -66,7 +81,7 @@ export const GatewayConfigSchema = z.strictObject({
       /**
        * Embedded store only. `full` (default): every audit commit is fsync'd before the call goes on.
        * `process`: commits reach the operating system without an fsync each; they survive a crash of
-       * Reins but not of the machine (docs/decisions/0007-audit-durability.md).
+       * Reins but not of the machine (docs/decisions/0010-audit-durability.md).
        */
       durability: AuditDurabilitySchema.default('full'),
     })
@@ -81,6 +96,12 @@ export const GatewayConfigSchema = z.strictObject({
       path: z.string().default('/mcp'),
     })
     .default({ host: '127.0.0.1', port: 8788, path: '/mcp' }),
+  /** Used by `reins serve` (ignored by `reins gateway`). */
+  control: ControlConfigSchema.default({
+    listen: { host: '127.0.0.1', port: 8789 },
+    sessionTtl: 8 * 3_600_000,
+    secureCookies: false,
+  }),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({

@@ -63,7 +63,10 @@ export const ApprovalRecordSchema = z.strictObject({
   delegatedBy: z.array(z.string()).default([]),
   sessionId: z.string(),
   tool: ToolRefSchema,
-  /** The arguments exactly as they will run (after input redaction), shown to approvers. */
+  /**
+   * The arguments as recorded in the audit log, shown to approvers: secrets the redaction policy holds
+   * appear as typed placeholders, the call runs with the originals once approved.
+   */
   args: z.record(z.string(), z.unknown()),
   /** Why the call was held (the matching rules' reasons). */
   reasons: z.array(z.string()),

@@ -4,6 +4,13 @@
  * Validation only: compiling conditions and building indexes happens in `policy/`.
  */
 import { z } from 'zod';
+import {
+  FlowCheckSchema,
+  IdentifierKindSchema,
+  OriginSchema,
+  OutputSpecSchema,
+  SinkSpecSchema,
+} from './dataflow-policy.js';
 import { DurationSchema } from './duration.js';
 
 export const POLICY_API_VERSION = 'reins.dev/v1';
@@ -139,6 +146,25 @@ export const LimitRuleSchema = z.strictObject({
 });
 export type LimitRuleDocument = z.infer<typeof LimitRuleSchema>;
 
+/** A data-flow rule: gates a sink by where its argument values came from (docs/data-flow.md). */
+export const FlowRuleSchema = z.strictObject({
+  ...RuleBaseShape,
+  /** Effect when the flow is violated; default `approve` for provenance, `deny` for tenant. */
+  effect: RestrictiveEffectSchema.optional(),
+  check: FlowCheckSchema.default('provenance'),
+  /** Addressing arguments to check (default: the catalogue's `sink.args`). */
+  args: z.array(z.string().min(1)).optional(),
+  /** Free-text arguments to scan for identifiers (default: the catalogue's `sink.text`). */
+  text: z.array(z.string().min(1)).optional(),
+  /** Identifier kinds looked for in free text (default: all but `name`). */
+  kinds: z.array(IdentifierKindSchema).min(1).optional(),
+  /** Origins that clear a value also seen in untrusted text (default both: `user`, `structured`). */
+  trustedOrigins: z.array(OriginSchema).default(['user', 'structured']),
+  /** `flag`: a value seen nowhere (not in the user's request, not in any output) also violates. */
+  unseen: z.enum(['allow', 'flag']).default('allow'),
+});
+export type FlowRuleDocument = z.infer<typeof FlowRuleSchema>;
+
 export const CatalogueEntrySchema = z.strictObject({
   server: GlobSchema.default('*'),
   name: GlobSchema,
@@ -147,8 +173,56 @@ export const CatalogueEntrySchema = z.strictObject({
   effects: z.array(ToolEffectSchema).min(1),
   /** The tool returns content that others control (web pages, mail bodies, files, messages). */
   untrustedOutput: z.boolean().default(false),
+  /** Data flow: which output fields are trusted or not, labels, tenant (see docs/data-flow.md). */
+  output: OutputSpecSchema.optional(),
+  /** Data flow: the arguments through which this tool acts on or sends to the outside. */
+  sink: SinkSpecSchema.optional(),
 });
 export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
+
+/** What to do with a detector's finding in a tool result (before the agent sees it). */
+export const OutputActionSchema = z.enum(['redact', 'block', 'allow']);
+/** What to do with a detector's finding in a tool's arguments (before they leave): `hold` asks humans. */
+export const InputActionSchema = z.enum(['redact', 'block', 'hold', 'allow']);
+export type InputAction = z.infer<typeof InputActionSchema>;
+
+/** Keys are a detector class (`secret`, `pii`) or a detector id (`email`); a detector id wins. */
+const OutputActionsSchema = z.record(z.string().min(1), OutputActionSchema);
+const InputActionsSchema = z.record(z.string().min(1), InputActionSchema);
+
+/** Secret and personal-data redaction (see docs/data-protection.md). */
+export const RedactionSchema = z.strictObject({
+  /** Detectors to run (ids); default: every detector. */
+  detectors: z.array(z.string().min(1)).min(1).optional(),
+  /** Actions for tool results; unset classes default to `secret: redact`, `pii: allow`. */
+  outputs: OutputActionsSchema.default({}),
+  /** Actions for tool arguments; unset classes default to `secret: block`, `pii: allow`. */
+  inputs: InputActionsSchema.default({}),
+  /** Per-tool changes, applied in order over the defaults above (e.g. a mail tool may receive addresses). */
+  tools: z
+    .array(
+      z.strictObject({
+        tool: ToolMatchSchema,
+        outputs: OutputActionsSchema.optional(),
+        inputs: InputActionsSchema.optional(),
+      }),
+    )
+    .default([]),
+});
+export type RedactionDocument = z.infer<typeof RedactionSchema>;
+
+/** Memory hygiene for MCP memory servers fronted by the gateway (see docs/data-protection.md). */
+export const MemoryGuardSchema = z.strictObject({
+  /** Upstream names (globs allowed) that are `@modelcontextprotocol/server-memory` or compatible. */
+  servers: oneOrMany(GlobSchema),
+  /** A secret in a memory write is redacted before it is stored, or the write is held for review. */
+  secrets: z.enum(['redact', 'hold']).default('redact'),
+  /** Who reads an entry: everyone in the writer's tenant, the same owner (human), or the same agent. */
+  share: z.enum(['tenant', 'owner', 'agent']).default('tenant'),
+  /** Entries older than this are no longer returned (and are removed by a purge). */
+  retention: DurationSchema.optional(),
+});
+export type MemoryGuardDocument = z.infer<typeof MemoryGuardSchema>;
 
 export const PolicyDocumentSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION, {
@@ -162,5 +236,9 @@ export const PolicyDocumentSchema = z.strictObject({
   rules: z.array(RuleSchema).default([]),
   sequences: z.array(SequenceRuleSchema).default([]),
   limits: z.array(LimitRuleSchema).default([]),
+  /** Data-flow rules over sinks (argument provenance, tenant isolation). */
+  flows: z.array(FlowRuleSchema).default([]),
+  redaction: RedactionSchema.optional(),
+  memory: MemoryGuardSchema.optional(),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;

@@ -4,6 +4,7 @@
  * with which arguments. Also the session view and counters a decision may consult.
  */
 import { z } from 'zod';
+import type { DataflowView } from './dataflow-view.js';
 
 export const ToolRefSchema = z.strictObject({
   /** The upstream (MCP server, SDK toolset) that provides the tool. */
@@ -76,4 +77,6 @@ export interface DecisionInput {
   readonly counters: CounterView;
   /** Epoch milliseconds. */
   readonly now: number;
+  /** What the session has seen (labels, value origins), for `flows` rules; none = nothing seen. */
+  readonly dataflow?: DataflowView;
 }

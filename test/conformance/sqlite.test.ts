@@ -47,5 +47,5 @@ auditLogConformance(fileBackend('sqlite file', {}));
 auditLogConformance(fileBackend('sqlite file, parallel verify', { parallelVerifyMin: 20 }));
 // lone events written on the main thread while the writer thread is idle, with full durability
 auditLogConformance(fileBackend('sqlite file, inline when idle', { inlineMaxBatch: 1 }));
-// commits not fsync'd one by one (decision 0007): the same guarantees within a running machine
+// commits not fsync'd one by one (decision 0010): the same guarantees within a running machine
 auditLogConformance(fileBackend('sqlite file, durability process', { durability: 'process' }));

@@ -56,7 +56,7 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   /**
    * `full` (default): every commit is fsync'd before its appends resolve. `process`: commits reach the
    * operating system but are not fsync'd one by one (survives a crash of this process, not a power
-   * cut); see docs/decisions/0007-audit-durability.md.
+   * cut); see docs/decisions/0010-audit-durability.md.
    */
   readonly durability?: SqliteDurability;
 }
@@ -93,7 +93,7 @@ const DEFAULT_MAX_IN_FLIGHT = 4;
  * Without an fsync per commit (`process` durability) a lone event is written on the main thread: the
  * hop to the writer thread and back costs more than the insert itself (bench/audit-append.ts: 130-440
  * µs per call). With `full` durability an inline commit holds the event loop for an fsync, and A/B
- * runs on a shared disk disagreed (decision 0007), so the writer thread stays the default there.
+ * runs on a shared disk disagreed (decision 0010), so the writer thread stays the default there.
  * Larger batches always go to the writer thread, which keeps the event loop free meanwhile.
  */
 const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { full: 0, process: 1 };

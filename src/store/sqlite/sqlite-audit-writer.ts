@@ -123,7 +123,7 @@ export function createBatchWriter(
 }
 
 /**
- * When an append counts as written (docs/decisions/0007-audit-durability.md):
+ * When an append counts as written (docs/decisions/0010-audit-durability.md):
  * - `full` (default): the commit is fsync'd before the append resolves; it survives a power cut;
  * - `process`: the commit is in the operating system's page cache (WAL, synchronous=NORMAL); it
  *   survives a crash of the Reins process, but the last commits can be lost if the machine itself

@@ -1,0 +1,357 @@
+/**
+ * @module api/api-routes
+ * The control plane's routes as data: path, method, request and response schemas (zod, from `spec`
+ * where the record already has one). The OpenAPI document is generated from these, and requests are
+ * validated against them before a handler runs, so the document cannot drift from the behaviour.
+ */
+import { createRoute, type RouteConfig } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { AuditEventV1Schema } from '../spec/audit-event.js';
+import { DecisionSchema } from '../spec/decision.js';
+import { AgentRecordV1Schema, RevocationV1Schema } from '../spec/identity.js';
+import { ApprovalRecordSchema, ApprovalStatusSchema, SessionSummarySchema } from '../spec/oversight.js';
+import { PrincipalSchema, SessionStatusSchema, ToolRefSchema } from '../spec/tool-call.js';
+import { ApiErrorSchema } from './api-errors.js';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+
+const errors = {
+  400: json(ApiErrorSchema, 'invalid input'),
+  401: json(ApiErrorSchema, 'not authenticated'),
+  403: json(ApiErrorSchema, 'the caller lacks the role, or a console write lacks its CSRF token'),
+  500: json(ApiErrorSchema, 'internal error (no details are given)'),
+};
+const notFound = { 404: json(ApiErrorSchema, 'no such record') };
+const conflict = { 409: json(ApiErrorSchema, 'the record is no longer in a state that allows this') };
+
+const bearer = [{ bearer: [] }, { console: [] }];
+
+/** Why a human acted: required on every write, and recorded in the audit log. */
+export const ReasonBodySchema = z.strictObject({ reason: z.string().trim().min(1).max(2_000) });
+const IdParams = z.object({ id: z.string().min(1).max(256) });
+
+export const UserViewSchema = z.strictObject({
+  id: z.string(),
+  roles: z.array(z.string()),
+  /** The roles the user acts with: built-in roles implied by the highest one, plus the others. */
+  effectiveRoles: z.array(z.string()),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+
+export const LoginResponseSchema = z.strictObject({
+  user: UserViewSchema,
+  /** Send back in `X-CSRF-Token` on every console write (cookie sessions only). */
+  csrfToken: z.string().optional(),
+});
+
+export const DecideRequestSchema = z.strictObject({
+  /** Only for human callers (a what-if); an agent's principal comes from its credential. */
+  principal: PrincipalSchema.optional(),
+  sessionId: z.string().min(1).max(256).optional(),
+  tool: ToolRefSchema,
+  args: z.record(z.string(), z.unknown()).default({}),
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const TimelineStepSchema = z.strictObject({
+  decisionId: z.string(),
+  agentId: z.string(),
+  delegatedBy: z.array(z.string()),
+  tool: z.string(),
+  intent: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
+  outcome: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
+  links: z.array(z.strictObject({ rel: z.string(), id: z.string() })),
+});
+
+export const AuditRecordSchema = z.strictObject({
+  seq: z.number(),
+  hash: z.string(),
+  event: AuditEventV1Schema,
+});
+
+export const VerifyReportSchema = z.object({
+  ok: z.boolean(),
+  checked: z.number(),
+  lastSeq: z.number(),
+  lastHash: z.string(),
+  checkpointsVerified: z.number(),
+  signaturesChecked: z.boolean(),
+  anchoredAt: z.number().optional(),
+  firstBad: z.object({ seq: z.number(), problem: z.string(), message: z.string() }).optional(),
+});
+
+export const PolicyStatusSchema = z.strictObject({
+  /** The policy file or directory. */
+  path: z.string(),
+  hash: z.string(),
+  files: z.array(z.string()),
+  summary: z.strictObject({
+    documents: z.number(),
+    rules: z.number(),
+    shadowRules: z.number(),
+    tools: z.number(),
+  }),
+  /** ISO 8601: when the version in force was loaded. */
+  loadedAt: z.string(),
+  /** The last reload attempt; `rejected` means the version in force was kept. */
+  lastReload: z
+    .strictObject({
+      at: z.string(),
+      outcome: z.enum(['reloaded', 'rejected']),
+      problems: z.array(z.string()),
+    })
+    .optional(),
+});
+export type PolicyStatus = z.infer<typeof PolicyStatusSchema>;
+
+export const AgentDetailSchema = z.strictObject({
+  agent: AgentRecordV1Schema,
+  /** Revocations in force that hit this agent's credentials. */
+  revocations: z.array(RevocationV1Schema),
+});
+
+const route = <T extends RouteConfig>(config: T) => createRoute({ security: bearer, ...config });
+
+export const routes = {
+  login: createRoute({
+    method: 'post',
+    path: '/v1/login',
+    tags: ['console'],
+    summary: 'Exchange an API token for a console session (HttpOnly cookie) and a CSRF token',
+    request: body(z.strictObject({ token: z.string().min(1).max(512) })),
+    responses: { 200: json(LoginResponseSchema, 'logged in'), ...errors },
+  }),
+  logout: route({
+    method: 'post',
+    path: '/v1/logout',
+    tags: ['console'],
+    summary: 'End the console session',
+    responses: { 204: { description: 'logged out' }, ...errors },
+  }),
+  me: route({
+    method: 'get',
+    path: '/v1/me',
+    tags: ['console'],
+    summary: 'The calling user',
+    responses: { 200: json(LoginResponseSchema, 'the user'), ...errors },
+  }),
+  decide: route({
+    method: 'post',
+    path: '/v1/decide',
+    tags: ['decide'],
+    summary:
+      'Decide one call against the policy in force (nothing runs and nothing is recorded). Agents send their credential; viewers may ask for any principal.',
+    request: body(DecideRequestSchema),
+    responses: { 200: json(DecisionSchema, 'the decision'), ...errors },
+  }),
+  listApprovals: route({
+    method: 'get',
+    path: '/v1/approvals',
+    tags: ['approvals'],
+    summary: 'Approval requests, newest first (viewer)',
+    request: {
+      query: z.object({
+        status: ApprovalStatusSchema.optional(),
+        sessionId: z.string().optional(),
+        limit: z.coerce.number().int().min(1).max(1_000).default(100),
+      }),
+    },
+    responses: {
+      200: json(z.strictObject({ approvals: z.array(ApprovalRecordSchema) }), 'requests'),
+      ...errors,
+    },
+  }),
+  getApproval: route({
+    method: 'get',
+    path: '/v1/approvals/{id}',
+    tags: ['approvals'],
+    summary: 'One approval request (viewer)',
+    request: { params: IdParams },
+    responses: { 200: json(ApprovalRecordSchema, 'the request'), ...errors, ...notFound },
+  }),
+  approve: route({
+    method: 'post',
+    path: '/v1/approvals/{id}/approve',
+    tags: ['approvals'],
+    summary: 'Vote to approve the held call (a role the approve rule names: `approver` by default)',
+    request: { params: IdParams, ...body(ReasonBodySchema) },
+    responses: {
+      200: json(ApprovalRecordSchema, 'the request after the vote'),
+      ...errors,
+      ...notFound,
+      ...conflict,
+      410: json(ApiErrorSchema, 'the request expired'),
+    },
+  }),
+  deny: route({
+    method: 'post',
+    path: '/v1/approvals/{id}/deny',
+    tags: ['approvals'],
+    summary: 'Refuse the held call (a role the approve rule names: `approver` by default)',
+    request: { params: IdParams, ...body(ReasonBodySchema) },
+    responses: {
+      200: json(ApprovalRecordSchema, 'the request after the vote'),
+      ...errors,
+      ...notFound,
+      ...conflict,
+      410: json(ApiErrorSchema, 'the request expired'),
+    },
+  }),
+  listSessions: route({
+    method: 'get',
+    path: '/v1/sessions',
+    tags: ['sessions'],
+    summary: 'Sessions, most recently changed first (viewer)',
+    request: {
+      query: z.object({
+        status: SessionStatusSchema.optional(),
+        agentId: z.string().optional(),
+        limit: z.coerce.number().int().min(1).max(1_000).default(100),
+      }),
+    },
+    responses: {
+      200: json(z.strictObject({ sessions: z.array(SessionSummarySchema) }), 'sessions'),
+      ...errors,
+    },
+  }),
+  getSession: route({
+    method: 'get',
+    path: '/v1/sessions/{id}',
+    tags: ['sessions'],
+    summary: 'One session (viewer)',
+    request: { params: IdParams },
+    responses: { 200: json(SessionSummarySchema, 'the session'), ...errors, ...notFound },
+  }),
+  timeline: route({
+    method: 'get',
+    path: '/v1/sessions/{id}/timeline',
+    tags: ['sessions'],
+    summary: 'Every call of the session from the audit log, with decision, outcome and provenance (viewer)',
+    request: { params: IdParams },
+    responses: { 200: json(z.strictObject({ steps: z.array(TimelineStepSchema) }), 'the steps'), ...errors },
+  }),
+  setSessionStatus: route({
+    method: 'post',
+    path: '/v1/sessions/{id}/{action}',
+    tags: ['sessions'],
+    summary: 'Pause, resume or kill (final) a session, in every process (approver)',
+    request: {
+      params: IdParams.extend({ action: z.enum(['pause', 'resume', 'kill']) }),
+      ...body(ReasonBodySchema),
+    },
+    responses: { 200: json(SessionSummarySchema, 'the session'), ...errors, ...notFound, ...conflict },
+  }),
+  listAgents: route({
+    method: 'get',
+    path: '/v1/agents',
+    tags: ['agents'],
+    summary: 'Registered agents (viewer)',
+    responses: { 200: json(z.strictObject({ agents: z.array(AgentRecordV1Schema) }), 'agents'), ...errors },
+  }),
+  getAgent: route({
+    method: 'get',
+    path: '/v1/agents/{id}',
+    tags: ['agents'],
+    summary: 'One agent and the revocations that hit its credentials (viewer)',
+    request: { params: IdParams },
+    responses: { 200: json(AgentDetailSchema, 'the agent'), ...errors, ...notFound },
+  }),
+  setAgentState: route({
+    method: 'post',
+    path: '/v1/agents/{id}/{action}',
+    tags: ['agents'],
+    summary: 'Suspend (kill switch: every call denied, credentials revoked) or resume an agent (admin)',
+    request: {
+      params: IdParams.extend({ action: z.enum(['suspend', 'resume']) }),
+      ...body(ReasonBodySchema),
+    },
+    responses: { 200: json(AgentDetailSchema, 'the agent'), ...errors, ...notFound, ...conflict },
+  }),
+  revokeCredentials: route({
+    method: 'post',
+    path: '/v1/agents/{id}/credentials/revoke',
+    tags: ['agents'],
+    summary: 'Revoke every credential the agent holds now, without suspending it (admin)',
+    request: { params: IdParams, ...body(ReasonBodySchema) },
+    responses: { 200: json(AgentDetailSchema, 'the agent'), ...errors, ...notFound },
+  }),
+  override: route({
+    method: 'post',
+    path: '/v1/overrides',
+    tags: ['approvals'],
+    summary: 'Let one denied call run once if the agent retries it unchanged (admin)',
+    request: body(
+      ReasonBodySchema.extend({
+        decisionId: z.string().min(1).max(256),
+        /** Needed to find a denial older than a day. */
+        sessionId: z.string().min(1).max(256).optional(),
+      }),
+    ),
+    responses: {
+      200: json(
+        z.strictObject({
+          decisionId: z.string(),
+          callHash: z.string(),
+          by: z.string(),
+          reason: z.string(),
+          expiresAt: z.string(),
+        }),
+        'the grant',
+      ),
+      ...errors,
+      ...notFound,
+      ...conflict,
+    },
+  }),
+  queryAudit: route({
+    method: 'get',
+    path: '/v1/audit',
+    tags: ['audit'],
+    summary: 'Audit records matching every given filter, in sequence order (viewer)',
+    request: {
+      query: z.object({
+        agentId: z.string().optional(),
+        sessionId: z.string().optional(),
+        tool: z.string().optional(),
+        effect: z.string().optional(),
+        kind: z
+          .enum(['call-intent', 'call-outcome', 'credential-rejected', 'tool-pinning', 'operator-action'])
+          .optional(),
+        from: z.iso.datetime({ offset: true }).optional(),
+        to: z.iso.datetime({ offset: true }).optional(),
+        afterSeq: z.coerce.number().int().min(0).optional(),
+        limit: z.coerce.number().int().min(1).max(1_000).default(100),
+      }),
+    },
+    responses: { 200: json(z.strictObject({ records: z.array(AuditRecordSchema) }), 'records'), ...errors },
+  }),
+  verifyAudit: route({
+    method: 'post',
+    path: '/v1/audit/verify',
+    tags: ['audit'],
+    summary: 'Walk the whole hash chain against its signed checkpoints (viewer)',
+    responses: { 200: json(VerifyReportSchema, 'the report'), ...errors },
+  }),
+  policy: route({
+    method: 'get',
+    path: '/v1/policy',
+    tags: ['policy'],
+    summary: 'The policy in force: hash, files, last reload (viewer)',
+    responses: { 200: json(PolicyStatusSchema, 'status'), ...errors },
+  }),
+  events: route({
+    method: 'get',
+    path: '/v1/events',
+    tags: ['console'],
+    summary: 'Server-sent events: `approval` and `session` changes from every process (viewer)',
+    responses: { 200: { description: 'text/event-stream' }, ...errors },
+  }),
+};

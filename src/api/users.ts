@@ -1,0 +1,111 @@
+/**
+ * @module api/users
+ * Human users of the control plane: who they are, which roles they hold, and their API token (kept
+ * only as a hash). Roles are ordered viewer < approver < admin (a higher one implies the lower ones);
+ * further roles named by policy (e.g. `finance-approvers`) are held as given.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ReinsError } from '../spec/errors.js';
+import { BUILTIN_ROLES } from '../spec/oversight.js';
+
+export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
+
+export const UserIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9@._+-]{0,127}$/,
+    'user ids are letters, digits, `@`, `.`, `_`, `+` and `-` (at most 128)',
+  );
+
+export const RoleSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'roles are lowercase letters, digits, `_` and `-` (at most 64)');
+
+export const UserRecordV1Schema = z.strictObject({
+  v: z.literal(1),
+  id: UserIdSchema,
+  roles: z.array(RoleSchema).min(1),
+  /** `sha256:<hex>` of the API token; the token itself is shown once, at creation. */
+  tokenHash: z.string(),
+  /** ISO 8601. */
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type UserRecordV1 = z.infer<typeof UserRecordV1Schema>;
+
+/** A user as the API shows it (never the token hash). */
+export type UserView = Pick<UserRecordV1, 'id' | 'roles' | 'createdAt' | 'createdBy'>;
+
+export interface UserStore {
+  /** Fails with `conflict` if the id exists. */
+  create(user: UserRecordV1): Promise<void>;
+  get(id: string): Promise<UserRecordV1 | undefined>;
+  byTokenHash(tokenHash: string): Promise<UserRecordV1 | undefined>;
+  list(): Promise<UserRecordV1[]>;
+  /** Replaces the token hash (the old token stops working at once); false for an unknown user. */
+  setTokenHash(id: string, tokenHash: string): Promise<boolean>;
+  /** False for an unknown user. */
+  delete(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Every user token starts with this, so that it is recognisable in logs and secret scanners. */
+export const USER_TOKEN_PREFIX = 'reins_u_';
+
+/** A fresh API token: 256 random bits. */
+export function newUserToken(): string {
+  return `${USER_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Tokens are long random strings, so a plain (unsalted) sha256 is enough to make a stolen table
+ * useless, and it lets a token be looked up by its hash.
+ */
+export function hashUserToken(token: string): string {
+  return `sha256:${createHash('sha256').update(token, 'utf8').digest('hex')}`;
+}
+
+const RANK: Record<BuiltinRole, number> = { viewer: 1, approver: 2, admin: 3 };
+
+/** The roles a user holds, with the built-in roles their highest built-in role implies. */
+export function effectiveRoles(roles: readonly string[]): string[] {
+  const highest = Math.max(0, ...roles.map((role) => RANK[role as BuiltinRole] ?? 0));
+  const implied = BUILTIN_ROLES.filter((role) => RANK[role] <= highest);
+  return [...new Set([...implied, ...roles])];
+}
+
+/** Whether a user with `roles` may do what needs `needed` (hierarchy applied). */
+export function holdsRole(roles: readonly string[], needed: BuiltinRole): boolean {
+  return effectiveRoles(roles).includes(needed);
+}
+
+export function userView(user: UserRecordV1): UserView {
+  return { id: user.id, roles: user.roles, createdAt: user.createdAt, createdBy: user.createdBy };
+}
+
+/** Creates a user and returns its API token: the only time the token is ever available. */
+export async function createUser(
+  store: UserStore,
+  input: { id: string; roles: readonly string[]; by: string },
+  clock: () => number = Date.now,
+): Promise<{ user: UserRecordV1; token: string }> {
+  const token = newUserToken();
+  const parsed = UserRecordV1Schema.safeParse({
+    v: 1,
+    id: input.id,
+    roles: [...new Set(input.roles)],
+    tokenHash: hashUserToken(token),
+    createdAt: new Date(clock()).toISOString(),
+    createdBy: input.by,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ReinsError(
+      'invalid_input',
+      `invalid user: \`${issue?.path.join('.') || 'roles'}\`: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  await store.create(parsed.data);
+  return { user: parsed.data, token };
+}

@@ -1,0 +1,68 @@
+/**
+ * @module cli/policy-status
+ * The policy in force for `reins serve`, with what the control plane shows about it: the files it
+ * was loaded from, when, and how the last reload went (a rejected version keeps the old one in force,
+ * and its problems are shown).
+ */
+
+import type { PolicyStatus } from '../api/api-routes.js';
+import type { PolicyStatusSource } from '../api/control-api.js';
+import { readPolicySources } from '../loader/policy-files.js';
+import { PolicyWatcher, type ReloadEvent } from '../loader/policy-watcher.js';
+import { formatProblem } from '../policy/policy-problem.js';
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
+
+export class PolicyStatusTracker implements PolicyStatusSource {
+  private readonly watcher: PolicyWatcher;
+  private files: string[];
+  private loadedAt = new Date().toISOString();
+  private lastReload: PolicyStatus['lastReload'];
+
+  /** Loads the policy (throws `invalid_policy` if it does not compile) and watches it. */
+  constructor(
+    private readonly path: string,
+    log: (line: string) => void,
+  ) {
+    this.watcher = new PolicyWatcher({ path, onReload: (event) => this.reloaded(event, log) }).start();
+    this.files = this.readFiles();
+  }
+
+  get current(): PreparedPolicy {
+    return this.watcher.current;
+  }
+
+  status(): PolicyStatus {
+    const policy = this.watcher.current;
+    return {
+      path: this.path,
+      hash: policy.hash,
+      files: this.files,
+      summary: { ...policy.summary },
+      loadedAt: this.loadedAt,
+      ...(this.lastReload ? { lastReload: this.lastReload } : {}),
+    };
+  }
+
+  stop(): void {
+    this.watcher.stop();
+  }
+
+  private reloaded(event: ReloadEvent, log: (line: string) => void): void {
+    const at = new Date().toISOString();
+    if (event.kind === 'policy-reloaded') {
+      this.loadedAt = at;
+      this.files = this.readFiles();
+      this.lastReload = { at, outcome: 'reloaded', problems: [] };
+      log(`policy reloaded: ${event.hash}`);
+    } else {
+      const problems = event.problems.map(formatProblem);
+      this.lastReload = { at, outcome: 'rejected', problems };
+      log(`new policy rejected, ${event.keptHash} stays in force:\n${problems.join('\n')}`);
+    }
+  }
+
+  private readFiles(): string[] {
+    const read = readPolicySources(this.path);
+    return read.ok ? read.sources.map((source) => source.file) : [];
+  }
+}

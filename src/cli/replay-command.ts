@@ -1,0 +1,88 @@
+/**
+ * @module cli/replay-command
+ * `reins replay --format <agentdojo|audit-log> --policy <path> <source> --out <decisions.jsonl>`:
+ * runs recorded traces through the same pipeline as production and writes one line per tool call,
+ * `{"trace","index","decision"}`, with a summary (counts, per environment, calls/s) on stderr.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { AgentDojoImporter } from '../replay/agentdojo-importer.js';
+import { AuditLogImporter } from '../replay/audit-log-importer.js';
+import { OpenAiImporter } from '../replay/openai-importer.js';
+import { replay } from '../replay/replay-runner.js';
+import type { TraceImporter } from '../replay/trace.js';
+import { describeError } from '../spec/errors.js';
+import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
+
+export interface ReplayCommandOptions {
+  readonly format: string;
+  readonly policy: string;
+  readonly out: string;
+  readonly concurrency?: string;
+  readonly explain?: boolean;
+}
+
+const IMPORTERS: Record<string, () => TraceImporter> = {
+  agentdojo: () => new AgentDojoImporter(),
+  'audit-log': () => new AuditLogImporter(),
+  openai: () => new OpenAiImporter(),
+};
+
+export async function runReplay(source: string, options: ReplayCommandOptions, io: CliIo): Promise<number> {
+  const makeImporter = IMPORTERS[options.format];
+  if (makeImporter === undefined) {
+    io.err(`unknown --format \`${options.format}\`: use one of ${Object.keys(IMPORTERS).join(', ')}`);
+    return EXIT_ERROR;
+  }
+  const concurrency = options.concurrency === undefined ? 8 : Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    io.err(`--concurrency must be a positive integer, got \`${options.concurrency}\``);
+    return EXIT_ERROR;
+  }
+  let out: number;
+  try {
+    out = openSync(options.out, 'w');
+  } catch (error) {
+    io.err(`cannot write \`${options.out}\`: ${describeError(error)}`);
+    return EXIT_ERROR;
+  }
+  let problems = 0;
+  try {
+    const buffered: string[] = [];
+    const summary = await replay({
+      importer: makeImporter(),
+      source,
+      policy: options.policy,
+      concurrency,
+      explain: options.explain === true,
+      openAudit: () => new SqliteAuditLog({ path: ':memory:' }),
+      onDecision: (line) => {
+        buffered.push(JSON.stringify(line));
+        if (buffered.length >= 1_000) writeSync(out, `${buffered.splice(0).join('\n')}\n`);
+      },
+      onProblem: (message) => {
+        problems++;
+        if (problems <= 20) io.err(`problem: ${message}`);
+      },
+    });
+    if (buffered.length > 0) writeSync(out, `${buffered.join('\n')}\n`);
+    const rate = summary.seconds > 0 ? Math.round(summary.calls / summary.seconds) : summary.calls;
+    io.err(
+      `replayed ${summary.traces} traces, ${summary.calls} calls in ${summary.seconds.toFixed(1)} s (${rate} calls/s): ` +
+        `allow ${summary.decisions.allow}, approve ${summary.decisions.approve}, deny ${summary.decisions.deny}`,
+    );
+    for (const [environment, counts] of Object.entries(summary.byEnvironment).sort()) {
+      io.err(`  ${environment}: ${counts.traces} traces, ${counts.calls} calls, ${counts.flagged} flagged`);
+    }
+    const rules = Object.entries(summary.rules).sort((left, right) => right[1] - left[1]);
+    if (rules.length > 0)
+      io.err(`  flagged by: ${rules.map(([rule, count]) => `${rule} ${count}`).join(', ')}`);
+    if (problems > 0) io.err(`${problems} problem(s); affected calls were written as deny`);
+  } catch (error) {
+    io.err(`replay failed: ${describeError(error)}`);
+    return EXIT_ERROR;
+  } finally {
+    closeSync(out);
+  }
+  return problems > 0 ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,88 @@
+/**
+ * @module cli/serve-command
+ * `reins serve --config reins.yaml`: the MCP gateway, the control-plane API and the web console in
+ * one process, on the embedded SQLite store by default (or PostgreSQL). The gateway listens where
+ * `listen:` says, the control plane where `control.listen:` says (a separate port, so that it can be
+ * bound to an internal interface while agents reach the gateway). Human actions go through the
+ * oversight service on the shared store, so they reach every process serving it.
+ */
+import { createControlApi } from '../api/control-api.js';
+import { listenControlApi } from '../api/control-server.js';
+import { loadGatewayConfig } from '../loader/gateway-config-file.js';
+import { StoreOversight } from '../oversight/store-oversight.js';
+import { formatProblem } from '../policy/policy-problem.js';
+import { describeError, ReinsError } from '../spec/errors.js';
+import { verificationKey } from './audit-store.js';
+import { waitForStop } from './gateway-command.js';
+import { startGatewayProcess } from './gateway-process.js';
+import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { openUserStore } from './user-commands.js';
+
+export interface RunningServe {
+  /** Where MCP clients connect (Streamable HTTP). */
+  readonly gatewayUrl: string;
+  /** Where the console and `/v1` are. */
+  readonly controlUrl: string;
+  /** Stops listening, closes upstreams and stores (pending audit records are flushed). */
+  close(): Promise<void>;
+}
+
+/** Starts everything `reins serve` runs; throws (after cleaning up) if any part cannot start. */
+export async function startServe(configPath: string, log: (line: string) => void): Promise<RunningServe> {
+  const loaded = loadGatewayConfig(configPath);
+  if (!loaded.ok) {
+    throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
+  }
+  const { config, directory } = loaded;
+  const gateway = await startGatewayProcess(config, directory, log);
+  try {
+    const users = await openUserStore(gateway.storeOptions);
+    gateway.onClose(() => users.close());
+    const oversight = new StoreOversight({
+      approvals: gateway.oversight.stores.approvals,
+      sessions: gateway.oversight.stores.sessions,
+      identities: gateway.identity,
+      audit: gateway.audit,
+    });
+    const publicKey = verificationKey(gateway.storeOptions);
+    const api = createControlApi({
+      oversight,
+      audit: gateway.audit,
+      users,
+      identity: gateway.identity,
+      authenticator: gateway.authenticator,
+      policy: gateway.policy,
+      ...(publicKey ? { publicKey } : {}),
+      sessionTtlMs: config.control.sessionTtl,
+      secureCookies: config.control.secureCookies,
+      maxBodyBytes: config.limits.maxMessageBytes,
+      log,
+    });
+    const control = await listenControlApi(api, config.control.listen);
+    gateway.onClose(() => control.close());
+    return { gatewayUrl: gateway.endpoint, controlUrl: control.url, close: () => gateway.close() };
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+}
+
+export async function runServe(options: { config: string }, io: CliIo, stop?: AbortSignal): Promise<number> {
+  const log = (line: string) => io.err(`reins serve: ${line}`);
+  let running: RunningServe;
+  try {
+    running = await startServe(options.config, log);
+  } catch (error) {
+    // a configuration problem is several lines (file:line:column each); anything else one
+    io.err(`reins serve: ${error instanceof ReinsError ? error.message : describeError(error)}`);
+    return EXIT_ERROR;
+  }
+  io.out(`reins serve: MCP gateway on ${running.gatewayUrl}`);
+  io.out(
+    `reins serve: console and API on ${running.controlUrl}/ (OpenAPI: ${running.controlUrl}/v1/openapi.json)`,
+  );
+  await waitForStop(stop);
+  log('shutting down');
+  await running.close();
+  return EXIT_OK;
+}

@@ -1,0 +1,121 @@
+/**
+ * @module harness/redaction-stage
+ * Applies the policy's redaction to one call: at decision time to its arguments (block = deny naming
+ * the detector, never the value; hold = approval; redact = the tool runs with placeholders), and to its
+ * result before the agent sees it. Whatever is recorded or shown is the redacted view, so the audit log
+ * never stores a raw secret that the policy does not allow. Any failure fails closed.
+ */
+import type { ValueFinding } from '../detect/redact-value.js';
+import type { RedactionPolicy } from '../policy/redaction-policy.js';
+import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
+import { describeError } from '../spec/errors.js';
+import type { ToolCall } from '../spec/tool-call.js';
+
+export interface ScreenedCall {
+  /** The call as recorded, shown to approvers and kept in the session history (redacted arguments). */
+  readonly call: ToolCall;
+  /** The arguments the tool runs with: redacted, or the originals when humans approve a held call. */
+  readonly executeArgs: Record<string, unknown>;
+  readonly decision: Decision;
+}
+
+/** Arguments recorded when they could not be screened: the raw ones might hold a secret. */
+const UNSCREENED = { withheld: 'the arguments could not be screened for secrets' };
+
+export function screenCall(
+  redaction: RedactionPolicy | undefined,
+  call: ToolCall,
+  decision: Decision,
+): ScreenedCall {
+  if (redaction === undefined) return { call, executeArgs: call.args, decision };
+  let screening: ReturnType<RedactionPolicy['screenInput']>;
+  try {
+    screening = redaction.screenInput(call.tool, decision.tool, call.args);
+  } catch (error) {
+    const message = `fail closed: arguments could not be screened: ${describeError(error)}`;
+    return {
+      call: { ...call, args: UNSCREENED },
+      executeArgs: UNSCREENED,
+      decision: restrict(decision, 'deny', { code: 'redaction_failed', message }),
+    };
+  }
+  if (screening.action === 'allow') return { call, executeArgs: call.args, decision };
+  const redacted: ToolCall = { ...call, args: screening.args };
+  const acted = screening.findings.filter((finding) => finding.action === screening.action);
+  if (screening.action === 'block') {
+    const message = `${describeFindings(acted)}: blocked by the redaction policy`;
+    return {
+      call: redacted,
+      executeArgs: screening.args,
+      decision: restrict(decision, 'deny', { code: 'sensitive_input', message }),
+    };
+  }
+  if (screening.action === 'hold') {
+    const message = `${describeFindings(acted)}: held for review by the redaction policy`;
+    // approved -> the original arguments run: the humans decided the value may go
+    return {
+      call: redacted,
+      executeArgs: call.args,
+      decision: restrict(decision, 'approve', { code: 'sensitive_input', message }),
+    };
+  }
+  const message = `${describeFindings(screening.findings)}: redacted before the call`;
+  return {
+    call: redacted,
+    executeArgs: screening.args,
+    decision: { ...decision, diagnostics: [...decision.diagnostics, { code: 'input_redacted', message }] },
+  };
+}
+
+/** A call held by the redaction policy needs one vote from the default approver roles. */
+const REDACTION_APPROVAL: Obligation = {
+  kind: 'approval',
+  ruleIds: ['redaction'],
+  requirements: [
+    { ruleId: 'redaction', approvers: ['approver', 'admin'], quorum: 1, ownerMayApprove: false },
+  ],
+};
+
+/** The decision made at least as strict as `effect` (deny stays deny), with the reason and diagnostic. */
+function restrict(decision: Decision, effect: 'deny' | 'approve', diagnostic: Diagnostic): Decision {
+  const diagnostics = [...decision.diagnostics, diagnostic];
+  if (decision.effect === 'deny') return { ...decision, diagnostics };
+  if (effect === 'deny') {
+    return { ...decision, effect, reasons: [diagnostic.message], obligations: [], diagnostics };
+  }
+  const reasons =
+    decision.effect === 'approve' ? [...decision.reasons, diagnostic.message] : [diagnostic.message];
+  const obligations = decision.obligations.some((obligation) => obligation.kind === 'approval')
+    ? decision.obligations
+    : [...decision.obligations, REDACTION_APPROVAL];
+  return { ...decision, effect, reasons, obligations, diagnostics };
+}
+
+/** `argument \`notes\` contains aws_access_key (secret)` — the place and the kind, never the value. */
+export function describeFindings(findings: readonly ValueFinding[]): string {
+  const parts = findings
+    .slice(0, 5)
+    .map((finding) => `\`${finding.path}\` contains ${finding.detector} (${finding.class})`);
+  const more = findings.length > 5 ? ` and ${findings.length - 5} more` : '';
+  return `argument ${parts.join(', ')}${more}`;
+}
+
+/** Redacts a tool result; throws (so the harness withholds the result) when a finding must block it. */
+export function redactResult(
+  redaction: RedactionPolicy | undefined,
+  call: ToolCall,
+  decision: Decision,
+  output: unknown,
+): unknown {
+  if (redaction === undefined) return output;
+  const result = redaction.redactOutput(call.tool, decision.tool, output);
+  const blocked = result.findings.filter((finding) => finding.action === 'block');
+  if (blocked.length > 0) {
+    const where = blocked
+      .slice(0, 5)
+      .map((finding) => `${finding.detector} at \`${finding.path}\``)
+      .join(', ');
+    throw new Error(`the result contains ${where}, which the redaction policy blocks`);
+  }
+  return result.value;
+}
