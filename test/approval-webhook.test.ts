@@ -20,7 +20,7 @@ async function listen(
   status: number,
   received: { body: unknown; type: string | undefined }[],
 ): Promise<string> {
-  server = createServer((request: IncomingMessage, response) => {
+  const listening = createServer((request: IncomingMessage, response) => {
     let text = '';
     request.on('data', (chunk) => {
       text += chunk;
@@ -30,8 +30,9 @@ async function listen(
       response.writeHead(status).end();
     });
   });
-  await new Promise<void>((done) => server?.listen(0, '127.0.0.1', () => done()));
-  return `http://127.0.0.1:${(server?.address() as AddressInfo).port}/hook`;
+  server = listening;
+  await new Promise<void>((done) => listening.listen(0, '127.0.0.1', () => done()));
+  return `http://127.0.0.1:${(listening.address() as AddressInfo).port}/hook`;
 }
 
 describe('approval webhook', () => {

@@ -13,7 +13,7 @@
  * it subscribed (its notification was still on its way).
  */
 import { createHash } from 'node:crypto';
-import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type QueryResultRow } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type AgentRecordV1,
@@ -36,6 +36,7 @@ import {
   validateInput,
 } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
+import { PostgresListener } from './postgres-listener.js';
 import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresIdentityStoreOptions {
@@ -54,8 +55,6 @@ export interface PostgresIdentityStoreOptions {
 const DEFAULT_POOL_SIZE = 2;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_HEALTH_CHECK_MS = 15_000;
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
 /** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
 const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
@@ -87,17 +86,14 @@ export class PostgresIdentityStore implements IdentityStore {
   /** The last change id this store has told its listeners about. */
   private lastSeen: number;
   private lastHousekeeping = 0;
-  private listenClient: Client | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
-  private readonly healthTimer: NodeJS.Timeout;
+  private readonly listener: PostgresListener;
   private passRequested: Promise<void> | undefined;
   private passRunning: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly pool: Pool,
-    private readonly options: PostgresIdentityStoreOptions,
+    options: PostgresIdentityStoreOptions,
     private readonly schema: string,
     private readonly channel: string,
     lastSeen: number,
@@ -105,8 +101,13 @@ export class PostgresIdentityStore implements IdentityStore {
   ) {
     this.tables = tablesOf(schema);
     this.lastSeen = lastSeen;
-    this.healthTimer = setInterval(() => void this.checkListener(), healthCheckMs);
-    this.healthTimer.unref();
+    this.listener = new PostgresListener({
+      connectionString: options.connectionString,
+      channel,
+      wake: () => void this.pump(),
+      healthCheckMs,
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    });
   }
 
   /** Connects, creates or migrates the schema (refusing a newer one), starts listening and returns the store. */
@@ -149,7 +150,7 @@ export class PostgresIdentityStore implements IdentityStore {
         healthCheckMs,
       );
       // listening before open resolves: every change committed from now on reaches the listeners
-      await store.listen();
+      await store.listener.start();
       return store;
     } catch (error) {
       client?.release(true);
@@ -299,14 +300,10 @@ export class PostgresIdentityStore implements IdentityStore {
   /** Stops listening and closes every connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.healthTimer);
-      if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
       this.listeners.clear();
-      const listening = this.listenClient;
-      this.listenClient = undefined;
       // a pass in flight finishes (its queries would fail on an ended pool) before the pool ends
       await this.passRunning.catch(() => {});
-      await Promise.allSettled([listening?.end(), this.pool.end()]);
+      await Promise.allSettled([this.listener.close(), this.pool.end()]);
     })();
     return this.closing;
   }
@@ -487,65 +484,6 @@ export class PostgresIdentityStore implements IdentityStore {
   }
 
   /** Opens the listening connection; on any failure it is replaced (see scheduleReconnect). */
-  private async listen(): Promise<void> {
-    const client = new Client({
-      connectionString: this.options.connectionString,
-      connectionTimeoutMillis: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      keepAlive: true,
-      application_name: 'reins-listen',
-      // a half-open connection (lost network) must fail the health check rather than hang it
-      query_timeout: 10_000,
-    });
-    client.on('error', () => this.replaceListener(client));
-    client.on('end', () => this.replaceListener(client));
-    client.on('notification', (message) => {
-      if (message.channel === this.channel) void this.pump();
-    });
-    this.listenClient = client;
-    try {
-      await client.connect();
-      await client.query(`listen ${quoteIdentifier(this.channel)}`);
-    } catch (error) {
-      this.listenClient = undefined;
-      await client.end().catch(() => {});
-      throw error;
-    }
-    this.reconnectDelay = RECONNECT_MIN_MS;
-    // whatever was committed while no connection was listening
-    void this.pump();
-  }
-
-  /** Drops a failed listening connection (once) and schedules its replacement. */
-  private replaceListener(client: Client): void {
-    if (this.listenClient !== client) return;
-    this.listenClient = undefined;
-    client.end().catch(() => {});
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closing !== undefined || this.reconnectTimer !== undefined) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.closing !== undefined) return;
-      this.listen().catch(() => this.scheduleReconnect());
-    }, delay);
-    this.reconnectTimer.unref();
-  }
-
-  /** A listening connection that no longer answers is replaced (its notifications would be lost). */
-  private async checkListener(): Promise<void> {
-    const client = this.listenClient;
-    if (client === undefined) return;
-    try {
-      await client.query('select 1');
-    } catch {
-      this.replaceListener(client);
-    }
-  }
-
   private assertOpen(): void {
     if (this.closing !== undefined)
       throw new ReinsError('store_unavailable', `identity store in schema \`${this.schema}\` is closed`);

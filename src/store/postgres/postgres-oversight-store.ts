@@ -10,7 +10,7 @@
  * the call held in another.
  */
 import { createHash } from 'node:crypto';
-import { Client, Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type ApprovalRecord,
@@ -29,6 +29,7 @@ import {
   newSession,
 } from '../oversight-records.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { PostgresListener } from './postgres-listener.js';
 import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresOversightStoreOptions {
@@ -42,9 +43,6 @@ export interface PostgresOversightStoreOptions {
 
 const MAX_LIST = 1000;
 const CHANGE_RETENTION_MS = 60 * 60 * 1000;
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
-const HEALTH_CHECK_MS = 15_000;
 
 interface Tables {
   readonly approvals: string;
@@ -61,17 +59,14 @@ export class PostgresOversightStore {
   private readonly lockKey: string;
   private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
   private readonly sessionListeners = new Set<(session: SessionSummary) => void>();
-  private listenClient: Client | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
-  private readonly healthTimer: NodeJS.Timeout;
+  private readonly listener: PostgresListener;
   private passRequested: Promise<void> | undefined;
   private passRunning: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly pool: Pool,
-    private readonly options: PostgresOversightStoreOptions,
+    options: PostgresOversightStoreOptions,
     private readonly schema: string,
     private lastSeen: number,
   ) {
@@ -86,8 +81,12 @@ export class PostgresOversightStore {
     this.lockKey = digest.readBigInt64BE(0).toString();
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
-    this.healthTimer = setInterval(() => void this.checkListener(), HEALTH_CHECK_MS);
-    this.healthTimer.unref();
+    this.listener = new PostgresListener({
+      connectionString: options.connectionString,
+      channel: this.channel,
+      wake: () => void this.pump(),
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    });
   }
 
   /** Connects, migrates (refusing a newer schema), starts listening and returns the store. */
@@ -115,7 +114,7 @@ export class PostgresOversightStore {
         `select coalesce(max(id), 0) as last from ${quoteIdentifier(schema)}.oversight_changes`,
       );
       store = new PostgresOversightStore(pool, options, schema, Number(last.rows[0]?.last ?? 0));
-      await store.listen();
+      await store.listener.start();
       return store;
     } catch (error) {
       if (store !== undefined) await store.close();
@@ -130,13 +129,10 @@ export class PostgresOversightStore {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.healthTimer);
-      if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
       this.approvalListeners.clear();
       this.sessionListeners.clear();
       await this.passRunning.catch(() => {});
-      await this.listenClient?.end().catch(() => {});
-      this.listenClient = undefined;
+      await this.listener.close();
       await this.pool.end().catch(() => {});
     })();
     return this.closing;
@@ -382,60 +378,6 @@ export class PostgresOversightStore {
       );
       for (const row of found.rows)
         emit(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
-    }
-  }
-
-  private async listen(): Promise<void> {
-    const client = new Client({
-      connectionString: this.options.connectionString,
-      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
-      keepAlive: true,
-      application_name: 'reins-listen',
-      query_timeout: 10_000,
-    });
-    client.on('error', () => this.replaceListener(client));
-    client.on('end', () => this.replaceListener(client));
-    client.on('notification', (message) => {
-      if (message.channel === this.channel) void this.pump();
-    });
-    this.listenClient = client;
-    try {
-      await client.connect();
-      await client.query(`listen ${quoteIdentifier(this.channel)}`);
-    } catch (error) {
-      this.listenClient = undefined;
-      await client.end().catch(() => {});
-      throw error;
-    }
-    this.reconnectDelay = RECONNECT_MIN_MS;
-    void this.pump();
-  }
-
-  private replaceListener(client: Client): void {
-    if (this.listenClient !== client) return;
-    this.listenClient = undefined;
-    client.end().catch(() => {});
-    this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closing !== undefined || this.reconnectTimer !== undefined) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.closing === undefined) this.listen().catch(() => this.scheduleReconnect());
-    }, delay);
-    this.reconnectTimer.unref();
-  }
-
-  private async checkListener(): Promise<void> {
-    const client = this.listenClient;
-    if (client === undefined) return;
-    try {
-      await client.query('select 1');
-    } catch {
-      this.replaceListener(client);
     }
   }
 
