@@ -36,7 +36,7 @@ import {
   validateInput,
 } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
-import { PostgresListener } from './postgres-listener.js';
+import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
 import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresIdentityStoreOptions {
@@ -87,8 +87,10 @@ export class PostgresIdentityStore implements IdentityStore {
   private lastSeen: number;
   private lastHousekeeping = 0;
   private readonly listener: PostgresListener;
-  private passRequested: Promise<void> | undefined;
-  private passRunning: Promise<void> = Promise.resolve();
+  private readonly passes = new CatchUpPasses(
+    () => this.catchUp(),
+    () => this.closing !== undefined,
+  );
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -104,7 +106,7 @@ export class PostgresIdentityStore implements IdentityStore {
     this.listener = new PostgresListener({
       connectionString: options.connectionString,
       channel,
-      wake: () => void this.pump(),
+      wake: () => void this.passes.request(),
       healthCheckMs,
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
@@ -302,7 +304,7 @@ export class PostgresIdentityStore implements IdentityStore {
     this.closing ??= (async () => {
       this.listeners.clear();
       // a pass in flight finishes (its queries would fail on an ended pool) before the pool ends
-      await this.passRunning.catch(() => {});
+      await this.passes.settled();
       await Promise.allSettled([this.listener.close(), this.pool.end()]);
     })();
     return this.closing;
@@ -342,7 +344,7 @@ export class PostgresIdentityStore implements IdentityStore {
       throw unavailable('write', error);
     }
     if (housekeeping) this.lastHousekeeping = now;
-    await this.pump();
+    await this.passes.request();
     return result;
   }
 
@@ -387,20 +389,6 @@ export class PostgresIdentityStore implements IdentityStore {
     } catch (error) {
       throw unavailable('read', error);
     }
-  }
-
-  /**
-   * Requests a catch-up pass that starts after this call; passes run one at a time, and requests made
-   * while one waits share it. Resolves when that pass is done (failures are retried by the next pass).
-   */
-  private pump(): Promise<void> {
-    this.passRequested ??= this.passRunning.then(() => {
-      this.passRequested = undefined;
-      const pass = this.closing === undefined ? this.catchUp().catch(() => {}) : Promise.resolve();
-      this.passRunning = pass;
-      return pass;
-    });
-    return this.passRequested;
   }
 
   /** Reads the changes after the last one seen and tells every listener, in order. */

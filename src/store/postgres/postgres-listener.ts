@@ -101,3 +101,33 @@ export class PostgresListener {
     }
   }
 }
+
+/**
+ * Runs a store's catch-up passes one at a time. A request starts a pass after the one running, and
+ * requests made while a pass waits share it; the promise resolves when that pass is done (a failed
+ * pass is swallowed: the next one retries from the same point).
+ */
+export class CatchUpPasses {
+  private requested: Promise<void> | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly pass: () => Promise<void>,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  request(): Promise<void> {
+    this.requested ??= this.running.then(() => {
+      this.requested = undefined;
+      const pass = this.stopped() ? Promise.resolve() : this.pass().catch(() => {});
+      this.running = pass;
+      return pass;
+    });
+    return this.requested;
+  }
+
+  /** Resolves once the pass in flight (if any) is over. */
+  settled(): Promise<void> {
+    return this.running;
+  }
+}

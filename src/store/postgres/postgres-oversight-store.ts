@@ -29,7 +29,7 @@ import {
   newSession,
 } from '../oversight-records.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
-import { PostgresListener } from './postgres-listener.js';
+import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
 import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresOversightStoreOptions {
@@ -60,8 +60,10 @@ export class PostgresOversightStore {
   private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
   private readonly sessionListeners = new Set<(session: SessionSummary) => void>();
   private readonly listener: PostgresListener;
-  private passRequested: Promise<void> | undefined;
-  private passRunning: Promise<void> = Promise.resolve();
+  private readonly passes = new CatchUpPasses(
+    () => this.catchUp(),
+    () => this.closing !== undefined,
+  );
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -84,7 +86,7 @@ export class PostgresOversightStore {
     this.listener = new PostgresListener({
       connectionString: options.connectionString,
       channel: this.channel,
-      wake: () => void this.pump(),
+      wake: () => void this.passes.request(),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
   }
@@ -131,7 +133,7 @@ export class PostgresOversightStore {
     this.closing ??= (async () => {
       this.approvalListeners.clear();
       this.sessionListeners.clear();
-      await this.passRunning.catch(() => {});
+      await this.passes.settled();
       await this.listener.close();
       await this.pool.end().catch(() => {});
     })();
@@ -327,7 +329,7 @@ export class PostgresOversightStore {
       if (error instanceof ReinsError) throw error;
       throw unavailable('write', error);
     }
-    await this.pump();
+    await this.passes.request();
     return result;
   }
 
@@ -340,17 +342,6 @@ export class PostgresOversightStore {
     ]);
     await client.query(`delete from ${this.tables.changes} where at < $1`, [now - CHANGE_RETENTION_MS]);
     await client.query('select pg_notify($1, $2)', [this.channel, kind]);
-  }
-
-  /** One catch-up pass at a time; requests made while one waits share the next. */
-  private pump(): Promise<void> {
-    this.passRequested ??= this.passRunning.then(() => {
-      this.passRequested = undefined;
-      const pass = this.closing === undefined ? this.catchUp().catch(() => {}) : Promise.resolve();
-      this.passRunning = pass;
-      return pass;
-    });
-    return this.passRequested;
   }
 
   private async catchUp(): Promise<void> {

@@ -30,6 +30,7 @@ import {
   validateInput,
 } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
+import { SqliteChangePoller } from './sqlite-change-poller.js';
 import { openSqliteStore } from './sqlite-migrations.js';
 
 export interface SqliteIdentityStoreOptions {
@@ -58,23 +59,24 @@ interface ChangeRow {
 export class SqliteIdentityStore implements IdentityStore {
   private readonly database: Database.Database;
   private readonly path: string;
-  private readonly pollIntervalMs: number;
   private readonly listeners = new Set<(change: IdentityChange) => void>();
   private readonly statements: Statements;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly poller: SqliteChangePoller;
   /** The last change id this store has told its listeners about (meaningful while it has listeners). */
   private lastSeen = 0;
-  private dataVersion = -1;
   private lastHousekeeping = 0;
   private closed = false;
 
   constructor(options: SqliteIdentityStoreOptions) {
     this.path = options.path;
-    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    if (!(this.pollIntervalMs >= 1))
-      throw new RangeError(`pollIntervalMs must be at least 1, got \`${this.pollIntervalMs}\``);
+    const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    if (!(pollIntervalMs >= 1))
+      throw new RangeError(`pollIntervalMs must be at least 1, got \`${pollIntervalMs}\``);
     this.database = openSqliteStore(options.path, 'identity store', 'store_unavailable');
     this.statements = prepareStatements(this.database);
+    this.poller = new SqliteChangePoller(this.database, pollIntervalMs, () => {
+      if (!this.closed) this.catchUp();
+    });
   }
 
   async createAgent(agent: AgentRecordV1): Promise<AgentRecordV1> {
@@ -190,11 +192,14 @@ export class SqliteIdentityStore implements IdentityStore {
 
   onChange(listener: (change: IdentityChange) => void): () => void {
     this.assertOpen();
-    if (this.listeners.size === 0) this.startPolling();
+    if (this.listeners.size === 0) {
+      this.lastSeen = this.statements.lastChange.get() ?? 0;
+      this.poller.start();
+    }
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.stopPolling();
+      if (this.listeners.size === 0) this.poller.stop();
     };
   }
 
@@ -203,7 +208,7 @@ export class SqliteIdentityStore implements IdentityStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    this.stopPolling();
+    this.poller.stop();
     if (this.database.open) this.database.close();
   }
 
@@ -223,7 +228,7 @@ export class SqliteIdentityStore implements IdentityStore {
       })
       .immediate();
     if (housekeeping) this.lastHousekeeping = now;
-    if (this.listeners.size > 0) this.catchUpQuietly();
+    if (this.listeners.size > 0) this.poller.afterOwnWrite();
     return result;
   }
 
@@ -239,41 +244,6 @@ export class SqliteIdentityStore implements IdentityStore {
     if (pruned === null || pruned === undefined) return;
     this.statements.pruneChanges.run(cutoff);
     this.statements.setPrunedThrough.run(pruned);
-  }
-
-  private startPolling(): void {
-    this.lastSeen = this.statements.lastChange.get() ?? 0;
-    this.dataVersion = this.statements.dataVersion.get() ?? -1;
-    this.timer = setInterval(() => this.poll(), this.pollIntervalMs);
-    this.timer.unref();
-  }
-
-  private stopPolling(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private poll(): void {
-    if (this.closed) return;
-    try {
-      const version = this.statements.dataVersion.get();
-      if (version === this.dataVersion) return;
-      this.catchUp();
-      // only once caught up: a failed read is retried on the next tick
-      this.dataVersion = version ?? -1;
-    } catch {
-      // busy or a transient I/O error: the next tick tries again
-    }
-  }
-
-  private catchUpQuietly(): void {
-    try {
-      this.catchUp();
-    } catch {
-      // the write is committed: make the next poll read the changes (this connection's own commit
-      // does not move its data_version)
-      this.dataVersion = -1;
-    }
   }
 
   /** Reads the changes after the last one seen (in one snapshot) and tells every listener, in order. */
@@ -379,7 +349,6 @@ function prepareStatements(database: Database.Database) {
     prunedThrough: database
       .prepare<[], number>('select pruned_through from identity_meta where id = 1')
       .pluck(),
-    dataVersion: database.prepare<[], number>('pragma data_version').pluck(),
     pruneChanges: database.prepare<[number]>('delete from identity_changes where at < ?'),
     pruneRevocations: database.prepare<[number]>('delete from revocations where until < ?'),
     maxPrunedChange: database

@@ -26,6 +26,7 @@ import {
   newSession,
 } from '../oversight-records.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { SqliteChangePoller } from './sqlite-change-poller.js';
 import { openSqliteStore } from './sqlite-migrations.js';
 
 export interface SqliteOversightStoreOptions {
@@ -49,18 +50,20 @@ export class SqliteOversightStore {
   private readonly statements: Statements;
   private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
   private readonly sessionListeners = new Set<(session: SessionSummary) => void>();
-  private readonly pollIntervalMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly poller: SqliteChangePoller;
   private lastSeen = 0;
-  private dataVersion = -1;
   private closed = false;
 
   constructor(private readonly options: SqliteOversightStoreOptions) {
-    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    if (!(this.pollIntervalMs >= 1))
-      throw new RangeError(`pollIntervalMs must be at least 1, got \`${this.pollIntervalMs}\``);
+    const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    // checked before the file is opened, so a bad option leaves nothing open
+    if (!(pollIntervalMs >= 1))
+      throw new RangeError(`pollIntervalMs must be at least 1, got \`${pollIntervalMs}\``);
     this.database = openSqliteStore(options.path, 'oversight store', 'store_unavailable');
     this.statements = prepareStatements(this.database);
+    this.poller = new SqliteChangePoller(this.database, pollIntervalMs, () => {
+      if (!this.closed) this.catchUp();
+    });
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
   }
@@ -71,7 +74,7 @@ export class SqliteOversightStore {
     this.closed = true;
     this.approvalListeners.clear();
     this.sessionListeners.clear();
-    this.stopPolling();
+    this.poller.stop();
     if (this.database.open) this.database.close();
   }
 
@@ -212,11 +215,14 @@ export class SqliteOversightStore {
 
   private subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
     this.assertOpen();
-    if (this.approvalListeners.size + this.sessionListeners.size === 0) this.startPolling();
+    if (this.approvalListeners.size + this.sessionListeners.size === 0) {
+      this.lastSeen = this.statements.lastChange.get() ?? 0;
+      this.poller.start();
+    }
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (this.approvalListeners.size + this.sessionListeners.size === 0) this.stopPolling();
+      if (this.approvalListeners.size + this.sessionListeners.size === 0) this.poller.stop();
     };
   }
 
@@ -224,7 +230,7 @@ export class SqliteOversightStore {
   private write<T>(work: () => T): T {
     this.assertOpen();
     const result = this.database.transaction(work).immediate();
-    if (this.timer !== undefined) this.catchUpQuietly();
+    if (this.poller.running) this.poller.afterOwnWrite();
     return result;
   }
 
@@ -232,39 +238,6 @@ export class SqliteOversightStore {
     const now = Date.now();
     this.statements.insertChange.run(kind, ref, now);
     this.statements.pruneChanges.run(now - CHANGE_RETENTION_MS);
-  }
-
-  private startPolling(): void {
-    this.lastSeen = this.statements.lastChange.get() ?? 0;
-    this.dataVersion = this.statements.dataVersion.get() ?? -1;
-    this.timer = setInterval(() => this.poll(), this.pollIntervalMs);
-    this.timer.unref();
-  }
-
-  private stopPolling(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private poll(): void {
-    if (this.closed) return;
-    try {
-      const version = this.statements.dataVersion.get();
-      if (version === this.dataVersion) return;
-      this.catchUp();
-      this.dataVersion = version ?? -1;
-    } catch {
-      // busy or a transient I/O error: the next tick tries again
-    }
-  }
-
-  private catchUpQuietly(): void {
-    try {
-      this.catchUp();
-    } catch {
-      // committed already; make the next poll read it (our own commit does not move data_version)
-      this.dataVersion = -1;
-    }
   }
 
   /** Reads the changes after the last one seen and tells listeners each changed record's current state. */
@@ -371,6 +344,5 @@ function prepareStatements(database: Database.Database) {
         "select coalesce((select seq from sqlite_sequence where name = 'oversight_changes'), 0)",
       )
       .pluck(),
-    dataVersion: database.prepare<[], number>('pragma data_version').pluck(),
   };
 }
