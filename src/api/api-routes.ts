@@ -120,6 +120,24 @@ export const AgentDetailSchema = z.strictObject({
 
 const route = <T extends RouteConfig>(config: T) => createRoute({ security: bearer, ...config });
 
+/** Approve and deny differ only in their verb: one declaration serves both. */
+function voteRoute(verb: 'approve' | 'deny', summary: string) {
+  return route({
+    method: 'post',
+    path: `/v1/approvals/{id}/${verb}`,
+    tags: ['approvals'],
+    summary: `${summary} (a role the approve rule names: \`approver\` by default)`,
+    request: { params: IdParams, ...body(ReasonBodySchema) },
+    responses: {
+      200: json(ApprovalRecordSchema, 'the request after the vote'),
+      ...errors,
+      ...notFound,
+      ...conflict,
+      410: json(ApiErrorSchema, 'the request expired'),
+    },
+  });
+}
+
 export const routes = {
   login: createRoute({
     method: 'post',
@@ -177,34 +195,8 @@ export const routes = {
     request: { params: IdParams },
     responses: { 200: json(ApprovalRecordSchema, 'the request'), ...errors, ...notFound },
   }),
-  approve: route({
-    method: 'post',
-    path: '/v1/approvals/{id}/approve',
-    tags: ['approvals'],
-    summary: 'Vote to approve the held call (a role the approve rule names: `approver` by default)',
-    request: { params: IdParams, ...body(ReasonBodySchema) },
-    responses: {
-      200: json(ApprovalRecordSchema, 'the request after the vote'),
-      ...errors,
-      ...notFound,
-      ...conflict,
-      410: json(ApiErrorSchema, 'the request expired'),
-    },
-  }),
-  deny: route({
-    method: 'post',
-    path: '/v1/approvals/{id}/deny',
-    tags: ['approvals'],
-    summary: 'Refuse the held call (a role the approve rule names: `approver` by default)',
-    request: { params: IdParams, ...body(ReasonBodySchema) },
-    responses: {
-      200: json(ApprovalRecordSchema, 'the request after the vote'),
-      ...errors,
-      ...notFound,
-      ...conflict,
-      410: json(ApiErrorSchema, 'the request expired'),
-    },
-  }),
+  approve: voteRoute('approve', 'Vote to approve the held call'),
+  deny: voteRoute('deny', 'Refuse the held call'),
   listSessions: route({
     method: 'get',
     path: '/v1/sessions',
