@@ -10,11 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { connectThroughReins } from './support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -77,31 +77,15 @@ afterEach(async () => {
 });
 
 async function connect(agent: string): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [
-      join(ROOT, 'bin/reins.js'),
-      'mcp',
-      '--agent',
-      agent,
-      '--policy',
-      policy,
-      '--db',
-      db,
-      '--lock',
-      join(directory, 'reins.lock'),
-      '--name',
-      'fs',
-      '--',
-      process.execPath,
-      FILESYSTEM_SERVER,
-      work,
-    ],
-    env: { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '' },
-    stderr: 'pipe',
+  const client = await connectThroughReins({
+    agent,
+    policy,
+    db,
+    lock: join(directory, 'reins.lock'),
+    name: 'fs',
+    upstream: [FILESYSTEM_SERVER, work],
+    clientName: 'gateway-test',
   });
-  const client = new Client({ name: 'gateway-test', version: '1.0.0' });
-  await client.connect(transport);
   clients.push(client);
   return client;
 }

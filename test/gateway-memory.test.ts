@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectThroughReins } from './support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MEMORY_SERVER = createRequire(import.meta.url).resolve(
@@ -64,34 +64,16 @@ memory:
     reins('agents', 'create', id, '--owner', owner, '--roles', roles, '--scopes', 'memory/*', '--db', db);
   }
   for (const [id] of agents) {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [
-        join(ROOT, 'bin/reins.js'),
-        'mcp',
-        '--agent',
-        id,
-        '--policy',
-        policy,
-        '--db',
-        db,
-        '--lock',
-        join(directory, 'reins.lock'),
-        '--name',
-        'memory',
-        '--',
-        process.execPath,
-        MEMORY_SERVER,
-      ],
-      env: {
-        ...(process.env as Record<string, string>),
-        REINS_DATABASE_URL: '',
-        MEMORY_FILE_PATH: memoryFile,
-      },
-      stderr: 'pipe',
+    const client = await connectThroughReins({
+      agent: id,
+      policy,
+      db,
+      lock: join(directory, 'reins.lock'),
+      name: 'memory',
+      upstream: [MEMORY_SERVER],
+      clientName: `memory-test-${id}`,
+      env: { MEMORY_FILE_PATH: memoryFile },
     });
-    const client = new Client({ name: `memory-test-${id}`, version: '1.0.0' });
-    await client.connect(transport);
     clients.set(id, client);
   }
 }, 60_000);

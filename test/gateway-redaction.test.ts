@@ -19,10 +19,10 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectThroughReins } from './support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -79,31 +79,15 @@ redaction:
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, REINS_DATABASE_URL: '' } },
   );
   if (created.status !== 0) throw new Error(created.stderr);
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [
-      join(ROOT, 'bin/reins.js'),
-      'mcp',
-      '--agent',
-      'dev',
-      '--policy',
-      policy,
-      '--db',
-      db,
-      '--lock',
-      join(directory, 'reins.lock'),
-      '--name',
-      'fs',
-      '--',
-      process.execPath,
-      FILESYSTEM_SERVER,
-      work,
-    ],
-    env: { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '' },
-    stderr: 'pipe',
+  client = await connectThroughReins({
+    agent: 'dev',
+    policy,
+    db,
+    lock: join(directory, 'reins.lock'),
+    name: 'fs',
+    upstream: [FILESYSTEM_SERVER, work],
+    clientName: 'redaction-test',
   });
-  client = new Client({ name: 'redaction-test', version: '1.0.0' });
-  await client.connect(transport);
 });
 
 afterAll(async () => {

@@ -10,10 +10,10 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectThroughReins } from './support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -83,31 +83,15 @@ flows:
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, REINS_DATABASE_URL: '' } },
   );
   if (created.status !== 0) throw new Error(created.stderr);
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [
-      join(ROOT, 'bin/reins.js'),
-      'mcp',
-      '--agent',
-      'proposal-writer',
-      '--policy',
-      policy,
-      '--db',
-      db,
-      '--lock',
-      join(directory, 'reins.lock'),
-      '--name',
-      'fs',
-      '--',
-      process.execPath,
-      FILESYSTEM_SERVER,
-      clients,
-    ],
-    env: { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '' },
-    stderr: 'pipe',
+  client = await connectThroughReins({
+    agent: 'proposal-writer',
+    policy,
+    db,
+    lock: join(directory, 'reins.lock'),
+    name: 'fs',
+    upstream: [FILESYSTEM_SERVER, clients],
+    clientName: 'tenant-test',
   });
-  client = new Client({ name: 'tenant-test', version: '1.0.0' });
-  await client.connect(transport);
 }, 60_000);
 
 afterAll(async () => {
