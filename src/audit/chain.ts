@@ -6,10 +6,10 @@
  * from some point on, and a tail cut off after the last checkpoint.
  * Pure: no I/O. Stores call `linkRecord` when appending and `verifyChain` when asked to verify.
  */
-import { hash, type KeyObject } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord, type PreparedEvent } from '../spec/audit-event.js';
-import { verifyCheckpoint } from './checkpoint.js';
+import { type CheckpointKeys, verifyCheckpoint } from './checkpoint.js';
 
 /** The "previous hash" of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -82,8 +82,8 @@ export interface VerifyOptions {
   readonly validateBodies?: boolean;
   /** Signed checkpoints to check the chain against, in any order. */
   readonly checkpoints?: readonly AuditCheckpointV1[];
-  /** Verifies checkpoint signatures; without it only their hashes are compared. */
-  readonly publicKey?: KeyObject;
+  /** Verifies checkpoint signatures (current and retired keys); without it only their hashes are compared. */
+  readonly publicKey?: CheckpointKeys;
   /** The records before this checkpoint were pruned: the chain continues from it. */
   readonly anchor?: AuditCheckpointV1;
 }

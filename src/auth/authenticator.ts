@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { planDelegation } from '../identity/delegation.js';
-import { KeyRing } from '../identity/key-ring.js';
+import { type CredentialKeySource, KeyRing, MAX_TOKEN_LIFETIME_MS } from '../identity/key-ring.js';
 import {
   CredentialError,
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -30,6 +30,10 @@ import type { IdentityStore } from '../store/state-stores.js';
 
 export interface AuthenticatorOptions {
   readonly store: IdentityStore;
+  /** Where the signing key and the verification keys come from: never the store (decision 0011). */
+  readonly keys: CredentialKeySource;
+  /** Warnings, e.g. about signing keys an earlier version left in the store. */
+  readonly log?: (line: string) => void;
   /** Where refusals are recorded. */
   readonly audit?: AuditLog;
   readonly tokens?: TokenSettings;
@@ -92,15 +96,17 @@ export class Authenticator {
     });
   }
 
-  /** Loads keys, agents and revocations from the store; creates the first signing key if there is none. */
+  /** Loads the keys from the key source, agents and revocations from the store. */
   static async open(options: AuthenticatorOptions): Promise<Authenticator> {
     const now = new Date((options.clock ?? Date.now)());
-    let keys = await options.store.signingKeys();
-    if (!keys.some((key) => key.retiredAt === undefined)) {
-      await options.store.addSigningKey(KeyRing.generate(now));
-      keys = await options.store.signingKeys();
-    }
-    const authenticator = new Authenticator(options, await KeyRing.load(keys));
+    const ring = KeyRing.fromKeys(await options.keys.load());
+    // keys an earlier version kept in the store were readable by anyone who could read it: never trusted
+    const dropped = await options.store.dropLegacySigningKeys();
+    if (dropped > 0)
+      options.log?.(
+        `deleted ${dropped} credential signing key(s) an earlier version kept in the store; credentials they signed are no longer accepted (issue new ones; see docs/decisions/0011-key-custody.md)`,
+      );
+    const authenticator = new Authenticator(options, ring);
     for (const agent of await options.store.listAgents()) authenticator.agents.set(agent.id, agent);
     for (const revocation of await options.store.revocations(now)) authenticator.remember(revocation);
     return authenticator;
@@ -145,6 +151,7 @@ export class Authenticator {
         );
       }
     }
+    await this.reloadKeysIfChanged();
     const now = Math.floor(this.clock() / 1000);
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
@@ -186,6 +193,7 @@ export class Authenticator {
         Math.floor(this.clock() / 1000),
         this.options.maxDelegationDepth,
       );
+      await this.reloadKeysIfChanged();
       return await issueToken(this.ring, plan, this.options.tokens);
     } catch (error) {
       const refusal =
@@ -218,21 +226,20 @@ export class Authenticator {
     await this.options.store.revoke(revocation);
   }
 
-  /** Adds a new signing key and retires the current one (it still verifies until its tokens expire). */
-  async rotateKey(): Promise<string> {
-    const now = new Date(this.clock());
-    const current = this.ring.signingKey();
-    const fresh = KeyRing.generate(now);
-    await this.options.store.addSigningKey(fresh);
-    if (current) {
-      await this.options.store.retireSigningKey(
-        current.kid,
-        now.toISOString(),
-        new Date(now.getTime() + MAX_TOKEN_LIFETIME_MS).toISOString(),
-      );
-    }
-    this.ring = await KeyRing.load(await this.options.store.signingKeys());
-    return fresh.kid;
+  /**
+   * Re-reads the key source when it says it changed (another process rotated the key): before signing,
+   * and when a token names a key this process does not know. Returns whether the keys were reloaded.
+   */
+  async reloadKeysIfChanged(): Promise<boolean> {
+    if (!this.options.keys.changed?.()) return false;
+    this.ring = KeyRing.fromKeys(await this.options.keys.load());
+    this.cache.clear();
+    return true;
+  }
+
+  /** The kid new credentials are signed with. */
+  signingKeyId(): string {
+    return this.ring.signer.keyId;
   }
 
   jwks() {
@@ -252,7 +259,14 @@ export class Authenticator {
       if (cached.expiresAtMs > now) return cached.claims;
       this.cache.delete(token);
     }
-    const claims = await verifyToken(this.ring, token, new Date(now), this.options.tokens);
+    const claims = await verifyToken(this.ring, token, new Date(now), this.options.tokens).catch(
+      async (error: unknown) => {
+        // a key rotated in by another process: reload once and try again
+        if (!(error instanceof CredentialError && error.code === 'unknown_key')) throw error;
+        if (!(await this.reloadKeysIfChanged())) throw error;
+        return verifyToken(this.ring, token, new Date(now), this.options.tokens);
+      },
+    );
     if (this.cache.size >= this.cacheSize) this.cache.clear();
     this.cache.set(token, { claims, expiresAtMs: claims.exp * 1000 });
     return claims;
@@ -293,9 +307,8 @@ export class Authenticator {
     else if (change.kind === 'agent') {
       const agent = await this.options.store.getAgent(change.id);
       if (agent) this.agents.set(agent.id, agent);
-    } else {
-      this.ring = await KeyRing.load(await this.options.store.signingKeys());
     }
+    // `key` changes were written by earlier versions that kept keys in the store: ignored
   }
 
   private async activeAgent(agentId: string): Promise<AgentRecordV1> {
@@ -340,5 +353,4 @@ export class Authenticator {
   }
 }
 
-/** The longest a credential may live; revocations and retired keys are kept this long. */
-export const MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+export { MAX_TOKEN_LIFETIME_MS };

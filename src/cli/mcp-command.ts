@@ -15,6 +15,7 @@ import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
 import { UpstreamNameSchema } from '../spec/gateway-config.js';
 import type { Principal } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import {
   memoryGuardOf,
@@ -86,7 +87,15 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
 
-  const audit = await openWritableAuditLog(options);
+  let audit: AuditLog;
+  try {
+    audit = await openWritableAuditLog(options, log);
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await identity.close();
+    return EXIT_ERROR;
+  }
   const upstream = new Upstream(
     { name: name.data, stdio: { command: executable, args, env: {} } },
     {

@@ -12,7 +12,12 @@ import { createUser, hashUserToken, newUserToken, type UserStore } from '../api/
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
-import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
+import {
+  databaseUrlOf,
+  openWritableAuditLog,
+  type StoreOptions,
+  storeOptionsOfConfig,
+} from './audit-store.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK } from './io.js';
 
 export type UserStoreOptions = StoreOptions & { config?: string };
@@ -29,8 +34,7 @@ function resolveStore(options: UserStoreOptions): StoreOptions {
   if (options.config === undefined) return options;
   const loaded = loadGatewayConfig(options.config);
   if (!loaded.ok) throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
-  const { store } = loaded.config;
-  return { db: store.sqlite, ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}) };
+  return storeOptionsOfConfig(loaded.config, loaded.directory);
 }
 
 function cliActor(): string {

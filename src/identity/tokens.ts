@@ -5,7 +5,7 @@
  * `CredentialError` with a stable code and a message that says what is wrong, never as a pass.
  */
 import { randomUUID } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import {
   type ActorClaim,
   CREDENTIAL_TYPE,
@@ -14,7 +14,7 @@ import {
   type CredentialErrorCode,
 } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
-import type { KeyRing } from './key-ring.js';
+import type { KeyRing, Signer } from './key-ring.js';
 
 export const DEFAULT_ISSUER = 'reins';
 export const DEFAULT_AUDIENCE = 'reins';
@@ -56,9 +56,6 @@ export async function issueToken(
   request: IssueRequest,
   settings: TokenSettings = {},
 ): Promise<{ token: string; claims: CredentialClaims }> {
-  const key = ring.signingKey();
-  if (key === undefined)
-    throw new CredentialError('unknown_key', 'no active signing key: rotate one in first');
   const claims: CredentialClaims = {
     iss: settings.issuer ?? DEFAULT_ISSUER,
     aud: settings.audience ?? DEFAULT_AUDIENCE,
@@ -74,10 +71,23 @@ export async function issueToken(
     ...(request.actor ? { act: request.actor } : {}),
     ...(request.task ? { task: request.task } : {}),
   };
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })
-    .sign(key.privateKey);
-  return { token, claims };
+  return { token: await signCompact(ring.signer, claims), claims };
+}
+
+/**
+ * A compact JWS (RFC 7515) signed by the signer, which may be a KMS that never hands out its key:
+ * base64url(header) . base64url(payload) . base64url(Ed25519 signature over the first two).
+ */
+async function signCompact(signer: Signer, claims: CredentialClaims): Promise<string> {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: 'EdDSA', kid: signer.keyId, typ: CREDENTIAL_TYPE })}.${encode(claims)}`;
+  const signature = await signer.sign(Buffer.from(input));
+  if (signature.length !== 64)
+    throw new CredentialError(
+      'unknown_key',
+      `the signer returned ${signature.length} bytes, not an Ed25519 signature`,
+    );
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
 /** Verifies signature, algorithm, type, issuer, audience and time; throws CredentialError. */

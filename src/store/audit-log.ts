@@ -5,9 +5,8 @@
  * harness denies a call whose intent cannot be recorded. The same conformance suite
  * (test/conformance/audit-log.conformance.ts) runs against every backend.
  */
-import type { KeyObject } from 'node:crypto';
 import type { VerifyReport } from '../audit/chain.js';
-import type { CheckpointSigner } from '../audit/checkpoint.js';
+import type { CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
 
@@ -76,9 +75,9 @@ export interface AuditLog {
    * the anchor verification starts from. Records after the last such checkpoint are never deleted.
    */
   prune(before: Date): Promise<PruneReport>;
-  /** Walks the whole chain against its checkpoints; pass the public key to check their signatures. */
+  /** Walks the whole chain against its checkpoints; pass the public keys to check their signatures. */
   verify(options?: {
-    publicKey?: KeyObject;
+    publicKey?: CheckpointKeys;
     extraCheckpoints?: readonly AuditCheckpointV1[];
   }): Promise<VerifyReport>;
   /** Flushes pending appends, signs a final checkpoint and releases the store. */

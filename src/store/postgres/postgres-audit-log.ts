@@ -6,9 +6,10 @@
  * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
  * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
  */
-import type { KeyObject } from 'node:crypto';
+
 import { Pool, type PoolClient, type QueryArrayResult } from 'pg';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
+import type { CheckpointKeys } from '../../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -262,7 +263,7 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async verify(
-    options: { publicKey?: KeyObject; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
+    options: { publicKey?: CheckpointKeys; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
   ): Promise<VerifyReport> {
     await this.queue.drain();
     const client = await this.readPool.connect();

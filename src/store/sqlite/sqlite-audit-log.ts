@@ -5,11 +5,10 @@
  * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
  * their batch is committed.
  */
-import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import type { CheckpointKeys, CheckpointSigner } from '../../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -268,7 +267,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async verify(
-    options: { publicKey?: KeyObject; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
+    options: { publicKey?: CheckpointKeys; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
   ): Promise<VerifyReport> {
     await this.queue.drain();
     const read = this.database.transaction(() => ({
@@ -326,13 +325,19 @@ export class SqliteAuditLog implements AuditLog {
   private verifyAfter(
     from: AuditCheckpointV1,
     checkpoints: AuditCheckpointV1[],
-    publicKey: KeyObject | undefined,
+    publicKey: CheckpointKeys | undefined,
   ): Promise<VerifyReport> {
     const setup: VerifyWorkerSetup = {
       path: this.path,
       from,
       checkpoints,
-      ...(publicKey ? { publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() } : {}),
+      ...(publicKey
+        ? {
+            publicKeyPems: [publicKey]
+              .flat()
+              .map((key) => key.export({ format: 'pem', type: 'spki' }).toString()),
+          }
+        : {}),
     };
     return new Promise((resolve, reject) => {
       const worker = startWorker('sqlite-verify-worker', setup);

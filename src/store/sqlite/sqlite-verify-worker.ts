@@ -16,7 +16,8 @@ export interface VerifyWorkerSetup {
   readonly path: string;
   readonly from: AuditCheckpointV1;
   readonly checkpoints: readonly AuditCheckpointV1[];
-  readonly publicKeyPem?: string;
+  /** Current and retired checkpoint keys (SPKI PEM). */
+  readonly publicKeyPems?: readonly string[];
 }
 
 const setup = workerData as VerifyWorkerSetup;
@@ -31,7 +32,7 @@ try {
   const report = await verifyChain(records, {
     anchor: setup.from,
     checkpoints: setup.checkpoints,
-    ...(setup.publicKeyPem ? { publicKey: createPublicKey(setup.publicKeyPem) } : {}),
+    ...(setup.publicKeyPems ? { publicKey: setup.publicKeyPems.map((pem) => createPublicKey(pem)) } : {}),
   });
   database.close();
   parentPort?.postMessage({ ok: true, report });
