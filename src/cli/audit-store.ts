@@ -12,9 +12,9 @@ import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { CredentialKeySource } from '../identity/key-ring.js';
 import { retirePublicKey } from '../keys/key-directory.js';
 import {
-  createDefaultKeys,
+  createKeysIfMissing,
   credentialKeySource,
-  defaultKeyMissing,
+  creatableKeyMissing,
   type KeyPurpose,
   loadKeys,
   type ResolvedKeySource,
@@ -75,7 +75,16 @@ export function databaseUrlOf(options: StoreOptions): string | undefined {
 
 /** The key source for `purpose`: a CLI flag, else reins.yaml, else the environment, else the default directory. */
 export function keySourceOf(purpose: KeyPurpose, options: StoreOptions): ResolvedKeySource {
-  return resolveKeySource(purpose, explicitKeySource(purpose, options), options.keysBase ?? process.cwd());
+  const resolved = resolveKeySource(
+    purpose,
+    explicitKeySource(purpose, options),
+    options.keysBase ?? process.cwd(),
+  );
+  // a directory reins.yaml names is as deliberate as the default: a starting deployment may create it
+  const configured = options.keys?.[purpose];
+  return configured !== undefined && resolved.source === configured && 'directory' in configured
+    ? { ...resolved, creatable: true }
+    : resolved;
 }
 
 function explicitKeySource(purpose: KeyPurpose, options: StoreOptions): KeySource | undefined {
@@ -95,7 +104,7 @@ export function credentialKeysOf(
   create?: { log: (line: string) => void },
 ): CredentialKeySource {
   const resolved = keySourceOf('credentials', options);
-  if (create) createDefaultKeys(resolved, create.log);
+  if (create) createKeysIfMissing(resolved, create.log);
   return credentialKeySource(resolved);
 }
 
@@ -112,8 +121,8 @@ function legacyCheckpointKeyPath(options: StoreOptions): string {
  */
 function prepareCheckpointKeys(options: StoreOptions, log: (line: string) => void): ResolvedKeySource {
   const resolved = keySourceOf('checkpoints', options);
-  if (!defaultKeyMissing(resolved) || !('directory' in resolved.source)) return resolved;
-  createDefaultKeys(resolved, log);
+  if (!creatableKeyMissing(resolved) || !('directory' in resolved.source)) return resolved;
+  createKeysIfMissing(resolved, log);
   const legacy = legacyCheckpointKeyPath(options);
   if (existsSync(legacy)) {
     retirePublicKey(resolved.source.directory, loadPublicKey(legacy), new Date());
@@ -182,7 +191,7 @@ export async function openReadableAuditLog(options: StoreOptions): Promise<Audit
 export function verificationKey(options: StoreOptions & { publicKey?: string }): CheckpointKeys | undefined {
   if (options.publicKey) return loadPublicKey(options.publicKey);
   const resolved = keySourceOf('checkpoints', options);
-  if (defaultKeyMissing(resolved)) {
+  if (creatableKeyMissing(resolved)) {
     const legacy = legacyCheckpointKeyPath(options);
     return existsSync(legacy) ? loadPublicKey(legacy) : undefined;
   }

@@ -4,12 +4,14 @@
  * process of a deployment resolves the same way: an explicit choice (CLI flag or `keys:` in reins.yaml),
  * else the environment (`REINS_<PURPOSE>_KEY` holding a PEM, `REINS_<PURPOSE>_KEYS` naming a key
  * directory), else the default key directory `.reins-keys/<purpose>` (relative to reins.yaml, or to the
- * working directory for CLI commands), which is never the store's directory. Only the default directory
- * is ever created, and only by a starting gateway or `reins keys generate`, with a message saying where.
+ * working directory for CLI commands), which is never the store's directory. A key directory is created
+ * only when it does not exist at all, only if it is the default or named in reins.yaml, and only by a
+ * process that starts a deployment (gateway, serve, an audit log writer) or `reins keys generate`, with a
+ * message saying where. Issuing a token never creates a key; a file or environment source never is.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type CredentialKeySource, localSigner } from '../identity/key-ring.js';
 import { ReinsError } from '../spec/errors.js';
 import type { KeySource } from '../spec/gateway-config.js';
@@ -35,8 +37,8 @@ const ENVIRONMENT: Record<KeyPurpose, { pem: string; directory: string }> = {
 export interface ResolvedKeySource {
   readonly purpose: KeyPurpose;
   readonly source: KeySource;
-  /** The default key directory (the only one Reins creates by itself). */
-  readonly isDefault: boolean;
+  /** The default key directory or one named in reins.yaml: a starting deployment may create it. */
+  readonly creatable: boolean;
 }
 
 /** The key source for `purpose`: `explicit`, else the environment, else `<base>/.reins-keys/<purpose>`. */
@@ -46,15 +48,15 @@ export function resolveKeySource(
   base: string,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedKeySource {
-  if (explicit) return { purpose, source: explicit, isDefault: false };
+  if (explicit) return { purpose, source: explicit, creatable: false };
   const names = ENVIRONMENT[purpose];
-  if (env[names.pem]) return { purpose, source: { env: names.pem }, isDefault: false };
+  if (env[names.pem]) return { purpose, source: { env: names.pem }, creatable: false };
   const directory = env[names.directory];
-  if (directory) return { purpose, source: { directory: resolve(directory) }, isDefault: false };
+  if (directory) return { purpose, source: { directory: resolve(directory) }, creatable: false };
   return {
     purpose,
     source: { directory: resolve(base, DEFAULT_KEY_DIRECTORY, purpose) },
-    isDefault: true,
+    creatable: true,
   };
 }
 
@@ -65,18 +67,14 @@ export function describeKeySource(resolved: ResolvedKeySource): string {
   return `environment variable ${source.env}`;
 }
 
-/** Is there no key yet where the default says (so that a starting gateway may create it)? */
-export function defaultKeyMissing(resolved: ResolvedKeySource): boolean {
-  return (
-    resolved.isDefault &&
-    'directory' in resolved.source &&
-    !existsSync(join(resolved.source.directory, 'signing-key.pem'))
-  );
+/** Is there no key directory yet where it may be created (first start of a deployment)? */
+export function creatableKeyMissing(resolved: ResolvedKeySource): boolean {
+  return resolved.creatable && 'directory' in resolved.source && !existsSync(resolved.source.directory);
 }
 
-/** Creates the default key directory on first start, saying so; anything else must exist already. */
-export function createDefaultKeys(resolved: ResolvedKeySource, log: (line: string) => void): void {
-  if (!defaultKeyMissing(resolved) || !('directory' in resolved.source)) return;
+/** Creates a missing creatable key directory on first start, saying so; anything else must exist already. */
+export function createKeysIfMissing(resolved: ResolvedKeySource, log: (line: string) => void): void {
+  if (!creatableKeyMissing(resolved) || !('directory' in resolved.source)) return;
   const kid = createKeyDirectory(resolved.source.directory);
   log(
     `created the ${resolved.purpose} signing key ${kid} in ${resolved.source.directory} (mode 0700, key 0600; keep it out of backups of the store; docs/identity.md)`,
@@ -144,5 +142,5 @@ export function keyIdOfPrivate(privateKey: KeyObject): string {
 
 /** The credential key source of one key directory (as `keys: { credentials: { directory } }` names it). */
 export function directoryKeySource(directory: string): CredentialKeySource {
-  return credentialKeySource({ purpose: 'credentials', source: { directory }, isDefault: false });
+  return credentialKeySource({ purpose: 'credentials', source: { directory }, creatable: false });
 }
