@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -79,12 +79,14 @@ async function heldCall(message: string): Promise<{ result: Promise<unknown>; re
   }
 }
 
-function operatorActions(): string[] {
+/** `<actor> <action>` of every operator action; user management only when `users` is set. */
+function operatorActions(users = false): string[] {
   const lines = ok(['audit', 'query', '--kind', 'operator-action', '--format', 'json']).trim().split('\n');
   return lines
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { event: { action: string; actor: { id: string } } })
-    .map(({ event }) => `${event.actor.id} ${event.action}`);
+    .map(({ event }) => `${event.actor.id} ${event.action}`)
+    .filter((action) => users || !action.includes(' user.'));
 }
 
 function refused(run: Run, message: RegExp): void {
@@ -167,7 +169,7 @@ describe('an operator acting through the CLI is an authenticated user with a rol
     const replaced = tokens.ann ?? '';
     tokens.ann = ok(['users', 'rotate-token', 'ann'], tokens.root).trim();
     refused(reins(list, replaced), /unknown or revoked/);
-  });
+  }, 60_000);
 
   it('pausing or killing a session needs the approver role, from the token', async () => {
     const { result, request } = await heldCall('again');
@@ -187,12 +189,20 @@ describe('an operator acting through the CLI is an authenticated user with a rol
     refused(reins(suspend, tokens.ann), /needs the admin role/);
     expect(ok(suspend, tokens.root)).toContain('suspended');
     expect(operatorActions().at(-1)).toBe('root agent.suspend');
-  });
+  }, 60_000);
 
   it('once a user exists, managing users needs an admin token', () => {
     refused(reins(['users', 'create', 'mallory', '--role', 'admin']), HOW_TO_AUTHENTICATE);
     refused(reins(['users', 'create', 'mallory', '--role', 'admin'], tokens.olivia), /needs the admin role/);
     refused(reins(['users', 'delete', 'root'], tokens.vic), /needs the admin role/);
     expect(ok(['users', 'list'], tokens.vic)).not.toContain('mallory');
-  });
+    ok(['users', 'create', 'carol', '--role', 'viewer'], tokens.root);
+    expect(operatorActions(true).filter((action) => action.endsWith('user.create'))).toEqual([
+      `cli:${userInfo().username} user.create`,
+      'root user.create',
+      'root user.create',
+      'root user.create',
+      'root user.create',
+    ]);
+  }, 60_000);
 });
