@@ -91,16 +91,17 @@ export function readOperatorToken(
   return token;
 }
 
-/** The user the token belongs to; refuses a missing, malformed, replaced or deleted user's token. */
-export async function authenticateOperator(
-  options: OperatorOptions,
-  users: UserStore,
-  warn: (line: string) => void,
-): Promise<UserRecordV1> {
+/** The operator's token; refuses before any store is opened when none is given. */
+export function requireOperatorToken(options: OperatorOptions, warn: (line: string) => void): string {
   const token = readOperatorToken(options, warn);
   if (token === undefined) {
     throw new OperatorRefused('unauthenticated', `this command acts as a user: ${HOW_TO_AUTHENTICATE}`);
   }
+  return token;
+}
+
+/** The user the token belongs to; refuses a malformed token and a replaced or deleted user's token. */
+export async function userOfToken(token: string, users: UserStore): Promise<UserRecordV1> {
   if (!token.startsWith(USER_TOKEN_PREFIX)) {
     throw new OperatorRefused(
       'unauthenticated',
@@ -115,6 +116,15 @@ export async function authenticateOperator(
     );
   }
   return user;
+}
+
+/** Both steps: the token given, and the user it belongs to. */
+export async function authenticateOperator(
+  options: OperatorOptions,
+  users: UserStore,
+  warn: (line: string) => void,
+): Promise<UserRecordV1> {
+  return userOfToken(requireOperatorToken(options, warn), users);
 }
 
 /** Checks a built-in role (hierarchy applied) before an action the oversight service does not check. */

@@ -22,11 +22,12 @@ import {
 } from './audit-store.js';
 import { type CliIo, EXIT_OK } from './io.js';
 import {
-  authenticateOperator,
   type ClaimedIdentityOptions,
   exitCodeOf,
   type OperatorOptions,
   rejectClaimedIdentity,
+  requireOperatorToken,
+  userOfToken,
 } from './operator-auth.js';
 import { openUserStore } from './user-commands.js';
 
@@ -73,18 +74,28 @@ async function withOversight(
   }
 }
 
-/** Like `withOversight`, for an action: authenticates the operator first, and acts as that user. */
-export function asOperator(
+/**
+ * Like `withOversight`, for an action: refuses a claimed identity or a missing token before any
+ * store is opened, then acts as the user the token belongs to.
+ */
+export async function asOperator(
   command: string,
   options: StoreOptions & ActorOptions,
   io: CliIo,
   work: (oversight: StoreOversight, actor: Actor) => Promise<number>,
 ): Promise<number> {
-  return withOversight(command, options, io, async (oversight) => {
+  let token: string;
+  try {
     rejectClaimedIdentity(options);
+    token = requireOperatorToken(options, io.err);
+  } catch (error) {
+    io.err(`reins ${command}: ${describeError(error)}`);
+    return exitCodeOf(error);
+  }
+  return withOversight(command, options, io, async (oversight) => {
     const users = await openUserStore(options);
     try {
-      const user = await authenticateOperator(options, users, io.err);
+      const user = await userOfToken(token, users);
       return await work(oversight, actorOf(user));
     } finally {
       await users.close().catch(() => {});
