@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { durableApprovals } from '../src/harness/durable-approvals.js';
 import { Harness } from '../src/harness/harness.js';
 import { SharedSessionRegistry } from '../src/harness/shared-session-registry.js';
@@ -315,5 +316,21 @@ describe('overrides', () => {
     await expect(oversight.overrideDenial(denied.decisionId, admin, 'please')).rejects.toMatchObject({
       code: 'conflict',
     });
+  });
+});
+
+describe('agents', () => {
+  it('suspend, resume and retire are for admins, and each is on record', async () => {
+    await new AgentRegistry(identities).create({ id: 'payments-bot', owner: 'olivia', scopes: ['pay/*'] });
+    await expect(oversight.suspendAgent('payments-bot', ann, 'incident')).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    expect((await oversight.suspendAgent('payments-bot', admin, 'incident')).state).toBe('suspended');
+    expect((await oversight.resumeAgent('payments-bot', admin, 'resolved')).state).toBe('active');
+    await expect(oversight.retireAgent('payments-bot', admin, '')).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    expect((await oversight.retireAgent('payments-bot', admin, 'replaced')).state).toBe('retired');
+    expect(await operatorActions()).toEqual(['root agent.suspend', 'root agent.resume', 'root agent.retire']);
   });
 });

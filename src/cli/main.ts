@@ -171,6 +171,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await pruneAudit(options, io);
     });
 
+  // who acts comes from a user API token (cli/operator-auth); the old identity options are parsed
+  // only to refuse them with a message that says how to authenticate
+  const operatorOptions = (command: Command) =>
+    command
+      .option(
+        '--token-file <path>',
+        'file with your user API token (default: the REINS_TOKEN environment variable)',
+      )
+      .addOption(new Option('--as <id>').hideHelp())
+      .addOption(new Option('--role <list>').hideHelp())
+      .addOption(new Option('--by <human>').hideHelp());
+
   const agents = program.command('agents').description('agent identities and their credentials');
   const agentStore = (command: Command) =>
     command
@@ -214,16 +226,15 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       }),
     );
   for (const action of ['suspend', 'resume', 'retire'] as const) {
-    agentStore(agents.command(action))
+    operatorOptions(agentStore(agents.command(action)))
       .description(
         action === 'suspend'
           ? 'kill switch: refuse its calls and revoke its credentials everywhere'
           : `${action} an agent`,
       )
       .argument('<id>')
-      .requiredOption('--by <human>', 'who does this')
       .requiredOption('--reason <text>', 'why, for the record')
-      .action((id: string, options: StoreOptions & { by: string; reason: string }) =>
+      .action((id: string, options: StoreOptions & ActorOptions & { reason: string }) =>
         changeAgentState(action, id, options, io).then((code) => {
           exitCode = code;
         }),
@@ -256,10 +267,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     );
 
   const approvals = program.command('approvals').description('held calls waiting for human approval');
-  const actorOptions = (command: Command) =>
-    agentStore(command)
-      .option('--as <id>', 'who acts, for the record (default: cli:<os user>)')
-      .option('--role <list>', 'comma-separated roles the actor holds (default: admin)');
+  const actorOptions = (command: Command) => operatorOptions(agentStore(command));
   agentStore(approvals.command('list'))
     .description('approval requests (default: pending ones)')
     .option('--status <status>', 'pending, approved, denied, expired, used or cancelled', 'pending')
@@ -363,7 +371,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       .option('--config <file>', 'use the store named in this reins.yaml')
       .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
-  userStore(users.command('create'))
+  const userTokenOption = (command: Command) =>
+    command.option(
+      '--token-file <path>',
+      "file with an admin's user API token (default: REINS_TOKEN; not needed for the first user)",
+    );
+  userTokenOption(userStore(users.command('create')))
     .description('create a user and print their API token (shown once)')
     .argument('<id>', 'e.g. an e-mail address')
     .requiredOption(
@@ -384,7 +397,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
-  userStore(users.command('delete'))
+  userTokenOption(userStore(users.command('delete')))
     .description('delete a user (their token and console sessions stop working)')
     .argument('<id>')
     .action((id: string, options: UserStoreOptions) =>
@@ -392,7 +405,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
-  userStore(users.command('rotate-token'))
+  userTokenOption(userStore(users.command('rotate-token')))
     .description("replace a user's API token (printed once)")
     .argument('<id>')
     .action((id: string, options: UserStoreOptions) =>

@@ -10,6 +10,7 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import { ReinsError } from '../spec/errors.js';
+import type { AgentRecordV1 } from '../spec/identity.js';
 import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -142,18 +143,30 @@ export class StoreOversight implements Oversight {
     return session;
   }
 
-  async suspendAgent(agentId: string, actor: Actor, reason: string): Promise<void> {
-    requireRole(actor, 'admin', `suspend agent \`${agentId}\``);
-    requireReason(reason);
-    await this.agents.suspend(agentId, { by: actor.id, reason });
-    await this.record(actor, 'agent.suspend', { type: 'agent', id: agentId }, { reason, agentId });
+  suspendAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('suspend', agentId, actor, reason);
   }
 
-  async resumeAgent(agentId: string, actor: Actor, reason: string): Promise<void> {
-    requireRole(actor, 'admin', `resume agent \`${agentId}\``);
+  resumeAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('resume', agentId, actor, reason);
+  }
+
+  retireAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('retire', agentId, actor, reason);
+  }
+
+  /** Suspend, resume and retire are admin actions; suspend and retire also revoke every credential. */
+  private async changeAgentState(
+    action: 'suspend' | 'resume' | 'retire',
+    agentId: string,
+    actor: Actor,
+    reason: string,
+  ): Promise<AgentRecordV1> {
+    requireRole(actor, 'admin', `${action} agent \`${agentId}\``);
     requireReason(reason);
-    await this.agents.resume(agentId, { by: actor.id, reason });
-    await this.record(actor, 'agent.resume', { type: 'agent', id: agentId }, { reason, agentId });
+    const agent = await this.agents[action](agentId, { by: actor.id, reason });
+    await this.record(actor, `agent.${action}`, { type: 'agent', id: agentId }, { reason, agentId });
+    return agent;
   }
 
   async overrideDenial(
