@@ -154,7 +154,10 @@ export class Upstream {
         command,
         args,
         env: { ...(process.env as Record<string, string>), ...env },
-        stderr: 'pipe',
+        // Not 'pipe': nothing reads it, and an upstream that writes more than a pipe holds would block
+        // and stall every call. Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr
+        // is the client's log).
+        stderr: 'ignore',
         ...(directory ? { cwd: directory } : {}),
       });
     }
