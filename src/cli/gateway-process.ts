@@ -12,6 +12,7 @@ import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
+import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
 import type { GatewayConfig } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -68,6 +69,7 @@ export async function startGatewayProcess(
           callTimeoutMs: config.limits.callTimeout,
           cwd: directory,
           onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+          screen: upstreamTextScreen(policy, upstreamConfig.name),
         }),
     );
     for (const upstream of upstreams) {

@@ -11,6 +11,7 @@ import { Gateway } from '../gateway/gateway.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
+import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
 import { UpstreamNameSchema } from '../spec/gateway-config.js';
@@ -92,6 +93,7 @@ export async function runStdioGateway(
     {
       callTimeoutMs: Number(options.callTimeout),
       onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+      screen: upstreamTextScreen(policy, name.data),
     },
   );
   try {

@@ -30,6 +30,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
 import type { PolicyHandle, WaitingListener } from '../harness/types.js';
+import { screenUpstreamText, screenUpstreamValue } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
@@ -164,7 +165,8 @@ export class Gateway {
       for (const tool of upstream.listTools()) {
         if (!policy.mayAllow(principal, { server: upstream.name, name: tool.name })) continue;
         if (this.pinCheck(upstream.name, tool).status !== 'pinned') continue;
-        tools.push({ ...tool, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${tool.name}` });
+        const listed = this.screenListed({ server: upstream.name, name: tool.name }, tool, 'name');
+        if (listed) tools.push({ ...listed, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${tool.name}` });
       }
     }
     return tools;
@@ -175,9 +177,10 @@ export class Gateway {
     const visible: Resource[] = [];
     for (const upstream of this.upstreams.values()) {
       for (const resource of await upstream.listResources().catch(() => [])) {
-        if (policy.mayAllow(principal, { server: upstream.name, name: `resource:${resource.uri}` })) {
-          visible.push(resource);
-        }
+        const ref = { server: upstream.name, name: `resource:${resource.uri}` };
+        if (!policy.mayAllow(principal, ref)) continue;
+        const listed = this.screenListed(ref, resource, 'uri');
+        if (listed) visible.push(listed);
       }
     }
     return visible;
@@ -197,11 +200,35 @@ export class Gateway {
     const visible: Prompt[] = [];
     for (const upstream of this.upstreams.values()) {
       for (const prompt of await upstream.listPrompts().catch(() => [])) {
-        if (!policy.mayAllow(principal, { server: upstream.name, name: `prompt:${prompt.name}` })) continue;
-        visible.push({ ...prompt, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
+        const ref = { server: upstream.name, name: `prompt:${prompt.name}` };
+        if (!policy.mayAllow(principal, ref)) continue;
+        const listed = this.screenListed(ref, prompt, 'name');
+        if (listed) visible.push({ ...listed, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
       }
     }
     return visible;
+  }
+
+  /**
+   * A definition as agents may see it: screened like what the tool, resource or prompt returns, since
+   * its description reaches the model just the same. Withheld when the policy blocks what it holds, or
+   * when its name or URI is what holds it (it could not be used by a redacted name).
+   */
+  private screenListed<T extends { readonly name: string; readonly uri?: string }>(
+    ref: ToolRef,
+    item: T,
+    key: 'name' | 'uri',
+  ): T | undefined {
+    const policy = this.options.policy.current;
+    const screened = screenUpstreamValue(
+      policy.redaction,
+      ref,
+      policy.toolFacts(ref),
+      item,
+      'the definition',
+    );
+    if (!screened.ok || screened.value[key] !== item[key]) return undefined;
+    return screened.value;
   }
 
   /** Checks a tool definition against its pin, recording first pins and quarantines (once each). */
@@ -213,7 +240,11 @@ export class Gateway {
     if (pins === undefined) return { status: 'pinned' };
     let check: PinCheck;
     try {
-      check = pins.check(upstream, tool);
+      const ref = { server: upstream, name: tool.name };
+      const policy = this.options.policy.current;
+      check = pins.check(upstream, tool, (text) =>
+        screenUpstreamText(policy.redaction, ref, policy.toolFacts(ref), text),
+      );
     } catch (error) {
       // fail closed: a lock file we cannot read or write withholds the tool
       return {

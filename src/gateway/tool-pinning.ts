@@ -400,10 +400,12 @@ export class ToolPins {
   }
 
   /**
-   * Decides one advertised tool. Throws (`invalid_input`, `store_unavailable`) when the lock cannot be
-   * read or written or the definition cannot be fingerprinted; a caller should then withhold the tool.
+   * Decides one advertised tool; `screen` redacts the text the lock keeps for people (the description
+   * and the excerpts of findings), not what is fingerprinted. Throws (`invalid_input`,
+   * `store_unavailable`) when the lock cannot be read or written or the definition cannot be
+   * fingerprinted; a caller should then withhold the tool.
    */
-  check(upstream: string, tool: ToolDefinition): PinCheck {
+  check(upstream: string, tool: ToolDefinition, screen: (text: string) => string = (text) => text): PinCheck {
     const key = toolKey(upstream, tool.name);
     const fingerprint = toolFingerprint(upstream, tool);
     if (this.#tools.get(key)?.fingerprint !== fingerprint) this.#reloadIfChanged();
@@ -419,8 +421,12 @@ export class ToolPins {
       return { status: 'pinned', key, fingerprint, firstUse: false };
     }
 
-    const { findings } = scanToolDescription(tool);
-    const description = typeof tool.description === 'string' ? tool.description : '';
+    // the lock keeps text for people reviewing it: screened (secrets redacted), like what agents see
+    const findings = scanToolDescription(tool).findings.map((finding) => ({
+      ...finding,
+      excerpt: screen(finding.excerpt),
+    }));
+    const description = screen(typeof tool.description === 'string' ? tool.description : '');
     let reason: QuarantineReason;
     if (pin !== undefined) reason = 'definition_changed';
     else if (findings.length > 0) reason = 'suspicious_description';

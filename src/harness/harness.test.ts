@@ -10,7 +10,7 @@ import type { AuditEventV1 } from '../spec/audit-event.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { Harness, type HarnessOptions } from './harness.js';
-import type { CallRequest } from './types.js';
+import type { CallRequest, OutputFilterContext } from './types.js';
 
 const POLICY = policyFrom(`
 rules:
@@ -227,6 +227,39 @@ describe('Harness.call', () => {
     expect(withheld).toMatchObject({
       status: 'error',
       error: 'output withheld: filter failed: detector crashed',
+    });
+  });
+
+  it('passes the message of a failing tool through the output filters, and withholds it when one fails', async () => {
+    const seen: unknown[] = [];
+    const mask = (output: unknown, context: OutputFilterContext) => {
+      seen.push(context.kind);
+      return String(output).replace('hunter2', '***');
+    };
+    const { harness: subject, audit } = harness({ outputFilters: [mask] });
+    const failing = async () => {
+      throw new Error('login with hunter2 refused');
+    };
+    const result = await subject.call(request('db.select'), failing);
+    expect(result).toMatchObject({ status: 'error', error: 'tool failed: login with *** refused' });
+    expect(seen).toEqual(['error']);
+    expect(JSON.stringify(await events(audit))).not.toContain('hunter2');
+
+    const broken = harness({
+      outputFilters: [
+        () => {
+          throw new Error('detector crashed');
+        },
+      ],
+    }).harness;
+    expect(await broken.call(request('db.select'), failing)).toMatchObject({
+      status: 'error',
+      error: 'tool failed: error message withheld: filter failed: detector crashed',
+    });
+    const silent = harness({ outputFilters: [() => undefined] }).harness;
+    expect(await silent.call(request('db.select'), failing)).toMatchObject({
+      status: 'error',
+      error: 'tool failed: error message withheld: a filter did not return text',
     });
   });
 

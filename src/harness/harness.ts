@@ -24,7 +24,7 @@ import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { redactResult, screenCall } from './redaction-stage.js';
+import { screenCall } from './redaction-stage.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
   ApprovalHandler,
@@ -37,6 +37,7 @@ import type {
   ToolExecutor,
   WaitingListener,
 } from './types.js';
+import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
@@ -440,28 +441,52 @@ export class Harness {
     }
   }
 
-  /** Stage 6: output filters; a filter that fails withholds the result (fail closed). */
+  /**
+   * Stage 6: what came back, a result or an error message, passes the redaction screen and then the
+   * output filters before anyone sees it; whatever cannot be screened is withheld (fail closed).
+   */
   private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
-    if (!execution.ok) return execution;
-    const { call, decision, redaction } = cleared.recorded.decided;
-    let output = execution.output;
-    try {
-      output = redactResult(redaction, call, decision, output);
-    } catch (error) {
-      return { ok: false, error: `output withheld: ${describeError(error)}`, outcome: 'error' };
-    }
+    return execution.ok
+      ? this.filterResult(cleared.recorded.decided, execution.output)
+      : { ...execution, error: await this.filterError(cleared.recorded.decided, execution.error) };
+  }
+
+  private async filterResult(decided: DecidedCall, result: unknown): Promise<Execution> {
+    const { call, decision, redaction } = decided;
+    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, result, 'the result');
+    if (!screened.ok) return { ok: false, error: `output withheld: ${screened.reason}`, outcome: 'error' };
+    let output = screened.value;
     for (const filter of this.outputFilters) {
       try {
-        output = await filter(output, { call, decision });
+        output = await filter(output, { call, decision, kind: 'result' });
       } catch (error) {
-        return {
-          ok: false,
-          error: `output withheld: filter failed: ${describeError(error)}`,
-          outcome: 'error',
-        };
+        const message = `output withheld: filter failed: ${describeError(error)}`;
+        return { ok: false, error: screenedMessage(decided, message), outcome: 'error' };
       }
     }
     return { ok: true, output };
+  }
+
+  /** An error message quotes the upstream (a connection string, a key): it is screened like a result. */
+  private async filterError(decided: DecidedCall, message: string): Promise<string> {
+    const { call, decision, redaction } = decided;
+    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, message, 'it');
+    if (!screened.ok) return `tool failed: error message withheld: ${screened.reason}`;
+    let text = screened.value;
+    for (const filter of this.outputFilters) {
+      try {
+        const filtered = await filter(text, { call, decision, kind: 'error' });
+        if (typeof filtered !== 'string')
+          return 'tool failed: error message withheld: a filter did not return text';
+        text = filtered;
+      } catch (error) {
+        return screenedMessage(
+          decided,
+          `tool failed: error message withheld: filter failed: ${describeError(error)}`,
+        );
+      }
+    }
+    return text;
   }
 
   /**
@@ -523,6 +548,11 @@ export class Harness {
     if (!result.ok) return { status: 'error', decisionId, decision, outcome, error: result.error };
     return { status: 'ok', decisionId, decision, outcome, output: result.output };
   }
+}
+
+/** A message of ours that may quote what a filter saw: placeholders for anything not allowed. */
+function screenedMessage(decided: DecidedCall, message: string): string {
+  return screenUpstreamText(decided.redaction, decided.call.tool, decided.decision.tool, message);
 }
 
 function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {

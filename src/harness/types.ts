@@ -70,9 +70,14 @@ export type ApprovalHandler = (
 export interface OutputFilterContext {
   readonly call: ToolCall;
   readonly decision: Decision;
+  /** `result`: what the tool returned; `error`: the text of its failure (a string; return a string). */
+  readonly kind: 'result' | 'error';
 }
 
-/** Transforms a tool result before the agent sees it (redaction, labelling). Throwing withholds the result. */
+/**
+ * Transforms what comes back from a tool before the agent sees it (redaction, labelling): its result,
+ * and the message of its failure. Throwing withholds the result or the message.
+ */
 export type OutputFilter = (output: unknown, context: OutputFilterContext) => unknown | Promise<unknown>;
 
 interface CallResultBase {

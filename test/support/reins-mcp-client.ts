@@ -23,6 +23,8 @@ export interface ReinsMcpOptions {
   readonly clientName: string;
   /** Extra environment for reins and the upstream it spawns. */
   readonly env?: Record<string, string>;
+  /** Told every chunk `reins mcp` writes to standard error (its log). */
+  readonly onStderr?: (chunk: string) => void;
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -50,6 +52,8 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
     stderr: 'pipe',
   });
   const client = new Client({ name: options.clientName, version: '1.0.0' });
+  const { onStderr } = options;
+  if (onStderr) transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
   await client.connect(transport);
   return client;
 }
