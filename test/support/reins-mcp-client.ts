@@ -21,8 +21,10 @@ export interface ReinsMcpOptions {
   /** The upstream command: a script run with this Node, and its arguments. */
   readonly upstream: readonly string[];
   readonly clientName: string;
-  /** Extra environment for reins and the upstream it spawns. */
+  /** Extra environment for reins (the upstream gets only what reins passes on). */
   readonly env?: Record<string, string>;
+  /** Further `reins mcp` options, before the upstream command. */
+  readonly options?: readonly string[];
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -41,6 +43,7 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
       options.lock,
       '--name',
       options.name,
+      ...(options.options ?? []),
       '--',
       process.execPath,
       ...options.upstream,
