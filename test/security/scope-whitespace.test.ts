@@ -102,11 +102,11 @@ describe('scopes with whitespace', () => {
         .catch((error: unknown) => error);
       expect(outcome, JSON.stringify(scope)).toBeInstanceOf(CredentialError);
     }
-    // a parent whose claim does not parse delegates nothing
+    // a parent whose claim does not parse strictly delegates nothing (`a b` is two scopes, `a  b` is malformed)
     const helper = await identity.getAgent('helper');
     expect(() =>
       planDelegation(
-        { ...parent.claims, scope: 'crm/select *' },
+        { ...parent.claims, scope: 'crm/select  *' },
         { agent: helper as NonNullable<typeof helper>, task: 'look' },
         parent.claims.iat,
       ),
@@ -151,7 +151,7 @@ describe('scopes with whitespace', () => {
     expect(token.stderr).toMatch(/invalid scope `crm\/select \*`/);
   });
 
-  it('in a credential scope claim make the gateway refuse the credential (no call outside the scope runs)', async () => {
+  it('in a credential scope claim that does not parse strictly make the gateway refuse it', async () => {
     const narrow = await auth.issue('analyst', { scopes: ['crm/select'] });
     const client = await connectHttp(gateway.endpoint, narrow.token);
     expect(textOf(await client.callTool({ name: 'crm__select', arguments: {} }))).toBe('selected');
@@ -160,7 +160,10 @@ describe('scopes with whitespace', () => {
     expect(textOf(outside)).not.toContain('dropped');
     await client.close();
 
-    const forged = await mintWithScopeClaim('crm/select *');
+    // `crm/select *` in a signed claim is two scopes, indistinguishable from an honest credential for
+    // both: only the issuer can refuse it (above). What verification refuses is a claim that is not
+    // valid scopes joined by single spaces, whoever signed it.
+    const forged = await mintWithScopeClaim('crm/select\t*');
     const refused = await fetch(gateway.endpoint, {
       method: 'POST',
       headers: {
