@@ -6,7 +6,7 @@
  */
 import { ReinsError } from '../spec/errors.js';
 import { type AgentRecordV1, AgentRecordV1Schema } from '../spec/identity.js';
-import { isValidScope } from '../spec/scopes.js';
+import { parseScopes } from '../spec/scopes.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { MAX_TOKEN_LIFETIME_MS } from './authenticator.js';
 
@@ -30,6 +30,7 @@ export class AgentRegistry {
     const parsed = AgentRecordV1Schema.safeParse({
       v: 1,
       ...input,
+      ...(input.scopes ? { scopes: parseScopes(input.scopes) } : {}),
       state: 'active',
       createdAt: now,
       updatedAt: now,
@@ -39,13 +40,6 @@ export class AgentRegistry {
       throw new ReinsError(
         'invalid_input',
         `invalid agent: \`${issue?.path.join('.') ?? ''}\`: ${issue?.message ?? ''}`,
-      );
-    }
-    const invalid = parsed.data.scopes.filter((scope) => !isValidScope(scope));
-    if (invalid.length > 0) {
-      throw new ReinsError(
-        'invalid_input',
-        `invalid scope \`${invalid[0]}\`: use \`server/name\`, a prefix ending in \`*\` (\`crm/*\`) or \`*\``,
       );
     }
     return this.store.createAgent(parsed.data);

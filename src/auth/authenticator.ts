@@ -14,8 +14,10 @@ import { planDelegation } from '../identity/delegation.js';
 import { KeyRing } from '../identity/key-ring.js';
 import {
   CredentialError,
+  claimedScopes,
   DEFAULT_TOKEN_TTL_SECONDS,
   issueToken,
+  requestedScopes,
   type TokenSettings,
   verifyToken,
 } from '../identity/tokens.js';
@@ -117,7 +119,7 @@ export class Authenticator {
         roles: [...agent.roles],
         owner: agent.owner,
         delegatedBy: delegatorsOf(claims).reverse(), // outermost first
-        scopes: claims.scope.split(' ').filter(Boolean),
+        scopes: claimedScopes(claims),
       };
       return { ok: true, principal, sessionId: claims.sid, claims };
     } catch (error) {
@@ -136,7 +138,7 @@ export class Authenticator {
     options: IssueOptions = {},
   ): Promise<{ token: string; claims: CredentialClaims }> {
     const agent = await this.activeAgent(agentId);
-    const scopes = options.scopes ?? agent.scopes;
+    const scopes = requestedScopes(options.scopes ?? agent.scopes);
     for (const scope of scopes) {
       if (!agent.scopes.some((outer) => covers(outer, scope))) {
         throw new CredentialError(

@@ -14,6 +14,7 @@ import {
   type CredentialErrorCode,
 } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
+import { parseScopeClaim, parseScopes } from '../spec/scopes.js';
 import type { KeyRing } from './key-ring.js';
 
 export const DEFAULT_ISSUER = 'reins';
@@ -64,7 +65,7 @@ export async function issueToken(
     aud: settings.audience ?? DEFAULT_AUDIENCE,
     sub: request.agentId,
     sid: request.sessionId,
-    scope: [...request.scopes].join(' '),
+    scope: requestedScopes(request.scopes).join(' '),
     jti: randomUUID(),
     iat: request.notBefore,
     nbf: request.notBefore,
@@ -78,6 +79,23 @@ export async function issueToken(
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })
     .sign(key.privateKey);
   return { token, claims };
+}
+
+/** Scopes asked for (issue, delegation): each one valid, else a `malformed` refusal naming it. */
+export function requestedScopes(scopes: readonly string[]): string[] {
+  try {
+    return parseScopes(scopes);
+  } catch (error) {
+    throw new CredentialError('malformed', describeError(error));
+  }
+}
+
+/** The scopes a verified credential carries; a claim that does not parse strictly is refused. */
+export function claimedScopes(claims: Pick<CredentialClaims, 'scope'>): string[] {
+  const scopes = parseScopeClaim(claims.scope);
+  if (scopes === undefined)
+    throw new CredentialError('malformed', 'the scope claim is not valid scopes separated by single spaces');
+  return scopes;
 }
 
 /** Verifies signature, algorithm, type, issuer, audience and time; throws CredentialError. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { RiskSchema } from './policy-document.js';
+import { ScopeSchema } from './scopes.js';
 
 export const AgentStateSchema = z.enum(['active', 'suspended', 'retired']);
 export type AgentState = z.infer<typeof AgentStateSchema>;
@@ -26,7 +27,7 @@ export const AgentRecordV1Schema = z.strictObject({
    * Mission scope: the tools it may act on, as `server/name` globs (`crm/db.select`, `crm/*`).
    * A credential never carries more than this; delegation only narrows it.
    */
-  scopes: z.array(z.string().min(1)).default([]),
+  scopes: z.array(ScopeSchema).default([]),
   roles: z.array(z.string().min(1)).default([]),
   riskTier: RiskSchema.default('medium'),
   state: AgentStateSchema.default('active'),

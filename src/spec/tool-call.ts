@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { DataflowView } from './dataflow-view.js';
+import { ScopeSchema } from './scopes.js';
 
 export const ToolRefSchema = z.strictObject({
   /** The upstream (MCP server, SDK toolset) that provides the tool. */
@@ -25,7 +26,7 @@ export const PrincipalSchema = z.strictObject({
    * authenticated by a credential: a call outside them is denied whatever the policy says. Absent for
    * in-process callers that are not credential-bound.
    */
-  scopes: z.array(z.string().min(1)).optional(),
+  scopes: z.array(ScopeSchema).optional(),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 
