@@ -20,6 +20,7 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import { freezeDefinition } from './tool-pinning.js';
+import { upstreamEnvironment } from './upstream-env.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -147,12 +148,13 @@ export class Upstream {
 
   private transport(): Transport {
     if ('stdio' in this.config) {
-      const { command, args, env, cwd } = this.config.stdio;
+      const { command, args, cwd } = this.config.stdio;
       const directory = cwd ?? this.options.cwd;
       return new StdioClientTransport({
         command,
         args,
-        env: { ...(process.env as Record<string, string>), ...env },
+        // never the gateway's own environment: it holds the way into the store (upstream-env.ts)
+        env: upstreamEnvironment(this.config.stdio),
         stderr: 'pipe',
         ...(directory ? { cwd: directory } : {}),
       });
