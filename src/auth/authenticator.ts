@@ -17,6 +17,8 @@ import {
   claimedScopes,
   DEFAULT_TOKEN_TTL_SECONDS,
   issueToken,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  REVOCATION_RETENTION_MS,
   requestedScopes,
   type TokenSettings,
   verifyToken,
@@ -150,6 +152,11 @@ export class Authenticator {
     const now = Math.floor(this.clock() / 1000);
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
+    if (ttl > MAX_TOKEN_LIFETIME_SECONDS)
+      throw new CredentialError(
+        'malformed',
+        `ttl must be at most ${MAX_TOKEN_LIFETIME_SECONDS} s (24 h), the time revocations are kept; got \`${ttl}\``,
+      );
     return issueToken(
       this.ring,
       { agentId, sessionId: options.sessionId ?? randomUUID(), scopes, notBefore: now, expiresAt: now + ttl },
@@ -211,8 +218,8 @@ export class Authenticator {
       kind,
       id,
       at: new Date(now).toISOString(),
-      // every token it can hit has expired by then (credentials are short-lived; delegation cannot extend them)
-      until: new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      // every token it can hit has expired by then (lifetimes are capped; delegation cannot extend them)
+      until: new Date(now + REVOCATION_RETENTION_MS).toISOString(),
       by: change.by,
       reason: change.reason ?? '',
     };
@@ -342,5 +349,5 @@ export class Authenticator {
   }
 }
 
-/** The longest a credential may live; revocations and retired keys are kept this long. */
-export const MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+/** The longest a credential may live; retired keys are kept this long (revocations a little longer). */
+export const MAX_TOKEN_LIFETIME_MS = MAX_TOKEN_LIFETIME_SECONDS * 1000;
