@@ -10,6 +10,7 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import { ReinsError } from '../spec/errors.js';
+import { sameIdentity } from '../spec/human-identity.js';
 import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -80,7 +81,8 @@ export class StoreOversight implements Oversight {
     }
     if (
       vote.approved &&
-      current.owner === actor.id &&
+      current.owner !== undefined &&
+      sameIdentity(current.owner, actor.id) &&
       current.requirements.every((requirement) => !requirement.ownerMayApprove) &&
       current.requirements.every((requirement) => requirement.quorum === 1)
     ) {

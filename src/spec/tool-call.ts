@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { DataflowView } from './dataflow-view.js';
+import { IdentitySchema } from './human-identity.js';
 import { ScopeSchema } from './scopes.js';
 
 export const ToolRefSchema = z.strictObject({
@@ -18,7 +19,8 @@ export const PrincipalSchema = z.strictObject({
   agentId: z.string().min(1),
   roles: z.array(z.string().min(1)).default([]),
   /** The human accountable for the agent. */
-  owner: z.string().min(1).optional(),
+  /** The accountable human, in canonical form (spec/human-identity). */
+  owner: IdentitySchema.optional(),
   /** Agents that delegated this task, outermost first; empty when the agent acts on its own task. */
   delegatedBy: z.array(z.string().min(1)).default([]),
   /**
