@@ -14,8 +14,12 @@ import { planDelegation } from '../identity/delegation.js';
 import { KeyRing } from '../identity/key-ring.js';
 import {
   CredentialError,
+  claimedScopes,
   DEFAULT_TOKEN_TTL_SECONDS,
   issueToken,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  REVOCATION_RETENTION_MS,
+  requestedScopes,
   type TokenSettings,
   verifyToken,
 } from '../identity/tokens.js';
@@ -117,7 +121,7 @@ export class Authenticator {
         roles: [...agent.roles],
         owner: agent.owner,
         delegatedBy: delegatorsOf(claims).reverse(), // outermost first
-        scopes: claims.scope.split(' ').filter(Boolean),
+        scopes: claimedScopes(claims),
       };
       return { ok: true, principal, sessionId: claims.sid, claims };
     } catch (error) {
@@ -136,7 +140,7 @@ export class Authenticator {
     options: IssueOptions = {},
   ): Promise<{ token: string; claims: CredentialClaims }> {
     const agent = await this.activeAgent(agentId);
-    const scopes = options.scopes ?? agent.scopes;
+    const scopes = requestedScopes(options.scopes ?? agent.scopes);
     for (const scope of scopes) {
       if (!agent.scopes.some((outer) => covers(outer, scope))) {
         throw new CredentialError(
@@ -148,6 +152,11 @@ export class Authenticator {
     const now = Math.floor(this.clock() / 1000);
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
+    if (ttl > MAX_TOKEN_LIFETIME_SECONDS)
+      throw new CredentialError(
+        'malformed',
+        `ttl must be at most ${MAX_TOKEN_LIFETIME_SECONDS} s (24 h), the time revocations are kept; got \`${ttl}\``,
+      );
     return issueToken(
       this.ring,
       { agentId, sessionId: options.sessionId ?? randomUUID(), scopes, notBefore: now, expiresAt: now + ttl },
@@ -209,8 +218,8 @@ export class Authenticator {
       kind,
       id,
       at: new Date(now).toISOString(),
-      // every token it can hit has expired by then (credentials are short-lived; delegation cannot extend them)
-      until: new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      // every token it can hit has expired by then (lifetimes are capped; delegation cannot extend them)
+      until: new Date(now + REVOCATION_RETENTION_MS).toISOString(),
       by: change.by,
       reason: change.reason ?? '',
     };
@@ -340,5 +349,5 @@ export class Authenticator {
   }
 }
 
-/** The longest a credential may live; revocations and retired keys are kept this long. */
-export const MAX_TOKEN_LIFETIME_MS = 24 * 3_600_000;
+/** The longest a credential may live; retired keys are kept this long (revocations a little longer). */
+export const MAX_TOKEN_LIFETIME_MS = MAX_TOKEN_LIFETIME_SECONDS * 1000;

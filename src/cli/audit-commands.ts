@@ -13,6 +13,7 @@ import { AuditEventV1Schema, indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
+import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { loadOrCreateSigningKey, publicKeyPem } from '../store/signing-key.js';
 import {
   describeStore,
@@ -321,7 +322,9 @@ export async function exportAudit(
     () => openReadableAuditLog(options),
     io,
     async (log) => {
-      const out = options.out ? createWriteStream(options.out, { flags: 'wx' }) : undefined;
+      const out = options.out
+        ? createWriteStream(options.out, { flags: 'wx', mode: PRIVATE_FILE_MODE })
+        : undefined;
       try {
         const report = await exportJsonLines(log, (line) => writeLine(out, line, io), { afterSeq });
         if (out)

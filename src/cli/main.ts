@@ -445,6 +445,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
     .option('--approval-timeout <ms>', 'how long a held call waits for human approval', '300000')
     .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
+    .option(
+      '--env <NAME|NAME=value>',
+      "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .addOption(
       new Option(
         '--durability <mode>',

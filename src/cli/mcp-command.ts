@@ -10,11 +10,12 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { Gateway } from '../gateway/gateway.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
+import { parseEnvOptions } from '../gateway/upstream-env.js';
 import { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
-import { UpstreamNameSchema } from '../spec/gateway-config.js';
+import { StdioUpstreamSchema, UpstreamNameSchema } from '../spec/gateway-config.js';
 import type { Principal } from '../spec/tool-call.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import {
@@ -36,6 +37,8 @@ export interface McpOptions extends StoreOptions {
   readonly approvalTimeout?: string;
   /** Tool definition pins. */
   readonly lock: string;
+  /** `NAME` (passed on from this environment) or `NAME=value`, for the upstream (gateway/upstream-env.ts). */
+  readonly env?: readonly string[];
 }
 
 export async function runStdioGateway(
@@ -54,6 +57,11 @@ export async function runStdioGateway(
   const name = UpstreamNameSchema.safeParse(options.name);
   if (!name.success) {
     log(`invalid --name \`${options.name}\`: ${name.error.issues[0]?.message ?? ''}`);
+    return EXIT_ERROR;
+  }
+  const stdio = upstreamStdio(executable, args, options.env ?? []);
+  if (typeof stdio === 'string') {
+    log(stdio);
     return EXIT_ERROR;
   }
   let policy: PolicyWatcher;
@@ -89,7 +97,7 @@ export async function runStdioGateway(
 
   const audit = await openWritableAuditLog(options);
   const upstream = new Upstream(
-    { name: name.data, stdio: { command: executable, args, env: {} } },
+    { name: name.data, stdio },
     {
       callTimeoutMs: Number(options.callTimeout),
       onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
@@ -160,4 +168,16 @@ export async function runStdioGateway(
   for (const close of closeMemory) await close();
   await Promise.all([audit.close(), identity.close(), oversight.close()]);
   return EXIT_OK;
+}
+
+/** The upstream's command and environment (`--env`), checked like a reins.yaml stdio block; or the error. */
+function upstreamStdio(command: string, args: string[], env: readonly string[]) {
+  try {
+    const stdio = StdioUpstreamSchema.shape.stdio.safeParse({ command, args, ...parseEnvOptions(env) });
+    if (stdio.success) return stdio.data;
+    const issue = stdio.error.issues[0];
+    return `invalid --env: \`${issue?.path.join('.') ?? ''}\`: ${issue?.message ?? ''}`;
+  } catch (error) {
+    return describeError(error);
+  }
 }

@@ -30,6 +30,7 @@ import { basename, dirname, join } from 'node:path';
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
 import { describeError, ReinsError } from '../spec/errors.js';
+import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { type Finding, scanToolDescription } from './description-scan.js';
 
 // The package is CommonJS (module.exports = fn) but its typings declare an ES default export;
@@ -329,7 +330,7 @@ function writeFileAtomic(path: string, text: string): string {
   );
   let stamp: string;
   try {
-    const descriptor = openSync(temporary, 'wx', 0o644);
+    const descriptor = openSync(temporary, 'wx', PRIVATE_FILE_MODE);
     try {
       writeFileSync(descriptor, text);
       fsyncSync(descriptor);

@@ -20,6 +20,7 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import { freezeDefinition } from './tool-pinning.js';
+import { upstreamEnvironment } from './upstream-env.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -148,12 +149,13 @@ export class Upstream {
 
   private transport(): Transport {
     if ('stdio' in this.config) {
-      const { command, args, env, cwd } = this.config.stdio;
+      const { command, args, cwd } = this.config.stdio;
       const directory = cwd ?? this.options.cwd;
       return new StdioClientTransport({
         command,
         args,
-        env: { ...(process.env as Record<string, string>), ...env },
+        // never the gateway's own environment: it holds the way into the store (upstream-env.ts)
+        env: upstreamEnvironment(this.config.stdio),
         // Not 'pipe': nothing reads it, and an upstream that writes more than a pipe holds would block
         // and stall every call. Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr
         // is the client's log).

@@ -10,6 +10,7 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import { ReinsError } from '../spec/errors.js';
+import { sameIdentity } from '../spec/human-identity.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
@@ -81,7 +82,8 @@ export class StoreOversight implements Oversight {
     }
     if (
       vote.approved &&
-      current.owner === actor.id &&
+      current.owner !== undefined &&
+      sameIdentity(current.owner, actor.id) &&
       current.requirements.every((requirement) => !requirement.ownerMayApprove) &&
       current.requirements.every((requirement) => requirement.quorum === 1)
     ) {

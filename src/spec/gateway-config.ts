@@ -16,12 +16,28 @@ export const UpstreamNameSchema = z
     'upstream names are lowercase letters, digits and `-` (at most 32), starting with a letter',
   );
 
+export const EnvNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and `_`');
+
+/** A variable passed on from the gateway's environment: never one of Reins' own. */
+export const InheritedEnvNameSchema = EnvNameSchema.refine((name) => !/^REINS_/i.test(name), {
+  message: "Reins' own variables (`REINS_*`) are never passed to an upstream",
+});
+
+/**
+ * A stdio upstream does not inherit the gateway's environment (gateway/upstream-env.ts): it gets a few
+ * harmless variables (PATH, HOME, locale...), the ones named in `inheritEnv`, and the values in `env`.
+ */
 export const StdioUpstreamSchema = z.strictObject({
   name: UpstreamNameSchema,
   stdio: z.strictObject({
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
-    env: z.record(z.string(), z.string()).default({}),
+    /** Explicit values. */
+    env: z.record(EnvNameSchema, z.string()).default({}),
+    /** Names passed on from the gateway's environment when set there (never `REINS_*`). */
+    inheritEnv: z.array(InheritedEnvNameSchema).optional(),
     cwd: z.string().optional(),
   }),
 });

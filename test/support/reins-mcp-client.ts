@@ -21,10 +21,12 @@ export interface ReinsMcpOptions {
   /** The upstream command: a script run with this Node, and its arguments. */
   readonly upstream: readonly string[];
   readonly clientName: string;
-  /** Extra environment for reins and the upstream it spawns. */
+  /** Extra environment for reins (the upstream gets only what reins passes on). */
   readonly env?: Record<string, string>;
   /** Told every chunk `reins mcp` writes to standard error (its log). */
   readonly onStderr?: (chunk: string) => void;
+  /** Further `reins mcp` options, before the upstream command. */
+  readonly options?: readonly string[];
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -43,6 +45,7 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
       options.lock,
       '--name',
       options.name,
+      ...(options.options ?? []),
       '--',
       process.execPath,
       ...options.upstream,

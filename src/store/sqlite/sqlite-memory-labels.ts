@@ -4,10 +4,10 @@
  * process that fronts the same memory server. A separate file keeps the audit schema and its
  * migrations untouched.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+
 import Database from 'better-sqlite3';
 import type { LabelledKey, MemoryLabel, MemoryLabelIndex } from '../../spec/memory-labels.js';
+import { ensurePrivateFile } from '../private-files.js';
 
 interface LabelRow {
   key: string;
@@ -24,7 +24,7 @@ export class SqliteMemoryLabelIndex implements MemoryLabelIndex {
   private readonly delete: Database.Statement;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    ensurePrivateFile(path);
     this.database = new Database(path);
     this.database.pragma('journal_mode = WAL');
     this.database.pragma('synchronous = FULL');

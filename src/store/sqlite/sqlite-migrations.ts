@@ -3,10 +3,10 @@
  * Versioned schema of the embedded store, applied on open. A file written by a newer Reins
  * (higher `user_version`) is refused rather than guessed at.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+
 import Database from 'better-sqlite3';
 import { describeError, ReinsError, type ReinsErrorCode } from '../../spec/errors.js';
+import { ensurePrivateFile } from '../private-files.js';
 import { configureConnection, type SqliteDurability } from './sqlite-audit-writer.js';
 
 /**
@@ -162,7 +162,7 @@ export function openSqliteStore(
   durability: SqliteDurability = 'full',
 ): Database.Database {
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    ensurePrivateFile(path);
     const database = new Database(path);
     configureConnection(database, durability);
     applySqliteMigrations(database);
