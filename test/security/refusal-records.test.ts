@@ -103,7 +103,7 @@ function forged(claims: Record<string, string>): string {
   return `${part({ alg: 'EdDSA', typ: 'JWT', kid: 'forged' })}.${part(claims)}.${Buffer.from('nope').toString('base64url')}`;
 }
 
-async function records(audit: SqliteAuditLog, kind: string) {
+async function records(audit: SqliteAuditLog, kind: 'tool-pinning' | 'credential-rejected') {
   return (await audit.query({ kind, limit: 1_000 })).map((record) => record.event);
 }
 
