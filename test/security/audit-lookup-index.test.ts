@@ -73,4 +73,11 @@ describe('the query index of the SQLite audit log', () => {
     expect(result.code).toBe(1);
     expect(result.err.join('\n')).toMatch(/record 999.*query index/);
   });
+
+  it('fails verification when the index claims records the log does not hold yet (they would stay hidden)', async () => {
+    tamper('update audit_lookup_state set last_seq = 1000 where id = 1');
+    const result = await verify();
+    expect(result.code).toBe(1);
+    expect(result.err.join('\n')).toMatch(/record 1000.*query index/);
+  });
 });
