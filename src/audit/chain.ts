@@ -60,7 +60,9 @@ export type ChainProblem =
   /** A checkpoint's signature does not verify under the given public key. */
   | 'bad_checkpoint'
   /** The log ends before the last signed checkpoint: records were cut off the tail. */
-  | 'truncated';
+  | 'truncated'
+  /** A store's query index (what the API and console search) disagrees with the chained record. */
+  | 'index_mismatch';
 
 export interface VerifyReport {
   readonly ok: boolean;

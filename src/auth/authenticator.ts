@@ -5,8 +5,9 @@
  *
  * Verification on the hot path is cached per token, but a cached entry never outlives the token's
  * expiry, and revocations and agent state are checked on every call against in-memory sets that the
- * identity store keeps current in every process (`onChange`). Every refusal is recorded in the audit
- * log (`credential-rejected`) when one is configured.
+ * identity store keeps current in every process (`onChange`). Every refusal is counted in the audit
+ * log (`credential-rejected`) when one is configured: recorded one by one up to a bound per window, the
+ * rest in summary records (auth/refusal-recorder), so an unauthenticated caller cannot flood the log.
  */
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
@@ -31,11 +32,14 @@ import { covers } from '../spec/scopes.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
+import { type RefusalLimits, RefusalRecorder } from './refusal-recorder.js';
 
 export interface AuthenticatorOptions {
   readonly store: IdentityStore;
   /** Where refusals are recorded. */
   readonly audit?: AuditLog;
+  /** How many refusals are recorded one by one per window (the rest are counted into summaries). */
+  readonly refusals?: RefusalLimits;
   readonly tokens?: TokenSettings;
   /** Most delegation hops. Default 3. */
   readonly maxDelegationDepth?: number;
@@ -80,6 +84,7 @@ export class Authenticator {
   private readonly unsubscribe: () => void;
   private readonly clock: () => number;
   private readonly cacheSize: number;
+  private readonly refusals: RefusalRecorder | undefined;
 
   private constructor(
     private readonly options: AuthenticatorOptions,
@@ -88,6 +93,7 @@ export class Authenticator {
     this.ring = ring;
     this.clock = options.clock ?? Date.now;
     this.cacheSize = options.cacheSize ?? 10_000;
+    this.refusals = options.audit && new RefusalRecorder(options.audit, options.refusals ?? {}, this.clock);
     this.unsubscribe = options.store.onChange((change) => {
       void this.apply(change).catch(() => {
         // fail closed: if a change cannot be applied, forget every cached verification
@@ -248,8 +254,10 @@ export class Authenticator {
     return this.ring.jwks(new Date(this.clock()));
   }
 
-  close(): void {
+  /** Stops listening for identity changes and writes the refusals counted but not recorded yet. */
+  close(): Promise<void> {
     this.unsubscribe();
+    return this.refusals?.flush() ?? Promise.resolve();
   }
 
   /** Signature and claims, from the cache when this exact token was verified before and has not expired. */
@@ -322,8 +330,7 @@ export class Authenticator {
     tool: ToolRef | undefined,
     prefix = '',
   ): Promise<void> {
-    const { audit } = this.options;
-    if (audit === undefined) return;
+    if (this.refusals === undefined) return;
     // what the token claims, for the record; unverified by definition
     let claimed: { sub?: unknown; sid?: unknown; jti?: unknown } = {};
     try {
@@ -345,7 +352,7 @@ export class Authenticator {
     };
     if (typeof claimed.jti === 'string') event.tokenId = claimed.jti.slice(0, 128);
     if (tool) event.tool = tool;
-    await audit.append(event);
+    await this.refusals.record(event);
   }
 }
 

@@ -79,6 +79,7 @@ export async function startGatewayProcess(
     // held calls become durable approval requests, decided from any process on the store
     const oversight = await wireOversight(storeOptions, {
       approvalTimeoutMs: config.limits.approvalTimeout,
+      maxPendingPerAgent: config.limits.maxPendingApprovalsPerAgent,
       ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
       log,
     });

@@ -331,6 +331,17 @@ export class Gateway {
     const upstream = tool && this.upstreams.get(tool.server);
     const definition = upstream?.listTools().find((candidate) => candidate.name === tool?.name);
     if (tool === undefined || upstream === undefined || definition === undefined) {
+      // never reaches the pipeline, but probing for tools is an attempt: recorded with who tried
+      // (names as sent, cut short: the caller chose them)
+      const attempted = tool ?? { server: '(none)', name: gatewayName };
+      this.recordPin(attempted.server.slice(0, 128), attempted.name.slice(0, 256) || '(none)', {
+        status: 'refused',
+        reason: 'unknown_tool',
+        fingerprint: '',
+        message: 'no such tool',
+        agentId: identity.principal.agentId,
+        sessionId: identity.sessionId,
+      });
       return refusal(`unknown tool \`${gatewayName}\``);
     }
     const pin = this.pinCheck(upstream.name, definition);

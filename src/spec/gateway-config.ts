@@ -67,6 +67,8 @@ export const GatewayLimitsSchema = z.strictObject({
   callTimeout: DurationSchema.default(60_000),
   /** How long a held call waits for human approval before it expires (= denied). */
   approvalTimeout: DurationSchema.default(300_000),
+  /** Most calls of one agent waiting for approval at once (per process); one more is refused and recorded. */
+  maxPendingApprovalsPerAgent: z.number().int().positive().default(20),
 });
 
 /** The control plane of `reins serve`: HTTP API and web console (users live in the store). */
@@ -124,6 +126,7 @@ export const GatewayConfigSchema = z.strictObject({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,
     approvalTimeout: 300_000,
+    maxPendingApprovalsPerAgent: 20,
   }),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -282,6 +282,8 @@ export class SqliteAuditLog implements AuditLog {
           ?.seq ?? 0,
     }));
     const { anchor, checkpoints, head } = read();
+    const hidden = this.lookupMismatch(anchor?.seq ?? 0, head);
+    if (hidden !== undefined) return hidden;
     const all = [...checkpoints, ...(options.extraCheckpoints ?? [])];
     const first = anchor ? anchor.seq + 1 : 1;
     const split =
@@ -320,6 +322,46 @@ export class SqliteAuditLog implements AuditLog {
       checkpointsVerified: firstReport.checkpointsVerified + secondReport.checkpointsVerified - 1,
     };
     return anchor ? { ...combined, anchoredAt: anchor.seq } : combined;
+  }
+
+  /**
+   * The query index (`audit_lookup`) is derived from the log but not covered by the chain, and every
+   * query of the API, the console and the CLI filters through it: a row deleted or edited there hides
+   * a record from humans (or files it under another agent) while the chain is intact. It must list
+   * exactly the chained columns of every record it claims to have indexed, and claim no more than the
+   * log holds (a raised `last_seq` would leave the records after it unindexed, hence hidden).
+   */
+  private lookupMismatch(afterSeq: number, head: number): VerifyReport | undefined {
+    const indexedUpTo =
+      this.database
+        .prepare<[], { last_seq: number }>('select last_seq from audit_lookup_state where id = 1')
+        .get()?.last_seq ?? 0;
+    const bad = this.database
+      .prepare<[number, number], { seq: number }>(
+        `select e.seq as seq from audit_events e left join audit_lookup l on l.seq = e.seq
+          where e.seq > ? and e.seq <= ? and (l.seq is null or l.time is not e.time or l.kind is not e.kind
+            or l.session_id is not e.session_id or l.agent_id is not e.agent_id or l.tool is not e.tool
+            or l.effect is not e.effect)
+         union all
+         select l.seq as seq from audit_lookup l left join audit_events e on e.seq = l.seq where e.seq is null
+         order by 1 limit 1`,
+      )
+      .get(afterSeq, Math.min(indexedUpTo, head));
+    const seq = bad?.seq ?? (indexedUpTo > head ? indexedUpTo : undefined);
+    if (seq === undefined) return undefined;
+    return {
+      ok: false,
+      checked: 0,
+      lastSeq: afterSeq,
+      lastHash: '',
+      checkpointsVerified: 0,
+      signaturesChecked: false,
+      firstBad: {
+        seq,
+        problem: 'index_mismatch',
+        message: `record ${seq} differs in the query index (audit_lookup) that the API, console and CLI search, or is missing from it: the index was edited, and queries would not show what the chain holds`,
+      },
+    };
   }
 
   /** Verifies the records after `from` in a worker thread. */
