@@ -102,3 +102,142 @@ export function expectValidJsonRpcError(
   expect(!reserved || defined, `${context}: code ${value} is reserved and undefined`).toBe(true);
   expectClearMessage(message, context, echoes);
 }
+
+const METHODS = [
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'resources/subscribe',
+  'prompts/list',
+  'prompts/get',
+  'completion/complete',
+  'logging/setLevel',
+  'sampling/createMessage',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+];
+
+/** A `tools/call` aimed at the gateway: tricky names, odd arguments, sometimes odd `_meta`. */
+export function toolCallMessage(servers: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record({
+    jsonrpc: fc.constant('2.0'),
+    id: fc.oneof(fc.integer(), fc.string({ maxLength: 10 })),
+    method: fc.constant('tools/call'),
+    params: fc.record(
+      {
+        name: fc.oneof({ weight: 9, arbitrary: trickyName(servers) }, { weight: 1, arbitrary: jsonValue }),
+        arguments: fc.oneof({ weight: 9, arbitrary: toolArguments }, { weight: 1, arbitrary: jsonValue }),
+        _meta: fc.record(
+          { progressToken: fc.oneof(fc.string(), fc.integer(), jsonValue) },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: ['name'] },
+    ),
+  });
+}
+
+/** Anything a client might send as one JSON-RPC message (or batch), well-formed or not. */
+export function jsonRpcMessage(servers: readonly string[]): fc.Arbitrary<unknown> {
+  const id = fc.oneof(fc.integer(), fc.string({ maxLength: 10 }), fc.constant(null), jsonValue);
+  const request = fc.record(
+    {
+      jsonrpc: fc.oneof({ weight: 8, arbitrary: fc.constant('2.0') }, { weight: 1, arbitrary: jsonValue }),
+      id,
+      method: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...METHODS) },
+        { weight: 1, arbitrary: fc.string() },
+      ),
+      params: fc.oneof(
+        jsonValue,
+        fc.record(
+          { name: trickyName(servers), uri: fc.string(), arguments: toolArguments },
+          { requiredKeys: [] },
+        ),
+        fc.record(
+          { requestId: id, reason: fc.string(), progressToken: id, progress: fc.double() },
+          { requiredKeys: [] },
+        ),
+      ),
+    },
+    { requiredKeys: ['method'] },
+  );
+  const response = fc.record(
+    {
+      jsonrpc: fc.constant('2.0'),
+      id,
+      result: jsonValue,
+      error: fc.record({ code: fc.integer(), message: fc.string() }),
+    },
+    { requiredKeys: ['id'] },
+  );
+  return fc.oneof(
+    { weight: 4, arbitrary: request },
+    { weight: 4, arbitrary: toolCallMessage(servers) },
+    { weight: 1, arbitrary: response },
+    { weight: 1, arbitrary: fc.array(fc.oneof(request, toolCallMessage(servers)), { maxLength: 4 }) },
+    { weight: 1, arbitrary: jsonValue },
+  );
+}
+
+/** Bytes on the wire: a message as JSON, or broken JSON, invalid UTF-8, or nothing at all. */
+export function wireBytes(servers: readonly string[]): fc.Arbitrary<Buffer> {
+  const json = jsonRpcMessage(servers).map((message) => JSON.stringify(message) ?? 'null');
+  return fc.oneof(
+    { weight: 6, arbitrary: json.map((text) => Buffer.from(text)) },
+    // the message cut short, or with a byte flipped
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(json, fc.nat())
+        .map(([text, at]) => Buffer.from(text.slice(0, at % (text.length + 1)))),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(json, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([text, at, byte]) => {
+        const bytes = Buffer.from(text);
+        if (bytes.length > 0) bytes[at % bytes.length] = byte;
+        return bytes;
+      }),
+    },
+    // invalid UTF-8 inside a string, and raw binary
+    {
+      weight: 1,
+      arbitrary: fc
+        .uint8Array({ maxLength: 200 })
+        .map((bytes) =>
+          Buffer.concat([
+            Buffer.from('{"jsonrpc":"2.0","id":1,"method":"'),
+            Buffer.from(bytes),
+            Buffer.from('"}'),
+          ]),
+        ),
+    },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('', ' ', '{}', '[]', 'null', '"', '{"jsonrpc":"2.0"', '\uFEFF{}')
+        .map((text) => Buffer.from(text)),
+    },
+  );
+}
+
+/** Every string inside a value: what a refusal may legitimately quote back. */
+export function stringsIn(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value);
+  else if (Array.isArray(value)) for (const item of value) stringsIn(item, into);
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      into.push(key);
+      stringsIn(item, into);
+    }
+  }
+  return into;
+}
