@@ -25,6 +25,8 @@ export interface ReinsMcpOptions {
   readonly env?: Record<string, string>;
   /** Told every chunk `reins mcp` writes to standard error (its log). */
   readonly onStderr?: (chunk: string) => void;
+  /** More `reins mcp` options, e.g. `['--approval-timeout', '15000']`. */
+  readonly reinsArgs?: readonly string[];
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -43,6 +45,7 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
       options.lock,
       '--name',
       options.name,
+      ...(options.reinsArgs ?? []),
       '--',
       process.execPath,
       ...options.upstream,
