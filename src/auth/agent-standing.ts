@@ -11,7 +11,7 @@
 import type { CredentialClaims } from '../spec/credential-claims.js';
 import { delegatorsOf } from '../spec/credential-claims.js';
 import type { AgentRecordV1, IdentityChange, RevocationKind, RevocationV1 } from '../spec/identity.js';
-import type { StandingCheck, StandingRefusal, StandingSubject } from '../spec/standing.js';
+import type { CallCredential, StandingCheck, StandingRefusal, StandingSubject } from '../spec/standing.js';
 import type { IdentityStore } from '../store/state-stores.js';
 
 /** Revocations by id, with the time they were made (credentials issued until then are revoked). */
@@ -30,6 +30,8 @@ export class AgentStanding implements StandingCheck {
   private readonly listeners = new Set<() => void>();
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** The change being applied; the next one waits for it. */
+  private applying: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly store: IdentityStore,
@@ -127,24 +129,27 @@ export class AgentStanding implements StandingCheck {
     for (const revocation of await this.store.revocations(new Date(this.clock()))) this.remember(revocation);
   }
 
+  /** Changes are applied in the order the store reports them (an agent's new state before a later revocation). */
   private apply(change: IdentityChange): void {
+    this.applying = this.applying.then(() => this.applyOne(change));
+  }
+
+  private async applyOne(change: IdentityChange): Promise<void> {
     if (change.kind === 'revocation') {
       this.remember(change.revocation);
-      this.notify();
     } else if (change.kind === 'agent') {
-      this.store.getAgent(change.id).then(
-        (agent) => {
-          if (agent) this.agents.set(agent.id, agent);
-          this.notify();
-        },
-        () => {
-          // fail closed: an agent whose new state cannot be read is refused until it can
-          this.agents.delete(change.id);
-          this.notify();
-          if (!this.closed) setTimeout(() => this.apply(change), RETRY_MS).unref();
-        },
-      );
+      try {
+        const agent = await this.store.getAgent(change.id);
+        if (agent) this.agents.set(agent.id, agent);
+      } catch {
+        // fail closed: an agent whose new state cannot be read is refused until it can be
+        this.agents.delete(change.id);
+        if (!this.closed) setTimeout(() => this.apply(change), RETRY_MS).unref();
+      }
+    } else {
+      return; // signing keys are the Authenticator's
     }
+    this.notify();
   }
 
   private notify(): void {
@@ -160,12 +165,10 @@ export class AgentStanding implements StandingCheck {
 
 /** The standing subject of a verified credential: its agents, tokens, session and issue time. */
 export function subjectOfClaims(claims: CredentialClaims): StandingSubject {
-  return {
-    agentIds: [claims.sub, ...delegatorsOf(claims)],
-    credential: {
-      tokenIds: [claims.jti, ...claims.anc],
-      sessionId: claims.sid,
-      issuedAtMs: claims.iat * 1000,
-    },
-  };
+  return { agentIds: [claims.sub, ...delegatorsOf(claims)], credential: credentialOfClaims(claims) };
+}
+
+/** What the standing check needs of a verified credential. */
+export function credentialOfClaims(claims: CredentialClaims): CallCredential {
+  return { tokenIds: [claims.jti, ...claims.anc], sessionId: claims.sid, issuedAtMs: claims.iat * 1000 };
 }

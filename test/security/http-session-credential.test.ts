@@ -124,11 +124,20 @@ describe('an MCP session over HTTP is authorised request by request', () => {
     const opener = await auth.issue('reader', { sessionId: 'opener-session' });
     const session = await connect(gateway.endpoint, opener.token);
     expect(resultText(await echo(session, 'opened'))).toContain('opened');
-    await auth.revoke('token', opener.claims.jti, { by: 'sec@example.com', reason: 'leaked' });
+    const rider = await auth.issue('reader', { sessionId: 'rider-session' });
 
     // a valid credential of the same agent, but of another Reins session: it may not ride on this one
-    session.credential.token = (await auth.issue('reader', { sessionId: 'rider-session' })).token;
+    session.credential.token = rider.token;
     await expect(echo(session, 'riding')).rejects.toThrow(/another credential session/);
+
+    // once the opener is revoked, neither it nor a rider gets anything more out of the session
+    await auth.revoke('token', opener.claims.jti, { by: 'sec@example.com', reason: 'leaked' });
+    session.credential.token = opener.token;
+    await expect(echo(session, 'revoked opener')).rejects.toThrow(/revoked/);
+    session.credential.token = rider.token;
+    await expect(echo(session, 'riding later')).rejects.toThrow(
+      /another credential session|unknown or expired MCP session/,
+    );
   });
 
   it('closes the MCP sessions of a suspended agent: they do not come back with a new credential', async () => {
