@@ -43,7 +43,7 @@ rules:
   - { id: echo, effect: allow, tool: { name: echo }, reason: harmless }
 `,
   );
-});
+}, 60_000);
 
 afterAll(async () => {
   for (const client of clients) await client.close().catch(() => {});
