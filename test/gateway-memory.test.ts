@@ -74,7 +74,7 @@ memory:
       clientName: `memory-test-${id}`,
       // the upstream gets none of reins' environment unless it is passed on by name
       env: { MEMORY_FILE_PATH: memoryFile },
-      options: ['--env', 'MEMORY_FILE_PATH'],
+      reinsArgs: ['--env', 'MEMORY_FILE_PATH'],
     });
     clients.set(id, client);
   }

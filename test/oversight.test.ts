@@ -251,6 +251,23 @@ describe('sessions', () => {
     expect(await operatorActions()).toEqual(['ann session.kill']);
   });
 
+  it('refuses to approve a held call of a suspended agent', async () => {
+    await new AgentRegistry(identities).create({ id: 'payments-bot', owner: 'olivia', scopes: ['*'] });
+    const controller = new AbortController();
+    const pending = harness.call(call('pay/payments.send', { amount: 10 }), execute, {
+      signal: controller.signal,
+    });
+    const request = await pendingRequest();
+    await oversight.suspendAgent('payments-bot', admin, 'compromised');
+    await expect(
+      oversight.voteApproval(request.id, ann, { approved: true, reason: 'looks fine' }),
+    ).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/suspended/) });
+    // refusing it still works
+    await oversight.voteApproval(request.id, ann, { approved: false, reason: 'suspended agent' });
+    expect(await pending).toMatchObject({ status: 'denied' });
+    expect(ran).toEqual([]);
+  });
+
   it('pause and resume apply across connections', async () => {
     expect(await harness.call(call('pay/payments.lookup', { id: 1 }), execute)).toMatchObject({
       status: 'ok',

@@ -4,10 +4,11 @@
  * issuing credentials and delegating them (token exchange).
  *
  * Verification on the hot path is cached per token, but a cached entry never outlives the token's
- * expiry, and revocations and agent state are checked on every call against in-memory sets that the
- * identity store keeps current in every process (`onChange`). Every refusal is counted in the audit
- * log (`credential-rejected`) when one is configured: recorded one by one up to a bound per window, the
- * rest in summary records (auth/refusal-recorder), so an unauthenticated caller cannot flood the log.
+ * expiry, and revocations and agent state are checked on every call against the agent standing
+ * (`auth/agent-standing`), which the identity store keeps current in every process (`onChange`). Every
+ * refusal is counted in the audit log (`credential-rejected`) when one is configured: recorded one by one
+ * up to a bound per window, the rest in summary records (auth/refusal-recorder), so an unauthenticated
+ * caller cannot flood the log.
  */
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
@@ -32,6 +33,7 @@ import { covers } from '../spec/scopes.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
+import { AgentStanding, subjectOfClaims } from './agent-standing.js';
 import { type RefusalLimits, RefusalRecorder } from './refusal-recorder.js';
 
 export interface AuthenticatorOptions {
@@ -69,17 +71,8 @@ interface CachedClaims {
   readonly expiresAtMs: number;
 }
 
-/** Revocations by id, with the time they were made (tokens issued before it are revoked). */
-type RevocationIndex = Map<string, number>;
-
 export class Authenticator {
   private readonly cache = new Map<string, CachedClaims>();
-  private readonly revoked: Record<RevocationKind, RevocationIndex> = {
-    token: new Map(),
-    session: new Map(),
-    agent: new Map(),
-  };
-  private readonly agents = new Map<string, AgentRecordV1>();
   private ring: KeyRing;
   private readonly unsubscribe: () => void;
   private readonly clock: () => number;
@@ -89,6 +82,8 @@ export class Authenticator {
   private constructor(
     private readonly options: AuthenticatorOptions,
     ring: KeyRing,
+    /** Agents and revocations, current in every process; the pipeline checks calls against it too. */
+    readonly standing: AgentStanding,
   ) {
     this.ring = ring;
     this.clock = options.clock ?? Date.now;
@@ -110,18 +105,17 @@ export class Authenticator {
       await options.store.addSigningKey(KeyRing.generate(now));
       keys = await options.store.signingKeys();
     }
-    const authenticator = new Authenticator(options, await KeyRing.load(keys));
-    for (const agent of await options.store.listAgents()) authenticator.agents.set(agent.id, agent);
-    for (const revocation of await options.store.revocations(now)) authenticator.remember(revocation);
-    return authenticator;
+    const standing = await AgentStanding.open(options.store, options.clock);
+    return new Authenticator(options, await KeyRing.load(keys), standing);
   }
 
   /** Verifies a bearer credential and maps it to the principal the policy sees. Never throws. */
   async authenticate(bearer: string, context: { tool?: ToolRef } = {}): Promise<AuthResult> {
     try {
       const claims = await this.verified(bearer);
-      this.checkStanding(claims);
-      const agent = this.agents.get(claims.sub) as AgentRecordV1;
+      const refusal = this.standing.check(subjectOfClaims(claims));
+      if (refusal !== undefined) throw new CredentialError(refusal.code, refusal.message);
+      const agent = this.standing.agent(claims.sub) as AgentRecordV1;
       const principal: Principal = {
         agentId: claims.sub,
         roles: [...agent.roles],
@@ -229,7 +223,7 @@ export class Authenticator {
       by: change.by,
       reason: change.reason ?? '',
     };
-    this.remember(revocation); // at once in this process; the store tells the others
+    this.standing.remember(revocation); // at once in this process; the store tells the others
     await this.options.store.revoke(revocation);
   }
 
@@ -257,6 +251,7 @@ export class Authenticator {
   /** Stops listening for identity changes and writes the refusals counted but not recorded yet. */
   close(): Promise<void> {
     this.unsubscribe();
+    this.standing.close();
     return this.refusals?.flush() ?? Promise.resolve();
   }
 
@@ -275,50 +270,14 @@ export class Authenticator {
     return claims;
   }
 
-  /** Revocations and agent state, checked on every call (never cached). */
-  private checkStanding(claims: CredentialClaims): void {
-    const issuedAtMs = claims.iat * 1000;
-    const revokedAt = (kind: RevocationKind, id: string) => {
-      const at = this.revoked[kind].get(id);
-      return at !== undefined && (kind === 'token' || issuedAtMs <= at);
-    };
-    if (revokedAt('token', claims.jti)) throw new CredentialError('revoked', 'the credential was revoked');
-    for (const ancestor of claims.anc) {
-      if (revokedAt('token', ancestor))
-        throw new CredentialError('revoked', 'a credential this one was delegated from was revoked');
-    }
-    if (revokedAt('session', claims.sid))
-      throw new CredentialError('revoked', `session \`${claims.sid}\` was revoked`);
-    for (const agentId of [claims.sub, ...delegatorsOf(claims)]) {
-      if (revokedAt('agent', agentId))
-        throw new CredentialError('revoked', `the credentials of agent \`${agentId}\` were revoked`);
-      const agent = this.agents.get(agentId);
-      if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
-      if (agent.state !== 'active')
-        throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
-    }
-  }
-
-  private remember(revocation: RevocationV1): void {
-    const at = Date.parse(revocation.at);
-    const index = this.revoked[revocation.kind];
-    index.set(revocation.id, Math.max(index.get(revocation.id) ?? 0, at));
-  }
-
+  /** Key changes; agents and revocations are followed by the agent standing. */
   private async apply(change: IdentityChange): Promise<void> {
-    if (change.kind === 'revocation') this.remember(change.revocation);
-    else if (change.kind === 'agent') {
-      const agent = await this.options.store.getAgent(change.id);
-      if (agent) this.agents.set(agent.id, agent);
-    } else {
-      this.ring = await KeyRing.load(await this.options.store.signingKeys());
-    }
+    if (change.kind === 'key') this.ring = await KeyRing.load(await this.options.store.signingKeys());
   }
 
   private async activeAgent(agentId: string): Promise<AgentRecordV1> {
-    const agent = this.agents.get(agentId) ?? (await this.options.store.getAgent(agentId));
+    const agent = await this.standing.fetchAgent(agentId);
     if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
-    this.agents.set(agent.id, agent);
     if (agent.state !== 'active')
       throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
     return agent;

@@ -91,6 +91,8 @@ export async function startGatewayProcess(
       approvals: oversight.approvals,
       overrides: oversight.overrides,
       approvalTimeoutMs: config.limits.approvalTimeout,
+      // held calls see suspensions and revocations too (requests are authenticated one by one)
+      standing: authenticator.standing,
     });
     const pins = ToolPins.load(config.lock);
     const memoryGuard = memoryGuardOf(storeOptions, (closeIndex) => cleanup.push(closeIndex));
@@ -102,6 +104,9 @@ export async function startGatewayProcess(
       port: config.listen.port,
       path: config.listen.path,
       maxMessageBytes: config.limits.maxMessageBytes,
+      maxSessions: config.limits.maxSessions,
+      maxSessionsPerAgent: config.limits.maxSessionsPerAgent,
+      sessionIdleTimeoutMs: config.limits.sessionIdleTimeout,
       log,
     });
     const endpoint = await http.listen();

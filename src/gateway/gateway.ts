@@ -11,6 +11,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -35,6 +36,7 @@ import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
+import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
@@ -59,7 +61,17 @@ export interface GatewayOptions {
 export interface DownstreamIdentity {
   readonly principal: Principal;
   readonly sessionId: string;
+  /** The credential its calls ride on (checked for revocation while a call waits for approval). */
+  readonly credential?: CallCredential;
 }
+
+/**
+ * Who is behind one MCP request. A transport that authenticates every request (Streamable HTTP) hands
+ * the request's own identity in `authInfo` (the SDK passes `req.auth` to handlers as
+ * `extra.authInfo`), so each request acts with its own credential, not the one that opened the
+ * session. Throws when the request carries none (refused).
+ */
+export type IdentityResolver = (authInfo: AuthInfo | undefined) => DownstreamIdentity;
 
 export class Gateway {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
@@ -70,21 +82,27 @@ export class Gateway {
     this.upstreams = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
   }
 
-  /** An MCP server for one downstream client; connect it to that client's transport. */
-  createServer(identity: DownstreamIdentity): Server {
+  /**
+   * An MCP server for one downstream client; connect it to that client's transport. `source` is the
+   * client's fixed identity (stdio: one process, one agent) or resolves each request's own.
+   */
+  createServer(source: DownstreamIdentity | IdentityResolver): Server {
+    const identityOf = (extra: { authInfo?: AuthInfo }): DownstreamIdentity =>
+      typeof source === 'function' ? source(extra.authInfo) : source;
     const server = new Server(
       { name: 'reins-gateway', version: '0.1.0' },
       { capabilities: { tools: {}, resources: {}, prompts: {} } },
     );
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: this.visibleTools(identity.principal),
+    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({
+      tools: this.visibleTools(identityOf(extra).principal),
     }));
     // Resources and prompts go through the pipeline as `resource:<uri>` and `prompt:<name>` of their
     // upstream: without a catalogue entry and a rule they are unknown, hence hidden and denied.
-    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-      resources: await this.visibleResources(identity.principal),
+    server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({
+      resources: await this.visibleResources(identityOf(extra).principal),
     }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
@@ -95,8 +113,7 @@ export class Gateway {
         );
       const result = await this.options.harness.call(
         {
-          principal: identity.principal,
-          sessionId: identity.sessionId,
+          ...callerOf(identity),
           tool: { server: owner.name, name: `resource:${uri}` },
           args: { uri },
         },
@@ -107,10 +124,11 @@ export class Gateway {
       const message = result.status === 'denied' ? `Reins refused this read: ${result.reason}` : result.error;
       throw new McpError(ErrorCode.InvalidRequest, message);
     });
-    server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-      prompts: await this.visiblePrompts(identity.principal),
+    server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({
+      prompts: await this.visiblePrompts(identityOf(extra).principal),
     }));
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const ref = parseToolName(request.params.name);
       const upstream = ref && this.upstreams.get(ref.server);
       if (ref === undefined || upstream === undefined) {
@@ -119,8 +137,7 @@ export class Gateway {
       const args = request.params.arguments ?? {};
       const result = await this.options.harness.call(
         {
-          principal: identity.principal,
-          sessionId: identity.sessionId,
+          ...callerOf(identity),
           tool: { server: upstream.name, name: `prompt:${ref.name}` },
           args,
         },
@@ -134,6 +151,7 @@ export class Gateway {
     });
 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const progressToken = request.params._meta?.progressToken;
       // a held call tells the client that it is still waiting, if the client asked for progress
       const onWaiting: WaitingListener | undefined =
@@ -359,7 +377,7 @@ export class Gateway {
     }
     const guarded = this.options.policy.current.redaction?.isMemoryServer(upstream.name) === true;
     const result = await this.options.harness.call(
-      { principal: identity.principal, sessionId: identity.sessionId, tool, args },
+      { ...callerOf(identity), tool, args },
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
@@ -370,6 +388,12 @@ export class Gateway {
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
     return refusal(result.error);
   }
+}
+
+/** Who a call is made by, for the harness: principal, session and the credential it rides on. */
+function callerOf(identity: DownstreamIdentity) {
+  const { principal, sessionId, credential } = identity;
+  return credential === undefined ? { principal, sessionId } : { principal, sessionId, credential };
 }
 
 /** `<upstream>__<tool>` -> the policy's tool reference; the first separator splits (tool names may contain it). */

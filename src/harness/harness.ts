@@ -22,6 +22,7 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { screenCall } from './redaction-stage.js';
@@ -59,6 +60,13 @@ export interface HarnessOptions {
    * denials: a killed session, an unknown agent or a failure to decide is never overridable.
    */
   readonly overrides?: OverrideSource;
+  /**
+   * The standing of agents and credentials (suspension, revocation), consulted on every decision, while
+   * a call waits for approval, and once more (read from the store) before an approved call is released.
+   * A refusal is a deny with a diagnostic, never overridable. Without one, nothing is checked here
+   * (an enforcement point that authenticates each call itself, or an embedding without identities).
+   */
+  readonly standing?: StandingCheck;
 }
 
 /** Spends an operator's override for exactly this call, if one is waiting. */
@@ -86,6 +94,8 @@ class DecidedCall {
     /** What the tool runs with (redacted arguments, see redaction-stage) and the redaction in force. */
     readonly executeArgs: Record<string, unknown>,
     readonly redaction: RedactionPolicy | undefined,
+    /** Whose standing the call depends on (checked again while it waits for approval). */
+    readonly subject: StandingSubject,
   ) {}
   get stage(): string {
     return this.#stage;
@@ -135,6 +145,7 @@ export class Harness {
   private readonly clock: () => number;
   private readonly maxSessionHistory: number;
   private readonly overrides: OverrideSource | undefined;
+  private readonly standing: StandingCheck | undefined;
   /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
   private readonly dataflows = new Map<string, SessionDataflow>();
 
@@ -153,6 +164,7 @@ export class Harness {
     this.clock = options.clock ?? Date.now;
     this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
     this.overrides = options.overrides;
+    this.standing = options.standing;
   }
 
   /**
@@ -227,7 +239,7 @@ export class Harness {
     const decisionId = randomUUID();
     const policy = this.policy.current;
     // a non-object request must become a validation error, not a TypeError
-    const { provenance, trustedInput, ...callInput } =
+    const { provenance, trustedInput, credential, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
@@ -239,9 +251,14 @@ export class Harness {
     const now = this.clock();
     let decision: Decision;
     let session: SessionRecord | undefined;
+    const subject: StandingSubject = {
+      agentIds: [call.principal.agentId, ...call.principal.delegatedBy],
+      ...(credential !== undefined ? { credential } : {}),
+    };
     try {
       session = this.sessions.open(call.sessionId, call.principal.agentId, now);
-      const checked = this.checkSession(session, call, policy.hash);
+      const checked =
+        this.checkSession(session, call, policy.hash) ?? this.checkStanding(subject, policy.hash);
       if (checked === undefined && typeof trustedInput === 'string')
         this.declareUserInput(call.sessionId, trustedInput);
       decision =
@@ -280,7 +297,14 @@ export class Harness {
       provenanceLinks(provenance),
       screened.executeArgs,
       policy.redaction,
+      subject,
     );
+  }
+
+  /** A suspended, retired or unknown agent, or a revoked credential, is denied (not overridable). */
+  private checkStanding(subject: StandingSubject, policyHash: string): Decision | undefined {
+    const refusal = this.standing?.check(subject);
+    return refusal === undefined ? undefined : denyDecision(policyHash, refusal);
   }
 
   private checkSession(session: SessionRecord, call: ToolCall, policyHash: string): Decision | undefined {
@@ -364,6 +388,12 @@ export class Harness {
     const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
       if (status === 'killed') stop.abort(new Error(`session \`${call.sessionId}\` was killed`));
     });
+    // so does a suspension of its agent or a revocation of its credential, heard from any process
+    let lostStanding: Diagnostic | undefined;
+    const unwatchStanding = this.standing?.onChange(() => {
+      lostStanding ??= this.standingRefusal(recorded.decided.subject);
+      if (lostStanding !== undefined) stop.abort(new Error(lostStanding.message));
+    });
     const signals = [expiry.signal, stop.signal];
     if (callerSignal) signals.push(callerSignal);
     const signal = AbortSignal.any(signals);
@@ -374,15 +404,18 @@ export class Harness {
         signal,
       );
     } catch (error) {
+      if (lostStanding !== undefined)
+        return { outcome: 'denied', reason: `${lostStanding.message}: the held call is refused` };
       if (expiry.signal.aborted)
         return { outcome: 'expired', reason: `approval expired after ${timeoutMs} ms` };
+      if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
       if (callerSignal?.aborted)
         return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
-      if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
       return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
     } finally {
       clearTimeout(timer);
       unwatch?.();
+      unwatchStanding?.();
     }
     if (!verdict.approved) {
       return {
@@ -391,7 +424,16 @@ export class Harness {
         approval: verdict,
       };
     }
-    // the world may have changed while the call waited: a killed or paused session stays stopped
+    // the world may have changed while the call waited: a suspended agent or revoked credential
+    // releases nothing (read from the store, not from what this process has heard so far) ...
+    const refusal = await this.freshStandingRefusal(recorded.decided.subject);
+    if (refusal !== undefined)
+      return {
+        outcome: 'denied',
+        reason: `${refusal.message}: the approved call is refused`,
+        approval: verdict,
+      };
+    // ... and a killed or paused session stays stopped
     const status = this.sessions.get(call.sessionId)?.status;
     if (status !== 'active') {
       return {
@@ -401,6 +443,30 @@ export class Harness {
       };
     }
     return new ClearedCall(recorded, verdict);
+  }
+
+  /** The standing check's refusal, if any; a check that fails refuses (fail closed). */
+  private standingRefusal(subject: StandingSubject): Diagnostic | undefined {
+    try {
+      return this.standing?.check(subject);
+    } catch (error) {
+      return {
+        code: 'standing_unavailable',
+        message: `standing could not be checked: ${describeError(error)}`,
+      };
+    }
+  }
+
+  private async freshStandingRefusal(subject: StandingSubject): Promise<Diagnostic | undefined> {
+    if (this.standing === undefined) return undefined;
+    try {
+      return await this.standing.recheck(subject);
+    } catch (error) {
+      return {
+        code: 'standing_unavailable',
+        message: `standing could not be checked: ${describeError(error)}`,
+      };
+    }
   }
 
   /** A policy denial an operator has overridden for exactly this call runs once; anything else stays denied. */

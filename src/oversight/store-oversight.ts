@@ -92,6 +92,7 @@ export class StoreOversight implements Oversight {
         `separation of duties: \`${actor.id}\` owns agent \`${current.agentId}\` and cannot approve its call alone`,
       );
     }
+    if (vote.approved) await this.requireReleasable(current);
     const now = new Date(this.clock());
     const record = await this.options.approvals.vote(
       id,
@@ -110,6 +111,30 @@ export class StoreOversight implements Oversight {
       },
     );
     return record;
+  }
+
+  /**
+   * An approval must not release a call of a suspended (or retired) agent or a killed session. The
+   * process holding the call refuses it anyway (and re-checks at release); refusing the vote tells the
+   * approver why. Agents the registry does not know (library embeddings without one) are not judged here.
+   */
+  private async requireReleasable(approval: ApprovalRecord): Promise<void> {
+    for (const agentId of [approval.agentId, ...approval.delegatedBy]) {
+      const agent = await this.options.identities.getAgent(agentId);
+      if (agent !== undefined && agent.state !== 'active') {
+        throw new ReinsError(
+          'conflict',
+          `agent \`${agentId}\` is ${agent.state}: its held calls cannot be approved`,
+        );
+      }
+    }
+    const session = await this.options.sessions.get(approval.sessionId);
+    if (session?.status === 'killed') {
+      throw new ReinsError(
+        'conflict',
+        `session \`${approval.sessionId}\` was killed: its held calls cannot be approved`,
+      );
+    }
   }
 
   listSessions(filter?: Parameters<SessionControlStore['list']>[0]): Promise<SessionSummary[]> {

@@ -60,6 +60,10 @@ export type UpstreamConfig = z.infer<typeof UpstreamConfigSchema>;
 export const AuditDurabilitySchema = z.enum(['full', 'process']);
 export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
 
+const DEFAULT_MAX_SESSIONS = 1_000;
+const DEFAULT_MAX_SESSIONS_PER_AGENT = 100;
+const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+
 export const GatewayLimitsSchema = z.strictObject({
   /** Largest JSON-RPC message accepted from a client, in bytes. */
   maxMessageBytes: z.number().int().positive().default(1_048_576),
@@ -69,6 +73,12 @@ export const GatewayLimitsSchema = z.strictObject({
   approvalTimeout: DurationSchema.default(300_000),
   /** Most calls of one agent waiting for approval at once (per process); one more is refused and recorded. */
   maxPendingApprovalsPerAgent: z.number().int().positive().default(20),
+  /** Open MCP sessions over Streamable HTTP, all agents together; an initialize past it is refused. */
+  maxSessions: z.number().int().positive().default(DEFAULT_MAX_SESSIONS),
+  /** Open MCP sessions of one agent. */
+  maxSessionsPerAgent: z.number().int().positive().default(DEFAULT_MAX_SESSIONS_PER_AGENT),
+  /** An MCP session without a request for this long is closed (its client must initialize again). */
+  sessionIdleTimeout: DurationSchema.default(DEFAULT_SESSION_IDLE_TIMEOUT_MS),
 });
 
 /** The control plane of `reins serve`: HTTP API and web console (users live in the store). */
@@ -127,6 +137,9 @@ export const GatewayConfigSchema = z.strictObject({
     callTimeout: 60_000,
     approvalTimeout: 300_000,
     maxPendingApprovalsPerAgent: 20,
+    maxSessions: DEFAULT_MAX_SESSIONS,
+    maxSessionsPerAgent: DEFAULT_MAX_SESSIONS_PER_AGENT,
+    sessionIdleTimeout: DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   }),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -131,7 +131,7 @@ async function environmentThroughReinsMcp(name: string, options: string[] = []) 
     upstream: ['--import', 'tsx', ENV_SERVER],
     clientName: 'upstream-env-test',
     env: SECRETS,
-    options,
+    reinsArgs: options,
   });
   try {
     return JSON.parse(textOf(await client.callTool({ name: 'probe__env', arguments: {} })));

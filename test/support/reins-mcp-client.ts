@@ -25,8 +25,8 @@ export interface ReinsMcpOptions {
   readonly env?: Record<string, string>;
   /** Told every chunk `reins mcp` writes to standard error (its log). */
   readonly onStderr?: (chunk: string) => void;
-  /** Further `reins mcp` options, before the upstream command. */
-  readonly options?: readonly string[];
+  /** More `reins mcp` options, e.g. `['--approval-timeout', '15000']`. */
+  readonly reinsArgs?: readonly string[];
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -45,7 +45,7 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
       options.lock,
       '--name',
       options.name,
-      ...(options.options ?? []),
+      ...(options.reinsArgs ?? []),
       '--',
       process.execPath,
       ...options.upstream,
