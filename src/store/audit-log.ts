@@ -74,7 +74,7 @@ export interface AuditVerifyOptions {
   readonly checkpointEvery?: number;
 }
 
-export const DEFAULT_CHECKPOINT_EVERY = 1_000;
+export { DEFAULT_CHECKPOINT_EVERY } from '../spec/audit-checkpoint.js';
 export const DEFAULT_QUERY_LIMIT = 1_000;
 export const MAX_QUERY_LIMIT = 10_000;
 

@@ -102,7 +102,7 @@ describe('an intruder with write access to the SQLite file rewrites history', ()
       database.prepare('delete from audit_checkpoints').run();
     })();
     database.close();
-  });
+  }, 60_000);
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
   it('`reins audit verify` reports the missing checkpoints', () => {
