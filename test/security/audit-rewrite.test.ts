@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkRecord } from '../../src/audit/chain.js';
 import { CheckpointSigner } from '../../src/audit/checkpoint.js';
+import { CheckpointPublisher, checkpointTargets } from '../../src/export/checkpoint-publisher.js';
 import type { AuditCheckpointV1 } from '../../src/spec/audit-checkpoint.js';
 import type { ChainedRecord } from '../../src/spec/audit-event.js';
 import { type AuditLog, DEFAULT_CHECKPOINT_EVERY } from '../../src/store/audit-log.js';
@@ -198,5 +199,95 @@ describe('an intruder with write access to the PostgreSQL database rewrites hist
     expect(withoutKey.stdout).not.toMatch(/^ok:/);
     expect(withoutKey.code).toBe(1);
     expect(withoutKey.stderr).toMatch(/signatures were not checked/i);
+  });
+});
+
+describe('checkpoints published outside the database catch what the database alone cannot', () => {
+  let directory: string;
+  let db: string;
+  let published: string;
+  let publicKeyFile: string;
+
+  /** A short log (below the cadence: only the close checkpoint), its checkpoints published as signed. */
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'reins-audit-published-'));
+    db = join(directory, 'audit.db');
+    published = join(directory, 'published');
+    const key = loadOrCreateSigningKey(join(directory, 'audit-signing-key.pem'));
+    publicKeyFile = join(directory, 'kept-elsewhere.pem');
+    writeFileSync(publicKeyFile, publicKeyPem(key));
+    const publisher = new CheckpointPublisher({
+      targets: checkpointTargets({ directory: published }),
+      log: () => {},
+    });
+    const log = new SqliteAuditLog({
+      path: db,
+      signer: new CheckpointSigner(key),
+      onCheckpoint: (checkpoint) => publisher.publish(checkpoint),
+    });
+    await Promise.all(Array.from({ length: 60 }, (_, index) => log.append(intentEvent(index))));
+    await log.checkpoint();
+    await Promise.all(Array.from({ length: 40 }, (_, index) => log.append(intentEvent(60 + index))));
+    await log.close();
+    await publisher.close();
+  }, 60_000);
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  function copyOfLog(): string {
+    const copy = join(mkdtempSync(join(directory, 'copy-')), 'audit.db');
+    copyFileSync(db, copy);
+    return copy;
+  }
+
+  function verifyAgainstPublished(path: string) {
+    return reins('audit', 'verify', '--db', path, '--public-key', publicKeyFile, '--checkpoints', published);
+  }
+
+  it('an untouched log agrees with every published checkpoint', () => {
+    const result = verifyAgainstPublished(db);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('published: 2 checkpoints agree with the log, the last at record 100');
+  });
+
+  it('a rewrite with the checkpoint rows deleted is caught against the published copy', () => {
+    const copy = copyOfLog();
+    const database = new Database(copy);
+    const records = database
+      .prepare(
+        `select seq, prev_hash as prevHash, hash, body, time, kind, decision_id as decisionId,
+                session_id as sessionId, agent_id as agentId, tool, effect from audit_events order by seq`,
+      )
+      .all() as ChainedRecord[];
+    let previous = records[8] as ChainedRecord;
+    const update = database.prepare(
+      'update audit_events set body = ?, prev_hash = ?, hash = ? where seq = ?',
+    );
+    for (const record of records.slice(9)) {
+      const body =
+        record.seq === 10 ? record.body.replace('"customers"', '"nothing-to-see-here"') : record.body;
+      const relinked = linkRecord(previous, { ...record, body });
+      update.run(relinked.body, relinked.prevHash, relinked.hash, relinked.seq);
+      previous = relinked;
+    }
+    database.prepare('delete from audit_checkpoints').run();
+    database.close();
+    // below the cadence the database alone cannot tell (the limit decision 0012 names)...
+    expect(reins('audit', 'verify', '--db', copy, '--public-key', publicKeyFile).code).toBe(0);
+    // ...the published checkpoints can
+    const result = verifyAgainstPublished(copy);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('first bad record 60 (checkpoint_mismatch)');
+  });
+
+  it('a cut tail and a log emptied of every record are reported as truncated', () => {
+    for (const sql of ['delete from audit_events where seq > 80', 'delete from audit_events']) {
+      const copy = copyOfLog();
+      const database = new Database(copy);
+      database.exec(`${sql}; delete from audit_checkpoints;`);
+      database.close();
+      const result = verifyAgainstPublished(copy);
+      expect(result.code, sql).toBe(1);
+      expect(result.stderr).toContain('(truncated)');
+    }
   });
 });
