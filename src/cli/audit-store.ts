@@ -13,7 +13,7 @@ import { MemoryGuard } from '../memory/memory-guard.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability } from '../spec/gateway-config.js';
-import type { AuditLog } from '../store/audit-log.js';
+import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
 import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
@@ -81,14 +81,18 @@ export function describeStore(options: StoreOptions): string {
 }
 
 /** Opens the log for writing, signing checkpoints with the configured key (created on first use). */
-export async function openWritableAuditLog(options: StoreOptions): Promise<AuditLog> {
+export async function openWritableAuditLog(
+  options: StoreOptions,
+  checkpoints: Pick<AuditLogOptions, 'checkpointEvery' | 'onCheckpoint'> = {},
+): Promise<AuditLog> {
   const signer = new CheckpointSigner(loadOrCreateSigningKey(signingKeyPathOf(options)));
   const url = databaseUrlOf(options);
-  if (url) return PostgresAuditLog.open({ connectionString: url, signer });
+  if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...checkpoints });
   return new SqliteAuditLog({
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
     durability: options.durability ?? 'full',
+    ...checkpoints,
   });
 }
 
@@ -103,11 +107,30 @@ export async function openReadableAuditLog(options: StoreOptions): Promise<Audit
   return new SqliteAuditLog({ path, readOnly: true });
 }
 
+/** The keys checkpoint signatures are checked against, and where they came from (for the report). */
+export interface VerificationKeys {
+  readonly keys: KeyObject[];
+  /** `given`: --public-key; `beside-log`: derived from the signing key file the log is written with. */
+  readonly source: 'given' | 'beside-log' | 'none';
+  readonly path?: string;
+}
+
+/**
+ * Explicit public keys (several during a key rotation), else the local signing key's public key, which
+ * sits where the log is written from: whoever can replace that file can also re-sign a rewritten log.
+ */
+export function verificationKeys(options: StoreOptions & { publicKey?: string[] }): VerificationKeys {
+  if (options.publicKey && options.publicKey.length > 0)
+    return { keys: options.publicKey.map(loadPublicKey), source: 'given' };
+  const path = signingKeyPathOf(options);
+  return existsSync(path)
+    ? { keys: [loadPublicKey(path)], source: 'beside-log', path }
+    : { keys: [], source: 'none' };
+}
+
 /** The key to check checkpoint signatures with: an explicit public key, else the local signing key's. */
 export function verificationKey(options: StoreOptions & { publicKey?: string }): KeyObject | undefined {
-  if (options.publicKey) return loadPublicKey(options.publicKey);
-  const path = signingKeyPathOf(options);
-  return existsSync(path) ? loadPublicKey(path) : undefined;
+  return verificationKeys({ ...options, publicKey: options.publicKey ? [options.publicKey] : [] }).keys[0];
 }
 
 function redactUrl(url: string): string {

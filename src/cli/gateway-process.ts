@@ -7,6 +7,7 @@
  * (pending audit records are flushed). One composition, so that the two commands cannot drift apart.
  */
 import { Authenticator } from '../auth/authenticator.js';
+import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
@@ -57,7 +58,15 @@ export async function startGatewayProcess(
   try {
     const policy = new PolicyStatusTracker(config.policy, log);
     cleanup.push(() => policy.stop());
-    const audit: AuditLog = await openWritableAuditLog(storeOptions);
+    // checkpoints leave the database as they are signed (decision 0012); closed after the log, whose
+    // close signs the last one
+    const targets = checkpointTargets(config.audit.checkpoints.publish);
+    const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
+    if (publisher) cleanup.push(() => publisher.close());
+    const audit: AuditLog = await openWritableAuditLog(storeOptions, {
+      checkpointEvery: config.audit.checkpoints.every,
+      ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
+    });
     cleanup.push(() => audit.close());
     const identity = await openIdentityStore(storeOptions);
     cleanup.push(() => identity.close());

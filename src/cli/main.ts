@@ -24,6 +24,7 @@ import {
   showPublicKey,
   showSession,
   signCheckpoint,
+  type VerifyOptions,
   verifyAudit,
 } from './audit-commands.js';
 import { type StoreOptions, signingKeyPathOf } from './audit-store.js';
@@ -109,11 +110,23 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   storeOptions(audit.command('verify'))
     .description('verify the hash chain and signed checkpoints; names the first bad record')
     .option(
-      '--public-key <file>',
-      'public key to check checkpoint signatures with (default: from the signing key)',
+      '--public-key <file...>',
+      'trusted public key(s) to check checkpoint signatures with, kept away from the log (default: from the signing key)',
     )
-    .option('--checkpoint <file...>', 'checkpoints kept outside the log (JSON), to detect a cut tail')
-    .action(async (options: StoreOptions & { publicKey?: string; checkpoint?: string[] }) => {
+    .option(
+      '--checkpoints <file|dir...>',
+      'published checkpoints (JSON Lines file or publication directory) the log must agree with',
+    )
+    .option(
+      '--checkpoint <file...>',
+      'checkpoints kept outside the log (one JSON each), to detect a cut tail',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'the cadence checkpoints are signed at (audit.checkpoints.every)',
+      '1000',
+    )
+    .action(async (options: VerifyOptions) => {
       exitCode = await verifyAudit(options, io);
     });
   storeOptions(audit.command('query'))

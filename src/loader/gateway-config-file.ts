@@ -15,6 +15,17 @@ export type LoadGatewayConfigResult =
   | { ok: true; config: GatewayConfig; directory: string }
   | { ok: false; problems: PolicyProblem[] };
 
+/** The checkpoint publication directory, relative to the configuration file like every other path. */
+function publishDirectoryResolved(
+  config: GatewayConfig,
+  here: (relative: string) => string,
+): GatewayConfig['audit'] {
+  const { checkpoints } = config.audit;
+  const { directory } = checkpoints.publish;
+  if (directory === undefined) return config.audit;
+  return { checkpoints: { ...checkpoints, publish: { ...checkpoints.publish, directory: here(directory) } } };
+}
+
 export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
   let text: string;
   try {
@@ -40,6 +51,7 @@ export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
       policy: here(config.policy),
       lock: here(config.lock),
       store: { ...config.store, sqlite: here(config.store.sqlite) },
+      audit: publishDirectoryResolved(config, here),
       upstreams: config.upstreams.map((upstream) =>
         'stdio' in upstream
           ? { ...upstream, stdio: { ...upstream.stdio, cwd: here(upstream.stdio.cwd ?? '.') } }

@@ -5,6 +5,7 @@
  * the gateway with a message that says what to change.
  */
 import { z } from 'zod';
+import { DEFAULT_CHECKPOINT_EVERY } from './audit-checkpoint.js';
 import { DurationSchema } from './duration.js';
 import { POLICY_API_VERSION } from './policy-document.js';
 
@@ -63,6 +64,28 @@ export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
 const DEFAULT_MAX_SESSIONS = 1_000;
 const DEFAULT_MAX_SESSIONS_PER_AGENT = 100;
 const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+
+const HttpUrlSchema = z.url({ protocol: /^https?$/ });
+
+/**
+ * Signed audit checkpoints (decision 0012): the cadence writers sign at, and where every checkpoint is
+ * published outside the database (any combination; none by default).
+ */
+export const AuditCheckpointsConfigSchema = z.strictObject({
+  /** A checkpoint on every this many records; `reins audit verify --checkpoint-every` must match. */
+  every: z.number().int().positive().default(DEFAULT_CHECKPOINT_EVERY),
+  publish: z
+    .strictObject({
+      /** Directory (relative to this file) that `checkpoints.jsonl` is appended to, fsync'd. */
+      directory: z.string().min(1).optional(),
+      /** Receives each checkpoint as a JSON POST. */
+      webhook: HttpUrlSchema.optional(),
+      /** OTLP/HTTP logs endpoint, e.g. `http://127.0.0.1:4318/v1/logs`. */
+      otlp: HttpUrlSchema.optional(),
+    })
+    .default({}),
+});
+export type AuditCheckpointsConfig = z.infer<typeof AuditCheckpointsConfigSchema>;
 
 export const GatewayLimitsSchema = z.strictObject({
   /** Largest JSON-RPC message accepted from a client, in bytes. */
@@ -130,6 +153,11 @@ export const GatewayConfigSchema = z.strictObject({
     sessionTtl: 8 * 3_600_000,
     secureCookies: false,
   }),
+  audit: z
+    .strictObject({
+      checkpoints: AuditCheckpointsConfigSchema.default({ every: DEFAULT_CHECKPOINT_EVERY, publish: {} }),
+    })
+    .default({ checkpoints: { every: DEFAULT_CHECKPOINT_EVERY, publish: {} } }),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({

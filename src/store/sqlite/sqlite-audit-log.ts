@@ -24,6 +24,7 @@ import {
   type AuditLogOptions,
   type AuditQuery,
   type AuditRecordView,
+  type AuditVerifyOptions,
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_QUERY_LIMIT,
   MAX_QUERY_LIMIT,
@@ -117,8 +118,14 @@ function middleCheckpoint(
 }
 
 /** What actually writes: inline (in-memory logs), in the worker thread (files), or nothing (read-only). */
+interface Written {
+  readonly receipts: AppendReceipt[];
+  /** Checkpoints signed with the batch. */
+  readonly checkpoints: readonly AuditCheckpointV1[];
+}
+
 interface Writer {
-  write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> | AppendReceipt[];
+  write(events: readonly PreparedEvent[]): Promise<Written> | Written;
   checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
 }
@@ -133,9 +140,13 @@ export class SqliteAuditLog implements AuditLog {
   private readonly readOnly: boolean;
   private readonly path: string;
   private readonly parallelVerifyMin: number;
+  private readonly onCheckpoint: ((checkpoint: AuditCheckpointV1) => void) | undefined;
+  /** Verification's default cadence: the one this log signs at, when it signs. */
+  private readonly signsEvery: number | undefined;
 
   constructor(options: SqliteAuditLogOptions) {
     this.path = options.path;
+    this.onCheckpoint = options.onCheckpoint;
     this.parallelVerifyMin = options.parallelVerifyMin ?? PARALLEL_VERIFY_MIN;
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
@@ -145,6 +156,7 @@ export class SqliteAuditLog implements AuditLog {
     const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!(checkpointEvery >= 1))
       throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    this.signsEvery = options.signer ? checkpointEvery : undefined;
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
     else
@@ -237,7 +249,9 @@ export class SqliteAuditLog implements AuditLog {
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
     await this.queue.drain();
-    return this.writer.checkpoint();
+    const checkpoint = await this.writer.checkpoint();
+    if (checkpoint) this.onCheckpoint?.(checkpoint);
+    return checkpoint;
   }
 
   async prune(before: Date): Promise<PruneReport> {
@@ -267,9 +281,8 @@ export class SqliteAuditLog implements AuditLog {
     return prune.immediate();
   }
 
-  async verify(
-    options: { publicKey?: KeyObject; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
-  ): Promise<VerifyReport> {
+  async verify(options: AuditVerifyOptions = {}): Promise<VerifyReport> {
+    const checkpointEvery = options.checkpointEvery ?? this.signsEvery;
     await this.queue.drain();
     const read = this.database.transaction(() => ({
       anchor: this.anchor(),
@@ -294,11 +307,11 @@ export class SqliteAuditLog implements AuditLog {
     // the part after the split is verified by a worker thread meanwhile (a second core)
     const second =
       split &&
-      this.verifyAfter(
-        split,
-        all.filter((checkpoint) => checkpoint.seq > split.seq),
-        options.publicKey,
-      );
+      this.verifyAfter(split, {
+        checkpoints: all.filter((checkpoint) => checkpoint.seq > split.seq),
+        publicKeys: keyList(options.publicKey),
+        ...(checkpointEvery ? { checkpointEvery } : {}),
+      });
     const records = this.database
       .prepare<[number], ChainedRecord>(
         // columns aliased to ChainedRecord's names: rows are records as they come, no copy per row
@@ -309,6 +322,7 @@ export class SqliteAuditLog implements AuditLog {
     const firstReport = await verifyChain(records, {
       checkpoints: all.filter((checkpoint) => checkpoint.seq <= upTo),
       ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+      ...(checkpointEvery ? { checkpointEvery } : {}),
       ...(anchor ? { anchor } : {}),
     });
     if (second === undefined) return firstReport;
@@ -367,14 +381,14 @@ export class SqliteAuditLog implements AuditLog {
   /** Verifies the records after `from` in a worker thread. */
   private verifyAfter(
     from: AuditCheckpointV1,
-    checkpoints: AuditCheckpointV1[],
-    publicKey: KeyObject | undefined,
+    options: { checkpoints: AuditCheckpointV1[]; publicKeys: readonly KeyObject[]; checkpointEvery?: number },
   ): Promise<VerifyReport> {
     const setup: VerifyWorkerSetup = {
       path: this.path,
       from,
-      checkpoints,
-      ...(publicKey ? { publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() } : {}),
+      checkpoints: options.checkpoints,
+      publicKeyPems: options.publicKeys.map((key) => key.export({ format: 'pem', type: 'spki' }).toString()),
+      ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
     };
     return new Promise((resolve, reject) => {
       const worker = startWorker('sqlite-verify-worker', setup);
@@ -391,7 +405,10 @@ export class SqliteAuditLog implements AuditLog {
   async close(): Promise<void> {
     await this.queue.close();
     try {
-      if (!this.readOnly) await this.writer.checkpoint();
+      if (!this.readOnly) {
+        const checkpoint = await this.writer.checkpoint();
+        if (checkpoint) this.onCheckpoint?.(checkpoint);
+      }
     } finally {
       await this.writer.close();
       if (this.database.open) this.database.close();
@@ -429,6 +446,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+    let written: Written;
     try {
       // Inline only when nothing is in flight in the writer thread: batches are then still committed
       // in the order they were handed over (the inline write is finished when it returns).
@@ -437,11 +455,13 @@ export class SqliteAuditLog implements AuditLog {
         events.length <= this.inlineMaxBatch &&
         (this.writer as WorkerWriter).idle
       )
-        return this.inline.write(events) as AppendReceipt[];
-      return await this.writer.write(events);
+        written = this.inline.write(events) as Written;
+      else written = await this.writer.write(events);
     } catch (error) {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
     }
+    for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
+    return written.receipts;
   }
 }
 
@@ -472,7 +492,7 @@ function inlineWriter(
   return {
     write: (events) => {
       const written = writer.write(events);
-      return written.hashes.map((hash, index) => ({ seq: written.firstSeq + index, hash }));
+      return { receipts: receiptsOf(written.firstSeq, written.hashes), checkpoints: written.checkpoints };
     },
     checkpoint: () => writer.checkpoint(),
     close: async () => {},
@@ -516,10 +536,10 @@ class WorkerWriter implements Writer {
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  async write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+  async write(events: readonly PreparedEvent[]): Promise<Written> {
     const response = await this.send({ id: this.nextId++, fields: flattenEvents(events) });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
-    return response.hashes.map((hash, index) => ({ seq: response.firstSeq + index, hash }));
+    return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
   }
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
@@ -559,6 +579,15 @@ class WorkerWriter implements Writer {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
+}
+
+function keyList(keys: KeyObject | readonly KeyObject[] | undefined): readonly KeyObject[] {
+  if (keys === undefined) return [];
+  return Array.isArray(keys) ? keys : [keys as KeyObject];
+}
+
+function receiptsOf(firstSeq: number, hashes: readonly string[]): AppendReceipt[] {
+  return hashes.map((hash, index) => ({ seq: firstSeq + index, hash }));
 }
 
 function toRecord(row: EventRow): ChainedRecord {

@@ -16,7 +16,9 @@ export interface VerifyWorkerSetup {
   readonly path: string;
   readonly from: AuditCheckpointV1;
   readonly checkpoints: readonly AuditCheckpointV1[];
-  readonly publicKeyPem?: string;
+  /** Trusted public keys (SPKI PEM); none: signatures are not checked. */
+  readonly publicKeyPems: readonly string[];
+  readonly checkpointEvery?: number;
 }
 
 const setup = workerData as VerifyWorkerSetup;
@@ -31,7 +33,8 @@ try {
   const report = await verifyChain(records, {
     anchor: setup.from,
     checkpoints: setup.checkpoints,
-    ...(setup.publicKeyPem ? { publicKey: createPublicKey(setup.publicKeyPem) } : {}),
+    publicKey: setup.publicKeyPems.map((pem) => createPublicKey(pem)),
+    ...(setup.checkpointEvery ? { checkpointEvery: setup.checkpointEvery } : {}),
   });
   database.close();
   parentPort?.postMessage({ ok: true, report });
