@@ -532,14 +532,17 @@ function pager(params, records) {
 
 function auditRow(record) {
   const event = record.event;
-  const agent = event.principal?.agentId ?? event.agentId ?? event.claimedAgentId ?? '';
-  const session = event.sessionId ?? event.claimedSessionId ?? '';
+  // a refused credential's agent and session are what it claimed, unverified: never shown as who acted
+  const claimed = (value) => (value ? `${value} (claimed, unverified)` : '');
+  const agent = event.principal?.agentId ?? event.agentId ?? claimed(event.claimedAgentId);
+  const session = event.sessionId ?? claimed(event.claimedSessionId);
   let what;
   if (event.kind === 'call-intent') what = [`${event.tool.server}/${event.tool.name}`, event.decision.effect];
   else if (event.kind === 'call-outcome') what = [`${event.tool.server}/${event.tool.name}`, event.outcome];
   else if (event.kind === 'operator-action')
     what = [`${event.action} ${event.target.type} ${event.target.id} by ${event.actor.id}`];
-  else if (event.kind === 'credential-rejected') what = [event.code];
+  else if (event.kind === 'credential-rejected')
+    what = [event.repeated ? `${event.code} ×${event.repeated}` : event.code];
   else what = [`${event.tool.server}/${event.tool.name}`, event.status];
   const details = h('details', {}, h('summary', {}, 'record'), json(event));
   return h(

@@ -2,7 +2,7 @@
  * @module test/approvals-two-processes.test
  * Several processes on one PostgreSQL database, all real: an MCP client (official SDK) talks to a
  * `reins mcp` process fronting server-everything; the policy holds its `echo` call; a separate
- * `reins approvals approve` process votes; the held call completes in the first process. Then
+ * `reins approvals approve` process votes (as the approver whose user token it is given); the held call completes in the first process. Then
  * `reins sessions kill` from yet another process refuses the session's next call. Each test run gets
  * its own database, dropped afterwards.
  */
@@ -32,14 +32,22 @@ const url = (() => {
 
 let directory: string;
 let client: McpClient;
+/** The approver's user API token: who acts in `approve` and `kill`. */
+let annToken = '';
 
-function reins(...args: string[]): string {
+/** Runs the built CLI; `token` (REINS_TOKEN) is the user API token of whoever runs it. */
+function reinsAs(token: string, ...args: string[]): string {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args, '--database-url', url], {
     cwd: directory,
     encoding: 'utf8',
+    env: { ...process.env, REINS_TOKEN: token },
   });
   if (result.status !== 0) throw new Error(`reins ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
+}
+
+function reins(...args: string[]): string {
+  return reinsAs('', ...args);
 }
 
 async function admin(sql: string): Promise<void> {
@@ -70,6 +78,8 @@ rules:
 `,
   );
   reins('agents', 'create', 'echo-bot', '--owner', 'olivia', '--scopes', 'everything/*');
+  const rootToken = reins('users', 'create', 'root', '--role', 'admin').trim();
+  annToken = reinsAs(rootToken, 'users', 'create', 'ann', '--role', 'approver').trim();
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [
@@ -135,17 +145,7 @@ describe('approvals across processes on PostgreSQL', () => {
     );
     const [request] = await waitForPending();
     expect(request?.args).toEqual({ message: 'wire 10 EUR' });
-    const voted = reins(
-      'approvals',
-      'approve',
-      request?.id ?? '',
-      '--as',
-      'ann',
-      '--role',
-      'approver',
-      '--reason',
-      'ok',
-    );
+    const voted = reinsAs(annToken, 'approvals', 'approve', request?.id ?? '', '--reason', 'ok');
     expect(voted).toContain('(approved)');
     const result = (await held) as CallToolResult;
     expect(result.isError).toBeFalsy();
@@ -158,17 +158,7 @@ describe('approvals across processes on PostgreSQL', () => {
       timeout: 60_000,
     });
     const [request] = await waitForPending();
-    reins(
-      'sessions',
-      'kill',
-      request?.sessionId ?? '',
-      '--as',
-      'ann',
-      '--role',
-      'approver',
-      '--reason',
-      'runaway',
-    );
+    reinsAs(annToken, 'sessions', 'kill', request?.sessionId ?? '', '--reason', 'runaway');
     const result = (await held) as CallToolResult;
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/killed/);
@@ -179,7 +169,12 @@ describe('approvals across processes on PostgreSQL', () => {
     expect(next.isError).toBe(true);
     expect(text(next)).toMatch(/killed/);
     const lines = reins('audit', 'query', '--kind', 'operator-action', '--format', 'json').trim().split('\n');
-    const audit = lines.map((line) => JSON.parse(line) as { event: { action: string } });
-    expect(audit.map((record) => record.event.action)).toEqual(['approval.approve', 'session.kill']);
+    const audit = lines.map(
+      (line) => JSON.parse(line) as { event: { action: string; actor: { id: string } } },
+    );
+    expect(audit.map(({ event }) => `${event.actor.id} ${event.action}`).slice(-2)).toEqual([
+      'ann approval.approve',
+      'ann session.kill',
+    ]);
   }, 60_000);
 });

@@ -1,12 +1,12 @@
 /**
  * @module test/cli-agents.test
- * `reins agents` as a user runs it (built bin): register, issue a credential, suspend (kill switch),
- * and clear errors for bad input.
+ * `reins agents` as a user runs it (built bin): register, issue a credential, suspend (kill switch, by
+ * an admin user's token), and clear errors for bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createKeyDirectory } from '../src/keys/key-directory.js';
@@ -68,12 +68,16 @@ describe('reins agents', () => {
     const jwks = JSON.parse(reins('agents', 'jwks', '--db', db).stdout) as { keys: { alg: string }[] };
     expect(jwks.keys[0]?.alg).toBe('EdDSA');
 
+    // suspending is an admin's action: the first user (an admin) needs only access to the store
+    const admin = reins('users', 'create', 'sec@example.com', '--role', 'admin', '--db', db).stdout.trim();
+    const tokenFile = join(dirname(db), 'admin.token');
+    writeFileSync(tokenFile, admin, { mode: 0o600 });
     const suspended = reins(
       'agents',
       'suspend',
       'support-skill',
-      '--by',
-      'sec@example.com',
+      '--token-file',
+      tokenFile,
       '--reason',
       'incident 12',
       '--db',
@@ -81,7 +85,7 @@ describe('reins agents', () => {
     );
     expect(suspended.stdout).toContain('is suspended; every credential it held is revoked');
     expect(reins('agents', 'token', 'support-skill', '--db', db).stderr).toContain('is suspended');
-  });
+  }, 120_000);
 
   it('explains bad input', () => {
     const db = join(mkdtempSync(join(tmpdir(), 'reins-cli-agents-')), 'reins.db');

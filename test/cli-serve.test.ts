@@ -1,6 +1,7 @@
 /**
  * @module test/cli-serve.test
- * `reins users` and `reins serve` as a user runs them (built bin): a user created on the command line
+ * `reins users` and `reins serve` as a user runs them (built bin): the first (admin) user is created
+ * with access to the store alone, the next by that admin's token; a user created on the command line
  * (token printed once, never listed) logs in to the API of a running `reins serve`; rotating the token
  * locks the old one out at once; the console is served with its security headers; SIGTERM stops the
  * server cleanly; a bad configuration is refused with file:line:column.
@@ -19,13 +20,21 @@ const memoryServer = require.resolve('@modelcontextprotocol/server-memory/dist/i
 let directory: string;
 let config: string;
 
-function reins(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+/** Runs the built CLI; `REINS_TOKEN` is the user API token of whoever runs it (none by default). */
+function reinsWith(
+  token: string,
+  ...args: string[]
+): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args], {
     cwd: directory,
     encoding: 'utf8',
-    env: { ...process.env, REINS_DATABASE_URL: '' },
+    env: { ...process.env, REINS_DATABASE_URL: '', REINS_TOKEN: token },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function reins(...args: string[]) {
+  return reinsWith('', ...args);
 }
 
 beforeAll(() => {
@@ -69,7 +78,11 @@ describe('reins users and reins serve', () => {
   });
 
   it('creates a user whose token works against a running serve until it is rotated', async () => {
-    const created = reins(
+    const bootstrap = reins('users', 'create', 'root@example.com', '--role', 'admin', '--config', config);
+    expect(bootstrap.code).toBe(0);
+    const rootToken = bootstrap.stdout.trim();
+    const created = reinsWith(
+      rootToken,
       'users',
       'create',
       'alex@example.com',
@@ -88,10 +101,18 @@ describe('reins users and reins serve', () => {
     const listed = reins('users', 'list', '--config', config, '--format', 'json');
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([
-      expect.objectContaining({ id: 'alex@example.com', roles: ['approver', 'finance-approvers'] }),
+      expect.objectContaining({
+        id: 'alex@example.com',
+        roles: ['approver', 'finance-approvers'],
+        createdBy: 'root@example.com',
+      }),
+      expect.objectContaining({ id: 'root@example.com', roles: ['admin'] }),
     ]);
     expect(listed.stdout).not.toContain('sha256');
-    expect(reins('users', 'create', 'alex@example.com', '--role', 'viewer', '--config', config).code).toBe(2);
+    expect(
+      reinsWith(rootToken, 'users', 'create', 'alex@example.com', '--role', 'viewer', '--config', config)
+        .code,
+    ).toBe(2);
 
     serve = spawn(process.execPath, [join(ROOT, 'bin/reins.js'), 'serve', '--config', config], {
       cwd: directory,
@@ -121,7 +142,8 @@ describe('reins users and reins serve', () => {
     expect(await page.text()).toContain('/console/app.js');
     expect((await fetch(`${controlUrl}/v1/sessions`)).status).toBe(401);
 
-    const rotated = reins('users', 'rotate-token', 'alex@example.com', '--config', config);
+    // a user may replace their own token
+    const rotated = reinsWith(token, 'users', 'rotate-token', 'alex@example.com', '--config', config);
     expect(rotated.code).toBe(0);
     const fresh = rotated.stdout.trim();
     expect(
@@ -138,15 +160,21 @@ describe('reins users and reins serve', () => {
     const records = (
       (await actions.json()) as { records: { event: { action: string; target: { id: string } } }[] }
     ).records;
-    expect(records.map((record) => record.event.action)).toEqual(['user.create', 'user.rotate-token']);
+    expect(records.map((record) => record.event.action)).toEqual([
+      'user.create',
+      'user.create',
+      'user.rotate-token',
+    ]);
 
     const exited = new Promise<number | null>((resolveExit) => serve?.once('exit', resolveExit));
     serve.kill('SIGTERM');
     expect(await exited).toBe(0);
     serve = undefined;
 
-    expect(reins('users', 'delete', 'alex@example.com', '--config', config).code).toBe(0);
-    expect(reins('users', 'delete', 'alex@example.com', '--config', config).stderr).toContain('unknown user');
+    expect(reinsWith(rootToken, 'users', 'delete', 'alex@example.com', '--config', config).code).toBe(0);
+    expect(reinsWith(rootToken, 'users', 'delete', 'alex@example.com', '--config', config).stderr).toContain(
+      'unknown user',
+    );
   }, 60_000);
 
   it('refuses a bad configuration with its location', () => {

@@ -72,7 +72,9 @@ memory:
       name: 'memory',
       upstream: [MEMORY_SERVER],
       clientName: `memory-test-${id}`,
+      // the upstream gets none of reins' environment unless it is passed on by name
       env: { MEMORY_FILE_PATH: memoryFile },
+      reinsArgs: ['--env', 'MEMORY_FILE_PATH'],
     });
     clients.set(id, client);
   }

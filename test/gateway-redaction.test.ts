@@ -88,7 +88,7 @@ redaction:
     upstream: [FILESYSTEM_SERVER, work],
     clientName: 'redaction-test',
   });
-});
+}, 30_000);
 
 afterAll(async () => {
   await client?.close();

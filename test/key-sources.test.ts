@@ -176,14 +176,14 @@ describe('rotation', () => {
     const keys = join(directory, 'checkpoints');
     expect(reins('keys', 'generate', '--purpose', 'checkpoints', '--checkpoint-keys', keys).code).toBe(0);
     const options = { db: join(directory, 'audit.db'), checkpointKeys: keys };
-    const first = await openWritableAuditLog(options, () => {});
+    const first = await openWritableAuditLog(options, {}, () => {});
     for (let index = 1; index <= 5; index++) await first.append(intentEvent(index));
     await first.close(); // signs a final checkpoint with the first key
     const oldKey = verificationKey(options) as KeyObject[];
     expect(reins('keys', 'rotate', '--purpose', 'checkpoints', '--checkpoint-keys', keys).stdout).toContain(
       'verifies for good',
     );
-    const second = await openWritableAuditLog(options, () => {});
+    const second = await openWritableAuditLog(options, {}, () => {});
     for (let index = 6; index <= 10; index++) await second.append(intentEvent(index));
     await second.close();
     const verified = reins('audit', 'verify', '--db', options.db, '--checkpoint-keys', keys);
@@ -273,7 +273,7 @@ describe('migration from keys in the store', () => {
     await log.append(intentEvent(1));
     await log.close();
     const messages: string[] = [];
-    const reopened = await openWritableAuditLog(options, (line) => messages.push(line));
+    const reopened = await openWritableAuditLog(options, {}, (line) => messages.push(line));
     await reopened.append(intentEvent(2));
     await reopened.close();
     expect(messages.join('\n')).toContain('created the checkpoints signing key');

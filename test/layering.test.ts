@@ -27,7 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   keys: ['spec', 'identity'],
   gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
-  api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight'],
+  api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight', 'harness'],
   export: ['spec', 'audit', 'store'],
   inspect: ['spec', 'audit', 'store'],
   demo: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness'],

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { durableApprovals } from '../src/harness/durable-approvals.js';
 import { Harness } from '../src/harness/harness.js';
 import { SharedSessionRegistry } from '../src/harness/shared-session-registry.js';
@@ -250,6 +251,23 @@ describe('sessions', () => {
     expect(await operatorActions()).toEqual(['ann session.kill']);
   });
 
+  it('refuses to approve a held call of a suspended agent', async () => {
+    await new AgentRegistry(identities).create({ id: 'payments-bot', owner: 'olivia', scopes: ['*'] });
+    const controller = new AbortController();
+    const pending = harness.call(call('pay/payments.send', { amount: 10 }), execute, {
+      signal: controller.signal,
+    });
+    const request = await pendingRequest();
+    await oversight.suspendAgent('payments-bot', admin, 'compromised');
+    await expect(
+      oversight.voteApproval(request.id, ann, { approved: true, reason: 'looks fine' }),
+    ).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/suspended/) });
+    // refusing it still works
+    await oversight.voteApproval(request.id, ann, { approved: false, reason: 'suspended agent' });
+    expect(await pending).toMatchObject({ status: 'denied' });
+    expect(ran).toEqual([]);
+  });
+
   it('pause and resume apply across connections', async () => {
     expect(await harness.call(call('pay/payments.lookup', { id: 1 }), execute)).toMatchObject({
       status: 'ok',
@@ -315,5 +333,21 @@ describe('overrides', () => {
     await expect(oversight.overrideDenial(denied.decisionId, admin, 'please')).rejects.toMatchObject({
       code: 'conflict',
     });
+  });
+});
+
+describe('agents', () => {
+  it('suspend, resume and retire are for admins, and each is on record', async () => {
+    await new AgentRegistry(identities).create({ id: 'payments-bot', owner: 'olivia', scopes: ['pay/*'] });
+    await expect(oversight.suspendAgent('payments-bot', ann, 'incident')).rejects.toMatchObject({
+      code: 'forbidden',
+    });
+    expect((await oversight.suspendAgent('payments-bot', admin, 'incident')).state).toBe('suspended');
+    expect((await oversight.resumeAgent('payments-bot', admin, 'resolved')).state).toBe('active');
+    await expect(oversight.retireAgent('payments-bot', admin, '')).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    expect((await oversight.retireAgent('payments-bot', admin, 'replaced')).state).toBe('retired');
+    expect(await operatorActions()).toEqual(['root agent.suspend', 'root agent.resume', 'root agent.retire']);
   });
 });

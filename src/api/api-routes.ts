@@ -61,6 +61,22 @@ export const DecideRequestSchema = z.strictObject({
   context: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * What `POST /v1/decide` is, and where it can differ from the gateway for the same call (issue 13 will
+ * give every caller one decision entry point; until then the differences are stated, not hidden).
+ */
+const DECIDE_DESCRIPTION = [
+  'A dry run of the decision the gateway would make, for what-if questions and agent frameworks that ask before acting.',
+  'Like the gateway: the rules, the credential scope (agents), the session status (paused or killed sessions are refused) and the redaction screening of the arguments (a secret the policy blocks is a `deny`, one it holds is `approve`).',
+  'Unlike the gateway: the session history and the data-flow index are empty and rate-limit counters start at zero, so `flows` rules and limits can allow here what the gateway refuses; a human caller supplies the principal (roles, owner) and is trusted for it; tool pinning and quarantine are not consulted.',
+  'Every answer carries `dryRun: true`. It is never an approval and grants nothing.',
+].join('\n\n');
+
+export const DecideResponseSchema = DecisionSchema.extend({
+  /** Always true: this decision is a dry run (see the endpoint description for how it can differ). */
+  dryRun: z.literal(true),
+});
+
 export const TimelineStepSchema = z.strictObject({
   decisionId: z.string(),
   agentId: z.string(),
@@ -166,9 +182,10 @@ export const routes = {
     path: '/v1/decide',
     tags: ['decide'],
     summary:
-      'Decide one call against the policy in force (nothing runs and nothing is recorded). Agents send their credential; viewers may ask for any principal.',
+      'Dry run: decide one call against the policy in force (nothing runs and nothing is recorded). Agents send their credential; viewers may ask for any principal.',
+    description: DECIDE_DESCRIPTION,
     request: body(DecideRequestSchema),
-    responses: { 200: json(DecisionSchema, 'the decision'), ...errors },
+    responses: { 200: json(DecideResponseSchema, 'the decision, marked as a dry run'), ...errors },
   }),
   listApprovals: route({
     method: 'get',

@@ -14,6 +14,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import { screenCall } from '../harness/redaction-stage.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
 import type { Oversight, OversightEvent } from '../oversight/oversight.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
@@ -179,13 +180,17 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
     const now = clock();
     // a paused or killed session is refused here as it would be at the gateway
     const status = (await oversight.getSession(sessionId))?.status ?? 'active';
-    const decision = options.policy.current.evaluate({
-      call: { principal, sessionId, tool: request.tool, args: request.args, context: request.context },
+    const policy = options.policy.current;
+    const call = { principal, sessionId, tool: request.tool, args: request.args, context: request.context };
+    const decision = policy.evaluate({
+      call,
       session: { id: sessionId, status, startedAt: now, history: [], labels: [] },
       counters: new WindowCounters(),
       now,
     });
-    return context.json(decision, 200);
+    // the arguments are screened as the pipeline screens them: a call it blocks is never shown as allowed
+    const screened = screenCall(policy.redaction, call, decision).decision;
+    return context.json({ ...screened, dryRun: true as const }, 200);
   });
 
   app.openapi(routes.listApprovals, async (context) => {

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ReinsError } from '../spec/errors.js';
+import { canonicalIdentity } from '../spec/human-identity.js';
 import { BUILTIN_ROLES } from '../spec/oversight.js';
 
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
@@ -16,7 +17,9 @@ export const UserIdSchema = z
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9@._+-]{0,127}$/,
     'user ids are letters, digits, `@`, `.`, `_`, `+` and `-` (at most 128)',
-  );
+  )
+  // one user per human: `Alice@example.com` and `alice@example.com` are the same id
+  .transform((id) => canonicalIdentity(id));
 
 export const RoleSchema = z
   .string()

@@ -3,13 +3,15 @@
  * The hash chain of the audit log. Each record's hash covers its position, its predecessor's hash,
  * its searchable fields and its exact serialised body, so editing, deleting, inserting or reordering
  * records breaks the chain. Signed checkpoints (see checkpoint.ts) catch a chain that was rewritten
- * from some point on, and a tail cut off after the last checkpoint.
+ * from some point on, and a tail cut off after the last checkpoint. Writers sign one at least every
+ * `checkpointEvery` records, so a verifier told that cadence (by its own configuration, never by the
+ * database) also catches checkpoints that were deleted to hide a rewrite (decision 0012).
  * Pure: no I/O. Stores call `linkRecord` when appending and `verifyChain` when asked to verify.
  */
-import { hash } from 'node:crypto';
+import { hash, type KeyObject } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord, type PreparedEvent } from '../spec/audit-event.js';
-import { type CheckpointKeys, verifyCheckpoint } from './checkpoint.js';
+import { type CheckpointKeys, keyIdOf, verifyCheckpoint } from './checkpoint.js';
 
 /** The "previous hash" of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -60,7 +62,14 @@ export type ChainProblem =
   /** A checkpoint's signature does not verify under the given public key. */
   | 'bad_checkpoint'
   /** The log ends before the last signed checkpoint: records were cut off the tail. */
-  | 'truncated';
+  | 'truncated'
+  /** A store's query index (what the API and console search) disagrees with the chained record. */
+  | 'index_mismatch'
+  /**
+   * `checkpointEvery` records went by without a checkpoint although writers sign one at that cadence:
+   * checkpoints were deleted (typically to hide a rewritten chain).
+   */
+  | 'missing_checkpoint';
 
 export interface VerifyReport {
   readonly ok: boolean;
@@ -82,8 +91,16 @@ export interface VerifyOptions {
   readonly validateBodies?: boolean;
   /** Signed checkpoints to check the chain against, in any order. */
   readonly checkpoints?: readonly AuditCheckpointV1[];
-  /** Verifies checkpoint signatures (current and retired keys); without it only their hashes are compared. */
+  /**
+   * The trusted public key, or several (key rotation): each checkpoint must be signed by the one its
+   * keyId names. Without any, only checkpoint hashes are compared and the report says so.
+   */
   readonly publicKey?: CheckpointKeys;
+  /**
+   * The cadence writers sign at: no run of this many records may go without a checkpoint. Comes from
+   * the verifier's configuration: a database could claim any cadence. Omitted: not checked.
+   */
+  readonly checkpointEvery?: number;
   /** The records before this checkpoint were pruned: the chain continues from it. */
   readonly anchor?: AuditCheckpointV1;
 }
@@ -93,22 +110,43 @@ export async function verifyChain(
   records: Iterable<ChainedRecord> | AsyncIterable<ChainedRecord>,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const { anchor, publicKey } = options;
+  const { anchor, checkpointEvery } = options;
+  const trusted = trustedKeys(options.publicKey);
+  const signaturesChecked = trusted.size > 0;
+  if (checkpointEvery !== undefined && !(Number.isInteger(checkpointEvery) && checkpointEvery >= 1))
+    throw new RangeError(`checkpointEvery must be a positive integer, got \`${checkpointEvery}\``);
   const checkpoints = new Map<number, AuditCheckpointV1>();
   let checkpointsVerified = 0;
   let lastCheckpoint: AuditCheckpointV1 | undefined;
-  const base = { checked: 0, signaturesChecked: publicKey !== undefined, checkpointsVerified: 0 };
+  const early = (seq: number, problem: ChainProblem, message: string): VerifyReport => ({
+    ok: false,
+    checked: 0,
+    lastSeq: 0,
+    lastHash: GENESIS_HASH,
+    checkpointsVerified: 0,
+    signaturesChecked,
+    firstBad: { seq, problem, message },
+  });
   for (const checkpoint of [...(options.checkpoints ?? []), ...(anchor ? [anchor] : [])]) {
-    if (publicKey && !verifyCheckpoint(checkpoint, publicKey)) {
-      const message = `checkpoint at record ${checkpoint.seq} has an invalid signature (key ${checkpoint.keyId})`;
-      return {
-        ...base,
-        ok: false,
-        lastSeq: 0,
-        lastHash: GENESIS_HASH,
-        firstBad: { seq: checkpoint.seq, problem: 'bad_checkpoint', message },
-      };
+    if (signaturesChecked) {
+      const key = trusted.get(checkpoint.keyId);
+      if (key === undefined || !verifyCheckpoint(checkpoint, key)) {
+        const why = key === undefined ? 'is signed by a key that is not trusted' : 'has an invalid signature';
+        return early(
+          checkpoint.seq,
+          'bad_checkpoint',
+          `checkpoint at record ${checkpoint.seq} ${why} (key ${checkpoint.keyId})`,
+        );
+      }
     }
+    // two checkpoints (say the database's and a published copy) that disagree: one chain was rewritten
+    const other = checkpoints.get(checkpoint.seq);
+    if (other !== undefined && other.hash !== checkpoint.hash)
+      return early(
+        checkpoint.seq,
+        'checkpoint_mismatch',
+        `two signed checkpoints name different hashes for record ${checkpoint.seq}: the chain was rewritten`,
+      );
     checkpoints.set(checkpoint.seq, checkpoint);
     if (lastCheckpoint === undefined || checkpoint.seq > lastCheckpoint.seq) lastCheckpoint = checkpoint;
   }
@@ -116,6 +154,8 @@ export async function verifyChain(
   let expectedSeq = anchor ? anchor.seq + 1 : 1;
   let previousHash = anchor ? anchor.hash : GENESIS_HASH;
   let checked = 0;
+  /** The newest checkpointed record so far: the cadence counts from it. */
+  let lastSigned = anchor ? anchor.seq : 0;
   if (anchor) checkpointsVerified++;
   const fail = (seq: number, problem: ChainProblem, message: string): VerifyReport => {
     const report: VerifyReport = {
@@ -124,7 +164,7 @@ export async function verifyChain(
       lastSeq: expectedSeq - 1,
       lastHash: previousHash,
       checkpointsVerified,
-      signaturesChecked: publicKey !== undefined,
+      signaturesChecked,
       firstBad: { seq, problem, message },
     };
     return anchor ? { ...report, anchoredAt: anchor.seq } : report;
@@ -158,6 +198,13 @@ export async function verifyChain(
         );
       }
       checkpointsVerified++;
+      lastSigned = record.seq;
+    } else if (checkpointEvery !== undefined && record.seq - lastSigned >= checkpointEvery) {
+      return fail(
+        record.seq,
+        'missing_checkpoint',
+        `no signed checkpoint for ${record.seq - lastSigned} records up to record ${record.seq} (one is signed at least every ${checkpointEvery}): checkpoints were deleted`,
+      );
     }
     expectedSeq++;
     previousHash = record.hash;
@@ -189,9 +236,16 @@ export async function verifyChain(
     lastSeq,
     lastHash: previousHash,
     checkpointsVerified,
-    signaturesChecked: publicKey !== undefined,
+    signaturesChecked,
   };
   return anchor ? { ...report, anchoredAt: anchor.seq } : report;
+}
+
+/** The trusted keys by keyId. */
+function trustedKeys(keys: KeyObject | readonly KeyObject[] | undefined): Map<string, KeyObject> {
+  const list: readonly KeyObject[] =
+    keys === undefined ? [] : Array.isArray(keys) ? keys : [keys as KeyObject];
+  return new Map(list.map((key) => [keyIdOf(key), key]));
 }
 
 function isValidEvent(body: string): boolean {

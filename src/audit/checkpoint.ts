@@ -40,17 +40,19 @@ export class CheckpointSigner {
 }
 
 /**
- * Is a checkpoint due? When `every` records are unsigned since the last one (checked after each batch,
- * so gaps can reach `every` + batch size - 1), or on demand (`force`) whenever the head is unsigned.
+ * The records of a batch that must carry a checkpoint: every `every`-th record after the last signed
+ * one, so that no run of `every` records goes unsigned however large the batch (verification counts on
+ * this cadence to notice deleted checkpoints). `lastSigned` is the last signed seq (0: none).
  */
-export function checkpointDue(
-  headSeq: number,
-  lastSignedSeq: number,
-  every: number,
-  force: boolean,
-): boolean {
-  if (headSeq <= lastSignedSeq) return false;
-  return force || headSeq - lastSignedSeq >= every;
+export function checkpointSeqsDue(lastSigned: number, headSeq: number, every: number): number[] {
+  const due: number[] = [];
+  for (let seq = lastSigned + every; seq <= headSeq; seq += every) due.push(seq);
+  return due;
+}
+
+/** On demand (`reins audit checkpoint`, close): sign the head unless it is signed already. */
+export function forcedCheckpointDue(headSeq: number, lastSigned: number): boolean {
+  return headSeq > lastSigned;
 }
 
 /** Checks the signature with the key the checkpoint names; a key not among `keys` fails. */

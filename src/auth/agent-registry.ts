@@ -4,11 +4,12 @@
  * switch) also revokes every credential the agent holds, in every process sharing the store; resuming
  * does not bring those back (new credentials must be issued). Retiring is final.
  */
+
+import { REVOCATION_RETENTION_MS } from '../identity/tokens.js';
 import { ReinsError } from '../spec/errors.js';
 import { type AgentRecordV1, AgentRecordV1Schema } from '../spec/identity.js';
-import { isValidScope } from '../spec/scopes.js';
+import { parseScopes } from '../spec/scopes.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { MAX_TOKEN_LIFETIME_MS } from './authenticator.js';
 
 export interface NewAgent {
   readonly id: string;
@@ -30,6 +31,7 @@ export class AgentRegistry {
     const parsed = AgentRecordV1Schema.safeParse({
       v: 1,
       ...input,
+      ...(input.scopes ? { scopes: parseScopes(input.scopes) } : {}),
       state: 'active',
       createdAt: now,
       updatedAt: now,
@@ -39,13 +41,6 @@ export class AgentRegistry {
       throw new ReinsError(
         'invalid_input',
         `invalid agent: \`${issue?.path.join('.') ?? ''}\`: ${issue?.message ?? ''}`,
-      );
-    }
-    const invalid = parsed.data.scopes.filter((scope) => !isValidScope(scope));
-    if (invalid.length > 0) {
-      throw new ReinsError(
-        'invalid_input',
-        `invalid scope \`${invalid[0]}\`: use \`server/name\`, a prefix ending in \`*\` (\`crm/*\`) or \`*\``,
       );
     }
     return this.store.createAgent(parsed.data);
@@ -84,7 +79,7 @@ export class AgentRegistry {
       kind: 'agent',
       id,
       at: new Date(now).toISOString(),
-      until: new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      until: new Date(now + REVOCATION_RETENTION_MS).toISOString(),
       by: change.by,
       reason: change.reason,
     });

@@ -4,9 +4,11 @@
  * issuing credentials and delegating them (token exchange).
  *
  * Verification on the hot path is cached per token, but a cached entry never outlives the token's
- * expiry, and revocations and agent state are checked on every call against in-memory sets that the
- * identity store keeps current in every process (`onChange`). Every refusal is recorded in the audit
- * log (`credential-rejected`) when one is configured.
+ * expiry, and revocations and agent state are checked on every call against the agent standing
+ * (`auth/agent-standing`), which the identity store keeps current in every process (`onChange`). Every
+ * refusal is counted in the audit log (`credential-rejected`) when one is configured: recorded one by one
+ * up to a bound per window, the rest in summary records (auth/refusal-recorder), so an unauthenticated
+ * caller cannot flood the log.
  */
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
@@ -14,19 +16,25 @@ import { planDelegation } from '../identity/delegation.js';
 import { type CredentialKeySource, KeyRing, MAX_TOKEN_LIFETIME_MS } from '../identity/key-ring.js';
 import {
   CredentialError,
+  claimedScopes,
   DEFAULT_TOKEN_TTL_SECONDS,
   issueToken,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  REVOCATION_RETENTION_MS,
+  requestedScopes,
   type TokenSettings,
   verifyToken,
 } from '../identity/tokens.js';
 import type { CredentialRejectedEvent } from '../spec/audit-event.js';
 import { type CredentialClaims, type CredentialErrorCode, delegatorsOf } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
-import type { AgentRecordV1, IdentityChange, RevocationKind, RevocationV1 } from '../spec/identity.js';
+import type { AgentRecordV1, RevocationKind, RevocationV1 } from '../spec/identity.js';
 import { covers } from '../spec/scopes.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
+import { AgentStanding, subjectOfClaims } from './agent-standing.js';
+import { type RefusalLimits, RefusalRecorder } from './refusal-recorder.js';
 
 export interface AuthenticatorOptions {
   readonly store: IdentityStore;
@@ -36,6 +44,8 @@ export interface AuthenticatorOptions {
   readonly log?: (line: string) => void;
   /** Where refusals are recorded. */
   readonly audit?: AuditLog;
+  /** How many refusals are recorded one by one per window (the rest are counted into summaries). */
+  readonly refusals?: RefusalLimits;
   readonly tokens?: TokenSettings;
   /** Most delegation hops. Default 3. */
   readonly maxDelegationDepth?: number;
@@ -65,40 +75,27 @@ interface CachedClaims {
   readonly expiresAtMs: number;
 }
 
-/** Revocations by id, with the time they were made (tokens issued before it are revoked). */
-type RevocationIndex = Map<string, number>;
-
 export class Authenticator {
   private readonly cache = new Map<string, CachedClaims>();
-  private readonly revoked: Record<RevocationKind, RevocationIndex> = {
-    token: new Map(),
-    session: new Map(),
-    agent: new Map(),
-  };
-  private readonly agents = new Map<string, AgentRecordV1>();
   private ring: KeyRing;
-  private readonly unsubscribe: () => void;
   private readonly clock: () => number;
   private readonly cacheSize: number;
+  private readonly refusals: RefusalRecorder | undefined;
 
   private constructor(
     private readonly options: AuthenticatorOptions,
     ring: KeyRing,
+    /** Agents and revocations, current in every process; the pipeline checks calls against it too. */
+    readonly standing: AgentStanding,
   ) {
     this.ring = ring;
     this.clock = options.clock ?? Date.now;
     this.cacheSize = options.cacheSize ?? 10_000;
-    this.unsubscribe = options.store.onChange((change) => {
-      void this.apply(change).catch(() => {
-        // fail closed: if a change cannot be applied, forget every cached verification
-        this.cache.clear();
-      });
-    });
+    this.refusals = options.audit && new RefusalRecorder(options.audit, options.refusals ?? {}, this.clock);
   }
 
   /** Loads the keys from the key source, agents and revocations from the store. */
   static async open(options: AuthenticatorOptions): Promise<Authenticator> {
-    const now = new Date((options.clock ?? Date.now)());
     const ring = KeyRing.fromKeys(await options.keys.load());
     // keys an earlier version kept in the store were readable by anyone who could read it: never trusted
     const dropped = await options.store.dropLegacySigningKeys();
@@ -106,24 +103,23 @@ export class Authenticator {
       options.log?.(
         `deleted ${dropped} credential signing key(s) an earlier version kept in the store; credentials they signed are no longer accepted (issue new ones; see docs/decisions/0011-key-custody.md)`,
       );
-    const authenticator = new Authenticator(options, ring);
-    for (const agent of await options.store.listAgents()) authenticator.agents.set(agent.id, agent);
-    for (const revocation of await options.store.revocations(now)) authenticator.remember(revocation);
-    return authenticator;
+    const standing = await AgentStanding.open(options.store, options.clock);
+    return new Authenticator(options, ring, standing);
   }
 
   /** Verifies a bearer credential and maps it to the principal the policy sees. Never throws. */
   async authenticate(bearer: string, context: { tool?: ToolRef } = {}): Promise<AuthResult> {
     try {
       const claims = await this.verified(bearer);
-      this.checkStanding(claims);
-      const agent = this.agents.get(claims.sub) as AgentRecordV1;
+      const refusal = this.standing.check(subjectOfClaims(claims));
+      if (refusal !== undefined) throw new CredentialError(refusal.code, refusal.message);
+      const agent = this.standing.agent(claims.sub) as AgentRecordV1;
       const principal: Principal = {
         agentId: claims.sub,
         roles: [...agent.roles],
         owner: agent.owner,
         delegatedBy: delegatorsOf(claims).reverse(), // outermost first
-        scopes: claims.scope.split(' ').filter(Boolean),
+        scopes: claimedScopes(claims),
       };
       return { ok: true, principal, sessionId: claims.sid, claims };
     } catch (error) {
@@ -142,7 +138,7 @@ export class Authenticator {
     options: IssueOptions = {},
   ): Promise<{ token: string; claims: CredentialClaims }> {
     const agent = await this.activeAgent(agentId);
-    const scopes = options.scopes ?? agent.scopes;
+    const scopes = requestedScopes(options.scopes ?? agent.scopes);
     for (const scope of scopes) {
       if (!agent.scopes.some((outer) => covers(outer, scope))) {
         throw new CredentialError(
@@ -155,6 +151,11 @@ export class Authenticator {
     const now = Math.floor(this.clock() / 1000);
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
+    if (ttl > MAX_TOKEN_LIFETIME_SECONDS)
+      throw new CredentialError(
+        'malformed',
+        `ttl must be at most ${MAX_TOKEN_LIFETIME_SECONDS} s (24 h), the time revocations are kept; got \`${ttl}\``,
+      );
     return issueToken(
       this.ring,
       { agentId, sessionId: options.sessionId ?? randomUUID(), scopes, notBefore: now, expiresAt: now + ttl },
@@ -217,12 +218,12 @@ export class Authenticator {
       kind,
       id,
       at: new Date(now).toISOString(),
-      // every token it can hit has expired by then (credentials are short-lived; delegation cannot extend them)
-      until: new Date(now + MAX_TOKEN_LIFETIME_MS).toISOString(),
+      // every token it can hit has expired by then (lifetimes are capped; delegation cannot extend them)
+      until: new Date(now + REVOCATION_RETENTION_MS).toISOString(),
       by: change.by,
       reason: change.reason ?? '',
     };
-    this.remember(revocation); // at once in this process; the store tells the others
+    this.standing.remember(revocation); // at once in this process; the store tells the others
     await this.options.store.revoke(revocation);
   }
 
@@ -246,8 +247,10 @@ export class Authenticator {
     return this.ring.jwks(new Date(this.clock()));
   }
 
-  close(): void {
-    this.unsubscribe();
+  /** Stops listening for identity changes and writes the refusals counted but not recorded yet. */
+  close(): Promise<void> {
+    this.standing.close();
+    return this.refusals?.flush() ?? Promise.resolve();
   }
 
   /** Signature and claims, from the cache when this exact token was verified before and has not expired. */
@@ -272,49 +275,9 @@ export class Authenticator {
     return claims;
   }
 
-  /** Revocations and agent state, checked on every call (never cached). */
-  private checkStanding(claims: CredentialClaims): void {
-    const issuedAtMs = claims.iat * 1000;
-    const revokedAt = (kind: RevocationKind, id: string) => {
-      const at = this.revoked[kind].get(id);
-      return at !== undefined && (kind === 'token' || issuedAtMs <= at);
-    };
-    if (revokedAt('token', claims.jti)) throw new CredentialError('revoked', 'the credential was revoked');
-    for (const ancestor of claims.anc) {
-      if (revokedAt('token', ancestor))
-        throw new CredentialError('revoked', 'a credential this one was delegated from was revoked');
-    }
-    if (revokedAt('session', claims.sid))
-      throw new CredentialError('revoked', `session \`${claims.sid}\` was revoked`);
-    for (const agentId of [claims.sub, ...delegatorsOf(claims)]) {
-      if (revokedAt('agent', agentId))
-        throw new CredentialError('revoked', `the credentials of agent \`${agentId}\` were revoked`);
-      const agent = this.agents.get(agentId);
-      if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
-      if (agent.state !== 'active')
-        throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
-    }
-  }
-
-  private remember(revocation: RevocationV1): void {
-    const at = Date.parse(revocation.at);
-    const index = this.revoked[revocation.kind];
-    index.set(revocation.id, Math.max(index.get(revocation.id) ?? 0, at));
-  }
-
-  private async apply(change: IdentityChange): Promise<void> {
-    if (change.kind === 'revocation') this.remember(change.revocation);
-    else if (change.kind === 'agent') {
-      const agent = await this.options.store.getAgent(change.id);
-      if (agent) this.agents.set(agent.id, agent);
-    }
-    // `key` changes were written by earlier versions that kept keys in the store: ignored
-  }
-
   private async activeAgent(agentId: string): Promise<AgentRecordV1> {
-    const agent = this.agents.get(agentId) ?? (await this.options.store.getAgent(agentId));
+    const agent = await this.standing.fetchAgent(agentId);
     if (agent === undefined) throw new CredentialError('unknown_agent', `unknown agent \`${agentId}\``);
-    this.agents.set(agent.id, agent);
     if (agent.state !== 'active')
       throw new CredentialError('agent_not_active', `agent \`${agentId}\` is ${agent.state}`);
     return agent;
@@ -326,8 +289,7 @@ export class Authenticator {
     tool: ToolRef | undefined,
     prefix = '',
   ): Promise<void> {
-    const { audit } = this.options;
-    if (audit === undefined) return;
+    if (this.refusals === undefined) return;
     // what the token claims, for the record; unverified by definition
     let claimed: { sub?: unknown; sid?: unknown; jti?: unknown } = {};
     try {
@@ -349,7 +311,7 @@ export class Authenticator {
     };
     if (typeof claimed.jti === 'string') event.tokenId = claimed.jti.slice(0, 128);
     if (tool) event.tool = tool;
-    await audit.append(event);
+    await this.refusals.record(event);
   }
 }
 

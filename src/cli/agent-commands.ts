@@ -1,7 +1,8 @@
 /**
  * @module cli/agent-commands
  * `reins agents create|list|show|suspend|resume|retire|token|jwks`: the agent registry and
- * its credentials, on the embedded SQLite store or the shared PostgreSQL one.
+ * its credentials, on the embedded SQLite store or the shared PostgreSQL one. Suspend, resume and
+ * retire are operator actions: they need an admin's user token (cli/operator-auth).
  */
 import { AgentRegistry } from '../auth/agent-registry.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -10,6 +11,7 @@ import type { AgentRecordV1 } from '../spec/identity.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { credentialKeysOf, openIdentityStore, type StoreOptions } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { type ActorOptions, asOperator } from './oversight-commands.js';
 
 /** Opens the store, runs `work`, closes; errors become exit code 2 with their message. */
 async function withStore(
@@ -93,14 +95,19 @@ export function showAgent(id: string, options: StoreOptions, io: CliIo): Promise
   });
 }
 
+/**
+ * Suspend (kill switch), resume or retire: an admin action through the oversight service, so that
+ * the user's role is checked and the change is recorded as an `operator-action` like in the console.
+ */
 export function changeAgentState(
   action: 'suspend' | 'resume' | 'retire',
   id: string,
-  options: StoreOptions & { by: string; reason: string },
+  options: StoreOptions & ActorOptions & { reason: string },
   io: CliIo,
 ): Promise<number> {
-  return withStore(options, io, async (store) => {
-    const agent = await new AgentRegistry(store)[action](id, { by: options.by, reason: options.reason });
+  return asOperator('agents', options, io, async (oversight, actor) => {
+    const change = { suspend: 'suspendAgent', resume: 'resumeAgent', retire: 'retireAgent' } as const;
+    const agent = await oversight[change[action]](id, actor, options.reason);
     const revoked = action === 'resume' ? '' : '; every credential it held is revoked';
     io.out(`agent \`${agent.id}\` is ${agent.state}${revoked}`);
     return EXIT_OK;

@@ -4,22 +4,25 @@
  * session, show the public key, sign a checkpoint now, and prune old records.
  */
 
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { readCheckpoints } from '../export/checkpoint-file.js';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
-import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../spec/audit-checkpoint.js';
+import { type AuditCheckpointV1, DEFAULT_CHECKPOINT_EVERY } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
+import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import {
   checkpointPublicKeyPem,
   describeStore,
   openReadableAuditLog,
   openWritableAuditLog,
   type StoreOptions,
-  verificationKey,
+  type VerificationKeys,
+  verificationKeys,
 } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
@@ -43,15 +46,26 @@ async function withLog(
   }
 }
 
-export async function verifyAudit(
-  options: StoreOptions & { publicKey?: string; checkpoint?: string[] },
-  io: CliIo,
-): Promise<number> {
-  let publicKey: ReturnType<typeof verificationKey>;
+export interface VerifyOptions extends StoreOptions {
+  /** Trusted public key files (several during a key rotation). */
+  publicKey?: string[];
+  /** Single checkpoint files (what `reins audit checkpoint` prints). */
+  checkpoint?: string[];
+  /** Published checkpoints: JSON Lines files or publication directories. */
+  checkpoints?: string[];
+  /** The cadence writers sign at (default 1,000, as `audit.checkpoints.every` in reins.yaml). */
+  checkpointEvery?: string;
+}
+
+export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<number> {
+  let keys: VerificationKeys;
   let external: AuditCheckpointV1[];
+  const checkpointEvery = Number(options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
+  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1))
+    return usage(io, `--checkpoint-every must be a positive integer, got \`${options.checkpointEvery}\``);
   try {
-    publicKey = verificationKey(options);
-    external = (options.checkpoint ?? []).map(readCheckpointFile);
+    keys = verificationKeys(options);
+    external = readCheckpoints([...(options.checkpoint ?? []), ...(options.checkpoints ?? [])]);
   } catch (error) {
     io.err(`reins audit verify: ${describeError(error)}`);
     return EXIT_ERROR;
@@ -61,32 +75,55 @@ export async function verifyAudit(
     () => openReadableAuditLog(options),
     io,
     async (log) => {
-      const report = await log.verify({ ...(publicKey ? { publicKey } : {}), extraCheckpoints: external });
-      if (report.ok) {
-        const anchored = report.anchoredAt
-          ? `, pruned before record ${report.anchoredAt + 1} (anchored on a signed checkpoint)`
-          : '';
-        const signatures = report.signaturesChecked
-          ? 'signatures checked'
-          : 'SIGNATURES NOT CHECKED: no public key (use --public-key)';
-        io.out(
-          `ok: ${where}: ${report.checked} records, chain intact, ${report.checkpointsVerified} checkpoints (${signatures})${anchored}, head ${report.lastSeq} ${report.lastHash.slice(0, 16)}`,
-        );
-        return EXIT_OK;
+      const report = await log.verify({ publicKey: keys.keys, extraCheckpoints: external, checkpointEvery });
+      if (!report.ok) {
+        const bad = report.firstBad;
+        io.err(`TAMPERED: ${where}: first bad record ${bad?.seq} (${bad?.problem}): ${bad?.message}`);
+        io.err(`records up to ${report.lastSeq} verify; everything from record ${bad?.seq} on is untrusted`);
+        if (!report.signaturesChecked) io.err(UNCHECKED_SIGNATURES);
+        return EXIT_FAILED;
       }
-      const bad = report.firstBad;
-      io.err(`TAMPERED: ${where}: first bad record ${bad?.seq} (${bad?.problem}): ${bad?.message}`);
-      io.err(`records up to ${report.lastSeq} verify; everything from record ${bad?.seq} on is untrusted`);
-      return EXIT_FAILED;
+      const signed = report.checkpointsVerified > 0 || report.anchoredAt !== undefined;
+      // fail closed: checkpoints nobody checked the signatures of prove nothing
+      if (signed && !report.signaturesChecked) {
+        io.err(
+          `NOT VERIFIED: ${where}: ${report.checked} records chain, but the signatures of ${report.checkpointsVerified} checkpoints were not checked`,
+        );
+        io.err(UNCHECKED_SIGNATURES);
+        return EXIT_FAILED;
+      }
+      const anchored = report.anchoredAt
+        ? `, pruned before record ${report.anchoredAt + 1} (anchored on a signed checkpoint)`
+        : '';
+      io.out(
+        `ok: ${where}: ${report.checked} records, chain intact, ${report.checkpointsVerified} checkpoints (signatures checked)${anchored}, head ${report.lastSeq} ${report.lastHash.slice(0, 16)}`,
+      );
+      if (keys.source === 'beside-log')
+        io.err(
+          `note: signatures were checked against the signing key at \`${keys.path}\`, beside the log: whoever can replace it can re-sign a rewritten log; pass --public-key with a copy kept elsewhere`,
+        );
+      reportPublished(external, report.lastSeq, io);
+      return EXIT_OK;
     },
   );
 }
 
-function readCheckpointFile(path: string): AuditCheckpointV1 {
-  const parsed = AuditCheckpointV1Schema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success)
-    throw new Error(`\`${path}\` is not an audit checkpoint: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+const UNCHECKED_SIGNATURES =
+  'checkpoint signatures were not checked: no trusted public key (pass --public-key <file>, a copy kept away from the database); anyone who can write to the database can sign checkpoints with a key of his own';
+
+/** How much of the log the published checkpoints cover. */
+function reportPublished(external: readonly AuditCheckpointV1[], head: number, io: CliIo): void {
+  if (external.length === 0) {
+    io.err(
+      'note: no published checkpoints given (--checkpoints): a rewrite of records after the last checkpoint, or of a whole short log, can only be caught against a copy kept outside the database',
+    );
+    return;
+  }
+  const last = Math.max(...external.map((checkpoint) => checkpoint.seq));
+  const uncovered = head > last ? `; records after ${last} are covered by the database alone` : '';
+  io.out(
+    `published: ${external.length} checkpoints agree with the log, the last at record ${last}${uncovered}`,
+  );
 }
 
 export interface QueryOptions extends StoreOptions {
@@ -229,7 +266,7 @@ export function showPublicKey(options: StoreOptions, io: CliIo): number {
 
 export async function signCheckpoint(options: StoreOptions, io: CliIo): Promise<number> {
   return withLog(
-    () => openWritableAuditLog(options, (line) => io.err(`reins audit: ${line}`)),
+    () => openWritableAuditLog(options, {}, (line) => io.err(`reins audit: ${line}`)),
     io,
     async (log) => {
       const checkpoint = (await log.checkpoint()) ?? (await log.checkpoints()).at(-1);
@@ -248,7 +285,7 @@ export async function pruneAudit(options: StoreOptions & { olderThan: string }, 
   if (age === undefined)
     return usage(io, `--older-than must be a duration like 30d or 12h, got \`${options.olderThan}\``);
   return withLog(
-    () => openWritableAuditLog(options, (line) => io.err(`reins audit: ${line}`)),
+    () => openWritableAuditLog(options, {}, (line) => io.err(`reins audit: ${line}`)),
     io,
     async (log) => {
       const report = await log.prune(new Date(Date.now() - age));
@@ -320,7 +357,9 @@ export async function exportAudit(
     () => openReadableAuditLog(options),
     io,
     async (log) => {
-      const out = options.out ? createWriteStream(options.out, { flags: 'wx' }) : undefined;
+      const out = options.out
+        ? createWriteStream(options.out, { flags: 'wx', mode: PRIVATE_FILE_MODE })
+        : undefined;
       try {
         const report = await exportJsonLines(log, (line) => writeLine(out, line, io), { afterSeq });
         if (out)

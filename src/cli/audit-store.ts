@@ -12,21 +12,21 @@ import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { CredentialKeySource } from '../identity/key-ring.js';
 import { retirePublicKey } from '../keys/key-directory.js';
 import {
+  creatableKeyMissing,
   createKeysIfMissing,
   credentialKeySource,
-  creatableKeyMissing,
   type KeyPurpose,
   loadKeys,
   type ResolvedKeySource,
   resolveKeySource,
-  verificationKeys,
+  verificationKeys as sourceVerificationKeys,
 } from '../keys/key-source.js';
 import { PolicyWatcher } from '../loader/policy-watcher.js';
 import { MemoryGuard } from '../memory/memory-guard.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig, KeySource, KeysConfig } from '../spec/gateway-config.js';
-import type { AuditLog } from '../store/audit-log.js';
+import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
 import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
@@ -161,15 +161,17 @@ export function describeStore(options: StoreOptions): string {
 /** Opens the log for writing, signing checkpoints with the configured key (the default one created on first use). */
 export async function openWritableAuditLog(
   options: StoreOptions,
+  checkpoints: Pick<AuditLogOptions, 'checkpointEvery' | 'onCheckpoint'> = {},
   log: (line: string) => void = (line) => process.stderr.write(`reins: ${line}\n`),
 ): Promise<AuditLog> {
   const signer = new CheckpointSigner(checkpointSigningKey(options, log));
   const url = databaseUrlOf(options);
-  if (url) return PostgresAuditLog.open({ connectionString: url, signer });
+  if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...checkpoints });
   return new SqliteAuditLog({
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
     durability: options.durability ?? 'full',
+    ...checkpoints,
   });
 }
 
@@ -184,19 +186,39 @@ export async function openReadableAuditLog(options: StoreOptions): Promise<Audit
   return new SqliteAuditLog({ path, readOnly: true });
 }
 
+/** The keys checkpoint signatures are checked against, and where they came from (for the report). */
+export interface VerificationKeys {
+  readonly keys: KeyObject[];
+  /**
+   * `given`: --public-key; `key-source`: the configured checkpoint key source (current and retired
+   * keys); `beside-log`: the key file an earlier version kept beside the log; `none`: no key at all.
+   */
+  readonly source: 'given' | 'key-source' | 'beside-log' | 'none';
+  readonly path?: string;
+}
+
 /**
- * The keys to check checkpoint signatures with: an explicit public key, else the checkpoint key
- * source's current and retired keys (none yet: undefined, only hashes are compared).
+ * Explicit public keys (several during a key rotation), else the checkpoint key source's current and
+ * retired keys (checkpoint keys verify for good), else the key an earlier version kept beside the log,
+ * which whoever can replace it can re-sign a rewritten log with.
  */
-export function verificationKey(options: StoreOptions & { publicKey?: string }): CheckpointKeys | undefined {
-  if (options.publicKey) return loadPublicKey(options.publicKey);
+export function verificationKeys(options: StoreOptions & { publicKey?: string[] }): VerificationKeys {
+  if (options.publicKey && options.publicKey.length > 0)
+    return { keys: options.publicKey.map(loadPublicKey), source: 'given' };
   const resolved = keySourceOf('checkpoints', options);
   if (creatableKeyMissing(resolved)) {
     const legacy = legacyCheckpointKeyPath(options);
-    return existsSync(legacy) ? loadPublicKey(legacy) : undefined;
+    return existsSync(legacy)
+      ? { keys: [loadPublicKey(legacy)], source: 'beside-log', path: legacy }
+      : { keys: [], source: 'none' };
   }
-  // checkpoint keys verify for good: retired ones have no end
-  return verificationKeys(loadKeys(resolved));
+  return { keys: sourceVerificationKeys(loadKeys(resolved)), source: 'key-source' };
+}
+
+/** The keys to check checkpoint signatures with (see verificationKeys); none: undefined. */
+export function verificationKey(options: StoreOptions & { publicKey?: string }): CheckpointKeys | undefined {
+  const { keys } = verificationKeys({ ...options, publicKey: options.publicKey ? [options.publicKey] : [] });
+  return keys.length > 0 ? keys : undefined;
 }
 
 /** The private key that signs checkpoints, from the checkpoint key source (the default one created on first use). */

@@ -7,11 +7,13 @@
  * (pending audit records are flushed). One composition, so that the two commands cannot drift apart.
  */
 import { Authenticator } from '../auth/authenticator.js';
+import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
+import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
 import type { GatewayConfig } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -59,7 +61,19 @@ export async function startGatewayProcess(
   try {
     const policy = new PolicyStatusTracker(config.policy, log);
     cleanup.push(() => policy.stop());
-    const audit: AuditLog = await openWritableAuditLog(storeOptions, log);
+    // checkpoints leave the database as they are signed (decision 0012); closed after the log, whose
+    // close signs the last one
+    const targets = checkpointTargets(config.audit.checkpoints.publish);
+    const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
+    if (publisher) cleanup.push(() => publisher.close());
+    const audit: AuditLog = await openWritableAuditLog(
+      storeOptions,
+      {
+        checkpointEvery: config.audit.checkpoints.every,
+        ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
+      },
+      log,
+    );
     cleanup.push(() => audit.close());
     const identity = await openIdentityStore(storeOptions);
     cleanup.push(() => identity.close());
@@ -73,6 +87,7 @@ export async function startGatewayProcess(
           callTimeoutMs: config.limits.callTimeout,
           cwd: directory,
           onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+          screen: upstreamTextScreen(policy, upstreamConfig.name),
         }),
     );
     for (const upstream of upstreams) {
@@ -82,6 +97,7 @@ export async function startGatewayProcess(
     // held calls become durable approval requests, decided from any process on the store
     const oversight = await wireOversight(storeOptions, {
       approvalTimeoutMs: config.limits.approvalTimeout,
+      maxPendingPerAgent: config.limits.maxPendingApprovalsPerAgent,
       ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
       log,
     });
@@ -93,6 +109,8 @@ export async function startGatewayProcess(
       approvals: oversight.approvals,
       overrides: oversight.overrides,
       approvalTimeoutMs: config.limits.approvalTimeout,
+      // held calls see suspensions and revocations too (requests are authenticated one by one)
+      standing: authenticator.standing,
     });
     const pins = ToolPins.load(config.lock);
     const memoryGuard = memoryGuardOf(storeOptions, (closeIndex) => cleanup.push(closeIndex));
@@ -104,6 +122,9 @@ export async function startGatewayProcess(
       port: config.listen.port,
       path: config.listen.path,
       maxMessageBytes: config.limits.maxMessageBytes,
+      maxSessions: config.limits.maxSessions,
+      maxSessionsPerAgent: config.limits.maxSessionsPerAgent,
+      sessionIdleTimeoutMs: config.limits.sessionIdleTimeout,
       log,
     });
     const endpoint = await http.listen();

@@ -23,6 +23,7 @@ import {
   showPublicKey,
   showSession,
   signCheckpoint,
+  type VerifyOptions,
   verifyAudit,
 } from './audit-commands.js';
 import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
@@ -117,11 +118,23 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   storeOptions(audit.command('verify'))
     .description('verify the hash chain and signed checkpoints; names the first bad record')
     .option(
-      '--public-key <file>',
-      'public key to check checkpoint signatures with (default: from the signing key)',
+      '--public-key <file...>',
+      'trusted public key(s) to check checkpoint signatures with, kept away from the log (default: from the signing key)',
     )
-    .option('--checkpoint <file...>', 'checkpoints kept outside the log (JSON), to detect a cut tail')
-    .action(async (options: StoreOptions & { publicKey?: string; checkpoint?: string[] }) => {
+    .option(
+      '--checkpoints <file|dir...>',
+      'published checkpoints (JSON Lines file or publication directory) the log must agree with',
+    )
+    .option(
+      '--checkpoint <file...>',
+      'checkpoints kept outside the log (one JSON each), to detect a cut tail',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'the cadence checkpoints are signed at (audit.checkpoints.every)',
+      '1000',
+    )
+    .action(async (options: VerifyOptions) => {
       exitCode = await verifyAudit(options, io);
     });
   storeOptions(audit.command('query'))
@@ -179,6 +192,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       exitCode = await pruneAudit(options, io);
     });
 
+  // who acts comes from a user API token (cli/operator-auth); the old identity options are parsed
+  // only to refuse them with a message that says how to authenticate
+  const operatorOptions = (command: Command) =>
+    command
+      .option(
+        '--token-file <path>',
+        'file with your user API token (default: the REINS_TOKEN environment variable)',
+      )
+      .addOption(new Option('--as <id>').hideHelp())
+      .addOption(new Option('--role <list>').hideHelp())
+      .addOption(new Option('--by <human>').hideHelp());
+
   const agents = program.command('agents').description('agent identities and their credentials');
   const agentStore = (command: Command) =>
     command
@@ -222,16 +247,15 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       }),
     );
   for (const action of ['suspend', 'resume', 'retire'] as const) {
-    agentStore(agents.command(action))
+    operatorOptions(agentStore(agents.command(action)))
       .description(
         action === 'suspend'
           ? 'kill switch: refuse its calls and revoke its credentials everywhere'
           : `${action} an agent`,
       )
       .argument('<id>')
-      .requiredOption('--by <human>', 'who does this')
       .requiredOption('--reason <text>', 'why, for the record')
-      .action((id: string, options: StoreOptions & { by: string; reason: string }) =>
+      .action((id: string, options: StoreOptions & ActorOptions & { reason: string }) =>
         changeAgentState(action, id, options, io).then((code) => {
           exitCode = code;
         }),
@@ -291,10 +315,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   const approvals = program.command('approvals').description('held calls waiting for human approval');
-  const actorOptions = (command: Command) =>
-    agentStore(command)
-      .option('--as <id>', 'who acts, for the record (default: cli:<os user>)')
-      .option('--role <list>', 'comma-separated roles the actor holds (default: admin)');
+  const actorOptions = (command: Command) => operatorOptions(agentStore(command));
   agentStore(approvals.command('list'))
     .description('approval requests (default: pending ones)')
     .option('--status <status>', 'pending, approved, denied, expired, used or cancelled', 'pending')
@@ -398,7 +419,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       .option('--config <file>', 'use the store named in this reins.yaml')
       .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
-  userStore(users.command('create'))
+  const userTokenOption = (command: Command) =>
+    command.option(
+      '--token-file <path>',
+      "file with an admin's user API token (default: REINS_TOKEN; not needed for the first user)",
+    );
+  userTokenOption(userStore(users.command('create')))
     .description('create a user and print their API token (shown once)')
     .argument('<id>', 'e.g. an e-mail address')
     .requiredOption(
@@ -419,7 +445,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
-  userStore(users.command('delete'))
+  userTokenOption(userStore(users.command('delete')))
     .description('delete a user (their token and console sessions stop working)')
     .argument('<id>')
     .action((id: string, options: UserStoreOptions) =>
@@ -427,7 +453,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
-  userStore(users.command('rotate-token'))
+  userTokenOption(userStore(users.command('rotate-token')))
     .description("replace a user's API token (printed once)")
     .argument('<id>')
     .action((id: string, options: UserStoreOptions) =>
@@ -470,6 +496,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option(
       '--checkpoint-keys <dir>',
       'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+    )
+    .option(
+      '--env <NAME|NAME=value>',
+      "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .addOption(
       new Option(

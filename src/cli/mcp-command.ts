@@ -4,16 +4,25 @@
  * stdio, fronting one upstream it spawns. A desktop client runs this instead of the upstream: the
  * agent sees only the tools its policy may allow, and every call is decided, recorded and filtered.
  * Standard output carries the MCP protocol, so everything else goes to standard error.
+ *
+ * The agent's standing (suspension, retirement, revocation of its credentials) is followed through the
+ * identity store's change feed and checked by the pipeline on every call, as for a credential issued
+ * when this process started: a suspension from any process refuses the next call, and a resumed agent
+ * needs a restarted `reins mcp` (as it needs new credentials).
  */
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { AgentStanding } from '../auth/agent-standing.js';
 import { Gateway } from '../gateway/gateway.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
+import { parseEnvOptions } from '../gateway/upstream-env.js';
 import { Harness } from '../harness/harness.js';
+import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
-import { UpstreamNameSchema } from '../spec/gateway-config.js';
+import { StdioUpstreamSchema, UpstreamNameSchema } from '../spec/gateway-config.js';
+import type { CallCredential, StandingSubject } from '../spec/standing.js';
 import type { Principal } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
@@ -36,6 +45,8 @@ export interface McpOptions extends StoreOptions {
   readonly approvalTimeout?: string;
   /** Tool definition pins. */
   readonly lock: string;
+  /** `NAME` (passed on from this environment) or `NAME=value`, for the upstream (gateway/upstream-env.ts). */
+  readonly env?: readonly string[];
 }
 
 export async function runStdioGateway(
@@ -56,6 +67,11 @@ export async function runStdioGateway(
     log(`invalid --name \`${options.name}\`: ${name.error.issues[0]?.message ?? ''}`);
     return EXIT_ERROR;
   }
+  const stdio = upstreamStdio(executable, args, options.env ?? []);
+  if (typeof stdio === 'string') {
+    log(stdio);
+    return EXIT_ERROR;
+  }
   let policy: PolicyWatcher;
   try {
     policy = watchPolicy(options.policy, log);
@@ -65,14 +81,20 @@ export async function runStdioGateway(
   }
 
   let identity: IdentityStore | undefined;
+  let standing: AgentStanding | undefined;
   let principal: Principal;
+  // this process acts like a credential issued now: revocations of the agent from now on apply
+  const sessionId = `mcp-${randomUUID()}`;
+  const credential: CallCredential = { tokenIds: [], sessionId, issuedAtMs: Date.now() };
   try {
     identity = await openIdentityStore(options);
-    const agent = await identity.getAgent(options.agent);
+    standing = await AgentStanding.open(identity);
+    const agent = standing.agent(options.agent);
     // fail closed: an agent nobody registered, or one that is suspended, gets no tools at all
     if (agent === undefined)
       throw new Error(`unknown agent \`${options.agent}\`: register it with \`reins agents create\``);
-    if (agent.state !== 'active') throw new Error(`agent \`${options.agent}\` is ${agent.state}`);
+    const refusal = standing.check({ agentIds: [agent.id], credential });
+    if (refusal !== undefined) throw new Error(refusal.message);
     principal = {
       agentId: agent.id,
       roles: agent.roles,
@@ -83,13 +105,22 @@ export async function runStdioGateway(
   } catch (error) {
     log(describeError(error));
     policy.stop();
+    standing?.close();
     await identity?.close();
     return EXIT_ERROR;
   }
+  const agentStanding = standing;
+  const closeIdentity = async () => {
+    stopReporting();
+    agentStanding.close();
+    await identity.close();
+  };
+  const subject: StandingSubject = { agentIds: [principal.agentId], credential };
+  const stopReporting = reportStanding(agentStanding, subject, principal.agentId, log);
 
   let audit: AuditLog;
   try {
-    audit = await openWritableAuditLog(options, log);
+    audit = await openWritableAuditLog(options, {}, log);
   } catch (error) {
     log(describeError(error));
     policy.stop();
@@ -97,10 +128,11 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
   const upstream = new Upstream(
-    { name: name.data, stdio: { command: executable, args, env: {} } },
+    { name: name.data, stdio },
     {
       callTimeoutMs: Number(options.callTimeout),
       onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+      screen: upstreamTextScreen(policy, name.data),
     },
   );
   try {
@@ -108,7 +140,7 @@ export async function runStdioGateway(
   } catch (error) {
     log(describeError(error));
     policy.stop();
-    await Promise.all([audit.close(), identity.close()]);
+    await Promise.all([audit.close(), closeIdentity()]);
     return EXIT_ERROR;
   }
 
@@ -117,7 +149,7 @@ export async function runStdioGateway(
     log(`invalid --approval-timeout \`${options.approvalTimeout}\`: give milliseconds`);
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), identity.close()]);
+    await Promise.all([audit.close(), closeIdentity()]);
     return EXIT_ERROR;
   }
   // held calls become durable approval requests, decided from any process on the store
@@ -128,7 +160,7 @@ export async function runStdioGateway(
     log(describeError(error));
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), identity.close()]);
+    await Promise.all([audit.close(), closeIdentity()]);
     return EXIT_ERROR;
   }
   const harness = new Harness({
@@ -138,6 +170,8 @@ export async function runStdioGateway(
     approvals: oversight.approvals,
     overrides: oversight.overrides,
     approvalTimeoutMs,
+    // every call (and every held call) checks the agent's standing as the store reports it now
+    standing: agentStanding,
   });
   let pins: ToolPins;
   try {
@@ -146,14 +180,13 @@ export async function runStdioGateway(
     log(describeError(error));
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), identity.close(), oversight.close()]);
+    await Promise.all([audit.close(), closeIdentity(), oversight.close()]);
     return EXIT_ERROR;
   }
   const closeMemory: (() => Promise<void>)[] = [];
   const memoryGuard = memoryGuardOf(options, (close) => closeMemory.push(close));
   const gateway = new Gateway({ upstreams: [upstream], harness, policy, pins, audit, memoryGuard });
-  const sessionId = `mcp-${randomUUID()}`;
-  const server = gateway.createServer({ principal, sessionId });
+  const server = gateway.createServer({ principal, sessionId, credential });
   log(
     `agent \`${principal.agentId}\`, session ${sessionId}, ${gateway.visibleTools(principal).length} of ${upstream.listTools().length} tools visible`,
   );
@@ -165,6 +198,40 @@ export async function runStdioGateway(
   policy.stop();
   await upstream.close();
   for (const close of closeMemory) await close();
-  await Promise.all([audit.close(), identity.close(), oversight.close()]);
+  await Promise.all([audit.close(), closeIdentity(), oversight.close()]);
   return EXIT_OK;
+}
+
+/** The upstream's command and environment (`--env`), checked like a reins.yaml stdio block; or the error. */
+function upstreamStdio(command: string, args: string[], env: readonly string[]) {
+  try {
+    const stdio = StdioUpstreamSchema.shape.stdio.safeParse({ command, args, ...parseEnvOptions(env) });
+    if (stdio.success) return stdio.data;
+    const issue = stdio.error.issues[0];
+    return `invalid --env: \`${issue?.path.join('.') ?? ''}\`: ${issue?.message ?? ''}`;
+  } catch (error) {
+    return describeError(error);
+  }
+}
+
+/** Logs when the agent's standing changes (refused from now on, or in good standing again). */
+function reportStanding(
+  standing: AgentStanding,
+  subject: StandingSubject,
+  agentId: string,
+  log: (line: string) => void,
+): () => void {
+  let last: string | undefined;
+  return standing.onChange(() => {
+    const agent = standing.agent(agentId);
+    const refusal = standing.check(subject);
+    const state =
+      refusal?.code === 'revoked' ? ` (agent \`${agentId}\` is ${agent?.state ?? 'unknown'})` : '';
+    const line =
+      refusal === undefined
+        ? `agent \`${agentId}\` is active: its calls are decided by the policy`
+        : `${refusal.message}${state}: its calls are refused`;
+    if (line !== last) log(line);
+    last = line;
+  });
 }

@@ -2,11 +2,11 @@
  * @module cli/oversight-commands
  * `reins approvals list|show|approve|deny`, `reins sessions list|show|pause|resume|kill` and
  * `reins override`: human oversight from the command line, on the same stores and through the same
- * `Oversight` service as the console, so every action is checked and audited the same way. Whoever
- * can run these against the store file or database is trusted as an admin; `--as` and `--role` say
- * who acts, for the audit trail and for approver roles and quorum (`--role finance-approvers`).
+ * `Oversight` service as the console, so every action is checked and audited the same way. Reading
+ * needs only access to the store; every action is taken by the user whose API token is given
+ * (`--token-file` or `REINS_TOKEN`, cli/operator-auth), with that user's roles, as in the control API.
  */
-import { userInfo } from 'node:os';
+import { actorOf } from '../api/caller.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { describeError } from '../spec/errors.js';
@@ -20,28 +20,28 @@ import {
   openWritableAuditLog,
   type StoreOptions,
 } from './audit-store.js';
-import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { type CliIo, EXIT_OK } from './io.js';
+import {
+  type ClaimedIdentityOptions,
+  exitCodeOf,
+  type OperatorOptions,
+  rejectClaimedIdentity,
+  requireOperatorToken,
+  userOfToken,
+} from './operator-auth.js';
+import { openUserStore } from './user-commands.js';
 
-export interface ActorOptions {
-  /** Who acts (recorded). Default `cli:<os user>`. */
-  readonly as?: string;
-  /** Comma-separated roles the actor holds. Default `admin`. */
-  readonly role?: string;
-}
+/** How an operator command says who acts: a user token (the claimed-identity options are refused). */
+export type ActorOptions = OperatorOptions & ClaimedIdentityOptions;
 
 export interface FormatOptions {
   readonly format?: string;
 }
 
-function actorOf(options: ActorOptions): Actor {
-  const roles = (options.role ?? 'admin')
-    .split(',')
-    .map((role) => role.trim())
-    .filter(Boolean);
-  return { id: options.as ?? `cli:${userInfo().username}`, roles };
-}
-
-/** Opens every store the service needs, runs `work`, closes; errors become exit code 2. */
+/**
+ * Opens every store the service needs, runs `work`, closes. Refusals (authentication, role,
+ * separation of duties) exit 1, other errors 2.
+ */
 async function withOversight(
   command: string,
   options: StoreOptions,
@@ -68,10 +68,39 @@ async function withOversight(
     return await work(oversight, { audit });
   } catch (error) {
     io.err(`reins ${command}: ${describeError(error)}`);
-    return EXIT_ERROR;
+    return exitCodeOf(error);
   } finally {
     for (const close of closers.reverse()) await close().catch(() => {});
   }
+}
+
+/**
+ * Like `withOversight`, for an action: refuses a claimed identity or a missing token before any
+ * store is opened, then acts as the user the token belongs to.
+ */
+export async function asOperator(
+  command: string,
+  options: StoreOptions & ActorOptions,
+  io: CliIo,
+  work: (oversight: StoreOversight, actor: Actor) => Promise<number>,
+): Promise<number> {
+  let token: string;
+  try {
+    rejectClaimedIdentity(options);
+    token = requireOperatorToken(options, io.err);
+  } catch (error) {
+    io.err(`reins ${command}: ${describeError(error)}`);
+    return exitCodeOf(error);
+  }
+  return withOversight(command, options, io, async (oversight) => {
+    const users = await openUserStore(options);
+    try {
+      const user = await userOfToken(token, users);
+      return await work(oversight, actorOf(user));
+    } finally {
+      await users.close().catch(() => {});
+    }
+  });
 }
 
 function describeApproval(record: ApprovalRecord): string {
@@ -141,8 +170,8 @@ export function voteApproval(
   options: StoreOptions & ActorOptions & { reason: string },
   io: CliIo,
 ): Promise<number> {
-  return withOversight('approvals', options, io, async (oversight) => {
-    const record = await oversight.voteApproval(id, actorOf(options), { approved, reason: options.reason });
+  return asOperator('approvals', options, io, async (oversight, actor) => {
+    const record = await oversight.voteApproval(id, actor, { approved, reason: options.reason });
     io.out(describeApproval(record));
     return EXIT_OK;
   });
@@ -191,8 +220,8 @@ export function setSessionStatus(
   options: StoreOptions & ActorOptions & { reason: string },
   io: CliIo,
 ): Promise<number> {
-  return withOversight('sessions', options, io, async (oversight) => {
-    const session = await oversight.setSessionStatus(id, status, actorOf(options), options.reason);
+  return asOperator('sessions', options, io, async (oversight, actor) => {
+    const session = await oversight.setSessionStatus(id, status, actor, options.reason);
     io.out(describeSession(session));
     return EXIT_OK;
   });
@@ -203,13 +232,8 @@ export function overrideDenial(
   options: StoreOptions & ActorOptions & { reason: string; session?: string },
   io: CliIo,
 ): Promise<number> {
-  return withOversight('override', options, io, async (oversight) => {
-    const grant = await oversight.overrideDenial(
-      decisionId,
-      actorOf(options),
-      options.reason,
-      options.session,
-    );
+  return asOperator('override', options, io, async (oversight, actor) => {
+    const grant = await oversight.overrideDenial(decisionId, actor, options.reason, options.session);
     io.out(
       `override granted for call ${grant.decisionId} until ${grant.expiresAt}: the agent may retry it once, unchanged`,
     );

@@ -24,7 +24,13 @@ export interface OversightWiring {
 
 export async function wireOversight(
   storeOptions: StoreOptions,
-  options: { approvalTimeoutMs: number; webhook?: string; log: (line: string) => void },
+  options: {
+    approvalTimeoutMs: number;
+    /** Default 20 (harness/durable-approvals). */
+    maxPendingPerAgent?: number;
+    webhook?: string;
+    log: (line: string) => void;
+  },
 ): Promise<OversightWiring> {
   const stores = await openOversightStores(storeOptions);
   try {
@@ -32,6 +38,7 @@ export async function wireOversight(
     const notify = options.webhook ? webhookNotifier(options.webhook, options.log) : undefined;
     const durable = durableApprovals(stores.approvals, {
       defaultExpiryMs: options.approvalTimeoutMs,
+      ...(options.maxPendingPerAgent !== undefined ? { maxPendingPerAgent: options.maxPendingPerAgent } : {}),
       ...(notify ? { onCreated: notify } : {}),
     });
     const approvals = new PendingApprovals(5_000, durable).handler();

@@ -11,6 +11,7 @@ import { OpenAiImporter } from '../replay/openai-importer.js';
 import { replay } from '../replay/replay-runner.js';
 import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
+import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
@@ -41,7 +42,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
   }
   let out: number;
   try {
-    out = openSync(options.out, 'w');
+    out = openSync(options.out, 'w', PRIVATE_FILE_MODE);
   } catch (error) {
     io.err(`cannot write \`${options.out}\`: ${describeError(error)}`);
     return EXIT_ERROR;

@@ -19,6 +19,11 @@
  *   outcome's call latency);
  * - resource: `service.name` (default `reins`); instrumentation scope: `reins.audit`.
  *
+ * Signed checkpoints (`exportCheckpoints`, used by the checkpoint publisher) are log records too:
+ * event name `reins.audit_checkpoint`, body the checkpoint JSON, attributes `reins.seq`, `reins.hash`,
+ * `reins.key_id`, `reins.signature`, `reins.time`; a receiver that keeps them can hand them to
+ * `reins audit verify --checkpoints`.
+ *
  * Records are sent in order, in batches of at most `maxBatchSize`, each awaited before the next: a
  * failed batch rejects `export` with a message naming the receiver, the cause and the last record that
  * was delivered (resume with `records({ afterSeq })`). Nothing is dropped silently and nothing hangs:
@@ -35,6 +40,7 @@ import {
   type SdkLogRecord,
 } from '@opentelemetry/sdk-logs';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord } from '../spec/audit-event.js';
 import { ReinsError } from '../spec/errors.js';
 
@@ -57,6 +63,8 @@ export interface OtelAuditExporter {
    * accepted them all. Rejects on the first batch the receiver does not accept. Calls run one at a time.
    */
   export(records: Iterable<ChainedRecord> | AsyncIterable<ChainedRecord>): Promise<number>;
+  /** Sends signed checkpoints the same way (one log record each); resolves once all are accepted. */
+  exportCheckpoints(checkpoints: readonly AuditCheckpointV1[]): Promise<number>;
   /** Waits for a running export, then releases the exporter; later exports reject. */
   shutdown(): Promise<void>;
 }
@@ -106,8 +114,9 @@ export function createOtelAuditExporter(options: OtelAuditExporterOptions): Otel
       }
     });
 
-  const exportAll = async (
-    records: Iterable<ChainedRecord> | AsyncIterable<ChainedRecord>,
+  const exportAll = async <T extends { readonly seq: number }>(
+    records: Iterable<T> | AsyncIterable<T>,
+    toLog: (item: T) => LogRecord,
   ): Promise<number> => {
     let delivered = 0;
     let lastDelivered: number | undefined;
@@ -129,7 +138,7 @@ export function createOtelAuditExporter(options: OtelAuditExporterOptions): Otel
     };
     try {
       for await (const record of records) {
-        logger.emit(toLogRecord(record));
+        logger.emit(toLog(record));
         pendingLast = record.seq;
         if (collector.size >= maxBatchSize) await flush();
       }
@@ -146,7 +155,13 @@ export function createOtelAuditExporter(options: OtelAuditExporterOptions): Otel
   return {
     export(records) {
       if (closed) return Promise.reject(new Error('the OTLP audit exporter is shut down'));
-      const result = running.then(() => exportAll(records));
+      const result = running.then(() => exportAll(records, toLogRecord));
+      running = result.catch(() => undefined);
+      return result;
+    },
+    exportCheckpoints(checkpoints) {
+      if (closed) return Promise.reject(new Error('the OTLP audit exporter is shut down'));
+      const result = running.then(() => exportAll(checkpoints, checkpointLogRecord));
       running = result.catch(() => undefined);
       return result;
     },
@@ -197,6 +212,24 @@ export function toLogRecord(record: ChainedRecord): LogRecord {
     severityText: warn ? 'WARN' : 'INFO',
     body: record.body,
     attributes,
+  };
+}
+
+/** Maps a signed checkpoint to a log record (see the module comment). */
+export function checkpointLogRecord(checkpoint: AuditCheckpointV1): LogRecord {
+  return {
+    eventName: 'reins.audit_checkpoint',
+    timestamp: new Date(checkpoint.time),
+    severityNumber: SeverityNumber.INFO,
+    severityText: 'INFO',
+    body: JSON.stringify(checkpoint),
+    attributes: {
+      'reins.seq': checkpoint.seq,
+      'reins.hash': checkpoint.hash,
+      'reins.key_id': checkpoint.keyId,
+      'reins.signature': checkpoint.signature,
+      'reins.time': checkpoint.time,
+    },
   };
 }
 

@@ -3,8 +3,9 @@
  * Flags tool descriptions written for the model rather than for a human reading the tool list:
  * instructions to override other instructions, to hide things from the user, to read secrets, to call
  * other tools or send data elsewhere, chat-template markup, invisible characters, and walls of text.
- * The tool's own description and every `description`/`title` string inside its input schema are
- * scanned, because poisoned parameter descriptions reach the model just as well.
+ * Every string of the definition that the agent sees is scanned, not only the description: parameter
+ * descriptions, enum values, defaults, examples, property names, titles, annotations, the output
+ * schema and `_meta` reach the model just as well (the name is checked for invisible characters only).
  *
  * The text is attacker-controlled, so every pattern runs in linear time: word lists and bounded
  * quantifiers over disjoint character classes only, and "A near B" rules are two forward scans
@@ -37,10 +38,12 @@ export interface ScanResult {
   findings: Finding[];
 }
 
+/** A tool definition as the upstream listed it: every field besides `name` is scanned. */
 export interface ScannableTool {
   name: string;
   description?: string | undefined;
   inputSchema?: unknown;
+  readonly [field: string]: unknown;
 }
 
 /** Longer than this and the description is more likely a payload than documentation. */
@@ -401,10 +404,10 @@ function hiddenCharacterFinding(text: string, field: string): Finding | undefine
   };
 }
 
-function scanText(text: string, field: string, findings: Finding[]): void {
+function scanText(text: string, field: string, findings: Finding[], payload = false): void {
   const hidden = hiddenCharacterFinding(text, field);
   if (hidden) findings.push(hidden);
-  if (text.length > MAX_DESCRIPTION_LENGTH) {
+  if (!payload && text.length > MAX_DESCRIPTION_LENGTH) {
     findings.push({
       code: 'excessive_length',
       excerpt: `${text.length} characters (limit ${MAX_DESCRIPTION_LENGTH})`,
@@ -464,31 +467,53 @@ function renderPath(node: PathNode): string {
   return `${join(node.head)}.…${join(tail.reverse())}`;
 }
 
-/** Every string `description` or `title` in the schema, iteratively (depth is attacker-controlled). */
-function schemaTexts(schema: unknown): { field: string; text: string }[] {
-  const texts: { field: string; text: string }[] = [];
+const BARE_WORD = /^[A-Za-z0-9]{0,64}$/;
+
+/**
+ * A property name read as the words a model reads in it: `ignore_previous_instructions` and
+ * `ignorePreviousInstructions` say "ignore previous instructions" (`_` is a word character to `\b`).
+ */
+function keyAsWords(key: string): string {
+  return key.replace(/_/g, ' ').replace(/([a-z0-9])([A-Z])/g, '$1 $2');
+}
+
+/** A `data:` URI (an icon, say) is an encoded payload, not prose: no length limit for it. */
+const DATA_URI = /^data:[a-z0-9.+-]{1,40}\/[a-z0-9.+-]{1,80}[;,]/i;
+
+/**
+ * Every string the agent sees in a definition, besides its name: each string value at any depth (the
+ * description, titles, enum values, defaults, examples, annotations, `_meta`, output schema, icons) and
+ * each object key (a property name reaches the model as well). Iterative: depth is attacker-controlled.
+ */
+function definitionTexts(tool: ScannableTool): { path: PathNode; text: string }[] {
+  const texts: { path: PathNode; text: string }[] = [];
   const visited = new Set<object>();
-  const root: PathNode = { segment: 'inputSchema', parent: undefined, depth: 1, head: ['inputSchema'] };
-  const stack: { value: unknown; path: PathNode }[] = [{ value: schema, path: root }];
+  const stack: { value: unknown; path: PathNode }[] = [];
+  // Top-level fields, reversed onto the stack so findings come out in document order.
+  const top = Object.entries(tool).filter(([key]) => key !== 'name');
+  for (let index = top.length - 1; index >= 0; index -= 1) {
+    const [key, value] = top[index] as [string, unknown];
+    const segment = fieldSegment(key);
+    stack.push({ value, path: { segment, parent: undefined, depth: 1, head: [segment] } });
+  }
   while (stack.length > 0) {
     const { value, path } = stack.pop() as { value: unknown; path: PathNode };
+    if (typeof value === 'string') {
+      // One bare word (`object`, `string`, `properties`) can match no rule: most schema strings are such.
+      if (!BARE_WORD.test(value)) texts.push({ path, text: value });
+      continue;
+    }
     if (value === null || typeof value !== 'object' || visited.has(value)) continue;
     visited.add(value);
     const entries: [string, unknown][] = Array.isArray(value)
       ? value.map((item, index): [string, unknown] => [`[${index}]`, item])
-      : Object.entries(value).map(([key, child]): [string, unknown] => [fieldSegment(key), child]);
-    // Reversed onto the stack, so findings come out in document order.
+      : Object.entries(value);
     for (let index = entries.length - 1; index >= 0; index -= 1) {
-      const [segment, child] = entries[index] as [string, unknown];
-      if (
-        typeof child === 'string' &&
-        !Array.isArray(value) &&
-        (segment === 'description' || segment === 'title')
-      ) {
-        texts.push({ field: renderPath(childPath(path, segment)), text: child });
-      } else if (typeof child === 'object' && child !== null) {
-        stack.push({ value: child, path: childPath(path, segment) });
-      }
+      const [key, child] = entries[index] as [string, unknown];
+      const childNode = childPath(path, Array.isArray(value) ? key : fieldSegment(key));
+      stack.push({ value: child, path: childNode });
+      // the key itself, scanned before its value (pushed last, popped first)
+      if (!Array.isArray(value)) stack.push({ value: keyAsWords(key), path: childPath(childNode, '(name)') });
     }
   }
   return texts;
@@ -499,7 +524,8 @@ export function scanToolDescription(tool: ScannableTool): ScanResult {
   // Names are identifiers, not prose: only invisible characters matter there (look-alike names).
   const hiddenInName = hiddenCharacterFinding(tool.name, 'name');
   if (hiddenInName) findings.push(hiddenInName);
-  if (typeof tool.description === 'string') scanText(tool.description, 'description', findings);
-  for (const { field, text } of schemaTexts(tool.inputSchema)) scanText(text, field, findings);
+  for (const { path, text } of definitionTexts(tool)) {
+    scanText(text, renderPath(path), findings, DATA_URI.test(text));
+  }
   return { suspicious: findings.length > 0, findings };
 }

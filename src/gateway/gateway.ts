@@ -11,6 +11,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -30,10 +31,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
 import type { PolicyHandle, WaitingListener } from '../harness/types.js';
+import { screenUpstreamText, screenUpstreamValue } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
 import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
+import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
@@ -58,7 +61,17 @@ export interface GatewayOptions {
 export interface DownstreamIdentity {
   readonly principal: Principal;
   readonly sessionId: string;
+  /** The credential its calls ride on (checked for revocation while a call waits for approval). */
+  readonly credential?: CallCredential;
 }
+
+/**
+ * Who is behind one MCP request. A transport that authenticates every request (Streamable HTTP) hands
+ * the request's own identity in `authInfo` (the SDK passes `req.auth` to handlers as
+ * `extra.authInfo`), so each request acts with its own credential, not the one that opened the
+ * session. Throws when the request carries none (refused).
+ */
+export type IdentityResolver = (authInfo: AuthInfo | undefined) => DownstreamIdentity;
 
 export class Gateway {
   private readonly upstreams: ReadonlyMap<string, Upstream>;
@@ -69,21 +82,27 @@ export class Gateway {
     this.upstreams = new Map(options.upstreams.map((upstream) => [upstream.name, upstream]));
   }
 
-  /** An MCP server for one downstream client; connect it to that client's transport. */
-  createServer(identity: DownstreamIdentity): Server {
+  /**
+   * An MCP server for one downstream client; connect it to that client's transport. `source` is the
+   * client's fixed identity (stdio: one process, one agent) or resolves each request's own.
+   */
+  createServer(source: DownstreamIdentity | IdentityResolver): Server {
+    const identityOf = (extra: { authInfo?: AuthInfo }): DownstreamIdentity =>
+      typeof source === 'function' ? source(extra.authInfo) : source;
     const server = new Server(
       { name: 'reins-gateway', version: '0.1.0' },
       { capabilities: { tools: {}, resources: {}, prompts: {} } },
     );
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: this.visibleTools(identity.principal),
+    server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({
+      tools: this.visibleTools(identityOf(extra).principal),
     }));
     // Resources and prompts go through the pipeline as `resource:<uri>` and `prompt:<name>` of their
     // upstream: without a catalogue entry and a rule they are unknown, hence hidden and denied.
-    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-      resources: await this.visibleResources(identity.principal),
+    server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({
+      resources: await this.visibleResources(identityOf(extra).principal),
     }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
@@ -94,8 +113,7 @@ export class Gateway {
         );
       const result = await this.options.harness.call(
         {
-          principal: identity.principal,
-          sessionId: identity.sessionId,
+          ...callerOf(identity),
           tool: { server: owner.name, name: `resource:${uri}` },
           args: { uri },
         },
@@ -106,10 +124,11 @@ export class Gateway {
       const message = result.status === 'denied' ? `Reins refused this read: ${result.reason}` : result.error;
       throw new McpError(ErrorCode.InvalidRequest, message);
     });
-    server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-      prompts: await this.visiblePrompts(identity.principal),
+    server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({
+      prompts: await this.visiblePrompts(identityOf(extra).principal),
     }));
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const ref = parseToolName(request.params.name);
       const upstream = ref && this.upstreams.get(ref.server);
       if (ref === undefined || upstream === undefined) {
@@ -118,8 +137,7 @@ export class Gateway {
       const args = request.params.arguments ?? {};
       const result = await this.options.harness.call(
         {
-          principal: identity.principal,
-          sessionId: identity.sessionId,
+          ...callerOf(identity),
           tool: { server: upstream.name, name: `prompt:${ref.name}` },
           args,
         },
@@ -133,6 +151,7 @@ export class Gateway {
     });
 
     server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const identity = identityOf(extra);
       const progressToken = request.params._meta?.progressToken;
       // a held call tells the client that it is still waiting, if the client asked for progress
       const onWaiting: WaitingListener | undefined =
@@ -164,7 +183,8 @@ export class Gateway {
       for (const tool of upstream.listTools()) {
         if (!policy.mayAllow(principal, { server: upstream.name, name: tool.name })) continue;
         if (this.pinCheck(upstream.name, tool).status !== 'pinned') continue;
-        tools.push({ ...tool, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${tool.name}` });
+        const listed = this.screenListed({ server: upstream.name, name: tool.name }, tool, 'name');
+        if (listed) tools.push({ ...listed, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${tool.name}` });
       }
     }
     return tools;
@@ -175,9 +195,10 @@ export class Gateway {
     const visible: Resource[] = [];
     for (const upstream of this.upstreams.values()) {
       for (const resource of await upstream.listResources().catch(() => [])) {
-        if (policy.mayAllow(principal, { server: upstream.name, name: `resource:${resource.uri}` })) {
-          visible.push(resource);
-        }
+        const ref = { server: upstream.name, name: `resource:${resource.uri}` };
+        if (!policy.mayAllow(principal, ref)) continue;
+        const listed = this.screenListed(ref, resource, 'uri');
+        if (listed) visible.push(listed);
       }
     }
     return visible;
@@ -197,11 +218,35 @@ export class Gateway {
     const visible: Prompt[] = [];
     for (const upstream of this.upstreams.values()) {
       for (const prompt of await upstream.listPrompts().catch(() => [])) {
-        if (!policy.mayAllow(principal, { server: upstream.name, name: `prompt:${prompt.name}` })) continue;
-        visible.push({ ...prompt, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
+        const ref = { server: upstream.name, name: `prompt:${prompt.name}` };
+        if (!policy.mayAllow(principal, ref)) continue;
+        const listed = this.screenListed(ref, prompt, 'name');
+        if (listed) visible.push({ ...listed, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
       }
     }
     return visible;
+  }
+
+  /**
+   * A definition as agents may see it: screened like what the tool, resource or prompt returns, since
+   * its description reaches the model just the same. Withheld when the policy blocks what it holds, or
+   * when its name or URI is what holds it (it could not be used by a redacted name).
+   */
+  private screenListed<T extends { readonly name: string; readonly uri?: string }>(
+    ref: ToolRef,
+    item: T,
+    key: 'name' | 'uri',
+  ): T | undefined {
+    const policy = this.options.policy.current;
+    const screened = screenUpstreamValue(
+      policy.redaction,
+      ref,
+      policy.toolFacts(ref),
+      item,
+      'the definition',
+    );
+    if (!screened.ok || screened.value[key] !== item[key]) return undefined;
+    return screened.value;
   }
 
   /** Checks a tool definition against its pin, recording first pins and quarantines (once each). */
@@ -213,7 +258,11 @@ export class Gateway {
     if (pins === undefined) return { status: 'pinned' };
     let check: PinCheck;
     try {
-      check = pins.check(upstream, tool);
+      const ref = { server: upstream, name: tool.name };
+      const policy = this.options.policy.current;
+      check = pins.check(upstream, tool, (text) =>
+        screenUpstreamText(policy.redaction, ref, policy.toolFacts(ref), text),
+      );
     } catch (error) {
       // fail closed: a lock file we cannot read or write withholds the tool
       return {
@@ -300,6 +349,17 @@ export class Gateway {
     const upstream = tool && this.upstreams.get(tool.server);
     const definition = upstream?.listTools().find((candidate) => candidate.name === tool?.name);
     if (tool === undefined || upstream === undefined || definition === undefined) {
+      // never reaches the pipeline, but probing for tools is an attempt: recorded with who tried
+      // (names as sent, cut short: the caller chose them)
+      const attempted = tool ?? { server: '(none)', name: gatewayName };
+      this.recordPin(attempted.server.slice(0, 128), attempted.name.slice(0, 256) || '(none)', {
+        status: 'refused',
+        reason: 'unknown_tool',
+        fingerprint: '',
+        message: 'no such tool',
+        agentId: identity.principal.agentId,
+        sessionId: identity.sessionId,
+      });
       return refusal(`unknown tool \`${gatewayName}\``);
     }
     const pin = this.pinCheck(upstream.name, definition);
@@ -317,7 +377,7 @@ export class Gateway {
     }
     const guarded = this.options.policy.current.redaction?.isMemoryServer(upstream.name) === true;
     const result = await this.options.harness.call(
-      { principal: identity.principal, sessionId: identity.sessionId, tool, args },
+      { ...callerOf(identity), tool, args },
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
@@ -328,6 +388,12 @@ export class Gateway {
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
     return refusal(result.error);
   }
+}
+
+/** Who a call is made by, for the harness: principal, session and the credential it rides on. */
+function callerOf(identity: DownstreamIdentity) {
+  const { principal, sessionId, credential } = identity;
+  return credential === undefined ? { principal, sessionId } : { principal, sessionId, credential };
 }
 
 /** `<upstream>__<tool>` -> the policy's tool reference; the first separator splits (tool names may contain it). */

@@ -1,9 +1,14 @@
 /**
  * @module gateway/http-server
  * The gateway's Streamable HTTP endpoint for remote agents. Every HTTP request is authenticated with
- * its bearer credential (so a revocation takes effect on the next request), bodies larger than the
- * configured limit are refused before they are parsed, malformed JSON gets a JSON-RPC parse error,
- * and an MCP session stays bound to the agent that opened it.
+ * its bearer credential (so a revocation takes effect on the next request) and acts with that
+ * credential's own principal and scopes: the MCP server hands each request's identity to the handlers
+ * (`req.auth` -> `extra.authInfo`), never the one captured when the session opened. An MCP session is
+ * bound to the Reins session (`sid`) of the credential that opened it: a credential of another session
+ * cannot ride on it, so a kill or revocation of that session reaches everything done in it. Sessions
+ * are capped (in total and per agent), closed when idle, and closed when their agent or credential
+ * loses its standing (suspension, revocation). Bodies larger than the configured limit are refused
+ * before they are parsed, and malformed JSON gets a JSON-RPC parse error.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,11 +18,13 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import { ErrorCode, isInitializeRequest, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { credentialOfClaims } from '../auth/agent-standing.js';
+import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
-import type { Gateway } from './gateway.js';
+import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
 
 export interface HttpGatewayOptions {
   readonly gateway: Gateway;
@@ -26,19 +33,47 @@ export interface HttpGatewayOptions {
   readonly port: number;
   readonly path: string;
   readonly maxMessageBytes: number;
+  /** Open MCP sessions, all agents together. */
+  readonly maxSessions: number;
+  /** Open MCP sessions of one agent. */
+  readonly maxSessionsPerAgent: number;
+  /** Milliseconds without a request after which an MCP session is closed. */
+  readonly sessionIdleTimeoutMs: number;
+  readonly clock?: () => number;
   readonly log?: (line: string) => void;
 }
 
 interface Session {
   readonly transport: StreamableHTTPServerTransport;
   readonly agentId: string;
+  /** The Reins session (`sid`) of the credential that opened it; every request must carry one of it. */
+  readonly credentialSessionId: string;
+  /** The latest request's identity: the session closes when its standing is lost. */
+  identity: DownstreamIdentity;
+  lastUsedAt: number;
+  /** Requests being answered (a long-lived GET event stream does not count). */
+  inFlight: number;
+  /** Removed from the session table; closes once its requests are answered. */
+  closing: boolean;
 }
+
+type Authenticated = Extract<AuthResult, { ok: true }>;
+
+/** Where each request's identity travels from the HTTP request to the MCP handlers. */
+const IDENTITY_KEY = 'reinsIdentity';
 
 export class HttpGateway {
   private readonly sessions = new Map<string, Session>();
+  /** Initialize requests under way, per agent: they count against the caps already. */
+  private readonly opening = new Map<string, number>();
   private server: HttpServer | undefined;
+  private readonly clock: () => number;
+  private readonly unwatchStanding: () => void;
 
-  constructor(private readonly options: HttpGatewayOptions) {}
+  constructor(private readonly options: HttpGatewayOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.unwatchStanding = options.authenticator.standing.onChange(() => this.closeSessionsWithoutStanding());
+  }
 
   /** Starts listening; resolves with the URL clients connect to. */
   async listen(): Promise<string> {
@@ -59,6 +94,7 @@ export class HttpGateway {
   }
 
   async close(): Promise<void> {
+    this.unwatchStanding();
     for (const session of this.sessions.values()) await session.transport.close().catch(() => {});
     this.sessions.clear();
     await new Promise<void>((resolve) => {
@@ -104,18 +140,20 @@ export class HttpGateway {
       }
     }
 
+    // the handlers act with this request's own credential (the SDK hands `req.auth` to them)
+    const identity = identityOf(auth);
+    (request as IncomingMessage & { auth?: AuthInfo }).auth = {
+      token: auth.claims.jti, // the credential's id: handlers never need the bearer itself
+      clientId: auth.principal.agentId,
+      scopes: [...(auth.principal.scopes ?? [])],
+      expiresAt: auth.claims.exp,
+      extra: { [IDENTITY_KEY]: identity },
+    };
+
     const sessionHeader = request.headers['mcp-session-id'];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
-    if (sessionId !== undefined) {
-      const session = this.sessions.get(sessionId);
-      if (session === undefined)
-        return send(response, 404, jsonRpcError(-32001, 'unknown or expired MCP session'));
-      // a session belongs to the agent that opened it: another agent's credential cannot ride on it
-      if (session.agentId !== auth.principal.agentId) {
-        return send(response, 403, jsonRpcError(-32001, 'this MCP session belongs to another agent'));
-      }
-      return session.transport.handleRequest(request, response, body);
-    }
+    if (sessionId !== undefined)
+      return this.continueSession(sessionId, auth, identity, request, response, body);
     if (request.method !== 'POST' || !isInitializeRequest(body)) {
       return send(
         response,
@@ -123,23 +161,151 @@ export class HttpGateway {
         jsonRpcError(-32600, 'start with an initialize request (no MCP session given)'),
       );
     }
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        this.sessions.set(id, { transport, agentId: auth.principal.agentId });
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
-    };
-    const server = this.options.gateway.createServer({
-      principal: auth.principal,
-      sessionId: auth.sessionId,
-    });
-    await server.connect(transport);
-    await transport.handleRequest(request, response, body);
+    return this.openSession(auth, identity, request, response, body);
+  }
+
+  /** A request on an open MCP session: only with a credential of the Reins session that opened it. */
+  private async continueSession(
+    sessionId: string,
+    auth: Authenticated,
+    identity: DownstreamIdentity,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
+    const session = this.sessions.get(sessionId);
+    if (session === undefined)
+      return send(response, 404, jsonRpcError(-32001, 'unknown or expired MCP session'));
+    if (session.agentId !== auth.principal.agentId)
+      return send(response, 403, jsonRpcError(-32001, 'this MCP session belongs to another agent'));
+    if (session.credentialSessionId !== auth.sessionId) {
+      return send(
+        response,
+        403,
+        jsonRpcError(
+          -32001,
+          `this MCP session belongs to another credential session (\`${session.credentialSessionId}\`): open a new MCP session with this credential`,
+        ),
+      );
+    }
+    session.identity = identity;
+    session.lastUsedAt = this.clock();
+    const counted = request.method !== 'GET';
+    if (counted) session.inFlight++;
+    try {
+      await session.transport.handleRequest(request, response, body);
+    } finally {
+      if (counted) session.inFlight--;
+      if (session.closing && session.inFlight === 0) void session.transport.close().catch(() => {});
+    }
+  }
+
+  /** An initialize request: a new MCP session, within the caps, bound to this credential's session. */
+  private async openSession(
+    auth: Authenticated,
+    identity: DownstreamIdentity,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
+    const agentId = auth.principal.agentId;
+    this.closeIdleSessions();
+    const full = this.capReached(agentId);
+    if (full !== undefined) {
+      this.options.log?.(`refused a new MCP session of agent \`${agentId}\`: ${full}`);
+      return send(response, 429, jsonRpcError(-32000, full));
+    }
+    this.opening.set(agentId, (this.opening.get(agentId) ?? 0) + 1);
+    try {
+      const transport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          this.sessions.set(id, {
+            transport,
+            agentId,
+            credentialSessionId: auth.sessionId,
+            identity,
+            lastUsedAt: this.clock(),
+            inFlight: 0,
+            closing: false,
+          });
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      };
+      // each request's own identity, never the opener's (a request without one is refused)
+      const server = this.options.gateway.createServer(requestIdentity);
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+    } finally {
+      const left = (this.opening.get(agentId) ?? 1) - 1;
+      if (left > 0) this.opening.set(agentId, left);
+      else this.opening.delete(agentId);
+    }
+  }
+
+  /** Why a new session of this agent is refused, if a cap is reached. */
+  private capReached(agentId: string): string | undefined {
+    const { maxSessions, maxSessionsPerAgent } = this.options;
+    let total = 0;
+    let ofAgent = this.opening.get(agentId) ?? 0;
+    for (const count of this.opening.values()) total += count;
+    for (const session of this.sessions.values()) {
+      total++;
+      if (session.agentId === agentId) ofAgent++;
+    }
+    if (ofAgent >= maxSessionsPerAgent)
+      return `at most ${maxSessionsPerAgent} open MCP sessions for agent \`${agentId}\`: end one (HTTP DELETE) or wait until one is idle for long enough to close`;
+    if (total >= maxSessions)
+      return `at most ${maxSessions} open MCP sessions on this gateway: try again later`;
+    return undefined;
+  }
+
+  private closeIdleSessions(): void {
+    const cutoff = this.clock() - this.options.sessionIdleTimeoutMs;
+    for (const [id, session] of this.sessions) {
+      if (session.inFlight === 0 && session.lastUsedAt < cutoff) this.retire(id, session, 'idle');
+    }
+  }
+
+  /** A suspension or revocation heard from the store: sessions that rode on it close. */
+  private closeSessionsWithoutStanding(): void {
+    const { standing } = this.options.authenticator;
+    for (const [id, session] of this.sessions) {
+      const { principal, credential } = session.identity;
+      const refusal = standing.check({
+        agentIds: [principal.agentId, ...principal.delegatedBy],
+        ...(credential ? { credential } : {}),
+      });
+      if (refusal !== undefined) this.retire(id, session, refusal.message);
+    }
+  }
+
+  /** No further request reaches the session; it closes once the requests it is answering are done. */
+  private retire(id: string, session: Session, why: string): void {
+    this.sessions.delete(id);
+    session.closing = true;
+    this.options.log?.(`closing MCP session ${id} of agent \`${session.agentId}\`: ${why}`);
+    if (session.inFlight === 0) void session.transport.close().catch(() => {});
   }
 }
+
+function identityOf(auth: Authenticated): DownstreamIdentity {
+  return {
+    principal: auth.principal,
+    sessionId: auth.sessionId,
+    credential: credentialOfClaims(auth.claims),
+  };
+}
+
+/** The identity the HTTP layer attached to this request; none means it was not authenticated here. */
+const requestIdentity: IdentityResolver = (authInfo) => {
+  const identity = authInfo?.extra?.[IDENTITY_KEY] as DownstreamIdentity | undefined;
+  if (identity === undefined)
+    throw new McpError(ErrorCode.InvalidRequest, 'this request carries no credential');
+  return identity;
+};
 
 async function readBody(
   request: IncomingMessage,

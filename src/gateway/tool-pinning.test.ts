@@ -85,6 +85,25 @@ describe('toolFingerprint', () => {
     // same `<upstream>/<name>` key, different tools
     expect(toolFingerprint('a/b', { name: 'c' })).not.toBe(toolFingerprint('a', { name: 'b/c' }));
   });
+
+  it('covers every field the agent sees, and keeps the fingerprint of a definition without others', () => {
+    const fingerprint = toolFingerprint('fs', readFile);
+    // an unset optional field is no field: old pins of plain definitions stay valid
+    expect(toolFingerprint('fs', { ...readFile, title: undefined })).toBe(fingerprint);
+    const annotated = { ...readFile, annotations: { readOnlyHint: true } };
+    const fingerprints = [
+      fingerprint,
+      toolFingerprint('fs', annotated),
+      toolFingerprint('fs', { ...readFile, annotations: { readOnlyHint: false } }),
+      toolFingerprint('fs', { ...readFile, title: 'Read file' }),
+      toolFingerprint('fs', { ...readFile, outputSchema: { type: 'object' } }),
+      toolFingerprint('fs', { ...readFile, _meta: { note: 'x' } }),
+      toolFingerprint('fs', { ...readFile, icons: [{ src: 'https://example.com/i.png' }] }),
+    ];
+    expect(new Set(fingerprints).size).toBe(fingerprints.length);
+    // a frozen definition's cached fingerprint covers those fields too
+    expect(toolFingerprint('fs', freezeDefinition(structuredClone(annotated)))).toBe(fingerprints[1]);
+  });
 });
 
 describe('fingerprints of frozen definitions (cached)', () => {

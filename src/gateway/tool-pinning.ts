@@ -5,8 +5,9 @@
  * gateway sees is fingerprinted and compared with `reins.lock`:
  *
  * - same fingerprint as the pin: let through;
- * - never seen and its description scans clean: pinned on first use (`approvedBy: first-use`);
- * - never seen and flagged by the description scan: quarantined (`suspicious_description`);
+ * - never seen and its definition scans clean: pinned on first use (`approvedBy: first-use`);
+ * - never seen and flagged by the description scan (which reads every string of the definition):
+ *   quarantined (`suspicious_description`), never pinned;
  * - different from the pin: always quarantined (`definition_changed`), flagged or not.
  *
  * Quarantined definitions are written to the lock file too, so `reins tools approve` in another
@@ -30,6 +31,7 @@ import { basename, dirname, join } from 'node:path';
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
 import { describeError, ReinsError } from '../spec/errors.js';
+import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { type Finding, scanToolDescription } from './description-scan.js';
 
 // The package is CommonJS (module.exports = fn) but its typings declare an ES default export;
@@ -41,10 +43,16 @@ export const DEFAULT_TOOL_LOCK_FILE = 'reins.lock';
 /** `approvedBy` of a tool pinned automatically the first time it was seen. */
 export const FIRST_USE = 'first-use';
 
+/**
+ * A tool as its upstream listed it. Besides these, any other field the upstream sent (title,
+ * outputSchema, annotations, _meta, icons, ...) is part of the definition: the agent sees it, so it
+ * is fingerprinted and scanned as well.
+ */
 export interface ToolDefinition {
   name: string;
   description?: string | undefined;
   inputSchema?: unknown;
+  readonly [field: string]: unknown;
 }
 
 const FingerprintSchema = z
@@ -136,7 +144,10 @@ export function toolKey(upstream: string, name: string): string {
 }
 
 /**
- * `sha256:<hex>` over the canonical JSON of upstream, name, description and input schema. Upstream
+ * `sha256:<hex>` over the canonical JSON of upstream, name, description, input schema and, when the
+ * definition has any, every other field (under `fields`): everything the agent is shown, so changing
+ * an annotation such as `readOnlyHint`, the output schema or `_meta` is a change like any other.
+ * A definition with no other fields keeps the fingerprint it had before they were covered. Upstream
  * and name are hashed as separate fields, so two tools whose keys collide (`a/b` + `c` and `a` +
  * `b/c`) still have different fingerprints: a collision can quarantine a tool, never let one through.
  */
@@ -145,8 +156,7 @@ export function toolFingerprint(upstream: string, tool: ToolDefinition): string 
   const cached = fingerprintCache.get(tool);
   if (cached !== undefined && cached.upstream === upstream) return cached.fingerprint;
   const fingerprint = computeFingerprint(upstream, tool);
-  if (Object.isFrozen(tool) && isDeeplyFrozen(tool.inputSchema))
-    fingerprintCache.set(tool, { upstream, fingerprint });
+  if (isDeeplyFrozen(tool)) fingerprintCache.set(tool, { upstream, fingerprint });
   return fingerprint;
 }
 
@@ -181,13 +191,16 @@ function deepFreeze(value: unknown): void {
 }
 
 function computeFingerprint(upstream: string, tool: ToolDefinition): string {
+  const { name, description, inputSchema, ...others } = tool;
+  const fields = Object.fromEntries(Object.entries(others).filter(([, value]) => value !== undefined));
   let canonical: string | undefined;
   try {
     canonical = canonicalize({
       upstream,
-      name: tool.name,
-      description: tool.description ?? '',
-      inputSchema: tool.inputSchema ?? {},
+      name,
+      description: description ?? '',
+      inputSchema: inputSchema ?? {},
+      ...(Object.keys(fields).length > 0 ? { fields } : {}),
     });
   } catch (error) {
     // e.g. a schema nested deeply enough to exhaust the stack: refuse rather than guess
@@ -329,7 +342,7 @@ function writeFileAtomic(path: string, text: string): string {
   );
   let stamp: string;
   try {
-    const descriptor = openSync(temporary, 'wx', 0o644);
+    const descriptor = openSync(temporary, 'wx', PRIVATE_FILE_MODE);
     try {
       writeFileSync(descriptor, text);
       fsyncSync(descriptor);
@@ -400,10 +413,12 @@ export class ToolPins {
   }
 
   /**
-   * Decides one advertised tool. Throws (`invalid_input`, `store_unavailable`) when the lock cannot be
-   * read or written or the definition cannot be fingerprinted; a caller should then withhold the tool.
+   * Decides one advertised tool; `screen` redacts the text the lock keeps for people (the description
+   * and the excerpts of findings), not what is fingerprinted. Throws (`invalid_input`,
+   * `store_unavailable`) when the lock cannot be read or written or the definition cannot be
+   * fingerprinted; a caller should then withhold the tool.
    */
-  check(upstream: string, tool: ToolDefinition): PinCheck {
+  check(upstream: string, tool: ToolDefinition, screen: (text: string) => string = (text) => text): PinCheck {
     const key = toolKey(upstream, tool.name);
     const fingerprint = toolFingerprint(upstream, tool);
     if (this.#tools.get(key)?.fingerprint !== fingerprint) this.#reloadIfChanged();
@@ -419,8 +434,12 @@ export class ToolPins {
       return { status: 'pinned', key, fingerprint, firstUse: false };
     }
 
-    const { findings } = scanToolDescription(tool);
-    const description = typeof tool.description === 'string' ? tool.description : '';
+    // the lock keeps text for people reviewing it: screened (secrets redacted), like what agents see
+    const findings = scanToolDescription(tool).findings.map((finding) => ({
+      ...finding,
+      excerpt: screen(finding.excerpt),
+    }));
+    const description = screen(typeof tool.description === 'string' ? tool.description : '');
     let reason: QuarantineReason;
     if (pin !== undefined) reason = 'definition_changed';
     else if (findings.length > 0) reason = 'suspicious_description';

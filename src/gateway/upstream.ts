@@ -20,6 +20,7 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import { freezeDefinition } from './tool-pinning.js';
+import { upstreamEnvironment } from './upstream-env.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -34,6 +35,12 @@ export interface UpstreamOptions {
   }) => void;
   /** Directory stdio upstreams start in, unless their configuration says otherwise. */
   readonly cwd?: string;
+  /**
+   * Screens what the upstream wrote before it reaches an event or a connection error (both quote the
+   * upstream: an initialize error, a notification its client rejects). The gateway commands pass the
+   * policy's output redaction (harness/upstream-screen); without one the text is passed on as is.
+   */
+  readonly screen?: (text: string) => string;
 }
 
 /**
@@ -64,18 +71,13 @@ export class Upstream {
   async connect(): Promise<void> {
     const client = new Client({ name: 'reins-gateway', version: '0.1.0' });
     client.onclose = () => this.handleClose(client);
-    client.onerror = (error) =>
-      this.options.onEvent?.({ upstream: this.name, kind: 'error', message: describeError(error) });
+    client.onerror = (error) => this.emit('error', describeError(error));
     // a server may change its tools at any time (that is how a rug pull arrives): list them again
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
       try {
         if (this.client === client) this.tools = frozenTools(await client.listTools());
       } catch (error) {
-        this.options.onEvent?.({
-          upstream: this.name,
-          kind: 'error',
-          message: `listing changed tools: ${describeError(error)}`,
-        });
+        this.emit('error', `listing changed tools: ${describeError(error)}`);
       }
     });
     try {
@@ -83,11 +85,11 @@ export class Upstream {
       this.tools = frozenTools(await client.listTools());
     } catch (error) {
       await client.close().catch(() => {});
-      throw new Error(`upstream \`${this.name}\` did not start: ${describeError(error)}`);
+      throw new Error(`upstream \`${this.name}\` did not start: ${this.screen(describeError(error))}`);
     }
     this.client = client;
     this.backoffMs = MIN_BACKOFF_MS;
-    this.options.onEvent?.({ upstream: this.name, kind: 'connected', message: `${this.tools.length} tools` });
+    this.emit('connected', `${this.tools.length} tools`);
   }
 
   /** The tools the upstream offers (as of its last successful listing). */
@@ -147,19 +149,32 @@ export class Upstream {
 
   private transport(): Transport {
     if ('stdio' in this.config) {
-      const { command, args, env, cwd } = this.config.stdio;
+      const { command, args, cwd } = this.config.stdio;
       const directory = cwd ?? this.options.cwd;
       return new StdioClientTransport({
         command,
         args,
-        env: { ...(process.env as Record<string, string>), ...env },
-        stderr: 'pipe',
+        // never the gateway's own environment: it holds the way into the store (upstream-env.ts)
+        env: upstreamEnvironment(this.config.stdio),
+        // Not 'pipe': nothing reads it, and an upstream that writes more than a pipe holds would block
+        // and stall every call. Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr
+        // is the client's log).
+        stderr: 'ignore',
         ...(directory ? { cwd: directory } : {}),
       });
     }
     return new StreamableHTTPClientTransport(new URL(this.config.http.url), {
       requestInit: { headers: this.config.http.headers },
     });
+  }
+
+  /** Tells the listener, with the upstream's text screened (never raw, see `UpstreamOptions.screen`). */
+  private emit(kind: 'connected' | 'closed' | 'error', message: string): void {
+    this.options.onEvent?.({ upstream: this.name, kind, message: this.screen(message) });
+  }
+
+  private screen(text: string): string {
+    return this.options.screen === undefined ? text : this.options.screen(text);
   }
 
   private handleClose(client: Client): void {
@@ -171,14 +186,10 @@ export class Upstream {
   /** Tries again after the current backoff, doubling it after every failure (up to 30 s). */
   private scheduleRestart(): void {
     if (this.closed) return;
-    this.options.onEvent?.({
-      upstream: this.name,
-      kind: 'closed',
-      message: `restarting in ${this.backoffMs} ms`,
-    });
+    this.emit('closed', `restarting in ${this.backoffMs} ms`);
     this.restartTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
-        this.options.onEvent?.({ upstream: this.name, kind: 'error', message: describeError(error) });
+        this.emit('error', describeError(error));
         this.scheduleRestart();
       });
     }, this.backoffMs);

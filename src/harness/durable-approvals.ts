@@ -18,11 +18,17 @@ export interface DurableApprovalsOptions {
   readonly onCreated?: (record: ApprovalRecord) => void;
   /** How often the waiter re-reads its request, in case a change notification was missed. Default 2 s. */
   readonly recheckMs?: number;
+  /**
+   * Most calls of one agent held at once in this process (default 20): one more is refused at once
+   * (the harness records it as denied) instead of queueing for the approvers without limit.
+   */
+  readonly maxPendingPerAgent?: number;
   readonly clock?: () => number;
 }
 
 const DEFAULT_EXPIRY_MS = 15 * 60 * 1000;
 const DEFAULT_RECHECK_MS = 2_000;
+export const DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT = 20;
 
 export function durableApprovals(
   store: ApprovalStore,
@@ -31,13 +37,26 @@ export function durableApprovals(
   const clock = options.clock ?? Date.now;
   const defaultExpiryMs = options.defaultExpiryMs ?? DEFAULT_EXPIRY_MS;
   const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+  const maxPending = options.maxPendingPerAgent ?? DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT;
+  if (!Number.isInteger(maxPending) || maxPending < 1)
+    throw new RangeError(`maxPendingPerAgent must be a positive integer, got \`${maxPending}\``);
+  const held = new HeldCounts();
   return async (request, signal) => {
+    const agentId = request.call.principal.agentId;
+    // fail closed: over the cap the call is refused, never queued (the harness records the refusal)
+    if (held.of(agentId) >= maxPending) {
+      throw new Error(
+        `agent \`${agentId}\` already has ${maxPending} calls waiting for approval (limit \`limits.maxPendingApprovalsPerAgent\`)`,
+      );
+    }
     const record = requestRecord(request, clock(), defaultExpiryMs);
+    const release = held.add(agentId);
     return new Promise<ApprovalVerdict>((resolve, reject) => {
       let settled = false;
       const finish = (outcome: () => void) => {
         if (settled) return;
         settled = true;
+        release();
         unsubscribe();
         clearInterval(recheck);
         signal.removeEventListener('abort', onAbort);
@@ -48,6 +67,7 @@ export function durableApprovals(
         if (current.status === 'approved') {
           // spend it before running: the same approval can never release a second call
           settled = true;
+          release();
           unsubscribe();
           clearInterval(recheck);
           store
@@ -109,6 +129,28 @@ export function durableApprovals(
       );
     });
   };
+}
+
+/** Calls held per agent in this process; an agent with none has no entry (the map stays small). */
+class HeldCounts {
+  private readonly counts = new Map<string, number>();
+
+  of(agentId: string): number {
+    return this.counts.get(agentId) ?? 0;
+  }
+
+  /** Counts one more held call; the function returned releases it (once). */
+  add(agentId: string): () => void {
+    this.counts.set(agentId, this.of(agentId) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.of(agentId) - 1;
+      if (left > 0) this.counts.set(agentId, left);
+      else this.counts.delete(agentId);
+    };
+  }
 }
 
 /** The durable request for a held call: bound to its hash, showing approvers exactly what would run. */

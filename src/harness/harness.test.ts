@@ -7,10 +7,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
 import type { AuditEventV1 } from '../spec/audit-event.js';
+import type { StandingCheck, StandingRefusal } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { Harness, type HarnessOptions } from './harness.js';
-import type { CallRequest } from './types.js';
+import type { CallRequest, OutputFilterContext } from './types.js';
 
 const POLICY = policyFrom(`
 rules:
@@ -192,6 +193,73 @@ describe('Harness.call', () => {
     expect((await subject.call(request('db.select'), executor)).status).toBe('denied');
   });
 
+  it('denies every call of an agent whose standing is lost (not overridable), and allows it again once restored', async () => {
+    const standing = fakeStanding();
+    const overrides = vi.fn(async () => ({ by: 'olga', reason: 'let it through' }));
+    const { harness: subject, audit } = harness({ standing, overrides });
+    standing.refusal = { code: 'agent_not_active', message: 'agent `agent-a` is suspended' };
+    const executor = vi.fn(async () => 'ran');
+    const refused = await subject.call(request('db.select'), executor);
+    expect(refused).toMatchObject({ status: 'denied', reason: 'agent `agent-a` is suspended' });
+    expect(refused.decision.diagnostics).toEqual([standing.refusal]);
+    expect(executor).not.toHaveBeenCalled();
+    expect(overrides).not.toHaveBeenCalled();
+    expect((await events(audit))[0]).toMatchObject({ kind: 'call-intent', decision: { effect: 'deny' } });
+    standing.refusal = undefined;
+    expect((await subject.call(request('db.select'), executor)).status).toBe('ok');
+  });
+
+  it('refuses a held call at once when its standing is lost while it waits', async () => {
+    const standing = fakeStanding();
+    let signalSeen: AbortSignal | undefined;
+    const { harness: subject } = harness({
+      standing,
+      approvals: (_request, signal) => {
+        signalSeen = signal;
+        return new Promise(() => {});
+      },
+    });
+    const executor = vi.fn(async () => 'ran');
+    const pending = subject.call(request('db.execute'), executor);
+    await vi.waitFor(() => expect(signalSeen).toBeDefined());
+    standing.lose({ code: 'agent_not_active', message: 'agent `agent-a` is suspended' });
+    expect(await pending).toMatchObject({
+      status: 'denied',
+      outcome: 'denied',
+      reason: 'agent `agent-a` is suspended: the held call is refused',
+    });
+    expect(signalSeen?.aborted).toBe(true);
+    expect(executor).not.toHaveBeenCalled();
+  });
+
+  it('re-reads the standing before releasing an approved call, and refuses it if lost', async () => {
+    // this process never heard of the suspension: only the fresh read finds it
+    const standing = fakeStanding();
+    standing.fresh = { code: 'agent_not_active', message: 'agent `agent-a` is suspended' };
+    const { harness: subject, audit } = harness({
+      standing,
+      approvals: async () => ({ approved: true, by: 'dana', reason: 'looks fine' }),
+    });
+    const executor = vi.fn(async () => 'ran');
+    expect(await subject.call(request('db.execute'), executor)).toMatchObject({
+      status: 'denied',
+      reason: 'agent `agent-a` is suspended: the approved call is refused',
+    });
+    expect(executor).not.toHaveBeenCalled();
+    expect((await events(audit))[1]).toMatchObject({
+      outcome: 'denied',
+      approval: { approved: true, by: 'dana' },
+    });
+
+    const failing = fakeStanding();
+    failing.recheck = async () => {
+      throw new Error('store unreachable');
+    };
+    const { harness: blind } = harness({ standing: failing, approvals: async () => ({ approved: true }) });
+    expect(await blind.call(request('db.execute'), executor)).toMatchObject({ status: 'denied' });
+    expect(executor).not.toHaveBeenCalled();
+  });
+
   it('records a tool failure as an error outcome', async () => {
     const { harness: subject, audit } = harness();
     const result = await subject.call(request('db.select'), async () => {
@@ -227,6 +295,39 @@ describe('Harness.call', () => {
     expect(withheld).toMatchObject({
       status: 'error',
       error: 'output withheld: filter failed: detector crashed',
+    });
+  });
+
+  it('passes the message of a failing tool through the output filters, and withholds it when one fails', async () => {
+    const seen: unknown[] = [];
+    const mask = (output: unknown, context: OutputFilterContext) => {
+      seen.push(context.kind);
+      return String(output).replace('hunter2', '***');
+    };
+    const { harness: subject, audit } = harness({ outputFilters: [mask] });
+    const failing = async () => {
+      throw new Error('login with hunter2 refused');
+    };
+    const result = await subject.call(request('db.select'), failing);
+    expect(result).toMatchObject({ status: 'error', error: 'tool failed: login with *** refused' });
+    expect(seen).toEqual(['error']);
+    expect(JSON.stringify(await events(audit))).not.toContain('hunter2');
+
+    const broken = harness({
+      outputFilters: [
+        () => {
+          throw new Error('detector crashed');
+        },
+      ],
+    }).harness;
+    expect(await broken.call(request('db.select'), failing)).toMatchObject({
+      status: 'error',
+      error: 'tool failed: error message withheld: filter failed: detector crashed',
+    });
+    const silent = harness({ outputFilters: [() => undefined] }).harness;
+    expect(await silent.call(request('db.select'), failing)).toMatchObject({
+      status: 'error',
+      error: 'tool failed: error message withheld: a filter did not return text',
     });
   });
 
@@ -318,3 +419,27 @@ sequences:
     ]);
   });
 });
+
+/** A standing check whose answers the test sets; `lose` also tells the listeners. */
+function fakeStanding(): StandingCheck & {
+  refusal: StandingRefusal | undefined;
+  fresh: StandingRefusal | undefined;
+  lose(refusal: StandingRefusal): void;
+} {
+  const listeners = new Set<() => void>();
+  const fake = {
+    refusal: undefined as StandingRefusal | undefined,
+    fresh: undefined as StandingRefusal | undefined,
+    check: () => fake.refusal,
+    recheck: async () => fake.fresh ?? fake.refusal,
+    onChange: (listener: () => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    lose: (refusal: StandingRefusal) => {
+      fake.refusal = refusal;
+      for (const listener of listeners) listener();
+    },
+  };
+  return fake;
+}

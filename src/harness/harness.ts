@@ -22,9 +22,10 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { redactResult, screenCall } from './redaction-stage.js';
+import { screenCall } from './redaction-stage.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
   ApprovalHandler,
@@ -37,6 +38,7 @@ import type {
   ToolExecutor,
   WaitingListener,
 } from './types.js';
+import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
@@ -58,6 +60,13 @@ export interface HarnessOptions {
    * denials: a killed session, an unknown agent or a failure to decide is never overridable.
    */
   readonly overrides?: OverrideSource;
+  /**
+   * The standing of agents and credentials (suspension, revocation), consulted on every decision, while
+   * a call waits for approval, and once more (read from the store) before an approved call is released.
+   * A refusal is a deny with a diagnostic, never overridable. Without one, nothing is checked here
+   * (an enforcement point that authenticates each call itself, or an embedding without identities).
+   */
+  readonly standing?: StandingCheck;
 }
 
 /** Spends an operator's override for exactly this call, if one is waiting. */
@@ -85,6 +94,8 @@ class DecidedCall {
     /** What the tool runs with (redacted arguments, see redaction-stage) and the redaction in force. */
     readonly executeArgs: Record<string, unknown>,
     readonly redaction: RedactionPolicy | undefined,
+    /** Whose standing the call depends on (checked again while it waits for approval). */
+    readonly subject: StandingSubject,
   ) {}
   get stage(): string {
     return this.#stage;
@@ -134,6 +145,7 @@ export class Harness {
   private readonly clock: () => number;
   private readonly maxSessionHistory: number;
   private readonly overrides: OverrideSource | undefined;
+  private readonly standing: StandingCheck | undefined;
   /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
   private readonly dataflows = new Map<string, SessionDataflow>();
 
@@ -152,6 +164,7 @@ export class Harness {
     this.clock = options.clock ?? Date.now;
     this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
     this.overrides = options.overrides;
+    this.standing = options.standing;
   }
 
   /**
@@ -226,7 +239,7 @@ export class Harness {
     const decisionId = randomUUID();
     const policy = this.policy.current;
     // a non-object request must become a validation error, not a TypeError
-    const { provenance, trustedInput, ...callInput } =
+    const { provenance, trustedInput, credential, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
@@ -238,9 +251,14 @@ export class Harness {
     const now = this.clock();
     let decision: Decision;
     let session: SessionRecord | undefined;
+    const subject: StandingSubject = {
+      agentIds: [call.principal.agentId, ...call.principal.delegatedBy],
+      ...(credential !== undefined ? { credential } : {}),
+    };
     try {
       session = this.sessions.open(call.sessionId, call.principal.agentId, now);
-      const checked = this.checkSession(session, call, policy.hash);
+      const checked =
+        this.checkSession(session, call, policy.hash) ?? this.checkStanding(subject, policy.hash);
       if (checked === undefined && typeof trustedInput === 'string')
         this.declareUserInput(call.sessionId, trustedInput);
       decision =
@@ -279,7 +297,14 @@ export class Harness {
       provenanceLinks(provenance),
       screened.executeArgs,
       policy.redaction,
+      subject,
     );
+  }
+
+  /** A suspended, retired or unknown agent, or a revoked credential, is denied (not overridable). */
+  private checkStanding(subject: StandingSubject, policyHash: string): Decision | undefined {
+    const refusal = this.standing?.check(subject);
+    return refusal === undefined ? undefined : denyDecision(policyHash, refusal);
   }
 
   private checkSession(session: SessionRecord, call: ToolCall, policyHash: string): Decision | undefined {
@@ -363,6 +388,12 @@ export class Harness {
     const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
       if (status === 'killed') stop.abort(new Error(`session \`${call.sessionId}\` was killed`));
     });
+    // so does a suspension of its agent or a revocation of its credential, heard from any process
+    let lostStanding: Diagnostic | undefined;
+    const unwatchStanding = this.standing?.onChange(() => {
+      lostStanding ??= this.standingRefusal(recorded.decided.subject);
+      if (lostStanding !== undefined) stop.abort(new Error(lostStanding.message));
+    });
     const signals = [expiry.signal, stop.signal];
     if (callerSignal) signals.push(callerSignal);
     const signal = AbortSignal.any(signals);
@@ -373,15 +404,18 @@ export class Harness {
         signal,
       );
     } catch (error) {
+      if (lostStanding !== undefined)
+        return { outcome: 'denied', reason: `${lostStanding.message}: the held call is refused` };
       if (expiry.signal.aborted)
         return { outcome: 'expired', reason: `approval expired after ${timeoutMs} ms` };
+      if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
       if (callerSignal?.aborted)
         return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
-      if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
       return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
     } finally {
       clearTimeout(timer);
       unwatch?.();
+      unwatchStanding?.();
     }
     if (!verdict.approved) {
       return {
@@ -390,7 +424,16 @@ export class Harness {
         approval: verdict,
       };
     }
-    // the world may have changed while the call waited: a killed or paused session stays stopped
+    // the world may have changed while the call waited: a suspended agent or revoked credential
+    // releases nothing (read from the store, not from what this process has heard so far) ...
+    const refusal = await this.freshStandingRefusal(recorded.decided.subject);
+    if (refusal !== undefined)
+      return {
+        outcome: 'denied',
+        reason: `${refusal.message}: the approved call is refused`,
+        approval: verdict,
+      };
+    // ... and a killed or paused session stays stopped
     const status = this.sessions.get(call.sessionId)?.status;
     if (status !== 'active') {
       return {
@@ -400,6 +443,30 @@ export class Harness {
       };
     }
     return new ClearedCall(recorded, verdict);
+  }
+
+  /** The standing check's refusal, if any; a check that fails refuses (fail closed). */
+  private standingRefusal(subject: StandingSubject): Diagnostic | undefined {
+    try {
+      return this.standing?.check(subject);
+    } catch (error) {
+      return {
+        code: 'standing_unavailable',
+        message: `standing could not be checked: ${describeError(error)}`,
+      };
+    }
+  }
+
+  private async freshStandingRefusal(subject: StandingSubject): Promise<Diagnostic | undefined> {
+    if (this.standing === undefined) return undefined;
+    try {
+      return await this.standing.recheck(subject);
+    } catch (error) {
+      return {
+        code: 'standing_unavailable',
+        message: `standing could not be checked: ${describeError(error)}`,
+      };
+    }
   }
 
   /** A policy denial an operator has overridden for exactly this call runs once; anything else stays denied. */
@@ -440,28 +507,52 @@ export class Harness {
     }
   }
 
-  /** Stage 6: output filters; a filter that fails withholds the result (fail closed). */
+  /**
+   * Stage 6: what came back, a result or an error message, passes the redaction screen and then the
+   * output filters before anyone sees it; whatever cannot be screened is withheld (fail closed).
+   */
   private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
-    if (!execution.ok) return execution;
-    const { call, decision, redaction } = cleared.recorded.decided;
-    let output = execution.output;
-    try {
-      output = redactResult(redaction, call, decision, output);
-    } catch (error) {
-      return { ok: false, error: `output withheld: ${describeError(error)}`, outcome: 'error' };
-    }
+    return execution.ok
+      ? this.filterResult(cleared.recorded.decided, execution.output)
+      : { ...execution, error: await this.filterError(cleared.recorded.decided, execution.error) };
+  }
+
+  private async filterResult(decided: DecidedCall, result: unknown): Promise<Execution> {
+    const { call, decision, redaction } = decided;
+    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, result, 'the result');
+    if (!screened.ok) return { ok: false, error: `output withheld: ${screened.reason}`, outcome: 'error' };
+    let output = screened.value;
     for (const filter of this.outputFilters) {
       try {
-        output = await filter(output, { call, decision });
+        output = await filter(output, { call, decision, kind: 'result' });
       } catch (error) {
-        return {
-          ok: false,
-          error: `output withheld: filter failed: ${describeError(error)}`,
-          outcome: 'error',
-        };
+        const message = `output withheld: filter failed: ${describeError(error)}`;
+        return { ok: false, error: screenedMessage(decided, message), outcome: 'error' };
       }
     }
     return { ok: true, output };
+  }
+
+  /** An error message quotes the upstream (a connection string, a key): it is screened like a result. */
+  private async filterError(decided: DecidedCall, message: string): Promise<string> {
+    const { call, decision, redaction } = decided;
+    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, message, 'it');
+    if (!screened.ok) return `tool failed: error message withheld: ${screened.reason}`;
+    let text = screened.value;
+    for (const filter of this.outputFilters) {
+      try {
+        const filtered = await filter(text, { call, decision, kind: 'error' });
+        if (typeof filtered !== 'string')
+          return 'tool failed: error message withheld: a filter did not return text';
+        text = filtered;
+      } catch (error) {
+        return screenedMessage(
+          decided,
+          `tool failed: error message withheld: filter failed: ${describeError(error)}`,
+        );
+      }
+    }
+    return text;
   }
 
   /**
@@ -523,6 +614,11 @@ export class Harness {
     if (!result.ok) return { status: 'error', decisionId, decision, outcome, error: result.error };
     return { status: 'ok', decisionId, decision, outcome, output: result.output };
   }
+}
+
+/** A message of ours that may quote what a filter saw: placeholders for anything not allowed. */
+function screenedMessage(decided: DecidedCall, message: string): string {
+  return screenUpstreamText(decided.redaction, decided.call.tool, decided.decision.tool, message);
 }
 
 function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {

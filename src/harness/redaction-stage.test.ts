@@ -72,6 +72,34 @@ describe('redaction in the harness', () => {
     expect(result.error).not.toContain('DE89');
   });
 
+  it('redacts the message of a failing tool before the caller sees it or it is recorded', async () => {
+    const { harness, audit } = setup();
+    const result = await harness.call(request('crm', 'db.select', {}), async () => {
+      throw new Error(`cannot reach postgres://admin:S3cretPassw0rd@db.internal/prod with ${KEY}`);
+    });
+    expect(result).toMatchObject({
+      status: 'error',
+      error:
+        'tool failed: cannot reach postgres://admin:[REDACTED:connection_string_password]@db.internal/prod with [REDACTED:aws_access_key]',
+    });
+    const text = await auditText(audit);
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain('S3cretPassw0rd');
+  });
+
+  it('withholds the message of a failing tool holding a blocked kind of data', async () => {
+    const { harness, audit } = setup();
+    const result = await harness.call(request('crm', 'db.select', {}), async () => {
+      throw new Error('account DE89 3704 0044 0532 0130 00 is frozen');
+    });
+    expect(result).toMatchObject({
+      status: 'error',
+      error:
+        'tool failed: error message withheld: it contains iban at `(value)`, which the redaction policy blocks',
+    });
+    expect(await auditText(audit)).not.toContain('DE89');
+  });
+
   it('blocks a call whose arguments carry a secret, naming the detector, never the value', async () => {
     const { harness, audit } = setup();
     let ran = false;

@@ -1,9 +1,10 @@
 /**
  * @module harness/redaction-stage
  * Applies the policy's redaction to one call: at decision time to its arguments (block = deny naming
- * the detector, never the value; hold = approval; redact = the tool runs with placeholders), and to its
- * result before the agent sees it. Whatever is recorded or shown is the redacted view, so the audit log
- * never stores a raw secret that the policy does not allow. Any failure fails closed.
+ * the detector, never the value; hold = approval; redact = the tool runs with placeholders). What comes
+ * back (results and error messages) is screened by harness/upstream-screen. Whatever is recorded or
+ * shown is the redacted view, so the audit log never stores a raw secret that the policy does not
+ * allow. Any failure fails closed.
  */
 import type { ValueFinding } from '../detect/redact-value.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
@@ -98,24 +99,4 @@ export function describeFindings(findings: readonly ValueFinding[]): string {
     .map((finding) => `\`${finding.path}\` contains ${finding.detector} (${finding.class})`);
   const more = findings.length > 5 ? ` and ${findings.length - 5} more` : '';
   return `argument ${parts.join(', ')}${more}`;
-}
-
-/** Redacts a tool result; throws (so the harness withholds the result) when a finding must block it. */
-export function redactResult(
-  redaction: RedactionPolicy | undefined,
-  call: ToolCall,
-  decision: Decision,
-  output: unknown,
-): unknown {
-  if (redaction === undefined) return output;
-  const result = redaction.redactOutput(call.tool, decision.tool, output);
-  const blocked = result.findings.filter((finding) => finding.action === 'block');
-  if (blocked.length > 0) {
-    const where = blocked
-      .slice(0, 5)
-      .map((finding) => `${finding.detector} at \`${finding.path}\``)
-      .join(', ');
-    throw new Error(`the result contains ${where}, which the redaction policy blocks`);
-  }
-  return result.value;
 }

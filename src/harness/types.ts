@@ -6,6 +6,7 @@
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { Outcome } from '../spec/audit-event.js';
 import type { Decision } from '../spec/decision.js';
+import type { CallCredential } from '../spec/standing.js';
 import type { ToolCall, ToolCallInput } from '../spec/tool-call.js';
 
 /** The policy in force; read once per call so a reload never mixes two versions in one decision. */
@@ -28,6 +29,11 @@ export type CallRequest = ToolCallInput & {
    * (see `Harness.declareUserInput`): values in it are not "derived from tool output".
    */
   readonly trustedInput?: string;
+  /**
+   * The credential the call rides on, for the standing check (revoked tokens, sessions, agents'
+   * credentials). Without one, the agents' state is checked and every retained agent revocation applies.
+   */
+  readonly credential?: CallCredential;
 };
 
 /**
@@ -70,9 +76,14 @@ export type ApprovalHandler = (
 export interface OutputFilterContext {
   readonly call: ToolCall;
   readonly decision: Decision;
+  /** `result`: what the tool returned; `error`: the text of its failure (a string; return a string). */
+  readonly kind: 'result' | 'error';
 }
 
-/** Transforms a tool result before the agent sees it (redaction, labelling). Throwing withholds the result. */
+/**
+ * Transforms what comes back from a tool before the agent sees it (redaction, labelling): its result,
+ * and the message of its failure. Throwing withholds the result or the message.
+ */
 export type OutputFilter = (output: unknown, context: OutputFilterContext) => unknown | Promise<unknown>;
 
 interface CallResultBase {

@@ -10,7 +10,13 @@
 import type { CredentialClaims } from '../spec/credential-claims.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import { covers, intersectScopes } from '../spec/scopes.js';
-import { CredentialError, DEFAULT_TOKEN_TTL_SECONDS, type IssueRequest } from './tokens.js';
+import {
+  CredentialError,
+  claimedScopes,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  type IssueRequest,
+  requestedScopes,
+} from './tokens.js';
 
 export const DEFAULT_MAX_DELEGATION_DEPTH = 3;
 
@@ -38,10 +44,10 @@ export function planDelegation(
   if (depth > maxDepth) {
     throw new CredentialError('depth_exceeded', `delegation depth ${depth} exceeds the limit of ${maxDepth}`);
   }
-  const held = parent.scope.split(' ').filter(Boolean);
+  const held = claimedScopes(parent);
   let scopes: string[];
   if (request.scopes !== undefined) {
-    for (const scope of request.scopes) {
+    for (const scope of requestedScopes(request.scopes)) {
       if (!held.some((outer) => covers(outer, scope))) {
         throw new CredentialError(
           'scope_not_held',

@@ -14,14 +14,23 @@ import {
   type CredentialErrorCode,
 } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
-import type { KeyRing, Signer } from './key-ring.js';
+import { parseScopeClaim, parseScopes } from '../spec/scopes.js';
+import { type KeyRing, MAX_TOKEN_LIFETIME_MS, type Signer } from './key-ring.js';
 
 export const DEFAULT_ISSUER = 'reins';
 export const DEFAULT_AUDIENCE = 'reins';
 /** Credentials are short-lived by default: 15 minutes. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
 /** Clock skew tolerated between machines when checking exp and nbf. */
-const CLOCK_TOLERANCE_SECONDS = 5;
+export const CLOCK_TOLERANCE_SECONDS = 5;
+/**
+ * The longest a credential may live (exp - iat). Revocations are forgotten after this (plus the clock
+ * tolerance), so a credential living longer would become valid again: issuing refuses a longer ttl and
+ * verification refuses any credential claiming a longer life, whoever signed it.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = MAX_TOKEN_LIFETIME_MS / 1000;
+/** How long a revocation is kept: every credential it can hit has expired by then, clock skew included. */
+export const REVOCATION_RETENTION_MS = (MAX_TOKEN_LIFETIME_SECONDS + 60) * 1000;
 
 export class CredentialError extends Error {
   constructor(
@@ -61,7 +70,7 @@ export async function issueToken(
     aud: settings.audience ?? DEFAULT_AUDIENCE,
     sub: request.agentId,
     sid: request.sessionId,
-    scope: [...request.scopes].join(' '),
+    scope: requestedScopes(request.scopes).join(' '),
     jti: randomUUID(),
     iat: request.notBefore,
     nbf: request.notBefore,
@@ -88,6 +97,23 @@ async function signCompact(signer: Signer, claims: CredentialClaims): Promise<st
       `the signer returned ${signature.length} bytes, not an Ed25519 signature`,
     );
   return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+/** Scopes asked for (issue, delegation): each one valid, else a `malformed` refusal naming it. */
+export function requestedScopes(scopes: readonly string[]): string[] {
+  try {
+    return parseScopes(scopes);
+  } catch (error) {
+    throw new CredentialError('malformed', describeError(error));
+  }
+}
+
+/** The scopes a verified credential carries; a claim that does not parse strictly is refused. */
+export function claimedScopes(claims: Pick<CredentialClaims, 'scope'>): string[] {
+  const scopes = parseScopeClaim(claims.scope);
+  if (scopes === undefined)
+    throw new CredentialError('malformed', 'the scope claim is not valid scopes separated by single spaces');
+  return scopes;
 }
 
 /** Verifies signature, algorithm, type, issuer, audience and time; throws CredentialError. */
@@ -136,7 +162,19 @@ export async function verifyToken(
       'malformed',
       `credential claims are malformed: ${claims.error.issues[0]?.message ?? ''}`,
     );
+  checkLifetime(claims.data, now);
   return claims.data;
+}
+
+/** A credential outliving the retention of revocations, or issued in the future, could not be revoked for good. */
+function checkLifetime(claims: CredentialClaims, now: Date): void {
+  if (claims.exp - claims.iat > MAX_TOKEN_LIFETIME_SECONDS)
+    throw new CredentialError(
+      'malformed',
+      `the credential lives longer than ${MAX_TOKEN_LIFETIME_SECONDS / 3_600} h, longer than revocations are kept`,
+    );
+  if (claims.iat > now.getTime() / 1000 + CLOCK_TOLERANCE_SECONDS)
+    throw new CredentialError('not_yet_valid', 'the credential was issued in the future (`iat`)');
 }
 
 function toCredentialError(error: unknown): CredentialError {

@@ -56,3 +56,37 @@ describe('store durability in reins.yaml', () => {
     expect(loaded.problems[0]?.message).toMatch(/full|process/);
   });
 });
+
+describe('audit checkpoints in reins.yaml', () => {
+  it('signs every 1,000 records and publishes nowhere unless told', () => {
+    const loaded = load('');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    expect(loaded.config.audit.checkpoints).toEqual({ every: 1_000, publish: {} });
+  });
+
+  it('resolves the publication directory against the file and keeps the webhook and OTLP endpoint', () => {
+    const loaded = load(`audit:
+  checkpoints:
+    every: 500
+    publish: { directory: published, webhook: "https://audit.example/checkpoints", otlp: "http://127.0.0.1:4318/v1/logs" }`);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    expect(loaded.config.audit.checkpoints).toEqual({
+      every: 500,
+      publish: {
+        directory: join(directory, 'published'),
+        webhook: 'https://audit.example/checkpoints',
+        otlp: 'http://127.0.0.1:4318/v1/logs',
+      },
+    });
+  });
+
+  it('refuses an unknown target, a cadence of zero and a webhook that is not http(s)', () => {
+    for (const audit of [
+      'audit: { checkpoints: { publish: { s3: bucket } } }',
+      'audit: { checkpoints: { every: 0 } }',
+      'audit: { checkpoints: { publish: { webhook: "file:///etc/passwd" } } }',
+    ]) {
+      expect(load(audit).ok, audit).toBe(false);
+    }
+  });
+});

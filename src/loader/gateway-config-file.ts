@@ -15,6 +15,17 @@ export type LoadGatewayConfigResult =
   | { ok: true; config: GatewayConfig; directory: string }
   | { ok: false; problems: PolicyProblem[] };
 
+/** The checkpoint publication directory, relative to the configuration file like every other path. */
+function publishDirectoryResolved(
+  config: GatewayConfig,
+  here: (relative: string) => string,
+): GatewayConfig['audit'] {
+  const { checkpoints } = config.audit;
+  const { directory } = checkpoints.publish;
+  if (directory === undefined) return config.audit;
+  return { checkpoints: { ...checkpoints, publish: { ...checkpoints.publish, directory: here(directory) } } };
+}
+
 export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
   let text: string;
   try {
@@ -44,6 +55,7 @@ export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
         ...(config.keys.credentials ? { credentials: resolveKeySource(config.keys.credentials, here) } : {}),
         ...(config.keys.checkpoints ? { checkpoints: resolveKeySource(config.keys.checkpoints, here) } : {}),
       },
+      audit: publishDirectoryResolved(config, here),
       upstreams: config.upstreams.map((upstream) =>
         'stdio' in upstream
           ? { ...upstream, stdio: { ...upstream.stdio, cwd: here(upstream.stdio.cwd ?? '.') } }

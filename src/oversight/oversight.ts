@@ -1,11 +1,12 @@
 /**
  * @module oversight/oversight
  * What humans can do to running agents, in one place: vote on held calls, pause, resume and kill
- * sessions, suspend agents (kill switch), override a denial once. Every action checks the actor's
+ * sessions, suspend, resume and retire agents (kill switch), override a denial once. Every action checks the actor's
  * roles, takes effect in every process on the store, and is written to the audit log as an
  * `operator-action` event. The control-plane API, the console and the CLI all go through this.
  */
 
+import type { AgentRecordV1 } from '../spec/identity.js';
 import type { Actor, ApprovalRecord, ApprovalStatus, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { OverrideGrant } from '../store/state-stores.js';
@@ -42,8 +43,10 @@ export interface Oversight {
   setSessionStatus(id: string, status: SessionStatus, actor: Actor, reason: string): Promise<SessionSummary>;
 
   /** Kill switch: the agent is suspended and its credentials revoked; every further call is denied. */
-  suspendAgent(agentId: string, actor: Actor, reason: string): Promise<void>;
-  resumeAgent(agentId: string, actor: Actor, reason: string): Promise<void>;
+  suspendAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1>;
+  resumeAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1>;
+  /** For good: like suspending, but the agent cannot be resumed. */
+  retireAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1>;
 
   /**
    * Lets the exact call that was denied (`decisionId`) run once if the agent retries it unchanged.

@@ -10,6 +10,8 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import { ReinsError } from '../spec/errors.js';
+import { sameIdentity } from '../spec/human-identity.js';
+import type { AgentRecordV1 } from '../spec/identity.js';
 import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -80,7 +82,8 @@ export class StoreOversight implements Oversight {
     }
     if (
       vote.approved &&
-      current.owner === actor.id &&
+      current.owner !== undefined &&
+      sameIdentity(current.owner, actor.id) &&
       current.requirements.every((requirement) => !requirement.ownerMayApprove) &&
       current.requirements.every((requirement) => requirement.quorum === 1)
     ) {
@@ -89,6 +92,7 @@ export class StoreOversight implements Oversight {
         `separation of duties: \`${actor.id}\` owns agent \`${current.agentId}\` and cannot approve its call alone`,
       );
     }
+    if (vote.approved) await this.requireReleasable(current);
     const now = new Date(this.clock());
     const record = await this.options.approvals.vote(
       id,
@@ -107,6 +111,30 @@ export class StoreOversight implements Oversight {
       },
     );
     return record;
+  }
+
+  /**
+   * An approval must not release a call of a suspended (or retired) agent or a killed session. The
+   * process holding the call refuses it anyway (and re-checks at release); refusing the vote tells the
+   * approver why. Agents the registry does not know (library embeddings without one) are not judged here.
+   */
+  private async requireReleasable(approval: ApprovalRecord): Promise<void> {
+    for (const agentId of [approval.agentId, ...approval.delegatedBy]) {
+      const agent = await this.options.identities.getAgent(agentId);
+      if (agent !== undefined && agent.state !== 'active') {
+        throw new ReinsError(
+          'conflict',
+          `agent \`${agentId}\` is ${agent.state}: its held calls cannot be approved`,
+        );
+      }
+    }
+    const session = await this.options.sessions.get(approval.sessionId);
+    if (session?.status === 'killed') {
+      throw new ReinsError(
+        'conflict',
+        `session \`${approval.sessionId}\` was killed: its held calls cannot be approved`,
+      );
+    }
   }
 
   listSessions(filter?: Parameters<SessionControlStore['list']>[0]): Promise<SessionSummary[]> {
@@ -142,18 +170,30 @@ export class StoreOversight implements Oversight {
     return session;
   }
 
-  async suspendAgent(agentId: string, actor: Actor, reason: string): Promise<void> {
-    requireRole(actor, 'admin', `suspend agent \`${agentId}\``);
-    requireReason(reason);
-    await this.agents.suspend(agentId, { by: actor.id, reason });
-    await this.record(actor, 'agent.suspend', { type: 'agent', id: agentId }, { reason, agentId });
+  suspendAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('suspend', agentId, actor, reason);
   }
 
-  async resumeAgent(agentId: string, actor: Actor, reason: string): Promise<void> {
-    requireRole(actor, 'admin', `resume agent \`${agentId}\``);
+  resumeAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('resume', agentId, actor, reason);
+  }
+
+  retireAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
+    return this.changeAgentState('retire', agentId, actor, reason);
+  }
+
+  /** Suspend, resume and retire are admin actions; suspend and retire also revoke every credential. */
+  private async changeAgentState(
+    action: 'suspend' | 'resume' | 'retire',
+    agentId: string,
+    actor: Actor,
+    reason: string,
+  ): Promise<AgentRecordV1> {
+    requireRole(actor, 'admin', `${action} agent \`${agentId}\``);
     requireReason(reason);
-    await this.agents.resume(agentId, { by: actor.id, reason });
-    await this.record(actor, 'agent.resume', { type: 'agent', id: agentId }, { reason, agentId });
+    const agent = await this.agents[action](agentId, { by: actor.id, reason });
+    await this.record(actor, `agent.${action}`, { type: 'agent', id: agentId }, { reason, agentId });
+    return agent;
   }
 
   async overrideDenial(

@@ -3,7 +3,7 @@
  * Parses YAML text while keeping source positions, validates it with a zod schema, and reports
  * every problem (syntax, schema, unknown field) at the file:line:column it comes from.
  */
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import type { PolicyProblem } from './policy-problem.js';
 
@@ -34,9 +34,35 @@ export class YamlSource {
     return { source, problems };
   }
 
-  /** The plain JavaScript value of the document. */
-  toJS(): unknown {
-    return this.document.toJS({ maxAliasCount: 100 });
+  /**
+   * The plain JavaScript value of the document, or a problem: an alias whose anchor does not exist, or
+   * more aliases than `maxAliasCount` (an alias bomb), only show up here, and the yaml library throws.
+   */
+  toJS(): { value: unknown } | { problem: PolicyProblem } {
+    try {
+      return { value: this.document.toJS({ maxAliasCount: 100 }) };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        problem: { file: this.file, ...this.firstAlias(), message: `yaml error: ${message.split('\n')[0]}` },
+      };
+    }
+  }
+
+  /** Where the first alias without anchor is, or else the first alias (what `toJS` fails on). */
+  private firstAlias(): { line: number; column: number } {
+    let start: number | undefined;
+    visit(this.document, {
+      Alias: (_key, node) => {
+        if (!isAlias(node) || node.range === undefined || node.range === null) return undefined;
+        const unresolved = node.resolve(this.document) === undefined;
+        if (start === undefined || unresolved) start = node.range[0];
+        return unresolved ? visit.BREAK : undefined;
+      },
+    });
+    if (start === undefined) return { line: 1, column: 1 };
+    const position = this.lines.linePos(start);
+    return { line: position.line, column: position.col };
   }
 
   /** Location of the value at `path`, or of its nearest existing ancestor. */
@@ -69,7 +95,9 @@ export class YamlSource {
 
   /** Validates the document with `schema`; each failure becomes a located problem. */
   validate<T extends z.ZodType>(schema: T): { value?: z.output<T>; problems: PolicyProblem[] } {
-    const result = schema.safeParse(this.toJS());
+    const plain = this.toJS();
+    if ('problem' in plain) return { problems: [plain.problem] };
+    const result = schema.safeParse(plain.value);
     if (result.success) return { value: result.data, problems: [] };
     const problems = result.error.issues.map((issue) => {
       const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');

@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 
+/** Writers sign a checkpoint on every this many records by default; `reins audit verify` expects it. */
+export const DEFAULT_CHECKPOINT_EVERY = 1_000;
+
 export const AuditCheckpointV1Schema = z.strictObject({
   v: z.literal(1),
   seq: z.number().int().positive(),

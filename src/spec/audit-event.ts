@@ -86,12 +86,17 @@ export const CredentialRejectedEventSchema = z.strictObject({
   message: z.string(),
   /** The tool the caller was trying to reach, when known. */
   tool: ToolRefSchema.optional(),
+  /**
+   * A summary: this many refusals were counted, not recorded one by one (the refusals of a caller
+   * are bounded per window, see auth/refusal-recorder). Absent: the record stands for one refusal.
+   */
+  repeated: z.number().int().positive().optional(),
 });
 
 /**
  * Tool definition pinning: a tool pinned on first sight, quarantined (its definition changed since it
  * was approved, or its description carries instructions aimed at the model), or a call to a
- * quarantined tool refused.
+ * quarantined tool, or to a tool that does not exist (`reason: unknown_tool`), refused.
  */
 export const ToolPinningEventSchema = z.strictObject({
   v: z.literal(1),

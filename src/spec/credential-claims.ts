@@ -10,6 +10,7 @@
  *   revoking a parent revokes its descendants without a lookup; `task`: what the delegation was for.
  */
 import { z } from 'zod';
+import { parseScopeClaim } from './scopes.js';
 
 export const CREDENTIAL_TYPE = 'reins-agent+jwt';
 
@@ -27,7 +28,9 @@ export const CredentialClaimsSchema = z.object({
   aud: z.union([z.string(), z.array(z.string())]),
   sub: z.string().min(1),
   sid: z.string().min(1),
-  scope: z.string(),
+  scope: z.string().refine((claim) => parseScopeClaim(claim) !== undefined, {
+    message: 'the scope claim is not valid scopes separated by single spaces',
+  }),
   jti: z.string().min(1),
   iat: z.number().int(),
   nbf: z.number().int(),

@@ -5,6 +5,7 @@
  * the gateway with a message that says what to change.
  */
 import { z } from 'zod';
+import { DEFAULT_CHECKPOINT_EVERY } from './audit-checkpoint.js';
 import { DurationSchema } from './duration.js';
 import { POLICY_API_VERSION } from './policy-document.js';
 
@@ -16,12 +17,28 @@ export const UpstreamNameSchema = z
     'upstream names are lowercase letters, digits and `-` (at most 32), starting with a letter',
   );
 
+export const EnvNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and `_`');
+
+/** A variable passed on from the gateway's environment: never one of Reins' own. */
+export const InheritedEnvNameSchema = EnvNameSchema.refine((name) => !/^REINS_/i.test(name), {
+  message: "Reins' own variables (`REINS_*`) are never passed to an upstream",
+});
+
+/**
+ * A stdio upstream does not inherit the gateway's environment (gateway/upstream-env.ts): it gets a few
+ * harmless variables (PATH, HOME, locale...), the ones named in `inheritEnv`, and the values in `env`.
+ */
 export const StdioUpstreamSchema = z.strictObject({
   name: UpstreamNameSchema,
   stdio: z.strictObject({
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
-    env: z.record(z.string(), z.string()).default({}),
+    /** Explicit values. */
+    env: z.record(EnvNameSchema, z.string()).default({}),
+    /** Names passed on from the gateway's environment when set there (never `REINS_*`). */
+    inheritEnv: z.array(InheritedEnvNameSchema).optional(),
     cwd: z.string().optional(),
   }),
 });
@@ -44,6 +61,32 @@ export type UpstreamConfig = z.infer<typeof UpstreamConfigSchema>;
 export const AuditDurabilitySchema = z.enum(['full', 'process']);
 export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
 
+const DEFAULT_MAX_SESSIONS = 1_000;
+const DEFAULT_MAX_SESSIONS_PER_AGENT = 100;
+const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+
+const HttpUrlSchema = z.url({ protocol: /^https?$/ });
+
+/**
+ * Signed audit checkpoints (decision 0012): the cadence writers sign at, and where every checkpoint is
+ * published outside the database (any combination; none by default).
+ */
+export const AuditCheckpointsConfigSchema = z.strictObject({
+  /** A checkpoint on every this many records; `reins audit verify --checkpoint-every` must match. */
+  every: z.number().int().positive().default(DEFAULT_CHECKPOINT_EVERY),
+  publish: z
+    .strictObject({
+      /** Directory (relative to this file) that `checkpoints.jsonl` is appended to, fsync'd. */
+      directory: z.string().min(1).optional(),
+      /** Receives each checkpoint as a JSON POST. */
+      webhook: HttpUrlSchema.optional(),
+      /** OTLP/HTTP logs endpoint, e.g. `http://127.0.0.1:4318/v1/logs`. */
+      otlp: HttpUrlSchema.optional(),
+    })
+    .default({}),
+});
+export type AuditCheckpointsConfig = z.infer<typeof AuditCheckpointsConfigSchema>;
+
 export const GatewayLimitsSchema = z.strictObject({
   /** Largest JSON-RPC message accepted from a client, in bytes. */
   maxMessageBytes: z.number().int().positive().default(1_048_576),
@@ -51,6 +94,14 @@ export const GatewayLimitsSchema = z.strictObject({
   callTimeout: DurationSchema.default(60_000),
   /** How long a held call waits for human approval before it expires (= denied). */
   approvalTimeout: DurationSchema.default(300_000),
+  /** Most calls of one agent waiting for approval at once (per process); one more is refused and recorded. */
+  maxPendingApprovalsPerAgent: z.number().int().positive().default(20),
+  /** Open MCP sessions over Streamable HTTP, all agents together; an initialize past it is refused. */
+  maxSessions: z.number().int().positive().default(DEFAULT_MAX_SESSIONS),
+  /** Open MCP sessions of one agent. */
+  maxSessionsPerAgent: z.number().int().positive().default(DEFAULT_MAX_SESSIONS_PER_AGENT),
+  /** An MCP session without a request for this long is closed (its client must initialize again). */
+  sessionIdleTimeout: DurationSchema.default(DEFAULT_SESSION_IDLE_TIMEOUT_MS),
 });
 
 /** The control plane of `reins serve`: HTTP API and web console (users live in the store). */
@@ -127,12 +178,21 @@ export const GatewayConfigSchema = z.strictObject({
     sessionTtl: 8 * 3_600_000,
     secureCookies: false,
   }),
+  audit: z
+    .strictObject({
+      checkpoints: AuditCheckpointsConfigSchema.default({ every: DEFAULT_CHECKPOINT_EVERY, publish: {} }),
+    })
+    .default({ checkpoints: { every: DEFAULT_CHECKPOINT_EVERY, publish: {} } }),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,
     approvalTimeout: 300_000,
+    maxPendingApprovalsPerAgent: 20,
+    maxSessions: DEFAULT_MAX_SESSIONS,
+    maxSessionsPerAgent: DEFAULT_MAX_SESSIONS_PER_AGENT,
+    sessionIdleTimeout: DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   }),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

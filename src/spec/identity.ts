@@ -4,7 +4,9 @@
  * Stored by the identity store (SQLite / PostgreSQL); the token format itself is in credential-claims.ts.
  */
 import { z } from 'zod';
+import { IdentitySchema } from './human-identity.js';
 import { RiskSchema } from './policy-document.js';
+import { ScopeSchema } from './scopes.js';
 
 export const AgentStateSchema = z.enum(['active', 'suspended', 'retired']);
 export type AgentState = z.infer<typeof AgentStateSchema>;
@@ -19,14 +21,14 @@ export const AgentIdSchema = z
 export const AgentRecordV1Schema = z.strictObject({
   v: z.literal(1),
   id: AgentIdSchema,
-  /** The accountable human (e-mail or user id). */
-  owner: z.string().min(1),
+  /** The accountable human (e-mail or user id), in canonical form (spec/human-identity). */
+  owner: IdentitySchema,
   description: z.string().default(''),
   /**
    * Mission scope: the tools it may act on, as `server/name` globs (`crm/db.select`, `crm/*`).
    * A credential never carries more than this; delegation only narrows it.
    */
-  scopes: z.array(z.string().min(1)).default([]),
+  scopes: z.array(ScopeSchema).default([]),
   roles: z.array(z.string().min(1)).default([]),
   riskTier: RiskSchema.default('medium'),
   state: AgentStateSchema.default('active'),

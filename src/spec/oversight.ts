@@ -5,11 +5,13 @@
  * oversight service, the control-plane API and the CLI.
  */
 import { z } from 'zod';
+import { IdentitySchema, identityProblem, sameIdentity } from './human-identity.js';
 import { ToolRefSchema } from './tool-call.js';
 
 /** A human (or the CLI acting for one) with the roles they hold. */
 export const ActorSchema = z.strictObject({
-  id: z.string().min(1),
+  /** Canonical form (spec/human-identity): separation of duties compares these. */
+  id: IdentitySchema,
   roles: z.array(z.string().min(1)).default([]),
 });
 export type Actor = z.infer<typeof ActorSchema>;
@@ -59,7 +61,7 @@ export const ApprovalRecordSchema = z.strictObject({
   callHash: z.string().min(1),
   agentId: z.string(),
   /** The human the agent acts for (separation of duties). */
-  owner: z.string().optional(),
+  owner: IdentitySchema.optional(),
   delegatedBy: z.array(z.string()).default([]),
   sessionId: z.string(),
   tool: ToolRefSchema,
@@ -85,12 +87,19 @@ export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
 export function requirementsMet(record: Pick<ApprovalRecord, 'requirements' | 'votes' | 'owner'>): boolean {
   const approving = record.votes.filter((vote) => vote.approved);
   return record.requirements.every((requirement) => {
-    const counted = approving.filter((vote) =>
-      vote.actor.roles.some((role) => requirement.approvers.includes(role)),
+    const eligible = approving.filter(
+      (vote) =>
+        identityProblem(vote.actor.id) === undefined &&
+        vote.actor.roles.some((role) => requirement.approvers.includes(role)),
+    );
+    // one human counts once, however their id is spelled
+    const counted = eligible.filter(
+      (vote, index) => eligible.findIndex((other) => sameIdentity(other.actor.id, vote.actor.id)) === index,
     );
     if (counted.length < requirement.quorum) return false;
     if (requirement.ownerMayApprove || record.owner === undefined) return true;
-    return counted.some((vote) => vote.actor.id !== record.owner);
+    const owner = record.owner;
+    return counted.some((vote) => !sameIdentity(vote.actor.id, owner));
   });
 }
 

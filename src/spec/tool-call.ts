@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { DataflowView } from './dataflow-view.js';
+import { IdentitySchema } from './human-identity.js';
+import { ScopeSchema } from './scopes.js';
 
 export const ToolRefSchema = z.strictObject({
   /** The upstream (MCP server, SDK toolset) that provides the tool. */
@@ -17,7 +19,8 @@ export const PrincipalSchema = z.strictObject({
   agentId: z.string().min(1),
   roles: z.array(z.string().min(1)).default([]),
   /** The human accountable for the agent. */
-  owner: z.string().min(1).optional(),
+  /** The accountable human, in canonical form (spec/human-identity). */
+  owner: IdentitySchema.optional(),
   /** Agents that delegated this task, outermost first; empty when the agent acts on its own task. */
   delegatedBy: z.array(z.string().min(1)).default([]),
   /**
@@ -25,7 +28,7 @@ export const PrincipalSchema = z.strictObject({
    * authenticated by a credential: a call outside them is denied whatever the policy says. Absent for
    * in-process callers that are not credential-bound.
    */
-  scopes: z.array(z.string().min(1)).optional(),
+  scopes: z.array(ScopeSchema).optional(),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 

@@ -53,9 +53,27 @@ export interface AuditLogOptions {
   readonly signer?: CheckpointSigner;
   /** Sign a checkpoint at least every this many records. Default 1,000. */
   readonly checkpointEvery?: number;
+  /**
+   * Told about every checkpoint this log signs, once it is committed (to publish it outside the
+   * database: export/checkpoint-publisher). Must not throw.
+   */
+  readonly onCheckpoint?: (checkpoint: AuditCheckpointV1) => void;
 }
 
-export const DEFAULT_CHECKPOINT_EVERY = 1_000;
+/** What `verify` checks the chain against. */
+export interface AuditVerifyOptions {
+  /** Trusted public key(s) (several during a key rotation); without one, signatures are not checked. */
+  readonly publicKey?: CheckpointKeys;
+  /** Checkpoints kept outside the database (published copies): compared, and the tail must reach them. */
+  readonly extraCheckpoints?: readonly AuditCheckpointV1[];
+  /**
+   * The cadence checkpoints must appear at (missing_checkpoint otherwise). Default: the cadence this log
+   * was opened to sign at, if it signs; a log opened without a signer checks none unless told.
+   */
+  readonly checkpointEvery?: number;
+}
+
+export { DEFAULT_CHECKPOINT_EVERY } from '../spec/audit-checkpoint.js';
 export const DEFAULT_QUERY_LIMIT = 1_000;
 export const MAX_QUERY_LIMIT = 10_000;
 
@@ -75,11 +93,8 @@ export interface AuditLog {
    * the anchor verification starts from. Records after the last such checkpoint are never deleted.
    */
   prune(before: Date): Promise<PruneReport>;
-  /** Walks the whole chain against its checkpoints; pass the public keys to check their signatures. */
-  verify(options?: {
-    publicKey?: CheckpointKeys;
-    extraCheckpoints?: readonly AuditCheckpointV1[];
-  }): Promise<VerifyReport>;
+  /** Walks the whole chain against its checkpoints; pass the public key to check their signatures. */
+  verify(options?: AuditVerifyOptions): Promise<VerifyReport>;
   /** Flushes pending appends, signs a final checkpoint and releases the store. */
   close(): Promise<void>;
 }

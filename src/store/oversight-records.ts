@@ -6,6 +6,7 @@
  * transaction that holds the row.
  */
 import { ReinsError } from '../spec/errors.js';
+import { sameIdentity } from '../spec/human-identity.js';
 import {
   type ApprovalRecord,
   type ApprovalVote,
@@ -40,7 +41,7 @@ export function applyVote(current: ApprovalRecord, input: ApprovalVote, now: Dat
       status: current.status,
     });
   }
-  if (current.votes.some((earlier) => earlier.actor.id === vote.actor.id)) {
+  if (current.votes.some((earlier) => sameIdentity(earlier.actor.id, vote.actor.id))) {
     throw new ReinsError('conflict', `\`${vote.actor.id}\` has already voted on \`${current.id}\``);
   }
   const votes = [...current.votes, vote];

@@ -1,7 +1,8 @@
 /**
  * @module test/support/flaky-server
  * An MCP server over stdio for gateway robustness tests: `echo` works, `hang` never answers, `crash`
- * kills the process, `slow` waits 10 s unless the call is cancelled (and then says so on stderr).
+ * kills the process, `slow` waits 10 s unless the call is cancelled (and then says so on stderr),
+ * `shout` writes a megabyte to stderr before it answers.
  * Usage: node --import tsx test/support/flaky-server.ts
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -18,6 +19,11 @@ server.registerTool(
 );
 server.registerTool('hang', { description: 'Never answers' }, () => new Promise(() => {}));
 server.registerTool('crash', { description: 'Stops the server' }, () => process.exit(3));
+server.registerTool('shout', { description: 'Writes a megabyte to stderr, then answers' }, async () => {
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let count = 0; count < 1024; count++) process.stderr.write(line);
+  return { content: [{ type: 'text', text: 'shouted' }] };
+});
 server.registerTool('slow', { description: 'Takes ten seconds' }, async (extra) => {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 10_000);

@@ -21,8 +21,12 @@ export interface ReinsMcpOptions {
   /** The upstream command: a script run with this Node, and its arguments. */
   readonly upstream: readonly string[];
   readonly clientName: string;
-  /** Extra environment for reins and the upstream it spawns. */
+  /** Extra environment for reins (the upstream gets only what reins passes on). */
   readonly env?: Record<string, string>;
+  /** Told every chunk `reins mcp` writes to standard error (its log). */
+  readonly onStderr?: (chunk: string) => void;
+  /** More `reins mcp` options, e.g. `['--approval-timeout', '15000']`. */
+  readonly reinsArgs?: readonly string[];
 }
 
 export async function connectThroughReins(options: ReinsMcpOptions): Promise<Client> {
@@ -41,6 +45,7 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
       options.lock,
       '--name',
       options.name,
+      ...(options.reinsArgs ?? []),
       '--',
       process.execPath,
       ...options.upstream,
@@ -50,6 +55,8 @@ export async function connectThroughReins(options: ReinsMcpOptions): Promise<Cli
     stderr: 'pipe',
   });
   const client = new Client({ name: options.clientName, version: '1.0.0' });
+  const { onStderr } = options;
+  if (onStderr) transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString()));
   await client.connect(transport);
   return client;
 }

@@ -6,10 +6,8 @@
  * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
  * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
  */
-
 import { Pool, type PoolClient, type QueryArrayResult } from 'pg';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import type { CheckpointKeys } from '../../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -24,6 +22,7 @@ import {
   type AuditLogOptions,
   type AuditQuery,
   type AuditRecordView,
+  type AuditVerifyOptions,
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_QUERY_LIMIT,
   MAX_QUERY_LIMIT,
@@ -34,6 +33,7 @@ import {
   createPostgresBatchWriter,
   type PostgresBatchWriter,
   type PostgresTables,
+  type PostgresWrittenBatch,
   tablesOf,
 } from './postgres-audit-writer.js';
 import {
@@ -103,6 +103,9 @@ export class PostgresAuditLog implements AuditLog {
     private readonly schema: string,
     private readonly hasSigner: boolean,
     maxBatch: number,
+    /** Verification's default cadence: the one this log signs at, when it signs. */
+    private readonly signsEvery: number | undefined,
+    private readonly onCheckpoint: ((checkpoint: AuditCheckpointV1) => void) | undefined,
   ) {
     this.tables = tablesOf(schema);
     this.queue = new GroupCommitQueue((events) => this.writeBatch(events), { maxBatch, maxInFlight: 1 });
@@ -142,7 +145,16 @@ export class PostgresAuditLog implements AuditLog {
       );
     }
     const writer = createPostgresBatchWriter({ schema, signer: options.signer, checkpointEvery });
-    return new PostgresAuditLog(writePool, readPool, writer, schema, options.signer !== undefined, maxBatch);
+    return new PostgresAuditLog(
+      writePool,
+      readPool,
+      writer,
+      schema,
+      options.signer !== undefined,
+      maxBatch,
+      options.signer ? checkpointEvery : undefined,
+      options.onCheckpoint,
+    );
   }
 
   append(event: AuditEventV1): Promise<AppendReceipt> {
@@ -224,7 +236,9 @@ export class PostgresAuditLog implements AuditLog {
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
     await this.queue.drain();
     if (!this.hasSigner) return undefined;
-    return this.withWriteConnection((client) => this.writer.checkpoint(client));
+    const checkpoint = await this.withWriteConnection((client) => this.writer.checkpoint(client));
+    if (checkpoint) this.onCheckpoint?.(checkpoint);
+    return checkpoint;
   }
 
   async prune(before: Date): Promise<PruneReport> {
@@ -262,9 +276,8 @@ export class PostgresAuditLog implements AuditLog {
     });
   }
 
-  async verify(
-    options: { publicKey?: CheckpointKeys; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
-  ): Promise<VerifyReport> {
+  async verify(options: AuditVerifyOptions = {}): Promise<VerifyReport> {
+    const checkpointEvery = options.checkpointEvery ?? this.signsEvery;
     await this.queue.drain();
     const client = await this.readPool.connect();
     let failure: Error | undefined;
@@ -288,6 +301,7 @@ export class PostgresAuditLog implements AuditLog {
       const verifyOptions = {
         checkpoints: [...checkpointRows.rows.map(toCheckpoint), ...(options.extraCheckpoints ?? [])],
         ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+        ...(checkpointEvery ? { checkpointEvery } : {}),
         ...(anchor ? { anchor } : {}),
       };
       return await verifyChain(fetchAll(client, 'reins_verify'), verifyOptions);
@@ -309,7 +323,10 @@ export class PostgresAuditLog implements AuditLog {
     this.closing ??= (async () => {
       await this.queue.close();
       try {
-        if (this.hasSigner) await this.withWriteConnection((client) => this.writer.checkpoint(client));
+        if (this.hasSigner) {
+          const checkpoint = await this.withWriteConnection((client) => this.writer.checkpoint(client));
+          if (checkpoint) this.onCheckpoint?.(checkpoint);
+        }
       } finally {
         await Promise.allSettled([this.writePool.end(), this.readPool.end()]);
       }
@@ -318,11 +335,14 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+    let written: PostgresWrittenBatch;
     try {
-      return await this.withWriteConnection((client) => this.writer.write(client, events));
+      written = await this.withWriteConnection((client) => this.writer.write(client, events));
     } catch (error) {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
     }
+    for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
+    return written.receipts;
   }
 
   /** Runs `work` on the write connection; a connection that failed is discarded (the pool reconnects). */

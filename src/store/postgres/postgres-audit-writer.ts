@@ -4,13 +4,13 @@
  * transaction first takes a transaction-scoped advisory lock (one per schema), so the writers of every
  * process take turns; it then reads the chain head — under READ COMMITTED each statement sees what was
  * committed before it started, so the head is the one the previous lock holder committed — links the
- * batch to it, inserts it in one statement and, when one is due, signs a checkpoint in the same
- * transaction. The commit is durable (synchronous_commit as configured on the server, `on` by default)
+ * batch to it, inserts it in one statement and signs, in the same transaction, a checkpoint on every
+ * record the cadence makes due (checkpointSeqsDue). The commit is durable (synchronous_commit as configured on the server, `on` by default)
  * before the lock is released and before the appends resolve.
  */
 import type { PoolClient } from 'pg';
 import { linkRecord } from '../../audit/chain.js';
-import { type CheckpointSigner, checkpointDue } from '../../audit/checkpoint.js';
+import { type CheckpointSigner, checkpointSeqsDue, forcedCheckpointDue } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AppendReceipt } from '../audit-log.js';
@@ -33,9 +33,16 @@ export function tablesOf(schema: string): PostgresTables {
   };
 }
 
+export interface PostgresWrittenBatch {
+  /** One receipt per event, in order. */
+  readonly receipts: AppendReceipt[];
+  /** Checkpoints signed in the same transaction (to be published). */
+  readonly checkpoints: AuditCheckpointV1[];
+}
+
 export interface PostgresBatchWriter {
-  /** Appends the events in one transaction; one receipt per event, in order. */
-  write(client: PoolClient, events: readonly PreparedEvent[]): Promise<AppendReceipt[]>;
+  /** Appends the events in one transaction. */
+  write(client: PoolClient, events: readonly PreparedEvent[]): Promise<PostgresWrittenBatch>;
   /** Signs the current head if it is not signed yet. */
   checkpoint(client: PoolClient): Promise<AuditCheckpointV1 | undefined>;
 }
@@ -90,16 +97,7 @@ export function createPostgresBatchWriter(options: {
     };
   };
 
-  /** Same rule as the SQLite store: sign the head when it is unsigned and (forced or) due. */
-  const signIfNeeded = async (
-    client: PoolClient,
-    head: { seq: number; hash: string } | undefined,
-    signed: number,
-    force: boolean,
-  ): Promise<AuditCheckpointV1 | undefined> => {
-    if (signer === undefined || head === undefined) return undefined;
-    if (!checkpointDue(head.seq, signed, checkpointEvery, force)) return undefined;
-    const checkpoint = signer.sign(head.seq, head.hash, new Date());
+  const store = async (client: PoolClient, checkpoint: AuditCheckpointV1): Promise<AuditCheckpointV1> => {
     await client.query(insertCheckpoint, [
       checkpoint.seq,
       checkpoint.hash,
@@ -108,6 +106,25 @@ export function createPostgresBatchWriter(options: {
       checkpoint.signature,
     ]);
     return checkpoint;
+  };
+
+  /** Same rule as the SQLite store: every `checkpointEvery`-th record after the last signed one. */
+  const signDue = async (
+    client: PoolClient,
+    receipts: readonly AppendReceipt[],
+    signed: number,
+  ): Promise<AuditCheckpointV1[]> => {
+    const first = receipts[0];
+    const last = receipts.at(-1);
+    if (signer === undefined || first === undefined || last === undefined) return [];
+    const now = new Date();
+    const checkpoints: AuditCheckpointV1[] = [];
+    for (const seq of checkpointSeqsDue(signed, last.seq, checkpointEvery)) {
+      // a seq before this batch is due only in a log some writer left unsigned: the next one in it is signed
+      const receipt = receipts[seq - first.seq];
+      if (receipt !== undefined) checkpoints.push(await store(client, signer.sign(seq, receipt.hash, now)));
+    }
+    return checkpoints;
   };
 
   const inTransaction = async <T>(client: PoolClient, work: () => Promise<T>): Promise<T> => {
@@ -125,7 +142,7 @@ export function createPostgresBatchWriter(options: {
   return {
     write: async (client, events) => {
       const count = events.length;
-      if (count === 0) return [];
+      if (count === 0) return { receipts: [], checkpoints: [] };
       // everything that does not depend on the head is encoded before taking the lock
       const column = (field: keyof PreparedEvent) => textArray(events.map((event) => event[field]));
       const fixed = [
@@ -159,15 +176,16 @@ export function createPostgresBatchWriter(options: {
           ...insert,
           values: [int8Array(seq), textArray(prevHash), textArray(hash), ...fixed],
         });
-        await signIfNeeded(client, current, signed, false);
-        return receipts;
+        return { receipts, checkpoints: await signDue(client, receipts, signed) };
       });
     },
     checkpoint: (client) =>
       inTransaction(client, async () => {
         const { last, signed } = await lockAndReadHead(client);
         // like SQLite: only an existing record is signed, never the anchor of a fully pruned log
-        return signIfNeeded(client, last, signed, true);
+        if (signer === undefined || last === undefined || !forcedCheckpointDue(last.seq, signed))
+          return undefined;
+        return store(client, signer.sign(last.seq, last.hash, new Date()));
       }),
   };
 }

@@ -5,6 +5,8 @@
  * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
  * their batch is committed.
  */
+
+import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
@@ -23,6 +25,7 @@ import {
   type AuditLogOptions,
   type AuditQuery,
   type AuditRecordView,
+  type AuditVerifyOptions,
   DEFAULT_CHECKPOINT_EVERY,
   DEFAULT_QUERY_LIMIT,
   MAX_QUERY_LIMIT,
@@ -116,8 +119,14 @@ function middleCheckpoint(
 }
 
 /** What actually writes: inline (in-memory logs), in the worker thread (files), or nothing (read-only). */
+interface Written {
+  readonly receipts: AppendReceipt[];
+  /** Checkpoints signed with the batch. */
+  readonly checkpoints: readonly AuditCheckpointV1[];
+}
+
 interface Writer {
-  write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> | AppendReceipt[];
+  write(events: readonly PreparedEvent[]): Promise<Written> | Written;
   checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
 }
@@ -132,9 +141,13 @@ export class SqliteAuditLog implements AuditLog {
   private readonly readOnly: boolean;
   private readonly path: string;
   private readonly parallelVerifyMin: number;
+  private readonly onCheckpoint: ((checkpoint: AuditCheckpointV1) => void) | undefined;
+  /** Verification's default cadence: the one this log signs at, when it signs. */
+  private readonly signsEvery: number | undefined;
 
   constructor(options: SqliteAuditLogOptions) {
     this.path = options.path;
+    this.onCheckpoint = options.onCheckpoint;
     this.parallelVerifyMin = options.parallelVerifyMin ?? PARALLEL_VERIFY_MIN;
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
@@ -144,6 +157,7 @@ export class SqliteAuditLog implements AuditLog {
     const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
     if (!(checkpointEvery >= 1))
       throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    this.signsEvery = options.signer ? checkpointEvery : undefined;
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
     else
@@ -236,7 +250,9 @@ export class SqliteAuditLog implements AuditLog {
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
     await this.queue.drain();
-    return this.writer.checkpoint();
+    const checkpoint = await this.writer.checkpoint();
+    if (checkpoint) this.onCheckpoint?.(checkpoint);
+    return checkpoint;
   }
 
   async prune(before: Date): Promise<PruneReport> {
@@ -266,9 +282,8 @@ export class SqliteAuditLog implements AuditLog {
     return prune.immediate();
   }
 
-  async verify(
-    options: { publicKey?: CheckpointKeys; extraCheckpoints?: readonly AuditCheckpointV1[] } = {},
-  ): Promise<VerifyReport> {
+  async verify(options: AuditVerifyOptions = {}): Promise<VerifyReport> {
+    const checkpointEvery = options.checkpointEvery ?? this.signsEvery;
     await this.queue.drain();
     const read = this.database.transaction(() => ({
       anchor: this.anchor(),
@@ -281,6 +296,8 @@ export class SqliteAuditLog implements AuditLog {
           ?.seq ?? 0,
     }));
     const { anchor, checkpoints, head } = read();
+    const hidden = this.lookupMismatch(anchor?.seq ?? 0, head);
+    if (hidden !== undefined) return hidden;
     const all = [...checkpoints, ...(options.extraCheckpoints ?? [])];
     const first = anchor ? anchor.seq + 1 : 1;
     const split =
@@ -291,11 +308,11 @@ export class SqliteAuditLog implements AuditLog {
     // the part after the split is verified by a worker thread meanwhile (a second core)
     const second =
       split &&
-      this.verifyAfter(
-        split,
-        all.filter((checkpoint) => checkpoint.seq > split.seq),
-        options.publicKey,
-      );
+      this.verifyAfter(split, {
+        checkpoints: all.filter((checkpoint) => checkpoint.seq > split.seq),
+        publicKeys: keyList(options.publicKey),
+        ...(checkpointEvery ? { checkpointEvery } : {}),
+      });
     const records = this.database
       .prepare<[number], ChainedRecord>(
         // columns aliased to ChainedRecord's names: rows are records as they come, no copy per row
@@ -306,6 +323,7 @@ export class SqliteAuditLog implements AuditLog {
     const firstReport = await verifyChain(records, {
       checkpoints: all.filter((checkpoint) => checkpoint.seq <= upTo),
       ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+      ...(checkpointEvery ? { checkpointEvery } : {}),
       ...(anchor ? { anchor } : {}),
     });
     if (second === undefined) return firstReport;
@@ -321,23 +339,57 @@ export class SqliteAuditLog implements AuditLog {
     return anchor ? { ...combined, anchoredAt: anchor.seq } : combined;
   }
 
+  /**
+   * The query index (`audit_lookup`) is derived from the log but not covered by the chain, and every
+   * query of the API, the console and the CLI filters through it: a row deleted or edited there hides
+   * a record from humans (or files it under another agent) while the chain is intact. It must list
+   * exactly the chained columns of every record it claims to have indexed, and claim no more than the
+   * log holds (a raised `last_seq` would leave the records after it unindexed, hence hidden).
+   */
+  private lookupMismatch(afterSeq: number, head: number): VerifyReport | undefined {
+    const indexedUpTo =
+      this.database
+        .prepare<[], { last_seq: number }>('select last_seq from audit_lookup_state where id = 1')
+        .get()?.last_seq ?? 0;
+    const bad = this.database
+      .prepare<[number, number], { seq: number }>(
+        `select e.seq as seq from audit_events e left join audit_lookup l on l.seq = e.seq
+          where e.seq > ? and e.seq <= ? and (l.seq is null or l.time is not e.time or l.kind is not e.kind
+            or l.session_id is not e.session_id or l.agent_id is not e.agent_id or l.tool is not e.tool
+            or l.effect is not e.effect)
+         union all
+         select l.seq as seq from audit_lookup l left join audit_events e on e.seq = l.seq where e.seq is null
+         order by 1 limit 1`,
+      )
+      .get(afterSeq, Math.min(indexedUpTo, head));
+    const seq = bad?.seq ?? (indexedUpTo > head ? indexedUpTo : undefined);
+    if (seq === undefined) return undefined;
+    return {
+      ok: false,
+      checked: 0,
+      lastSeq: afterSeq,
+      lastHash: '',
+      checkpointsVerified: 0,
+      signaturesChecked: false,
+      firstBad: {
+        seq,
+        problem: 'index_mismatch',
+        message: `record ${seq} differs in the query index (audit_lookup) that the API, console and CLI search, or is missing from it: the index was edited, and queries would not show what the chain holds`,
+      },
+    };
+  }
+
   /** Verifies the records after `from` in a worker thread. */
   private verifyAfter(
     from: AuditCheckpointV1,
-    checkpoints: AuditCheckpointV1[],
-    publicKey: CheckpointKeys | undefined,
+    options: { checkpoints: AuditCheckpointV1[]; publicKeys: readonly KeyObject[]; checkpointEvery?: number },
   ): Promise<VerifyReport> {
     const setup: VerifyWorkerSetup = {
       path: this.path,
       from,
-      checkpoints,
-      ...(publicKey
-        ? {
-            publicKeyPems: [publicKey]
-              .flat()
-              .map((key) => key.export({ format: 'pem', type: 'spki' }).toString()),
-          }
-        : {}),
+      checkpoints: options.checkpoints,
+      publicKeyPems: options.publicKeys.map((key) => key.export({ format: 'pem', type: 'spki' }).toString()),
+      ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery } : {}),
     };
     return new Promise((resolve, reject) => {
       const worker = startWorker('sqlite-verify-worker', setup);
@@ -354,7 +406,10 @@ export class SqliteAuditLog implements AuditLog {
   async close(): Promise<void> {
     await this.queue.close();
     try {
-      if (!this.readOnly) await this.writer.checkpoint();
+      if (!this.readOnly) {
+        const checkpoint = await this.writer.checkpoint();
+        if (checkpoint) this.onCheckpoint?.(checkpoint);
+      }
     } finally {
       await this.writer.close();
       if (this.database.open) this.database.close();
@@ -392,6 +447,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+    let written: Written;
     try {
       // Inline only when nothing is in flight in the writer thread: batches are then still committed
       // in the order they were handed over (the inline write is finished when it returns).
@@ -400,11 +456,13 @@ export class SqliteAuditLog implements AuditLog {
         events.length <= this.inlineMaxBatch &&
         (this.writer as WorkerWriter).idle
       )
-        return this.inline.write(events) as AppendReceipt[];
-      return await this.writer.write(events);
+        written = this.inline.write(events) as Written;
+      else written = await this.writer.write(events);
     } catch (error) {
       throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
     }
+    for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
+    return written.receipts;
   }
 }
 
@@ -435,7 +493,7 @@ function inlineWriter(
   return {
     write: (events) => {
       const written = writer.write(events);
-      return written.hashes.map((hash, index) => ({ seq: written.firstSeq + index, hash }));
+      return { receipts: receiptsOf(written.firstSeq, written.hashes), checkpoints: written.checkpoints };
     },
     checkpoint: () => writer.checkpoint(),
     close: async () => {},
@@ -479,10 +537,10 @@ class WorkerWriter implements Writer {
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  async write(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+  async write(events: readonly PreparedEvent[]): Promise<Written> {
     const response = await this.send({ id: this.nextId++, fields: flattenEvents(events) });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
-    return response.hashes.map((hash, index) => ({ seq: response.firstSeq + index, hash }));
+    return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
   }
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
@@ -522,6 +580,15 @@ class WorkerWriter implements Writer {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
+}
+
+function keyList(keys: CheckpointKeys | undefined): readonly KeyObject[] {
+  if (keys === undefined) return [];
+  return Array.isArray(keys) ? keys : [keys as KeyObject];
+}
+
+function receiptsOf(firstSeq: number, hashes: readonly string[]): AppendReceipt[] {
+  return hashes.map((hash, index) => ({ seq: firstSeq + index, hash }));
 }
 
 function toRecord(row: EventRow): ChainedRecord {

@@ -33,7 +33,13 @@ export type WorkerRequest =
   | { readonly id: number; readonly close: true };
 
 export type WorkerResponse =
-  | { readonly id: number; readonly ok: true; readonly firstSeq: number; readonly hashes: readonly string[] }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly firstSeq: number;
+      readonly hashes: readonly string[];
+      readonly checkpoints: readonly AuditCheckpointV1[];
+    }
   | { readonly id: number; readonly ok: true; readonly checkpoint: AuditCheckpointV1 | null }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
@@ -59,7 +65,7 @@ port.on('message', (request: WorkerRequest) => {
       response = { id: request.id, ok: true, checkpoint: writer.checkpoint() ?? null };
     } else {
       const written = writer.write(unflattenEvents(request.fields));
-      response = { id: request.id, ok: true, firstSeq: written.firstSeq, hashes: written.hashes };
+      response = { id: request.id, ok: true, ...written };
     }
   } catch (error) {
     response = { id: request.id, ok: false, error: describeError(error) };

@@ -2,12 +2,13 @@
  * @module store/sqlite/sqlite-audit-writer
  * Appends batches of prepared events to the SQLite audit table in one immediate transaction, linking
  * each to the chain head read inside that transaction (so several writers, in this process or others,
- * still form one chain), and signs a checkpoint in the same transaction when one is due. Used directly
+ * still form one chain), and signs, in the same transaction, a checkpoint on every record the cadence
+ * makes due (checkpointSeqsDue). Used directly
  * for in-memory logs and inside the writer thread for files.
  */
 import type Database from 'better-sqlite3';
 import { linkRecord } from '../../audit/chain.js';
-import { type CheckpointSigner, checkpointDue } from '../../audit/checkpoint.js';
+import { type CheckpointSigner, checkpointSeqsDue, forcedCheckpointDue } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AuditDurability } from '../../spec/gateway-config.js';
@@ -36,6 +37,8 @@ export function unflattenEvents(fields: readonly string[]): PreparedEvent[] {
 export interface WrittenBatch {
   readonly firstSeq: number;
   readonly hashes: string[];
+  /** Checkpoints signed in the same transaction (to be published). */
+  readonly checkpoints: AuditCheckpointV1[];
 }
 
 export interface BatchWriter {
@@ -72,13 +75,7 @@ export function createBatchWriter(
     return pruned ? (JSON.parse(pruned.value) as AuditCheckpointV1) : undefined;
   };
 
-  const signIfNeeded = (force: boolean): AuditCheckpointV1 | undefined => {
-    if (signer === undefined) return undefined;
-    const current = head.get();
-    if (current === undefined) return undefined;
-    const signed = lastCheckpoint.get()?.seq ?? 0;
-    if (!checkpointDue(current.seq, signed, options.checkpointEvery, force)) return undefined;
-    const checkpoint = signer.sign(current.seq, current.hash, new Date());
+  const store = (checkpoint: AuditCheckpointV1): AuditCheckpointV1 => {
     insertCheckpoint.run(
       checkpoint.seq,
       checkpoint.hash,
@@ -87,6 +84,15 @@ export function createBatchWriter(
       checkpoint.signature,
     );
     return checkpoint;
+  };
+
+  /** On demand: signs the head if it is not signed yet. */
+  const signHead = (): AuditCheckpointV1 | undefined => {
+    if (signer === undefined) return undefined;
+    const current = head.get();
+    if (current === undefined) return undefined;
+    if (!forcedCheckpointDue(current.seq, lastCheckpoint.get()?.seq ?? 0)) return undefined;
+    return store(signer.sign(current.seq, current.hash, new Date()));
   };
 
   const writeTransaction = database.transaction((events: readonly PreparedEvent[]): WrittenBatch => {
@@ -111,10 +117,23 @@ export function createBatchWriter(
       current = record;
       hashes.push(record.hash);
     }
-    signIfNeeded(false);
-    return { firstSeq, hashes };
+    const checkpoints: AuditCheckpointV1[] = [];
+    if (signer !== undefined && hashes.length > 0) {
+      const now = new Date();
+      const due = checkpointSeqsDue(
+        lastCheckpoint.get()?.seq ?? 0,
+        firstSeq + hashes.length - 1,
+        options.checkpointEvery,
+      );
+      for (const seq of due) {
+        // a seq before this batch is due only in a log some writer left unsigned: the next one in it is signed
+        const hash = hashes[seq - firstSeq];
+        if (hash !== undefined) checkpoints.push(store(signer.sign(seq, hash, now)));
+      }
+    }
+    return { firstSeq, hashes, checkpoints };
   });
-  const checkpointTransaction = database.transaction(() => signIfNeeded(true));
+  const checkpointTransaction = database.transaction(() => signHead());
 
   return {
     write: (events) => writeTransaction.immediate(events),

@@ -4,9 +4,10 @@
  * process that fronts the same memory server. A separate file keeps the audit schema and its
  * migrations untouched.
  */
+
 import Database from 'better-sqlite3';
 import type { LabelledKey, MemoryLabel, MemoryLabelIndex } from '../../spec/memory-labels.js';
-import { makePrivateFile } from './sqlite-migrations.js';
+import { ensurePrivateFile } from '../private-files.js';
 
 interface LabelRow {
   key: string;
@@ -23,7 +24,7 @@ export class SqliteMemoryLabelIndex implements MemoryLabelIndex {
   private readonly delete: Database.Statement;
 
   constructor(path: string) {
-    if (path !== ':memory:') makePrivateFile(path);
+    ensurePrivateFile(path);
     this.database = new Database(path);
     this.database.pragma('journal_mode = WAL');
     this.database.pragma('synchronous = FULL');

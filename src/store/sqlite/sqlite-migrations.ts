@@ -3,10 +3,10 @@
  * Versioned schema of the embedded store, applied on open. A file written by a newer Reins
  * (higher `user_version`) is refused rather than guessed at.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+
 import Database from 'better-sqlite3';
 import { describeError, ReinsError, type ReinsErrorCode } from '../../spec/errors.js';
+import { ensurePrivateFile } from '../private-files.js';
 import { configureConnection, type SqliteDurability } from './sqlite-audit-writer.js';
 
 /**
@@ -152,21 +152,6 @@ export function applySqliteMigrations(database: Database.Database): void {
 }
 
 /**
- * The store holds who may do what and the record of what happened: only Reins' own user may read it.
- * Creates the file (and missing directories, 0700) with mode 0600, and takes group and other access
- * away from an existing file and its WAL companions (SQLite gives those the database file's mode).
- */
-export function makePrivateFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a', 0o600));
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
-    if (!existsSync(file)) continue;
-    const mode = statSync(file).mode & 0o777;
-    if ((mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
-  }
-}
-
-/**
  * Opens a store file for reading and writing (parent directories created, WAL, migrations applied).
  * A failure is reported as `code`, naming `what` and the path; a schema mismatch keeps its own error.
  */
@@ -177,7 +162,7 @@ export function openSqliteStore(
   durability: SqliteDurability = 'full',
 ): Database.Database {
   try {
-    if (path !== ':memory:') makePrivateFile(path);
+    ensurePrivateFile(path);
     const database = new Database(path);
     configureConnection(database, durability);
     applySqliteMigrations(database);

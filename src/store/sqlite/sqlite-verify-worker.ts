@@ -16,8 +16,9 @@ export interface VerifyWorkerSetup {
   readonly path: string;
   readonly from: AuditCheckpointV1;
   readonly checkpoints: readonly AuditCheckpointV1[];
-  /** Current and retired checkpoint keys (SPKI PEM). */
-  readonly publicKeyPems?: readonly string[];
+  /** Trusted public keys (SPKI PEM); none: signatures are not checked. */
+  readonly publicKeyPems: readonly string[];
+  readonly checkpointEvery?: number;
 }
 
 const setup = workerData as VerifyWorkerSetup;
@@ -32,7 +33,8 @@ try {
   const report = await verifyChain(records, {
     anchor: setup.from,
     checkpoints: setup.checkpoints,
-    ...(setup.publicKeyPems ? { publicKey: setup.publicKeyPems.map((pem) => createPublicKey(pem)) } : {}),
+    publicKey: setup.publicKeyPems.map((pem) => createPublicKey(pem)),
+    ...(setup.checkpointEvery ? { checkpointEvery: setup.checkpointEvery } : {}),
   });
   database.close();
   parentPort?.postMessage({ ok: true, report });

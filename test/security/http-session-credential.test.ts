@@ -1,0 +1,217 @@
+/**
+ * @module test/security/http-session-credential.test
+ * Finding (issue 11, high): an MCP session over Streamable HTTP kept the principal of the credential
+ * that opened it. Later requests only needed *some* valid credential of the same agent, so a narrower
+ * credential did not narrow anything, a revoked opener's scopes lived on, and another credential
+ * session could ride on the MCP session out of reach of a kill of its own session. End to end: the
+ * real `reins gateway` fronting server-everything, official SDK clients with Reins credentials.
+ * Also: sessions of a suspended agent are closed, and open MCP sessions are capped.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentRegistry } from '../../src/auth/agent-registry.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import {
+  type CredentialClient,
+  connectWithCredential,
+  type RunningGateway,
+  resultText,
+  startHttpGateway,
+} from '../support/http-gateway-process.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
+
+const EVERYTHING = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-everything/dist/index.js',
+);
+
+const POLICY = `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: session-credential }
+tools:
+  - { server: everything, name: echo, risk: low, effects: [read] }
+  - { server: everything, name: get-sum, risk: low, effects: [read] }
+  - { server: everything, name: "*", risk: high, effects: [external] }
+rules:
+  - { id: harmless, effect: allow, tool: { server: everything, effects: read }, reason: harmless tools }
+`;
+
+function gatewayConfig(limits: string): string {
+  return `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: reins.db }
+upstreams:
+  - name: everything
+    stdio: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(EVERYTHING)}, stdio] }
+listen: { host: 127.0.0.1, port: 0, path: /mcp }
+limits: { callTimeout: 20s${limits} }
+`;
+}
+
+let directory: string;
+let gateway: RunningGateway;
+let identity: SqliteIdentityStore;
+let registry: AgentRegistry;
+let auth: Authenticator;
+const clients: CredentialClient[] = [];
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-session-credential-'));
+  writeFileSync(join(directory, 'policy.yaml'), POLICY);
+  writeFileSync(join(directory, 'reins.yaml'), gatewayConfig(''));
+  identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
+  registry = new AgentRegistry(identity);
+  await registry.create({ id: 'reader', owner: 'rob@example.com', scopes: ['everything/*'] });
+  await registry.create({ id: 'suspendee', owner: 'sue@example.com', scopes: ['everything/*'] });
+  auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
+  gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const { client } of clients) await client.close().catch(() => {});
+  expect(await gateway?.stop()).toBe(0);
+  auth?.close();
+  await identity?.close();
+  if (directory) rmSync(directory, { recursive: true, force: true });
+});
+
+async function connect(endpoint: string, token: string): Promise<CredentialClient> {
+  const connected = await connectWithCredential(endpoint, token);
+  clients.push(connected);
+  return connected;
+}
+
+const echo = (client: CredentialClient, message: string) =>
+  client.client.callTool({ name: 'everything__echo', arguments: { message } }) as Promise<CallToolResult>;
+
+/** Retries `attempt` until it settles as `done` says (the gateway hears store changes by polling). */
+async function eventually<T>(
+  attempt: () => Promise<T>,
+  done: (outcome: T | Error) => boolean,
+): Promise<T | Error> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const outcome = await attempt().catch((error: unknown) => error as Error);
+    if (done(outcome) || Date.now() > deadline) return outcome;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('an MCP session over HTTP is authorised request by request', () => {
+  it('a narrower credential presented on an open MCP session narrows what that request may do', async () => {
+    const wide = await auth.issue('reader', { sessionId: 'narrowing' });
+    const session = await connect(gateway.endpoint, wide.token);
+    expect(resultText(await echo(session, 'wide'))).toContain('wide');
+
+    session.credential.token = (
+      await auth.issue('reader', { sessionId: 'narrowing', scopes: ['everything/get-sum'] })
+    ).token;
+    const narrowed = await echo(session, 'should not pass');
+    expect(narrowed.isError).toBe(true);
+    expect(resultText(narrowed)).toContain('Reins refused this call');
+    const sum = (await session.client.callTool({
+      name: 'everything__get-sum',
+      arguments: { a: 2, b: 3 },
+    })) as CallToolResult;
+    expect(resultText(sum)).toContain('5');
+  });
+
+  it('an MCP session stays bound to the credential session that opened it (revoked opener, other credential)', async () => {
+    const opener = await auth.issue('reader', { sessionId: 'opener-session' });
+    const session = await connect(gateway.endpoint, opener.token);
+    expect(resultText(await echo(session, 'opened'))).toContain('opened');
+    const rider = await auth.issue('reader', { sessionId: 'rider-session' });
+
+    // a valid credential of the same agent, but of another Reins session: it may not ride on this one
+    session.credential.token = rider.token;
+    await expect(echo(session, 'riding')).rejects.toThrow(/another credential session/);
+
+    // once the opener is revoked, neither it nor a rider gets anything more out of the session
+    await auth.revoke('token', opener.claims.jti, { by: 'sec@example.com', reason: 'leaked' });
+    session.credential.token = opener.token;
+    // the gateway hears of the revocation through the store (SQLite: polled every 50 ms)
+    const refused = await eventually(
+      () => echo(session, 'revoked opener'),
+      (outcome) => outcome instanceof Error,
+    );
+    expect(String(refused)).toMatch(/revoked/);
+    session.credential.token = rider.token;
+    await expect(echo(session, 'riding later')).rejects.toThrow(
+      /another credential session|unknown or expired MCP session/,
+    );
+  });
+
+  it('closes the MCP sessions of a suspended agent: they do not come back with a new credential', async () => {
+    const first = await auth.issue('suspendee', { sessionId: 'suspended-session' });
+    const session = await connect(gateway.endpoint, first.token);
+    expect(resultText(await echo(session, 'before'))).toContain('before');
+
+    await registry.suspend('suspendee', { by: 'sec@example.com', reason: 'misbehaving' });
+    const suspendedAt = Date.now();
+    const refused = await eventually(
+      () => echo(session, 'while suspended'),
+      (outcome) => outcome instanceof Error,
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(String(refused)).toMatch(/suspended|revoked/);
+
+    await registry.resume('suspendee', { by: 'sec@example.com', reason: 'investigated' });
+    // credentials carry their issue time in whole seconds: one issued in the second of the suspension
+    // counts as issued before it (revoked), so the new one is issued in the next second
+    const nextSecond = Math.ceil((suspendedAt + 1) / 1000) * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextSecond - Date.now())));
+    const fresh = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
+    session.credential.token = (await fresh.issue('suspendee', { sessionId: 'suspended-session' })).token;
+    fresh.close();
+    // once the gateway knows the agent is active again, the old MCP session is gone
+    const after = await eventually(
+      () => echo(session, 'after resume'),
+      (outcome) => !(outcome instanceof Error && /suspended|revoked/.test(String(outcome))),
+    );
+    expect(after).toBeInstanceOf(Error);
+    expect(String(after)).toMatch(/unknown or expired MCP session/);
+  });
+});
+
+describe('open MCP sessions are capped', () => {
+  it('refuses a new session past the per-agent and the total cap, with a clear error', async () => {
+    const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-'));
+    try {
+      writeFileSync(join(capped, 'policy.yaml'), POLICY);
+      writeFileSync(join(capped, 'reins.yaml'), gatewayConfig(', maxSessions: 3, maxSessionsPerAgent: 2'));
+      const store = new SqliteIdentityStore({ path: join(capped, 'reins.db') });
+      const agents = new AgentRegistry(store);
+      await agents.create({ id: 'reader', owner: 'rob@example.com', scopes: ['everything/*'] });
+      await agents.create({ id: 'writer', owner: 'wes@example.com', scopes: ['everything/*'] });
+      const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
+      const token = async (agentId: string) => (await issuer.issue(agentId)).token;
+      const running = await startHttpGateway(join(capped, 'reins.yaml'));
+      try {
+        const first = await connect(running.endpoint, await token('reader'));
+        await connect(running.endpoint, await token('reader'));
+        await expect(connect(running.endpoint, await token('reader'))).rejects.toThrow(
+          /at most 2 open MCP sessions for agent `reader`/,
+        );
+        await connect(running.endpoint, await token('writer'));
+        await expect(connect(running.endpoint, await token('writer'))).rejects.toThrow(
+          /at most 3 open MCP sessions/,
+        );
+        // ending a session makes room again
+        await first.transport.terminateSession();
+        const again = await connect(running.endpoint, await token('reader'));
+        expect(resultText(await echo(again, 'room again'))).toContain('room again');
+      } finally {
+        expect(await running.stop()).toBe(0);
+        issuer.close();
+        await store.close();
+      }
+    } finally {
+      rmSync(capped, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,72 @@
+/**
+ * @module test/support/http-gateway-process
+ * Starts the real Streamable HTTP gateway (`reins gateway`, in this process) on a test's directory and
+ * connects official SDK clients to it with Reins credentials; the credential a client sends can be
+ * swapped between requests (the attacks on MCP session binding need that).
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { runHttpGateway } from '../../src/cli/gateway-command.js';
+
+export interface RunningGateway {
+  readonly endpoint: string;
+  /** Log lines the gateway wrote to standard error. */
+  readonly log: readonly string[];
+  stop(): Promise<number>;
+}
+
+/** Runs `reins gateway --config <config>` until `stop()`; resolves once it listens. */
+export async function startHttpGateway(config: string): Promise<RunningGateway> {
+  const log: string[] = [];
+  const stop = new AbortController();
+  let announce: (line: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => {
+    announce = resolve;
+  });
+  const exit = runHttpGateway(
+    { config },
+    { out: (line) => announce(line), err: (line) => log.push(line) },
+    stop.signal,
+  );
+  const line = await Promise.race([
+    listening,
+    exit.then((code) => {
+      throw new Error(`gateway exited ${code}: ${log.join('\n')}`);
+    }),
+  ]);
+  const endpoint = (/listening on (\S+)/.exec(line) as RegExpExecArray)[1] as string;
+  return {
+    endpoint,
+    log,
+    stop: () => {
+      stop.abort();
+      return exit;
+    },
+  };
+}
+
+/** An SDK client whose every request carries `credential.token` as it is at that moment. */
+export interface CredentialClient {
+  readonly client: Client;
+  readonly transport: StreamableHTTPClientTransport;
+  readonly credential: { token: string };
+}
+
+export async function connectWithCredential(endpoint: string, token: string): Promise<CredentialClient> {
+  const credential = { token };
+  const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+    fetch: (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${credential.token}`);
+      return fetch(url, { ...init, headers });
+    },
+  });
+  const client = new Client({ name: 'reins-security-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, credential };
+}
+
+export function resultText(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
