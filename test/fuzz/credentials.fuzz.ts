@@ -61,7 +61,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  auth.close();
+  await auth.close();
   await audit.close();
   await identity.close();
 });

@@ -136,6 +136,8 @@ describe('scopes with whitespace', () => {
 
   it('are refused by `reins agents token` with a clear error', () => {
     const db = join(directory, 'cli.db');
+    credentialKeysBeside(directory); // the deployment's key directory, created as its gateway would
+    const keys = ['--credential-keys', join(directory, '.reins-keys', 'credentials')];
     const run = (...args: string[]) =>
       spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args, '--db', db], {
         encoding: 'utf8',
@@ -144,7 +146,7 @@ describe('scopes with whitespace', () => {
     expect(
       run('agents', 'create', 'cli-analyst', '--owner', 'ana@example.com', '--scopes', 'crm/*').status,
     ).toBe(0);
-    const token = run('agents', 'token', 'cli-analyst', '--scopes', 'crm/select *');
+    const token = run('agents', 'token', 'cli-analyst', '--scopes', 'crm/select *', ...keys);
     expect(token.status).not.toBe(0);
     expect(token.stdout).toBe('');
     expect(token.stderr).toMatch(/invalid scope `crm\/select \*`/);
