@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
+import { ephemeralKeySource } from '../src/identity/key-ring.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { format, machine, summarise } from './measure.js';
 
@@ -22,7 +23,7 @@ await registry.create({
   scopes: ['crm/*', 'pay/*'],
   roles: ['bench'],
 });
-const auth = await Authenticator.open({ store });
+const auth = await Authenticator.open({ store, keys: ephemeralKeySource() });
 // a realistic revocation list: other tokens, sessions and agents revoked
 for (let index = 0; index < 1_000; index++) await auth.revoke('token', `revoked-${index}`, { by: 'bench' });
 

@@ -17,6 +17,7 @@ import { SqliteUserStore } from '../src/api/sqlite-user-store.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { wireOversight } from '../src/cli/oversight-wiring.js';
+import { ephemeralKeySource } from '../src/identity/key-ring.js';
 import { StoreOversight } from '../src/oversight/store-oversight.js';
 import { WindowCounters } from '../src/policy/window-counters.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
@@ -40,7 +41,7 @@ const audit = new SqliteAuditLog({ path: database });
 const identity = new SqliteIdentityStore({ path: database });
 const users = new SqliteUserStore({ path: database });
 await new AgentRegistry(identity).create({ id: 'payer', owner: 'bench@example.com', scopes: ['pay/*'] });
-const authenticator = await Authenticator.open({ store: identity, audit });
+const authenticator = await Authenticator.open({ store: identity, audit, keys: ephemeralKeySource() });
 const wiring = await wireOversight({ db: database }, { approvalTimeoutMs: 60_000, log: () => {} });
 const oversight = new StoreOversight({
   approvals: wiring.stores.approvals,

@@ -64,6 +64,7 @@ import {
 import { CheckpointSigner } from '../src/audit/checkpoint.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
+import { ephemeralKeySource } from '../src/identity/key-ring.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { intentEvent } from '../test/support/audit-fixtures.js';
@@ -293,7 +294,7 @@ async function prepareStore(directory: string, sessions: number): Promise<string
     owner: 'bench@example.com',
     scopes: ['everything/*'],
   });
-  const auth = await Authenticator.open({ store: identity });
+  const auth = await Authenticator.open({ store: identity, keys: ephemeralKeySource() });
   const tokens: string[] = [];
   for (let index = 0; index < sessions; index++)
     tokens.push((await auth.issue(AGENT, { sessionId: `bench-${index}`, ttlSeconds: 3_600 })).token);

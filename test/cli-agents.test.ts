@@ -9,14 +9,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { createKeyDirectory } from '../src/keys/key-directory.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+// the deployment's credential key directory, outside the store (decision 0011)
+const KEYS = join(mkdtempSync(join(tmpdir(), 'reins-cli-agents-keys-')), 'credentials');
+createKeyDirectory(KEYS);
 
 function reins(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, REINS_DATABASE_URL: '' },
+    env: { ...process.env, REINS_DATABASE_URL: '', REINS_CREDENTIAL_KEYS: KEYS },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

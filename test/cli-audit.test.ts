@@ -4,6 +4,7 @@
  * query, show-session, export and re-verify, public key, checkpoint, prune, verify with keys.
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,17 +12,19 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../src/audit/chain.js';
 import { readJsonLines } from '../src/export/jsonl-export.js';
+import { createKeyDirectory } from '../src/keys/key-directory.js';
 import { loadPublicKey } from '../src/store/signing-key.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let directory: string;
 let db: string;
+let keys: string;
 
 function reins(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, REINS_DATABASE_URL: '' },
+    env: { ...process.env, REINS_DATABASE_URL: '', REINS_CHECKPOINT_KEYS: keys },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -29,6 +32,9 @@ function reins(...args: string[]): { code: number | null; stdout: string; stderr
 beforeAll(() => {
   directory = mkdtempSync(join(tmpdir(), 'reins-cli-audit-'));
   db = join(directory, 'audit.db');
+  // the deployment's checkpoint key directory, apart from the log (decision 0011)
+  keys = join(directory, 'keys');
+  createKeyDirectory(keys);
   const demo = reins('demo', '--db', db);
   if (demo.code !== 0) throw new Error(`demo failed: ${demo.stdout}\n${demo.stderr}`);
 });
@@ -44,7 +50,9 @@ describe('reins audit', () => {
 
   it('refuses checkpoints signed by another key', () => {
     const other = join(directory, 'other-key.pem');
-    reins('audit', 'public-key', '--signing-key', other);
+    writeFileSync(other, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), {
+      mode: 0o600,
+    });
     const result = reins('audit', 'verify', '--db', db, '--public-key', other);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('bad_checkpoint');
@@ -101,14 +109,16 @@ describe('reins audit', () => {
     expect(exported.records).toHaveLength(72);
     return verifyChain(exported.records, {
       checkpoints: exported.checkpoints,
-      publicKey: loadPublicKey(join(directory, 'audit-signing-key.pem')),
+      publicKey: loadPublicKey(join(keys, 'signing-key.pem')),
     }).then((report) => expect(report).toMatchObject({ ok: true, checked: 72 }));
   });
 
   it('signs a checkpoint on demand, and detects a cut tail against a checkpoint kept elsewhere', () => {
     const copy = join(directory, 'copy.db');
     writeFileSync(copy, readFileSync(db));
-    writeFileSync(join(directory, 'copy-key.pem'), readFileSync(join(directory, 'audit-signing-key.pem')));
+    writeFileSync(join(directory, 'copy-key.pem'), readFileSync(join(keys, 'signing-key.pem')), {
+      mode: 0o600,
+    });
     const signed = reins(
       'audit',
       'checkpoint',
@@ -157,7 +167,7 @@ describe('reins audit', () => {
   it('prunes up to an old checkpoint and still verifies', () => {
     const copy = join(directory, 'prune.db');
     writeFileSync(copy, readFileSync(db));
-    const key = join(directory, 'audit-signing-key.pem');
+    const key = join(keys, 'signing-key.pem');
     const pruned = reins('audit', 'prune', '--db', copy, '--signing-key', key, '--older-than', '0s');
     expect(pruned.code).toBe(2); // 0s is not a positive duration
     const ok = reins('audit', 'prune', '--db', copy, '--signing-key', key, '--older-than', '1ms');

@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { runHttpGateway } from '../src/cli/gateway-command.js';
+import { createKeyDirectory } from '../src/keys/key-directory.js';
+import { directoryKeySource } from '../src/keys/key-source.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 
@@ -106,7 +108,10 @@ limits: { maxMessageBytes: 65536, callTimeout: 20s, approvalTimeout: 1s }
     roles: ['reader'],
     scopes: ['fs/*', 'everything/*'],
   });
-  auth = await Authenticator.open({ store: identity });
+  // the deployment's default credential key directory, which the gateway below uses too
+  const keyDirectory = join(directory, '.reins-keys', 'credentials');
+  createKeyDirectory(keyDirectory);
+  auth = await Authenticator.open({ store: identity, keys: directoryKeySource(keyDirectory) });
   tokens.assistant = (await auth.issue('assistant', { sessionId: 'assistant-session' })).token;
   tokens.reader = (await auth.issue('reader', { sessionId: 'reader-session' })).token;
 

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { Harness } from '../src/harness/harness.js';
-import { KeyRing } from '../src/identity/key-ring.js';
+import { ephemeralKeySource, KeyRing } from '../src/identity/key-ring.js';
 import { CredentialError, issueToken } from '../src/identity/tokens.js';
 import { CREDENTIAL_TYPE } from '../src/spec/credential-claims.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
@@ -25,6 +25,7 @@ let audit: SqliteAuditLog;
 let registry: AgentRegistry;
 let auth: Authenticator;
 let now: number;
+let keys: ReturnType<typeof ephemeralKeySource>;
 
 beforeEach(async () => {
   const directory = mkdtempSync(join(tmpdir(), 'reins-identity-'));
@@ -32,7 +33,8 @@ beforeEach(async () => {
   audit = new SqliteAuditLog({ path: ':memory:' });
   now = Date.parse('2026-03-02T10:00:00Z');
   registry = new AgentRegistry(store, () => now);
-  auth = await Authenticator.open({ store, audit, clock: () => now, maxDelegationDepth: 2 });
+  keys = ephemeralKeySource();
+  auth = await Authenticator.open({ store, audit, keys, clock: () => now, maxDelegationDepth: 2 });
   await registry.create({ id: 'assistant', owner: 'ana@example.com', scopes: ['crm/*'], roles: ['support'] });
   await registry.create({
     id: 'payments-bot',
@@ -119,7 +121,7 @@ describe('credentials', () => {
   });
 
   it('refuses a wrong issuer, a wrong audience, an expired and a not yet valid credential', async () => {
-    const ring = await KeyRing.load(await store.signingKeys());
+    const ring = KeyRing.fromKeys(await keys.load());
     const base = {
       agentId: 'assistant',
       sessionId: 's',
@@ -191,13 +193,18 @@ describe('credentials', () => {
 
   it('keeps verifying tokens of a rotated key until they expire, and signs new ones with the new key', async () => {
     const old = await auth.issue('assistant');
-    const kid = await auth.rotateKey();
+    keys.rotate(new Date(now));
     const fresh = await auth.issue('assistant');
-    expect(
-      JSON.parse(new TextDecoder().decode(base64url.decode(fresh.token.split('.')[0] as string))).kid,
-    ).toBe(kid);
+    const kidOf = (token: string) =>
+      JSON.parse(new TextDecoder().decode(base64url.decode(token.split('.')[0] as string))).kid as string;
+    expect(kidOf(fresh.token)).toBe(auth.signingKeyId());
+    expect(kidOf(fresh.token)).not.toBe(kidOf(old.token));
     expect((await auth.authenticate(old.token)).ok).toBe(true);
+    expect((await auth.authenticate(fresh.token)).ok).toBe(true);
     expect((await auth.jwks()).keys).toHaveLength(2);
+    // a day later every token of the retired key has expired: the key no longer verifies
+    now += 24 * 3_600_000 + 1;
+    expect((await auth.jwks()).keys).toHaveLength(1);
   });
 });
 

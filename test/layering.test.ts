@@ -24,6 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   memory: ['spec'],
   replay: ['spec', 'policy', 'store', 'loader', 'harness'],
   auth: ['spec', 'identity', 'store'],
+  keys: ['spec', 'identity'],
   gateway: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'loader', 'harness', 'identity', 'auth'],
   oversight: ['spec', 'audit', 'store', 'identity', 'auth'],
   api: ['spec', 'policy', 'audit', 'store', 'identity', 'auth', 'inspect', 'oversight', 'harness'],
@@ -48,6 +49,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'replay',
     'oversight',
     'api',
+    'keys',
   ],
   index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };

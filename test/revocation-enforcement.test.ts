@@ -12,6 +12,7 @@ import { Client, escapeIdentifier } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
+import { ephemeralKeySource } from '../src/identity/key-ring.js';
 import { PostgresIdentityStore } from '../src/store/postgres/postgres-identity-store.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import type { IdentityStore } from '../src/store/state-stores.js';
@@ -22,8 +23,9 @@ async function measure(openStore: () => Promise<IdentityStore>): Promise<number[
   const first = await openStore();
   const second = await openStore();
   await new AgentRegistry(first).create({ id: 'agent', owner: 'o@example.com', scopes: ['crm/*'] });
-  const issuing = await Authenticator.open({ store: first });
-  const enforcing = await Authenticator.open({ store: second });
+  const keys = ephemeralKeySource(); // one key source, as every process of a deployment shares it
+  const issuing = await Authenticator.open({ store: first, keys });
+  const enforcing = await Authenticator.open({ store: second, keys });
   const delays: number[] = [];
   try {
     for (let round = 0; round < 10; round++) {

@@ -6,13 +6,13 @@
  * Reads come from the stores and the audit log. Errors use one wire format (api-errors).
  */
 
-import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import type { CheckpointKeys } from '../audit/checkpoint.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import { screenCall } from '../harness/redaction-stage.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
@@ -51,7 +51,7 @@ export interface ControlApiOptions {
   readonly authenticator: Authenticator;
   readonly policy: PolicyStatusSource;
   /** Checks checkpoint signatures on verify; without it only hashes are compared. */
-  readonly publicKey?: KeyObject;
+  readonly publicKey?: CheckpointKeys;
   /** Console sessions end after this much inactivity. Default 8 hours. */
   readonly sessionTtlMs?: number;
   /** Set the console cookie `Secure` (serve over HTTPS, or behind a TLS proxy). Default false. */

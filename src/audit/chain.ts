@@ -11,7 +11,7 @@
 import { hash, type KeyObject } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord, type PreparedEvent } from '../spec/audit-event.js';
-import { keyIdOf, verifyCheckpoint } from './checkpoint.js';
+import { type CheckpointKeys, keyIdOf, verifyCheckpoint } from './checkpoint.js';
 
 /** The "previous hash" of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -95,7 +95,7 @@ export interface VerifyOptions {
    * The trusted public key, or several (key rotation): each checkpoint must be signed by the one its
    * keyId names. Without any, only checkpoint hashes are compared and the report says so.
    */
-  readonly publicKey?: KeyObject | readonly KeyObject[];
+  readonly publicKey?: CheckpointKeys;
   /**
    * The cadence writers sign at: no run of this many records may go without a checkpoint. Comes from
    * the verifier's configuration: a database could claim any cadence. Omitted: not checked.

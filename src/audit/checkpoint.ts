@@ -2,14 +2,14 @@
  * @module audit/checkpoint
  * Signing and verifying audit checkpoints with Ed25519 (node:crypto). Pure: keys are passed in.
  */
-import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { type AuditCheckpointV1, checkpointMessage } from '../spec/audit-checkpoint.js';
+import { keyIdOf } from '../spec/key-id.js';
 
-/** `ed25519:<16 hex>`: a short, stable name for a public key. */
-export function keyIdOf(publicKey: KeyObject): string {
-  const raw = publicKey.export({ format: 'der', type: 'spki' });
-  return `ed25519:${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
-}
+export { keyIdOf };
+
+/** The keys checkpoints are verified with: the current one and every retired one (kept forever). */
+export type CheckpointKeys = KeyObject | readonly KeyObject[];
 
 export class CheckpointSigner {
   readonly keyId: string;
@@ -55,8 +55,12 @@ export function forcedCheckpointDue(headSeq: number, lastSigned: number): boolea
   return headSeq > lastSigned;
 }
 
-export function verifyCheckpoint(checkpoint: AuditCheckpointV1, publicKey: KeyObject): boolean {
-  if (checkpoint.keyId !== keyIdOf(publicKey)) return false;
+/** Checks the signature with the key the checkpoint names; a key not among `keys` fails. */
+export function verifyCheckpoint(checkpoint: AuditCheckpointV1, keys: CheckpointKeys): boolean {
+  const publicKey = (Array.isArray(keys) ? keys : [keys]).find(
+    (key: KeyObject) => keyIdOf(key) === checkpoint.keyId,
+  );
+  if (publicKey === undefined) return false;
   try {
     return verify(
       null,

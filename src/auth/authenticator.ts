@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { planDelegation } from '../identity/delegation.js';
-import { KeyRing } from '../identity/key-ring.js';
+import { type CredentialKeySource, KeyRing, MAX_TOKEN_LIFETIME_MS } from '../identity/key-ring.js';
 import {
   CredentialError,
   claimedScopes,
@@ -28,7 +28,7 @@ import {
 import type { CredentialRejectedEvent } from '../spec/audit-event.js';
 import { type CredentialClaims, type CredentialErrorCode, delegatorsOf } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
-import type { AgentRecordV1, IdentityChange, RevocationKind, RevocationV1 } from '../spec/identity.js';
+import type { AgentRecordV1, RevocationKind, RevocationV1 } from '../spec/identity.js';
 import { covers } from '../spec/scopes.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -38,6 +38,10 @@ import { type RefusalLimits, RefusalRecorder } from './refusal-recorder.js';
 
 export interface AuthenticatorOptions {
   readonly store: IdentityStore;
+  /** Where the signing key and the verification keys come from: never the store (decision 0011). */
+  readonly keys: CredentialKeySource;
+  /** Warnings, e.g. about signing keys an earlier version left in the store. */
+  readonly log?: (line: string) => void;
   /** Where refusals are recorded. */
   readonly audit?: AuditLog;
   /** How many refusals are recorded one by one per window (the rest are counted into summaries). */
@@ -74,7 +78,6 @@ interface CachedClaims {
 export class Authenticator {
   private readonly cache = new Map<string, CachedClaims>();
   private ring: KeyRing;
-  private readonly unsubscribe: () => void;
   private readonly clock: () => number;
   private readonly cacheSize: number;
   private readonly refusals: RefusalRecorder | undefined;
@@ -89,24 +92,19 @@ export class Authenticator {
     this.clock = options.clock ?? Date.now;
     this.cacheSize = options.cacheSize ?? 10_000;
     this.refusals = options.audit && new RefusalRecorder(options.audit, options.refusals ?? {}, this.clock);
-    this.unsubscribe = options.store.onChange((change) => {
-      void this.apply(change).catch(() => {
-        // fail closed: if a change cannot be applied, forget every cached verification
-        this.cache.clear();
-      });
-    });
   }
 
-  /** Loads keys, agents and revocations from the store; creates the first signing key if there is none. */
+  /** Loads the keys from the key source, agents and revocations from the store. */
   static async open(options: AuthenticatorOptions): Promise<Authenticator> {
-    const now = new Date((options.clock ?? Date.now)());
-    let keys = await options.store.signingKeys();
-    if (!keys.some((key) => key.retiredAt === undefined)) {
-      await options.store.addSigningKey(KeyRing.generate(now));
-      keys = await options.store.signingKeys();
-    }
+    const ring = KeyRing.fromKeys(await options.keys.load());
+    // keys an earlier version kept in the store were readable by anyone who could read it: never trusted
+    const dropped = await options.store.dropLegacySigningKeys();
+    if (dropped > 0)
+      options.log?.(
+        `deleted ${dropped} credential signing key(s) an earlier version kept in the store; credentials they signed are no longer accepted (issue new ones; see docs/decisions/0011-key-custody.md)`,
+      );
     const standing = await AgentStanding.open(options.store, options.clock);
-    return new Authenticator(options, await KeyRing.load(keys), standing);
+    return new Authenticator(options, ring, standing);
   }
 
   /** Verifies a bearer credential and maps it to the principal the policy sees. Never throws. */
@@ -149,6 +147,7 @@ export class Authenticator {
         );
       }
     }
+    await this.reloadKeysIfChanged();
     const now = Math.floor(this.clock() / 1000);
     const ttl = options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     if (!(ttl > 0)) throw new CredentialError('malformed', `ttl must be positive, got \`${ttl}\``);
@@ -195,6 +194,7 @@ export class Authenticator {
         Math.floor(this.clock() / 1000),
         this.options.maxDelegationDepth,
       );
+      await this.reloadKeysIfChanged();
       return await issueToken(this.ring, plan, this.options.tokens);
     } catch (error) {
       const refusal =
@@ -227,21 +227,20 @@ export class Authenticator {
     await this.options.store.revoke(revocation);
   }
 
-  /** Adds a new signing key and retires the current one (it still verifies until its tokens expire). */
-  async rotateKey(): Promise<string> {
-    const now = new Date(this.clock());
-    const current = this.ring.signingKey();
-    const fresh = KeyRing.generate(now);
-    await this.options.store.addSigningKey(fresh);
-    if (current) {
-      await this.options.store.retireSigningKey(
-        current.kid,
-        now.toISOString(),
-        new Date(now.getTime() + MAX_TOKEN_LIFETIME_MS).toISOString(),
-      );
-    }
-    this.ring = await KeyRing.load(await this.options.store.signingKeys());
-    return fresh.kid;
+  /**
+   * Re-reads the key source when it says it changed (another process rotated the key): before signing,
+   * and when a token names a key this process does not know. Returns whether the keys were reloaded.
+   */
+  async reloadKeysIfChanged(): Promise<boolean> {
+    if (!this.options.keys.changed?.()) return false;
+    this.ring = KeyRing.fromKeys(await this.options.keys.load());
+    this.cache.clear();
+    return true;
+  }
+
+  /** The kid new credentials are signed with. */
+  signingKeyId(): string {
+    return this.ring.signer.keyId;
   }
 
   jwks() {
@@ -250,7 +249,6 @@ export class Authenticator {
 
   /** Stops listening for identity changes and writes the refusals counted but not recorded yet. */
   close(): Promise<void> {
-    this.unsubscribe();
     this.standing.close();
     return this.refusals?.flush() ?? Promise.resolve();
   }
@@ -264,15 +262,17 @@ export class Authenticator {
       if (cached.expiresAtMs > now) return cached.claims;
       this.cache.delete(token);
     }
-    const claims = await verifyToken(this.ring, token, new Date(now), this.options.tokens);
+    const claims = await verifyToken(this.ring, token, new Date(now), this.options.tokens).catch(
+      async (error: unknown) => {
+        // a key rotated in by another process: reload once and try again
+        if (!(error instanceof CredentialError && error.code === 'unknown_key')) throw error;
+        if (!(await this.reloadKeysIfChanged())) throw error;
+        return verifyToken(this.ring, token, new Date(now), this.options.tokens);
+      },
+    );
     if (this.cache.size >= this.cacheSize) this.cache.clear();
     this.cache.set(token, { claims, expiresAtMs: claims.exp * 1000 });
     return claims;
-  }
-
-  /** Key changes; agents and revocations are followed by the agent standing. */
-  private async apply(change: IdentityChange): Promise<void> {
-    if (change.kind === 'key') this.ring = await KeyRing.load(await this.options.store.signingKeys());
   }
 
   private async activeAgent(agentId: string): Promise<AgentRecordV1> {
@@ -315,5 +315,4 @@ export class Authenticator {
   }
 }
 
-/** The longest a credential may live; retired keys are kept this long (revocations a little longer). */
-export const MAX_TOKEN_LIFETIME_MS = MAX_TOKEN_LIFETIME_SECONDS * 1000;
+export { MAX_TOKEN_LIFETIME_MS };

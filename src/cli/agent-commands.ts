@@ -1,6 +1,6 @@
 /**
  * @module cli/agent-commands
- * `reins agents create|list|show|suspend|resume|retire|token|jwks|rotate-key`: the agent registry and
+ * `reins agents create|list|show|suspend|resume|retire|token|jwks`: the agent registry and
  * its credentials, on the embedded SQLite store or the shared PostgreSQL one. Suspend, resume and
  * retire are operator actions: they need an admin's user token (cli/operator-auth).
  */
@@ -9,7 +9,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { openIdentityStore, type StoreOptions } from './audit-store.js';
+import { credentialKeysOf, openIdentityStore, type StoreOptions } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 import { type ActorOptions, asOperator } from './oversight-commands.js';
 
@@ -120,7 +120,7 @@ export function issueAgentToken(
   io: CliIo,
 ): Promise<number> {
   return withStore(options, io, async (store) => {
-    const auth = await Authenticator.open({ store });
+    const auth = await Authenticator.open({ store, keys: credentialKeysOf(options), log: io.err });
     try {
       const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
       const { token, claims } = await auth.issue(id, {
@@ -141,19 +141,9 @@ export function issueAgentToken(
 
 export function showJwks(options: StoreOptions, io: CliIo): Promise<number> {
   return withStore(options, io, async (store) => {
-    const auth = await Authenticator.open({ store });
+    const auth = await Authenticator.open({ store, keys: credentialKeysOf(options), log: io.err });
     io.out(JSON.stringify(await auth.jwks(), null, 2));
     auth.close();
-    return EXIT_OK;
-  });
-}
-
-export function rotateKey(options: StoreOptions, io: CliIo): Promise<number> {
-  return withStore(options, io, async (store) => {
-    const auth = await Authenticator.open({ store });
-    const kid = await auth.rotateKey();
-    auth.close();
-    io.out(`new signing key ${kid}; the previous key keeps verifying until its tokens expire`);
     return EXIT_OK;
   });
 }

@@ -15,13 +15,12 @@ import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
-import { loadOrCreateSigningKey, publicKeyPem } from '../store/signing-key.js';
 import {
+  checkpointPublicKeyPem,
   describeStore,
   openReadableAuditLog,
   openWritableAuditLog,
   type StoreOptions,
-  signingKeyPathOf,
   type VerificationKeys,
   verificationKeys,
 } from './audit-store.js';
@@ -257,7 +256,7 @@ export async function showSession(
 
 export function showPublicKey(options: StoreOptions, io: CliIo): number {
   try {
-    io.out(publicKeyPem(loadOrCreateSigningKey(signingKeyPathOf(options))).trimEnd());
+    io.out(checkpointPublicKeyPem(options).trimEnd());
     return EXIT_OK;
   } catch (error) {
     io.err(`reins audit public-key: ${describeError(error)}`);
@@ -267,7 +266,7 @@ export function showPublicKey(options: StoreOptions, io: CliIo): number {
 
 export async function signCheckpoint(options: StoreOptions, io: CliIo): Promise<number> {
   return withLog(
-    () => openWritableAuditLog(options),
+    () => openWritableAuditLog(options, {}, (line) => io.err(`reins audit: ${line}`)),
     io,
     async (log) => {
       const checkpoint = (await log.checkpoint()) ?? (await log.checkpoints()).at(-1);
@@ -286,7 +285,7 @@ export async function pruneAudit(options: StoreOptions & { olderThan: string }, 
   if (age === undefined)
     return usage(io, `--older-than must be a duration like 30d or 12h, got \`${options.olderThan}\``);
   return withLog(
-    () => openWritableAuditLog(options),
+    () => openWritableAuditLog(options, {}, (line) => io.err(`reins audit: ${line}`)),
     io,
     async (log) => {
       const report = await log.prune(new Date(Date.now() - age));

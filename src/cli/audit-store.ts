@@ -1,28 +1,36 @@
 /**
  * @module cli/audit-store
  * Picks the concrete audit store for a command: PostgreSQL when a connection string is given
- * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also loads the
- * checkpoint signing key and the public key used to verify.
+ * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also picks the key
+ * sources (credentials, checkpoints; decision 0011), loads the checkpoint signing key and the public
+ * keys used to verify.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { CheckpointSigner } from '../audit/checkpoint.js';
+import { dirname, join, resolve } from 'node:path';
+import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
+import type { CredentialKeySource } from '../identity/key-ring.js';
+import { retirePublicKey } from '../keys/key-directory.js';
+import {
+  creatableKeyMissing,
+  createKeysIfMissing,
+  credentialKeySource,
+  type KeyPurpose,
+  loadKeys,
+  type ResolvedKeySource,
+  resolveKeySource,
+  verificationKeys as sourceVerificationKeys,
+} from '../keys/key-source.js';
 import { PolicyWatcher } from '../loader/policy-watcher.js';
 import { MemoryGuard } from '../memory/memory-guard.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
-import type { AuditDurability } from '../spec/gateway-config.js';
+import type { AuditDurability, GatewayConfig, KeySource, KeysConfig } from '../spec/gateway-config.js';
 import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
 import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
 import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
 import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
-import {
-  DEFAULT_SIGNING_KEY_PATH,
-  loadOrCreateSigningKey,
-  loadPublicKey,
-  SIGNING_KEY_FILE,
-} from '../store/signing-key.js';
+import { loadPublicKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js';
@@ -37,22 +45,92 @@ export interface StoreOptions {
   readonly db?: string;
   /** PostgreSQL connection string; wins over `db`. Default: `REINS_DATABASE_URL`. */
   readonly databaseUrl?: string;
-  /** Ed25519 signing key (PKCS#8 PEM). Default: `REINS_SIGNING_KEY` or `.reins/audit-signing-key.pem`. */
+  /** Checkpoint key file (PKCS#8 PEM, mode 0600): `--signing-key`, or `REINS_SIGNING_KEY`. */
   readonly signingKey?: string;
+  /** Key directories: `--credential-keys`, `--checkpoint-keys`. */
+  readonly credentialKeys?: string;
+  readonly checkpointKeys?: string;
+  /** `keys:` of reins.yaml (paths already resolved against its directory). */
+  readonly keys?: KeysConfig;
+  /** Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory, else the working directory. */
+  readonly keysBase?: string;
   /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0010). */
   readonly durability?: AuditDurability;
+}
+
+/** The store and key sources a reins.yaml names, as every command given `--config` opens them. */
+export function storeOptionsOfConfig(config: GatewayConfig, directory: string): StoreOptions {
+  return {
+    db: config.store.sqlite,
+    durability: config.store.durability,
+    ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
+    keys: config.keys,
+    keysBase: directory,
+  };
 }
 
 export function databaseUrlOf(options: StoreOptions): string | undefined {
   return options.databaseUrl ?? (process.env.REINS_DATABASE_URL || undefined);
 }
 
-/** Default: next to the SQLite log (`.reins/audit-signing-key.pem` for the default log and for PostgreSQL). */
-export function signingKeyPathOf(options: StoreOptions): string {
-  const explicit = options.signingKey ?? (process.env.REINS_SIGNING_KEY || undefined);
-  if (explicit) return explicit;
-  if (databaseUrlOf(options) || options.db === undefined) return DEFAULT_SIGNING_KEY_PATH;
+/** The key source for `purpose`: a CLI flag, else reins.yaml, else the environment, else the default directory. */
+export function keySourceOf(purpose: KeyPurpose, options: StoreOptions): ResolvedKeySource {
+  const resolved = resolveKeySource(
+    purpose,
+    explicitKeySource(purpose, options),
+    options.keysBase ?? process.cwd(),
+  );
+  // a directory reins.yaml names is as deliberate as the default: a starting deployment may create it
+  const configured = options.keys?.[purpose];
+  return configured !== undefined && resolved.source === configured && 'directory' in configured
+    ? { ...resolved, creatable: true }
+    : resolved;
+}
+
+function explicitKeySource(purpose: KeyPurpose, options: StoreOptions): KeySource | undefined {
+  const directory = purpose === 'credentials' ? options.credentialKeys : options.checkpointKeys;
+  if (directory) return { directory: resolve(directory) };
+  if (options.keys?.[purpose]) return options.keys[purpose];
+  if (purpose === 'checkpoints') {
+    const file = options.signingKey ?? (process.env.REINS_SIGNING_KEY || undefined);
+    if (file) return { file: resolve(file) };
+  }
+  return undefined;
+}
+
+/** The credential key source; `create`: a starting gateway creates the default key directory (saying so). */
+export function credentialKeysOf(
+  options: StoreOptions,
+  create?: { log: (line: string) => void },
+): CredentialKeySource {
+  const resolved = keySourceOf('credentials', options);
+  if (create) createKeysIfMissing(resolved, create.log);
+  return credentialKeySource(resolved);
+}
+
+/** Where versions before decision 0011 kept the checkpoint key: beside the SQLite log. */
+function legacyCheckpointKeyPath(options: StoreOptions): string {
+  if (databaseUrlOf(options) || options.db === undefined)
+    return join(dirname(DEFAULT_AUDIT_PATH), SIGNING_KEY_FILE);
   return join(dirname(options.db), SIGNING_KEY_FILE);
+}
+
+/**
+ * A writer creates the default checkpoint key directory on first use (saying so). A key an earlier
+ * version kept beside the log is retired into it, so that the checkpoints it signed still verify.
+ */
+function prepareCheckpointKeys(options: StoreOptions, log: (line: string) => void): ResolvedKeySource {
+  const resolved = keySourceOf('checkpoints', options);
+  if (!creatableKeyMissing(resolved) || !('directory' in resolved.source)) return resolved;
+  createKeysIfMissing(resolved, log);
+  const legacy = legacyCheckpointKeyPath(options);
+  if (existsSync(legacy)) {
+    retirePublicKey(resolved.source.directory, loadPublicKey(legacy), new Date());
+    log(
+      `the checkpoint key \`${legacy}\` beside the log is retired (its checkpoints still verify); keep a copy elsewhere and delete it (docs/decisions/0011-key-custody.md)`,
+    );
+  }
+  return resolved;
 }
 
 /** The memory guard's label file: next to the SQLite log (`.reins/` for the default log and for PostgreSQL). */
@@ -80,12 +158,13 @@ export function describeStore(options: StoreOptions): string {
   return url ? redactUrl(url) : (options.db ?? DEFAULT_AUDIT_PATH);
 }
 
-/** Opens the log for writing, signing checkpoints with the configured key (created on first use). */
+/** Opens the log for writing, signing checkpoints with the configured key (the default one created on first use). */
 export async function openWritableAuditLog(
   options: StoreOptions,
   checkpoints: Pick<AuditLogOptions, 'checkpointEvery' | 'onCheckpoint'> = {},
+  log: (line: string) => void = (line) => process.stderr.write(`reins: ${line}\n`),
 ): Promise<AuditLog> {
-  const signer = new CheckpointSigner(loadOrCreateSigningKey(signingKeyPathOf(options)));
+  const signer = new CheckpointSigner(checkpointSigningKey(options, log));
   const url = databaseUrlOf(options);
   if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...checkpoints });
   return new SqliteAuditLog({
@@ -110,27 +189,47 @@ export async function openReadableAuditLog(options: StoreOptions): Promise<Audit
 /** The keys checkpoint signatures are checked against, and where they came from (for the report). */
 export interface VerificationKeys {
   readonly keys: KeyObject[];
-  /** `given`: --public-key; `beside-log`: derived from the signing key file the log is written with. */
-  readonly source: 'given' | 'beside-log' | 'none';
+  /**
+   * `given`: --public-key; `key-source`: the configured checkpoint key source (current and retired
+   * keys); `beside-log`: the key file an earlier version kept beside the log; `none`: no key at all.
+   */
+  readonly source: 'given' | 'key-source' | 'beside-log' | 'none';
   readonly path?: string;
 }
 
 /**
- * Explicit public keys (several during a key rotation), else the local signing key's public key, which
- * sits where the log is written from: whoever can replace that file can also re-sign a rewritten log.
+ * Explicit public keys (several during a key rotation), else the checkpoint key source's current and
+ * retired keys (checkpoint keys verify for good), else the key an earlier version kept beside the log,
+ * which whoever can replace it can re-sign a rewritten log with.
  */
 export function verificationKeys(options: StoreOptions & { publicKey?: string[] }): VerificationKeys {
   if (options.publicKey && options.publicKey.length > 0)
     return { keys: options.publicKey.map(loadPublicKey), source: 'given' };
-  const path = signingKeyPathOf(options);
-  return existsSync(path)
-    ? { keys: [loadPublicKey(path)], source: 'beside-log', path }
-    : { keys: [], source: 'none' };
+  const resolved = keySourceOf('checkpoints', options);
+  if (creatableKeyMissing(resolved)) {
+    const legacy = legacyCheckpointKeyPath(options);
+    return existsSync(legacy)
+      ? { keys: [loadPublicKey(legacy)], source: 'beside-log', path: legacy }
+      : { keys: [], source: 'none' };
+  }
+  return { keys: sourceVerificationKeys(loadKeys(resolved)), source: 'key-source' };
 }
 
-/** The key to check checkpoint signatures with: an explicit public key, else the local signing key's. */
-export function verificationKey(options: StoreOptions & { publicKey?: string }): KeyObject | undefined {
-  return verificationKeys({ ...options, publicKey: options.publicKey ? [options.publicKey] : [] }).keys[0];
+/** The keys to check checkpoint signatures with (see verificationKeys); none: undefined. */
+export function verificationKey(options: StoreOptions & { publicKey?: string }): CheckpointKeys | undefined {
+  const { keys } = verificationKeys({ ...options, publicKey: options.publicKey ? [options.publicKey] : [] });
+  return keys.length > 0 ? keys : undefined;
+}
+
+/** The private key that signs checkpoints, from the checkpoint key source (the default one created on first use). */
+export function checkpointSigningKey(options: StoreOptions, log: (line: string) => void): KeyObject {
+  return loadKeys(prepareCheckpointKeys(options, log)).privateKey;
+}
+
+/** The current checkpoint public key (PEM), for `reins audit public-key`. */
+export function checkpointPublicKeyPem(options: StoreOptions): string {
+  const keys = loadKeys(keySourceOf('checkpoints', options));
+  return createPublicKey(keys.privateKey).export({ format: 'pem', type: 'spki' }).toString();
 }
 
 function redactUrl(url: string): string {

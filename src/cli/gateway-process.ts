@@ -18,7 +18,14 @@ import { describeError } from '../spec/errors.js';
 import type { GatewayConfig } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
-import { memoryGuardOf, openIdentityStore, openWritableAuditLog, type StoreOptions } from './audit-store.js';
+import {
+  credentialKeysOf,
+  memoryGuardOf,
+  openIdentityStore,
+  openWritableAuditLog,
+  type StoreOptions,
+  storeOptionsOfConfig,
+} from './audit-store.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 import { PolicyStatusTracker } from './policy-status.js';
 
@@ -43,11 +50,7 @@ export async function startGatewayProcess(
   directory: string,
   log: (line: string) => void,
 ): Promise<GatewayProcess> {
-  const storeOptions: StoreOptions = {
-    db: config.store.sqlite,
-    durability: config.store.durability,
-    ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
-  };
+  const storeOptions = storeOptionsOfConfig(config, directory);
   const cleanup: (() => Promise<void> | void)[] = [];
   const close = async () => {
     for (const step of cleanup.reverse()) {
@@ -63,14 +66,20 @@ export async function startGatewayProcess(
     const targets = checkpointTargets(config.audit.checkpoints.publish);
     const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
     if (publisher) cleanup.push(() => publisher.close());
-    const audit: AuditLog = await openWritableAuditLog(storeOptions, {
-      checkpointEvery: config.audit.checkpoints.every,
-      ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
-    });
+    const audit: AuditLog = await openWritableAuditLog(
+      storeOptions,
+      {
+        checkpointEvery: config.audit.checkpoints.every,
+        ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
+      },
+      log,
+    );
     cleanup.push(() => audit.close());
     const identity = await openIdentityStore(storeOptions);
     cleanup.push(() => identity.close());
-    const authenticator = await Authenticator.open({ store: identity, audit });
+    // the first start of a deployment creates its default key directory; nothing else ever does
+    const keys = credentialKeysOf(storeOptions, { log });
+    const authenticator = await Authenticator.open({ store: identity, audit, keys, log });
     cleanup.push(() => authenticator.close());
     const upstreams = config.upstreams.map(
       (upstreamConfig) =>

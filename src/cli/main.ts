@@ -12,7 +12,6 @@ import {
   createAgent,
   issueAgentToken,
   listAgents,
-  rotateKey,
   showAgent,
   showJwks,
 } from './agent-commands.js';
@@ -27,10 +26,11 @@ import {
   type VerifyOptions,
   verifyAudit,
 } from './audit-commands.js';
-import { type StoreOptions, signingKeyPathOf } from './audit-store.js';
+import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
 import { decide } from './decide-command.js';
 import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
+import { generateKeys, type KeyCommandOptions, rotateKeys, showKeys } from './key-commands.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
 import {
   type ActorOptions,
@@ -53,6 +53,10 @@ import {
   rotateUserToken,
   type UserStoreOptions,
 } from './user-commands.js';
+
+const CREDENTIAL_KEYS_FLAG = '--credential-keys <dir>';
+const CREDENTIAL_KEYS_HELP =
+  'credential key directory (default: REINS_CREDENTIAL_KEYS or .reins-keys/credentials)';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -106,7 +110,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     command
       .option('--db <file>', 'SQLite audit log', DEFAULT_AUDIT_PATH)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
-      .option('--signing-key <file>', 'Ed25519 checkpoint key, PKCS#8 PEM (default: next to the SQLite log)');
+      .option(
+        '--checkpoint-keys <dir>',
+        'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+      )
+      .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600');
   storeOptions(audit.command('verify'))
     .description('verify the hash chain and signed checkpoints; names the first bad record')
     .option(
@@ -255,6 +263,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
   agentStore(agents.command('token'))
     .description('issue a short-lived credential (printed on standard output)')
+    .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
     .argument('<id>')
     .option('--session <id>', 'session the credential is bound to (default: a new one)')
     .option('--scopes <list>', 'narrower than the mission (default: the whole mission)')
@@ -266,18 +275,44 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     );
   agentStore(agents.command('jwks'))
     .description('print the JSON Web Key Set other services verify credentials with')
+    .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
     .action((options: StoreOptions) =>
       showJwks(options, io).then((code) => {
         exitCode = code;
       }),
     );
-  agentStore(agents.command('rotate-key'))
-    .description('sign new credentials with a new key; the old one verifies until its tokens expire')
-    .action((options: StoreOptions) =>
-      rotateKey(options, io).then((code) => {
-        exitCode = code;
-      }),
-    );
+
+  const keys = program
+    .command('keys')
+    .description('signing keys of credentials and checkpoints, kept apart from the store (docs/identity.md)');
+  const keyOptions = (command: Command) =>
+    command
+      .option('--config <file>', 'use the key sources named in this reins.yaml')
+      .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
+      .option(
+        '--checkpoint-keys <dir>',
+        'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+      );
+  keyOptions(keys.command('generate'))
+    .description('create key directories (0700) with a new key (0600); refuses one that has a key')
+    .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
+    .action((options: KeyCommandOptions) => {
+      exitCode = generateKeys(options, io);
+    });
+  keyOptions(keys.command('rotate'))
+    .description(
+      'sign with a new key; the old one verifies (credentials: until its tokens expire; checkpoints: for good)',
+    )
+    .requiredOption('--purpose <purpose>', 'credentials or checkpoints')
+    .action((options: KeyCommandOptions) => {
+      exitCode = rotateKeys(options, io);
+    });
+  keyOptions(keys.command('show'))
+    .description('key ids and public keys (nothing secret)')
+    .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
+    .action((options: KeyCommandOptions) => {
+      exitCode = showKeys(options, io);
+    });
 
   const approvals = program.command('approvals').description('held calls waiting for human approval');
   const actorOptions = (command: Command) => operatorOptions(agentStore(command));
@@ -459,6 +494,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--approval-timeout <ms>', 'how long a held call waits for human approval', '300000')
     .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
     .option(
+      '--checkpoint-keys <dir>',
+      'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+    )
+    .option(
       '--env <NAME|NAME=value>',
       "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
       (value: string, previous: string[] = []) => [...previous, value],
@@ -498,11 +537,25 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command('demo')
     .description('run incident scenarios without and with Reins, and show the audit trail')
     .option('--db <file>', 'SQLite audit log to write', DEFAULT_AUDIT_PATH)
-    .option('--signing-key <file>', 'Ed25519 checkpoint key (default: next to the log)')
-    .action(async (options: { db: string; signingKey?: string }) => {
+    .option(
+      '--checkpoint-keys <dir>',
+      'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+    )
+    .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600')
+    .action(async (options: StoreOptions & { db: string }) => {
+      let signingKey: ReturnType<typeof checkpointSigningKey>;
+      try {
+        signingKey = checkpointSigningKey(options, (line) => io.err(`reins demo: ${line}`));
+      } catch (error) {
+        io.err(`reins demo: ${describeError(error)}`);
+        exitCode = EXIT_ERROR;
+        return;
+      }
+      const publicKeys = verificationKey(options);
       exitCode = await runDemo({
         auditPath: options.db,
-        signingKeyPath: signingKeyPathOf(options),
+        signingKey,
+        ...(publicKeys ? { publicKeys } : {}),
         write: io.out,
       });
     });

@@ -24,6 +24,7 @@ import { describeError } from '../spec/errors.js';
 import { StdioUpstreamSchema, UpstreamNameSchema } from '../spec/gateway-config.js';
 import type { CallCredential, StandingSubject } from '../spec/standing.js';
 import type { Principal } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import {
   memoryGuardOf,
@@ -117,7 +118,15 @@ export async function runStdioGateway(
   const subject: StandingSubject = { agentIds: [principal.agentId], credential };
   const stopReporting = reportStanding(agentStanding, subject, principal.agentId, log);
 
-  const audit = await openWritableAuditLog(options);
+  let audit: AuditLog;
+  try {
+    audit = await openWritableAuditLog(options, {}, log);
+  } catch (error) {
+    log(describeError(error));
+    policy.stop();
+    await identity.close();
+    return EXIT_ERROR;
+  }
   const upstream = new Upstream(
     { name: name.data, stdio },
     {

@@ -16,7 +16,12 @@ import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { Actor } from '../spec/oversight.js';
-import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
+import {
+  databaseUrlOf,
+  openWritableAuditLog,
+  type StoreOptions,
+  storeOptionsOfConfig,
+} from './audit-store.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_OK } from './io.js';
 import {
   authenticateOperator,
@@ -46,8 +51,7 @@ function resolveStore(options: UserStoreOptions): StoreOptions {
   if (options.config === undefined) return options;
   const loaded = loadGatewayConfig(options.config);
   if (!loaded.ok) throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
-  const { store } = loaded.config;
-  return { db: store.sqlite, ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}) };
+  return storeOptionsOfConfig(loaded.config, loaded.directory);
 }
 
 function cliActor(): string {

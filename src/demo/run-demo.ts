@@ -4,8 +4,9 @@
  * it (the decisions, the evidence in the audit log, the verified chain). Self-checking: the exit code
  * says whether everything behaved as expected, whatever the printed text says.
  */
+import type { KeyObject } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { CheckpointSigner } from '../audit/checkpoint.js';
+import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import { describeError } from '../spec/errors.js';
 import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
@@ -22,7 +23,11 @@ export interface DemoOptions {
   readonly write: (line: string) => void;
   /** Where the scenario policies are read from; default `examples/demo/` of this installation. */
   readonly policyDirectory?: string;
-  /** The Ed25519 key that signs checkpoints (created if missing); default next to the audit log. */
+  /** The Ed25519 key that signs checkpoints (the CLI passes its checkpoint key source's). */
+  readonly signingKey?: KeyObject;
+  /** The keys checkpoints are verified with (current and retired); default: the signing key's. */
+  readonly publicKeys?: CheckpointKeys;
+  /** Else a key file (created if missing); default next to the audit log (library use and tests only). */
   readonly signingKeyPath?: string;
 }
 
@@ -33,7 +38,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let signer: CheckpointSigner;
   try {
     signer = new CheckpointSigner(
-      loadOrCreateSigningKey(options.signingKeyPath ?? join(dirname(options.auditPath), SIGNING_KEY_FILE)),
+      options.signingKey ??
+        loadOrCreateSigningKey(options.signingKeyPath ?? join(dirname(options.auditPath), SIGNING_KEY_FILE)),
     );
     // checkpoint often so that a short demo run shows signed checkpoints being verified
     audit = new SqliteAuditLog({ path: options.auditPath, signer, checkpointEvery: 20 });
@@ -43,7 +49,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
   try {
     // The demo appends to an existing log; a log that is already broken could not show a verified chain.
-    const before = await audit.verify({ publicKey: signer.publicKey });
+    const before = await audit.verify({ publicKey: options.publicKeys ?? signer.publicKey });
     if (!before.ok) {
       write(
         `reins demo: the audit log \`${options.auditPath}\` is already broken at record ${before.firstBad?.seq ?? '?'}: ${before.firstBad?.message ?? ''}; run the demo with another log`,
@@ -75,7 +81,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const leaky = await runLeakyContextScenario({ ...shared, auditHeadSeq: memory.audit.chain.lastSeq });
     const checks: DemoCheck[] = [...support.checks, ...reviews.checks, ...memory.checks, ...leaky.checks];
     await audit.checkpoint();
-    const final = await audit.verify({ publicKey: signer.publicKey });
+    const final = await audit.verify({ publicKey: options.publicKeys ?? signer.publicKey });
     const failed = checks.filter((item) => !item.passed);
 
     writeAll(write, banner('Summary'));

@@ -5,7 +5,7 @@
  * `CredentialError` with a stable code and a message that says what is wrong, never as a pass.
  */
 import { randomUUID } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import {
   type ActorClaim,
   CREDENTIAL_TYPE,
@@ -15,7 +15,7 @@ import {
 } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
 import { parseScopeClaim, parseScopes } from '../spec/scopes.js';
-import type { KeyRing } from './key-ring.js';
+import { type KeyRing, MAX_TOKEN_LIFETIME_MS, type Signer } from './key-ring.js';
 
 export const DEFAULT_ISSUER = 'reins';
 export const DEFAULT_AUDIENCE = 'reins';
@@ -28,7 +28,7 @@ export const CLOCK_TOLERANCE_SECONDS = 5;
  * tolerance), so a credential living longer would become valid again: issuing refuses a longer ttl and
  * verification refuses any credential claiming a longer life, whoever signed it.
  */
-export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3_600;
+export const MAX_TOKEN_LIFETIME_SECONDS = MAX_TOKEN_LIFETIME_MS / 1000;
 /** How long a revocation is kept: every credential it can hit has expired by then, clock skew included. */
 export const REVOCATION_RETENTION_MS = (MAX_TOKEN_LIFETIME_SECONDS + 60) * 1000;
 
@@ -65,9 +65,6 @@ export async function issueToken(
   request: IssueRequest,
   settings: TokenSettings = {},
 ): Promise<{ token: string; claims: CredentialClaims }> {
-  const key = ring.signingKey();
-  if (key === undefined)
-    throw new CredentialError('unknown_key', 'no active signing key: rotate one in first');
   const claims: CredentialClaims = {
     iss: settings.issuer ?? DEFAULT_ISSUER,
     aud: settings.audience ?? DEFAULT_AUDIENCE,
@@ -83,10 +80,23 @@ export async function issueToken(
     ...(request.actor ? { act: request.actor } : {}),
     ...(request.task ? { task: request.task } : {}),
   };
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })
-    .sign(key.privateKey);
-  return { token, claims };
+  return { token: await signCompact(ring.signer, claims), claims };
+}
+
+/**
+ * A compact JWS (RFC 7515) signed by the signer, which may be a KMS that never hands out its key:
+ * base64url(header) . base64url(payload) . base64url(Ed25519 signature over the first two).
+ */
+async function signCompact(signer: Signer, claims: CredentialClaims): Promise<string> {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: 'EdDSA', kid: signer.keyId, typ: CREDENTIAL_TYPE })}.${encode(claims)}`;
+  const signature = await signer.sign(Buffer.from(input));
+  if (signature.length !== 64)
+    throw new CredentialError(
+      'unknown_key',
+      `the signer returned ${signature.length} bytes, not an Ed25519 signature`,
+    );
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
 /** Scopes asked for (issue, delegation): each one valid, else a `malformed` refusal naming it. */

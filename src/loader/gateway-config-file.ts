@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { PolicyProblem } from '../policy/policy-problem.js';
 import { YamlSource } from '../policy/yaml-source.js';
 import { describeError } from '../spec/errors.js';
-import { type GatewayConfig, GatewayConfigSchema } from '../spec/gateway-config.js';
+import { type GatewayConfig, GatewayConfigSchema, type KeySource } from '../spec/gateway-config.js';
 
 export type LoadGatewayConfigResult =
   | { ok: true; config: GatewayConfig; directory: string }
@@ -51,6 +51,10 @@ export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
       policy: here(config.policy),
       lock: here(config.lock),
       store: { ...config.store, sqlite: here(config.store.sqlite) },
+      keys: {
+        ...(config.keys.credentials ? { credentials: resolveKeySource(config.keys.credentials, here) } : {}),
+        ...(config.keys.checkpoints ? { checkpoints: resolveKeySource(config.keys.checkpoints, here) } : {}),
+      },
       audit: publishDirectoryResolved(config, here),
       upstreams: config.upstreams.map((upstream) =>
         'stdio' in upstream
@@ -59,4 +63,10 @@ export function loadGatewayConfig(path: string): LoadGatewayConfigResult {
       ),
     },
   };
+}
+
+function resolveKeySource(source: KeySource, here: (relative: string) => string): KeySource {
+  if ('directory' in source) return { directory: here(source.directory) };
+  if ('file' in source) return { file: here(source.file) };
+  return source;
 }

@@ -14,6 +14,7 @@ export type ReinsErrorCode =
   | 'forbidden'
   | 'expired'
   | 'store_schema_mismatch'
+  | 'key_unavailable'
   | 'internal_error';
 
 export class ReinsError extends Error {

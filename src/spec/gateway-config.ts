@@ -119,6 +119,29 @@ export const ControlConfigSchema = z.strictObject({
 });
 export type ControlConfig = z.infer<typeof ControlConfigSchema>;
 
+/**
+ * Where a signing key comes from (decision 0011); never the store. `directory`: a key directory
+ * (0700) with the current private key (0600) and retired public keys, rotated with `reins keys rotate`;
+ * `file`: one private key file (0600); `env`: the name of an environment variable holding a PKCS#8 PEM.
+ */
+export const KeySourceSchema = z.union([
+  z.strictObject({ directory: z.string().min(1) }),
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name (A-Z, 0-9, _)'),
+  }),
+]);
+export type KeySource = z.infer<typeof KeySourceSchema>;
+
+/** The two keys Reins signs with, configured separately. Default: `.reins-keys/<purpose>` here. */
+export const KeysConfigSchema = z.strictObject({
+  /** Signs agent credentials. */
+  credentials: KeySourceSchema.optional(),
+  /** Signs audit checkpoints. */
+  checkpoints: KeySourceSchema.optional(),
+});
+export type KeysConfig = z.infer<typeof KeysConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION),
   kind: z.literal('Gateway'),
@@ -137,6 +160,8 @@ export const GatewayConfigSchema = z.strictObject({
       durability: AuditDurabilitySchema.default('full'),
     })
     .default({ sqlite: '.reins/audit.db', durability: 'full' }),
+  /** Signing keys: kept apart from the store (relative paths: to this file). */
+  keys: KeysConfigSchema.default({}),
   upstreams: z.array(UpstreamConfigSchema).min(1),
   /** Tool definition pins (relative to this file); commit it so that a changed tool is caught. */
   lock: z.string().default('reins.lock'),

@@ -5,9 +5,8 @@
  * harness denies a call whose intent cannot be recorded. The same conformance suite
  * (test/conformance/audit-log.conformance.ts) runs against every backend.
  */
-import type { KeyObject } from 'node:crypto';
 import type { VerifyReport } from '../audit/chain.js';
-import type { CheckpointSigner } from '../audit/checkpoint.js';
+import type { CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
 
@@ -64,7 +63,7 @@ export interface AuditLogOptions {
 /** What `verify` checks the chain against. */
 export interface AuditVerifyOptions {
   /** Trusted public key(s) (several during a key rotation); without one, signatures are not checked. */
-  readonly publicKey?: KeyObject | readonly KeyObject[];
+  readonly publicKey?: CheckpointKeys;
   /** Checkpoints kept outside the database (published copies): compared, and the tail must reach them. */
   readonly extraCheckpoints?: readonly AuditCheckpointV1[];
   /**

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { describeError, ReinsError } from '../spec/errors.js';
-import { type IdentityChange, RevocationV1Schema, type SigningKeyRecordV1 } from '../spec/identity.js';
+import { type IdentityChange, RevocationV1Schema } from '../spec/identity.js';
 
 /** A row of the `identity_changes` table, as either driver returns it. */
 export interface ChangeRowFields {
@@ -84,10 +84,4 @@ export function epochOf(time: string, field: string): number {
   if (Number.isNaN(epoch))
     throw new ReinsError('invalid_input', `invalid ${field} \`${time}\`: not an ISO 8601 time`);
   return epoch;
-}
-
-export function sortKeys(keys: SigningKeyRecordV1[]): SigningKeyRecordV1[] {
-  return keys.sort((a, b) =>
-    a.createdAt === b.createdAt ? (a.kid < b.kid ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
-  );
 }

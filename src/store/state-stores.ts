@@ -4,13 +4,7 @@
  * credentials). Defined now so that both backends are designed for them; a backend that does not yet
  * implement one throws `StoreFeatureUnavailable` rather than pretending.
  */
-import type {
-  AgentRecordV1,
-  AgentState,
-  IdentityChange,
-  RevocationV1,
-  SigningKeyRecordV1,
-} from '../spec/identity.js';
+import type { AgentRecordV1, AgentState, IdentityChange, RevocationV1 } from '../spec/identity.js';
 import type { ApprovalRecord, ApprovalStatus, ApprovalVote, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 
@@ -101,9 +95,11 @@ export interface IdentityStore {
   revoke(revocation: RevocationV1): Promise<void>;
   /** Revocations whose `until` is still in the future. */
   revocations(now: Date): Promise<RevocationV1[]>;
-  signingKeys(): Promise<SigningKeyRecordV1[]>;
-  addSigningKey(key: SigningKeyRecordV1): Promise<void>;
-  retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void>;
+  /**
+   * Deletes the credential signing keys earlier versions kept in the store (decision 0011: keys come
+   * from a key source, never from the store) and returns how many there were.
+   */
+  dropLegacySigningKeys(): Promise<number>;
   /** Called in every process sharing the store after any change; returns an unsubscribe function. */
   onChange(listener: (change: IdentityChange) => void): () => void;
   close(): Promise<void>;

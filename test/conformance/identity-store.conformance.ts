@@ -5,12 +5,7 @@
  * own connection, as in several processes (which is how change notification is tested).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  AgentRecordV1,
-  IdentityChange,
-  RevocationV1,
-  SigningKeyRecordV1,
-} from '../../src/spec/identity.js';
+import type { AgentRecordV1, IdentityChange, RevocationV1 } from '../../src/spec/identity.js';
 import type { IdentityStore } from '../../src/store/state-stores.js';
 
 /** One fresh, empty backing store of a backend. */
@@ -54,16 +49,6 @@ export function revocation(id: string, until: Date, overrides: Partial<Revocatio
     by: 'admin@example.com',
     reason: 'leaked',
     ...overrides,
-  };
-}
-
-function signingKey(kid: string, createdAt: string): SigningKeyRecordV1 {
-  // the store keeps PEM text as it is given; no real key material is needed to test storage
-  return {
-    kid,
-    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${kid}\n-----END PRIVATE KEY-----\n`,
-    publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${kid}\n-----END PUBLIC KEY-----\n`,
-    createdAt,
   };
 }
 
@@ -233,35 +218,10 @@ export function identityStoreConformance(backend: IdentityConformanceBackend): v
       expect((await identities.revocations(hour(4))).map((entry) => entry.id)).toContain('t-short');
     });
 
-    it('adds, lists and retires signing keys', async () => {
+    it('keeps no signing keys: dropping the legacy ones of earlier versions finds none', async () => {
       const identities = await open();
-      expect(await identities.signingKeys()).toEqual([]);
-      await identities.addSigningKey(signingKey('k2', '2024-02-01T00:00:00.000Z'));
-      await identities.addSigningKey(signingKey('k1', '2024-01-01T00:00:00.000Z'));
-      await expect(
-        identities.addSigningKey(signingKey('k1', '2024-03-01T00:00:00.000Z')),
-      ).rejects.toMatchObject({
-        code: 'conflict',
-      });
-      // oldest first
-      expect(await identities.signingKeys()).toEqual([
-        signingKey('k1', '2024-01-01T00:00:00.000Z'),
-        signingKey('k2', '2024-02-01T00:00:00.000Z'),
-      ]);
-
-      const other = await open();
-      await other.retireSigningKey('k1', '2024-02-01T00:00:00.000Z', '2024-02-02T00:00:00.000Z');
-      expect(await identities.signingKeys()).toEqual([
-        {
-          ...signingKey('k1', '2024-01-01T00:00:00.000Z'),
-          retiredAt: '2024-02-01T00:00:00.000Z',
-          expiresAt: '2024-02-02T00:00:00.000Z',
-        },
-        signingKey('k2', '2024-02-01T00:00:00.000Z'),
-      ]);
-      await expect(identities.retireSigningKey('k9', CREATED, CREATED)).rejects.toMatchObject({
-        code: 'not_found',
-      });
+      expect(await identities.dropLegacySigningKeys()).toBe(0);
+      expect(await identities.dropLegacySigningKeys()).toBe(0);
     });
 
     it('tells another instance about every change, in order, within 2 s', async () => {
@@ -282,15 +242,12 @@ export function identityStoreConformance(backend: IdentityConformanceBackend): v
       ]);
 
       await writer.setAgentState('support-bot', 'suspended', { by: 'admin', reason: 'incident' });
-      await writer.addSigningKey(signingKey('k1', CREATED));
-      await writer.retireSigningKey('k1', CREATED, CREATED);
       await writer.revoke(revocation('support-bot', hour(1), { kind: 'agent' }));
-      await waitFor(() => seen.length >= 6, 'four more changes to reach the other instance');
-      expect(seen.slice(2).map((change) => change.kind)).toEqual(['agent', 'key', 'key', 'revocation']);
+      await waitFor(() => seen.length >= 4, 'two more changes to reach the other instance');
+      expect(seen.slice(2).map((change) => change.kind)).toEqual(['agent', 'revocation']);
       expect(seen[2]).toEqual({ kind: 'agent', id: 'support-bot' });
-      expect(seen[3]).toEqual({ kind: 'key', kid: 'k1' });
-      expect(seen).toHaveLength(6);
-      expect(seen[5]).toMatchObject({ kind: 'revocation', revocation: { kind: 'agent', id: 'support-bot' } });
+      expect(seen).toHaveLength(4);
+      expect(seen[3]).toMatchObject({ kind: 'revocation', revocation: { kind: 'agent', id: 'support-bot' } });
       // the listener is called after the commit: what it reads back is the new state
       expect(await reader.getAgent('support-bot')).toMatchObject({ state: 'suspended' });
     });

@@ -7,7 +7,7 @@
  * it with a known code and a clear message, never authenticates it and never throws. Refusals are
  * recorded in a real audit log, so odd claims must not break the record either.
  */
-import { createHmac, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { CREDENTIAL_TYPE } from '../../src/spec/credential-claims.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { credentialKeysBeside, signingKeyOf } from '../support/test-keys.js';
 import { expectClearMessage, jsonValue } from './arbitraries.js';
 import { fuzz, timeoutFor } from './budget.js';
 
@@ -52,20 +53,15 @@ beforeAll(async () => {
   await registry.create({ id: 'fuzz-agent', owner: 'ana@example.com', roles: [], scopes: ['crm/*'] });
   await registry.create({ id: 'held-agent', owner: 'ana@example.com', roles: [], scopes: ['*'] });
   await registry.suspend('held-agent', { by: 'sec@example.com', reason: 'fuzz' });
-  auth = await Authenticator.open({ store: identity, audit });
+  auth = await Authenticator.open({ store: identity, audit, keys: credentialKeysBeside(directory) });
   valid = (await auth.issue('fuzz-agent', { sessionId: 'fuzz-session' })).token;
-  // Key custody may move the signing key out of the store; this is the one place that reads it.
-  const [record] = (await identity.signingKeys()).filter((key) => key.retiredAt === undefined);
-  if (record === undefined) throw new Error('no signing key');
-  signing = {
-    kid: record.kid,
-    key: createPrivateKey(record.privateKeyPem),
-    publicPem: record.publicKeyPem,
-  };
+  // the key as someone holding the key directory would have it
+  const key = signingKeyOf(directory);
+  signing = { kid: key.kid, key: key.privateKey, publicPem: key.publicPem };
 }, 30_000);
 
 afterAll(async () => {
-  auth.close();
+  await auth.close();
   await audit.close();
   await identity.close();
 });

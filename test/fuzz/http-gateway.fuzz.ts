@@ -18,6 +18,7 @@ import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { ExecutionLog } from '../support/counting-tools.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 import { expectClearMessage, expectValidJsonRpcError, stringsIn, wireBytes } from './arbitraries.js';
 import { fuzz, timeoutFor } from './budget.js';
 
@@ -68,7 +69,7 @@ limits: { maxMessageBytes: 65536, callTimeout: 10s, approvalTimeout: 1s }
     roles: [],
     scopes: ['*'],
   });
-  const auth = await Authenticator.open({ store: identity });
+  const auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
   token = (await auth.issue('fuzz-agent', { sessionId: 'fuzz-session', ttlSeconds: 3_600 })).token;
   auth.close();
   await identity.close();

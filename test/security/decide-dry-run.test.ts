@@ -13,6 +13,7 @@ import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { type OversightWiring, wireOversight } from '../../src/cli/oversight-wiring.js';
 import { Harness } from '../../src/harness/harness.js';
+import { ephemeralKeySource } from '../../src/identity/key-ring.js';
 import { StoreOversight } from '../../src/oversight/store-oversight.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
@@ -52,7 +53,7 @@ beforeAll(async () => {
   audit = new SqliteAuditLog({ path: ':memory:' });
   identity = new SqliteIdentityStore({ path: ':memory:' });
   users = new SqliteUserStore({ path: ':memory:' });
-  authenticator = await Authenticator.open({ store: identity, audit });
+  authenticator = await Authenticator.open({ store: identity, audit, keys: ephemeralKeySource() });
   await new AgentRegistry(identity).create({ id: 'writer', owner: 'wanda@example.com', scopes: ['crm/*'] });
   agentToken = (await authenticator.issue('writer')).token;
   viewerToken = (await createUser(users, { id: 'vic@example.com', roles: ['viewer'], by: 'test' })).token;

@@ -23,6 +23,7 @@ import { runHttpGateway } from '../../src/cli/gateway-command.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { LEAKS } from '../support/leaky-secrets.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const LEAKY_SERVER = resolve(ROOT, 'test/support/leaky-server.ts');
@@ -213,7 +214,7 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     );
     const identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
     await new AgentRegistry(identity).create({ id: 'dev', owner: 'ana@example.com', scopes: ['leaky/*'] });
-    const auth = await Authenticator.open({ store: identity });
+    const auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
     token = (await auth.issue('dev', { sessionId: 'dev-session' })).token;
     auth.close();
     await identity.close();

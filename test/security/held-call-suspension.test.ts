@@ -24,6 +24,7 @@ import {
 } from '../support/http-gateway-process.js';
 import { createOperators, reins, reinsAs, runReinsAs, waitForPendingApproval } from '../support/reins-cli.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
@@ -94,7 +95,7 @@ async function stdioClient(agent: string): Promise<Client> {
 
 async function httpClient(agent: string): Promise<Client> {
   const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store });
+  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
   try {
     const { client } = await connectWithCredential(gateway.endpoint, (await auth.issue(agent)).token);
     clients.push(client);

@@ -23,6 +23,7 @@ import {
   resultText,
   startHttpGateway,
 } from '../support/http-gateway-process.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
@@ -67,7 +68,7 @@ beforeAll(async () => {
   registry = new AgentRegistry(identity);
   await registry.create({ id: 'reader', owner: 'rob@example.com', scopes: ['everything/*'] });
   await registry.create({ id: 'suspendee', owner: 'sue@example.com', scopes: ['everything/*'] });
-  auth = await Authenticator.open({ store: identity });
+  auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
   gateway = await startHttpGateway(join(directory, 'reins.yaml'));
 }, 60_000);
 
@@ -164,7 +165,7 @@ describe('an MCP session over HTTP is authorised request by request', () => {
     // counts as issued before it (revoked), so the new one is issued in the next second
     const nextSecond = Math.ceil((suspendedAt + 1) / 1000) * 1000;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextSecond - Date.now())));
-    const fresh = await Authenticator.open({ store: identity });
+    const fresh = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
     session.credential.token = (await fresh.issue('suspendee', { sessionId: 'suspended-session' })).token;
     fresh.close();
     // once the gateway knows the agent is active again, the old MCP session is gone
@@ -187,7 +188,7 @@ describe('open MCP sessions are capped', () => {
       const agents = new AgentRegistry(store);
       await agents.create({ id: 'reader', owner: 'rob@example.com', scopes: ['everything/*'] });
       await agents.create({ id: 'writer', owner: 'wes@example.com', scopes: ['everything/*'] });
-      const issuer = await Authenticator.open({ store });
+      const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
       const token = async (agentId: string) => (await issuer.issue(agentId)).token;
       const running = await startHttpGateway(join(capped, 'reins.yaml'));
       try {

@@ -21,6 +21,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { runHttpGateway } from '../../src/cli/gateway-command.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FORGED = 250;
@@ -69,7 +70,7 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     roles: [],
     scopes: ['*'],
   });
-  const auth = await Authenticator.open({ store: identity });
+  const auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
   token = (await auth.issue('prober', { sessionId: 'prober-session' })).token;
   auth.close();
   await identity.close();

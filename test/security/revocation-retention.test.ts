@@ -15,29 +15,29 @@ import { decodeJwt, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator, MAX_TOKEN_LIFETIME_MS } from '../../src/auth/authenticator.js';
-import { KeyRing } from '../../src/identity/key-ring.js';
 import { CredentialError } from '../../src/identity/tokens.js';
 import { CREDENTIAL_TYPE } from '../../src/spec/credential-claims.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { credentialKeysBeside, signingKeyOf } from '../support/test-keys.js';
 
 const HOUR_S = 3_600;
 let now = Date.parse('2026-06-01T12:00:00Z');
 const clock = () => now;
 let store: SqliteIdentityStore;
+let directory: string;
 const opened: Authenticator[] = [];
 
 /** A fresh process: loads keys, agents and the revocations the store still holds at `now`. */
 async function freshAuthenticator(): Promise<Authenticator> {
-  const auth = await Authenticator.open({ store, clock });
+  const auth = await Authenticator.open({ store, clock, keys: credentialKeysBeside(directory) });
   opened.push(auth);
   return auth;
 }
 
 beforeEach(async () => {
   now = Date.parse('2026-06-01T12:00:00Z');
-  store = new SqliteIdentityStore({
-    path: join(mkdtempSync(join(tmpdir(), 'reins-retention-')), 'reins.db'),
-  });
+  directory = mkdtempSync(join(tmpdir(), 'reins-retention-'));
+  store = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
   await new AgentRegistry(store, clock).create({ id: 'worker', owner: 'wes@example.com', scopes: ['*'] });
 });
 
@@ -59,8 +59,7 @@ describe('a revoked credential never becomes valid again', () => {
 
   it('a long-lived credential signed with the key (by anyone holding it) is refused', async () => {
     const auth = await freshAuthenticator();
-    const key = (await KeyRing.load(await store.signingKeys())).signingKey();
-    if (key === undefined) throw new Error('no signing key');
+    const key = signingKeyOf(directory);
     const iat = Math.floor(now / 1000);
     const token = await new SignJWT({ sid: 's', scope: '*', dpt: 0, anc: [] })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })

@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { planDelegation } from '../../src/identity/delegation.js';
-import { KeyRing } from '../../src/identity/key-ring.js';
 import { CredentialError } from '../../src/identity/tokens.js';
 import { CREDENTIAL_TYPE } from '../../src/spec/credential-claims.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { connectHttp, type RunningGateway, startHttpGateway, textOf } from '../support/http-gateway.js';
+import { credentialKeysBeside, signingKeyOf } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WIDENING = ['crm/select *', 'crm/select\t*', 'crm/select\n*', ' crm/select', 'crm/select\u00a0*', ''];
@@ -58,7 +58,7 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
   );
   identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
   await new AgentRegistry(identity).create({ id: 'analyst', owner: 'ana@example.com', scopes: ['crm/*'] });
-  auth = await Authenticator.open({ store: identity });
+  auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
   gateway = await startHttpGateway(join(directory, 'reins.yaml'));
 }, 60_000);
 
@@ -70,8 +70,7 @@ afterAll(async () => {
 
 /** A credential signed with the store's own key, carrying whatever scope claim it is given. */
 async function mintWithScopeClaim(scope: string): Promise<string> {
-  const key = (await KeyRing.load(await identity.signingKeys())).signingKey();
-  if (key === undefined) throw new Error('no signing key');
+  const key = signingKeyOf(directory);
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sid: 'forged-scope', scope, dpt: 0, anc: [] })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CREDENTIAL_TYPE })
@@ -137,6 +136,8 @@ describe('scopes with whitespace', () => {
 
   it('are refused by `reins agents token` with a clear error', () => {
     const db = join(directory, 'cli.db');
+    credentialKeysBeside(directory); // the deployment's key directory, created as its gateway would
+    const keys = ['--credential-keys', join(directory, '.reins-keys', 'credentials')];
     const run = (...args: string[]) =>
       spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args, '--db', db], {
         encoding: 'utf8',
@@ -145,7 +146,7 @@ describe('scopes with whitespace', () => {
     expect(
       run('agents', 'create', 'cli-analyst', '--owner', 'ana@example.com', '--scopes', 'crm/*').status,
     ).toBe(0);
-    const token = run('agents', 'token', 'cli-analyst', '--scopes', 'crm/select *');
+    const token = run('agents', 'token', 'cli-analyst', '--scopes', 'crm/select *', ...keys);
     expect(token.status).not.toBe(0);
     expect(token.stdout).toBe('');
     expect(token.stderr).toMatch(/invalid scope `crm\/select \*`/);

@@ -156,6 +156,8 @@ rules:
     upstream: ['--import', 'tsx', join(ROOT, 'test/support/scripted-tools-server.ts')],
     clientName: 'tool-fields-test',
     env: { SCRIPTED_TOOLS: join(directory, 'phases.json') },
+    // upstreams get only what they are given (upstream-env.ts)
+    reinsArgs: ['--env', 'SCRIPTED_TOOLS'],
   });
 }, 60_000);
 

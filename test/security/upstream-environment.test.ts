@@ -19,6 +19,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { connectHttp, type RunningGateway, startHttpGateway, textOf } from '../support/http-gateway.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
+import { credentialKeysBeside } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ENV_SERVER = join(ROOT, 'test/support/env-server.ts');
@@ -88,7 +89,7 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
   );
   const identity = new SqliteIdentityStore({ path: db });
   await new AgentRegistry(identity).create({ id: 'prober', owner: 'pat@example.com', scopes: ['probe/*'] });
-  const auth = await Authenticator.open({ store: identity });
+  const auth = await Authenticator.open({ store: identity, keys: credentialKeysBeside(directory) });
   let gateway: RunningGateway | undefined;
   try {
     gateway = await startHttpGateway(config);

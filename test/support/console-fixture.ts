@@ -18,6 +18,8 @@ import { createUser } from '../../src/api/users.js';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { type RunningServe, startServe } from '../../src/cli/serve-command.js';
+import { createKeyDirectory } from '../../src/keys/key-directory.js';
+import { directoryKeySource } from '../../src/keys/key-source.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 
 const require = createRequire(import.meta.url);
@@ -84,7 +86,10 @@ limits: { callTimeout: 20s, approvalTimeout: 5m }
     admin: (await createUser(users, { id: 'root@example.com', roles: ['admin'], by: 'fixture' })).token,
   };
   await users.close();
-  const authenticator = await Authenticator.open({ store: identity });
+  // the deployment's default credential key directory, which `reins serve` below uses too
+  const keyDirectory = join(directory, '.reins-keys', 'credentials');
+  createKeyDirectory(keyDirectory);
+  const authenticator = await Authenticator.open({ store: identity, keys: directoryKeySource(keyDirectory) });
 
   const logs: string[] = [];
   const serve = await startServe(join(directory, 'reins.yaml'), (line) => logs.push(line));

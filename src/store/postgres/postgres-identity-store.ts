@@ -1,6 +1,6 @@
 /**
  * @module store/postgres/postgres-identity-store
- * Agents, signing keys and revocations in a PostgreSQL schema shared by any number of Reins processes
+ * Agents and revocations in a PostgreSQL schema shared by any number of Reins processes
  * (the audit log's schema is fine: the tables come from the same migrations).
  *
  * Every write runs in one transaction that holds the schema's identity advisory lock, appends a row to
@@ -23,18 +23,8 @@ import {
   type IdentityChange,
   type RevocationV1,
   RevocationV1Schema,
-  type SigningKeyRecordV1,
-  SigningKeyRecordV1Schema,
 } from '../../spec/identity.js';
-import {
-  epochOf,
-  parseJson,
-  readRecord,
-  sortKeys,
-  timeOf,
-  toChange,
-  validateInput,
-} from '../identity-records.js';
+import { epochOf, parseJson, readRecord, timeOf, toChange, validateInput } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
 import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
@@ -251,44 +241,10 @@ export class PostgresIdentityStore implements IdentityStore {
     return rows.map((row) => readRecord(RevocationV1Schema, row.body, 'revocation'));
   }
 
-  async signingKeys(): Promise<SigningKeyRecordV1[]> {
-    const { rows } = await this.read<{ body: string }>(`select body from ${this.tables.keys}`);
-    return sortKeys(rows.map((row) => readRecord(SigningKeyRecordV1Schema, row.body, 'signing key')));
-  }
-
-  async addSigningKey(key: SigningKeyRecordV1): Promise<void> {
-    const record = validateInput(SigningKeyRecordV1Schema, key, 'signing key');
-    await this.write(async (client) => {
-      const inserted = await client.query(
-        `insert into ${this.tables.keys} (kid, body) values ($1, $2) on conflict (kid) do nothing`,
-        [record.kid, JSON.stringify(record)],
-      );
-      if (inserted.rowCount === 0)
-        throw new ReinsError('conflict', `signing key \`${record.kid}\` already exists`);
-      await this.recordChange(client, 'key', record.kid, { added: true });
-    });
-  }
-
-  async retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void> {
-    await this.write(async (client) => {
-      const { rows } = await client.query<{ body: string }>(
-        `select body from ${this.tables.keys} where kid = $1 for update`,
-        [kid],
-      );
-      const row = rows[0];
-      if (row === undefined) throw new ReinsError('not_found', `unknown signing key \`${kid}\``);
-      const current = readRecord(SigningKeyRecordV1Schema, row.body, `signing key \`${kid}\``);
-      const updated = validateInput(
-        SigningKeyRecordV1Schema,
-        { ...current, retiredAt, expiresAt },
-        'signing key retirement',
-      );
-      await client.query(`update ${this.tables.keys} set body = $1 where kid = $2`, [
-        JSON.stringify(updated),
-        kid,
-      ]);
-      await this.recordChange(client, 'key', kid, { retiredAt, expiresAt });
-    });
+  async dropLegacySigningKeys(): Promise<number> {
+    return this.write(
+      async (client) => (await client.query(`delete from ${this.tables.keys}`)).rowCount ?? 0,
+    );
   }
 
   onChange(listener: (change: IdentityChange) => void): () => void {
@@ -436,7 +392,6 @@ export class PostgresIdentityStore implements IdentityStore {
         `select coalesce(max(id), 0) as last from ${this.tables.changes}`,
       );
       const agents = await client.query<{ id: string }>(`select id from ${this.tables.agents} order by id`);
-      const keys = await client.query<{ kid: string }>(`select kid from ${this.tables.keys} order by kid`);
       const revocations = await client.query<{ body: string }>(
         `select body from ${this.tables.revocations} where until > $1 order by kind, id`,
         [Date.now()],
@@ -445,7 +400,6 @@ export class PostgresIdentityStore implements IdentityStore {
       last = Number(newest.rows[0]?.last ?? 0);
       changes = [
         ...agents.rows.map((row): IdentityChange => ({ kind: 'agent', id: row.id })),
-        ...keys.rows.map((row): IdentityChange => ({ kind: 'key', kid: row.kid })),
         // a corrupt revocation is left out here (reading the revocations reports it)
         ...revocations.rows.flatMap((row): IdentityChange[] => {
           const parsed = RevocationV1Schema.safeParse(parseJson(row.body));

@@ -5,11 +5,12 @@
  * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
  * their batch is committed.
  */
+
 import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import type { CheckpointSigner } from '../../audit/checkpoint.js';
+import type { CheckpointKeys, CheckpointSigner } from '../../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -581,7 +582,7 @@ class WorkerWriter implements Writer {
   }
 }
 
-function keyList(keys: KeyObject | readonly KeyObject[] | undefined): readonly KeyObject[] {
+function keyList(keys: CheckpointKeys | undefined): readonly KeyObject[] {
   if (keys === undefined) return [];
   return Array.isArray(keys) ? keys : [keys as KeyObject];
 }

@@ -1,6 +1,6 @@
 /**
  * @module store/sqlite/sqlite-identity-store
- * Agents, signing keys and revocations in the embedded store (the same file as the audit log is fine).
+ * Agents and revocations in the embedded store (the same file as the audit log is fine).
  * Every write appends a row to `identity_changes` in its own transaction. Other connections, in this
  * process or others, learn of it by polling `PRAGMA data_version` (it changes only when another
  * connection commits, and costs no I/O) and then reading the changes after the last one they have seen.
@@ -17,18 +17,8 @@ import {
   type IdentityChange,
   type RevocationV1,
   RevocationV1Schema,
-  type SigningKeyRecordV1,
-  SigningKeyRecordV1Schema,
 } from '../../spec/identity.js';
-import {
-  epochOf,
-  parseJson,
-  readRecord,
-  sortKeys,
-  timeOf,
-  toChange,
-  validateInput,
-} from '../identity-records.js';
+import { epochOf, parseJson, readRecord, timeOf, toChange, validateInput } from '../identity-records.js';
 import type { IdentityStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
 import { openSqliteStore } from './sqlite-migrations.js';
@@ -156,38 +146,8 @@ export class SqliteIdentityStore implements IdentityStore {
       .map((row) => readRecord(RevocationV1Schema, row.body, 'revocation'));
   }
 
-  async signingKeys(): Promise<SigningKeyRecordV1[]> {
-    this.assertOpen();
-    return sortKeys(
-      this.statements.listKeys
-        .all()
-        .map((row) => readRecord(SigningKeyRecordV1Schema, row.body, 'signing key')),
-    );
-  }
-
-  async addSigningKey(key: SigningKeyRecordV1): Promise<void> {
-    const record = validateInput(SigningKeyRecordV1Schema, key, 'signing key');
-    this.write(() => {
-      const inserted = this.statements.insertKey.run(record.kid, JSON.stringify(record));
-      if (inserted.changes === 0)
-        throw new ReinsError('conflict', `signing key \`${record.kid}\` already exists`);
-      this.recordChange('key', record.kid, { added: true });
-    });
-  }
-
-  async retireSigningKey(kid: string, retiredAt: string, expiresAt: string): Promise<void> {
-    this.write(() => {
-      const row = this.statements.getKey.get(kid);
-      if (row === undefined) throw new ReinsError('not_found', `unknown signing key \`${kid}\``);
-      const current = readRecord(SigningKeyRecordV1Schema, row.body, `signing key \`${kid}\``);
-      const updated = validateInput(
-        SigningKeyRecordV1Schema,
-        { ...current, retiredAt, expiresAt },
-        'signing key retirement',
-      );
-      this.statements.updateKey.run(JSON.stringify(updated), kid);
-      this.recordChange('key', kid, { retiredAt, expiresAt });
-    });
+  async dropLegacySigningKeys(): Promise<number> {
+    return this.write(() => this.statements.dropKeys.run().changes);
   }
 
   onChange(listener: (change: IdentityChange) => void): () => void {
@@ -276,17 +236,16 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   /**
-   * One change per agent, key and live revocation: the resynchronisation of a reader that fell behind.
+   * One change per agent and live revocation: the resynchronisation of a reader that fell behind.
    * A corrupt revocation is left out here (reading the revocations reports it).
    */
   private currentState(): IdentityChange[] {
     const agents = this.statements.agentIds.all().map((id): IdentityChange => ({ kind: 'agent', id }));
-    const keys = this.statements.kids.all().map((kid): IdentityChange => ({ kind: 'key', kid }));
     const revocations = this.statements.liveRevocations.all(Date.now()).flatMap((row): IdentityChange[] => {
       const parsed = RevocationV1Schema.safeParse(parseJson(row.body));
       return parsed.success ? [{ kind: 'revocation', revocation: parsed.data }] : [];
     });
-    return [...agents, ...keys, ...revocations];
+    return [...agents, ...revocations];
   }
 
   private emit(change: IdentityChange): void {
@@ -314,7 +273,6 @@ function prepareStatements(database: Database.Database) {
     getAgent: database.prepare<[string], { body: string }>('select body from agents where id = ?'),
     listAgents: database.prepare<[], { body: string }>('select body from agents order by id'),
     agentIds: database.prepare<[], string>('select id from agents order by id').pluck(),
-    kids: database.prepare<[], string>('select kid from signing_keys order by kid').pluck(),
     updateAgent: database.prepare<[string, string, string, string]>(
       'update agents set body = ?, state = ?, updated_at = ? where id = ?',
     ),
@@ -329,12 +287,7 @@ function prepareStatements(database: Database.Database) {
     liveRevocations: database.prepare<[number], { body: string }>(
       'select body from revocations where until > ? order by kind, id',
     ),
-    insertKey: database.prepare<[string, string]>(
-      'insert into signing_keys (kid, body) values (?, ?) on conflict (kid) do nothing',
-    ),
-    getKey: database.prepare<[string], { body: string }>('select body from signing_keys where kid = ?'),
-    updateKey: database.prepare<[string, string]>('update signing_keys set body = ? where kid = ?'),
-    listKeys: database.prepare<[], { body: string }>('select body from signing_keys'),
+    dropKeys: database.prepare('delete from signing_keys'),
     insertChange: database.prepare<[string, string, string | null, number]>(
       'insert into identity_changes (kind, ref, body, at) values (?, ?, ?, ?)',
     ),

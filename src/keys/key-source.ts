@@ -1,0 +1,146 @@
+/**
+ * @module keys/key-source
+ * Which key source a process uses for each purpose (credentials, checkpoints), and loading it. Every
+ * process of a deployment resolves the same way: an explicit choice (CLI flag or `keys:` in reins.yaml),
+ * else the environment (`REINS_<PURPOSE>_KEY` holding a PEM, `REINS_<PURPOSE>_KEYS` naming a key
+ * directory), else the default key directory `.reins-keys/<purpose>` (relative to reins.yaml, or to the
+ * working directory for CLI commands), which is never the store's directory. A key directory is created
+ * only when it does not exist at all, only if it is the default or named in reins.yaml, and only by a
+ * process that starts a deployment (gateway, serve, an audit log writer) or `reins keys generate`, with a
+ * message saying where. Issuing a token never creates a key; a file or environment source never is.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type CredentialKeySource, localSigner } from '../identity/key-ring.js';
+import { ReinsError } from '../spec/errors.js';
+import type { KeySource } from '../spec/gateway-config.js';
+import { keyIdOf } from '../spec/key-id.js';
+import {
+  createKeyDirectory,
+  directoryStamp,
+  loadKeyDirectory,
+  parsePrivateKey,
+  type RetiredKey,
+  readPrivateKeyFile,
+} from './key-directory.js';
+
+export type KeyPurpose = 'credentials' | 'checkpoints';
+export const KEY_PURPOSES: readonly KeyPurpose[] = ['credentials', 'checkpoints'];
+export const DEFAULT_KEY_DIRECTORY = '.reins-keys';
+
+const ENVIRONMENT: Record<KeyPurpose, { pem: string; directory: string }> = {
+  credentials: { pem: 'REINS_CREDENTIAL_KEY', directory: 'REINS_CREDENTIAL_KEYS' },
+  checkpoints: { pem: 'REINS_CHECKPOINT_KEY', directory: 'REINS_CHECKPOINT_KEYS' },
+};
+
+export interface ResolvedKeySource {
+  readonly purpose: KeyPurpose;
+  readonly source: KeySource;
+  /** The default key directory or one named in reins.yaml: a starting deployment may create it. */
+  readonly creatable: boolean;
+}
+
+/** The key source for `purpose`: `explicit`, else the environment, else `<base>/.reins-keys/<purpose>`. */
+export function resolveKeySource(
+  purpose: KeyPurpose,
+  explicit: KeySource | undefined,
+  base: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedKeySource {
+  if (explicit) return { purpose, source: explicit, creatable: false };
+  const names = ENVIRONMENT[purpose];
+  if (env[names.pem]) return { purpose, source: { env: names.pem }, creatable: false };
+  const directory = env[names.directory];
+  if (directory) return { purpose, source: { directory: resolve(directory) }, creatable: false };
+  return {
+    purpose,
+    source: { directory: resolve(base, DEFAULT_KEY_DIRECTORY, purpose) },
+    creatable: true,
+  };
+}
+
+export function describeKeySource(resolved: ResolvedKeySource): string {
+  const { source } = resolved;
+  if ('directory' in source) return `key directory \`${source.directory}\``;
+  if ('file' in source) return `key file \`${source.file}\``;
+  return `environment variable ${source.env}`;
+}
+
+/** Is there no key directory yet where it may be created (first start of a deployment)? */
+export function creatableKeyMissing(resolved: ResolvedKeySource): boolean {
+  return resolved.creatable && 'directory' in resolved.source && !existsSync(resolved.source.directory);
+}
+
+/** Creates a missing creatable key directory on first start, saying so; anything else must exist already. */
+export function createKeysIfMissing(resolved: ResolvedKeySource, log: (line: string) => void): void {
+  if (!creatableKeyMissing(resolved) || !('directory' in resolved.source)) return;
+  const kid = createKeyDirectory(resolved.source.directory);
+  log(
+    `created the ${resolved.purpose} signing key ${kid} in ${resolved.source.directory} (mode 0700, key 0600; keep it out of backups of the store; docs/identity.md)`,
+  );
+}
+
+export interface LoadedKeys {
+  readonly privateKey: KeyObject;
+  readonly retired: readonly RetiredKey[];
+}
+
+/** Reads the private key (and retired public keys) from the source; an unusable source is an error. */
+export function loadKeys(resolved: ResolvedKeySource, env: NodeJS.ProcessEnv = process.env): LoadedKeys {
+  const { source } = resolved;
+  if ('directory' in source) return loadKeyDirectory(source.directory);
+  if ('file' in source) {
+    if (!existsSync(source.file))
+      throw new ReinsError('key_unavailable', `no signing key file \`${source.file}\``);
+    return { privateKey: readPrivateKeyFile(source.file), retired: [] };
+  }
+  const pem = env[source.env];
+  if (!pem)
+    throw new ReinsError(
+      'key_unavailable',
+      `environment variable ${source.env} is not set (it should hold the ${resolved.purpose} signing key, PKCS#8 PEM)`,
+    );
+  return { privateKey: parsePrivateKey(pem, `environment variable ${source.env}`), retired: [] };
+}
+
+/** The public keys that verify what this source signed: the current one and every retired one. */
+export function verificationKeys(keys: LoadedKeys, now: Date = new Date()): KeyObject[] {
+  return [
+    createPublicKey(keys.privateKey),
+    ...keys.retired
+      .filter((key) => key.verifyUntil === undefined || key.verifyUntil > now)
+      .map((key) => key.publicKey),
+  ];
+}
+
+/** The credential key source the authenticator uses; it notices a rotation by another process. */
+export function credentialKeySource(resolved: ResolvedKeySource): CredentialKeySource {
+  const directory = 'directory' in resolved.source ? resolved.source.directory : undefined;
+  let stamp = directory ? directoryStamp(directory) : '';
+  return {
+    description: describeKeySource(resolved),
+    load: async () => {
+      if (directory) stamp = directoryStamp(directory);
+      const keys = loadKeys(resolved);
+      return {
+        signer: localSigner(keys.privateKey),
+        retired: keys.retired.map((key) => ({
+          publicKey: key.publicKey,
+          ...(key.verifyUntil ? { verifyUntil: key.verifyUntil } : {}),
+        })),
+      };
+    },
+    changed: () => directory !== undefined && directoryStamp(directory) !== stamp,
+  };
+}
+
+/** `ed25519:<16 hex>` of a private key's public half, for messages. */
+export function keyIdOfPrivate(privateKey: KeyObject): string {
+  return keyIdOf(createPublicKey(privateKey));
+}
+
+/** The credential key source of one key directory (as `keys: { credentials: { directory } }` names it). */
+export function directoryKeySource(directory: string): CredentialKeySource {
+  return credentialKeySource({ purpose: 'credentials', source: { directory }, creatable: false });
+}
