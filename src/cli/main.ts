@@ -498,6 +498,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
     )
     .option(
+      '--publish-checkpoints <dir>',
+      'append every signed checkpoint to <dir>/checkpoints.jsonl, outside the database (verify with `reins audit verify --checkpoints`)',
+    )
+    .option('--publish-checkpoints-webhook <url>', 'POST every signed checkpoint to this URL')
+    .option(
       '--env <NAME|NAME=value>',
       "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
       (value: string, previous: string[] = []) => [...previous, value],

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentStanding } from '../auth/agent-standing.js';
+import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
@@ -47,6 +48,9 @@ export interface McpOptions extends StoreOptions {
   readonly lock: string;
   /** `NAME` (passed on from this environment) or `NAME=value`, for the upstream (gateway/upstream-env.ts). */
   readonly env?: readonly string[];
+  /** Where signed checkpoints are published outside the database (decision 0012), like `audit.checkpoints.publish`. */
+  readonly publishCheckpoints?: string;
+  readonly publishCheckpointsWebhook?: string;
 }
 
 export async function runStdioGateway(
@@ -70,6 +74,11 @@ export async function runStdioGateway(
   const stdio = upstreamStdio(executable, args, options.env ?? []);
   if (typeof stdio === 'string') {
     log(stdio);
+    return EXIT_ERROR;
+  }
+  const webhook = options.publishCheckpointsWebhook;
+  if (webhook !== undefined && !/^https?:$/.test(URL.parse(webhook)?.protocol ?? '')) {
+    log(`invalid --publish-checkpoints-webhook \`${webhook}\`: give an http(s) URL`);
     return EXIT_ERROR;
   }
   let policy: PolicyWatcher;
@@ -119,14 +128,34 @@ export async function runStdioGateway(
   const stopReporting = reportStanding(agentStanding, subject, principal.agentId, log);
 
   let audit: AuditLog;
+  let publisher: CheckpointPublisher | undefined;
   try {
-    audit = await openWritableAuditLog(options, {}, log);
+    // checkpoints leave the database as they are signed (decision 0012), as in `reins gateway`
+    const targets = checkpointTargets({
+      directory: options.publishCheckpoints,
+      webhook: options.publishCheckpointsWebhook,
+    });
+    publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
+    const published = publisher;
+    audit = await openWritableAuditLog(
+      options,
+      published ? { onCheckpoint: (checkpoint) => published.publish(checkpoint) } : {},
+      log,
+    );
   } catch (error) {
     log(describeError(error));
     policy.stop();
+    await publisher?.close();
     await identity.close();
     return EXIT_ERROR;
   }
+  const auditLog = audit;
+  const publishing = publisher;
+  // the log's close signs the last checkpoint: the publisher closes after it
+  const closeAudit = async () => {
+    await auditLog.close();
+    await publishing?.close();
+  };
   const upstream = new Upstream(
     { name: name.data, stdio },
     {
@@ -140,7 +169,7 @@ export async function runStdioGateway(
   } catch (error) {
     log(describeError(error));
     policy.stop();
-    await Promise.all([audit.close(), closeIdentity()]);
+    await Promise.all([closeAudit(), closeIdentity()]);
     return EXIT_ERROR;
   }
 
@@ -149,7 +178,7 @@ export async function runStdioGateway(
     log(`invalid --approval-timeout \`${options.approvalTimeout}\`: give milliseconds`);
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), closeIdentity()]);
+    await Promise.all([closeAudit(), closeIdentity()]);
     return EXIT_ERROR;
   }
   // held calls become durable approval requests, decided from any process on the store
@@ -160,7 +189,7 @@ export async function runStdioGateway(
     log(describeError(error));
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), closeIdentity()]);
+    await Promise.all([closeAudit(), closeIdentity()]);
     return EXIT_ERROR;
   }
   const harness = new Harness({
@@ -180,7 +209,7 @@ export async function runStdioGateway(
     log(describeError(error));
     policy.stop();
     await upstream.close();
-    await Promise.all([audit.close(), closeIdentity(), oversight.close()]);
+    await Promise.all([closeAudit(), closeIdentity(), oversight.close()]);
     return EXIT_ERROR;
   }
   const closeMemory: (() => Promise<void>)[] = [];
@@ -193,12 +222,21 @@ export async function runStdioGateway(
   const finished = new Promise<void>((resolve) => {
     server.onclose = () => resolve();
   });
+  // The client closing our stdin, or a signal, ends the session the orderly way: pending records are
+  // written and the last checkpoint is signed and published (the SDK's stdio transport ignores EOF).
+  const stop = () => void server.close();
+  process.stdin.once('end', stop);
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
   await server.connect(new StdioServerTransport());
   await finished;
+  process.stdin.off('end', stop);
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
   policy.stop();
   await upstream.close();
   for (const close of closeMemory) await close();
-  await Promise.all([audit.close(), closeIdentity(), oversight.close()]);
+  await Promise.all([closeAudit(), closeIdentity(), oversight.close()]);
   return EXIT_OK;
 }
 
