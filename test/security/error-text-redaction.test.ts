@@ -19,8 +19,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { runHttpGateway } from '../../src/cli/gateway-command.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
 import { LEAKS } from '../support/leaky-secrets.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
@@ -193,9 +193,8 @@ describe('upstream text through `reins gateway` (Streamable HTTP)', () => {
   let directory: string;
   let endpoint: string;
   let token: string;
-  const stop = new AbortController();
-  let gatewayExit: Promise<number>;
-  const log: string[] = [];
+  let gateway: RunningGateway;
+  let stopped: Promise<number> | undefined;
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'reins-error-text-http-'));
@@ -218,27 +217,13 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     token = (await auth.issue('dev', { sessionId: 'dev-session' })).token;
     auth.close();
     await identity.close();
-    let announce: (line: string) => void = () => {};
-    const listening = new Promise<string>((resolveLine) => {
-      announce = resolveLine;
-    });
-    gatewayExit = runHttpGateway(
-      { config: join(directory, 'reins.yaml') },
-      { out: (line) => announce(line), err: (line) => log.push(line) },
-      stop.signal,
-    );
-    const line = await Promise.race([
-      listening,
-      gatewayExit.then((code) => {
-        throw new Error(`gateway exited ${code}: ${log.join('\n')}`);
-      }),
-    ]);
-    endpoint = (/listening on (\S+)/.exec(line) as RegExpExecArray)[1] as string;
+    gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+    endpoint = gateway.endpoint;
   }, 60_000);
 
   afterAll(async () => {
-    stop.abort();
-    await gatewayExit;
+    stopped ??= gateway.stop();
+    await stopped;
     rmSync(directory, { recursive: true, force: true });
   });
 
@@ -264,10 +249,10 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     const chatty = (await client.callTool({ name: 'leaky__chatty', arguments: {} })) as CallToolResult;
     expect(text(chatty)).toBe('done');
     await client.close();
-    stop.abort();
-    expect(await gatewayExit).toBe(0);
-    expect(log.join('\n')).toContain('unknown token');
-    expect(leaked(log.join('\n'))).toEqual([]);
+    stopped = gateway.stop();
+    expect(await stopped).toBe(0);
+    expect(gateway.log.join('\n')).toContain('unknown token');
+    expect(leaked(gateway.log.join('\n'))).toEqual([]);
     expect(leaked(storeBytes(directory))).toEqual([]);
     expect(leaked(readFileSync(join(directory, 'reins.lock')))).toEqual([]);
   });

@@ -19,9 +19,9 @@ import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-stor
 import {
   connectWithCredential,
   type RunningGateway,
-  resultText,
   startHttpGateway,
-} from '../support/http-gateway-process.js';
+  textOf,
+} from '../support/http-gateway.js';
 import { createOperators, reins, reinsAs, runReinsAs, waitForPendingApproval } from '../support/reins-cli.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
@@ -134,8 +134,8 @@ async function suspendWhileHeld(client: Client, agent: string): Promise<void> {
 
   const result = await held;
   expect(result.isError).toBe(true);
-  expect(resultText(result)).toMatch(/suspended/);
-  expect(resultText(result)).not.toContain('Echo: wire 10 EUR');
+  expect(textOf(result)).toMatch(/suspended/);
+  expect(textOf(result)).not.toContain('Echo: wire 10 EUR');
   const records = reins(
     db,
     directory,

@@ -20,9 +20,9 @@ import {
   type CredentialClient,
   connectWithCredential,
   type RunningGateway,
-  resultText,
   startHttpGateway,
-} from '../support/http-gateway-process.js';
+  textOf,
+} from '../support/http-gateway.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
 const EVERYTHING = createRequire(import.meta.url).resolve(
@@ -106,25 +106,25 @@ describe('an MCP session over HTTP is authorised request by request', () => {
   it('a narrower credential presented on an open MCP session narrows what that request may do', async () => {
     const wide = await auth.issue('reader', { sessionId: 'narrowing' });
     const session = await connect(gateway.endpoint, wide.token);
-    expect(resultText(await echo(session, 'wide'))).toContain('wide');
+    expect(textOf(await echo(session, 'wide'))).toContain('wide');
 
     session.credential.token = (
       await auth.issue('reader', { sessionId: 'narrowing', scopes: ['everything/get-sum'] })
     ).token;
     const narrowed = await echo(session, 'should not pass');
     expect(narrowed.isError).toBe(true);
-    expect(resultText(narrowed)).toContain('Reins refused this call');
+    expect(textOf(narrowed)).toContain('Reins refused this call');
     const sum = (await session.client.callTool({
       name: 'everything__get-sum',
       arguments: { a: 2, b: 3 },
     })) as CallToolResult;
-    expect(resultText(sum)).toContain('5');
+    expect(textOf(sum)).toContain('5');
   });
 
   it('an MCP session stays bound to the credential session that opened it (revoked opener, other credential)', async () => {
     const opener = await auth.issue('reader', { sessionId: 'opener-session' });
     const session = await connect(gateway.endpoint, opener.token);
-    expect(resultText(await echo(session, 'opened'))).toContain('opened');
+    expect(textOf(await echo(session, 'opened'))).toContain('opened');
     const rider = await auth.issue('reader', { sessionId: 'rider-session' });
 
     // a valid credential of the same agent, but of another Reins session: it may not ride on this one
@@ -149,7 +149,7 @@ describe('an MCP session over HTTP is authorised request by request', () => {
   it('closes the MCP sessions of a suspended agent: they do not come back with a new credential', async () => {
     const first = await auth.issue('suspendee', { sessionId: 'suspended-session' });
     const session = await connect(gateway.endpoint, first.token);
-    expect(resultText(await echo(session, 'before'))).toContain('before');
+    expect(textOf(await echo(session, 'before'))).toContain('before');
 
     await registry.suspend('suspendee', { by: 'sec@example.com', reason: 'misbehaving' });
     const suspendedAt = Date.now();
@@ -204,7 +204,7 @@ describe('open MCP sessions are capped', () => {
         // ending a session makes room again
         await first.transport.terminateSession();
         const again = await connect(running.endpoint, await token('reader'));
-        expect(resultText(await echo(again, 'room again'))).toContain('room again');
+        expect(textOf(await echo(again, 'room again'))).toContain('room again');
       } finally {
         expect(await running.stop()).toBe(0);
         issuer.close();

@@ -18,9 +18,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { runHttpGateway } from '../../src/cli/gateway-command.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,9 +29,8 @@ const FORGED = 250;
 let directory: string;
 let endpoint: string;
 let token: string;
-const stop = new AbortController();
-let gatewayExit: Promise<number>;
-const errors: string[] = [];
+let gateway: RunningGateway;
+let stopped: Promise<number> | undefined;
 
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'reins-refusal-records-'));
@@ -75,27 +74,13 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
   auth.close();
   await identity.close();
 
-  let announce: (line: string) => void = () => {};
-  const listening = new Promise<string>((resolve) => {
-    announce = resolve;
-  });
-  gatewayExit = runHttpGateway(
-    { config: join(directory, 'reins.yaml') },
-    { out: (line) => announce(line), err: (line) => errors.push(line) },
-    stop.signal,
-  );
-  const line = await Promise.race([
-    listening,
-    gatewayExit.then((code) => {
-      throw new Error(`gateway exited ${code}: ${errors.join('\n')}`);
-    }),
-  ]);
-  endpoint = (/listening on (\S+)/.exec(line) as RegExpExecArray)[1] as string;
+  gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+  endpoint = gateway.endpoint;
 }, 60_000);
 
 afterAll(async () => {
-  stop.abort();
-  await gatewayExit;
+  stopped ??= gateway.stop();
+  await stopped;
 });
 
 /** A credential that decodes but does not verify: its claims are whatever the attacker wrote. */
@@ -163,8 +148,8 @@ describe('refusals in the audit log', () => {
       expect(response.status).toBe(401);
     }
     // shutting down writes what was counted but not yet recorded
-    stop.abort();
-    expect(await gatewayExit).toBe(0);
+    stopped = gateway.stop();
+    expect(await stopped).toBe(0);
     const audit = new SqliteAuditLog({ path: join(directory, 'reins.db') });
     const rejected = await records(audit, 'credential-rejected').finally(() => audit.close());
     expect(rejected.length).toBeLessThanOrEqual(110);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resultText } from '../support/http-gateway-process.js';
+import { textOf } from '../support/http-gateway.js';
 import { createOperators, reins, reinsAs } from '../support/reins-cli.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 
@@ -124,14 +124,14 @@ function auditOf(agent: string): AuditLine['event'][] {
 describe('reins mcp sees the standing of its agent on every call', () => {
   it('refuses the next call after `reins agents suspend` from another process, and records the denial', async () => {
     const { client, stderr } = await startMcp('stdio-bot');
-    expect(resultText(await echo(client, 'before'))).toContain('before');
+    expect(textOf(await echo(client, 'before'))).toContain('before');
 
     reinsAs(operators.admin, db, directory, 'agents', 'suspend', 'stdio-bot', '--reason', 'misbehaving');
     await heard(stderr, /stdio-bot.*suspended/);
     const refused = await echo(client, 'after suspension');
     expect(refused.isError).toBe(true);
-    expect(resultText(refused)).toMatch(/suspended/);
-    expect(resultText(refused)).not.toContain('Echo: after suspension');
+    expect(textOf(refused)).toMatch(/suspended/);
+    expect(textOf(refused)).not.toContain('Echo: after suspension');
 
     const records = auditOf('stdio-bot');
     const intent = records.filter((event) => event.kind === 'call-intent').at(-1);
@@ -151,7 +151,7 @@ describe('reins mcp sees the standing of its agent on every call', () => {
 
   it('follows pause, resume and kill of its session from another process', async () => {
     const { client } = await startMcp('paused-bot');
-    expect(resultText(await echo(client, 'first'))).toContain('first');
+    expect(textOf(await echo(client, 'first'))).toContain('first');
     const [session] = JSON.parse(
       reins(db, directory, 'sessions', 'list', '--agent', 'paused-bot', '--format', 'json'),
     ) as { id: string }[];
@@ -159,12 +159,12 @@ describe('reins mcp sees the standing of its agent on every call', () => {
 
     reinsAs(operators.approver, db, directory, 'sessions', 'pause', session?.id ?? '', ...operator);
     const paused = await callUntil(client, (result) => result.isError === true);
-    expect(resultText(paused)).toMatch(/paused/);
+    expect(textOf(paused)).toMatch(/paused/);
     reinsAs(operators.approver, db, directory, 'sessions', 'resume', session?.id ?? '', ...operator);
     const resumed = await callUntil(client, (result) => result.isError !== true);
-    expect(resultText(resumed)).toContain('Echo: probe');
+    expect(textOf(resumed)).toContain('Echo: probe');
     reinsAs(operators.approver, db, directory, 'sessions', 'kill', session?.id ?? '', ...operator);
     const killed = await callUntil(client, (result) => result.isError === true);
-    expect(resultText(killed)).toMatch(/killed/);
+    expect(textOf(killed)).toMatch(/killed/);
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 /**
  * @module test/support/http-gateway
- * Runs `reins gateway` in this process from a reins.yaml and connects official SDK clients to it with
- * a bearer credential: for end-to-end tests over Streamable HTTP that need no other upstream setup.
+ * Runs the real Streamable HTTP gateway (`reins gateway`, in this process) from a test's reins.yaml and
+ * connects official SDK clients to it with Reins credentials, fixed or swappable between requests (the
+ * attacks on MCP session binding need that).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,14 +11,15 @@ import { runHttpGateway } from '../../src/cli/gateway-command.js';
 
 export interface RunningGateway {
   readonly endpoint: string;
-  /** What the gateway wrote to standard error. */
-  readonly errors: string[];
+  /** Log lines the gateway wrote to standard error. */
+  readonly log: readonly string[];
   /** Stops it; resolves with its exit code. */
   stop(): Promise<number>;
 }
 
+/** Runs `reins gateway --config <config>` until `stop()`; resolves once it listens. */
 export async function startHttpGateway(config: string): Promise<RunningGateway> {
-  const errors: string[] = [];
+  const log: string[] = [];
   const stop = new AbortController();
   let announce: (line: string) => void = () => {};
   const listening = new Promise<string>((resolve) => {
@@ -25,19 +27,19 @@ export async function startHttpGateway(config: string): Promise<RunningGateway> 
   });
   const exit = runHttpGateway(
     { config },
-    { out: (line) => announce(line), err: (line) => errors.push(line) },
+    { out: (line) => announce(line), err: (line) => log.push(line) },
     stop.signal,
   );
   const line = await Promise.race([
     listening,
     exit.then((code) => {
-      throw new Error(`gateway exited ${code}: ${errors.join('\n')}`);
+      throw new Error(`gateway exited ${code}: ${log.join('\n')}`);
     }),
   ]);
   const endpoint = (/listening on (\S+)/.exec(line) as RegExpExecArray)[1] as string;
   return {
     endpoint,
-    errors,
+    log,
     stop: () => {
       stop.abort();
       return exit;
@@ -53,6 +55,27 @@ export async function connectHttp(endpoint: string, token: string): Promise<Clie
     }),
   );
   return client;
+}
+
+/** An SDK client whose every request carries `credential.token` as it is at that moment. */
+export interface CredentialClient {
+  readonly client: Client;
+  readonly transport: StreamableHTTPClientTransport;
+  readonly credential: { token: string };
+}
+
+export async function connectWithCredential(endpoint: string, token: string): Promise<CredentialClient> {
+  const credential = { token };
+  const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+    fetch: (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${credential.token}`);
+      return fetch(url, { ...init, headers });
+    },
+  });
+  const client = new Client({ name: 'reins-security-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, credential };
 }
 
 export const textOf = (result: unknown): string =>
