@@ -27,7 +27,7 @@
  * `node --cpu-prof`, and prints where their threads spend the timed window. `--quick`: fewer calls, for a
  * smoke check, not for figures.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import {
   closeSync,
@@ -64,7 +64,8 @@ import {
 import { CheckpointSigner } from '../src/audit/checkpoint.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
-import { ephemeralKeySource } from '../src/identity/key-ring.js';
+import { createKeyDirectory } from '../src/keys/key-directory.js';
+import { directoryKeySource } from '../src/keys/key-source.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { intentEvent } from '../test/support/audit-fixtures.js';
@@ -286,7 +287,12 @@ function filesystemOf(path: string): string {
 }
 
 /** A store directory: the policy, and `reins.db` with the agent registered; returns `sessions` credentials. */
-async function prepareStore(directory: string, sessions: number): Promise<string[]> {
+/**
+ * A store with the bench agent, and `sessions` credentials its gateway accepts. This build signs with
+ * the gateway's default key directory (`.reins-keys/credentials` beside its reins.yaml, decision 0011);
+ * a baseline build from before key custody keeps its key in the store, so its own CLI issues them.
+ */
+async function prepareStore(directory: string, sessions: number, build: ReinsBuild = {}): Promise<string[]> {
   writeFileSync(join(directory, 'policy.yaml'), POLICY);
   const identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
   await new AgentRegistry(identity).create({
@@ -294,13 +300,32 @@ async function prepareStore(directory: string, sessions: number): Promise<string
     owner: 'bench@example.com',
     scopes: ['everything/*'],
   });
-  const auth = await Authenticator.open({ store: identity, keys: ephemeralKeySource() });
   const tokens: string[] = [];
+  if (build.bin !== undefined) {
+    await identity.close();
+    for (let index = 0; index < sessions; index++) tokens.push(baselineToken(build.bin, directory, index));
+    return tokens;
+  }
+  const keyDirectory = join(directory, '.reins-keys', 'credentials');
+  createKeyDirectory(keyDirectory);
+  const auth = await Authenticator.open({ store: identity, keys: directoryKeySource(keyDirectory) });
   for (let index = 0; index < sessions; index++)
     tokens.push((await auth.issue(AGENT, { sessionId: `bench-${index}`, ttlSeconds: 3_600 })).token);
-  auth.close();
+  await auth.close();
   await identity.close();
   return tokens;
+}
+
+/** `reins agents token` of another build, on its own store. */
+function baselineToken(bin: string, directory: string, index: number): string {
+  const args = ['agents', 'token', AGENT, '--session', `bench-${index}`, '--ttl', '3600'];
+  const result = spawnSync(process.execPath, [bin, ...args, '--db', join(directory, 'reins.db')], {
+    cwd: directory,
+    encoding: 'utf8',
+    env: ENV,
+  });
+  if (result.status !== 0) throw new Error(`baseline \`reins agents token\` failed: ${result.stderr}`);
+  return result.stdout.trim();
 }
 
 async function connect(client: Client, transport: Parameters<Client['connect']>[0], what: string) {
@@ -852,7 +877,7 @@ async function benchmark(): Promise<void> {
     let baselineGateway: { child: ChildProcess; url: string } | undefined;
     let baselineTokens: string[] = [];
     if (stores.httpBaseline) {
-      baselineTokens = await prepareStore(stores.httpBaseline, CLIENTS);
+      baselineTokens = await prepareStore(stores.httpBaseline, CLIENTS, { bin: BASELINE_BIN });
       baselineGateway = await startHttpGateway(stores.httpBaseline, upstream, [], { bin: BASELINE_BIN });
       started.push(baselineGateway.child);
     }
