@@ -11,7 +11,7 @@
 import { hash, type KeyObject } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { AuditEventV1Schema, type ChainedRecord, type PreparedEvent } from '../spec/audit-event.js';
-import { type CheckpointKeys, keyIdOf, verifyCheckpoint } from './checkpoint.js';
+import { type CheckpointKeys, checkpointKeyList, keyIdOf, verifyCheckpoint } from './checkpoint.js';
 
 /** The "previous hash" of the first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -242,10 +242,8 @@ export async function verifyChain(
 }
 
 /** The trusted keys by keyId. */
-function trustedKeys(keys: KeyObject | readonly KeyObject[] | undefined): Map<string, KeyObject> {
-  const list: readonly KeyObject[] =
-    keys === undefined ? [] : Array.isArray(keys) ? keys : [keys as KeyObject];
-  return new Map(list.map((key) => [keyIdOf(key), key]));
+function trustedKeys(keys: CheckpointKeys | undefined): Map<string, KeyObject> {
+  return new Map(checkpointKeyList(keys).map((key) => [keyIdOf(key), key]));
 }
 
 function isValidEvent(body: string): boolean {

@@ -56,10 +56,14 @@ export function forcedCheckpointDue(headSeq: number, lastSigned: number): boolea
 }
 
 /** Checks the signature with the key the checkpoint names; a key not among `keys` fails. */
+/** One trusted key or several (a rotation), as a list; none: empty. */
+export function checkpointKeyList(keys: CheckpointKeys | undefined): readonly KeyObject[] {
+  if (keys === undefined) return [];
+  return Array.isArray(keys) ? keys : [keys as KeyObject];
+}
+
 export function verifyCheckpoint(checkpoint: AuditCheckpointV1, keys: CheckpointKeys): boolean {
-  const publicKey = (Array.isArray(keys) ? keys : [keys]).find(
-    (key: KeyObject) => keyIdOf(key) === checkpoint.keyId,
-  );
+  const publicKey = checkpointKeyList(keys).find((key) => keyIdOf(key) === checkpoint.keyId);
   if (publicKey === undefined) return false;
   try {
     return verify(

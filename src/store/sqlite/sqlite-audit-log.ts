@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import type { CheckpointKeys, CheckpointSigner } from '../../audit/checkpoint.js';
+import { type CheckpointSigner, checkpointKeyList } from '../../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -310,7 +310,7 @@ export class SqliteAuditLog implements AuditLog {
       split &&
       this.verifyAfter(split, {
         checkpoints: all.filter((checkpoint) => checkpoint.seq > split.seq),
-        publicKeys: keyList(options.publicKey),
+        publicKeys: checkpointKeyList(options.publicKey),
         ...(checkpointEvery ? { checkpointEvery } : {}),
       });
     const records = this.database
@@ -580,11 +580,6 @@ class WorkerWriter implements Writer {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
-}
-
-function keyList(keys: CheckpointKeys | undefined): readonly KeyObject[] {
-  if (keys === undefined) return [];
-  return Array.isArray(keys) ? keys : [keys as KeyObject];
 }
 
 function receiptsOf(firstSeq: number, hashes: readonly string[]): AppendReceipt[] {
