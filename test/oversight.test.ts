@@ -224,6 +224,52 @@ describe('approvals', () => {
   });
 });
 
+describe('the order of the log', () => {
+  /** The same audit log, but an operator's records take a while to commit (a slow disk, a busy pool). */
+  function slowOperatorRecords(): StoreOversight {
+    const slow = Object.create(audit) as SqliteAuditLog;
+    slow.append = async (event) => {
+      if (event.kind === 'operator-action') await new Promise((done) => setTimeout(done, 200));
+      return audit.append(event);
+    };
+    // the holder's own connection: its change feed wakes the held call at once, in this process
+    return new StoreOversight({
+      approvals: holderStore.approvals,
+      sessions: holderStore.sessions,
+      identities,
+      audit: slow,
+    });
+  }
+
+  async function seqOf(decisionId: string, kind: string): Promise<number> {
+    const records = await audit.query({});
+    const found = records.find(
+      (record) => record.event.decisionId === decisionId && record.event.kind === kind,
+    );
+    if (found === undefined) throw new Error(`no ${kind} for ${decisionId}`);
+    return found.seq;
+  }
+
+  it('chains the vote that released a call before the outcome of that call', async () => {
+    const pending = harness.call(call('pay/payments.send', { amount: 100, to: 'DE89' }), execute);
+    const request = await pendingRequest();
+    await slowOperatorRecords().voteApproval(request.id, ann, { approved: true, reason: 'expected' });
+    expect(await pending).toMatchObject({ status: 'ok' });
+    expect(await seqOf(request.id, 'operator-action')).toBeLessThan(await seqOf(request.id, 'call-outcome'));
+  });
+
+  it('chains the kill that refused a held call before the outcome of that call', async () => {
+    const pending = harness.call(call('pay/payments.send', { amount: 100, to: 'DE89' }), execute);
+    const request = await pendingRequest();
+    await slowOperatorRecords().setSessionStatus('session-1', 'killed', ann, 'runaway');
+    expect(await pending).toMatchObject({ outcome: 'cancelled' });
+    const kill = (await audit.query({ kind: 'operator-action' })).find(
+      (record) => record.event.kind === 'operator-action' && record.event.action === 'session.kill',
+    );
+    expect(kill?.seq).toBeLessThan(await seqOf(request.id, 'call-outcome'));
+  });
+});
+
 describe('sessions', () => {
   it('a kill from another connection refuses the waiting call at once, and every later call', async () => {
     const pending = harness.call(call('pay/payments.send', { amount: 10 }), execute);

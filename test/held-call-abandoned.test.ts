@@ -1,0 +1,269 @@
+/**
+ * @module test/held-call-abandoned.test
+ * Finding (issue 12): a call held for approval outlived the client waiting for it. The SDK client gave
+ * up (its request timeout), or was killed with SIGKILL, and an approval cast later still ran the call,
+ * with nobody listening. Now a call held on an MCP request ends with the connection that waits for it:
+ * recorded as `abandoned`, its approval request closed, and a later vote releases nothing. Also: the
+ * approver's vote is chained before the outcome of the call it released (the log's order is the order of
+ * events). End to end: official SDK clients over Streamable HTTP (`reins gateway`) and stdio (`reins
+ * mcp`), a counting upstream that records every execution, votes cast by separate CLI processes.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Authenticator } from '../src/auth/authenticator.js';
+import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { ExecutionLog } from './support/counting-tools.js';
+import { connectWithCredential, type RunningGateway, startHttpGateway } from './support/http-gateway.js';
+import { createOperators, reins, runReinsAs } from './support/reins-cli.js';
+import { connectThroughReins } from './support/reins-mcp-client.js';
+import { credentialKeysBeside } from './support/test-keys.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COUNTING_SERVER = join(ROOT, 'test/support/counting-server.ts');
+
+let directory: string;
+let db: string;
+let executions: string;
+let gateway: RunningGateway;
+let operators: { admin: string; approver: string };
+const clients: Client[] = [];
+const processes: ChildProcess[] = [];
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-held-abandoned-'));
+  db = join(directory, 'reins.db');
+  executions = join(directory, 'executions.jsonl');
+  operators = createOperators(db, directory);
+  writeFileSync(
+    join(directory, 'policy.yaml'),
+    `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: held-writes }
+tools:
+  - { server: counting, name: "*", risk: high, effects: [external] }
+rules:
+  - { id: writes-need-a-human, effect: approve, tool: { name: write }, reason: every write is reviewed }
+  - { id: reads-are-fine, effect: allow, tool: { name: read }, reason: reading is harmless }
+`,
+  );
+  writeFileSync(
+    join(directory, 'reins.yaml'),
+    `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: reins.db }
+upstreams:
+  - name: counting
+    stdio:
+      command: ${JSON.stringify(process.execPath)}
+      args: [--import, tsx, ${JSON.stringify(COUNTING_SERVER)}, ${JSON.stringify(executions)}, http]
+      cwd: ${JSON.stringify(ROOT)}
+listen: { host: 127.0.0.1, port: 0, path: /mcp }
+limits: { callTimeout: 20s, approvalTimeout: 60s }
+`,
+  );
+  gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of processes) child.kill('SIGKILL');
+  for (const client of clients) await client.close().catch(() => {});
+  expect(await gateway?.stop()).toBe(0);
+  if (directory) rmSync(directory, { recursive: true, force: true });
+});
+
+function createAgent(id: string): void {
+  reins(db, directory, 'agents', 'create', id, '--owner', 'olivia@example.com', '--scopes', 'counting/*');
+}
+
+async function tokenFor(agent: string): Promise<string> {
+  const store = new SqliteIdentityStore({ path: db });
+  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
+  try {
+    return (await auth.issue(agent)).token;
+  } finally {
+    auth.close();
+    await store.close();
+  }
+}
+
+async function httpClient(agent: string): Promise<Client> {
+  const { client } = await connectWithCredential(gateway.endpoint, await tokenFor(agent));
+  clients.push(client);
+  return client;
+}
+
+async function stdioClient(agent: string, label: string): Promise<Client> {
+  const client = await connectThroughReins({
+    agent,
+    policy: join(directory, 'policy.yaml'),
+    db,
+    lock: join(directory, 'reins.lock'),
+    name: 'counting',
+    upstream: ['--import', 'tsx', COUNTING_SERVER, executions, label],
+    clientName: 'held-abandoned-test',
+    reinsArgs: ['--approval-timeout', '60000'],
+  });
+  clients.push(client);
+  return client;
+}
+
+interface AuditLine {
+  seq: number;
+  event: { kind: string; decisionId: string; outcome?: string; action?: string; error?: string };
+}
+
+/** Every record about one agent, in chain order. */
+function auditOf(agent: string): AuditLine[] {
+  return reins(db, directory, 'audit', 'query', '--agent', agent, '--format', 'json')
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as AuditLine);
+}
+
+/** The agent's held call, once its approval request is stored. */
+async function waitForHeld(agent: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json')) as {
+      id: string;
+      agentId: string;
+    }[];
+    const held = pending.find((request) => request.agentId === agent);
+    if (held !== undefined) return held.id;
+    if (Date.now() > deadline) throw new Error(`no held call of ${agent}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+async function waitForOutcome(agent: string, decisionId: string): Promise<AuditLine> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const outcome = auditOf(agent).find(
+      (line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId,
+    );
+    if (outcome !== undefined) return outcome;
+    if (Date.now() > deadline) throw new Error(`no outcome recorded for ${decisionId}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** After the waiting client is gone: abandoned on record, the request closed, a late vote runs nothing. */
+async function expectAbandoned(agent: string, decisionId: string, label: string): Promise<void> {
+  const outcome = await waitForOutcome(agent, decisionId);
+  expect(outcome.event.outcome).toBe('abandoned');
+  const stored = JSON.parse(reins(db, directory, 'approvals', 'show', decisionId, '--format', 'json'));
+  expect(stored.status).toBe('cancelled');
+  const vote = runReinsAs(
+    operators.approver,
+    db,
+    directory,
+    'approvals',
+    'approve',
+    decisionId,
+    '--reason',
+    'late look',
+  );
+  expect(vote.status).not.toBe(0);
+  expect(vote.stderr).toMatch(/not pending|cancelled/);
+  // give a wrongly released call every chance to run before looking
+  await new Promise((done) => setTimeout(done, 1_500));
+  const ran = new ExecutionLog(executions).newSince();
+  expect(ran.filter((run) => run.label === label && run.tool === 'write')).toEqual([]);
+  expect(reins(db, directory, 'audit', 'verify')).toMatch(/verified|ok/i);
+}
+
+describe('a held call ends with the connection that waits for it', () => {
+  it('over Streamable HTTP, when the SDK client times out', async () => {
+    createAgent('timeout-http');
+    const client = await httpClient('timeout-http');
+    const held = client.callTool(
+      { name: 'counting__write', arguments: { label: 'timeout-http' } },
+      undefined,
+      {
+        timeout: 1_500,
+      },
+    );
+    await expect(held).rejects.toThrow(/timed out/i);
+    await expectAbandoned('timeout-http', latestHeldDecision('timeout-http'), 'http');
+  }, 60_000);
+
+  it('over Streamable HTTP, when the client process is killed', async () => {
+    createAgent('killed-http');
+    const token = await tokenFor('killed-http');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/support/held-call-client.ts'), gateway.endpoint, token],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    processes.push(child);
+    const decisionId = await waitForHeld('killed-http');
+    child.kill('SIGKILL');
+    await expectAbandoned('killed-http', decisionId, 'http');
+  }, 60_000);
+
+  it('over stdio, when the SDK client times out', async () => {
+    createAgent('timeout-stdio');
+    const client = await stdioClient('timeout-stdio', 'stdio-timeout');
+    const held = client.callTool({ name: 'counting__write', arguments: { label: 'x' } }, undefined, {
+      timeout: 1_500,
+    });
+    await expect(held).rejects.toThrow(/timed out/i);
+    await expectAbandoned('timeout-stdio', latestHeldDecision('timeout-stdio'), 'stdio-timeout');
+  }, 60_000);
+
+  it('chains the vote that released a call before the call outcome', async () => {
+    createAgent('approved-http');
+    const client = await httpClient('approved-http');
+    const held = client.callTool({ name: 'counting__write', arguments: { n: 1 } }, undefined, {
+      timeout: 30_000,
+    }) as Promise<CallToolResult>;
+    const decisionId = await waitForHeld('approved-http');
+    const vote = runReinsAs(
+      operators.approver,
+      db,
+      directory,
+      'approvals',
+      'approve',
+      decisionId,
+      '--reason',
+      'ok',
+    );
+    expect(vote.status).toBe(0);
+    expect((await held).isError).toBeFalsy();
+    const lines = auditOf('approved-http').filter((line) => line.event.decisionId === decisionId);
+    const approve = lines.find((line) => line.event.action === 'approval.approve');
+    const outcome = lines.find((line) => line.event.kind === 'call-outcome');
+    expect(outcome?.event.outcome).toBe('ok');
+    expect(approve).toBeDefined();
+    expect((approve as AuditLine).seq).toBeLessThan((outcome as AuditLine).seq);
+  }, 60_000);
+});
+
+/** The newest held intent of an agent (its approval request may already be closed). */
+function latestHeldDecision(agent: string): string {
+  const intents = reins(
+    db,
+    directory,
+    'audit',
+    'query',
+    '--agent',
+    agent,
+    '--kind',
+    'call-intent',
+    '--format',
+    'json',
+  )
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as AuditLine);
+  const last = intents.at(-1);
+  if (last === undefined) throw new Error(`no intent of ${agent}`);
+  return last.event.decisionId;
+}
