@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
-import { ReinsError } from '../spec/errors.js';
+import { describeError, ReinsError } from '../spec/errors.js';
 import { sameIdentity } from '../spec/human-identity.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { applyVote, changeSessionStatus } from '../store/oversight-records.js';
 import type {
   ApprovalStore,
   IdentityStore,
@@ -93,24 +94,27 @@ export class StoreOversight implements Oversight {
       );
     }
     if (vote.approved) await this.requireReleasable(current);
+    // what the store would refuse (no longer pending, a second vote) is refused before anything is
+    // recorded; a request past its expiry is left to the store, which marks it expired and says so
+    const at = new Date(this.clock());
+    const preview = applyVote(current, { actor, ...vote, at: at.toISOString() }, at);
+    if (preview.error !== undefined) return this.castVote(id, actor, vote);
+    return this.recordThenDo(
+      actor,
+      vote.approved ? 'approval.approve' : 'approval.deny',
+      { type: 'approval', id },
+      { decisionId: id, reason: vote.reason, sessionId: current.sessionId, agentId: current.agentId },
+      () => this.castVote(id, actor, vote),
+    );
+  }
+
+  private castVote(id: string, actor: Actor, vote: { approved: boolean; reason: string }) {
     const now = new Date(this.clock());
-    const record = await this.options.approvals.vote(
+    return this.options.approvals.vote(
       id,
       { actor, approved: vote.approved, reason: vote.reason, at: now.toISOString() },
       now,
     );
-    await this.record(
-      actor,
-      vote.approved ? 'approval.approve' : 'approval.deny',
-      { type: 'approval', id },
-      {
-        decisionId: id,
-        reason: vote.reason,
-        sessionId: current.sessionId,
-        agentId: current.agentId,
-      },
-    );
-    return record;
   }
 
   /**
@@ -153,21 +157,19 @@ export class StoreOversight implements Oversight {
   ): Promise<SessionSummary> {
     requireRole(actor, 'approver', `change the status of session \`${id}\``);
     requireReason(reason);
-    const session = await this.options.sessions.setStatus(
-      id,
-      status,
-      { by: actor.id, reason },
-      new Date(this.clock()),
-    );
     const action =
       status === 'active' ? 'session.resume' : status === 'paused' ? 'session.pause' : 'session.kill';
-    await this.record(
+    const current = await this.options.sessions.get(id);
+    // a killed session stays killed: refused before anything is recorded
+    if (current !== undefined) changeSessionStatus(current, status, { by: actor.id, reason }, new Date(0));
+    const agentId = current?.agentId;
+    return this.recordThenDo(
       actor,
       action,
       { type: 'session', id },
-      { reason, sessionId: id, agentId: session.agentId },
+      { reason, sessionId: id, ...(agentId !== undefined ? { agentId } : {}) },
+      () => this.options.sessions.setStatus(id, status, { by: actor.id, reason }, new Date(this.clock())),
     );
-    return session;
   }
 
   suspendAgent(agentId: string, actor: Actor, reason: string): Promise<AgentRecordV1> {
@@ -191,9 +193,13 @@ export class StoreOversight implements Oversight {
   ): Promise<AgentRecordV1> {
     requireRole(actor, 'admin', `${action} agent \`${agentId}\``);
     requireReason(reason);
-    const agent = await this.agents[action](agentId, { by: actor.id, reason });
-    await this.record(actor, `agent.${action}`, { type: 'agent', id: agentId }, { reason, agentId });
-    return agent;
+    return this.recordThenDo(
+      actor,
+      `agent.${action}`,
+      { type: 'agent', id: agentId },
+      { reason, agentId },
+      () => this.agents[action](agentId, { by: actor.id, reason }),
+    );
   }
 
   async overrideDenial(
@@ -277,11 +283,36 @@ export class StoreOversight implements Oversight {
     );
   }
 
+  /**
+   * Records an operator's action, then carries it out. In this order because the action's effects
+   * (a released call's outcome, a held call refused by a kill) are chained by other processes as soon
+   * as it takes effect: the log's order must be the order of events. If carrying it out fails, that
+   * is recorded too (`<action>.failed`), so the log never claims an action that did not happen.
+   */
+  private async recordThenDo<T>(
+    actor: Actor,
+    action: string,
+    target: { type: string; id: string },
+    about: RecordedAbout,
+    effect: () => Promise<T>,
+  ): Promise<T> {
+    await this.record(actor, action, target, about);
+    try {
+      return await effect();
+    } catch (error) {
+      await this.record(actor, `${action}.failed`, target, {
+        ...about,
+        reason: `${about.reason} (not done: ${describeError(error)})`,
+      });
+      throw error;
+    }
+  }
+
   private async record(
     actor: Actor,
     action: string,
     target: { type: string; id: string },
-    about: { decisionId?: string; reason: string; sessionId?: string; agentId?: string },
+    about: RecordedAbout,
   ): Promise<void> {
     const id = randomUUID();
     const event: OperatorActionEvent = {
@@ -299,6 +330,13 @@ export class StoreOversight implements Oversight {
     };
     await this.options.audit.append(event);
   }
+}
+
+interface RecordedAbout {
+  readonly decisionId?: string;
+  readonly reason: string;
+  readonly sessionId?: string;
+  readonly agentId?: string;
 }
 
 function requireRole(actor: Actor, role: 'viewer' | 'approver' | 'admin', what: string): void {
