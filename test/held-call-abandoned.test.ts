@@ -149,7 +149,10 @@ async function waitForOutcome(agent: string, decisionId: string): Promise<AuditL
       (line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId,
     );
     if (outcome !== undefined) return outcome;
-    if (Date.now() > deadline) throw new Error(`no outcome recorded for ${decisionId}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `no outcome recorded for ${decisionId}: ${JSON.stringify(auditOf(agent))} ${gateway.log.join('\n')} ${reins(db, directory, 'approvals', 'list', '--status', 'cancelled', '--format', 'json')}`,
+      );
     await new Promise((done) => setTimeout(done, 100));
   }
 }
@@ -183,6 +186,8 @@ describe('a held call ends with the connection that waits for it', () => {
   it('over Streamable HTTP, when the SDK client times out', async () => {
     createAgent('timeout-http');
     const client = await httpClient('timeout-http');
+    // the upstream is up and the session open: only the held call can run out of time
+    await client.callTool({ name: 'counting__read', arguments: {} });
     const held = client.callTool(
       { name: 'counting__write', arguments: { label: 'timeout-http' } },
       undefined,
@@ -211,6 +216,7 @@ describe('a held call ends with the connection that waits for it', () => {
   it('over stdio, when the SDK client times out', async () => {
     createAgent('timeout-stdio');
     const client = await stdioClient('timeout-stdio', 'stdio-timeout');
+    await client.callTool({ name: 'counting__read', arguments: {} });
     const held = client.callTool({ name: 'counting__write', arguments: { label: 'x' } }, undefined, {
       timeout: 1_500,
     });

@@ -144,7 +144,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--tool <server/name>')
     .option(
       '--effect <effect>',
-      'allow, deny, approve (intents) or ok, error, denied, expired, cancelled (outcomes)',
+      'allow, deny, approve (intents) or ok, error, denied, expired, cancelled, abandoned (outcomes)',
     )
     .option('--kind <kind>', 'call-intent or call-outcome')
     .option('--from <time>', 'ISO 8601, inclusive')

@@ -20,7 +20,12 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ErrorCode, isInitializeRequest, McpError } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  isInitializeRequest,
+  isJSONRPCRequest,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { credentialOfClaims } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
@@ -59,6 +64,9 @@ interface Session {
 
 type Authenticated = Extract<AuthResult, { ok: true }>;
 
+/** How long an idle keep-alive connection stays open. */
+const IDLE_CONNECTION_MS = 65_000;
+
 /** Where each request's identity travels from the HTTP request to the MCP handlers. */
 const IDENTITY_KEY = 'reinsIdentity';
 
@@ -84,6 +92,10 @@ export class HttpGateway {
         else response.end();
       });
     });
+    // An idle connection is left for the client to close: clients (undici: 4 s) close theirs sooner
+    // than this, so a message is never sent on a connection the server is closing at that moment
+    // (ECONNRESET, seen losing a client's `notifications/cancelled` under load).
+    server.keepAliveTimeout = IDLE_CONNECTION_MS;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -125,6 +137,13 @@ export class HttpGateway {
 
     let body: unknown;
     if (request.method === 'POST') {
+      if (!isJsonContent(request.headers['content-type'])) {
+        return send(
+          response,
+          415,
+          jsonRpcError(-32600, 'send MCP messages as JSON: `Content-Type: application/json`'),
+        );
+      }
       const read = await readBody(request, this.options.maxMessageBytes);
       if (read.kind === 'too_large') {
         return send(
@@ -192,6 +211,7 @@ export class HttpGateway {
     session.lastUsedAt = this.clock();
     const counted = request.method !== 'GET';
     if (counted) session.inFlight++;
+    abandonWhenGone(session.transport, response, body);
     try {
       await session.transport.handleRequest(request, response, body);
     } finally {
@@ -324,6 +344,33 @@ async function readBody(
     chunks.push(chunk as Buffer);
   }
   return { kind: 'ok', text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * A client that goes away before its response is complete (killed, network gone, stream cancelled)
+ * no longer waits for the requests it sent: they are cancelled as if it had said so
+ * (`notifications/cancelled`), so that a call held for approval ends as abandoned instead of running
+ * later with nobody listening. No resumable streams are offered (no event store), so nothing could
+ * pick the response up again.
+ */
+function abandonWhenGone(transport: StreamableHTTPServerTransport, response: ServerResponse, body: unknown) {
+  const ids = (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((message) => message.id);
+  if (ids.length === 0) return;
+  response.once('close', () => {
+    if (response.writableFinished) return;
+    for (const requestId of ids) {
+      transport.onmessage?.({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId, reason: 'the client disconnected before the response' },
+      });
+    }
+  });
+}
+
+/** `application/json`, with or without parameters (`; charset=utf-8`). */
+function isJsonContent(header: string | undefined): boolean {
+  return header !== undefined && header.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 function jsonRpcError(code: number, message: string) {

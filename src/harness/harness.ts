@@ -125,7 +125,7 @@ class ClearedCall {
 }
 
 interface Refusal {
-  readonly outcome: Extract<Outcome, 'denied' | 'expired' | 'cancelled'>;
+  readonly outcome: Extract<Outcome, 'denied' | 'expired' | 'cancelled' | 'abandoned'>;
   readonly reason: string;
   readonly approval?: ApprovalVerdict;
 }
@@ -409,8 +409,12 @@ export class Harness {
       if (expiry.signal.aborted)
         return { outcome: 'expired', reason: `approval expired after ${timeoutMs} ms` };
       if (stop.signal.aborted) return { outcome: 'cancelled', reason: describeError(stop.signal.reason) };
+      // the caller stopped waiting (gave up, cancelled, disconnected): nobody would receive the result
       if (callerSignal?.aborted)
-        return { outcome: 'cancelled', reason: 'cancelled by the caller while awaiting approval' };
+        return {
+          outcome: 'abandoned',
+          reason: `abandoned while awaiting approval: the caller stopped waiting (${describeError(callerSignal.reason)})`,
+        };
       return { outcome: 'denied', reason: `approval failed: ${describeError(error)}` };
     } finally {
       clearTimeout(timer);

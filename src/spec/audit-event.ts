@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DiagnosticSchema, VerdictSchema } from './decision.js';
 import { PrincipalSchema, ToolRefSchema } from './tool-call.js';
 
-export const OutcomeSchema = z.enum(['ok', 'error', 'denied', 'expired', 'cancelled']);
+export const OutcomeSchema = z.enum(['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
 export const AuditDecisionSchema = VerdictSchema.extend({

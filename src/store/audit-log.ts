@@ -21,7 +21,7 @@ export interface AuditQuery {
   readonly sessionId?: string;
   /** `server/name`. */
   readonly tool?: string;
-  /** An intent's decision effect (allow, deny, approve) or an outcome (ok, error, denied, expired, cancelled). */
+  /** An intent's decision effect (allow, deny, approve) or an outcome (ok, error, denied, expired, cancelled, abandoned). */
   readonly effect?: string;
   readonly kind?: AuditEventV1['kind'];
   /** ISO 8601, inclusive. */
