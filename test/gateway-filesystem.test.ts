@@ -158,6 +158,38 @@ describe('gateway over stdio in front of server-filesystem', () => {
     expect(refused).toHaveLength(1);
   });
 
+  it('records an error result of the upstream as an error, and the agent still sees it', async () => {
+    const client = await connect('fs-reader');
+    const missing = (await client.callTool({
+      name: 'fs__read_text_file',
+      arguments: { path: join(work, 'no-such-file.txt') },
+    })) as CallToolResult;
+    expect(missing.isError).toBe(true);
+    expect(text(missing)).toMatch(/ENOENT|no such file/i);
+    await client.close();
+    clients.splice(clients.indexOf(client), 1);
+    // what an operator looking for failures would run
+    const failures = reins(
+      'audit',
+      'query',
+      '--effect',
+      'error',
+      '--agent',
+      'fs-reader',
+      '--format',
+      'json',
+      '--db',
+      db,
+    )
+      .trim()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { event: { args?: unknown; error?: string; result?: unknown } });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.event.error).toMatch(/ENOENT|no such file/i);
+    expect(failures[0]?.event.result).toMatchObject({ isError: true });
+  });
+
   it('refuses to start for an agent nobody registered', () => {
     const result = spawnSync(
       process.execPath,

@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  ErrorCode,
+  type McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
@@ -229,6 +234,38 @@ describe('gateway over Streamable HTTP', () => {
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
     const reader = await connect(tokens.reader as string);
+    expect((await reader.listTools()).tools.length).toBeGreaterThan(0);
+    await reader.close();
+  });
+
+  it('answers a body that is not JSON with 415, and bad call parameters with -32602 in plain words', async () => {
+    const notJson = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${tokens.reader}`,
+      },
+      body: 'hello',
+    });
+    expect(notJson.status).toBe(415);
+    expect(((await notJson.json()) as { error: { message: string } }).error.message).toMatch(
+      /application\/json/,
+    );
+
+    const reader = await connect(tokens.reader as string);
+    for (const params of [{ name: 42 }, { name: 'everything__echo', arguments: 'not an object' }, {}]) {
+      const refused = await reader
+        .request({ method: 'tools/call', params: params as never }, CallToolResultSchema)
+        .then(
+          () => undefined,
+          (error: unknown) => error as McpError,
+        );
+      expect(refused?.code).toBe(ErrorCode.InvalidParams);
+      // one line a person can act on, not a schema dump
+      expect(refused?.message).toMatch(/tools\/call/);
+      expect(refused?.message).not.toMatch(/[{}[\]]|\n/);
+    }
     expect((await reader.listTools()).tools.length).toBeGreaterThan(0);
     await reader.close();
   });
