@@ -14,7 +14,6 @@ import { randomUUID } from 'node:crypto';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
   GetPromptRequestSchema,
@@ -39,6 +38,7 @@ import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import type { Upstream } from './upstream.js';
 
@@ -101,7 +101,8 @@ export class Gateway {
     server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({
       resources: await this.visibleResources(identityOf(extra).principal),
     }));
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    server.setRequestHandler(anyRequestOf('resources/read'), async (raw, extra) => {
+      const request = parseRequest(ReadResourceRequestSchema, raw, 'resources/read');
       const identity = identityOf(extra);
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
@@ -127,7 +128,8 @@ export class Gateway {
     server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({
       prompts: await this.visiblePrompts(identityOf(extra).principal),
     }));
-    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    server.setRequestHandler(anyRequestOf('prompts/get'), async (raw, extra) => {
+      const request = parseRequest(GetPromptRequestSchema, raw, 'prompts/get');
       const identity = identityOf(extra);
       const ref = parseToolName(request.params.name);
       const upstream = ref && this.upstreams.get(ref.server);
@@ -150,7 +152,7 @@ export class Gateway {
       throw new McpError(ErrorCode.InvalidRequest, message);
     });
 
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    setToolCallHandler(server, async (request, extra) => {
       const identity = identityOf(extra);
       const progressToken = request.params._meta?.progressToken;
       // a held call tells the client that it is still waiting, if the client asked for progress
@@ -382,12 +384,30 @@ export class Gateway {
         ? (decidedArgs, { signal: callSignal }) =>
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
         : (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),
-      onWaiting === undefined ? { signal } : { signal, onWaiting },
+      onWaiting === undefined
+        ? { signal, errorOfResult: errorOfToolResult }
+        : { signal, onWaiting, errorOfResult: errorOfToolResult },
     );
     if (result.status === 'ok') return result.output as CallToolResult;
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
     return refusal(result.error);
   }
+}
+
+/** Longest failure text copied from a result into the outcome's `error` (the whole result is kept beside it). */
+const MAX_FAILURE_TEXT = 2_000;
+
+/** An MCP tool result with `isError: true` is a failed call: the text it gives, for the record. */
+function errorOfToolResult(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null || (output as CallToolResult).isError !== true)
+    return undefined;
+  const content = (output as CallToolResult).content;
+  const text = (Array.isArray(content) ? content : [])
+    .map((part) => (part.type === 'text' ? part.text : ''))
+    .join(' ')
+    .trim();
+  if (text === '') return 'the tool reported an error';
+  return text.length > MAX_FAILURE_TEXT ? `${text.slice(0, MAX_FAILURE_TEXT)}…` : text;
 }
 
 /** Who a call is made by, for the harness: principal, session and the credential it rides on. */

@@ -30,6 +30,7 @@ import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from 
 import type {
   ApprovalHandler,
   ApprovalVerdict,
+  CallOptions,
   CallProvenance,
   CallRequest,
   CallResult,
@@ -212,11 +213,7 @@ export class Harness {
   }
 
   /** Runs one tool call through every stage. Never throws; the result says what happened. */
-  async call(
-    request: CallRequest,
-    executor: ToolExecutor,
-    options: { signal?: AbortSignal; onWaiting?: WaitingListener } = {},
-  ): Promise<CallResult> {
+  async call(request: CallRequest, executor: ToolExecutor, options: CallOptions = {}): Promise<CallResult> {
     const decided = this.decide(request);
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
@@ -229,7 +226,7 @@ export class Harness {
     const executed = await this.execute(cleared, executor, options.signal);
     const filtered = await this.filterOutput(cleared, executed);
     if (filtered.ok) this.recordDataflow(decided, filtered.output);
-    return this.recordOutcome(recorded, filtered, cleared.approval);
+    return this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
   }
 
   /** Stage 1+2: validate the request, look up the session, and decide. Synchronous, so counter
@@ -586,10 +583,20 @@ export class Harness {
     recorded: RecordedIntent,
     result: Execution | Refusal,
     approval?: ApprovalVerdict,
+    errorOfResult?: CallOptions['errorOfResult'],
   ): Promise<CallResult> {
     const { decided } = recorded;
     const { call, decisionId, decision } = decided;
-    const outcome: Outcome = 'ok' in result ? (result.ok ? 'ok' : result.outcome) : result.outcome;
+    // a result that reports a failure (read from what the agent will see: screened and filtered)
+    const failure = 'ok' in result && result.ok ? resultFailure(errorOfResult, result.output) : undefined;
+    const outcome: Outcome =
+      'ok' in result
+        ? result.ok
+          ? failure === undefined
+            ? 'ok'
+            : 'error'
+          : result.outcome
+        : result.outcome;
     const verdict = 'ok' in result ? approval : result.approval;
     const event: CallOutcomeEvent = {
       v: 1,
@@ -605,6 +612,7 @@ export class Harness {
       latencyUs: Math.round((performance.now() - decided.startedAt) * 1000),
     };
     if ('ok' in result && result.ok) event.result = result.output;
+    if (failure !== undefined) event.error = failure;
     if ('ok' in result && !result.ok) event.error = result.error;
     if (!('ok' in result)) event.error = result.reason;
     if (verdict) event.approval = approvalRecord(verdict);
@@ -661,6 +669,16 @@ function approvalRecord(verdict: ApprovalVerdict): NonNullable<CallOutcomeEvent[
   if (verdict.by !== undefined) record.by = verdict.by;
   if (verdict.reason !== undefined) record.reason = verdict.reason;
   return record;
+}
+
+/** What a result says went wrong, if it reports a failure; a reader that throws counts as one (fail closed). */
+function resultFailure(errorOfResult: CallOptions['errorOfResult'], output: unknown): string | undefined {
+  if (errorOfResult === undefined) return undefined;
+  try {
+    return errorOfResult(output);
+  } catch (error) {
+    return `the result could not be read: ${describeError(error)}`;
+  }
 }
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts (a hung tool or approver cannot hold the call). */

@@ -86,6 +86,19 @@ export interface OutputFilterContext {
  */
 export type OutputFilter = (output: unknown, context: OutputFilterContext) => unknown | Promise<unknown>;
 
+/** How one call is run, besides its request and executor. */
+export interface CallOptions {
+  /** Aborts the call: a held call ends as abandoned, a running one as cancelled. */
+  readonly signal?: AbortSignal;
+  /** Told, while the call is held for approval, that it is still waiting. */
+  readonly onWaiting?: WaitingListener;
+  /**
+   * Reads whether a tool's result reports a failure (MCP: `isError: true`): the text of the failure,
+   * or undefined. Such a call is recorded as `error` (with its result), and its result still returned.
+   */
+  readonly errorOfResult?: (output: unknown) => string | undefined;
+}
+
 interface CallResultBase {
   readonly decisionId: string;
   readonly decision: Decision;
