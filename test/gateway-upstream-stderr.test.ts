@@ -5,20 +5,27 @@
  * bounded per upstream (with a count of what was not logged); its last lines are shown when it fails
  * to start or dies, and an upstream that dies (killed with SIGKILL mid-session, after a 1.5 MB flood)
  * is restarted and serves again. The official SDK client through `reins mcp` (stdio) and `reins
- * gateway` (Streamable HTTP) in front of test/support/noisy-server.ts.
+ * gateway` (Streamable HTTP) in front of test/support/noisy-server.ts. The bounds themselves (line
+ * splitting, the budget window, cut lines, the tail, screening over several lines) are checked on
+ * the stderr reader alone, with its own clock.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
+import { Upstream } from '../src/gateway/upstream.js';
+import { type StderrLimits, UpstreamStderr } from '../src/gateway/upstream-stderr.js';
+import { upstreamTextScreen } from '../src/harness/upstream-screen.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { connectHttp, startHttpGateway, textOf } from './support/http-gateway.js';
 import { LEAKS } from './support/leaky-secrets.js';
+import { policyFrom } from './support/policy-fixtures.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
 import { credentialKeysBeside } from './support/test-keys.js';
 
@@ -102,12 +109,9 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
       'the start-up line',
       logged,
     );
-    expect(textOf(await call('say', { text: `connecting to ${LEAKS.connection}` }))).toBe('said');
+    expect(textOf(await call('say', { text: 'hello from noisy' }))).toBe('said');
     await until(
-      () =>
-        log.includes(
-          'upstream `noisy` stderr: connecting to postgres://admin:[REDACTED:connection_string_password]@db.internal/prod',
-        ),
+      () => log.includes('upstream `noisy` stderr: hello from noisy\n'),
       'the line `say` wrote',
       logged,
     );
@@ -121,6 +125,7 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
     expect(textOf(await call('say', { text: 'after the flood' }))).toBe('said');
     const flood = stderrLines(log.slice(before));
     // 3 MB were written; what reaches Reins' log is bounded per upstream, lines are cut
+    expect(flood.some((line) => line.includes('x'.repeat(100)))).toBe(true);
     expect(flood.join('\n').length).toBeLessThan(64 * 1024);
     expect(Math.max(...flood.map((line) => line.length))).toBeLessThan(1_200);
   });
@@ -148,9 +153,10 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
     expect(restarted).not.toBe(pid);
     expect(textOf(await call('say', { text: 'back again' }))).toBe('said');
     // the death is logged with the upstream's last lines, and what the flood left unlogged is counted
-    const closed = log.split('\n').find((line) => line.includes('upstream `noisy` closed'));
-    expect(closed).toContain('last words before the kill');
-    expect(log).toMatch(/upstream `noisy` dropped: [\d,]+ lines \([\d,.]+ [KM]B\) of its stderr not logged/);
+    expect(log).toMatch(
+      /upstream `noisy` closed: restarting in \d+ ms; its last lines on stderr: .* \| last words before the kill\n/,
+    );
+    expect(log).toMatch(/upstream `noisy` dropped: [\d,]+ lines \([\d.]+ MB\) of its stderr not logged/);
     expect(leaked(log)).toEqual([]);
   }, 30_000);
 
@@ -222,12 +228,12 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
         'said',
       );
       await until(
-        () => gateway.log.includes('upstream `noisy` stderr: over http'),
+        () => gateway.log.includes('reins gateway: upstream `noisy` stderr: over http'),
         'the line `say` wrote',
         () => gateway.log.join('\n'),
       );
       expect(gateway.log).toContain(
-        'upstream `noisy` stderr: noisy: started, using key [REDACTED:aws_access_key]',
+        'reins gateway: upstream `noisy` stderr: noisy: started, using key [REDACTED:aws_access_key]',
       );
       await client.close();
     } finally {
@@ -266,4 +272,124 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
       /upstream `noisy` did not start.*startup line 3.*\[REDACTED:connection_string_password\]/s,
     );
   }, 60_000);
+});
+
+describe('an upstream that dies soon after every start', () => {
+  it('is restarted with a longer wait each time, and each death is logged with its last lines', async () => {
+    const events: string[] = [];
+    const upstream = new Upstream(
+      {
+        name: 'noisy',
+        stdio: {
+          command: process.execPath,
+          args: ['--import', 'tsx', NOISY, '--exit-after', '300'],
+          env: {},
+        },
+      },
+      { callTimeoutMs: 5_000, onEvent: (event) => events.push(`${event.kind}: ${event.message}`) },
+    );
+    const delays = () => events.flatMap((event) => /^closed: restarting in (\d+) ms/.exec(event)?.[1] ?? []);
+    await upstream.connect();
+    try {
+      await until(
+        () => delays().length >= 3,
+        'three restarts',
+        () => events.join('\n'),
+      );
+    } finally {
+      await upstream.close();
+    }
+    // a crash loop backs off (it would otherwise log its last lines four times a second)
+    expect(delays().slice(0, 3)).toEqual(['250', '500', '1000']);
+    expect(events.find((event) => event.startsWith('closed:'))).toContain(
+      'its last lines on stderr: noisy: started, using key',
+    );
+  }, 60_000);
+});
+
+describe('the stderr reader of one upstream', () => {
+  const PEM = `-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA${'A'.repeat(64)}\n${'B'.repeat(64)}==\n-----END RSA PRIVATE KEY-----`;
+  const LIMITS: StderrLimits = {
+    lines: 3,
+    bytes: 1_000,
+    windowMs: 1_000,
+    tailLines: 4,
+    lineChars: 100,
+    shownChars: 40,
+  };
+  const screen = upstreamTextScreen(
+    { current: policyFrom('rules: []\nredaction:\n  outputs: { secret: redact }') },
+    'noisy',
+  );
+  /** The next turn of the event loop: what was written has been read. */
+  const read = () => new Promise((done) => setImmediate(done));
+
+  function reader(limits: Partial<StderrLimits> = {}) {
+    const clock = { now: 0 };
+    const logged: string[] = [];
+    const stderr = new UpstreamStderr({
+      log: (kind, message) => logged.push(`${kind}: ${message}`),
+      screen,
+      limits: { ...LIMITS, ...limits },
+      now: () => clock.now,
+    });
+    const stream = new PassThrough();
+    return { stderr, stream, tail: stderr.follow(stream), logged, clock };
+  }
+
+  it('splits what it reads into lines, whatever the chunks, and escapes control characters', async () => {
+    const { stream, logged } = reader();
+    const accented = Buffer.from('hé');
+    stream.write(accented.subarray(0, 2)); // half of the é
+    stream.write(Buffer.concat([accented.subarray(2), Buffer.from('llo\r\nsecond')]));
+    stream.write(' line\n\u001b[2Jcleared \u202eevil\n');
+    await read();
+    expect(logged).toEqual(['stderr: héllo', 'stderr: second line', 'stderr: \\u001b[2Jcleared \\u202eevil']);
+  });
+
+  it('logs at most its budget per window, then says how much it left out', async () => {
+    const { stream, logged, clock } = reader();
+    stream.write(Array.from({ length: 10 }, (_, index) => `line ${index + 1}\n`).join(''));
+    await read();
+    expect(logged).toEqual(['stderr: line 1', 'stderr: line 2', 'stderr: line 3']);
+    clock.now += 1_000;
+    stream.write('later\n');
+    await read();
+    expect(logged.slice(3)).toEqual([
+      'dropped: 7 lines (50 bytes) of its stderr not logged: over the limit of 3 lines or 1000 bytes per 1 s',
+      'stderr: later',
+    ]);
+  });
+
+  it('counts bytes against the budget too, and reports what it left out when the stream ends', async () => {
+    const { stream, tail, logged } = reader({ bytes: 20 });
+    stream.end('abcdefghij\nklmnopqrst\nuvwxyz\n');
+    await tail.settled(5_000);
+    expect(logged).toEqual([
+      'stderr: abcdefghij',
+      'dropped: 2 lines (18 bytes) of its stderr not logged: over the limit of 3 lines or 20 bytes per 1 s',
+    ]);
+  });
+
+  it('keeps a bounded part of a long line, and says how much of it was cut', async () => {
+    const { stream, logged } = reader();
+    stream.write(`${'x'.repeat(250)}\n`);
+    await read();
+    expect(logged).toEqual([`stderr: ${'x'.repeat(40)} … (210 more characters)`]);
+  });
+
+  it('screens a secret written over several lines as a whole before logging it', async () => {
+    const { stream, logged } = reader({ lines: 100 });
+    stream.write(`before\n${PEM}\nafter\n`);
+    await read();
+    expect(logged).toEqual(['stderr: before', 'stderr: [REDACTED:private_key]', 'stderr: after']);
+  });
+
+  it('keeps the last lines of the process, logged or not, and shows them screened', async () => {
+    const { stderr, stream, tail } = reader({ tailLines: 6 });
+    stream.end(`one\ntwo\nthree\nfour\n${PEM}\nlast words`);
+    const lines = await stderr.lastLines(tail);
+    expect(tail.lines()).toHaveLength(6);
+    expect(lines).toBe('; its last lines on stderr: four | [REDACTED:private_key] | last words');
+  });
 });

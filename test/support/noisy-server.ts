@@ -6,8 +6,9 @@
  * `wait` never answers. With `--fail <n>` it writes n numbered lines and a connection string with its
  * password, then exits 1 without serving: an upstream that fails to start. With `--pid-file <path>`
  * it appends its process id to the file, and if the file already held one (it is being restarted) it
- * never starts serving: a restart still in progress.
- * Usage: node --import tsx test/support/noisy-server.ts [--fail <n> | --pid-file <path>]
+ * never starts serving: a restart still in progress. With `--exit-after <ms>` it exits that long after
+ * a client has initialized it: an upstream that starts and dies, again and again.
+ * Usage: node --import tsx test/support/noisy-server.ts [--fail <n> | --pid-file <path> | --exit-after <ms>]
  */
 import { appendFileSync, existsSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -34,6 +35,11 @@ if (pidFileAt !== -1) {
 
 process.stderr.write(`noisy: started, using key ${LEAKS.awsKey}\n`);
 const server = new McpServer({ name: 'noisy', version: '1.0.0' });
+const exitAfter = process.argv.indexOf('--exit-after');
+if (exitAfter !== -1) {
+  const ms = Number(process.argv[exitAfter + 1]);
+  server.server.oninitialized = () => setTimeout(() => process.exit(4), ms);
+}
 server.registerTool(
   'say',
   { description: 'Writes the text to stderr', inputSchema: { text: z.string() } },
