@@ -2,7 +2,9 @@
  * @module gateway/upstream
  * One upstream MCP server the gateway fronts, through the official SDK client: spawned over stdio or
  * reached over Streamable HTTP. Keeps its tool list; an upstream that dies is restarted with
- * exponential backoff, and calls made meanwhile fail with a clear error instead of hanging.
+ * exponential backoff, and calls made meanwhile fail with a clear error instead of hanging. A stdio
+ * upstream's stderr is read, screened and logged within bounds (upstream-stderr.ts); its last lines
+ * explain a start that fails or a death.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -21,18 +23,21 @@ import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import { freezeDefinition } from './tool-pinning.js';
 import { upstreamEnvironment } from './upstream-env.js';
+import { type StderrTail, UpstreamStderr } from './upstream-stderr.js';
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
+/** A connection that lasted this long was healthy: its end restarts with the shortest backoff. */
+const STABLE_MS = 10_000;
 
 export interface UpstreamOptions {
   readonly callTimeoutMs: number;
-  /** Told about connection events (started, died, restarting), for logs and the audit trail. */
-  readonly onEvent?: (event: {
-    upstream: string;
-    kind: 'connected' | 'closed' | 'error';
-    message: string;
-  }) => void;
+  /**
+   * Told about connection events (started, died, restarting) and, for a stdio upstream, each line it
+   * writes to stderr (`stderr`, within a budget) and the count of lines the budget left out
+   * (`dropped`): for logs and the audit trail.
+   */
+  readonly onEvent?: (event: { upstream: string; kind: UpstreamEventKind; message: string }) => void;
   /** Directory stdio upstreams start in, unless their configuration says otherwise. */
   readonly cwd?: string;
   /**
@@ -42,6 +47,8 @@ export interface UpstreamOptions {
    */
   readonly screen?: (text: string) => string;
 }
+
+export type UpstreamEventKind = 'connected' | 'closed' | 'error' | 'stderr' | 'dropped';
 
 /**
  * The listing, frozen: what was pinned cannot be changed in place afterwards, and the pin check can
@@ -58,19 +65,36 @@ export class Upstream {
   private tools: Tool[] = [];
   private backoffMs = MIN_BACKOFF_MS;
   private restartTimer: NodeJS.Timeout | undefined;
+  private connectedAt = 0;
+  /** The client of a start under way (the first one or a restart), closed with the upstream. */
+  private starting: Client | undefined;
   private closed = false;
+  /** Stdio upstreams only: their stderr, one budget across restarts. */
+  private readonly stderr: UpstreamStderr | undefined;
 
   constructor(
     private readonly config: UpstreamConfig,
     private readonly options: UpstreamOptions,
   ) {
     this.name = config.name;
+    if ('stdio' in config) {
+      this.stderr = new UpstreamStderr({
+        log: (kind, message) => this.tell(kind, message),
+        screen: (text) => this.screen(text),
+      });
+    }
   }
 
-  /** Connects and lists the upstream's tools; rejects with a clear error if it cannot. */
+  /**
+   * Connects and lists the upstream's tools; rejects with a clear error if it cannot, with the last
+   * lines the upstream wrote to stderr.
+   */
   async connect(): Promise<void> {
+    if (this.closed) throw new Error(`upstream \`${this.name}\` is closed`);
     const client = new Client({ name: 'reins-gateway', version: '0.1.0' });
-    client.onclose = () => this.handleClose(client);
+    const transport = this.transport();
+    const tail = this.followStderr(transport);
+    client.onclose = () => this.handleClose(client, tail);
     client.onerror = (error) => this.emit('error', describeError(error));
     // a server may change its tools at any time (that is how a rug pull arrives): list them again
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
@@ -80,15 +104,23 @@ export class Upstream {
         this.emit('error', `listing changed tools: ${describeError(error)}`);
       }
     });
+    this.starting = client;
     try {
-      await client.connect(this.transport());
+      await client.connect(transport);
       this.tools = frozenTools(await client.listTools());
+      // closed while it started: keeping it would leave a process nobody ever stops
+      if (this.closed) throw new Error('closed while it started');
     } catch (error) {
       await client.close().catch(() => {});
-      throw new Error(`upstream \`${this.name}\` did not start: ${this.screen(describeError(error))}`);
+      const lastLines = tail && this.stderr ? await this.stderr.lastLines(tail) : '';
+      throw new Error(
+        `upstream \`${this.name}\` did not start: ${this.screen(describeError(error))}${lastLines}`,
+      );
+    } finally {
+      if (this.starting === client) this.starting = undefined;
     }
     this.client = client;
-    this.backoffMs = MIN_BACKOFF_MS;
+    this.connectedAt = Date.now();
     this.emit('connected', `${this.tools.length} tools`);
   }
 
@@ -142,9 +174,11 @@ export class Upstream {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restartTimer);
-    const client = this.client;
+    const clients = [this.client, this.starting];
     this.client = undefined;
-    await client?.close().catch(() => {});
+    this.starting = undefined;
+    await Promise.all(clients.map((client) => client?.close().catch(() => {})));
+    this.stderr?.close();
   }
 
   private transport(): Transport {
@@ -156,10 +190,9 @@ export class Upstream {
         args,
         // never the gateway's own environment: it holds the way into the store (upstream-env.ts)
         env: upstreamEnvironment(this.config.stdio),
-        // Not 'pipe': nothing reads it, and an upstream that writes more than a pipe holds would block
-        // and stall every call. Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr
-        // is the client's log).
-        stderr: 'ignore',
+        // Piped and always read (followStderr): a pipe nobody reads fills up and blocks the upstream.
+        // Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr is the client's log).
+        stderr: 'pipe',
         ...(directory ? { cwd: directory } : {}),
       });
     }
@@ -168,32 +201,53 @@ export class Upstream {
     });
   }
 
+  /** Reads the stderr of a stdio upstream's new process (its tail), from before it starts. */
+  private followStderr(transport: Transport): StderrTail | undefined {
+    const stream = transport instanceof StdioClientTransport ? transport.stderr : null;
+    return stream && this.stderr ? this.stderr.follow(stream) : undefined;
+  }
+
   /** Tells the listener, with the upstream's text screened (never raw, see `UpstreamOptions.screen`). */
-  private emit(kind: 'connected' | 'closed' | 'error', message: string): void {
-    this.options.onEvent?.({ upstream: this.name, kind, message: this.screen(message) });
+  private emit(kind: UpstreamEventKind, message: string): void {
+    this.tell(kind, this.screen(message));
+  }
+
+  /** Tells the listener a message that is screened already. */
+  private tell(kind: UpstreamEventKind, message: string): void {
+    this.options.onEvent?.({ upstream: this.name, kind, message });
   }
 
   private screen(text: string): string {
     return this.options.screen === undefined ? text : this.options.screen(text);
   }
 
-  private handleClose(client: Client): void {
-    if (this.client !== client) return; // an older connection, already replaced
+  /** The connection ended (the process died, or closed its pipes): restart, say why with its last lines. */
+  private handleClose(client: Client, tail: StderrTail | undefined): void {
+    if (this.client !== client) return; // a start that failed (its caller reports it), or replaced
     this.client = undefined;
-    this.scheduleRestart();
+    if (this.closed) return;
+    // one that starts and dies at once keeps backing off: a crash loop must not flood the log
+    if (Date.now() - this.connectedAt >= STABLE_MS) this.backoffMs = MIN_BACKOFF_MS;
+    const delay = this.scheduleRestart();
+    const lastLines = tail && this.stderr ? this.stderr.lastLines(tail) : Promise.resolve('');
+    void lastLines.then((lines) => this.tell('closed', `restarting in ${delay} ms${lines}`));
   }
 
-  /** Tries again after the current backoff, doubling it after every failure (up to 30 s). */
-  private scheduleRestart(): void {
-    if (this.closed) return;
-    this.emit('closed', `restarting in ${this.backoffMs} ms`);
+  /**
+   * Tries again after the current backoff, doubling it after every failure or short-lived connection
+   * (up to 30 s), until a start succeeds or the upstream is closed. Returns the delay.
+   */
+  private scheduleRestart(): number {
+    const delay = this.backoffMs;
     this.restartTimer = setTimeout(() => {
       this.connect().catch((error: unknown) => {
+        if (this.closed) return;
         this.emit('error', describeError(error));
-        this.scheduleRestart();
+        this.tell('closed', `restarting in ${this.scheduleRestart()} ms`);
       });
-    }, this.backoffMs);
+    }, delay);
     this.restartTimer.unref();
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    return delay;
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * @module test/support/noisy-server
+ * An MCP server over stdio that talks on its standard error, for the upstream stderr tests. At start
+ * it writes a line quoting an AWS key; `say` writes a given line, `shout` writes 1.5 MB (1 KiB lines
+ * and one 200 KB line) before it answers, `pid` answers its process id (so a test can kill it),
+ * `wait` never answers. With `--fail <n>` it writes n numbered lines and a connection string with its
+ * password, then exits 1 without serving: an upstream that fails to start. With `--pid-file <path>`
+ * it appends its process id to the file, and if the file already held one (it is being restarted) it
+ * never starts serving: a restart still in progress. With `--exit-after <ms>` it exits that long after
+ * a client has initialized it: an upstream that starts and dies, again and again.
+ * Usage: node --import tsx test/support/noisy-server.ts [--fail <n> | --pid-file <path> | --exit-after <ms>]
+ */
+import { appendFileSync, existsSync } from 'node:fs';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { z } from 'zod';
+import { LEAKS } from './leaky-secrets.js';
+
+const failAt = process.argv.indexOf('--fail');
+if (failAt !== -1) {
+  const count = Number(process.argv[failAt + 1]);
+  for (let line = 1; line <= count; line++) process.stderr.write(`startup line ${line}\n`);
+  process.stderr.write(`fatal: cannot reach ${LEAKS.connection}\n`);
+  process.exit(1);
+}
+
+const pidFileAt = process.argv.indexOf('--pid-file');
+if (pidFileAt !== -1) {
+  const pidFile = process.argv[pidFileAt + 1] as string;
+  const restarted = existsSync(pidFile);
+  appendFileSync(pidFile, `${process.pid}\n`);
+  // a timer keeps the process alive: it neither serves nor exits by itself
+  if (restarted) await new Promise(() => setInterval(() => {}, 60_000));
+}
+
+process.stderr.write(`noisy: started, using key ${LEAKS.awsKey}\n`);
+const server = new McpServer({ name: 'noisy', version: '1.0.0' });
+const exitAfter = process.argv.indexOf('--exit-after');
+if (exitAfter !== -1) {
+  const ms = Number(process.argv[exitAfter + 1]);
+  server.server.oninitialized = () => setTimeout(() => process.exit(4), ms);
+}
+server.registerTool(
+  'say',
+  { description: 'Writes the text to stderr', inputSchema: { text: z.string() } },
+  async ({ text }) => {
+    process.stderr.write(`${text}\n`);
+    return { content: [{ type: 'text', text: 'said' }] };
+  },
+);
+server.registerTool('shout', { description: 'Writes 1.5 MB to stderr, then answers' }, async () => {
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let count = 0; count < 1300; count++) process.stderr.write(line);
+  process.stderr.write(`${'y'.repeat(200_000)}\n`);
+  return { content: [{ type: 'text', text: 'shouted' }] };
+});
+server.registerTool('pid', { description: 'Answers its process id' }, async () => ({
+  content: [{ type: 'text', text: String(process.pid) }],
+}));
+server.registerTool('wait', { description: 'Never answers' }, () => new Promise(() => {}));
+await server.connect(new StdioServerTransport());
