@@ -234,6 +234,7 @@ describe.each(['direct', 'npx'] as const)('a desktop client that starts `reins m
     client.child.stdin?.write('close\n');
     await client.next('closed');
     expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    expect(client.log()).toContain('reins mcp: stopping: standard input closed');
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
 
@@ -244,6 +245,7 @@ describe.each(['direct', 'npx'] as const)('a desktop client that starts `reins m
     expectRunning(mark, 'memory');
     client.child.kill('SIGKILL');
     expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    expect(client.log()).toMatch(/reins mcp: stopping: standard (input closed|output failed)/);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
 });
@@ -264,6 +266,7 @@ describe.each([
     if (via === 'direct') client.child.kill(signal);
     else process.kill(client.serverPid, signal);
     expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    expect(client.log()).toMatch(/reins mcp: stopping: the process that started reins \(pid \d+\) is gone/);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
 });
@@ -276,6 +279,7 @@ describe.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('`reins mcp` sent %s', (
     expectRunning(mark, 'memory');
     process.kill(client.serverPid, signal);
     expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    expect(client.log()).toContain(`reins mcp: stopping: received ${signal}`);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
 });
@@ -283,10 +287,12 @@ describe.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('`reins mcp` sent %s', (
 describe.each([
   ['memory', 'memory__read_graph', {}],
   ['fs', 'fs__list_allowed_directories', {}],
-  // simulated logging keeps a timer running in the upstream: its stdin closing must still end it
+  ['everything', 'everything__echo', { message: 'hi' }],
+  // its simulated logging is a timer that outlives the end of its input: the server ends at its next
+  // write to the closed pipe (EPIPE, within 5 s), not when its stdin closes
   ['everything', 'everything__toggle-simulated-logging', {}],
-] as const)('reins killed with SIGKILL in front of the real %s server', (upstream, tool, args) => {
-  it('leaves no upstream behind: the upstream ends when its stdin closes', async () => {
+] as const)('reins killed with SIGKILL in front of the real %s server (%s)', (upstream, tool, args) => {
+  it('leaves no upstream behind: the upstream ends once its pipes to reins close', async () => {
     const { agent, mark } = freshRun();
     const { command, args: commandArgs, cwd, env } = reinsCommand('direct', agent, upstream, mark);
     const transport = new StdioClientTransport({ command, args: commandArgs, cwd, env, stderr: 'pipe' });
