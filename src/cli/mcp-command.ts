@@ -9,8 +9,13 @@
  * identity store's change feed and checked by the pipeline on every call, as for a credential issued
  * when this process started: a suspension from any process refuses the next call, and a resumed agent
  * needs a restarted `reins mcp` (as it needs new credentials).
+ *
+ * A desktop client starts and stops its servers all the time: `reins mcp` ends with its client (end of
+ * input, a signal, or its parent's death; cli/process-lifetime), records the outcome of every call still
+ * in progress, and closes its upstream, which also ends on its own when a killed Reins closes its stdin.
  */
 import { randomUUID } from 'node:crypto';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentStanding } from '../auth/agent-standing.js';
 import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
@@ -36,6 +41,7 @@ import {
 } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
+import { type ProcessLifetime, watchProcessLifetime } from './process-lifetime.js';
 
 export interface McpOptions extends StoreOptions {
   readonly agent: string;
@@ -192,7 +198,7 @@ export async function runStdioGateway(
     await Promise.all([closeAudit(), closeIdentity()]);
     return EXIT_ERROR;
   }
-  const harness = new Harness({
+  const harness = new SettlingHarness({
     policy,
     audit,
     sessions: oversight.sessions,
@@ -219,25 +225,64 @@ export async function runStdioGateway(
   log(
     `agent \`${principal.agentId}\`, session ${sessionId}, ${gateway.visibleTools(principal).length} of ${upstream.listTools().length} tools visible`,
   );
-  const finished = new Promise<void>((resolve) => {
-    server.onclose = () => resolve();
-  });
-  // The client closing our stdin, or a signal, ends the session the orderly way: pending records are
-  // written and the last checkpoint is signed and published (the SDK's stdio transport ignores EOF).
-  const stop = () => void server.close();
-  process.stdin.once('end', stop);
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  await server.connect(new StdioServerTransport());
-  await finished;
-  process.stdin.off('end', stop);
-  process.off('SIGTERM', stop);
-  process.off('SIGINT', stop);
+  const lifetime = watchProcessLifetime({ log, forcedExitCode: EXIT_ERROR });
+  await serveUntilGone(server, harness, lifetime, log);
+  // nothing uses the upstream or the stores any more: they close together (the upstream's own close
+  // ends its stdin, then escalates to SIGTERM and SIGKILL), and the log's close signs its last checkpoint
   policy.stop();
-  await upstream.close();
-  for (const close of closeMemory) await close();
-  await Promise.all([closeAudit(), closeIdentity(), oversight.close()]);
+  await Promise.all([
+    upstream.close(),
+    ...closeMemory.map((close) => close()),
+    closeAudit(),
+    closeIdentity(),
+    oversight.close(),
+  ]);
+  lifetime.dispose();
   return EXIT_OK;
+}
+
+/**
+ * Serves the client over this process' stdio until it goes (cli/process-lifetime), then closes the
+ * connection: the calls in progress are aborted (a held call ends as abandoned, its approval request
+ * closed) and their outcome records are written before anything closes.
+ */
+async function serveUntilGone(
+  server: Server,
+  harness: SettlingHarness,
+  lifetime: ProcessLifetime,
+  log: (line: string) => void,
+): Promise<void> {
+  // the SDK's stdio transport ignores the end of its input: the lifetime watches it
+  const closed = new Promise<string>((resolve) => {
+    server.onclose = () => resolve('the connection closed');
+  });
+  await server.connect(new StdioServerTransport());
+  const reason = await Promise.race([lifetime.ended, closed]);
+  log(`stopping: ${reason}`);
+  lifetime.stopping();
+  await server.close();
+  await harness.settled();
+}
+
+/**
+ * A harness whose calls in progress can be waited for: each call resolves once its outcome is on record,
+ * so the stores close after the last record of a call the shutdown aborted, not before.
+ */
+class SettlingHarness extends Harness {
+  private readonly running = new Set<Promise<unknown>>();
+
+  override call(...args: Parameters<Harness['call']>): ReturnType<Harness['call']> {
+    const call = super.call(...args);
+    this.running.add(call);
+    const done = () => this.running.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /** Resolves when every call started so far has ended. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
 }
 
 /** The upstream's command and environment (`--env`), checked like a reins.yaml stdio block; or the error. */
