@@ -73,7 +73,8 @@ describe('console in Chromium', () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.getByTestId('session-row').filter({ hasText: sessionId }).getByTestId('open-session').click();
     const step = page.getByTestId('step').filter({ hasText: 'everything/echo' });
-    await step.filter({ hasText: 'customer verified by phone' }).waitFor();
+    await step.filter({ hasText: 'customer verified by phone' }).waitFor(); // in the row itself
+    await step.getByTestId('step-row').click(); // the details open on demand
     await expect(step.getByTestId('step-result').textContent()).resolves.toContain('refund order 1234');
 
     // a second call waits for approval when the session is killed: it is refused at once
@@ -146,13 +147,14 @@ describe('console in Chromium', () => {
     expect(text(result)).toContain(payload); // the tool result carries the payload back
 
     await page.goto(`${fixture.serve.controlUrl}/#/sessions/xss-session`);
+    await page.getByTestId('step-row').first().click();
     const resultBlock = page.getByTestId('step-result');
     await resultBlock.filter({ hasText: 'window.__xss = 2' }).waitFor();
     expect(await resultBlock.textContent()).toContain('<script>window.__xss = 1</script>');
     await page.goto(`${fixture.serve.controlUrl}/#/audit?sessionId=xss-session`);
     await page.getByTestId('audit-row').first().waitFor();
     // expand every record so that the payload is rendered in the audit explorer too
-    for (const summary of await page.locator('details > summary').all()) await summary.click();
+    for (const toggle of await page.getByTestId('audit-expand').all()) await toggle.click();
     await expect.poll(() => page.locator('pre').filter({ hasText: 'onerror=' }).count()).toBeGreaterThan(0);
 
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
