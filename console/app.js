@@ -13,6 +13,8 @@ const state = {
   events: undefined,
   /** Reasons typed but not yet sent, by input key: a live refresh must not wipe them. */
   drafts: new Map(),
+  /** Timeline steps the user opened, by decision id: a live refresh must not close them. */
+  openSteps: new Set(),
   refreshTimer: undefined,
   pollTimer: undefined,
 };
@@ -55,6 +57,8 @@ const SAFE_ATTRIBUTES = new Set([
   'max',
   'role',
   'aria-label',
+  'aria-expanded',
+  'aria-hidden',
 ]);
 
 /** Whether the signed-in user holds a built-in role (the server checks again; this only avoids dead buttons). */
@@ -64,10 +68,6 @@ function may(role) {
 
 function badge(text) {
   return h('span', { class: `badge ${String(text).replace(/[^a-z-]/g, '')}` }, text);
-}
-
-function json(value) {
-  return h('pre', {}, JSON.stringify(value, null, 2));
 }
 
 function definitions(pairs) {
@@ -84,6 +84,21 @@ function when(iso) {
   if (!iso) return '';
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+}
+
+/** The time of day for today's moments, the full date and time for older ones. */
+function shortWhen(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return date.toDateString() === new Date().toDateString()
+    ? date.toLocaleTimeString()
+    : date.toLocaleString();
+}
+
+/** `1 call`, `2 calls`: every count the console writes in a sentence goes through here. */
+function count(n, singular, plural = `${singular}s`) {
+  return `${n} ${n === 1 ? singular : plural}`;
 }
 
 function notice(message, kind = 'info') {
@@ -349,26 +364,83 @@ async function viewSession(id) {
         control('kill', 'Kill session', 'danger'),
       ),
     ),
-    h('h2', {}, `Timeline (${steps.length} calls, updating live)`),
-    steps.map(timelineStep),
+    h('h2', {}, `Timeline (${count(steps.length, 'call')}, updating live)`),
+    steps.length === 0
+      ? h('p', { class: 'muted' }, 'No calls yet.')
+      : h(
+          'div',
+          { class: 'timeline', testid: 'timeline' },
+          h(
+            'div',
+            { class: 'timeline-head', 'aria-hidden': 'true' },
+            ['Time', 'Tool', 'Decision', 'Outcome', 'Why (open a row for the details)'].map((label) =>
+              h('span', {}, label),
+            ),
+          ),
+          steps.map(timelineStep),
+        ),
   ];
 }
 
+/**
+ * One call of a session: a one-line row (time, tool, decision, outcome, why) that opens on demand
+ * (a `<details>`: click, Enter or Space). Its details are built only when it is open, and it stays open
+ * across live refreshes.
+ */
 function timelineStep(step) {
   const intent = step.intent?.event;
   const outcome = step.outcome?.event;
   const effect = intent?.decision.effect ?? '';
-  return h(
-    'section',
-    { class: `card step ${effect} ${outcome?.outcome ?? ''}`, testid: 'step', key: step.decisionId },
+  const why = stepReason(intent, outcome);
+  const body = h('div', { class: 'step-body' });
+  const element = h(
+    'details',
+    { class: `step ${effect} ${outcome?.outcome ?? ''}`, testid: 'step' },
     h(
-      'div',
-      { class: 'row' },
-      h('strong', {}, step.tool),
-      effect ? badge(effect) : null,
-      outcome ? badge(outcome.outcome) : h('span', { class: 'muted' }, 'running or waiting'),
-      h('span', { class: 'muted' }, when(intent?.time ?? outcome?.time)),
+      'summary',
+      { testid: 'step-row', key: `step:${step.decisionId}` },
+      h(
+        'span',
+        { class: 'step-time', title: when(intent?.time ?? outcome?.time) },
+        shortWhen(intent?.time ?? outcome?.time),
+      ),
+      h('span', { class: 'step-tool', title: step.tool }, step.tool),
+      h('span', {}, effect ? badge(effect) : null),
+      h('span', {}, outcome ? badge(outcome.outcome) : h('span', { class: 'muted' }, 'in progress')),
+      h('span', { class: 'step-why', title: why }, why),
     ),
+    body,
+  );
+  const fill = () => {
+    if (element.open && !body.hasChildNodes()) body.append(...stepDetails(step).flat().filter(Boolean));
+  };
+  element.open = state.openSteps.has(step.decisionId);
+  fill();
+  element.addEventListener('toggle', () => {
+    if (element.open) state.openSteps.add(step.decisionId);
+    else state.openSteps.delete(step.decisionId);
+    fill();
+  });
+  return element;
+}
+
+/** The row's short reason: why the policy decided as it did, and who released or refused a held call. */
+function stepReason(intent, outcome) {
+  const reasons = intent?.decision.reasons ?? [];
+  const parts = [reasons.length > 1 ? `${reasons[0]} (+${reasons.length - 1} more)` : reasons[0]];
+  const approval = outcome?.approval;
+  if (approval)
+    parts.push(
+      `${approval.approved ? 'approved' : 'refused'} by ${approval.by ?? '?'}: ${approval.reason ?? ''}`,
+    );
+  else if (outcome?.error) parts.push(outcome.error);
+  return parts.filter(Boolean).join(' · ');
+}
+
+function stepDetails(step) {
+  const intent = step.intent?.event;
+  const outcome = step.outcome?.event;
+  return [
     definitions([
       ['Decision id', step.decisionId],
       [
@@ -409,13 +481,14 @@ function timelineStep(step) {
           h('pre', { testid: 'step-result' }, JSON.stringify(outcome.result, null, 2)),
         ]
       : null,
-  );
+  ];
 }
 
 async function viewAudit(params) {
   const query = new URLSearchParams();
   for (const [name, value] of params) if (value) query.set(name, value);
   if (!query.has('limit')) query.set('limit', '200');
+  query.set('order', 'desc'); // the newest first: what just happened is what an operator looks for
   const { records } = await api('GET', `/v1/audit?${query}`);
   const field = (name, placeholder) =>
     h('input', { name, placeholder, value: params.get(name) ?? '', 'aria-label': placeholder });
@@ -487,7 +560,7 @@ async function viewAudit(params) {
     'Verify chain',
   );
   return [
-    h('h1', {}, 'Audit log'),
+    h('h1', {}, 'Audit log (newest first)'),
     form,
     h('div', { class: 'row' }, verify),
     report,
@@ -505,57 +578,130 @@ async function viewAudit(params) {
         h('th', {}, 'What'),
         h('th', {}, 'Details'),
       ),
-      records.map(auditRow),
+      records.flatMap(auditRow),
     ),
     pager(params, records),
   ];
 }
 
-/** Records come in sequence order; the next page starts after the last record shown. */
+/**
+ * Records come newest first; the next page holds the records before the oldest one shown, so records
+ * appended meanwhile do not shift it (a cursor, not an offset).
+ */
 function pager(params, records) {
   const limit = Number(params.get('limit') ?? 200);
-  const first = params.has('afterSeq');
-  if (records.length < limit && !first) return null;
-  const next = new URLSearchParams(params);
-  next.set('afterSeq', String(records.at(-1)?.seq ?? params.get('afterSeq') ?? 0));
-  const start = new URLSearchParams(params);
-  start.delete('afterSeq');
+  const paged = params.has('beforeSeq');
+  const full = records.length >= limit;
+  if (!full && !paged) return null;
+  const older = new URLSearchParams(params);
+  older.set('beforeSeq', String(records.at(-1)?.seq ?? params.get('beforeSeq')));
+  const newest = new URLSearchParams(params);
+  newest.delete('beforeSeq');
   return h(
     'div',
     { class: 'row' },
-    first ? h('button', { type: 'button', onclick: () => go(`audit?${start}`) }, 'First page') : null,
-    records.length >= limit
-      ? h('button', { type: 'button', testid: 'audit-next', onclick: () => go(`audit?${next}`) }, 'Next page')
-      : h('span', { class: 'muted' }, 'End of the log.'),
+    paged
+      ? h(
+          'button',
+          { type: 'button', testid: 'audit-newest', onclick: () => go(`audit?${newest}`) },
+          'Newest records',
+        )
+      : null,
+    full
+      ? h(
+          'button',
+          { type: 'button', testid: 'audit-next', onclick: () => go(`audit?${older}`) },
+          'Older records',
+        )
+      : h('span', { class: 'muted' }, 'Start of the log.'),
   );
 }
 
+/** A refused credential's agent or session: only what the token claimed, never who acted. */
+function claimed(value) {
+  if (!value) return '';
+  return h(
+    'span',
+    { class: 'claimed', title: 'claimed by a credential that did not verify' },
+    value,
+    ' ',
+    h('span', { class: 'claimed-tag' }, '(claimed, unverified)'),
+  );
+}
+
+function auditWhat(event) {
+  const tool = event.tool ? `${event.tool.server}/${event.tool.name}` : '';
+  if (event.kind === 'call-intent') return [tool, event.decision.effect];
+  if (event.kind === 'call-outcome') return [tool, event.outcome];
+  if (event.kind === 'operator-action')
+    return [`${event.action} ${event.target.type} ${event.target.id} by ${event.actor.id}`];
+  if (event.kind === 'credential-rejected')
+    return [
+      [event.repeated ? `${event.code} ×${event.repeated}` : event.code, tool].filter(Boolean).join(' '),
+    ];
+  return [tool, event.status];
+}
+
+/** A record's row, and below it a full-width row with the whole record, built when first opened. */
 function auditRow(record) {
   const event = record.event;
-  // a refused credential's agent and session are what it claimed, unverified: never shown as who acted
-  const claimed = (value) => (value ? `${value} (claimed, unverified)` : '');
-  const agent = event.principal?.agentId ?? event.agentId ?? claimed(event.claimedAgentId);
-  const session = event.sessionId ?? claimed(event.claimedSessionId);
-  let what;
-  if (event.kind === 'call-intent') what = [`${event.tool.server}/${event.tool.name}`, event.decision.effect];
-  else if (event.kind === 'call-outcome') what = [`${event.tool.server}/${event.tool.name}`, event.outcome];
-  else if (event.kind === 'operator-action')
-    what = [`${event.action} ${event.target.type} ${event.target.id} by ${event.actor.id}`];
-  else if (event.kind === 'credential-rejected')
-    what = [event.repeated ? `${event.code} ×${event.repeated}` : event.code];
-  else what = [`${event.tool.server}/${event.tool.name}`, event.status];
-  const details = h('details', {}, h('summary', {}, 'record'), json(event));
-  return h(
-    'tr',
-    { testid: 'audit-row' },
-    h('td', {}, String(record.seq)),
-    h('td', {}, when(event.time)),
-    h('td', {}, event.kind),
-    h('td', {}, agent),
-    h('td', {}, session),
-    h('td', {}, what[0], what[1] ? [' ', badge(what[1])] : null),
-    h('td', {}, details),
+  const rejected = event.kind === 'credential-rejected';
+  const agent = rejected ? claimed(event.claimedAgentId) : (event.principal?.agentId ?? event.agentId ?? '');
+  const session = rejected ? claimed(event.claimedSessionId) : (event.sessionId ?? '');
+  const what = auditWhat(event);
+  const cell = h('td', { colspan: 7 });
+  const detail = h('tr', { class: 'record-detail', testid: 'audit-detail' }, cell);
+  detail.hidden = true;
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      testid: 'audit-expand',
+      'aria-expanded': 'false',
+      onclick: () => {
+        const open = detail.hidden;
+        if (open && !cell.hasChildNodes()) cell.append(...recordDetails(record));
+        detail.hidden = !open;
+        toggle.setAttribute('aria-expanded', String(open));
+        toggle.textContent = open ? 'Hide record' : 'Show record';
+      },
+    },
+    'Show record',
   );
+  return [
+    h(
+      'tr',
+      { testid: 'audit-row' },
+      h('td', {}, String(record.seq)),
+      h('td', { class: 'nowrap' }, when(event.time)),
+      h('td', {}, event.kind),
+      h('td', { testid: 'audit-agent' }, agent),
+      h('td', { testid: 'audit-session' }, session),
+      h('td', {}, what[0], what[1] ? [' ', badge(what[1])] : null),
+      h('td', {}, toggle),
+    ),
+    detail,
+  ];
+}
+
+function recordDetails(record) {
+  const event = record.event;
+  return [
+    event.kind === 'credential-rejected'
+      ? h(
+          'p',
+          { class: 'claimed-note', testid: 'claimed-note' },
+          'A refused credential: its agent and session (claimedAgentId, claimedSessionId) are what the token claimed. It did not verify, so they are not who made the request.',
+        )
+      : null,
+    definitions([
+      ['Record', `#${record.seq}`],
+      ['Hash', record.hash],
+      ['Decision id', event.decisionId],
+    ]),
+    h('pre', { class: 'record', testid: 'audit-record' }, JSON.stringify(event, null, 2)),
+  ].filter(Boolean);
 }
 
 async function viewAgents() {
@@ -697,7 +843,7 @@ async function viewPolicy() {
         ['Loaded', when(status.loadedAt)],
         [
           'Rules',
-          `${status.summary.rules} (${status.summary.shadowRules} shadow) in ${status.summary.documents} documents; ${status.summary.tools} catalogued tools`,
+          `${count(status.summary.rules, 'rule')} (${status.summary.shadowRules} shadow) in ${count(status.summary.documents, 'document')}; ${count(status.summary.tools, 'catalogued tool')}`,
         ],
       ]),
       h('h2', {}, 'Files'),
@@ -757,7 +903,8 @@ async function render() {
     const focused = document.activeElement?.dataset?.key;
     const main = document.getElementById('main');
     main.replaceChildren(...[content].flat(3).filter(Boolean));
-    if (focused) main.querySelector(`input[data-key="${CSS.escape(focused)}"]`)?.focus();
+    // the element that had the focus (a reason input, a timeline row) keeps it across a live refresh
+    if (focused) main.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) return;
     document.getElementById('main').replaceChildren(h('p', { class: 'card' }, error.message));

@@ -1,8 +1,9 @@
 /**
  * @module scripts/screenshots
  * `npm run screenshots`: starts a real `reins serve` with server-everything behind it (the browser
- * tests' fixture), lets an MCP client make a few calls (one held for approval), and saves screenshots
- * of the console's main pages to docs/screenshots/ with the system Chromium.
+ * tests' fixture), lets an MCP client make calls (two held for approval, a couple of dozen allowed, one
+ * request with a forged credential), and saves screenshots of the console's main pages to
+ * docs/screenshots/ with the system Chromium.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -45,18 +46,38 @@ async function main(): Promise<void> {
       arguments: { message: '<script>alert("from a tool")</script> please also wire 5,000 EUR' },
     });
     await page.getByTestId('approval').filter({ hasText: 'wire 5,000' }).waitFor();
+    // a busy session: the timeline stays one line per call, a row opens on demand
+    const busy = await fixture.mcp(await fixture.agentToken('support-chat-17'));
+    for (let a = 1; a <= 24; a++)
+      await busy.callTool({ name: 'everything__get-sum', arguments: { a, b: a } });
     await page.goto(`${fixture.serve.controlUrl}/#/sessions/support-chat-17`);
-    await page.getByTestId('step').first().waitFor();
+    const released = page.getByTestId('step').filter({ hasText: 'amount matches the order' });
+    await released.getByTestId('step-row').click();
+    await released.getByTestId('step-result').waitFor();
     await shot('session');
     await page.getByLabel('Reason (recorded)').fill('suspicious request');
     await page.getByTestId('session-kill').click();
     await page.getByTestId('session-status').filter({ hasText: 'killed' }).waitFor();
     await second.catch(() => {});
 
-    await page.goto(`${fixture.serve.controlUrl}/#/audit`);
+    // a request with a forged credential (valid claims, wrong signature): recorded with what it claimed
+    const genuine = await fixture.agentToken('support-chat-18');
+    const forged = `${genuine.slice(0, -4)}${genuine.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    await fetch(fixture.serve.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${forged}` },
+      body: '{}',
+    });
+    await page.goto(`${fixture.serve.controlUrl}/#/audit?limit=12`);
     await page.getByTestId('audit-row').first().waitFor();
     await page.getByTestId('verify').click();
     await page.getByTestId('verify-report').filter({ hasText: 'Records checked' }).waitFor();
+    await page
+      .getByTestId('audit-row')
+      .filter({ hasText: 'credential-rejected' })
+      .first()
+      .getByTestId('audit-expand')
+      .click();
     await shot('audit');
 
     await page.goto(`${fixture.serve.controlUrl}/#/agents/clerk`);

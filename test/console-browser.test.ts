@@ -73,7 +73,8 @@ describe('console in Chromium', () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.getByTestId('session-row').filter({ hasText: sessionId }).getByTestId('open-session').click();
     const step = page.getByTestId('step').filter({ hasText: 'everything/echo' });
-    await step.filter({ hasText: 'customer verified by phone' }).waitFor();
+    await step.filter({ hasText: 'customer verified by phone' }).waitFor(); // in the row itself
+    await step.getByTestId('step-row').click(); // the details open on demand
     await expect(step.getByTestId('step-result').textContent()).resolves.toContain('refund order 1234');
 
     // a second call waits for approval when the session is killed: it is refused at once
@@ -146,13 +147,14 @@ describe('console in Chromium', () => {
     expect(text(result)).toContain(payload); // the tool result carries the payload back
 
     await page.goto(`${fixture.serve.controlUrl}/#/sessions/xss-session`);
+    await page.getByTestId('step-row').first().click();
     const resultBlock = page.getByTestId('step-result');
     await resultBlock.filter({ hasText: 'window.__xss = 2' }).waitFor();
     expect(await resultBlock.textContent()).toContain('<script>window.__xss = 1</script>');
     await page.goto(`${fixture.serve.controlUrl}/#/audit?sessionId=xss-session`);
     await page.getByTestId('audit-row').first().waitFor();
     // expand every record so that the payload is rendered in the audit explorer too
-    for (const summary of await page.locator('details > summary').all()) await summary.click();
+    for (const toggle of await page.getByTestId('audit-expand').all()) await toggle.click();
     await expect.poll(() => page.locator('pre').filter({ hasText: 'onerror=' }).count()).toBeGreaterThan(0);
 
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
@@ -166,13 +168,36 @@ describe('console in Chromium', () => {
     await page.close();
   });
 
-  it('pages through the audit log and verifies the chain from the console', async () => {
+  it('lists the audit log newest first and pages back stably while records arrive; verifies the chain', async () => {
+    const head = async () => {
+      const response = await fetch(`${fixture.serve.controlUrl}/v1/audit/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fixture.tokens.viewer}` },
+      });
+      return ((await response.json()) as { lastSeq: number }).lastSeq;
+    };
+    const client = await fixture.mcp(await fixture.agentToken('while-paging'));
+    for (let a = 0; a < 4; a++)
+      await client.callTool({ name: 'everything__get-sum', arguments: { a, b: 1 } });
     const page = await logIn(fixture.tokens.viewer);
+    page.setDefaultTimeout(10_000);
     await page.goto(`${fixture.serve.controlUrl}/#/audit?limit=3`);
-    const firstSeq = page.getByTestId('audit-row').first().locator('td').first();
-    await expect.poll(() => firstSeq.textContent()).toBe('1');
+    const seqs = async () =>
+      (await page.getByTestId('audit-row').locator('td:first-child').allTextContents()).map(Number);
+    await page.getByTestId('audit-row').first().waitFor();
+    const newest = await head();
+    expect(newest).toBeGreaterThan(6);
+    expect(await seqs()).toEqual([newest, newest - 1, newest - 2]);
+
+    // records arriving meanwhile do not shift the pages: the next one continues below the last row
+    await client.callTool({ name: 'everything__get-sum', arguments: { a: 1, b: 1 } });
+    expect(await head()).toBeGreaterThan(newest);
     await page.getByTestId('audit-next').click();
-    await expect.poll(() => firstSeq.textContent()).toBe('4');
+    await expect.poll(seqs).toEqual([newest - 3, newest - 4, newest - 5]);
+    await page.getByTestId('audit-newest').click();
+    const latest = await head();
+    await expect.poll(seqs).toEqual([latest, latest - 1, latest - 2]);
+
     await page.getByTestId('verify').click();
     await page.getByTestId('verify-report').filter({ hasText: 'The chain is intact.' }).waitFor();
     await page.close();

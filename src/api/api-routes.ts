@@ -324,7 +324,8 @@ export const routes = {
     method: 'get',
     path: '/v1/audit',
     tags: ['audit'],
-    summary: 'Audit records matching every given filter, in sequence order (viewer)',
+    summary:
+      'Audit records matching every given filter, in sequence order, or newest first with `order=desc` (viewer)',
     request: {
       query: z.object({
         agentId: z.string().optional(),
@@ -336,7 +337,11 @@ export const routes = {
           .optional(),
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
+        /** Paging oldest first: the records after this one. */
         afterSeq: z.coerce.number().int().min(0).optional(),
+        /** Paging newest first: the records before this one. */
+        beforeSeq: z.coerce.number().int().min(1).optional(),
+        order: z.enum(['asc', 'desc']).default('asc'),
         limit: z.coerce.number().int().min(1).max(1_000).default(100),
       }),
     },

@@ -330,6 +330,7 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
     const query = context.req.valid('query');
     const records = await audit.query({
       limit: query.limit,
+      order: query.order,
       ...(query.agentId ? { agentId: query.agentId } : {}),
       ...(query.sessionId ? { sessionId: query.sessionId } : {}),
       ...(query.tool ? { tool: query.tool } : {}),
@@ -338,6 +339,7 @@ export function createControlApi(options: ControlApiOptions): OpenAPIHono<Env> {
       ...(query.from ? { from: query.from } : {}),
       ...(query.to ? { to: query.to } : {}),
       ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}),
+      ...(query.beforeSeq !== undefined ? { beforeSeq: query.beforeSeq } : {}),
     });
     return context.json({ records: records.map((record) => ({ ...record })) }, 200);
   });

@@ -28,9 +28,13 @@ export interface AuditQuery {
   readonly from?: string;
   /** ISO 8601, exclusive. */
   readonly to?: string;
-  /** Only records after this sequence number (for paging). */
+  /** Only records after this sequence number (for paging oldest first). */
   readonly afterSeq?: number;
-  /** Most records returned, in sequence order. Default 1,000, at most 10,000. */
+  /** Only records before this sequence number (for paging newest first). */
+  readonly beforeSeq?: number;
+  /** `desc`: newest first. Default `asc`: sequence order. */
+  readonly order?: 'asc' | 'desc';
+  /** Most records returned, in `order`. Default 1,000, at most 10,000. */
   readonly limit?: number;
 }
 
@@ -82,7 +86,7 @@ export interface AuditLog {
   append(event: AuditEventV1): Promise<AppendReceipt>;
   /** Records in sequence order, starting after `afterSeq` (default: from the first kept record). */
   records(options?: { afterSeq?: number }): AsyncIterable<ChainedRecord>;
-  /** Records matching the filters, in sequence order. */
+  /** Records matching the filters, in sequence order (or newest first: `order: 'desc'`). */
   query(query: AuditQuery): Promise<AuditRecordView[]>;
   /** Signed checkpoints, in sequence order. */
   checkpoints(): Promise<AuditCheckpointV1[]>;

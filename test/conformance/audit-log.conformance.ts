@@ -127,6 +127,22 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(await log.query({ sessionId: 's2', afterSeq: 31 })).toHaveLength(1);
     });
 
+    it('answers newest first, paging back with beforeSeq while records keep arriving', async () => {
+      const log = await open();
+      await fill(log, 20);
+      const seqs = (records: { seq: number }[]) => records.map((record) => record.seq);
+      const first = await log.query({ order: 'desc', limit: 5 });
+      expect(seqs(first)).toEqual([20, 19, 18, 17, 16]);
+      await fill(log, 3, 100); // newer records do not shift the next page
+      const second = await log.query({ order: 'desc', beforeSeq: first.at(-1)?.seq ?? 0, limit: 5 });
+      expect(seqs(second)).toEqual([15, 14, 13, 12, 11]);
+      const s1 = seqs(await log.query({ sessionId: 's1' })).filter((seq) => seq < 11);
+      expect(s1.length).toBeGreaterThan(2);
+      expect(seqs(await log.query({ order: 'desc', sessionId: 's1', beforeSeq: 11 }))).toEqual(s1.reverse());
+      expect(seqs(await log.query({ order: 'desc', limit: 2 }))).toEqual([23, 22]);
+      expect(seqs(await log.query({ order: 'asc', beforeSeq: 4 }))).toEqual([1, 2, 3]);
+    });
+
     it('signs checkpoints as it goes and on close, verifiable with the public key', async () => {
       const log = await open({ signer, checkpointEvery: 10 });
       for (let round = 0; round < 4; round++) await fill(log, 9, round * 9);

@@ -208,6 +208,7 @@ export class PostgresAuditLog implements AuditLog {
     add('time', '>=', query.from);
     add('time', '<', query.to);
     add('seq', '>', query.afterSeq);
+    add('seq', '<', query.beforeSeq);
     // clamped like SQLite's; a fractional or NaN limit (which SQL would refuse) is made whole
     const requested = query.limit ?? DEFAULT_QUERY_LIMIT;
     const limit = Number.isNaN(requested)
@@ -215,7 +216,7 @@ export class PostgresAuditLog implements AuditLog {
       : Math.min(Math.max(1, Math.floor(requested)), MAX_QUERY_LIMIT);
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
     const { rows } = await this.readPool.query<{ seq: string; hash: string; body: string }>(
-      `select seq, hash, body from ${this.tables.events} ${where} order by seq limit ${limit}`,
+      `select seq, hash, body from ${this.tables.events} ${where} order by seq ${query.order === 'desc' ? 'desc' : 'asc'} limit ${limit}`,
       values,
     );
     return rows.map((row) => ({

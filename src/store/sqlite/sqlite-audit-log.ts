@@ -224,6 +224,7 @@ export class SqliteAuditLog implements AuditLog {
     add('l.time >= ?', query.from);
     add('l.time < ?', query.to);
     add('l.seq > ?', query.afterSeq);
+    add('l.seq < ?', query.beforeSeq);
     const requested = Math.floor(query.limit ?? DEFAULT_QUERY_LIMIT);
     // the limit is part of the SQL text: only ever an integer in range
     const limit = Number.isFinite(requested)
@@ -234,7 +235,7 @@ export class SqliteAuditLog implements AuditLog {
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
     const rows = this.database
       .prepare<(string | number)[], { seq: number; hash: string; body: string }>(
-        `select e.seq, e.hash, e.body from ${table} l join audit_events e on e.seq = l.seq ${where} order by l.seq limit ${limit}`,
+        `select e.seq, e.hash, e.body from ${table} l join audit_events e on e.seq = l.seq ${where} order by l.seq ${query.order === 'desc' ? 'desc' : 'asc'} limit ${limit}`,
       )
       .all(...values);
     return rows.map((row) => ({ seq: row.seq, hash: row.hash, event: JSON.parse(row.body) as AuditEventV1 }));
