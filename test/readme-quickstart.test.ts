@@ -4,8 +4,8 @@
  * command block of the walkthrough runs, in order, in a stand-in for a fresh clone (test/support/
  * quickstart-sandbox), with `npx reins` resolving to this checkout's CLI. `reins serve` keeps running
  * in the background; the README's agent (examples/gateway/try-it.mjs, an official SDK client) runs
- * until its held call is approved, and the test approves it as the console does (the control API, with
- * the token the README stored). Then it checks what the README promises: a denial, a call held and
+ * until its held call is approved, and the test approves it in the console (Chromium), as the README
+ * tells the reader to. Then it checks what the README promises: a denial, a call held and
  * approved, a secret redacted in what the agent saw and in everything Reins stored, memory guarded,
  * and `reins audit verify` saying the log is intact.
  */
@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { launchChromium } from './support/console-fixture.js';
 import {
   createQuickstartSandbox,
   type QuickstartSandbox,
@@ -32,7 +33,7 @@ const PLACEHOLDER = '[REDACTED:aws_access_key]';
 interface QuickstartRun {
   /** Standard output of each block, in README order (the serve block's: what it printed until stopped). */
   readonly outputs: string[];
-  /** The approval request as the approve call returned it. */
+  /** The approval request once it was decided in the console. */
   readonly approval: { status: string; tool: unknown; votes: { actor: { id: string }; approved: boolean }[] };
 }
 
@@ -68,27 +69,45 @@ async function startServe(block: ReadmeBlock): Promise<RunningBlock> {
   return serve;
 }
 
-/** What the console does when its user presses Approve: the control API, as that user. */
-async function approveFromConsole(agent: RunningBlock): Promise<QuickstartRun['approval']> {
+/**
+ * Step 5 as the README tells it: once the agent's call is held, open the console in Chromium, log in
+ * with the stored token, open Approvals, give a reason and press Approve. Returns the request as the
+ * control API then shows it.
+ */
+async function approveInConsole(agent: RunningBlock): Promise<QuickstartRun['approval']> {
   const token = readFileSync(join(sandbox.dir, '.reins/you.token'), 'utf8').trim();
-  const api = `http://127.0.0.1:${sandbox.controlPort}/v1`;
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const consoleUrl = `http://127.0.0.1:${sandbox.controlPort}/`;
+  const headers = { authorization: `Bearer ${token}` };
   const pending = await waitFor(
     async () => {
       if (agent.child.exitCode !== null) throw new Error(`the agent ended early:\n${agent.output().stderr}`);
-      const response = await fetch(`${api}/approvals?status=pending`, { headers });
+      const response = await fetch(`${consoleUrl}v1/approvals?status=pending`, { headers });
       const { approvals } = (await response.json()) as { approvals: { id: string }[] };
       return approvals[0];
     },
     () => `no held call appeared; the agent printed:\n${agent.output().stdout}`,
   );
-  const response = await fetch(`${api}/approvals/${pending.id}/approve`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ reason: 'a summary of the deploy notes is fine' }),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as QuickstartRun['approval'];
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(consoleUrl);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const card = page.getByTestId('approval').filter({ hasText: 'summary.md' });
+    await card.getByLabel('Reason (recorded)').fill('a summary of the deploy notes is fine');
+    await card.getByTestId('approve').click();
+    return await waitFor(
+      async () => {
+        const response = await fetch(`${consoleUrl}v1/approvals/${pending.id}`, { headers });
+        const record = (await response.json()) as QuickstartRun['approval'];
+        return record.status === 'pending' ? undefined : record;
+      },
+      () => 'the approval from the console did not arrive',
+    );
+  } finally {
+    await browser.close();
+  }
 }
 
 async function runBlockOf(
@@ -97,7 +116,7 @@ async function runBlockOf(
   if (block.mode === 'run') return { stdout: await runBlock(block.script, sandbox) };
   const agent = startBlock(block.script, sandbox);
   started.push(agent);
-  const approval = await approveFromConsole(agent);
+  const approval = await approveInConsole(agent);
   const result = await agent.exited;
   if (result.code !== 0)
     throw new Error(`the agent failed (${result.code}):\n${result.stderr}${result.stdout}`);
@@ -226,7 +245,8 @@ describe('the README Quick start, run as written', () => {
     expect(step(6).header).toContain(
       '... held: waiting for human approval: a human approves every file the assistant writes',
     );
-    expect(run.approval.status).toBe('approved');
+    // `used` once the released call has spent it: both mean approved
+    expect(['approved', 'used']).toContain(run.approval.status);
     expect(run.approval.tool).toEqual({ server: 'fs', name: 'write_file' });
     expect(run.approval.votes).toEqual([
       expect.objectContaining({ actor: expect.objectContaining({ id: 'you@example.com' }), approved: true }),
