@@ -112,6 +112,9 @@ export async function startGatewayProcess(
       // held calls see suspensions and revocations too (requests are authenticated one by one)
       standing: authenticator.standing,
     });
+    // runs after the endpoint has closed (which aborts what its clients were waiting for) and before
+    // the stores close: the outcome of every call under way is on record first
+    cleanup.push(() => harness.settled());
     const pins = ToolPins.load(config.lock);
     const memoryGuard = memoryGuardOf(storeOptions, (closeIndex) => cleanup.push(closeIndex));
     const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });

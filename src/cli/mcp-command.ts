@@ -198,7 +198,7 @@ export async function runStdioGateway(
     await Promise.all([closeAudit(), closeIdentity()]);
     return EXIT_ERROR;
   }
-  const harness = new SettlingHarness({
+  const harness = new Harness({
     policy,
     audit,
     sessions: oversight.sessions,
@@ -248,7 +248,7 @@ export async function runStdioGateway(
  */
 async function serveUntilGone(
   server: Server,
-  harness: SettlingHarness,
+  harness: Harness,
   lifetime: ProcessLifetime,
   log: (line: string) => void,
 ): Promise<void> {
@@ -262,27 +262,6 @@ async function serveUntilGone(
   lifetime.stopping();
   await server.close();
   await harness.settled();
-}
-
-/**
- * A harness whose calls in progress can be waited for: each call resolves once its outcome is on record,
- * so the stores close after the last record of a call the shutdown aborted, not before.
- */
-class SettlingHarness extends Harness {
-  private readonly running = new Set<Promise<unknown>>();
-
-  override call(...args: Parameters<Harness['call']>): ReturnType<Harness['call']> {
-    const call = super.call(...args);
-    this.running.add(call);
-    const done = () => this.running.delete(call);
-    call.then(done, done);
-    return call;
-  }
-
-  /** Resolves when every call started so far has ended. */
-  async settled(): Promise<void> {
-    await Promise.allSettled([...this.running]);
-  }
 }
 
 /** The upstream's command and environment (`--env`), checked like a reins.yaml stdio block; or the error. */

@@ -137,6 +137,8 @@ type Execution =
 
 export class Harness {
   readonly sessions: SessionRegistry;
+  /** Calls under way (their promises never reject): what `settled()` waits for. */
+  private readonly running = new Set<Promise<CallResult>>();
   private readonly counters: WindowCounters;
   private readonly policy: PolicyHandle;
   private readonly audit: AuditLog;
@@ -213,7 +215,26 @@ export class Harness {
   }
 
   /** Runs one tool call through every stage. Never throws; the result says what happened. */
-  async call(request: CallRequest, executor: ToolExecutor, options: CallOptions = {}): Promise<CallResult> {
+  call(request: CallRequest, executor: ToolExecutor, options: CallOptions = {}): Promise<CallResult> {
+    const call = this.runCall(request, executor, options);
+    this.running.add(call);
+    call.finally(() => this.running.delete(call));
+    return call;
+  }
+
+  /**
+   * Resolves when every call started so far has ended, its outcome on record: a process that is
+   * shutting down closes its stores after this, not before the last record of a call it aborted.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async runCall(
+    request: CallRequest,
+    executor: ToolExecutor,
+    options: CallOptions,
+  ): Promise<CallResult> {
     const decided = this.decide(request);
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
