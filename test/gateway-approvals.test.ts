@@ -83,7 +83,9 @@ describe('held calls at the gateway', () => {
     expect(result.isError).toBeFalsy();
     expect(result.content).toEqual([{ type: 'text', text: 'approved echo' }]);
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress[0]?.message).toBe('waiting for human approval: echoes need a human');
+    expect(progress[0]?.message).toBe(
+      'waiting for human approval (keep this request open: if you stop waiting, the call is abandoned): echoes need a human',
+    );
     const outcome = (await audit.query({ kind: 'call-outcome' })).at(-1)?.event;
     expect(outcome?.kind === 'call-outcome' && outcome.approval).toEqual({
       approved: true,

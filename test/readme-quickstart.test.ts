@@ -243,7 +243,7 @@ describe('the README Quick start, run as written', () => {
   it('holds the write until it is approved from the console, then runs it', () => {
     expect(step(6).header).toContain('fs__write_file');
     expect(step(6).header).toContain(
-      '... held: waiting for human approval: a human approves every file the assistant writes',
+      '... held: waiting for human approval (keep this request open: if you stop waiting, the call is abandoned): a human approves every file the assistant writes',
     );
     // `used` once the released call has spent it: both mean approved
     expect(['approved', 'used']).toContain(run.approval.status);

@@ -9,6 +9,10 @@
  */
 import type { ApprovalHandler, ApprovalRequest, ApprovalVerdict } from '../harness/types.js';
 
+/** What a waiting client is told: what it waits for, and that giving up ends the call. */
+const WAITING_NOTE =
+  'waiting for human approval (keep this request open: if you stop waiting, the call is abandoned)';
+
 interface Pending {
   readonly request: ApprovalRequest;
   readonly since: number;
@@ -67,7 +71,7 @@ export class PendingApprovals {
           const reason = request.decision.reasons.join('; ');
           const tell = () => {
             try {
-              onWaiting((Date.now() - since) / 1000, `waiting for human approval: ${reason}`);
+              onWaiting((Date.now() - since) / 1000, `${WAITING_NOTE}: ${reason}`);
             } catch {
               // progress is a courtesy to the client: failing to send it must not end the wait
             }
