@@ -35,7 +35,7 @@ beforeAll(() => {
     deployment.config,
   );
   admin = okIn(away, env, 'users', 'create', 'root@example.com', '--role', 'admin').trim();
-}, 60_000);
+}, 120_000);
 
 afterAll(() => {
   rmSync(deployment.directory, { recursive: true, force: true });
@@ -48,7 +48,7 @@ describe('one deployment, found from anywhere', () => {
     expect(existsSync(join(deployment.checkpointKeys, 'signing-key.pem'))).toBe(true);
     expect(existsSync(deployment.db)).toBe(true);
     expect(readdirSync(away)).toEqual([]);
-  });
+  }, 120_000);
 
   it('agents: the same registry by --config, REINS_CONFIG and ./reins.yaml', () => {
     const byFlag = okIn(away, {}, 'agents', 'list', '--config', deployment.config);
@@ -59,7 +59,7 @@ describe('one deployment, found from anywhere', () => {
     expect(token.stderr).toContain('token ');
     expect(token.code).toBe(0);
     expect(readdirSync(away)).toEqual([]);
-  });
+  }, 120_000);
 
   it('audit, approvals, sessions, users, keys and tools act on the configured deployment', () => {
     const actions = okIn(away, env, 'audit', 'query', '--kind', 'operator-action', '--format', 'json');
@@ -75,7 +75,7 @@ describe('one deployment, found from anywhere', () => {
     expect(okIn(away, env, 'agents', 'show', 'bot')).toContain('bot (suspended)');
     okIn(away, { ...env, REINS_TOKEN: admin }, 'agents', 'resume', 'bot', '--reason', 'done testing');
     expect(readdirSync(away)).toEqual([]);
-  });
+  }, 120_000);
 
   it('tools: reads the lock reins.yaml names', () => {
     const empty = reinsIn(away, env, 'tools', 'list');
@@ -87,7 +87,7 @@ describe('one deployment, found from anywhere', () => {
     expect(broken.stderr).toContain(deployment.lock);
     expect(broken.code).toBe(2);
     rmSync(dirname(deployment.lock), { recursive: true });
-  });
+  }, 120_000);
 
   it('policy check and decide use the configured policy when none is given', () => {
     const checked = reinsIn(away, env, 'policy', 'check');
@@ -95,7 +95,7 @@ describe('one deployment, found from anywhere', () => {
     expect(checked.code).toBe(0);
     const call = '{"principal":{"agentId":"bot"},"tool":{"server":"memory","name":"read_graph"},"args":{}}';
     expect(JSON.parse(okIn(away, env, 'decide', '--call', call)).effect).toBe('allow');
-  });
+  }, 120_000);
 });
 
 describe('precedence and errors', () => {
@@ -112,13 +112,13 @@ describe('precedence and errors', () => {
     } finally {
       rmSync(other.directory, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('--db overrides the store of the configuration', () => {
     const db = join(elsewhere(), 'other.db');
     expect(okIn(away, env, 'agents', 'list', '--db', db)).toBe('');
     expect(existsSync(db)).toBe(true);
-  });
+  }, 120_000);
 
   it('a configuration that is named but missing is an error, not a fallback to the defaults', () => {
     const missing = join(away, 'nope', 'reins.yaml');
@@ -134,7 +134,7 @@ describe('precedence and errors', () => {
       expect(run.code).toBe(2);
     }
     expect(readdirSync(away)).toEqual([]);
-  });
+  }, 120_000);
 
   it('gateway and serve without any configuration say how to give one', () => {
     for (const command of ['gateway', 'serve']) {
@@ -143,5 +143,5 @@ describe('precedence and errors', () => {
       expect(run.stderr).toMatch(/REINS_CONFIG/);
       expect(run.code).toBe(2);
     }
-  });
+  }, 120_000);
 });

@@ -17,7 +17,7 @@ beforeAll(() => {
   env = { REINS_CONFIG: deployment.config };
   okIn(deployment.directory, env, 'keys', 'generate', '--config', deployment.config);
   okIn(deployment.directory, env, 'agents', 'create', 'bot', '--owner', 'olivia', '--scopes', 'memory/*');
-}, 60_000);
+}, 120_000);
 
 afterAll(() => rmSync(deployment.directory, { recursive: true, force: true }));
 
@@ -34,7 +34,7 @@ describe('reins agents token --ttl', () => {
     refused(['agents', 'token', 'bot', '--ttl', 'abc'], 'abc', /1h.*30m|30m.*1h/);
     refused(['agents', 'token', 'bot', '--ttl', '-5'], '-5', /1h/);
     refused(['agents', 'token', 'bot', '--ttl', '1.5'], '1.5', /1h/);
-  });
+  }, 120_000);
 
   it('accepts a duration with a unit, and plain seconds as before', () => {
     for (const [ttl, seconds] of [
@@ -46,7 +46,7 @@ describe('reins agents token --ttl', () => {
       const claims = decodeJwt(token);
       expect((claims.exp ?? 0) - (claims.iat ?? claims.nbf ?? 0)).toBe(seconds);
     }
-  });
+  }, 120_000);
 });
 
 describe('other numbers', () => {
@@ -54,11 +54,11 @@ describe('other numbers', () => {
     refused(['audit', 'query', '--limit', 'abc'], 'abc', /positive integer/);
     refused(['audit', 'query', '--limit', '0'], '0', /positive integer/);
     refused(['audit', 'query', '--after', 'abc'], 'abc', /integer/);
-  });
+  }, 120_000);
 
   it('reins mcp refuses a bad --call-timeout and --approval-timeout before it starts anything', () => {
     const upstream = ['--', process.execPath, '-e', 'setTimeout(() => {}, 60000)'];
     refused(['mcp', '--agent', 'bot', '--call-timeout', 'abc', ...upstream], 'abc', /30s/);
     refused(['mcp', '--agent', 'bot', '--approval-timeout', 'soon', ...upstream], 'soon', /5m/);
-  });
+  }, 120_000);
 });

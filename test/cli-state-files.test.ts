@@ -6,7 +6,7 @@
  * `reins demo` writes its own log, not the deployment's `.reins/audit.db` that the console shows.
  * `reins mcp` runs for real (official SDK client, the memory server from npm).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -82,8 +82,10 @@ describe('the tool definition lock', () => {
     expect(existsSync(join(state, 'reins.lock'))).toBe(true);
   });
 
-  it('reins mcp with a configuration (REINS_CONFIG) uses its store, keys and lock', async () => {
-    const deployment = createDeployment();
+  it('reins mcp with a configuration (REINS_CONFIG) uses its store, keys, lock and checkpoint publication', async () => {
+    const deployment = createDeployment({
+      extra: 'audit: { checkpoints: { every: 2, publish: { directory: published } } }\n',
+    });
     cleanup.push(deployment.directory);
     const away = temporary('reins-away-');
     const env = { REINS_CONFIG: deployment.config };
@@ -92,7 +94,9 @@ describe('the tool definition lock', () => {
     expect(readdirSync(away)).toEqual([]);
     expect(existsSync(deployment.lock)).toBe(true);
     expect(existsSync(deployment.checkpointKeys)).toBe(true);
-    expect(okIn(away, env, 'audit', 'verify')).toContain(`ok: ${deployment.db}`);
+    const published = join(deployment.directory, 'published');
+    expect(readFileSync(join(published, 'checkpoints.jsonl'), 'utf8')).not.toBe('');
+    expect(okIn(away, env, 'audit', 'verify', '--checkpoints', published)).toContain(`ok: ${deployment.db}`);
   });
 
   it('the example gateway keeps its lock with its other state, outside examples/', () => {
