@@ -116,17 +116,17 @@ export function changeAgentState(
 
 export function issueAgentToken(
   id: string,
-  options: StoreOptions & { session?: string; scopes?: string; ttl?: string },
+  options: StoreOptions & { session?: string; scopes?: string; ttl?: number },
   io: CliIo,
 ): Promise<number> {
   return withStore(options, io, async (store) => {
     const auth = await Authenticator.open({ store, keys: credentialKeysOf(options), log: io.err });
     try {
-      const ttl = options.ttl === undefined ? undefined : Number(options.ttl);
+      // --ttl is whole seconds, checked by the command line (cli/option-values)
       const { token, claims } = await auth.issue(id, {
         ...(options.session ? { sessionId: options.session } : {}),
         ...(options.scopes ? { scopes: list(options.scopes) } : {}),
-        ...(ttl !== undefined ? { ttlSeconds: ttl } : {}),
+        ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
       });
       io.out(token);
       io.err(

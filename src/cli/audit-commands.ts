@@ -53,16 +53,14 @@ export interface VerifyOptions extends StoreOptions {
   checkpoint?: string[];
   /** Published checkpoints: JSON Lines files or publication directories. */
   checkpoints?: string[];
-  /** The cadence writers sign at (default 1,000, as `audit.checkpoints.every` in reins.yaml). */
-  checkpointEvery?: string;
+  /** The cadence writers sign at: `--checkpoint-every`, else the configuration's, else 1,000. */
+  checkpointEvery?: number;
 }
 
 export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<number> {
   let keys: VerificationKeys;
   let external: AuditCheckpointV1[];
-  const checkpointEvery = Number(options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
-  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1))
-    return usage(io, `--checkpoint-every must be a positive integer, got \`${options.checkpointEvery}\``);
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   try {
     keys = verificationKeys(options);
     external = readCheckpoints([...(options.checkpoint ?? []), ...(options.checkpoints ?? [])]);
@@ -134,8 +132,9 @@ export interface QueryOptions extends StoreOptions {
   kind?: string;
   from?: string;
   to?: string;
-  after?: string;
-  limit?: string;
+  /** Checked by the command line (cli/option-values). */
+  after?: number;
+  limit?: number;
   format: string;
 }
 
@@ -161,8 +160,8 @@ export async function queryAudit(options: QueryOptions, io: CliIo): Promise<numb
   }
   if (options.from) query.from = new Date(options.from).toISOString();
   if (options.to) query.to = new Date(options.to).toISOString();
-  if (options.after) query.afterSeq = Number(options.after);
-  if (options.limit) query.limit = Number(options.limit);
+  if (options.after !== undefined) query.afterSeq = options.after;
+  if (options.limit !== undefined) query.limit = options.limit;
   if (!isOutputFormat(options.format))
     return usage(io, `--format must be json or table, got \`${options.format}\``);
   return withLog(
@@ -180,12 +179,14 @@ export async function queryAudit(options: QueryOptions, io: CliIo): Promise<numb
           ['seq', 'time', 'kind', 'agent', 'session', 'tool', 'effect'],
           records.map((record) => {
             const fields = indexFieldsOf(record.event);
+            // a refused credential proves nothing about who sent it: its ids are what it claimed
+            const claimed = record.event.kind === 'credential-rejected';
             return [
               String(record.seq),
               fields.time,
               fields.kind,
-              fields.agentId,
-              fields.sessionId,
+              claimed ? claimedId(fields.agentId) : fields.agentId,
+              claimed ? claimedId(fields.sessionId) : fields.sessionId,
               fields.tool,
               fields.effect,
             ];
@@ -300,6 +301,11 @@ export async function pruneAudit(options: StoreOptions & { olderThan: string }, 
   );
 }
 
+/** An id a refused credential claimed, labelled so that nobody reads it as the one that acted. */
+function claimedId(id: string): string {
+  return id === '' ? '' : `claimed:${id}`;
+}
+
 function isOutputFormat(format: string): boolean {
   return format === 'json' || format === 'table';
 }
@@ -327,12 +333,10 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[])
 }
 
 export async function exportAudit(
-  options: StoreOptions & { format: string; out?: string; after?: string; otlpUrl?: string },
+  options: StoreOptions & { format: string; out?: string; after?: number; otlpUrl?: string },
   io: CliIo,
 ): Promise<number> {
-  const afterSeq = options.after === undefined ? 0 : Number(options.after);
-  if (!Number.isInteger(afterSeq) || afterSeq < 0)
-    return usage(io, `--after must be a sequence number, got \`${options.after}\``);
+  const afterSeq = options.after ?? 0;
   if (options.format === 'otlp') {
     if (!options.otlpUrl)
       return usage(io, '--format otlp needs --otlp-url (e.g. http://127.0.0.1:4318/v1/logs)');

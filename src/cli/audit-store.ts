@@ -37,6 +37,7 @@ import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js'
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
 import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
+import type { PolicyReloadAudit } from './policy-reload-audit.js';
 
 const MEMORY_LABELS_FILE = 'memory-labels.db';
 
@@ -56,6 +57,8 @@ export interface StoreOptions {
   readonly keysBase?: string;
   /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0010). */
   readonly durability?: AuditDurability;
+  /** The cadence checkpoints are signed (and verified) at: `audit.checkpoints.every` of reins.yaml. */
+  readonly checkpointEvery?: number;
 }
 
 /** The store and key sources a reins.yaml names, as every command given `--config` opens them. */
@@ -66,7 +69,18 @@ export function storeOptionsOfConfig(config: GatewayConfig, directory: string): 
     ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
     keys: config.keys,
     keysBase: directory,
+    checkpointEvery: config.audit.checkpoints.every,
   };
+}
+
+/**
+ * Where a deployment keeps what it writes besides the log when its configuration does not say (the
+ * memory labels; the tool lock without a reins.yaml): the SQLite log's directory, or `.reins/` for the
+ * default log and for PostgreSQL.
+ */
+export function stateDirectoryOf(options: StoreOptions): string {
+  if (databaseUrlOf(options) || options.db === undefined) return dirname(DEFAULT_AUDIT_PATH);
+  return dirname(options.db);
 }
 
 export function databaseUrlOf(options: StoreOptions): string | undefined {
@@ -110,9 +124,7 @@ export function credentialKeysOf(
 
 /** Where versions before decision 0011 kept the checkpoint key: beside the SQLite log. */
 function legacyCheckpointKeyPath(options: StoreOptions): string {
-  if (databaseUrlOf(options) || options.db === undefined)
-    return join(dirname(DEFAULT_AUDIT_PATH), SIGNING_KEY_FILE);
-  return join(dirname(options.db), SIGNING_KEY_FILE);
+  return join(stateDirectoryOf(options), SIGNING_KEY_FILE);
 }
 
 /**
@@ -135,9 +147,7 @@ function prepareCheckpointKeys(options: StoreOptions, log: (line: string) => voi
 
 /** The memory guard's label file: next to the SQLite log (`.reins/` for the default log and for PostgreSQL). */
 export function memoryLabelsPathOf(options: StoreOptions): string {
-  if (databaseUrlOf(options) || options.db === undefined)
-    return join(dirname(DEFAULT_AUDIT_PATH), MEMORY_LABELS_FILE);
-  return join(dirname(options.db), MEMORY_LABELS_FILE);
+  return join(stateDirectoryOf(options), MEMORY_LABELS_FILE);
 }
 
 /** The memory guard, opened on first use (most gateways front no memory server). */
@@ -165,13 +175,15 @@ export async function openWritableAuditLog(
   log: (line: string) => void = (line) => process.stderr.write(`reins: ${line}\n`),
 ): Promise<AuditLog> {
   const signer = new CheckpointSigner(checkpointSigningKey(options, log));
+  const checkpointEvery = checkpoints.checkpointEvery ?? options.checkpointEvery;
+  const signing = { ...checkpoints, ...(checkpointEvery !== undefined ? { checkpointEvery } : {}) };
   const url = databaseUrlOf(options);
-  if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...checkpoints });
+  if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...signing });
   return new SqliteAuditLog({
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
     durability: options.durability ?? 'full',
-    ...checkpoints,
+    ...signing,
   });
 }
 
@@ -182,7 +194,10 @@ export async function openReadableAuditLog(options: StoreOptions): Promise<Audit
   const path = options.db ?? DEFAULT_AUDIT_PATH;
   // fail closed: reading a log that is not there must not look like reading an empty one
   if (!existsSync(path))
-    throw new ReinsError('not_found', `no audit log at \`${path}\` (use --db or --database-url)`);
+    throw new ReinsError(
+      'not_found',
+      `no audit log at \`${path}\` (name the deployment with --config or REINS_CONFIG, or the log with --db or --database-url)`,
+    );
   return new SqliteAuditLog({ path, readOnly: true });
 }
 
@@ -249,16 +264,22 @@ export async function openIdentityStore(options: StoreOptions): Promise<Identity
   return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
-/** Loads and watches a policy, reporting reloads and rejected versions through `log`. */
-export function watchPolicy(path: string, log: (line: string) => void): PolicyWatcher {
+/** Loads and watches a policy, reporting reloads and rejected versions through `log` (and to `reloads`: the audit log). */
+export function watchPolicy(
+  path: string,
+  log: (line: string) => void,
+  reloads?: PolicyReloadAudit,
+): PolicyWatcher {
   return new PolicyWatcher({
     path,
-    onReload: (event) =>
+    onReload: (event) => {
+      reloads?.reloaded(event);
       log(
         event.kind === 'policy-reloaded'
           ? `policy reloaded: ${event.hash}`
           : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
-      ),
+      );
+    },
   }).start();
 }
 

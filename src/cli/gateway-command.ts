@@ -2,39 +2,58 @@
  * @module cli/gateway-command
  * `reins gateway --config reins.yaml`: the MCP gateway for remote agents over Streamable HTTP. Starts
  * every upstream, checks the configuration and the policy before listening, and shuts down cleanly
- * on SIGINT/SIGTERM (pending audit records are flushed).
+ * on SIGINT/SIGTERM (pending audit records are flushed). `runServing` is the one start path of
+ * `reins gateway` and `reins serve`: what cannot start is reported the same way by both, in full
+ * (a configuration or policy problem is one file:line:column line each).
  */
-import { loadGatewayConfig } from '../loader/gateway-config-file.js';
-import { formatProblem } from '../policy/policy-problem.js';
-import { describeError } from '../spec/errors.js';
+import { loadConfigOrThrow } from './deployment.js';
 import { startGatewayProcess } from './gateway-process.js';
-import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
 
-export async function runHttpGateway(
-  options: { config: string },
+/** Something a serving command started: it runs until stopped. */
+export interface Serving {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts what `start` starts, prints `announce`'s lines, runs until SIGINT, SIGTERM or `stop`, then
+ * closes it. What cannot start is reported in full and exits 2.
+ */
+export async function runServing<T extends Serving>(
+  command: 'gateway' | 'serve',
+  start: (log: (line: string) => void) => Promise<T>,
+  announce: (running: T) => readonly string[],
   io: CliIo,
   stop?: AbortSignal,
 ): Promise<number> {
-  const log = (line: string) => io.err(`reins gateway: ${line}`);
-  const loaded = loadGatewayConfig(options.config);
-  if (!loaded.ok) {
-    for (const problem of loaded.problems) io.err(formatProblem(problem));
-    return EXIT_ERROR;
-  }
-  let running: Awaited<ReturnType<typeof startGatewayProcess>>;
+  const log = (line: string) => io.err(`reins ${command}: ${line}`);
+  let running: T;
   try {
-    running = await startGatewayProcess(loaded.config, loaded.directory, log);
+    running = await start(log);
   } catch (error) {
-    log(describeError(error));
+    log(describeFully(error));
     return EXIT_ERROR;
   }
-  io.out(
-    `reins gateway listening on ${running.endpoint} (${running.upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,
-  );
+  for (const line of announce(running)) io.out(line);
   await waitForStop(stop);
   log('shutting down');
   await running.close();
   return EXIT_OK;
+}
+
+export function runHttpGateway(options: { config: string }, io: CliIo, stop?: AbortSignal): Promise<number> {
+  return runServing(
+    'gateway',
+    (log) => {
+      const { config, directory } = loadConfigOrThrow(options.config);
+      return startGatewayProcess(config, directory, log);
+    },
+    (running) => [
+      `reins gateway listening on ${running.endpoint} (${running.upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,
+    ],
+    io,
+    stop,
+  );
 }
 
 /** Resolves on SIGINT, SIGTERM or when `stop` aborts. */

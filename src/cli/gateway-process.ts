@@ -6,6 +6,8 @@
  * memory guard, the harness and the Streamable HTTP endpoint. Closing stops them in reverse order
  * (pending audit records are flushed). One composition, so that the two commands cannot drift apart.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Authenticator } from '../auth/authenticator.js';
 import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -75,6 +77,8 @@ export async function startGatewayProcess(
       log,
     );
     cleanup.push(() => audit.close());
+    // reloads are chained with the calls they decide; recording stops before the log closes
+    cleanup.push(policy.reloads.recordTo(audit));
     const identity = await openIdentityStore(storeOptions);
     cleanup.push(() => identity.close());
     // the first start of a deployment creates its default key directory; nothing else ever does
@@ -115,6 +119,8 @@ export async function startGatewayProcess(
     // runs after the endpoint has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
     cleanup.push(() => harness.settled());
+    // the lock's place is the configuration's (relative to reins.yaml); its directory may be new
+    mkdirSync(dirname(config.lock), { recursive: true, mode: 0o700 });
     const pins = ToolPins.load(config.lock);
     const memoryGuard = memoryGuardOf(storeOptions, (closeIndex) => cleanup.push(closeIndex));
     const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });

@@ -16,36 +16,22 @@ import {
   loadKeys,
   type ResolvedKeySource,
 } from '../keys/key-source.js';
-import { loadGatewayConfig } from '../loader/gateway-config-file.js';
-import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import { keyIdOf } from '../spec/key-id.js';
-import { keySourceOf, type StoreOptions, storeOptionsOfConfig } from './audit-store.js';
+import { keySourceOf, type StoreOptions } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 export type KeyCommandOptions = StoreOptions & { config?: string; purpose?: string };
 
+/** The key sources of the deployment the command line resolved (cli/deployment); key flags win. */
 function sourcesOf(options: KeyCommandOptions): ResolvedKeySource[] {
-  let store: StoreOptions = options;
-  if (options.config !== undefined) {
-    const loaded = loadGatewayConfig(options.config);
-    if (!loaded.ok) throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
-    store = { ...storeOptionsOfConfig(loaded.config, loaded.directory), ...flagsOf(options) };
-  }
   if (options.purpose !== undefined && !KEY_PURPOSES.includes(options.purpose as KeyPurpose))
     throw new ReinsError(
       'invalid_input',
       `--purpose must be credentials or checkpoints, got \`${options.purpose}\``,
     );
   const purposes = options.purpose ? [options.purpose as KeyPurpose] : KEY_PURPOSES;
-  return purposes.map((purpose) => keySourceOf(purpose, store));
-}
-
-function flagsOf(options: KeyCommandOptions): StoreOptions {
-  return {
-    ...(options.credentialKeys ? { credentialKeys: options.credentialKeys } : {}),
-    ...(options.checkpointKeys ? { checkpointKeys: options.checkpointKeys } : {}),
-  };
+  return purposes.map((purpose) => keySourceOf(purpose, options));
 }
 
 function directoryOf(resolved: ResolvedKeySource, verb: string): string {

@@ -3,10 +3,12 @@
  * The `reins` command line. Each command lives in its own module; this file only wires options.
  * `runCli` never calls process.exit, so tests can run it in-process.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import { describeError } from '../spec/errors.js';
+import type { AuditCheckpointsConfig } from '../spec/gateway-config.js';
 import {
   changeAgentState,
   createAgent,
@@ -28,10 +30,12 @@ import {
 } from './audit-commands.js';
 import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
 import { decide } from './decide-command.js';
+import { CONFIG_ENV, type DeploymentUse, deploymentOptionValues, resolveDeployment } from './deployment.js';
 import { runHttpGateway } from './gateway-command.js';
-import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
+import { type CliIo, DEMO_AUDIT_PATH, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { generateKeys, type KeyCommandOptions, rotateKeys, showKeys } from './key-commands.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
+import { durationMilliseconds, durationSeconds, positiveInteger, sequenceNumber } from './option-values.js';
 import {
   type ActorOptions,
   listApprovals,
@@ -54,7 +58,12 @@ import {
   type UserStoreOptions,
 } from './user-commands.js';
 
+const CONFIG_FLAG = '--config <file>';
+const CONFIG_HELP = `the deployment's reins.yaml (default: ${CONFIG_ENV}, else ./reins.yaml if there is one)`;
+const DB_HELP = "SQLite store (default: the configuration's, else .reins/audit.db)";
 const CREDENTIAL_KEYS_FLAG = '--credential-keys <dir>';
+const LOCK_HELP =
+  "tool definition pins (default: the configuration's lock, else reins.lock beside the store)";
 const CREDENTIAL_KEYS_HELP =
   'credential key directory (default: REINS_CREDENTIAL_KEYS or .reins-keys/credentials)';
 
@@ -77,13 +86,34 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       writeErr: (text) => io.err(text.trimEnd()),
     });
 
+  // One resolution of the deployment for every command that acts on one (cli/deployment): before its
+  // action runs, a marked command's options get the store, keys, lock and policy it names.
+  const uses = new WeakMap<Command, DeploymentUse>();
+  const onDeployment = (command: Command, use: DeploymentUse = 'store') => {
+    uses.set(command, use);
+    return command.option(CONFIG_FLAG, CONFIG_HELP);
+  };
+  program.hook('preAction', (_program, action) => {
+    const use = uses.get(action);
+    if (use === undefined) return;
+    try {
+      for (const [key, value] of Object.entries(deploymentOptionValues(use, action.opts())))
+        action.setOptionValue(key, value);
+    } catch (error) {
+      io.err(`reins ${commandPath(action)}: ${describeFully(error)}`);
+      throw new CommanderError(EXIT_ERROR, 'reins.deployment', 'no deployment');
+    }
+  });
+
   const policy = program.command('policy').description('validate and test policy files');
   policy
     .command('check')
     .description('validate policy files; problems are reported as file:line:column')
-    .argument('<paths...>', 'policy files or directories')
-    .action((paths: string[]) => {
-      exitCode = checkPolicies(paths, io);
+    .argument('[paths...]', "policy files or directories (default: the deployment's policy)")
+    .option(CONFIG_FLAG, CONFIG_HELP)
+    .action((paths: string[], options: { config?: string }) => {
+      const given = paths.length > 0 ? paths : deploymentPolicy('policy check', options, io);
+      exitCode = given === undefined ? EXIT_ERROR : checkPolicies(given, io);
     });
   policy
     .command('test')
@@ -96,19 +126,21 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   program
     .command('decide')
     .description('decide one call against a policy and print the Decision as JSON (nothing runs)')
-    .requiredOption('--policy <path>', 'policy file or directory')
+    .option('--policy <path>', "policy file or directory (default: the deployment's policy)")
+    .option(CONFIG_FLAG, CONFIG_HELP)
     .requiredOption(
       '--call <json|@file>',
       'the call: {"principal":{"agentId":..},"tool":{"server":..,"name":..},"args":{..}}',
     )
-    .action((options: { policy: string; call: string }) => {
-      exitCode = decide(options, io);
+    .action((options: { policy?: string; config?: string; call: string }) => {
+      const policy = options.policy ?? deploymentPolicy('decide', options, io)?.[0];
+      exitCode = policy === undefined ? EXIT_ERROR : decide({ policy, call: options.call }, io);
     });
 
   const audit = program.command('audit').description('inspect, verify and maintain the audit log');
   const storeOptions = (command: Command) =>
-    command
-      .option('--db <file>', 'SQLite audit log', DEFAULT_AUDIT_PATH)
+    onDeployment(command)
+      .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
       .option(
         '--checkpoint-keys <dir>',
@@ -131,8 +163,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     )
     .option(
       '--checkpoint-every <n>',
-      'the cadence checkpoints are signed at (audit.checkpoints.every)',
-      '1000',
+      "the cadence checkpoints are signed at (default: the configuration's audit.checkpoints.every, else 1000)",
+      positiveInteger,
     )
     .action(async (options: VerifyOptions) => {
       exitCode = await verifyAudit(options, io);
@@ -149,8 +181,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--kind <kind>', 'call-intent or call-outcome')
     .option('--from <time>', 'ISO 8601, inclusive')
     .option('--to <time>', 'ISO 8601, exclusive')
-    .option('--after <seq>', 'only records after this sequence number')
-    .option('--limit <n>', 'most records (default 1000, at most 10000)')
+    .option('--after <seq>', 'only records after this sequence number', sequenceNumber)
+    .option('--limit <n>', 'most records (default 1000, at most 10000)', positiveInteger)
     .option('--format <format>', 'table or json (one record per line)', 'table')
     .action(async (options: QueryOptions) => {
       exitCode = await queryAudit(options, io);
@@ -168,10 +200,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     )
     .option('--format <format>', 'jsonl or otlp', 'jsonl')
     .option('--out <file>', 'write JSON Lines to a new file instead of standard output')
-    .option('--after <seq>', 'only records after this sequence number')
+    .option('--after <seq>', 'only records after this sequence number', sequenceNumber)
     .option('--otlp-url <url>', 'OTLP/HTTP logs endpoint, e.g. http://127.0.0.1:4318/v1/logs')
     .action(
-      async (options: StoreOptions & { format: string; out?: string; after?: string; otlpUrl?: string }) => {
+      async (options: StoreOptions & { format: string; out?: string; after?: number; otlpUrl?: string }) => {
         exitCode = await exportAudit(options, io);
       },
     );
@@ -206,8 +238,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 
   const agents = program.command('agents').description('agent identities and their credentials');
   const agentStore = (command: Command) =>
-    command
-      .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+    onDeployment(command)
+      .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
   agentStore(agents.command('create'))
     .description('register an agent')
@@ -267,8 +299,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .argument('<id>')
     .option('--session <id>', 'session the credential is bound to (default: a new one)')
     .option('--scopes <list>', 'narrower than the mission (default: the whole mission)')
-    .option('--ttl <seconds>', 'lifetime (default 900)')
-    .action((id: string, options: StoreOptions & { session?: string; scopes?: string; ttl?: string }) =>
+    .option(
+      '--ttl <duration>',
+      'lifetime: 30m, 1h, ... or seconds (default 15m, at most 24h)',
+      durationSeconds,
+    )
+    .action((id: string, options: StoreOptions & { session?: string; scopes?: string; ttl?: number }) =>
       issueAgentToken(id, options, io).then((code) => {
         exitCode = code;
       }),
@@ -286,8 +322,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .command('keys')
     .description('signing keys of credentials and checkpoints, kept apart from the store (docs/identity.md)');
   const keyOptions = (command: Command) =>
-    command
-      .option('--config <file>', 'use the key sources named in this reins.yaml')
+    onDeployment(command)
       .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
       .option(
         '--checkpoint-keys <dir>',
@@ -394,30 +429,30 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       }),
     );
 
-  program
-    .command('gateway')
-    .description('run the MCP gateway for remote agents (Streamable HTTP, Reins credentials)')
-    .requiredOption('--config <file>', 'gateway configuration (reins.yaml)')
-    .action(async (options: { config: string }) => {
-      exitCode = await runHttpGateway(options, io);
-    });
+  onDeployment(
+    program
+      .command('gateway')
+      .description('run the MCP gateway for remote agents (Streamable HTTP, Reins credentials)'),
+    'config',
+  ).action(async (options: { config: string }) => {
+    exitCode = await runHttpGateway(options, io);
+  });
 
-  program
-    .command('serve')
-    .description('run the MCP gateway, the control-plane API and the web console in one process')
-    .requiredOption(
-      '--config <file>',
-      'gateway configuration (reins.yaml), with an optional `control:` section',
-    )
-    .action(async (options: { config: string }) => {
-      exitCode = await runServe(options, io);
-    });
+  onDeployment(
+    program
+      .command('serve')
+      .description(
+        'run the MCP gateway, the control-plane API and the web console in one process (reins.yaml with an optional `control:` section)',
+      ),
+    'config',
+  ).action(async (options: { config: string }) => {
+    exitCode = await runServe(options, io);
+  });
 
   const users = program.command('users').description('humans who use the control plane and the console');
   const userStore = (command: Command) =>
-    command
-      .option('--config <file>', 'use the store named in this reins.yaml')
-      .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+    onDeployment(command)
+      .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
   const userTokenOption = (command: Command) =>
     command.option(
@@ -463,36 +498,46 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     );
 
   const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
-  tools
-    .command('list')
+  onDeployment(tools.command('list'))
     .description('pinned and quarantined tools; exits 1 when any is in quarantine')
-    .option('--lock <file>', 'lock file', 'reins.lock')
+    .option('--lock <file>', LOCK_HELP)
     .action((options: { lock: string }) => {
       exitCode = listTools(options, io);
     });
-  tools
-    .command('approve')
+  onDeployment(tools.command('approve'))
     .description('re-approve a quarantined tool after reviewing its definition')
     .argument('<tool>', '<upstream>/<name>, as `reins tools list` shows it')
     .requiredOption('--by <human>', 'who reviewed it')
-    .option('--lock <file>', 'lock file', 'reins.lock')
+    .option('--lock <file>', LOCK_HELP)
     .action((key: string, options: { lock: string; by: string }) => {
       exitCode = approveTool(key, options, io);
     });
 
-  program
-    .command('mcp')
-    .description(
-      'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
-    )
+  onDeployment(
+    program
+      .command('mcp')
+      .description(
+        'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
+      ),
+  )
     .requiredOption('--agent <id>', 'the registered agent this client acts as')
-    .requiredOption('--policy <path>', 'policy file or directory (hot-reloaded)')
+    .option('--policy <path>', "policy file or directory, hot-reloaded (default: the deployment's policy)")
     .option('--name <upstream>', 'name of the upstream in policies (tools are <name>/<tool>)', 'local')
-    .option('--db <file>', 'SQLite store', DEFAULT_AUDIT_PATH)
+    .option('--db <file>', DB_HELP)
     .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
-    .option('--call-timeout <ms>', 'how long the upstream may take per call', '60000')
-    .option('--approval-timeout <ms>', 'how long a held call waits for human approval', '300000')
-    .option('--lock <file>', 'tool definition pins (commit it)', 'reins.lock')
+    .option(
+      '--call-timeout <duration>',
+      'how long the upstream may take per call: 30s, 2m, ... or milliseconds',
+      durationMilliseconds,
+      '60000',
+    )
+    .option(
+      '--approval-timeout <duration>',
+      'how long a held call waits for human approval: 5m, 1h, ... or milliseconds',
+      durationMilliseconds,
+      '300000',
+    )
+    .option('--lock <file>', `${LOCK_HELP}; commit it`)
     .option(
       '--checkpoint-keys <dir>',
       'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
@@ -510,14 +555,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .addOption(
       new Option(
         '--durability <mode>',
-        'SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0010)',
-      )
-        .choices(['full', 'process'])
-        .default('full'),
+        "SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0010); default: the configuration's, else full",
+      ).choices(['full', 'process']),
     )
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
-    .action(async (command: string[], options: McpOptions) => {
-      exitCode = await runStdioGateway(options, command, io);
+    .action(async (command: string[], options: Omit<McpOptions, 'policy'> & { policy?: string }) => {
+      if (options.policy === undefined) {
+        io.err('reins mcp: give --policy <path>, or a configuration that names one (--config, REINS_CONFIG)');
+        exitCode = EXIT_ERROR;
+        return;
+      }
+      // the lock's directory (beside the store, or where the configuration says) may not exist yet
+      mkdirSync(dirname(options.lock), { recursive: true, mode: 0o700 });
+      const publication = configuredPublication(options, io);
+      exitCode = await runStdioGateway({ ...options, ...publication, policy: options.policy }, command, io);
     });
 
   program
@@ -541,7 +592,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   program
     .command('demo')
     .description('run incident scenarios without and with Reins, and show the audit trail')
-    .option('--db <file>', 'SQLite audit log to write', DEFAULT_AUDIT_PATH)
+    .option('--db <file>', "the demo's own SQLite audit log (not a deployment's)", DEMO_AUDIT_PATH)
     .option(
       '--checkpoint-keys <dir>',
       'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
@@ -557,6 +608,9 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         return;
       }
       const publicKeys = verificationKey(options);
+      io.out(
+        `reins demo: writing the demo's own audit log ${options.db}, not the deployment's (which the console shows); read it with \`reins audit query --db ${options.db}\``,
+      );
       exitCode = await runDemo({
         auditPath: options.db,
         signingKey,
@@ -576,4 +630,52 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return EXIT_ERROR;
   }
   return exitCode;
+}
+
+/**
+ * `reins mcp` publishes signed checkpoints where its flags say, else where the deployment's
+ * `audit.checkpoints.publish` says (directory and webhook; it has no OTLP publisher, and says so).
+ */
+function configuredPublication(
+  options: {
+    publishCheckpoints?: string;
+    publishCheckpointsWebhook?: string;
+    checkpointPublication?: AuditCheckpointsConfig['publish'];
+  },
+  io: CliIo,
+): { publishCheckpoints?: string; publishCheckpointsWebhook?: string } {
+  const configured = options.checkpointPublication;
+  if (configured === undefined) return {};
+  if (options.publishCheckpoints !== undefined || options.publishCheckpointsWebhook !== undefined) return {};
+  if (configured.otlp !== undefined)
+    io.err(
+      `reins mcp: checkpoints are not published to the configuration's OTLP target ${configured.otlp} (reins mcp publishes to a directory and a webhook only)`,
+    );
+  return {
+    ...(configured.directory !== undefined ? { publishCheckpoints: configured.directory } : {}),
+    ...(configured.webhook !== undefined ? { publishCheckpointsWebhook: configured.webhook } : {}),
+  };
+}
+
+/** `audit query`, `agents token`, ...: the command as typed, without `reins`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/** The policy of the deployment a command is given or finds (cli/deployment); undefined after saying why not. */
+function deploymentPolicy(command: string, options: { config?: string }, io: CliIo): string[] | undefined {
+  try {
+    const { policy } = resolveDeployment({
+      ...(options.config !== undefined ? { config: options.config } : {}),
+    });
+    if (policy !== undefined) return [policy];
+    io.err(
+      `reins ${command}: give a policy path, or a configuration that names one (--config, ${CONFIG_ENV})`,
+    );
+  } catch (error) {
+    io.err(`reins ${command}: ${describeFully(error)}`);
+  }
+  return undefined;
 }

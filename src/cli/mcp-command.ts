@@ -39,8 +39,9 @@ import {
   type StoreOptions,
   watchPolicy,
 } from './audit-store.js';
-import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
+import { PolicyReloadAudit } from './policy-reload-audit.js';
 import { type ProcessLifetime, watchProcessLifetime } from './process-lifetime.js';
 
 export interface McpOptions extends StoreOptions {
@@ -88,10 +89,11 @@ export async function runStdioGateway(
     return EXIT_ERROR;
   }
   let policy: PolicyWatcher;
+  const reloads = new PolicyReloadAudit(options.policy, log);
   try {
-    policy = watchPolicy(options.policy, log);
+    policy = watchPolicy(options.policy, log, reloads);
   } catch (error) {
-    log(describeError(error));
+    log(describeFully(error));
     return EXIT_ERROR;
   }
 
@@ -157,8 +159,10 @@ export async function runStdioGateway(
   }
   const auditLog = audit;
   const publishing = publisher;
+  const stopRecordingReloads = reloads.recordTo(auditLog);
   // the log's close signs the last checkpoint: the publisher closes after it
   const closeAudit = async () => {
+    stopRecordingReloads();
     await auditLog.close();
     await publishing?.close();
   };

@@ -125,7 +125,9 @@ function describeApproval(record: ApprovalRecord): string {
 }
 
 function describeSession(session: SessionSummary): string {
-  return `${session.id}  ${session.status.padEnd(7)} agent ${session.agentId}, started ${session.startedAt}${
+  // a session killed or paused before it started names no agent until it shows up
+  const agent = session.agentId || '(not seen yet)';
+  return `${session.id}  ${session.status.padEnd(7)} agent ${agent}, started ${session.startedAt}${
     session.changedBy ? `, ${session.status} by ${session.changedBy}: ${session.reason ?? ''}` : ''
   }`;
 }

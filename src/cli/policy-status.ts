@@ -2,7 +2,7 @@
  * @module cli/policy-status
  * The policy in force for `reins serve`, with what the control plane shows about it: the files it
  * was loaded from, when, and how the last reload went (a rejected version keeps the old one in force,
- * and its problems are shown).
+ * and its problems are shown). Every reload is also recorded in the audit log (`reloads.recordTo`).
  */
 
 import type { PolicyStatus } from '../api/api-routes.js';
@@ -11,9 +11,12 @@ import { readPolicySources } from '../loader/policy-files.js';
 import { PolicyWatcher, type ReloadEvent } from '../loader/policy-watcher.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
+import { PolicyReloadAudit } from './policy-reload-audit.js';
 
 export class PolicyStatusTracker implements PolicyStatusSource {
   private readonly watcher: PolicyWatcher;
+  /** Records reloads in the audit log once it is open. */
+  readonly reloads: PolicyReloadAudit;
   private files: string[];
   private loadedAt = new Date().toISOString();
   private lastReload: PolicyStatus['lastReload'];
@@ -23,6 +26,7 @@ export class PolicyStatusTracker implements PolicyStatusSource {
     private readonly path: string,
     log: (line: string) => void,
   ) {
+    this.reloads = new PolicyReloadAudit(path, log);
     this.watcher = new PolicyWatcher({ path, onReload: (event) => this.reloaded(event, log) }).start();
     this.files = this.readFiles();
   }
@@ -48,6 +52,7 @@ export class PolicyStatusTracker implements PolicyStatusSource {
   }
 
   private reloaded(event: ReloadEvent, log: (line: string) => void): void {
+    this.reloads.reloaded(event);
     const at = new Date().toISOString();
     if (event.kind === 'policy-reloaded') {
       this.loadedAt = at;

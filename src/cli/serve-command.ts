@@ -8,14 +8,12 @@
  */
 import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
-import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
-import { formatProblem } from '../policy/policy-problem.js';
-import { describeError, ReinsError } from '../spec/errors.js';
 import { verificationKey } from './audit-store.js';
-import { waitForStop } from './gateway-command.js';
+import { loadConfigOrThrow } from './deployment.js';
+import { runServing } from './gateway-command.js';
 import { startGatewayProcess } from './gateway-process.js';
-import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
+import type { CliIo } from './io.js';
 import { openUserStore } from './user-commands.js';
 
 export interface RunningServe {
@@ -29,11 +27,7 @@ export interface RunningServe {
 
 /** Starts everything `reins serve` runs; throws (after cleaning up) if any part cannot start. */
 export async function startServe(configPath: string, log: (line: string) => void): Promise<RunningServe> {
-  const loaded = loadGatewayConfig(configPath);
-  if (!loaded.ok) {
-    throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
-  }
-  const { config, directory } = loaded;
+  const { config, directory } = loadConfigOrThrow(configPath);
   const gateway = await startGatewayProcess(config, directory, log);
   try {
     const users = await openUserStore(gateway.storeOptions);
@@ -67,22 +61,15 @@ export async function startServe(configPath: string, log: (line: string) => void
   }
 }
 
-export async function runServe(options: { config: string }, io: CliIo, stop?: AbortSignal): Promise<number> {
-  const log = (line: string) => io.err(`reins serve: ${line}`);
-  let running: RunningServe;
-  try {
-    running = await startServe(options.config, log);
-  } catch (error) {
-    // a configuration problem is several lines (file:line:column each); anything else one
-    io.err(`reins serve: ${error instanceof ReinsError ? error.message : describeError(error)}`);
-    return EXIT_ERROR;
-  }
-  io.out(`reins serve: MCP gateway on ${running.gatewayUrl}`);
-  io.out(
-    `reins serve: console and API on ${running.controlUrl}/ (OpenAPI: ${running.controlUrl}/v1/openapi.json)`,
+export function runServe(options: { config: string }, io: CliIo, stop?: AbortSignal): Promise<number> {
+  return runServing(
+    'serve',
+    (log) => startServe(options.config, log),
+    (running) => [
+      `reins serve: MCP gateway on ${running.gatewayUrl}`,
+      `reins serve: console and API on ${running.controlUrl}/ (OpenAPI: ${running.controlUrl}/v1/openapi.json)`,
+    ],
+    io,
+    stop,
   );
-  await waitForStop(stop);
-  log('shutting down');
-  await running.close();
-  return EXIT_OK;
 }

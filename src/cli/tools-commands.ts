@@ -2,14 +2,23 @@
  * @module cli/tools-commands
  * `reins tools list|approve`: the tool definitions pinned in `reins.lock`, the ones in quarantine
  * (changed since approval, or carrying instructions aimed at the model), and re-approving one after
- * review. The gateway picks an approval up on its next listing.
+ * review. The gateway picks an approval up on its next listing. The lock is the deployment's
+ * (`--lock`, else the configuration's, else `reins.lock` beside the store: cli/deployment).
  */
+import { existsSync } from 'node:fs';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { describeError } from '../spec/errors.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export function listTools(options: { lock: string }, io: CliIo): number {
   try {
+    // say which file was read: an empty listing of the wrong lock looks like a clean one
+    if (!existsSync(options.lock)) {
+      io.out(
+        `no tool definitions pinned in ${options.lock} yet (a gateway pins them when it first sees them)`,
+      );
+      return EXIT_OK;
+    }
     const pins = ToolPins.load(options.lock, { autoSave: false });
     const quarantined = pins.quarantined();
     for (const tool of pins.pinned())

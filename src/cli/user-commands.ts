@@ -12,16 +12,9 @@ import { actorOf } from '../api/caller.js';
 import { PostgresUserStore } from '../api/postgres-user-store.js';
 import { SqliteUserStore } from '../api/sqlite-user-store.js';
 import { createUser, hashUserToken, holdsRole, newUserToken, type UserStore } from '../api/users.js';
-import { loadGatewayConfig } from '../loader/gateway-config-file.js';
-import { formatProblem } from '../policy/policy-problem.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { Actor } from '../spec/oversight.js';
-import {
-  databaseUrlOf,
-  openWritableAuditLog,
-  type StoreOptions,
-  storeOptionsOfConfig,
-} from './audit-store.js';
+import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_OK } from './io.js';
 import {
   authenticateOperator,
@@ -46,14 +39,6 @@ export async function openUserStore(options: StoreOptions): Promise<UserStore> {
   return new SqliteUserStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
-/** `--config reins.yaml` means "the store that file names", as `reins serve` opens it. */
-function resolveStore(options: UserStoreOptions): StoreOptions {
-  if (options.config === undefined) return options;
-  const loaded = loadGatewayConfig(options.config);
-  if (!loaded.ok) throw new ReinsError('invalid_input', loaded.problems.map(formatProblem).join('\n'));
-  return storeOptionsOfConfig(loaded.config, loaded.directory);
-}
-
 function cliActor(): string {
   try {
     return `cli:${userInfo().username}`;
@@ -72,7 +57,8 @@ async function withUsers(
 ): Promise<number> {
   let users: UserStore | undefined;
   try {
-    const store = resolveStore(options);
+    // the command line resolved the deployment (--config, REINS_CONFIG, ./reins.yaml: cli/deployment)
+    const store: StoreOptions = options;
     users = await openUserStore(store);
     const record = async (by: UserChanger, action: string, id: string) => {
       const audit = await openWritableAuditLog(store);

@@ -91,3 +91,22 @@ export function newSession(sessionId: string, agentId: string, now: Date): Sessi
   const at = now.toISOString();
   return { id: sessionId, agentId, status: 'active', startedAt: at, updatedAt: at };
 }
+
+/** The agent of a session an operator killed or paused before it made a call: learnt when it opens. */
+export const AGENT_NOT_SEEN = '';
+
+/**
+ * A session after an operator's change. Operators kill or pause sessions they expect to start, so an
+ * unknown session is created in that state (its first call is refused); resuming one is `not_found`.
+ */
+export function sessionAfterChange(
+  current: SessionSummary | undefined,
+  sessionId: string,
+  status: SessionStatus,
+  change: { by: string; reason: string },
+  now: Date,
+): SessionSummary {
+  if (current !== undefined) return changeSessionStatus(current, status, change, now);
+  if (status === 'active') throw new ReinsError('not_found', `unknown session \`${sessionId}\``);
+  return changeSessionStatus(newSession(sessionId, AGENT_NOT_SEEN, now), status, change, now);
+}

@@ -22,12 +22,16 @@ export class StoreFeatureUnavailable extends Error {
  * with the process that serves the session.
  */
 export interface SessionControlStore {
-  /** Registers the session if it is new (idempotent); returns its current state. */
+  /** Registers the session if it is new (idempotent; records the agent of one created by a kill or pause); returns its current state. */
   open(sessionId: string, agentId: string, now: Date): Promise<SessionSummary>;
   get(sessionId: string): Promise<SessionSummary | undefined>;
   /** Most recently changed first. */
   list(filter?: { status?: SessionStatus; agentId?: string; limit?: number }): Promise<SessionSummary[]>;
-  /** Fails with `not_found` for an unknown session and `conflict` for a killed one (kill is final). */
+  /**
+   * Fails with `conflict` for a killed session (kill is final). Killing or pausing a session that has
+   * not opened yet creates it in that state, with no agent until it opens (operators stop sessions
+   * they expect to start); resuming one is `not_found`.
+   */
   setStatus(
     sessionId: string,
     status: SessionStatus,

@@ -178,12 +178,44 @@ export function oversightStoreConformance(backend: OversightConformanceBackend):
       const killed = await sessions.setStatus('s1', 'killed', by, NOW);
       expect(killed).toMatchObject({ status: 'killed', changedBy: 'ann', reason: 'looking into it' });
       await expect(sessions.setStatus('s1', 'active', by, NOW)).rejects.toMatchObject({ code: 'conflict' });
-      await expect(sessions.setStatus('nope', 'killed', by, NOW)).rejects.toMatchObject({
+      await expect(sessions.setStatus('nope', 'active', by, NOW)).rejects.toMatchObject({
         code: 'not_found',
       });
       await sessions.open('s2', 'other-bot', NOW);
       expect((await sessions.list({ status: 'killed' })).map((session) => session.id)).toEqual(['s1']);
       expect((await sessions.list({ agentId: 'other-bot' })).map((session) => session.id)).toEqual(['s2']);
+    });
+
+    it('kills or pauses a session that has made no call yet: it starts in that state', async () => {
+      const { sessions } = await (await fresh()).open();
+      const by = { by: 'ann', reason: 'must not start' };
+      const killed = await sessions.setStatus('planned', 'killed', by, NOW);
+      expect(killed).toEqual({
+        id: 'planned',
+        agentId: '',
+        status: 'killed',
+        startedAt: NOW.toISOString(),
+        updatedAt: NOW.toISOString(),
+        changedBy: 'ann',
+        reason: 'must not start',
+      });
+      expect(await sessions.get('planned')).toEqual(killed);
+      const later = new Date(NOW.getTime() + 1_000);
+      // the first call opens it killed, and the record learns whose session it is
+      expect(await sessions.open('planned', 'bot', later)).toEqual({ ...killed, agentId: 'bot' });
+      expect(await sessions.open('planned', 'someone-else', later)).toEqual({ ...killed, agentId: 'bot' });
+      expect((await sessions.list({ agentId: 'bot' })).map((session) => session.id)).toEqual(['planned']);
+      await expect(sessions.setStatus('planned', 'active', by, later)).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      expect((await sessions.setStatus('on-hold', 'paused', by, NOW)).status).toBe('paused');
+      expect((await sessions.open('on-hold', 'bot', later)).status).toBe('paused');
+      expect((await sessions.setStatus('on-hold', 'active', by, later)).status).toBe('active');
+      // resuming a session nobody has seen means nothing
+      await expect(sessions.setStatus('unseen', 'active', by, NOW)).rejects.toMatchObject({
+        code: 'not_found',
+      });
+      expect(await sessions.get('unseen')).toBeUndefined();
     });
 
     it('tells another instance (another process) about votes and kills', async () => {
@@ -200,6 +232,9 @@ export function oversightStoreConformance(backend: OversightConformanceBackend):
       await approver.sessions.setStatus('sx', 'killed', { by: 'ann', reason: 'runaway' }, NOW);
       await waitFor(() => seenApprovals.some((record) => record.id === 'x' && record.status === 'approved'));
       await waitFor(() => seenSessions.some((session) => session.id === 'sx' && session.status === 'killed'));
+      // a session killed before it started reaches the other instance too
+      await approver.sessions.setStatus('sy', 'killed', { by: 'ann', reason: 'must not start' }, NOW);
+      await waitFor(() => seenSessions.some((session) => session.id === 'sy' && session.status === 'killed'));
     });
   });
 }

@@ -22,11 +22,12 @@ import {
 import type { SessionStatus } from '../../spec/tool-call.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
+  AGENT_NOT_SEEN,
   applyVote,
   canConsume,
-  changeSessionStatus,
   closeRequest,
   newSession,
+  sessionAfterChange,
 } from '../oversight-records.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
@@ -257,8 +258,20 @@ export class PostgresOversightStore {
     return {
       open: async (sessionId: string, agentId: string, now: Date) => {
         const existing = await readSession((text, values) => this.read(text, values), sessionId);
-        if (existing !== undefined) return existing;
+        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
         return this.write(async (client) => {
+          const current = await readSession((text, values) => client.query(text, values), sessionId, true);
+          if (current !== undefined) {
+            if (current.agentId !== AGENT_NOT_SEEN) return current;
+            // killed or paused before it started: now we know whose session it is
+            const seen = { ...current, agentId };
+            await client.query(`update ${t.sessions} set body = $1, agent_id = $2 where id = $3`, [
+              JSON.stringify(seen),
+              agentId,
+              sessionId,
+            ]);
+            return seen;
+          }
           const fresh = newSession(sessionId, agentId, now);
           const inserted = await client.query(
             `insert into ${t.sessions} (id, body, status, agent_id, updated_at) values ($1, $2, $3, $4, $5)
@@ -282,11 +295,19 @@ export class PostgresOversightStore {
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
         this.write(async (client) => {
           const current = await readSession((text, values) => client.query(text, values), id, true);
-          if (current === undefined) throw new ReinsError('not_found', `unknown session \`${id}\``);
-          const updated = changeSessionStatus(current, status, change, now);
+          const updated = sessionAfterChange(current, id, status, change, now);
+          // writes hold the schema's oversight lock: nobody inserts this session between the read and here
           await client.query(
-            `update ${t.sessions} set body = $1, status = $2, updated_at = $3 where id = $4`,
-            [JSON.stringify(updated), updated.status, updated.updatedAt, id],
+            current === undefined
+              ? `insert into ${t.sessions} (body, status, updated_at, id, agent_id) values ($1, $2, $3, $4, $5)`
+              : `update ${t.sessions} set body = $1, status = $2, updated_at = $3 where id = $4`,
+            [
+              JSON.stringify(updated),
+              updated.status,
+              updated.updatedAt,
+              id,
+              ...(current === undefined ? [updated.agentId] : []),
+            ],
           );
           await this.recordChange(client, 'session', id);
           return updated;

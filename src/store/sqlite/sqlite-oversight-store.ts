@@ -19,11 +19,12 @@ import {
 import type { SessionStatus } from '../../spec/tool-call.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
+  AGENT_NOT_SEEN,
   applyVote,
   canConsume,
-  changeSessionStatus,
   closeRequest,
   newSession,
+  sessionAfterChange,
 } from '../oversight-records.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
@@ -175,8 +176,16 @@ export class SqliteOversightStore {
       open: async (sessionId: string, agentId: string, now: Date) => {
         this.assertOpen();
         const existing = readSession(sessionId);
-        if (existing !== undefined) return existing;
+        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
         return this.write(() => {
+          const current = readSession(sessionId);
+          if (current !== undefined) {
+            if (current.agentId !== AGENT_NOT_SEEN) return current;
+            // killed or paused before it started: now we know whose session it is
+            const seen = { ...current, agentId };
+            s.setSessionAgent.run(JSON.stringify(seen), agentId, sessionId);
+            return seen;
+          }
           const fresh = newSession(sessionId, agentId, now);
           const inserted = s.insertSession.run(
             sessionId,
@@ -203,9 +212,11 @@ export class SqliteOversightStore {
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
         this.write(() => {
           const current = readSession(id);
-          if (current === undefined) throw new ReinsError('not_found', `unknown session \`${id}\``);
-          const updated = changeSessionStatus(current, status, change, now);
-          s.updateSession.run(JSON.stringify(updated), updated.status, updated.updatedAt, id);
+          const updated = sessionAfterChange(current, id, status, change, now);
+          const body = JSON.stringify(updated);
+          if (current === undefined)
+            s.insertSession.run(id, body, updated.status, updated.agentId, updated.updatedAt);
+          else s.updateSession.run(body, updated.status, updated.updatedAt, id);
           this.recordChange('session', id);
           return updated;
         }),
@@ -323,6 +334,9 @@ function prepareStatements(database: Database.Database) {
        on conflict (id) do nothing`,
     ),
     getSession: database.prepare<[string], string>('select body from session_control where id = ?').pluck(),
+    setSessionAgent: database.prepare<[string, string, string]>(
+      "update session_control set body = ?, agent_id = ? where id = ? and agent_id = ''",
+    ),
     updateSession: database.prepare<[string, string, string, string]>(
       'update session_control set body = ?, status = ?, updated_at = ? where id = ?',
     ),
