@@ -182,20 +182,18 @@ async function expectAbandoned(agent: string, decisionId: string, label: string)
   expect(reins(db, directory, 'audit', 'verify')).toMatch(/verified|ok/i);
 }
 
+/** A client that stops waiting for its held write (its request times out, as the SDK's does). */
+async function giveUpWhileHeld(client: Client): Promise<void> {
+  // the upstream is up and the session open: only the held call can run out of time
+  await client.callTool({ name: 'counting__read', arguments: {} });
+  const held = client.callTool({ name: 'counting__write', arguments: {} }, undefined, { timeout: 1_500 });
+  await expect(held).rejects.toThrow(/timed out/i);
+}
+
 describe('a held call ends with the connection that waits for it', () => {
   it('over Streamable HTTP, when the SDK client times out', async () => {
     createAgent('timeout-http');
-    const client = await httpClient('timeout-http');
-    // the upstream is up and the session open: only the held call can run out of time
-    await client.callTool({ name: 'counting__read', arguments: {} });
-    const held = client.callTool(
-      { name: 'counting__write', arguments: { label: 'timeout-http' } },
-      undefined,
-      {
-        timeout: 1_500,
-      },
-    );
-    await expect(held).rejects.toThrow(/timed out/i);
+    await giveUpWhileHeld(await httpClient('timeout-http'));
     await expectAbandoned('timeout-http', latestHeldDecision('timeout-http'), 'http');
   }, 60_000);
 
@@ -215,12 +213,7 @@ describe('a held call ends with the connection that waits for it', () => {
 
   it('over stdio, when the SDK client times out', async () => {
     createAgent('timeout-stdio');
-    const client = await stdioClient('timeout-stdio', 'stdio-timeout');
-    await client.callTool({ name: 'counting__read', arguments: {} });
-    const held = client.callTool({ name: 'counting__write', arguments: { label: 'x' } }, undefined, {
-      timeout: 1_500,
-    });
-    await expect(held).rejects.toThrow(/timed out/i);
+    await giveUpWhileHeld(await stdioClient('timeout-stdio', 'stdio-timeout'));
     await expectAbandoned('timeout-stdio', latestHeldDecision('timeout-stdio'), 'stdio-timeout');
   }, 60_000);
 
