@@ -157,7 +157,7 @@ describe('Harness.call', () => {
     });
   });
 
-  it('refuses a held call that is refused, expires or is cancelled', async () => {
+  it('refuses a held call that is refused, expires or is abandoned by its caller', async () => {
     const refused = harness({
       approvals: async () => ({ approved: false, by: 'dana', reason: 'no' }),
     }).harness;
@@ -177,7 +177,8 @@ describe('Harness.call', () => {
     const waiting = harness({ approvals: () => new Promise(() => {}) }).harness;
     const pending = waiting.call(request('db.execute'), async () => 'ran', { signal: controller.signal });
     controller.abort();
-    expect(await pending).toMatchObject({ status: 'denied', outcome: 'cancelled' });
+    // the caller stopped waiting: nobody would receive the result (decision 0018)
+    expect(await pending).toMatchObject({ status: 'denied', outcome: 'abandoned' });
   });
 
   it('does not run an approved call whose session was killed while it waited', async () => {
