@@ -270,6 +270,57 @@ describe('gateway over Streamable HTTP', () => {
     await reader.close();
   });
 
+  it('stays up when a call is cancelled in the same batch, or its client disconnects at once', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+      requestInit: { headers: { Authorization: `Bearer ${tokens.reader}` } },
+    });
+    const reader = new Client({ name: 'http-test', version: '1.0.0' });
+    await reader.connect(transport);
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${tokens.reader}`,
+      'mcp-session-id': transport.sessionId as string,
+      'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
+    };
+    const echo = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'everything__echo', arguments: { message: 'never mind' } },
+    });
+    const batch = await fetch(endpoint, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify([
+        echo(101),
+        {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: 101, reason: 'never mind' },
+        },
+      ]),
+    });
+    await batch.body?.cancel();
+    for (let id = 102; id < 110; id++) {
+      const hasty = new AbortController();
+      const sent = fetch(endpoint, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(echo(id)),
+        signal: hasty.signal,
+      });
+      setTimeout(() => hasty.abort(), id - 102);
+      await sent.then((response) => response.body?.cancel()).catch(() => {});
+    }
+    // still serving (an unhandled rejection would also fail this test run)
+    await new Promise((done) => setTimeout(done, 200));
+    expect(
+      (await reader.callTool({ name: 'everything__echo', arguments: { message: 'still here' } })).isError,
+    ).toBeFalsy();
+    await reader.close();
+  });
+
   it('stops a revoked credential on its next request', async () => {
     const { token, claims } = await auth.issue('reader', { sessionId: 'short-lived' });
     const client = await connect(token);

@@ -157,6 +157,58 @@ describe('Harness.call', () => {
     });
   });
 
+  it('runs nothing for a caller that cancelled before the call started, and never rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { harness: subject, audit } = harness({
+        approvals: (_request, signal) =>
+          new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      });
+      let ran = 0;
+      const executor = async () => {
+        ran++;
+        throw new Error('the upstream saw the cancellation');
+      };
+      // the MCP cancellation arrived before the call's turn (same batch, or a disconnect at once)
+      for (const tool of ['db.select', 'db.execute']) {
+        const gone = new AbortController();
+        gone.abort(new Error('the client disconnected'));
+        const result = await subject.call(request(tool), executor, { signal: gone.signal });
+        expect(result.status).toBe('denied');
+      }
+      await new Promise((done) => setTimeout(done, 20));
+      expect(unhandled).toEqual([]);
+      expect(ran).toBe(0);
+      const outcomes = (await events(audit)).filter((event) => event.kind === 'call-outcome');
+      expect(outcomes.map((event) => (event.kind === 'call-outcome' ? event.outcome : ''))).toEqual([
+        'cancelled',
+        'abandoned',
+      ]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('says a call cancelled while the tool ran may have taken effect', async () => {
+    const { harness: subject, audit } = harness();
+    const caller = new AbortController();
+    const result = await subject.call(
+      request('db.select'),
+      async (_args, { signal }) => {
+        caller.abort(new Error('the client went away'));
+        await new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
+      },
+      { signal: caller.signal },
+    );
+    expect(result).toMatchObject({ status: 'error', outcome: 'cancelled' });
+    const outcome = (await events(audit)).find((event) => event.kind === 'call-outcome');
+    expect(outcome).toMatchObject({ error: expect.stringMatching(/may have taken effect/) });
+  });
+
   it('refuses a held call that is refused, expires or is abandoned by its caller', async () => {
     const refused = harness({
       approvals: async () => ({ approved: false, by: 'dana', reason: 'no' }),
