@@ -35,6 +35,8 @@ export class PendingApprovals {
   handler(): ApprovalHandler {
     return (request, signal, onWaiting) =>
       new Promise<ApprovalVerdict>((resolve, reject) => {
+        // a listener added to an aborted signal never runs: nothing to wait for
+        if (signal.aborted) return reject(signal.reason);
         const since = Date.now();
         let timer: NodeJS.Timeout | undefined;
         const finish = () => {

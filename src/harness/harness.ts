@@ -239,7 +239,12 @@ export class Harness {
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
     if (!(recorded instanceof RecordedIntent)) return recorded;
-    const cleared = await this.gate(recorded, options.signal, options.onWaiting);
+    // a denial stays a denial; otherwise a caller already gone gets nothing held or run
+    const { effect } = recorded.decided.decision;
+    const cleared =
+      options.signal?.aborted && effect !== 'deny'
+        ? goneBeforeStart(effect)
+        : await this.gate(recorded, options.signal, options.onWaiting);
     if (!(cleared instanceof ClearedCall)) {
       for (const reservation of decided.reservations) reservation.release();
       return this.recordOutcome(recorded, cleared);
@@ -524,7 +529,13 @@ export class Harness {
       return { ok: true, output };
     } catch (error) {
       entry.outcome = 'error';
-      if (callerSignal?.aborted) return { ok: false, error: 'cancelled by the caller', outcome: 'cancelled' };
+      // the tool was asked to run: the cancellation reached it, or it may have finished anyway
+      if (callerSignal?.aborted)
+        return {
+          ok: false,
+          error: 'cancelled by the caller after the tool was started: it may have taken effect',
+          outcome: 'cancelled',
+        };
       return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error' };
     }
   }
@@ -702,9 +713,22 @@ function resultFailure(errorOfResult: CallOptions['errorOfResult'], output: unkn
   }
 }
 
+/**
+ * A call whose caller had already gone before its turn (the cancellation came in the same batch, or
+ * the client disconnected at once): nothing is held or run. Refused, so that nothing starts.
+ */
+function goneBeforeStart(effect: 'allow' | 'approve'): Refusal {
+  return effect === 'approve'
+    ? { outcome: 'abandoned', reason: 'abandoned: the caller stopped waiting before the call was held' }
+    : { outcome: 'cancelled', reason: 'cancelled by the caller before the tool was started' };
+}
+
 /** Settles with `promise`, or rejects as soon as `signal` aborts (a hung tool or approver cannot hold the call). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {}); // its own failure no longer matters: the abort is the answer
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
