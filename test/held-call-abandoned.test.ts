@@ -12,7 +12,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator.js';
@@ -215,6 +216,40 @@ describe('a held call ends with the connection that waits for it', () => {
     createAgent('timeout-stdio');
     await giveUpWhileHeld(await stdioClient('timeout-stdio', 'stdio-timeout'));
     await expectAbandoned('timeout-stdio', latestHeldDecision('timeout-stdio'), 'stdio-timeout');
+  }, 60_000);
+
+  it('refuses a request id already waiting in the session, so a disconnect ends the right call', async () => {
+    createAgent('reused-id');
+    const token = await tokenFor('reused-id');
+    const transport = new StreamableHTTPClientTransport(new URL(gateway.endpoint), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    });
+    const client = new Client({ name: 'reused-id-test', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      'mcp-session-id': transport.sessionId as string,
+      'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
+    };
+    const write = (n: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'counting__write', arguments: { n } },
+      });
+    const first = new AbortController();
+    const held = fetch(gateway.endpoint, { method: 'POST', headers, body: write(1), signal: first.signal });
+    const decisionId = await waitForHeld('reused-id');
+    const reused = await fetch(gateway.endpoint, { method: 'POST', headers, body: write(2) });
+    expect(reused.status).toBe(409);
+    expect(((await reused.json()) as { error: { message: string } }).error.message).toMatch(/already/);
+    first.abort();
+    await held.then((response) => response.body?.cancel()).catch(() => {});
+    await expectAbandoned('reused-id', decisionId, 'http');
   }, 60_000);
 
   it('chains the vote that released a call before the call outcome', async () => {
