@@ -58,6 +58,8 @@ interface Session {
   lastUsedAt: number;
   /** Requests being answered (a long-lived GET event stream does not count). */
   inFlight: number;
+  /** JSON-RPC ids of the requests being answered: an id is one request until it is answered. */
+  readonly requestIds: Set<string | number>;
   /** Removed from the session table; closes once its requests are answered. */
   closing: boolean;
 }
@@ -207,11 +209,29 @@ export class HttpGateway {
         ),
       );
     }
+    const ids = requestIdsOf(body);
+    const reused = ids.find((id) => session.requestIds.has(id));
+    if (reused !== undefined) {
+      // the SDK knows a request by its id: a second one would take the first one's place, and a
+      // cancellation (or a disconnect) would end the wrong call
+      return send(
+        response,
+        409,
+        jsonRpcError(
+          -32600,
+          `request id \`${reused}\` is already in use by a request still being answered in this MCP session: use a new id`,
+        ),
+      );
+    }
     session.identity = identity;
     session.lastUsedAt = this.clock();
     const counted = request.method !== 'GET';
     if (counted) session.inFlight++;
-    abandonWhenGone(session.transport, response, body);
+    for (const id of ids) session.requestIds.add(id);
+    response.once('close', () => {
+      for (const id of ids) session.requestIds.delete(id);
+    });
+    abandonWhenGone(session.transport, response, ids);
     try {
       await session.transport.handleRequest(request, response, body);
     } finally {
@@ -247,6 +267,7 @@ export class HttpGateway {
             identity,
             lastUsedAt: this.clock(),
             inFlight: 0,
+            requestIds: new Set(),
             closing: false,
           });
         },
@@ -353,8 +374,11 @@ async function readBody(
  * later with nobody listening. No resumable streams are offered (no event store), so nothing could
  * pick the response up again.
  */
-function abandonWhenGone(transport: StreamableHTTPServerTransport, response: ServerResponse, body: unknown) {
-  const ids = (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((message) => message.id);
+function abandonWhenGone(
+  transport: StreamableHTTPServerTransport,
+  response: ServerResponse,
+  ids: readonly (string | number)[],
+) {
   if (ids.length === 0) return;
   response.once('close', () => {
     if (response.writableFinished) return;
@@ -366,6 +390,11 @@ function abandonWhenGone(transport: StreamableHTTPServerTransport, response: Ser
       });
     }
   });
+}
+
+/** The ids of the JSON-RPC requests in a body (one message or a batch). */
+function requestIdsOf(body: unknown): (string | number)[] {
+  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((message) => message.id);
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`). */
