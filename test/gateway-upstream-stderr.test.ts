@@ -7,9 +7,12 @@
  * is restarted and serves again. The official SDK client through `reins mcp` (stdio) and `reins
  * gateway` (Streamable HTTP) in front of test/support/noisy-server.ts. The bounds themselves (line
  * splitting, the budget window, cut lines, the tail, screening over several lines) are checked on
- * the stderr reader alone, with its own clock.
+ * the stderr reader alone, with its own clock. A private key written in pieces (several reads of the
+ * pipe) is never logged or shown: the lines after its BEGIN line are withheld up to its END line
+ * (found in the outside review of issue 12).
  */
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,6 +48,9 @@ redaction:
 `;
 
 const leaked = (text: string) => RAW.filter((secret) => text.includes(secret));
+
+/** The lines of a PEM key between its BEGIN and END lines: the key material. */
+const keyBody = (pem: string) => pem.trimEnd().split('\n').slice(1, -1);
 
 /** Polls `check` (every 50 ms, at most 20 s); fails with `what` and the log so far. */
 async function until(check: () => boolean | Promise<boolean>, what: string, log: () => string) {
@@ -118,6 +124,26 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
     expect(leaked(log)).toEqual([]);
   });
 
+  it('never logs a private key the upstream writes to stderr in pieces, and logs what follows', async () => {
+    const file = join(directory, 'upstream-key.pem');
+    expect(textOf(await call('pem', { file }))).toBe('written');
+    expect(textOf(await call('say', { text: 'after the key' }))).toBe('said');
+    await until(
+      () => log.includes('upstream `noisy` stderr: after the key\n'),
+      'the line after the key',
+      logged,
+    );
+    const body = keyBody(readFileSync(file, 'utf8'));
+    expect(body.length).toBeGreaterThan(20);
+    expect(body.filter((line) => log.includes(line))).toEqual([]);
+    expect(log).not.toContain('-----END RSA PRIVATE KEY-----');
+    expect(log).toContain('upstream `noisy` stderr: [REDACTED:private_key]\n');
+    // the last three pieces, each read apart from the BEGIN line (the pipe may join two of them)
+    expect(log).toMatch(
+      /upstream `noisy` stderr: \(\d+ lines withheld: the rest of a private key, up to its END line\)\n/,
+    );
+  });
+
   it('keeps serving an upstream that writes 1.5 MB to stderr, and logs a bounded part of it', async () => {
     const before = log.length;
     expect(textOf(await call('shout'))).toBe('shouted');
@@ -183,6 +209,32 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
     expect(failure).toContain('fatal: cannot reach postgres://admin:[REDACTED:connection_string_password]@');
     expect(failure).not.toContain('startup line 5\n'); // only the last lines
     expect(leaked(run.stderr)).toEqual([]);
+  }, 30_000);
+
+  it('shows no part of a private key among the last lines of an upstream that fails to start', () => {
+    const file = join(directory, 'failing-key.pem');
+    const run = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'bin/reins.js'),
+        'mcp',
+        '--agent',
+        'dev',
+        '--policy',
+        join(directory, 'policy.yaml'),
+      ].concat(
+        ['--db', join(directory, 'reins.db'), '--lock', join(directory, 'reins.lock'), '--name', 'noisy'],
+        ['--', process.execPath, '--import', 'tsx', NOISY, '--fail', '3', '--pem-file', file],
+      ),
+      { cwd: ROOT, encoding: 'utf8', input: '', env: { ...process.env, REINS_DATABASE_URL: '' } },
+    );
+    expect(run.status).toBe(2);
+    const body = keyBody(readFileSync(file, 'utf8'));
+    expect(body.filter((line) => run.stderr.includes(line))).toEqual([]);
+    expect(run.stderr).not.toContain('-----END RSA PRIVATE KEY-----');
+    const failure = run.stderr.slice(run.stderr.indexOf('upstream `noisy` did not start'));
+    // the tail (20 lines) holds the end of the key, its BEGIN line long gone
+    expect(failure).toContain('lines withheld: part of a private key) | fatal: cannot reach postgres://');
   }, 30_000);
 });
 
@@ -391,5 +443,127 @@ describe('the stderr reader of one upstream', () => {
     const lines = await stderr.lastLines(tail);
     expect(tail.lines()).toHaveLength(6);
     expect(lines).toBe('; its last lines on stderr: four | [REDACTED:private_key] | last words');
+  });
+
+  describe('a private key written in pieces', () => {
+    const pem = generateKeyPairSync('ec', {
+      namedCurve: 'secp521r1',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey.trimEnd();
+    const [begin, ...rest] = pem.split('\n');
+    const end = rest.pop() as string;
+    const body = rest; // 64-character lines of the key, at least 3
+    const shows = (text: string) => body.filter((line) => text.includes(line.slice(0, 40)));
+
+    it('withholds the lines after the BEGIN line up to its END line, across reads', async () => {
+      const { stream, logged } = reader({ lines: 100 });
+      stream.write(`before\n${begin}\n${body[0]}\n`);
+      await read();
+      stream.write(`${body.slice(1, -1).join('\n')}\n`);
+      await read();
+      stream.write(`${body.at(-1)}\n${end}\nafter\n`);
+      await read();
+      expect(shows(logged.join('\n'))).toEqual([]);
+      expect(logged).toEqual([
+        'stderr: before',
+        'stderr: [REDACTED:private_key]',
+        `stderr: (${body.length + 1} lines withheld: the rest of a private key, up to its END line)`,
+        'stderr: after',
+      ]);
+    });
+
+    it('withholds them whatever the key type, even when the screen lets secrets through', async () => {
+      const logged: string[] = [];
+      const stderr = new UpstreamStderr({
+        log: (kind, message) => logged.push(`${kind}: ${message}`),
+        screen: (text) => text,
+        limits: { ...LIMITS, lines: 100 },
+      });
+      const stream = new PassThrough();
+      stderr.follow(stream);
+      stream.write('-----BEGIN OPENSSH PRIVATE KEY-----\n');
+      await read();
+      stream.write('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n');
+      await read();
+      stream.write('-----END OPENSSH PRIVATE KEY-----\nafter\n');
+      await read();
+      expect(logged).toEqual([
+        'stderr: -----BEGIN OPENSSH PRIVATE KEY-----',
+        'stderr: (2 lines withheld: the rest of a private key, up to its END line)',
+        'stderr: after',
+      ]);
+    });
+
+    it('withholds the lines after a BEGIN line whose END did not come in the same read', async () => {
+      const { stream, tail, logged } = reader({ lines: 100 });
+      // the screen would not recognise the body after a line that is not base64
+      stream.write(`${begin}\nProc-Type: 4,ENCRYPTED\n${body.join('\n')}\n`);
+      await read();
+      stream.end(`${end}\n`);
+      await tail.settled(5_000);
+      expect(shows(logged.join('\n'))).toEqual([]);
+      expect(logged).toEqual([
+        'stderr: [REDACTED:private_key]',
+        `stderr: (${body.length + 2} lines withheld: the rest of a private key, up to its END line)`,
+      ]);
+    });
+
+    it('says so when the stream ends before the END line', async () => {
+      const { stream, tail, logged } = reader({ lines: 100 });
+      stream.write(`${begin}\n`);
+      await read();
+      stream.end(`${body.join('\n')}`);
+      await tail.settled(5_000);
+      expect(shows(logged.join('\n'))).toEqual([]);
+      expect(logged).toEqual([
+        'stderr: [REDACTED:private_key]',
+        `stderr: (${body.length} lines withheld: a private key whose END line never came)`,
+      ]);
+    });
+
+    it('logs again after at most 200 lines or 64 KB without an END line, and says so', async () => {
+      const { stream, logged } = reader({ lines: 1_000, bytes: 1_000_000 });
+      stream.write(`${begin}\n`);
+      await read();
+      for (let line = 1; line <= 205; line++) stream.write(`line ${line}\n`);
+      await read();
+      expect(logged.slice(0, 3)).toEqual([
+        'stderr: [REDACTED:private_key]',
+        'stderr: (200 lines withheld after a private key BEGIN line with no END line within 200 lines or 64 KB; what follows is logged)',
+        'stderr: line 201',
+      ]);
+      expect(logged).toHaveLength(7);
+
+      const wide = reader({ lines: 1_000, bytes: 1_000_000, lineChars: 10_000 });
+      wide.stream.write(`${begin}\n`);
+      await read();
+      for (let line = 1; line <= 10; line++)
+        wide.stream.write(`${String(line).repeat(8_000).slice(0, 8_000)}\n`);
+      await read();
+      expect(wide.logged[1]).toBe(
+        'stderr: (8 lines withheld after a private key BEGIN line with no END line within 200 lines or 64 KB; what follows is logged)',
+      );
+      expect(wide.logged[2]).toMatch(/^stderr: 9{40} … \(7,960 more characters\)$/);
+    });
+
+    it('keeps the key out of the last lines, whether or not its BEGIN line is among them', async () => {
+      const split = reader({ tailLines: 3 + body.length });
+      split.stream.write(`one\n${begin}\n`);
+      await read();
+      split.stream.end(`${body.join('\n')}\n${end}\nlast words`);
+      const lines = await split.stderr.lastLines(split.tail);
+      expect(shows(lines)).toEqual([]);
+      expect(lines).toBe(
+        `; its last lines on stderr: [REDACTED:private_key] | (${body.length + 1} lines withheld: part of a private key) | last words`,
+      );
+
+      // read whole, but the tail has lost its BEGIN line
+      const whole = reader({ tailLines: 3 });
+      whole.stream.end(`${pem}\nlast words`);
+      const last = await whole.stderr.lastLines(whole.tail);
+      expect(shows(last)).toEqual([]);
+      expect(last).toBe('; its last lines on stderr: (2 lines withheld: part of a private key) | last words');
+    });
   });
 });

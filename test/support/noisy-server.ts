@@ -7,19 +7,40 @@
  * password, then exits 1 without serving: an upstream that fails to start. With `--pid-file <path>`
  * it appends its process id to the file, and if the file already held one (it is being restarted) it
  * never starts serving: a restart still in progress. With `--exit-after <ms>` it exits that long after
- * a client has initialized it: an upstream that starts and dies, again and again.
- * Usage: node --import tsx test/support/noisy-server.ts [--fail <n> | --pid-file <path> | --exit-after <ms>]
+ * a client has initialized it: an upstream that starts and dies, again and again. `pem` writes a freshly
+ * generated RSA private key to the given file and to stderr in four pieces 30 ms apart (four reads of
+ * the pipe), then answers; `--pem-file <path>` with `--fail` does the same before the connection string.
+ * Usage: node --import tsx test/support/noisy-server.ts [--fail <n> [--pem-file <path>] | --pid-file <path> | --exit-after <ms>]
  */
-import { appendFileSync, existsSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { LEAKS } from './leaky-secrets.js';
 
+/** Writes a new private key to `file`, and to stderr in four pieces: BEGIN with the first lines, …, END. */
+async function writeKeyInPieces(file: string): Promise<void> {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  writeFileSync(file, privateKey);
+  const lines = privateKey.trimEnd().split('\n');
+  const size = Math.ceil(lines.length / 4);
+  for (let piece = 0; piece < 4; piece++) {
+    if (piece > 0) await new Promise((wait) => setTimeout(wait, 30));
+    process.stderr.write(`${lines.slice(piece * size, (piece + 1) * size).join('\n')}\n`);
+  }
+}
+
 const failAt = process.argv.indexOf('--fail');
 if (failAt !== -1) {
   const count = Number(process.argv[failAt + 1]);
   for (let line = 1; line <= count; line++) process.stderr.write(`startup line ${line}\n`);
+  const pemFileAt = process.argv.indexOf('--pem-file');
+  if (pemFileAt !== -1) await writeKeyInPieces(process.argv[pemFileAt + 1] as string);
   process.stderr.write(`fatal: cannot reach ${LEAKS.connection}\n`);
   process.exit(1);
 }
@@ -54,6 +75,17 @@ server.registerTool('shout', { description: 'Writes 1.5 MB to stderr, then answe
   process.stderr.write(`${'y'.repeat(200_000)}\n`);
   return { content: [{ type: 'text', text: 'shouted' }] };
 });
+server.registerTool(
+  'pem',
+  {
+    description: 'Writes a new private key to the file and, in pieces, to stderr',
+    inputSchema: { file: z.string() },
+  },
+  async ({ file }) => {
+    await writeKeyInPieces(file);
+    return { content: [{ type: 'text', text: 'written' }] };
+  },
+);
 server.registerTool('pid', { description: 'Answers its process id' }, async () => ({
   content: [{ type: 'text', text: String(process.pid) }],
 }));
