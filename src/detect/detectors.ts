@@ -133,8 +133,10 @@ function luhnCard(match: RegExpExecArray): boolean | Span {
   return false;
 }
 
-const PRIVATE_KEY_HEADER = /-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
-const PRIVATE_KEY_FOOTER = /-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----/y;
+/** The label of a PEM private key line (`RSA PRIVATE KEY`, `OPENSSH PRIVATE KEY`, PGP `... BLOCK`). */
+export const PRIVATE_KEY_LABEL = '[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?';
+const PRIVATE_KEY_HEADER = new RegExp(`-----BEGIN${PRIVATE_KEY_LABEL}-----`, 'g');
+const PRIVATE_KEY_FOOTER = new RegExp(`-----END${PRIVATE_KEY_LABEL}-----`, 'y');
 const MAX_KEY_BLOCK = 65_536;
 
 /** Base64 body characters, whitespace, and `\` for keys inside JSON-escaped text (`\n`). */

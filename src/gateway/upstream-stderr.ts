@@ -12,6 +12,7 @@
  */
 import type { Stream } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { PRIVATE_KEY_LABEL } from '../detect/detectors.js';
 
 export interface StderrLimits {
   /** Lines logged per window, per upstream (across restarts: a crash loop does not reset it). */
@@ -44,9 +45,9 @@ const KEY_BLOCK_CHARS = 64 * 1024;
 
 /**
  * The BEGIN and END lines of a PEM private key, of every type src/detect recognises (RSA, EC, DSA,
- * OpenSSH, PKCS#8 and its ENCRYPTED form, PGP ... BLOCK): the same pattern as its `private_key`.
+ * OpenSSH, PKCS#8 and its ENCRYPTED form, PGP ... BLOCK): the label its `private_key` detector uses.
  */
-const KEY_MARKER = /-----(BEGIN|END)([ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?)-----/g;
+const KEY_MARKER = new RegExp(`-----(BEGIN|END)(${PRIVATE_KEY_LABEL})-----`, 'g');
 
 /** How long a death or failed start waits for the last bytes of stderr before it is reported. */
 const SETTLE_MS = 1_000;
