@@ -9,7 +9,8 @@
  * the upstream's beyond progress, total and message. Reins's own `--call-timeout` stays a bound on
  * the whole call, progress or not. End to end: the official SDK client through `reins mcp` in front
  * of server-everything (a held `trigger-long-running-operation`, approved from another process) and
- * a scripted careless upstream (test/support/progress-server.ts).
+ * a scripted careless upstream (test/support/progress-server.ts); and through `reins gateway` over
+ * Streamable HTTP, where the progress travels on the call's response stream.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,9 +19,13 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Authenticator } from '../src/auth/authenticator.js';
+import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { connectWithCredential, type RunningGateway, startHttpGateway } from './support/http-gateway.js';
 import { LEAKS } from './support/leaky-secrets.js';
 import { createOperators, reins, reinsAs, waitForPendingApproval } from './support/reins-cli.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
+import { credentialKeysBeside } from './support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const EVERYTHING = createRequire(import.meta.url).resolve(
@@ -107,6 +112,24 @@ function strictlyIncreasing(numbers: readonly number[]): boolean {
   return numbers.every((value, index) => index === 0 || value > (numbers[index - 1] as number));
 }
 
+/** Calls `work` of test/support/progress-server.ts and checks what of its progress reached the client. */
+async function expectScreenedProgress(client: Client): Promise<void> {
+  const progress: Progress[] = [];
+  const result = (await client.callTool({ name: 'progress__work', arguments: {} }, undefined, {
+    onprogress: (update) => progress.push(update),
+  })) as CallToolResult;
+  expect(text(result)).toBe('worked, progress token present');
+  expect(progress).toEqual([
+    { progress: 1, total: 4, message: 'connecting with [REDACTED:aws_access_key]' },
+    { progress: 2, total: 4 },
+    // "rewound" (1 after 2) is not passed on: progress must increase
+    { progress: 3, total: 4, message: 'step 3' },
+    { progress: 4, total: 4, message: 'step 4' },
+  ]);
+  expect(JSON.stringify(progress)).not.toContain(LEAKS.awsKey);
+  expect(JSON.stringify(progress)).not.toContain(LEAKS.iban);
+}
+
 describe('upstream progress through `reins mcp`', () => {
   it('passes on the progress of a held call once it is approved, after the waiting, still increasing', async () => {
     const client = await through('runner', 'everything', [EVERYTHING, 'stdio']);
@@ -136,21 +159,7 @@ describe('upstream progress through `reins mcp`', () => {
   }, 60_000);
 
   it('screens the upstream progress messages: a secret redacted, blocked data and anything else dropped', async () => {
-    const client = await through('worker', 'progress', ['--import', 'tsx', PROGRESS_SERVER]);
-    const progress: Progress[] = [];
-    const result = (await client.callTool({ name: 'progress__work', arguments: {} }, undefined, {
-      onprogress: (update) => progress.push(update),
-    })) as CallToolResult;
-    expect(text(result)).toBe('worked, progress token present');
-    expect(progress).toEqual([
-      { progress: 1, total: 4, message: 'connecting with [REDACTED:aws_access_key]' },
-      { progress: 2, total: 4 },
-      // "rewound" (1 after 2) is not passed on: progress must increase
-      { progress: 3, total: 4, message: 'step 3' },
-      { progress: 4, total: 4, message: 'step 4' },
-    ]);
-    expect(JSON.stringify(progress)).not.toContain(LEAKS.awsKey);
-    expect(JSON.stringify(progress)).not.toContain(LEAKS.iban);
+    await expectScreenedProgress(await through('worker', 'progress', ['--import', 'tsx', PROGRESS_SERVER]));
   }, 60_000);
 
   it('asks the upstream for no progress when the client did not', async () => {
@@ -175,5 +184,43 @@ describe('upstream progress through `reins mcp`', () => {
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/timed out/i);
     expect(progress.length).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('upstream progress through `reins gateway` (Streamable HTTP)', () => {
+  let gateway: RunningGateway | undefined;
+
+  beforeAll(async () => {
+    writeFileSync(
+      join(directory, 'reins.yaml'),
+      `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: reins.db }
+upstreams:
+  - name: progress
+    stdio:
+      command: ${JSON.stringify(process.execPath)}
+      args: [--import, tsx, ${JSON.stringify(PROGRESS_SERVER)}]
+      cwd: ${JSON.stringify(ROOT)}
+listen: { host: 127.0.0.1, port: 0, path: /mcp }
+`,
+    );
+    gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+  }, 60_000);
+
+  afterAll(async () => {
+    expect(await gateway?.stop()).toBe(0);
+  });
+
+  it("passes on the upstream progress on the call's response stream, screened", async () => {
+    const store = new SqliteIdentityStore({ path: db });
+    const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
+    const token = (await auth.issue('worker')).token;
+    auth.close();
+    await store.close();
+    const { client } = await connectWithCredential((gateway as RunningGateway).endpoint, token);
+    clients.push(client);
+    await expectScreenedProgress(client);
   }, 60_000);
 });
