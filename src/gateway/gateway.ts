@@ -22,6 +22,7 @@ import {
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  type Progress,
   type Prompt,
   ReadResourceRequestSchema,
   type ReadResourceResult,
@@ -29,7 +30,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
-import type { PolicyHandle, WaitingListener } from '../harness/types.js';
+import type { PolicyHandle } from '../harness/types.js';
 import { screenUpstreamText, screenUpstreamValue } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
@@ -38,6 +39,7 @@ import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import type { Upstream } from './upstream.js';
@@ -155,23 +157,25 @@ export class Gateway {
     setToolCallHandler(server, async (request, extra) => {
       const identity = identityOf(extra);
       const progressToken = request.params._meta?.progressToken;
-      // a held call tells the client that it is still waiting, if the client asked for progress
-      const onWaiting: WaitingListener | undefined =
+      // if the client asked for progress: that a held call is still waiting, then the upstream's own
+      const relay =
         progressToken === undefined
           ? undefined
-          : (elapsedSeconds, message) =>
-              void extra
-                .sendNotification({
-                  method: 'notifications/progress',
-                  params: { progressToken, progress: elapsedSeconds, message },
-                })
-                .catch(() => {});
+          : new ProgressRelay(
+              (update) =>
+                void extra
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken, ...update },
+                  })
+                  .catch(() => {}),
+            );
       return this.callTool(
         identity,
         request.params.name,
         request.params.arguments ?? {},
         extra.signal,
-        onWaiting,
+        relay,
       );
     });
     return server;
@@ -340,12 +344,36 @@ export class Gateway {
     );
   }
 
+  /**
+   * Passes the upstream's progress for a call on to the client (if it asked for progress), its message
+   * screened like the result: redacted, or dropped when the policy blocks what it holds or it cannot be
+   * screened (fail closed). Not for memory servers: their calls go through the guard, which may make
+   * several upstream calls for one, and nothing of theirs reaches the client unguarded.
+   */
+  private upstreamProgress(
+    tool: ToolRef,
+    relay: ProgressRelay | undefined,
+  ): ((progress: Progress) => void) | undefined {
+    if (relay === undefined) return undefined;
+    const screen = (message: string): string | undefined => {
+      try {
+        const policy = this.options.policy.current;
+        const facts = policy.toolFacts(tool);
+        const screened = screenUpstreamValue(policy.redaction, tool, facts, message, 'the progress message');
+        return screened.ok && typeof screened.value === 'string' ? screened.value : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    return (progress) => relay.upstream(progress, screen);
+  }
+
   private async callTool(
     identity: DownstreamIdentity,
     gatewayName: string,
     args: Record<string, unknown>,
     signal: AbortSignal,
-    onWaiting: WaitingListener | undefined,
+    relay: ProgressRelay | undefined,
   ): Promise<CallToolResult> {
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
@@ -383,10 +411,15 @@ export class Gateway {
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
-        : (decidedArgs, { signal: callSignal }) => upstream.callTool(tool.name, decidedArgs, callSignal),
-      onWaiting === undefined
+        : (decidedArgs, { signal: callSignal }) =>
+            upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
+      relay === undefined
         ? { signal, errorOfResult: errorOfToolResult }
-        : { signal, onWaiting, errorOfResult: errorOfToolResult },
+        : {
+            signal,
+            onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
+            errorOfResult: errorOfToolResult,
+          },
     );
     if (result.status === 'ok') return result.output as CallToolResult;
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);

@@ -13,6 +13,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
   type GetPromptResult,
+  type Progress,
   type Prompt,
   type ReadResourceResult,
   type Resource,
@@ -129,13 +130,25 @@ export class Upstream {
     return this.tools;
   }
 
-  async callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
+  /**
+   * Calls a tool. With `onProgress`, the upstream is asked for progress (the SDK sends a token of its
+   * own) and each update it sends for this call is told, unscreened: the caller screens it. The call
+   * timeout bounds the whole call: progress does not extend it (no `resetTimeoutOnProgress`), so an
+   * upstream that keeps reporting progress cannot hold a call open past the operator's limit.
+   */
+  async callTool(
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    onProgress?: (progress: Progress) => void,
+  ): Promise<CallToolResult> {
     const client = this.client;
     if (client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
     // the SDK validates the answer: garbage from the upstream becomes an error here, not a result
     return (await client.callTool({ name, arguments: args }, undefined, {
       signal,
       timeout: this.options.callTimeoutMs,
+      ...(onProgress === undefined ? {} : { onprogress: onProgress }),
     })) as CallToolResult;
   }
 
