@@ -185,7 +185,7 @@ function requireExisting(
   const storePath = resolve(cwd, store.db ?? DEFAULT_AUDIT_PATH);
   if (postgres || existsSync(storePath)) return;
   const named = deployment.configFile !== undefined || given.db !== undefined;
-  if (use === 'keys' && (named || keysNamedOrPresent(store))) return;
+  if (use === 'keys' && (named || keysNamedOrPresent(given, store))) return;
   if (use === 'lock' && (named || given.lock !== undefined || existsSync(resolve(cwd, deployment.lock))))
     return;
   if (given.db !== undefined)
@@ -207,9 +207,13 @@ const NOTHING_CREATED =
   'nothing was created (a deployment is started by `reins serve`, `reins gateway`, `reins mcp`, `reins agents create` or `reins users create`)';
 
 /** Some key source is named (flag, configuration, environment) or its default directory exists. */
-function keysNamedOrPresent(store: StoreOptions): boolean {
+function keysNamedOrPresent(given: GivenFlags, store: StoreOptions): boolean {
+  const flags = (['credentialKeys', 'checkpointKeys', 'signingKey'] as const).flatMap((name) =>
+    given[name] !== undefined ? [[name, given[name]]] : [],
+  );
+  const keys: StoreOptions = { ...store, ...Object.fromEntries(flags) };
   return KEY_PURPOSES.some((purpose) => {
-    const resolved = keySourceOf(purpose, store);
+    const resolved = keySourceOf(purpose, keys);
     return !resolved.creatable || !creatableKeyMissing(resolved);
   });
 }
