@@ -116,8 +116,11 @@ describe('precedence and errors', () => {
 
   it('--db overrides the store of the configuration', () => {
     const db = join(elsewhere(), 'other.db');
-    expect(okIn(away, env, 'agents', 'list', '--db', db)).toBe('');
+    okIn(away, env, 'agents', 'create', 'db-bot', '--owner', 'dora', '--db', db);
     expect(existsSync(db)).toBe(true);
+    const listing = okIn(away, env, 'agents', 'list', '--db', db);
+    expect(listing).toMatch(/^db-bot +active +dora/);
+    expect(listing).not.toMatch(/^bot /m);
   }, 120_000);
 
   it('a configuration that is named but missing is an error, not a fallback to the defaults', () => {

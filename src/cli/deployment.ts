@@ -6,15 +6,19 @@
  * defaults of the working directory (`.reins/audit.db`, `.reins-keys/`). A configuration named by the
  * flag or the variable that does not exist is an error, never a fallback to the defaults. Explicit
  * flags (`--db`, `--database-url`, `--durability`, `--lock`, `--policy`, the key flags) override what
- * the configuration says.
+ * the configuration says. A command that reads or acts on a deployment refuses when it finds none (no
+ * configuration, no store named, none at the default place) instead of creating an empty one there.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { creatableKeyMissing, KEY_PURPOSES } from '../keys/key-source.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig } from '../spec/gateway-config.js';
-import { type StoreOptions, stateDirectoryOf, storeOptionsOfConfig } from './audit-store.js';
+import { keySourceOf, type StoreOptions, stateDirectoryOf, storeOptionsOfConfig } from './audit-store.js';
+import { DEFAULT_AUDIT_PATH } from './io.js';
+import { TOKEN_ENV } from './operator-auth.js';
 
 export const CONFIG_ENV = 'REINS_CONFIG';
 export const CONFIG_FILE = 'reins.yaml';
@@ -114,8 +118,22 @@ function storeOf(flags: DeploymentFlags, loaded: { config: GatewayConfig; direct
   } satisfies StoreOptions;
 }
 
-/** `store`: the command acts on the deployment's store (and keys, lock); `config`: it runs from the configuration file (gateway, serve). */
-export type DeploymentUse = 'store' | 'config';
+/**
+ * What a command does with its deployment. `start`: it may start one, creating its store and keys
+ * (agents create, keys generate, mcp). `first-user`: users create, which starts one only to create its
+ * first admin, so only without a token (a token is of a deployment that exists). `store`, `keys`,
+ * `lock`: it reads or acts on an existing deployment's store, keys or tool lock, and refuses when there
+ * is none. `config`: it runs from the configuration file (gateway, serve).
+ */
+export type DeploymentUse = 'start' | 'first-user' | 'store' | 'keys' | 'lock' | 'config';
+
+/** The flags that say which deployment, and the operator token that says the deployment exists. */
+export type GivenFlags = DeploymentFlags & {
+  readonly credentialKeys?: string;
+  readonly checkpointKeys?: string;
+  readonly signingKey?: string;
+  readonly tokenFile?: string;
+};
 
 /**
  * The option values a command runs with once its deployment is resolved: what it was given, with the
@@ -123,7 +141,7 @@ export type DeploymentUse = 'store' | 'config';
  */
 export function deploymentOptionValues(
   use: DeploymentUse,
-  given: DeploymentFlags,
+  given: GivenFlags,
   env: Environment = process.env,
   cwd: string = process.cwd(),
 ): Record<string, unknown> {
@@ -137,6 +155,7 @@ export function deploymentOptionValues(
     return { config: file.path };
   }
   const deployment = resolveDeployment(given, env, cwd);
+  requireExisting(use, given, deployment, env, cwd);
   return {
     ...deployment.store,
     lock: deployment.lock,
@@ -144,4 +163,65 @@ export function deploymentOptionValues(
     ...(deployment.configFile ? { config: deployment.configFile.path } : {}),
     ...(deployment.config ? { checkpointPublication: deployment.config.audit.checkpoints.publish } : {}),
   };
+}
+
+/**
+ * Fail closed before anything is opened: a command run in the wrong directory, or on a store or
+ * configuration that was never started, used to create an empty store and keys there and report on
+ * them ("ok: 0 records, chain intact").
+ */
+function requireExisting(
+  use: Exclude<DeploymentUse, 'config'>,
+  given: GivenFlags,
+  deployment: Deployment,
+  env: Environment,
+  cwd: string,
+): void {
+  if (use === 'start') return;
+  const tokenGiven = given.tokenFile !== undefined || Boolean(env[TOKEN_ENV]?.trim());
+  if (use === 'first-user' && !tokenGiven) return;
+  const { store } = deployment;
+  const postgres = Boolean(store.databaseUrl ?? env.REINS_DATABASE_URL);
+  const storePath = resolve(cwd, store.db ?? DEFAULT_AUDIT_PATH);
+  if (postgres || existsSync(storePath)) return;
+  const named = deployment.configFile !== undefined || given.db !== undefined;
+  if (use === 'keys' && (named || keysNamedOrPresent(given, store))) return;
+  if (use === 'lock' && (named || given.lock !== undefined || existsSync(resolve(cwd, deployment.lock))))
+    return;
+  if (given.db !== undefined)
+    throw new ReinsError(
+      'not_found',
+      `--db names \`${storePath}\`, which does not exist; ${NOTHING_CREATED}`,
+    );
+  if (deployment.configFile !== undefined) {
+    const { path, origin } = deployment.configFile;
+    throw new ReinsError(
+      'not_found',
+      `the deployment of \`${path}\` (${origin}) has not started: its store \`${storePath}\` does not exist; ${NOTHING_CREATED}`,
+    );
+  }
+  throw new ReinsError('not_found', noDeploymentHere(use, cwd, storePath));
+}
+
+const NOTHING_CREATED =
+  'nothing was created (a deployment is started by `reins serve`, `reins gateway`, `reins mcp`, `reins agents create` or `reins users create`)';
+
+/** Some key source is named (flag, configuration, environment) or its default directory exists. */
+function keysNamedOrPresent(given: GivenFlags, store: StoreOptions): boolean {
+  const flags = (['credentialKeys', 'checkpointKeys', 'signingKey'] as const).flatMap((name) =>
+    given[name] !== undefined ? [[name, given[name]]] : [],
+  );
+  const keys: StoreOptions = { ...store, ...Object.fromEntries(flags) };
+  return KEY_PURPOSES.some((purpose) => {
+    const resolved = keySourceOf(purpose, keys);
+    return !resolved.creatable || !creatableKeyMissing(resolved);
+  });
+}
+
+function noDeploymentHere(use: DeploymentUse, cwd: string, storePath: string): string {
+  const also =
+    use === 'first-user'
+      ? '; to start a new deployment with its first admin, run `reins users create` without a token'
+      : '';
+  return `no deployment here: no --config, no ${CONFIG_ENV}, no ${CONFIG_FILE} in ${cwd}, and no store at ${storePath}. Point at a deployment with --config <reins.yaml> or ${CONFIG_ENV}=<reins.yaml> (or at its store with --db or --database-url)${also}; nothing was created`;
 }

@@ -35,7 +35,17 @@ import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEMO_AUDIT_PATH, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { generateKeys, type KeyCommandOptions, rotateKeys, showKeys } from './key-commands.js';
 import { type McpOptions, runStdioGateway } from './mcp-command.js';
-import { durationMilliseconds, durationSeconds, positiveInteger, sequenceNumber } from './option-values.js';
+import {
+  AUDIT_EFFECT_HELP,
+  AUDIT_KIND_HELP,
+  auditEffect,
+  auditKind,
+  durationMilliseconds,
+  durationSeconds,
+  isoTime,
+  positiveInteger,
+  sequenceNumber,
+} from './option-values.js';
 import {
   type ActorOptions,
   listApprovals,
@@ -87,9 +97,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   // One resolution of the deployment for every command that acts on one (cli/deployment): before its
-  // action runs, a marked command's options get the store, keys, lock and policy it names.
+  // action runs, a marked command's options get the store, keys, lock and policy it names; one that
+  // needs an existing deployment and finds none stops here, before it opens (and creates) anything.
   const uses = new WeakMap<Command, DeploymentUse>();
-  const onDeployment = (command: Command, use: DeploymentUse = 'store') => {
+  const onDeployment = (command: Command, use: DeploymentUse) => {
     uses.set(command, use);
     return command.option(CONFIG_FLAG, CONFIG_HELP);
   };
@@ -138,8 +149,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     });
 
   const audit = program.command('audit').description('inspect, verify and maintain the audit log');
-  const storeOptions = (command: Command) =>
-    onDeployment(command)
+  const storeOptions = (command: Command, use: DeploymentUse = 'store') =>
+    onDeployment(command, use)
       .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)')
       .option(
@@ -174,13 +185,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .option('--agent <id>')
     .option('--session <id>')
     .option('--tool <server/name>')
+    .option('--effect <effect>', AUDIT_EFFECT_HELP, auditEffect)
+    .option('--kind <kind>', AUDIT_KIND_HELP, auditKind)
     .option(
-      '--effect <effect>',
-      'allow, deny, approve (intents) or ok, error, denied, expired, cancelled, abandoned (outcomes)',
+      '--from <time>',
+      'ISO 8601 date or date-time with a zone (2026-12-06, 2026-12-06T10:00:00Z), inclusive',
+      isoTime,
     )
-    .option('--kind <kind>', 'call-intent or call-outcome')
-    .option('--from <time>', 'ISO 8601, inclusive')
-    .option('--to <time>', 'ISO 8601, exclusive')
+    .option('--to <time>', 'ISO 8601 date or date-time with a zone, exclusive', isoTime)
     .option('--after <seq>', 'only records after this sequence number', sequenceNumber)
     .option('--limit <n>', 'most records (default 1000, at most 10000)', positiveInteger)
     .option('--format <format>', 'table or json (one record per line)', 'table')
@@ -207,7 +219,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = await exportAudit(options, io);
       },
     );
-  storeOptions(audit.command('public-key'))
+  storeOptions(audit.command('public-key'), 'keys')
     .description('print the public key that verifies checkpoint signatures (keep a copy away from the log)')
     .action((options: StoreOptions) => {
       exitCode = showPublicKey(options, io);
@@ -237,11 +249,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       .addOption(new Option('--by <human>').hideHelp());
 
   const agents = program.command('agents').description('agent identities and their credentials');
-  const agentStore = (command: Command) =>
-    onDeployment(command)
+  const agentStore = (command: Command, use: DeploymentUse = 'store') =>
+    onDeployment(command, use)
       .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
-  agentStore(agents.command('create'))
+  agentStore(agents.command('create'), 'start')
     .description('register an agent')
     .argument('<id>', 'agent id (lowercase letters, digits, . _ -)')
     .requiredOption('--owner <human>', 'the accountable human')
@@ -309,7 +321,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
         exitCode = code;
       }),
     );
-  agentStore(agents.command('jwks'))
+  agentStore(agents.command('jwks'), 'keys')
     .description('print the JSON Web Key Set other services verify credentials with')
     .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
     .action((options: StoreOptions) =>
@@ -321,20 +333,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   const keys = program
     .command('keys')
     .description('signing keys of credentials and checkpoints, kept apart from the store (docs/identity.md)');
-  const keyOptions = (command: Command) =>
-    onDeployment(command)
+  const keyOptions = (command: Command, use: DeploymentUse) =>
+    onDeployment(command, use)
       .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
       .option(
         '--checkpoint-keys <dir>',
         'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
       );
-  keyOptions(keys.command('generate'))
+  keyOptions(keys.command('generate'), 'start')
     .description('create key directories (0700) with a new key (0600); refuses one that has a key')
     .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
     .action((options: KeyCommandOptions) => {
       exitCode = generateKeys(options, io);
     });
-  keyOptions(keys.command('rotate'))
+  keyOptions(keys.command('rotate'), 'keys')
     .description(
       'sign with a new key; the old one verifies (credentials: until its tokens expire; checkpoints: for good)',
     )
@@ -342,7 +354,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     .action((options: KeyCommandOptions) => {
       exitCode = rotateKeys(options, io);
     });
-  keyOptions(keys.command('show'))
+  keyOptions(keys.command('show'), 'keys')
     .description('key ids and public keys (nothing secret)')
     .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
     .action((options: KeyCommandOptions) => {
@@ -450,8 +462,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   });
 
   const users = program.command('users').description('humans who use the control plane and the console');
-  const userStore = (command: Command) =>
-    onDeployment(command)
+  const userStore = (command: Command, use: DeploymentUse = 'store') =>
+    onDeployment(command, use)
       .option('--db <file>', DB_HELP)
       .option('--database-url <url>', 'PostgreSQL connection string (default: REINS_DATABASE_URL)');
   const userTokenOption = (command: Command) =>
@@ -459,7 +471,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       '--token-file <path>',
       "file with an admin's user API token (default: REINS_TOKEN; not needed for the first user)",
     );
-  userTokenOption(userStore(users.command('create')))
+  userTokenOption(userStore(users.command('create'), 'first-user'))
     .description('create a user and print their API token (shown once)')
     .argument('<id>', 'e.g. an e-mail address')
     .requiredOption(
@@ -498,13 +510,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     );
 
   const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
-  onDeployment(tools.command('list'))
+  onDeployment(tools.command('list'), 'lock')
     .description('pinned and quarantined tools; exits 1 when any is in quarantine')
     .option('--lock <file>', LOCK_HELP)
     .action((options: { lock: string }) => {
       exitCode = listTools(options, io);
     });
-  onDeployment(tools.command('approve'))
+  onDeployment(tools.command('approve'), 'lock')
     .description('re-approve a quarantined tool after reviewing its definition')
     .argument('<tool>', '<upstream>/<name>, as `reins tools list` shows it')
     .requiredOption('--by <human>', 'who reviewed it')
@@ -519,6 +531,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       .description(
         'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
       ),
+    'start',
   )
     .requiredOption('--agent <id>', 'the registered agent this client acts as')
     .option('--policy <path>', "policy file or directory, hot-reloaded (default: the deployment's policy)")

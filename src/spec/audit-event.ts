@@ -69,6 +69,9 @@ export const CallOutcomeEventSchema = z.strictObject({
   latencyUs: z.number(),
 });
 
+/** The searchable effect of every `credential-rejected` record. */
+export const CREDENTIAL_REJECTED_EFFECT = 'rejected';
+
 /** A credential was refused (bad signature, expired, revoked, ...): who it claimed to be, and why. */
 export const CredentialRejectedEventSchema = z.strictObject({
   v: z.literal(1),
@@ -216,7 +219,7 @@ export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
       sessionId: event.claimedSessionId,
       agentId: event.claimedAgentId,
       tool: event.tool ? `${event.tool.server}/${event.tool.name}` : '',
-      effect: 'rejected',
+      effect: CREDENTIAL_REJECTED_EFFECT,
     };
   }
   return {
