@@ -218,7 +218,9 @@ export class Harness {
   call(request: CallRequest, executor: ToolExecutor, options: CallOptions = {}): Promise<CallResult> {
     const call = this.runCall(request, executor, options);
     this.running.add(call);
-    call.finally(() => this.running.delete(call));
+    // both ways: a `finally` chain would leave a rejection of its own unhandled
+    const done = () => this.running.delete(call);
+    call.then(done, done);
     return call;
   }
 
