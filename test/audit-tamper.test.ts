@@ -91,7 +91,7 @@ describe('reins audit verify', () => {
     path = join(tmpdir(), 'reins-no-such-dir', 'audit.db');
     const result = await verify();
     expect(result.code).toBe(2);
-    expect(result.err[0]).toContain('no audit log at');
+    expect(result.err[0]).toContain('which does not exist; nothing was created');
   });
 });
 
