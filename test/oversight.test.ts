@@ -318,7 +318,6 @@ describe('sessions', () => {
     expect(await harness.call(call('pay/payments.lookup', { id: 1 }), execute)).toMatchObject({
       status: 'ok',
     });
-    await waitFor(() => true);
     let listed = false;
     await waitFor(() => {
       void oversight.getSession('session-1').then((session) => {
