@@ -78,6 +78,34 @@ function createAgent(db: string): void {
 const stderrLines = (log: string) =>
   log.split('\n').filter((line) => line.startsWith('reins mcp: upstream `noisy` stderr: '));
 
+/** `reins mcp` (its files in `directory`) in front of the noisy upstream with these options (which make it fail to start). */
+function startFailingUpstream(directory: string, ...noisyOptions: string[]) {
+  return spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin/reins.js'),
+      'mcp',
+      '--agent',
+      'dev',
+      '--policy',
+      join(directory, 'policy.yaml'),
+      '--db',
+      join(directory, 'reins.db'),
+      '--lock',
+      join(directory, 'reins.lock'),
+      '--name',
+      'noisy',
+      '--',
+      process.execPath,
+      '--import',
+      'tsx',
+      NOISY,
+      ...noisyOptions,
+    ],
+    { cwd: ROOT, encoding: 'utf8', input: '', env: { ...process.env, REINS_DATABASE_URL: '' } },
+  );
+}
+
 describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
   let directory: string;
   let client: Client;
@@ -187,21 +215,7 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
   }, 30_000);
 
   it('shows the last lines of an upstream that fails to start, screened and bounded', () => {
-    const run = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'bin/reins.js'),
-        'mcp',
-        '--agent',
-        'dev',
-        '--policy',
-        join(directory, 'policy.yaml'),
-      ].concat(
-        ['--db', join(directory, 'reins.db'), '--lock', join(directory, 'reins.lock'), '--name', 'noisy'],
-        ['--', process.execPath, '--import', 'tsx', NOISY, '--fail', '40'],
-      ),
-      { cwd: ROOT, encoding: 'utf8', input: '', env: { ...process.env, REINS_DATABASE_URL: '' } },
-    );
+    const run = startFailingUpstream(directory, '--fail', '40');
     expect(run.status).toBe(2);
     const failure = run.stderr.slice(run.stderr.indexOf('upstream `noisy` did not start'));
     expect(failure).toContain('did not start');
@@ -213,21 +227,7 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
 
   it('shows no part of a private key among the last lines of an upstream that fails to start', () => {
     const file = join(directory, 'failing-key.pem');
-    const run = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'bin/reins.js'),
-        'mcp',
-        '--agent',
-        'dev',
-        '--policy',
-        join(directory, 'policy.yaml'),
-      ].concat(
-        ['--db', join(directory, 'reins.db'), '--lock', join(directory, 'reins.lock'), '--name', 'noisy'],
-        ['--', process.execPath, '--import', 'tsx', NOISY, '--fail', '3', '--pem-file', file],
-      ),
-      { cwd: ROOT, encoding: 'utf8', input: '', env: { ...process.env, REINS_DATABASE_URL: '' } },
-    );
+    const run = startFailingUpstream(directory, '--fail', '3', '--pem-file', file);
     expect(run.status).toBe(2);
     const body = keyBody(readFileSync(file, 'utf8'));
     expect(body.filter((line) => run.stderr.includes(line))).toEqual([]);
