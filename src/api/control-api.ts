@@ -14,7 +14,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import { screenCall } from '../harness/redaction-stage.js';
+import { screenCall } from '../policy/screen-arguments.js';
 import { sessionTimeline } from '../inspect/session-timeline.js';
 import type { Oversight, OversightEvent } from '../oversight/oversight.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';

@@ -27,13 +27,27 @@ export function placeholder(detector: string): string {
   return `[REDACTED:${detector}]`;
 }
 
+/** A placeholder as `placeholder` writes it; the id is checked against the scanner's detectors. */
+const PLACEHOLDER = /\[REDACTED:([a-z0-9_]{1,64})\]/g;
+
+export interface ScannerOptions {
+  /**
+   * Also report the placeholders of earlier redaction as findings of their detector. For values read
+   * back from the audit log (replay, backtesting): a secret that was redacted before it was recorded
+   * must still count as that secret when the call is decided again.
+   */
+  readonly placeholders?: boolean;
+}
+
 export class Scanner {
   private readonly detectors: readonly Detector[];
   private readonly priority = new Map<string, number>();
+  private readonly placeholders: boolean;
   readonly keyedSecrets: boolean;
 
   /** `ids`: the detectors to run (default: all). An unknown id is an error, never silently nothing. */
-  constructor(ids?: readonly string[]) {
+  constructor(ids?: readonly string[], options: ScannerOptions = {}) {
+    this.placeholders = options.placeholders ?? false;
     if (ids === undefined) this.detectors = DETECTORS;
     else {
       const unknown = ids.filter((id) => !DETECTORS.some((detector) => detector.id === id));
@@ -58,6 +72,7 @@ export class Scanner {
   scan(text: string): Finding[] {
     const found: Finding[] = [];
     for (const detector of this.detectors) collect(detector, text, found);
+    if (this.placeholders) this.collectPlaceholders(text, found);
     if (found.length < 2) return found;
     found.sort(
       (left, right) =>
@@ -73,6 +88,20 @@ export class Scanner {
       kept = kept.length === 0 ? candidates : addWhereFree(kept, candidates);
     }
     return kept;
+  }
+
+  private collectPlaceholders(text: string, found: Finding[]): void {
+    if (!text.includes('[REDACTED:')) return;
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      const detector = this.detectors.find((candidate) => candidate.id === match[1]);
+      if (detector === undefined) continue; // a detector this policy does not run found nothing here
+      found.push({
+        detector: detector.id,
+        class: detector.class,
+        start: match.index,
+        end: match.index + match[0].length,
+      });
+    }
   }
 
   /** The whole value, when its object key names a secret (`"password": "…"`) and it looks like one. */

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SessionDataflow } from '../dataflow/session-dataflow.js';
+import { type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
@@ -23,9 +24,8 @@ import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
-import { type HistoryEntry, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
+import { type HistoryEntry, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { screenCall } from './redaction-stage.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
   ApprovalHandler,
@@ -88,11 +88,13 @@ class DecidedCall {
     readonly decisionId: string,
     readonly call: ToolCall,
     readonly decision: Decision,
+    /** The clock when the call was decided (epoch ms): the intent's time and the counters' time. */
+    readonly decidedAt: number,
     readonly startedAt: number,
     readonly decisionLatencyUs: number,
     readonly reservations: readonly Reservation[],
     readonly links: readonly AuditLink[],
-    /** What the tool runs with (redacted arguments, see redaction-stage) and the redaction in force. */
+    /** What the tool runs with (redacted arguments, see policy/screen-arguments) and the redaction in force. */
     readonly executeArgs: Record<string, unknown>,
     readonly redaction: RedactionPolicy | undefined,
     /** Whose standing the call depends on (checked again while it waits for approval). */
@@ -257,8 +259,8 @@ export class Harness {
     return this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
   }
 
-  /** Stage 1+2: validate the request, look up the session, and decide. Synchronous, so counter
-   * reservations cannot interleave with another call's decision. */
+  /** Stage 1+2: validate the request, look up the session, and decide (policy/decide-call). Synchronous,
+   * so counter reservations cannot interleave with another call's decision. */
   private decide(request: CallRequest): DecidedCall | CallResult {
     const startedAt = performance.now();
     const decisionId = randomUUID();
@@ -269,81 +271,83 @@ export class Harness {
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
       const message = `invalid call: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`;
-      const decision = denyDecision(policy.hash, { code: 'invalid_input', message });
+      const decision = refusalDecision(policy.hash, { code: 'invalid_input', message });
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
-    let call = parsed.data;
     const now = this.clock();
-    let decision: Decision;
-    let session: SessionRecord | undefined;
     const subject: StandingSubject = {
-      agentIds: [call.principal.agentId, ...call.principal.delegatedBy],
+      agentIds: [parsed.data.principal.agentId, ...parsed.data.principal.delegatedBy],
       ...(credential !== undefined ? { credential } : {}),
     };
-    try {
-      session = this.sessions.open(call.sessionId, call.principal.agentId, now);
-      const checked =
-        this.checkSession(session, call, policy.hash) ?? this.checkStanding(subject, policy.hash);
-      if (checked === undefined && typeof trustedInput === 'string')
-        this.declareUserInput(call.sessionId, trustedInput);
-      decision =
-        checked ??
-        policy.evaluate({
-          call,
-          session,
-          counters: this.counters,
-          now,
-          dataflow: this.dataflowOf(call.sessionId),
-        });
-    } catch (error) {
-      // fail closed: a session store error is not "no opinion"
-      decision = denyDecision(policy.hash, {
-        code: 'internal_error',
-        message: `decision failed: ${describeError(error)}`,
-      });
-    }
-    // redaction screens the arguments after the rules: block/hold/redact, and a redacted record
-    const screened = screenCall(policy.redaction, call, decision);
-    call = screened.call;
-    decision = screened.decision;
-    const reservations: Reservation[] = [];
-    for (const obligation of decision.obligations) {
-      if (obligation.kind === 'count')
-        reservations.push(this.counters.reserve(obligation.key, now, obligation.amount));
-    }
+    const { state, refusal } = this.stateFor(parsed.data, subject, trustedInput, now);
+    const decided = decideCall(policy, { call: parsed.data, state, now, refusal });
+    const reservations: Reservation[] = decided.counts.map((count) =>
+      this.counters.reserve(count.key, now, count.amount),
+    );
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
     return new DecidedCall(
       decisionId,
-      call,
-      decision,
+      decided.call,
+      decided.decision,
+      now,
       startedAt,
       latencyUs,
       reservations,
       provenanceLinks(provenance),
-      screened.executeArgs,
+      decided.executeArgs,
       policy.redaction,
       subject,
     );
   }
 
-  /** A suspended, retired or unknown agent, or a revoked credential, is denied (not overridable). */
-  private checkStanding(subject: StandingSubject, policyHash: string): Decision | undefined {
-    const refusal = this.standing?.check(subject);
-    return refusal === undefined ? undefined : denyDecision(policyHash, refusal);
+  /**
+   * What the decision reads: the session (opened on first use), the counters and the session's data
+   * flow; or a refusal of this enforcement point (a session of another agent, a full history, an agent
+   * or credential without standing). A state that cannot be read refuses (fail closed).
+   */
+  private stateFor(
+    call: ToolCall,
+    subject: StandingSubject,
+    trustedInput: string | undefined,
+    now: number,
+  ): { state: DecisionState; refusal: Diagnostic | undefined } {
+    const dataflow = this.dataflowOf(call.sessionId);
+    let session: SessionView = {
+      id: call.sessionId,
+      status: 'active',
+      startedAt: now,
+      history: [],
+      labels: [],
+    };
+    try {
+      const opened = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      session = opened;
+      const refusal = this.checkSession(opened, call) ?? this.standing?.check(subject);
+      if (refusal === undefined && typeof trustedInput === 'string')
+        this.declareUserInput(call.sessionId, trustedInput);
+      return { state: { session, counters: this.counters, dataflow }, refusal };
+    } catch (error) {
+      // fail closed: a session store error is not "no opinion"
+      const refusal: Diagnostic = {
+        code: 'internal_error',
+        message: `decision failed: ${describeError(error)}`,
+      };
+      return { state: { session, counters: this.counters, dataflow }, refusal };
+    }
   }
 
-  private checkSession(session: SessionRecord, call: ToolCall, policyHash: string): Decision | undefined {
+  private checkSession(session: SessionRecord, call: ToolCall): Diagnostic | undefined {
     if (session.agentId !== call.principal.agentId) {
-      return denyDecision(policyHash, {
+      return {
         code: 'session_agent_mismatch',
         message: `session \`${session.id}\` belongs to agent \`${session.agentId}\`, not \`${call.principal.agentId}\``,
-      });
+      };
     }
     if (session.history.length >= this.maxSessionHistory) {
-      return denyDecision(policyHash, {
+      return {
         code: 'session_history_full',
         message: `session \`${session.id}\` reached ${this.maxSessionHistory} calls: start a new session`,
-      });
+      };
     }
     return undefined;
   }
@@ -355,7 +359,7 @@ export class Harness {
       v: 1,
       id: `${decided.decisionId}/intent`,
       kind: 'call-intent',
-      time: new Date(this.clock()).toISOString(),
+      time: new Date(decided.decidedAt).toISOString(),
       decisionId: decided.decisionId,
       sessionId: call.sessionId,
       principal: call.principal,
@@ -372,7 +376,7 @@ export class Harness {
       // fail closed: what cannot be recorded does not run
       for (const reservation of decided.reservations) reservation.release();
       const message = `audit unavailable, call refused: ${describeError(error)}`;
-      const denied = denyDecision(decision.policyHash, { code: 'audit_unavailable', message });
+      const denied = refusalDecision(decision.policyHash, { code: 'audit_unavailable', message });
       return {
         status: 'denied',
         decisionId: decided.decisionId,
@@ -674,17 +678,8 @@ function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {
   return links;
 }
 
-/** A deny decided by the harness itself (before or around the policy), in the policy's Decision shape. */
-export function denyDecision(policyHash: string, diagnostic: Diagnostic): Decision {
-  return {
-    effect: 'deny',
-    matchedRules: [],
-    reasons: [diagnostic.message],
-    obligations: [],
-    policyHash,
-    diagnostics: [diagnostic],
-  };
-}
+/** A deny decided by the harness itself (before or around the policy): see policy/decide-call. */
+export const denyDecision = refusalDecision;
 
 function auditDecision(decision: Decision): CallIntentEvent['decision'] {
   const recorded: CallIntentEvent['decision'] = {

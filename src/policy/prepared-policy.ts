@@ -124,24 +124,41 @@ class Tally {
     return obligation;
   }
 
-  verdict(defaultReason: string): Verdict {
+  verdict(defaultReason: string): Verdict & { decidedBy: string[] } {
     const matchedRules = [...this.matched];
     if (this.errors.length > 0 || this.denies.length > 0) {
       const reasons = [
         ...this.errors.map((error) => `fail closed: ${error.message}`),
         ...this.denies.map((rule) => rule.reason),
       ];
-      return { effect: 'deny', matchedRules, reasons };
+      const decidedBy = [
+        ...this.errors.map((error) => error.ruleId ?? `reins.${error.code}`),
+        ...this.denies.map((rule) => rule.id),
+      ];
+      return { effect: 'deny', matchedRules, reasons, decidedBy };
     }
     if (this.approves.length > 0) {
-      return { effect: 'approve', matchedRules, reasons: this.approves.map((rule) => rule.reason) };
+      return {
+        effect: 'approve',
+        matchedRules,
+        reasons: this.approves.map((rule) => rule.reason),
+        decidedBy: this.approves.map((rule) => rule.id),
+      };
     }
     if (this.allows.length > 0) {
-      return { effect: 'allow', matchedRules, reasons: this.allows.map((rule) => rule.reason) };
+      return {
+        effect: 'allow',
+        matchedRules,
+        reasons: this.allows.map((rule) => rule.reason),
+        decidedBy: this.allows.map((rule) => rule.id),
+      };
     }
-    return { effect: 'deny', matchedRules, reasons: [defaultReason] };
+    return { effect: 'deny', matchedRules, reasons: [defaultReason], decidedBy: [DEFAULT_DENY] };
   }
 }
+
+/** What decided a deny that no rule asked for: nothing allowed the call. */
+export const DEFAULT_DENY = 'reins.default-deny';
 
 type RuleOutcome = {
   matched: boolean;
@@ -248,7 +265,10 @@ export class PreparedPolicy {
     try {
       return this.decide(input);
     } catch (error) {
-      const diagnostic = { code: 'internal_error', message: `decision failed: ${describeError(error)}` };
+      const diagnostic: Diagnostic = {
+        code: 'internal_error',
+        message: `decision failed: ${describeError(error)}`,
+      };
       return this.denial([diagnostic], []);
     }
   }
@@ -283,7 +303,12 @@ export class PreparedPolicy {
     }
     if (session.status !== 'active') {
       return this.denial(
-        [{ code: `session_${session.status}`, message: `session \`${session.id}\` is ${session.status}` }],
+        [
+          {
+            code: session.status === 'paused' ? 'session_paused' : 'session_killed',
+            message: `session \`${session.id}\` is ${session.status}`,
+          },
+        ],
         [`reins.session-${session.status}`],
         plan.facts,
       );
@@ -331,12 +356,16 @@ export class PreparedPolicy {
       effect: verdict.effect,
       matchedRules: verdict.matchedRules,
       reasons: verdict.reasons,
+      decidedBy: verdict.decidedBy,
       obligations,
       policyHash: this.hash,
       diagnostics: enforced.errors,
       tool: plan.facts,
     };
-    if (withShadow) decision.shadow = withShadow.verdict(defaultReason);
+    if (withShadow) {
+      const shadow = withShadow.verdict(defaultReason);
+      decision.shadow = { effect: shadow.effect, matchedRules: shadow.matchedRules, reasons: shadow.reasons };
+    }
     if (flows.length > 0) decision.flows = flows;
     return decision;
   }
@@ -419,6 +448,9 @@ export class PreparedPolicy {
       effect: verdict.effect,
       matchedRules,
       reasons: verdict.reasons,
+      // a built-in rule (credential scope, session status) or else what went wrong decided it
+      decidedBy:
+        matchedRules.length > 0 ? matchedRules : diagnostics.map((diagnostic) => `reins.${diagnostic.code}`),
       obligations: [],
       policyHash: this.hash,
       diagnostics,

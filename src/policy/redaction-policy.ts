@@ -61,6 +61,8 @@ const STRENGTH = { allow: 0, redact: 1, hold: 2, block: 3 } as const;
 
 export class RedactionPolicy {
   private readonly scanner: Scanner;
+  /** The same detectors, also counting earlier placeholders as findings (recorded arguments). */
+  private readonly recordedScanner: Scanner;
 
   private constructor(
     detectors: readonly string[] | undefined,
@@ -71,6 +73,7 @@ export class RedactionPolicy {
     private readonly memorySecrets: 'redact' | 'hold',
   ) {
     this.scanner = new Scanner(detectors);
+    this.recordedScanner = new Scanner(detectors, { placeholders: true });
   }
 
   /** Compiles the sections (either may be absent); problems are reported with their path. */
@@ -117,10 +120,18 @@ export class RedactionPolicy {
     };
   }
 
-  /** Screens a call's arguments. Throws only on malformed values (the harness then denies). */
-  screenInput(tool: ToolRef, facts: ToolFacts | undefined, args: Record<string, unknown>): InputScreening {
+  /**
+   * Screens a call's arguments. Throws only on malformed values (the harness then denies).
+   * `recorded`: the arguments come from the audit log, where placeholders stand for what was found.
+   */
+  screenInput(
+    tool: ToolRef,
+    facts: ToolFacts | undefined,
+    args: Record<string, unknown>,
+    recorded = false,
+  ): InputScreening {
     const actions = this.actionsFor('inputs', tool, facts);
-    const result = redactValue(args, this.scanner, actions);
+    const result = redactValue(args, recorded ? this.recordedScanner : this.scanner, actions);
     let action: InputScreening['action'] = 'allow';
     for (const finding of result.findings)
       if (STRENGTH[finding.action] > STRENGTH[action]) action = finding.action;

@@ -7,9 +7,48 @@ import { z } from 'zod';
 import { ApprovalRequirementSchema } from './oversight.js';
 import { EffectSchema, RiskSchema, ToolEffectSchema } from './policy-document.js';
 
+/**
+ * Every diagnostic code a decision can carry, by the stage that produces it. The set is closed: a new
+ * code is added here (and documented) before anything may use it.
+ * - `deployment`: refusals of the enforcement point before the policy is asked (bad input, standing of
+ *   the agent or credential, session ownership and size, an audit log that cannot record);
+ * - `policy`: the decision engine (unknown tool, credential scope, session status, rule errors);
+ * - `redaction`: the screening of the arguments for secrets and personal data.
+ */
+export const DIAGNOSTIC_CODES = {
+  invalid_input: 'deployment',
+  session_agent_mismatch: 'deployment',
+  session_history_full: 'deployment',
+  audit_unavailable: 'deployment',
+  revoked: 'deployment',
+  unknown_agent: 'deployment',
+  agent_not_active: 'deployment',
+  standing_unavailable: 'deployment',
+  unknown_tool: 'policy',
+  out_of_scope: 'policy',
+  session_paused: 'policy',
+  session_killed: 'policy',
+  condition_error: 'policy',
+  internal_error: 'policy',
+  sensitive_input: 'redaction',
+  input_redacted: 'redaction',
+  redaction_failed: 'redaction',
+} as const;
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+export type DiagnosticStage = (typeof DIAGNOSTIC_CODES)[DiagnosticCode];
+
+export const DiagnosticCodeSchema = z.enum(
+  Object.keys(DIAGNOSTIC_CODES) as [DiagnosticCode, ...DiagnosticCode[]],
+);
+
+/** Which stage produced a diagnostic. */
+export function diagnosticStage(code: DiagnosticCode): DiagnosticStage {
+  return DIAGNOSTIC_CODES[code];
+}
+
 export const DiagnosticSchema = z.strictObject({
-  /** Stable snake_case code, e.g. `condition_error`, `unknown_tool`. */
-  code: z.string(),
+  /** Stable snake_case code from the closed set above, e.g. `condition_error`, `unknown_tool`. */
+  code: DiagnosticCodeSchema,
   message: z.string(),
   ruleId: z.string().optional(),
 });
@@ -56,9 +95,19 @@ export const VerdictSchema = z.strictObject({
   /** Why the effect is what it is (the reasons of the rules that decided it, or of the default). */
   reasons: z.array(z.string()),
 });
+
+/**
+ * Rule ids that determined the effect, apart from those that merely matched: the deny rules (and rules
+ * whose condition failed) of a deny, the holding rules of an approve, the allowing rules of an allow.
+ * An effect that no policy rule determined names a built-in: `reins.default-deny` (no rule allows),
+ * `reins.redaction` (the argument screening), or `reins.<diagnostic code>` (e.g. `reins.unknown_tool`,
+ * `reins.revoked`).
+ */
+export const DecidedBySchema = z.array(z.string());
 export type Verdict = z.infer<typeof VerdictSchema>;
 
 export const DecisionSchema = VerdictSchema.extend({
+  decidedBy: DecidedBySchema,
   obligations: z.array(ObligationSchema),
   /** `sha256:<hex>` over the policy documents in force. */
   policyHash: z.string(),

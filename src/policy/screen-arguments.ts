@@ -1,16 +1,19 @@
 /**
- * @module harness/redaction-stage
+ * @module policy/screen-arguments
  * Applies the policy's redaction to one call: at decision time to its arguments (block = deny naming
  * the detector, never the value; hold = approval; redact = the tool runs with placeholders). What comes
  * back (results and error messages) is screened by harness/upstream-screen. Whatever is recorded or
  * shown is the redacted view, so the audit log never stores a raw secret that the policy does not
- * allow. Any failure fails closed.
+ * allow. Any failure fails closed. Part of the one decision entry point (policy/decide-call).
  */
 import type { ValueFinding } from '../detect/redact-value.js';
-import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ToolCall } from '../spec/tool-call.js';
+import type { RedactionPolicy } from './redaction-policy.js';
+
+/** What `decidedBy` names when the screening determined the effect. */
+export const REDACTION_RULE = 'reins.redaction';
 
 export interface ScreenedCall {
   /** The call as recorded, shown to approvers and kept in the session history (redacted arguments). */
@@ -23,15 +26,17 @@ export interface ScreenedCall {
 /** Arguments recorded when they could not be screened: the raw ones might hold a secret. */
 const UNSCREENED = { withheld: 'the arguments could not be screened for secrets' };
 
+/** `recorded`: the arguments were read back from the audit log (their placeholders count as findings). */
 export function screenCall(
   redaction: RedactionPolicy | undefined,
   call: ToolCall,
   decision: Decision,
+  recorded = false,
 ): ScreenedCall {
   if (redaction === undefined) return { call, executeArgs: call.args, decision };
   let screening: ReturnType<RedactionPolicy['screenInput']>;
   try {
-    screening = redaction.screenInput(call.tool, decision.tool, call.args);
+    screening = redaction.screenInput(call.tool, decision.tool, call.args, recorded);
   } catch (error) {
     const message = `fail closed: arguments could not be screened: ${describeError(error)}`;
     return {
@@ -82,14 +87,22 @@ function restrict(decision: Decision, effect: 'deny' | 'approve', diagnostic: Di
   const diagnostics = [...decision.diagnostics, diagnostic];
   if (decision.effect === 'deny') return { ...decision, diagnostics };
   if (effect === 'deny') {
-    return { ...decision, effect, reasons: [diagnostic.message], obligations: [], diagnostics };
+    return {
+      ...decision,
+      effect,
+      reasons: [diagnostic.message],
+      decidedBy: [REDACTION_RULE],
+      obligations: [],
+      diagnostics,
+    };
   }
-  const reasons =
-    decision.effect === 'approve' ? [...decision.reasons, diagnostic.message] : [diagnostic.message];
+  const held = decision.effect === 'approve';
+  const reasons = held ? [...decision.reasons, diagnostic.message] : [diagnostic.message];
+  const decidedBy = held ? [...decision.decidedBy, REDACTION_RULE] : [REDACTION_RULE];
   const obligations = decision.obligations.some((obligation) => obligation.kind === 'approval')
     ? decision.obligations
     : [...decision.obligations, REDACTION_APPROVAL];
-  return { ...decision, effect, reasons, obligations, diagnostics };
+  return { ...decision, effect, reasons, decidedBy, obligations, diagnostics };
 }
 
 /** `argument \`notes\` contains aws_access_key (secret)` — the place and the kind, never the value. */
