@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SessionDataflow } from '../dataflow/session-dataflow.js';
 import { type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
+import { observeOutput } from '../policy/observe-output.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import { type Reservation, WindowCounters } from '../policy/window-counters.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
@@ -133,9 +134,10 @@ interface Refusal {
   readonly approval?: ApprovalVerdict;
 }
 
+/** What running the tool gave; `startedAt` is when it was started (epoch ms). */
 type Execution =
-  | { readonly ok: true; readonly output: unknown }
-  | { readonly ok: false; readonly error: string; readonly outcome: Outcome };
+  | { readonly ok: true; readonly output: unknown; readonly startedAt: number }
+  | { readonly ok: false; readonly error: string; readonly outcome: Outcome; readonly startedAt: number };
 
 export class Harness {
   readonly sessions: SessionRegistry;
@@ -192,14 +194,7 @@ export class Harness {
     args: Readonly<Record<string, unknown>>,
     output: unknown,
   ): void {
-    const description = this.policy.current.toolDataflow(tool);
-    if (description === undefined) return;
-    this.dataflowOf(sessionId).recordOutput(
-      { decisionId, tool: `${tool.server}/${tool.name}` },
-      output,
-      { untrusted: description.untrustedOutput, spec: description.output },
-      args,
-    );
+    observeOutput(this.policy.current, this.dataflowOf(sessionId), { decisionId, tool, args }, output);
   }
 
   /** What a session has seen so far (labels, value origins); read-only. */
@@ -525,14 +520,15 @@ export class Harness {
     callerSignal: AbortSignal | undefined,
   ): Promise<Execution> {
     const { call, decisionId, executeArgs } = cleared.recorded.decided;
-    const entry: HistoryEntry = { tool: call.tool, args: call.args, at: this.clock(), outcome: 'pending' };
+    const startedAt = this.clock();
+    const entry: HistoryEntry = { tool: call.tool, args: call.args, at: startedAt, outcome: 'pending' };
     this.sessions.recordCall(call.sessionId, entry);
     try {
       const output = callerSignal
         ? await raceAbort(executor(executeArgs, { signal: callerSignal, decisionId }), callerSignal)
         : await executor(executeArgs, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
       entry.outcome = 'ok';
-      return { ok: true, output };
+      return { ok: true, output, startedAt };
     } catch (error) {
       entry.outcome = 'error';
       // the tool was asked to run: the cancellation reached it, or it may have finished anyway
@@ -541,8 +537,9 @@ export class Harness {
           ok: false,
           error: 'cancelled by the caller after the tool was started: it may have taken effect',
           outcome: 'cancelled',
+          startedAt,
         };
-      return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error' };
+      return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error', startedAt };
     }
   }
 
@@ -552,24 +549,25 @@ export class Harness {
    */
   private async filterOutput(cleared: ClearedCall, execution: Execution): Promise<Execution> {
     return execution.ok
-      ? this.filterResult(cleared.recorded.decided, execution.output)
+      ? this.filterResult(cleared.recorded.decided, execution.output, execution.startedAt)
       : { ...execution, error: await this.filterError(cleared.recorded.decided, execution.error) };
   }
 
-  private async filterResult(decided: DecidedCall, result: unknown): Promise<Execution> {
+  private async filterResult(decided: DecidedCall, result: unknown, startedAt: number): Promise<Execution> {
     const { call, decision, redaction } = decided;
     const screened = screenUpstreamValue(redaction, call.tool, decision.tool, result, 'the result');
-    if (!screened.ok) return { ok: false, error: `output withheld: ${screened.reason}`, outcome: 'error' };
+    if (!screened.ok)
+      return { ok: false, error: `output withheld: ${screened.reason}`, outcome: 'error', startedAt };
     let output = screened.value;
     for (const filter of this.outputFilters) {
       try {
         output = await filter(output, { call, decision, kind: 'result' });
       } catch (error) {
         const message = `output withheld: filter failed: ${describeError(error)}`;
-        return { ok: false, error: screenedMessage(decided, message), outcome: 'error' };
+        return { ok: false, error: screenedMessage(decided, message), outcome: 'error', startedAt };
       }
     }
-    return { ok: true, output };
+    return { ok: true, output, startedAt };
   }
 
   /** An error message quotes the upstream (a connection string, a key): it is screened like a result. */
@@ -594,26 +592,15 @@ export class Harness {
     return text;
   }
 
-  /**
-   * What the agent got back is indexed for later flow decisions. An output that cannot be indexed does
-   * not fail the call (it already ran), but marks the session's data flow incomplete: flow rules then
-   * refuse every value they cannot clear (fail closed).
-   */
+  /** What the agent got back is indexed for later flow decisions (policy/observe-output). */
   private recordDataflow(decided: DecidedCall, output: unknown): void {
     const { call, decisionId } = decided;
-    const flow = this.dataflowOf(call.sessionId);
-    try {
-      const description = this.policy.current.toolDataflow(call.tool);
-      if (description === undefined) return;
-      flow.recordOutput(
-        { decisionId, tool: `${call.tool.server}/${call.tool.name}` },
-        output,
-        { untrusted: description.untrustedOutput, spec: description.output },
-        call.args,
-      );
-    } catch {
-      flow.markIncomplete();
-    }
+    observeOutput(
+      this.policy.current,
+      this.dataflowOf(call.sessionId),
+      { decisionId, tool: call.tool, args: call.args },
+      output,
+    );
   }
 
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */
@@ -649,6 +636,7 @@ export class Harness {
       outcome,
       latencyUs: Math.round((performance.now() - decided.startedAt) * 1000),
     };
+    if ('ok' in result) event.startedAt = new Date(result.startedAt).toISOString();
     if ('ok' in result && result.ok) event.result = result.output;
     if (failure !== undefined) event.error = failure;
     if ('ok' in result && !result.ok) event.error = result.error;
@@ -686,6 +674,7 @@ function auditDecision(decision: Decision): CallIntentEvent['decision'] {
     effect: decision.effect,
     matchedRules: decision.matchedRules,
     reasons: decision.reasons,
+    decidedBy: decision.decidedBy,
     policyHash: decision.policyHash,
     diagnostics: decision.diagnostics,
   };

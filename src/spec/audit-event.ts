@@ -5,13 +5,15 @@
  * durable before anything runs) and `call-outcome` (what happened, linked to the intent).
  */
 import { z } from 'zod';
-import { DiagnosticSchema, VerdictSchema } from './decision.js';
+import { DecidedBySchema, DiagnosticSchema, VerdictSchema } from './decision.js';
 import { PrincipalSchema, ToolRefSchema } from './tool-call.js';
 
 export const OutcomeSchema = z.enum(['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
 export const AuditDecisionSchema = VerdictSchema.extend({
+  /** The rules that determined the effect (spec/decision). Absent in records written before it existed. */
+  decidedBy: DecidedBySchema.optional(),
   policyHash: z.string(),
   shadow: VerdictSchema.optional(),
   diagnostics: z.array(DiagnosticSchema),
@@ -65,6 +67,12 @@ export const CallOutcomeEventSchema = z.strictObject({
   approval: z
     .strictObject({ approved: z.boolean(), by: z.string().optional(), reason: z.string().optional() })
     .optional(),
+  /**
+   * ISO 8601 time the tool was started. Absent: it was never started (refused, expired, abandoned, or
+   * cancelled before it ran), or the record was written before this field existed (then `ok` and
+   * `error` outcomes ran, at about the intent's time).
+   */
+  startedAt: z.string().optional(),
   /** Microseconds from the start of the call to this record. */
   latencyUs: z.number(),
 });
