@@ -1,0 +1,152 @@
+/**
+ * @module test/record-format.test
+ * Old logs keep verifying and reading after an upgrade (issue 13, docs/record-format.md). The fixture
+ * test/fixtures/audit-v1 was written once by the record format of its day and is never regenerated: the
+ * current code must verify its chain and signed checkpoints (library and built CLI), re-verify its JSON
+ * Lines export, and parse every record with the current schema. Adding an optional field must keep
+ * this green; if it fails, the change broke old logs.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../src/audit/chain.js';
+import { readJsonLines } from '../src/export/jsonl-export.js';
+import { AuditEventV1Schema, type ChainedRecord, indexFieldsOf } from '../src/spec/audit-event.js';
+import { loadPublicKey } from '../src/store/signing-key.js';
+import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const FIXTURE = join(ROOT, 'test/fixtures/audit-v1');
+/** What the fixture holds (its README): fixed forever, like the files. */
+const RECORDS = 31;
+const CHECKPOINTS = 7;
+const CHECKPOINT_EVERY = 5;
+
+let directory: string;
+let db: string;
+const publicKeyFile = join(FIXTURE, 'public-key.pem');
+
+beforeAll(() => {
+  // a copy: opening a SQLite file can touch it (WAL files), and the committed fixture must stay as it is
+  directory = mkdtempSync(join(tmpdir(), 'reins-record-format-'));
+  cpSync(FIXTURE, directory, { recursive: true });
+  db = join(directory, 'audit.db');
+});
+
+afterAll(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+async function storedRecords(): Promise<ChainedRecord[]> {
+  const log = new SqliteAuditLog({ path: db, readOnly: true });
+  try {
+    const records: ChainedRecord[] = [];
+    for await (const record of log.records()) records.push(record);
+    return records;
+  } finally {
+    await log.close();
+  }
+}
+
+describe('an audit log written by record format v1 (test/fixtures/audit-v1)', () => {
+  it('verifies: chain, signed checkpoints under the trusted key, cadence, query index', async () => {
+    const log = new SqliteAuditLog({ path: db, readOnly: true });
+    try {
+      const report = await log.verify({
+        publicKey: loadPublicKey(publicKeyFile),
+        checkpointEvery: CHECKPOINT_EVERY,
+      });
+      expect(report).toMatchObject({
+        ok: true,
+        checked: RECORDS,
+        lastSeq: RECORDS,
+        checkpointsVerified: CHECKPOINTS,
+        signaturesChecked: true,
+      });
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('verifies with the built CLI: reins audit verify --public-key', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'bin/reins.js'),
+        'audit',
+        'verify',
+        '--db',
+        db,
+        '--public-key',
+        publicKeyFile,
+        '--checkpoint-every',
+        String(CHECKPOINT_EVERY),
+      ],
+      { cwd: directory, encoding: 'utf8', env: { ...process.env, REINS_DATABASE_URL: '' } },
+    );
+    expect(result.stderr).not.toMatch(/TAMPERED|NOT VERIFIED/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^ok: .*: ${RECORDS} records, chain intact, ${CHECKPOINTS} checkpoints \\(signatures checked\\)`,
+      ),
+    );
+  });
+
+  it('re-verifies its JSON Lines export, which holds the same records as the log', async () => {
+    const exported = readJsonLines(readFileSync(join(FIXTURE, 'audit.jsonl'), 'utf8'));
+    expect(exported.records).toHaveLength(RECORDS);
+    expect(exported.checkpoints).toHaveLength(CHECKPOINTS);
+    const report = await verifyChain(exported.records, {
+      checkpoints: exported.checkpoints,
+      publicKey: loadPublicKey(publicKeyFile),
+      checkpointEvery: CHECKPOINT_EVERY,
+      validateBodies: true,
+    });
+    expect(report).toMatchObject({ ok: true, checked: RECORDS, checkpointsVerified: CHECKPOINTS });
+    expect(exported.records.map((record) => record.hash)).toEqual(
+      (await storedRecords()).map((record) => record.hash),
+    );
+  });
+
+  it('parses every record with the current schema, and derives the same searchable fields', async () => {
+    const records = await storedRecords();
+    expect(records).toHaveLength(RECORDS);
+    for (const record of records) {
+      const parsed = AuditEventV1Schema.safeParse(JSON.parse(record.body));
+      expect(parsed.error, `record ${record.seq} (${record.kind})`).toBeUndefined();
+      if (!parsed.success) continue;
+      expect(parsed.data.v).toBe(1);
+      const { time, kind, decisionId, sessionId, agentId, tool, effect } = record;
+      expect(indexFieldsOf(parsed.data)).toEqual({
+        time,
+        kind,
+        decisionId,
+        sessionId,
+        agentId,
+        tool,
+        effect,
+      });
+    }
+  });
+
+  it('holds every record kind and outcome of its day (what the README promises)', async () => {
+    const records = await storedRecords();
+    const seen = new Set(records.map((record) => `${record.kind}:${record.effect}`));
+    const expected = [
+      ...['allow', 'deny', 'approve'].map((effect) => `call-intent:${effect}`),
+      ...['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned'].map(
+        (outcome) => `call-outcome:${outcome}`,
+      ),
+      'credential-rejected:rejected',
+      ...['pinned', 'quarantined', 'refused'].map((status) => `tool-pinning:${status}`),
+      'operator-action:session.kill',
+    ];
+    for (const pair of expected) expect(seen, pair).toContain(pair);
+    const bodies = records.map((record) => JSON.parse(record.body) as Record<string, unknown>);
+    expect(bodies.some((body) => body.repeated === 2)).toBe(true);
+    expect(bodies.some((body) => JSON.stringify(body.args ?? '').includes('[REDACTED:'))).toBe(true);
+  });
+});
