@@ -4,16 +4,22 @@
  * test/fixtures/audit-v1 was written once by the record format of its day and is never regenerated: the
  * current code must verify its chain and signed checkpoints (library and built CLI), re-verify its JSON
  * Lines export, and parse every record with the current schema. Adding an optional field must keep
- * this green; if it fails, the change broke old logs.
+ * this green; if it fails, the change broke old logs. Also: how records of a newer version are read.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '../src/audit/chain.js';
+import { linkRecord, verifyChain } from '../src/audit/chain.js';
 import { readJsonLines } from '../src/export/jsonl-export.js';
-import { AuditEventV1Schema, type ChainedRecord, indexFieldsOf } from '../src/spec/audit-event.js';
+import {
+  AuditEventV1Schema,
+  type ChainedRecord,
+  indexFieldsOf,
+  RECORD_KINDS,
+  readAuditRecord,
+} from '../src/spec/audit-event.js';
 import { loadPublicKey } from '../src/store/signing-key.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 
@@ -148,5 +154,86 @@ describe('an audit log written by record format v1 (test/fixtures/audit-v1)', ()
     const bodies = records.map((record) => JSON.parse(record.body) as Record<string, unknown>);
     expect(bodies.some((body) => body.repeated === 2)).toBe(true);
     expect(bodies.some((body) => JSON.stringify(body.args ?? '').includes('[REDACTED:'))).toBe(true);
+  });
+});
+
+describe('reading records by kind and version (spec/records)', () => {
+  it('reads every fixture record as the schema of the writers does, ignoring nothing', async () => {
+    for (const record of await storedRecords()) {
+      const reading = readAuditRecord(record.body);
+      expect(reading, `record ${record.seq}`).toMatchObject({ ok: true, ignoredFields: [] });
+      if (reading.ok) expect(reading.event).toEqual(AuditEventV1Schema.parse(JSON.parse(record.body)));
+    }
+  });
+
+  it('defines each kind the writers write once, with its current version among those it reads', () => {
+    const written = AuditEventV1Schema.options.map((option) => option.shape.kind.value);
+    expect(RECORD_KINDS.map((definition) => definition.kind)).toEqual(written);
+    for (const definition of RECORD_KINDS) expect(definition.versions[definition.current]).toBeDefined();
+  });
+
+  it('ignores, and names, fields a newer version added to a known version (an older reader of a newer record)', async () => {
+    const records = await storedRecords();
+    const outcome = records.find((record) => record.kind === 'call-outcome') as ChainedRecord;
+    const intent = records.find((record) => record.kind === 'call-intent') as ChainedRecord;
+    const newerOutcome = { ...JSON.parse(outcome.body), fieldFromTheFuture: '2031-01-01T00:00:00Z' };
+    const newerIntent = JSON.parse(intent.body);
+    newerIntent.decision.fieldFromTheFuture = ['rule-1'];
+    expect(readAuditRecord(JSON.stringify(newerOutcome))).toMatchObject({
+      ok: true,
+      ignoredFields: ['fieldFromTheFuture'],
+      event: JSON.parse(outcome.body),
+    });
+    expect(readAuditRecord(JSON.stringify(newerIntent))).toMatchObject({
+      ok: true,
+      ignoredFields: ['decision.fieldFromTheFuture'],
+    });
+    // writers stay strict: a field the current version does not define is a bug in the writer
+    expect(AuditEventV1Schema.safeParse(newerOutcome).success).toBe(false);
+  });
+
+  it('reports an unknown kind, an unknown version and a body that does not match its version', async () => {
+    const [first] = await storedRecords();
+    const body = JSON.parse((first as ChainedRecord).body);
+    expect(readAuditRecord(JSON.stringify({ ...body, kind: 'monitor-finding' }))).toMatchObject({
+      ok: false,
+      problem: 'unknown_kind',
+      kind: 'monitor-finding',
+      message: expect.stringContaining('unknown record kind `monitor-finding`'),
+    });
+    expect(readAuditRecord(JSON.stringify({ ...body, kind: 'toString' }))).toMatchObject({
+      problem: 'unknown_kind',
+    });
+    expect(readAuditRecord(JSON.stringify({ ...body, v: 2 }))).toMatchObject({
+      ok: false,
+      problem: 'unknown_version',
+      kind: 'call-intent',
+      v: 2,
+      message: expect.stringContaining('`call-intent` v2 is newer than this reader'),
+    });
+    const { decision: _dropped, ...withoutDecision } = body;
+    expect(readAuditRecord(JSON.stringify(withoutDecision))).toMatchObject({
+      ok: false,
+      problem: 'invalid',
+      message: expect.stringContaining('decision'),
+    });
+    expect(readAuditRecord('{"v":1')).toMatchObject({ ok: false, problem: 'not_a_record' });
+    expect(readAuditRecord('{"kind":"call-intent"}')).toMatchObject({ ok: false, problem: 'not_a_record' });
+  });
+
+  it('verifies a chain holding a kind it cannot read; reading the bodies names the record and the kind', async () => {
+    const [first] = await storedRecords();
+    const future = JSON.stringify({ v: 1, id: 'f-1', kind: 'monitor-finding', time: first?.time });
+    const one = linkRecord(undefined, first as ChainedRecord);
+    const chained = [
+      one,
+      linkRecord(one, { ...(first as ChainedRecord), kind: 'monitor-finding', body: future }),
+    ];
+    expect(await verifyChain(chained)).toMatchObject({ ok: true, checked: 2 });
+    expect((await verifyChain(chained, { validateBodies: true })).firstBad).toMatchObject({
+      seq: 2,
+      problem: 'invalid_body',
+      message: expect.stringContaining('unknown record kind `monitor-finding`'),
+    });
   });
 });
