@@ -7,6 +7,7 @@
  * this green; if it fails, the change broke old logs. Also: how records of a newer version are read.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +30,12 @@ const FIXTURE = join(ROOT, 'test/fixtures/audit-v1');
 const RECORDS = 31;
 const CHECKPOINTS = 7;
 const CHECKPOINT_EVERY = 5;
+/** The fixture as committed: a changed file is a regenerated or edited fixture, which proves nothing. */
+const FIXTURE_SHA256 = {
+  'audit.db': '87978eb2f8c350c88e64790522f79e4643c25b98b45219c48e4bd534aa019278',
+  'audit.jsonl': 'f0c9a1f15508959d03fb7380859fc0c38389f9764e0305055356f026bdf0c46b',
+  'public-key.pem': 'cf57cdb4d9b1b80dc956b45c7d9f0ff332351c1ea647edc5b40c0c84138a721a',
+};
 
 let directory: string;
 let db: string;
@@ -57,6 +64,16 @@ async function storedRecords(): Promise<ChainedRecord[]> {
 }
 
 describe('an audit log written by record format v1 (test/fixtures/audit-v1)', () => {
+  it('is the fixture as it was written, byte for byte (never regenerated: see its README)', () => {
+    for (const [file, sha256] of Object.entries(FIXTURE_SHA256))
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(FIXTURE, file)))
+          .digest('hex'),
+        file,
+      ).toBe(sha256);
+  });
+
   it('verifies: chain, signed checkpoints under the trusted key, cadence, query index', async () => {
     const log = new SqliteAuditLog({ path: db, readOnly: true });
     try {
