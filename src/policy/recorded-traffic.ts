@@ -255,8 +255,10 @@ function startOf(
 }
 
 /** The enforcement point's own refusal in a recorded decision, taken over as it was (not a policy's). */
-function deploymentRefusal(diagnostics: readonly Diagnostic[]): Diagnostic | undefined {
-  return diagnostics.find(
-    (diagnostic) => DIAGNOSTIC_CODES[diagnostic.code as DiagnosticCode] === 'deployment',
-  );
+function deploymentRefusal(diagnostics: CallIntentEvent['decision']['diagnostics']): Diagnostic | undefined {
+  for (const { code, message } of diagnostics) {
+    if (Object.hasOwn(DIAGNOSTIC_CODES, code) && DIAGNOSTIC_CODES[code as DiagnosticCode] === 'deployment')
+      return { code: code as DiagnosticCode, message };
+  }
+  return undefined;
 }
