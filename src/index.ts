@@ -5,6 +5,8 @@
  * `reins/sqlite` (the embedded audit log).
  */
 export { GENESIS_HASH, linkRecord, type VerifyReport, verifyChain } from './audit/chain.js';
+// the `signer` of SqliteAuditLog/PostgresAuditLog options, and the keys their verify() takes
+export { type CheckpointKeys, CheckpointSigner } from './audit/checkpoint.js';
 export * from './detect/index.js';
 export { denyDecision, Harness, type HarnessOptions } from './harness/harness.js';
 export {

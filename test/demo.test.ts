@@ -2,22 +2,31 @@
  * @module test/demo.test
  * `reins demo` end to end: the scenarios behave as the story says (asserted on their structured
  * results, not on printed text), the run exits 0, appends to an existing audit log whose chain still
- * verifies, and exits non-zero when the log it is given is already broken.
+ * verifies, and exits non-zero when the log it is given is already broken. The demo lives in
+ * examples/demo/src and imports Reins only as a user would, by its package name (checked here too);
+ * `reins` resolves to the built dist/, so run `npm run build` first.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteAuditLog } from 'reins/sqlite';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import type { ScenarioContext } from '../src/demo/demo-scenario.js';
-import { runLeakyContextScenario } from '../src/demo/leaky-context-scenario.js';
-import { runMemoryScenario } from '../src/demo/memory-scenario.js';
-import { runReviewResponderScenario } from '../src/demo/review-responder-scenario.js';
-import { runDemo } from '../src/demo/run-demo.js';
-import { runSupportSkillScenario } from '../src/demo/support-skill-scenario.js';
-import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import type { ScenarioContext } from '../examples/demo/src/demo-scenario.js';
+import { runLeakyContextScenario } from '../examples/demo/src/leaky-context-scenario.js';
+import { runMemoryScenario } from '../examples/demo/src/memory-scenario.js';
+import { runReviewResponderScenario } from '../examples/demo/src/review-responder-scenario.js';
+import { runDemo } from '../examples/demo/src/run-demo.js';
+import { runSupportSkillScenario } from '../examples/demo/src/support-skill-scenario.js';
 
 const EXAMPLES = resolve(import.meta.dirname, '../examples/demo');
+const DEMO_SOURCES = join(EXAMPLES, 'src');
+/** The public entry points (package.json "exports"): all of Reins the demo may use. */
+const PUBLIC_ENTRY_POINTS = new Set(['reins', 'reins/loader', 'reins/sqlite', 'reins/postgres']);
+/** The same key for every run, so a run that appends verifies the checkpoints of the one before. */
+const SIGNING_KEY = generateKeyPairSync('ed25519').privateKey;
 
 function temporaryAuditPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'reins-demo-')), 'audit.db');
@@ -26,9 +35,8 @@ function temporaryAuditPath(): string {
 async function demo(auditPath: string, policyDirectory?: string): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
   const write = (line: string) => lines.push(line);
-  const code = await runDemo(
-    policyDirectory === undefined ? { auditPath, write } : { auditPath, write, policyDirectory },
-  );
+  const options = { auditPath, write, signingKey: SIGNING_KEY };
+  const code = await runDemo(policyDirectory === undefined ? options : { ...options, policyDirectory });
   return { code, lines };
 }
 
@@ -57,6 +65,30 @@ async function scenario<T>(
     await audit.close();
   }
 }
+
+describe('the demo as a user of the package', () => {
+  it('imports Reins only through its public entry points', () => {
+    const files = readdirSync(DEMO_SOURCES).filter((name) => name.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    const violations: string[] = [];
+    for (const name of files) {
+      const info = ts.preProcessFile(readFileSync(join(DEMO_SOURCES, name), 'utf8'), true, true);
+      for (const { fileName: specifier } of info.importedFiles) {
+        const inDemo =
+          specifier.startsWith('./') &&
+          !relative(DEMO_SOURCES, resolve(DEMO_SOURCES, specifier)).includes('/');
+        // its own files, Node, the SQLite driver of its fake CRM, and Reins by name: nothing else
+        const allowed =
+          inDemo ||
+          PUBLIC_ENTRY_POINTS.has(specifier) ||
+          specifier.startsWith('node:') ||
+          specifier === 'better-sqlite3';
+        if (!allowed) violations.push(`${name} imports ${specifier}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
 
 describe('scenario 4: leaky context', () => {
   it("sends Acme's fees to Globex without Reins and denies the proposal with the tenant rule", async () => {

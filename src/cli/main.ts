@@ -6,7 +6,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { runDemo } from '../demo/run-demo.js';
 import { describeError } from '../spec/errors.js';
 import type { AuditCheckpointsConfig } from '../spec/gateway-config.js';
 import {
@@ -28,8 +27,9 @@ import {
   type VerifyOptions,
   verifyAudit,
 } from './audit-commands.js';
-import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
+import type { StoreOptions } from './audit-store.js';
 import { decide } from './decide-command.js';
+import { type DemoCommandOptions, runDemoCommand } from './demo-command.js';
 import { CONFIG_ENV, type DeploymentUse, deploymentOptionValues, resolveDeployment } from './deployment.js';
 import { runHttpGateway } from './gateway-command.js';
 import { type CliIo, DEMO_AUDIT_PATH, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
@@ -611,25 +611,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
     )
     .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600')
-    .action(async (options: StoreOptions & { db: string }) => {
-      let signingKey: ReturnType<typeof checkpointSigningKey>;
-      try {
-        signingKey = checkpointSigningKey(options, (line) => io.err(`reins demo: ${line}`));
-      } catch (error) {
-        io.err(`reins demo: ${describeError(error)}`);
-        exitCode = EXIT_ERROR;
-        return;
-      }
-      const publicKeys = verificationKey(options);
-      io.out(
-        `reins demo: writing the demo's own audit log ${options.db}, not the deployment's (which the console shows); read it with \`reins audit query --db ${options.db}\``,
-      );
-      exitCode = await runDemo({
-        auditPath: options.db,
-        signingKey,
-        ...(publicKeys ? { publicKeys } : {}),
-        write: io.out,
-      });
+    .action(async (options: DemoCommandOptions) => {
+      exitCode = await runDemoCommand(options, io);
     });
 
   try {

@@ -1,13 +1,12 @@
 /**
- * @module demo/support-skill-scenario
+ * @module examples/demo/support-skill-scenario
  * Scenario 1, "overprivileged support skill": a customer-support skill holds CRM credentials that can
  * change every table. Ticket text asks it to rewrite a billing address and to paste the payroll table,
  * and the skill, like a model following instructions found in content, does both. With Reins the same
  * skill is held to reading three tables (examples/demo/support-skill.yaml).
  */
 import type Database from 'better-sqlite3';
-import { Harness } from '../harness/harness.js';
-import type { Principal, ToolRef } from '../spec/tool-call.js';
+import { Harness, type Principal, type ToolRef } from 'reins';
 import { directInvoker, governedInvoker, type InvokeTool, type StepResult } from './agent-invokers.js';
 import { printAuditTrail } from './audit-trail.js';
 import { billingAddress, CUSTOMER_ID, createCrmDatabase, crmTools, TICKET_ID } from './crm-database.js';

@@ -1,16 +1,15 @@
 /**
- * @module demo/run-demo
+ * @module examples/demo/run-demo
  * `reins demo`: replays four incidents from the field, first without Reins (the damage) and then with
  * it (the decisions, the evidence in the audit log, the verified chain). Self-checking: the exit code
- * says whether everything behaved as expected, whatever the printed text says.
+ * says whether everything behaved as expected, whatever the printed text says. Like every file here it
+ * uses Reins only through the package's public entry points; the CLI imports its build
+ * (examples/demo/dist/run-demo.js, see src/cli/demo-command.ts).
  */
 import type { KeyObject } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
-import { describeError } from '../spec/errors.js';
-import { loadOrCreateSigningKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
-import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
-import { banner, plural, writeAll } from './demo-output.js';
+import { type CheckpointKeys, CheckpointSigner } from 'reins';
+import { SqliteAuditLog } from 'reins/sqlite';
+import { banner, firstLine, plural, writeAll } from './demo-output.js';
 import type { DemoCheck } from './demo-scenario.js';
 import { runLeakyContextScenario } from './leaky-context-scenario.js';
 import { runMemoryScenario } from './memory-scenario.js';
@@ -24,11 +23,9 @@ export interface DemoOptions {
   /** Where the scenario policies are read from; default `examples/demo/` of this installation. */
   readonly policyDirectory?: string;
   /** The Ed25519 key that signs checkpoints (the CLI passes its checkpoint key source's). */
-  readonly signingKey?: KeyObject;
+  readonly signingKey: KeyObject;
   /** The keys checkpoints are verified with (current and retired); default: the signing key's. */
   readonly publicKeys?: CheckpointKeys;
-  /** Else a key file (created if missing); default next to the audit log (library use and tests only). */
-  readonly signingKeyPath?: string;
 }
 
 /** Runs every scenario; resolves to the process exit code (0 = every scenario behaved as expected). */
@@ -37,14 +34,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let audit: SqliteAuditLog;
   let signer: CheckpointSigner;
   try {
-    signer = new CheckpointSigner(
-      options.signingKey ??
-        loadOrCreateSigningKey(options.signingKeyPath ?? join(dirname(options.auditPath), SIGNING_KEY_FILE)),
-    );
+    signer = new CheckpointSigner(options.signingKey);
     // checkpoint often so that a short demo run shows signed checkpoints being verified
     audit = new SqliteAuditLog({ path: options.auditPath, signer, checkpointEvery: 20 });
   } catch (error) {
-    write(`reins demo: ${describeError(error)}`);
+    write(`reins demo: ${firstLine(error)}`);
     return 1;
   }
   try {

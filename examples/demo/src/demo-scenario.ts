@@ -1,12 +1,9 @@
 /**
- * @module demo/demo-scenario
+ * @module examples/demo/demo-scenario
  * What every `reins demo` scenario receives and returns: the shared audit log and output, and the
  * checks that make the demo self-verifying (the exit code comes from them, not from the printed text).
  */
-import type { VerifyReport } from '../audit/chain.js';
-import type { Outcome } from '../spec/audit-event.js';
-import type { Effect } from '../spec/policy-document.js';
-import type { AuditLog } from '../store/audit-log.js';
+import type { AuditLog, Effect, Outcome, VerifyReport } from 'reins';
 
 export interface ScenarioContext {
   readonly audit: AuditLog;

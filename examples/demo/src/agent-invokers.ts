@@ -1,12 +1,10 @@
 /**
- * @module demo/agent-invokers
+ * @module examples/demo/agent-invokers
  * The two ways a scripted agent's tool calls are carried out: directly (the tool just runs, as without
  * Reins) or through `Harness.call` (decided, recorded, maybe held). The agent script is the same in both,
  * so the difference in what happens is Reins and nothing else.
  */
-import type { Harness } from '../harness/harness.js';
-import type { CallResult, ToolExecutor } from '../harness/types.js';
-import type { Principal, ToolRef } from '../spec/tool-call.js';
+import type { CallResult, Harness, Principal, ToolExecutor, ToolRef } from 'reins';
 import type { DecisionLabel } from './demo-output.js';
 import { decisionLine, detailLine } from './demo-output.js';
 import type { GovernedCall } from './demo-scenario.js';

@@ -1,9 +1,9 @@
 /**
- * @module demo/audit-trail
+ * @module examples/demo/audit-trail
  * Prints what one scenario left in the audit log (its records, read back from the store, not from
  * memory) and verifies the hash chain of the whole log, so the demo shows the evidence, not a claim.
  */
-import type { AuditEventV1 } from '../spec/audit-event.js';
+import type { AuditEventV1 } from 'reins';
 import { plural, section, shortHash, writeAll } from './demo-output.js';
 import type { ScenarioAudit, ScenarioContext } from './demo-scenario.js';
 

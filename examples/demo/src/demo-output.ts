@@ -1,5 +1,5 @@
 /**
- * @module demo/demo-output
+ * @module examples/demo/demo-output
  * Plain-text layout of the demo: section headers, one line per decision, short hashes. Kept apart from
  * the scenarios so both read as a story and the layout stays the same across them.
  */
@@ -71,4 +71,10 @@ export function wrap(text: string, width: number): string[] {
   }
   if (current !== '') lines.push(current);
   return lines;
+}
+
+/** An error in one line, as the demo prints a failure it cannot go on from. */
+export function firstLine(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  return String(error);
 }

@@ -1,9 +1,9 @@
 /**
- * @module demo/review-site
+ * @module examples/demo/review-site
  * The storefront of the "review-response chain" scenario: one product's reviews (a troll campaign among
  * genuine ones), the public page replies are published on, and the chain's three tools. All in memory.
  */
-import type { ToolExecutor } from '../harness/types.js';
+import type { ToolExecutor } from 'reins';
 import { sentimentScore } from './sentiment-lexicon.js';
 
 export const PRODUCT = 'Aurora desk lamp';

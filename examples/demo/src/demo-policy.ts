@@ -1,18 +1,16 @@
 /**
- * @module demo/demo-policy
+ * @module examples/demo/demo-policy
  * Loads a demo policy from `examples/demo/`, the same YAML a user can read and edit. The directory is
- * found relative to this module: both `src/demo/` (tsx, vitest) and `dist/demo/` (after `tsc`) sit two
- * levels below the repository root.
+ * found relative to this module: both `examples/demo/src/` (tsx, vitest) and `examples/demo/dist/`
+ * (after `npm run build`) sit right below it.
  */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compilePolicy } from '../policy/compile-policy.js';
-import { formatProblem } from '../policy/policy-problem.js';
-import type { PreparedPolicy } from '../policy/prepared-policy.js';
-import { describeError, ReinsError } from '../spec/errors.js';
+import { compilePolicy, formatProblem, type PreparedPolicy, ReinsError } from 'reins';
+import { firstLine } from './demo-output.js';
 
-const EXAMPLES_DIRECTORY = new URL('../../examples/demo/', import.meta.url);
+const EXAMPLES_DIRECTORY = new URL('../', import.meta.url);
 
 export interface DemoPolicy {
   readonly policy: PreparedPolicy;
@@ -35,7 +33,7 @@ export function loadDemoPolicy(fileName: string, directory?: string): DemoPolicy
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ReinsError('not_found', `cannot read demo policy \`${path}\`: ${describeError(error)}`);
+    throw new ReinsError('not_found', `cannot read demo policy \`${path}\`: ${firstLine(error)}`);
   }
   const compiled = compilePolicy([{ file: displayPath, text }]);
   if (!compiled.ok) {

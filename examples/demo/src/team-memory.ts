@@ -1,11 +1,11 @@
 /**
- * @module demo/team-memory
+ * @module examples/demo/team-memory
  * The demo's shared assistant memory: a small in-process knowledge graph that answers the tool calls of
  * `@modelcontextprotocol/server-memory` (entities with observations, substring search) with the same
  * result shapes. The demo runs from an installed package, where the real server (a development
  * dependency) is absent; the gateway tests run the real one.
  */
-import type { ToolExecutor } from '../harness/types.js';
+import type { ToolExecutor } from 'reins';
 
 interface Entity {
   name: string;

@@ -1,14 +1,12 @@
 /**
- * @module demo/review-responder-scenario
+ * @module examples/demo/review-responder-scenario
  * Scenario 2, "review-response chain": analyse -> draft -> post answers every product review. A troll
  * campaign floods the product with one-star fakes, and the chain publishes an apology with a refund
  * offer under each. With Reins (examples/demo/review-responder.yaml) a reply to a strongly negative
  * review is held for a human; in the demo the on-call human never answers, so the hold expires and
  * nothing is published. A sequence rule also refuses any post that was not drafted first.
  */
-import { Harness } from '../harness/harness.js';
-import type { ApprovalHandler } from '../harness/types.js';
-import type { Principal, ToolRef } from '../spec/tool-call.js';
+import { type ApprovalHandler, Harness, type Principal, type ToolRef } from 'reins';
 import { directInvoker, governedInvoker, type InvokeTool, toolLabel } from './agent-invokers.js';
 import { printAuditTrail } from './audit-trail.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * @module demo/memory-scenario
+ * @module examples/demo/memory-scenario
  * Scenario 3, "the memory that would not forget": Ana pastes a production AWS key into a chat and her
  * assistant saves it in the team's shared memory with the deploy notes. Three weeks later Carl's
  * assistant, and a contractor's assistant working for another company on the same memory service, ask
@@ -7,11 +7,14 @@
  * is replaced by a placeholder before it is stored, Carl gets the notes without it, and the contractor,
  * in another tenant, gets nothing.
  */
-import { Harness } from '../harness/harness.js';
-import type { ToolExecutor } from '../harness/types.js';
-import { InMemoryLabelIndex } from '../memory/label-index.js';
-import { MemoryGuard } from '../memory/memory-guard.js';
-import type { Principal, ToolRef } from '../spec/tool-call.js';
+import {
+  Harness,
+  InMemoryLabelIndex,
+  MemoryGuard,
+  type Principal,
+  type ToolExecutor,
+  type ToolRef,
+} from 'reins';
 import { directInvoker, governedInvoker, type InvokeTool } from './agent-invokers.js';
 import { printAuditTrail } from './audit-trail.js';
 import { banner, plural, section, shortHash, writeAll } from './demo-output.js';

@@ -1,12 +1,12 @@
 /**
- * @module demo/crm-database
+ * @module examples/demo/crm-database
  * The CRM of the "overprivileged support skill" scenario: a real SQLite database in memory, seeded with
  * customers, orders, support tickets and a payroll table, and the two tools the support skill was given.
  * The tools are what the skill's database credentials allow, which is everything; narrowing them is the
  * policy's job, so they deliberately check nothing beyond SQL identifiers.
  */
 import Database from 'better-sqlite3';
-import type { ToolExecutor } from '../harness/types.js';
+import type { ToolExecutor } from 'reins';
 
 /** The customer whose ticket the skill answers, and the ticket itself. */
 export const TICKET_ID = 1042;

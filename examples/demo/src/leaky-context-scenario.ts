@@ -1,5 +1,5 @@
 /**
- * @module demo/leaky-context-scenario
+ * @module examples/demo/leaky-context-scenario
  * Scenario 4, "leaky context": a proposal-writing agent works for a consultancy with several clients.
  * Asked for a proposal to Globex, it also pulls up the file of another client, Acme, "for reference",
  * and its draft quotes Acme's negotiated day rate and discount. Without Reins the proposal goes out and
@@ -7,9 +7,7 @@
  * labelled with its client (tenant); the values in it are tracked, and the tenant flow rule refuses
  * a message to Globex that carries Acme's figures, naming the call whose output they came from.
  */
-import { Harness } from '../harness/harness.js';
-import type { ToolExecutor } from '../harness/types.js';
-import type { Principal, ToolRef } from '../spec/tool-call.js';
+import { Harness, type Principal, type ToolExecutor, type ToolRef } from 'reins';
 import { directInvoker, governedInvoker, type InvokeTool } from './agent-invokers.js';
 import { printAuditTrail } from './audit-trail.js';
 import { banner, section, shortHash, truncate, wrap, writeAll } from './demo-output.js';

@@ -1,5 +1,5 @@
 /**
- * @module demo/sentiment-lexicon
+ * @module examples/demo/sentiment-lexicon
  * A tiny lexicon-based sentiment scorer. It stands in for the model a real review pipeline would call:
  * the same kind of answer (a score from -1, very negative, to 1, very positive), but deterministic and
  * offline, so the demo tells the same story on every run.
