@@ -186,6 +186,8 @@ export class PreparedPolicy {
   readonly redaction: RedactionPolicy | undefined;
   /** The memory guard settings (`memory:`), when a document has them. */
   readonly memory: MemoryGuardDocument | undefined;
+  /** The longest window of any limit rule (ms): how far back counters can look. */
+  readonly longestLimitWindowMs: number;
   private readonly catalogue: readonly CompiledCatalogueEntry[];
   private readonly hasShadowRules: boolean;
   /** Rules indexed by exact tool name; the rest must be checked for every tool. */
@@ -207,6 +209,10 @@ export class PreparedPolicy {
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
+    this.longestLimitWindowMs = Math.max(
+      0,
+      ...options.rules.map((rule) => (rule.kind === 'limit' ? rule.windowMs : 0)),
+    );
     for (const rule of options.rules) {
       const names = rule.tool?.exactNames;
       if (names === undefined) {
