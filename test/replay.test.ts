@@ -397,9 +397,10 @@ describe('reins replay --format audit-log (backtesting)', () => {
       out,
     ]);
     expect(code).toBe(0);
+    // the payment the permissive policy let through is held by the new one, beside what was recorded
     expect(lines).toEqual([
-      { trace: 'yesterday', index: 0, decision: 'allow' },
-      { trace: 'yesterday', index: 1, decision: 'approve' },
+      { trace: 'yesterday', index: 0, decision: 'allow', recorded: 'allow' },
+      { trace: 'yesterday', index: 1, decision: 'approve', recorded: 'allow' },
     ]);
   });
 });

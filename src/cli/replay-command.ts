@@ -1,18 +1,25 @@
 /**
  * @module cli/replay-command
- * `reins replay --format <agentdojo|audit-log> --policy <path> <source> --out <decisions.jsonl>`:
+ * `reins replay --format <agentdojo|openai|audit-log> --policy <path> <source> --out <decisions.jsonl>`:
  * runs recorded traces through the same pipeline as production and writes one line per tool call,
  * `{"trace","index","decision"}`, with a summary (counts, per environment, calls/s) on stderr.
+ * An audit log (a SQLite file or a `postgres://` URL) is replayed as recorded traffic instead: every
+ * call with its full principal against the session state as it was (policy/recorded-traffic), each
+ * line also carrying the `recorded` decision; `reins policy diff` compares two policies the same way.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { readTraffic } from '../inspect/recorded-traffic-reader.js';
+import { loadPolicy } from '../loader/policy-files.js';
+import { formatProblem } from '../policy/policy-problem.js';
+import { RecordedTraffic } from '../policy/recorded-traffic.js';
 import { AgentDojoImporter } from '../replay/agentdojo-importer.js';
-import { AuditLogImporter } from '../replay/audit-log-importer.js';
 import { OpenAiImporter } from '../replay/openai-importer.js';
 import { replay } from '../replay/replay-runner.js';
 import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import { openReadableAuditLog } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export interface ReplayCommandOptions {
@@ -25,14 +32,16 @@ export interface ReplayCommandOptions {
 
 const IMPORTERS: Record<string, () => TraceImporter> = {
   agentdojo: () => new AgentDojoImporter(),
-  'audit-log': () => new AuditLogImporter(),
   openai: () => new OpenAiImporter(),
 };
 
 export async function runReplay(source: string, options: ReplayCommandOptions, io: CliIo): Promise<number> {
+  if (options.format === 'audit-log') return replayAuditLog(source, options, io);
   const makeImporter = IMPORTERS[options.format];
   if (makeImporter === undefined) {
-    io.err(`unknown --format \`${options.format}\`: use one of ${Object.keys(IMPORTERS).join(', ')}`);
+    io.err(
+      `unknown --format \`${options.format}\`: use one of ${[...Object.keys(IMPORTERS), 'audit-log'].join(', ')}`,
+    );
     return EXIT_ERROR;
   }
   const concurrency = options.concurrency === undefined ? 8 : Number(options.concurrency);
@@ -85,5 +94,58 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
   } finally {
     closeSync(out);
   }
+  return problems > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** Backtesting on our own log: each recorded call decided again, as it was, beside its recorded decision. */
+async function replayAuditLog(source: string, options: ReplayCommandOptions, io: CliIo): Promise<number> {
+  const loaded = loadPolicy(options.policy);
+  if (!loaded.ok) {
+    for (const problem of loaded.problems) io.err(formatProblem(problem));
+    return EXIT_ERROR;
+  }
+  const store = /^postgres(ql)?:\/\//.test(source)
+    ? { databaseUrl: source }
+    : { db: source, databaseUrl: '' };
+  let problems = 0;
+  const lines: string[] = [];
+  const counts = { allow: 0, deny: 0, approve: 0, changed: 0 };
+  try {
+    const log = await openReadableAuditLog(store);
+    try {
+      const records = await readTraffic(log, (seq, message) => {
+        problems++;
+        if (problems <= 20) io.err(`problem: record ${seq}: ${message}`);
+      });
+      const indexes = new Map<string, number>();
+      new RecordedTraffic([loaded.policy]).replay(records, ({ intent }, [decision]) => {
+        if (decision === undefined) return;
+        const index = indexes.get(intent.sessionId) ?? 0;
+        indexes.set(intent.sessionId, index + 1);
+        counts[decision.effect]++;
+        if (decision.effect !== intent.decision.effect) counts.changed++;
+        const line: Record<string, unknown> = {
+          trace: intent.sessionId,
+          index,
+          decision: decision.effect,
+          recorded: intent.decision.effect,
+        };
+        if (options.explain && decision.effect !== 'allow') {
+          line.tool = `${intent.tool.server}/${intent.tool.name}`;
+          line.reasons = decision.reasons;
+        }
+        lines.push(JSON.stringify(line));
+      });
+    } finally {
+      await log.close().catch(() => undefined);
+    }
+    writeFileSync(options.out, lines.length > 0 ? `${lines.join('\n')}\n` : '', { mode: PRIVATE_FILE_MODE });
+  } catch (error) {
+    io.err(`replay failed: ${describeError(error)}`);
+    return EXIT_ERROR;
+  }
+  io.err(
+    `replayed ${lines.length} recorded calls: allow ${counts.allow}, approve ${counts.approve}, deny ${counts.deny}; ${counts.changed} decided differently from the record`,
+  );
   return problems > 0 ? EXIT_FAILED : EXIT_OK;
 }
