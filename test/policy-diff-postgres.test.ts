@@ -5,7 +5,7 @@
  * recording policy changes nothing, a tightened limit changes exactly the call it affects.
  */
 import { randomBytes } from 'node:crypto';
-import pg, { escapeIdentifier } from 'pg';
+import { Client, escapeIdentifier } from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { diffPolicies } from '../src/policy/policy-diff.js';
 import { PostgresAuditLog } from '../src/store/postgres/postgres-audit-log.js';
