@@ -140,19 +140,20 @@ describe('history: earlier calls of the session', () => {
   });
 
   it('counts towards limits as the policy counted the calls it let through', () => {
+    const lookup = (ago: string) =>
+      `{ tool: { server: bank, name: lookup }, args: { invoice: A-1 }, ago: ${ago} }`;
+    const payment = (ago: string) =>
+      `{ tool: { server: bank, name: send_money }, args: { invoice: A-1, recipient: acme }, ago: ${ago} }`;
     const result = run(`
   - name: the third payment within the hour
-    history:
-      - { tool: { server: bank, name: lookup }, args: { invoice: A-1 }, ago: 50m }
-      - { tool: { server: bank, name: send_money }, args: { invoice: A-1, recipient: acme }, ago: 40m }
-      - { tool: { server: bank, name: send_money }, args: { invoice: A-1, recipient: acme }, ago: 30m }
+    history: [${lookup('58m')}, ${payment('55m')}, ${payment('50m')}, ${lookup('5m')}]
     steps:
       - call:
           ${AGENT}
           tool: { server: bank, name: send_money }
           args: { invoice: A-1, recipient: acme }
         expect: { effect: deny, decidedBy: [two-payments-an-hour] }
-      - advance: 15m
+      - advance: 6m # the first payment leaves the window
         call:
           ${AGENT}
           tool: { server: bank, name: send_money }
@@ -215,8 +216,8 @@ describe('readable failures and problems', () => {
     expect(failures[0]).toBe(
       'expected `payments` to have decided the effect; decided by: [payee-from-untrusted-text]',
     );
-    expect(failures[1]).toMatch(
-      /^expected flow findings of `some-other-flow`; found: \[payee-from-untrusted-text: `recipient` = `de89…` \(untrusted, from seen 1 `bank\/read_file`\)\]$/,
+    expect(failures[1]).toBe(
+      'expected flow findings of `some-other-flow`; found: [payee-from-untrusted-text on `recipient` (untrusted, from seen-1 bank/read_file)]',
     );
   });
 
@@ -237,14 +238,12 @@ describe('readable failures and problems', () => {
     ]);
   });
 
-  it('reports a history entry with no time, or both, or one after the test starts', () => {
+  it('reports a history entry with no time, or both, and a seen entry without output', () => {
     const result = run(`
   - name: facts in the wrong shape
-    now: "2026-03-02T10:00:00Z"
     history:
       - tool: { server: bank, name: lookup }
-      - { tool: { server: bank, name: lookup }, ago: 1m, at: "2026-03-02T09:00:00Z" }
-      - { tool: { server: bank, name: lookup }, at: "2026-03-02T11:00:00Z" }
+      - { tool: { server: bank, name: lookup }, ago: 1m, at: "2025-12-31T09:00:00Z" }
     seen:
       - tool: { server: bank, name: read_file }
     call:
@@ -252,17 +251,38 @@ describe('readable failures and problems', () => {
       tool: { server: bank, name: lookup }
     expect: allow
 `);
-    expect(result.problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`)).toEqual([
-      expect.stringMatching(/^9:9: `tests\.0\.history\.0`: .*`ago` or `at`/),
-      expect.stringMatching(/^10:9: `tests\.0\.history\.1`: .*`ago` or `at`/),
-      expect.stringMatching(/^11:50: `tests\.0\.history\.2\.at`: .*after the test starts/),
-      expect.stringMatching(/^13:9: `tests\.0\.seen\.0\.output`: /),
-    ]);
+    expect(result.problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`)).toEqual(
+      [
+        '8:9: `tests.0.history.0`: say when the call was made: either `ago` (e.g. `10m`) or `at` (ISO 8601), not both',
+        '9:9: `tests.0.history.1`: say when the call was made: either `ago` (e.g. `10m`) or `at` (ISO 8601), not both',
+        '11:9: `tests.0.seen.0.output`: the output the agent saw is required (any YAML value)',
+      ],
+    );
   });
 
-  it('reports a seen output of a tool the catalogue does not know (it would never be indexed)', () => {
+  it('reports a history entry after the test starts', () => {
+    const result = run(`
+  - name: history from the future
+    now: "2026-03-02T10:00:00Z"
+    history:
+      - { tool: { server: bank, name: lookup }, at: "2026-03-02T11:00:00Z" }
+    call:
+      ${AGENT}
+      tool: { server: bank, name: lookup }
+    expect: allow
+`);
+    expect(result.problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`)).toEqual(
+      [
+        '9:54: `tests.0.history.0.at`: 2026-03-02T11:00:00Z is after the test starts (now: 2026-03-02T10:00:00Z); history is what happened before',
+      ],
+    );
+  });
+
+  it('reports facts about tools the catalogue does not know (they would test nothing)', () => {
     const result = run(`
   - name: an unknown tool's output
+    history:
+      - { tool: { server: shell, name: run }, ago: 1h }
     seen:
       - tool: { server: mail, name: read }
         output: "from bob@example.com"
@@ -272,8 +292,11 @@ describe('readable failures and problems', () => {
     expect: allow
 `);
     expect(result.cases).toEqual([]);
-    expect(result.problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`)).toEqual([
-      '8:13: `tests.0.seen.0.tool`: `mail/read` is not in the policy\'s catalogue: its output would not be indexed',
-    ]);
+    expect(result.problems.map((problem) => `${problem.line}:${problem.column}: ${problem.message}`)).toEqual(
+      [
+        "8:17: `tests.0.history.0.tool`: `shell/run` is not in the policy's catalogue: no session under this policy could have made it",
+        "10:15: `tests.0.seen.0.tool`: `mail/read` is not in the policy's catalogue: its output would not be indexed",
+      ],
+    );
   });
 });
