@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   identity: ['spec'],
   audit: ['spec'],
   store: ['spec', 'audit'],
-  loader: ['spec', 'policy'],
+  loader: ['spec', 'dataflow', 'policy'],
   harness: ['spec', 'detect', 'policy', 'audit', 'store', 'dataflow'],
   memory: ['spec'],
   replay: ['spec', 'policy', 'store', 'loader', 'harness'],
