@@ -31,7 +31,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Harness } from '../harness/harness.js';
 import type { PolicyHandle } from '../harness/types.js';
-import { screenUpstreamText, screenUpstreamValue } from '../harness/upstream-screen.js';
+import { screenTextWithPolicy, screenWithPolicy } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
 import { describeError } from '../spec/errors.js';
@@ -109,7 +109,7 @@ export class Gateway {
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
-      if (this.options.policy.current.redaction?.isMemoryServer(owner.name))
+      if (this.options.policy.current.isMemoryServer(owner.name))
         throw new McpError(
           ErrorCode.InvalidRequest,
           'Reins refused this read: memory is read through its tools only',
@@ -243,14 +243,7 @@ export class Gateway {
     item: T,
     key: 'name' | 'uri',
   ): T | undefined {
-    const policy = this.options.policy.current;
-    const screened = screenUpstreamValue(
-      policy.redaction,
-      ref,
-      policy.toolFacts(ref),
-      item,
-      'the definition',
-    );
+    const screened = screenWithPolicy(this.options.policy.current, ref, item, 'the definition');
     if (!screened.ok || screened.value[key] !== item[key]) return undefined;
     return screened.value;
   }
@@ -266,9 +259,7 @@ export class Gateway {
     try {
       const ref = { server: upstream, name: tool.name };
       const policy = this.options.policy.current;
-      check = pins.check(upstream, tool, (text) =>
-        screenUpstreamText(policy.redaction, ref, policy.toolFacts(ref), text),
-      );
+      check = pins.check(upstream, tool, (text) => screenTextWithPolicy(policy, ref, text));
     } catch (error) {
       // fail closed: a lock file we cannot read or write withholds the tool
       return {
@@ -357,9 +348,7 @@ export class Gateway {
     if (relay === undefined) return undefined;
     const screen = (message: string): string | undefined => {
       try {
-        const policy = this.options.policy.current;
-        const facts = policy.toolFacts(tool);
-        const screened = screenUpstreamValue(policy.redaction, tool, facts, message, 'the progress message');
+        const screened = screenWithPolicy(this.options.policy.current, tool, message, 'the progress message');
         return screened.ok && typeof screened.value === 'string' ? screened.value : undefined;
       } catch {
         return undefined;
@@ -405,7 +394,7 @@ export class Gateway {
       });
       return refusal(`Reins refused this call: ${pin.message}`);
     }
-    const guarded = this.options.policy.current.redaction?.isMemoryServer(upstream.name) === true;
+    const guarded = this.options.policy.current.isMemoryServer(upstream.name);
     const result = await this.options.harness.call(
       { ...callerOf(identity), tool, args },
       guarded

@@ -9,6 +9,7 @@
  * Nothing here throws: a value that cannot be screened (too deep, a detector failing) is withheld
  * with a generic reason (fail closed), never passed on raw.
  */
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import type { ToolFacts } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
@@ -68,6 +69,29 @@ export function screenUpstreamText(
 }
 
 const WITHHELD_TEXT = '(text withheld: it could not be screened for secrets)';
+
+/** `screenUpstreamValue` with the policy's redaction and its catalogue facts for `tool`. */
+export function screenWithPolicy<T>(
+  policy: PreparedPolicy,
+  tool: ToolRef,
+  value: T,
+  what: string,
+): Screened<T> {
+  try {
+    return screenUpstreamValue(policy.redaction, tool, policy.toolFacts(tool), value, what);
+  } catch (error) {
+    return { ok: false, reason: `${what} could not be screened for secrets (${describeError(error)})` };
+  }
+}
+
+/** `screenUpstreamText` with the policy's redaction and its catalogue facts for `tool`. */
+export function screenTextWithPolicy(policy: PreparedPolicy, tool: ToolRef, text: string): string {
+  try {
+    return screenUpstreamText(policy.redaction, tool, policy.toolFacts(tool), text);
+  } catch {
+    return WITHHELD_TEXT;
+  }
+}
 
 /**
  * The screen for what an upstream says about itself (connection errors, notifications its client

@@ -238,6 +238,11 @@ export class PreparedPolicy {
     return this.planFor(tool)?.dataflow;
   }
 
+  /** Is this upstream a memory server under the memory guard (`memory:` of the policy)? */
+  isMemoryServer(server: string): boolean {
+    return this.redaction?.isMemoryServer(server) ?? false;
+  }
+
   /** Catalogue facts for a tool, or undefined when the policy does not know it. */
   toolFacts(tool: ToolRef): ToolFacts | undefined {
     return this.planFor(tool)?.facts;
