@@ -4,11 +4,13 @@
  * session, and prints the Decision as JSON. Nothing runs and nothing is recorded.
  */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { WindowCounters } from '../policy/window-counters.js';
 import { describeError } from '../spec/errors.js';
 import { ToolCallSchema } from '../spec/tool-call.js';
+import { CONFIG_FLAG, CONFIG_HELP, type CommandContext, deploymentPolicy } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export function decide(options: { policy: string; call: string }, io: CliIo): number {
@@ -48,4 +50,22 @@ export function decide(options: { policy: string; call: string }, io: CliIo): nu
   const decision = loaded.policy.evaluate({ call: call.data, session, counters: new WindowCounters(), now });
   io.out(JSON.stringify(decision, null, 2));
   return EXIT_OK;
+}
+
+/** `reins decide`. */
+export function registerDecideCommand(program: Command, context: CommandContext): void {
+  const { io } = context;
+  program
+    .command('decide')
+    .description('decide one call against a policy and print the Decision as JSON (nothing runs)')
+    .option('--policy <path>', "policy file or directory (default: the deployment's policy)")
+    .option(CONFIG_FLAG, CONFIG_HELP)
+    .requiredOption(
+      '--call <json|@file>',
+      'the call: {"principal":{"agentId":..},"tool":{"server":..,"name":..},"args":{..}}',
+    )
+    .action((options: { policy?: string; config?: string; call: string }) => {
+      const policy = options.policy ?? deploymentPolicy('decide', options, io)?.[0];
+      context.exit(policy === undefined ? EXIT_ERROR : decide({ policy, call: options.call }, io));
+    });
 }

@@ -15,8 +15,11 @@
  * in progress, and closes its upstream, which also ends on its own when a killed Reins closes its stdin.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { type Command, Option } from 'commander';
 import { AgentStanding } from '../auth/agent-standing.js';
 import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -27,7 +30,11 @@ import { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import type { PolicyWatcher } from '../loader/policy-watcher.js';
 import { describeError } from '../spec/errors.js';
-import { StdioUpstreamSchema, UpstreamNameSchema } from '../spec/gateway-config.js';
+import {
+  type AuditCheckpointsConfig,
+  StdioUpstreamSchema,
+  UpstreamNameSchema,
+} from '../spec/gateway-config.js';
 import type { CallCredential, StandingSubject } from '../spec/standing.js';
 import type { Principal } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -39,7 +46,15 @@ import {
   type StoreOptions,
   watchPolicy,
 } from './audit-store.js';
+import {
+  CHECKPOINT_KEYS_HELP,
+  type CommandContext,
+  DATABASE_URL_HELP,
+  DB_HELP,
+  LOCK_HELP,
+} from './command-context.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
+import { durationMilliseconds } from './option-values.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 import { PolicyReloadAudit } from './policy-reload-audit.js';
 import { type ProcessLifetime, watchProcessLifetime } from './process-lifetime.js';
@@ -300,4 +315,92 @@ function reportStanding(
     if (line !== last) log(line);
     last = line;
   });
+}
+
+/** `reins mcp`. */
+export function registerMcpCommand(program: Command, context: CommandContext): void {
+  const { io } = context;
+  context
+    .onDeployment(
+      program
+        .command('mcp')
+        .description(
+          'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
+        ),
+      'start',
+    )
+    .requiredOption('--agent <id>', 'the registered agent this client acts as')
+    .option('--policy <path>', "policy file or directory, hot-reloaded (default: the deployment's policy)")
+    .option('--name <upstream>', 'name of the upstream in policies (tools are <name>/<tool>)', 'local')
+    .option('--db <file>', DB_HELP)
+    .option('--database-url <url>', DATABASE_URL_HELP)
+    .option(
+      '--call-timeout <duration>',
+      'how long the upstream may take per call: 30s, 2m, ... or milliseconds',
+      durationMilliseconds,
+      '60000',
+    )
+    .option(
+      '--approval-timeout <duration>',
+      'how long a held call waits for human approval: 5m, 1h, ... or milliseconds',
+      durationMilliseconds,
+      '300000',
+    )
+    .option('--lock <file>', `${LOCK_HELP}; commit it`)
+    .option('--checkpoint-keys <dir>', CHECKPOINT_KEYS_HELP)
+    .option(
+      '--publish-checkpoints <dir>',
+      'append every signed checkpoint to <dir>/checkpoints.jsonl, outside the database (verify with `reins audit verify --checkpoints`)',
+    )
+    .option('--publish-checkpoints-webhook <url>', 'POST every signed checkpoint to this URL')
+    .option(
+      '--env <NAME|NAME=value>',
+      "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .addOption(
+      new Option(
+        '--durability <mode>',
+        "SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0010); default: the configuration's, else full",
+      ).choices(['full', 'process']),
+    )
+    .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
+    .action(async (command: string[], options: Omit<McpOptions, 'policy'> & { policy?: string }) => {
+      if (options.policy === undefined) {
+        io.err('reins mcp: give --policy <path>, or a configuration that names one (--config, REINS_CONFIG)');
+        context.exit(EXIT_ERROR);
+        return;
+      }
+      // the lock's directory (beside the store, or where the configuration says) may not exist yet
+      mkdirSync(dirname(options.lock), { recursive: true, mode: 0o700 });
+      const publication = configuredPublication(options, io);
+      context.exit(
+        await runStdioGateway({ ...options, ...publication, policy: options.policy }, command, io),
+      );
+    });
+}
+
+/**
+ * `reins mcp` publishes signed checkpoints where its flags say, else where the deployment's
+ * `audit.checkpoints.publish` says (directory and webhook; it has no OTLP publisher, and says so).
+ */
+function configuredPublication(
+  options: {
+    publishCheckpoints?: string;
+    publishCheckpointsWebhook?: string;
+    checkpointPublication?: AuditCheckpointsConfig['publish'];
+  },
+  io: CliIo,
+): { publishCheckpoints?: string; publishCheckpointsWebhook?: string } {
+  const configured = options.checkpointPublication;
+  if (configured === undefined) return {};
+  if (options.publishCheckpoints !== undefined || options.publishCheckpointsWebhook !== undefined) return {};
+  if (configured.otlp !== undefined)
+    io.err(
+      `reins mcp: checkpoints are not published to the configuration's OTLP target ${configured.otlp} (reins mcp publishes to a directory and a webhook only)`,
+    );
+  return {
+    ...(configured.directory !== undefined ? { publishCheckpoints: configured.directory } : {}),
+    ...(configured.webhook !== undefined ? { publishCheckpointsWebhook: configured.webhook } : {}),
+  };
 }

@@ -3,10 +3,13 @@
  * `reins policy check` (validate policy files, report problems at file:line:column) and
  * `reins policy test` (run policy unit tests).
  */
+
+import type { Command } from 'commander';
 import { loadPolicy } from '../loader/policy-files.js';
 import { findPolicyTestFiles, runPolicyTestFile } from '../loader/policy-test-runner.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { describeError } from '../spec/errors.js';
+import { CONFIG_FLAG, CONFIG_HELP, type CommandContext, deploymentPolicy } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export function checkPolicies(paths: readonly string[], io: CliIo): number {
@@ -62,4 +65,26 @@ export function testPolicies(path: string, io: CliIo): number {
   }
   io.out(`${passed} passed, ${failed} failed`);
   return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** `reins policy check|test`. */
+export function registerPolicyCommands(program: Command, context: CommandContext): void {
+  const { io } = context;
+  const policy = program.command('policy').description('validate and test policy files');
+  policy
+    .command('check')
+    .description('validate policy files; problems are reported as file:line:column')
+    .argument('[paths...]', "policy files or directories (default: the deployment's policy)")
+    .option(CONFIG_FLAG, CONFIG_HELP)
+    .action((paths: string[], options: { config?: string }) => {
+      const given = paths.length > 0 ? paths : deploymentPolicy('policy check', options, io);
+      context.exit(given === undefined ? EXIT_ERROR : checkPolicies(given, io));
+    });
+  policy
+    .command('test')
+    .description('run policy unit tests (*.test.yaml)')
+    .argument('<path>', 'a test file or a directory searched for *.test.yaml')
+    .action((path: string) => {
+      context.exit(testPolicies(path, io));
+    });
 }

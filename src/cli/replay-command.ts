@@ -5,6 +5,7 @@
  * `{"trace","index","decision"}`, with a summary (counts, per environment, calls/s) on stderr.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Command } from 'commander';
 import { AgentDojoImporter } from '../replay/agentdojo-importer.js';
 import { AuditLogImporter } from '../replay/audit-log-importer.js';
 import { OpenAiImporter } from '../replay/openai-importer.js';
@@ -13,6 +14,7 @@ import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
+import type { CommandContext } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export interface ReplayCommandOptions {
@@ -86,4 +88,25 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     closeSync(out);
   }
   return problems > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/** `reins replay`. */
+export function registerReplayCommand(program: Command, context: CommandContext): void {
+  program
+    .command('replay')
+    .description(
+      'run recorded traces through the pipeline with a policy and write one decision per tool call (JSON Lines)',
+    )
+    .argument('<source>', 'traces directory (agentdojo, openai) or SQLite audit log (audit-log)')
+    .requiredOption('--format <format>', 'agentdojo, openai or audit-log')
+    .requiredOption(
+      '--policy <path>',
+      'policy file or directory; a directory with <environment>.yaml files picks one per environment',
+    )
+    .requiredOption('--out <file>', 'decisions file to write: {"trace","index","decision"} per line')
+    .option('--concurrency <n>', 'traces replayed at once', '8')
+    .option('--explain', 'add the tool and, for flagged calls, the reasons to each line')
+    .action(async (source: string, options: ReplayCommandOptions) => {
+      context.exit(await runReplay(source, options, context.io));
+    });
 }

@@ -6,10 +6,12 @@
  * bound to an internal interface while agents reach the gateway). Human actions go through the
  * oversight service on the shared store, so they reach every process serving it.
  */
+import type { Command } from 'commander';
 import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { verificationKey } from './audit-store.js';
+import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
 import { startGatewayProcess } from './gateway-process.js';
@@ -72,4 +74,20 @@ export function runServe(options: { config: string }, io: CliIo, stop?: AbortSig
     io,
     stop,
   );
+}
+
+/** `reins serve`. */
+export function registerServeCommand(program: Command, context: CommandContext): void {
+  context
+    .onDeployment(
+      program
+        .command('serve')
+        .description(
+          'run the MCP gateway, the control-plane API and the web console in one process (reins.yaml with an optional `control:` section)',
+        ),
+      'config',
+    )
+    .action(async (options: { config: string }) => {
+      context.exit(await runServe(options, context.io));
+    });
 }
