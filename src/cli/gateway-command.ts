@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
-import { startGatewayProcess } from './gateway-process.js';
+import { startHttpGatewayProcess } from './gateway-process.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
 
 /** Something a serving command started: it runs until stopped. */
@@ -48,7 +48,7 @@ export function runHttpGateway(options: { config: string }, io: CliIo, stop?: Ab
     'gateway',
     (log) => {
       const { config, directory } = loadConfigOrThrow(options.config);
-      return startGatewayProcess(config, directory, log);
+      return startHttpGatewayProcess(config, directory, log);
     },
     (running) => [
       `reins gateway listening on ${running.endpoint} (${running.upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,

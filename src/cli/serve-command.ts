@@ -14,7 +14,7 @@ import { verificationKey } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
-import { startGatewayProcess } from './gateway-process.js';
+import { startHttpGatewayProcess } from './gateway-process.js';
 import type { CliIo } from './io.js';
 import { openUserStore } from './user-commands.js';
 
@@ -30,14 +30,14 @@ export interface RunningServe {
 /** Starts everything `reins serve` runs; throws (after cleaning up) if any part cannot start. */
 export async function startServe(configPath: string, log: (line: string) => void): Promise<RunningServe> {
   const { config, directory } = loadConfigOrThrow(configPath);
-  const gateway = await startGatewayProcess(config, directory, log);
+  const gateway = await startHttpGatewayProcess(config, directory, log);
   try {
     const users = await openUserStore(gateway.storeOptions);
     gateway.onClose(() => users.close());
     const oversight = new StoreOversight({
       approvals: gateway.oversight.stores.approvals,
       sessions: gateway.oversight.stores.sessions,
-      identities: gateway.identity,
+      identities: gateway.callers.identity,
       audit: gateway.audit,
     });
     const publicKey = verificationKey(gateway.storeOptions);
@@ -45,8 +45,8 @@ export async function startServe(configPath: string, log: (line: string) => void
       oversight,
       audit: gateway.audit,
       users,
-      identity: gateway.identity,
-      authenticator: gateway.authenticator,
+      identity: gateway.callers.identity,
+      authenticator: gateway.callers.authenticator,
       policy: gateway.policy,
       ...(publicKey ? { publicKey } : {}),
       sessionTtlMs: config.control.sessionTtl,
