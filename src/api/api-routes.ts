@@ -61,14 +61,11 @@ export const DecideRequestSchema = z.strictObject({
   context: z.record(z.string(), z.unknown()).default({}),
 });
 
-/**
- * What `POST /v1/decide` is, and where it can differ from the gateway for the same call (issue 13 will
- * give every caller one decision entry point; until then the differences are stated, not hidden).
- */
+/** What `POST /v1/decide` is, and where it can still differ from the gateway for the same call. */
 const DECIDE_DESCRIPTION = [
-  'A dry run of the decision the gateway would make, for what-if questions and agent frameworks that ask before acting.',
-  'Like the gateway: the rules, the credential scope (agents), the session status (paused or killed sessions are refused) and the redaction screening of the arguments (a secret the policy blocks is a `deny`, one it holds is `approve`).',
-  'Unlike the gateway: the session history and the data-flow index are empty and rate-limit counters start at zero, so `flows` rules and limits can allow here what the gateway refuses; a human caller supplies the principal (roles, owner) and is trusted for it; tool pinning and quarantine are not consulted.',
+  'A dry run of the decision the gateway would make, for what-if questions and agent frameworks that ask before acting. Nothing runs and nothing is recorded.',
+  "It decides through the same entry point as the gateway: the rules, the credential scope (agents), the redaction screening of the arguments (a secret the policy blocks is a `deny`, one it holds is `approve`), and the state of the session the call names as the deployment's audit log holds it: its history (sequence rules), its data flow (`flows` rules), its status (paused or killed sessions are refused), and the limit counters of the last window. A session the log has never seen starts fresh.",
+  "What can still differ: a human caller supplies the principal (roles, owner) and is trusted for it; the standing of the agent (suspended, revoked) and tool pinning and quarantine are not consulted; a call's `context` and user input declared by an adapter are not in the log; and calls the gateway is deciding at this very moment are not on record yet.",
   'Every answer carries `dryRun: true`. It is never an approval and grants nothing.',
 ].join('\n\n');
 

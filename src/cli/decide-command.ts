@@ -1,17 +1,40 @@
 /**
  * @module cli/decide-command
- * `reins decide --policy <path> --call <json|@file>`: decides one call against a policy, in a fresh
- * session, and prints the Decision as JSON. Nothing runs and nothing is recorded.
+ * `reins decide [--config <reins.yaml>] [--policy <path>] --call <json|@file>`: a dry run of one call
+ * through the one decision entry point (inspect/dry-run), printed as the Decision in JSON. On a
+ * deployment (`--config`, REINS_CONFIG, ./reins.yaml, or `--db`/`--database-url`) the session the call
+ * names is read from its audit log — history, data flow, status, limit counters — without changing
+ * it; otherwise, or for a session the log has never seen, the session starts fresh. Nothing runs and
+ * nothing is recorded.
  */
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { dryRun } from '../inspect/dry-run.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
-import { WindowCounters } from '../policy/window-counters.js';
-import { describeError } from '../spec/errors.js';
+import type { Decision } from '../spec/decision.js';
+import { describeError, ReinsError } from '../spec/errors.js';
 import { ToolCallSchema } from '../spec/tool-call.js';
-import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { openReadableAuditLog, type StoreOptions } from './audit-store.js';
+import {
+  CONFIG_FLAG,
+  CONFIG_HELP,
+  type CommandContext,
+  DATABASE_URL_HELP,
+  DB_HELP,
+} from './command-context.js';
+import { resolveDeployment } from './deployment.js';
+import { type CliIo, describeFully, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
-export function decide(options: { policy: string; call: string }, io: CliIo): number {
+export interface DecideOptions {
+  readonly policy: string;
+  readonly call: string;
+  /** The deployment's store, whose audit log holds the live sessions; none: a fresh session. */
+  readonly store?: StoreOptions;
+}
+
+export async function decide(options: DecideOptions, io: CliIo): Promise<number> {
   let text = options.call;
   try {
     if (text.startsWith('@')) text = readFileSync(text.slice(1), 'utf8');
@@ -37,15 +60,86 @@ export function decide(options: { policy: string; call: string }, io: CliIo): nu
     for (const problem of loaded.problems) io.err(formatProblem(problem));
     return EXIT_FAILED;
   }
-  const now = Date.now();
-  const session = {
-    id: call.data.sessionId,
-    status: 'active' as const,
-    startedAt: now,
-    history: [],
-    labels: [],
-  };
-  const decision = loaded.policy.evaluate({ call: call.data, session, counters: new WindowCounters(), now });
+  let log: AuditLog | undefined;
+  try {
+    log = options.store === undefined ? undefined : await openReadableAuditLog(options.store);
+  } catch (error) {
+    // a deployment without a log yet has no live sessions: every session starts fresh
+    if (!(error instanceof ReinsError && error.code === 'not_found')) {
+      io.err(`cannot read the deployment's audit log: ${describeError(error)}`);
+      return EXIT_ERROR;
+    }
+  }
+  let decision: Decision;
+  try {
+    decision = await dryRun(loaded.policy, { call: call.data, now: Date.now(), ...(log ? { log } : {}) });
+  } catch (error) {
+    io.err(`cannot read the session from the audit log: ${describeError(error)}`);
+    return EXIT_ERROR;
+  } finally {
+    await log?.close().catch(() => undefined);
+  }
   io.out(JSON.stringify(decision, null, 2));
   return EXIT_OK;
+}
+
+/** `reins decide`. */
+export function registerDecideCommand(program: Command, context: CommandContext): void {
+  const { io } = context;
+  program
+    .command('decide')
+    .description(
+      "dry-run one call (nothing runs, nothing is recorded): against the named session's state on a deployment, else a fresh session; prints the Decision as JSON",
+    )
+    .option('--policy <path>', "policy file or directory (default: the deployment's policy)")
+    .option(CONFIG_FLAG, CONFIG_HELP)
+    .option('--db <file>', DB_HELP)
+    .option('--database-url <url>', DATABASE_URL_HELP)
+    .requiredOption(
+      '--call <json|@file>',
+      'the call: {"principal":{"agentId":..},"sessionId":..,"tool":{"server":..,"name":..},"args":{..}}',
+    )
+    .action(
+      async (options: {
+        policy?: string;
+        config?: string;
+        db?: string;
+        databaseUrl?: string;
+        call: string;
+      }) => {
+        let deployment: ReturnType<typeof resolveDeployment>;
+        try {
+          deployment = resolveDeployment({
+            ...(options.config !== undefined ? { config: options.config } : {}),
+            ...(options.db !== undefined ? { db: options.db } : {}),
+            ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
+            ...(options.policy !== undefined ? { policy: options.policy } : {}),
+          });
+        } catch (error) {
+          io.err(`reins decide: ${describeFully(error)}`);
+          context.exit(EXIT_ERROR);
+          return;
+        }
+        if (deployment.policy === undefined) {
+          io.err('reins decide: give --policy, or a configuration that names one (--config, REINS_CONFIG)');
+          context.exit(EXIT_ERROR);
+          return;
+        }
+        // only a deployment that was named or found has live sessions; bare defaults are not one
+        const onDeployment =
+          deployment.configFile !== undefined ||
+          options.db !== undefined ||
+          options.databaseUrl !== undefined;
+        context.exit(
+          await decide(
+            {
+              policy: deployment.policy,
+              call: options.call,
+              ...(onDeployment ? { store: deployment.store } : {}),
+            },
+            io,
+          ),
+        );
+      },
+    );
 }

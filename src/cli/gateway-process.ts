@@ -1,15 +1,22 @@
 /**
  * @module cli/gateway-process
- * Everything a serving gateway process runs, started in one place for `reins gateway` and
- * `reins serve`: the watched policy, the audit log, the identity store and authenticator, the
- * upstreams, human oversight on the store (durable approvals, shared session control, overrides), the
- * memory guard, the harness and the Streamable HTTP endpoint. Closing stops them in reverse order
- * (pending audit records are flushed). One composition, so that the two commands cannot drift apart.
+ * Everything a serving gateway process runs, composed in one place for `reins gateway`, `reins serve`
+ * and `reins mcp`: the watched policy, the audit log (and where its signed checkpoints are published),
+ * who the callers are and the standing each call is checked against, the upstreams, human oversight on
+ * the store (durable approvals, shared session control, overrides), the harness, the memory guard and
+ * the gateway. Each part is registered for closing as soon as it has started, and one `close()` stops
+ * them in reverse order (the outcome of every call under way is on record before the stores close):
+ * a part that cannot start closes the ones before it, and every exit of a command closes the same way.
+ * One composition, so that the commands cannot drift apart.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Authenticator } from '../auth/authenticator.js';
-import { CheckpointPublisher, checkpointTargets } from '../export/checkpoint-publisher.js';
+import {
+  type CheckpointPublishConfig,
+  CheckpointPublisher,
+  checkpointTargets,
+} from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
 import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
@@ -17,7 +24,8 @@ import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
-import type { GatewayConfig } from '../spec/gateway-config.js';
+import type { GatewayConfig, UpstreamConfig } from '../spec/gateway-config.js';
+import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import {
@@ -31,102 +39,206 @@ import {
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 import { PolicyStatusTracker } from './policy-status.js';
 
-export interface GatewayProcess {
+/** What a gateway process serves, from a reins.yaml (`reins gateway`, `reins serve`) or flags (`reins mcp`). */
+export interface GatewayPlan {
+  readonly storeOptions: StoreOptions;
+  /** The policy file or directory, watched and hot-reloaded. */
+  readonly policy: string;
+  /** Where signed checkpoints leave the database as they are signed (decision 0012). */
+  readonly publish: CheckpointPublishConfig;
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly callTimeoutMs: number;
+  /** Where stdio upstreams run (reins.yaml's directory); default: the working directory. */
+  readonly cwd?: string;
+  readonly approvalTimeoutMs: number;
+  /** Default 20 (harness/durable-approvals). */
+  readonly maxPendingApprovalsPerAgent?: number;
+  /** Told about every new approval request. */
+  readonly approvalWebhook?: string;
+  /** Tool definition pins; its directory is created if missing. */
+  readonly lock: string;
+}
+
+/** Who calls the gateway, with the standing (suspensions, revocations) each call is checked against. */
+export interface Callers {
+  readonly standing: StandingCheck;
+}
+
+/** What opening the callers may use: the store, the log, and where to register what must be closed. */
+export interface CallerOpening {
+  readonly storeOptions: StoreOptions;
+  readonly log: (line: string) => void;
+  onClose(step: CloseStep): void;
+}
+
+/**
+ * How a process knows its callers, opened at its place among the parts: before the audit log, so that
+ * a caller refused at the start creates nothing (`reins mcp`'s one agent), or after it, for an
+ * authenticator that records refused credentials in the log (`reins gateway`, `reins serve`).
+ */
+export type CallerSource<C extends Callers> =
+  | { readonly openBeforeAudit: (opening: CallerOpening) => Promise<C> }
+  | { readonly openAfterAudit: (opening: CallerOpening, audit: AuditLog) => Promise<C> };
+
+export type CloseStep = () => Promise<void> | void;
+
+export interface GatewayProcess<C extends Callers> {
   readonly storeOptions: StoreOptions;
   readonly policy: PolicyStatusTracker;
   readonly audit: AuditLog;
-  readonly identity: IdentityStore;
-  readonly authenticator: Authenticator;
+  readonly callers: C;
   readonly oversight: OversightWiring;
   readonly upstreams: readonly Upstream[];
-  /** Where MCP clients connect. */
-  readonly endpoint: string;
-  /** Runs `step` when the process closes (before the parts started here). */
-  onClose(step: () => Promise<void> | void): void;
+  readonly harness: Harness;
+  readonly gateway: Gateway;
+  /** Runs `step` when the process closes (before the parts started earlier). */
+  onClose(step: CloseStep): void;
+  /** Stops every part, last started first; a step that fails is logged and the others still run. */
   close(): Promise<void>;
 }
 
 /** Starts every part; if one cannot start, what was started is closed again and the error thrown. */
-export async function startGatewayProcess(
-  config: GatewayConfig,
-  directory: string,
+export async function startGatewayProcess<C extends Callers>(
+  plan: GatewayPlan,
+  callerSource: CallerSource<C>,
   log: (line: string) => void,
-): Promise<GatewayProcess> {
-  const storeOptions = storeOptionsOfConfig(config, directory);
-  const cleanup: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const step of cleanup.reverse()) {
-      await Promise.resolve(step()).catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
-    }
-    cleanup.length = 0;
+): Promise<GatewayProcess<C>> {
+  const steps: CloseStep[] = [];
+  const onClose = (step: CloseStep) => {
+    steps.push(step);
   };
-  try {
-    const policy = new PolicyStatusTracker(config.policy, log);
-    cleanup.push(() => policy.stop());
-    // checkpoints leave the database as they are signed (decision 0012); closed after the log, whose
-    // close signs the last one
-    const targets = checkpointTargets(config.audit.checkpoints.publish);
-    const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
-    if (publisher) cleanup.push(() => publisher.close());
-    const audit: AuditLog = await openWritableAuditLog(
-      storeOptions,
-      {
-        checkpointEvery: config.audit.checkpoints.every,
-        ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
-      },
-      log,
-    );
-    cleanup.push(() => audit.close());
-    // reloads are chained with the calls they decide; recording stops before the log closes
-    cleanup.push(policy.reloads.recordTo(audit));
-    const identity = await openIdentityStore(storeOptions);
-    cleanup.push(() => identity.close());
-    // the first start of a deployment creates its default key directory; nothing else ever does
-    const keys = credentialKeysOf(storeOptions, { log });
-    const authenticator = await Authenticator.open({ store: identity, audit, keys, log });
-    cleanup.push(() => authenticator.close());
-    const upstreams = config.upstreams.map(
-      (upstreamConfig) =>
-        new Upstream(upstreamConfig, {
-          callTimeoutMs: config.limits.callTimeout,
-          cwd: directory,
-          onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
-          screen: upstreamTextScreen(policy, upstreamConfig.name),
-        }),
-    );
-    for (const upstream of upstreams) {
-      await upstream.connect();
-      cleanup.push(() => upstream.close());
+  const close = async () => {
+    for (let step = steps.pop(); step !== undefined; step = steps.pop()) {
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
     }
+  };
+  const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose };
+  try {
+    const policy = new PolicyStatusTracker(plan.policy, log);
+    onClose(() => policy.stop());
+    const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;
+    const audit = await openAudit(plan, log, onClose);
+    // reloads are chained with the calls they decide; recording stops before the log closes
+    onClose(policy.reloads.recordTo(audit));
+    const callers = early ?? (await (callerSource as OpenedAfterAudit<C>).openAfterAudit(opening, audit));
+    const upstreams = await connectUpstreams(plan, policy, log, onClose);
     // held calls become durable approval requests, decided from any process on the store
-    const oversight = await wireOversight(storeOptions, {
-      approvalTimeoutMs: config.limits.approvalTimeout,
-      maxPendingPerAgent: config.limits.maxPendingApprovalsPerAgent,
-      ...(config.approvals.webhook ? { webhook: config.approvals.webhook } : {}),
+    const oversight = await wireOversight(plan.storeOptions, {
+      approvalTimeoutMs: plan.approvalTimeoutMs,
+      ...(plan.maxPendingApprovalsPerAgent !== undefined
+        ? { maxPendingPerAgent: plan.maxPendingApprovalsPerAgent }
+        : {}),
+      ...(plan.approvalWebhook ? { webhook: plan.approvalWebhook } : {}),
       log,
     });
-    cleanup.push(() => oversight.close());
+    onClose(() => oversight.close());
     const harness = new Harness({
       policy,
       audit,
       sessions: oversight.sessions,
       approvals: oversight.approvals,
       overrides: oversight.overrides,
-      approvalTimeoutMs: config.limits.approvalTimeout,
-      // held calls see suspensions and revocations too (requests are authenticated one by one)
-      standing: authenticator.standing,
+      approvalTimeoutMs: plan.approvalTimeoutMs,
+      // every call, and every held call while it waits, checks its caller's standing as it is now
+      standing: callers.standing,
     });
-    // runs after the endpoint has closed (which aborts what its clients were waiting for) and before
+    // runs after the front has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
-    cleanup.push(() => harness.settled());
-    // the lock's place is the configuration's (relative to reins.yaml); its directory may be new
-    mkdirSync(dirname(config.lock), { recursive: true, mode: 0o700 });
-    const pins = ToolPins.load(config.lock);
-    const memoryGuard = memoryGuardOf(storeOptions, (closeIndex) => cleanup.push(closeIndex));
+    onClose(() => harness.settled());
+    // the lock's place is the configuration's (or beside the store); its directory may be new
+    mkdirSync(dirname(plan.lock), { recursive: true, mode: 0o700 });
+    const pins = ToolPins.load(plan.lock);
+    const memoryGuard = memoryGuardOf(plan.storeOptions, onClose);
     const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });
+    const { storeOptions } = plan;
+    return { storeOptions, policy, audit, callers, oversight, upstreams, harness, gateway, onClose, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+type OpenedAfterAudit<C extends Callers> = Extract<CallerSource<C>, { openAfterAudit: unknown }>;
+
+/** The log, signing checkpoints; the publisher closes after it, because the log's close signs the last one. */
+async function openAudit(
+  plan: GatewayPlan,
+  log: (line: string) => void,
+  onClose: (step: CloseStep) => void,
+): Promise<AuditLog> {
+  const targets = checkpointTargets(plan.publish);
+  const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
+  if (publisher) onClose(() => publisher.close());
+  const audit = await openWritableAuditLog(
+    plan.storeOptions,
+    publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {},
+    log,
+  );
+  onClose(() => audit.close());
+  return audit;
+}
+
+/** Every upstream, connected one after the other; their text is screened by the policy in force. */
+async function connectUpstreams(
+  plan: GatewayPlan,
+  policy: PolicyStatusTracker,
+  log: (line: string) => void,
+  onClose: (step: CloseStep) => void,
+): Promise<Upstream[]> {
+  const upstreams = plan.upstreams.map(
+    (config) =>
+      new Upstream(config, {
+        callTimeoutMs: plan.callTimeoutMs,
+        ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),
+        onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
+        screen: upstreamTextScreen(policy, config.name),
+      }),
+  );
+  for (const upstream of upstreams) {
+    await upstream.connect();
+    onClose(() => upstream.close());
+  }
+  return upstreams;
+}
+
+/** Remote agents, each request authenticated by its Reins credential. */
+export interface CredentialCallers extends Callers {
+  readonly identity: IdentityStore;
+  readonly authenticator: Authenticator;
+}
+
+/** After the log: the authenticator records the credentials it refuses there. */
+const credentialCallers: CallerSource<CredentialCallers> = {
+  openAfterAudit: async ({ storeOptions, log, onClose }, audit) => {
+    const identity = await openIdentityStore(storeOptions);
+    onClose(() => identity.close());
+    // the first start of a deployment creates its default key directory; nothing else ever does
+    const keys = credentialKeysOf(storeOptions, { log });
+    const authenticator = await Authenticator.open({ store: identity, audit, keys, log });
+    onClose(() => authenticator.close());
+    // held calls see suspensions and revocations too (requests are authenticated one by one)
+    return { identity, authenticator, standing: authenticator.standing };
+  },
+};
+
+export interface HttpGatewayProcess extends GatewayProcess<CredentialCallers> {
+  /** Where MCP clients connect (Streamable HTTP). */
+  readonly endpoint: string;
+}
+
+/** `reins gateway` and `reins serve`: the gateway of a reins.yaml, on its Streamable HTTP endpoint. */
+export async function startHttpGatewayProcess(
+  config: GatewayConfig,
+  directory: string,
+  log: (line: string) => void,
+): Promise<HttpGatewayProcess> {
+  const running = await startGatewayProcess(httpGatewayPlan(config, directory), credentialCallers, log);
+  try {
     const http = new HttpGateway({
-      gateway,
-      authenticator,
+      gateway: running.gateway,
+      authenticator: running.callers.authenticator,
       host: config.listen.host,
       port: config.listen.port,
       path: config.listen.path,
@@ -137,21 +249,25 @@ export async function startGatewayProcess(
       log,
     });
     const endpoint = await http.listen();
-    cleanup.push(() => http.close());
-    return {
-      storeOptions,
-      policy,
-      audit,
-      identity,
-      authenticator,
-      oversight,
-      upstreams,
-      endpoint,
-      onClose: (step) => cleanup.push(step),
-      close,
-    };
+    running.onClose(() => http.close());
+    return { ...running, endpoint };
   } catch (error) {
-    await close();
+    await running.close();
     throw error;
   }
+}
+
+function httpGatewayPlan(config: GatewayConfig, directory: string): GatewayPlan {
+  return {
+    storeOptions: storeOptionsOfConfig(config, directory),
+    policy: config.policy,
+    publish: config.audit.checkpoints.publish,
+    upstreams: config.upstreams,
+    callTimeoutMs: config.limits.callTimeout,
+    cwd: directory,
+    approvalTimeoutMs: config.limits.approvalTimeout,
+    maxPendingApprovalsPerAgent: config.limits.maxPendingApprovalsPerAgent,
+    ...(config.approvals.webhook ? { approvalWebhook: config.approvals.webhook } : {}),
+    lock: config.lock,
+  };
 }

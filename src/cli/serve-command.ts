@@ -6,13 +6,15 @@
  * bound to an internal interface while agents reach the gateway). Human actions go through the
  * oversight service on the shared store, so they reach every process serving it.
  */
+import type { Command } from 'commander';
 import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { verificationKey } from './audit-store.js';
+import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
-import { startGatewayProcess } from './gateway-process.js';
+import { startHttpGatewayProcess } from './gateway-process.js';
 import type { CliIo } from './io.js';
 import { openUserStore } from './user-commands.js';
 
@@ -28,14 +30,14 @@ export interface RunningServe {
 /** Starts everything `reins serve` runs; throws (after cleaning up) if any part cannot start. */
 export async function startServe(configPath: string, log: (line: string) => void): Promise<RunningServe> {
   const { config, directory } = loadConfigOrThrow(configPath);
-  const gateway = await startGatewayProcess(config, directory, log);
+  const gateway = await startHttpGatewayProcess(config, directory, log);
   try {
     const users = await openUserStore(gateway.storeOptions);
     gateway.onClose(() => users.close());
     const oversight = new StoreOversight({
       approvals: gateway.oversight.stores.approvals,
       sessions: gateway.oversight.stores.sessions,
-      identities: gateway.identity,
+      identities: gateway.callers.identity,
       audit: gateway.audit,
     });
     const publicKey = verificationKey(gateway.storeOptions);
@@ -43,8 +45,8 @@ export async function startServe(configPath: string, log: (line: string) => void
       oversight,
       audit: gateway.audit,
       users,
-      identity: gateway.identity,
-      authenticator: gateway.authenticator,
+      identity: gateway.callers.identity,
+      authenticator: gateway.callers.authenticator,
       policy: gateway.policy,
       ...(publicKey ? { publicKey } : {}),
       sessionTtlMs: config.control.sessionTtl,
@@ -72,4 +74,20 @@ export function runServe(options: { config: string }, io: CliIo, stop?: AbortSig
     io,
     stop,
   );
+}
+
+/** `reins serve`. */
+export function registerServeCommand(program: Command, context: CommandContext): void {
+  context
+    .onDeployment(
+      program
+        .command('serve')
+        .description(
+          'run the MCP gateway, the control-plane API and the web console in one process (reins.yaml with an optional `control:` section)',
+        ),
+      'config',
+    )
+    .action(async (options: { config: string }) => {
+      context.exit(await runServe(options, context.io));
+    });
 }
