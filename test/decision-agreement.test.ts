@@ -87,6 +87,8 @@ beforeAll(async () => {
     serve?.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output.join('')}`)));
   });
   client = await connectHttp(gatewayUrl, agentToken);
+  // the gateway pins what it lists; a tool is known once it has been listed
+  await client.listTools();
 }, 120_000);
 
 afterAll(async () => {
@@ -152,7 +154,7 @@ function cliDecide(tool: string, args: Record<string, unknown>, sessionId = SESS
 }
 
 async function gatewayCall(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name: tool, arguments: args })) as CallToolResult;
+  return (await client.callTool({ name: `memory__${tool}`, arguments: args })) as CallToolResult;
 }
 
 function auditCount(): number {
