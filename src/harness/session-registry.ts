@@ -2,7 +2,7 @@
  * @module harness/session-registry
  * Session state the pipeline keeps between calls: which agent owns the session, its status
  * (active, paused, killed), and the history of calls that ran (for sequence rules).
- * In memory for now; the interface is what a store-backed registry will implement.
+ * In memory (this class); harness/shared-session-registry shares the status through the store.
  */
 import type { HistoryEntry, SessionStatus, SessionView } from '../spec/tool-call.js';
 

@@ -1,8 +1,9 @@
 /**
  * @module replay/trace
  * The format-neutral shape of a recorded session that `reins replay` runs through the pipeline, and
- * the interface every importer implements (AgentDojo runs, OpenAI-style message logs, our own audit
- * log). An importer only translates; deciding is the harness's job, exactly as in production.
+ * the interface every importer implements (AgentDojo runs, OpenAI-style message logs). An importer
+ * only translates; deciding is the harness's job, exactly as in production. Our own audit log is not
+ * a trace: it is replayed as recorded traffic (policy/recorded-traffic), with the full principal.
  */
 import type { ToolRef } from '../spec/tool-call.js';
 
