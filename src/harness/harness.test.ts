@@ -235,10 +235,18 @@ describe('Harness.call', () => {
 
   it('does not run an approved call whose session was killed while it waited', async () => {
     let approve: (value: { approved: boolean }) => void = () => {};
-    const { harness: subject } = harness({ approvals: () => new Promise((resolve) => (approve = resolve)) });
+    let held: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => (held = resolve));
+    const { harness: subject } = harness({
+      approvals: () =>
+        new Promise((resolve) => {
+          approve = resolve;
+          held();
+        }),
+    });
     const executor = vi.fn(async () => 'ran');
     const pending = subject.call(request('db.execute'), executor);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waiting; // the call waits for its approval
     subject.sessions.setStatus('s1', 'killed');
     approve({ approved: true });
     expect(await pending).toMatchObject({ status: 'denied', outcome: 'cancelled' });
