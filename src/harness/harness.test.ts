@@ -5,6 +5,7 @@
  * where a failing log has to be simulated.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../../test/support/eventually.js';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
 import type { AuditEventV1 } from '../spec/audit-event.js';
 import type { StandingCheck, StandingRefusal } from '../spec/standing.js';
@@ -282,7 +283,7 @@ describe('Harness.call', () => {
     });
     const executor = vi.fn(async () => 'ran');
     const pending = subject.call(request('db.execute'), executor);
-    await vi.waitFor(() => expect(signalSeen).toBeDefined());
+    await eventually(() => expect(signalSeen).toBeDefined());
     standing.lose({ code: 'agent_not_active', message: 'agent `agent-a` is suspended' });
     expect(await pending).toMatchObject({
       status: 'denied',
