@@ -49,9 +49,10 @@ class ToolPlan {
     readonly facts: ToolFacts,
     readonly dataflow: ToolDataflow,
     rules: readonly CompiledRule[],
+    indexAgents: boolean,
   ) {
     for (const rule of rules) {
-      const agents = rule.principal?.exactAgents;
+      const agents = indexAgents ? rule.principal?.exactAgents : undefined;
       if (agents === undefined) {
         this.anyAgent.push(rule);
         continue;
@@ -175,6 +176,7 @@ export class PreparedPolicy {
   private readonly rulesByToolName = new Map<string, CompiledRule[]>();
   private readonly rulesForAnyToolName: CompiledRule[] = [];
   private readonly plans = new Map<string, ToolPlan | null>();
+  private readonly indexed: boolean;
 
   constructor(options: {
     hash: string;
@@ -183,6 +185,8 @@ export class PreparedPolicy {
     documents: readonly PolicyDocument[];
     redaction?: RedactionPolicy;
     memory?: MemoryGuardDocument;
+    /** Tests only: `false` checks every rule for every call, to show that the indexes change nothing. */
+    index?: boolean;
   }) {
     this.hash = options.hash;
     this.redaction = options.redaction;
@@ -190,8 +194,9 @@ export class PreparedPolicy {
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
+    this.indexed = options.index ?? true;
     for (const rule of options.rules) {
-      const names = rule.tool?.exactNames;
+      const names = this.indexed ? rule.tool?.exactNames : undefined;
       if (names === undefined) {
         this.rulesForAnyToolName.push(rule);
         continue;
@@ -406,7 +411,7 @@ export class PreparedPolicy {
     const candidates = [...named, ...this.rulesForAnyToolName]
       .filter((rule) => toolMatches(rule.tool, tool, entry.facts))
       .sort((left, right) => left.order - right.order);
-    return new ToolPlan(entry.facts, entry.dataflow, candidates);
+    return new ToolPlan(entry.facts, entry.dataflow, candidates, this.indexed);
   }
 
   private denial(diagnostics: Diagnostic[], matchedRules: string[], facts?: ToolFacts): Decision {
