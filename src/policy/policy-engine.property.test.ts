@@ -21,7 +21,7 @@ import { formatProblem } from './policy-problem.js';
 import type { PreparedPolicy } from './prepared-policy.js';
 
 const SEED = 20_261_206;
-const RUNS = 150;
+const RUNS = 100;
 
 // ---- the grammar: what rules and calls are made of ----
 
