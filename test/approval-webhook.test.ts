@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webhookNotifier } from '../src/cli/oversight-wiring.js';
-import { approvalRecord, waitFor } from './conformance/oversight-store.conformance.js';
+import { approvalRecord } from './conformance/oversight-store.conformance.js';
+import { eventually } from './support/eventually.js';
 
 let server: Server | undefined;
 
@@ -41,7 +42,7 @@ describe('approval webhook', () => {
     const url = await listen(204, received);
     const logged: string[] = [];
     webhookNotifier(url, (line) => logged.push(line))(approvalRecord('req-1'));
-    await waitFor(() => received.length === 1);
+    await eventually(() => expect(received).toHaveLength(1));
     expect(received[0]?.type).toBe('application/json');
     expect(received[0]?.body).toEqual({
       type: 'approval.requested',
@@ -64,10 +65,10 @@ describe('approval webhook', () => {
     const url = await listen(500, received);
     const logged: string[] = [];
     webhookNotifier(url, (line) => logged.push(line))(approvalRecord('req-2'));
-    await waitFor(() => logged.length === 1);
+    await eventually(() => expect(logged).toHaveLength(1));
     expect(logged[0]).toContain('500');
     webhookNotifier('http://127.0.0.1:1/hook', (line) => logged.push(line))(approvalRecord('req-3'));
-    await waitFor(() => logged.length === 2);
+    await eventually(() => expect(logged).toHaveLength(2));
     expect(logged[1]).toMatch(/approval webhook failed/);
   });
 });

@@ -17,6 +17,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from './support/eventually.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const EVERYTHING = createRequire(import.meta.url).resolve(
@@ -121,13 +122,14 @@ async function pendingApprovals(): Promise<
 }
 
 async function waitForPending() {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const pending = await pendingApprovals();
-    if (pending.length > 0) return pending;
-    if (Date.now() > deadline) throw new Error('no approval request appeared');
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  return eventually(
+    async () => {
+      const pending = await pendingApprovals();
+      expect(pending).not.toEqual([]);
+      return pending;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: 'an approval request' },
+  );
 }
 
 function text(result: CallToolResult): string {

@@ -239,14 +239,14 @@ describe('createOtelAuditExporter', () => {
     const closed = await startReceiver();
     await closed.close(); // the port is now free: connections are refused
     exporter = createOtelAuditExporter({ url: closed.url, timeoutMillis: 2000 });
-    const started = Date.now();
+    // the refusal ends the export (retries stay within timeoutMillis): were the timeout ignored, the
+    // exporter's own deadline would end it later, with "no answer within 7000 ms"
     const failure = exporter.export(log.records());
     await expect(failure).rejects.toThrow(
       new RegExp(
         `^OTLP export to \`${closed.url}\` failed \\(0 delivered\\): connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+$`,
       ),
     );
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('rejects on an HTTP error, naming the status, the answer and what was already delivered', async () => {
@@ -266,11 +266,11 @@ describe('createOtelAuditExporter', () => {
   it('rejects when the receiver never answers, after the timeout', async () => {
     receiver = await startReceiver(() => 'hang');
     exporter = createOtelAuditExporter({ url: receiver.url, timeoutMillis: 1000 });
-    const started = Date.now();
+    // the request's timeout ends it: a request that ignored timeoutMillis would be ended later by the
+    // exporter's own deadline, with "no answer within 6000 ms"
     await expect(exporter.export(log.records())).rejects.toThrow(
       /^OTLP export to .* failed .*: Request timed out$/,
     );
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('refuses a bad endpoint, and exports after shutdown', async () => {

@@ -14,6 +14,7 @@ import { PendingApprovals } from '../src/gateway/pending-approvals.js';
 import { Upstream } from '../src/gateway/upstream.js';
 import { Harness } from '../src/harness/harness.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { eventually, present } from './support/eventually.js';
 import { policyFrom } from './support/policy-fixtures.js';
 
 let upstream: Upstream;
@@ -69,16 +70,18 @@ describe('held calls at the gateway', () => {
         timeout: 10_000,
       },
     );
-    for (let attempt = 0; approvals.list().length === 0; attempt++) {
-      if (attempt > 200) throw new Error('the call never reached the approvals');
-      await new Promise((wait) => setTimeout(wait, 10));
-    }
-    await new Promise((wait) => setTimeout(wait, 150));
-    const [waiting] = approvals.list();
-    expect(waiting?.request.decision.reasons).toEqual(['echoes need a human']);
-    expect(
-      approvals.decide(waiting?.request.decisionId as string, { approved: true, by: 'ops@example.com' }),
-    ).toBe(true);
+    // held, and the client has heard so at least twice (a note every 50 ms)
+    const waiting = await eventually(
+      () => {
+        expect(progress.length).toBeGreaterThanOrEqual(2);
+        return present(approvals.list()[0], 'the call has not reached the approvals');
+      },
+      { intervalMs: 10 },
+    );
+    expect(waiting.request.decision.reasons).toEqual(['echoes need a human']);
+    expect(approvals.decide(waiting.request.decisionId, { approved: true, by: 'ops@example.com' })).toBe(
+      true,
+    );
     const result = (await pending) as CallToolResult;
     expect(result.isError).toBeFalsy();
     expect(result.content).toEqual([{ type: 'text', text: 'approved echo' }]);

@@ -27,6 +27,7 @@ import { createKeyDirectory } from '../src/keys/key-directory.js';
 import { directoryKeySource } from '../src/keys/key-source.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { eventually } from './support/eventually.js';
 
 const require = createRequire(import.meta.url);
 const server = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
@@ -327,8 +328,7 @@ describe('gateway over Streamable HTTP', () => {
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     await auth.revoke('token', claims.jti, { by: 'sec@example.com', reason: 'test' });
     // the gateway's authenticator hears of it through the store (SQLite: polled every 50 ms)
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await expect(client.listTools()).rejects.toThrow();
+    await eventually(() => expect(client.listTools()).rejects.toThrow());
     const audit = new SqliteAuditLog({ path: join(directory, 'reins.db'), readOnly: true });
     const rejected = await audit.query({ kind: 'credential-rejected' });
     await audit.close();

@@ -14,6 +14,7 @@ import { Gateway } from '../src/gateway/gateway.js';
 import { Upstream } from '../src/gateway/upstream.js';
 import { Harness } from '../src/harness/harness.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { eventually, StopWaiting } from './support/eventually.js';
 import { policyFrom } from './support/policy-fixtures.js';
 
 const events: string[] = [];
@@ -82,13 +83,11 @@ describe('gateway robustness', () => {
       signal: controller.signal,
       timeout: 5_000,
     });
-    await new Promise((wait) => setTimeout(wait, 200));
+    // cancelled once the upstream runs it
+    await eventually(() => expect(events.join('\n')).toContain('slow call started'));
     controller.abort();
     await expect(pending).rejects.toThrow();
-    for (let attempt = 0; !(await outcomes()).includes('slow:cancelled'); attempt++) {
-      if (attempt > 100) throw new Error(`no cancelled outcome: ${(await outcomes()).join(', ')}`);
-      await new Promise((wait) => setTimeout(wait, 20));
-    }
+    await eventually(async () => expect(await outcomes()).toContain('slow:cancelled'));
     expect(text(await echo())).toBe('still here');
   });
 
@@ -102,16 +101,18 @@ describe('gateway robustness', () => {
   it('restarts a crashed upstream, which then serves again', async () => {
     const crashed = (await client.callTool({ name: 'flaky__crash', arguments: {} })) as CallToolResult;
     expect(crashed.isError).toBe(true);
-    for (let attempt = 0; ; attempt++) {
-      const result = await echo();
-      if (!result.isError) {
+    await eventually(
+      async () => {
+        const result = await echo();
+        // while it restarts, calls fail with a clear error; any other error fails the test at once
+        if (result.isError && !/unavailable|closed|failed/i.test(text(result)))
+          throw new StopWaiting(`unexpected error while the upstream restarts: ${text(result)}`);
+        if (result.isError) return false;
         expect(text(result)).toBe('still here');
-        break;
-      }
-      expect(text(result)).toMatch(/unavailable|closed|failed/i);
-      if (attempt > 100) throw new Error(`upstream never came back: ${events.join('; ')}`);
-      await new Promise((wait) => setTimeout(wait, 50));
-    }
+        return true;
+      },
+      { what: () => `the upstream coming back (its events: ${events.join('; ')})` },
+    );
     expect(events.some((event) => event.startsWith('closed: restarting'))).toBe(true);
   });
 });

@@ -21,6 +21,7 @@ import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { eventually } from './support/eventually.js';
 import { connectWithCredential, type RunningGateway, startHttpGateway } from './support/http-gateway.js';
 import { LEAKS } from './support/leaky-secrets.js';
 import { createOperators, reins, reinsAs, waitForPendingApproval } from './support/reins-cli.js';
@@ -146,10 +147,10 @@ describe('upstream progress through `reins mcp`', () => {
     );
     const request = await waitForPendingApproval(db, directory);
     // two waiting notes (the second one 5 s on): the upstream's 1 of 4 comes after a larger value
-    for (let attempt = 0; progress.length < 2; attempt++) {
-      if (attempt > 300) throw new Error('the waiting progress never came');
-      await new Promise((wait) => setTimeout(wait, 50));
-    }
+    await eventually(() => expect(progress.length).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 15_000,
+      what: 'two waiting notes',
+    });
     reinsAs(approver, db, directory, 'approvals', 'approve', request.id, '--reason', 'ok');
     const result = (await pending) as CallToolResult;
     expect(text(result)).toContain('Long running operation completed');

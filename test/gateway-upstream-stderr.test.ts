@@ -26,6 +26,7 @@ import { Upstream } from '../src/gateway/upstream.js';
 import { type StderrLimits, UpstreamStderr } from '../src/gateway/upstream-stderr.js';
 import { upstreamTextScreen } from '../src/harness/upstream-screen.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { eventually } from './support/eventually.js';
 import { connectHttp, startHttpGateway, textOf } from './support/http-gateway.js';
 import { LEAKS } from './support/leaky-secrets.js';
 import { policyFrom } from './support/policy-fixtures.js';
@@ -52,12 +53,9 @@ const leaked = (text: string) => RAW.filter((secret) => text.includes(secret));
 /** The lines of a PEM key between its BEGIN and END lines: the key material. */
 const keyBody = (pem: string) => pem.trimEnd().split('\n').slice(1, -1);
 
-/** Polls `check` (every 50 ms, at most 20 s); fails with `what` and the log so far. */
+/** Waits (at most 20 s) until `check` holds; fails with `what` and the end of the log so far. */
 async function until(check: () => boolean | Promise<boolean>, what: string, log: () => string) {
-  for (let attempt = 0; !(await check()); attempt++) {
-    if (attempt > 400) throw new Error(`${what} never happened; the log:\n${log().slice(-4000)}`);
-    await new Promise((wait) => setTimeout(wait, 50));
-  }
+  await eventually(check, { timeoutMs: 20_000, what: () => `${what}; the log:\n${log().slice(-4000)}` });
 }
 
 function createAgent(db: string): void {
@@ -187,8 +185,13 @@ describe('a stdio upstream that writes to stderr, through `reins mcp`', () => {
   it('restarts an upstream killed with SIGKILL mid-session: pending calls fail at once, later calls work', async () => {
     const pid = Number(textOf(await call('pid')));
     expect(textOf(await call('say', { text: 'last words before the kill' }))).toBe('said');
-    const pending = call('wait');
-    await new Promise((wait) => setTimeout(wait, 200)); // let the call reach the upstream
+    const arrived = join(directory, 'wait-arrived');
+    const pending = call('wait', { file: arrived });
+    await until(
+      () => existsSync(arrived),
+      'the call reaching the upstream',
+      () => log,
+    );
     process.kill(pid, 'SIGKILL');
     const failed = await pending;
     expect(failed.isError).toBe(true);

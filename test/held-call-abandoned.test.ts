@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { ExecutionLog } from './support/counting-tools.js';
+import { eventually, present } from './support/eventually.js';
 import { connectWithCredential, type RunningGateway, startHttpGateway } from './support/http-gateway.js';
 import { createOperators, reins, runReinsAs } from './support/reins-cli.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
@@ -130,32 +131,33 @@ function auditOf(agent: string): AuditLine[] {
 
 /** The agent's held call, once its approval request is stored. */
 async function waitForHeld(agent: string): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json')) as {
-      id: string;
-      agentId: string;
-    }[];
-    const held = pending.find((request) => request.agentId === agent);
-    if (held !== undefined) return held.id;
-    if (Date.now() > deadline) throw new Error(`no held call of ${agent}`);
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  return eventually(
+    () => {
+      const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json')) as {
+        id: string;
+        agentId: string;
+      }[];
+      return present(
+        pending.find((request) => request.agentId === agent)?.id,
+        `pending: ${JSON.stringify(pending)}`,
+      );
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: `a held call of ${agent}` },
+  );
 }
 
 async function waitForOutcome(agent: string, decisionId: string): Promise<AuditLine> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const outcome = auditOf(agent).find(
-      (line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId,
-    );
-    if (outcome !== undefined) return outcome;
-    if (Date.now() > deadline)
-      throw new Error(
-        `no outcome recorded for ${decisionId}: ${JSON.stringify(auditOf(agent))} ${gateway.log.join('\n')} ${reins(db, directory, 'approvals', 'list', '--status', 'cancelled', '--format', 'json')}`,
-      );
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  return eventually(
+    () =>
+      present(
+        auditOf(agent).find(
+          (line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId,
+        ),
+        () =>
+          `${JSON.stringify(auditOf(agent))} ${gateway.log.join('\n')} ${reins(db, directory, 'approvals', 'list', '--status', 'cancelled', '--format', 'json')}`,
+      ),
+    { timeoutMs: 20_000, intervalMs: 100, what: `an outcome recorded for ${decisionId}` },
+  );
 }
 
 /** After the waiting client is gone: abandoned on record, the request closed, a late vote runs nothing. */

@@ -11,6 +11,7 @@ import { Harness } from '../src/harness/harness.js';
 import { PolicyWatcher, type ReloadEvent } from '../src/loader/policy-watcher.js';
 import type { AuditEventV1, CallIntentEvent } from '../src/spec/audit-event.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
+import { eventually } from './support/eventually.js';
 
 function policyText(effect: 'allow' | 'deny', version: number): string {
   return `apiVersion: reins.dev/v1
@@ -104,20 +105,9 @@ describe('PolicyWatcher', () => {
 
   it('picks up a changed file from the file system', async () => {
     const { path, watcher, events } = setup();
-    watcher.start();
-    const reloaded = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reload within 10 s')), 10_000);
-      const poll = setInterval(() => {
-        if (events.some((event) => event.kind === 'policy-reloaded')) {
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        }
-      }, 10);
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    watcher.start(); // armed when it returns (inotify): a write right after it is seen
     writeFileSync(path, policyText('deny', 1));
-    await reloaded;
+    await eventually(() => expect(events.map((event) => event.kind)).toContain('policy-reloaded'));
     expect(watcher.current.documents[0]?.metadata.description).toBe('version 1');
   });
 });

@@ -18,6 +18,7 @@ import { CredentialError, issueToken } from '../src/identity/tokens.js';
 import { CREDENTIAL_TYPE } from '../src/spec/credential-claims.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { eventually } from './support/eventually.js';
 import { policyFrom } from './support/policy-fixtures.js';
 
 let store: SqliteIdentityStore;
@@ -170,23 +171,19 @@ describe('credentials', () => {
   it('refuses the token of a suspended agent, and resuming does not revive old tokens', async () => {
     const { token } = await auth.issue('assistant');
     await registry.suspend('assistant', { by: 'sec@example.com', reason: 'misbehaving' });
-    await waitFor(async () => !(await auth.authenticate(token)).ok);
-    const refused = await auth.authenticate(token);
-    expect(refused.ok).toBe(false);
+    // the standing hears of the suspension from the store
+    const refused = await eventually(async () => {
+      const result = await auth.authenticate(token);
+      expect(result.ok).toBe(false);
+      return result;
+    });
     if (!refused.ok) expect(['agent_not_active', 'revoked']).toContain(refused.code);
     // recorded once per kind and window; repeats are counted into a summary (auth/refusal-recorder)
     expect((await rejections()).some((event) => event.claimedAgentId === 'assistant')).toBe(true);
     await expect(auth.issue('assistant')).rejects.toThrow(/suspended/);
     await registry.resume('assistant', { by: 'sec@example.com', reason: 'fixed' });
     now += 1_000;
-    await waitFor(async () => {
-      try {
-        await auth.issue('assistant');
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    await eventually(() => auth.issue('assistant'));
     expect((await auth.authenticate(token)).ok).toBe(false);
     expect((await auth.authenticate((await auth.issue('assistant')).token)).ok).toBe(true);
   });
@@ -274,8 +271,9 @@ describe('delegation only narrows', () => {
     const parent = await auth.issue('payments-bot');
     const child = await auth.delegate(parent.token, { agentId: 'assistant', task: 't' });
     await store.setAgentState('payments-bot', 'suspended', { by: 'sec', reason: 'test' });
-    await waitFor(async () => !(await auth.authenticate(child.token)).ok);
-    expect(await auth.authenticate(child.token)).toMatchObject({ ok: false, code: 'agent_not_active' });
+    await eventually(async () =>
+      expect(await auth.authenticate(child.token)).toMatchObject({ ok: false, code: 'agent_not_active' }),
+    );
   });
 
   it('rejects invalid scopes and unknown agents with clear errors', async () => {
@@ -346,11 +344,3 @@ rules:
     });
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

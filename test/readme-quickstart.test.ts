@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { launchChromium } from './support/console-fixture.js';
+import { eventually, present, StopWaiting } from './support/eventually.js';
 import {
   createQuickstartSandbox,
   type QuickstartSandbox,
@@ -41,16 +42,8 @@ let sandbox: QuickstartSandbox;
 const started: RunningBlock[] = [];
 let run: QuickstartRun;
 
-/** Polls until `read` returns a value; fails (with `why`) at the deadline or when `gone` says so. */
-async function waitFor<T>(read: () => Promise<T | undefined>, why: () => string): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${why()}`);
-    await new Promise((done) => setTimeout(done, 250));
-  }
-}
+/** A fresh clone on a slow machine: `npx` and the first start of servers from npm take their time. */
+const SLOW = { timeoutMs: 120_000, intervalMs: 250 };
 
 async function startServe(block: ReadmeBlock): Promise<RunningBlock> {
   const serve = startBlock(block.script, sandbox);
@@ -59,12 +52,12 @@ async function startServe(block: ReadmeBlock): Promise<RunningBlock> {
   void serve.exited.then(() => {
     exited = true;
   });
-  await waitFor(
-    async () => {
-      if (exited) throw new Error(`the serve block exited:\n${serve.output().stderr}`);
-      return serve.output().stdout.includes('console and API on') ? true : undefined;
+  await eventually(
+    () => {
+      if (exited) throw new StopWaiting(`the serve block exited:\n${serve.output().stderr}`);
+      return serve.output().stdout.includes('console and API on');
     },
-    () => `reins serve did not start:\n${serve.output().stderr}`,
+    { ...SLOW, what: () => `reins serve starting (its stderr: ${serve.output().stderr})` },
   );
   return serve;
 }
@@ -78,14 +71,15 @@ async function approveInConsole(agent: RunningBlock): Promise<QuickstartRun['app
   const token = readFileSync(join(sandbox.dir, '.reins/you.token'), 'utf8').trim();
   const consoleUrl = `http://127.0.0.1:${sandbox.controlPort}/`;
   const headers = { authorization: `Bearer ${token}` };
-  const pending = await waitFor(
+  const pending = await eventually(
     async () => {
-      if (agent.child.exitCode !== null) throw new Error(`the agent ended early:\n${agent.output().stderr}`);
+      if (agent.child.exitCode !== null)
+        throw new StopWaiting(`the agent ended early:\n${agent.output().stderr}`);
       const response = await fetch(`${consoleUrl}v1/approvals?status=pending`, { headers });
       const { approvals } = (await response.json()) as { approvals: { id: string }[] };
-      return approvals[0];
+      return present(approvals[0], 'no approval is pending');
     },
-    () => `no held call appeared; the agent printed:\n${agent.output().stdout}`,
+    { ...SLOW, what: () => `a held call (the agent printed: ${agent.output().stdout})` },
   );
   const browser = await launchChromium();
   try {
@@ -97,13 +91,14 @@ async function approveInConsole(agent: RunningBlock): Promise<QuickstartRun['app
     const card = page.getByTestId('approval').filter({ hasText: 'summary.md' });
     await card.getByLabel('Reason (recorded)').fill('a summary of the deploy notes is fine');
     await card.getByTestId('approve').click();
-    return await waitFor(
+    return await eventually(
       async () => {
         const response = await fetch(`${consoleUrl}v1/approvals/${pending.id}`, { headers });
         const record = (await response.json()) as QuickstartRun['approval'];
-        return record.status === 'pending' ? undefined : record;
+        expect(record.status).not.toBe('pending');
+        return record;
       },
-      () => 'the approval from the console did not arrive',
+      { ...SLOW, what: 'the approval from the console' },
     );
   } finally {
     await browser.close();

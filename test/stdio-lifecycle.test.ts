@@ -22,7 +22,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import type { ClientPlan } from './support/desktop-client.js';
-import { killMarked, MARK_VARIABLE, markedProcesses, survivorsAfter } from './support/marked-processes.js';
+import { eventually, present, StopWaiting } from './support/eventually.js';
+import { killMarked, MARK_VARIABLE, markedProcesses } from './support/marked-processes.js';
 import { reins } from './support/reins-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -157,24 +158,19 @@ async function startDesktopClient(plan: ClientPlan): Promise<RunningClient> {
     log += chunk.toString();
   });
   const events: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
     events.push(JSON.parse(line));
-    for (const wake of waiters.splice(0)) wake();
   });
-  const next = async (event: string): Promise<Record<string, unknown>> => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const found = events.find((candidate) => candidate.event === event);
-      if (found !== undefined) return found;
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`the desktop client never said \`${event}\`; its log:\n${log}`);
-      await new Promise<void>((wake) => {
-        waiters.push(wake);
-        setTimeout(wake, 250);
-      });
-    }
-  };
+  const next = (event: string): Promise<Record<string, unknown>> =>
+    eventually(
+      () => {
+        const found = events.find((candidate) => candidate.event === event);
+        if (found === undefined && child.exitCode !== null)
+          throw new StopWaiting(`the desktop client exited without saying \`${event}\`; its log:\n${log}`);
+        return present(found, `not said yet; events so far: ${JSON.stringify(events)}`);
+      },
+      { timeoutMs: 60_000, what: () => `the desktop client saying \`${event}\` (its log:\n${log})` },
+    );
   const ready = await next('ready');
   return { child, serverPid: Number(ready.pid), log: () => log, next };
 }
@@ -201,13 +197,22 @@ function expectRunning(mark: string, upstream: UpstreamName): void {
 
 /** Waits until the held call is a pending approval request, so it is surely waiting at shutdown. */
 async function waitForHeldCall(agent: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json'));
-    if (pending.some((request: { agentId: string }) => request.agentId === agent)) return;
-    if (Date.now() > deadline) throw new Error(`no held call of \`${agent}\` appeared`);
-    await new Promise((done) => setTimeout(done, 200));
-  }
+  await eventually(
+    () => {
+      const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json'));
+      expect(pending).toContainEqual(expect.objectContaining({ agentId: agent }));
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: `a held call of \`${agent}\`` },
+  );
+}
+
+/** Passes once no process carries `mark`; past GONE_WITHIN_MS it fails with the survivors and the log. */
+function allGone(mark: string, log: () => string): Promise<void> {
+  return eventually(() => expect(markedProcesses(mark), log()).toEqual([]), {
+    timeoutMs: GONE_WITHIN_MS,
+    intervalMs: 100,
+    what: 'every process of the run ending',
+  });
 }
 
 /** The outcomes on record for `agent`'s held call. */
@@ -233,7 +238,7 @@ describe.each(['direct', 'npx'] as const)('a desktop client that starts `reins m
     expectRunning(mark, 'memory');
     client.child.stdin?.write('close\n');
     await client.next('closed');
-    expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    await allGone(mark, client.log);
     expect(client.log()).toContain('reins mcp: stopping: standard input closed');
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
@@ -244,7 +249,7 @@ describe.each(['direct', 'npx'] as const)('a desktop client that starts `reins m
     await waitForHeldCall(agent);
     expectRunning(mark, 'memory');
     client.child.kill('SIGKILL');
-    expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    await allGone(mark, client.log);
     expect(client.log()).toMatch(/reins mcp: stopping: standard (input closed|output failed)/);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
@@ -265,7 +270,7 @@ describe.each([
     helpers.push(Number((await client.next('leaked')).pid));
     if (via === 'direct') client.child.kill(signal);
     else process.kill(client.serverPid, signal);
-    expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    await allGone(mark, client.log);
     expect(client.log()).toMatch(/reins mcp: stopping: the process that started reins \(pid \d+\) is gone/);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
@@ -278,7 +283,7 @@ describe.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('`reins mcp` sent %s', (
     await waitForHeldCall(agent);
     expectRunning(mark, 'memory');
     process.kill(client.serverPid, signal);
-    expect(await survivorsAfter(mark, GONE_WITHIN_MS), client.log()).toEqual([]);
+    await allGone(mark, client.log);
     expect(client.log()).toContain(`reins mcp: stopping: received ${signal}`);
     expect(await heldOutcomes(agent), client.log()).toEqual([HELD_OUTCOME]);
   }, 120_000);
@@ -307,7 +312,7 @@ describe.each([
       expect(result.isError, log).toBeFalsy();
       expectRunning(mark, upstream);
       process.kill(transport.pid ?? 0, 'SIGKILL');
-      expect(await survivorsAfter(mark, GONE_WITHIN_MS), log).toEqual([]);
+      await allGone(mark, () => log);
     } finally {
       await client.close();
     }

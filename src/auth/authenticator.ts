@@ -51,6 +51,11 @@ export interface AuthenticatorOptions {
   readonly maxDelegationDepth?: number;
   /** Verified tokens kept in the cache. Default 10,000. */
   readonly cacheSize?: number;
+  /**
+   * Now, in ms since the epoch (default `Date.now`): the one time source of issuing, verifying (expiry,
+   * not-before, key validity, the cache), revoking and refusal records. Tests pass their own instead of
+   * sleeping until a token expires or the next issue second comes.
+   */
   readonly clock?: () => number;
 }
 

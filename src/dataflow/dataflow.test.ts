@@ -80,8 +80,10 @@ describe('identifiers', () => {
 
   it('scans megabytes of hostile text without blowing up (patterns are bounded)', () => {
     const hostile = `${'a-'.repeat(300_000)}${'@a.'.repeat(100_000)}${'1 '.repeat(200_000)}`;
-    expect(Array.isArray(extractIdentifiers(hostile, [...DEFAULT_KINDS, 'date', 'name']))).toBe(true);
-    expect(typeof looksLikeInstructions(hostile)).toBe('boolean');
+    // the test timeout is the clock; the results are checked so that a wrong scan fails too:
+    // a value repeated a hundred thousand times is one value, and none of this is an instruction
+    expect(extractIdentifiers(hostile, [...DEFAULT_KINDS, 'date', 'name']).length).toBeLessThan(10);
+    expect(looksLikeInstructions(hostile)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
  * where a failing log has to be simulated.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../../test/support/eventually.js';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
 import type { AuditEventV1 } from '../spec/audit-event.js';
 import type { StandingCheck, StandingRefusal } from '../spec/standing.js';
@@ -235,10 +236,18 @@ describe('Harness.call', () => {
 
   it('does not run an approved call whose session was killed while it waited', async () => {
     let approve: (value: { approved: boolean }) => void = () => {};
-    const { harness: subject } = harness({ approvals: () => new Promise((resolve) => (approve = resolve)) });
+    let held: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => (held = resolve));
+    const { harness: subject } = harness({
+      approvals: () =>
+        new Promise((resolve) => {
+          approve = resolve;
+          held();
+        }),
+    });
     const executor = vi.fn(async () => 'ran');
     const pending = subject.call(request('db.execute'), executor);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await waiting; // the call waits for its approval
     subject.sessions.setStatus('s1', 'killed');
     approve({ approved: true });
     expect(await pending).toMatchObject({ status: 'denied', outcome: 'cancelled' });
@@ -274,7 +283,7 @@ describe('Harness.call', () => {
     });
     const executor = vi.fn(async () => 'ran');
     const pending = subject.call(request('db.execute'), executor);
-    await vi.waitFor(() => expect(signalSeen).toBeDefined());
+    await eventually(() => expect(signalSeen).toBeDefined());
     standing.lose({ code: 'agent_not_active', message: 'agent `agent-a` is suspended' });
     expect(await pending).toMatchObject({
       status: 'denied',

@@ -34,8 +34,14 @@ export type CompilePolicyResult =
   | { ok: true; policy: PreparedPolicy; documents: readonly PolicyDocument[] }
   | { ok: false; problems: readonly PolicyProblem[] };
 
-/** Compiles one or more policy documents into a single policy set, or reports every problem. */
-export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyResult {
+/**
+ * Compiles one or more policy documents into a single policy set, or reports every problem.
+ * `index: false` is for tests only (see PreparedPolicy): the same policy without its lookup indexes.
+ */
+export function compilePolicy(
+  sources: readonly PolicySource[],
+  options: { index?: boolean } = {},
+): CompilePolicyResult {
   const problems: PolicyProblem[] = [];
   if (sources.length === 0) {
     return {
@@ -97,7 +103,8 @@ export function compilePolicy(sources: readonly PolicySource[]): CompilePolicyRe
   const redaction = sections.compile();
   if (problems.length > 0 || redaction === undefined) return { ok: false, problems };
   const hash = hashSources(sources);
-  const policy = new PreparedPolicy({ hash, rules, catalogue, documents, ...redaction });
+  const index = options.index === false ? { index: false } : {};
+  const policy = new PreparedPolicy({ hash, rules, catalogue, documents, ...redaction, ...index });
   return { ok: true, policy, documents };
 }
 

@@ -27,11 +27,11 @@ describe('compileGlob', () => {
   });
 
   it('stays fast on adversarial names (no exponential backtracking)', () => {
+    // the per-test timeout is the only clock: O(pattern x name) takes microseconds here, exponential
+    // matching would not finish (vitest fails a synchronous test that overran its timeout, too)
     const matcher = compileGlob(`${'*a'.repeat(20)}b`);
-    const started = performance.now();
     expect(matcher.matches('a'.repeat(5_000))).toBe(false);
-    // Not a timing assertion on speed, a guard against hangs: exponential matching would never finish.
-    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(matcher.matches(`${'a'.repeat(5_000)}b`)).toBe(true);
   });
 
   it('combines lists with "any of"', () => {

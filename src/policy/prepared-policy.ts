@@ -49,9 +49,10 @@ class ToolPlan {
     readonly facts: ToolFacts,
     readonly dataflow: ToolDataflow,
     rules: readonly CompiledRule[],
+    indexAgents: boolean,
   ) {
     for (const rule of rules) {
-      const agents = rule.principal?.exactAgents;
+      const agents = indexAgents ? rule.principal?.exactAgents : undefined;
       if (agents === undefined) {
         this.anyAgent.push(rule);
         continue;
@@ -194,6 +195,7 @@ export class PreparedPolicy {
   private readonly rulesByToolName = new Map<string, CompiledRule[]>();
   private readonly rulesForAnyToolName: CompiledRule[] = [];
   private readonly plans = new Map<string, ToolPlan | null>();
+  private readonly indexed: boolean;
 
   constructor(options: {
     hash: string;
@@ -202,6 +204,8 @@ export class PreparedPolicy {
     documents: readonly PolicyDocument[];
     redaction?: RedactionPolicy;
     memory?: MemoryGuardDocument;
+    /** Tests only: `false` checks every rule for every call, to show that the indexes change nothing. */
+    index?: boolean;
   }) {
     this.hash = options.hash;
     this.redaction = options.redaction;
@@ -209,12 +213,14 @@ export class PreparedPolicy {
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
-    this.longestLimitWindowMs = Math.max(
-      0,
-      ...options.rules.map((rule) => (rule.kind === 'limit' ? rule.windowMs : 0)),
-    );
+    // a loop, not Math.max(...): a policy may hold more rules than a call has room for arguments
+    let longest = 0;
+    for (const rule of options.rules)
+      if (rule.kind === 'limit' && rule.windowMs > longest) longest = rule.windowMs;
+    this.longestLimitWindowMs = longest;
+    this.indexed = options.index ?? true;
     for (const rule of options.rules) {
-      const names = rule.tool?.exactNames;
+      const names = this.indexed ? rule.tool?.exactNames : undefined;
       if (names === undefined) {
         this.rulesForAnyToolName.push(rule);
         continue;
@@ -446,7 +452,7 @@ export class PreparedPolicy {
     const candidates = [...named, ...this.rulesForAnyToolName]
       .filter((rule) => toolMatches(rule.tool, tool, entry.facts))
       .sort((left, right) => left.order - right.order);
-    return new ToolPlan(entry.facts, entry.dataflow, candidates);
+    return new ToolPlan(entry.facts, entry.dataflow, candidates, this.indexed);
   }
 
   private denial(diagnostics: Diagnostic[], matchedRules: string[], facts?: ToolFacts): Decision {

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, present } from '../support/eventually.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -70,13 +71,11 @@ async function heldCall(message: string): Promise<{ result: Promise<unknown>; re
   const result = client.callTool({ name: 'everything__echo', arguments: { message } }, undefined, {
     timeout: 60_000,
   });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const pending = JSON.parse(ok(['approvals', 'list', '--format', 'json'])) as Approval[];
-    if (pending[0]) return { result, request: pending[0] };
-    if (Date.now() > deadline) throw new Error('no approval request appeared');
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  const request = await eventually(
+    () => present((JSON.parse(ok(['approvals', 'list', '--format', 'json'])) as Approval[])[0], 'none yet'),
+    { timeoutMs: 20_000, intervalMs: 100, what: 'an approval request' },
+  );
+  return { result, request };
 }
 
 /** `<actor> <action>` of every operator action; user management only when `users` is set. */

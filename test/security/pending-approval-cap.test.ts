@@ -16,6 +16,7 @@ import { SharedSessionRegistry } from '../../src/harness/shared-session-registry
 import type { ToolCallInput } from '../../src/spec/tool-call.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteOversightStore } from '../../src/store/sqlite/sqlite-oversight-store.js';
+import { eventually } from '../support/eventually.js';
 import { policyFrom } from '../support/policy-fixtures.js';
 
 const CAP = 3;
@@ -51,14 +52,6 @@ afterEach(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-/** Held calls appear in the store asynchronously: read until the condition holds (bounded). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; !(await condition()); attempt++) {
-    if (attempt > 200) throw new Error('condition not met');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const pending = async () => store.approvals.list({ status: 'pending' });
 
 const payment = (agentId: string, amount: number): ToolCallInput => ({
@@ -76,7 +69,8 @@ describe('pending approvals per agent', () => {
     const held = Array.from({ length: CAP }, (_, index) =>
       harness.call(payment('flooder', index), execute, { signal: stop.signal }),
     );
-    await until(async () => (await pending()).length === CAP);
+    // held calls appear in the store asynchronously
+    await eventually(async () => expect(await pending()).toHaveLength(CAP));
 
     // the call over the cap must not be held: it is refused at once (or, unfixed, would wait)
     const overStop = new AbortController();
@@ -86,7 +80,7 @@ describe('pending approvals per agent', () => {
       .finally(() => {
         settled = true;
       });
-    await until(async () => settled || (await pending()).length > CAP);
+    await eventually(async () => settled || (await pending()).length > CAP);
     overStop.abort();
     const over = await overCall;
     expect(over).toMatchObject({ status: 'denied' });
@@ -104,7 +98,7 @@ describe('pending approvals per agent', () => {
     // another agent is not affected by the flooder's cap
     const other = new AbortController();
     const otherCall = harness.call(payment('bystander', 1), execute, { signal: other.signal });
-    await until(async () => (await pending()).length === CAP + 1);
+    await eventually(async () => expect(await pending()).toHaveLength(CAP + 1));
     other.abort();
     await otherCall;
 
@@ -113,7 +107,9 @@ describe('pending approvals per agent', () => {
     for (const result of await Promise.all(held)) expect(result.status).not.toBe('ok');
     const again = new AbortController();
     const next = harness.call(payment('flooder', 100), execute, { signal: again.signal });
-    await until(async () => (await pending()).some((record) => record.args.amount === 100));
+    await eventually(async () =>
+      expect((await pending()).map((record) => record.args.amount)).toContain(100),
+    );
     again.abort();
     await next;
     expect(ran).toEqual([]);

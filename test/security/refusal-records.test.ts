@@ -20,6 +20,7 @@ import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { eventually } from '../support/eventually.js';
 import { type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
@@ -93,14 +94,6 @@ async function records(audit: SqliteAuditLog, kind: 'tool-pinning' | 'credential
   return (await audit.query({ kind, limit: 1_000 })).map((record) => record.event);
 }
 
-/** The gateway appends its records asynchronously: read until they are there (bounded). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; !(await condition()); attempt++) {
-    if (attempt > 50) throw new Error('condition not met');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('refusals in the audit log', () => {
   it('records a call to a tool that does not exist, with the verified identity of the agent', async () => {
     const client = new Client({ name: 'prober', version: '1.0.0' });
@@ -124,7 +117,8 @@ describe('refusals in the audit log', () => {
           (event) =>
             event.kind === 'tool-pinning' && event.status === 'refused' && event.reason === 'unknown_tool',
         );
-      await until(async () => (await refusedUnknown()).length === 3);
+      // the gateway appends its records asynchronously
+      await eventually(async () => expect(await refusedUnknown()).toHaveLength(3));
       for (const event of await refusedUnknown()) {
         expect(event).toMatchObject({ agentId: 'prober', sessionId: 'prober-session' });
       }

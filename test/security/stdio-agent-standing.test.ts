@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { textOf } from '../support/http-gateway.js';
 import { createOperators, reins, reinsAs } from '../support/reins-cli.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
@@ -80,29 +81,20 @@ async function startMcp(agent: string): Promise<{ client: Client; stderr: string
 const echo = (client: Client, message: string) =>
   client.callTool({ name: 'everything__echo', arguments: { message } }) as Promise<CallToolResult>;
 
-/**
- * Resolves once the gateway logs `pattern` (it heard the change through the store's change feed), or
- * after 5 s: the assertions that follow then show what the gateway does without having heard it.
- */
-function heard(stderr: string[], pattern: RegExp): Promise<void> {
-  return new Promise((resolve) => {
-    const deadline = Date.now() + 5_000;
-    const check = () => {
-      if (pattern.test(stderr.join('')) || Date.now() > deadline) resolve();
-      else setTimeout(check, 20);
-    };
-    check();
+/** Waits until the gateway logs `pattern`: it heard the change through the store's change feed. */
+async function heard(stderr: string[], pattern: RegExp): Promise<void> {
+  await eventually(() => expect(stderr.join('')).toMatch(pattern), {
+    what: `the gateway logging ${pattern}`,
   });
 }
 
 /** Calls until the answer satisfies `done` (an operator's change reaches the gateway by polling). */
-async function callUntil(client: Client, done: (result: CallToolResult) => boolean): Promise<CallToolResult> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+function callUntil(client: Client, done: (result: CallToolResult) => boolean): Promise<CallToolResult> {
+  return eventually(async () => {
     const result = await echo(client, 'probe');
-    if (done(result) || Date.now() > deadline) return result;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    expect(done(result), textOf(result)).toBe(true);
+    return result;
+  });
 }
 
 interface AuditLine {

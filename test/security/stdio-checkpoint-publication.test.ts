@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
 import { reins, runReinsAs } from '../support/reins-cli.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 
@@ -62,19 +63,15 @@ rules:
     await client.callTool({ name: 'everything__echo', arguments: { message: `call ${call}` } });
   await client.close();
   // closing signs a last checkpoint over the head, then publishes it: wait until the copy covers the log
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const result = verify(db, '--checkpoints', published);
-    if (
-      result.status === 0 &&
-      /published: .*checkpoints agree/.test(result.stdout) &&
-      !result.stdout.includes('covered by the database alone')
-    )
-      break;
-    if (Date.now() > deadline)
-      throw new Error(`the published checkpoints never covered the log: ${result.stdout}${result.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await eventually(
+    () => {
+      const result = verify(db, '--checkpoints', published);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/published: .*checkpoints agree/);
+      expect(result.stdout).not.toContain('covered by the database alone');
+    },
+    { timeoutMs: 20_000, intervalMs: 200, what: 'the published checkpoints covering the log' },
+  );
 }, 60_000);
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

@@ -16,6 +16,7 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ToolPins } from '../../src/gateway/tool-pinning.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
+import { eventually } from '../support/eventually.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -170,13 +171,6 @@ const call = async (name: string) => (await client.callTool({ name, arguments: {
 const text = (result: CallToolResult) =>
   result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; !(await condition()); attempt++) {
-    if (attempt > 300) throw new Error('condition not met');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('every field of a tool definition the agent sees', () => {
   it('quarantines a first-seen tool with an instruction in any field, and never pins it', async () => {
     const listed = await names();
@@ -201,7 +195,7 @@ describe('every field of a tool definition the agent sees', () => {
     for (const name of Object.keys(CHANGED)) expect(text(await call(`mal__${name}`))).toBe(`called ${name}`);
     expect(text(await call('mal__next_phase'))).toBe('phase 1');
     // the upstream announced new definitions; the gateway lists them again
-    await until(async () => (await names()).includes('mal__phase_one'));
+    await eventually(async () => expect(await names()).toContain('mal__phase_one'));
     const listed = await names();
     expect(Object.keys(CHANGED).filter((name) => listed.includes(`mal__${name}`))).toEqual([]);
     for (const name of Object.keys(CHANGED)) {

@@ -1,7 +1,7 @@
 /**
  * @module test/support/flaky-server
  * An MCP server over stdio for gateway robustness tests: `echo` works, `hang` never answers, `crash`
- * kills the process, `slow` waits 10 s unless the call is cancelled (and then says so on stderr),
+ * kills the process, `slow` says on stderr that it started and waits 10 s unless the call is cancelled (and then says so),
  * `shout` writes a megabyte to stderr before it answers.
  * Usage: node --import tsx test/support/flaky-server.ts
  */
@@ -25,6 +25,7 @@ server.registerTool('shout', { description: 'Writes a megabyte to stderr, then a
   return { content: [{ type: 'text', text: 'shouted' }] };
 });
 server.registerTool('slow', { description: 'Takes ten seconds' }, async (extra) => {
+  process.stderr.write('slow call started\n');
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 10_000);
     extra.signal.addEventListener('abort', () => {

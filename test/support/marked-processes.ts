@@ -42,16 +42,6 @@ function describe(pid: number): MarkedProcess | undefined {
   return { pid, ppid: Number(ppid), command };
 }
 
-/** Polls until no process carries `token` or `withinMs` passed; returns those still running. */
-export async function survivorsAfter(token: string, withinMs: number): Promise<MarkedProcess[]> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const left = markedProcesses(token);
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((done) => setTimeout(done, 100));
-  }
-}
-
 /** Ends whatever a failed test left behind, so one failure does not leave orphans on the machine. */
 export function killMarked(token: string): void {
   for (const { pid } of markedProcesses(token)) {

@@ -3,8 +3,9 @@
  * An MCP server over stdio that talks on its standard error, for the upstream stderr tests. At start
  * it writes a line quoting an AWS key; `say` writes a given line, `shout` writes 1.5 MB (1 KiB lines
  * and one 200 KB line) before it answers, `pid` answers its process id (so a test can kill it),
- * `wait` never answers. With `--fail <n>` it writes n numbered lines and a connection string with its
- * password, then exits 1 without serving: an upstream that fails to start. With `--pid-file <path>`
+ * `wait` never answers (it first creates the file it is given, so a test knows the call arrived). With
+ * `--fail <n>` it writes n numbered lines and a connection string with its password, then exits 1
+ * without serving: an upstream that fails to start. With `--pid-file <path>`
  * it appends its process id to the file, and if the file already held one (it is being restarted) it
  * never starts serving: a restart still in progress. With `--exit-after <ms>` it exits that long after
  * a client has initialized it: an upstream that starts and dies, again and again. `pem` writes a freshly
@@ -89,5 +90,15 @@ server.registerTool(
 server.registerTool('pid', { description: 'Answers its process id' }, async () => ({
   content: [{ type: 'text', text: String(process.pid) }],
 }));
-server.registerTool('wait', { description: 'Never answers' }, () => new Promise(() => {}));
+server.registerTool(
+  'wait',
+  {
+    description: 'Creates the file, if given, then never answers',
+    inputSchema: { file: z.string().optional() },
+  },
+  ({ file }) => {
+    if (file !== undefined) writeFileSync(file, 'waiting\n');
+    return new Promise(() => {});
+  },
+);
 await server.connect(new StdioServerTransport());

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { eventually, present } from './eventually.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -49,11 +50,8 @@ export async function waitForPendingApproval(
   db: string,
   cwd: string,
 ): Promise<{ id: string; sessionId: string; agentId: string; args: Record<string, unknown> }> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const pending = JSON.parse(reins(db, cwd, 'approvals', 'list', '--format', 'json'));
-    if (pending.length > 0) return pending[0];
-    if (Date.now() > deadline) throw new Error('no approval request appeared');
-    await new Promise((done) => setTimeout(done, 100));
-  }
+  return eventually(
+    () => present(JSON.parse(reins(db, cwd, 'approvals', 'list', '--format', 'json'))[0], 'none pending yet'),
+    { timeoutMs: 20_000, intervalMs: 100, what: 'an approval request' },
+  );
 }
