@@ -42,6 +42,9 @@ const policySource: PolicyStatusSource = {
   }),
 };
 
+/** Real time, moved ahead by a test instead of sleeping (credentials carry their issue second). */
+let skew = 0;
+const clock = () => Date.now() + skew;
 let audit: SqliteAuditLog;
 let identity: SqliteIdentityStore;
 let users: SqliteUserStore;
@@ -63,11 +66,12 @@ beforeAll(async () => {
   audit = new SqliteAuditLog({ path: ':memory:' });
   identity = new SqliteIdentityStore({ path: ':memory:' });
   users = new SqliteUserStore({ path: ':memory:' });
-  authenticator = await Authenticator.open({ store: identity, audit, keys: ephemeralKeySource() });
+  authenticator = await Authenticator.open({ store: identity, audit, keys: ephemeralKeySource(), clock });
   await new AgentRegistry(identity).create({ id: 'payer', owner: 'owner@example.com', scopes: ['pay/*'] });
   // the real oversight service on SQLite stores, wired into the harness as `reins serve` does
   wiring = await wireOversight({ db: ':memory:' }, { approvalTimeoutMs: 60_000, log: () => {} });
   oversight = new StoreOversight({
+    clock,
     approvals: wiring.stores.approvals,
     sessions: wiring.stores.sessions,
     identities: identity,
@@ -88,6 +92,7 @@ beforeAll(async () => {
     tokens[name] = (await createUser(users, { id: `${name}@example.com`, roles, by: 'test' })).token;
   }
   app = createControlApi({
+    clock,
     oversight,
     audit,
     users,
@@ -250,7 +255,7 @@ describe('roles', () => {
     });
     expect(resumed.status).toBe(200);
     // suspension revoked the credentials issued up to that second; later tests need fresh ones
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    skew += 1_000;
   });
 
   it('revokes an agent credential through the API, audited as an operator action', async () => {
@@ -261,7 +266,7 @@ describe('roles', () => {
     });
     expect(before.status).toBe(200);
     expect(((await before.json()) as { effect: string }).effect).toBe('allow');
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // revocation is by issue second
+    skew += 1_000; // revocation is by issue second
     const revoked = await call('POST', '/v1/agents/payer/credentials/revoke', {
       token: tokens.admin,
       body: { reason: 'laptop lost' },
@@ -283,7 +288,7 @@ describe('roles', () => {
   });
 
   it('lets an agent call only decide, for itself', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a token issued after the revocation
+    skew += 1_000; // a token issued after the revocation
     const { token } = await authenticator.issue('payer');
     expect((await call('GET', '/v1/approvals', { token })).status).toBe(403);
     const forOther = await call('POST', '/v1/decide', {
