@@ -24,11 +24,10 @@ import {
   type AuditRecordView,
   type AuditVerifyOptions,
   DEFAULT_CHECKPOINT_EVERY,
-  DEFAULT_QUERY_LIMIT,
-  MAX_QUERY_LIMIT,
   type PruneReport,
 } from '../audit-log.js';
 import { GroupCommitQueue } from '../group-commit.js';
+import { AUDIT_QUERY_LIMITS, effectiveLimit } from '../limits.js';
 import {
   createPostgresBatchWriter,
   type PostgresBatchWriter,
@@ -209,11 +208,8 @@ export class PostgresAuditLog implements AuditLog {
     add('time', '<', query.to);
     add('seq', '>', query.afterSeq);
     add('seq', '<', query.beforeSeq);
-    // clamped like SQLite's; a fractional or NaN limit (which SQL would refuse) is made whole
-    const requested = query.limit ?? DEFAULT_QUERY_LIMIT;
-    const limit = Number.isNaN(requested)
-      ? DEFAULT_QUERY_LIMIT
-      : Math.min(Math.max(1, Math.floor(requested)), MAX_QUERY_LIMIT);
+    // the limit is part of the SQL text: only ever an integer in range
+    const limit = effectiveLimit(query.limit, AUDIT_QUERY_LIMITS);
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
     const { rows } = await this.readPool.query<{ seq: string; hash: string; body: string }>(
       `select seq, hash, body from ${this.tables.events} ${where} order by seq ${query.order === 'desc' ? 'desc' : 'asc'} limit ${limit}`,

@@ -21,6 +21,7 @@ import {
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
 import { readRecord, validateInput } from '../identity-records.js';
+import { effectiveLimit, LIST_LIMITS } from '../limits.js';
 import {
   AGENT_NOT_SEEN,
   applyVote,
@@ -42,7 +43,6 @@ export interface PostgresOversightStoreOptions {
   readonly connectTimeoutMs?: number;
 }
 
-const MAX_LIST = 1000;
 const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 interface Tables {
@@ -179,7 +179,7 @@ export class PostgresOversightStore {
       },
       get: async (id) => readApproval((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
         const { rows } = await this.read(
           `select body from ${t.approvals} where ($1::text is null or status = $1)
            and ($2::text is null or session_id = $2) order by created_at desc, id desc limit $3`,
@@ -284,7 +284,7 @@ export class PostgresOversightStore {
       },
       get: async (id) => readSession((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
         const { rows } = await this.read(
           `select body from ${t.sessions} where ($1::text is null or status = $1)
            and ($2::text is null or agent_id = $2) order by updated_at desc, id desc limit $3`,

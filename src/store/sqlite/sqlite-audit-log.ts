@@ -27,11 +27,10 @@ import {
   type AuditRecordView,
   type AuditVerifyOptions,
   DEFAULT_CHECKPOINT_EVERY,
-  DEFAULT_QUERY_LIMIT,
-  MAX_QUERY_LIMIT,
   type PruneReport,
 } from '../audit-log.js';
 import { GroupCommitQueue } from '../group-commit.js';
+import { AUDIT_QUERY_LIMITS, effectiveLimit } from '../limits.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
 import { createBatchWriter, flattenEvents, type SqliteDurability } from './sqlite-audit-writer.js';
 import { checkSqliteSchema, openSqliteStore } from './sqlite-migrations.js';
@@ -225,11 +224,8 @@ export class SqliteAuditLog implements AuditLog {
     add('l.time < ?', query.to);
     add('l.seq > ?', query.afterSeq);
     add('l.seq < ?', query.beforeSeq);
-    const requested = Math.floor(query.limit ?? DEFAULT_QUERY_LIMIT);
     // the limit is part of the SQL text: only ever an integer in range
-    const limit = Number.isFinite(requested)
-      ? Math.min(Math.max(1, requested), MAX_QUERY_LIMIT)
-      : DEFAULT_QUERY_LIMIT;
+    const limit = effectiveLimit(query.limit, AUDIT_QUERY_LIMITS);
     // Read-only handles cannot maintain the lookup table: they scan the (chain-covered) columns instead.
     const table = this.readOnly ? 'audit_events' : 'audit_lookup';
     const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';

@@ -18,6 +18,7 @@ import {
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
 import { readRecord, validateInput } from '../identity-records.js';
+import { effectiveLimit, LIST_LIMITS } from '../limits.js';
 import {
   AGENT_NOT_SEEN,
   applyVote,
@@ -38,7 +39,6 @@ export interface SqliteOversightStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 25;
-const MAX_LIST = 1000;
 /** Change rows older than this are pruned; a listener only needs the ones since its last poll. */
 const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
@@ -111,7 +111,7 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
         return s.listApprovals
           .all({ status: filter.status ?? null, key: filter.sessionId ?? null, limit })
           .map((body) => readRecord(ApprovalRecordSchema, body, 'approval'));
@@ -204,7 +204,7 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
+        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
         return s.listSessions
           .all({ status: filter.status ?? null, key: filter.agentId ?? null, limit })
           .map((body) => readRecord(SessionSummarySchema, body, 'session'));
