@@ -6,7 +6,7 @@
  * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
  * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
  */
-import { Pool, type PoolClient, type QueryArrayResult } from 'pg';
+import type { Pool, PoolClient, QueryArrayResult } from 'pg';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord, PreparedEvent } from '../../spec/audit-event.js';
@@ -44,6 +44,7 @@ import {
   type PostgresWrittenBatch,
   tablesOf,
 } from './postgres-audit-writer.js';
+import { createPool, DEFAULT_CONNECT_TIMEOUT_MS } from './postgres-connections.js';
 import {
   advisoryLockKey,
   applyPostgresMigrations,
@@ -73,7 +74,6 @@ const INDEX_FIELDS = ['time', 'kind', 'decisionId', 'sessionId', 'agentId', 'too
 // the lock hand-over between processes (bench/postgres-append.ts).
 const DEFAULT_MAX_BATCH = 512;
 const DEFAULT_POOL_SIZE = 4;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const WRITER_IDLE_IN_TRANSACTION_MS = 60_000;
 
 export class PostgresAuditLog implements AuditLog {
@@ -362,26 +362,4 @@ async function* fetchAll(client: PoolClient, cursor: string): AsyncGenerator<Cha
     // ends the transaction
     await next?.catch(() => undefined);
   }
-}
-
-function createPool(
-  connectionString: string,
-  max: number,
-  connectTimeoutMs: number,
-  settings: { idle_in_transaction_session_timeout?: number } = {},
-): Pool {
-  const pool = new Pool({
-    connectionString,
-    max,
-    connectionTimeoutMillis: connectTimeoutMs,
-    keepAlive: true,
-    application_name: 'reins',
-    ...settings,
-  });
-  // A connection that breaks (server restart, terminated backend, network) emits 'error': the pool
-  // drops an idle one; one in use fails its current or next query, which the caller reports and then
-  // discards. Without these listeners the event would end the process.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
 }

@@ -126,9 +126,13 @@ export function quoteIdentifier(name: string): string {
 
 /**
  * A 64-bit advisory lock key (as an SQL literal) for one purpose on one schema: stores in different
- * schemas of a database never wait for each other.
+ * schemas of a database never wait for each other, nor do the audit log's appends and the identity or
+ * oversight stores' writes.
  */
-export function advisoryLockKey(purpose: 'migrate' | 'append', schema: string): string {
+export function advisoryLockKey(
+  purpose: 'migrate' | 'append' | 'identity' | 'oversight',
+  schema: string,
+): string {
   const digest = createHash('sha256').update(`reins/${purpose}/${schema}`).digest();
   return digest.readBigInt64BE(0).toString();
 }

@@ -10,7 +10,7 @@
  * the call held in another.
  */
 import { createHash } from 'node:crypto';
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type ApprovalRecord,
@@ -20,8 +20,8 @@ import {
   SessionSummarySchema,
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
+import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
-import { effectiveLimit, LIST_LIMITS } from '../limits.js';
 import {
   AGENT_NOT_SEEN,
   applyVote,
@@ -30,9 +30,18 @@ import {
   newSession,
   sessionAfterChange,
 } from '../oversight-records.js';
+import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
+import { approvalListStatement, sessionListStatement } from '../state-queries.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { createPool, lockedTransaction, readQuery } from './postgres-connections.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
-import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
+import {
+  advisoryLockKey,
+  applyPostgresMigrations,
+  describeTarget,
+  POSTGRES_PLACEHOLDER,
+  quoteIdentifier,
+} from './postgres-migrations.js';
 
 export interface PostgresOversightStoreOptions {
   readonly connectionString: string;
@@ -42,8 +51,6 @@ export interface PostgresOversightStoreOptions {
   readonly poolSize?: number;
   readonly connectTimeoutMs?: number;
 }
-
-const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 interface Tables {
   readonly approvals: string;
@@ -81,7 +88,7 @@ export class PostgresOversightStore {
     };
     const digest = createHash('sha256').update(`reins/oversight/${schema}`).digest();
     this.channel = `reins_oversight_${digest.toString('hex').slice(0, 32)}`;
-    this.lockKey = digest.readBigInt64BE(0).toString();
+    this.lockKey = advisoryLockKey('oversight', schema);
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
     this.listener = new PostgresListener({
@@ -96,15 +103,7 @@ export class PostgresOversightStore {
   static async open(options: PostgresOversightStoreOptions): Promise<PostgresOversightStore> {
     const schema = options.schema ?? 'public';
     quoteIdentifier(schema);
-    const pool = new Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 2,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      keepAlive: true,
-      application_name: 'reins',
-    });
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = createPool(options.connectionString, options.poolSize ?? 2, options.connectTimeoutMs);
     let store: PostgresOversightStore | undefined;
     try {
       const client = await pool.connect();
@@ -179,12 +178,8 @@ export class PostgresOversightStore {
       },
       get: async (id) => readApproval((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
-        const { rows } = await this.read(
-          `select body from ${t.approvals} where ($1::text is null or status = $1)
-           and ($2::text is null or session_id = $2) order by created_at desc, id desc limit $3`,
-          [filter.status ?? null, filter.sessionId ?? null, limit],
-        );
+        const statement = approvalListStatement(filter, t.approvals, POSTGRES_PLACEHOLDER);
+        const { rows } = await this.read(statement.text, statement.values);
         return rows.map((row) => readRecord(ApprovalRecordSchema, row.body, 'approval'));
       },
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
@@ -284,12 +279,8 @@ export class PostgresOversightStore {
       },
       get: async (id) => readSession((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
-        const { rows } = await this.read(
-          `select body from ${t.sessions} where ($1::text is null or status = $1)
-           and ($2::text is null or agent_id = $2) order by updated_at desc, id desc limit $3`,
-          [filter.status ?? null, filter.agentId ?? null, limit],
-        );
+        const statement = sessionListStatement(filter, t.sessions, POSTGRES_PLACEHOLDER);
+        const { rows } = await this.read(statement.text, statement.values);
         return rows.map((row) => readRecord(SessionSummarySchema, row.body, 'session'));
       },
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
@@ -316,40 +307,14 @@ export class PostgresOversightStore {
     };
   }
 
-  private async read(text: string, values: unknown[]): Promise<{ rows: { body: string }[] }> {
+  private async read(text: string, values: readonly unknown[]): Promise<{ rows: { body: string }[] }> {
     this.assertOpen();
-    try {
-      return await this.pool.query<{ body: string }>(text, values);
-    } catch (error) {
-      throw unavailable('read', error);
-    }
+    return readQuery<{ body: string }>(this.pool, text, values, unavailable);
   }
 
   private async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen();
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable('write', error);
-    }
-    let result: T;
-    try {
-      await client.query('begin isolation level read committed');
-      await client.query(`select pg_advisory_xact_lock(${this.lockKey})`);
-      result = await work(client);
-      await client.query('commit');
-      client.release();
-    } catch (error) {
-      try {
-        await client.query('rollback');
-        client.release();
-      } catch {
-        client.release(true);
-      }
-      if (error instanceof ReinsError) throw error;
-      throw unavailable('write', error);
-    }
+    const result = await lockedTransaction(this.pool, this.lockKey, work, unavailable);
     await this.passes.request();
     return result;
   }
@@ -361,7 +326,9 @@ export class PostgresOversightStore {
       ref,
       now,
     ]);
-    await client.query(`delete from ${this.tables.changes} where at < $1`, [now - CHANGE_RETENTION_MS]);
+    await client.query(`delete from ${this.tables.changes} where at < $1`, [
+      now - OVERSIGHT_CHANGE_RETENTION_MS,
+    ]);
     await client.query('select pg_notify($1, $2)', [this.channel, kind]);
   }
 
@@ -373,23 +340,22 @@ export class PostgresOversightStore {
     const last = rows.at(-1);
     if (last === undefined) return;
     this.lastSeen = Number(last.id);
-    const approvalIds = unique(rows.filter((row) => row.kind === 'approval').map((row) => row.ref));
-    const sessionIds = unique(rows.filter((row) => row.kind === 'session').map((row) => row.ref));
-    if (approvalIds.length > 0 && this.approvalListeners.size > 0) {
+    const changed = changedRecords(rows);
+    if (changed.approvals.length > 0 && this.approvalListeners.size > 0) {
       const found = await this.pool.query<{ body: string }>(
         `select body from ${this.tables.approvals} where id = any($1::text[])`,
-        [approvalIds],
+        [changed.approvals],
       );
       for (const row of found.rows)
-        emit(this.approvalListeners, readRecord(ApprovalRecordSchema, row.body, 'approval'));
+        notifyAll(this.approvalListeners, readRecord(ApprovalRecordSchema, row.body, 'approval'));
     }
-    if (sessionIds.length > 0 && this.sessionListeners.size > 0) {
+    if (changed.sessions.length > 0 && this.sessionListeners.size > 0) {
       const found = await this.pool.query<{ body: string }>(
         `select body from ${this.tables.sessions} where id = any($1::text[])`,
-        [sessionIds],
+        [changed.sessions],
       );
       for (const row of found.rows)
-        emit(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
+        notifyAll(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
     }
   }
 
@@ -402,20 +368,6 @@ export class PostgresOversightStore {
 function subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
-}
-
-function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(value);
-    } catch {
-      // one failing listener must not keep the change from the others
-    }
-  }
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
 }
 
 function unavailable(what: 'read' | 'write', error: unknown): ReinsError {

@@ -18,10 +18,13 @@ import {
   type RevocationV1,
   RevocationV1Schema,
 } from '../../spec/identity.js';
-import { epochOf, parseJson, readRecord, timeOf, toChange, validateInput } from '../identity-records.js';
+import { decodeChanges, missedPrunedChanges, notifyAll } from '../change-feed.js';
+import { epochOf, parseJson, readRecord, timeOf, validateInput } from '../identity-records.js';
+import { HousekeepingSchedule, identityPruneCutoffs } from '../retention.js';
+import { agentListSql, liveRevocationsSql } from '../state-queries.js';
 import type { IdentityStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
-import { openSqliteStore } from './sqlite-migrations.js';
+import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export interface SqliteIdentityStoreOptions {
   /** File path (usually the audit log's, `.reins/audit.db`), or `:memory:`. Parent directories are created. */
@@ -31,11 +34,6 @@ export interface SqliteIdentityStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 50;
-/** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
-const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
-const REVOCATION_GRACE_MS = 60 * 60 * 1000;
-const HOUSEKEEPING_EVERY_MS = 60 * 60 * 1000;
 
 type ChangeKind = IdentityChange['kind'];
 
@@ -54,7 +52,7 @@ export class SqliteIdentityStore implements IdentityStore {
   private readonly poller: SqliteChangePoller;
   /** The last change id this store has told its listeners about (meaningful while it has listeners). */
   private lastSeen = 0;
-  private lastHousekeeping = 0;
+  private readonly housekeeping = new HousekeepingSchedule();
   private closed = false;
 
   constructor(options: SqliteIdentityStoreOptions) {
@@ -179,7 +177,7 @@ export class SqliteIdentityStore implements IdentityStore {
   private write<T>(work: () => T): T {
     this.assertOpen();
     const now = Date.now();
-    const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS;
+    const housekeeping = this.housekeeping.due(now);
     const result = this.database
       .transaction(() => {
         const value = work();
@@ -187,7 +185,7 @@ export class SqliteIdentityStore implements IdentityStore {
         return value;
       })
       .immediate();
-    if (housekeeping) this.lastHousekeeping = now;
+    if (housekeeping) this.housekeeping.done(now);
     if (this.listeners.size > 0) this.poller.afterOwnWrite();
     return result;
   }
@@ -198,11 +196,11 @@ export class SqliteIdentityStore implements IdentityStore {
 
   /** Forgets long-expired revocations and old change rows (remembering how far changes were pruned). */
   private housekeep(now: number): void {
-    this.statements.pruneRevocations.run(now - REVOCATION_GRACE_MS);
-    const cutoff = now - CHANGE_RETENTION_MS;
-    const pruned = this.statements.maxPrunedChange.get(cutoff);
+    const cutoffs = identityPruneCutoffs(now);
+    this.statements.pruneRevocations.run(cutoffs.revocations);
+    const pruned = this.statements.maxPrunedChange.get(cutoffs.changes);
     if (pruned === null || pruned === undefined) return;
-    this.statements.pruneChanges.run(cutoff);
+    this.statements.pruneChanges.run(cutoffs.changes);
     this.statements.setPrunedThrough.run(pruned);
   }
 
@@ -210,29 +208,21 @@ export class SqliteIdentityStore implements IdentityStore {
   private catchUp(): void {
     const changes = this.database.transaction((): IdentityChange[] => {
       // changes this store has not seen were pruned: tell listeners about everything instead
-      if ((this.statements.prunedThrough.get() ?? 0) > this.lastSeen) {
+      if (missedPrunedChanges(this.statements.prunedThrough.get() ?? 0, this.lastSeen)) {
         const last = this.statements.lastChange.get() ?? 0;
         const everything = this.currentState();
         this.lastSeen = last;
         return everything;
       }
-      const rows = this.statements.changesAfter.all(this.lastSeen);
-      const result: IdentityChange[] = [];
-      let damaged = false;
-      for (const row of rows) {
-        try {
-          const change = toChange(row);
-          if (change !== undefined) result.push(change);
-        } catch {
-          damaged = true;
-        }
-      }
-      const last = rows.at(-1);
-      if (last !== undefined) this.lastSeen = last.id;
-      // an unreadable change row must neither stall notification nor go unreported: tell everything
-      return damaged ? [...result, ...this.currentState()] : result;
+      const {
+        changes: decoded,
+        lastId,
+        damaged,
+      } = decodeChanges(this.statements.changesAfter.all(this.lastSeen));
+      if (lastId !== undefined) this.lastSeen = lastId;
+      return damaged ? [...decoded, ...this.currentState()] : decoded;
     })();
-    for (const change of changes) this.emit(change);
+    for (const change of changes) notifyAll(this.listeners, change);
   }
 
   /**
@@ -248,16 +238,6 @@ export class SqliteIdentityStore implements IdentityStore {
     return [...agents, ...revocations];
   }
 
-  private emit(change: IdentityChange): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch {
-        // one failing listener must not keep the change from the others (or stop the poller)
-      }
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new ReinsError('store_unavailable', `identity store \`${this.path}\` is closed`);
   }
@@ -271,8 +251,8 @@ function prepareStatements(database: Database.Database) {
       'insert into agents (id, body, state, updated_at) values (?, ?, ?, ?) on conflict (id) do nothing',
     ),
     getAgent: database.prepare<[string], { body: string }>('select body from agents where id = ?'),
-    listAgents: database.prepare<[], { body: string }>('select body from agents order by id'),
-    agentIds: database.prepare<[], string>('select id from agents order by id').pluck(),
+    listAgents: database.prepare<[], { body: string }>(agentListSql('agents', 'body')),
+    agentIds: database.prepare<[], string>(agentListSql('agents', 'id')).pluck(),
     updateAgent: database.prepare<[string, string, string, string]>(
       'update agents set body = ?, state = ?, updated_at = ? where id = ?',
     ),
@@ -285,7 +265,7 @@ function prepareStatements(database: Database.Database) {
       'select body from revocations where kind = ? and id = ?',
     ),
     liveRevocations: database.prepare<[number], { body: string }>(
-      'select body from revocations where until > ? order by kind, id',
+      liveRevocationsSql('revocations', SQLITE_PLACEHOLDER),
     ),
     dropKeys: database.prepare('delete from signing_keys'),
     insertChange: database.prepare<[string, string, string | null, number]>(

@@ -11,14 +11,13 @@ import { ReinsError } from '../../spec/errors.js';
 import {
   type ApprovalRecord,
   ApprovalRecordSchema,
-  type ApprovalStatus,
   type ApprovalVote,
   type SessionSummary,
   SessionSummarySchema,
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
+import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
-import { effectiveLimit, LIST_LIMITS } from '../limits.js';
 import {
   AGENT_NOT_SEEN,
   applyVote,
@@ -27,9 +26,12 @@ import {
   newSession,
   sessionAfterChange,
 } from '../oversight-records.js';
+import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
+import type { Statement } from '../sql-builder.js';
+import { approvalListStatement, sessionListStatement } from '../state-queries.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
-import { openSqliteStore } from './sqlite-migrations.js';
+import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export interface SqliteOversightStoreOptions {
   /** File path (usually the audit log's), or `:memory:`. */
@@ -39,8 +41,6 @@ export interface SqliteOversightStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 25;
-/** Change rows older than this are pruned; a listener only needs the ones since its last poll. */
-const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 type ChangeKind = 'approval' | 'session';
 
@@ -111,10 +111,9 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
-        return s.listApprovals
-          .all({ status: filter.status ?? null, key: filter.sessionId ?? null, limit })
-          .map((body) => readRecord(ApprovalRecordSchema, body, 'approval'));
+        return this.bodies(approvalListStatement(filter, 'approvals', SQLITE_PLACEHOLDER)).map((body) =>
+          readRecord(ApprovalRecordSchema, body, 'approval'),
+        );
       },
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
         const outcome = this.write(() => {
@@ -204,10 +203,9 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = effectiveLimit(filter.limit, LIST_LIMITS);
-        return s.listSessions
-          .all({ status: filter.status ?? null, key: filter.agentId ?? null, limit })
-          .map((body) => readRecord(SessionSummarySchema, body, 'session'));
+        return this.bodies(sessionListStatement(filter, 'session_control', SQLITE_PLACEHOLDER)).map((body) =>
+          readRecord(SessionSummarySchema, body, 'session'),
+        );
       },
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
         this.write(() => {
@@ -245,10 +243,18 @@ export class SqliteOversightStore {
     return result;
   }
 
+  /** The `body` column of a statement built in store/ (state-queries). */
+  private bodies(statement: Statement): string[] {
+    return this.database
+      .prepare<(string | number)[], string>(statement.text)
+      .pluck()
+      .all(...statement.values);
+  }
+
   private recordChange(kind: ChangeKind, ref: string): void {
     const now = Date.now();
     this.statements.insertChange.run(kind, ref, now);
-    this.statements.pruneChanges.run(now - CHANGE_RETENTION_MS);
+    this.statements.pruneChanges.run(now - OVERSIGHT_CHANGE_RETENTION_MS);
   }
 
   /** Reads the changes after the last one seen and tells listeners each changed record's current state. */
@@ -258,25 +264,19 @@ export class SqliteOversightStore {
       const rows = s.changesAfter.all(this.lastSeen);
       const last = rows.at(-1);
       if (last !== undefined) this.lastSeen = last.id;
-      const seen = new Set<string>();
-      const approvals: ApprovalRecord[] = [];
-      const sessions: SessionSummary[] = [];
-      for (const row of rows) {
-        const key = `${row.kind}:${row.ref}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (row.kind === 'approval') {
-          const body = s.getApproval.get(row.ref);
-          if (body !== undefined) approvals.push(readRecord(ApprovalRecordSchema, body, 'approval'));
-        } else if (row.kind === 'session') {
-          const body = s.getSession.get(row.ref);
-          if (body !== undefined) sessions.push(readRecord(SessionSummarySchema, body, 'session'));
-        }
-      }
+      const ids = changedRecords(rows);
+      const approvals = ids.approvals.flatMap((id) => {
+        const body = s.getApproval.get(id);
+        return body === undefined ? [] : [readRecord(ApprovalRecordSchema, body, 'approval')];
+      });
+      const sessions = ids.sessions.flatMap((id) => {
+        const body = s.getSession.get(id);
+        return body === undefined ? [] : [readRecord(SessionSummarySchema, body, 'session')];
+      });
       return { approvals, sessions };
     })();
-    for (const record of changed.approvals) emit(this.approvalListeners, record);
-    for (const session of changed.sessions) emit(this.sessionListeners, session);
+    for (const record of changed.approvals) notifyAll(this.approvalListeners, record);
+    for (const session of changed.sessions) notifyAll(this.sessionListeners, session);
   }
 
   private assertOpen(): void {
@@ -285,24 +285,7 @@ export class SqliteOversightStore {
   }
 }
 
-function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(value);
-    } catch {
-      // one failing listener must not keep the change from the others
-    }
-  }
-}
-
 type Statements = ReturnType<typeof prepareStatements>;
-
-interface ListParameters<S> {
-  status: S | null;
-  /** The session id (approvals) or agent id (sessions) to filter by. */
-  key: string | null;
-  limit: number;
-}
 
 function prepareStatements(database: Database.Database) {
   return {
@@ -314,12 +297,6 @@ function prepareStatements(database: Database.Database) {
     updateApproval: database.prepare<[string, string, string]>(
       'update approvals set body = ?, status = ? where id = ?',
     ),
-    listApprovals: database
-      .prepare<[ListParameters<ApprovalStatus>], string>(
-        `select body from approvals where (@status is null or status = @status)
-         and (@key is null or session_id = @key) order by created_at desc, id desc limit @limit`,
-      )
-      .pluck(),
     insertOverride: database.prepare<[string, string, string, number]>(
       `insert into approval_overrides (decision_id, call_hash, body, expires_at) values (?, ?, ?, ?)
        on conflict (decision_id) do nothing`,
@@ -340,12 +317,6 @@ function prepareStatements(database: Database.Database) {
     updateSession: database.prepare<[string, string, string, string]>(
       'update session_control set body = ?, status = ?, updated_at = ? where id = ?',
     ),
-    listSessions: database
-      .prepare<[ListParameters<SessionStatus>], string>(
-        `select body from session_control where (@status is null or status = @status)
-         and (@key is null or agent_id = @key) order by updated_at desc, id desc limit @limit`,
-      )
-      .pluck(),
     insertChange: database.prepare<[string, string, number]>(
       'insert into oversight_changes (kind, ref, at) values (?, ?, ?)',
     ),
