@@ -25,7 +25,18 @@ import {
   RevocationV1Schema,
 } from '../../spec/identity.js';
 import { decodeChanges, missedPrunedChanges, notifyAll } from '../change-feed.js';
-import { epochOf, parseJson, readRecord, timeOf, validateInput } from '../identity-records.js';
+import {
+  agentCreated,
+  agentExists,
+  agentStateChange,
+  type ChangeEntry,
+  epochOf,
+  parseJson,
+  readRecord,
+  revocationStored,
+  timeOf,
+  validateInput,
+} from '../identity-records.js';
 import { HousekeepingSchedule, identityPruneCutoffs } from '../retention.js';
 import { agentListSql, liveRevocationsSql } from '../state-queries.js';
 import type { IdentityStore } from '../state-stores.js';
@@ -55,8 +66,6 @@ export interface PostgresIdentityStoreOptions {
 const DEFAULT_POOL_SIZE = 2;
 const DEFAULT_HEALTH_CHECK_MS = 15_000;
 const CHANGE_PAGE = 500;
-
-type ChangeKind = IdentityChange['kind'];
 
 interface ChangeRow {
   id: string;
@@ -158,8 +167,8 @@ export class PostgresIdentityStore implements IdentityStore {
          on conflict (id) do nothing`,
         [record.id, JSON.stringify(record), record.state, record.updatedAt],
       );
-      if (inserted.rowCount === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
-      await this.recordChange(client, 'agent', record.id, { created: true, state: record.state });
+      if (inserted.rowCount === 0) throw agentExists(record.id);
+      await this.recordChange(client, agentCreated(record));
     });
     return record;
   }
@@ -189,24 +198,12 @@ export class PostgresIdentityStore implements IdentityStore {
         `select body from ${this.tables.agents} where id = $1 for update`,
         [id],
       );
-      const row = rows[0];
-      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
-      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
-      if (current.state === 'retired') {
-        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
-      }
-      const updatedAt = new Date().toISOString();
-      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
+      const { updated, entry } = agentStateChange(id, rows[0]?.body, next, change);
       await client.query(
         `update ${this.tables.agents} set body = $1, state = $2, updated_at = $3 where id = $4`,
-        [JSON.stringify(updated), next, updatedAt, id],
+        [JSON.stringify(updated), next, updated.updatedAt, id],
       );
-      await this.recordChange(client, 'agent', id, {
-        from: current.state,
-        state: next,
-        by: change.by,
-        reason: change.reason,
-      });
+      await this.recordChange(client, entry);
       return updated;
     });
   }
@@ -223,7 +220,7 @@ export class PostgresIdentityStore implements IdentityStore {
       );
       // already revoked at least as long: nothing changed, nobody needs telling
       if (written.rowCount === 0) return;
-      await this.recordChange(client, 'revocation', `${record.kind}:${record.id}`, record);
+      await this.recordChange(client, revocationStored(record));
     });
   }
 
@@ -284,12 +281,7 @@ export class PostgresIdentityStore implements IdentityStore {
     return result;
   }
 
-  private async recordChange(
-    client: PoolClient,
-    kind: ChangeKind,
-    ref: string,
-    body: unknown,
-  ): Promise<void> {
+  private async recordChange(client: PoolClient, { kind, ref, body }: ChangeEntry): Promise<void> {
     const { rows } = await client.query<{ id: string }>(
       `insert into ${this.tables.changes} (kind, ref, body, at) values ($1, $2, $3, $4) returning id`,
       [kind, ref, JSON.stringify(body), Date.now()],

@@ -23,12 +23,14 @@ import type { SessionStatus } from '../../spec/tool-call.js';
 import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
-  AGENT_NOT_SEEN,
-  applyVote,
-  canConsume,
+  approvalExists,
   closeRequest,
-  newSession,
+  openedBefore,
+  overrideExists,
   sessionAfterChange,
+  sessionOnOpen,
+  spendApproval,
+  voteOnRequest,
 } from '../oversight-records.js';
 import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
 import { approvalListStatement, sessionListStatement } from '../state-queries.js';
@@ -171,8 +173,7 @@ export class PostgresOversightStore {
              on conflict (id) do nothing`,
             [record.id, JSON.stringify(record), record.status, record.sessionId, record.createdAt],
           );
-          if (inserted.rowCount === 0)
-            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          if (inserted.rowCount === 0) throw approvalExists(record.id);
           await this.recordChange(client, 'approval', record.id);
         });
       },
@@ -185,8 +186,7 @@ export class PostgresOversightStore {
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
         const outcome = await this.write(async (client) => {
           const current = await readApproval((text, values) => client.query(text, values), id, true);
-          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
-          const result = applyVote(current, vote, now);
+          const result = voteOnRequest(current, id, vote, now);
           await store(client, result.record);
           return result;
         });
@@ -196,9 +196,9 @@ export class PostgresOversightStore {
       consume: async (id: string, callHash: string, now: Date) =>
         this.write(async (client) => {
           const current = await readApproval((text, values) => client.query(text, values), id, true);
-          if (current === undefined || !canConsume(current, callHash)) return false;
-          await store(client, { ...current, status: 'used', updatedAt: now.toISOString() });
-          return true;
+          const used = spendApproval(current, callHash, now);
+          if (used !== undefined) await store(client, used);
+          return used !== undefined;
         }),
       close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
         this.write(async (client) => {
@@ -217,8 +217,7 @@ export class PostgresOversightStore {
              on conflict (decision_id) do nothing`,
             [grant.decisionId, grant.callHash, JSON.stringify(grant), Date.parse(grant.expiresAt)],
           );
-          if (inserted.rowCount === 0)
-            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+          if (inserted.rowCount === 0) throw overrideExists(grant.decisionId);
         });
       },
       consumeOverride: async (callHash: string, now: Date) =>
@@ -253,28 +252,27 @@ export class PostgresOversightStore {
     return {
       open: async (sessionId: string, agentId: string, now: Date) => {
         const existing = await readSession((text, values) => this.read(text, values), sessionId);
-        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
+        if (existing !== undefined && openedBefore(existing)) return existing;
         return this.write(async (client) => {
           const current = await readSession((text, values) => client.query(text, values), sessionId, true);
-          if (current !== undefined) {
-            if (current.agentId !== AGENT_NOT_SEEN) return current;
+          const { write, session } = sessionOnOpen(current, sessionId, agentId, now);
+          if (write === 'none') return session;
+          if (write === 'agent') {
             // killed or paused before it started: now we know whose session it is
-            const seen = { ...current, agentId };
             await client.query(`update ${t.sessions} set body = $1, agent_id = $2 where id = $3`, [
-              JSON.stringify(seen),
+              JSON.stringify(session),
               agentId,
               sessionId,
             ]);
-            return seen;
+            return session;
           }
-          const fresh = newSession(sessionId, agentId, now);
           const inserted = await client.query(
             `insert into ${t.sessions} (id, body, status, agent_id, updated_at) values ($1, $2, $3, $4, $5)
              on conflict (id) do nothing`,
-            [sessionId, JSON.stringify(fresh), fresh.status, agentId, fresh.updatedAt],
+            [sessionId, JSON.stringify(session), session.status, agentId, session.updatedAt],
           );
           if ((inserted.rowCount ?? 0) > 0) await this.recordChange(client, 'session', sessionId);
-          return (await readSession((text, values) => client.query(text, values), sessionId)) ?? fresh;
+          return (await readSession((text, values) => client.query(text, values), sessionId)) ?? session;
         });
       },
       get: async (id) => readSession((text, values) => this.read(text, values), id),

@@ -19,7 +19,18 @@ import {
   RevocationV1Schema,
 } from '../../spec/identity.js';
 import { decodeChanges, missedPrunedChanges, notifyAll } from '../change-feed.js';
-import { epochOf, parseJson, readRecord, timeOf, validateInput } from '../identity-records.js';
+import {
+  agentCreated,
+  agentExists,
+  agentStateChange,
+  type ChangeEntry,
+  epochOf,
+  parseJson,
+  readRecord,
+  revocationStored,
+  timeOf,
+  validateInput,
+} from '../identity-records.js';
 import { HousekeepingSchedule, identityPruneCutoffs } from '../retention.js';
 import { agentListSql, liveRevocationsSql } from '../state-queries.js';
 import type { IdentityStore } from '../state-stores.js';
@@ -34,8 +45,6 @@ export interface SqliteIdentityStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 50;
-
-type ChangeKind = IdentityChange['kind'];
 
 interface ChangeRow {
   id: number;
@@ -76,8 +85,8 @@ export class SqliteIdentityStore implements IdentityStore {
         record.state,
         record.updatedAt,
       );
-      if (inserted.changes === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
-      this.recordChange('agent', record.id, { created: true, state: record.state });
+      if (inserted.changes === 0) throw agentExists(record.id);
+      this.recordChange(agentCreated(record));
     });
     return record;
   }
@@ -102,21 +111,9 @@ export class SqliteIdentityStore implements IdentityStore {
   ): Promise<AgentRecordV1> {
     const next = validateInput(AgentStateSchema, state, 'agent state');
     return this.write(() => {
-      const row = this.statements.getAgent.get(id);
-      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
-      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
-      if (current.state === 'retired') {
-        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
-      }
-      const updatedAt = new Date().toISOString();
-      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
-      this.statements.updateAgent.run(JSON.stringify(updated), next, updatedAt, id);
-      this.recordChange('agent', id, {
-        from: current.state,
-        state: next,
-        by: change.by,
-        reason: change.reason,
-      });
+      const { updated, entry } = agentStateChange(id, this.statements.getAgent.get(id)?.body, next, change);
+      this.statements.updateAgent.run(JSON.stringify(updated), next, updated.updatedAt, id);
+      this.recordChange(entry);
       return updated;
     });
   }
@@ -133,7 +130,7 @@ export class SqliteIdentityStore implements IdentityStore {
       );
       // already revoked at least as long: nothing changed, nobody needs telling
       if (written.changes === 0) return;
-      this.recordChange('revocation', `${record.kind}:${record.id}`, record);
+      this.recordChange(revocationStored(record));
     });
   }
 
@@ -190,7 +187,7 @@ export class SqliteIdentityStore implements IdentityStore {
     return result;
   }
 
-  private recordChange(kind: ChangeKind, ref: string, body: unknown): void {
+  private recordChange({ kind, ref, body }: ChangeEntry): void {
     this.statements.insertChange.run(kind, ref, JSON.stringify(body), Date.now());
   }
 

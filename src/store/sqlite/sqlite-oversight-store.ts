@@ -19,12 +19,14 @@ import type { SessionStatus } from '../../spec/tool-call.js';
 import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
-  AGENT_NOT_SEEN,
-  applyVote,
-  canConsume,
+  approvalExists,
   closeRequest,
-  newSession,
+  openedBefore,
+  overrideExists,
   sessionAfterChange,
+  sessionOnOpen,
+  spendApproval,
+  voteOnRequest,
 } from '../oversight-records.js';
 import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
 import type { Statement } from '../sql-builder.js';
@@ -100,8 +102,7 @@ export class SqliteOversightStore {
             record.sessionId,
             record.createdAt,
           );
-          if (inserted.changes === 0)
-            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          if (inserted.changes === 0) throw approvalExists(record.id);
           this.recordChange('approval', record.id);
         });
       },
@@ -117,9 +118,7 @@ export class SqliteOversightStore {
       },
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
         const outcome = this.write(() => {
-          const current = readApproval(id);
-          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
-          const result = applyVote(current, vote, now);
+          const result = voteOnRequest(readApproval(id), id, vote, now);
           store(result.record);
           return result;
         });
@@ -128,10 +127,9 @@ export class SqliteOversightStore {
       },
       consume: async (id: string, callHash: string, now: Date) =>
         this.write(() => {
-          const current = readApproval(id);
-          if (current === undefined || !canConsume(current, callHash)) return false;
-          store({ ...current, status: 'used', updatedAt: now.toISOString() });
-          return true;
+          const used = spendApproval(readApproval(id), callHash, now);
+          if (used !== undefined) store(used);
+          return used !== undefined;
         }),
       close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
         this.write(() => {
@@ -151,8 +149,7 @@ export class SqliteOversightStore {
             JSON.stringify(grant),
             Date.parse(grant.expiresAt),
           );
-          if (inserted.changes === 0)
-            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+          if (inserted.changes === 0) throw overrideExists(grant.decisionId);
         });
       },
       consumeOverride: async (callHash: string, now: Date) =>
@@ -175,26 +172,24 @@ export class SqliteOversightStore {
       open: async (sessionId: string, agentId: string, now: Date) => {
         this.assertOpen();
         const existing = readSession(sessionId);
-        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
+        if (existing !== undefined && openedBefore(existing)) return existing;
         return this.write(() => {
-          const current = readSession(sessionId);
-          if (current !== undefined) {
-            if (current.agentId !== AGENT_NOT_SEEN) return current;
+          const { write, session } = sessionOnOpen(readSession(sessionId), sessionId, agentId, now);
+          if (write === 'none') return session;
+          if (write === 'agent') {
             // killed or paused before it started: now we know whose session it is
-            const seen = { ...current, agentId };
-            s.setSessionAgent.run(JSON.stringify(seen), agentId, sessionId);
-            return seen;
+            s.setSessionAgent.run(JSON.stringify(session), agentId, sessionId);
+            return session;
           }
-          const fresh = newSession(sessionId, agentId, now);
           const inserted = s.insertSession.run(
             sessionId,
-            JSON.stringify(fresh),
-            fresh.status,
+            JSON.stringify(session),
+            session.status,
             agentId,
-            fresh.updatedAt,
+            session.updatedAt,
           );
           if (inserted.changes > 0) this.recordChange('session', sessionId);
-          return readSession(sessionId) ?? fresh;
+          return readSession(sessionId) ?? session;
         });
       },
       get: async (id) => {
