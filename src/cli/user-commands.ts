@@ -9,11 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { actorOf } from '../api/caller.js';
-import { PostgresUserStore } from '../api/postgres-user-store.js';
-import { SqliteUserStore } from '../api/sqlite-user-store.js';
 import { createUser, hashUserToken, holdsRole, newUserToken, type UserStore } from '../api/users.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { Actor } from '../spec/oversight.js';
+import { PostgresUserStore } from '../store/postgres/postgres-user-store.js';
+import { SqliteUserStore } from '../store/sqlite/sqlite-user-store.js';
 import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_OK } from './io.js';
 import {

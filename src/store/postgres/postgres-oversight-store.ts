@@ -144,18 +144,10 @@ export class PostgresOversightStore {
 
   private approvalStore(): ApprovalStore {
     const t = this.tables;
-    const readApproval = async (
-      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
-      id: string,
-      lock = false,
-    ) => {
-      const { rows } = await query(
-        `select body from ${t.approvals} where id = $1${lock ? ' for update' : ''}`,
-        [id],
+    const readApproval = (query: BodyQuery, id: string, lock = false) =>
+      readById(query, t.approvals, id, lock, (body) =>
+        readRecord(ApprovalRecordSchema, body, `approval \`${id}\``),
       );
-      const body = rows[0]?.body;
-      return body === undefined ? undefined : readRecord(ApprovalRecordSchema, body, `approval \`${id}\``);
-    };
     const store = async (client: PoolClient, record: ApprovalRecord) => {
       await client.query(`update ${t.approvals} set body = $1, status = $2 where id = $3`, [
         JSON.stringify(record),
@@ -237,18 +229,10 @@ export class PostgresOversightStore {
 
   private sessionStore(): SessionControlStore {
     const t = this.tables;
-    const readSession = async (
-      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
-      id: string,
-      lock = false,
-    ) => {
-      const { rows } = await query(
-        `select body from ${t.sessions} where id = $1${lock ? ' for update' : ''}`,
-        [id],
+    const readSession = (query: BodyQuery, id: string, lock = false) =>
+      readById(query, t.sessions, id, lock, (body) =>
+        readRecord(SessionSummarySchema, body, `session \`${id}\``),
       );
-      const body = rows[0]?.body;
-      return body === undefined ? undefined : readRecord(SessionSummarySchema, body, `session \`${id}\``);
-    };
     return {
       open: async (sessionId: string, agentId: string, now: Date) => {
         const existing = await readSession((text, values) => this.read(text, values), sessionId);
@@ -361,6 +345,22 @@ export class PostgresOversightStore {
     if (this.closing !== undefined)
       throw new ReinsError('store_unavailable', `oversight store in schema \`${this.schema}\` is closed`);
   }
+}
+
+/** Runs a query on the pool (reads) or on a write's connection. */
+type BodyQuery = (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>;
+
+/** The record of one row by id; `lock` (inside a write) holds the row until the commit. */
+async function readById<T>(
+  query: BodyQuery,
+  table: string,
+  id: string,
+  lock: boolean,
+  parse: (body: string) => T,
+): Promise<T | undefined> {
+  const { rows } = await query(`select body from ${table} where id = $1${lock ? ' for update' : ''}`, [id]);
+  const body = rows[0]?.body;
+  return body === undefined ? undefined : parse(body);
 }
 
 function subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
