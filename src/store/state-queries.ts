@@ -7,7 +7,7 @@
 import type { ApprovalStatus } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import { effectiveLimit, LIST_LIMITS } from './limits.js';
-import { type Placeholder, type Statement, selectStatement } from './sql-builder.js';
+import { type Condition, type Placeholder, type Statement, selectStatement } from './sql-builder.js';
 
 /** `ApprovalStore.list`: newest first; `select body`. */
 export function approvalListStatement(
@@ -15,19 +15,11 @@ export function approvalListStatement(
   table: string,
   placeholder: Placeholder,
 ): Statement {
-  return selectStatement(
-    {
-      columns: 'body',
-      from: table,
-      conditions: [
-        { column: 'status', operator: '=', value: filter.status },
-        { column: 'session_id', operator: '=', value: filter.sessionId },
-      ],
-      orderBy: 'created_at desc, id desc',
-      limit: effectiveLimit(filter.limit, LIST_LIMITS),
-    },
-    placeholder,
-  );
+  const conditions: Condition[] = [
+    { column: 'status', operator: '=', value: filter.status },
+    { column: 'session_id', operator: '=', value: filter.sessionId },
+  ];
+  return listStatement(table, conditions, 'created_at desc, id desc', filter.limit, placeholder);
 }
 
 /** `SessionControlStore.list`: most recently changed first; `select body`. */
@@ -36,17 +28,22 @@ export function sessionListStatement(
   table: string,
   placeholder: Placeholder,
 ): Statement {
+  const conditions: Condition[] = [
+    { column: 'status', operator: '=', value: filter.status },
+    { column: 'agent_id', operator: '=', value: filter.agentId },
+  ];
+  return listStatement(table, conditions, 'updated_at desc, id desc', filter.limit, placeholder);
+}
+
+function listStatement(
+  table: string,
+  conditions: readonly Condition[],
+  orderBy: string,
+  limit: number | undefined,
+  placeholder: Placeholder,
+): Statement {
   return selectStatement(
-    {
-      columns: 'body',
-      from: table,
-      conditions: [
-        { column: 'status', operator: '=', value: filter.status },
-        { column: 'agent_id', operator: '=', value: filter.agentId },
-      ],
-      orderBy: 'updated_at desc, id desc',
-      limit: effectiveLimit(filter.limit, LIST_LIMITS),
-    },
+    { columns: 'body', from: table, conditions, orderBy, limit: effectiveLimit(limit, LIST_LIMITS) },
     placeholder,
   );
 }
