@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createControlApi } from '../src/api/control-api.js';
 import { listenControlApi } from '../src/api/control-server.js';
-import { SqliteUserStore } from '../src/api/sqlite-user-store.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { wireOversight } from '../src/cli/oversight-wiring.js';
@@ -22,6 +21,7 @@ import { StoreOversight } from '../src/oversight/store-oversight.js';
 import { WindowCounters } from '../src/policy/window-counters.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { SqliteUserStore } from '../src/store/sqlite/sqlite-user-store.js';
 import { policyFrom } from '../test/support/policy-fixtures.js';
 import { format, machine, summarise } from './measure.js';
 

@@ -9,7 +9,6 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleSessions } from '../src/api/console-sessions.js';
 import { createControlApi, type PolicyStatusSource } from '../src/api/control-api.js';
-import { SqliteUserStore } from '../src/api/sqlite-user-store.js';
 import { createUser } from '../src/api/users.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
@@ -19,6 +18,7 @@ import { ephemeralKeySource } from '../src/identity/key-ring.js';
 import { StoreOversight } from '../src/oversight/store-oversight.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { SqliteUserStore } from '../src/store/sqlite/sqlite-user-store.js';
 import { policyFrom } from './support/policy-fixtures.js';
 
 const policy = policyFrom(

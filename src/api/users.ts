@@ -2,56 +2,26 @@
  * @module api/users
  * Human users of the control plane: who they are, which roles they hold, and their API token (kept
  * only as a hash). Roles are ordered viewer < approver < admin (a higher one implies the lower ones);
- * further roles named by policy (e.g. `finance-approvers`) are held as given.
+ * further roles named by policy (e.g. `finance-approvers`) are held as given. The stored record and
+ * the UserStore interface are the store's (store/user-store), re-exported here for the API's users.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { ReinsError } from '../spec/errors.js';
-import { canonicalIdentity } from '../spec/human-identity.js';
 import { BUILTIN_ROLES } from '../spec/oversight.js';
+import { type UserRecordV1, UserRecordV1Schema, type UserStore } from '../store/user-store.js';
 
 export type BuiltinRole = (typeof BUILTIN_ROLES)[number];
 
-export const UserIdSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9@._+-]{0,127}$/,
-    'user ids are letters, digits, `@`, `.`, `_`, `+` and `-` (at most 128)',
-  )
-  // one user per human: `Alice@example.com` and `alice@example.com` are the same id
-  .transform((id) => canonicalIdentity(id));
-
-export const RoleSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'roles are lowercase letters, digits, `_` and `-` (at most 64)');
-
-export const UserRecordV1Schema = z.strictObject({
-  v: z.literal(1),
-  id: UserIdSchema,
-  roles: z.array(RoleSchema).min(1),
-  /** `sha256:<hex>` of the API token; the token itself is shown once, at creation. */
-  tokenHash: z.string(),
-  /** ISO 8601. */
-  createdAt: z.string(),
-  createdBy: z.string(),
-});
-export type UserRecordV1 = z.infer<typeof UserRecordV1Schema>;
+export {
+  RoleSchema,
+  UserIdSchema,
+  type UserRecordV1,
+  UserRecordV1Schema,
+  type UserStore,
+} from '../store/user-store.js';
 
 /** A user as the API shows it (never the token hash). */
 export type UserView = Pick<UserRecordV1, 'id' | 'roles' | 'createdAt' | 'createdBy'>;
-
-export interface UserStore {
-  /** Fails with `conflict` if the id exists. */
-  create(user: UserRecordV1): Promise<void>;
-  get(id: string): Promise<UserRecordV1 | undefined>;
-  byTokenHash(tokenHash: string): Promise<UserRecordV1 | undefined>;
-  list(): Promise<UserRecordV1[]>;
-  /** Replaces the token hash (the old token stops working at once); false for an unknown user. */
-  setTokenHash(id: string, tokenHash: string): Promise<boolean>;
-  /** False for an unknown user. */
-  delete(id: string): Promise<boolean>;
-  close(): Promise<void>;
-}
 
 /** Every user token starts with this, so that it is recognisable in logs and secret scanners. */
 export const USER_TOKEN_PREFIX = 'reins_u_';

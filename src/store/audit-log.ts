@@ -34,7 +34,10 @@ export interface AuditQuery {
   readonly beforeSeq?: number;
   /** `desc`: newest first. Default `asc`: sequence order. */
   readonly order?: 'asc' | 'desc';
-  /** Most records returned, in `order`. Default 1,000, at most 10,000. */
+  /**
+   * Most records returned, in `order`. Default 1,000 (also for NaN), at most 10,000 (also for
+   * Infinity); rounded down, at least 1 (store/limits).
+   */
   readonly limit?: number;
 }
 

@@ -1,11 +1,60 @@
 /**
  * @module store/identity-records
- * What both identity stores (SQLite, PostgreSQL) share: checking records on the way in and out,
- * decoding change rows, and time parsing. One place, so that both backends accept and refuse the same.
+ * What both identity stores (SQLite, PostgreSQL) share: checking records on the way in and out, the
+ * rules of an agent's state changes and what each change tells other processes, decoding change rows,
+ * and time parsing. One place, so that both backends accept and refuse the same.
  */
 import type { z } from 'zod';
 import { describeError, ReinsError } from '../spec/errors.js';
-import { type IdentityChange, RevocationV1Schema } from '../spec/identity.js';
+import {
+  type AgentRecordV1,
+  AgentRecordV1Schema,
+  type AgentState,
+  type IdentityChange,
+  type RevocationV1,
+  RevocationV1Schema,
+} from '../spec/identity.js';
+
+/** A row to append to `identity_changes`: what changed, and what listeners are told about it. */
+export interface ChangeEntry {
+  readonly kind: IdentityChange['kind'];
+  readonly ref: string;
+  readonly body: unknown;
+}
+
+/** The insert of a new agent found its id taken. */
+export function agentExists(id: string): ReinsError {
+  return new ReinsError('conflict', `agent \`${id}\` already exists`);
+}
+
+export function agentCreated(record: AgentRecordV1): ChangeEntry {
+  return { kind: 'agent', ref: record.id, body: { created: true, state: record.state } };
+}
+
+/**
+ * An agent's state change, from its stored body (read under the write's lock): an unknown agent is
+ * `not_found`, a retired one cannot change again (`conflict`).
+ */
+export function agentStateChange(
+  id: string,
+  storedBody: string | undefined,
+  next: AgentState,
+  change: { by: string; reason: string },
+): { updated: AgentRecordV1; entry: ChangeEntry } {
+  if (storedBody === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
+  const current = readRecord(AgentRecordV1Schema, storedBody, `agent \`${id}\``);
+  if (current.state === 'retired') {
+    throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
+  }
+  const updated: AgentRecordV1 = { ...current, state: next, updatedAt: new Date().toISOString() };
+  const body = { from: current.state, state: next, by: change.by, reason: change.reason };
+  return { updated, entry: { kind: 'agent', ref: id, body } };
+}
+
+/** A revocation that was stored (a longer `until` than any before it for the same subject). */
+export function revocationStored(record: RevocationV1): ChangeEntry {
+  return { kind: 'revocation', ref: `${record.kind}:${record.id}`, body: record };
+}
 
 /** A row of the `identity_changes` table, as either driver returns it. */
 export interface ChangeRowFields {

@@ -53,6 +53,37 @@ export function applyVote(current: ApprovalRecord, input: ApprovalVote, now: Dat
   return { record: { ...current, votes, status, updatedAt: at } };
 }
 
+/** `vote` on a request read under the write's lock: an unknown request is `not_found`. */
+export function voteOnRequest(
+  current: ApprovalRecord | undefined,
+  id: string,
+  vote: ApprovalVote,
+  now: Date,
+): VoteOutcome {
+  if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
+  return applyVote(current, vote, now);
+}
+
+/** `consume`: the request marked `used`, to store; undefined if it may not be spent on this call. */
+export function spendApproval(
+  current: ApprovalRecord | undefined,
+  callHash: string,
+  now: Date,
+): ApprovalRecord | undefined {
+  if (current === undefined || !canConsume(current, callHash)) return undefined;
+  return { ...current, status: 'used', updatedAt: now.toISOString() };
+}
+
+/** The insert of a new request found its id taken. */
+export function approvalExists(id: string): ReinsError {
+  return new ReinsError('conflict', `approval request \`${id}\` already exists`);
+}
+
+/** The insert of an override found one for the same call. */
+export function overrideExists(decisionId: string): ReinsError {
+  return new ReinsError('conflict', `call \`${decisionId}\` already has an override`);
+}
+
 /** `pending` -> `expired` | `cancelled`; anything else is left as it is. */
 export function closeRequest(
   current: ApprovalRecord,
@@ -94,6 +125,27 @@ export function newSession(sessionId: string, agentId: string, now: Date): Sessi
 
 /** The agent of a session an operator killed or paused before it made a call: learnt when it opens. */
 export const AGENT_NOT_SEEN = '';
+
+/** Whether `open` can return the session as it is, without a write (it exists and its agent is known). */
+export function openedBefore(current: SessionSummary): boolean {
+  return current.agentId !== AGENT_NOT_SEEN;
+}
+
+/**
+ * `open` of a session read under the write's lock: `known` as it is; a session an operator stopped
+ * before it started learns its agent (`agent`: store the session's new body and agent); an unknown
+ * one is `new` (insert it, unless another process just did).
+ */
+export function sessionOnOpen(
+  current: SessionSummary | undefined,
+  sessionId: string,
+  agentId: string,
+  now: Date,
+): { write: 'none' | 'agent' | 'insert'; session: SessionSummary } {
+  if (current === undefined) return { write: 'insert', session: newSession(sessionId, agentId, now) };
+  if (openedBefore(current)) return { write: 'none', session: current };
+  return { write: 'agent', session: { ...current, agentId } };
+}
 
 /**
  * A session after an operator's change. Operators kill or pause sessions they expect to start, so an

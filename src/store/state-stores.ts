@@ -25,7 +25,7 @@ export interface SessionControlStore {
   /** Registers the session if it is new (idempotent; records the agent of one created by a kill or pause); returns its current state. */
   open(sessionId: string, agentId: string, now: Date): Promise<SessionSummary>;
   get(sessionId: string): Promise<SessionSummary | undefined>;
-  /** Most recently changed first. */
+  /** Most recently changed first; at most 1,000 (`limit` read as store/limits says). */
   list(filter?: { status?: SessionStatus; agentId?: string; limit?: number }): Promise<SessionSummary[]>;
   /**
    * Fails with `conflict` for a killed session (kill is final). Killing or pausing a session that has
@@ -60,7 +60,7 @@ export interface ApprovalStore {
   /** Fails with `conflict` if the id exists. */
   create(record: ApprovalRecord): Promise<void>;
   get(id: string): Promise<ApprovalRecord | undefined>;
-  /** Newest first. */
+  /** Newest first; at most 1,000 (`limit` read as store/limits says). */
   list(filter?: { status?: ApprovalStatus; sessionId?: string; limit?: number }): Promise<ApprovalRecord[]>;
   /**
    * Adds a vote atomically and recomputes the status: `denied` on a refusal, `approved` once

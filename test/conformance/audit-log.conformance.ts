@@ -9,7 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkRecord } from '../../src/audit/chain.js';
 import { CheckpointSigner } from '../../src/audit/checkpoint.js';
 import { type ChainedRecord, prepareEvent } from '../../src/spec/audit-event.js';
-import type { AuditLog, AuditLogOptions } from '../../src/store/audit-log.js';
+import {
+  type AuditLog,
+  type AuditLogOptions,
+  DEFAULT_QUERY_LIMIT,
+  MAX_QUERY_LIMIT,
+} from '../../src/store/audit-log.js';
 import { intentEvent, outcomeEvent } from '../support/audit-fixtures.js';
 
 /** One fresh, empty store of a backend. */
@@ -141,6 +146,21 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(seqs(await log.query({ order: 'desc', sessionId: 's1', beforeSeq: 11 }))).toEqual(s1.reverse());
       expect(seqs(await log.query({ order: 'desc', limit: 2 }))).toEqual([23, 22]);
       expect(seqs(await log.query({ order: 'asc', beforeSeq: 4 }))).toEqual([1, 2, 3]);
+    });
+
+    it('reads the limit by one rule: Infinity is the most allowed, NaN the default, whole and at least 1', async () => {
+      const log = await open();
+      const stored = DEFAULT_QUERY_LIMIT + 5; // more than the default, less than the maximum
+      await fill(log, stored);
+      const count = async (limit: number) => (await log.query({ limit })).length;
+      expect((await log.query({})).length).toBe(DEFAULT_QUERY_LIMIT);
+      expect(await count(Number.POSITIVE_INFINITY)).toBe(stored);
+      expect(await count(MAX_QUERY_LIMIT * 2)).toBe(stored);
+      expect(await count(Number.NaN)).toBe(DEFAULT_QUERY_LIMIT);
+      expect(await count(Number.NEGATIVE_INFINITY)).toBe(1);
+      expect(await count(0)).toBe(1);
+      expect(await count(-3)).toBe(1);
+      expect(await count(2.9)).toBe(2);
     });
 
     it('signs checkpoints as it goes and on close, verifiable with the public key', async () => {

@@ -218,6 +218,26 @@ export function oversightStoreConformance(backend: OversightConformanceBackend):
       expect(await sessions.get('unseen')).toBeUndefined();
     });
 
+    it('lists by the limit rule of the audit log: whole, at least 1 (never unlimited), at most the cap', async () => {
+      const { approvals, sessions } = await (await fresh()).open();
+      for (const id of ['l1', 'l2', 'l3']) {
+        await approvals.create(approvalRecord(id));
+        await sessions.open(id, 'bot', NOW);
+      }
+      const cases: [number, number][] = [
+        [-1, 1],
+        [0, 1],
+        [Number.NEGATIVE_INFINITY, 1],
+        [2.5, 2],
+        [Number.NaN, 3],
+        [Number.POSITIVE_INFINITY, 3],
+      ];
+      for (const [limit, expected] of cases) {
+        expect(await approvals.list({ limit }), `approvals, limit ${limit}`).toHaveLength(expected);
+        expect(await sessions.list({ limit }), `sessions, limit ${limit}`).toHaveLength(expected);
+      }
+    });
+
     it('tells another instance (another process) about votes and kills', async () => {
       const backing = await fresh();
       const holder = await backing.open();

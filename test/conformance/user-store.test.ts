@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, escapeIdentifier } from 'pg';
-import { PostgresUserStore } from '../../src/api/postgres-user-store.js';
-import { SqliteUserStore } from '../../src/api/sqlite-user-store.js';
+import { PostgresUserStore } from '../../src/store/postgres/postgres-user-store.js';
+import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
 import { userStoreConformance } from './user-store.conformance.js';
 
 const DATABASE_URL = process.env.REINS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -11,12 +11,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SqliteUserStore } from '../../src/api/sqlite-user-store.js';
 import { createUser } from '../../src/api/users.js';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { type ApprovalRecord, requirementsMet } from '../../src/spec/oversight.js';
 import { applyVote } from '../../src/store/oversight-records.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
 
 const OWNER_VARIANTS = [
   'Olivia@Example.com',

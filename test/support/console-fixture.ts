@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type Browser, chromium } from 'playwright-core';
-import { SqliteUserStore } from '../../src/api/sqlite-user-store.js';
 import { createUser } from '../../src/api/users.js';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
@@ -21,6 +20,7 @@ import { type RunningServe, startServe } from '../../src/cli/serve-command.js';
 import { createKeyDirectory } from '../../src/keys/key-directory.js';
 import { directoryKeySource } from '../../src/keys/key-source.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
+import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
 
 const require = createRequire(import.meta.url);
 const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');

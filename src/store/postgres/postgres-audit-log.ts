@@ -6,29 +6,37 @@
  * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
  * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
  */
-import { Pool, type PoolClient, type QueryArrayResult } from 'pg';
+import type { Pool, PoolClient, QueryArrayResult } from 'pg';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
-import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
-import {
-  type AuditEventV1,
-  type ChainedRecord,
-  type PreparedEvent,
-  prepareEvent,
-} from '../../spec/audit-event.js';
+import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
+import type { AuditEventV1, ChainedRecord, PreparedEvent } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
-import {
-  type AppendReceipt,
-  type AuditLog,
-  type AuditLogOptions,
-  type AuditQuery,
-  type AuditRecordView,
-  type AuditVerifyOptions,
-  DEFAULT_CHECKPOINT_EVERY,
-  DEFAULT_QUERY_LIMIT,
-  MAX_QUERY_LIMIT,
-  type PruneReport,
+import type {
+  AppendReceipt,
+  AuditLog,
+  AuditLogOptions,
+  AuditQuery,
+  AuditRecordView,
+  AuditVerifyOptions,
+  PruneReport,
 } from '../audit-log.js';
+import { auditQueryStatement, toRecordView } from '../audit-query.js';
+import {
+  anchorSql,
+  auditWriteFailed,
+  type CheckpointRowFields,
+  chainVerifyOptions,
+  checkpointCadence,
+  type EventRowFields,
+  pagedRecords,
+  parseAnchor,
+  prepareForAppend,
+  RECORD_PAGE_SIZE,
+  recordPageSql,
+  toCheckpoint,
+} from '../audit-records.js';
 import { GroupCommitQueue } from '../group-commit.js';
+import { auditPruneSql } from '../retention.js';
 import {
   createPostgresBatchWriter,
   type PostgresBatchWriter,
@@ -36,10 +44,12 @@ import {
   type PostgresWrittenBatch,
   tablesOf,
 } from './postgres-audit-writer.js';
+import { createPool, DEFAULT_CONNECT_TIMEOUT_MS } from './postgres-connections.js';
 import {
   advisoryLockKey,
   applyPostgresMigrations,
   describeTarget,
+  POSTGRES_PLACEHOLDER,
   quoteIdentifier,
 } from './postgres-migrations.js';
 
@@ -56,29 +66,6 @@ export interface PostgresAuditLogOptions extends AuditLogOptions {
   readonly connectTimeoutMs?: number;
 }
 
-interface EventRow {
-  seq: string;
-  prev_hash: string;
-  hash: string;
-  body: string;
-  time: string;
-  kind: string;
-  decision_id: string;
-  session_id: string;
-  agent_id: string;
-  tool: string;
-  effect: string;
-}
-
-interface CheckpointRow {
-  seq: string;
-  hash: string;
-  time: string;
-  key_id: string;
-  signature: string;
-}
-
-const PAGE_SIZE = 5_000;
 const EVENT_COLUMNS =
   'seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect';
 /** The searchable copies stored as they are (the body is JSON, in which NUL is always escaped). */
@@ -87,7 +74,6 @@ const INDEX_FIELDS = ['time', 'kind', 'decisionId', 'sessionId', 'agentId', 'too
 // the lock hand-over between processes (bench/postgres-append.ts).
 const DEFAULT_MAX_BATCH = 512;
 const DEFAULT_POOL_SIZE = 4;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const WRITER_IDLE_IN_TRANSACTION_MS = 60_000;
 
 export class PostgresAuditLog implements AuditLog {
@@ -115,9 +101,7 @@ export class PostgresAuditLog implements AuditLog {
   static async open(options: PostgresAuditLogOptions): Promise<PostgresAuditLog> {
     const schema = options.schema ?? 'public';
     quoteIdentifier(schema); // rejects an unusable name before connecting
-    const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-    if (!(checkpointEvery >= 1))
-      throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    const checkpointEvery = checkpointCadence(options);
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!(maxBatch >= 1)) throw new RangeError(`maxBatch must be at least 1, got \`${maxBatch}\``);
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -160,11 +144,9 @@ export class PostgresAuditLog implements AuditLog {
   append(event: AuditEventV1): Promise<AppendReceipt> {
     let prepared: PreparedEvent;
     try {
-      prepared = prepareEvent(event);
+      prepared = prepareForAppend(event);
     } catch (error) {
-      return Promise.reject(
-        new ReinsError('audit_unavailable', `audit event cannot be serialised: ${describeError(error)}`),
-      );
+      return Promise.reject(error);
     }
     // PostgreSQL text cannot hold NUL: refuse this one event rather than fail its whole batch
     const field = INDEX_FIELDS.find((name) => prepared[name].includes('\u0000'));
@@ -180,55 +162,30 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
-    const page = `select * from ${this.tables.events} where seq > $1 order by seq limit ${PAGE_SIZE}`;
-    let after = options.afterSeq ?? 0;
-    for (;;) {
-      const { rows } = await this.readPool.query<EventRow>(page, [after]);
-      for (const row of rows) yield toRecord(row);
-      const last = rows.at(-1);
-      if (last === undefined || rows.length < PAGE_SIZE) return;
-      after = Number(last.seq);
-    }
+    const page = recordPageSql(this.tables.events, POSTGRES_PLACEHOLDER);
+    yield* pagedRecords(
+      options.afterSeq ?? 0,
+      async (after, size) => (await this.readPool.query<EventRowFields>(page, [after, size])).rows,
+    );
   }
 
   async query(query: AuditQuery): Promise<AuditRecordView[]> {
     await this.queue.drain();
-    const conditions: string[] = [];
-    const values: (string | number)[] = [];
-    const add = (column: string, operator: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      values.push(value);
-      conditions.push(`${column} ${operator} $${values.length}`);
-    };
-    add('agent_id', '=', query.agentId);
-    add('session_id', '=', query.sessionId);
-    add('tool', '=', query.tool);
-    add('effect', '=', query.effect);
-    add('kind', '=', query.kind);
-    add('time', '>=', query.from);
-    add('time', '<', query.to);
-    add('seq', '>', query.afterSeq);
-    add('seq', '<', query.beforeSeq);
-    // clamped like SQLite's; a fractional or NaN limit (which SQL would refuse) is made whole
-    const requested = query.limit ?? DEFAULT_QUERY_LIMIT;
-    const limit = Number.isNaN(requested)
-      ? DEFAULT_QUERY_LIMIT
-      : Math.min(Math.max(1, Math.floor(requested)), MAX_QUERY_LIMIT);
-    const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
-    const { rows } = await this.readPool.query<{ seq: string; hash: string; body: string }>(
-      `select seq, hash, body from ${this.tables.events} ${where} order by seq ${query.order === 'desc' ? 'desc' : 'asc'} limit ${limit}`,
-      values,
+    const statement = auditQueryStatement(
+      query,
+      { columns: 'seq, hash, body', from: this.tables.events },
+      POSTGRES_PLACEHOLDER,
     );
-    return rows.map((row) => ({
-      seq: Number(row.seq),
-      hash: row.hash,
-      event: JSON.parse(row.body) as AuditEventV1,
-    }));
+    const { rows } = await this.readPool.query<{ seq: string; hash: string; body: string }>(
+      statement.text,
+      statement.values,
+    );
+    return rows.map(toRecordView);
   }
 
   async checkpoints(): Promise<AuditCheckpointV1[]> {
     await this.queue.drain();
-    const { rows } = await this.readPool.query<CheckpointRow>(
+    const { rows } = await this.readPool.query<CheckpointRowFields>(
       `select * from ${this.tables.checkpoints} order by seq`,
     );
     return rows.map(toCheckpoint);
@@ -245,29 +202,22 @@ export class PostgresAuditLog implements AuditLog {
   async prune(before: Date): Promise<PruneReport> {
     await this.queue.drain();
     const cutoff = before.toISOString();
-    const { events, checkpoints, meta } = this.tables;
+    const sql = auditPruneSql(this.tables, POSTGRES_PLACEHOLDER);
     return this.withWriteConnection(async (client) => {
       await client.query('begin isolation level read committed');
       try {
         // the same lock as appends: no batch links to a head that is being pruned away
         await client.query(`select pg_advisory_xact_lock(${advisoryLockKey('append', this.schema)})`);
-        const { rows } = await client.query<CheckpointRow>(
-          `select * from ${checkpoints} where time < $1 order by seq desc limit 1`,
-          [cutoff],
-        );
+        const { rows } = await client.query<CheckpointRowFields>(sql.anchorBefore, [cutoff]);
         const row = rows[0];
         if (row === undefined) {
           await client.query('commit');
           return { deleted: 0 };
         }
         const anchor = toCheckpoint(row);
-        const deleted = (await client.query(`delete from ${events} where seq <= $1`, [anchor.seq])).rowCount;
-        await client.query(`delete from ${checkpoints} where seq < $1`, [anchor.seq]);
-        await client.query(
-          `insert into ${meta} (key, value) values ('anchor', $1)
-           on conflict (key) do update set value = excluded.value`,
-          [JSON.stringify(anchor)],
-        );
+        const deleted = (await client.query(sql.deleteRecordsThrough, [anchor.seq])).rowCount;
+        await client.query(sql.deleteCheckpointsBefore, [anchor.seq]);
+        await client.query(sql.keepAnchor, [JSON.stringify(anchor)]);
         await client.query('commit');
         return { deleted: deleted ?? 0, anchor };
       } catch (error) {
@@ -286,25 +236,20 @@ export class PostgresAuditLog implements AuditLog {
       // one snapshot for the anchor, the checkpoints and every record: a concurrent prune or append
       // cannot make the walk see half of its work
       await client.query('begin isolation level repeatable read read only');
-      const anchorRow = await client.query<{ value: string }>(
-        `select value from ${this.tables.meta} where key = 'anchor'`,
-      );
-      const anchorValue = anchorRow.rows[0]?.value;
-      const anchor =
-        anchorValue === undefined ? undefined : AuditCheckpointV1Schema.parse(JSON.parse(anchorValue));
-      const checkpointRows = await client.query<CheckpointRow>(
+      const anchorRow = await client.query<{ value: string }>(anchorSql(this.tables.meta));
+      const anchor = parseAnchor(anchorRow.rows[0]?.value);
+      const checkpointRows = await client.query<CheckpointRowFields>(
         `select * from ${this.tables.checkpoints} order by seq`,
       );
       // every row, whatever its seq (a tampered seq must show up as a gap, not be skipped)
       await client.query(
         `declare reins_verify no scroll cursor for select ${EVENT_COLUMNS} from ${this.tables.events} order by seq`,
       );
-      const verifyOptions = {
-        checkpoints: [...checkpointRows.rows.map(toCheckpoint), ...(options.extraCheckpoints ?? [])],
-        ...(options.publicKey ? { publicKey: options.publicKey } : {}),
-        ...(checkpointEvery ? { checkpointEvery } : {}),
-        ...(anchor ? { anchor } : {}),
-      };
+      const verifyOptions = chainVerifyOptions(
+        [...checkpointRows.rows.map(toCheckpoint), ...(options.extraCheckpoints ?? [])],
+        { publicKey: options.publicKey, checkpointEvery },
+        anchor,
+      );
       return await verifyChain(fetchAll(client, 'reins_verify'), verifyOptions);
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
@@ -340,7 +285,7 @@ export class PostgresAuditLog implements AuditLog {
     try {
       written = await this.withWriteConnection((client) => this.writer.write(client, events));
     } catch (error) {
-      throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
+      throw auditWriteFailed(error);
     }
     for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
     return written.receipts;
@@ -371,7 +316,7 @@ type EventTuple = [string, string, string, string, string, string, string, strin
 async function* fetchAll(client: PoolClient, cursor: string): AsyncGenerator<ChainedRecord> {
   const fetchPage = (): Promise<QueryArrayResult<EventTuple>> => {
     const page = client.query<EventTuple>({
-      text: `fetch forward ${PAGE_SIZE} from ${cursor}`,
+      text: `fetch forward ${RECORD_PAGE_SIZE} from ${cursor}`,
       rowMode: 'array',
     });
     // handled now, rethrown where it is awaited: a failure while the previous page is still being
@@ -383,7 +328,7 @@ async function* fetchAll(client: PoolClient, cursor: string): AsyncGenerator<Cha
   try {
     while (next !== undefined) {
       const { rows }: QueryArrayResult<EventTuple> = await next;
-      next = rows.length === PAGE_SIZE ? fetchPage() : undefined;
+      next = rows.length === RECORD_PAGE_SIZE ? fetchPage() : undefined;
       for (const [
         seq,
         prevHash,
@@ -417,53 +362,4 @@ async function* fetchAll(client: PoolClient, cursor: string): AsyncGenerator<Cha
     // ends the transaction
     await next?.catch(() => undefined);
   }
-}
-
-function createPool(
-  connectionString: string,
-  max: number,
-  connectTimeoutMs: number,
-  settings: { idle_in_transaction_session_timeout?: number } = {},
-): Pool {
-  const pool = new Pool({
-    connectionString,
-    max,
-    connectionTimeoutMillis: connectTimeoutMs,
-    keepAlive: true,
-    application_name: 'reins',
-    ...settings,
-  });
-  // A connection that breaks (server restart, terminated backend, network) emits 'error': the pool
-  // drops an idle one; one in use fails its current or next query, which the caller reports and then
-  // discards. Without these listeners the event would end the process.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}
-
-function toRecord(row: EventRow): ChainedRecord {
-  return {
-    seq: Number(row.seq),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    body: row.body,
-    time: row.time,
-    kind: row.kind,
-    decisionId: row.decision_id,
-    sessionId: row.session_id,
-    agentId: row.agent_id,
-    tool: row.tool,
-    effect: row.effect,
-  };
-}
-
-function toCheckpoint(row: CheckpointRow): AuditCheckpointV1 {
-  return {
-    v: 1,
-    seq: Number(row.seq),
-    hash: row.hash,
-    time: row.time,
-    keyId: row.key_id,
-    signature: row.signature,
-  };
 }

@@ -5,24 +5,22 @@
  * process take turns; it then reads the chain head — under READ COMMITTED each statement sees what was
  * committed before it started, so the head is the one the previous lock holder committed — links the
  * batch to it, inserts it in one statement and signs, in the same transaction, a checkpoint on every
- * record the cadence makes due (checkpointSeqsDue). The commit is durable (synchronous_commit as configured on the server, `on` by default)
- * before the lock is released and before the appends resolve.
+ * record the cadence makes due (store/audit-records, as the SQLite writer does). The commit is durable
+ * (synchronous_commit as configured on the server, `on` by default) before the lock is released and
+ * before the appends resolve.
  */
 import type { PoolClient } from 'pg';
-import { linkRecord } from '../../audit/chain.js';
-import { type CheckpointSigner, checkpointSeqsDue, forcedCheckpointDue } from '../../audit/checkpoint.js';
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AppendReceipt } from '../audit-log.js';
+import { chainHead, dueCheckpoints, headCheckpoint, linkBatch } from '../audit-records.js';
+import type { AuditTables } from '../retention.js';
 import { int8Array, textArray } from './postgres-binary.js';
 import { advisoryLockKey, quoteIdentifier } from './postgres-migrations.js';
 
 /** Fully qualified names of the store's tables. */
-export interface PostgresTables {
-  readonly events: string;
-  readonly checkpoints: string;
-  readonly meta: string;
-}
+export type PostgresTables = AuditTables;
 
 export function tablesOf(schema: string): PostgresTables {
   const quoted = quoteIdentifier(schema);
@@ -114,16 +112,8 @@ export function createPostgresBatchWriter(options: {
     receipts: readonly AppendReceipt[],
     signed: number,
   ): Promise<AuditCheckpointV1[]> => {
-    const first = receipts[0];
-    const last = receipts.at(-1);
-    if (signer === undefined || first === undefined || last === undefined) return [];
-    const now = new Date();
-    const checkpoints: AuditCheckpointV1[] = [];
-    for (const seq of checkpointSeqsDue(signed, last.seq, checkpointEvery)) {
-      // a seq before this batch is due only in a log some writer left unsigned: the next one in it is signed
-      const receipt = receipts[seq - first.seq];
-      if (receipt !== undefined) checkpoints.push(await store(client, signer.sign(seq, receipt.hash, now)));
-    }
+    const checkpoints = dueCheckpoints(signer, signed, receipts, checkpointEvery);
+    for (const checkpoint of checkpoints) await store(client, checkpoint);
     return checkpoints;
   };
 
@@ -157,24 +147,19 @@ export function createPostgresBatchWriter(options: {
       ];
       return inTransaction(client, async () => {
         const { last, anchor, signed } = await lockAndReadHead(client);
-        // the head: the last record, or the pruning anchor when every record up to it was pruned
-        let current: { seq: number; hash: string } | undefined =
-          last ?? (anchor === null ? undefined : (JSON.parse(anchor) as AuditCheckpointV1));
-        const seq = new Array<number>(count);
-        const prevHash = new Array<string>(count);
-        const hash = new Array<string>(count);
-        const receipts = new Array<AppendReceipt>(count);
-        for (let index = 0; index < count; index++) {
-          const record = linkRecord(current, events[index] as PreparedEvent);
-          seq[index] = record.seq;
-          prevHash[index] = record.prevHash;
-          hash[index] = record.hash;
-          receipts[index] = { seq: record.seq, hash: record.hash };
-          current = record;
-        }
+        const records = linkBatch(
+          chainHead(last, () => anchor),
+          events,
+        );
+        const receipts = records.map((record): AppendReceipt => ({ seq: record.seq, hash: record.hash }));
         await client.query({
           ...insert,
-          values: [int8Array(seq), textArray(prevHash), textArray(hash), ...fixed],
+          values: [
+            int8Array(records.map((record) => record.seq)),
+            textArray(records.map((record) => record.prevHash)),
+            textArray(records.map((record) => record.hash)),
+            ...fixed,
+          ],
         });
         return { receipts, checkpoints: await signDue(client, receipts, signed) };
       });
@@ -182,10 +167,8 @@ export function createPostgresBatchWriter(options: {
     checkpoint: (client) =>
       inTransaction(client, async () => {
         const { last, signed } = await lockAndReadHead(client);
-        // like SQLite: only an existing record is signed, never the anchor of a fully pruned log
-        if (signer === undefined || last === undefined || !forcedCheckpointDue(last.seq, signed))
-          return undefined;
-        return store(client, signer.sign(last.seq, last.hash, new Date()));
+        const checkpoint = headCheckpoint(signer, last, signed);
+        return checkpoint === undefined ? undefined : store(client, checkpoint);
       }),
   };
 }

@@ -13,7 +13,7 @@
  * it subscribed (its notification was still on its way).
  */
 import { createHash } from 'node:crypto';
-import { Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type AgentRecordV1,
@@ -24,10 +24,31 @@ import {
   type RevocationV1,
   RevocationV1Schema,
 } from '../../spec/identity.js';
-import { epochOf, parseJson, readRecord, timeOf, toChange, validateInput } from '../identity-records.js';
+import { decodeChanges, missedPrunedChanges, notifyAll } from '../change-feed.js';
+import {
+  agentCreated,
+  agentExists,
+  agentStateChange,
+  type ChangeEntry,
+  epochOf,
+  parseJson,
+  readRecord,
+  revocationStored,
+  timeOf,
+  validateInput,
+} from '../identity-records.js';
+import { HousekeepingSchedule, identityPruneCutoffs } from '../retention.js';
+import { agentListSql, liveRevocationsSql } from '../state-queries.js';
 import type { IdentityStore } from '../state-stores.js';
+import { createPool, lockedTransaction, readQuery } from './postgres-connections.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
-import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
+import {
+  advisoryLockKey,
+  applyPostgresMigrations,
+  describeTarget,
+  POSTGRES_PLACEHOLDER,
+  quoteIdentifier,
+} from './postgres-migrations.js';
 
 export interface PostgresIdentityStoreOptions {
   /** `postgres://user:password@host:port/database`; the other settings of `pg` apply (PG* variables). */
@@ -43,16 +64,8 @@ export interface PostgresIdentityStoreOptions {
 }
 
 const DEFAULT_POOL_SIZE = 2;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_HEALTH_CHECK_MS = 15_000;
-/** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
-const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
-const REVOCATION_GRACE_MS = 60 * 60 * 1000;
-const HOUSEKEEPING_EVERY_MS = 60 * 60 * 1000;
 const CHANGE_PAGE = 500;
-
-type ChangeKind = IdentityChange['kind'];
 
 interface ChangeRow {
   id: string;
@@ -75,7 +88,7 @@ export class PostgresIdentityStore implements IdentityStore {
   private readonly tables: Tables;
   /** The last change id this store has told its listeners about. */
   private lastSeen: number;
-  private lastHousekeeping = 0;
+  private readonly housekeeping = new HousekeepingSchedule();
   private readonly listener: PostgresListener;
   private readonly passes = new CatchUpPasses(
     () => this.catchUp(),
@@ -111,17 +124,7 @@ export class PostgresIdentityStore implements IdentityStore {
     const healthCheckMs = options.healthCheckMs ?? DEFAULT_HEALTH_CHECK_MS;
     if (!(healthCheckMs >= 1))
       throw new RangeError(`healthCheckMs must be at least 1, got \`${healthCheckMs}\``);
-    const pool = new Pool({
-      connectionString: options.connectionString,
-      max: poolSize,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      keepAlive: true,
-      application_name: 'reins',
-    });
-    // A broken connection emits 'error': the pool drops an idle one; one in use fails its query, which
-    // the caller reports. Without these listeners the event would end the process.
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = createPool(options.connectionString, poolSize, options.connectTimeoutMs);
     let store: PostgresIdentityStore | undefined;
     let client: PoolClient | undefined;
     try {
@@ -164,8 +167,8 @@ export class PostgresIdentityStore implements IdentityStore {
          on conflict (id) do nothing`,
         [record.id, JSON.stringify(record), record.state, record.updatedAt],
       );
-      if (inserted.rowCount === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
-      await this.recordChange(client, 'agent', record.id, { created: true, state: record.state });
+      if (inserted.rowCount === 0) throw agentExists(record.id);
+      await this.recordChange(client, agentCreated(record));
     });
     return record;
   }
@@ -180,7 +183,7 @@ export class PostgresIdentityStore implements IdentityStore {
   }
 
   async listAgents(): Promise<AgentRecordV1[]> {
-    const { rows } = await this.read<{ body: string }>(`select body from ${this.tables.agents} order by id`);
+    const { rows } = await this.read<{ body: string }>(agentListSql(this.tables.agents, 'body'));
     return rows.map((row) => readRecord(AgentRecordV1Schema, row.body, 'agent record'));
   }
 
@@ -195,24 +198,12 @@ export class PostgresIdentityStore implements IdentityStore {
         `select body from ${this.tables.agents} where id = $1 for update`,
         [id],
       );
-      const row = rows[0];
-      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
-      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
-      if (current.state === 'retired') {
-        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
-      }
-      const updatedAt = new Date().toISOString();
-      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
+      const { updated, entry } = agentStateChange(id, rows[0]?.body, next, change);
       await client.query(
         `update ${this.tables.agents} set body = $1, state = $2, updated_at = $3 where id = $4`,
-        [JSON.stringify(updated), next, updatedAt, id],
+        [JSON.stringify(updated), next, updated.updatedAt, id],
       );
-      await this.recordChange(client, 'agent', id, {
-        from: current.state,
-        state: next,
-        by: change.by,
-        reason: change.reason,
-      });
+      await this.recordChange(client, entry);
       return updated;
     });
   }
@@ -229,13 +220,13 @@ export class PostgresIdentityStore implements IdentityStore {
       );
       // already revoked at least as long: nothing changed, nobody needs telling
       if (written.rowCount === 0) return;
-      await this.recordChange(client, 'revocation', `${record.kind}:${record.id}`, record);
+      await this.recordChange(client, revocationStored(record));
     });
   }
 
   async revocations(now: Date): Promise<RevocationV1[]> {
     const { rows } = await this.read<{ body: string }>(
-      `select body from ${this.tables.revocations} where until > $1 order by kind, id`,
+      liveRevocationsSql(this.tables.revocations, POSTGRES_PLACEHOLDER),
       [timeOf(now)],
     );
     return rows.map((row) => readRecord(RevocationV1Schema, row.body, 'revocation'));
@@ -273,43 +264,24 @@ export class PostgresIdentityStore implements IdentityStore {
   private async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen();
     const now = Date.now();
-    const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS;
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable('write', error);
-    }
-    let result: T;
-    try {
-      await client.query('begin isolation level read committed');
-      // one writer at a time per schema: change ids become visible in the order they were given
-      await client.query(`select pg_advisory_xact_lock(${identityLockKey(this.schema)})`);
-      result = await work(client);
-      if (housekeeping) await this.housekeep(client, now);
-      await client.query('commit');
-      client.release();
-    } catch (error) {
-      try {
-        await client.query('rollback');
-        client.release();
-      } catch {
-        client.release(true);
-      }
-      if (error instanceof ReinsError) throw error;
-      throw unavailable('write', error);
-    }
-    if (housekeeping) this.lastHousekeeping = now;
+    const housekeeping = this.housekeeping.due(now);
+    // one writer at a time per schema: change ids become visible in the order they were given
+    const result = await lockedTransaction(
+      this.pool,
+      advisoryLockKey('identity', this.schema),
+      async (client) => {
+        const value = await work(client);
+        if (housekeeping) await this.housekeep(client, now);
+        return value;
+      },
+      unavailable,
+    );
+    if (housekeeping) this.housekeeping.done(now);
     await this.passes.request();
     return result;
   }
 
-  private async recordChange(
-    client: PoolClient,
-    kind: ChangeKind,
-    ref: string,
-    body: unknown,
-  ): Promise<void> {
+  private async recordChange(client: PoolClient, { kind, ref, body }: ChangeEntry): Promise<void> {
     const { rows } = await client.query<{ id: string }>(
       `insert into ${this.tables.changes} (kind, ref, body, at) values ($1, $2, $3, $4) returning id`,
       [kind, ref, JSON.stringify(body), Date.now()],
@@ -323,12 +295,11 @@ export class PostgresIdentityStore implements IdentityStore {
 
   /** Forgets long-expired revocations and old change rows (remembering how far changes were pruned). */
   private async housekeep(client: PoolClient, now: number): Promise<void> {
-    await client.query(`delete from ${this.tables.revocations} where until < $1`, [
-      now - REVOCATION_GRACE_MS,
-    ]);
+    const cutoffs = identityPruneCutoffs(now);
+    await client.query(`delete from ${this.tables.revocations} where until < $1`, [cutoffs.revocations]);
     const { rows } = await client.query<{ id: string }>(
       `delete from ${this.tables.changes} where at < $1 returning id`,
-      [now - CHANGE_RETENTION_MS],
+      [cutoffs.changes],
     );
     if (rows.length === 0) return;
     const highest = rows.reduce((max, row) => Math.max(max, Number(row.id)), 0);
@@ -340,11 +311,7 @@ export class PostgresIdentityStore implements IdentityStore {
 
   private async read<R extends QueryResultRow>(text: string, values: unknown[] = []) {
     this.assertOpen();
-    try {
-      return await this.pool.query<R>(text, values);
-    } catch (error) {
-      throw unavailable('read', error);
-    }
+    return readQuery<R>(this.pool, text, values, unavailable);
   }
 
   /** Reads the changes after the last one seen and tells every listener, in order. */
@@ -360,22 +327,13 @@ export class PostgresIdentityStore implements IdentityStore {
       if (first === undefined) return;
       // Changes this store has not seen were pruned (it slept through the retention): tell listeners
       // about everything instead. A prune always happens in a write, whose own change row survives it.
-      if (Number(first.pruned_through) > this.lastSeen) {
+      if (missedPrunedChanges(first.pruned_through, this.lastSeen)) {
         await this.resynchronise();
         continue;
       }
-      let damaged = false;
-      for (const row of rows) {
-        this.lastSeen = Number(row.id);
-        let change: IdentityChange | undefined;
-        try {
-          change = toChange(row);
-        } catch {
-          damaged = true;
-        }
-        if (change !== undefined) this.emit(change);
-      }
-      // an unreadable change row must neither stall notification nor go unreported: tell everything
+      const { changes, lastId, damaged } = decodeChanges(rows);
+      if (lastId !== undefined) this.lastSeen = lastId;
+      for (const change of changes) notifyAll(this.listeners, change);
       if (damaged) await this.resynchronise();
       if (rows.length < CHANGE_PAGE) return;
     }
@@ -391,9 +349,9 @@ export class PostgresIdentityStore implements IdentityStore {
       const newest = await client.query<{ last: string }>(
         `select coalesce(max(id), 0) as last from ${this.tables.changes}`,
       );
-      const agents = await client.query<{ id: string }>(`select id from ${this.tables.agents} order by id`);
+      const agents = await client.query<{ id: string }>(agentListSql(this.tables.agents, 'id'));
       const revocations = await client.query<{ body: string }>(
-        `select body from ${this.tables.revocations} where until > $1 order by kind, id`,
+        liveRevocationsSql(this.tables.revocations, POSTGRES_PLACEHOLDER),
         [Date.now()],
       );
       await client.query('commit');
@@ -412,20 +370,9 @@ export class PostgresIdentityStore implements IdentityStore {
     }
     client.release();
     this.lastSeen = Math.max(this.lastSeen, last);
-    for (const change of changes) this.emit(change);
+    for (const change of changes) notifyAll(this.listeners, change);
   }
 
-  private emit(change: IdentityChange): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch {
-        // one failing listener must not keep the change from the others (or stop the catch-up)
-      }
-    }
-  }
-
-  /** Opens the listening connection; on any failure it is replaced (see scheduleReconnect). */
   private assertOpen(): void {
     if (this.closing !== undefined)
       throw new ReinsError('store_unavailable', `identity store in schema \`${this.schema}\` is closed`);
@@ -449,11 +396,6 @@ function tablesOf(schema: string): Tables {
  */
 export function channelOf(schema: string): string {
   return `reins_identity_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
-}
-
-/** The advisory lock serialising identity writes on one schema (distinct from the audit log's locks). */
-function identityLockKey(schema: string): string {
-  return createHash('sha256').update(`reins/identity/${schema}`).digest().readBigInt64BE(0).toString();
 }
 
 function unavailable(operation: 'read' | 'write', error: unknown): ReinsError {

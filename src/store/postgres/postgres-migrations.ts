@@ -8,6 +8,11 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { ReinsError } from '../../spec/errors.js';
+import { assertSchemaNotNewer } from '../schema-version.js';
+import type { Placeholder } from '../sql-builder.js';
+
+/** PostgreSQL's numbered parameters, for the statements built in store/ (sql-builder). */
+export const POSTGRES_PLACEHOLDER: Placeholder = (position) => `$${position}`;
 
 /**
  * Each entry moves the schema from version index to index + 1; it runs with `search_path` set to the
@@ -121,20 +126,15 @@ export function quoteIdentifier(name: string): string {
 
 /**
  * A 64-bit advisory lock key (as an SQL literal) for one purpose on one schema: stores in different
- * schemas of a database never wait for each other.
+ * schemas of a database never wait for each other, nor do the audit log's appends and the identity or
+ * oversight stores' writes.
  */
-export function advisoryLockKey(purpose: 'migrate' | 'append', schema: string): string {
+export function advisoryLockKey(
+  purpose: 'migrate' | 'append' | 'identity' | 'oversight',
+  schema: string,
+): string {
   const digest = createHash('sha256').update(`reins/${purpose}/${schema}`).digest();
   return digest.readBigInt64BE(0).toString();
-}
-
-function assertNotNewer(current: number): void {
-  if (current > POSTGRES_SCHEMA_VERSION) {
-    throw new ReinsError(
-      'store_schema_mismatch',
-      `store schema version ${current} is newer than this Reins understands (${POSTGRES_SCHEMA_VERSION}): upgrade Reins`,
-    );
-  }
 }
 
 /**
@@ -155,7 +155,7 @@ export async function applyPostgresMigrations(client: PoolClient, schema: string
     );
     const row = await client.query<{ version: number }>('select version from reins_schema where id = 1');
     const current = row.rows[0]?.version ?? 0;
-    assertNotNewer(current);
+    assertSchemaNotNewer(current, POSTGRES_SCHEMA_VERSION);
     for (let version = current; version < POSTGRES_SCHEMA_VERSION; version++) {
       await client.query(MIGRATIONS[version] as string);
     }

@@ -10,7 +10,7 @@
  * the call held in another.
  */
 import { createHash } from 'node:crypto';
-import { Pool, type PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import {
   type ApprovalRecord,
@@ -20,18 +20,30 @@ import {
   SessionSummarySchema,
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
+import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
-  AGENT_NOT_SEEN,
-  applyVote,
-  canConsume,
+  approvalExists,
   closeRequest,
-  newSession,
+  openedBefore,
+  overrideExists,
   sessionAfterChange,
+  sessionOnOpen,
+  spendApproval,
+  voteOnRequest,
 } from '../oversight-records.js';
+import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
+import { approvalListStatement, sessionListStatement } from '../state-queries.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import { createPool, lockedTransaction, readQuery } from './postgres-connections.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
-import { applyPostgresMigrations, describeTarget, quoteIdentifier } from './postgres-migrations.js';
+import {
+  advisoryLockKey,
+  applyPostgresMigrations,
+  describeTarget,
+  POSTGRES_PLACEHOLDER,
+  quoteIdentifier,
+} from './postgres-migrations.js';
 
 export interface PostgresOversightStoreOptions {
   readonly connectionString: string;
@@ -41,9 +53,6 @@ export interface PostgresOversightStoreOptions {
   readonly poolSize?: number;
   readonly connectTimeoutMs?: number;
 }
-
-const MAX_LIST = 1000;
-const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 interface Tables {
   readonly approvals: string;
@@ -81,7 +90,7 @@ export class PostgresOversightStore {
     };
     const digest = createHash('sha256').update(`reins/oversight/${schema}`).digest();
     this.channel = `reins_oversight_${digest.toString('hex').slice(0, 32)}`;
-    this.lockKey = digest.readBigInt64BE(0).toString();
+    this.lockKey = advisoryLockKey('oversight', schema);
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
     this.listener = new PostgresListener({
@@ -96,15 +105,7 @@ export class PostgresOversightStore {
   static async open(options: PostgresOversightStoreOptions): Promise<PostgresOversightStore> {
     const schema = options.schema ?? 'public';
     quoteIdentifier(schema);
-    const pool = new Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 2,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      keepAlive: true,
-      application_name: 'reins',
-    });
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = createPool(options.connectionString, options.poolSize ?? 2, options.connectTimeoutMs);
     let store: PostgresOversightStore | undefined;
     try {
       const client = await pool.connect();
@@ -143,18 +144,10 @@ export class PostgresOversightStore {
 
   private approvalStore(): ApprovalStore {
     const t = this.tables;
-    const readApproval = async (
-      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
-      id: string,
-      lock = false,
-    ) => {
-      const { rows } = await query(
-        `select body from ${t.approvals} where id = $1${lock ? ' for update' : ''}`,
-        [id],
+    const readApproval = (query: BodyQuery, id: string, lock = false) =>
+      readById(query, t.approvals, id, lock, (body) =>
+        readRecord(ApprovalRecordSchema, body, `approval \`${id}\``),
       );
-      const body = rows[0]?.body;
-      return body === undefined ? undefined : readRecord(ApprovalRecordSchema, body, `approval \`${id}\``);
-    };
     const store = async (client: PoolClient, record: ApprovalRecord) => {
       await client.query(`update ${t.approvals} set body = $1, status = $2 where id = $3`, [
         JSON.stringify(record),
@@ -172,26 +165,20 @@ export class PostgresOversightStore {
              on conflict (id) do nothing`,
             [record.id, JSON.stringify(record), record.status, record.sessionId, record.createdAt],
           );
-          if (inserted.rowCount === 0)
-            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          if (inserted.rowCount === 0) throw approvalExists(record.id);
           await this.recordChange(client, 'approval', record.id);
         });
       },
       get: async (id) => readApproval((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
-        const { rows } = await this.read(
-          `select body from ${t.approvals} where ($1::text is null or status = $1)
-           and ($2::text is null or session_id = $2) order by created_at desc, id desc limit $3`,
-          [filter.status ?? null, filter.sessionId ?? null, limit],
-        );
+        const statement = approvalListStatement(filter, t.approvals, POSTGRES_PLACEHOLDER);
+        const { rows } = await this.read(statement.text, statement.values);
         return rows.map((row) => readRecord(ApprovalRecordSchema, row.body, 'approval'));
       },
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
         const outcome = await this.write(async (client) => {
           const current = await readApproval((text, values) => client.query(text, values), id, true);
-          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
-          const result = applyVote(current, vote, now);
+          const result = voteOnRequest(current, id, vote, now);
           await store(client, result.record);
           return result;
         });
@@ -201,9 +188,9 @@ export class PostgresOversightStore {
       consume: async (id: string, callHash: string, now: Date) =>
         this.write(async (client) => {
           const current = await readApproval((text, values) => client.query(text, values), id, true);
-          if (current === undefined || !canConsume(current, callHash)) return false;
-          await store(client, { ...current, status: 'used', updatedAt: now.toISOString() });
-          return true;
+          const used = spendApproval(current, callHash, now);
+          if (used !== undefined) await store(client, used);
+          return used !== undefined;
         }),
       close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
         this.write(async (client) => {
@@ -222,8 +209,7 @@ export class PostgresOversightStore {
              on conflict (decision_id) do nothing`,
             [grant.decisionId, grant.callHash, JSON.stringify(grant), Date.parse(grant.expiresAt)],
           );
-          if (inserted.rowCount === 0)
-            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+          if (inserted.rowCount === 0) throw overrideExists(grant.decisionId);
         });
       },
       consumeOverride: async (callHash: string, now: Date) =>
@@ -243,53 +229,40 @@ export class PostgresOversightStore {
 
   private sessionStore(): SessionControlStore {
     const t = this.tables;
-    const readSession = async (
-      query: (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>,
-      id: string,
-      lock = false,
-    ) => {
-      const { rows } = await query(
-        `select body from ${t.sessions} where id = $1${lock ? ' for update' : ''}`,
-        [id],
+    const readSession = (query: BodyQuery, id: string, lock = false) =>
+      readById(query, t.sessions, id, lock, (body) =>
+        readRecord(SessionSummarySchema, body, `session \`${id}\``),
       );
-      const body = rows[0]?.body;
-      return body === undefined ? undefined : readRecord(SessionSummarySchema, body, `session \`${id}\``);
-    };
     return {
       open: async (sessionId: string, agentId: string, now: Date) => {
         const existing = await readSession((text, values) => this.read(text, values), sessionId);
-        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
+        if (existing !== undefined && openedBefore(existing)) return existing;
         return this.write(async (client) => {
           const current = await readSession((text, values) => client.query(text, values), sessionId, true);
-          if (current !== undefined) {
-            if (current.agentId !== AGENT_NOT_SEEN) return current;
+          const { write, session } = sessionOnOpen(current, sessionId, agentId, now);
+          if (write === 'none') return session;
+          if (write === 'agent') {
             // killed or paused before it started: now we know whose session it is
-            const seen = { ...current, agentId };
             await client.query(`update ${t.sessions} set body = $1, agent_id = $2 where id = $3`, [
-              JSON.stringify(seen),
+              JSON.stringify(session),
               agentId,
               sessionId,
             ]);
-            return seen;
+            return session;
           }
-          const fresh = newSession(sessionId, agentId, now);
           const inserted = await client.query(
             `insert into ${t.sessions} (id, body, status, agent_id, updated_at) values ($1, $2, $3, $4, $5)
              on conflict (id) do nothing`,
-            [sessionId, JSON.stringify(fresh), fresh.status, agentId, fresh.updatedAt],
+            [sessionId, JSON.stringify(session), session.status, agentId, session.updatedAt],
           );
           if ((inserted.rowCount ?? 0) > 0) await this.recordChange(client, 'session', sessionId);
-          return (await readSession((text, values) => client.query(text, values), sessionId)) ?? fresh;
+          return (await readSession((text, values) => client.query(text, values), sessionId)) ?? session;
         });
       },
       get: async (id) => readSession((text, values) => this.read(text, values), id),
       list: async (filter = {}) => {
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
-        const { rows } = await this.read(
-          `select body from ${t.sessions} where ($1::text is null or status = $1)
-           and ($2::text is null or agent_id = $2) order by updated_at desc, id desc limit $3`,
-          [filter.status ?? null, filter.agentId ?? null, limit],
-        );
+        const statement = sessionListStatement(filter, t.sessions, POSTGRES_PLACEHOLDER);
+        const { rows } = await this.read(statement.text, statement.values);
         return rows.map((row) => readRecord(SessionSummarySchema, row.body, 'session'));
       },
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
@@ -316,40 +289,14 @@ export class PostgresOversightStore {
     };
   }
 
-  private async read(text: string, values: unknown[]): Promise<{ rows: { body: string }[] }> {
+  private async read(text: string, values: readonly unknown[]): Promise<{ rows: { body: string }[] }> {
     this.assertOpen();
-    try {
-      return await this.pool.query<{ body: string }>(text, values);
-    } catch (error) {
-      throw unavailable('read', error);
-    }
+    return readQuery<{ body: string }>(this.pool, text, values, unavailable);
   }
 
   private async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     this.assertOpen();
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable('write', error);
-    }
-    let result: T;
-    try {
-      await client.query('begin isolation level read committed');
-      await client.query(`select pg_advisory_xact_lock(${this.lockKey})`);
-      result = await work(client);
-      await client.query('commit');
-      client.release();
-    } catch (error) {
-      try {
-        await client.query('rollback');
-        client.release();
-      } catch {
-        client.release(true);
-      }
-      if (error instanceof ReinsError) throw error;
-      throw unavailable('write', error);
-    }
+    const result = await lockedTransaction(this.pool, this.lockKey, work, unavailable);
     await this.passes.request();
     return result;
   }
@@ -361,7 +308,9 @@ export class PostgresOversightStore {
       ref,
       now,
     ]);
-    await client.query(`delete from ${this.tables.changes} where at < $1`, [now - CHANGE_RETENTION_MS]);
+    await client.query(`delete from ${this.tables.changes} where at < $1`, [
+      now - OVERSIGHT_CHANGE_RETENTION_MS,
+    ]);
     await client.query('select pg_notify($1, $2)', [this.channel, kind]);
   }
 
@@ -373,23 +322,22 @@ export class PostgresOversightStore {
     const last = rows.at(-1);
     if (last === undefined) return;
     this.lastSeen = Number(last.id);
-    const approvalIds = unique(rows.filter((row) => row.kind === 'approval').map((row) => row.ref));
-    const sessionIds = unique(rows.filter((row) => row.kind === 'session').map((row) => row.ref));
-    if (approvalIds.length > 0 && this.approvalListeners.size > 0) {
+    const changed = changedRecords(rows);
+    if (changed.approvals.length > 0 && this.approvalListeners.size > 0) {
       const found = await this.pool.query<{ body: string }>(
         `select body from ${this.tables.approvals} where id = any($1::text[])`,
-        [approvalIds],
+        [changed.approvals],
       );
       for (const row of found.rows)
-        emit(this.approvalListeners, readRecord(ApprovalRecordSchema, row.body, 'approval'));
+        notifyAll(this.approvalListeners, readRecord(ApprovalRecordSchema, row.body, 'approval'));
     }
-    if (sessionIds.length > 0 && this.sessionListeners.size > 0) {
+    if (changed.sessions.length > 0 && this.sessionListeners.size > 0) {
       const found = await this.pool.query<{ body: string }>(
         `select body from ${this.tables.sessions} where id = any($1::text[])`,
-        [sessionIds],
+        [changed.sessions],
       );
       for (const row of found.rows)
-        emit(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
+        notifyAll(this.sessionListeners, readRecord(SessionSummarySchema, row.body, 'session'));
     }
   }
 
@@ -399,23 +347,25 @@ export class PostgresOversightStore {
   }
 }
 
+/** Runs a query on the pool (reads) or on a write's connection. */
+type BodyQuery = (text: string, values: unknown[]) => Promise<{ rows: { body: string }[] }>;
+
+/** The record of one row by id; `lock` (inside a write) holds the row until the commit. */
+async function readById<T>(
+  query: BodyQuery,
+  table: string,
+  id: string,
+  lock: boolean,
+  parse: (body: string) => T,
+): Promise<T | undefined> {
+  const { rows } = await query(`select body from ${table} where id = $1${lock ? ' for update' : ''}`, [id]);
+  const body = rows[0]?.body;
+  return body === undefined ? undefined : parse(body);
+}
+
 function subscribe<T>(listeners: Set<(value: T) => void>, listener: (value: T) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
-}
-
-function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(value);
-    } catch {
-      // one failing listener must not keep the change from the others
-    }
-  }
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
 }
 
 function unavailable(what: 'read' | 'write', error: unknown): ReinsError {

@@ -11,30 +11,42 @@ import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
 import { type CheckpointSigner, checkpointKeyList } from '../../audit/checkpoint.js';
-import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../../spec/audit-checkpoint.js';
-import {
-  type AuditEventV1,
-  type ChainedRecord,
-  type PreparedEvent,
-  prepareEvent,
-} from '../../spec/audit-event.js';
+import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
+import type { AuditEventV1, ChainedRecord, PreparedEvent } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
-import {
-  type AppendReceipt,
-  type AuditLog,
-  type AuditLogOptions,
-  type AuditQuery,
-  type AuditRecordView,
-  type AuditVerifyOptions,
-  DEFAULT_CHECKPOINT_EVERY,
-  DEFAULT_QUERY_LIMIT,
-  MAX_QUERY_LIMIT,
-  type PruneReport,
+import type {
+  AppendReceipt,
+  AuditLog,
+  AuditLogOptions,
+  AuditQuery,
+  AuditRecordView,
+  AuditVerifyOptions,
+  PruneReport,
 } from '../audit-log.js';
+import { auditQueryStatement, toRecordView } from '../audit-query.js';
+import {
+  anchorSql,
+  auditWriteFailed,
+  type CheckpointRowFields,
+  chainVerifyOptions,
+  checkpointCadence,
+  type EventRowFields,
+  pagedRecords,
+  parseAnchor,
+  prepareForAppend,
+  recordPageSql,
+  toCheckpoint,
+} from '../audit-records.js';
 import { GroupCommitQueue } from '../group-commit.js';
+import { auditPruneSql } from '../retention.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
 import { createBatchWriter, flattenEvents, type SqliteDurability } from './sqlite-audit-writer.js';
-import { checkSqliteSchema, openSqliteStore } from './sqlite-migrations.js';
+import {
+  checkSqliteSchema,
+  openSqliteStore,
+  SQLITE_AUDIT_TABLES,
+  SQLITE_PLACEHOLDER,
+} from './sqlite-migrations.js';
 import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
 import { startWorker } from './start-worker.js';
 
@@ -63,29 +75,6 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   readonly durability?: SqliteDurability;
 }
 
-interface EventRow {
-  seq: number;
-  prev_hash: string;
-  hash: string;
-  body: string;
-  time: string;
-  kind: string;
-  decision_id: string;
-  session_id: string;
-  agent_id: string;
-  tool: string;
-  effect: string;
-}
-
-interface CheckpointRow {
-  seq: number;
-  hash: string;
-  time: string;
-  key_id: string;
-  signature: string;
-}
-
-const PAGE_SIZE = 5_000;
 // A worker commits batches in the order it receives them, so a few can be in flight at once: the
 // pipeline works on the results of one batch while the next is on its way to disk. Batches of 64 with
 // 4 in flight measured best on 2 cores (BENCHMARKS.md); one flush still covers many calls.
@@ -154,9 +143,7 @@ export class SqliteAuditLog implements AuditLog {
     this.database = this.readOnly
       ? openReadOnly(options.path)
       : openSqliteStore(options.path, 'audit log', 'audit_unavailable', options.durability ?? 'full');
-    const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-    if (!(checkpointEvery >= 1))
-      throw new RangeError(`checkpointEvery must be at least 1, got \`${checkpointEvery}\``);
+    const checkpointEvery = checkpointCadence(options);
     this.signsEvery = options.signer ? checkpointEvery : undefined;
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
@@ -183,68 +170,44 @@ export class SqliteAuditLog implements AuditLog {
   append(event: AuditEventV1): Promise<AppendReceipt> {
     let prepared: PreparedEvent;
     try {
-      prepared = prepareEvent(event);
+      prepared = prepareForAppend(event);
     } catch (error) {
-      return Promise.reject(
-        new ReinsError('audit_unavailable', `audit event cannot be serialised: ${describeError(error)}`),
-      );
+      return Promise.reject(error);
     }
     return this.queue.enqueue(prepared);
   }
 
   async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
-    const page = this.database.prepare<[number, number], EventRow>(
-      'select * from audit_events where seq > ? order by seq limit ?',
+    const page = this.database.prepare<[number, number], EventRowFields>(
+      recordPageSql(SQLITE_AUDIT_TABLES.events, SQLITE_PLACEHOLDER),
     );
-    let after = options.afterSeq ?? 0;
-    for (;;) {
-      const rows = page.all(after, PAGE_SIZE);
-      for (const row of rows) yield toRecord(row);
-      const last = rows.at(-1);
-      if (last === undefined || rows.length < PAGE_SIZE) return;
-      after = last.seq;
-    }
+    yield* pagedRecords(options.afterSeq ?? 0, (after, size) => page.all(after, size));
   }
 
   async query(query: AuditQuery): Promise<AuditRecordView[]> {
     await this.queue.drain();
     if (!this.readOnly) this.catchUpLookup();
-    const conditions: string[] = [];
-    const values: (string | number)[] = [];
-    const add = (condition: string, value: string | number | undefined) => {
-      if (value === undefined) return;
-      conditions.push(condition);
-      values.push(value);
-    };
-    add('l.agent_id = ?', query.agentId);
-    add('l.session_id = ?', query.sessionId);
-    add('l.tool = ?', query.tool);
-    add('l.effect = ?', query.effect);
-    add('l.kind = ?', query.kind);
-    add('l.time >= ?', query.from);
-    add('l.time < ?', query.to);
-    add('l.seq > ?', query.afterSeq);
-    add('l.seq < ?', query.beforeSeq);
-    const requested = Math.floor(query.limit ?? DEFAULT_QUERY_LIMIT);
-    // the limit is part of the SQL text: only ever an integer in range
-    const limit = Number.isFinite(requested)
-      ? Math.min(Math.max(1, requested), MAX_QUERY_LIMIT)
-      : DEFAULT_QUERY_LIMIT;
     // Read-only handles cannot maintain the lookup table: they scan the (chain-covered) columns instead.
     const table = this.readOnly ? 'audit_events' : 'audit_lookup';
-    const where = conditions.length > 0 ? `where ${conditions.join(' and ')}` : '';
-    const rows = this.database
-      .prepare<(string | number)[], { seq: number; hash: string; body: string }>(
-        `select e.seq, e.hash, e.body from ${table} l join audit_events e on e.seq = l.seq ${where} order by l.seq ${query.order === 'desc' ? 'desc' : 'asc'} limit ${limit}`,
-      )
-      .all(...values);
-    return rows.map((row) => ({ seq: row.seq, hash: row.hash, event: JSON.parse(row.body) as AuditEventV1 }));
+    const statement = auditQueryStatement(
+      query,
+      {
+        columns: 'e.seq, e.hash, e.body',
+        from: `${table} l join audit_events e on e.seq = l.seq`,
+        alias: 'l.',
+      },
+      SQLITE_PLACEHOLDER,
+    );
+    return this.database
+      .prepare<(string | number)[], { seq: number; hash: string; body: string }>(statement.text)
+      .all(...statement.values)
+      .map(toRecordView);
   }
 
   async checkpoints(): Promise<AuditCheckpointV1[]> {
     await this.queue.drain();
     return this.database
-      .prepare<[], CheckpointRow>('select * from audit_checkpoints order by seq')
+      .prepare<[], CheckpointRowFields>('select * from audit_checkpoints order by seq')
       .all()
       .map(toCheckpoint);
   }
@@ -260,24 +223,16 @@ export class SqliteAuditLog implements AuditLog {
     if (this.readOnly) throw new ReinsError('audit_unavailable', 'the audit log was opened read-only');
     await this.queue.drain();
     const cutoff = before.toISOString();
+    const sql = auditPruneSql(SQLITE_AUDIT_TABLES, SQLITE_PLACEHOLDER);
     const prune = this.database.transaction((): PruneReport => {
-      const row = this.database
-        .prepare<[string], CheckpointRow>(
-          'select * from audit_checkpoints where time < ? order by seq desc limit 1',
-        )
-        .get(cutoff);
+      const row = this.database.prepare<[string], CheckpointRowFields>(sql.anchorBefore).get(cutoff);
       if (row === undefined) return { deleted: 0 };
       const anchor = toCheckpoint(row);
-      const deleted = this.database
-        .prepare('delete from audit_events where seq <= ?')
-        .run(anchor.seq).changes;
+      const deleted = this.database.prepare(sql.deleteRecordsThrough).run(anchor.seq).changes;
+      // the query index goes with the records it indexes
       this.database.prepare('delete from audit_lookup where seq <= ?').run(anchor.seq);
-      this.database.prepare('delete from audit_checkpoints where seq < ?').run(anchor.seq);
-      this.database
-        .prepare(
-          "insert into audit_meta (key, value) values ('anchor', ?) on conflict (key) do update set value = excluded.value",
-        )
-        .run(JSON.stringify(anchor));
+      this.database.prepare(sql.deleteCheckpointsBefore).run(anchor.seq);
+      this.database.prepare(sql.keepAnchor).run(JSON.stringify(anchor));
       return { deleted, anchor };
     });
     return prune.immediate();
@@ -289,7 +244,7 @@ export class SqliteAuditLog implements AuditLog {
     const read = this.database.transaction(() => ({
       anchor: this.anchor(),
       checkpoints: this.database
-        .prepare<[], CheckpointRow>('select * from audit_checkpoints order by seq')
+        .prepare<[], CheckpointRowFields>('select * from audit_checkpoints order by seq')
         .all()
         .map(toCheckpoint),
       head:
@@ -321,12 +276,14 @@ export class SqliteAuditLog implements AuditLog {
                 agent_id as agentId, tool, effect from audit_events where seq <= ? order by seq`,
       )
       .iterate(upTo);
-    const firstReport = await verifyChain(records, {
-      checkpoints: all.filter((checkpoint) => checkpoint.seq <= upTo),
-      ...(options.publicKey ? { publicKey: options.publicKey } : {}),
-      ...(checkpointEvery ? { checkpointEvery } : {}),
-      ...(anchor ? { anchor } : {}),
-    });
+    const firstReport = await verifyChain(
+      records,
+      chainVerifyOptions(
+        all.filter((checkpoint) => checkpoint.seq <= upTo),
+        { publicKey: options.publicKey, checkpointEvery },
+        anchor,
+      ),
+    );
     if (second === undefined) return firstReport;
     const secondReport = await second;
     if (!firstReport.ok) return firstReport;
@@ -418,10 +375,8 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   private anchor(): AuditCheckpointV1 | undefined {
-    const row = this.database
-      .prepare<[], { value: string }>("select value from audit_meta where key = 'anchor'")
-      .get();
-    return row ? AuditCheckpointV1Schema.parse(JSON.parse(row.value)) : undefined;
+    const row = this.database.prepare<[], { value: string }>(anchorSql('audit_meta')).get();
+    return parseAnchor(row?.value);
   }
 
   /** Brings the query index up to date with the log: only the records appended since the last query. */
@@ -460,7 +415,7 @@ export class SqliteAuditLog implements AuditLog {
         written = this.inline.write(events) as Written;
       else written = await this.writer.write(events);
     } catch (error) {
-      throw new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
+      throw auditWriteFailed(error);
     }
     for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
     return written.receipts;
@@ -585,24 +540,4 @@ class WorkerWriter implements Writer {
 
 function receiptsOf(firstSeq: number, hashes: readonly string[]): AppendReceipt[] {
   return hashes.map((hash, index) => ({ seq: firstSeq + index, hash }));
-}
-
-function toRecord(row: EventRow): ChainedRecord {
-  return {
-    seq: row.seq,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    body: row.body,
-    time: row.time,
-    kind: row.kind,
-    decisionId: row.decision_id,
-    sessionId: row.session_id,
-    agentId: row.agent_id,
-    tool: row.tool,
-    effect: row.effect,
-  };
-}
-
-function toCheckpoint(row: CheckpointRow): AuditCheckpointV1 {
-  return { v: 1, seq: row.seq, hash: row.hash, time: row.time, keyId: row.key_id, signature: row.signature };
 }

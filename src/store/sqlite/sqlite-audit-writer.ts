@@ -3,15 +3,22 @@
  * Appends batches of prepared events to the SQLite audit table in one immediate transaction, linking
  * each to the chain head read inside that transaction (so several writers, in this process or others,
  * still form one chain), and signs, in the same transaction, a checkpoint on every record the cadence
- * makes due (checkpointSeqsDue). Used directly
+ * makes due (store/audit-records, as the PostgreSQL writer does). Used directly
  * for in-memory logs and inside the writer thread for files.
  */
 import type Database from 'better-sqlite3';
-import { linkRecord } from '../../audit/chain.js';
-import { type CheckpointSigner, checkpointSeqsDue, forcedCheckpointDue } from '../../audit/checkpoint.js';
+import type { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AuditDurability } from '../../spec/gateway-config.js';
+import {
+  anchorSql,
+  type ChainLink,
+  chainHead,
+  dueCheckpoints,
+  headCheckpoint,
+  linkBatch,
+} from '../audit-records.js';
 
 const FIELDS = ['body', 'time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
 
@@ -55,25 +62,17 @@ export function createBatchWriter(
     `insert into audit_events (seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const head = database.prepare<[], { seq: number; hash: string }>(
+  const head = database.prepare<[], ChainLink>(
     'select seq, hash from audit_events order by seq desc limit 1',
   );
   const lastCheckpoint = database.prepare<[], { seq: number }>(
     'select seq from audit_checkpoints order by seq desc limit 1',
   );
-  const anchor = database.prepare<[], { value: string }>("select value from audit_meta where key = 'anchor'");
+  const anchor = database.prepare<[], { value: string }>(anchorSql('audit_meta'));
   const insertCheckpoint = database.prepare(
     'insert into audit_checkpoints (seq, hash, time, key_id, signature) values (?, ?, ?, ?, ?)',
   );
   const { signer } = options;
-
-  /** The head: the last record, or the pruning anchor when every record up to it was pruned. */
-  const currentHead = (): { seq: number; hash: string } | undefined => {
-    const last = head.get();
-    if (last) return last;
-    const pruned = anchor.get();
-    return pruned ? (JSON.parse(pruned.value) as AuditCheckpointV1) : undefined;
-  };
 
   const store = (checkpoint: AuditCheckpointV1): AuditCheckpointV1 => {
     insertCheckpoint.run(
@@ -88,50 +87,34 @@ export function createBatchWriter(
 
   /** On demand: signs the head if it is not signed yet. */
   const signHead = (): AuditCheckpointV1 | undefined => {
-    if (signer === undefined) return undefined;
-    const current = head.get();
-    if (current === undefined) return undefined;
-    if (!forcedCheckpointDue(current.seq, lastCheckpoint.get()?.seq ?? 0)) return undefined;
-    return store(signer.sign(current.seq, current.hash, new Date()));
+    const checkpoint = headCheckpoint(signer, head.get(), lastCheckpoint.get()?.seq ?? 0);
+    return checkpoint === undefined ? undefined : store(checkpoint);
   };
 
   const writeTransaction = database.transaction((events: readonly PreparedEvent[]): WrittenBatch => {
-    let current = currentHead();
-    const hashes: string[] = [];
-    const firstSeq = (current?.seq ?? 0) + 1;
-    for (const event of events) {
-      const record = linkRecord(current, event);
+    const current = chainHead(head.get(), () => anchor.get()?.value);
+    const records = linkBatch(current, events);
+    for (const record of records) {
       insert.run(
         record.seq,
         record.prevHash,
         record.hash,
-        event.body,
-        event.time,
-        event.kind,
-        event.decisionId,
-        event.sessionId,
-        event.agentId,
-        event.tool,
-        event.effect,
+        record.body,
+        record.time,
+        record.kind,
+        record.decisionId,
+        record.sessionId,
+        record.agentId,
+        record.tool,
+        record.effect,
       );
-      current = record;
-      hashes.push(record.hash);
     }
-    const checkpoints: AuditCheckpointV1[] = [];
-    if (signer !== undefined && hashes.length > 0) {
-      const now = new Date();
-      const due = checkpointSeqsDue(
-        lastCheckpoint.get()?.seq ?? 0,
-        firstSeq + hashes.length - 1,
-        options.checkpointEvery,
-      );
-      for (const seq of due) {
-        // a seq before this batch is due only in a log some writer left unsigned: the next one in it is signed
-        const hash = hashes[seq - firstSeq];
-        if (hash !== undefined) checkpoints.push(store(signer.sign(seq, hash, now)));
-      }
-    }
-    return { firstSeq, hashes, checkpoints };
+    // the last signed seq is read only by a log that signs (one query less per batch otherwise)
+    const checkpoints =
+      signer === undefined
+        ? []
+        : dueCheckpoints(signer, lastCheckpoint.get()?.seq ?? 0, records, options.checkpointEvery).map(store);
+    return { firstSeq: (current?.seq ?? 0) + 1, hashes: records.map((record) => record.hash), checkpoints };
   });
   const checkpointTransaction = database.transaction(() => signHead());
 

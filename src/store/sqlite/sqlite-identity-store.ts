@@ -18,10 +18,24 @@ import {
   type RevocationV1,
   RevocationV1Schema,
 } from '../../spec/identity.js';
-import { epochOf, parseJson, readRecord, timeOf, toChange, validateInput } from '../identity-records.js';
+import { decodeChanges, missedPrunedChanges, notifyAll } from '../change-feed.js';
+import {
+  agentCreated,
+  agentExists,
+  agentStateChange,
+  type ChangeEntry,
+  epochOf,
+  parseJson,
+  readRecord,
+  revocationStored,
+  timeOf,
+  validateInput,
+} from '../identity-records.js';
+import { HousekeepingSchedule, identityPruneCutoffs } from '../retention.js';
+import { agentListSql, liveRevocationsSql } from '../state-queries.js';
 import type { IdentityStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
-import { openSqliteStore } from './sqlite-migrations.js';
+import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export interface SqliteIdentityStoreOptions {
   /** File path (usually the audit log's, `.reins/audit.db`), or `:memory:`. Parent directories are created. */
@@ -31,13 +45,6 @@ export interface SqliteIdentityStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 50;
-/** Change rows are kept this long: a reader asleep for longer resynchronises instead (see catchUp). */
-const CHANGE_RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Revocations are deleted this long after their `until` (margin for clocks that disagree). */
-const REVOCATION_GRACE_MS = 60 * 60 * 1000;
-const HOUSEKEEPING_EVERY_MS = 60 * 60 * 1000;
-
-type ChangeKind = IdentityChange['kind'];
 
 interface ChangeRow {
   id: number;
@@ -54,7 +61,7 @@ export class SqliteIdentityStore implements IdentityStore {
   private readonly poller: SqliteChangePoller;
   /** The last change id this store has told its listeners about (meaningful while it has listeners). */
   private lastSeen = 0;
-  private lastHousekeeping = 0;
+  private readonly housekeeping = new HousekeepingSchedule();
   private closed = false;
 
   constructor(options: SqliteIdentityStoreOptions) {
@@ -78,8 +85,8 @@ export class SqliteIdentityStore implements IdentityStore {
         record.state,
         record.updatedAt,
       );
-      if (inserted.changes === 0) throw new ReinsError('conflict', `agent \`${record.id}\` already exists`);
-      this.recordChange('agent', record.id, { created: true, state: record.state });
+      if (inserted.changes === 0) throw agentExists(record.id);
+      this.recordChange(agentCreated(record));
     });
     return record;
   }
@@ -104,21 +111,9 @@ export class SqliteIdentityStore implements IdentityStore {
   ): Promise<AgentRecordV1> {
     const next = validateInput(AgentStateSchema, state, 'agent state');
     return this.write(() => {
-      const row = this.statements.getAgent.get(id);
-      if (row === undefined) throw new ReinsError('not_found', `unknown agent \`${id}\``);
-      const current = readRecord(AgentRecordV1Schema, row.body, `agent \`${id}\``);
-      if (current.state === 'retired') {
-        throw new ReinsError('conflict', `agent \`${id}\` is retired: its state cannot change`);
-      }
-      const updatedAt = new Date().toISOString();
-      const updated: AgentRecordV1 = { ...current, state: next, updatedAt };
-      this.statements.updateAgent.run(JSON.stringify(updated), next, updatedAt, id);
-      this.recordChange('agent', id, {
-        from: current.state,
-        state: next,
-        by: change.by,
-        reason: change.reason,
-      });
+      const { updated, entry } = agentStateChange(id, this.statements.getAgent.get(id)?.body, next, change);
+      this.statements.updateAgent.run(JSON.stringify(updated), next, updated.updatedAt, id);
+      this.recordChange(entry);
       return updated;
     });
   }
@@ -135,7 +130,7 @@ export class SqliteIdentityStore implements IdentityStore {
       );
       // already revoked at least as long: nothing changed, nobody needs telling
       if (written.changes === 0) return;
-      this.recordChange('revocation', `${record.kind}:${record.id}`, record);
+      this.recordChange(revocationStored(record));
     });
   }
 
@@ -179,7 +174,7 @@ export class SqliteIdentityStore implements IdentityStore {
   private write<T>(work: () => T): T {
     this.assertOpen();
     const now = Date.now();
-    const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS;
+    const housekeeping = this.housekeeping.due(now);
     const result = this.database
       .transaction(() => {
         const value = work();
@@ -187,22 +182,22 @@ export class SqliteIdentityStore implements IdentityStore {
         return value;
       })
       .immediate();
-    if (housekeeping) this.lastHousekeeping = now;
+    if (housekeeping) this.housekeeping.done(now);
     if (this.listeners.size > 0) this.poller.afterOwnWrite();
     return result;
   }
 
-  private recordChange(kind: ChangeKind, ref: string, body: unknown): void {
+  private recordChange({ kind, ref, body }: ChangeEntry): void {
     this.statements.insertChange.run(kind, ref, JSON.stringify(body), Date.now());
   }
 
   /** Forgets long-expired revocations and old change rows (remembering how far changes were pruned). */
   private housekeep(now: number): void {
-    this.statements.pruneRevocations.run(now - REVOCATION_GRACE_MS);
-    const cutoff = now - CHANGE_RETENTION_MS;
-    const pruned = this.statements.maxPrunedChange.get(cutoff);
+    const cutoffs = identityPruneCutoffs(now);
+    this.statements.pruneRevocations.run(cutoffs.revocations);
+    const pruned = this.statements.maxPrunedChange.get(cutoffs.changes);
     if (pruned === null || pruned === undefined) return;
-    this.statements.pruneChanges.run(cutoff);
+    this.statements.pruneChanges.run(cutoffs.changes);
     this.statements.setPrunedThrough.run(pruned);
   }
 
@@ -210,29 +205,21 @@ export class SqliteIdentityStore implements IdentityStore {
   private catchUp(): void {
     const changes = this.database.transaction((): IdentityChange[] => {
       // changes this store has not seen were pruned: tell listeners about everything instead
-      if ((this.statements.prunedThrough.get() ?? 0) > this.lastSeen) {
+      if (missedPrunedChanges(this.statements.prunedThrough.get() ?? 0, this.lastSeen)) {
         const last = this.statements.lastChange.get() ?? 0;
         const everything = this.currentState();
         this.lastSeen = last;
         return everything;
       }
-      const rows = this.statements.changesAfter.all(this.lastSeen);
-      const result: IdentityChange[] = [];
-      let damaged = false;
-      for (const row of rows) {
-        try {
-          const change = toChange(row);
-          if (change !== undefined) result.push(change);
-        } catch {
-          damaged = true;
-        }
-      }
-      const last = rows.at(-1);
-      if (last !== undefined) this.lastSeen = last.id;
-      // an unreadable change row must neither stall notification nor go unreported: tell everything
-      return damaged ? [...result, ...this.currentState()] : result;
+      const {
+        changes: decoded,
+        lastId,
+        damaged,
+      } = decodeChanges(this.statements.changesAfter.all(this.lastSeen));
+      if (lastId !== undefined) this.lastSeen = lastId;
+      return damaged ? [...decoded, ...this.currentState()] : decoded;
     })();
-    for (const change of changes) this.emit(change);
+    for (const change of changes) notifyAll(this.listeners, change);
   }
 
   /**
@@ -248,16 +235,6 @@ export class SqliteIdentityStore implements IdentityStore {
     return [...agents, ...revocations];
   }
 
-  private emit(change: IdentityChange): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch {
-        // one failing listener must not keep the change from the others (or stop the poller)
-      }
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new ReinsError('store_unavailable', `identity store \`${this.path}\` is closed`);
   }
@@ -271,8 +248,8 @@ function prepareStatements(database: Database.Database) {
       'insert into agents (id, body, state, updated_at) values (?, ?, ?, ?) on conflict (id) do nothing',
     ),
     getAgent: database.prepare<[string], { body: string }>('select body from agents where id = ?'),
-    listAgents: database.prepare<[], { body: string }>('select body from agents order by id'),
-    agentIds: database.prepare<[], string>('select id from agents order by id').pluck(),
+    listAgents: database.prepare<[], { body: string }>(agentListSql('agents', 'body')),
+    agentIds: database.prepare<[], string>(agentListSql('agents', 'id')).pluck(),
     updateAgent: database.prepare<[string, string, string, string]>(
       'update agents set body = ?, state = ?, updated_at = ? where id = ?',
     ),
@@ -285,7 +262,7 @@ function prepareStatements(database: Database.Database) {
       'select body from revocations where kind = ? and id = ?',
     ),
     liveRevocations: database.prepare<[number], { body: string }>(
-      'select body from revocations where until > ? order by kind, id',
+      liveRevocationsSql('revocations', SQLITE_PLACEHOLDER),
     ),
     dropKeys: database.prepare('delete from signing_keys'),
     insertChange: database.prepare<[string, string, string | null, number]>(

@@ -7,7 +7,20 @@
 import Database from 'better-sqlite3';
 import { describeError, ReinsError, type ReinsErrorCode } from '../../spec/errors.js';
 import { ensurePrivateFile } from '../private-files.js';
+import type { AuditTables } from '../retention.js';
+import { assertSchemaNotNewer } from '../schema-version.js';
+import type { Placeholder } from '../sql-builder.js';
 import { configureConnection, type SqliteDurability } from './sqlite-audit-writer.js';
+
+/** SQLite's parameters, for the statements built in store/ (sql-builder). */
+export const SQLITE_PLACEHOLDER: Placeholder = () => '?';
+
+/** The audit log's tables (one file, one schema). */
+export const SQLITE_AUDIT_TABLES: AuditTables = {
+  events: 'audit_events',
+  checkpoints: 'audit_checkpoints',
+  meta: 'audit_meta',
+};
 
 /**
  * Each entry moves the schema from version index to index + 1. Never edit a released entry.
@@ -127,12 +140,7 @@ export function checkSqliteSchema(database: Database.Database): void {
 }
 
 function assertNotNewer(current: number): void {
-  if (current > SQLITE_SCHEMA_VERSION) {
-    throw new ReinsError(
-      'store_schema_mismatch',
-      `store schema version ${current} is newer than this Reins understands (${SQLITE_SCHEMA_VERSION}): upgrade Reins`,
-    );
-  }
+  assertSchemaNotNewer(current, SQLITE_SCHEMA_VERSION);
 }
 
 export function applySqliteMigrations(database: Database.Database): void {

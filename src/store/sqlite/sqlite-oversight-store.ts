@@ -11,24 +11,29 @@ import { ReinsError } from '../../spec/errors.js';
 import {
   type ApprovalRecord,
   ApprovalRecordSchema,
-  type ApprovalStatus,
   type ApprovalVote,
   type SessionSummary,
   SessionSummarySchema,
 } from '../../spec/oversight.js';
 import type { SessionStatus } from '../../spec/tool-call.js';
+import { changedRecords, notifyAll } from '../change-feed.js';
 import { readRecord, validateInput } from '../identity-records.js';
 import {
-  AGENT_NOT_SEEN,
-  applyVote,
-  canConsume,
+  approvalExists,
   closeRequest,
-  newSession,
+  openedBefore,
+  overrideExists,
   sessionAfterChange,
+  sessionOnOpen,
+  spendApproval,
+  voteOnRequest,
 } from '../oversight-records.js';
+import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
+import type { Statement } from '../sql-builder.js';
+import { approvalListStatement, sessionListStatement } from '../state-queries.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
-import { openSqliteStore } from './sqlite-migrations.js';
+import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export interface SqliteOversightStoreOptions {
   /** File path (usually the audit log's), or `:memory:`. */
@@ -38,9 +43,6 @@ export interface SqliteOversightStoreOptions {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 25;
-const MAX_LIST = 1000;
-/** Change rows older than this are pruned; a listener only needs the ones since its last poll. */
-const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 type ChangeKind = 'approval' | 'session';
 
@@ -100,8 +102,7 @@ export class SqliteOversightStore {
             record.sessionId,
             record.createdAt,
           );
-          if (inserted.changes === 0)
-            throw new ReinsError('conflict', `approval request \`${record.id}\` already exists`);
+          if (inserted.changes === 0) throw approvalExists(record.id);
           this.recordChange('approval', record.id);
         });
       },
@@ -111,16 +112,13 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
-        return s.listApprovals
-          .all({ status: filter.status ?? null, key: filter.sessionId ?? null, limit })
-          .map((body) => readRecord(ApprovalRecordSchema, body, 'approval'));
+        return this.bodies(approvalListStatement(filter, 'approvals', SQLITE_PLACEHOLDER)).map((body) =>
+          readRecord(ApprovalRecordSchema, body, 'approval'),
+        );
       },
       vote: async (id: string, vote: ApprovalVote, now: Date) => {
         const outcome = this.write(() => {
-          const current = readApproval(id);
-          if (current === undefined) throw new ReinsError('not_found', `unknown approval request \`${id}\``);
-          const result = applyVote(current, vote, now);
+          const result = voteOnRequest(readApproval(id), id, vote, now);
           store(result.record);
           return result;
         });
@@ -129,10 +127,9 @@ export class SqliteOversightStore {
       },
       consume: async (id: string, callHash: string, now: Date) =>
         this.write(() => {
-          const current = readApproval(id);
-          if (current === undefined || !canConsume(current, callHash)) return false;
-          store({ ...current, status: 'used', updatedAt: now.toISOString() });
-          return true;
+          const used = spendApproval(readApproval(id), callHash, now);
+          if (used !== undefined) store(used);
+          return used !== undefined;
         }),
       close: async (id: string, status: 'expired' | 'cancelled', now: Date) =>
         this.write(() => {
@@ -152,8 +149,7 @@ export class SqliteOversightStore {
             JSON.stringify(grant),
             Date.parse(grant.expiresAt),
           );
-          if (inserted.changes === 0)
-            throw new ReinsError('conflict', `call \`${grant.decisionId}\` already has an override`);
+          if (inserted.changes === 0) throw overrideExists(grant.decisionId);
         });
       },
       consumeOverride: async (callHash: string, now: Date) =>
@@ -176,26 +172,24 @@ export class SqliteOversightStore {
       open: async (sessionId: string, agentId: string, now: Date) => {
         this.assertOpen();
         const existing = readSession(sessionId);
-        if (existing !== undefined && existing.agentId !== AGENT_NOT_SEEN) return existing;
+        if (existing !== undefined && openedBefore(existing)) return existing;
         return this.write(() => {
-          const current = readSession(sessionId);
-          if (current !== undefined) {
-            if (current.agentId !== AGENT_NOT_SEEN) return current;
+          const { write, session } = sessionOnOpen(readSession(sessionId), sessionId, agentId, now);
+          if (write === 'none') return session;
+          if (write === 'agent') {
             // killed or paused before it started: now we know whose session it is
-            const seen = { ...current, agentId };
-            s.setSessionAgent.run(JSON.stringify(seen), agentId, sessionId);
-            return seen;
+            s.setSessionAgent.run(JSON.stringify(session), agentId, sessionId);
+            return session;
           }
-          const fresh = newSession(sessionId, agentId, now);
           const inserted = s.insertSession.run(
             sessionId,
-            JSON.stringify(fresh),
-            fresh.status,
+            JSON.stringify(session),
+            session.status,
             agentId,
-            fresh.updatedAt,
+            session.updatedAt,
           );
           if (inserted.changes > 0) this.recordChange('session', sessionId);
-          return readSession(sessionId) ?? fresh;
+          return readSession(sessionId) ?? session;
         });
       },
       get: async (id) => {
@@ -204,10 +198,9 @@ export class SqliteOversightStore {
       },
       list: async (filter = {}) => {
         this.assertOpen();
-        const limit = Math.min(filter.limit ?? MAX_LIST, MAX_LIST);
-        return s.listSessions
-          .all({ status: filter.status ?? null, key: filter.agentId ?? null, limit })
-          .map((body) => readRecord(SessionSummarySchema, body, 'session'));
+        return this.bodies(sessionListStatement(filter, 'session_control', SQLITE_PLACEHOLDER)).map((body) =>
+          readRecord(SessionSummarySchema, body, 'session'),
+        );
       },
       setStatus: async (id: string, status: SessionStatus, change, now: Date) =>
         this.write(() => {
@@ -245,10 +238,18 @@ export class SqliteOversightStore {
     return result;
   }
 
+  /** The `body` column of a statement built in store/ (state-queries). */
+  private bodies(statement: Statement): string[] {
+    return this.database
+      .prepare<(string | number)[], string>(statement.text)
+      .pluck()
+      .all(...statement.values);
+  }
+
   private recordChange(kind: ChangeKind, ref: string): void {
     const now = Date.now();
     this.statements.insertChange.run(kind, ref, now);
-    this.statements.pruneChanges.run(now - CHANGE_RETENTION_MS);
+    this.statements.pruneChanges.run(now - OVERSIGHT_CHANGE_RETENTION_MS);
   }
 
   /** Reads the changes after the last one seen and tells listeners each changed record's current state. */
@@ -258,25 +259,19 @@ export class SqliteOversightStore {
       const rows = s.changesAfter.all(this.lastSeen);
       const last = rows.at(-1);
       if (last !== undefined) this.lastSeen = last.id;
-      const seen = new Set<string>();
-      const approvals: ApprovalRecord[] = [];
-      const sessions: SessionSummary[] = [];
-      for (const row of rows) {
-        const key = `${row.kind}:${row.ref}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        if (row.kind === 'approval') {
-          const body = s.getApproval.get(row.ref);
-          if (body !== undefined) approvals.push(readRecord(ApprovalRecordSchema, body, 'approval'));
-        } else if (row.kind === 'session') {
-          const body = s.getSession.get(row.ref);
-          if (body !== undefined) sessions.push(readRecord(SessionSummarySchema, body, 'session'));
-        }
-      }
+      const ids = changedRecords(rows);
+      const approvals = ids.approvals.flatMap((id) => {
+        const body = s.getApproval.get(id);
+        return body === undefined ? [] : [readRecord(ApprovalRecordSchema, body, 'approval')];
+      });
+      const sessions = ids.sessions.flatMap((id) => {
+        const body = s.getSession.get(id);
+        return body === undefined ? [] : [readRecord(SessionSummarySchema, body, 'session')];
+      });
       return { approvals, sessions };
     })();
-    for (const record of changed.approvals) emit(this.approvalListeners, record);
-    for (const session of changed.sessions) emit(this.sessionListeners, session);
+    for (const record of changed.approvals) notifyAll(this.approvalListeners, record);
+    for (const session of changed.sessions) notifyAll(this.sessionListeners, session);
   }
 
   private assertOpen(): void {
@@ -285,24 +280,7 @@ export class SqliteOversightStore {
   }
 }
 
-function emit<T>(listeners: Set<(value: T) => void>, value: T): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(value);
-    } catch {
-      // one failing listener must not keep the change from the others
-    }
-  }
-}
-
 type Statements = ReturnType<typeof prepareStatements>;
-
-interface ListParameters<S> {
-  status: S | null;
-  /** The session id (approvals) or agent id (sessions) to filter by. */
-  key: string | null;
-  limit: number;
-}
 
 function prepareStatements(database: Database.Database) {
   return {
@@ -314,12 +292,6 @@ function prepareStatements(database: Database.Database) {
     updateApproval: database.prepare<[string, string, string]>(
       'update approvals set body = ?, status = ? where id = ?',
     ),
-    listApprovals: database
-      .prepare<[ListParameters<ApprovalStatus>], string>(
-        `select body from approvals where (@status is null or status = @status)
-         and (@key is null or session_id = @key) order by created_at desc, id desc limit @limit`,
-      )
-      .pluck(),
     insertOverride: database.prepare<[string, string, string, number]>(
       `insert into approval_overrides (decision_id, call_hash, body, expires_at) values (?, ?, ?, ?)
        on conflict (decision_id) do nothing`,
@@ -340,12 +312,6 @@ function prepareStatements(database: Database.Database) {
     updateSession: database.prepare<[string, string, string, string]>(
       'update session_control set body = ?, status = ?, updated_at = ? where id = ?',
     ),
-    listSessions: database
-      .prepare<[ListParameters<SessionStatus>], string>(
-        `select body from session_control where (@status is null or status = @status)
-         and (@key is null or agent_id = @key) order by updated_at desc, id desc limit @limit`,
-      )
-      .pluck(),
     insertChange: database.prepare<[string, string, number]>(
       'insert into oversight_changes (kind, ref, at) values (?, ?, ?)',
     ),

@@ -1,13 +1,12 @@
 /**
- * @module api/sqlite-user-store
+ * @module store/sqlite/sqlite-user-store
  * Control-plane users in the embedded SQLite store (the same file as the audit log). The table is
  * created if missing rather than by a numbered store migration: it belongs to the control plane, and
  * an audit store that never served a console does not need it.
  */
 import type Database from 'better-sqlite3';
-import { ReinsError } from '../spec/errors.js';
-import { openSqliteStore } from '../store/sqlite/sqlite-migrations.js';
-import { type UserRecordV1, UserRecordV1Schema, type UserStore } from './users.js';
+import { readUser, type UserRecordV1, type UserStore, userExists } from '../user-store.js';
+import { openSqliteStore } from './sqlite-migrations.js';
 
 export class SqliteUserStore implements UserStore {
   private readonly database: Database.Database;
@@ -22,14 +21,14 @@ export class SqliteUserStore implements UserStore {
   }
 
   async create(user: UserRecordV1): Promise<void> {
-    const record = UserRecordV1Schema.parse(user);
+    const record = readUser(user);
     try {
       this.database
         .prepare('insert into control_users (id, token_hash, body) values (?, ?, ?)')
         .run(record.id, record.tokenHash, JSON.stringify(record));
     } catch (error) {
       if ((error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
-        throw new ReinsError('conflict', `user \`${record.id}\` exists`);
+        throw userExists(record.id);
       }
       throw error;
     }
@@ -70,6 +69,6 @@ export class SqliteUserStore implements UserStore {
 
   private parse(row: unknown): UserRecordV1 | undefined {
     if (row === undefined) return undefined;
-    return UserRecordV1Schema.parse(JSON.parse((row as { body: string }).body));
+    return readUser(JSON.parse((row as { body: string }).body));
   }
 }

@@ -1,13 +1,14 @@
 /**
- * @module api/postgres-user-store
+ * @module store/postgres/postgres-user-store
  * Control-plane users in a PostgreSQL schema (usually the audit log's), shared by every `reins serve`
  * on that database. Like the SQLite store, the table is created if missing: it belongs to the control
  * plane, not to the audit store's numbered migrations.
  */
-import { Pool } from 'pg';
-import { describeError, ReinsError } from '../spec/errors.js';
-import { describeTarget, quoteIdentifier } from '../store/postgres/postgres-migrations.js';
-import { type UserRecordV1, UserRecordV1Schema, type UserStore } from './users.js';
+import type { Pool } from 'pg';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import { readUser, type UserRecordV1, type UserStore, userExists } from '../user-store.js';
+import { createPool } from './postgres-connections.js';
+import { describeTarget, quoteIdentifier } from './postgres-migrations.js';
 
 export interface PostgresUserStoreOptions {
   readonly connectionString: string;
@@ -25,8 +26,7 @@ export class PostgresUserStore implements UserStore {
 
   static async open(options: PostgresUserStoreOptions): Promise<PostgresUserStore> {
     const schema = quoteIdentifier(options.schema ?? 'public');
-    const pool = new Pool({ connectionString: options.connectionString, max: 2, application_name: 'reins' });
-    pool.on('error', () => {}); // an idle connection that broke is dropped; queries report their own errors
+    const pool = createPool(options.connectionString, 2);
     const table = `${schema}.control_users`;
     try {
       await pool.query(`create schema if not exists ${schema}`);
@@ -46,7 +46,7 @@ export class PostgresUserStore implements UserStore {
   }
 
   async create(user: UserRecordV1): Promise<void> {
-    const record = UserRecordV1Schema.parse(user);
+    const record = readUser(user);
     try {
       await this.pool.query(`insert into ${this.table} (id, token_hash, body) values ($1, $2, $3)`, [
         record.id,
@@ -55,7 +55,7 @@ export class PostgresUserStore implements UserStore {
       ]);
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
-        throw new ReinsError('conflict', `user \`${record.id}\` exists`);
+        throw userExists(record.id);
       }
       throw error;
     }
@@ -71,7 +71,7 @@ export class PostgresUserStore implements UserStore {
 
   async list(): Promise<UserRecordV1[]> {
     const result = await this.pool.query<{ body: unknown }>(`select body from ${this.table} order by id`);
-    return result.rows.map((row) => UserRecordV1Schema.parse(row.body));
+    return result.rows.map((row) => readUser(row.body));
   }
 
   async setTokenHash(id: string, tokenHash: string): Promise<boolean> {
@@ -94,6 +94,6 @@ export class PostgresUserStore implements UserStore {
   private async one(sql: string, values: unknown[]): Promise<UserRecordV1 | undefined> {
     const result = await this.pool.query<{ body: unknown }>(sql, values);
     const row = result.rows[0];
-    return row === undefined ? undefined : UserRecordV1Schema.parse(row.body);
+    return row === undefined ? undefined : readUser(row.body);
   }
 }
