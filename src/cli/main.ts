@@ -10,7 +10,6 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../spec/errors.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
-import type { StoreOptions } from './audit-store.js';
 import { CONFIG_FLAG, CONFIG_HELP, type CommandContext } from './command-context.js';
 import { registerDecideCommand } from './decide-command.js';
 import { registerDemoCommand } from './demo-command.js';
