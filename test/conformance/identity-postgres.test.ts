@@ -5,6 +5,7 @@
  * be running: an unreachable server fails the suite, it is never skipped. Then what only this backend
  * does: sharing the audit log's schema, surviving a dropped listening connection, corrupt rows.
  */
+
 import { randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { PostgresAuditLog } from '../../src/store/postgres/postgres-audit-log.js
 import { channelOf, PostgresIdentityStore } from '../../src/store/postgres/postgres-identity-store.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/store/postgres/postgres-migrations.js';
 import { intentEvent } from '../support/audit-fixtures.js';
+import { eventually } from '../support/eventually.js';
 import { agentRecord, identityStoreConformance, revocation, waitFor } from './identity-store.conformance.js';
 
 const DATABASE_URL = process.env.REINS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -112,12 +114,13 @@ describe('PostgreSQL identity store specifics', () => {
     for (const pid of before) await admin.query('select pg_terminate_backend($1)', [pid]);
     await writer.revoke(revocation('during-outage', new Date(Date.now() + 60_000)));
     await waitFor(() => seen.length >= 1, 'the revocation made while the reader was not listening', 5_000);
-    const deadline = Date.now() + 5_000;
-    let back = await listeners();
-    while (back.length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      back = await listeners();
-    }
+    const back = await eventually(
+      async () => {
+        const pids = await listeners();
+        return pids.length === 2 && pids;
+      },
+      { timeoutMs: 5_000, intervalMs: 20, what: 'both listening connections to come back' },
+    );
     expect(back).toHaveLength(2);
     expect(back.filter((pid) => before.includes(pid))).toEqual([]);
     await writer.revoke(revocation('after-reconnect', new Date(Date.now() + 60_000)));

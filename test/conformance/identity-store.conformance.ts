@@ -4,9 +4,11 @@
  * provides a way to open stores on one fresh backing store; several may be open at once, each with its
  * own connection, as in several processes (which is how change notification is tested).
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecordV1, IdentityChange, RevocationV1 } from '../../src/spec/identity.js';
 import type { IdentityStore } from '../../src/store/state-stores.js';
+import { eventually } from '../support/eventually.js';
 
 /** One fresh, empty backing store of a backend. */
 export interface IdentityConformanceStore {
@@ -52,17 +54,9 @@ export function revocation(id: string, until: Date, overrides: Partial<Revocatio
   };
 }
 
-/** Polls `condition` until it holds, failing after `timeoutMs` (never a blind sleep). */
-export async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = NOTIFY_WITHIN_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Waits until `condition` holds (test/support/eventually), naming what it waits for on failure. */
+export function waitFor(condition: () => boolean, what: string, timeoutMs = NOTIFY_WITHIN_MS): Promise<true> {
+  return eventually(() => condition() || false, { what, timeoutMs, intervalMs: 5 }) as Promise<true>;
 }
 
 const hour = (hours: number) => new Date(Date.now() + hours * 3_600_000);

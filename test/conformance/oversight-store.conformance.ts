@@ -3,9 +3,11 @@
  * The oversight store conformance suite (approval requests, overrides, session control): the same
  * tests against every backend. Two store instances on one backing store stand for two processes.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApprovalRecord, ApprovalVote, SessionSummary } from '../../src/spec/oversight.js';
 import type { ApprovalStore, SessionControlStore } from '../../src/store/state-stores.js';
+import { eventually } from '../support/eventually.js';
 
 export interface OversightStores {
   readonly approvals: ApprovalStore;
@@ -259,10 +261,11 @@ export function oversightStoreConformance(backend: OversightConformanceBackend):
   });
 }
 
+/** Waits until `condition` holds (test/support/eventually). */
 export async function waitFor(condition: () => boolean, withinMs = 3_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await eventually(() => condition() || false, {
+    timeoutMs: withinMs,
+    intervalMs: 5,
+    what: 'the change to arrive',
+  });
 }
