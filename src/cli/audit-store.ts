@@ -264,25 +264,6 @@ export async function openIdentityStore(options: StoreOptions): Promise<Identity
   return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
-/** Loads and watches a policy, reporting reloads and rejected versions through `log` (and to `reloads`: the audit log). */
-export function watchPolicy(
-  path: string,
-  log: (line: string) => void,
-  reloads?: PolicyReloadAudit,
-): PolicyWatcher {
-  return new PolicyWatcher({
-    path,
-    onReload: (event) => {
-      reloads?.reloaded(event);
-      log(
-        event.kind === 'policy-reloaded'
-          ? `policy reloaded: ${event.hash}`
-          : `new policy rejected, ${event.keptHash} stays in force:\n${event.problems.map(formatProblem).join('\n')}`,
-      );
-    },
-  }).start();
-}
-
 /** Approval requests, overrides and session control, on the same store as the audit log. */
 export interface OversightStores {
   readonly approvals: ApprovalStore;

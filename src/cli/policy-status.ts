@@ -1,6 +1,6 @@
 /**
  * @module cli/policy-status
- * The policy in force for `reins serve`, with what the control plane shows about it: the files it
+ * The policy in force for `reins mcp`, `reins gateway` and `reins serve`, with what the control plane shows about it: the files it
  * was loaded from, when, and how the last reload went (a rejected version keeps the old one in force,
  * and its problems are shown). Every reload is also recorded in the audit log (`reloads.recordTo`).
  */
