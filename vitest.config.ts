@@ -12,6 +12,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /** Pure files of test/ that run in the unit tier beside src/**\/*.test.ts. */
 const UNIT_FILES_IN_TEST = [
   'test/dataflow-pipeline.test.ts',
+  'test/dry-run.test.ts',
   'test/export-jsonl.test.ts',
   'test/folder-readmes.test.ts',
   'test/identity.test.ts',

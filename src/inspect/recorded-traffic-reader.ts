@@ -8,6 +8,7 @@
  */
 import type { TrafficRecord } from '../policy/recorded-traffic.js';
 import { readAuditRecord } from '../spec/audit-event.js';
+import { ReinsError } from '../spec/errors.js';
 import type { AuditLog, AuditQuery } from '../store/audit-log.js';
 
 export type TrafficProblem = (seq: number, message: string) => void;
@@ -23,29 +24,44 @@ export async function readTraffic(log: AuditLog, onProblem: TrafficProblem): Pro
   return records;
 }
 
+/** Records one dry run reads at most: a request must not make the control plane read a whole log. */
+export const MAX_SESSION_TRAFFIC = 200_000;
+
 /**
  * What a new call in `sessionId` at `now` is decided against: the session's records, and the call and
- * operator records of the last `windowMs` (limit counters), merged in log order.
+ * operator records of the last `windowMs` (limit counters), merged in log order. More than `max`
+ * records is refused (not cut short: a partial history would decide wrongly).
  */
 export async function readSessionTraffic(
   log: AuditLog,
   sessionId: string,
   now: number,
   windowMs: number,
+  max = MAX_SESSION_TRAFFIC,
 ): Promise<TrafficRecord[]> {
   const bySeq = new Map<number, TrafficRecord>();
-  await readPages(log, { sessionId }, bySeq);
-  if (windowMs > 0) await readPages(log, { from: new Date(now - windowMs).toISOString() }, bySeq);
+  await readPages(log, { sessionId }, bySeq, max);
+  if (windowMs > 0) await readPages(log, { from: new Date(now - windowMs).toISOString() }, bySeq, max);
   return [...bySeq.values()].sort((left, right) => left.seq - right.seq);
 }
 
 const PAGE = 10_000;
 
-async function readPages(log: AuditLog, query: AuditQuery, into: Map<number, TrafficRecord>): Promise<void> {
+async function readPages(
+  log: AuditLog,
+  query: AuditQuery,
+  into: Map<number, TrafficRecord>,
+  max: number,
+): Promise<void> {
   let afterSeq = 0;
   for (;;) {
     const page = await log.query({ ...query, afterSeq, limit: PAGE });
     for (const view of page) into.set(view.seq, { seq: view.seq, event: view.event });
+    if (into.size > max)
+      throw new ReinsError(
+        'invalid_input',
+        `the session and the limit window hold more than ${max} records: too many for a dry run`,
+      );
     const last = page.at(-1);
     if (last === undefined || page.length < PAGE) return;
     afterSeq = last.seq;
