@@ -307,22 +307,21 @@ export class Harness {
     now: number,
   ): { state: DecisionState; refusal: Diagnostic | undefined } {
     const dataflow = this.dataflowOf(call.sessionId);
-    let session: SessionView = {
-      id: call.sessionId,
-      status: 'active',
-      startedAt: now,
-      history: [],
-      labels: [],
-    };
     try {
-      const opened = this.sessions.open(call.sessionId, call.principal.agentId, now);
-      session = opened;
-      const refusal = this.checkSession(opened, call) ?? this.standing?.check(subject);
+      const session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      const refusal = this.checkSession(session, call) ?? this.standing?.check(subject);
       if (refusal === undefined && typeof trustedInput === 'string')
         this.declareUserInput(call.sessionId, trustedInput);
       return { state: { session, counters: this.counters, dataflow }, refusal };
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
+      const session: SessionView = {
+        id: call.sessionId,
+        status: 'active',
+        startedAt: now,
+        history: [],
+        labels: [],
+      };
       const refusal: Diagnostic = {
         code: 'internal_error',
         message: `decision failed: ${describeError(error)}`,

@@ -23,7 +23,7 @@ export interface DecisionState {
   readonly session: SessionView;
   readonly counters: CounterView;
   /** What the session has seen (labels, value origins); none = nothing tracked. */
-  readonly dataflow?: DataflowView;
+  readonly dataflow?: DataflowView | undefined;
 }
 
 export interface CallDecisionRequest {
@@ -61,12 +61,13 @@ export function decideCall(policy: PreparedPolicy, request: CallDecisionRequest)
     decision =
       request.refusal !== undefined
         ? refusalDecision(policy.hash, request.refusal)
-        : policy.evaluate({
+        : // a literal, not a spread: on the hot path a spread costs about a microsecond on Node 20
+          policy.evaluate({
             call,
             session: state.session,
             counters: state.counters,
             now,
-            ...(state.dataflow !== undefined ? { dataflow: state.dataflow } : {}),
+            dataflow: state.dataflow,
           });
   } catch (error) {
     // evaluate never throws; reading the caller's state might
@@ -76,9 +77,9 @@ export function decideCall(policy: PreparedPolicy, request: CallDecisionRequest)
     });
   }
   const screened = screenCall(policy.redaction, call, decision, request.recordedArgs ?? false);
-  const counts = screened.decision.obligations.filter(
-    (obligation): obligation is CountObligation => obligation.kind === 'count',
-  );
+  const counts: CountObligation[] = [];
+  for (const obligation of screened.decision.obligations)
+    if (obligation.kind === 'count') counts.push(obligation);
   return { decision: screened.decision, call: screened.call, executeArgs: screened.executeArgs, counts };
 }
 

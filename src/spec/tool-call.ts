@@ -81,5 +81,5 @@ export interface DecisionInput {
   /** Epoch milliseconds. */
   readonly now: number;
   /** What the session has seen (labels, value origins), for `flows` rules; none = nothing seen. */
-  readonly dataflow?: DataflowView;
+  readonly dataflow?: DataflowView | undefined;
 }
