@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DecidedBySchema, DiagnosticSchema, VerdictSchema } from '../decision.js';
 import { PrincipalSchema, ToolRefSchema } from '../tool-call.js';
+import { type AuditIndexFields, toolKeyOf } from './record-kind.js';
 
 export const OutcomeSchema = z.enum(['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned']);
 export type Outcome = z.infer<typeof OutcomeSchema>;
@@ -56,3 +57,26 @@ export const CallRecordBaseV1 = {
   /** Records this one derives from (provenance). */
   links: z.array(AuditLinkSchema).default([]),
 };
+
+/** The searchable fields of a call record: the same for both kinds but for `effect`. */
+export function callIndexFields(
+  event: {
+    readonly time: string;
+    readonly kind: string;
+    readonly decisionId: string;
+    readonly sessionId: string;
+    readonly principal: { readonly agentId: string };
+    readonly tool: { readonly server: string; readonly name: string };
+  },
+  effect: string,
+): AuditIndexFields {
+  return {
+    time: event.time,
+    kind: event.kind,
+    decisionId: event.decisionId,
+    sessionId: event.sessionId,
+    agentId: event.principal.agentId,
+    tool: toolKeyOf(event.tool),
+    effect,
+  };
+}

@@ -4,8 +4,8 @@
  * `call-outcome` with the same `decisionId`.
  */
 import { z } from 'zod';
-import { AuditDecisionSchema, CallRecordBaseV1 } from './call-fields.js';
-import { type RecordKind, toolKeyOf } from './record-kind.js';
+import { AuditDecisionSchema, CallRecordBaseV1, callIndexFields } from './call-fields.js';
+import type { RecordKind } from './record-kind.js';
 
 /** Version 1. */
 export const CallIntentEventSchema = z.strictObject({
@@ -22,13 +22,5 @@ export const CALL_INTENT: RecordKind<'call-intent', CallIntentEvent> = {
   kind: 'call-intent',
   current: 1,
   versions: { 1: CallIntentEventSchema },
-  indexFields: (event) => ({
-    time: event.time,
-    kind: event.kind,
-    decisionId: event.decisionId,
-    sessionId: event.sessionId,
-    agentId: event.principal.agentId,
-    tool: toolKeyOf(event.tool),
-    effect: event.decision.effect,
-  }),
+  indexFields: (event) => callIndexFields(event, event.decision.effect),
 };

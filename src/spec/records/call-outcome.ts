@@ -4,8 +4,8 @@
  * to its `call-intent` by `decisionId` and an `intent` link.
  */
 import { z } from 'zod';
-import { CallRecordBaseV1, OutcomeSchema } from './call-fields.js';
-import { type RecordKind, toolKeyOf } from './record-kind.js';
+import { CallRecordBaseV1, callIndexFields, OutcomeSchema } from './call-fields.js';
+import type { RecordKind } from './record-kind.js';
 
 /** Version 1. */
 export const CallOutcomeEventSchema = z.strictObject({
@@ -34,13 +34,5 @@ export const CALL_OUTCOME: RecordKind<'call-outcome', CallOutcomeEvent> = {
   kind: 'call-outcome',
   current: 1,
   versions: { 1: CallOutcomeEventSchema },
-  indexFields: (event) => ({
-    time: event.time,
-    kind: event.kind,
-    decisionId: event.decisionId,
-    sessionId: event.sessionId,
-    agentId: event.principal.agentId,
-    tool: toolKeyOf(event.tool),
-    effect: event.outcome,
-  }),
+  indexFields: (event) => callIndexFields(event, event.outcome),
 };
