@@ -21,9 +21,7 @@ import {
   resolveKeySource,
   verificationKeys as sourceVerificationKeys,
 } from '../keys/key-source.js';
-import { PolicyWatcher } from '../loader/policy-watcher.js';
 import { MemoryGuard } from '../memory/memory-guard.js';
-import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig, KeySource, KeysConfig } from '../spec/gateway-config.js';
 import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
@@ -37,7 +35,6 @@ import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js'
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
 import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
-import type { PolicyReloadAudit } from './policy-reload-audit.js';
 
 const MEMORY_LABELS_FILE = 'memory-labels.db';
 
