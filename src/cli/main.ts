@@ -15,7 +15,7 @@ import { registerDecideCommand } from './decide-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type DeploymentUse, deploymentOptionValues } from './deployment.js';
 import { registerGatewayCommand } from './gateway-command.js';
-import { type CliIo, DEMO_AUDIT_PATH, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
+import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 import { registerKeyCommands } from './key-commands.js';
 import { registerMcpCommand } from './mcp-command.js';
 import { registerOversightCommands } from './oversight-commands.js';
