@@ -277,6 +277,42 @@ export class PreparedPolicy {
     }
   }
 
+  /**
+   * What a call adds to the limit counters of this policy when it runs, whatever the decision: for a
+   * recorded call that did run, although this policy would refuse it (recorded traffic counts what
+   * really happened). Shadow rules count nothing; an amount that cannot be computed counts nothing.
+   */
+  countsOf(input: DecisionInput): { key: string; amount: number }[] {
+    try {
+      const plan = this.planFor(input.call.tool);
+      if (plan === null) return [];
+      const counts: { key: string; amount: number }[] = [];
+      let activation: Activation | undefined;
+      const activate = () => {
+        activation ??= buildActivation(input, plan.facts);
+        return activation;
+      };
+      for (const rule of plan.rulesFor(input.call.principal.agentId)) {
+        if (rule.kind !== 'limit' || rule.shadow || !principalMatches(rule.principal, input.call.principal))
+          continue;
+        if (rule.condition) {
+          const applies = rule.condition.evaluate(activate());
+          if (!applies.ok || !applies.value) continue;
+        }
+        let amount = 1;
+        if (rule.amount) {
+          const result = rule.amount.evaluate(activate());
+          if (!result.ok || result.value < 0) continue;
+          amount = result.value;
+        }
+        counts.push({ key: limitKey(rule, input), amount });
+      }
+      return counts;
+    } catch {
+      return [];
+    }
+  }
+
   /** Decides one call. Never throws; an internal failure is a deny with an `internal_error` diagnostic. */
   evaluate(input: DecisionInput): Decision {
     try {

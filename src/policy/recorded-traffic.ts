@@ -96,7 +96,7 @@ export class RecordedTraffic {
       this.startDue(time);
       if (event.kind === 'call-intent') {
         const outcome = outcomes.get(event.decisionId);
-        const decisions = this.decideRecorded(event, time);
+        const decisions = this.decideRecorded(event, startOf(event, outcome, time) !== undefined, time);
         onCall?.({ seq, intent: event, outcome }, decisions);
         this.admit(event, outcome, time);
       } else if (event.kind === 'call-outcome') this.end(event);
@@ -129,7 +129,7 @@ export class RecordedTraffic {
   }
 
   /** Each lane's decision of a recorded call, as if it were made again at its recorded time. */
-  private decideRecorded(intent: CallIntentEvent, now: number): Decision[] {
+  private decideRecorded(intent: CallIntentEvent, ran: boolean, now: number): Decision[] {
     const session = this.open(intent, now);
     const call: ToolCall = {
       principal: intent.principal,
@@ -139,6 +139,8 @@ export class RecordedTraffic {
       context: {},
     };
     const refusal = deploymentRefusal(intent.decision.diagnostics);
+    // placeholders are findings only where the screening put them: an agent may type the same text
+    const recordedArgs = intent.decision.diagnostics.some((diagnostic) => REDACTED_ARGS.has(diagnostic.code));
     const view: SessionView = {
       id: session.id,
       status: session.status,
@@ -147,17 +149,23 @@ export class RecordedTraffic {
       labels: [],
     };
     return this.lanes.map((lane) => {
-      const decided = decideCall(lane.policy, {
-        call,
-        state: { session: view, counters: lane.counters, dataflow: lane.flowOf(intent.sessionId) },
-        now,
-        refusal,
-        recordedArgs: true,
-      });
-      if (decided.counts.length > 0)
+      const state = { session: view, counters: lane.counters, dataflow: lane.flowOf(intent.sessionId) };
+      const decided = decideCall(lane.policy, { call, state, now, refusal, recordedArgs });
+      // what really ran counts towards limits, even where this policy would have refused it
+      const counts =
+        decided.decision.effect === 'deny' && ran
+          ? lane.policy.countsOf({
+              call,
+              session: view,
+              counters: lane.counters,
+              now,
+              dataflow: state.dataflow,
+            })
+          : decided.counts;
+      if (counts.length > 0)
         lane.reservations.set(
           intent.decisionId,
-          decided.counts.map((count) => lane.counters.reserve(count.key, now, count.amount)),
+          counts.map((count) => lane.counters.reserve(count.key, now, count.amount)),
         );
       return decided.decision;
     });
@@ -253,6 +261,9 @@ function startOf(
   if (outcome.startedAt !== undefined) return Date.parse(outcome.startedAt);
   return outcome.outcome === 'ok' || outcome.outcome === 'error' ? time : undefined;
 }
+
+/** Diagnostics that say the recorded arguments were screened: their placeholders stand for findings. */
+const REDACTED_ARGS: ReadonlySet<string> = new Set(['sensitive_input', 'input_redacted']);
 
 /** The enforcement point's own refusal in a recorded decision, taken over as it was (not a policy's). */
 function deploymentRefusal(diagnostics: CallIntentEvent['decision']['diagnostics']): Diagnostic | undefined {

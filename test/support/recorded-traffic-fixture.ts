@@ -74,6 +74,8 @@ export async function recordTraffic(log: AuditLog): Promise<TrafficRecord[]> {
   await run(ops, 's-web', 'bank/send_money', { recipient: 'GB29NWBK60161331926819' }); // payee seen nowhere
   await run(ops, 's-key', 'crm/db.select', { note: `key ${AWS_KEY}` }); // redaction blocks the secret
   await run(ops, 's-key', 'crm/db.select', { q: 'fine' });
+  // text that looks like a placeholder, typed by the agent: no secret, allowed, and so on replay
+  await run(ops, 's-text', 'crm/db.select', { note: 'rotated key [REDACTED:aws_access_key] yesterday' });
   harness.sessions.setStatus('s-key', 'killed');
   await log.append({
     v: 1,
