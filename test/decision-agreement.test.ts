@@ -297,5 +297,21 @@ describe('reins policy diff on traffic recorded through the gateway', () => {
     );
     expect(report.byRule).toEqual({ 'no-creates': 2 });
     expect(report.drift).toEqual([]);
+
+    // a base that is not the policy that recorded the log cannot vouch for "no changes": exit 2
+    const wrongBase = [
+      'policy',
+      'diff',
+      '--base',
+      candidate,
+      '--candidate',
+      candidate,
+      '--config',
+      deployment.config,
+    ];
+    const drifted = reinsIn(deployment.directory, {}, ...wrongBase);
+    expect(drifted.stderr).toContain('the base does not reproduce 2 recorded decision(s)');
+    expect(drifted.code).toBe(2);
+    expect(reinsIn(deployment.directory, {}, ...wrongBase, '--allow-drift').code).toBe(0);
   });
 });

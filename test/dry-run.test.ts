@@ -66,6 +66,50 @@ describe('dry run against the audit log', () => {
     expect(decision.diagnostics.map((diagnostic) => diagnostic.code)).toEqual(['session_agent_mismatch']);
   });
 
+  it('counts what really ran towards limits, even calls the policy now in force would refuse', async () => {
+    const log = new SqliteAuditLog({ path: ':memory:' });
+    logs.push(log);
+    const limited = (extra: string) =>
+      policyFrom(`
+rules:
+  - { id: everything, effect: allow, reason: allowed }
+${extra}
+limits:
+  - { id: two-writes, tool: { name: db.execute }, per: [session], window: 1h, max: 2, reason: two writes an hour }
+`);
+    // two writes ran under yesterday's policy; today's refuses such writes, but they happened
+    const harness = new Harness({ policy: { current: limited('') }, audit: log });
+    for (const sql of ['old 1', 'old 2'])
+      await harness.call(
+        {
+          principal: { agentId: 'bot' },
+          sessionId: 's2',
+          tool: { server: 'crm', name: 'db.execute' },
+          args: { sql },
+        },
+        async () => 'done',
+      );
+    const today = limited(
+      '  - { id: no-old, effect: deny, tool: { name: db.execute }, when: \'args.sql.startsWith("old")\', reason: no old writes }',
+    );
+    const third = { ...write('bot', 's2'), args: { sql: 'new' } };
+    const decision = await dryRun(today, { call: third, now: Date.now(), log });
+    expect(decision.effect).toBe('deny');
+    expect(decision.decidedBy).toEqual(['two-writes']);
+  });
+
+  it('refuses a session whose history is full, as the harness does', async () => {
+    const log = await recorded();
+    const decision = await dryRun(POLICY, {
+      call: { ...write('bot', 's1'), tool: { server: 'crm', name: 'db.select' } },
+      now: Date.now(),
+      log,
+      maxSessionHistory: 1,
+    });
+    expect(decision.effect).toBe('deny');
+    expect(decision.diagnostics.map((diagnostic) => diagnostic.code)).toEqual(['session_history_full']);
+  });
+
   it('refuses to read more records than its cap instead of deciding on part of them', async () => {
     const log = await recorded();
     await expect(readSessionTraffic(log, 's1', Date.now(), 0, 1)).rejects.toThrow(/too many for a dry run/);

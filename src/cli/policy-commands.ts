@@ -104,6 +104,10 @@ export function registerPolicyCommands(program: Command, context: CommandContext
     .option(CONFIG_FLAG, CONFIG_HELP)
     .option('--examples <n>', 'changed calls shown in full', positiveInteger, 10)
     .option('--json', 'print the whole report as JSON')
+    .option(
+      '--allow-drift',
+      'exit by the changes even when the base does not reproduce the recorded decisions',
+    )
     .action(async (options: PolicyDiffCommandOptions) => {
       context.exit(await runPolicyDiff(options, io));
     });
@@ -116,6 +120,7 @@ interface PolicyDiffCommandOptions {
   readonly config?: string;
   readonly examples: number;
   readonly json?: boolean;
+  readonly allowDrift?: boolean;
 }
 
 async function runPolicyDiff(options: PolicyDiffCommandOptions, io: CliIo): Promise<number> {
@@ -146,6 +151,7 @@ async function runPolicyDiff(options: PolicyDiffCommandOptions, io: CliIo): Prom
       ...(options.traffic !== undefined ? { traffic: options.traffic } : {}),
       examples: options.examples,
       json: options.json === true,
+      allowDrift: options.allowDrift === true,
     },
     deployment.store,
     io,

@@ -4,7 +4,8 @@
  * policy CI. Replays the recorded traffic (the deployment's audit log by default) with the full
  * principal and the session state as it was, under both policies, and prints the calls the candidate
  * decides differently: counts by rule and by tool, then examples. Exit 0 when nothing changes, 1 when
- * something does, 2 when it could not be told (a policy that does not load, an unreadable log).
+ * something does, 2 when it could not be told (a policy that does not load, an unreadable log, or a
+ * base that does not reproduce the recorded decisions, unless `--allow-drift`).
  */
 import { inspect } from 'node:util';
 import { readTraffic } from '../inspect/recorded-traffic-reader.js';
@@ -25,6 +26,8 @@ export interface PolicyDiffOptions {
   readonly examples?: number;
   /** Print the report as JSON instead of text. */
   readonly json?: boolean;
+  /** Accept a base that does not reproduce the record (exit by the changes alone). */
+  readonly allowDrift?: boolean;
 }
 
 export async function policyDiff(
@@ -55,6 +58,13 @@ export async function policyDiff(
   if (options.json) io.out(JSON.stringify({ ...report, skippedRecords: problems }, null, 2));
   else printReport(report, options.examples ?? 10, io);
   if (problems > 0) io.err(`${problems} record(s) could not be read and were left out`);
+  // a base that does not reproduce the log makes "no changes" meaningless: not told, unless accepted
+  if (report.drift.length > 0 && !options.allowDrift) {
+    io.err(
+      `reins policy diff: the base does not reproduce ${report.drift.length} recorded decision(s), so the diff cannot be trusted (exit 2); pass the policy that recorded the log as --base, or --allow-drift to accept it`,
+    );
+    return EXIT_ERROR;
+  }
   return report.changes.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -25,7 +25,13 @@ import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
-import { type HistoryEntry, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
+import {
+  DEFAULT_MAX_SESSION_HISTORY,
+  type HistoryEntry,
+  type SessionView,
+  type ToolCall,
+  ToolCallSchema,
+} from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import type {
@@ -78,7 +84,6 @@ export type OverrideSource = (
 ) => Promise<{ by: string; reason: string } | undefined>;
 
 const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
-const DEFAULT_MAX_SESSION_HISTORY = 10_000;
 /** Handed to tools when the caller gave no signal: shared, because creating one per call is measurable. */
 const NEVER_ABORTED = new AbortController().signal;
 
