@@ -32,8 +32,9 @@ export async function runDemoCommand(options: DemoCommandOptions, io: CliIo): Pr
   let signingKey: KeyObject;
   let runDemo: RunDemo;
   try {
-    signingKey = checkpointSigningKey(options, (line) => io.err(`reins demo: ${line}`));
+    // the build first: a checkout that cannot run the demo creates no key
     runDemo = await loadDemo();
+    signingKey = checkpointSigningKey(options, (line) => io.err(`reins demo: ${line}`));
   } catch (error) {
     io.err(`reins demo: ${describeError(error)}`);
     return EXIT_ERROR;
