@@ -97,4 +97,78 @@ describe('reins agents', () => {
       reins('agents', 'create', 'x', '--owner', 'y', '--scopes', 'crm/*/x*', '--db', db).stderr,
     ).toContain('invalid scope');
   });
+
+  it('delegates a task to another agent, only ever narrower, from a credential read from a file', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'reins-cli-delegate-'));
+    const db = join(directory, 'reins.db');
+    for (const [id, scopes] of [
+      ['orchestrator', 'crm/*'],
+      ['worker', 'crm/*,pay/*'],
+    ] as const)
+      expect(
+        reins('agents', 'create', id, '--owner', 'dana@example.com', '--scopes', scopes, '--db', db).code,
+      ).toBe(0);
+    const parent = reins('agents', 'token', 'orchestrator', '--session', 'case-7', '--db', db);
+    expect(parent.code).toBe(0);
+    const parentFile = join(directory, 'orchestrator.token');
+    writeFileSync(parentFile, parent.stdout, { mode: 0o600 });
+
+    const delegated = reins(
+      'agents',
+      'delegate',
+      'worker',
+      '--from',
+      parentFile,
+      '--task',
+      'look-up',
+      '--scopes',
+      'crm/db.select',
+      '--db',
+      db,
+    );
+    expect(delegated.stderr).toContain('delegated by orchestrator');
+    expect(delegated.code).toBe(0);
+    const claims = decodeJwt(delegated.stdout.trim());
+    expect(claims.sub).toBe('worker');
+    expect(claims.scope).toBe('crm/db.select');
+    expect(claims.act).toEqual({ sub: 'orchestrator' });
+    expect(claims.sid).toBe('case-7/look-up');
+
+    // the worker's own mission includes pay/*, the task it was handed does not
+    const wider = reins(
+      'agents',
+      'delegate',
+      'worker',
+      '--from',
+      parentFile,
+      '--task',
+      'pay',
+      '--scopes',
+      'pay/*',
+      '--db',
+      db,
+    );
+    expect(wider.code).toBe(2);
+    expect(wider.stdout).toBe('');
+    expect(wider.stderr).toMatch(/reins agents: .*pay\/\*/);
+
+    const forgedFile = join(directory, 'forged.token');
+    writeFileSync(forgedFile, 'eyJhbGciOiJFZERTQSJ9.e30.AAAA');
+    const forged = reins('agents', 'delegate', 'worker', '--from', forgedFile, '--task', 't', '--db', db);
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toContain('the delegating credential is refused');
+    const missing = reins(
+      'agents',
+      'delegate',
+      'worker',
+      '--from',
+      join(directory, 'nope'),
+      '--task',
+      't',
+      '--db',
+      db,
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the delegating credential');
+  });
 });

@@ -4,9 +4,11 @@
  * its credentials, on the embedded SQLite store or the shared PostgreSQL one. Suspend, resume and
  * retire are operator actions: they need an admin's user token (cli/operator-auth).
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AgentRegistry } from '../auth/agent-registry.js';
 import { Authenticator } from '../auth/authenticator.js';
+import { delegatorsOf } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type { IdentityStore } from '../store/state-stores.js';
@@ -148,6 +150,50 @@ export function issueAgentToken(
   });
 }
 
+/**
+ * `reins agents delegate <id> --from <file|->`: a credential for `id` to carry out a task of the
+ * credential read from `--from` (never from the command line, where other users of the host could read
+ * it). Delegation only narrows (auth/authenticator, identity/delegation): the scopes, lifetime and
+ * session of the new credential stay within the delegating one's, and the chain of agents is recorded.
+ */
+export function delegateAgentToken(
+  id: string,
+  options: StoreOptions & { from: string; task: string; scopes?: string; ttl?: number; session?: string },
+  io: CliIo,
+  readInput: (path: string) => string = (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
+): Promise<number> {
+  return withStore(options, io, async (store) => {
+    let parent: string;
+    try {
+      parent = readInput(options.from).trim();
+    } catch (error) {
+      io.err(`reins agents delegate: cannot read the delegating credential: ${describeError(error)}`);
+      return EXIT_ERROR;
+    }
+    if (parent === '') {
+      io.err('reins agents delegate: the delegating credential is empty');
+      return EXIT_ERROR;
+    }
+    const auth = await Authenticator.open({ store, keys: credentialKeysOf(options), log: io.err });
+    try {
+      const { token, claims } = await auth.delegate(parent, {
+        agentId: id,
+        task: options.task,
+        ...(options.session ? { sessionId: options.session } : {}),
+        ...(options.scopes ? { scopes: list(options.scopes) } : {}),
+        ...(options.ttl !== undefined ? { ttlSeconds: options.ttl } : {}),
+      });
+      io.out(token);
+      io.err(
+        `token ${claims.jti} for ${claims.sub}, delegated by ${delegatorsOf(claims).join(' <- ')}, session ${claims.sid}, scopes ${claims.scope}, expires ${new Date(claims.exp * 1000).toISOString()}`,
+      );
+      return EXIT_OK;
+    } finally {
+      auth.close();
+    }
+  });
+}
+
 export function showJwks(options: StoreOptions, io: CliIo): Promise<number> {
   return withStore(options, io, async (store) => {
     const auth = await Authenticator.open({ store, keys: credentialKeysOf(options), log: io.err });
@@ -157,7 +203,7 @@ export function showJwks(options: StoreOptions, io: CliIo): Promise<number> {
   });
 }
 
-/** `reins agents create|list|show|suspend|resume|retire|token|jwks`. */
+/** `reins agents create|list|show|suspend|resume|retire|token|delegate|jwks`. */
 export function registerAgentCommands(program: Command, context: CommandContext): void {
   const { io } = context;
   const agents = program.command('agents').description('agent identities and their credentials');
@@ -215,6 +261,29 @@ export function registerAgentCommands(program: Command, context: CommandContext)
     )
     .action(async (id: string, options: StoreOptions & { session?: string; scopes?: string; ttl?: number }) =>
       context.exit(await issueAgentToken(id, options, io)),
+    );
+  storeOptions(context, agents.command('delegate'))
+    .description(
+      "issue a credential for an agent to carry out another credential's task (only ever narrower)",
+    )
+    .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
+    .argument('<id>', 'the agent the task is delegated to')
+    .requiredOption('--from <file|->', 'file holding the delegating credential (- for standard input)')
+    .requiredOption('--task <text>', 'what the delegated agent is to do, for the record')
+    .option('--scopes <list>', "narrower than the delegating credential's (default: its scopes)")
+    .option('--session <id>', 'session the credential is bound to (default: <delegating session>/<task>)')
+    .option('--ttl <duration>', 'lifetime, at most what the delegating credential has left', durationSeconds)
+    .action(
+      async (
+        id: string,
+        options: StoreOptions & {
+          from: string;
+          task: string;
+          scopes?: string;
+          ttl?: number;
+          session?: string;
+        },
+      ) => context.exit(await delegateAgentToken(id, options, io)),
     );
   storeOptions(context, agents.command('jwks'), 'keys')
     .description('print the JSON Web Key Set other services verify credentials with')
