@@ -184,6 +184,15 @@ export async function openWritableAuditLog(
   });
 }
 
+/**
+ * The store of an audit log named on the command line: a `postgres://` URL, or a SQLite file (which
+ * then wins over REINS_DATABASE_URL: a file was named).
+ */
+export function storeOfLog(location: string): StoreOptions {
+  if (/^postgres(ql)?:\/\//.test(location)) return { databaseUrl: location };
+  return { db: location, databaseUrl: '' };
+}
+
 /** Opens the log for reading only; a missing SQLite file is an error, not an empty log. */
 export async function openReadableAuditLog(options: StoreOptions): Promise<AuditLog> {
   const url = databaseUrlOf(options);

@@ -14,7 +14,7 @@ import { type DecisionChange, diffPolicies, type PolicyDiffReport } from '../pol
 import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { describeError } from '../spec/errors.js';
-import { openReadableAuditLog, type StoreOptions } from './audit-store.js';
+import { openReadableAuditLog, type StoreOptions, storeOfLog } from './audit-store.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export interface PolicyDiffOptions {
@@ -70,10 +70,7 @@ export async function policyDiff(
 
 /** `--traffic`: a PostgreSQL URL or a SQLite file; without it, the deployment's own store. */
 function trafficStore(traffic: string | undefined, store: StoreOptions): StoreOptions {
-  if (traffic === undefined) return store;
-  if (/^postgres(ql)?:\/\//.test(traffic)) return { databaseUrl: traffic };
-  // a file named here wins over REINS_DATABASE_URL: say `--traffic postgres://…` for PostgreSQL
-  return { db: traffic, databaseUrl: '' };
+  return traffic === undefined ? store : storeOfLog(traffic);
 }
 
 function load(flag: string, path: string, io: CliIo): PreparedPolicy | undefined {

@@ -21,7 +21,7 @@ import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
-import { openReadableAuditLog } from './audit-store.js';
+import { openReadableAuditLog, storeOfLog } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
@@ -107,9 +107,7 @@ async function replayAuditLog(source: string, options: ReplayCommandOptions, io:
     for (const problem of loaded.problems) io.err(formatProblem(problem));
     return EXIT_ERROR;
   }
-  const store = /^postgres(ql)?:\/\//.test(source)
-    ? { databaseUrl: source }
-    : { db: source, databaseUrl: '' };
+  const store = storeOfLog(source);
   let problems = 0;
   const lines: string[] = [];
   const counts = { allow: 0, deny: 0, approve: 0, changed: 0 };
