@@ -30,6 +30,7 @@ const POSTGRES_FILES = [
   'test/approvals-two-processes.test.ts',
   'test/conformance/identity-postgres.test.ts',
   'test/conformance/oversight-postgres.test.ts',
+  'test/conformance/counter-postgres.test.ts',
   'test/conformance/postgres.test.ts',
   'test/conformance/user-store.test.ts',
   'test/identity-revocation-propagation.test.ts',

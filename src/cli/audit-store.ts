@@ -33,7 +33,7 @@ import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js';
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
-import type { ApprovalStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
+import type { ApprovalStore, CounterStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
 
 const MEMORY_LABELS_FILE = 'memory-labels.db';
@@ -274,6 +274,7 @@ export async function openIdentityStore(options: StoreOptions): Promise<Identity
 export interface OversightStores {
   readonly approvals: ApprovalStore;
   readonly sessions: SessionControlStore;
+  readonly counters: CounterStore;
   close(): Promise<void>;
 }
 

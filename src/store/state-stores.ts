@@ -108,3 +108,36 @@ export interface IdentityStore {
   onChange(listener: (change: IdentityChange) => void): () => void;
   close(): Promise<void>;
 }
+
+/** One amount a call adds to a limit counter, with the limit it must stay within. */
+export interface CountRequest {
+  /** The counter (a limit rule and the scope values it is kept per). */
+  readonly key: string;
+  readonly amount: number;
+  /** The rule's `max`: the total in the window, this call included, may not exceed it. */
+  readonly max: number;
+  /** Start of the rule's window (epoch ms): entries at or after it count. */
+  readonly sinceMs: number;
+}
+
+export type ReserveResult =
+  | { readonly ok: true }
+  /** Nothing was reserved; `totals` are the store's totals of every requested key, to decide again with. */
+  | { readonly ok: false; readonly totals: ReadonlyMap<string, number> };
+
+/**
+ * The limit counters, shared by every process on the store (decision 0020). A reservation is atomic
+ * across processes: either every count fits under its limit and all are recorded, or none is. A
+ * reservation stays until released (the call did not run) or until it falls out of every window; a
+ * crash keeps it, so a budget can be lost but never exceeded.
+ */
+export interface CounterStore {
+  /** Reserves every count for `decisionId` at `at` (epoch ms) if each fits; otherwise nothing. */
+  reserve(decisionId: string, at: number, counts: readonly CountRequest[]): Promise<ReserveResult>;
+  /** Gives back what `decisionId` reserved. Idempotent. */
+  release(decisionId: string): Promise<void>;
+  /** The totals of these keys from each one's `sinceMs` on. */
+  totals(keys: readonly { key: string; sinceMs: number }[]): Promise<Map<string, number>>;
+  /** Deletes entries older than `beforeMs` (outside every window); returns how many. */
+  prune(beforeMs: number): Promise<number>;
+}

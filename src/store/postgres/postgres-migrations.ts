@@ -112,6 +112,44 @@ const MIGRATIONS: readonly string[] = [
      ref text not null,
      at bigint not null
    );`,
+  // 4: limit counters (see postgres-counter-store): one row per amount a call reserved; `at` in epoch
+  // milliseconds. reins_reserve checks and records a call's amounts in one round trip, holding a
+  // transaction-scoped advisory lock per counter (taken in key order, so two reservations never
+  // deadlock) while it sums and inserts.
+  `create table counter_entries (
+     key text collate "C" not null,
+     at bigint not null,
+     amount double precision not null,
+     decision_id text collate "C" not null
+   );
+   create index counter_entries_key on counter_entries (key, at);
+   create index counter_entries_decision on counter_entries (decision_id);
+   create function reins_reserve(
+     lock_base text, decision text, at_ms bigint,
+     keys text[], amounts double precision[], maxes double precision[], sinces bigint[]
+   ) returns double precision[] language plpgsql set search_path from current as $$
+   declare
+     i int;
+     total double precision;
+     totals double precision[] := '{}';
+     fits boolean := true;
+   begin
+     for i in select ord from unnest(keys) with ordinality as k(key, ord) order by key collate "C" loop
+       perform pg_advisory_xact_lock(hashtextextended(lock_base || keys[i], 0));
+     end loop;
+     for i in 1 .. coalesce(array_length(keys, 1), 0) loop
+       select coalesce(sum(c.amount), 0) into total
+         from counter_entries c where c.key = keys[i] and c.at >= sinces[i];
+       totals := totals || total;
+       if total + amounts[i] > maxes[i] then fits := false; end if;
+     end loop;
+     if fits then
+       insert into counter_entries (key, at, amount, decision_id)
+         select k, at_ms, a, decision from unnest(keys, amounts) as u(k, a);
+       return null;
+     end if;
+     return totals;
+   end $$;`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -34,8 +34,9 @@ import {
 } from '../oversight-records.js';
 import { OVERSIGHT_CHANGE_RETENTION_MS } from '../retention.js';
 import { approvalListStatement, sessionListStatement } from '../state-queries.js';
-import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
+import type { ApprovalStore, CounterStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { createPool, lockedTransaction, readQuery } from './postgres-connections.js';
+import { PostgresCounterStore } from './postgres-counter-store.js';
 import { CatchUpPasses, PostgresListener } from './postgres-listener.js';
 import {
   advisoryLockKey,
@@ -64,6 +65,8 @@ interface Tables {
 export class PostgresOversightStore {
   readonly approvals: ApprovalStore;
   readonly sessions: SessionControlStore;
+  /** The limit counters of the schema (see postgres-counter-store), on this store's pool. */
+  readonly counters: CounterStore;
   private readonly tables: Tables;
   private readonly channel: string;
   private readonly lockKey: string;
@@ -93,6 +96,7 @@ export class PostgresOversightStore {
     this.lockKey = advisoryLockKey('oversight', schema);
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
+    this.counters = new PostgresCounterStore(pool, schema);
     this.listener = new PostgresListener({
       connectionString: options.connectionString,
       channel: this.channel,
@@ -105,7 +109,7 @@ export class PostgresOversightStore {
   static async open(options: PostgresOversightStoreOptions): Promise<PostgresOversightStore> {
     const schema = options.schema ?? 'public';
     quoteIdentifier(schema);
-    const pool = createPool(options.connectionString, options.poolSize ?? 2, options.connectTimeoutMs);
+    const pool = createPool(options.connectionString, options.poolSize ?? 4, options.connectTimeoutMs);
     let store: PostgresOversightStore | undefined;
     try {
       const client = await pool.connect();

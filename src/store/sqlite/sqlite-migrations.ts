@@ -126,6 +126,16 @@ const MIGRATIONS: readonly string[] = [
      ref text not null,
      at integer not null
    );`,
+  // 4: limit counters (see sqlite-counter-store): one row per amount a call reserved; `at` in epoch
+  // milliseconds. Rows are deleted when the call did not run, or once outside every window.
+  `create table counter_entries (
+     key text not null,
+     at integer not null,
+     amount real not null,
+     decision_id text not null
+   );
+   create index counter_entries_key on counter_entries (key, at);
+   create index counter_entries_decision on counter_entries (decision_id);`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

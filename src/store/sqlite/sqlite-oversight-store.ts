@@ -33,6 +33,7 @@ import type { Statement } from '../sql-builder.js';
 import { approvalListStatement, sessionListStatement } from '../state-queries.js';
 import type { ApprovalStore, OverrideGrant, SessionControlStore } from '../state-stores.js';
 import { SqliteChangePoller } from './sqlite-change-poller.js';
+import { SqliteCounterStore } from './sqlite-counter-store.js';
 import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export interface SqliteOversightStoreOptions {
@@ -49,6 +50,8 @@ type ChangeKind = 'approval' | 'session';
 export class SqliteOversightStore {
   readonly approvals: ApprovalStore;
   readonly sessions: SessionControlStore;
+  /** The limit counters, on a connection of their own (see sqlite-counter-store). */
+  readonly counters: SqliteCounterStore;
   private readonly database: Database.Database;
   private readonly statements: Statements;
   private readonly approvalListeners = new Set<(record: ApprovalRecord) => void>();
@@ -69,6 +72,7 @@ export class SqliteOversightStore {
     });
     this.approvals = this.approvalStore();
     this.sessions = this.sessionStore();
+    this.counters = new SqliteCounterStore(options.path);
   }
 
   /** Stops polling and closes the connection. Idempotent. */
@@ -78,6 +82,7 @@ export class SqliteOversightStore {
     this.approvalListeners.clear();
     this.sessionListeners.clear();
     this.poller.stop();
+    this.counters.close();
     if (this.database.open) this.database.close();
   }
 

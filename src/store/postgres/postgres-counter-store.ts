@@ -1,0 +1,76 @@
+/**
+ * @module store/postgres/postgres-counter-store
+ * Limit counters in a PostgreSQL schema shared by any number of gateways. A reservation is one round
+ * trip: the schema's `reins_reserve` function (postgres-migrations, version 4) locks each counter
+ * (transaction-scoped advisory locks, in key order), sums its window, and inserts every amount only if
+ * all of them fit, so replicas deciding at the same moment cannot overshoot a shared limit.
+ */
+import type { Pool } from 'pg';
+import { describeError, ReinsError } from '../../spec/errors.js';
+import type { CounterStore, CountRequest, ReserveResult } from '../state-stores.js';
+import { readQuery } from './postgres-connections.js';
+import { quoteIdentifier } from './postgres-migrations.js';
+
+export class PostgresCounterStore implements CounterStore {
+  private readonly table: string;
+  private readonly reserveFunction: string;
+
+  /** `pool` belongs to the caller (a store whose schema is migrated). */
+  constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+  ) {
+    this.table = `${quoteIdentifier(schema)}.counter_entries`;
+    this.reserveFunction = `${quoteIdentifier(schema)}.reins_reserve`;
+  }
+
+  async reserve(decisionId: string, at: number, counts: readonly CountRequest[]): Promise<ReserveResult> {
+    if (counts.length === 0) return { ok: true };
+    const result = await readQuery<{ totals: number[] | null }>(
+      this.pool,
+      `select ${this.reserveFunction}($1, $2, $3, $4, $5, $6, $7) as totals`,
+      [
+        `reins/counter/${this.schema}/`,
+        decisionId,
+        at,
+        counts.map((count) => count.key),
+        counts.map((count) => count.amount),
+        counts.map((count) => count.max),
+        counts.map((count) => count.sinceMs),
+      ],
+      failure,
+    );
+    const totals = result.rows[0]?.totals ?? null;
+    if (totals === null) return { ok: true };
+    return { ok: false, totals: new Map(counts.map((count, index) => [count.key, Number(totals[index])])) };
+  }
+
+  async release(decisionId: string): Promise<void> {
+    await readQuery(this.pool, `delete from ${this.table} where decision_id = $1`, [decisionId], failure);
+  }
+
+  async totals(keys: readonly { key: string; sinceMs: number }[]): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const result = await readQuery<{ key: string; total: number }>(
+      this.pool,
+      `select k.key, (select coalesce(sum(c.amount), 0) from ${this.table} c
+                      where c.key = k.key and c.at >= k.since) as total
+         from unnest($1::text[], $2::bigint[]) as k(key, since)`,
+      [keys.map((entry) => entry.key), keys.map((entry) => entry.sinceMs)],
+      failure,
+    );
+    return new Map(result.rows.map((row) => [row.key, Number(row.total)]));
+  }
+
+  async prune(beforeMs: number): Promise<number> {
+    const result = await readQuery(this.pool, `delete from ${this.table} where at < $1`, [beforeMs], failure);
+    return result.rowCount ?? 0;
+  }
+}
+
+function failure(operation: 'read' | 'write', error: unknown): ReinsError {
+  return new ReinsError(
+    'store_unavailable',
+    `limit counters could not ${operation === 'read' ? 'be read' : 'be written'}: ${describeError(error)}`,
+  );
+}
