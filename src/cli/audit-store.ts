@@ -33,7 +33,12 @@ import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js';
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
-import type { ApprovalStore, CounterStore, IdentityStore, SessionControlStore } from '../store/state-stores.js';
+import type {
+  ApprovalStore,
+  CounterStore,
+  IdentityStore,
+  SessionControlStore,
+} from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
 
 const MEMORY_LABELS_FILE = 'memory-labels.db';

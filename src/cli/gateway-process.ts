@@ -138,6 +138,8 @@ export async function startGatewayProcess<C extends Callers>(
       policy,
       audit,
       sessions: oversight.sessions,
+      // limits are counted in the store, so they hold across processes, replicas and restarts
+      counters: oversight.stores.counters,
       approvals: oversight.approvals,
       overrides: oversight.overrides,
       approvalTimeoutMs: plan.approvalTimeoutMs,

@@ -14,26 +14,24 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SessionDataflow } from '../dataflow/session-dataflow.js';
-import { type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
+import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
+import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import { observeOutput } from '../policy/observe-output.js';
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
-import { type Reservation, WindowCounters } from '../policy/window-counters.js';
+import type { SessionProjection } from '../policy/session-projection.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
-import {
-  DEFAULT_MAX_SESSION_HISTORY,
-  type HistoryEntry,
-  type SessionView,
-  type ToolCall,
-  ToolCallSchema,
-} from '../spec/tool-call.js';
+import { type CounterView, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
+import { MemoryCounterStore } from '../store/memory-counter-store.js';
+import type { CounterStore, CountRequest } from '../store/state-stores.js';
+import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
+import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
   ApprovalHandler,
   ApprovalVerdict,
@@ -51,8 +49,15 @@ import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
   readonly audit: AuditLog;
+  /** Session status (active, paused, killed) and ownership. */
   readonly sessions?: SessionRegistry;
-  readonly counters?: WindowCounters;
+  /**
+   * The limit counters (store/state-stores): shared by every process on the store, so limits hold
+   * across processes and restarts. Default: in this process's memory.
+   */
+  readonly counters?: CounterStore;
+  /** How the session state read from the audit log is cached (harness/session-states). */
+  readonly sessionCache?: Omit<SessionStatesOptions, 'audit' | 'clock'>;
   /** Who answers `approve` decisions. Without one, every held call is refused (fail closed). */
   readonly approvals?: ApprovalHandler;
   /** How long a held call waits for humans before it expires (= denied). Default 5 minutes. */
@@ -61,7 +66,10 @@ export interface HarnessOptions {
   readonly outputFilters?: readonly OutputFilter[];
   /** Epoch milliseconds; injectable for tests of time-based rules. */
   readonly clock?: () => number;
-  /** Calls kept per session for sequence rules; a session past it is refused further calls. */
+  /**
+   * Calls a session may make at most, if set: a session past it is refused further calls. Unset by
+   * default: a session's history lives in the audit log (decision 0020), not in memory.
+   */
   readonly maxSessionHistory?: number;
   /**
    * Operator overrides of denials (one call each, bound to the call hash). Consulted only for policy
@@ -98,7 +106,8 @@ class DecidedCall {
     readonly decidedAt: number,
     readonly startedAt: number,
     readonly decisionLatencyUs: number,
-    readonly reservations: readonly Reservation[],
+    /** Whether limit counters were reserved for it (given back if it does not run). */
+    readonly reserved: boolean,
     readonly links: readonly AuditLink[],
     /** What the tool runs with (redacted arguments, see policy/screen-arguments) and the redaction in force. */
     readonly executeArgs: Record<string, unknown>,
@@ -148,18 +157,18 @@ export class Harness {
   readonly sessions: SessionRegistry;
   /** Calls under way (their promises never reject): what `settled()` waits for. */
   private readonly running = new Set<Promise<CallResult>>();
-  private readonly counters: WindowCounters;
+  private readonly counters: CounterStore;
+  /** The session state decisions read: projections of the audit log (harness/session-states). */
+  private readonly states: SessionStates;
   private readonly policy: PolicyHandle;
   private readonly audit: AuditLog;
   private readonly approvals: ApprovalHandler | undefined;
   private readonly approvalTimeoutMs: number;
   private readonly outputFilters: readonly OutputFilter[];
   private readonly clock: () => number;
-  private readonly maxSessionHistory: number;
+  private readonly maxSessionHistory: number | undefined;
   private readonly overrides: OverrideSource | undefined;
   private readonly standing: StandingCheck | undefined;
-  /** Per session: the values and labels its outputs carried (argument provenance, flows rules). */
-  private readonly dataflows = new Map<string, SessionDataflow>();
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -169,12 +178,13 @@ export class Harness {
     this.policy = options.policy;
     this.audit = options.audit;
     this.sessions = options.sessions ?? new MemorySessionRegistry();
-    this.counters = options.counters ?? new WindowCounters();
+    this.counters = options.counters ?? new MemoryCounterStore();
     this.approvals = options.approvals;
     this.approvalTimeoutMs = timeout;
     this.outputFilters = options.outputFilters ?? [];
     this.clock = options.clock ?? Date.now;
-    this.maxSessionHistory = options.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
+    this.states = new SessionStates({ ...options.sessionCache, audit: options.audit, clock: this.clock });
+    this.maxSessionHistory = options.maxSessionHistory;
     this.overrides = options.overrides;
     this.standing = options.standing;
   }
@@ -183,37 +193,37 @@ export class Harness {
    * Declares the user's own request for a session as trusted input: values in it (addresses, accounts,
    * names) count as given by the user, not derived from tool output. Adapters that see the prompt call
    * this; in gateway mode nobody does, and values never seen in any output do not count as derived.
+   * Kept with this process's copy of the session state (the audit log does not hold it yet): it is
+   * lost when that copy leaves memory, which can only make flow rules stricter.
    */
-  declareUserInput(sessionId: string, text: string): void {
-    this.dataflowOf(sessionId).recordUserInput(text);
+  async declareUserInput(sessionId: string, text: string): Promise<void> {
+    (await this.projectionOf(sessionId)).dataflow.recordUserInput(text);
   }
 
   /**
    * Replay and backtesting only: the output a refused call had in a recorded trace. The trace shows
-   * the agent saw it, so later decisions must know where its values came from.
+   * the agent saw it, so later decisions must know where its values came from. Kept like declared
+   * user input.
    */
-  recordObservedOutput(
+  async recordObservedOutput(
     sessionId: string,
     decisionId: string,
     tool: ToolCall['tool'],
     args: Readonly<Record<string, unknown>>,
     output: unknown,
-  ): void {
-    observeOutput(this.policy.current, this.dataflowOf(sessionId), { decisionId, tool, args }, output);
+  ): Promise<void> {
+    const projection = await this.projectionOf(sessionId);
+    observeOutput(projection.policy, projection.dataflow, { decisionId, tool, args }, output);
   }
 
-  /** What a session has seen so far (labels, value origins); read-only. */
-  dataflow(sessionId: string): DataflowView {
-    return this.dataflowOf(sessionId);
+  /** What a session has seen so far (labels, value origins), as the audit log says now; read-only. */
+  async dataflow(sessionId: string): Promise<DataflowView> {
+    return (await this.projectionOf(sessionId)).dataflow;
   }
 
-  private dataflowOf(sessionId: string): SessionDataflow {
-    let flow = this.dataflows.get(sessionId);
-    if (flow === undefined) {
-      flow = new SessionDataflow();
-      this.dataflows.set(sessionId, flow);
-    }
-    return flow;
+  private async projectionOf(sessionId: string): Promise<SessionProjection> {
+    const [projection] = await this.states.read(this.policy.current, [sessionId]);
+    return projection as SessionProjection;
   }
 
   /** Runs one tool call through every stage. Never throws; the result says what happened. */
@@ -239,7 +249,7 @@ export class Harness {
     executor: ToolExecutor,
     options: CallOptions,
   ): Promise<CallResult> {
-    const decided = this.decide(request);
+    const decided = await this.decide(request);
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
     if (!(recorded instanceof RecordedIntent)) return recorded;
@@ -250,28 +260,32 @@ export class Harness {
         ? goneBeforeStart(effect)
         : await this.gate(recorded, options.signal, options.onWaiting);
     if (!(cleared instanceof ClearedCall)) {
-      for (const reservation of decided.reservations) reservation.release();
+      await this.release(decided);
       return this.recordOutcome(recorded, cleared);
     }
     const executed = await this.execute(cleared, executor, options.signal);
     const filtered = await this.filterOutput(cleared, executed);
-    if (filtered.ok) this.recordDataflow(decided, filtered.output);
     return this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
   }
 
-  /** Stage 1+2: validate the request, look up the session, and decide (policy/decide-call). Synchronous,
-   * so counter reservations cannot interleave with another call's decision. */
-  private decide(request: CallRequest): DecidedCall | CallResult {
+  /**
+   * Stage 1+2: validate the request, read the state the decision needs, decide (policy/decide-call)
+   * and reserve the call's limit counters. The state comes from the store (decision 0020): the
+   * session's past from the audit log, only when the rules that may apply read it; the limits through
+   * the reservation itself, which checks every count against its bound atomically in the store. A
+   * reservation refused because other calls (in any process) spent the budget meanwhile decides again
+   * with the store's totals.
+   */
+  private async decide(request: CallRequest): Promise<DecidedCall | CallResult> {
     const startedAt = performance.now();
     const decisionId = randomUUID();
-    const policy = this.policy.current;
     // a non-object request must become a validation error, not a TypeError
     const { provenance, trustedInput, credential, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
       const message = `invalid call: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`;
-      const decision = refusalDecision(policy.hash, { code: 'invalid_input', message });
+      const decision = refusalDecision(this.policy.current.hash, { code: 'invalid_input', message });
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
     const now = this.clock();
@@ -279,11 +293,14 @@ export class Harness {
       agentIds: [parsed.data.principal.agentId, ...parsed.data.principal.delegatedBy],
       ...(credential !== undefined ? { credential } : {}),
     };
-    const { state, refusal } = this.stateFor(parsed.data, subject, trustedInput, now);
-    const decided = decideCall(policy, { call: parsed.data, state, now, refusal });
-    const reservations: Reservation[] = decided.counts.map((count) =>
-      this.counters.reserve(count.key, now, count.amount),
-    );
+    const policy = this.policy.current;
+    const { state, refusal } = await this.stateFor(policy, parsed.data, subject, trustedInput, now);
+    const { decided, reserved } = await this.decideAndReserve(policy, decisionId, {
+      call: parsed.data,
+      state,
+      now,
+      refusal,
+    });
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
     return new DecidedCall(
       decisionId,
@@ -292,7 +309,7 @@ export class Harness {
       now,
       startedAt,
       latencyUs,
-      reservations,
+      reserved,
       provenanceLinks(provenance),
       decided.executeArgs,
       policy.redaction,
@@ -301,54 +318,122 @@ export class Harness {
   }
 
   /**
-   * What the decision reads: the session (opened on first use), the counters and the session's data
-   * flow; or a refusal of this enforcement point (a session of another agent, a full history, an agent
-   * or credential without standing). A state that cannot be read refuses (fail closed).
+   * Decides, then reserves what the decision counts. Limits are first checked against nothing spent:
+   * the store's atomic reservation is the real check, and when it refuses, the call is decided again
+   * with the totals it reported (the limit rule then applies its effect). A budget that keeps
+   * changing under the decision refuses the call (fail closed).
    */
-  private stateFor(
+  private async decideAndReserve(
+    policy: PreparedPolicy,
+    decisionId: string,
+    request: { call: ToolCall; state: DecisionState; now: number; refusal: Diagnostic | undefined },
+  ): Promise<{ decided: CallDecision; reserved: boolean }> {
+    const totals = new Map<string, number>();
+    const counters: CounterView = { total: (key) => totals.get(key) ?? 0 };
+    for (let round = 0; round < MAX_RESERVATION_ROUNDS; round++) {
+      const decided = decideCall(policy, { ...request, state: { ...request.state, counters } });
+      if (decided.counts.length === 0) return { decided, reserved: false };
+      let result: Awaited<ReturnType<CounterStore['reserve']>>;
+      try {
+        result = await this.counters.reserve(
+          decisionId,
+          request.now,
+          countRequests(policy, decided, request.now),
+        );
+      } catch (error) {
+        return {
+          decided: this.refused(policy, request, stateUnavailable('limit counters', error)),
+          reserved: false,
+        };
+      }
+      if (result.ok) return { decided, reserved: true };
+      for (const [key, total] of result.totals) totals.set(key, total);
+    }
+    const diagnostic: Diagnostic = {
+      code: 'state_unavailable',
+      message: `the limit counters kept changing while the call was decided (${MAX_RESERVATION_ROUNDS} times): refused`,
+    };
+    return { decided: this.refused(policy, request, diagnostic), reserved: false };
+  }
+
+  /** The call denied with `diagnostic`, screened like any decision. */
+  private refused(
+    policy: PreparedPolicy,
+    request: { call: ToolCall; state: DecisionState; now: number },
+    diagnostic: Diagnostic,
+  ): CallDecision {
+    return decideCall(policy, { ...request, refusal: diagnostic });
+  }
+
+  /** Gives back what a call that did not run had reserved; a failure only loses budget (never adds). */
+  private async release(decided: DecidedCall): Promise<void> {
+    if (!decided.reserved) return;
+    await this.counters.release(decided.decisionId).catch(() => {});
+  }
+
+  /**
+   * What the decision reads: the session (opened on first use) and, when a rule that may apply reads
+   * it, its past from the audit log — its history and its data flow, together with that of the
+   * sessions it was delegated from; or a refusal of this enforcement point (a session of another
+   * agent, a full history, an agent or credential without standing). A state that cannot be read
+   * refuses (fail closed).
+   */
+  private async stateFor(
+    policy: PreparedPolicy,
     call: ToolCall,
     subject: StandingSubject,
     trustedInput: string | undefined,
     now: number,
-  ): { state: DecisionState; refusal: Diagnostic | undefined } {
-    const dataflow = this.dataflowOf(call.sessionId);
+  ): Promise<{ state: DecisionState; refusal: Diagnostic | undefined }> {
+    let view: SessionView = { id: call.sessionId, status: 'active', startedAt: now, history: [], labels: [] };
     try {
       const session = this.sessions.open(call.sessionId, call.principal.agentId, now);
-      const refusal = this.checkSession(session, call) ?? this.standing?.check(subject);
-      if (refusal === undefined && typeof trustedInput === 'string')
-        this.declareUserInput(call.sessionId, trustedInput);
-      return { state: { session, counters: this.counters, dataflow }, refusal };
-    } catch (error) {
-      // fail closed: a session store error is not "no opinion"
-      const session: SessionView = {
-        id: call.sessionId,
-        status: 'active',
-        startedAt: now,
+      view = {
+        id: session.id,
+        status: session.status,
+        startedAt: session.startedAt,
         history: [],
         labels: [],
       };
-      const refusal: Diagnostic = {
-        code: 'internal_error',
-        message: `decision failed: ${describeError(error)}`,
+      const refusal = this.checkOwner(session.id, session.agentId, call) ?? this.standing?.check(subject);
+      const declares = typeof trustedInput === 'string' && trustedInput.length > 0;
+      if (refusal !== undefined || !(declares || policy.readsSession(call)))
+        return { state: { session: view, counters: NO_COUNTERS }, refusal };
+      const projections = await this.states.read(policy, [...parentSessionsOf(call), call.sessionId]);
+      const own = projections.at(-1) as SessionProjection;
+      if (declares) own.dataflow.recordUserInput(trustedInput);
+      view = { ...view, startedAt: own.startedAt ?? view.startedAt, history: own.history };
+      const dataflow =
+        projections.length === 1
+          ? own.dataflow
+          : new LineageDataflow(projections.map((each) => each.dataflow));
+      const stateRefusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
+      return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal: stateRefusal };
+    } catch (error) {
+      // fail closed: a session store error is not "no opinion"
+      return {
+        state: { session: view, counters: NO_COUNTERS },
+        refusal: stateUnavailable('the session state', error),
       };
-      return { state: { session, counters: this.counters, dataflow }, refusal };
     }
   }
 
-  private checkSession(session: SessionRecord, call: ToolCall): Diagnostic | undefined {
-    if (session.agentId !== call.principal.agentId) {
-      return {
-        code: 'session_agent_mismatch',
-        message: `session \`${session.id}\` belongs to agent \`${session.agentId}\`, not \`${call.principal.agentId}\``,
-      };
-    }
-    if (session.history.length >= this.maxSessionHistory) {
-      return {
-        code: 'session_history_full',
-        message: `session \`${session.id}\` reached ${this.maxSessionHistory} calls: start a new session`,
-      };
-    }
-    return undefined;
+  /** A session belongs to the agent that opened it (in any process: its first recorded call). */
+  private checkOwner(sessionId: string, owner: string | undefined, call: ToolCall): Diagnostic | undefined {
+    if (owner === undefined || owner === call.principal.agentId) return undefined;
+    return {
+      code: 'session_agent_mismatch',
+      message: `session \`${sessionId}\` belongs to agent \`${owner}\`, not \`${call.principal.agentId}\``,
+    };
+  }
+
+  private checkHistory(session: SessionView): Diagnostic | undefined {
+    if (this.maxSessionHistory === undefined || session.history.length < this.maxSessionHistory)
+      return undefined;
+    return {
+      code: 'session_history_full',
+      message: `session \`${session.id}\` reached ${this.maxSessionHistory} calls: start a new session`,
+    };
   }
 
   /** Stage 3: the attempt and its decision are durable before anything else happens. */
@@ -373,7 +458,7 @@ export class Harness {
       return new RecordedIntent(decided, event.id);
     } catch (error) {
       // fail closed: what cannot be recorded does not run
-      for (const reservation of decided.reservations) reservation.release();
+      await this.release(decided);
       const message = `audit unavailable, call refused: ${describeError(error)}`;
       const denied = refusalDecision(decision.policyHash, { code: 'audit_unavailable', message });
       return {
@@ -523,18 +608,14 @@ export class Harness {
     executor: ToolExecutor,
     callerSignal: AbortSignal | undefined,
   ): Promise<Execution> {
-    const { call, decisionId, executeArgs } = cleared.recorded.decided;
+    const { decisionId, executeArgs } = cleared.recorded.decided;
     const startedAt = this.clock();
-    const entry: HistoryEntry = { tool: call.tool, args: call.args, at: startedAt, outcome: 'pending' };
-    this.sessions.recordCall(call.sessionId, entry);
     try {
       const output = callerSignal
         ? await raceAbort(executor(executeArgs, { signal: callerSignal, decisionId }), callerSignal)
         : await executor(executeArgs, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
-      entry.outcome = 'ok';
       return { ok: true, output, startedAt };
     } catch (error) {
-      entry.outcome = 'error';
       // the tool was asked to run: the cancellation reached it, or it may have finished anyway
       if (callerSignal?.aborted)
         return {
@@ -596,17 +677,6 @@ export class Harness {
     return text;
   }
 
-  /** What the agent got back is indexed for later flow decisions (policy/observe-output). */
-  private recordDataflow(decided: DecidedCall, output: unknown): void {
-    const { call, decisionId } = decided;
-    observeOutput(
-      this.policy.current,
-      this.dataflowOf(call.sessionId),
-      { decisionId, tool: call.tool, args: call.args },
-      output,
-    );
-  }
-
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */
   private async recordOutcome(
     recorded: RecordedIntent,
@@ -661,6 +731,37 @@ export class Harness {
 /** A message of ours that may quote what a filter saw: placeholders for anything not allowed. */
 function screenedMessage(decided: DecidedCall, message: string): string {
   return screenUpstreamText(decided.redaction, decided.call.tool, decided.decision.tool, message);
+}
+
+/** Decisions whose limits are checked by the reservation read no totals beforehand. */
+const NO_COUNTERS: CounterView = { total: () => 0 };
+/** How often a call is decided again when its reservation finds the budget spent meanwhile. */
+const MAX_RESERVATION_ROUNDS = 4;
+
+/** What the reservation asks the store for: each count with its rule's bound and window. */
+function countRequests(policy: PreparedPolicy, decided: CallDecision, now: number): CountRequest[] {
+  return decided.counts.map((count) => {
+    const limit = policy.limitOf(count.ruleId);
+    // a count of a rule the policy does not have cannot be checked: nothing fits it (fail closed)
+    return {
+      key: count.key,
+      amount: count.amount,
+      max: limit?.max ?? -1,
+      sinceMs: now - (limit?.windowMs ?? 0),
+    };
+  });
+}
+
+function stateUnavailable(what: string, error: unknown): Diagnostic {
+  return {
+    code: 'state_unavailable',
+    message: `${what} could not be read from the store, call refused: ${describeError(error)}`,
+  };
+}
+
+/** The sessions this call's session was delegated from, outermost first (from its credential). */
+function parentSessionsOf(call: ToolCall): readonly string[] {
+  return (call.principal as { parentSessions?: readonly string[] }).parentSessions ?? [];
 }
 
 function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {

@@ -1,21 +1,28 @@
 /**
  * @module harness/session-registry
- * Session state the pipeline keeps between calls: which agent owns the session, its status
- * (active, paused, killed), and the history of calls that ran (for sequence rules).
- * In memory (this class); harness/shared-session-registry shares the status through the store.
+ * The control state of sessions in this process: which agent owns a session and its status (active,
+ * paused, killed). What a session did (its history, its data flow) is not kept here but read from the
+ * audit log (harness/session-states, decision 0020). In memory (this class);
+ * harness/shared-session-registry shares the status through the store.
+ *
+ * Bounded: past `maxSessions`, the least recently used active sessions nobody watches leave memory
+ * (they are opened again, active, on their next call). Stopped sessions stay: forgetting one would
+ * resume it.
  */
-import type { HistoryEntry, SessionStatus, SessionView } from '../spec/tool-call.js';
+import type { SessionStatus } from '../spec/tool-call.js';
 
-export interface SessionRecord extends SessionView {
+export interface SessionRecord {
+  readonly id: string;
   readonly agentId: string;
+  readonly status: SessionStatus;
+  /** Epoch milliseconds: when this process first saw it. */
+  readonly startedAt: number;
 }
 
 export interface SessionRegistry {
   /** The session, opened for `agentId` if it does not exist yet. */
   open(sessionId: string, agentId: string, now: number): SessionRecord;
   get(sessionId: string): SessionRecord | undefined;
-  /** Appends a call that was let through to the session's history; the entry's outcome is updated in place. */
-  recordCall(sessionId: string, entry: HistoryEntry): void;
   setStatus(sessionId: string, status: SessionStatus): void;
   list(): SessionRecord[];
   /** Tells `listener` about status changes of one session (a held call stops waiting when it is killed). */
@@ -27,29 +34,31 @@ interface MutableSession {
   agentId: string;
   status: SessionStatus;
   startedAt: number;
-  history: HistoryEntry[];
-  labels: string[];
 }
 
+const DEFAULT_MAX_SESSIONS = 10_000;
+
 export class MemorySessionRegistry implements SessionRegistry {
+  /** Least recently opened first. */
   private readonly sessions = new Map<string, MutableSession>();
   private readonly watchers = new Map<string, Set<(status: SessionStatus) => void>>();
+
+  constructor(private readonly maxSessions = DEFAULT_MAX_SESSIONS) {}
 
   open(sessionId: string, agentId: string, now: number): SessionRecord {
     let session = this.sessions.get(sessionId);
     if (session === undefined) {
-      session = { id: sessionId, agentId, status: 'active', startedAt: now, history: [], labels: [] };
-      this.sessions.set(sessionId, session);
+      session = { id: sessionId, agentId, status: 'active', startedAt: now };
+    } else {
+      this.sessions.delete(sessionId);
     }
+    this.sessions.set(sessionId, session);
+    if (this.sessions.size > this.maxSessions) this.evict();
     return session;
   }
 
   get(sessionId: string): SessionRecord | undefined {
     return this.sessions.get(sessionId);
-  }
-
-  recordCall(sessionId: string, entry: HistoryEntry): void {
-    this.sessions.get(sessionId)?.history.push(entry);
   }
 
   setStatus(sessionId: string, status: SessionStatus): void {
@@ -78,5 +87,12 @@ export class MemorySessionRegistry implements SessionRegistry {
 
   list(): SessionRecord[] {
     return [...this.sessions.values()];
+  }
+
+  private evict(): void {
+    for (const [id, session] of this.sessions) {
+      if (this.sessions.size <= this.maxSessions) return;
+      if (session.status === 'active' && !this.watchers.has(id)) this.sessions.delete(id);
+    }
   }
 }

@@ -12,7 +12,7 @@ import type { Decision, Diagnostic, FlowFinding, Obligation, ToolFacts, Verdict 
 import { describeError } from '../spec/errors.js';
 import type { MemoryGuardDocument, PolicyDocument } from '../spec/policy-document.js';
 import { allowsTool } from '../spec/scopes.js';
-import type { DecisionInput, HistoryEntry, Principal, ToolRef } from '../spec/tool-call.js';
+import type { DecisionInput, HistoryEntry, Principal, ToolCall, ToolRef } from '../spec/tool-call.js';
 import {
   type CompiledCatalogueEntry,
   type CompiledFlowRule,
@@ -25,7 +25,7 @@ import {
   tenantFor,
   toolMatches,
 } from './compiled-rule.js';
-import type { Activation } from './conditions.js';
+import type { Activation, CompiledExpression } from './conditions.js';
 import type { RedactionPolicy } from './redaction-policy.js';
 
 /** Caches stay bounded whatever names callers send; past this they are dropped and rebuilt. */
@@ -196,6 +196,7 @@ export class PreparedPolicy {
   private readonly rulesForAnyToolName: CompiledRule[] = [];
   private readonly plans = new Map<string, ToolPlan | null>();
   private readonly indexed: boolean;
+  private readonly limits = new Map<string, { readonly max: number; readonly windowMs: number }>();
 
   constructor(options: {
     hash: string;
@@ -215,8 +216,11 @@ export class PreparedPolicy {
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
     // a loop, not Math.max(...): a policy may hold more rules than a call has room for arguments
     let longest = 0;
-    for (const rule of options.rules)
-      if (rule.kind === 'limit' && rule.windowMs > longest) longest = rule.windowMs;
+    for (const rule of options.rules) {
+      if (rule.kind !== 'limit') continue;
+      if (rule.windowMs > longest) longest = rule.windowMs;
+      this.limits.set(rule.id, { max: rule.max, windowMs: rule.windowMs });
+    }
     this.longestLimitWindowMs = longest;
     this.indexed = options.index ?? true;
     for (const rule of options.rules) {
@@ -242,6 +246,27 @@ export class PreparedPolicy {
   /** What the catalogue says about the tool's data (output trust, sink), or undefined when unknown. */
   toolDataflow(tool: ToolRef): ToolDataflow | undefined {
     return this.planFor(tool)?.dataflow;
+  }
+
+  /** The bound and window of a limit rule (what a reservation of its count must stay within). */
+  limitOf(ruleId: string): { readonly max: number; readonly windowMs: number } | undefined {
+    return this.limits.get(ruleId);
+  }
+
+  /**
+   * Could deciding this call read what the session did before: a sequence or flow rule, or a condition
+   * that names `session`, among the rules that may apply to it? When not, the harness decides without
+   * reading the session's state from the store (limits need none: their reservation is the check).
+   */
+  readsSession(call: ToolCall): boolean {
+    const plan = this.planFor(call.tool);
+    if (plan === null) return false;
+    for (const rule of plan.rulesFor(call.principal.agentId)) {
+      if (rule.kind === 'sequence' || rule.kind === 'flow') return true;
+      if (mentionsSession(rule.condition) || (rule.kind === 'limit' && mentionsSession(rule.amount)))
+        return true;
+    }
+    return false;
   }
 
   /** Is this upstream a memory server under the memory guard (`memory:` of the policy)? */
@@ -563,6 +588,11 @@ function limitKey(rule: CompiledLimitRule, input: DecisionInput): string {
     else parts.push(`tool=${describeTool(input.call.tool)}`);
   }
   return parts.join('|');
+}
+
+/** Conservative: any mention of the word, even inside a string literal, counts. */
+function mentionsSession(expression: CompiledExpression<unknown> | undefined): boolean {
+  return expression?.source.includes('session') === true;
 }
 
 export function describeTool(tool: ToolRef): string {

@@ -176,7 +176,7 @@ async function replayTrace(
   let index = 0;
   for (const step of trace.steps) {
     if (step.kind === 'user-input') {
-      if (typeof harness !== 'string') harness.declareUserInput(sessionId, step.text);
+      if (typeof harness !== 'string') await harness.declareUserInput(sessionId, step.text);
       continue;
     }
     let effect: ReplayEffect = 'deny'; // fail closed: no policy, no decision = deny
@@ -196,7 +196,7 @@ async function replayTrace(
           for (const rule of result.decision.matchedRules)
             summary.rules[rule] = (summary.rules[rule] ?? 0) + 1;
           if (result.status === 'denied' && step.result.ok)
-            harness.recordObservedOutput(
+            await harness.recordObservedOutput(
               sessionId,
               result.decisionId,
               step.tool,

@@ -24,6 +24,7 @@ export const DIAGNOSTIC_CODES = {
   unknown_agent: 'deployment',
   agent_not_active: 'deployment',
   standing_unavailable: 'deployment',
+  state_unavailable: 'deployment',
   unknown_tool: 'policy',
   out_of_scope: 'policy',
   session_paused: 'policy',

@@ -158,7 +158,7 @@ export async function runLeakyContextScenario(context: ScenarioContext): Promise
       sessionId: 'proposal-globex',
     }),
   );
-  write(`  session labels: ${harness.dataflow('proposal-globex').labels.join(', ')}`);
+  write(`  session labels: ${(await harness.dataflow('proposal-globex')).labels.join(', ')}`);
   write(
     `  proposals sent: ${outbox.length === 0 ? 'none' : outbox.map((sent) => truncate(sent.body, 60)).join(' | ')}`,
   );
