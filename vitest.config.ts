@@ -27,6 +27,7 @@ const UNIT_FILES_IN_TEST = [
 
 /** Files that need the PostgreSQL server. */
 const POSTGRES_FILES = [
+  'test/state-store-outage.test.ts',
   'test/approvals-two-processes.test.ts',
   'test/conformance/identity-postgres.test.ts',
   'test/conformance/oversight-postgres.test.ts',

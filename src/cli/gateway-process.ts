@@ -27,7 +27,7 @@ import { describeError } from '../spec/errors.js';
 import type { GatewayConfig, UpstreamConfig } from '../spec/gateway-config.js';
 import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { IdentityStore } from '../store/state-stores.js';
+import type { CounterStore, IdentityStore } from '../store/state-stores.js';
 import {
   credentialKeysOf,
   memoryGuardOf,
@@ -149,6 +149,7 @@ export async function startGatewayProcess<C extends Callers>(
     // runs after the front has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
     onClose(() => harness.settled());
+    onClose(pruneCounters(oversight.stores.counters, policy, log));
     // the lock's place is the configuration's (or beside the store); its directory may be new
     mkdirSync(dirname(plan.lock), { recursive: true, mode: 0o700 });
     const pins = ToolPins.load(plan.lock);
@@ -160,6 +161,26 @@ export async function startGatewayProcess<C extends Callers>(
     await close();
     throw error;
   }
+}
+
+/** Counter rows older than every window of the policy in force (and at least a day) are deleted now and then. */
+const COUNTER_PRUNE_EVERY_MS = 10 * 60_000;
+const DAY_MS = 24 * 60 * 60_000;
+
+function pruneCounters(
+  counters: CounterStore,
+  policy: PolicyStatusTracker,
+  log: (line: string) => void,
+): CloseStep {
+  const prune = () => {
+    const keep = Math.max(policy.current.longestLimitWindowMs, DAY_MS);
+    counters
+      .prune(Date.now() - keep)
+      .catch((error: unknown) => log(`pruning limit counters: ${describeError(error)}`));
+  };
+  const timer = setInterval(prune, COUNTER_PRUNE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 type OpenedAfterAudit<C extends Callers> = Extract<CallerSource<C>, { openAfterAudit: unknown }>;

@@ -10,7 +10,7 @@ import { decideCall } from '../policy/decide-call.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { RecordedTraffic } from '../policy/recorded-traffic.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
-import { DEFAULT_MAX_SESSION_HISTORY, type SessionStatus, type ToolCall } from '../spec/tool-call.js';
+import type { SessionStatus, ToolCall } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { readSessionTraffic } from './recorded-traffic-reader.js';
 
@@ -22,7 +22,7 @@ export interface DryRunRequest {
   readonly log?: AuditLog;
   /** The session's status as the session store has it (it wins over what the log shows). */
   readonly status?: SessionStatus;
-  /** The harness's cap on a session's calls (default the harness's own). */
+  /** The harness's cap on a session's calls, if it has one (none by default, decision 0020). */
   readonly maxSessionHistory?: number;
 }
 
@@ -34,7 +34,7 @@ export async function dryRun(policy: PreparedPolicy, request: DryRunRequest): Pr
   const state = traffic.stateFor(0, call.sessionId, now);
   const session = request.status === undefined ? state.session : { ...state.session, status: request.status };
   const owner = traffic.agentOf(call.sessionId);
-  const maxHistory = request.maxSessionHistory ?? DEFAULT_MAX_SESSION_HISTORY;
+  const maxHistory = request.maxSessionHistory;
   // the harness's own refusals, as it makes them (harness checkSession)
   let refusal: Diagnostic | undefined;
   if (owner !== undefined && owner !== call.principal.agentId)
@@ -42,7 +42,7 @@ export async function dryRun(policy: PreparedPolicy, request: DryRunRequest): Pr
       code: 'session_agent_mismatch',
       message: `session \`${call.sessionId}\` belongs to agent \`${owner}\`, not \`${call.principal.agentId}\``,
     };
-  else if (session.history.length >= maxHistory)
+  else if (maxHistory !== undefined && session.history.length >= maxHistory)
     refusal = {
       code: 'session_history_full',
       message: `session \`${call.sessionId}\` reached ${maxHistory} calls: start a new session`,

@@ -57,9 +57,6 @@ export const HistoryEntrySchema = z.strictObject({
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
-/** Calls kept per session for sequence rules; a session past it is refused further calls. */
-export const DEFAULT_MAX_SESSION_HISTORY = 10_000;
-
 /** What the decision engine may know about the session; read-only, supplied by the harness. */
 export interface SessionView {
   readonly id: string;

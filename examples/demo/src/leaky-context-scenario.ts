@@ -19,6 +19,7 @@ import {
   type ScenarioAudit,
   type ScenarioContext,
 } from './demo-scenario.js';
+import { demoSession } from './demo-sessions.js';
 
 const PRINCIPAL: Principal = {
   agentId: 'proposal-writer',
@@ -155,10 +156,10 @@ export async function runLeakyContextScenario(context: ScenarioContext): Promise
       toolWidth: TOOL_WIDTH,
       harness,
       calls,
-      sessionId: 'proposal-globex',
+      sessionId: demoSession('proposal-globex'),
     }),
   );
-  write(`  session labels: ${(await harness.dataflow('proposal-globex')).labels.join(', ')}`);
+  write(`  session labels: ${(await harness.dataflow(demoSession('proposal-globex'))).labels.join(', ')}`);
   write(
     `  proposals sent: ${outbox.length === 0 ? 'none' : outbox.map((sent) => truncate(sent.body, 60)).join(' | ')}`,
   );

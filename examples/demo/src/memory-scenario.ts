@@ -26,6 +26,7 @@ import {
   type ScenarioAudit,
   type ScenarioContext,
 } from './demo-scenario.js';
+import { demoSession } from './demo-sessions.js';
 import { observationsIn, TeamMemory } from './team-memory.js';
 
 /** The AWS documentation's example key pair: the shape of a real one, valid nowhere. */
@@ -179,7 +180,7 @@ export async function runMemoryScenario(context: ScenarioContext): Promise<Memor
         write,
         toolWidth: TOOL_WIDTH,
         harness,
-        sessionId: `memory-${principal.agentId}`,
+        sessionId: demoSession(`memory-${principal.agentId}`),
         calls,
       }),
     () => {

@@ -29,6 +29,7 @@ import {
   type ScenarioAudit,
   type ScenarioContext,
 } from './demo-scenario.js';
+import { demoSession } from './demo-sessions.js';
 import {
   createReviewSite,
   NEGATIVE_THRESHOLD,
@@ -207,7 +208,7 @@ export async function runReviewResponderScenario(context: ScenarioContext): Prom
     approvalTimeoutMs: APPROVAL_TIMEOUT_MS,
   });
   const base = { principal: PRINCIPAL, tools: site.tools, write, toolWidth: TOOL_WIDTH, harness, calls };
-  const invoke = governedInvoker({ ...base, sessionId: 'reviews-aurora-desk-lamp' });
+  const invoke = governedInvoker({ ...base, sessionId: demoSession('reviews-aurora-desk-lamp') });
   for (const review of REVIEWS) {
     write(reviewHeading(review));
     await answerReview(invoke, review);
@@ -220,7 +221,7 @@ export async function runReviewResponderScenario(context: ScenarioContext): Prom
     `  finally, a quick-reply script posts a canned thank-you under ${first.id} in its own session, skipping the draft:`,
   );
   const callsBefore = calls.length;
-  await governedInvoker({ ...base, sessionId: 'quick-replies' })({
+  await governedInvoker({ ...base, sessionId: demoSession('quick-replies') })({
     tool: POST,
     args: { reviewId: first.id, sentiment: sentimentScore(first.text), text: 'Thanks for your review!' },
     describe: () => 'published on the product page',

@@ -19,6 +19,7 @@ import {
   type ScenarioAudit,
   type ScenarioContext,
 } from './demo-scenario.js';
+import { demoSession } from './demo-sessions.js';
 
 const PRINCIPAL: Principal = {
   agentId: 'support-skill',
@@ -154,7 +155,13 @@ export async function runSupportSkillScenario(context: ScenarioContext): Promise
   const harness = new Harness({ policy: { current: policy }, audit: context.audit });
   const withReinsRun = await runSkill(
     governed,
-    governedInvoker({ ...invokerBase(governed), write, harness, sessionId: `ticket-${TICKET_ID}`, calls }),
+    governedInvoker({
+      ...invokerBase(governed),
+      write,
+      harness,
+      sessionId: demoSession(`ticket-${TICKET_ID}`),
+      calls,
+    }),
   );
   printAddress(write, withReinsRun.addressBefore, withReinsRun.addressAfter);
   write(`  payroll rows headed for the reply: ${withReinsRun.payrollRowsLeaked}`);
