@@ -39,6 +39,6 @@ describe('session state survives a gateway restart (SQLite)', () => {
       const { after } = await runRestartScenario(deployment, signal, mark);
       expect(after).toEqual(expectedAfterRestart);
     },
-    60_000,
+    120_000, // about 8 s on an idle machine; a loaded one takes several times that
   );
 });

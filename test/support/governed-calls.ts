@@ -40,6 +40,7 @@ export type CallFate =
   | { readonly kind: 'ran'; readonly text: string }
   | { readonly kind: 'refused'; readonly rules: readonly string[]; readonly text: string }
   | { readonly kind: 'held-refused'; readonly text: string }
+  | { readonly kind: 'abandoned'; readonly text: string }
   | { readonly kind: 'other'; readonly text: string };
 
 /** The rule ids the fate is told apart by (each reason in the policy starts with its rule id). */
@@ -76,6 +77,34 @@ export async function callTool(
     if (rules.length > 0) return { kind: 'refused', rules, text };
   }
   return { kind: 'other', text };
+}
+
+/**
+ * Calls a tool that the policy holds for a human and gives up as soon as the gateway says the call is
+ * waiting (its first progress notification), as a client that disconnects would: `abandoned`.
+ */
+export async function abandonWhenHeld(
+  connection: AgentConnection,
+  server: string,
+  tool: string,
+  args: Record<string, unknown>,
+): Promise<CallFate> {
+  const giveUp = new AbortController();
+  try {
+    const result = (await connection.client.callTool(
+      { name: `${server}__${tool}`, arguments: args },
+      undefined,
+      {
+        timeout: 60_000,
+        signal: giveUp.signal,
+        onprogress: () => giveUp.abort(new Error('the client stopped waiting')),
+      },
+    )) as CallToolResult;
+    return { kind: 'other', text: `not held: ${JSON.stringify(result.content)}` };
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    return giveUp.signal.aborted ? { kind: 'abandoned', text } : { kind: 'other', text };
+  }
 }
 
 /** One fate in a word: `ran`, `refused by <rules>`, `held-refused`, or `other: <text>`. */

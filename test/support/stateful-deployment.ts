@@ -3,11 +3,12 @@
  * A deployment whose policy depends on what happened before (issue 14): a daily count per agent, a
  * running total per session, "pay only after lookup", "never send after reading the inbox", a flow rule
  * on a payee found in untrusted text, a rule on the session's labels, and approvals that a human
- * refuses or that expire. Its upstreams are three real server-everything processes (stdio) standing in
- * for a CRM, a bank and a mailbox; the store is a SQLite file or a PostgreSQL URL, and every process of
- * the deployment reads the same explicit key sources (a credential key directory, a checkpoint key
- * file), never a default in its working directory. Agents and credentials are made with the built CLI,
- * as an operator would.
+ * refuses or that expire. Its upstreams are one real server-everything (test/support/everything-server)
+ * under three names, standing in for a CRM, a bank and a mailbox: remote services that every replica
+ * reaches. The store is a SQLite file or a PostgreSQL URL, and every process of the deployment reads the
+ * same explicit key sources (a credential key directory, a checkpoint key file), never a default in its
+ * working directory. Agents and credentials are made on the deployment's store and keys with the
+ * library (what `reins agents create|token` run; a CLI process each would cost seconds per test).
  *
  * The tools, by role (tool names need not be realistic; the rules are):
  *   crm/echo       look up an invoice (`message`)          daily count per agent
@@ -18,6 +19,7 @@
  *   mail/echo      read the inbox (untrusted text)
  *   mail/get-sum   send a mail                              never after reading the inbox
  */
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +31,7 @@ import { directoryKeySource } from '../../src/keys/key-source.js';
 import { PostgresIdentityStore } from '../../src/store/postgres/postgres-identity-store.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import type { IdentityStore } from '../../src/store/state-stores.js';
-import { okIn } from './deployment-fixture.js';
+import { REINS_BIN } from './deployment-fixture.js';
 
 /** The budgets of the policy; each test picks numbers that fit its run. */
 export interface StatefulLimits {
@@ -131,8 +133,6 @@ export interface DeploymentOptions {
   readonly limits: StatefulLimits;
   /** The Streamable HTTP URL of server-everything (test/support/everything-server). */
   readonly upstream: string;
-  /** Default 30s: held calls that nobody answers expire after this (rules may ask for less). */
-  readonly approvalTimeout?: string;
 }
 
 /** Writes the deployment (policy, keys, reins.yaml) into a new temporary directory. */
@@ -165,15 +165,10 @@ lock: state/reins.lock
 upstreams:
 ${['crm', 'bank', 'mail'].map(upstream).join('\n')}
 listen: { host: 127.0.0.1, port: 0, path: /mcp }
-limits: { callTimeout: 20s, approvalTimeout: ${options.approvalTimeout ?? '30s'} }
+limits: { callTimeout: 20s, approvalTimeout: 30s }
 `,
   );
   return { directory, config, store, credentialKeys };
-}
-
-/** Runs the built CLI on the deployment (its store and keys, from reins.yaml); throws on failure. */
-export function operate(deployment: StatefulDeployment, ...args: string[]): string {
-  return okIn(deployment.directory, {}, ...args, '--config', deployment.config);
 }
 
 /** The deployment's agents and their credentials, on its store and credential keys. */
@@ -208,18 +203,31 @@ export async function openDeploymentIdentity(deployment: StatefulDeployment): Pr
   };
 }
 
-/** Creates an admin and an approver with the CLI; returns the approver's user API token. */
-export function createApprover(deployment: StatefulDeployment): string {
-  const admin = operate(deployment, 'users', 'create', 'root@example.com', '--role', 'admin').trim();
-  return okIn(
-    deployment.directory,
-    { REINS_TOKEN: admin },
-    'users',
-    'create',
-    'ann@example.com',
-    '--role',
-    'approver',
-    '--config',
-    deployment.config,
+/**
+ * Runs the built CLI on the deployment as the user whose API token is `token` ('' = none), without
+ * blocking this process (gateways and clients go on meanwhile); rejects with its error output.
+ */
+export function operateAs(deployment: StatefulDeployment, token: string, ...args: string[]): Promise<string> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^REINS_/.test(name)));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [REINS_BIN, ...args, '--config', deployment.config],
+      { cwd: deployment.directory, env: { ...clean, REINS_TOKEN: token }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`reins ${args.join(' ')} failed: ${stderr || error.message}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+/** Creates an admin and an approver with the CLI; resolves with the approver's user API token. */
+export async function createApprover(deployment: StatefulDeployment): Promise<string> {
+  const admin = (
+    await operateAs(deployment, '', 'users', 'create', 'root@example.com', '--role', 'admin')
+  ).trim();
+  return (
+    await operateAs(deployment, admin, 'users', 'create', 'ann@example.com', '--role', 'approver')
   ).trim();
 }
