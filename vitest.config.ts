@@ -38,7 +38,10 @@ const POSTGRES_FILES = [
   'test/policy-diff-postgres.test.ts',
   'test/postgres-multi-writer.test.ts',
   'test/revocation-enforcement.test.ts',
+  'test/replicas-postgres.test.ts',
   'test/security/audit-rewrite.test.ts',
+  'test/state-concurrency-postgres.test.ts',
+  'test/state-restart-postgres.test.ts',
 ];
 
 /** Files that drive Chromium (playwright-core). */
