@@ -124,6 +124,7 @@ export class Authenticator {
         roles: [...agent.roles],
         owner: agent.owner,
         delegatedBy: delegatorsOf(claims).reverse(), // outermost first
+        parentSessions: [...claims.psn], // outermost first: the session inherits their data-flow state
         scopes: claimedScopes(claims),
       };
       return { ok: true, principal, sessionId: claims.sid, claims };

@@ -25,6 +25,7 @@ const PRINCIPAL: Principal = {
   roles: ['support'],
   owner: 'dana@example.com',
   delegatedBy: [],
+  parentSessions: [],
 };
 const SELECT: ToolRef = { server: 'crm', name: 'db.select' };
 const EXECUTE: ToolRef = { server: 'crm', name: 'db.execute' };
