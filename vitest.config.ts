@@ -22,6 +22,7 @@ const UNIT_FILES_IN_TEST = [
   'test/security/decide-dry-run.test.ts',
   'test/security/identity-comparison.test.ts',
   'test/security/revocation-retention.test.ts',
+  'test/session-lineage.test.ts',
   'test/support/eventually.test.ts',
 ];
 

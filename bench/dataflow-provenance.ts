@@ -77,7 +77,7 @@ for (const outputs of [20, 200]) {
   const flow = session(outputs);
   const input: DecisionInput = {
     call: {
-      principal: { agentId: 'mailer', roles: [], delegatedBy: [] },
+      principal: { agentId: 'mailer', roles: [], delegatedBy: [], parentSessions: [] },
       sessionId: 's',
       tool: { server: 'mail', name: 'send_email' },
       args: {

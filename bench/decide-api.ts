@@ -101,7 +101,7 @@ const barePort = (bare.address() as AddressInfo).port;
 const bareSamples = await timeRequests(`http://127.0.0.1:${barePort}/`, { method: 'POST', body });
 
 // baseline 2: the same decision in-process
-const principal = { agentId: 'payer', roles: [], delegatedBy: [], scopes: ['pay/*'] };
+const principal = { agentId: 'payer', roles: [], delegatedBy: [], parentSessions: [], scopes: ['pay/*'] };
 const inProcess: number[] = [];
 for (let index = 0; index < WARMUP + REQUESTS; index++) {
   const started = process.hrtime.bigint();

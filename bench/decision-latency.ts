@@ -72,7 +72,7 @@ export function benchmarkDecisions(iterations: number): DecisionLatencyRow[] {
   const rows: DecisionLatencyRow[] = [];
   const input: DecisionInput = {
     call: {
-      principal: { agentId: 'agent-1', roles: [], delegatedBy: [] },
+      principal: { agentId: 'agent-1', roles: [], delegatedBy: [], parentSessions: [] },
       sessionId: 'bench',
       tool: { server: 'bench', name: 'tool-target' },
       args: { amount: 50 },

@@ -127,12 +127,14 @@ describe('reins agents', () => {
       db,
     );
     expect(delegated.stderr).toContain('delegated by orchestrator');
+    expect(delegated.stderr).toContain('session case-7/look-up (delegated from case-7)');
     expect(delegated.code).toBe(0);
     const claims = decodeJwt(delegated.stdout.trim());
     expect(claims.sub).toBe('worker');
     expect(claims.scope).toBe('crm/db.select');
     expect(claims.act).toEqual({ sub: 'orchestrator' });
     expect(claims.sid).toBe('case-7/look-up');
+    expect(claims.psn).toEqual(['case-7']);
 
     // the worker's own mission includes pay/*, the task it was handed does not
     const wider = reins(

@@ -39,7 +39,7 @@ async function recorded(): Promise<SqliteAuditLog> {
 }
 
 const write = (agentId: string, sessionId: string) => ({
-  principal: { agentId, roles: [], delegatedBy: [] },
+  principal: { agentId, roles: [], delegatedBy: [], parentSessions: [] },
   sessionId,
   tool: { server: 'crm', name: 'db.execute' },
   args: {},

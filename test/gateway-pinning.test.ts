@@ -70,7 +70,10 @@ beforeAll(async () => {
   });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await gateway
-    .createServer({ principal: { agentId: 'agent', roles: [], delegatedBy: [] }, sessionId: 's' })
+    .createServer({
+      principal: { agentId: 'agent', roles: [], delegatedBy: [], parentSessions: [] },
+      sessionId: 's',
+    })
     .connect(serverSide);
   client = new Client({ name: 'pinning-test', version: '1.0.0' });
   await client.connect(clientSide);

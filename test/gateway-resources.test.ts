@@ -54,7 +54,10 @@ afterAll(async () => {
 async function connect(agentId: string): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await gateway
-    .createServer({ principal: { agentId, roles: [], delegatedBy: [] }, sessionId: `${agentId}-session` })
+    .createServer({
+      principal: { agentId, roles: [], delegatedBy: [], parentSessions: [] },
+      sessionId: `${agentId}-session`,
+    })
     .connect(serverSide);
   const client = new Client({ name: 'resources-test', version: '1.0.0' });
   await client.connect(clientSide);

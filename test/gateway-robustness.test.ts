@@ -44,7 +44,10 @@ beforeAll(async () => {
   const gateway = new Gateway({ upstreams: [upstream], harness: new Harness({ policy, audit }), policy });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await gateway
-    .createServer({ principal: { agentId: 'agent', roles: [], delegatedBy: [] }, sessionId: 's' })
+    .createServer({
+      principal: { agentId: 'agent', roles: [], delegatedBy: [], parentSessions: [] },
+      sessionId: 's',
+    })
     .connect(serverSide);
   client = new Client({ name: 'robustness-test', version: '1.0.0' });
   await client.connect(clientSide);

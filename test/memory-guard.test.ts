@@ -31,18 +31,21 @@ const ana: Principal = {
   roles: ['tenant:acme'],
   owner: 'ana@acme.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 const carl: Principal = {
   agentId: 'carl-agent',
   roles: ['tenant:acme'],
   owner: 'carl@acme.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 const bob: Principal = {
   agentId: 'bob-agent',
   roles: ['tenant:globex'],
   owner: 'bob@globex.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 
 let directory: string;
@@ -159,12 +162,12 @@ describe('memory guard (library) with the real server-memory', () => {
   });
 
   it('derives a tenant from the owner or the agent when no tenant role is given', () => {
-    expect(readerOf({ agentId: 'a', roles: [], owner: 'o@x.example', delegatedBy: [] }).tenant).toBe(
-      'owner:o@x.example',
-    );
-    expect(readerOf({ agentId: 'a', roles: [], delegatedBy: [] }).tenant).toBe('agent:a');
-    expect(() => readerOf({ agentId: 'a', roles: ['tenant:a/b'], delegatedBy: [] })).toThrow(
-      /not a valid tenant/,
-    );
+    expect(
+      readerOf({ agentId: 'a', roles: [], owner: 'o@x.example', delegatedBy: [], parentSessions: [] }).tenant,
+    ).toBe('owner:o@x.example');
+    expect(readerOf({ agentId: 'a', roles: [], delegatedBy: [], parentSessions: [] }).tenant).toBe('agent:a');
+    expect(() =>
+      readerOf({ agentId: 'a', roles: ['tenant:a/b'], delegatedBy: [], parentSessions: [] }),
+    ).toThrow(/not a valid tenant/);
   });
 });

@@ -68,6 +68,13 @@ export type AuthResult =
     }
   | { readonly ok: false; readonly code: CredentialErrorCode; readonly message: string };
 
+/**
+ * Delegation refused because the delegating credential itself is (invalid, expired, revoked, its agent
+ * suspended...), not because of what it asked for: callers that answer in other terms (RFC 8693's
+ * token exchange) tell the two apart by this class. `code` is the credential's refusal code.
+ */
+export class DelegatingCredentialRefused extends CredentialError {}
+
 export interface IssueOptions {
   readonly sessionId?: string;
   /** Default: the agent's whole mission scope. Must lie within it. */
@@ -124,6 +131,7 @@ export class Authenticator {
         roles: [...agent.roles],
         owner: agent.owner,
         delegatedBy: delegatorsOf(claims).reverse(), // outermost first
+        parentSessions: [...claims.psn], // outermost first: the session inherits their data-flow state
         scopes: claimedScopes(claims),
       };
       return { ok: true, principal, sessionId: claims.sid, claims };
@@ -184,7 +192,10 @@ export class Authenticator {
   ): Promise<{ token: string; claims: CredentialClaims }> {
     const parent = await this.authenticate(parentToken);
     if (!parent.ok)
-      throw new CredentialError(parent.code, `the delegating credential is refused: ${parent.message}`);
+      throw new DelegatingCredentialRefused(
+        parent.code,
+        `the delegating credential is refused: ${parent.message}`,
+      );
     try {
       const agent = await this.activeAgent(request.agentId);
       const plan = planDelegation(
@@ -320,4 +331,4 @@ export class Authenticator {
   }
 }
 
-export { MAX_TOKEN_LIFETIME_MS };
+export { CredentialError, MAX_TOKEN_LIFETIME_MS };

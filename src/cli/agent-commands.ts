@@ -154,7 +154,8 @@ export function issueAgentToken(
  * `reins agents delegate <id> --from <file|->`: a credential for `id` to carry out a task of the
  * credential read from `--from` (never from the command line, where other users of the host could read
  * it). Delegation only narrows (auth/authenticator, identity/delegation): the scopes, lifetime and
- * session of the new credential stay within the delegating one's, and the chain of agents is recorded.
+ * session of the new credential stay within the delegating one's, and the chain of agents and the
+ * sessions it was delegated from are recorded. Agents do the same over HTTP (gateway/token-exchange).
  */
 export function delegateAgentToken(
   id: string,
@@ -185,7 +186,7 @@ export function delegateAgentToken(
       });
       io.out(token);
       io.err(
-        `token ${claims.jti} for ${claims.sub}, delegated by ${delegatorsOf(claims).join(' <- ')}, session ${claims.sid}, scopes ${claims.scope}, expires ${new Date(claims.exp * 1000).toISOString()}`,
+        `token ${claims.jti} for ${claims.sub}, delegated by ${delegatorsOf(claims).join(' <- ')}, session ${claims.sid} (delegated from ${claims.psn.join(' -> ')}), scopes ${claims.scope}, expires ${new Date(claims.exp * 1000).toISOString()}`,
       );
       return EXIT_OK;
     } finally {

@@ -237,7 +237,8 @@ const credentialCallers: CallerSource<CredentialCallers> = {
   openAfterAudit: async ({ storeOptions, log, onClose }, audit) => {
     const identity = await openIdentityStore(storeOptions);
     onClose(() => identity.close());
-    // the first start of a deployment creates its default key directory; nothing else ever does
+    // the first start of a deployment creates its default key directory; nothing else ever does.
+    // Its signing key also issues the delegated credentials of `POST /v1/token` (gateway/token-exchange)
     const keys = credentialKeysOf(storeOptions, { log });
     const authenticator = await Authenticator.open({ store: identity, audit, keys, log });
     onClose(() => authenticator.close());

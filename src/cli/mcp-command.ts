@@ -161,6 +161,7 @@ function agentCaller(agentId: string): CallerSource<AgentCaller> {
         roles: agent.roles,
         owner: agent.owner,
         delegatedBy: [],
+        parentSessions: [],
         scopes: agent.scopes,
       };
       const subject: StandingSubject = { agentIds: [principal.agentId], credential };

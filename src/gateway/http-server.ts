@@ -30,6 +30,7 @@ import { credentialOfClaims } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
+import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
 
 export interface HttpGatewayOptions {
   readonly gateway: Gateway;
@@ -120,6 +121,7 @@ export class HttpGateway {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://gateway');
+    if (url.pathname === TOKEN_EXCHANGE_PATH) return handleTokenExchange(request, response, this.options); // agents delegate tasks (RFC 8693)
     if (url.pathname !== this.options.path)
       return send(response, 404, { error: 'not_found', message: `no endpoint at \`${url.pathname}\`` });
 

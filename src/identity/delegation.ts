@@ -4,10 +4,12 @@
  * asks for a child credential for another agent and a named task. Delegation only narrows:
  * - scopes: what the parent holds AND what the child agent's mission allows (asking for more is refused);
  * - time: the child expires no later than the parent (asking to outlive it is refused);
- * - depth: bounded; every hop is named in the `act` chain and every ancestor token id is in `anc`.
+ * - depth: bounded; every hop is named in the `act` chain and every ancestor token id is in `anc`;
+ * - lineage: the sessions delegated from are in `psn`, so the child's session inherits their data-flow
+ *   state (labels, untrusted values), and the child's session may not be one of them.
  * Pure: the caller has verified the parent credential and looked up the child agent.
  */
-import type { CredentialClaims } from '../spec/credential-claims.js';
+import { type CredentialClaims, lineageProblem } from '../spec/credential-claims.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import { covers, intersectScopes } from '../spec/scopes.js';
 import {
@@ -82,14 +84,19 @@ export function planDelegation(
       `the child credential would expire ${expiresAt - parent.exp} s after the credential that delegates it`,
     );
   }
+  const sessionId = request.sessionId ?? `${parent.sid}/${request.task}`;
+  const parentSessions = [...parent.psn, parent.sid];
+  const problem = lineageProblem({ sid: sessionId, dpt: depth, psn: parentSessions });
+  if (problem !== undefined) throw new CredentialError('malformed', problem);
   return {
     agentId: agent.id,
-    sessionId: request.sessionId ?? `${parent.sid}/${request.task}`,
+    sessionId,
     scopes,
     notBefore: nowSeconds,
     expiresAt,
     depth,
     ancestors: [...parent.anc, parent.jti],
+    parentSessions,
     actor: parent.act ? { sub: parent.sub, act: parent.act } : { sub: parent.sub },
     task: request.task,
   };

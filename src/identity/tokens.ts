@@ -12,6 +12,7 @@ import {
   type CredentialClaims,
   CredentialClaimsSchema,
   type CredentialErrorCode,
+  lineageProblem,
 } from '../spec/credential-claims.js';
 import { describeError } from '../spec/errors.js';
 import { parseScopeClaim, parseScopes } from '../spec/scopes.js';
@@ -56,6 +57,8 @@ export interface IssueRequest {
   readonly expiresAt: number;
   readonly depth?: number;
   readonly ancestors?: readonly string[];
+  /** Sessions this one is delegated from, outermost first: one per hop (`depth`). */
+  readonly parentSessions?: readonly string[];
   readonly actor?: ActorClaim;
   readonly task?: string;
 }
@@ -79,7 +82,11 @@ export async function issueToken(
     anc: [...(request.ancestors ?? [])],
     ...(request.actor ? { act: request.actor } : {}),
     ...(request.task ? { task: request.task } : {}),
+    psn: [...(request.parentSessions ?? [])],
   };
+  // never sign a lineage that verification would refuse
+  const problem = lineageProblem(claims);
+  if (problem !== undefined) throw new CredentialError('malformed', problem);
   return { token: await signCompact(ring.signer, claims), claims };
 }
 

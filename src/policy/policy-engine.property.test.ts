@@ -155,6 +155,7 @@ const callInput: fc.Arbitrary<DecisionInput> = fc
         agentId: call.agentId,
         roles: call.roles,
         delegatedBy: call.delegatedBy,
+        parentSessions: [],
         ...(call.scopes ? { scopes: call.scopes } : {}),
       },
       sessionId: 'session-1',

@@ -464,6 +464,7 @@ rules:
     agentId,
     roles: extra.roles ?? [],
     delegatedBy: [],
+    parentSessions: [],
     ...(extra.scopes ? { scopes: extra.scopes } : {}),
   });
   it('shows tools some allow or approve rule could let through, whatever their conditions', () => {

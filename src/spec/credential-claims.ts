@@ -7,7 +7,11 @@
  * - `act`: for delegated work, the agent that delegated the task to `sub`, with the agent before it
  *   nested inside, and so on (in the spirit of RFC 8693's actor claim): every hop is named;
  * - `dpt`: delegation depth (0 = the agent's own task); `anc`: token ids of every ancestor token, so
- *   revoking a parent revokes its descendants without a lookup; `task`: what the delegation was for.
+ *   revoking a parent revokes its descendants without a lookup; `task`: what the delegation was for;
+ * - `psn`: the sessions the credential's session was delegated from, outermost first (one per hop, so
+ *   exactly `dpt` of them, none of them `sid` and none twice): the delegated session inherits their
+ *   data-flow labels and untrusted-value index. A delegated credential without it is refused: a child
+ *   that could drop its lineage would leave the parent's untrusted data behind.
  */
 import { z } from 'zod';
 import { parseScopeClaim } from './scopes.js';
@@ -23,23 +27,44 @@ export const ActorClaimSchema: z.ZodType<ActorClaim> = z.lazy(() =>
   z.strictObject({ sub: z.string().min(1), act: ActorClaimSchema.optional() }),
 );
 
-export const CredentialClaimsSchema = z.object({
-  iss: z.string(),
-  aud: z.union([z.string(), z.array(z.string())]),
-  sub: z.string().min(1),
-  sid: z.string().min(1),
-  scope: z.string().refine((claim) => parseScopeClaim(claim) !== undefined, {
-    message: 'the scope claim is not valid scopes separated by single spaces',
-  }),
-  jti: z.string().min(1),
-  iat: z.number().int(),
-  nbf: z.number().int(),
-  exp: z.number().int(),
-  dpt: z.number().int().min(0),
-  anc: z.array(z.string()).default([]),
-  act: ActorClaimSchema.optional(),
-  task: z.string().optional(),
-});
+/** What is wrong with a credential's lineage (`psn` against `dpt` and `sid`), if anything: issuing and verifying apply this one rule. */
+export function lineageProblem(claims: {
+  readonly sid: string;
+  readonly dpt: number;
+  readonly psn: readonly string[];
+}): string | undefined {
+  if (claims.psn.length !== claims.dpt)
+    return `the credential names ${claims.psn.length} parent session(s) (\`psn\`) for a delegation depth of ${claims.dpt}`;
+  if (claims.psn.includes(claims.sid))
+    return `session \`${claims.sid}\` cannot be one of the sessions it is delegated from`;
+  if (new Set(claims.psn).size !== claims.psn.length)
+    return 'a session appears twice in the sessions the credential is delegated from (`psn`)';
+  return undefined;
+}
+
+export const CredentialClaimsSchema = z
+  .object({
+    iss: z.string(),
+    aud: z.union([z.string(), z.array(z.string())]),
+    sub: z.string().min(1),
+    sid: z.string().min(1),
+    scope: z.string().refine((claim) => parseScopeClaim(claim) !== undefined, {
+      message: 'the scope claim is not valid scopes separated by single spaces',
+    }),
+    jti: z.string().min(1),
+    iat: z.number().int(),
+    nbf: z.number().int(),
+    exp: z.number().int(),
+    dpt: z.number().int().min(0),
+    anc: z.array(z.string()).default([]),
+    act: ActorClaimSchema.optional(),
+    task: z.string().optional(),
+    psn: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((claims, context) => {
+    const problem = lineageProblem(claims);
+    if (problem !== undefined) context.addIssue({ code: 'custom', path: ['psn'], message: problem });
+  });
 export type CredentialClaims = z.infer<typeof CredentialClaimsSchema>;
 
 /** Stable codes for every way a credential is refused. */

@@ -15,6 +15,10 @@ export const ToolRefSchema = z.strictObject({
 });
 export type ToolRef = z.infer<typeof ToolRefSchema>;
 
+/**
+ * Who asks. Recorded as is in both call records of the audit log: a field added here is added to the
+ * record format (docs/record-format.md).
+ */
 export const PrincipalSchema = z.strictObject({
   agentId: z.string().min(1),
   roles: z.array(z.string().min(1)).default([]),
@@ -23,6 +27,13 @@ export const PrincipalSchema = z.strictObject({
   owner: IdentitySchema.optional(),
   /** Agents that delegated this task, outermost first; empty when the agent acts on its own task. */
   delegatedBy: z.array(z.string().min(1)).default([]),
+  /**
+   * The sessions this call's session was delegated from, outermost first (the `psn` claim of its
+   * credential): the session inherits their data-flow labels and untrusted-value index. Empty when the
+   * agent acts on its own task, and in every record written before this field existed (delegation
+   * carried no session state then; `delegatedBy` still names the delegating agents).
+   */
+  parentSessions: z.array(z.string().min(1)).default([]),
   /**
    * Tools the agent's credential allows (`server/name` patterns). Present when the caller was
    * authenticated by a credential: a call outside them is denied whatever the policy says. Absent for

@@ -137,7 +137,7 @@ const invalidating: fc.Arbitrary<{ name: string; apply: (claims: Record<string, 
     })),
     fc
       .tuple(
-        fc.constantFrom('sub', 'sid', 'jti', 'exp', 'nbf', 'iat', 'scope', 'dpt', 'anc', 'act'),
+        fc.constantFrom('sub', 'sid', 'jti', 'exp', 'nbf', 'iat', 'scope', 'dpt', 'anc', 'act', 'psn'),
         jsonValue,
       )
       .filter(([claim, value]) => wrongType(claim, value))
@@ -164,6 +164,8 @@ function wrongType(claim: string, value: unknown): boolean {
   if (claim === 'scope') return typeof value !== 'string';
   if (claim === 'anc') return !Array.isArray(value) || value.some((item) => typeof item !== 'string');
   if (claim === 'act') return !actsAsAgent(value);
+  // a credential of depth 0 delegated from no session: any lineage but none is forged
+  if (claim === 'psn') return !(Array.isArray(value) && value.length === 0);
   return false;
 }
 

@@ -290,6 +290,7 @@ async function connect(agent: Agent): Promise<Client> {
     agentId: agent.agentId,
     roles: [...agent.roles],
     delegatedBy: [],
+    parentSessions: [],
     ...(agent.owner ? { owner: agent.owner } : {}),
   };
   await gateway.createServer({ principal, sessionId: `fuzz-${++sessions}` }).connect(serverSide);

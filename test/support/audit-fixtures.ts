@@ -16,7 +16,7 @@ function base(index: number, overrides: EventOverrides) {
     time: new Date(Date.UTC(2026, 0, 1, 9, 0, 0, index)).toISOString(),
     decisionId: `d${index}`,
     sessionId: overrides.sessionId ?? 'session-1',
-    principal: { agentId: overrides.agentId ?? 'agent-a', roles: [], delegatedBy: [] },
+    principal: { agentId: overrides.agentId ?? 'agent-a', roles: [], delegatedBy: [], parentSessions: [] },
     tool: { server: 'crm', name: 'db.select' },
   };
 }

@@ -59,6 +59,7 @@ export function call(overrides: InputOverrides = {}): ToolCall {
     agentId: overrides.agentId ?? 'agent-a',
     roles: overrides.roles ?? [],
     delegatedBy: overrides.delegatedBy ?? [],
+    parentSessions: [],
   };
   if (overrides.owner !== undefined) principal.owner = overrides.owner;
   return {

@@ -26,6 +26,7 @@ const PRINCIPAL: Principal = {
   roles: ['sales'],
   owner: 'sam@example.com',
   delegatedBy: [],
+  parentSessions: [],
 };
 const GET_FILE: ToolRef = { server: 'crm', name: 'clients.get_file' };
 const SEND: ToolRef = { server: 'mail', name: 'proposals.send' };

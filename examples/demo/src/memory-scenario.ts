@@ -42,18 +42,21 @@ const ANA: Principal = {
   roles: ['coding-assistant', 'tenant:acme'],
   owner: 'ana@acme.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 const CARL: Principal = {
   agentId: 'carl-assistant',
   roles: ['coding-assistant', 'tenant:acme'],
   owner: 'carl@acme.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 const CONTRACTOR: Principal = {
   agentId: 'vendor-assistant',
   roles: ['coding-assistant', 'tenant:vendor-co'],
   owner: 'vic@vendor.example',
   delegatedBy: [],
+  parentSessions: [],
 };
 const CREATE: ToolRef = { server: 'memory', name: 'create_entities' };
 const SEARCH: ToolRef = { server: 'memory', name: 'search_nodes' };

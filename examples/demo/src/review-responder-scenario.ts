@@ -45,6 +45,7 @@ const PRINCIPAL: Principal = {
   roles: ['marketing'],
   owner: 'lee@example.com',
   delegatedBy: [],
+  parentSessions: [],
 };
 const ANALYSE: ToolRef = { server: 'storefront', name: 'reviews.analyse' };
 const DRAFT: ToolRef = { server: 'storefront', name: 'reviews.draft' };

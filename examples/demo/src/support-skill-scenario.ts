@@ -26,6 +26,7 @@ const PRINCIPAL: Principal = {
   roles: ['support'],
   owner: 'dana@example.com',
   delegatedBy: [],
+  parentSessions: [],
 };
 const SELECT: ToolRef = { server: 'crm', name: 'db.select' };
 const EXECUTE: ToolRef = { server: 'crm', name: 'db.execute' };
