@@ -399,7 +399,7 @@ export class Harness {
       const declares = typeof trustedInput === 'string' && trustedInput.length > 0;
       if (refusal !== undefined || !(declares || policy.readsSession(call)))
         return { state: { session: view, counters: NO_COUNTERS }, refusal };
-      const projections = await this.states.read(policy, [...parentSessionsOf(call), call.sessionId]);
+      const projections = await this.states.read(policy, [...call.principal.parentSessions, call.sessionId]);
       const own = projections.at(-1) as SessionProjection;
       if (declares) own.dataflow.recordUserInput(trustedInput);
       view = { ...view, startedAt: own.startedAt ?? view.startedAt, history: own.history };
@@ -757,11 +757,6 @@ function stateUnavailable(what: string, error: unknown): Diagnostic {
     code: 'state_unavailable',
     message: `${what} could not be read from the store, call refused: ${describeError(error)}`,
   };
-}
-
-/** The sessions this call's session was delegated from, outermost first (from its credential). */
-function parentSessionsOf(call: ToolCall): readonly string[] {
-  return (call.principal as { parentSessions?: readonly string[] }).parentSessions ?? [];
 }
 
 function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {
