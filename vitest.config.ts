@@ -28,6 +28,7 @@ const UNIT_FILES_IN_TEST = [
 /** Files that need the PostgreSQL server. */
 const POSTGRES_FILES = [
   'test/approvals-two-processes.test.ts',
+  'test/checkpoint-key-replicas.test.ts',
   'test/conformance/identity-postgres.test.ts',
   'test/conformance/oversight-postgres.test.ts',
   'test/conformance/postgres.test.ts',
