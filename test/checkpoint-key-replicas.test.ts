@@ -234,4 +234,21 @@ describe('two gateway replicas on one PostgreSQL, started from different directo
       expect(stderr).toContain(option);
     expect(readdirSync(home).sort()).toEqual(before);
   }, 60_000);
+
+  it('a key directory reins.yaml names is not created by a replica: each would create its own', async () => {
+    const home = replica('named', 'keys: { checkpoints: { directory: keys/checkpoints } }');
+    const refused = await startReplica(home, CREDENTIALS).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(StartFailed);
+    expect((refused as StartFailed).stderr).toContain(
+      `no key directory \`${join(home, 'keys/checkpoints')}\``,
+    );
+    expect(existsSync(join(home, 'keys'))).toBe(false);
+    // made once, deliberately, and then given to every replica
+    okIn(home, {}, 'keys', 'generate', '--purpose', 'checkpoints');
+    const started = await startReplica(home, CREDENTIALS);
+    expect((await started.stop()).code).toBe(0);
+  }, 60_000);
 });
