@@ -30,6 +30,7 @@ const UNIT_FILES_IN_TEST = [
 const POSTGRES_FILES = [
   'test/state-store-outage.test.ts',
   'test/approvals-two-processes.test.ts',
+  'test/checkpoint-key-replicas.test.ts',
   'test/conformance/identity-postgres.test.ts',
   'test/conformance/oversight-postgres.test.ts',
   'test/conformance/counter-postgres.test.ts',

@@ -7,7 +7,7 @@
  * its own database, dropped afterwards.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,13 @@ const url = (() => {
   return parsed.toString();
 })();
 
+/** Every process of a deployment on a shared store names the same checkpoint key (issue 14). */
+const CHECKPOINT_KEY = {
+  REINS_CHECKPOINT_KEY: generateKeyPairSync('ed25519')
+    .privateKey.export({ format: 'pem', type: 'pkcs8' })
+    .toString(),
+};
+
 let directory: string;
 let client: McpClient;
 /** The approver's user API token: who acts in `approve` and `kill`. */
@@ -41,7 +48,7 @@ function reinsAs(token: string, ...args: string[]): string {
   const result = spawnSync(process.execPath, [join(ROOT, 'bin/reins.js'), ...args, '--database-url', url], {
     cwd: directory,
     encoding: 'utf8',
-    env: { ...process.env, REINS_TOKEN: token },
+    env: { ...process.env, ...CHECKPOINT_KEY, REINS_TOKEN: token },
   });
   if (result.status !== 0) throw new Error(`reins ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
@@ -101,8 +108,8 @@ rules:
       EVERYTHING,
       'stdio',
     ],
-    // the signing key defaults to ./.reins: keep it out of the repository
     cwd: directory,
+    env: { ...(process.env as Record<string, string>), ...CHECKPOINT_KEY },
     stderr: 'pipe',
   });
   client = new McpClient({ name: 'two-processes-test', version: '1.0.0' });

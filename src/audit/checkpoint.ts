@@ -11,6 +11,13 @@ export { keyIdOf };
 /** The keys checkpoints are verified with: the current one and every retired one (kept forever). */
 export type CheckpointKeys = KeyObject | readonly KeyObject[];
 
+/**
+ * The pluggable checkpoint signer: an audit log signs with the one it is given (`signer` of its
+ * options) and never looks for a key itself. Made from the deployment's Ed25519 private key, from
+ * wherever the deployment keeps it (the CLI: its checkpoint key source, decision 0011); every process
+ * writing one log must be given the same key, or the log's checkpoints do not verify against one key.
+ * Signing is synchronous (inside the write transaction), so the key must be in the process.
+ */
 export class CheckpointSigner {
   readonly keyId: string;
   readonly publicKey: KeyObject;

@@ -7,7 +7,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { CredentialKeySource } from '../identity/key-ring.js';
 import { retirePublicKey } from '../keys/key-directory.js';
@@ -17,6 +17,7 @@ import {
   credentialKeySource,
   type KeyPurpose,
   loadKeys,
+  namedKeySource,
   type ResolvedKeySource,
   resolveKeySource,
   verificationKeys as sourceVerificationKeys,
@@ -55,7 +56,7 @@ export interface StoreOptions {
   readonly checkpointKeys?: string;
   /** `keys:` of reins.yaml (paths already resolved against its directory). */
   readonly keys?: KeysConfig;
-  /** Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory, else the working directory. */
+  /** Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory (see keysHomeOf). */
   readonly keysBase?: string;
   /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0010). */
   readonly durability?: AuditDurability;
@@ -89,18 +90,39 @@ export function databaseUrlOf(options: StoreOptions): string | undefined {
   return options.databaseUrl ?? (process.env.REINS_DATABASE_URL || undefined);
 }
 
-/** The key source for `purpose`: a CLI flag, else reins.yaml, else the environment, else the default directory. */
+/**
+ * The key source for `purpose`: a CLI flag, else reins.yaml, else the environment, else the default
+ * directory in the deployment's home. A shared store has none (keys/key-source): naming none is an error.
+ */
 export function keySourceOf(purpose: KeyPurpose, options: StoreOptions): ResolvedKeySource {
+  const shared = databaseUrlOf(options) !== undefined;
   const resolved = resolveKeySource(
     purpose,
     explicitKeySource(purpose, options),
-    options.keysBase ?? process.cwd(),
+    shared ? undefined : keysHomeOf(options),
   );
-  // a directory reins.yaml names is as deliberate as the default: a starting deployment may create it
+  // a directory reins.yaml names is as deliberate as the default: a starting embedded deployment may
+  // create it; the replicas of a shared store would each create their own, so they never do
   const configured = options.keys?.[purpose];
-  return configured !== undefined && resolved.source === configured && 'directory' in configured
+  return !shared && configured !== undefined && resolved.source === configured && 'directory' in configured
     ? { ...resolved, creatable: true }
     : resolved;
+}
+
+/** Is a key source named for `purpose` (flag, reins.yaml, environment), the default aside? */
+export function keySourceNamed(purpose: KeyPurpose, options: StoreOptions): boolean {
+  return namedKeySource(purpose, explicitKeySource(purpose, options)) !== undefined;
+}
+
+/**
+ * Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory, else the
+ * directory the SQLite store implies (the one holding its `.reins/` directory, or the store file's own),
+ * so that every process on one store file finds the same keys whatever directory it started in.
+ */
+export function keysHomeOf(options: StoreOptions): string {
+  if (options.keysBase !== undefined) return options.keysBase;
+  const state = dirname(resolve(options.db ?? DEFAULT_AUDIT_PATH));
+  return basename(state) === dirname(DEFAULT_AUDIT_PATH) ? dirname(state) : state;
 }
 
 function explicitKeySource(purpose: KeyPurpose, options: StoreOptions): KeySource | undefined {
@@ -225,12 +247,17 @@ export interface VerificationKeys {
 
 /**
  * Explicit public keys (several during a key rotation), else the checkpoint key source's current and
- * retired keys (checkpoint keys verify for good), else the key an earlier version kept beside the log,
- * which whoever can replace it can re-sign a rewritten log with.
+ * retired keys (checkpoint keys verify for good), else (embedded store only) the key an earlier version
+ * kept beside the log, which whoever can replace it can re-sign a rewritten log with.
  */
 export function verificationKeys(options: StoreOptions & { publicKey?: string[] }): VerificationKeys {
   if (options.publicKey && options.publicKey.length > 0)
     return { keys: options.publicKey.map(loadPublicKey), source: 'given' };
+  // a shared store has no default key, nor a key an earlier version kept beside it: only a named source
+  if (databaseUrlOf(options) !== undefined)
+    return keySourceNamed('checkpoints', options)
+      ? { keys: sourceVerificationKeys(loadKeys(keySourceOf('checkpoints', options))), source: 'key-source' }
+      : { keys: [], source: 'none' };
   const resolved = keySourceOf('checkpoints', options);
   if (creatableKeyMissing(resolved)) {
     const legacy = legacyCheckpointKeyPath(options);

@@ -14,10 +14,10 @@ export const CONFIG_HELP = `the deployment's reins.yaml (default: ${CONFIG_ENV},
 export const DB_HELP = "SQLite store (default: the configuration's, else .reins/audit.db)";
 export const DATABASE_URL_HELP = 'PostgreSQL connection string (default: REINS_DATABASE_URL)';
 export const CHECKPOINT_KEYS_HELP =
-  'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)';
+  'checkpoint key directory (default: REINS_CHECKPOINT_KEY(S), else .reins-keys/checkpoints beside reins.yaml or the SQLite store; PostgreSQL: none, name one)';
 export const CREDENTIAL_KEYS_FLAG = '--credential-keys <dir>';
 export const CREDENTIAL_KEYS_HELP =
-  'credential key directory (default: REINS_CREDENTIAL_KEYS or .reins-keys/credentials)';
+  'credential key directory (default: REINS_CREDENTIAL_KEY(S), else .reins-keys/credentials beside reins.yaml or the SQLite store; PostgreSQL: none, name one)';
 export const LOCK_HELP =
   "tool definition pins (default: the configuration's lock, else reins.lock beside the store)";
 

@@ -65,7 +65,7 @@ export function registerDemoCommand(program: Command, context: CommandContext): 
     .option('--db <file>', "the demo's own SQLite audit log (not a deployment's)", DEMO_AUDIT_PATH)
     .option(
       '--checkpoint-keys <dir>',
-      'checkpoint key directory (default: REINS_CHECKPOINT_KEYS or .reins-keys/checkpoints)',
+      'checkpoint key directory (default: REINS_CHECKPOINT_KEY(S), else .reins-keys/checkpoints beside .reins/)',
     )
     .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600')
     .action(async (options: DemoCommandOptions) => {

@@ -3,7 +3,8 @@
  * Which deployment a command acts on, resolved the same way for every command (issue 12), so that a
  * command run from another directory acts on the same store, key directories and lock:
  * `--config <reins.yaml>`, else `REINS_CONFIG`, else `./reins.yaml` when there is one, else the
- * defaults of the working directory (`.reins/audit.db`, `.reins-keys/`). A configuration named by the
+ * defaults of the working directory (`.reins/audit.db`, and `.reins-keys/` beside the store, see
+ * cli/audit-store keysHomeOf; a PostgreSQL store has no default keys). A configuration named by the
  * flag or the variable that does not exist is an error, never a fallback to the defaults. Explicit
  * flags (`--db`, `--database-url`, `--durability`, `--lock`, `--policy`, the key flags) override what
  * the configuration says. A command that reads or acts on a deployment refuses when it finds none (no

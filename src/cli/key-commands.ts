@@ -2,7 +2,8 @@
  * @module cli/key-commands
  * `reins keys generate|rotate|show`: the signing keys of credentials and of audit checkpoints, in the
  * key sources every process of the deployment resolves the same way (`--config reins.yaml`, the
- * `--credential-keys`/`--checkpoint-keys` flags, the environment, or `.reins-keys/<purpose>`).
+ * `--credential-keys`/`--checkpoint-keys` flags, the environment, or `.reins-keys/<purpose>` of an
+ * embedded deployment; a shared store names its keys).
  * Rotation needs a key directory: a retired credential key verifies until every token it signed has
  * expired, a retired checkpoint key for good (decision 0011).
  */

@@ -3,10 +3,13 @@
  * Which key source a process uses for each purpose (credentials, checkpoints), and loading it. Every
  * process of a deployment resolves the same way: an explicit choice (CLI flag or `keys:` in reins.yaml),
  * else the environment (`REINS_<PURPOSE>_KEY` holding a PEM, `REINS_<PURPOSE>_KEYS` naming a key
- * directory), else the default key directory `.reins-keys/<purpose>` (relative to reins.yaml, or to the
- * working directory for CLI commands), which is never the store's directory. A key directory is created
- * only when it does not exist at all, only if it is the default or named in reins.yaml, and only by a
- * process that starts a deployment (gateway, serve, an audit log writer) or `reins keys generate`, with a
+ * directory), else the default key directory `.reins-keys/<purpose>` in the deployment's home (the
+ * directory of reins.yaml, or the one the SQLite store implies), which is never the store's directory.
+ * A shared store (PostgreSQL) has no default: its processes run on several hosts and in several
+ * directories, and a key each of them picked for itself would split one log's identity (issue 14), so
+ * a process that names no source is refused. A key directory is created only when it does not exist at
+ * all, only if it is the default or named in reins.yaml of an embedded deployment, and only by a process
+ * that starts a deployment (gateway, serve, an audit log writer) or `reins keys generate`, with a
  * message saying where. Issuing a token never creates a key; a file or environment source never is.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -41,23 +44,53 @@ export interface ResolvedKeySource {
   readonly creatable: boolean;
 }
 
-/** The key source for `purpose`: `explicit`, else the environment, else `<base>/.reins-keys/<purpose>`. */
+/** The source named for `purpose`: `explicit`, else the environment; undefined when none is. */
+export function namedKeySource(
+  purpose: KeyPurpose,
+  explicit: KeySource | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KeySource | undefined {
+  if (explicit) return explicit;
+  const names = ENVIRONMENT[purpose];
+  if (env[names.pem]) return { env: names.pem };
+  const directory = env[names.directory];
+  return directory ? { directory: resolve(directory) } : undefined;
+}
+
+/**
+ * The key source for `purpose`: the named one, else `<home>/.reins-keys/<purpose>`. Without a `home`
+ * (a shared store) there is no default, and naming none is an error that lists the ways to name one.
+ */
 export function resolveKeySource(
   purpose: KeyPurpose,
   explicit: KeySource | undefined,
-  base: string,
+  home: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedKeySource {
-  if (explicit) return { purpose, source: explicit, creatable: false };
-  const names = ENVIRONMENT[purpose];
-  if (env[names.pem]) return { purpose, source: { env: names.pem }, creatable: false };
-  const directory = env[names.directory];
-  if (directory) return { purpose, source: { directory: resolve(directory) }, creatable: false };
+  const named = namedKeySource(purpose, explicit, env);
+  if (named) return { purpose, source: named, creatable: false };
+  if (home === undefined) throw noSharedKeySource(purpose);
   return {
     purpose,
-    source: { directory: resolve(base, DEFAULT_KEY_DIRECTORY, purpose) },
+    source: { directory: resolve(home, DEFAULT_KEY_DIRECTORY, purpose) },
     creatable: true,
   };
+}
+
+const WAYS_TO_NAME: Record<KeyPurpose, string> = {
+  credentials:
+    '`keys.credentials` in reins.yaml ({ directory | file | env }, relative to the file), --credential-keys <dir>, or the environment: REINS_CREDENTIAL_KEY (the PKCS#8 PEM) or REINS_CREDENTIAL_KEYS (a key directory)',
+  checkpoints:
+    '`keys.checkpoints` in reins.yaml ({ directory | file | env }, relative to the file), --checkpoint-keys <dir> or --signing-key <file>, or the environment: REINS_CHECKPOINT_KEY (the PKCS#8 PEM), REINS_CHECKPOINT_KEYS (a key directory) or REINS_SIGNING_KEY (a key file)',
+};
+
+function noSharedKeySource(purpose: KeyPurpose): ReinsError {
+  const [key, flag] =
+    purpose === 'credentials' ? ['credential', '--credential-keys'] : ['checkpoint', '--checkpoint-keys'];
+  return new ReinsError(
+    'key_unavailable',
+    `no ${key} signing key named: on a shared store (PostgreSQL) every process of the deployment must sign with the same key, so none is picked or created where a process happens to run. Name it with ${WAYS_TO_NAME[purpose]}; \`reins keys generate --purpose ${purpose} ${flag} <dir>\` creates a key directory to give every host (docs/identity.md#signing-keys)`,
+  );
 }
 
 export function describeKeySource(resolved: ResolvedKeySource): string {

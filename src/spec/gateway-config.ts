@@ -133,7 +133,10 @@ export const KeySourceSchema = z.union([
 ]);
 export type KeySource = z.infer<typeof KeySourceSchema>;
 
-/** The two keys Reins signs with, configured separately. Default: `.reins-keys/<purpose>` here. */
+/**
+ * The two keys Reins signs with, configured separately. Default: `.reins-keys/<purpose>` here, on the
+ * embedded store only; on a shared store every process names the same ones (decision 0011, issue 14).
+ */
 export const KeysConfigSchema = z.strictObject({
   /** Signs agent credentials. */
   credentials: KeySourceSchema.optional(),

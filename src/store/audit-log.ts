@@ -56,7 +56,10 @@ export interface PruneReport {
 
 /** Options every backend accepts. */
 export interface AuditLogOptions {
-  /** Signs checkpoints; without one the log is hash-chained but not checkpointed. */
+  /**
+   * Signs checkpoints with the deployment's key (the pluggable signer; every writer of one log must be
+   * given the same key); without one the log is hash-chained but not checkpointed.
+   */
   readonly signer?: CheckpointSigner;
   /** Sign a checkpoint at least every this many records. Default 1,000. */
   readonly checkpointEvery?: number;

@@ -8,7 +8,7 @@
  * his own must not be accepted.
  */
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,7 @@ import type { AuditCheckpointV1 } from '../../src/spec/audit-checkpoint.js';
 import type { ChainedRecord } from '../../src/spec/audit-event.js';
 import { type AuditLog, DEFAULT_CHECKPOINT_EVERY } from '../../src/store/audit-log.js';
 import { PostgresAuditLog } from '../../src/store/postgres/postgres-audit-log.js';
-import { loadOrCreateSigningKey, publicKeyPem } from '../../src/store/signing-key.js';
+import { publicKeyPem } from '../../src/store/signing-key.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { intentEvent } from '../support/audit-fixtures.js';
 
@@ -42,6 +42,13 @@ function reins(...args: string[]): { code: number | null; stdout: string; stderr
     env: { ...process.env, REINS_DATABASE_URL: '', REINS_SIGNING_KEY: '' },
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A new checkpoint key, written to `path` (0600) as versions before decision 0011 kept it. */
+function keyFile(path: string): KeyObject {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  return privateKey;
 }
 
 async function fill(log: AuditLog): Promise<void> {
@@ -79,7 +86,7 @@ describe('an intruder with write access to the SQLite file rewrites history', ()
     directory = mkdtempSync(join(tmpdir(), 'reins-audit-rewrite-'));
     db = join(directory, 'audit.db');
     // the key where `reins` keeps it by default: beside the log
-    const signer = new CheckpointSigner(loadOrCreateSigningKey(join(directory, 'audit-signing-key.pem')));
+    const signer = new CheckpointSigner(keyFile(join(directory, 'audit-signing-key.pem')));
     const log = new SqliteAuditLog({ path: db, signer });
     await fill(log);
     await log.close();
@@ -136,7 +143,7 @@ describe('an intruder with write access to the PostgreSQL database rewrites hist
     await admin.query(`create database ${database}`);
     await admin.end();
     directory = mkdtempSync(join(tmpdir(), 'reins-audit-rewrite-pg-'));
-    const key = loadOrCreateSigningKey(join(directory, 'audit-signing-key.pem'));
+    const key = keyFile(join(directory, 'audit-signing-key.pem'));
     publicKeyFile = join(directory, 'audit-public-key.pem');
     writeFileSync(publicKeyFile, publicKeyPem(key));
     const log = await PostgresAuditLog.open({
@@ -213,7 +220,7 @@ describe('checkpoints published outside the database catch what the database alo
     directory = mkdtempSync(join(tmpdir(), 'reins-audit-published-'));
     db = join(directory, 'audit.db');
     published = join(directory, 'published');
-    const key = loadOrCreateSigningKey(join(directory, 'audit-signing-key.pem'));
+    const key = keyFile(join(directory, 'audit-signing-key.pem'));
     publicKeyFile = join(directory, 'kept-elsewhere.pem');
     writeFileSync(publicKeyFile, publicKeyPem(key));
     const publisher = new CheckpointPublisher({
