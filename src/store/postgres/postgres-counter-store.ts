@@ -4,6 +4,11 @@
  * trip: the schema's `reins_reserve` function (postgres-migrations, version 4) locks each counter
  * (transaction-scoped advisory locks, in key order), sums its window, and inserts every amount only if
  * all of them fit, so replicas deciding at the same moment cannot overshoot a shared limit.
+ *
+ * The reservation commits without waiting for its WAL flush (`synchronous_commit = off`, for that
+ * transaction only): the call's intent is committed after it, with a flush, and the write-ahead log is
+ * flushed in order, so the intent's flush makes the reservation durable too. A reservation lost in a
+ * crash before that belonged to a call whose intent was lost with it: a call that never ran.
  */
 import type { Pool } from 'pg';
 import { describeError, ReinsError } from '../../spec/errors.js';

@@ -115,7 +115,8 @@ const MIGRATIONS: readonly string[] = [
   // 4: limit counters (see postgres-counter-store): one row per amount a call reserved; `at` in epoch
   // milliseconds. reins_reserve checks and records a call's amounts in one round trip, holding a
   // transaction-scoped advisory lock per counter (taken in key order, so two reservations never
-  // deadlock) while it sums and inserts.
+  // deadlock) while it sums and inserts. Its commit does not wait for a flush (see
+  // postgres-counter-store).
   `create table counter_entries (
      key text collate "C" not null,
      at bigint not null,
@@ -134,6 +135,8 @@ const MIGRATIONS: readonly string[] = [
      totals double precision[] := '{}';
      fits boolean := true;
    begin
+     -- no flush of its own: the call's intent, committed after it, flushes the log up to and past it
+     perform set_config('synchronous_commit', 'off', true);
      for i in select ord from unnest(keys) with ordinality as k(key, ord) order by key collate "C" loop
        perform pg_advisory_xact_lock(hashtextextended(lock_base || keys[i], 0));
      end loop;
