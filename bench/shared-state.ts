@@ -99,11 +99,21 @@ class Counted {
     });
   }
   counters(inner: CounterStore): CounterStore {
+    const reserveAndReadLog = inner.reserveAndReadLog?.bind(inner);
     return {
       reserve: (...args) => {
         this.reservations++;
         return inner.reserve(...args);
       },
+      // the one-trip path of a decision that reads the session and reserves (PostgreSQL)
+      ...(reserveAndReadLog
+        ? {
+            reserveAndReadLog: (...args: Parameters<typeof reserveAndReadLog>) => {
+              this.reservations++;
+              return reserveAndReadLog(...args);
+            },
+          }
+        : {}),
       release: (id) => inner.release(id),
       totals: (keys) => inner.totals(keys),
       prune: (before) => inner.prune(before),

@@ -29,7 +29,7 @@ import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import { type CounterView, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
-import type { CounterStore, CountRequest } from '../store/state-stores.js';
+import type { CounterStore, CountRequest, ReserveResult } from '../store/state-stores.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
@@ -294,13 +294,13 @@ export class Harness {
       ...(credential !== undefined ? { credential } : {}),
     };
     const policy = this.policy.current;
-    const { state, refusal } = await this.stateFor(policy, parsed.data, subject, trustedInput, now);
-    const { decided, reserved } = await this.decideAndReserve(policy, decisionId, {
-      call: parsed.data,
-      state,
-      now,
-      refusal,
-    });
+    const { decided, reserved } =
+      (await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now)) ??
+      (await this.decideAndReserve(policy, decisionId, {
+        call: parsed.data,
+        now,
+        ...(await this.stateFor(policy, parsed.data, subject, trustedInput, now)),
+      }));
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
     return new DecidedCall(
       decisionId,
@@ -354,6 +354,81 @@ export class Harness {
       message: `the limit counters kept changing while the call was decided (${MAX_RESERVATION_ROUNDS} times): refused`,
     };
     return { decided: this.refused(policy, request, diagnostic), reserved: false };
+  }
+
+  /**
+   * A decision that reads the session and reserves a limit, in one round trip where the store offers
+   * it (PostgreSQL): decided against the session state in memory, then reserved together with a read
+   * of the log since; if that read changed the session's state, decided again, and kept only if the
+   * decision and its counts are the same. Undefined whenever it does not apply or does not hold: the
+   * caller then decides the usual way (nothing is left reserved).
+   */
+  private async decideInOneTrip(
+    policy: PreparedPolicy,
+    decisionId: string,
+    call: ToolCall,
+    subject: StandingSubject,
+    trustedInput: string | undefined,
+    now: number,
+  ): Promise<{ decided: CallDecision; reserved: boolean } | undefined> {
+    const reserveAndRead = this.counters.reserveAndReadLog?.bind(this.counters);
+    if (reserveAndRead === undefined || trustedInput !== undefined || !policy.readsSession(call))
+      return undefined;
+    const lineage = [...call.principal.parentSessions, call.sessionId];
+    const projections = this.states.peek(policy, lineage);
+    if (projections === undefined) return undefined;
+    const decide = () => {
+      const state = this.cachedState(policy, call, subject, projections, now);
+      return state === undefined ? undefined : decideCall(policy, { call, now, ...state });
+    };
+    const first = decide();
+    if (first === undefined || first.counts.length === 0) return undefined;
+    const seen = projections.map((projection) => projection.lastSeq);
+    let read: { value: ReserveResult; fresh: boolean } | undefined;
+    try {
+      read = await this.states.readWith((afterSeq, limit) =>
+        reserveAndRead(decisionId, now, countRequests(policy, first, now), afterSeq, limit).then(
+          ({ result, records }) => ({ value: result, records }),
+        ),
+      );
+    } catch {
+      return undefined; // the usual way reads again, and refuses with the store's error
+    }
+    if (read === undefined || !read.value.ok) return undefined;
+    const unchanged = projections.every((projection, index) => projection.lastSeq === seen[index]);
+    const decided = unchanged ? first : decide();
+    if (read.fresh && decided !== undefined && sameDecision(first, decided))
+      return { decided, reserved: true };
+    await this.counters.release(decisionId).catch(() => {});
+    return undefined;
+  }
+
+  /** The decision state from projections in memory, or undefined if the call would be refused. */
+  private cachedState(
+    policy: PreparedPolicy,
+    call: ToolCall,
+    subject: StandingSubject,
+    projections: readonly SessionProjection[],
+    now: number,
+  ): { state: DecisionState; refusal: undefined } | undefined {
+    const session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+    const own = projections.at(-1) as SessionProjection;
+    const refusal =
+      this.checkOwner(session.id, session.agentId, call) ??
+      this.standing?.check(subject) ??
+      this.checkOwner(call.sessionId, own.agentId, call);
+    if (refusal !== undefined || own.policy !== policy) return undefined;
+    const view: SessionView = {
+      id: session.id,
+      status: session.status,
+      startedAt: own.startedAt ?? session.startedAt,
+      history: own.history,
+      labels: [],
+    };
+    if (this.checkHistory(view) !== undefined) return undefined;
+    const dataflow =
+      projections.length === 1 ? own.dataflow : new LineageDataflow(projections.map((each) => each.dataflow));
+    return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal: undefined };
   }
 
   /** The call denied with `diagnostic`, screened like any decision. */
@@ -750,6 +825,17 @@ function countRequests(policy: PreparedPolicy, decided: CallDecision, now: numbe
       sinceMs: now - (limit?.windowMs ?? 0),
     };
   });
+}
+
+/** Same effect, same rules deciding, same counts: a decision that may keep its reservation. */
+function sameDecision(left: CallDecision, right: CallDecision): boolean {
+  const counts = (decided: CallDecision) =>
+    decided.counts.map((count) => `${count.key}=${count.amount}`).join('\n');
+  return (
+    left.decision.effect === right.decision.effect &&
+    left.decision.decidedBy.join('\n') === right.decision.decidedBy.join('\n') &&
+    counts(left) === counts(right)
+  );
 }
 
 function stateUnavailable(what: string, error: unknown): Diagnostic {

@@ -16,7 +16,7 @@
  */
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { SessionProjection } from '../policy/session-projection.js';
-import type { AuditEventV1 } from '../spec/audit-event.js';
+import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
 import type { AuditLog } from '../store/audit-log.js';
 
 export interface SessionStatesOptions {
@@ -31,6 +31,12 @@ export interface SessionStatesOptions {
 }
 
 const PAGE = 5_000;
+
+/** A store call that also reads the log after `afterSeq` (at most `limit` records, in order). */
+export type TailRead<T> = (
+  afterSeq: number,
+  limit: number,
+) => Promise<{ readonly value: T; readonly records: readonly ChainedRecord[] }>;
 
 interface Cached {
   readonly projection: SessionProjection;
@@ -54,8 +60,10 @@ export class SessionStates {
   /** The last record the tail has read; undefined while nothing is cached. */
   private tailSeq: number | undefined;
   private starting: Promise<void> | undefined;
-  private running: Promise<boolean> | undefined;
-  private queued: Promise<boolean> | undefined;
+  /** The last tail read queued (reads run one at a time, in order). */
+  private previous: Promise<boolean> = Promise.resolve(true);
+  /** A plain tail read queued that has not started yet: later callers join it. */
+  private waiting: Promise<boolean> | undefined;
 
   constructor(options: SessionStatesOptions) {
     this.audit = options.audit;
@@ -172,43 +180,99 @@ export class SessionStates {
   }
 
   /**
-   * Reads the log after `tailSeq`, in a read that starts after this call: joins the next read if one is
-   * under way (it started earlier, so it may miss what was committed just before this call). Resolves
-   * false when the tail was too long and the cache was dropped instead.
+   * The projections in memory, as they are, without reading the log (undefined unless all are
+   * cached under `policy`). For a decision that reads the log together with its reservation
+   * (`readWith`) and checks afterwards whether they changed.
+   */
+  peek(policy: PreparedPolicy, sessionIds: readonly string[]): SessionProjection[] | undefined {
+    if (policy !== this.policy || this.tailSeq === undefined) return undefined;
+    const found: SessionProjection[] = [];
+    for (const id of sessionIds) {
+      const entry = this.cache.get(id);
+      if (entry === undefined) return undefined;
+      found.push(entry.projection);
+    }
+    return found;
+  }
+
+  /**
+   * Reads the log's tail with `read` — a store call that reads it together with other work in the
+   * same round trip (a reservation) — in turn with the other tail reads, and applies what it returned.
+   * Resolves with what `read` resolved with and whether the cache took the tail (`fresh`; false when
+   * the cache was dropped meanwhile), or undefined if `read` was not called (nothing is cached).
+   */
+  async readWith<T>(read: TailRead<T>): Promise<{ value: T; fresh: boolean } | undefined> {
+    let outcome: { value: T; fresh: boolean } | undefined;
+    const job = this.previous
+      .catch(() => false)
+      .then(async () => {
+        if (this.tailSeq === undefined) return false;
+        const generation = this.generation;
+        const tail = await read(this.tailSeq, PAGE);
+        outcome = { value: tail.value, fresh: false };
+        let fresh = this.applyTail(tail.records);
+        // a full page: the rest is read as usual
+        if (fresh && tail.records.length >= PAGE) fresh = await this.tailOnce().catch(() => false);
+        // the projections the caller holds are the cache's only if it was not dropped meanwhile
+        outcome.fresh = fresh && generation === this.generation;
+        return outcome.fresh;
+      });
+    this.previous = job;
+    await job;
+    return outcome;
+  }
+
+  /**
+   * Reads the log after `tailSeq` in a read that starts after this call: joins a read that is queued
+   * and has not started yet, otherwise queues one after those under way (which started earlier, and
+   * may miss what was committed just before this call). Resolves false when the tail was too long
+   * and the cache was dropped instead.
    */
   private catchUp(): Promise<boolean> {
-    if (this.running === undefined) {
-      this.running = this.tailOnce().finally(() => {
-        this.running = undefined;
-      });
-      return this.running;
-    }
-    this.queued ??= this.running
+    if (this.waiting !== undefined) return this.waiting;
+    const job = this.previous
       .catch(() => false)
       .then(() => {
-        this.queued = undefined;
-        return this.catchUp();
+        this.waiting = undefined;
+        return this.tailOnce();
       });
-    return this.queued;
+    this.waiting = job;
+    this.previous = job;
+    return job;
   }
 
   private async tailOnce(): Promise<boolean> {
     if (this.tailSeq === undefined) await this.startTail();
     let read = 0;
     for await (const record of this.audit.records({ afterSeq: this.tailSeq ?? 0 })) {
-      this.tailSeq = record.seq;
       if (++read > this.maxTail) {
         // cheaper to rebuild the sessions that are used again than to read the whole backlog
         this.drop();
         return false;
       }
-      const cached = this.cache.get(record.sessionId);
-      const building = this.building.get(record.sessionId);
-      if (cached === undefined && building === undefined) continue;
-      const event = JSON.parse(record.body) as AuditEventV1;
-      cached?.projection.apply(record.seq, event);
-      building?.push({ seq: record.seq, event });
+      this.applyRecord(record);
     }
     return true;
+  }
+
+  /** Applies records read after `tailSeq`, in order; false if there were too many (cache dropped). */
+  private applyTail(records: readonly ChainedRecord[]): boolean {
+    if (records.length > this.maxTail) {
+      this.drop();
+      return false;
+    }
+    for (const record of records) this.applyRecord(record);
+    return true;
+  }
+
+  private applyRecord(record: ChainedRecord): void {
+    if (this.tailSeq !== undefined && record.seq <= this.tailSeq) return;
+    this.tailSeq = record.seq;
+    const cached = this.cache.get(record.sessionId);
+    const building = this.building.get(record.sessionId);
+    if (cached === undefined && building === undefined) return;
+    const event = JSON.parse(record.body) as AuditEventV1;
+    cached?.projection.apply(record.seq, event);
+    building?.push({ seq: record.seq, event });
   }
 }

@@ -4,6 +4,7 @@
  * credentials). Defined now so that both backends are designed for them; a backend that does not yet
  * implement one throws `StoreFeatureUnavailable` rather than pretending.
  */
+import type { ChainedRecord } from '../spec/audit-event.js';
 import type { AgentRecordV1, AgentState, IdentityChange, RevocationV1 } from '../spec/identity.js';
 import type { ApprovalRecord, ApprovalStatus, ApprovalVote, SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
@@ -140,4 +141,16 @@ export interface CounterStore {
   totals(keys: readonly { key: string; sinceMs: number }[]): Promise<Map<string, number>>;
   /** Deletes entries older than `beforeMs` (outside every window); returns how many. */
   prune(beforeMs: number): Promise<number>;
+  /**
+   * `reserve`, and a read of the audit log of the same store after `afterSeq` (at most `limit` records,
+   * in order), in one round trip: a decision that reads the session's past and reserves a limit then
+   * costs one. Only where a round trip costs something (PostgreSQL).
+   */
+  reserveAndReadLog?(
+    decisionId: string,
+    at: number,
+    counts: readonly CountRequest[],
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ readonly result: ReserveResult; readonly records: readonly ChainedRecord[] }>;
 }

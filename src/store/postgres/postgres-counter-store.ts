@@ -11,7 +11,9 @@
  * crash before that belonged to a call whose intent was lost with it: a call that never ran.
  */
 import type { Pool } from 'pg';
+import type { ChainedRecord } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
+import { type EventRowFields, toRecord } from '../audit-records.js';
 import type { CounterStore, CountRequest, ReserveResult } from '../state-stores.js';
 import { readQuery } from './postgres-connections.js';
 import { quoteIdentifier } from './postgres-migrations.js';
@@ -19,6 +21,7 @@ import { quoteIdentifier } from './postgres-migrations.js';
 export class PostgresCounterStore implements CounterStore {
   private readonly table: string;
   private readonly reserveFunction: string;
+  private readonly auditTable: string;
 
   /** `pool` belongs to the caller (a store whose schema is migrated). */
   constructor(
@@ -27,6 +30,7 @@ export class PostgresCounterStore implements CounterStore {
   ) {
     this.table = `${quoteIdentifier(schema)}.counter_entries`;
     this.reserveFunction = `${quoteIdentifier(schema)}.reins_reserve`;
+    this.auditTable = `${quoteIdentifier(schema)}.audit_events`;
   }
 
   async reserve(decisionId: string, at: number, counts: readonly CountRequest[]): Promise<ReserveResult> {
@@ -34,20 +38,51 @@ export class PostgresCounterStore implements CounterStore {
     const result = await readQuery<{ totals: number[] | null }>(
       this.pool,
       `select ${this.reserveFunction}($1, $2, $3, $4, $5, $6, $7) as totals`,
-      [
-        `reins/counter/${this.schema}/`,
-        decisionId,
-        at,
-        counts.map((count) => count.key),
-        counts.map((count) => count.amount),
-        counts.map((count) => count.max),
-        counts.map((count) => count.sinceMs),
-      ],
+      this.reserveParameters(decisionId, at, counts),
+      failure,
+    );
+    return this.reserveResult(counts, result.rows[0]?.totals ?? null);
+  }
+
+  private reserveParameters(decisionId: string, at: number, counts: readonly CountRequest[]): unknown[] {
+    return [
+      `reins/counter/${this.schema}/`,
+      decisionId,
+      at,
+      counts.map((count) => count.key),
+      counts.map((count) => count.amount),
+      counts.map((count) => count.max),
+      counts.map((count) => count.sinceMs),
+    ];
+  }
+
+  /** `reins_reserve` returns null when everything fit, else the totals of every count. */
+  private reserveResult(counts: readonly CountRequest[], totals: number[] | null): ReserveResult {
+    if (totals === null) return { ok: true };
+    return { ok: false, totals: new Map(counts.map((count, index) => [count.key, Number(totals[index])])) };
+  }
+
+  /**
+   * One statement: the reservation, then the audit records after `afterSeq` as of the statement's
+   * start (a snapshot taken after the caller's decision began), joined to the one row it returns.
+   */
+  async reserveAndReadLog(
+    decisionId: string,
+    at: number,
+    counts: readonly CountRequest[],
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ result: ReserveResult; records: ChainedRecord[] }> {
+    const result = await readQuery<EventRowFields & { totals: number[] | null }>(
+      this.pool,
+      `select r.totals, e.* from (select ${this.reserveFunction}($1, $2, $3, $4, $5, $6, $7) as totals) r
+         left join lateral (select * from ${this.auditTable} where seq > $8 order by seq limit $9) e on true`,
+      [...this.reserveParameters(decisionId, at, counts), afterSeq, limit],
       failure,
     );
     const totals = result.rows[0]?.totals ?? null;
-    if (totals === null) return { ok: true };
-    return { ok: false, totals: new Map(counts.map((count, index) => [count.key, Number(totals[index])])) };
+    const records = result.rows.filter((row) => row.seq !== null).map((row) => toRecord(row));
+    return { result: this.reserveResult(counts, totals), records };
   }
 
   async release(decisionId: string): Promise<void> {
