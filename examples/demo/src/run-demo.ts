@@ -11,6 +11,7 @@ import { type CheckpointKeys, CheckpointSigner } from 'reins';
 import { SqliteAuditLog } from 'reins/sqlite';
 import { banner, firstLine, plural, writeAll } from './demo-output.js';
 import type { DemoCheck } from './demo-scenario.js';
+import { appendingRun } from './demo-sessions.js';
 import { runLeakyContextScenario } from './leaky-context-scenario.js';
 import { runMemoryScenario } from './memory-scenario.js';
 import { runReviewResponderScenario } from './review-responder-scenario.js';
@@ -61,6 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       `audit log: ${options.auditPath}${before.checked > 0 ? ` (already ${plural(before.checked, 'record')}; this run appends)` : ''}`,
     );
 
+    appendingRun(before.checked > 0);
     const shared = {
       audit,
       write,

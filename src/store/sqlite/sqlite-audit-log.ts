@@ -251,7 +251,10 @@ export class SqliteAuditLog implements AuditLog {
         this.database.prepare<[], { seq: number | null }>('select max(seq) as seq from audit_events').get()
           ?.seq ?? 0,
     }));
-    const { anchor, checkpoints, head } = read();
+    const state = read();
+    const { anchor, checkpoints } = state;
+    // a log pruned to its anchor holds no records after it: its head is the anchor
+    const head = Math.max(state.head, anchor?.seq ?? 0);
     const hidden = this.lookupMismatch(anchor?.seq ?? 0, head);
     if (hidden !== undefined) return hidden;
     const all = [...checkpoints, ...(options.extraCheckpoints ?? [])];
