@@ -66,7 +66,8 @@ function load(path: string): Heap {
   const count = raw.nodes.length / nodeWidth;
   const firstEdge = new Int32Array(count + 1);
   for (let node = 0; node < count; node++)
-    firstEdge[node + 1] = (firstEdge[node] as number) + (raw.nodes[node * nodeWidth + edgeCountField] as number);
+    firstEdge[node + 1] =
+      (firstEdge[node] as number) + (raw.nodes[node * nodeWidth + edgeCountField] as number);
   const className = new Array<string>(count);
   const selfSize = new Float64Array(count);
   for (let node = 0; node < count; node++) {
@@ -101,7 +102,8 @@ function load(path: string): Heap {
     const node = order[index] as number;
     if (node < 0) continue;
     const parent = idom[node] as number;
-    if (parent >= 0 && parent !== node) retained[parent] = (retained[parent] as number) + (retained[node] as number);
+    if (parent >= 0 && parent !== node)
+      retained[parent] = (retained[parent] as number) + (retained[node] as number);
   }
   const childrenStart = (node: number) => (position[node] as number) + 1;
   return { count, className, selfSize, retained, idom, fields, order, subtreeEnd, childrenStart };
@@ -119,7 +121,10 @@ function classOf(type: string, name: string): string {
  * Immediate dominators from node 0 (the snapshot's root), by the iterative algorithm of Cooper,
  * Harvey and Kennedy over a reverse post-order; unreachable nodes get -1.
  */
-function dominators(count: number, targets: (node: number, visit: (target: number) => void) => void): Int32Array {
+function dominators(
+  count: number,
+  targets: (node: number, visit: (target: number) => void) => void,
+): Int32Array {
   const postorder = new Int32Array(count).fill(-1); // node -> post-order number
   const byPost: number[] = [];
   const predecessors: number[][] = Array.from({ length: count }, () => []);
@@ -264,7 +269,12 @@ function printGrowth(before: Map<string, ClassTotals>, after: Map<string, ClassT
   const rows = [...new Set([...before.keys(), ...after.keys()])].map((name) => {
     const from = before.get(name) ?? zero;
     const to = after.get(name) ?? zero;
-    return { name, count: to.count - from.count, self: to.self - from.self, retained: to.retained - from.retained };
+    return {
+      name,
+      count: to.count - from.count,
+      self: to.self - from.self,
+      retained: to.retained - from.retained,
+    };
   });
   process.stdout.write('\nwhat grew (after − before), by retained size\n\n');
   process.stdout.write('| class | count | self MB | retained MB |\n| --- | ---: | ---: | ---: |\n');

@@ -174,10 +174,7 @@ function storeOptionsOf(config: string) {
 }
 
 /** Starts `reins serve`; resolves with the process and its MCP endpoint. */
-async function startServe(
-  directory: string,
-  config: string,
-): Promise<{ child: ChildProcess; url: string }> {
+async function startServe(directory: string, config: string): Promise<{ child: ChildProcess; url: string }> {
   const nodeOptions = [
     '--import',
     HEAP_REPORTER,
