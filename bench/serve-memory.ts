@@ -85,7 +85,9 @@ const write = (line: string) => process.stdout.write(`${line}\n`);
 /**
  * Loaded into serve (main thread and the audit writer's worker thread alike): each V8 isolate reports
  * its heap on stderr every second, so that the resident set can be split into JavaScript heaps and
- * the rest (SQLite, buffers, the allocator). Changes nothing else in serve.
+ * the rest (SQLite, buffers, the allocator). On SIGURG (ignored by default) the main thread runs a
+ * full garbage collection and reports what is live: retention, without the heap's slack. Changes
+ * nothing else in serve (it runs with --expose-gc for that).
  */
 const HEAP_REPORTER = `data:text/javascript,${encodeURIComponent(
   `import { isMainThread, threadId } from 'node:worker_threads';
@@ -93,7 +95,11 @@ setInterval(() => {
   const { heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
   process.stderr.write('[bench-heap ' + (isMainThread ? 'main' : 'worker-' + threadId) + '] ' +
     JSON.stringify({ heapTotal, heapUsed, external, arrayBuffers }) + '\\n');
-}, 1000).unref();`,
+}, 1000).unref();
+if (isMainThread) process.on('SIGURG', () => {
+  globalThis.gc();
+  process.stderr.write('[bench-live] ' + process.memoryUsage().heapUsed + '\\n');
+});`,
 )}`;
 
 interface HeapReport {
@@ -104,6 +110,21 @@ interface HeapReport {
 }
 /** The latest report of each isolate in serve, by thread ('main', 'worker-1', ...). */
 const heaps = new Map<string, HeapReport>();
+/** Who waits for serve's next live-heap report (after SIGURG). */
+let onLive: ((bytes: number) => void) | undefined;
+
+/** The main thread's live heap, in bytes, right after a full garbage collection in serve. */
+function liveHeap(pid: number): Promise<number> {
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error('serve did not report its live heap in 60 s')), 60_000);
+    onLive = (bytes) => {
+      clearTimeout(timer);
+      onLive = undefined;
+      done(bytes);
+    };
+    process.kill(pid, 'SIGURG');
+  });
+}
 
 interface Sample {
   readonly seconds: number;
@@ -176,6 +197,7 @@ function storeOptionsOf(config: string) {
 /** Starts `reins serve`; resolves with the process and its MCP endpoint. */
 async function startServe(directory: string, config: string): Promise<{ child: ChildProcess; url: string }> {
   const nodeOptions = [
+    '--expose-gc',
     '--import',
     HEAP_REPORTER,
     ...(SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOTS}`] : []),
@@ -212,6 +234,8 @@ async function startServe(directory: string, config: string): Promise<{ child: C
     for (const line of lines) {
       const report = /^\[bench-heap (\S+)\] (.*)$/.exec(line);
       if (report) heaps.set(report[1] as string, JSON.parse(report[2] as string) as HeapReport);
+      const live = /^\[bench-live\] (\d+)$/.exec(line);
+      if (live) onLive?.(Number(live[1]));
     }
   });
   return { child, url };
@@ -238,6 +262,18 @@ async function snapshot(pid: number, directory: string): Promise<string> {
     const text = readFileSync(join(directory, file), 'utf8');
     if (text.trimEnd().endsWith('}')) return join(directory, file);
   }
+}
+
+interface Probe {
+  /** Live heap of serve's main thread after a full GC, in bytes. */
+  readonly live: number;
+  readonly snapshot: string | undefined;
+}
+
+/** What is live in serve now (and a heap snapshot with --heap-snapshots). */
+async function probe(pid: number): Promise<Probe> {
+  const live = await liveHeap(pid);
+  return { live, snapshot: SNAPSHOTS ? await snapshot(pid, SNAPSHOTS) : undefined };
 }
 
 interface Counters {
@@ -336,7 +372,7 @@ async function main(): Promise<void> {
     const deadline = begun + SECONDS * 1_000;
     const samples: Sample[] = [];
     let warm: Sample | undefined;
-    let warmSnapshot: Promise<string> | undefined;
+    let warmProbe: Promise<Probe> | undefined;
     const take = () => {
       const sample: Sample = {
         seconds: (Date.now() - begun) / 1_000,
@@ -352,7 +388,7 @@ async function main(): Promise<void> {
       );
       if (warm === undefined && sample.seconds >= WARMUP_SECONDS) {
         warm = sample;
-        if (SNAPSHOTS) warmSnapshot = snapshot(pid, SNAPSHOTS);
+        warmProbe = probe(pid);
       }
     };
     const sampler = setInterval(take, INTERVAL_SECONDS * 1_000);
@@ -364,7 +400,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     take();
     const end = samples.at(-1) as Sample;
-    const snapshots = SNAPSHOTS ? [await warmSnapshot, await snapshot(pid, SNAPSHOTS)] : [];
+    const endProbe = await probe(pid);
 
     const seconds = end.seconds;
     write('');
@@ -372,7 +408,8 @@ async function main(): Promise<void> {
     write(
       `MCP sessions opened: ${counters.mcpSessions}; Reins sessions (credentials): ${counters.reinsSessions}; failed MCP sessions: ${counters.failures}${counters.failures ? ` (last: ${counters.lastFailure})` : ''}`,
     );
-    if (warm === undefined) throw new Error('no sample after the warm-up');
+    if (warm === undefined || warmProbe === undefined) throw new Error('no sample after the warm-up');
+    const warmProbed = await warmProbe;
     const growthKiB = end.rssKiB - warm.rssKiB;
     const callsAfter = end.calls - warm.calls;
     write(`RSS after ${WARMUP_SECONDS} s warm-up (at ${warm.seconds.toFixed(0)} s): ${mib(warm.rssKiB)} MiB`);
@@ -381,7 +418,12 @@ async function main(): Promise<void> {
       `growth: ${mib(growthKiB)} MiB over ${callsAfter} calls (${callsAfter > 0 ? ((growthKiB * 1024) / callsAfter).toFixed(0) : 'n/a'} bytes per call)`,
     );
     write(`peak RSS: ${mib(Math.max(...samples.map((sample) => sample.rssKiB)))} MiB`);
-    if (snapshots.length > 0) write(`heap snapshots: ${snapshots.join(', ')}`);
+    const liveGrowth = endProbe.live - warmProbed.live;
+    write(
+      `live JavaScript heap of the main thread after a full GC: ${mibOfBytes(warmProbed.live)} MiB after the warm-up, ${mibOfBytes(endProbe.live)} MiB at the end: ${liveGrowth >= 0 ? '+' : ''}${mibOfBytes(liveGrowth)} MiB (${callsAfter > 0 ? (liveGrowth / callsAfter).toFixed(0) : 'n/a'} bytes per call)`,
+    );
+    if (warmProbed.snapshot && endProbe.snapshot)
+      write(`heap snapshots: ${warmProbed.snapshot} ${endProbe.snapshot}`);
   } finally {
     await authenticator?.close();
     await identity?.close();
