@@ -69,7 +69,7 @@ type Authenticated = Extract<AuthResult, { ok: true }>;
 /** How long an idle keep-alive connection stays open. */
 const IDLE_CONNECTION_MS = 65_000;
 
-/** How often idle sessions are looked for, at most and at least (within, half the idle timeout). */
+/** Idle sessions are looked for every half idle timeout, but at least once a minute and at most once a second. */
 const MAX_SWEEP_MS = 60_000;
 const MIN_SWEEP_MS = 1_000;
 
