@@ -267,16 +267,13 @@ async function snapshot(pid: number, directory: string): Promise<string> {
 interface Probe {
   /** Live heap of serve's main thread after a full GC, in bytes. */
   readonly live: number;
-  /** Serve's RSS right after that GC (KiB): without the slack the heap had grown to at that moment. */
-  readonly rssKiB: number;
   readonly snapshot: string | undefined;
 }
 
 /** What is live in serve now (and a heap snapshot with --heap-snapshots). */
 async function probe(pid: number): Promise<Probe> {
   const live = await liveHeap(pid);
-  const { rssKiB } = memoryOf(pid);
-  return { live, rssKiB, snapshot: SNAPSHOTS ? await snapshot(pid, SNAPSHOTS) : undefined };
+  return { live, snapshot: SNAPSHOTS ? await snapshot(pid, SNAPSHOTS) : undefined };
 }
 
 interface Counters {
@@ -424,10 +421,6 @@ async function main(): Promise<void> {
     const liveGrowth = endProbe.live - warmProbed.live;
     write(
       `live JavaScript heap of the main thread after a full GC: ${mibOfBytes(warmProbed.live)} MiB after the warm-up, ${mibOfBytes(endProbe.live)} MiB at the end: ${liveGrowth >= 0 ? '+' : ''}${mibOfBytes(liveGrowth)} MiB (${callsAfter > 0 ? (liveGrowth / callsAfter).toFixed(0) : 'n/a'} bytes per call)`,
-    );
-    const collectedGrowth = endProbe.rssKiB - warmProbed.rssKiB;
-    write(
-      `RSS right after that full GC: ${mib(warmProbed.rssKiB)} MiB after the warm-up, ${mib(endProbe.rssKiB)} MiB at the end: growth ${mib(collectedGrowth)} MiB`,
     );
     if (warmProbed.snapshot && endProbe.snapshot)
       write(`heap snapshots: ${warmProbed.snapshot} ${endProbe.snapshot}`);
