@@ -70,6 +70,10 @@ type Authenticated = Extract<AuthResult, { ok: true }>;
 /** How long an idle keep-alive connection stays open. */
 const IDLE_CONNECTION_MS = 65_000;
 
+/** Idle sessions are looked for every half idle timeout, but at least once a minute and at most once a second. */
+const MAX_SWEEP_MS = 60_000;
+const MIN_SWEEP_MS = 1_000;
+
 /** Where each request's identity travels from the HTTP request to the MCP handlers. */
 const IDENTITY_KEY = 'reinsIdentity';
 
@@ -78,6 +82,8 @@ export class HttpGateway {
   /** Initialize requests under way, per agent: they count against the caps already. */
   private readonly opening = new Map<string, number>();
   private server: HttpServer | undefined;
+  /** Closes idle sessions even when no new session arrives to trigger it: they leave memory on their own. */
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly clock: () => number;
   private readonly unwatchStanding: () => void;
 
@@ -104,12 +110,15 @@ export class HttpGateway {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => resolve());
     });
+    const every = Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, this.options.sessionIdleTimeoutMs / 2));
+    this.sweeper = setInterval(() => this.closeIdleSessions(), every).unref();
     const address = server.address() as AddressInfo;
     return `http://${this.options.host}:${address.port}${this.options.path}`;
   }
 
   async close(): Promise<void> {
     this.unwatchStanding();
+    clearInterval(this.sweeper);
     for (const session of this.sessions.values()) await session.transport.close().catch(() => {});
     this.sessions.clear();
     await new Promise<void>((resolve) => {
