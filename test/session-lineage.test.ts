@@ -53,7 +53,7 @@ describe('a delegated credential carries the sessions it was delegated from', ()
     const grandchild = await auth.delegate(child.token, {
       agentId: 'payer',
       task: 'pay',
-      sessionId: 'payment-1',
+      sessionId: 'case-7/look-up/payment-1',
     });
     expect(grandchild.claims.psn).toEqual(['case-7', 'case-7/look-up']);
 
@@ -63,7 +63,7 @@ describe('a delegated credential carries the sessions it was delegated from', ()
     });
     expect(await auth.authenticate(grandchild.token)).toMatchObject({
       ok: true,
-      sessionId: 'payment-1',
+      sessionId: 'case-7/look-up/payment-1',
       principal: {
         agentId: 'payer',
         delegatedBy: ['orchestrator', 'researcher'],
@@ -72,10 +72,11 @@ describe('a delegated credential carries the sessions it was delegated from', ()
     });
   });
 
-  it('refuses a child session that is one of the sessions it is delegated from', async () => {
+  it('refuses a child session that is not a new one inside the session it is delegated from', async () => {
     const root = await auth.issue('orchestrator', { sessionId: 'case-7' });
     const child = await auth.delegate(root.token, { agentId: 'researcher', task: 't' });
-    for (const sessionId of ['case-7', 'case-7/t'])
+    // one of its own sessions, another agent's session (whose state it would share), or a sibling's
+    for (const sessionId of ['case-7', 'case-7/t', 'victim-session', 'case-7/other', 'case-7/t/'])
       await expect(
         auth.delegate(child.token, { agentId: 'payer', task: 'pay', sessionId }),
       ).rejects.toMatchObject({ code: 'malformed', message: expect.stringContaining(sessionId) });
@@ -87,7 +88,7 @@ describe('a lineage of any other shape is refused, even signed with the deployme
     iss: 'reins',
     aud: 'reins',
     sub: 'payer',
-    sid: 'child',
+    sid: 'parent/child',
     scope: 'crm/*',
     jti: 'token-1',
     iat: now / 1000,
@@ -116,6 +117,7 @@ describe('a lineage of any other shape is refused, even signed with the deployme
     ['a lineage that is a string', { psn: 'parent' }],
     ['a lineage that is an object', { psn: { 0: 'parent' } }],
     ['a lineage of numbers', { psn: [7] }],
+    ['a session outside the one it is delegated from', { psn: ['victim-session'] }],
     ['an empty session id', { psn: [''] }],
     ['a lineage longer than the depth', { psn: ['a', 'b'] }],
     [

@@ -29,7 +29,7 @@ import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import { type CounterView, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
-import type { CounterStore, CountRequest, ReserveResult } from '../store/state-stores.js';
+import type { CounterStore, CountRequest } from '../store/state-stores.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
@@ -374,32 +374,36 @@ export class Harness {
     const reserveAndRead = this.counters.reserveAndReadLog?.bind(this.counters);
     if (reserveAndRead === undefined || trustedInput !== undefined || !policy.readsSession(call))
       return undefined;
-    const lineage = [...call.principal.parentSessions, call.sessionId];
-    const projections = this.states.peek(policy, lineage);
-    if (projections === undefined) return undefined;
-    const decide = () => {
-      const state = this.cachedState(policy, call, subject, projections, now);
-      return state === undefined ? undefined : decideCall(policy, { call, now, ...state });
-    };
-    const first = decide();
-    if (first === undefined || first.counts.length === 0) return undefined;
-    const seen = projections.map((projection) => projection.lastSeq);
-    let read: { value: ReserveResult; fresh: boolean } | undefined;
+    let reserved = false;
     try {
-      read = await this.states.readWith((afterSeq, limit) =>
+      const lineage = [...call.principal.parentSessions, call.sessionId];
+      const projections = this.states.peek(policy, lineage);
+      if (projections === undefined) return undefined;
+      const decide = () => {
+        const state = this.cachedState(policy, call, subject, projections);
+        return state === undefined ? undefined : decideCall(policy, { call, now, ...state });
+      };
+      const first = decide();
+      if (first === undefined || first.counts.length === 0) return undefined;
+      const seen = projections.map((projection) => projection.lastSeq);
+      const read = await this.states.readWith((afterSeq, limit) =>
         reserveAndRead(decisionId, now, countRequests(policy, first, now), afterSeq, limit).then(
           ({ result, records }) => ({ value: result, records }),
         ),
       );
+      if (read === undefined || !read.value.ok) return undefined;
+      reserved = true;
+      // the tail reached these projections only if they are still the cache's
+      const current = this.states.peek(policy, lineage);
+      const cached = current?.every((projection, index) => projection === projections[index]) === true;
+      const unchanged = projections.every((projection, index) => projection.lastSeq === seen[index]);
+      const decided = unchanged ? first : decide();
+      if (read.fresh && cached && decided !== undefined && sameDecision(first, decided))
+        return { decided, reserved };
     } catch {
-      return undefined; // the usual way reads again, and refuses with the store's error
+      // the usual way decides again, and refuses with the error if it persists
     }
-    if (read === undefined || !read.value.ok) return undefined;
-    const unchanged = projections.every((projection, index) => projection.lastSeq === seen[index]);
-    const decided = unchanged ? first : decide();
-    if (read.fresh && decided !== undefined && sameDecision(first, decided))
-      return { decided, reserved: true };
-    await this.counters.release(decisionId).catch(() => {});
+    if (reserved) await this.counters.release(decisionId).catch(() => {});
     return undefined;
   }
 
@@ -409,9 +413,10 @@ export class Harness {
     call: ToolCall,
     subject: StandingSubject,
     projections: readonly SessionProjection[],
-    now: number,
   ): { state: DecisionState; refusal: undefined } | undefined {
-    const session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+    // known here already (its owner read from the store when it was first seen), or decided the usual way
+    const session = this.sessions.get(call.sessionId);
+    if (session === undefined) return undefined;
     const own = projections.at(-1) as SessionProjection;
     const refusal =
       this.checkOwner(session.id, session.agentId, call) ??
@@ -462,7 +467,9 @@ export class Harness {
   ): Promise<{ state: DecisionState; refusal: Diagnostic | undefined }> {
     let view: SessionView = { id: call.sessionId, status: 'active', startedAt: now, history: [], labels: [] };
     try {
-      const session = this.sessions.open(call.sessionId, call.principal.agentId, now);
+      const session = this.sessions.ensure
+        ? await this.sessions.ensure(call.sessionId, call.principal.agentId, now)
+        : this.sessions.open(call.sessionId, call.principal.agentId, now);
       view = {
         id: session.id,
         status: session.status,

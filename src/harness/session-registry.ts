@@ -22,6 +22,11 @@ export interface SessionRecord {
 export interface SessionRegistry {
   /** The session, opened for `agentId` if it does not exist yet. */
   open(sessionId: string, agentId: string, now: number): SessionRecord;
+  /**
+   * `open`, as the shared store has the session: its owner is the agent that opened it first, in any
+   * process. Registries shared through a store implement it; the harness prefers it to `open`.
+   */
+  ensure?(sessionId: string, agentId: string, now: number): Promise<SessionRecord>;
   get(sessionId: string): SessionRecord | undefined;
   setStatus(sessionId: string, status: SessionStatus): void;
   list(): SessionRecord[];

@@ -186,13 +186,16 @@ export class SessionStates {
    */
   peek(policy: PreparedPolicy, sessionIds: readonly string[]): SessionProjection[] | undefined {
     if (policy !== this.policy || this.tailSeq === undefined) return undefined;
-    const found: SessionProjection[] = [];
+    const entries: Cached[] = [];
     for (const id of sessionIds) {
       const entry = this.cache.get(id);
       if (entry === undefined) return undefined;
-      found.push(entry.projection);
+      entries.push(entry);
     }
-    return found;
+    // in use: a session served only this way must not look idle
+    const now = this.clock();
+    for (const [index, entry] of entries.entries()) this.touch(sessionIds[index] as string, entry, now);
+    return entries.map((entry) => entry.projection);
   }
 
   /**

@@ -57,6 +57,21 @@ export class SharedSessionRegistry extends MemorySessionRegistry {
     return this.get(sessionId) ?? session;
   }
 
+  /**
+   * The session with the owner and status the store has: a session this process has not seen (new
+   * here, or forgotten while idle) is registered in the store first, which answers with the agent that
+   * opened it first anywhere — so another agent cannot take over a session by reaching a replica that
+   * has not seen it. One round trip per session and process; later calls find it in memory.
+   */
+  async ensure(sessionId: string, agentId: string, now: number): Promise<SessionRecord> {
+    const existing = this.get(sessionId);
+    if (existing !== undefined) return super.open(sessionId, existing.agentId, now);
+    const stored = await this.store.open(sessionId, agentId, new Date(now));
+    const session = super.open(sessionId, stored.agentId || agentId, now);
+    this.apply(stored);
+    return this.get(sessionId) ?? session;
+  }
+
   /** A status the store reports, from any process. */
   private apply(session: SessionSummary): void {
     // only stopped sessions need remembering: an unknown session is active

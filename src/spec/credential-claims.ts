@@ -39,6 +39,14 @@ export function lineageProblem(claims: {
     return `session \`${claims.sid}\` cannot be one of the sessions it is delegated from`;
   if (new Set(claims.psn).size !== claims.psn.length)
     return 'a session appears twice in the sessions the credential is delegated from (`psn`)';
+  // a delegated session is a new one inside the delegating session's: never another agent's session,
+  // whose state (and trust) it would otherwise share
+  for (let index = 1; index <= claims.psn.length; index++) {
+    const inner = index === claims.psn.length ? claims.sid : (claims.psn[index] as string);
+    const outer = claims.psn[index - 1] as string;
+    if (!inner.startsWith(`${outer}/`) || inner.length === outer.length + 1)
+      return `session \`${inner}\` is not inside the session it is delegated from (\`${outer}/…\`)`;
+  }
   return undefined;
 }
 

@@ -17,11 +17,12 @@ export interface CounterConformanceBackend {
   }>;
 }
 
-const T = 1_700_000_000_000;
-
-function count(key: string, amount: number, max: number, sinceMs = T - 60_000): CountRequest {
-  return { key, amount, max, sinceMs };
+/** Entries are timed by the store (PostgreSQL: the server's clock), so tests use the real time. */
+function count(key: string, amount: number, max: number, windowMs = 60_000): CountRequest {
+  return { key, amount, max, sinceMs: Date.now() - windowMs };
 }
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function counterStoreConformance(backend: CounterConformanceBackend): void {
   describe(`counter store conformance: ${backend.name}`, () => {
@@ -43,9 +44,9 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
 
     it('records a reservation that fits and refuses one that would overshoot, reporting the totals', async () => {
       const counters = await (await fresh()).open();
-      expect(await counters.reserve('d1', T, [count('k', 3, 5)])).toEqual({ ok: true });
-      expect(await counters.reserve('d2', T, [count('k', 2, 5)])).toEqual({ ok: true });
-      const refused = await counters.reserve('d3', T, [count('k', 1, 5)]);
+      expect(await counters.reserve('d1', Date.now(), [count('k', 3, 5)])).toEqual({ ok: true });
+      expect(await counters.reserve('d2', Date.now(), [count('k', 2, 5)])).toEqual({ ok: true });
+      const refused = await counters.reserve('d3', Date.now(), [count('k', 1, 5)]);
       expect(refused.ok).toBe(false);
       if (!refused.ok) expect(refused.totals.get('k')).toBe(5);
       expect((await counters.totals([{ key: 'k', sinceMs: 0 }])).get('k')).toBe(5);
@@ -53,8 +54,8 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
 
     it('records all counts of a call or none of them', async () => {
       const counters = await (await fresh()).open();
-      await counters.reserve('d1', T, [count('b', 1, 1)]);
-      const refused = await counters.reserve('d2', T, [count('a', 1, 10), count('b', 1, 1)]);
+      await counters.reserve('d1', Date.now(), [count('b', 1, 1)]);
+      const refused = await counters.reserve('d2', Date.now(), [count('a', 1, 10), count('b', 1, 1)]);
       expect(refused.ok).toBe(false);
       if (!refused.ok)
         expect([...refused.totals.entries()].sort()).toEqual([
@@ -66,11 +67,14 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
 
     it('counts only what is inside the window, and keeps keys apart', async () => {
       const counters = await (await fresh()).open();
-      await counters.reserve('old', T - 120_000, [count('k', 4, 5, 0)]);
-      await counters.reserve('other', T, [count('j', 4, 5)]);
-      expect(await counters.reserve('new', T, [count('k', 5, 5, T - 60_000)])).toEqual({ ok: true });
+      await counters.reserve('old', Date.now(), [count('k', 4, 5)]);
+      await counters.reserve('other', Date.now(), [count('j', 4, 5)]);
+      await pause(400);
+      // a window of 200 ms no longer reaches the first entry
+      expect(await counters.reserve('new', Date.now(), [count('k', 5, 5, 200)])).toEqual({ ok: true });
+      expect((await counters.reserve('over', Date.now(), [count('k', 1, 5, 200)])).ok).toBe(false);
       const totals = await counters.totals([
-        { key: 'k', sinceMs: T - 60_000 },
+        { key: 'k', sinceMs: Date.now() - 200 },
         { key: 'k2', sinceMs: 0 },
       ]);
       expect(totals.get('k')).toBe(5);
@@ -79,8 +83,8 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
 
     it('gives a released reservation back, once', async () => {
       const counters = await (await fresh()).open();
-      await counters.reserve('d1', T, [count('k', 2, 3), count('j', 1, 3)]);
-      await counters.reserve('d2', T, [count('k', 1, 3)]);
+      await counters.reserve('d1', Date.now(), [count('k', 2, 3), count('j', 1, 3)]);
+      await counters.reserve('d2', Date.now(), [count('k', 1, 3)]);
       await counters.release('d1');
       await counters.release('d1');
       const totals = await counters.totals([
@@ -94,15 +98,19 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
     it('sums fractional running totals exactly enough to hold a limit', async () => {
       const counters = await (await fresh()).open();
       for (let index = 0; index < 10; index++)
-        expect((await counters.reserve(`d${index}`, T, [count('sum', 0.1, 1.0000001)])).ok).toBe(true);
-      expect((await counters.reserve('over', T, [count('sum', 0.1, 1.0000001)])).ok).toBe(false);
+        expect((await counters.reserve(`d${index}`, Date.now(), [count('sum', 0.1, 1.0000001)])).ok).toBe(
+          true,
+        );
+      expect((await counters.reserve('over', Date.now(), [count('sum', 0.1, 1.0000001)])).ok).toBe(false);
     });
 
     it('prunes what no window reaches any more', async () => {
       const counters = await (await fresh()).open();
-      await counters.reserve('old', T - 120_000, [count('k', 1, 5, 0)]);
-      await counters.reserve('new', T, [count('k', 1, 5, 0)]);
-      expect(await counters.prune(T - 60_000)).toBe(1);
+      await counters.reserve('old', Date.now(), [count('k', 1, 5)]);
+      await pause(400);
+      const between = Date.now() - 200;
+      await counters.reserve('new', Date.now(), [count('k', 1, 5)]);
+      expect(await counters.prune(between)).toBe(1);
       expect((await counters.totals([{ key: 'k', sinceMs: 0 }])).get('k')).toBe(1);
     });
 
@@ -110,7 +118,7 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
       const store = await fresh();
       const instances = [await store.open(), await store.open()];
       const attempts = Array.from({ length: 60 }, (_, index) =>
-        (instances[index % 2] as CounterStore).reserve(`d${index}`, T, [count('shared', 1, 25)]),
+        (instances[index % 2] as CounterStore).reserve(`d${index}`, Date.now(), [count('shared', 1, 25)]),
       );
       const results = await Promise.all(attempts);
       expect(results.filter((result) => result.ok)).toHaveLength(25);
@@ -122,10 +130,10 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
     it('keeps reservations across a reopen (a restart)', async () => {
       const store = await fresh();
       const first = await store.open();
-      await first.reserve('d1', T, [count('k', 4, 5)]);
+      await first.reserve('d1', Date.now(), [count('k', 4, 5)]);
       const second = await store.open();
-      expect((await second.reserve('d2', T, [count('k', 2, 5)])).ok).toBe(false);
-      expect((await second.reserve('d3', T, [count('k', 1, 5)])).ok).toBe(true);
+      expect((await second.reserve('d2', Date.now(), [count('k', 2, 5)])).ok).toBe(false);
+      expect((await second.reserve('d3', Date.now(), [count('k', 1, 5)])).ok).toBe(true);
     });
   });
 }

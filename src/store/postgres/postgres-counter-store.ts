@@ -3,7 +3,8 @@
  * Limit counters in a PostgreSQL schema shared by any number of gateways. A reservation is one round
  * trip: the schema's `reins_reserve` function (postgres-migrations, version 4) locks each counter
  * (transaction-scoped advisory locks, in key order), sums its window, and inserts every amount only if
- * all of them fit, so replicas deciding at the same moment cannot overshoot a shared limit.
+ * all of them fit, so replicas deciding at the same moment cannot overshoot a shared limit. Entries
+ * are timed by the database server's clock, so replicas whose clocks differ still share one window.
  *
  * The reservation commits without waiting for its WAL flush (`synchronous_commit = off`, for that
  * transaction only): the call's intent is committed after it, with a flush, and the write-ahead log is
@@ -37,7 +38,7 @@ export class PostgresCounterStore implements CounterStore {
     if (counts.length === 0) return { ok: true };
     const result = await readQuery<{ totals: number[] | null }>(
       this.pool,
-      `select ${this.reserveFunction}($1, $2, $3, $4, $5, $6, $7) as totals`,
+      `select ${this.reserveFunction}($1, $2, $3, $4, $5, $6) as totals`,
       this.reserveParameters(decisionId, at, counts),
       failure,
     );
@@ -45,14 +46,14 @@ export class PostgresCounterStore implements CounterStore {
   }
 
   private reserveParameters(decisionId: string, at: number, counts: readonly CountRequest[]): unknown[] {
+    // windows, not start times: the server's clock places them (replicas' clocks may differ)
     return [
       `reins/counter/${this.schema}/`,
       decisionId,
-      at,
       counts.map((count) => count.key),
       counts.map((count) => count.amount),
       counts.map((count) => count.max),
-      counts.map((count) => count.sinceMs),
+      counts.map((count) => Math.max(0, Math.round(at - count.sinceMs))),
     ];
   }
 
@@ -75,8 +76,8 @@ export class PostgresCounterStore implements CounterStore {
   ): Promise<{ result: ReserveResult; records: ChainedRecord[] }> {
     const result = await readQuery<EventRowFields & { totals: number[] | null }>(
       this.pool,
-      `select r.totals, e.* from (select ${this.reserveFunction}($1, $2, $3, $4, $5, $6, $7) as totals) r
-         left join lateral (select * from ${this.auditTable} where seq > $8 order by seq limit $9) e on true`,
+      `select r.totals, e.* from (select ${this.reserveFunction}($1, $2, $3, $4, $5, $6) as totals) r
+         left join lateral (select * from ${this.auditTable} where seq > $7 order by seq limit $8) e on true`,
       [...this.reserveParameters(decisionId, at, counts), afterSeq, limit],
       failure,
     );

@@ -113,7 +113,8 @@ const MIGRATIONS: readonly string[] = [
      at bigint not null
    );`,
   // 4: limit counters (see postgres-counter-store): one row per amount a call reserved; `at` in epoch
-  // milliseconds. reins_reserve checks and records a call's amounts in one round trip, holding a
+  // milliseconds of the database server's clock. reins_reserve checks and records a call's amounts in
+  // one round trip, holding a
   // transaction-scoped advisory lock per counter (taken in key order, so two reservations never
   // deadlock) while it sums and inserts. Its commit does not wait for a flush (see
   // postgres-counter-store).
@@ -126,14 +127,16 @@ const MIGRATIONS: readonly string[] = [
    create index counter_entries_key on counter_entries (key, at);
    create index counter_entries_decision on counter_entries (decision_id);
    create function reins_reserve(
-     lock_base text, decision text, at_ms bigint,
-     keys text[], amounts double precision[], maxes double precision[], sinces bigint[]
+     lock_base text, decision text,
+     keys text[], amounts double precision[], maxes double precision[], windows bigint[]
    ) returns double precision[] language plpgsql set search_path from current as $$
    declare
      i int;
      total double precision;
      totals double precision[] := '{}';
      fits boolean := true;
+     -- the server's clock, not the deciding process's: replicas whose clocks differ share one window
+     now_ms bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
    begin
      -- no flush of its own: the call's intent, committed after it, flushes the log up to and past it
      perform set_config('synchronous_commit', 'off', true);
@@ -142,13 +145,13 @@ const MIGRATIONS: readonly string[] = [
      end loop;
      for i in 1 .. coalesce(array_length(keys, 1), 0) loop
        select coalesce(sum(c.amount), 0) into total
-         from counter_entries c where c.key = keys[i] and c.at >= sinces[i];
+         from counter_entries c where c.key = keys[i] and c.at >= now_ms - windows[i];
        totals := totals || total;
        if total + amounts[i] > maxes[i] then fits := false; end if;
      end loop;
      if fits then
        insert into counter_entries (key, at, amount, decision_id)
-         select k, at_ms, a, decision from unnest(keys, amounts) as u(k, a);
+         select k, now_ms, a, decision from unnest(keys, amounts) as u(k, a);
        return null;
      end if;
      return totals;
