@@ -10,7 +10,8 @@
  * cache, one read of that session's records. Records arriving while a session is being rebuilt are
  * kept and applied after it, in log order, so none is missed or applied twice.
  *
- * Memory is bounded: at most `maxSessions` projections (least recently used leave first), sessions
+ * Memory is bounded: at most `maxSessions` projections and `maxCachedCalls` calls in their histories
+ * (least recently used leave first; the one in use stays), sessions
  * idle for `idleMs` leave, and a tail too long to be worth reading drops the cache (sessions are then
  * rebuilt from their own records when next used).
  */
@@ -23,6 +24,8 @@ export interface SessionStatesOptions {
   readonly audit: AuditLog;
   /** Projections kept at most. Default 1,000. */
   readonly maxSessions?: number;
+  /** Calls held in the cached histories at most, all sessions together. Default 200,000. */
+  readonly maxCachedCalls?: number;
   /** A projection not used for this long leaves memory. Default 10 minutes. */
   readonly idleMs?: number;
   /** A tail longer than this many records drops the cache instead. Default 50,000. */
@@ -46,6 +49,7 @@ interface Cached {
 export class SessionStates {
   private readonly audit: AuditLog;
   private readonly maxSessions: number;
+  private readonly maxCachedCalls: number;
   private readonly idleMs: number;
   private readonly maxTail: number;
   private readonly clock: () => number;
@@ -68,6 +72,7 @@ export class SessionStates {
   constructor(options: SessionStatesOptions) {
     this.audit = options.audit;
     this.maxSessions = options.maxSessions ?? 1_000;
+    this.maxCachedCalls = options.maxCachedCalls ?? 200_000;
     this.idleMs = options.idleMs ?? 10 * 60_000;
     this.maxTail = options.maxTail ?? 50_000;
     this.clock = options.clock ?? Date.now;
@@ -128,8 +133,13 @@ export class SessionStates {
   }
 
   private evict(now: number): void {
+    let calls = 0;
+    for (const entry of this.cache.values()) calls += entry.projection.history.length;
     for (const [id, entry] of this.cache) {
-      if (this.cache.size <= this.maxSessions && now - entry.usedAt < this.idleMs) break;
+      const withinBudget = this.cache.size <= this.maxSessions && calls <= this.maxCachedCalls;
+      // the session just used stays, however long: it is read again from the log once it has left
+      if ((withinBudget && now - entry.usedAt < this.idleMs) || this.cache.size === 1) break;
+      calls -= entry.projection.history.length;
       this.cache.delete(id);
     }
     if (this.cache.size === 0 && this.building.size === 0) this.tailSeq = undefined;
