@@ -193,14 +193,14 @@ describe('POST /v1/token on the gateway listener', () => {
   it('exchanges a delegated credential again: the lineage grows, outermost first', async () => {
     const child = (await exchange(delegation(parentToken, { task: 'triage' }))).body.access_token as string;
     const grandchild = await exchange(
-      delegation(child, { audience: 'auditor', task: 'check', session: 'check-1', ttl: '120' }),
+      delegation(child, { audience: 'auditor', task: 'check', session: 'case-7/triage/check-1', ttl: '120' }),
     );
     expect(grandchild.status).toBe(200);
     expect(grandchild.body).toMatchObject({ scope: 'memory/read_graph', expires_in: 120 });
     const auditor = await connectHttp(endpoint, grandchild.body.access_token as string);
     clients.push(auditor);
     expect((await auditor.callTool({ name: 'memory__read_graph', arguments: {} })).isError).toBeFalsy();
-    expect(intentsOf('check-1')[0]?.principal).toMatchObject({
+    expect(intentsOf('case-7/triage/check-1')[0]?.principal).toMatchObject({
       agentId: 'auditor',
       delegatedBy: ['orchestrator', 'worker'],
       parentSessions: ['case-7', 'case-7/triage'],
