@@ -8,7 +8,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../../test/support/eventually.js';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
 import type { AuditEventV1 } from '../spec/audit-event.js';
+import { callHash } from '../spec/call-hash.js';
 import type { StandingCheck, StandingRefusal } from '../spec/standing.js';
+import { ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { Harness, type HarnessOptions } from './harness.js';
@@ -459,6 +461,29 @@ limits:
     ]);
     const nonsense = await subject.call(null as unknown as CallRequest, async () => 'never');
     expect(nonsense.decision.diagnostics[0]).toMatchObject({ code: 'invalid_input' });
+  });
+
+  it('counts what an operator override lets run towards the limits (a human lets it run, not around the budget)', async () => {
+    const capped = policyFrom(`
+rules:
+  - { id: all, effect: allow, reason: all }
+limits:
+  - { id: spend, tool: { name: payments.send }, per: [session], window: 1d, max: 100, sum: args.amount, reason: at most 100 a session }
+`);
+    let overrideFor = '';
+    const overrides = async (hash: string) =>
+      hash === overrideFor ? { by: 'olga', reason: 'a known supplier' } : undefined;
+    const subject = new Harness({ policy: { current: capped }, audit: memoryLog(), overrides });
+    const pay = (amount: number) => request('payments.send', { amount });
+    expect((await subject.call(pay(60), async () => 'sent')).status).toBe('ok');
+    const refused = await subject.call(pay(60), async () => 'sent');
+    expect(refused.decision.decidedBy).toEqual(['spend']);
+    overrideFor = callHash(ToolCallSchema.parse(pay(60)));
+    expect((await subject.call(pay(60), async () => 'sent')).status).toBe('ok');
+    // 120 spent: the budget is gone, whatever the override
+    const after = await subject.call(pay(10), async () => 'sent');
+    expect(after.status).toBe('denied');
+    expect(after.decision.decidedBy).toEqual(['spend']);
   });
 
   it('feeds executed calls into the session history for sequence rules', async () => {

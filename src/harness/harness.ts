@@ -681,7 +681,48 @@ export class Harness {
       return refusal; // fail closed: an unreadable override store overrides nothing
     }
     if (grant === undefined) return refusal;
+    // a human lets the call run, not around the budgets: it counts towards every limit (fail closed)
+    if (!(await this.countOverridden(recorded.decided)))
+      return {
+        outcome: 'denied',
+        reason: `${refusal.reason}; the override could not be counted towards the limits`,
+      };
     return new ClearedCall(recorded, { approved: true, by: grant.by, reason: `override: ${grant.reason}` });
+  }
+
+  /**
+   * Records what an overridden call adds to the limit counters, whether or not it fits: the operator
+   * decided it runs. False if the counters could not be written.
+   */
+  private async countOverridden(decided: DecidedCall): Promise<boolean> {
+    const policy = this.policy.current;
+    const session: SessionView = {
+      id: decided.call.sessionId,
+      status: 'active',
+      startedAt: decided.decidedAt,
+      history: [],
+      labels: [],
+    };
+    const counts = policy.countsOf({
+      call: decided.call,
+      session,
+      counters: NO_COUNTERS,
+      now: decided.decidedAt,
+      dataflow: undefined,
+    });
+    if (counts.length === 0) return true;
+    const requests: CountRequest[] = counts.map((count) => ({
+      key: count.key,
+      amount: count.amount,
+      max: Number.MAX_VALUE,
+      // a window no limit of the policy exceeds (the bound is not checked, the start only read)
+      sinceMs: decided.decidedAt - policy.longestLimitWindowMs,
+    }));
+    try {
+      return (await this.counters.reserve(decided.decisionId, decided.decidedAt, requests)).ok;
+    } catch {
+      return false;
+    }
   }
 
   /** Stage 5: run the tool. Only reachable with a ClearedCall. */
