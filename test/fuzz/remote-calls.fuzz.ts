@@ -180,7 +180,7 @@ const request = fc.record({
   ),
   target,
   outcome: fc.boolean(),
-  wait: fc.oneof(fc.constant(undefined), fc.constantFrom('0', '0.1', '-1', 'x', '1e9', 'NaN')),
+  wait: fc.oneof(fc.constant(undefined), fc.constantFrom('0', '0.1', '-1', 'x', '1e-3', 'NaN', '0x1')),
   authorization: fc.oneof(
     { weight: 8, arbitrary: fc.constant('real') },
     { weight: 1, arbitrary: fc.constant(undefined) },
