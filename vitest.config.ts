@@ -42,6 +42,7 @@ const POSTGRES_FILES = [
   'test/postgres-multi-writer.test.ts',
   'test/revocation-enforcement.test.ts',
   'test/replicas-postgres.test.ts',
+  'test/remote-protocol-postgres.test.ts',
   'test/security/audit-rewrite.test.ts',
   'test/state-concurrency-postgres.test.ts',
   'test/state-restart-postgres.test.ts',

@@ -28,7 +28,13 @@ import { describeError } from '../spec/errors.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
-import { type CounterView, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
+import {
+  type CounterView,
+  type SessionStatus,
+  type SessionView,
+  type ToolCall,
+  ToolCallSchema,
+} from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
 import type { ApprovalStore, CounterStore, CountRequest } from '../store/state-stores.js';
@@ -390,7 +396,8 @@ export class Harness {
         // a call this process cleared needs no read of the log: the claim decides who ends it
         const known = this.openCalls.get(id);
         const mine = known?.cleared !== undefined && ownsCall(caller, known.recorded.decided.call);
-        const local = mine && this.sessions.get(caller.sessionId)?.status !== 'killed' ? known : undefined;
+        const local =
+          mine && this.lineageStatus(known.recorded.decided.call) === 'active' ? known : undefined;
         if (local?.cleared !== undefined && (await this.claimEnd(id)))
           return this.finish(local, local.cleared, report);
         const records = await this.readCall(caller, id);
@@ -574,9 +581,24 @@ export class Harness {
     }
     const local = this.openCalls.get(id);
     const recorded = local?.recorded ?? this.reconstruct(intent);
-    const status = this.sessions.get(intent.sessionId)?.status;
-    if (status === 'killed')
-      return this.endRecorded(recorded, local, 'cancelled', `session \`${intent.sessionId}\` was killed`);
+    const { call, subject } = recorded.decided;
+    if (this.lineageStatus(call) === 'killed') {
+      if (local?.cleared === undefined)
+        await this.heldCalls?.store.close(id, 'cancelled', new Date(this.clock()));
+      return this.endRecorded(
+        recorded,
+        local,
+        'cancelled',
+        `session \`${this.stoppedSession(call)}\` was killed`,
+      );
+    }
+    // the agents' standing as it is now (an agent suspended while no process remembered the call)
+    const lost = this.standingRefusal({ agentIds: subject.agentIds });
+    if (lost !== undefined) {
+      if (local?.cleared === undefined)
+        await this.heldCalls?.store.close(id, 'cancelled', new Date(this.clock()));
+      return this.endRecorded(recorded, local, 'denied', lost.message);
+    }
     const effect = intent.decision.effect;
     if (effect === 'allow')
       return this.ready(recorded, local?.cleared ?? new ClearedCall(recorded, undefined));
@@ -656,7 +678,7 @@ export class Harness {
         `${refusal.message}: the approved call is refused`,
         verdict,
       );
-    const status = this.sessions.get(decided.call.sessionId)?.status ?? 'active';
+    const status = this.lineageStatus(decided.call);
     if (status !== 'active')
       return this.endRecorded(
         recorded,
@@ -780,10 +802,12 @@ export class Harness {
       timer.unref();
       cleanups.push(() => clearTimeout(timer));
     }
-    const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
-      if (status === 'killed') void this.get(caller, id);
-    });
-    if (unwatch) cleanups.push(unwatch);
+    for (const sessionId of lineageOf(call)) {
+      const unwatch = this.sessions.watch?.(sessionId, (status) => {
+        if (status === 'killed') void this.get(caller, id);
+      });
+      if (unwatch) cleanups.push(unwatch);
+    }
     this.openCalls.set(id, entry, now);
     this.watchStandingOfOpenCalls();
   }
@@ -805,6 +829,23 @@ export class Harness {
         );
       }
     });
+  }
+
+  /**
+   * The status of the call's session as it stands with the sessions it was delegated from: a session
+   * inside a stopped one is stopped too (killing an orchestrator's session stops its subagents').
+   */
+  private lineageStatus(call: ToolCall): SessionStatus {
+    let status: SessionStatus = 'active';
+    for (const sessionId of lineageOf(call)) status = worstStatus(status, this.sessions.statusOf(sessionId));
+    return status;
+  }
+
+  /** The session of the lineage that stopped the call (its own, or one it was delegated from). */
+  private stoppedSession(call: ToolCall): string {
+    return (
+      lineageOf(call).find((sessionId) => this.sessions.statusOf(sessionId) !== 'active') ?? call.sessionId
+    );
   }
 
   private heldBy(agentId: string): number {
@@ -1023,7 +1064,7 @@ export class Harness {
     if (refusal !== undefined || own.policy !== policy) return undefined;
     const view: SessionView = {
       id: session.id,
-      status: session.status,
+      status: worstStatus(session.status, this.lineageStatus(call)),
       startedAt: own.startedAt ?? session.startedAt,
       history: own.history,
       labels: [],
@@ -1070,7 +1111,7 @@ export class Harness {
         : this.sessions.open(call.sessionId, call.principal.agentId, now);
       view = {
         id: session.id,
-        status: session.status,
+        status: worstStatus(session.status, this.lineageStatus(call)),
         startedAt: session.startedAt,
         history: [],
         labels: [],
@@ -1178,9 +1219,14 @@ export class Harness {
     const timer = setTimeout(() => expiry.abort(new Error('approval expired')), timeoutMs);
     // a session killed while the call waits refuses it at once, in whichever process killed it
     const stop = new AbortController();
-    const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
-      if (status === 'killed') stop.abort(new Error(`session \`${call.sessionId}\` was killed`));
-    });
+    const unwatchers = lineageOf(call).map((sessionId) =>
+      this.sessions.watch?.(sessionId, (status) => {
+        if (status === 'killed') stop.abort(new Error(`session \`${sessionId}\` was killed`));
+      }),
+    );
+    const unwatch = () => {
+      for (const each of unwatchers) each?.();
+    };
     // so does a suspension of its agent or a revocation of its credential, heard from any process
     let lostStanding: Diagnostic | undefined;
     const unwatchStanding = this.standing?.onChange(() => {
@@ -1231,11 +1277,11 @@ export class Harness {
         approval: verdict,
       };
     // ... and a killed or paused session stays stopped
-    const status = this.sessions.get(call.sessionId)?.status;
+    const status = this.lineageStatus(call);
     if (status !== 'active') {
       return {
         outcome: 'cancelled',
-        reason: `session \`${call.sessionId}\` is ${status ?? 'gone'}`,
+        reason: `session \`${this.stoppedSession(call)}\` is ${status}`,
         approval: verdict,
       };
     }
@@ -1652,4 +1698,15 @@ function verdictOfRequest(record: ApprovalRecord, approved: boolean): ApprovalVe
 function refusedBy(record: ApprovalRecord): string {
   const verdict = verdictOfRequest(record, false);
   return `approval refused${verdict.by ? ` by ${verdict.by}` : ''}${verdict.reason ? `: ${verdict.reason}` : ''}`;
+}
+
+/** The call's session and the sessions it was delegated from. */
+function lineageOf(call: ToolCall): string[] {
+  return [call.sessionId, ...call.principal.parentSessions];
+}
+
+const STATUS_SEVERITY: Record<SessionStatus, number> = { active: 0, paused: 1, killed: 2 };
+
+function worstStatus(left: SessionStatus, right: SessionStatus): SessionStatus {
+  return STATUS_SEVERITY[right] > STATUS_SEVERITY[left] ? right : left;
 }

@@ -15,40 +15,24 @@ import type { ToolCall, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { CallResult } from './types.js';
 
-/** Most records of a session read back to find one call (newest first): beyond, it is not found. */
-const MAX_RECORDS_SEARCHED = 50_000;
-/** Pages grow: a call is usually among the session's last few records, and each record read is parsed. */
-const PAGES = [16, 128, 1_000] as const;
-
 export interface CallRecords {
   readonly intent?: CallIntentEvent;
   readonly outcome?: CallOutcomeEvent;
 }
 
-/** The intent and outcome of one call of a session, read newest first (recent calls are found at once). */
+/** The intent and outcome of one call of a session (the session's index narrows, the decision id picks). */
 export async function findCallRecords(
   audit: AuditLog,
   sessionId: string,
   decisionId: string,
 ): Promise<CallRecords> {
+  // newest first: should an id ever be reused (decision 0021), the latest call is the one asked about
+  const records = await audit.query({ sessionId, decisionId, order: 'desc', limit: 10 });
   let outcome: CallOutcomeEvent | undefined;
-  let beforeSeq: number | undefined;
-  for (let read = 0, page = 0; read < MAX_RECORDS_SEARCHED; page++) {
-    const limit = PAGES[Math.min(page, PAGES.length - 1)] as number;
-    const records = await audit.query({
-      sessionId,
-      order: 'desc',
-      limit,
-      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
-    });
-    for (const { event } of records) {
-      if (event.kind === 'call-outcome' && event.decisionId === decisionId) outcome ??= event;
-      if (event.kind === 'call-intent' && event.decisionId === decisionId)
-        return outcome ? { intent: event, outcome } : { intent: event };
-    }
-    if (records.length < limit) break;
-    read += records.length;
-    beforeSeq = records.at(-1)?.seq;
+  for (const { event } of records) {
+    if (event.kind === 'call-outcome' && event.decisionId === decisionId) outcome ??= event;
+    if (event.kind === 'call-intent' && event.decisionId === decisionId)
+      return outcome ? { intent: event, outcome } : { intent: event };
   }
   return {};
 }

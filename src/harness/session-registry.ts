@@ -28,6 +28,11 @@ export interface SessionRegistry {
    */
   ensure?(sessionId: string, agentId: string, now: number): Promise<SessionRecord>;
   get(sessionId: string): SessionRecord | undefined;
+  /**
+   * The session's status as this process knows it, also for a session it has not opened (a registry
+   * shared through a store hears every stop); `active` for one nobody stopped.
+   */
+  statusOf(sessionId: string): SessionStatus;
   setStatus(sessionId: string, status: SessionStatus): void;
   list(): SessionRecord[];
   /** Tells `listener` about status changes of one session (a held call stops waiting when it is killed). */
@@ -66,6 +71,10 @@ export class MemorySessionRegistry implements SessionRegistry {
     return this.sessions.get(sessionId);
   }
 
+  statusOf(sessionId: string): SessionStatus {
+    return this.sessions.get(sessionId)?.status ?? 'active';
+  }
+
   setStatus(sessionId: string, status: SessionStatus): void {
     const session = this.sessions.get(sessionId);
     if (session === undefined) throw new Error(`unknown session \`${sessionId}\``);
@@ -74,6 +83,11 @@ export class MemorySessionRegistry implements SessionRegistry {
       throw new Error(`session \`${sessionId}\` was killed and cannot be resumed`);
     }
     session.status = status;
+    this.notify(sessionId, status);
+  }
+
+  /** Tells the session's watchers its status (also when this process has not opened the session). */
+  protected notify(sessionId: string, status: SessionStatus): void {
     for (const listener of [...(this.watchers.get(sessionId) ?? [])]) listener(status);
   }
 

@@ -72,13 +72,24 @@ export class SharedSessionRegistry extends MemorySessionRegistry {
     return this.get(sessionId) ?? session;
   }
 
+  override statusOf(sessionId: string): SessionStatus {
+    const local = this.get(sessionId);
+    if (local?.status === 'killed') return 'killed';
+    return local?.status ?? this.known.get(sessionId) ?? 'active';
+  }
+
   /** A status the store reports, from any process. */
   private apply(session: SessionSummary): void {
     // only stopped sessions need remembering: an unknown session is active
     if (session.status === 'active') this.known.delete(session.id);
     else this.known.set(session.id, session.status);
     const local = this.get(session.id);
-    if (local === undefined || local.status === session.status || local.status === 'killed') return;
+    // calls of a session this process has not opened may still wait on it (served by any replica)
+    if (local === undefined) {
+      this.notify(session.id, session.status);
+      return;
+    }
+    if (local.status === session.status || local.status === 'killed') return;
     super.setStatus(session.id, session.status);
   }
 }

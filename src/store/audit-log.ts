@@ -24,6 +24,11 @@ export interface AuditQuery {
   /** An intent's decision effect (allow, deny, approve) or an outcome (ok, error, denied, expired, cancelled, abandoned). */
   readonly effect?: string;
   readonly kind?: AuditEventV1['kind'];
+  /**
+   * The records of one call (its intent and outcome). Not indexed on its own (appends stay cheap): give
+   * it with `sessionId`, whose index narrows the search first.
+   */
+  readonly decisionId?: string;
   /** ISO 8601, inclusive. */
   readonly from?: string;
   /** ISO 8601, exclusive. */

@@ -15,6 +15,8 @@ export interface AuditQuerySource {
   readonly from: string;
   /** Prefix of the searchable columns (`l.` for a joined lookup table). */
   readonly alias?: string;
+  /** Prefix of the columns only the records table has (`e.` when a lookup table is joined). */
+  readonly recordAlias?: string;
 }
 
 /** The filters of an audit query; all given ones must hold. */
@@ -29,6 +31,8 @@ export function auditQueryConditions(query: AuditQuery): Condition[] {
     { column: 'time', operator: '<', value: query.to },
     { column: 'seq', operator: '>', value: query.afterSeq },
     { column: 'seq', operator: '<', value: query.beforeSeq },
+    // tested on the rows the other filters select (no index of its own: see decision 0002)
+    { column: 'decision_id', operator: '=', value: query.decisionId, onRecords: true },
   ];
 }
 
@@ -44,6 +48,7 @@ export function auditQueryStatement(
       from: source.from,
       conditions: auditQueryConditions(query),
       alias,
+      recordAlias: source.recordAlias ?? alias,
       orderBy: `${alias}seq ${query.order === 'desc' ? 'desc' : 'asc'}`,
       limit: effectiveLimit(query.limit, AUDIT_QUERY_LIMITS),
     },

@@ -15,6 +15,8 @@ export interface Condition {
   readonly column: string;
   readonly operator: '=' | '<' | '>' | '>=';
   readonly value: SqlValue | undefined;
+  /** A column only the records table has (not a lookup table joined to it): tested with `recordAlias`. */
+  readonly onRecords?: boolean;
 }
 
 /** SQL text and the values of its placeholders, in order. */
@@ -30,6 +32,8 @@ export interface SelectSpec {
   readonly conditions: readonly Condition[];
   /** Written before each condition's column (`l.` to filter on a joined table). */
   readonly alias?: string;
+  /** Written before the columns only the records table has (default: `alias`). */
+  readonly recordAlias?: string;
   readonly orderBy: string;
   /** A whole number (see store/limits): it is written into the text. */
   readonly limit?: number;
@@ -40,13 +44,14 @@ export function whereClause(
   conditions: readonly Condition[],
   placeholder: Placeholder,
   alias = '',
+  recordAlias = alias,
 ): Statement {
   const tests: string[] = [];
   const values: SqlValue[] = [];
-  for (const { column, operator, value } of conditions) {
+  for (const { column, operator, value, onRecords } of conditions) {
     if (value === undefined) continue;
     values.push(value);
-    tests.push(`${alias}${column} ${operator} ${placeholder(values.length)}`);
+    tests.push(`${onRecords ? recordAlias : alias}${column} ${operator} ${placeholder(values.length)}`);
   }
   return { text: tests.length > 0 ? `where ${tests.join(' and ')}` : '', values };
 }
@@ -56,7 +61,7 @@ export function selectStatement(spec: SelectSpec, placeholder: Placeholder): Sta
     // never reached through effectiveLimit; refused rather than written into SQL
     throw new RangeError(`a limit must be a whole number, got \`${spec.limit}\``);
   }
-  const where = whereClause(spec.conditions, placeholder, spec.alias);
+  const where = whereClause(spec.conditions, placeholder, spec.alias, spec.recordAlias);
   const parts = [`select ${spec.columns} from ${spec.from}`, where.text, `order by ${spec.orderBy}`];
   if (spec.limit !== undefined) parts.push(`limit ${spec.limit}`);
   return { text: parts.filter((part) => part !== '').join(' '), values: where.values };

@@ -130,6 +130,12 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(next).toHaveLength(24);
       await fill(log, 3, 200);
       expect(await log.query({ sessionId: 's2', afterSeq: 31 })).toHaveLength(1);
+      // one call's records: its intent and its outcome, within its session
+      await log.append(outcomeEvent(4, 'ok', { sessionId: 's1' }));
+      const call = await log.query({ sessionId: 's1', decisionId: 'd4', order: 'desc' });
+      expect(call.map((record) => record.event.kind)).toEqual(['call-outcome', 'call-intent']);
+      expect(await log.query({ sessionId: 's0', decisionId: 'd4' })).toEqual([]);
+      expect(await log.query({ decisionId: 'd100' })).toHaveLength(1);
     });
 
     it('answers newest first, paging back with beforeSeq while records keep arriving', async () => {

@@ -50,13 +50,15 @@ export async function startRemoteDeployment(options: {
   scopes?: string;
   /** Appended to reins.yaml (e.g. `approvals: { timeout: 2s }`). */
   extra?: string;
+  /** A PostgreSQL URL for the store (default: a SQLite file). */
+  databaseUrl?: string;
 }): Promise<RemoteDeployment> {
   const deployment = createDeployment({ policy: options.policy });
   // no MCP upstream: this gateway serves the remote protocol only
   const config = `apiVersion: reins.dev/v1
 kind: Gateway
 policy: policy.yaml
-store: { sqlite: state/audit.db }
+store: ${options.databaseUrl ? `{ databaseUrl: ${JSON.stringify(options.databaseUrl)} }` : '{ sqlite: state/audit.db }'}
 keys:
   credentials: { directory: secrets/credentials }
   checkpoints: { directory: secrets/checkpoints }

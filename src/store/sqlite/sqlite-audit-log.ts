@@ -195,6 +195,7 @@ export class SqliteAuditLog implements AuditLog {
         columns: 'e.seq, e.hash, e.body',
         from: `${table} l join audit_events e on e.seq = l.seq`,
         alias: 'l.',
+        recordAlias: 'e.',
       },
       SQLITE_PLACEHOLDER,
     );
