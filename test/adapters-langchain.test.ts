@@ -9,6 +9,9 @@
  * call id with altered arguments is refused, a replayed one does not run again; every call has its
  * intent and outcome, and `reins audit verify` passes. Then the same agent in-process (LocalGovernor).
  */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import {
   AIMessage,
@@ -302,6 +305,53 @@ describe('reins/langchain in-process (LocalGovernor)', () => {
     }
     try {
       expectCompleteRecord(remote, 2);
+    } finally {
+      await remote.close();
+    }
+  }, 90_000);
+});
+
+describe('examples/langchain', () => {
+  it('runs with the fake model: redacted, refused, held and approved from another process, limited', async () => {
+    const example = resolve(import.meta.dirname, '../examples/langchain');
+    const remote = await startRemoteDeployment({
+      policy: readFileSync(join(example, 'policy.yaml'), 'utf8'),
+    });
+    try {
+      const credential = join(remote.deployment.directory, 'agent.credential');
+      writeFileSync(credential, remote.token, { mode: 0o600 });
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => name !== 'OPENAI_API_KEY'),
+      );
+      const child = spawn(process.execPath, [join(example, 'agent.mjs'), credential, remote.url], { env });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      const exited = new Promise<number | null>((done) => child.on('exit', done));
+
+      const callId = await eventually(
+        async () => {
+          const id = /approvals approve (\S+)/.exec(out)?.[1];
+          expect(id, out).toBeDefined();
+          return id as string;
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: 'the held refund' },
+      );
+      remote.vote(callId, 'approve');
+
+      expect(await exited, out).toBe(0);
+      expect(out).toContain('lookup_customer -> {"id":"c-7"');
+      expect(out).not.toContain(SECRET);
+      expect(out).toContain('refund is HELD by Reins: a human approves every refund');
+      expect(out).toContain('refund -> refunded 40 EUR to c-7');
+      expect(out.match(/send_email -> sent/g)).toHaveLength(2);
+      expect(out).toMatch(/send_email -> Reins refused this call: .*at most two emails per session/);
+      expect(out).toMatch(/delete_all_records -> Reins refused this call: .*never deletes every record/);
+      expectCompleteRecord(remote, 6);
     } finally {
       await remote.close();
     }
