@@ -428,6 +428,16 @@ describe('governToolCall', () => {
     expect(governor.reports[0]?.report.ok).toBe(false);
   });
 
+  it('keys the call by the key the application gives, when its model reuses tool call ids', async () => {
+    const governor = new FakeGovernor(() => 'allow');
+    const handler = async () => new ToolMessage({ content: 'ran', tool_call_id: 'call_0' });
+    const keyed = { ...options(governor), callId: () => 'turn-3/call_0' };
+
+    await governToolCall(keyed, request('call_0'), handler);
+
+    expect(governor.opens[0]?.callId).toBe('turn-3/call_0');
+  });
+
   it('gives a held call without a tool call id back as held: a re-run could not find it', async () => {
     const governor = new FakeGovernor(() => 'approve');
     const handler = async () => new ToolMessage({ content: 'ran', tool_call_id: '' });

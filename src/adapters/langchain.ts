@@ -34,6 +34,12 @@ export interface ReinsMiddlewareOptions {
    * the text of the latest human message in the agent's state; `false` declares nothing.
    */
   readonly userInput?: false | ((request: ToolCallRequest) => string | undefined);
+  /**
+   * The key Reins makes the call idempotent by, within the agent's session. Default: the tool call's
+   * id. A model that reuses ids across turns (`call_0` every time) needs a key unique to the turn, or
+   * a later call would be answered with an earlier call's record.
+   */
+  readonly callId?: (request: ToolCallRequest) => string | undefined;
   /** The middleware's name in the agent (default `ReinsMiddleware`). */
   readonly name?: string;
 }
@@ -86,11 +92,12 @@ export async function governToolCall(
 
 function openRequest(options: ReinsMiddlewareOptions, request: Request): OpenCallRequest {
   const { toolCall } = request;
+  const callId = options.callId ? options.callId(request) : toolCall.id;
   const userInput = options.userInput === false ? undefined : (options.userInput ?? latestHumanText)(request);
   return {
     tool: `${options.server}/${toolCall.name}`,
     args: toolCall.args,
-    ...(toolCall.id ? { callId: toolCall.id } : {}),
+    ...(callId ? { callId } : {}),
     ...(userInput ? { userInput: userInput.slice(0, MAX_USER_INPUT_LENGTH) } : {}),
   };
 }
