@@ -68,6 +68,26 @@ describe('the remote protocol across processes', () => {
     expect(outcomes).toHaveLength(1);
   }, 60_000);
 
+  it('one call id opened on both replicas at once opens one call', async () => {
+    const one = agentAt(remote.gateway.endpoint);
+    const two = agentAt(second?.endpoint ?? '');
+    const request = { tool: 'app/lookup', args: { customer: 'twice' }, callId: 'tc-race' };
+    const both = await Promise.allSettled([one.open(request), two.open(request)]);
+    const opened = both.flatMap((each) => (each.status === 'fulfilled' ? [each.value] : []));
+    // the loser either finds the winner's call or, if it asked before the intent was on record, is told to retry
+    expect(opened.length).toBeGreaterThanOrEqual(1);
+    for (const each of both)
+      if (each.status === 'rejected') expect((each.reason as GovernorError).code).toBe('call_conflict');
+    expect(new Set(opened.map((each) => each.id)).size).toBe(1);
+    const id = opened[0]?.id ?? '';
+    expect(await one.open(request)).toMatchObject({ id, status: 'ready' });
+    const intents = remote
+      .records()
+      .filter((record) => record.kind === 'call-intent' && record.decisionId === id);
+    expect(intents).toHaveLength(1);
+    await one.complete(id, { ok: true, result: 'once' });
+  }, 60_000);
+
   it('a held call outlives a gateway killed with SIGKILL and runs once approved, with the held arguments', async () => {
     const doomed = await spawnGateway(remote.deployment.config);
     const opened = await agentAt(doomed.endpoint).open({
