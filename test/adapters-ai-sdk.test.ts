@@ -8,6 +8,9 @@
  * waits for a human in Reins and runs exactly the held arguments; an altered or replayed approval is
  * refused; a limit applies; every call has its intent and outcome, and `reins audit verify` passes.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { generateText, type ModelMessage, stepCountIs, type ToolSet, tool } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -21,6 +24,7 @@ import { eventually } from './support/eventually.js';
 import { type RemoteDeployment, startRemoteDeployment } from './support/remote-deployment.js';
 
 const SECRET = 'AKIAIOSFODNN7EXAMPLE';
+const ROOT = resolve(import.meta.dirname, '..');
 
 const POLICY = `apiVersion: reins.dev/v1
 kind: Policy
@@ -335,6 +339,63 @@ describe('reins/ai-sdk in process (LocalGovernor)', () => {
     }
     try {
       expectEveryCallRecorded(remote, 3);
+    } finally {
+      await remote.close();
+    }
+  }, 90_000);
+});
+
+describe('examples/ai-sdk', () => {
+  it('runs against a gateway with its own policy: redacted, refused, limited, held and approved from another process', async () => {
+    const policy = readFileSync(join(ROOT, 'examples/ai-sdk/policy.yaml'), 'utf8');
+    const remote = await startRemoteDeployment({ policy });
+    try {
+      remote.reins(
+        'agents',
+        'create',
+        'notes-assistant',
+        '--owner',
+        'you',
+        '--roles',
+        'assistant',
+        '--scopes',
+        'app/*',
+      );
+      const credential = join(remote.deployment.directory, 'notes-assistant.credential');
+      writeFileSync(credential, remote.reins('agents', 'token', 'notes-assistant').trim());
+      const env = Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => !/^(REINS_|OPENAI_)/.test(name)),
+      );
+      const child = spawn(process.execPath, [join(ROOT, 'examples/ai-sdk/agent.mjs'), credential], {
+        cwd: ROOT,
+        env: { ...env, REINS_URL: remote.url },
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const id = await eventually(
+        async () => {
+          const found = /held for a human in Reins as call ([0-9a-f-]{36})/.exec(out)?.[1];
+          expect(found, out).toBeDefined();
+          return found as string;
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: 'the held payment' },
+      );
+      expect(out).not.toMatch(/paid 120/);
+      remote.vote(id, 'approve');
+      expect(await exited, out).toBe(0);
+      expect(out).toContain('[REDACTED:aws_access_key]');
+      expect(out).not.toContain(SECRET);
+      expect(out).toContain('"Reins refused this call: notes are never deleted by an assistant"');
+      expect(out).toContain('"Reins refused this call: at most two searches in one session"');
+      expect(out).toContain('send_payment {"to":"ACME","amount":120} -> "paid 120 EUR to ACME"');
+      const verified = remote.verify();
+      expect(verified.code, verified.out).toBe(0);
     } finally {
       await remote.close();
     }

@@ -377,12 +377,13 @@ describe("governTools: a held call on the SDK's tool-approval flow", () => {
     });
   });
 
-  it('waits at execution for the human when the client approved first', async () => {
-    const { governed, runs, governor } = setup({ 'notes/pay': 'approve' });
+  it('waits at execution for the human when the client approved first, telling onHeld once', async () => {
+    const { governed, runs, governor, held } = setup({ 'notes/pay': 'approve' });
     const first = await run(governed, [{ toolName: 'pay', input: { to: 'bob', amount: 5 } }]);
     setTimeout(() => governor.approve('dec-1'), 30);
     await run(governed, [], continuation(first, true));
     expect(runs).toEqual([{ tool: 'pay', args: { to: 'bob', amount: 5 } }]);
+    expect(held.map((call) => call.call.id)).toEqual(['dec-1']);
   });
 
   it('does not run a call the human rejected in Reins, whatever the client says', async () => {

@@ -45,7 +45,7 @@ export interface GovernToolsOptions {
   readonly approvals?: 'sdk' | 'wait';
   /** How long an execution waits for a human in Reins; default until the call is decided or expires. */
   readonly waitTimeoutMs?: number;
-  /** Told each time Reins answers that a call is held (possibly more than once for one call). */
+  /** Told when Reins first answers that a call is held (once per call, not again at the execution). */
   readonly onHeld?: (held: HeldCall) => void | Promise<void>;
   /** The user's request behind a call, declared to Reins as trusted input before it decides. */
   readonly userInput?: (context: UserInputContext) => string | undefined;
@@ -80,6 +80,9 @@ export function governTool<TOOL extends ToolSet[string]>(
 }
 
 type Execute = NonNullable<Tool<unknown, unknown>['execute']>;
+/** How many held calls a tool remembers having reported to `onHeld`. */
+const MAX_TOLD = 1_000;
+
 /** What the SDK passes to `needsApproval` (its `ToolNeedsApprovalFunction` options). */
 type ApprovalContext = { toolCallId: string; messages: ModelMessage[]; experimental_context?: unknown };
 type ModelOutputOptions = Parameters<NonNullable<Tool<unknown, unknown>['toModelOutput']>>[0];
@@ -87,6 +90,8 @@ type ModelOutputOptions = Parameters<NonNullable<Tool<unknown, unknown>['toModel
 /** The calls of one governed tool. */
 class GovernedCalls {
   private readonly governor: ToolGovernor;
+  /** The held calls `onHeld` was told about (the newest MAX_TOLD). */
+  private readonly told = new Set<string>();
   /** Refusals handed to the model as results, by tool call id, until the tool's toModelOutput sees them. */
   private readonly refusals = new Map<string, string>();
 
@@ -96,9 +101,12 @@ class GovernedCalls {
     private readonly run: Execute,
     private readonly options: GovernToolsOptions,
   ) {
-    this.governor = notifyingHeld(options.governor, (state, toolCallId) =>
-      options.onHeld?.({ toolName: name, toolCallId, call: state }),
-    );
+    this.governor = notifyingHeld(options.governor, (state, toolCallId) => {
+      if (options.onHeld === undefined || this.told.has(state.id)) return;
+      this.told.add(state.id);
+      if (this.told.size > MAX_TOLD) this.told.delete(this.told.values().next().value as string);
+      return options.onHeld({ toolName: name, toolCallId, call: state });
+    });
   }
 
   /**
