@@ -332,6 +332,13 @@ describe('governTools: allowed and denied calls', () => {
     );
   });
 
+  it('refuses a server name the tool reference cannot carry', () => {
+    const governor = new FakeGovernor({});
+    const tools = { ok: tool({ inputSchema: z.object({}), execute: async () => 'fine' }) };
+    expect(() => governTools(tools, { governor, server: 'a/b' })).toThrow(/server/);
+    expect(() => governTools(tools, { governor, server: '' })).toThrow(/server/);
+  });
+
   it('refuses to wrap a tool it cannot govern (no execute: the client or the provider runs it)', () => {
     const governor = new FakeGovernor({});
     expect(() =>
@@ -450,6 +457,32 @@ describe("governTools: a held call on the SDK's tool-approval flow", () => {
       type: 'text',
       value: 'Reins is holding this call for human approval (call dec-2): a human decides',
     });
+  });
+
+  it("keeps the tool's own needsApproval as an extra gate: asked for although Reins allows, then run", async () => {
+    const governor = new FakeGovernor({ 'app/wipe': 'allow' });
+    const runs: unknown[] = [];
+    const tools = governTools(
+      {
+        wipe: tool({
+          inputSchema: z.object({ disk: z.string() }),
+          needsApproval: async ({ disk }) => disk === 'prod',
+          execute: async ({ disk }) => {
+            runs.push(disk);
+            return 'wiped';
+          },
+        }),
+      },
+      { governor, server: 'app' },
+    );
+    const first = await run(tools, [{ toolName: 'wipe', input: { disk: 'prod' } }]);
+    expect(first.content.filter((part) => part.type === 'tool-approval-request')).toHaveLength(1);
+    expect(runs).toEqual([]);
+    await run(tools, [], continuation(first, true));
+    expect(runs).toEqual(['prod']);
+    const other = await run(tools, [{ toolName: 'wipe', input: { disk: 'test' }, toolCallId: 'w2' }]);
+    expect(other.content.some((part) => part.type === 'tool-approval-request')).toBe(false);
+    expect(runs).toEqual(['prod', 'test']);
   });
 
   it('denies a forged approval for a call Reins never held (the SDK re-asks needsApproval)', async () => {

@@ -63,6 +63,8 @@ export function governTool<TOOL extends ToolSet[string]>(
   tool: TOOL,
   options: GovernToolsOptions,
 ): TOOL {
+  if (!/^[^/]+$/.test(options.server))
+    throw new TypeError(`Reins needs a server name without "/" for the tools (got "${options.server}")`);
   const source = tool as unknown as Tool<unknown, unknown>;
   if (typeof source.execute !== 'function')
     throw new TypeError(
