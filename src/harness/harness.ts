@@ -326,8 +326,16 @@ export class Harness {
     const id = keyedDecisionId(caller.principal.agentId, caller.sessionId, callId);
     return this.callLocks.run(id, () =>
       this.guarded(async () => {
+        // the first to claim the id opens the call, in whichever process (no read of the log)
+        if (await this.claimOpen(id))
+          return this.openNew(request, id, () => this.releaseClaim(openClaimOf(id)));
         const records = await this.readCall(caller, id);
-        if (records === undefined) return this.openNew(request, id);
+        if (records === undefined) {
+          return refusedAnswer(
+            'call_conflict',
+            `call id \`${callId}\` is being opened by another request (or its opening failed): use a new id`,
+          );
+        }
         if (!this.sameCall(records.intent, request)) {
           return refusedAnswer(
             'call_conflict',
@@ -360,7 +368,8 @@ export class Harness {
       const answer = await this.get(caller, id);
       const left = deadline - this.clock();
       if (!answer.ok || answer.state.status !== 'held' || left <= 0 || signal?.aborted) return answer;
-      const expiresIn = Date.parse(answer.state.expiresAt ?? '') - this.clock();
+      const expiresAt = Date.parse(answer.state.expiresAt ?? '');
+      const expiresIn = Number.isFinite(expiresAt) ? expiresAt - this.clock() : HELD_RECHECK_MS;
       await this.nextChange(
         id,
         caller.sessionId,
@@ -378,25 +387,37 @@ export class Harness {
   complete(caller: CallerRef, id: string, report: OutcomeReport): Promise<CallAnswer> {
     return this.callLocks.run(id, () =>
       this.guarded(async () => {
+        // a call this process cleared needs no read of the log: the claim decides who ends it
+        const known = this.openCalls.get(id);
+        const mine = known?.cleared !== undefined && ownsCall(caller, known.recorded.decided.call);
+        const local = mine && this.sessions.get(caller.sessionId)?.status !== 'killed' ? known : undefined;
+        if (local?.cleared !== undefined && (await this.claimEnd(id)))
+          return this.finish(local, local.cleared, report);
         const records = await this.readCall(caller, id);
         if (records === undefined) return notFound(id);
         const state = await this.stateOf(caller, records);
         if (state.status !== 'ready') return notReady(state);
-        const local = this.openCalls.get(id);
-        if (local?.cleared === undefined || !(await this.claimEnd(id)))
+        const cleared = this.openCalls.get(id);
+        if (cleared?.cleared === undefined || !(await this.claimEnd(id)))
           return refusedAnswer('not_ready', `call \`${id}\` is being ended by another process`, state);
-        const startedAt = local.readyAt ?? this.clock();
-        const execution: Execution = report.ok
-          ? { ok: true, output: report.result, startedAt }
-          : { ok: false, error: `tool failed: ${report.error}`, outcome: 'error', startedAt };
-        const filtered = await this.filterOutput(local.cleared, execution);
-        const result = await this.recordOutcome(local.recorded, filtered, local.cleared.approval);
-        if (result.status === 'error' && result.error.startsWith(OUTCOME_NOT_RECORDED))
-          await this.counters.release(endClaimOf(id)).catch(() => {});
-        this.openCalls.remove(id);
-        return { ok: true, state: stateOfResult(id, local.recorded.decided, result) };
+        return this.finish(cleared, cleared.cleared, report);
       }),
     );
+  }
+
+  /** The reported outcome of a claimed call: screened, filtered and recorded like any result. */
+  private async finish(open: OpenCall, cleared: ClearedCall, report: OutcomeReport): Promise<CallAnswer> {
+    const id = open.recorded.decided.decisionId;
+    const startedAt = open.readyAt ?? this.clock();
+    const execution: Execution = report.ok
+      ? { ok: true, output: report.result, startedAt }
+      : { ok: false, error: `tool failed: ${report.error}`, outcome: 'error', startedAt };
+    const filtered = await this.filterOutput(cleared, execution);
+    const result = await this.recordOutcome(open.recorded, filtered, cleared.approval);
+    if (result.status === 'error' && result.error.startsWith(OUTCOME_NOT_RECORDED))
+      await this.releaseClaim(endClaimOf(id));
+    this.openCalls.remove(id);
+    return { ok: true, state: stateOfResult(id, open.recorded.decided, result) };
   }
 
   /** Reading the store failed: the caller is told so, nothing is assumed (fail closed). */
@@ -411,12 +432,22 @@ export class Harness {
     }
   }
 
-  private async openNew(request: CallRequest, id: string): Promise<CallAnswer> {
+  /** Decides and records a new call; `unrecorded` runs if no intent could be recorded (the id is free again). */
+  private async openNew(
+    request: CallRequest,
+    id: string,
+    unrecorded?: () => Promise<void>,
+  ): Promise<CallAnswer> {
     const decided = await this.decide(request, id);
-    if (!(decided instanceof DecidedCall)) return { ok: true, state: stateOfResult(id, undefined, decided) };
+    if (!(decided instanceof DecidedCall)) {
+      await unrecorded?.();
+      return { ok: true, state: stateOfResult(id, undefined, decided) };
+    }
     const recorded = await this.recordIntent(decided);
-    if (!(recorded instanceof RecordedIntent))
+    if (!(recorded instanceof RecordedIntent)) {
+      await unrecorded?.();
       return { ok: true, state: stateOfResult(id, decided, recorded) };
+    }
     const { effect } = decided.decision;
     if (effect === 'allow')
       return { ok: true, state: this.ready(recorded, new ClearedCall(recorded, undefined)) };
@@ -670,13 +701,29 @@ export class Harness {
 
   /** Claims the right to record a call's outcome, across processes: true for the first to ask. */
   private async claimEnd(id: string): Promise<boolean> {
-    const now = this.clock();
-    const claim: CountRequest = { key: endClaimOf(id), amount: 1, max: 1, sinceMs: 0 };
     try {
-      return (await this.counters.reserve(endClaimOf(id), now, [claim])).ok;
+      return await this.claim(endClaimOf(id));
     } catch {
       return false;
     }
+  }
+
+  /** Claims a call id for the call about to be opened (a store failure is thrown: fail closed). */
+  private claimOpen(id: string): Promise<boolean> {
+    return this.claim(openClaimOf(id));
+  }
+
+  /**
+   * One unit under a key with a bound of one, in the shared counter store: atomic across processes,
+   * so exactly one claimant gets it. Kept at least a day (counters are pruned outside every window).
+   */
+  private async claim(key: string): Promise<boolean> {
+    const request: CountRequest = { key, amount: 1, max: 1, sinceMs: 0 };
+    return (await this.counters.reserve(key, this.clock(), [request])).ok;
+  }
+
+  private async releaseClaim(key: string): Promise<void> {
+    await this.counters.release(key).catch(() => {});
   }
 
   /** The recorded call as a stage token, for a call this process did not open (or no longer remembers). */
@@ -1521,6 +1568,11 @@ function endClaimOf(id: string): string {
   return `reins.call-end:${id}`;
 }
 
+/** The counter key whose single unit is the right to open the call a call id names (harness `claimOpen`). */
+function openClaimOf(id: string): string {
+  return `reins.call-open:${id}`;
+}
+
 function refusedAnswer(
   code: Extract<CallAnswer, { ok: false }>['code'],
   message: string,
@@ -1576,6 +1628,11 @@ function callerOfRequest(request: CallRequest): CallerRef | undefined {
   return request.credential === undefined
     ? { principal: owner, sessionId }
     : { principal: owner, sessionId, credential: request.credential };
+}
+
+/** Whether the caller is the agent, in the session, that made the call. */
+function ownsCall(caller: CallerRef, call: ToolCall): boolean {
+  return caller.principal.agentId === call.principal.agentId && caller.sessionId === call.sessionId;
 }
 
 function subjectOf(caller: CallerRef): StandingSubject {

@@ -17,7 +17,8 @@ import type { CallResult } from './types.js';
 
 /** Most records of a session read back to find one call (newest first): beyond, it is not found. */
 const MAX_RECORDS_SEARCHED = 50_000;
-const PAGE = 1_000;
+/** Pages grow: a call is usually among the session's last few records, and each record read is parsed. */
+const PAGES = [16, 128, 1_000] as const;
 
 export interface CallRecords {
   readonly intent?: CallIntentEvent;
@@ -32,20 +33,22 @@ export async function findCallRecords(
 ): Promise<CallRecords> {
   let outcome: CallOutcomeEvent | undefined;
   let beforeSeq: number | undefined;
-  for (let read = 0; read < MAX_RECORDS_SEARCHED; read += PAGE) {
-    const page = await audit.query({
+  for (let read = 0, page = 0; read < MAX_RECORDS_SEARCHED; page++) {
+    const limit = PAGES[Math.min(page, PAGES.length - 1)] as number;
+    const records = await audit.query({
       sessionId,
       order: 'desc',
-      limit: PAGE,
+      limit,
       ...(beforeSeq !== undefined ? { beforeSeq } : {}),
     });
-    for (const { event } of page) {
+    for (const { event } of records) {
       if (event.kind === 'call-outcome' && event.decisionId === decisionId) outcome ??= event;
       if (event.kind === 'call-intent' && event.decisionId === decisionId)
         return outcome ? { intent: event, outcome } : { intent: event };
     }
-    if (page.length < PAGE) break;
-    beforeSeq = page.at(-1)?.seq;
+    if (records.length < limit) break;
+    read += records.length;
+    beforeSeq = records.at(-1)?.seq;
   }
   return {};
 }
