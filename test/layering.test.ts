@@ -47,6 +47,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   api: ['spec', 'policy', 'audit', 'store', 'auth', 'inspect', 'oversight'],
   export: ['spec', 'store'],
   inspect: ['spec', 'policy', 'store'],
+  adapters: ['spec', 'harness', 'auth'],
   cli: [
     'spec',
     'memory',

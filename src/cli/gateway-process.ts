@@ -141,6 +141,7 @@ export async function startGatewayProcess<C extends Callers>(
       // limits are counted in the store, so they hold across processes, replicas and restarts
       counters: oversight.stores.counters,
       approvals: oversight.approvals,
+      heldCalls: oversight.heldCalls,
       overrides: oversight.overrides,
       approvalTimeoutMs: plan.approvalTimeoutMs,
       // every call, and every held call while it waits, checks its caller's standing as it is now
@@ -262,6 +263,7 @@ export async function startHttpGatewayProcess(
   try {
     const http = new HttpGateway({
       gateway: running.gateway,
+      harness: running.harness,
       authenticator: running.callers.authenticator,
       host: config.listen.host,
       port: config.listen.port,
@@ -279,6 +281,18 @@ export async function startHttpGatewayProcess(
     await running.close();
     throw error;
   }
+}
+
+/**
+ * The same gateway process inside an application, without a listener (the adapters' in-process mode,
+ * cli/in-process): the harness, its stores and the authenticator of a reins.yaml.
+ */
+export function startInProcessGateway(
+  config: GatewayConfig,
+  directory: string,
+  log: (line: string) => void,
+): Promise<GatewayProcess<CredentialCallers>> {
+  return startGatewayProcess(httpGatewayPlan(config, directory), credentialCallers, log);
 }
 
 function httpGatewayPlan(config: GatewayConfig, directory: string): GatewayPlan {

@@ -7,7 +7,7 @@
  */
 import { PendingApprovals } from '../gateway/pending-approvals.js';
 import { durableApprovals } from '../harness/durable-approvals.js';
-import type { OverrideSource } from '../harness/harness.js';
+import type { HeldCallOptions, OverrideSource } from '../harness/harness.js';
 import { SharedSessionRegistry } from '../harness/shared-session-registry.js';
 import type { ApprovalHandler } from '../harness/types.js';
 import { describeError } from '../spec/errors.js';
@@ -19,6 +19,8 @@ export interface OversightWiring {
   readonly approvals: ApprovalHandler;
   readonly sessions: SharedSessionRegistry;
   readonly overrides: OverrideSource;
+  /** Held calls whose tool the caller runs (the remote protocol): the same store, expiry, cap and notifier. */
+  readonly heldCalls: HeldCallOptions;
   close(): Promise<void>;
 }
 
@@ -44,11 +46,18 @@ export async function wireOversight(
     const approvals = new PendingApprovals(5_000, durable).handler();
     const overrides: OverrideSource = async (callHash, now) =>
       stores.approvals.consumeOverride(callHash, now);
+    const heldCalls: HeldCallOptions = {
+      store: stores.approvals,
+      defaultExpiryMs: options.approvalTimeoutMs,
+      ...(options.maxPendingPerAgent !== undefined ? { maxPendingPerAgent: options.maxPendingPerAgent } : {}),
+      ...(notify ? { onCreated: notify } : {}),
+    };
     return {
       stores,
       approvals,
       sessions,
       overrides,
+      heldCalls,
       close: async () => {
         sessions.stop();
         await stores.close();

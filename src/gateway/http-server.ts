@@ -30,10 +30,14 @@ import { credentialOfClaims } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
+import { isJsonContent, readBody, send } from './http-io.js';
+import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
 import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
 
 export interface HttpGatewayOptions {
   readonly gateway: Gateway;
+  /** Serves the remote enforcement protocol (`/v1/calls`, gateway/remote-calls) beside `/mcp`. */
+  readonly harness?: RemoteCallsOptions['harness'];
   readonly authenticator: Authenticator;
   readonly host: string;
   readonly port: number;
@@ -131,6 +135,8 @@ export class HttpGateway {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://gateway');
     if (url.pathname === TOKEN_EXCHANGE_PATH) return handleTokenExchange(request, response, this.options); // agents delegate tasks (RFC 8693)
+    if (this.options.harness !== undefined && isRemoteCallPath(url.pathname))
+      return handleRemoteCall(request, response, url, { ...this.options, harness: this.options.harness });
     if (url.pathname !== this.options.path)
       return send(response, 404, { error: 'not_found', message: `no endpoint at \`${url.pathname}\`` });
 
@@ -359,25 +365,6 @@ const requestIdentity: IdentityResolver = (authInfo) => {
   return identity;
 };
 
-async function readBody(
-  request: IncomingMessage,
-  limit: number,
-): Promise<{ kind: 'ok'; text: string } | { kind: 'too_large' }> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    request.resume(); // drain without keeping it
-    return { kind: 'too_large' };
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return { kind: 'too_large' };
-    chunks.push(chunk as Buffer);
-  }
-  return { kind: 'ok', text: Buffer.concat(chunks).toString('utf8') };
-}
-
 /**
  * A client that goes away before its response is complete (killed, network gone, stream cancelled)
  * no longer waits for the requests it sent: they are cancelled as if it had said so
@@ -408,17 +395,6 @@ function requestIdsOf(body: unknown): (string | number)[] {
   return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((message) => message.id);
 }
 
-/** `application/json`, with or without parameters (`; charset=utf-8`). */
-function isJsonContent(header: string | undefined): boolean {
-  return header !== undefined && header.split(';')[0]?.trim().toLowerCase() === 'application/json';
-}
-
 function jsonRpcError(code: number, message: string) {
   return { jsonrpc: '2.0', id: null, error: { code, message } };
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.statusCode = status;
-  response.setHeader('content-type', 'application/json');
-  response.end(JSON.stringify(body));
 }

@@ -26,7 +26,7 @@ export interface DurableApprovalsOptions {
   readonly clock?: () => number;
 }
 
-const DEFAULT_EXPIRY_MS = 15 * 60 * 1000;
+export const DEFAULT_APPROVAL_EXPIRY_MS = 15 * 60 * 1000;
 const DEFAULT_RECHECK_MS = 2_000;
 export const DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT = 20;
 
@@ -35,7 +35,7 @@ export function durableApprovals(
   options: DurableApprovalsOptions = {},
 ): ApprovalHandler {
   const clock = options.clock ?? Date.now;
-  const defaultExpiryMs = options.defaultExpiryMs ?? DEFAULT_EXPIRY_MS;
+  const defaultExpiryMs = options.defaultExpiryMs ?? DEFAULT_APPROVAL_EXPIRY_MS;
   const recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
   const maxPending = options.maxPendingPerAgent ?? DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT;
   if (!Number.isInteger(maxPending) || maxPending < 1)

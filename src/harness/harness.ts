@@ -25,16 +25,33 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { ApprovalRecord } from '../spec/oversight.js';
+import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import { type CounterView, type SessionView, type ToolCall, ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
-import type { CounterStore, CountRequest } from '../store/state-stores.js';
+import type { ApprovalStore, CounterStore, CountRequest } from '../store/state-stores.js';
+import {
+  DEFAULT_APPROVAL_EXPIRY_MS,
+  DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT,
+  requestRecord,
+} from './durable-approvals.js';
+import {
+  type CallRecords,
+  findCallRecords,
+  KeyedLock,
+  keyedDecisionId,
+  OpenCallMemory,
+  stateOfOutcome,
+  stateOfResult,
+} from './open-calls.js';
 import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
   ApprovalHandler,
   ApprovalVerdict,
+  CallerRef,
   CallOptions,
   CallProvenance,
   CallRequest,
@@ -83,6 +100,22 @@ export interface HarnessOptions {
    * (an enforcement point that authenticates each call itself, or an embedding without identities).
    */
   readonly standing?: StandingCheck;
+  /**
+   * Where calls whose tool the caller runs itself (`open` / `complete`: the remote protocol, the
+   * adapters) are held for humans: their approval requests, readable and decidable from any process.
+   * Without it such a held call is refused (fail closed).
+   */
+  readonly heldCalls?: HeldCallOptions;
+}
+
+export interface HeldCallOptions {
+  readonly store: Pick<ApprovalStore, 'create' | 'get' | 'consume' | 'close' | 'onChange'>;
+  /** The request expires after this long unless the holding rule asks for less. Default 15 minutes. */
+  readonly defaultExpiryMs?: number;
+  /** Most calls of one agent this process holds at once (default 20); one more is refused. */
+  readonly maxPendingPerAgent?: number;
+  /** Told about every new request once it is stored (webhooks, logs). Must not throw. */
+  readonly onCreated?: (record: ApprovalRecord) => void;
 }
 
 /** Spends an operator's override for exactly this call, if one is waiting. */
@@ -148,6 +181,32 @@ interface Refusal {
   readonly approval?: ApprovalVerdict;
 }
 
+/** A call this process opened for a caller that runs the tool itself (harness/open-calls). */
+interface OpenCall {
+  readonly openedAt: number;
+  readonly recorded: RecordedIntent;
+  /** Set once it may run (allowed, approved, overridden); `readyAt` is when (the tool's start). */
+  readonly cleared?: ClearedCall;
+  readonly readyAt?: number;
+  forget(): void;
+}
+
+/** What `open`, `get`, `wait` and `complete` answer: the call's state, or why the request is refused. */
+export type CallAnswer =
+  | { readonly ok: true; readonly state: CallState }
+  | {
+      readonly ok: false;
+      /** not_found: no such call of this agent in this session; call_conflict: a call id reused for
+       * another call; not_ready: the call is not ready for an outcome; state_unavailable: the store failed. */
+      readonly code: CallRefusalCode;
+      readonly message: string;
+      readonly state?: CallState;
+    };
+
+/** How often a waiting caller re-reads a held call, in case a change notification was missed. */
+const HELD_RECHECK_MS = 2_000;
+const OUTCOME_NOT_RECORDED = 'outcome could not be recorded';
+
 /** What running the tool gave; `startedAt` is when it was started (epoch ms). */
 type Execution =
   | { readonly ok: true; readonly output: unknown; readonly startedAt: number }
@@ -169,6 +228,11 @@ export class Harness {
   private readonly maxSessionHistory: number | undefined;
   private readonly overrides: OverrideSource | undefined;
   private readonly standing: StandingCheck | undefined;
+  private readonly heldCalls: HeldCallOptions | undefined;
+  /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
+  private readonly openCalls = new OpenCallMemory<OpenCall>();
+  private readonly callLocks = new KeyedLock();
+  private unwatchOpenCallStanding: (() => void) | undefined;
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -187,6 +251,7 @@ export class Harness {
     this.maxSessionHistory = options.maxSessionHistory;
     this.overrides = options.overrides;
     this.standing = options.standing;
+    this.heldCalls = options.heldCalls;
   }
 
   /**
@@ -244,6 +309,490 @@ export class Harness {
     await Promise.allSettled([...this.running]);
   }
 
+  // ---- Calls whose tool the caller runs itself (decision 0021) ----
+
+  /**
+   * Opens a call whose tool the caller runs itself (the remote protocol, the adapters): decided, and
+   * its intent recorded, like any call. A denial's outcome is recorded at once; a held call becomes an
+   * approval request in the store. `ready` hands back the arguments to run the tool with; the caller
+   * then reports what it did with `complete`. With a `callId` (the framework's tool-call id), opening
+   * the same call again — same agent, session and id — finds the first one, and only with the same
+   * arguments.
+   */
+  async open(request: CallRequest, callId?: string): Promise<CallAnswer> {
+    const caller = callerOfRequest(request);
+    if (callId === undefined || caller === undefined)
+      return this.guarded(() => this.openNew(request, randomUUID()));
+    const id = keyedDecisionId(caller.principal.agentId, caller.sessionId, callId);
+    return this.callLocks.run(id, () =>
+      this.guarded(async () => {
+        const records = await this.readCall(caller, id);
+        if (records === undefined) return this.openNew(request, id);
+        if (!this.sameCall(records.intent, request)) {
+          return refusedAnswer(
+            'call_conflict',
+            `call id \`${callId}\` was already used for a different call in this session: use a new id`,
+          );
+        }
+        return { ok: true, state: await this.stateOf(caller, records) };
+      }),
+    );
+  }
+
+  /** Where a call opened earlier stands; a held one that was approved is released here (once). */
+  get(caller: CallerRef, id: string): Promise<CallAnswer> {
+    return this.callLocks.run(id, () =>
+      this.guarded(async () => {
+        const records = await this.readCall(caller, id);
+        if (records === undefined) return notFound(id);
+        return { ok: true, state: await this.stateOf(caller, records) };
+      }),
+    );
+  }
+
+  /**
+   * Waits while the call is held, up to `timeoutMs`: woken by its approval request changing (in any
+   * process), its session's status, the agents' standing, its expiry, and a re-read every 2 s.
+   */
+  async wait(caller: CallerRef, id: string, timeoutMs: number, signal?: AbortSignal): Promise<CallAnswer> {
+    const deadline = this.clock() + Math.max(0, timeoutMs);
+    for (;;) {
+      const answer = await this.get(caller, id);
+      const left = deadline - this.clock();
+      if (!answer.ok || answer.state.status !== 'held' || left <= 0 || signal?.aborted) return answer;
+      const expiresIn = Date.parse(answer.state.expiresAt ?? '') - this.clock();
+      await this.nextChange(
+        id,
+        caller.sessionId,
+        Math.min(left, HELD_RECHECK_MS, Math.max(expiresIn + 5, 5)),
+        signal,
+      );
+    }
+  }
+
+  /**
+   * The outcome of a `ready` call, as the caller ran it: screened and filtered like any result and
+   * recorded (once, whichever process is told); the answer is what the caller may use. Anything but a
+   * ready call is refused: a denied, held, or completed one.
+   */
+  complete(caller: CallerRef, id: string, report: OutcomeReport): Promise<CallAnswer> {
+    return this.callLocks.run(id, () =>
+      this.guarded(async () => {
+        const records = await this.readCall(caller, id);
+        if (records === undefined) return notFound(id);
+        const state = await this.stateOf(caller, records);
+        if (state.status !== 'ready') return notReady(state);
+        const local = this.openCalls.get(id);
+        if (local?.cleared === undefined || !(await this.claimEnd(id)))
+          return refusedAnswer('not_ready', `call \`${id}\` is being ended by another process`, state);
+        const startedAt = local.readyAt ?? this.clock();
+        const execution: Execution = report.ok
+          ? { ok: true, output: report.result, startedAt }
+          : { ok: false, error: `tool failed: ${report.error}`, outcome: 'error', startedAt };
+        const filtered = await this.filterOutput(local.cleared, execution);
+        const result = await this.recordOutcome(local.recorded, filtered, local.cleared.approval);
+        if (result.status === 'error' && result.error.startsWith(OUTCOME_NOT_RECORDED))
+          await this.counters.release(endClaimOf(id)).catch(() => {});
+        this.openCalls.remove(id);
+        return { ok: true, state: stateOfResult(id, local.recorded.decided, result) };
+      }),
+    );
+  }
+
+  /** Reading the store failed: the caller is told so, nothing is assumed (fail closed). */
+  private async guarded(task: () => Promise<CallAnswer>): Promise<CallAnswer> {
+    try {
+      return await task();
+    } catch (error) {
+      return refusedAnswer(
+        'state_unavailable',
+        `the call's state could not be read: ${describeError(error)}`,
+      );
+    }
+  }
+
+  private async openNew(request: CallRequest, id: string): Promise<CallAnswer> {
+    const decided = await this.decide(request, id);
+    if (!(decided instanceof DecidedCall)) return { ok: true, state: stateOfResult(id, undefined, decided) };
+    const recorded = await this.recordIntent(decided);
+    if (!(recorded instanceof RecordedIntent))
+      return { ok: true, state: stateOfResult(id, decided, recorded) };
+    const { effect } = decided.decision;
+    if (effect === 'allow')
+      return { ok: true, state: this.ready(recorded, new ClearedCall(recorded, undefined)) };
+    if (effect === 'approve') return { ok: true, state: await this.hold(recorded) };
+    const cleared = await this.overridden(recorded);
+    if (cleared instanceof ClearedCall) return { ok: true, state: this.ready(recorded, cleared) };
+    return { ok: true, state: await this.endOpen(recorded, cleared) };
+  }
+
+  /** Cleared to run: remembered here, and the arguments handed to the caller. */
+  private ready(recorded: RecordedIntent, cleared: ClearedCall): CallState {
+    const now = this.clock();
+    const known = this.openCalls.get(recorded.decided.decisionId);
+    if (known?.cleared === undefined) this.remember(recorded, cleared, now);
+    const { decided } = recorded;
+    return {
+      ...callStateBase(decided.decisionId, decided),
+      status: 'ready',
+      args: decided.executeArgs,
+      callHash: callHash(decided.call),
+    };
+  }
+
+  /** A held call: its approval request goes to the store, decidable from any process. */
+  private async hold(recorded: RecordedIntent): Promise<CallState> {
+    const { decided } = recorded;
+    const held = this.heldCalls;
+    const reasons = decided.decision.reasons.join('; ');
+    if (held === undefined)
+      return this.endOpen(recorded, {
+        outcome: 'denied',
+        reason: `approval required (${reasons}) but no approver is configured`,
+      });
+    const agentId = decided.call.principal.agentId;
+    const max = held.maxPendingPerAgent ?? DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT;
+    if (this.heldBy(agentId) >= max) {
+      const reason = `agent \`${agentId}\` already has ${max} calls waiting for approval (limit \`limits.maxPendingApprovalsPerAgent\`)`;
+      return this.endOpen(recorded, { outcome: 'denied', reason: `approval failed: ${reason}` });
+    }
+    const hash = callHash(decided.call);
+    const request = {
+      decisionId: decided.decisionId,
+      call: decided.call,
+      decision: decided.decision,
+      callHash: hash,
+    };
+    const record = requestRecord(request, this.clock(), held.defaultExpiryMs ?? DEFAULT_APPROVAL_EXPIRY_MS);
+    try {
+      await held.store.create(record);
+    } catch (error) {
+      const reason = `approval failed: cannot store the approval request: ${describeError(error)}`;
+      return this.endOpen(recorded, { outcome: 'denied', reason });
+    }
+    try {
+      held.onCreated?.(record);
+    } catch {
+      // a notifier must not affect the held call
+    }
+    this.remember(recorded, undefined, this.clock(), Date.parse(record.expiresAt));
+    return {
+      ...callStateBase(decided.decisionId, decided),
+      status: 'held',
+      reason: reasons,
+      expiresAt: record.expiresAt,
+      callHash: hash,
+    };
+  }
+
+  /** Ends an open call without running it: its reservation given back, its outcome recorded. */
+  private async endOpen(recorded: RecordedIntent, refusal: Refusal): Promise<CallState> {
+    await this.release(recorded.decided);
+    const result = await this.recordOutcome(recorded, refusal);
+    this.openCalls.remove(recorded.decided.decisionId);
+    return stateOfResult(recorded.decided.decisionId, recorded.decided, result);
+  }
+
+  /** The call's intent and outcome, if it is a call of this agent in this session; else undefined. */
+  private async readCall(
+    caller: CallerRef,
+    id: string,
+  ): Promise<(CallRecords & { intent: CallIntentEvent }) | undefined> {
+    const records = await findCallRecords(this.audit, caller.sessionId, id);
+    const { intent } = records;
+    if (intent === undefined || intent.principal.agentId !== caller.principal.agentId) return undefined;
+    return { ...records, intent };
+  }
+
+  /** Whether a request is the recorded call again (as recorded: redacted the same way). */
+  private sameCall(intent: CallIntentEvent, request: CallRequest): boolean {
+    const { provenance: _p, trustedInput: _t, credential: _c, ...input } = request;
+    const parsed = ToolCallSchema.safeParse(input);
+    if (!parsed.success) return false;
+    const now = this.clock();
+    const session: SessionView = {
+      id: parsed.data.sessionId,
+      status: 'active',
+      startedAt: now,
+      history: [],
+      labels: [],
+    };
+    const recorded = decideCall(this.policy.current, {
+      call: parsed.data,
+      now,
+      state: { session, counters: NO_COUNTERS },
+      refusal: undefined,
+    }).call;
+    return callHash(recorded) === callHash(callOfIntent(intent));
+  }
+
+  /**
+   * Where an open call stands, from the store: its outcome if it has one; an allowed (or overridden)
+   * call is ready; a held one is as its approval request says — released here once approved, or
+   * ended (its outcome recorded) once refused, expired, or its session or credential stopped.
+   */
+  private async stateOf(
+    caller: CallerRef,
+    records: CallRecords & { intent: CallIntentEvent },
+  ): Promise<CallState> {
+    const { intent, outcome } = records;
+    const id = intent.decisionId;
+    if (outcome !== undefined) {
+      this.openCalls.remove(id);
+      return stateOfOutcome(intent, outcome);
+    }
+    const local = this.openCalls.get(id);
+    const recorded = local?.recorded ?? this.reconstruct(intent);
+    const status = this.sessions.get(intent.sessionId)?.status;
+    if (status === 'killed')
+      return this.endRecorded(recorded, local, 'cancelled', `session \`${intent.sessionId}\` was killed`);
+    const effect = intent.decision.effect;
+    if (effect === 'allow')
+      return this.ready(recorded, local?.cleared ?? new ClearedCall(recorded, undefined));
+    if (effect === 'deny') {
+      if (local?.cleared !== undefined) return this.ready(recorded, local.cleared);
+      return {
+        ...callStateBase(id, recorded.decided),
+        status: 'denied',
+        reason: intent.decision.reasons.join('; '),
+      };
+    }
+    if (local?.cleared !== undefined) return this.ready(recorded, local.cleared);
+    return this.heldState(caller, recorded, local);
+  }
+
+  private async heldState(
+    caller: CallerRef,
+    recorded: RecordedIntent,
+    local: OpenCall | undefined,
+  ): Promise<CallState> {
+    const { decided } = recorded;
+    const id = decided.decisionId;
+    const store = this.heldCalls?.store;
+    const request = store === undefined ? undefined : await store.get(id);
+    if (store === undefined || request === undefined)
+      return this.endRecorded(recorded, local, 'denied', 'its approval request is not in the store');
+    const now = this.clock();
+    if (request.status === 'pending') {
+      if (Date.parse(request.expiresAt) <= now) {
+        await store.close(id, 'expired', new Date(now));
+        return this.endRecorded(recorded, local, 'expired', `approval expired at ${request.expiresAt}`);
+      }
+      const lost = this.standingRefusal(subjectOf(caller));
+      if (lost !== undefined) {
+        await store.close(id, 'cancelled', new Date(now));
+        return this.endRecorded(recorded, local, 'denied', `${lost.message}: the held call is refused`);
+      }
+      if (local === undefined) this.remember(recorded, undefined, now, Date.parse(request.expiresAt));
+      return {
+        ...callStateBase(id, decided),
+        status: 'held',
+        reason: decided.decision.reasons.join('; '),
+        expiresAt: request.expiresAt,
+        callHash: callHash(decided.call),
+      };
+    }
+    if (request.status === 'denied')
+      return this.endRecorded(
+        recorded,
+        local,
+        'denied',
+        refusedBy(request),
+        verdictOfRequest(request, false),
+      );
+    if (request.status === 'expired' || request.status === 'cancelled')
+      return this.endRecorded(recorded, local, request.status, `the approval request was ${request.status}`);
+    // approved (spent here, bound to the call as recorded) or already spent for it
+    if (request.status === 'approved' && !(await store.consume(id, callHash(decided.call), new Date(now)))) {
+      const again = await store.get(id);
+      if (again?.status !== 'used')
+        return this.endRecorded(
+          recorded,
+          local,
+          'denied',
+          'the approval was already used or no longer matches this call',
+        );
+    }
+    const verdict = verdictOfRequest(request, true);
+    const refusal =
+      (await this.freshStandingRefusal(subjectOf(caller))) ??
+      (await this.freshStandingRefusal(decided.subject));
+    if (refusal !== undefined)
+      return this.endRecorded(
+        recorded,
+        local,
+        'denied',
+        `${refusal.message}: the approved call is refused`,
+        verdict,
+      );
+    const status = this.sessions.get(decided.call.sessionId)?.status ?? 'active';
+    if (status !== 'active')
+      return this.endRecorded(
+        recorded,
+        local,
+        'cancelled',
+        `session \`${decided.call.sessionId}\` is ${status}`,
+        verdict,
+      );
+    return this.ready(recorded, new ClearedCall(recorded, verdict));
+  }
+
+  /**
+   * Ends an open call that is not running here (refused, expired, its session or credential stopped):
+   * its outcome is recorded once, by whichever process claims it first (the store's counters).
+   */
+  private async endRecorded(
+    recorded: RecordedIntent,
+    local: OpenCall | undefined,
+    outcome: Refusal['outcome'],
+    reason: string,
+    approval?: ApprovalVerdict,
+  ): Promise<CallState> {
+    const { decided } = recorded;
+    const id = decided.decisionId;
+    this.openCalls.remove(id);
+    const running = local?.cleared !== undefined;
+    const said = running
+      ? `${reason} while the tool ran (it may have taken effect): its outcome is not accepted`
+      : reason;
+    // a call whose tool may be running was not refused: it was cancelled under way
+    const ended: Refusal['outcome'] = running ? 'cancelled' : outcome;
+    if (!(await this.claimEnd(id))) {
+      return { ...callStateBase(id, decided), status: 'denied', outcome: ended, reason: said };
+    }
+    if (!running) await this.release(decided);
+    const result = await this.recordOutcome(
+      recorded,
+      approval ? { outcome: ended, reason: said, approval } : { outcome: ended, reason: said },
+    );
+    return stateOfResult(id, decided, result);
+  }
+
+  /** Claims the right to record a call's outcome, across processes: true for the first to ask. */
+  private async claimEnd(id: string): Promise<boolean> {
+    const now = this.clock();
+    const claim: CountRequest = { key: endClaimOf(id), amount: 1, max: 1, sinceMs: 0 };
+    try {
+      return (await this.counters.reserve(endClaimOf(id), now, [claim])).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The recorded call as a stage token, for a call this process did not open (or no longer remembers). */
+  private reconstruct(intent: CallIntentEvent): RecordedIntent {
+    const policy = this.policy.current;
+    const facts = policy.toolFacts(intent.tool);
+    const decision: Decision = {
+      effect: intent.decision.effect,
+      matchedRules: intent.decision.matchedRules,
+      reasons: intent.decision.reasons,
+      decidedBy: intent.decision.decidedBy ?? [],
+      obligations: [],
+      policyHash: intent.decision.policyHash,
+      diagnostics: intent.decision.diagnostics as Diagnostic[],
+      ...(facts !== undefined ? { tool: facts } : {}),
+    };
+    const decidedAt = Date.parse(intent.time);
+    const decided = new DecidedCall(
+      intent.decisionId,
+      callOfIntent(intent),
+      decision,
+      decidedAt,
+      performance.now() - Math.max(0, this.clock() - decidedAt),
+      intent.decisionLatencyUs,
+      false, // a reservation another process made is not given back from here (budget lost, never exceeded)
+      [],
+      intent.args,
+      policy.redaction,
+      { agentIds: [intent.principal.agentId, ...intent.principal.delegatedBy] },
+    );
+    return new RecordedIntent(decided, intent.id);
+  }
+
+  /** Remembers a call this process opened: ended at once if its session is killed or its standing lost. */
+  private remember(
+    recorded: RecordedIntent,
+    cleared: ClearedCall | undefined,
+    now: number,
+    expiresAt?: number,
+  ): void {
+    const { decisionId: id, call } = recorded.decided;
+    const cleanups: (() => void)[] = [];
+    const entry: OpenCall = {
+      openedAt: now,
+      recorded,
+      ...(cleared !== undefined ? { cleared, readyAt: now } : {}),
+      forget: () => {
+        for (const cleanup of cleanups) cleanup();
+      },
+    };
+    const caller: CallerRef = { principal: call.principal, sessionId: call.sessionId };
+    if (expiresAt !== undefined) {
+      const timer = setTimeout(() => void this.get(caller, id), Math.max(0, expiresAt - now) + 10);
+      timer.unref();
+      cleanups.push(() => clearTimeout(timer));
+    }
+    const unwatch = this.sessions.watch?.(call.sessionId, (status) => {
+      if (status === 'killed') void this.get(caller, id);
+    });
+    if (unwatch) cleanups.push(unwatch);
+    this.openCalls.set(id, entry, now);
+    this.watchStandingOfOpenCalls();
+  }
+
+  /** Once: a lost standing ends every open call of this process that depends on it. */
+  private watchStandingOfOpenCalls(): void {
+    if (this.standing === undefined || this.unwatchOpenCallStanding !== undefined) return;
+    this.unwatchOpenCallStanding = this.standing.onChange(() => {
+      for (const [id, open] of [...this.openCalls.values()]) {
+        const lost = this.standingRefusal(open.recorded.decided.subject);
+        if (lost === undefined) continue;
+        void this.callLocks.run(id, () =>
+          this.guarded(async () => {
+            const still = this.openCalls.get(id);
+            if (still === undefined) return notFound(id);
+            if (!still.cleared) await this.heldCalls?.store.close(id, 'cancelled', new Date(this.clock()));
+            return { ok: true, state: await this.endRecorded(still.recorded, still, 'denied', lost.message) };
+          }),
+        );
+      }
+    });
+  }
+
+  private heldBy(agentId: string): number {
+    let count = 0;
+    for (const [, open] of this.openCalls.values())
+      if (open.cleared === undefined && open.recorded.decided.call.principal.agentId === agentId) count++;
+    return count;
+  }
+
+  /** Resolves after the first sign that a held call may have changed, or after `ms`. */
+  private nextChange(id: string, sessionId: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const cleanups: (() => void)[] = [];
+      const done = () => {
+        for (const cleanup of cleanups) cleanup();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      cleanups.push(() => clearTimeout(timer));
+      const offStore = this.heldCalls?.store.onChange((record) => {
+        if (record.id === id) done();
+      });
+      if (offStore) cleanups.push(offStore);
+      const offSession = this.sessions.watch?.(sessionId, done);
+      if (offSession) cleanups.push(offSession);
+      const offStanding = this.standing?.onChange(done);
+      if (offStanding) cleanups.push(offStanding);
+      if (signal) {
+        if (signal.aborted) return done();
+        signal.addEventListener('abort', done, { once: true });
+        cleanups.push(() => signal.removeEventListener('abort', done));
+      }
+    });
+  }
+
   private async runCall(
     request: CallRequest,
     executor: ToolExecutor,
@@ -276,9 +825,11 @@ export class Harness {
    * reservation refused because other calls (in any process) spent the budget meanwhile decides again
    * with the store's totals.
    */
-  private async decide(request: CallRequest): Promise<DecidedCall | CallResult> {
+  private async decide(
+    request: CallRequest,
+    decisionId: string = randomUUID(),
+  ): Promise<DecidedCall | CallResult> {
     const startedAt = performance.now();
-    const decisionId = randomUUID();
     // a non-object request must become a validation error, not a TypeError
     const { provenance, trustedInput, credential, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
@@ -842,7 +1393,7 @@ export class Harness {
     try {
       await this.audit.append(event);
     } catch (error) {
-      const message = `outcome could not be recorded, result withheld: ${describeError(error)}`;
+      const message = `${OUTCOME_NOT_RECORDED}, result withheld: ${describeError(error)}`;
       return { status: 'error', decisionId, decision, outcome: 'error', error: message };
     }
     if (!('ok' in result)) return { status: 'denied', decisionId, decision, outcome, reason: result.reason };
@@ -963,4 +1514,85 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The counter key whose single unit is the right to record a call's outcome (harness `claimEnd`). */
+function endClaimOf(id: string): string {
+  return `reins.call-end:${id}`;
+}
+
+function refusedAnswer(
+  code: Extract<CallAnswer, { ok: false }>['code'],
+  message: string,
+  state?: CallState,
+): CallAnswer {
+  return state === undefined ? { ok: false, code, message } : { ok: false, code, message, state };
+}
+
+function notFound(id: string): CallAnswer {
+  return refusedAnswer('not_found', `no call \`${id}\` of this agent in this session`);
+}
+
+function notReady(state: CallState): CallAnswer {
+  const why =
+    state.status === 'held'
+      ? 'it is held for approval: wait for it first'
+      : state.status === 'denied'
+        ? `it was refused (${state.outcome ?? 'denied'}): the tool must not have run`
+        : 'its outcome is already on record';
+  return refusedAnswer('not_ready', `call \`${state.id}\` takes no outcome: ${why}`, state);
+}
+
+function callStateBase(id: string, decided: { call: ToolCall; decision: Decision }) {
+  return {
+    id,
+    effect: decided.decision.effect,
+    tool: `${decided.call.tool.server}/${decided.call.tool.name}`,
+  } as const;
+}
+
+/** The recorded call (as decided, arguments redacted) from its intent record. */
+function callOfIntent(intent: CallIntentEvent): ToolCall {
+  return {
+    principal: intent.principal,
+    sessionId: intent.sessionId,
+    tool: intent.tool,
+    args: intent.args,
+    context: {},
+  };
+}
+
+/** The agent and session a request names, if it names them at all (the decision validates the rest). */
+function callerOfRequest(request: CallRequest): CallerRef | undefined {
+  const principal = (request as { principal?: { agentId?: unknown } } | undefined)?.principal;
+  if (typeof principal?.agentId !== 'string') return undefined;
+  const parsed = ToolCallSchema.safeParse({
+    principal: request.principal,
+    sessionId: request.sessionId,
+    tool: request.tool,
+  });
+  if (!parsed.success) return undefined;
+  const { principal: owner, sessionId } = parsed.data;
+  return request.credential === undefined
+    ? { principal: owner, sessionId }
+    : { principal: owner, sessionId, credential: request.credential };
+}
+
+function subjectOf(caller: CallerRef): StandingSubject {
+  const agentIds = [caller.principal.agentId, ...caller.principal.delegatedBy];
+  return caller.credential === undefined ? { agentIds } : { agentIds, credential: caller.credential };
+}
+
+function verdictOfRequest(record: ApprovalRecord, approved: boolean): ApprovalVerdict {
+  const deciding = record.votes.filter((vote) => vote.approved === approved);
+  return {
+    approved,
+    by: deciding.map((vote) => vote.actor.id).join(', '),
+    reason: deciding.map((vote) => vote.reason).join('; '),
+  };
+}
+
+function refusedBy(record: ApprovalRecord): string {
+  const verdict = verdictOfRequest(record, false);
+  return `approval refused${verdict.by ? ` by ${verdict.by}` : ''}${verdict.reason ? `: ${verdict.reason}` : ''}`;
 }

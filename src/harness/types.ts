@@ -7,7 +7,7 @@ import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { Outcome } from '../spec/audit-event.js';
 import type { Decision } from '../spec/decision.js';
 import type { CallCredential } from '../spec/standing.js';
-import type { ToolCall, ToolCallInput } from '../spec/tool-call.js';
+import type { Principal, ToolCall, ToolCallInput } from '../spec/tool-call.js';
 
 /** The policy in force; read once per call so a reload never mixes two versions in one decision. */
 export interface PolicyHandle {
@@ -35,6 +35,16 @@ export type CallRequest = ToolCallInput & {
    */
   readonly credential?: CallCredential;
 };
+
+/**
+ * Who asks about a call opened earlier (`Harness.get`, `wait`, `complete`): the agent and session its
+ * credential names, and that credential. Only the agent that opened a call, in its session, sees it.
+ */
+export interface CallerRef {
+  readonly principal: Principal;
+  readonly sessionId: string;
+  readonly credential?: CallCredential;
+}
 
 /**
  * Runs the real tool. Receives the arguments exactly as decided on, and the decision id, so that the

@@ -165,7 +165,8 @@ export const GatewayConfigSchema = z.strictObject({
     .default({ sqlite: '.reins/audit.db', durability: 'full' }),
   /** Signing keys: kept apart from the store (relative paths: to this file). */
   keys: KeysConfigSchema.default({}),
-  upstreams: z.array(UpstreamConfigSchema).min(1),
+  /** MCP servers behind the gateway; none for a gateway that serves only the remote protocol (`/v1/calls`). */
+  upstreams: z.array(UpstreamConfigSchema).default([]),
   /** Tool definition pins (relative to this file); commit it so that a changed tool is caught. */
   lock: z.string().default('reins.lock'),
   listen: z

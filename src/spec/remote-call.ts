@@ -80,3 +80,16 @@ export type CallState = z.infer<typeof CallStateSchema>;
 /** The error body of every refused request of the protocol. */
 export const RemoteErrorSchema = z.object({ error: z.string(), message: z.string() });
 export type RemoteError = z.infer<typeof RemoteErrorSchema>;
+
+/** Why a request about a call is refused, and the HTTP status the protocol answers it with. */
+export const CALL_REFUSAL_STATUS = {
+  /** No such call of this agent in this session. */
+  not_found: 404,
+  /** A call id reused for a different call. */
+  call_conflict: 409,
+  /** The call takes no outcome now: held, refused, or completed already. */
+  not_ready: 409,
+  /** The store could not be read or written: nothing was assumed. */
+  state_unavailable: 503,
+} as const;
+export type CallRefusalCode = keyof typeof CALL_REFUSAL_STATUS;
