@@ -235,6 +235,37 @@ describe('reins/openai-agents: calls Reins holds for a human', () => {
     expect(model.seen.get('call_1')).toBe('Reins refused this call: a human said no');
   });
 
+  it('runs an allowed call of the same turn once, across the interruption and the resumption', async () => {
+    const governor = new FakeGovernor((tool) => (tool === 'app/send' ? 'approve' : 'allow'));
+    const looked: unknown[] = [];
+    const options = { governor, server: 'app' };
+    const lookup = reinsTool(options, {
+      name: 'lookup',
+      description: 'look up',
+      parameters: z.object({ id: z.string() }),
+      execute: async (input) => {
+        looked.push(input);
+        return `found ${input.id}`;
+      },
+    });
+    const send = reinsTool(options, {
+      name: 'send',
+      description: 'send',
+      parameters: z.object({ to: z.string(), text: z.string() }),
+      execute: async () => 'sent',
+    });
+    const model = new ScriptedModel([SEND, { name: 'lookup', args: { id: '7' }, callId: 'call_2' }]);
+    const agent = new Agent({ name: 'two', instructions: 'x', model, tools: [send, lookup] });
+    const first = await runner.run(agent, 'go');
+    expect(first.interruptions.map((item) => item.name)).toEqual(['send']);
+    governor.decide(governor.idOf('call_1'), true);
+    await applyReinsDecisions(first.state);
+    await runner.run(agent, first.state);
+    expect(looked).toEqual([{ id: '7' }]);
+    expect(model.seen.get('call_1')).toBe('sent');
+    expect(model.seen.get('call_2')).toBe('found 7');
+  });
+
   it('waits for the human when asked to, then approves', async () => {
     const { governor, build } = setup('approve', [SEND]);
     const first = await runner.run(build().agent, 'send');
