@@ -8,10 +8,11 @@
  * another process that waits until a human approves in Reins and then runs exactly the held
  * arguments; arguments altered in the saved state, an approval given in the SDK alone and a replayed
  * approval run nothing; limits apply; every call has its intent and outcome, and the log verifies.
- * The in-process mode (LocalGovernor) runs the same agent against the same store.
+ * The in-process mode (LocalGovernor) runs the same agent against the same store, and
+ * examples/openai-agents runs as its README says, with its own policy and no API key.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunState } from '@openai/agents';
@@ -26,6 +27,7 @@ import { type RemoteDeployment, startRemoteDeployment } from './support/remote-d
 import type { ScriptedCall } from './support/scripted-agents-model.js';
 
 const RESUME_PROCESS = join(import.meta.dirname, 'support/openai-agents-resume-process.ts');
+const EXAMPLE = join(import.meta.dirname, '../examples/openai-agents');
 
 let remote: RemoteDeployment;
 let governor: RemoteGovernor;
@@ -267,3 +269,63 @@ describe('reins/openai-agents in-process (LocalGovernor)', () => {
     }
   }, 60_000);
 });
+
+describe('examples/openai-agents', () => {
+  it('runs with the scripted model: redaction, a limit, a refusal, a held mail resumed elsewhere', async () => {
+    const example = await startRemoteDeployment({
+      policy: readFileSync(join(EXAMPLE, 'policy.yaml'), 'utf8'),
+      agentId: 'mail-assistant',
+    });
+    try {
+      const credential = join(scratch, 'example.credential');
+      writeFileSync(credential, example.token);
+      const env = {
+        GATEWAY_URL: example.url,
+        SAVED_RUN: join(scratch, 'example-run.json'),
+        OPENAI_API_KEY: '',
+      };
+      const start = await runExample(['start', credential], env);
+      expect(start).toContain('[REDACTED');
+      expect(start).not.toContain(SECRET);
+      expect(start).toContain(
+        'lookup-3) -> Reins refused this call: at most two customer lookups per session',
+      );
+      expect(start).toContain('delete-1) -> Reins refused this call: accounts are never deleted by an agent');
+      expect(start).toContain('Reins holds 1 call(s) for a human');
+      const resuming = runExample(['resume', credential], env);
+      const [held] = await eventually(
+        () => {
+          const pending = example.pending();
+          expect(pending).toHaveLength(1);
+          return pending;
+        },
+        { timeoutMs: 20_000, what: 'the held mail' },
+      );
+      example.vote(held?.id ?? '', 'approve');
+      const resumed = await resuming;
+      expect(resumed).toContain('send_email: approved');
+      expect(resumed).toContain('mail-1) -> sent "Summary" to billing@acme.example');
+      expect(example.verify().code).toBe(0);
+    } finally {
+      await example.close();
+    }
+  }, 90_000);
+});
+
+/** Runs examples/openai-agents/agent.mjs as its README does; resolves with its output. */
+function runExample(args: string[], env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, [join(EXAMPLE, 'agent.mjs'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    out += chunk;
+  });
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`)))),
+  );
+}
