@@ -39,6 +39,7 @@ export interface ReinsToolOptions {
    * What a call Reins holds for a human does: `interrupt` (default) ends the run with an SDK
    * interruption, to resume once a human decided in Reins; `wait` keeps the run waiting inside the
    * tool call until Reins decides (or `waitTimeoutMs` passes; the model is then told it is held).
+   * A tool's own `timeoutMs` bounds that wait too: the SDK times the whole governed call.
    */
   readonly whenHeld?: 'interrupt' | 'wait';
   readonly waitTimeoutMs?: number;
@@ -168,8 +169,9 @@ export interface AppliedDecisions {
 }
 
 export interface ApplyOptions {
-  /** Wait for the humans while Reins holds a call (long-poll), up to `timeoutMs` (default: no wait). */
+  /** Wait (long-poll) while Reins holds a call, instead of leaving it `held` (default false). */
   readonly wait?: boolean;
+  /** How long to wait at most (default: until the humans decide or the approval request expires). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
