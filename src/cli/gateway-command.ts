@@ -51,7 +51,11 @@ export function runHttpGateway(options: { config: string }, io: CliIo, stop?: Ab
       return startHttpGatewayProcess(config, directory, log);
     },
     (running) => [
-      `reins gateway listening on ${running.endpoint} (${running.upstreams.map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`).join(', ')})`,
+      `reins gateway listening on ${running.endpoint} (${
+        running.upstreams
+          .map((upstream) => `${upstream.name}: ${upstream.listTools().length} tools`)
+          .join(', ') || 'no MCP upstream'
+      }); remote protocol at ${new URL('/v1/calls', running.endpoint)}`,
     ],
     io,
     stop,

@@ -32,6 +32,7 @@ import { describeError } from '../spec/errors.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
 import { isJsonContent, readBody, send } from './http-io.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
+import { REMOTE_OPENAPI_PATH, remoteCallsOpenApi } from './remote-openapi.js';
 import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
 
 export interface HttpGatewayOptions {
@@ -135,6 +136,12 @@ export class HttpGateway {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://gateway');
     if (url.pathname === TOKEN_EXCHANGE_PATH) return handleTokenExchange(request, response, this.options); // agents delegate tasks (RFC 8693)
+    if (
+      this.options.harness !== undefined &&
+      url.pathname === REMOTE_OPENAPI_PATH &&
+      request.method === 'GET'
+    )
+      return send(response, 200, remoteCallsOpenApi()); // public, like any API description
     if (this.options.harness !== undefined && isRemoteCallPath(url.pathname))
       return handleRemoteCall(request, response, url, { ...this.options, harness: this.options.harness });
     if (url.pathname !== this.options.path)

@@ -360,7 +360,8 @@ export class Harness {
       const answer = await this.get(caller, id);
       const left = deadline - this.clock();
       if (!answer.ok || answer.state.status !== 'held' || left <= 0 || signal?.aborted) return answer;
-      const expiresIn = Date.parse(answer.state.expiresAt ?? '') - this.clock();
+      const expiresAt = Date.parse(answer.state.expiresAt ?? '');
+      const expiresIn = Number.isFinite(expiresAt) ? expiresAt - this.clock() : HELD_RECHECK_MS;
       await this.nextChange(
         id,
         caller.sessionId,
