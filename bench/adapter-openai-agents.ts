@@ -7,6 +7,7 @@
  * machine state; the overhead per call is a variant's time minus the unwrapped one's. Each governed
  * call is opened twice (`needsApproval`, then at execution under the same callId) and completed once:
  * an intent and an outcome record, durable (SQLite, WAL, synchronous=FULL) before the call goes on.
+ * Each governor works in a session of its own, which grows by one call per run.
  *   npm run build && npx tsc -p tsconfig.bench.json && node dist-bench/bench/adapter-openai-agents.js [--quick]
  */
 import { spawnSync } from 'node:child_process';
@@ -86,8 +87,8 @@ function agentWith(governor: ToolGovernor | undefined): Agent {
   return new Agent({ name: 'bench', instructions: 'echo', model: new OneCallModel(), tools: [echo] });
 }
 
-/** A deployment directory set up with the built CLI: keys, one agent, its credential. */
-function deployment(): { directory: string; config: string; token: string } {
+/** A deployment directory set up with the built CLI: keys, one agent, credentials for its sessions. */
+function deployment(): { directory: string; config: string; token: (session: string) => string } {
   const directory = mkdtempSync(join(tmpdir(), 'reins-oaia-bench-'));
   const config = join(directory, 'reins.yaml');
   writeFileSync(join(directory, 'policy.yaml'), POLICY);
@@ -114,7 +115,7 @@ listen: { host: 127.0.0.1, port: 0 }
   };
   reins('keys', 'generate');
   reins('agents', 'create', 'bench', '--owner', 'bench@example.com', '--scopes', 'app/*');
-  return { directory, config, token: reins('agents', 'token', 'bench', '--session', 'bench-run') };
+  return { directory, config, token: (session) => reins('agents', 'token', 'bench', '--session', session) };
 }
 
 interface Phase {
@@ -177,7 +178,10 @@ async function main(): Promise<void> {
     const inProcess = await openInProcessReins({ config: setup.config, log });
     try {
       phases.push(
-        await phase('in-process (LocalGovernor)', new LocalGovernor({ ...inProcess, token: setup.token })),
+        await phase(
+          'in-process (LocalGovernor)',
+          new LocalGovernor({ ...inProcess, token: setup.token('local') }),
+        ),
       );
     } finally {
       await inProcess.close();
@@ -187,7 +191,10 @@ async function main(): Promise<void> {
     try {
       const url = gateway.endpoint.replace(/\/mcp$/, '');
       phases.push(
-        await phase('remote (RemoteGovernor, HTTP)', new RemoteGovernor({ url, token: setup.token })),
+        await phase(
+          'remote (RemoteGovernor, HTTP)',
+          new RemoteGovernor({ url, token: setup.token('remote') }),
+        ),
       );
     } finally {
       await gateway.close();
@@ -212,7 +219,9 @@ function report(phases: readonly Phase[]): void {
   }
   write('(median / p99; overhead = governed minus unwrapped, at the median and at the p99)');
   write('');
-  write('| governor steps of one call (ms) | open | open again, same callId | complete |');
+  write(
+    `| governor steps of one call, after the ${WARMUP + RUNS} runs in the session (ms) | open | open again, same callId | complete |`,
+  );
   write('| --- | ---: | ---: | ---: |');
   for (const { name, steps: step } of phases)
     write(`| ${name} | ${pair(step.open)} | ${pair(step.reopen)} | ${pair(step.complete)} |`);
