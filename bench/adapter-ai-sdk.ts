@@ -87,6 +87,7 @@ function timed(governor: ToolGovernor, samples: Map<string, number[]>): ToolGove
     get: (id, signal) => time('get', governor.get(id, signal)),
     wait: (id, options) => time('wait', governor.wait(id, options)),
     complete: (id, report, signal) => time('complete', governor.complete(id, report, signal)),
+    cancel: (id, reason, signal) => time('cancel', governor.cancel(id, reason, signal)),
   };
 }
 

@@ -168,6 +168,12 @@ describe('the remote enforcement protocol', () => {
     expect((await post(JSON.stringify({ tool: 'no-server', args: {} }))).status).toBe(400);
     expect((await post(JSON.stringify({ tool: 'app/lookup', args: {}, extra: 1 }))).status).toBe(400);
     expect((await post('{}', { 'content-type': 'text/plain' })).status).toBe(415);
+    // control characters in a tool name would reach an approver's terminal: refused
+    expect((await post(JSON.stringify({ tool: 'app/lookup\u001b[2J', args: {} }))).status).toBe(400);
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const tooDeep = await post(`{"tool":"app/lookup","args":{"x":${deep}}}`);
+    expect(tooDeep.status).toBe(400);
+    expect(((await tooDeep.json()) as { message: string }).message).toMatch(/nested deeper than 64/);
     expect(
       (await post(JSON.stringify({ tool: 'app/lookup', args: { big: 'x'.repeat(5_000_000) } }))).status,
     ).toBe(413);
@@ -182,6 +188,22 @@ describe('the remote enforcement protocol', () => {
       body: JSON.stringify({ tool: 'app/lookup', args: {} }),
     });
     expect(forged.status).toBe(401);
+  });
+
+  it('the agent withdraws a held call it will not run: it ends cancelled, and nothing can release it', async () => {
+    const opened = await agent.open({
+      tool: 'app/pay',
+      args: { to: 'ACME', amount: 1 },
+      callId: 'withdrawn',
+    });
+    expect(opened.status).toBe('held');
+    expect(await agent.cancel(opened.id, 'the user refused it in the chat')).toMatchObject({
+      status: 'denied',
+      outcome: 'cancelled',
+    });
+    expect(remote.pending().map((request) => request.id)).not.toContain(opened.id);
+    expect((await refusal(agent.cancel(opened.id))).status).toBe(409);
+    expect((await refusal(agent.complete(opened.id, { ok: true, result: 'x' }))).status).toBe(409);
   });
 
   it('every call has its intent and outcome, and the log verifies', () => {

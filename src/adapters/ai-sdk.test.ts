@@ -92,6 +92,14 @@ class FakeGovernor implements ToolGovernor {
     return this.state(id);
   }
 
+  async cancel(id: string): Promise<CallState> {
+    const call = this.state(id);
+    if (call.status !== 'ready' && call.status !== 'held')
+      throw new GovernorError('not_ready', `call ${id} is ${call.status}`, 409);
+    this.calls.set(id, { ...call, status: 'denied', outcome: 'cancelled', reason: 'withdrawn by the agent' });
+    return this.state(id);
+  }
+
   /** A human approves the held call in Reins: it becomes ready with exactly the held arguments. */
   approve(id: string): void {
     const call = this.state(id);

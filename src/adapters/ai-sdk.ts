@@ -195,6 +195,7 @@ function notifyingHeld(
     get: (id, signal) => governor.get(id, signal),
     wait: (id, options) => governor.wait(id, options),
     complete: (id, report, signal) => governor.complete(id, report, signal),
+    cancel: (id, reason, signal) => governor.cancel(id, reason, signal),
   };
 }
 

@@ -24,6 +24,8 @@ export interface ToolGovernor {
   wait(id: string, options?: WaitOptions): Promise<CallState>;
   /** Reports what the tool did; resolves with what the agent may use (or why it may not). */
   complete(id: string, report: OutcomeReport, signal?: AbortSignal): Promise<CallState>;
+  /** Withdraws a held or ready call the agent will not run (recorded `cancelled`). */
+  cancel(id: string, reason?: string, signal?: AbortSignal): Promise<CallState>;
 }
 
 /** A refusal of the protocol itself (bad request, unknown call, credential refused, conflict). */

@@ -88,6 +88,20 @@ class FakeGovernor implements ToolGovernor {
     return next;
   }
 
+  async cancel(id: string): Promise<CallState> {
+    const state = this.state(id);
+    if (state.status !== 'ready' && state.status !== 'held')
+      throw new GovernorError('not_ready', `call ${id} is ${state.status}`, 409);
+    const next: CallState = {
+      ...state,
+      status: 'denied',
+      outcome: 'cancelled',
+      reason: 'withdrawn by the agent',
+    };
+    this.calls.set(id, next);
+    return next;
+  }
+
   /** A human approves in Reins: the call becomes ready with exactly the held arguments. */
   approve(id: string): void {
     this.settle(id, { status: 'ready', args: this.heldArgs(id) });

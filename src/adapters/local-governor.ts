@@ -22,7 +22,7 @@ import {
 import { GovernorError, type ToolGovernor, type WaitOptions } from './governor.js';
 
 export interface LocalGovernorOptions {
-  readonly harness: Pick<Harness, 'open' | 'get' | 'wait' | 'complete'>;
+  readonly harness: Pick<Harness, 'open' | 'get' | 'wait' | 'complete' | 'cancel'>;
   readonly authenticator: Pick<Authenticator, 'authenticate'>;
   /** The agent's Reins credential, or a function returning the current one. */
   readonly token: string | (() => string | Promise<string>);
@@ -67,6 +67,10 @@ export class LocalGovernor implements ToolGovernor {
     const parsed = OutcomeReportSchema.safeParse(report);
     if (!parsed.success) throw new GovernorError('invalid_request', 'invalid outcome report', 400);
     return stateOf(await this.options.harness.complete(await this.caller(), id, parsed.data));
+  }
+
+  async cancel(id: string, reason?: string): Promise<CallState> {
+    return stateOf(await this.options.harness.cancel(await this.caller(), id, reason ?? ''));
   }
 
   /** Every request is authenticated as the gateway would: revocations and suspensions apply at once. */

@@ -78,6 +78,14 @@ class FakeGovernor implements ToolGovernor {
     return call.state;
   }
 
+  async cancel(id: string): Promise<CallState> {
+    const call = this.call(id);
+    if (call.state.status !== 'ready' && call.state.status !== 'held')
+      throw new GovernorError('not_ready', 'the call is not ready', 409);
+    call.state = { ...call.state, status: 'denied', outcome: 'cancelled', reason: 'withdrawn by the agent' };
+    return call.state;
+  }
+
   /** A human decides a held call (as `reins approvals approve|deny` would). */
   decide(id: string, approve: boolean): void {
     const call = this.call(id);

@@ -57,6 +57,11 @@ export class RemoteGovernor implements ToolGovernor {
     return this.request('POST', `${this.base}/${encodeURIComponent(id)}/outcome`, report, signal);
   }
 
+  cancel(id: string, reason?: string, signal?: AbortSignal): Promise<CallState> {
+    const body = reason === undefined ? {} : { reason };
+    return this.request('POST', `${this.base}/${encodeURIComponent(id)}/cancel`, body, signal);
+  }
+
   private async request(
     method: 'GET' | 'POST',
     url: string,

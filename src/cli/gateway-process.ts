@@ -150,6 +150,7 @@ export async function startGatewayProcess<C extends Callers>(
     // runs after the front has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
     onClose(() => harness.settled());
+    onClose(sweepExpiredHeldCalls(harness, log));
     onClose(pruneCounters(oversight.stores.counters, policy, log));
     // the lock's place is the configuration's (or beside the store); its directory may be new
     mkdirSync(dirname(plan.lock), { recursive: true, mode: 0o700 });
@@ -167,6 +168,27 @@ export async function startGatewayProcess<C extends Callers>(
 /** Counter rows older than every window of the policy in force (and at least a day) are deleted now and then. */
 const COUNTER_PRUNE_EVERY_MS = 10 * 60_000;
 const DAY_MS = 24 * 60 * 60_000;
+
+/**
+ * Held calls whose approval request expired while no process was there to end them (it died, or the
+ * agent never asked again) get their outcome: at start and every minute, by whichever process first.
+ */
+function sweepExpiredHeldCalls(harness: Harness, log: (line: string) => void): CloseStep {
+  const sweep = () => {
+    harness
+      .endExpiredHeldCalls()
+      .then((ended) => {
+        if (ended > 0) log(`ended ${ended} held call(s) whose approval expired with nobody waiting`);
+      })
+      .catch((error: unknown) => log(`ending expired held calls: ${describeError(error)}`));
+  };
+  sweep();
+  const timer = setInterval(sweep, HELD_CALL_SWEEP_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+const HELD_CALL_SWEEP_MS = 60_000;
 
 function pruneCounters(
   counters: CounterStore,

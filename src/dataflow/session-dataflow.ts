@@ -51,10 +51,14 @@ const FILE_NAME = /^[^\s/\\]{1,200}\.[a-z0-9]{1,5}$/i;
 /** Trusted structured strings are short values; a field holding prose is treated as text. */
 const MAX_STRUCTURED_WORDS_PER_LINE = 10;
 
+/** Most characters of declared user input a session keeps (a declaration per call must not grow without bound). */
+const MAX_USER_TEXT = 200_000;
+
 export class SessionDataflow implements DataflowView {
   private readonly values = new Map<string, Entry>();
   private readonly untrustedTexts: { text: string; source: SourceRecord; designated: boolean }[] = [];
   private untrustedChars = 0;
+  /** Declared user input, lower-cased; at most MAX_USER_TEXT characters, the latest kept. */
   private userText = '';
   private readonly labelSet = new Set<string>();
   labels: readonly string[] = [];
@@ -73,7 +77,11 @@ export class SessionDataflow implements DataflowView {
   /** Declares text as the user's own request: values in it are trusted (replay, SDK adapters). */
   recordUserInput(text: string): void {
     if (text.length === 0) return;
-    this.userText += `\n${text.toLowerCase()}\n`;
+    const declared = `\n${text.toLowerCase()}\n`;
+    // the same request declared again (every tool call of a turn declares it) adds nothing
+    if (this.userText.includes(declared)) return;
+    // bounded: the oldest text leaves first, which can only make flow rules stricter
+    this.userText = `${this.userText}${declared}`.slice(-MAX_USER_TEXT);
     for (const found of extractIdentifiers(text, INDEXED_KINDS)) this.entry(found.value).user = true;
   }
 

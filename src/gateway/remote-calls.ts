@@ -4,7 +4,7 @@
  * functions (decision 0021): `POST /v1/calls` opens a call (decided, intent recorded), `GET
  * /v1/calls/{id}` says where it stands and waits on a held one (long-poll `?wait=N` or Server-Sent
  * Events), `POST /v1/calls/{id}/outcome` takes what the tool did and answers with what the agent may
- * use. Each request is authenticated with the agent's Reins credential, like `/mcp`; the credential
+ * use, `POST /v1/calls/{id}/cancel` withdraws a call the agent will not run. Each request is authenticated with the agent's Reins credential, like `/mcp`; the credential
  * names the agent and the session, so an agent reaches only its own calls. Everything is decided and
  * recorded by the harness: this module only translates HTTP.
  */
@@ -14,7 +14,12 @@ import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
 import type { CallerRef, CallRequest } from '../harness/types.js';
 import { describeError } from '../spec/errors.js';
-import { CALL_REFUSAL_STATUS, OpenCallRequestSchema, OutcomeReportSchema } from '../spec/remote-call.js';
+import {
+  CALL_REFUSAL_STATUS,
+  CancelRequestSchema,
+  OpenCallRequestSchema,
+  OutcomeReportSchema,
+} from '../spec/remote-call.js';
 import { isJsonContent, readBody, send } from './http-io.js';
 
 export const REMOTE_CALLS_PATH = '/v1/calls';
@@ -24,7 +29,7 @@ export const MAX_WAIT_SECONDS = 60;
 const SSE_KEEPALIVE_MS = 15_000;
 
 export interface RemoteCallsOptions {
-  readonly harness: Pick<Harness, 'open' | 'get' | 'wait' | 'complete'>;
+  readonly harness: Pick<Harness, 'open' | 'get' | 'wait' | 'complete' | 'cancel'>;
   readonly authenticator: Authenticator;
   readonly maxMessageBytes: number;
 }
@@ -53,6 +58,12 @@ export async function handleRemoteCall(
   const body = await jsonBody(request, response, options.maxMessageBytes);
   if (body === undefined) return;
   if (route.kind === 'open') return openCall(response, caller, body.value, options);
+  if (route.kind === 'cancel') {
+    const cancel = CancelRequestSchema.safeParse(body.value);
+    if (!cancel.success)
+      return refuse(response, 400, 'invalid_request', 'a cancellation is `{}` or `{"reason": "…"}`');
+    return answer(response, await options.harness.cancel(caller, route.id, cancel.data.reason ?? ''));
+  }
   const report = OutcomeReportSchema.safeParse(body.value);
   if (!report.success)
     return refuse(
@@ -68,6 +79,7 @@ type Route =
   | { kind: 'open' }
   | { kind: 'get'; id: string }
   | { kind: 'outcome'; id: string }
+  | { kind: 'cancel'; id: string }
   | { kind: 'method'; allowed: string };
 
 function routeOf(method: string, pathname: string): Route | undefined {
@@ -77,8 +89,8 @@ function routeOf(method: string, pathname: string): Route | undefined {
   const id = decodeSegment(rest[0]);
   if (id === undefined) return undefined;
   if (rest.length === 1) return method === 'GET' ? { kind: 'get', id } : { kind: 'method', allowed: 'GET' };
-  if (rest.length === 2 && rest[1] === 'outcome')
-    return method === 'POST' ? { kind: 'outcome', id } : { kind: 'method', allowed: 'POST' };
+  if (rest.length === 2 && (rest[1] === 'outcome' || rest[1] === 'cancel'))
+    return method === 'POST' ? { kind: rest[1], id } : { kind: 'method', allowed: 'POST' };
   return undefined;
 }
 

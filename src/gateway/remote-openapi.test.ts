@@ -21,7 +21,12 @@ describe('the remote protocol OpenAPI document', () => {
     };
     expect(
       Object.entries(document.paths).map(([path, methods]) => `${Object.keys(methods).join()} ${path}`),
-    ).toEqual(['post /v1/calls', 'get /v1/calls/{id}', 'post /v1/calls/{id}/outcome']);
+    ).toEqual([
+      'post /v1/calls',
+      'get /v1/calls/{id}',
+      'post /v1/calls/{id}/outcome',
+      'post /v1/calls/{id}/cancel',
+    ]);
     const references = JSON.stringify(document).match(/#\/components\/schemas\/\w+/g) ?? [];
     for (const reference of references)
       expect(document.components.schemas).toHaveProperty(reference.split('/').at(-1) as string);

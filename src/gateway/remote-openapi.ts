@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   CALL_REFUSAL_STATUS,
   CallStateSchema,
+  CancelRequestSchema,
   OpenCallRequestSchema,
   OutcomeReportSchema,
   RemoteErrorSchema,
@@ -104,6 +105,26 @@ export function remoteCallsOpenApi(): Record<string, unknown> {
           },
         },
       },
+      '/v1/calls/{id}/cancel': {
+        post: {
+          summary: 'Withdraw a held or ready call the agent will not run',
+          description:
+            "The framework's user refused the call, or the run ended before the tool ran: a held call's approval request is closed, a ready call is ended, both recorded `cancelled`, so no call is left without an outcome.",
+          parameters: [CALL_ID],
+          requestBody: { required: true, content: json(ref('CancelRequest')) },
+          responses: {
+            '200': {
+              description: 'The call is ended (`denied`, outcome `cancelled`).',
+              content: json(ref('CallState')),
+            },
+            '400': error('Not a valid cancellation (`{}` or `{"reason": "…"}`).'),
+            '404': error('No such call of this agent in this session.'),
+            '409': error('`not_ready`: the call has already ended.'),
+            '415': error('The body is not `application/json`.'),
+            ...AUTH_ERRORS,
+          },
+        },
+      },
     },
     components: {
       securitySchemes: {
@@ -116,6 +137,7 @@ export function remoteCallsOpenApi(): Record<string, unknown> {
       schemas: {
         OpenCallRequest: z.toJSONSchema(OpenCallRequestSchema, { io: 'input' }),
         OutcomeReport: z.toJSONSchema(OutcomeReportSchema),
+        CancelRequest: z.toJSONSchema(CancelRequestSchema),
         CallState: z.toJSONSchema(CallStateSchema),
         Error: z.toJSONSchema(
           RemoteErrorSchema.extend({

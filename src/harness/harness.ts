@@ -30,6 +30,7 @@ import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-c
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import {
   type CounterView,
+  PrincipalSchema,
   type SessionStatus,
   type SessionView,
   type ToolCall,
@@ -115,7 +116,7 @@ export interface HarnessOptions {
 }
 
 export interface HeldCallOptions {
-  readonly store: Pick<ApprovalStore, 'create' | 'get' | 'consume' | 'close' | 'onChange'>;
+  readonly store: Pick<ApprovalStore, 'create' | 'get' | 'list' | 'consume' | 'close' | 'onChange'>;
   /** The request expires after this long unless the holding rule asks for less. Default 15 minutes. */
   readonly defaultExpiryMs?: number;
   /** Most calls of one agent this process holds at once (default 20); one more is refused. */
@@ -239,6 +240,7 @@ export class Harness {
   private readonly openCalls = new OpenCallMemory<OpenCall>();
   private readonly callLocks = new KeyedLock();
   private unwatchOpenCallStanding: (() => void) | undefined;
+  private unwatchOpenCallRequests: (() => void) | undefined;
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -412,6 +414,36 @@ export class Harness {
     );
   }
 
+  /**
+   * The agent withdraws a call it will not run (its framework's user refused it, its run ended): a held
+   * call's approval request is closed and a ready call is ended, both recorded `cancelled`, so no call
+   * is left without an outcome. A call that already ended is refused (`not_ready`).
+   */
+  cancel(caller: CallerRef, id: string, reason: string): Promise<CallAnswer> {
+    return this.callLocks.run(id, () =>
+      this.guarded(async () => {
+        const records = await this.readCall(caller, id);
+        if (records === undefined) return notFound(id);
+        const state = await this.stateOf(caller, records);
+        if (state.status !== 'ready' && state.status !== 'held') return notReady(state);
+        const local = this.openCalls.get(id);
+        const recorded = local?.recorded ?? this.reconstruct(records.intent);
+        if (state.status === 'held')
+          await this.heldCalls?.store.close(id, 'cancelled', new Date(this.clock()));
+        if (!(await this.claimEnd(id)))
+          return refusedAnswer('not_ready', `call \`${id}\` is being ended by another process`, state);
+        // the agent says the tool did not run: nothing it reserved was spent
+        await this.release(recorded.decided);
+        const result = await this.recordOutcome(recorded, {
+          outcome: 'cancelled',
+          reason: `withdrawn by the agent before the tool ran${reason ? `: ${reason}` : ''}`,
+        });
+        this.openCalls.remove(id);
+        return { ok: true, state: stateOfResult(id, recorded.decided, result) };
+      }),
+    );
+  }
+
   /** The reported outcome of a claimed call: screened, filtered and recorded like any result. */
   private async finish(open: OpenCall, cleared: ClearedCall, report: OutcomeReport): Promise<CallAnswer> {
     const id = open.recorded.decided.decisionId;
@@ -425,6 +457,27 @@ export class Harness {
       await this.releaseClaim(endClaimOf(id));
     this.openCalls.remove(id);
     return { ok: true, state: stateOfResult(id, open.recorded.decided, result) };
+  }
+
+  /**
+   * Ends the held calls whose approval request expired more than `graceMs` ago and that nobody ended:
+   * their process died, or no one asked about them since. Whichever process runs it records each
+   * once (the claim); a live process ends its own at expiry, before the grace is over.
+   */
+  async endExpiredHeldCalls(graceMs = 60_000): Promise<number> {
+    const store = this.heldCalls?.store;
+    if (store === undefined) return 0;
+    const cutoff = this.clock() - graceMs;
+    let ended = 0;
+    for (const request of await store.list({ status: 'pending', limit: 1_000 })) {
+      if (Date.parse(request.expiresAt) > cutoff) continue;
+      const principal = PrincipalSchema.parse({ agentId: request.agentId, delegatedBy: request.delegatedBy });
+      const answer = await this.get({ principal, sessionId: request.sessionId }, request.id);
+      if (answer.ok && answer.state.status === 'denied') ended++;
+      else if (!answer.ok && answer.code === 'not_found')
+        await store.close(request.id, 'expired', new Date(this.clock()));
+    }
+    return ended;
   }
 
   /** Reading the store failed: the caller is told so, nothing is assumed (fail closed). */
@@ -460,8 +513,10 @@ export class Harness {
       return { ok: true, state: this.ready(recorded, new ClearedCall(recorded, undefined)) };
     if (effect === 'approve') return { ok: true, state: await this.hold(recorded) };
     const cleared = await this.overridden(recorded);
-    if (cleared instanceof ClearedCall) return { ok: true, state: this.ready(recorded, cleared) };
-    return { ok: true, state: await this.endOpen(recorded, cleared) };
+    if (!(cleared instanceof ClearedCall)) return { ok: true, state: await this.endOpen(recorded, cleared) };
+    // the override is spent here: the store keeps that this call may run, for every process
+    await this.claim(overrideClaimOf(id)).catch(() => false);
+    return { ok: true, state: this.ready(recorded, cleared) };
   }
 
   /** Cleared to run: remembered here, and the arguments handed to the caller. */
@@ -604,6 +659,8 @@ export class Harness {
       return this.ready(recorded, local?.cleared ?? new ClearedCall(recorded, undefined));
     if (effect === 'deny') {
       if (local?.cleared !== undefined) return this.ready(recorded, local.cleared);
+      if (await this.wasOverridden(id))
+        return this.ready(recorded, new ClearedCall(recorded, { approved: true, reason: 'override' }));
       return {
         ...callStateBase(id, recorded.decided),
         status: 'denied',
@@ -744,6 +801,12 @@ export class Harness {
     return (await this.counters.reserve(key, this.clock(), [request])).ok;
   }
 
+  /** Whether an operator's override let this denied call run (claimed when it was spent, any process). */
+  private async wasOverridden(id: string): Promise<boolean> {
+    const totals = await this.counters.totals([{ key: overrideClaimOf(id), sinceMs: 0 }]);
+    return (totals.get(overrideClaimOf(id)) ?? 0) > 0;
+  }
+
   private async releaseClaim(key: string): Promise<void> {
     await this.counters.release(key).catch(() => {});
   }
@@ -814,6 +877,13 @@ export class Harness {
 
   /** Once: a lost standing ends every open call of this process that depends on it. */
   private watchStandingOfOpenCalls(): void {
+    // a human's vote on a call held here ends (or releases) it at once, not when the agent next asks
+    this.unwatchOpenCallRequests ??= this.heldCalls?.store.onChange((record) => {
+      const open = this.openCalls.get(record.id);
+      if (open === undefined || open.cleared !== undefined || record.status === 'pending') return;
+      const { call } = open.recorded.decided;
+      void this.get({ principal: call.principal, sessionId: call.sessionId }, record.id);
+    });
     if (this.standing === undefined || this.unwatchOpenCallStanding !== undefined) return;
     this.unwatchOpenCallStanding = this.standing.onChange(() => {
       for (const [id, open] of [...this.openCalls.values()]) {
@@ -1612,6 +1682,11 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /** The counter key whose single unit is the right to record a call's outcome (harness `claimEnd`). */
 function endClaimOf(id: string): string {
   return `reins.call-end:${id}`;
+}
+
+/** The counter key whose unit says an operator's override let this denied call run. */
+function overrideClaimOf(id: string): string {
+  return `reins.call-override:${id}`;
 }
 
 /** The counter key whose single unit is the right to open the call a call id names (harness `claimOpen`). */

@@ -13,6 +13,21 @@ export const MAX_CALL_ID_LENGTH = 256;
 /** Longest declared user request, in characters. */
 export const MAX_USER_INPUT_LENGTH = 100_000;
 
+/** Deepest nesting of a call's arguments (objects and arrays); deeper ones are refused as invalid. */
+export const MAX_ARGUMENT_DEPTH = 64;
+
+/** Whether `value` nests objects and arrays at most `max` levels deep (iterative: no stack to overflow). */
+export function depthWithin(value: unknown, max: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop() as { value: unknown; depth: number };
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= max) return false;
+    for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return true;
+}
+
 /** `POST /v1/calls`: a tool call the agent wants to make. */
 export const OpenCallRequestSchema = z.strictObject({
   /** `server/name`: the tool as the policy names it (split at the first `/`). */
@@ -20,8 +35,15 @@ export const OpenCallRequestSchema = z.strictObject({
     .string()
     .min(3)
     .max(512)
-    .regex(/^[^/]+\/.+$/, 'a tool is named `server/name`'),
-  args: z.record(z.string(), z.unknown()).default({}),
+    // printable ASCII without spaces: what an approver reads is what the agent sent (no control codes)
+    .regex(/^[!-.0-~]+\/[!-~]+$/, 'a tool is named `server/name` (printable ASCII, no spaces)'),
+  args: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .refine(
+      (args) => depthWithin(args, MAX_ARGUMENT_DEPTH),
+      `arguments nested deeper than ${MAX_ARGUMENT_DEPTH} levels`,
+    ),
   /**
    * The framework's id of this tool call. Opening it again (a re-run after an interruption, a resumed
    * run in another process) returns the same call instead of a new one, and only with the same
@@ -41,6 +63,10 @@ export const OutcomeReportSchema = z.union([
   z.strictObject({ ok: z.literal(false), error: z.string().max(100_000) }),
 ]);
 export type OutcomeReport = z.infer<typeof OutcomeReportSchema>;
+
+/** `POST /v1/calls/{id}/cancel`: the agent will not run the call (held or ready). */
+export const CancelRequestSchema = z.strictObject({ reason: z.string().max(1_000).optional() });
+export type CancelRequest = z.infer<typeof CancelRequestSchema>;
 
 /**
  * Where a call stands:
