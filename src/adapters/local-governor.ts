@@ -10,6 +10,7 @@
 import { credentialOfClaims } from '../auth/agent-standing.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
+import { openRequestOf } from '../harness/open-calls.js';
 import type { CallerRef } from '../harness/types.js';
 import {
   CALL_REFUSAL_STATUS,
@@ -36,20 +37,7 @@ export class LocalGovernor implements ToolGovernor {
     const parsed = OpenCallRequestSchema.safeParse(request);
     if (!parsed.success)
       throw new GovernorError('invalid_request', `invalid call: ${parsed.error.message}`, 400);
-    const { tool, args, callId, userInput, inputs } = parsed.data;
-    const slash = tool.indexOf('/');
-    const answer = await this.options.harness.open(
-      {
-        principal: caller.principal,
-        sessionId: caller.sessionId,
-        tool: { server: tool.slice(0, slash), name: tool.slice(slash + 1) },
-        args,
-        ...(caller.credential ? { credential: caller.credential } : {}),
-        ...(userInput !== undefined ? { trustedInput: userInput } : {}),
-        ...(inputs !== undefined ? { provenance: { inputs } } : {}),
-      },
-      callId,
-    );
+    const answer = await this.options.harness.open(openRequestOf(caller, parsed.data), parsed.data.callId);
     return stateOf(answer);
   }
 

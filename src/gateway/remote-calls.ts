@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { credentialOfClaims } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
-import type { CallerRef, CallRequest } from '../harness/types.js';
+import { openRequestOf } from '../harness/open-calls.js';
+import type { CallerRef } from '../harness/types.js';
 import { describeError } from '../spec/errors.js';
 import {
   CALL_REFUSAL_STATUS,
@@ -123,18 +124,7 @@ async function openCall(
     );
     return refuse(response, 400, 'invalid_request', `invalid call: ${issues.join('; ')}`);
   }
-  const { tool, args, callId, userInput, inputs } = parsed.data;
-  const slash = tool.indexOf('/');
-  const callRequest: CallRequest = {
-    principal: caller.principal,
-    sessionId: caller.sessionId,
-    tool: { server: tool.slice(0, slash), name: tool.slice(slash + 1) },
-    args,
-    ...(caller.credential ? { credential: caller.credential } : {}),
-    ...(userInput !== undefined ? { trustedInput: userInput } : {}),
-    ...(inputs !== undefined ? { provenance: { inputs } } : {}),
-  };
-  answer(response, await options.harness.open(callRequest, callId));
+  answer(response, await options.harness.open(openRequestOf(caller, parsed.data), parsed.data.callId));
 }
 
 /** Where a call stands; `?wait=N` waits up to N seconds while it is held; SSE streams until it is not. */

@@ -188,7 +188,8 @@ export function requestRecord(
   return record;
 }
 
-function verdictOf(record: ApprovalRecord, approved: boolean): ApprovalVerdict {
+/** The verdict of a decided request: who decided it this way, and why. */
+export function verdictOf(record: ApprovalRecord, approved: boolean): ApprovalVerdict {
   const deciding = record.votes.filter((vote) => vote.approved === approved);
   return {
     approved,

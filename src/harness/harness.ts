@@ -43,6 +43,7 @@ import {
   DEFAULT_APPROVAL_EXPIRY_MS,
   DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT,
   requestRecord,
+  verdictOf,
 } from './durable-approvals.js';
 import {
   type CallRecords,
@@ -703,13 +704,7 @@ export class Harness {
       };
     }
     if (request.status === 'denied')
-      return this.endRecorded(
-        recorded,
-        local,
-        'denied',
-        refusedBy(request),
-        verdictOfRequest(request, false),
-      );
+      return this.endRecorded(recorded, local, 'denied', refusedBy(request), verdictOf(request, false));
     if (request.status === 'expired' || request.status === 'cancelled')
       return this.endRecorded(recorded, local, request.status, `the approval request was ${request.status}`);
     // approved (spent here, bound to the call as recorded) or already spent for it
@@ -723,7 +718,7 @@ export class Harness {
           'the approval was already used or no longer matches this call',
         );
     }
-    const verdict = verdictOfRequest(request, true);
+    const verdict = verdictOf(request, true);
     const refusal =
       (await this.freshStandingRefusal(subjectOf(caller))) ??
       (await this.freshStandingRefusal(decided.subject));
@@ -1761,17 +1756,8 @@ function subjectOf(caller: CallerRef): StandingSubject {
   return caller.credential === undefined ? { agentIds } : { agentIds, credential: caller.credential };
 }
 
-function verdictOfRequest(record: ApprovalRecord, approved: boolean): ApprovalVerdict {
-  const deciding = record.votes.filter((vote) => vote.approved === approved);
-  return {
-    approved,
-    by: deciding.map((vote) => vote.actor.id).join(', '),
-    reason: deciding.map((vote) => vote.reason).join('; '),
-  };
-}
-
 function refusedBy(record: ApprovalRecord): string {
-  const verdict = verdictOfRequest(record, false);
+  const verdict = verdictOf(record, false);
   return `approval refused${verdict.by ? ` by ${verdict.by}` : ''}${verdict.reason ? `: ${verdict.reason}` : ''}`;
 }
 

@@ -8,12 +8,13 @@
  * revoked, and to give back arguments the log does not hold.
  */
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import type { CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
 import type { Decision } from '../spec/decision.js';
-import type { CallState } from '../spec/remote-call.js';
+import type { CallState, OpenCallRequestSchema } from '../spec/remote-call.js';
 import type { ToolCall, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { CallResult } from './types.js';
+import type { CallerRef, CallRequest, CallResult } from './types.js';
 
 export interface CallRecords {
   readonly intent?: CallIntentEvent;
@@ -136,4 +137,25 @@ export class KeyedLock {
     });
     return next;
   }
+}
+
+/**
+ * The harness request for a call an agent opens (remote protocol and in-process governor alike): the
+ * caller's verified identity and session, never any the request names.
+ */
+export function openRequestOf(
+  caller: CallerRef,
+  request: z.output<typeof OpenCallRequestSchema>,
+): CallRequest {
+  const { tool, args, userInput, inputs } = request;
+  const slash = tool.indexOf('/');
+  return {
+    principal: caller.principal,
+    sessionId: caller.sessionId,
+    tool: { server: tool.slice(0, slash), name: tool.slice(slash + 1) },
+    args,
+    ...(caller.credential ? { credential: caller.credential } : {}),
+    ...(userInput !== undefined ? { trustedInput: userInput } : {}),
+    ...(inputs !== undefined ? { provenance: { inputs } } : {}),
+  };
 }
