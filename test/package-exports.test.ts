@@ -30,4 +30,22 @@ describe('package exports', () => {
       'function',
     ]);
   });
+
+  it('exposes the remote protocol, the in-process mode and one adapter per framework at their subpaths', () => {
+    const script = `
+      const remote = await import('reins/remote');
+      const inProcess = await import('reins/in-process');
+      const aiSdk = await import('reins/ai-sdk');
+      const agents = await import('reins/openai-agents');
+      const langchain = await import('reins/langchain');
+      console.log(JSON.stringify([typeof remote.RemoteGovernor, typeof remote.LocalGovernor, typeof remote.runGoverned,
+        typeof inProcess.openInProcessReins, typeof aiSdk.governTools, typeof agents.reinsTool,
+        typeof agents.applyReinsDecisions, typeof langchain.reinsMiddleware]));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual(Array(8).fill('function'));
+  });
 });

@@ -154,7 +154,10 @@ describe('the remote enforcement protocol', () => {
       sent.push(await agent.open({ tool: 'app/send_email', args: { index } }));
     expect(sent.map((each) => each.status)).toEqual(['ready', 'ready', 'denied']);
     expect(sent[2]?.reason).toContain('at most 2 mails');
-    for (const each of sent.slice(0, 2)) await agent.complete(each.id, { ok: true, result: 'sent' });
+    await agent.complete(sent[0]?.id ?? '', { ok: true, result: 'sent' });
+    // withdrawing a released call does not give its budget back: it may have run
+    expect(await agent.cancel(sent[1]?.id ?? '', 'never mind')).toMatchObject({ outcome: 'cancelled' });
+    expect((await agent.open({ tool: 'app/send_email', args: { index: 3 } })).status).toBe('denied');
   });
 
   it('bad requests get clear errors and record nothing', async () => {

@@ -36,8 +36,10 @@ export async function runServing<T extends Serving>(
     log(describeFully(error));
     return EXIT_ERROR;
   }
+  // listening first, announcing after: a supervisor may stop us the moment it reads the line
+  const stopped = waitForStop(stop);
   for (const line of announce(running)) io.out(line);
-  await waitForStop(stop);
+  await stopped;
   log('shutting down');
   await running.close();
   return EXIT_OK;

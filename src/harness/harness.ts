@@ -433,11 +433,14 @@ export class Harness {
           await this.heldCalls?.store.close(id, 'cancelled', new Date(this.clock()));
         if (!(await this.claimEnd(id)))
           return refusedAnswer('not_ready', `call \`${id}\` is being ended by another process`, state);
-        // the agent says the tool did not run: nothing it reserved was spent
-        await this.release(recorded.decided);
+        // a held call never reached the agent: what it reserved is given back. A ready one may have
+        // run whatever the agent says, so its reservation stays (no budget regained by withdrawing)
+        if (state.status === 'held') await this.release(recorded.decided);
+        const said =
+          state.status === 'held' ? 'before it was released' : 'after it was released (it may have run)';
         const result = await this.recordOutcome(recorded, {
           outcome: 'cancelled',
-          reason: `withdrawn by the agent before the tool ran${reason ? `: ${reason}` : ''}`,
+          reason: `withdrawn by the agent ${said}${reason ? `: ${reason}` : ''}`,
         });
         this.openCalls.remove(id);
         return { ok: true, state: stateOfResult(id, recorded.decided, result) };
