@@ -54,7 +54,7 @@ import {
   stateOfOutcome,
   stateOfResult,
 } from './open-calls.js';
-import { MemorySessionRegistry, type SessionRegistry } from './session-registry.js';
+import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
   ApprovalHandler,
@@ -1125,11 +1125,23 @@ export class Harness {
     const session = this.sessions.get(call.sessionId);
     if (session === undefined) return undefined;
     const own = projections.at(-1) as SessionProjection;
-    const refusal =
-      this.checkOwner(session.id, session.agentId, call) ??
-      this.standing?.check(subject) ??
-      this.checkOwner(call.sessionId, own.agentId, call);
+    const refusal = this.checkOwner(session.id, session.agentId, call) ?? this.standing?.check(subject);
     if (refusal !== undefined || own.policy !== policy) return undefined;
+    const read = this.stateFromProjections(session, call, projections);
+    return read.refusal === undefined ? { state: read.state, refusal: undefined } : undefined;
+  }
+
+  /**
+   * The decision state of a session from its projections — its history, and the data flow of it and the
+   * sessions it was delegated from — with a refusal of this enforcement point if the log says the session
+   * is another agent's or its history is full. One way for both ways of deciding (one trip or the usual).
+   */
+  private stateFromProjections(
+    session: SessionRecord,
+    call: ToolCall,
+    projections: readonly SessionProjection[],
+  ): { state: DecisionState; refusal: Diagnostic | undefined } {
+    const own = projections.at(-1) as SessionProjection;
     const view: SessionView = {
       id: session.id,
       status: worstStatus(session.status, this.lineageStatus(call)),
@@ -1137,10 +1149,10 @@ export class Harness {
       history: own.history,
       labels: [],
     };
-    if (this.checkHistory(view) !== undefined) return undefined;
     const dataflow =
       projections.length === 1 ? own.dataflow : new LineageDataflow(projections.map((each) => each.dataflow));
-    return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal: undefined };
+    const refusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
+    return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal };
   }
 
   /** The call denied with `diagnostic`, screened like any decision. */
@@ -1189,15 +1201,8 @@ export class Harness {
       if (refusal !== undefined || !(declares || policy.readsSession(call)))
         return { state: { session: view, counters: NO_COUNTERS }, refusal };
       const projections = await this.states.read(policy, [...call.principal.parentSessions, call.sessionId]);
-      const own = projections.at(-1) as SessionProjection;
-      if (declares) own.dataflow.recordUserInput(trustedInput);
-      view = { ...view, startedAt: own.startedAt ?? view.startedAt, history: own.history };
-      const dataflow =
-        projections.length === 1
-          ? own.dataflow
-          : new LineageDataflow(projections.map((each) => each.dataflow));
-      const stateRefusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
-      return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal: stateRefusal };
+      if (declares) (projections.at(-1) as SessionProjection).dataflow.recordUserInput(trustedInput);
+      return this.stateFromProjections(session, call, projections);
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
       return {
