@@ -116,7 +116,9 @@ class GovernedCalls {
    * answer whether Reins holds it. The tool's own `needsApproval` may only add an approval.
    */
   async needsApproval(input: unknown, context: ApprovalContext): Promise<boolean> {
-    const own = await ownApproval(this.tool, input, context);
+    // the tool asks its own user first: Reins hears of the call only once it is to run, so a refusal
+    // in the SDK leaves no call open at Reins (a held one is then waited for at execution)
+    if (await ownApproval(this.tool, input, context)) return true;
     let state: CallState;
     try {
       state = await this.governor.open(this.request(input, context));
@@ -125,7 +127,7 @@ class GovernedCalls {
       if (isRefusal(error)) return true;
       throw error;
     }
-    return own || state.effect === 'approve' || state.status === 'held';
+    return state.effect === 'approve' || state.status === 'held';
   }
 
   /** Runs the tool only when Reins says so, with Reins' arguments; gives back what Reins returns. */

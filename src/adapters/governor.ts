@@ -45,6 +45,11 @@ export interface RunGovernedOptions {
   readonly waitForApproval?: boolean;
   readonly signal?: AbortSignal;
   readonly waitTimeoutMs?: number;
+  /**
+   * Errors of `execute` that are not the tool's failure but the framework's own control flow (a
+   * LangGraph interrupt): rethrown unreported, so the call stays ready and a re-run completes it.
+   */
+  readonly passThrough?: (error: unknown) => boolean;
 }
 
 /**
@@ -58,6 +63,40 @@ export async function runGoverned(
   execute: (args: Record<string, unknown>) => Promise<unknown>,
   options: RunGovernedOptions = {},
 ): Promise<CallState> {
+  const { callId } = request;
+  if (callId === undefined) return runOnce(governor, request, execute, options);
+  // one tool-call id runs once in this process: a second call with it (a model repeating an id in one
+  // step, a re-run while the first is under way) gets the first one's answer, never a second run
+  const running = inFlight(governor);
+  const earlier = running.get(callId);
+  if (earlier !== undefined) return earlier;
+  const run = runOnce(governor, request, execute, options);
+  running.set(callId, run);
+  const forget = () => {
+    if (running.get(callId) === run) running.delete(callId);
+  };
+  run.then(forget, forget);
+  return run;
+}
+
+/** Calls under way per governor, by tool-call id (they leave when they settle). */
+const IN_FLIGHT = new WeakMap<ToolGovernor, Map<string, Promise<CallState>>>();
+
+function inFlight(governor: ToolGovernor): Map<string, Promise<CallState>> {
+  let running = IN_FLIGHT.get(governor);
+  if (running === undefined) {
+    running = new Map();
+    IN_FLIGHT.set(governor, running);
+  }
+  return running;
+}
+
+async function runOnce(
+  governor: ToolGovernor,
+  request: OpenCallRequest,
+  execute: (args: Record<string, unknown>) => Promise<unknown>,
+  options: RunGovernedOptions,
+): Promise<CallState> {
   let state = await governor.open(request, options.signal);
   if (state.status === 'held' && options.waitForApproval !== false) {
     state = await governor.wait(state.id, {
@@ -68,11 +107,34 @@ export async function runGoverned(
   if (state.status !== 'ready') return state;
   let report: OutcomeReport;
   try {
-    report = { ok: true, result: await execute(state.args ?? {}) };
+    report = { ok: true, result: asJson(await execute(state.args ?? {})) };
   } catch (error) {
+    if (options.passThrough?.(error)) throw error;
     report = { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
-  return governor.complete(state.id, report, options.signal);
+  try {
+    return await governor.complete(state.id, report, options.signal);
+  } catch (error) {
+    // the outcome could not be told (network, refusal): end the call on record rather than leave it open
+    await governor.cancel(state.id, `its outcome could not be reported: ${describe(error)}`).catch(() => {});
+    throw error;
+  }
+}
+
+/** The result as JSON carries it (what Reins screens is what the agent gets); not JSON throws. */
+function asJson(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new Error(`the tool's result is not JSON: ${describe(error)}`);
+  }
+  return text === undefined ? undefined : JSON.parse(text);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The text a model is given for a call that did not produce a usable result. */

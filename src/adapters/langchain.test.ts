@@ -365,12 +365,14 @@ describe('reinsMiddleware with createAgent', () => {
     expect(runs).toEqual([]);
   });
 
-  it('fails the run, without running the tool, when Reins refuses the request itself', async () => {
+  it('tells the model, without running the tool, when Reins refuses the request itself (the run goes on)', async () => {
     const governor = new FakeGovernor(DECIDE);
     await governor.open({ tool: 'app/lookup', args: { id: 'someone-else' }, callId: 'tc-1' });
     const { runs, invoke } = setup([{ name: 'lookup', args: { id: 'c-7' }, id: 'tc-1' }], { governor });
 
-    await expect(invoke(ASK)).rejects.toThrow(/other arguments/);
+    const { messages } = await invoke(ASK);
+    const refused = messages.find((message) => message.getType() === 'tool');
+    expect(refused?.text).toMatch(/Reins refused this call \(call_conflict\): .*other arguments/);
     expect(runs).toEqual([]);
   });
 

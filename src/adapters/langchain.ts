@@ -16,7 +16,7 @@
  */
 import { createMiddleware, type ToolCallHandler, type ToolCallRequest, ToolMessage } from 'langchain';
 import { type CallState, MAX_USER_INPUT_LENGTH, type OpenCallRequest } from '../spec/remote-call.js';
-import { refusalText, runGoverned, type ToolGovernor } from './governor.js';
+import { GovernorError, refusalText, runGoverned, type ToolGovernor } from './governor.js';
 
 export interface ReinsMiddlewareOptions {
   readonly governor: ToolGovernor;
@@ -81,9 +81,15 @@ export async function governToolCall(
   const open = openRequest(options, request);
   const waits = options.onHeld === 'wait';
   for (;;) {
-    const state = await runPassingInterrupts(options, open, request, (args) =>
-      execute(request, handler, args),
-    );
+    let state: CallState;
+    try {
+      state = await runPassingInterrupts(options, open, request, (args) => execute(request, handler, args));
+    } catch (error) {
+      // Reins refused the request itself (a call id reused for other arguments, a call that is not
+      // ready): the model is told, the run goes on, and nothing ran
+      if (!(error instanceof GovernorError) || error.status !== 409) throw error;
+      return refusedMessage(request, `Reins refused this call (${error.code}): ${error.message}`);
+    }
     // Without a tool call id, a re-run would open a new call: nothing to resume.
     if (state.status !== 'held' || waits || open.callId === undefined) return toolMessage(request, state);
     interruptFor(request, state);
@@ -115,8 +121,7 @@ export function latestHumanText(request: Request): string | undefined {
 /**
  * `runGoverned`, except that a LangGraph interrupt raised inside the tool (or an inner middleware)
  * propagates instead of being reported as a failure: the call stays `ready` at Reins, and on resume
- * the node re-runs, Reins returns the same ready call, and the tool runs on to its answer. The
- * abandoned `runGoverned` never settles; it holds no timer and is collected with the rest.
+ * the node re-runs, Reins returns the same ready call, and the tool runs on to its answer.
  */
 function runPassingInterrupts(
   options: ReinsMiddlewareOptions,
@@ -124,26 +129,13 @@ function runPassingInterrupts(
   request: Request,
   run: (args: Record<string, unknown>) => Promise<unknown>,
 ): Promise<CallState> {
-  let pass: (error: unknown) => void = () => {};
-  const passed = new Promise<never>((_, reject) => {
-    pass = reject;
-  });
-  const execute = async (args: Record<string, unknown>): Promise<unknown> => {
-    try {
-      return await run(args);
-    } catch (error) {
-      if (!isGraphInterrupt(error)) throw error;
-      pass(error);
-      return new Promise<never>(() => {});
-    }
-  };
   const signal = request.runtime.signal;
-  const governed = runGoverned(options.governor, open, execute, {
+  return runGoverned(options.governor, open, run, {
     waitForApproval: options.onHeld === 'wait',
+    passThrough: isGraphInterrupt,
     ...(signal ? { signal } : {}),
     ...(options.waitTimeoutMs !== undefined ? { waitTimeoutMs: options.waitTimeoutMs } : {}),
   });
-  return Promise.race([governed, passed]);
 }
 
 /** LangGraph's own test (`isGraphInterrupt`), by name: the adapter does not import LangGraph. */
@@ -197,6 +189,15 @@ function toolMessage(request: Request, state: CallState): ToolMessage {
     name: request.toolCall.name,
     status: completed ? 'success' : 'error',
     artifact,
+  });
+}
+
+function refusedMessage(request: Request, text: string): ToolMessage {
+  return new ToolMessage({
+    content: text,
+    tool_call_id: request.toolCall.id ?? '',
+    name: request.toolCall.name,
+    status: 'error',
   });
 }
 

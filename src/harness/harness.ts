@@ -1480,7 +1480,12 @@ export class Harness {
 
   private async filterResult(decided: DecidedCall, result: unknown, startedAt: number): Promise<Execution> {
     const { call, decision, redaction } = decided;
-    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, result, 'the result');
+    // what is screened is what is recorded and returned: the result as JSON (a URL, a class with
+    // toJSON or a Map hides its text from the screen until something serialises it later)
+    const plain = asJson(result);
+    if (!plain.ok)
+      return { ok: false, error: `output withheld: ${plain.reason}`, outcome: 'error', startedAt };
+    const screened = screenUpstreamValue(redaction, call.tool, decision.tool, plain.value, 'the result');
     if (!screened.ok)
       return { ok: false, error: `output withheld: ${screened.reason}`, outcome: 'error', startedAt };
     let output = screened.value;
@@ -1778,4 +1783,15 @@ const STATUS_SEVERITY: Record<SessionStatus, number> = { active: 0, paused: 1, k
 
 function worstStatus(left: SessionStatus, right: SessionStatus): SessionStatus {
   return STATUS_SEVERITY[right] > STATUS_SEVERITY[left] ? right : left;
+}
+
+/** A value as JSON would carry it (the audit log's and the wire's form); undefined stays undefined. */
+function asJson(value: unknown): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (value === undefined) return { ok: true, value };
+  try {
+    const text = JSON.stringify(value);
+    return { ok: true, value: text === undefined ? undefined : JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, reason: `the result is not JSON (${describeError(error)})` };
+  }
 }
