@@ -7,7 +7,7 @@
  * application only (SECURITY.md).
  */
 
-import { credentialOfClaims } from '../auth/agent-standing.js';
+import { callerOfCredential } from '../auth/agent-standing.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
 import { openRequestOf } from '../harness/open-calls.js';
@@ -66,11 +66,7 @@ export class LocalGovernor implements ToolGovernor {
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const auth = await this.options.authenticator.authenticate(`Bearer ${token}`);
     if (!auth.ok) throw new GovernorError(auth.code, auth.message, 401);
-    return {
-      principal: auth.principal,
-      sessionId: auth.sessionId,
-      credential: credentialOfClaims(auth.claims),
-    };
+    return callerOfCredential(auth);
   }
 }
 

@@ -12,6 +12,7 @@ import type { CredentialClaims } from '../spec/credential-claims.js';
 import { delegatorsOf } from '../spec/credential-claims.js';
 import type { AgentRecordV1, IdentityChange, RevocationKind, RevocationV1 } from '../spec/identity.js';
 import type { CallCredential, StandingCheck, StandingRefusal, StandingSubject } from '../spec/standing.js';
+import type { Principal } from '../spec/tool-call.js';
 import type { IdentityStore } from '../store/state-stores.js';
 
 /** Revocations by id, with the time they were made (credentials issued until then are revoked). */
@@ -171,4 +172,25 @@ export function subjectOfClaims(claims: CredentialClaims): StandingSubject {
 /** What the standing check needs of a verified credential. */
 export function credentialOfClaims(claims: CredentialClaims): CallCredential {
   return { tokenIds: [claims.jti, ...claims.anc], sessionId: claims.sid, issuedAtMs: claims.iat * 1000 };
+}
+
+/**
+ * Who a verified credential makes the caller: its principal, its session and the credential itself
+ * (checked for standing on every call). The one mapping of `/mcp`, the remote protocol and the
+ * in-process governor.
+ */
+export function callerOfCredential(auth: {
+  principal: Principal;
+  sessionId: string;
+  claims: CredentialClaims;
+}): {
+  principal: Principal;
+  sessionId: string;
+  credential: CallCredential;
+} {
+  return {
+    principal: auth.principal,
+    sessionId: auth.sessionId,
+    credential: credentialOfClaims(auth.claims),
+  };
 }

@@ -1,9 +1,11 @@
 /**
  * @module gateway/http-io
  * Reading and answering the gateway listener's plain HTTP requests (MCP, the remote protocol, token
- * exchange): bodies read within a byte limit before they are parsed, JSON content types, JSON answers.
+ * exchange): bearer credentials, bodies read within a byte limit before they are parsed, JSON content
+ * types, JSON answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 
 export async function readBody(
   request: IncomingMessage,
@@ -33,4 +35,31 @@ export function send(response: ServerResponse, status: number, body: unknown): v
   response.statusCode = status;
   response.setHeader('content-type', 'application/json');
   response.end(JSON.stringify(body));
+}
+
+/**
+ * The request's bearer credential, verified (revocations and suspensions apply at once); or undefined,
+ * with a 401 sent that says why.
+ */
+export async function authenticateBearer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  authenticator: Authenticator,
+): Promise<Extract<AuthResult, { ok: true }> | undefined> {
+  const bearer = request.headers.authorization;
+  if (bearer === undefined || !bearer.startsWith('Bearer ')) {
+    response.setHeader('WWW-Authenticate', 'Bearer realm="reins"');
+    send(response, 401, {
+      error: 'unauthenticated',
+      message: 'send a Reins credential: `Authorization: Bearer <token>`',
+    });
+    return undefined;
+  }
+  const auth = await authenticator.authenticate(bearer);
+  if (!auth.ok) {
+    response.setHeader('WWW-Authenticate', 'Bearer realm="reins", error="invalid_token"');
+    send(response, 401, { error: auth.code, message: auth.message });
+    return undefined;
+  }
+  return auth;
 }

@@ -26,11 +26,11 @@ import {
   isJSONRPCRequest,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { credentialOfClaims } from '../auth/agent-standing.js';
+import { callerOfCredential } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
-import { isJsonContent, readBody, send } from './http-io.js';
+import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
 import { REMOTE_OPENAPI_PATH, remoteCallsOpenApi } from './remote-openapi.js';
 import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
@@ -147,19 +147,8 @@ export class HttpGateway {
     if (url.pathname !== this.options.path)
       return send(response, 404, { error: 'not_found', message: `no endpoint at \`${url.pathname}\`` });
 
-    const bearer = request.headers.authorization;
-    if (bearer === undefined || !bearer.startsWith('Bearer ')) {
-      response.setHeader('WWW-Authenticate', 'Bearer realm="reins"');
-      return send(response, 401, {
-        error: 'unauthenticated',
-        message: 'send a Reins credential: `Authorization: Bearer <token>`',
-      });
-    }
-    const auth = await this.options.authenticator.authenticate(bearer);
-    if (!auth.ok) {
-      response.setHeader('WWW-Authenticate', `Bearer realm="reins", error="invalid_token"`);
-      return send(response, 401, { error: auth.code, message: auth.message });
-    }
+    const auth = await authenticateBearer(request, response, this.options.authenticator);
+    if (auth === undefined) return;
 
     let body: unknown;
     if (request.method === 'POST') {
@@ -357,11 +346,7 @@ export class HttpGateway {
 }
 
 function identityOf(auth: Authenticated): DownstreamIdentity {
-  return {
-    principal: auth.principal,
-    sessionId: auth.sessionId,
-    credential: credentialOfClaims(auth.claims),
-  };
+  return callerOfCredential(auth);
 }
 
 /** The identity the HTTP layer attached to this request; none means it was not authenticated here. */

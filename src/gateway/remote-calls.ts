@@ -9,8 +9,8 @@
  * recorded by the harness: this module only translates HTTP.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { credentialOfClaims } from '../auth/agent-standing.js';
-import type { Authenticator, AuthResult } from '../auth/authenticator.js';
+import { callerOfCredential } from '../auth/agent-standing.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
 import { openRequestOf } from '../harness/open-calls.js';
 import type { CallerRef } from '../harness/types.js';
@@ -21,7 +21,7 @@ import {
   OpenCallRequestSchema,
   OutcomeReportSchema,
 } from '../spec/remote-call.js';
-import { isJsonContent, readBody, send } from './http-io.js';
+import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
 
 export const REMOTE_CALLS_PATH = '/v1/calls';
 /** Longest a single wait request is held open (long-poll), in seconds. */
@@ -34,8 +34,6 @@ export interface RemoteCallsOptions {
   readonly authenticator: Authenticator;
   readonly maxMessageBytes: number;
 }
-
-type Authenticated = Extract<AuthResult, { ok: true }>;
 
 export function isRemoteCallPath(pathname: string): boolean {
   return pathname === REMOTE_CALLS_PATH || pathname.startsWith(`${REMOTE_CALLS_PATH}/`);
@@ -52,9 +50,9 @@ export async function handleRemoteCall(
   if (route === undefined) return refuse(response, 404, 'not_found', `no endpoint at \`${url.pathname}\``);
   if (route.kind === 'method')
     return refuse(response, 405, 'method_not_allowed', `use ${route.allowed} on \`${url.pathname}\``);
-  const auth = await authenticate(request, response, options.authenticator);
+  const auth = await authenticateBearer(request, response, options.authenticator);
   if (auth === undefined) return;
-  const caller = callerOf(auth);
+  const caller: CallerRef = callerOfCredential(auth);
   if (route.kind === 'get') return getCall(request, response, url, caller, route.id, options);
   const body = await jsonBody(request, response, options.maxMessageBytes);
   if (body === undefined) return;
@@ -197,26 +195,6 @@ function refuse(response: ServerResponse, status: number, error: string, message
   send(response, status, { error, message });
 }
 
-async function authenticate(
-  request: IncomingMessage,
-  response: ServerResponse,
-  authenticator: Authenticator,
-): Promise<Authenticated | undefined> {
-  const bearer = request.headers.authorization;
-  if (bearer === undefined || !bearer.startsWith('Bearer ')) {
-    response.setHeader('WWW-Authenticate', 'Bearer realm="reins"');
-    refuse(response, 401, 'unauthenticated', 'send a Reins credential: `Authorization: Bearer <token>`');
-    return undefined;
-  }
-  const auth = await authenticator.authenticate(bearer);
-  if (!auth.ok) {
-    response.setHeader('WWW-Authenticate', 'Bearer realm="reins", error="invalid_token"');
-    refuse(response, 401, auth.code, auth.message);
-    return undefined;
-  }
-  return auth;
-}
-
 async function jsonBody(
   request: IncomingMessage,
   response: ServerResponse,
@@ -237,12 +215,4 @@ async function jsonBody(
     refuse(response, 400, 'invalid_json', `the body is not JSON: ${describeError(error)}`);
     return undefined;
   }
-}
-
-function callerOf(auth: Authenticated): CallerRef {
-  return {
-    principal: auth.principal,
-    sessionId: auth.sessionId,
-    credential: credentialOfClaims(auth.claims),
-  };
 }

@@ -583,11 +583,9 @@ export class Harness {
   }
 
   /** Ends an open call without running it: its reservation given back, its outcome recorded. */
-  private async endOpen(recorded: RecordedIntent, refusal: Refusal): Promise<CallState> {
-    await this.release(recorded.decided);
-    const result = await this.recordOutcome(recorded, refusal);
-    this.openCalls.remove(recorded.decided.decisionId);
-    return stateOfResult(recorded.decided.decisionId, recorded.decided, result);
+  private endOpen(recorded: RecordedIntent, refusal: Refusal): Promise<CallState> {
+    // claimed like every other ending: another process asked about the call may be ending it too
+    return this.endRecorded(recorded, undefined, refusal.outcome, refusal.reason, refusal.approval);
   }
 
   /** The call's intent and outcome, if it is a call of this agent in this session; else undefined. */
@@ -870,11 +868,11 @@ export class Harness {
       if (unwatch) cleanups.push(unwatch);
     }
     this.openCalls.set(id, entry, now);
-    this.watchStandingOfOpenCalls();
+    this.watchOpenCalls();
   }
 
   /** Once: a lost standing ends every open call of this process that depends on it. */
-  private watchStandingOfOpenCalls(): void {
+  private watchOpenCalls(): void {
     // a human's vote on a call held here ends (or releases) it at once, not when the agent next asks
     this.unwatchOpenCallRequests ??= this.heldCalls?.store.onChange((record) => {
       const open = this.openCalls.get(record.id);
@@ -884,7 +882,7 @@ export class Harness {
     });
     if (this.standing === undefined || this.unwatchOpenCallStanding !== undefined) return;
     this.unwatchOpenCallStanding = this.standing.onChange(() => {
-      for (const [id, open] of [...this.openCalls.values()]) {
+      for (const [id, open] of [...this.openCalls.entries()]) {
         const lost = this.standingRefusal(open.recorded.decided.subject);
         if (lost === undefined) continue;
         void this.callLocks.run(id, () =>
@@ -918,7 +916,7 @@ export class Harness {
 
   private heldBy(agentId: string): number {
     let count = 0;
-    for (const [, open] of this.openCalls.values())
+    for (const [, open] of this.openCalls.entries())
       if (open.cleared === undefined && open.recorded.decided.call.principal.agentId === agentId) count++;
     return count;
   }

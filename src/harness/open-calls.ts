@@ -110,7 +110,7 @@ export class OpenCallMemory<T extends { readonly openedAt: number; forget(): voi
     call.forget();
   }
 
-  values(): IterableIterator<[string, T]> {
+  entries(): IterableIterator<[string, T]> {
     return this.calls.entries();
   }
 
