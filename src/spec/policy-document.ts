@@ -12,6 +12,7 @@ import {
   SinkSpecSchema,
 } from './dataflow-policy.js';
 import { DurationSchema } from './duration.js';
+import { ReversalSchema, RollbackSectionSchema } from './reversal.js';
 
 export const POLICY_API_VERSION = 'reins.dev/v1';
 
@@ -177,6 +178,8 @@ export const CatalogueEntrySchema = z.strictObject({
   output: OutputSpecSchema.optional(),
   /** Data flow: the arguments through which this tool acts on or sends to the outside. */
   sink: SinkSpecSchema.optional(),
+  /** How a call of this tool is undone, or that it cannot be (spec/reversal, docs/rollback.md). */
+  reversal: ReversalSchema.optional(),
 });
 export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
 
@@ -240,5 +243,7 @@ export const PolicyDocumentSchema = z.strictObject({
   flows: z.array(FlowRuleSchema).default([]),
   redaction: RedactionSchema.optional(),
   memory: MemoryGuardSchema.optional(),
+  /** Built-in reversal profiles for upstream servers, and who may roll sessions back. */
+  rollback: RollbackSectionSchema.optional(),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;

@@ -4,6 +4,7 @@
  * `call-outcome` with the same `decisionId`.
  */
 import { z } from 'zod';
+import { CompensatesSchema, RecordedReversalSchema } from '../reversal.js';
 import { AuditDecisionSchema, CallRecordBaseV1, callIndexFields } from './call-fields.js';
 import type { RecordKind } from './record-kind.js';
 
@@ -15,6 +16,14 @@ export const CallIntentEventSchema = z.strictObject({
   decision: AuditDecisionSchema,
   /** Microseconds spent deciding. */
   decisionLatencyUs: z.number(),
+  /**
+   * How the call can be undone, as its catalogue entry and its captures said when it was decided, with
+   * the hashes of the captured state. Absent: the tool declares no reversal, or the record was written
+   * before this field existed (then nothing was captured).
+   */
+  reversal: RecordedReversalSchema.optional(),
+  /** This call is a rollback's compensation of another call. Absent: an ordinary call. */
+  compensates: CompensatesSchema.optional(),
 });
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 
