@@ -19,9 +19,12 @@ import {
   compileToolMatch,
 } from './compiled-rule.js';
 import { type CompiledExpression, compileExpression, type ExpressionPurpose } from './conditions.js';
+import { compileGlob } from './glob.js';
 import type { PolicyProblem } from './policy-problem.js';
-import { PreparedPolicy } from './prepared-policy.js';
+import { PreparedPolicy, type RollbackSettings } from './prepared-policy.js';
 import { RedactionPolicy } from './redaction-policy.js';
+import { type CompiledReversal, compileReversal } from './reversal.js';
+import { compiledProfile } from './reversal-profiles.js';
 import { type SourcePath, YamlSource } from './yaml-source.js';
 
 export interface PolicySource {
@@ -55,6 +58,7 @@ export function compilePolicy(
   const ruleLocations = new Map<string, string>();
   const cataloguePatterns = new Map<string, string>();
   const sections = new SingleSections(problems);
+  const rollback = new RollbackSections(problems);
 
   for (const source of sources) {
     const parsed = YamlSource.parse(source.file, source.text);
@@ -70,6 +74,7 @@ export function compilePolicy(
     const document = validated.value;
     documents.push(document);
     sections.collect(source.file, parsed.source, document);
+    rollback.collect(parsed.source, document);
     const compiler = new DocumentCompiler(parsed.source, document, rules.length, problems);
     compiler.compileInto(rules);
     for (const [index, entry] of document.tools.entries()) {
@@ -85,7 +90,8 @@ export function compilePolicy(
         continue;
       }
       cataloguePatterns.set(key, `${source.file}:${at.line}`);
-      catalogue.push(compileCatalogueEntry(entry));
+      const reversal = compileEntryReversal(parsed.source, index, entry.reversal, problems);
+      catalogue.push(compileCatalogueEntry(entry, reversal));
     }
     for (const rule of compiler.compiledIds) {
       const earlier = ruleLocations.get(rule.id);
@@ -104,7 +110,15 @@ export function compilePolicy(
   if (problems.length > 0 || redaction === undefined) return { ok: false, problems };
   const hash = hashSources(sources);
   const index = options.index === false ? { index: false } : {};
-  const policy = new PreparedPolicy({ hash, rules, catalogue, documents, ...redaction, ...index });
+  const policy = new PreparedPolicy({
+    hash,
+    rules,
+    catalogue,
+    documents,
+    rollback: rollback.settings(),
+    ...redaction,
+    ...index,
+  });
   return { ok: true, policy, documents };
 }
 
@@ -117,6 +131,68 @@ export function hashSources(sources: readonly PolicySource[]): string {
     hash.update(source.text);
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/** A catalogue entry's `reversal`, compiled; its problems are located in the entry. */
+function compileEntryReversal(
+  source: YamlSource,
+  index: number,
+  document: PolicyDocument['tools'][number]['reversal'],
+  problems: PolicyProblem[],
+): CompiledReversal | undefined {
+  if (document === undefined) return undefined;
+  const compiled = compileReversal(document);
+  if (compiled.ok) return compiled.reversal;
+  for (const problem of compiled.problems) {
+    const path = ['tools', index, 'reversal', ...problem.path];
+    problems.push({
+      file: source.file,
+      ...source.locate(path, problem.offset),
+      message: `\`${path.join('.')}\`: ${problem.message}`,
+    });
+  }
+  return undefined;
+}
+
+/**
+ * The `rollback:` sections of all documents, combined like the catalogue: the profiles in load order
+ * (a server pattern given a profile twice is a problem, as a tool declared twice is), the operators
+ * together.
+ */
+class RollbackSections {
+  private readonly profiles: RollbackSettings['profiles'][number][] = [];
+  private readonly operators = new Set<string>(['admin']);
+  private readonly servers = new Map<string, string>();
+
+  constructor(private readonly problems: PolicyProblem[]) {}
+
+  collect(source: YamlSource, document: PolicyDocument): void {
+    const section = document.rollback;
+    if (section === undefined) return;
+    for (const operator of section.operators) this.operators.add(operator);
+    for (const [index, use] of section.profiles.entries()) {
+      const at = source.locate(['rollback', 'profiles', index]);
+      const problem = (message: string) => this.problems.push({ file: source.file, ...at, message });
+      const earlier = this.servers.get(use.server);
+      if (earlier !== undefined) {
+        problem(
+          `\`rollback.profiles.${index}\`: server \`${use.server}\` already has a profile at ${earlier}`,
+        );
+        continue;
+      }
+      this.servers.set(use.server, `${source.file}:${at.line}`);
+      const profile = compiledProfile(use.profile);
+      if (!profile.ok) {
+        problem(`\`rollback.profiles.${index}\`: ${profile.message}`);
+        continue;
+      }
+      this.profiles.push({ server: compileGlob(use.server), reversals: profile.reversals });
+    }
+  }
+
+  settings(): RollbackSettings {
+    return { profiles: this.profiles, operators: [...this.operators].sort() };
+  }
 }
 
 /**

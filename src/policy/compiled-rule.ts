@@ -20,6 +20,7 @@ import type {
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { CompiledExpression } from './conditions.js';
 import { compileGlob, compileGlobList, isGlob, type NameMatcher } from './glob.js';
+import type { CompiledReversal } from './reversal.js';
 
 export interface CompiledToolMatch {
   readonly server: NameMatcher | undefined;
@@ -104,6 +105,8 @@ export interface CompiledCatalogueEntry {
   readonly name: NameMatcher;
   readonly facts: ToolFacts;
   readonly dataflow: ToolDataflow;
+  /** How a call is undone, when the entry says (`reversal`). */
+  readonly reversal: CompiledReversal | undefined;
 }
 
 /** The provenance check of a flow rule for one tool (its sink declaration filling the defaults). */
@@ -148,12 +151,16 @@ export function compilePrincipalMatch(match: PrincipalMatch | undefined): Compil
   };
 }
 
-export function compileCatalogueEntry(entry: CatalogueEntry): CompiledCatalogueEntry {
+export function compileCatalogueEntry(
+  entry: CatalogueEntry,
+  reversal?: CompiledReversal,
+): CompiledCatalogueEntry {
   return {
     server: compileGlob(entry.server),
     name: compileGlob(entry.name),
     facts: { risk: entry.risk, effects: entry.effects, untrustedOutput: entry.untrustedOutput },
     dataflow: { untrustedOutput: entry.untrustedOutput, output: entry.output, sink: entry.sink },
+    reversal,
   };
 }
 

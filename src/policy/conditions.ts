@@ -1,17 +1,22 @@
 /**
  * @module policy/conditions
  * CEL conditions: the environment a policy author writes against (declared, typed variables), type
- * checking at load time, and evaluation that reports errors as values instead of throwing.
+ * checking at load time, and evaluation that reports errors as values instead of throwing. Reversal
+ * expressions (a catalogue entry's `reversal`) have environments of their own, one per place in the
+ * reversal, so that naming what is not known there (`result` in a capture) is a load error.
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { describeError } from '../spec/errors.js';
+import { base64Utf8, basename, dirname, isBase64Utf8 } from './reversal-functions.js';
+
+const ENVIRONMENT_OPTIONS = {
+  homogeneousAggregateLiterals: false,
+  limits: { maxAstNodes: 2_000, maxDepth: 64 },
+} as const;
 
 /** The variables every condition can use; documented in docs/policy.md. */
 function baseEnvironment(): Environment {
-  return new Environment({
-    homogeneousAggregateLiterals: false,
-    limits: { maxAstNodes: 2_000, maxDepth: 64 },
-  })
+  return new Environment(ENVIRONMENT_OPTIONS)
     .registerVariable({
       name: 'principal',
       schema: {
@@ -44,7 +49,8 @@ function baseEnvironment(): Environment {
         startedAt: 'google.protobuf.Timestamp',
       },
     })
-    .registerVariable('now', 'google.protobuf.Timestamp');
+    .registerVariable('now', 'google.protobuf.Timestamp')
+    .registerVariable({ name: 'reversal', schema: { reversible: 'bool', kind: 'string' } });
 }
 
 const conditionEnvironment = baseEnvironment();
@@ -87,26 +93,14 @@ export function compileExpression<T extends boolean | number>(
   purpose: ExpressionPurpose,
 ): CompileResult<T> {
   const environment = purpose === 'sequence-condition' ? sequenceEnvironment : conditionEnvironment;
-  let checked: ReturnType<Environment['check']>;
-  try {
-    checked = environment.check(source);
-  } catch (error) {
-    return { ok: false, message: describeError(error), offset: 0 };
-  }
-  if (!checked.valid) {
-    const error = checked.error as { message: string; range?: { start: number } } | undefined;
-    return {
-      ok: false,
-      message: (error?.message ?? 'invalid expression').split('\n')[0] ?? 'invalid expression',
-      offset: error?.range?.start ?? 0,
-    };
-  }
+  const checked = typeCheck(environment, source);
+  if (!checked.ok) return checked;
   const expected = EXPECTED_TYPES[purpose];
-  if (!expected.includes(String(checked.type))) {
+  if (!expected.includes(checked.type)) {
     const wanted = purpose === 'amount' ? 'a number' : 'a bool';
     return {
       ok: false,
-      message: `expression has type \`${String(checked.type)}\`, expected ${wanted}`,
+      message: `expression has type \`${checked.type}\`, expected ${wanted}`,
       offset: 0,
     };
   }
@@ -127,6 +121,28 @@ export function compileExpression<T extends boolean | number>(
   };
 }
 
+/** The expression's type, or where and why it does not type-check. */
+function typeCheck(
+  environment: Environment,
+  source: string,
+): { ok: true; type: string } | { ok: false; message: string; offset: number } {
+  let checked: ReturnType<Environment['check']>;
+  try {
+    checked = environment.check(source);
+  } catch (error) {
+    return { ok: false, message: describeError(error), offset: 0 };
+  }
+  if (!checked.valid) {
+    const error = checked.error as { message: string; range?: { start: number } } | undefined;
+    return {
+      ok: false,
+      message: (error?.message ?? 'invalid expression').split('\n')[0] ?? 'invalid expression',
+      offset: error?.range?.start ?? 0,
+    };
+  }
+  return { ok: true, type: String(checked.type) };
+}
+
 function toBoolean(value: unknown): EvaluationResult<boolean> {
   if (typeof value === 'boolean') return { ok: true, value };
   return { ok: false, error: `condition returned ${describeValueType(value)}, not a bool` };
@@ -142,4 +158,90 @@ function describeValueType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;
+}
+
+/**
+ * Where in a reversal an expression stands; each place sees its own variables:
+ * - `capture-args`, `resources`: `args`, `call`;
+ * - `accept`: those and `capture` (the read just taken);
+ * - `exact`: those and `captured` (every read taken);
+ * - `when`, `step-args`: those and `result` (the call's result as recorded).
+ */
+export type ReversalPosition = 'capture-args' | 'accept' | 'exact' | 'when' | 'step-args' | 'resources';
+
+/** `args`, `call` and the helper functions; documented in docs/policy.md. */
+function reversalBase(): Environment {
+  return new Environment(ENVIRONMENT_OPTIONS)
+    .registerVariable('args', 'map<string, dyn>')
+    .registerVariable({
+      name: 'call',
+      schema: { decisionId: 'string', sessionId: 'string', server: 'string', name: 'string' },
+    })
+    .registerFunction('dirname(string): string', dirname)
+    .registerFunction('basename(string): string', basename)
+    .registerFunction('base64Utf8(string): string', base64Utf8)
+    .registerFunction('isBase64Utf8(string): bool', isBase64Utf8);
+}
+
+const reversalEnvironments: Record<'plain' | 'accept' | 'exact' | 'compensate', Environment> = {
+  plain: reversalBase(),
+  accept: reversalBase().registerVariable({
+    name: 'capture',
+    schema: { ok: 'bool', result: 'dyn', error: 'string' },
+  }),
+  exact: reversalBase().registerVariable('captured', 'map<string, dyn>'),
+  compensate: reversalBase()
+    .registerVariable('captured', 'map<string, dyn>')
+    .registerVariable('result', 'dyn'),
+};
+
+const REVERSAL_ENVIRONMENT: Record<ReversalPosition, keyof typeof reversalEnvironments> = {
+  'capture-args': 'plain',
+  resources: 'plain',
+  accept: 'accept',
+  exact: 'exact',
+  when: 'compensate',
+  'step-args': 'compensate',
+};
+
+/** What each place must return: a bool, a list (of strings, checked when evaluated), or any value. */
+function reversalTypeProblem(position: ReversalPosition, type: string): string | undefined {
+  if (position === 'accept' || position === 'exact' || position === 'when') {
+    return type === 'bool' || type === 'dyn' ? undefined : `expression has type \`${type}\`, expected a bool`;
+  }
+  if (position === 'resources') {
+    return type === 'dyn' || type === 'list' || type.startsWith('list<')
+      ? undefined
+      : `expression has type \`${type}\`, expected a list of strings`;
+  }
+  return undefined;
+}
+
+/**
+ * Parses and type-checks a reversal expression for its place. The compiled expression returns the
+ * raw CEL value (policy/reversal checks and converts it); evaluation errors are values.
+ */
+export function compileReversalExpression(
+  source: string,
+  position: ReversalPosition,
+): CompileResult<unknown> {
+  const environment = reversalEnvironments[REVERSAL_ENVIRONMENT[position]];
+  const checked = typeCheck(environment, source);
+  if (!checked.ok) return checked;
+  const problem = reversalTypeProblem(position, checked.type);
+  if (problem !== undefined) return { ok: false, message: problem, offset: 0 };
+  const program = environment.parse(source);
+  return {
+    ok: true,
+    expression: {
+      source,
+      evaluate(activation) {
+        try {
+          return { ok: true, value: program(activation) };
+        } catch (error) {
+          return { ok: false, error: describeError(error) };
+        }
+      },
+    },
+  };
 }

@@ -14,6 +14,7 @@
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { ReversalFacts } from '../spec/reversal.js';
 import type { CounterView, SessionView, ToolCall } from '../spec/tool-call.js';
 import type { PreparedPolicy } from './prepared-policy.js';
 import { screenCall } from './screen-arguments.js';
@@ -40,6 +41,11 @@ export interface CallDecisionRequest {
   readonly refusal?: Diagnostic | undefined;
   /** The arguments were read back from the audit log: placeholders count as what was redacted. */
   readonly recordedArgs?: boolean;
+  /**
+   * The call's reversibility once its captures are taken (policy/reversal `facts`); without it the
+   * decision sees what the policy declares for the tool (dry runs, policy tests, replays).
+   */
+  readonly reversal?: ReversalFacts | undefined;
 }
 
 export type CountObligation = Extract<Obligation, { kind: 'count' }>;
@@ -68,6 +74,7 @@ export function decideCall(policy: PreparedPolicy, request: CallDecisionRequest)
             counters: state.counters,
             now,
             dataflow: state.dataflow,
+            reversal: request.reversal,
           });
   } catch (error) {
     // evaluate never throws; reading the caller's state might

@@ -11,6 +11,7 @@ import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic, FlowFinding, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { MemoryGuardDocument, PolicyDocument } from '../spec/policy-document.js';
+import type { ReversalFacts } from '../spec/reversal.js';
 import { allowsTool } from '../spec/scopes.js';
 import type { DecisionInput, HistoryEntry, Principal, ToolCall, ToolRef } from '../spec/tool-call.js';
 import {
@@ -26,7 +27,9 @@ import {
   toolMatches,
 } from './compiled-rule.js';
 import type { Activation, CompiledExpression } from './conditions.js';
+import type { NameMatcher } from './glob.js';
 import type { RedactionPolicy } from './redaction-policy.js';
+import { type CompiledReversal, staticFacts } from './reversal.js';
 
 /** Caches stay bounded whatever names callers send; past this they are dropped and rebuilt. */
 const MAX_CACHED_TOOLS = 4_096;
@@ -39,6 +42,17 @@ export interface PolicySummary {
   readonly tools: number;
 }
 
+/** The `rollback:` sections of a policy set, combined (compile-policy). */
+export interface RollbackSettings {
+  /** Built-in profiles in load order, each with the servers it applies to. */
+  readonly profiles: readonly {
+    readonly server: NameMatcher;
+    readonly reversals: ReadonlyMap<string, CompiledReversal>;
+  }[];
+  /** Roles that may roll a session back, `admin` among them. */
+  readonly operators: readonly string[];
+}
+
 /** The rules that can apply to one tool, further split by agent on demand. */
 class ToolPlan {
   private readonly byAgent = new Map<string, readonly CompiledRule[]>();
@@ -48,6 +62,9 @@ class ToolPlan {
   constructor(
     readonly facts: ToolFacts,
     readonly dataflow: ToolDataflow,
+    /** How its calls are undone (its own or a profile's), and what a decision assumes without captures. */
+    readonly reversal: CompiledReversal | undefined,
+    readonly reversalFacts: ReversalFacts,
     rules: readonly CompiledRule[],
     indexAgents: boolean,
   ) {
@@ -189,7 +206,10 @@ export class PreparedPolicy {
   readonly memory: MemoryGuardDocument | undefined;
   /** The longest window of any limit rule (ms): how far back counters can look. */
   readonly longestLimitWindowMs: number;
+  /** Roles that may roll a session back (`rollback.operators`); always includes `admin`. */
+  readonly rollbackOperators: readonly string[];
   private readonly catalogue: readonly CompiledCatalogueEntry[];
+  private readonly profiles: RollbackSettings['profiles'];
   private readonly hasShadowRules: boolean;
   /** Rules indexed by exact tool name; the rest must be checked for every tool. */
   private readonly rulesByToolName = new Map<string, CompiledRule[]>();
@@ -205,6 +225,7 @@ export class PreparedPolicy {
     documents: readonly PolicyDocument[];
     redaction?: RedactionPolicy;
     memory?: MemoryGuardDocument;
+    rollback?: RollbackSettings;
     /** Tests only: `false` checks every rule for every call, to show that the indexes change nothing. */
     index?: boolean;
   }) {
@@ -213,6 +234,8 @@ export class PreparedPolicy {
     this.memory = options.memory;
     this.catalogue = options.catalogue;
     this.documents = options.documents;
+    this.profiles = options.rollback?.profiles ?? [];
+    this.rollbackOperators = options.rollback?.operators ?? ['admin'];
     this.hasShadowRules = options.rules.some((rule) => rule.shadow);
     // a loop, not Math.max(...): a policy may hold more rules than a call has room for arguments
     let longest = 0;
@@ -274,6 +297,36 @@ export class PreparedPolicy {
     return this.redaction?.isMemoryServer(server) ?? false;
   }
 
+  /**
+   * How a call of this tool is undone: the catalogue entry's own `reversal`, else the reversal of a
+   * built-in profile the policy applies to the tool's server, else undefined (nothing declared).
+   */
+  reversalOf(tool: ToolRef): CompiledReversal | undefined {
+    const plan = this.planFor(tool);
+    return plan === null ? this.findReversal(tool, undefined) : plan.reversal;
+  }
+
+  /**
+   * The reversibility a decision assumes when the caller does not know the call's captures (dry runs,
+   * policy tests, replays): none declared is `undeclared`; a compensation is `reversible`, as if its
+   * captures will succeed and be exact.
+   */
+  staticReversalFacts(tool: ToolRef): ReversalFacts {
+    const plan = this.planFor(tool);
+    return plan === null ? staticFacts(this.findReversal(tool, undefined)) : plan.reversalFacts;
+  }
+
+  private findReversal(
+    tool: ToolRef,
+    entry: CompiledCatalogueEntry | undefined,
+  ): CompiledReversal | undefined {
+    if (entry?.reversal !== undefined) return entry.reversal;
+    for (const profile of this.profiles) {
+      if (profile.server.matches(tool.server)) return profile.reversals.get(tool.name);
+    }
+    return undefined;
+  }
+
   /** Catalogue facts for a tool, or undefined when the policy does not know it. */
   toolFacts(tool: ToolRef): ToolFacts | undefined {
     return this.planFor(tool)?.facts;
@@ -314,7 +367,7 @@ export class PreparedPolicy {
       const counts: { key: string; amount: number }[] = [];
       let activation: Activation | undefined;
       const activate = () => {
-        activation ??= buildActivation(input, plan.facts);
+        activation ??= buildActivation(input, plan);
         return activation;
       };
       for (const rule of plan.rulesFor(input.call.principal.agentId)) {
@@ -398,7 +451,7 @@ export class PreparedPolicy {
     const flows: FlowFinding[] = [];
     let activation: Activation | undefined;
     const activate = () => {
-      activation ??= buildActivation(input, plan.facts);
+      activation ??= buildActivation(input, plan);
       return activation;
     };
 
@@ -513,7 +566,15 @@ export class PreparedPolicy {
     const candidates = [...named, ...this.rulesForAnyToolName]
       .filter((rule) => toolMatches(rule.tool, tool, entry.facts))
       .sort((left, right) => left.order - right.order);
-    return new ToolPlan(entry.facts, entry.dataflow, candidates, this.indexed);
+    const reversal = this.findReversal(tool, entry);
+    return new ToolPlan(
+      entry.facts,
+      entry.dataflow,
+      reversal,
+      staticFacts(reversal),
+      candidates,
+      this.indexed,
+    );
   }
 
   private denial(diagnostics: Diagnostic[], matchedRules: string[], facts?: ToolFacts): Decision {
@@ -600,8 +661,10 @@ export function describeTool(tool: ToolRef): string {
 }
 
 /** Binds the documented condition variables for one decision (built once, shared by all rules). */
-function buildActivation(input: DecisionInput, facts: ToolFacts): Activation {
+function buildActivation(input: DecisionInput, plan: ToolPlan): Activation {
   const { call, session } = input;
+  const { facts } = plan;
+  const reversal = input.reversal ?? plan.reversalFacts;
   return {
     principal: {
       agentId: call.principal.agentId,
@@ -627,6 +690,7 @@ function buildActivation(input: DecisionInput, facts: ToolFacts): Activation {
       startedAt: new Date(session.startedAt),
     },
     now: new Date(input.now),
+    reversal: { reversible: reversal.reversible, kind: reversal.kind },
   };
 }
 

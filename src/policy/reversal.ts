@@ -8,7 +8,14 @@
  * The harness takes the captures and records them with the intent; the rollback (rollback/) builds the
  * compensation from the recorded call, its result and the captured state.
  */
-import type { ReversalFacts } from '../spec/reversal.js';
+import type { CompensationDocument, ReversalDocument, ReversalFacts } from '../spec/reversal.js';
+import {
+  type Activation,
+  type CompiledExpression,
+  compileReversalExpression,
+  type ReversalPosition,
+} from './conditions.js';
+import { toJson } from './reversal-functions.js';
 
 /** The call a reversal is evaluated for (the CEL variables `args` and `call`). */
 export interface ReversalCall {
@@ -67,4 +74,284 @@ export interface CompiledReversal {
   ): Evaluated<CompensationCall[]>;
   /** The resources the call changes (empty without `resources`). */
   resources(call: ReversalCall): Evaluated<string[]>;
+}
+
+/** A problem of a reversal found when it compiles: where in it (a path below `reversal`) and what. */
+export interface ReversalProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+  /** Offset of the problem in the expression's text. */
+  readonly offset: number;
+}
+
+export type CompileReversalResult =
+  | { readonly ok: true; readonly reversal: CompiledReversal }
+  | { readonly ok: false; readonly problems: readonly ReversalProblem[] };
+
+/**
+ * Compiles a validated `reversal` (spec/reversal's ReversalSchema output): every expression is
+ * type-checked for its place; all problems are reported.
+ */
+export function compileReversal(document: ReversalDocument): CompileReversalResult {
+  if ('irreversible' in document)
+    return { ok: true, reversal: new FinalReversal('irreversible', document.irreversible) };
+  if ('external' in document) return { ok: true, reversal: new FinalReversal('external', document.external) };
+  const problems: ReversalProblem[] = [];
+  const expression = (source: string, position: ReversalPosition, path: (string | number)[]) => {
+    const compiled = compileReversalExpression(source, position);
+    if (compiled.ok) return new NamedExpression(path.join('.'), compiled.expression);
+    problems.push({ path, message: compiled.message, offset: compiled.offset });
+    return undefined;
+  };
+  const stepArgs = (args: Record<string, string>, path: (string | number)[], position: ReversalPosition) =>
+    Object.entries(args).map(([name, source]) => ({
+      name,
+      expression: expression(source, position, [...path, 'args', name]),
+    }));
+  const names = new Set<string>();
+  const captures = document.capture.map((step, index) => {
+    if (names.has(step.name))
+      problems.push({
+        path: ['capture', index, 'name'],
+        message: `capture \`${step.name}\` is already named`,
+        offset: 0,
+      });
+    names.add(step.name);
+    return {
+      name: step.name,
+      tool: step.tool,
+      args: stepArgs(step.args, ['capture', index], 'capture-args'),
+      accept:
+        step.accept === undefined
+          ? undefined
+          : expression(step.accept, 'accept', ['capture', index, 'accept']),
+    };
+  });
+  const steps = document.compensate.map((step, index) => ({
+    tool: step.tool,
+    args: stepArgs(step.args, ['compensate', index], 'step-args'),
+    when: step.when === undefined ? undefined : expression(step.when, 'when', ['compensate', index, 'when']),
+  }));
+  const exact = document.exact === undefined ? undefined : expression(document.exact, 'exact', ['exact']);
+  const resources =
+    document.resources === undefined ? undefined : expression(document.resources, 'resources', ['resources']);
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    reversal: new Compensation(
+      document,
+      captures as CompiledCapture[],
+      steps as CompiledStep[],
+      exact,
+      resources,
+    ),
+  };
+}
+
+/** What a decision assumes when the call's captures are not known (dry runs, policy tests, replays). */
+export function staticFacts(reversal: CompiledReversal | undefined): ReversalFacts {
+  if (reversal === undefined)
+    return {
+      kind: 'undeclared',
+      reversible: false,
+      reason: 'the catalogue does not say how to undo this tool',
+    };
+  if (reversal.kind === 'compensation') return REVERSIBLE;
+  return { kind: reversal.kind, reversible: false, reason: reversal.reason ?? reversal.kind };
+}
+
+const REVERSIBLE: ReversalFacts = { kind: 'reversible', reversible: true };
+
+/** An expression with the place it stands in the reversal, for error messages. */
+class NamedExpression {
+  constructor(
+    readonly at: string,
+    private readonly expression: CompiledExpression<unknown>,
+  ) {}
+
+  evaluate(activation: Activation): Evaluated<unknown> {
+    const result = this.expression.evaluate(activation);
+    return result.ok ? result : { ok: false, error: `\`${this.at}\`: ${result.error}` };
+  }
+
+  /** A bool, or an error saying what came back instead. */
+  test(activation: Activation): Evaluated<boolean> {
+    const result = this.evaluate(activation);
+    if (!result.ok || typeof result.value === 'boolean') return result as Evaluated<boolean>;
+    return { ok: false, error: `\`${this.at}\`: returned ${describeKind(result.value)}, not a bool` };
+  }
+}
+
+interface CompiledArg {
+  readonly name: string;
+  readonly expression: NamedExpression;
+}
+
+interface CompiledCapture {
+  readonly name: string;
+  readonly tool: string;
+  readonly args: readonly CompiledArg[];
+  readonly accept: NamedExpression | undefined;
+}
+
+interface CompiledStep {
+  readonly tool: string;
+  readonly args: readonly CompiledArg[];
+  readonly when: NamedExpression | undefined;
+}
+
+/** `irreversible` and `external`: nothing to capture, nothing to run. */
+class FinalReversal implements CompiledReversal {
+  readonly capturesState = false;
+  readonly idempotent = false;
+
+  constructor(
+    readonly kind: 'irreversible' | 'external',
+    readonly reason: string,
+  ) {}
+
+  captures(): Evaluated<CaptureCall[]> {
+    return { ok: true, value: [] };
+  }
+
+  accepts(name: string): Evaluated<boolean> {
+    return { ok: false, error: `no capture named \`${name}\`: the tool is ${this.kind}` };
+  }
+
+  facts(): ReversalFacts {
+    return { kind: this.kind, reversible: false, reason: this.reason };
+  }
+
+  compensation(): Evaluated<CompensationCall[]> {
+    return { ok: false, error: `the call cannot be undone (${this.kind}: ${this.reason})` };
+  }
+
+  resources(): Evaluated<string[]> {
+    return { ok: true, value: [] };
+  }
+}
+
+/** A compensation: captures before the call, steps that undo it. */
+class Compensation implements CompiledReversal {
+  readonly kind = 'compensation';
+  readonly capturesState: boolean;
+  readonly idempotent: boolean;
+  private readonly inexact: string;
+
+  constructor(
+    document: CompensationDocument,
+    private readonly captureSteps: readonly CompiledCapture[],
+    private readonly steps: readonly CompiledStep[],
+    private readonly exact: NamedExpression | undefined,
+    private readonly resourceList: NamedExpression | undefined,
+  ) {
+    this.capturesState = captureSteps.length > 0;
+    this.idempotent = document.idempotent;
+    this.inexact = document.inexact ?? 'the compensation cannot restore the state exactly';
+  }
+
+  captures(call: ReversalCall): Evaluated<CaptureCall[]> {
+    const activation = callActivation(call);
+    const reads: CaptureCall[] = [];
+    for (const step of this.captureSteps) {
+      const args = evaluateArgs(step.args, activation);
+      if (!args.ok) return args;
+      reads.push({ name: step.name, tool: step.tool, args: args.value });
+    }
+    return { ok: true, value: reads };
+  }
+
+  accepts(name: string, captured: CapturedValue, call: ReversalCall): Evaluated<boolean> {
+    const step = this.captureSteps.find((candidate) => candidate.name === name);
+    if (step === undefined) return { ok: false, error: `no capture named \`${name}\`` };
+    if (step.accept === undefined) return { ok: true, value: captured.ok === true };
+    return step.accept.test({ ...callActivation(call), capture: capturedActivation(captured) });
+  }
+
+  facts(call: ReversalCall, captured: Readonly<Record<string, CapturedValue>>): ReversalFacts {
+    const missing = this.captureSteps.find((step) => captured[step.name] === undefined);
+    if (missing !== undefined)
+      return unavailable(`capture \`${missing.name}\` was not taken: the state to restore is unknown`);
+    if (this.exact === undefined) return REVERSIBLE;
+    const exact = this.exact.test({ ...callActivation(call), captured: capturedMap(captured) });
+    if (!exact.ok) return unavailable(exact.error);
+    return exact.value ? REVERSIBLE : unavailable(this.inexact);
+  }
+
+  compensation(
+    call: ReversalCall,
+    result: unknown,
+    captured: Readonly<Record<string, CapturedValue>>,
+  ): Evaluated<CompensationCall[]> {
+    const activation = { ...callActivation(call), result: result ?? null, captured: capturedMap(captured) };
+    const calls: CompensationCall[] = [];
+    for (const step of this.steps) {
+      if (step.when !== undefined) {
+        const applies = step.when.test(activation);
+        if (!applies.ok) return applies;
+        if (!applies.value) continue;
+      }
+      const args = evaluateArgs(step.args, activation);
+      if (!args.ok) return args;
+      calls.push({ tool: step.tool, args: args.value });
+    }
+    return { ok: true, value: calls };
+  }
+
+  resources(call: ReversalCall): Evaluated<string[]> {
+    if (this.resourceList === undefined) return { ok: true, value: [] };
+    const result = this.resourceList.evaluate(callActivation(call));
+    if (!result.ok) return result;
+    const list = result.value;
+    if (!Array.isArray(list) || !list.every((item) => typeof item === 'string'))
+      return {
+        ok: false,
+        error: `\`${this.resourceList.at}\`: returned ${describeKind(list)}, not a list of strings`,
+      };
+    return { ok: true, value: [...new Set(list as string[])] };
+  }
+}
+
+function unavailable(reason: string): ReversalFacts {
+  return { kind: 'unavailable', reversible: false, reason };
+}
+
+/** Step arguments: each expression evaluated and turned into JSON. */
+function evaluateArgs(
+  args: readonly CompiledArg[],
+  activation: Activation,
+): Evaluated<Record<string, unknown>> {
+  const values: Record<string, unknown> = {};
+  for (const arg of args) {
+    const result = arg.expression.evaluate(activation);
+    if (!result.ok) return result;
+    const json = toJson(result.value);
+    if (!json.ok) return { ok: false, error: `\`${arg.expression.at}\`: ${json.error}` };
+    values[arg.name] = json.value;
+  }
+  return { ok: true, value: values };
+}
+
+function callActivation(call: ReversalCall): Activation {
+  return {
+    args: call.args,
+    call: { decisionId: call.decisionId, sessionId: call.sessionId, server: call.server, name: call.name },
+  };
+}
+
+/** `{ok, result, error}` with every field present (`null`, `""` when absent), as documented. */
+function capturedActivation(captured: CapturedValue): Record<string, unknown> {
+  return { ok: captured.ok === true, result: captured.result ?? null, error: captured.error ?? '' };
+}
+
+function capturedMap(captured: Readonly<Record<string, CapturedValue>>): Record<string, unknown> {
+  const map: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(captured)) map[name] = capturedActivation(value);
+  return map;
+}
+
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list of other values';
+  return `a ${typeof value}`;
 }

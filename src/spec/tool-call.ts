@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { DataflowView } from './dataflow-view.js';
 import { IdentitySchema } from './human-identity.js';
+import type { ReversalFacts } from './reversal.js';
 import { ScopeSchema } from './scopes.js';
 
 export const ToolRefSchema = z.strictObject({
@@ -93,4 +94,9 @@ export interface DecisionInput {
   readonly now: number;
   /** What the session has seen (labels, value origins), for `flows` rules; none = nothing seen. */
   readonly dataflow?: DataflowView | undefined;
+  /**
+   * The call's reversibility once its captures are taken (the CEL variable `reversal`); none = what
+   * the policy declares for the tool (policy/prepared-policy `staticReversalFacts`).
+   */
+  readonly reversal?: ReversalFacts | undefined;
 }
