@@ -6,7 +6,8 @@
  * the expectation. As in the harness, a call that is let through (approve = assume approved) joins the
  * history and counts towards limits. The session's past a case states — earlier calls, outputs the
  * agent saw, the user's request — is set up first, the way the harness and the recorded traffic of
- * the audit log build it (policy/recorded-traffic).
+ * the audit log build it (policy/recorded-traffic). A call sees the reversibility its step states
+ * (`reversal:`, what the captures would show), else what the policy declares for its tool.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +26,7 @@ import {
   type PolicyTestFile,
   PolicyTestFileSchema,
 } from '../spec/policy-test.js';
+import type { ReversalKind } from '../spec/reversal.js';
 import type { HistoryEntry, SessionStatus, ToolCall, ToolRef } from '../spec/tool-call.js';
 import { loadPolicy } from './policy-files.js';
 
@@ -109,7 +111,7 @@ function runCase(policy: PreparedPolicy, test: PolicyTestCase): TestCaseResult {
   let now = test.start;
   for (const [index, step] of test.steps.entries()) {
     now += step.advance ?? 0;
-    const decided = session.decide(step.call, now, test.session?.status ?? 'active');
+    const decided = session.decide(step.call, now, test.session?.status ?? 'active', step.reversal);
     const label =
       test.steps.length > 1 ? `step ${index + 1} (${step.call.tool.server}/${step.call.tool.name}): ` : '';
     failures.push(...compare(step.expect, decided.decision).map((failure) => `${label}${failure}`));
@@ -158,8 +160,8 @@ class TestSession {
     }
   }
 
-  /** Decides `call` at `now` against the session as it stands. */
-  decide(call: ToolCall, now: number, status: SessionStatus): CallDecision {
+  /** Decides `call` at `now` against the session as it stands (`reversal`: as stated, else declared). */
+  decide(call: ToolCall, now: number, status: SessionStatus, reversal?: ReversalKind): CallDecision {
     const session = {
       id: call.sessionId,
       status,
@@ -168,7 +170,9 @@ class TestSession {
       labels: this.labels,
     };
     const state = { session, counters: this.counters, dataflow: this.dataflow };
-    return decideCall(this.policy, { call, state, now });
+    if (reversal === undefined) return decideCall(this.policy, { call, state, now });
+    const facts = { kind: reversal, reversible: reversal === 'reversible' };
+    return decideCall(this.policy, { call, state, now, reversal: facts });
   }
 
   /** A call let through (approve: assume approved) runs successfully: it joins the history and counts. */

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { DurationSchema } from './duration.js';
 import { EffectSchema, POLICY_API_VERSION } from './policy-document.js';
+import { ReversalKindSchema } from './reversal.js';
 import { type HistoryEntry, SessionStatusSchema, ToolCallSchema, ToolRefSchema } from './tool-call.js';
 
 /** Start of the test clock unless a case says `now`: a Thursday morning. */
@@ -36,10 +37,19 @@ export const ExpectationSchema = z.union([
 ]);
 export type Expectation = z.output<typeof ExpectationSchema>;
 
+/**
+ * The call's reversibility as the enforcement point would find it once it took the call's captures
+ * (the CEL variable `reversal`), e.g. `unavailable` for a binary file write_file cannot write back.
+ * Without it, a call sees what the policy declares for its tool (none: `undeclared`; a compensation:
+ * `reversible`).
+ */
+const StepReversalSchema = ReversalKindSchema.optional();
+
 export const PolicyTestStepSchema = z.strictObject({
   /** Move the test clock forward before this call (e.g. `2h`). */
   advance: DurationSchema.optional(),
   call: ToolCallSchema,
+  reversal: StepReversalSchema,
   expect: ExpectationSchema,
 });
 export type PolicyTestStep = z.output<typeof PolicyTestStepSchema>;
@@ -107,8 +117,9 @@ export const PolicyTestCaseSchema = z
     /** The user's own request: values in it count as given by the user (trusted). */
     userInput: z.string().optional(),
     steps: z.array(PolicyTestStepSchema).min(1).optional(),
-    /** Shorthand for a single step: `call` and `expect` instead of `steps`. */
+    /** Shorthand for a single step: `call` and `expect` (and `reversal`) instead of `steps`. */
     call: ToolCallSchema.optional(),
+    reversal: StepReversalSchema,
     expect: ExpectationSchema.optional(),
   })
   .check((context) => {
@@ -119,6 +130,12 @@ export const PolicyTestCaseSchema = z
         code: 'custom',
         input: test,
         message: 'use either `steps` or `call` with `expect`, not both',
+      });
+    } else if (test.steps !== undefined && test.reversal !== undefined) {
+      context.issues.push({
+        code: 'custom',
+        input: test,
+        message: 'with `steps`, state `reversal` on each step it applies to',
       });
     } else if (test.steps === undefined && (test.call === undefined || test.expect === undefined)) {
       context.issues.push({
@@ -142,7 +159,7 @@ export const PolicyTestCaseSchema = z
       }
     }
   })
-  .transform(({ call, expect, steps, now, history, ...rest }) => {
+  .transform(({ call, expect, reversal, steps, now, history, ...rest }) => {
     const start = Date.parse(now ?? DEFAULT_TEST_TIME);
     return {
       ...rest,
@@ -150,7 +167,7 @@ export const PolicyTestCaseSchema = z
       start,
       /** The stated history, in the order stated, with times in epoch milliseconds. */
       history: pastCalls(history ?? [], start),
-      steps: steps ?? (call && expect ? [{ call, expect }] : []),
+      steps: steps ?? (call && expect ? [{ call, expect, reversal }] : []),
     };
   });
 export type PolicyTestCase = z.output<typeof PolicyTestCaseSchema>;
