@@ -196,6 +196,11 @@ describe('evaluating a compensation', () => {
       reversible: false,
       reason: expect.stringContaining('capture `before` was not taken'),
     });
+    expect(write.facts(CALL, { before: { ok: false, error: 'EACCES: permission denied' } })).toEqual({
+      kind: 'unavailable',
+      reversible: false,
+      reason: expect.stringContaining('capture `before` is not usable'),
+    });
   });
 
   it('evaluates the resources to a list of strings, and refuses anything else', () => {

@@ -96,56 +96,77 @@ export function compileReversal(document: ReversalDocument): CompileReversalResu
   if ('irreversible' in document)
     return { ok: true, reversal: new FinalReversal('irreversible', document.irreversible) };
   if ('external' in document) return { ok: true, reversal: new FinalReversal('external', document.external) };
-  const problems: ReversalProblem[] = [];
-  const expression = (source: string, position: ReversalPosition, path: (string | number)[]) => {
-    const compiled = compileReversalExpression(source, position);
-    if (compiled.ok) return new NamedExpression(path.join('.'), compiled.expression);
-    problems.push({ path, message: compiled.message, offset: compiled.offset });
-    return undefined;
-  };
-  const stepArgs = (args: Record<string, string>, path: (string | number)[], position: ReversalPosition) =>
-    Object.entries(args).map(([name, source]) => ({
-      name,
-      expression: expression(source, position, [...path, 'args', name]),
-    }));
+  const compiler = new ReversalCompiler();
   const names = new Set<string>();
-  const captures = document.capture.map((step, index) => {
+  const captures = document.capture.map((step, index): CompiledCapture => {
     if (names.has(step.name))
-      problems.push({
-        path: ['capture', index, 'name'],
-        message: `capture \`${step.name}\` is already named`,
-        offset: 0,
-      });
+      compiler.problem(['capture', index, 'name'], `capture \`${step.name}\` is already named`);
     names.add(step.name);
+    const at = ['capture', index];
     return {
       name: step.name,
       tool: step.tool,
-      args: stepArgs(step.args, ['capture', index], 'capture-args'),
-      accept:
-        step.accept === undefined
-          ? undefined
-          : expression(step.accept, 'accept', ['capture', index, 'accept']),
+      args: compiler.args(step.args, at, 'capture-args'),
+      accept: compiler.optional(step.accept, 'accept', [...at, 'accept']),
     };
   });
-  const steps = document.compensate.map((step, index) => ({
-    tool: step.tool,
-    args: stepArgs(step.args, ['compensate', index], 'step-args'),
-    when: step.when === undefined ? undefined : expression(step.when, 'when', ['compensate', index, 'when']),
-  }));
-  const exact = document.exact === undefined ? undefined : expression(document.exact, 'exact', ['exact']);
-  const resources =
-    document.resources === undefined ? undefined : expression(document.resources, 'resources', ['resources']);
-  if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    reversal: new Compensation(
-      document,
-      captures as CompiledCapture[],
-      steps as CompiledStep[],
-      exact,
-      resources,
-    ),
-  };
+  const steps = document.compensate.map(
+    (step, index): CompiledStep => ({
+      tool: step.tool,
+      args: compiler.args(step.args, ['compensate', index], 'step-args'),
+      when: compiler.optional(step.when, 'when', ['compensate', index, 'when']),
+    }),
+  );
+  const exact = compiler.optional(document.exact, 'exact', ['exact']);
+  const resources = compiler.optional(document.resources, 'resources', ['resources']);
+  if (compiler.problems.length > 0) return { ok: false, problems: compiler.problems };
+  return { ok: true, reversal: new Compensation(document, captures, steps, exact, resources) };
+}
+
+/**
+ * Compiles the expressions of one reversal, collecting problems. An expression that does not compile
+ * is kept as one that always fails, so the caller can build the rest; a reversal with problems is
+ * never returned.
+ */
+class ReversalCompiler {
+  readonly problems: ReversalProblem[] = [];
+
+  problem(path: readonly (string | number)[], message: string, offset = 0): void {
+    this.problems.push({ path, message, offset });
+  }
+
+  expression(
+    source: string,
+    position: ReversalPosition,
+    path: readonly (string | number)[],
+  ): NamedExpression {
+    const compiled = compileReversalExpression(source, position);
+    if (compiled.ok) return new NamedExpression(path.join('.'), compiled.expression);
+    this.problem(path, compiled.message, compiled.offset);
+    return new NamedExpression(path.join('.'), {
+      source,
+      evaluate: () => ({ ok: false, error: compiled.message }),
+    });
+  }
+
+  optional(
+    source: string | undefined,
+    position: ReversalPosition,
+    path: readonly (string | number)[],
+  ): NamedExpression | undefined {
+    return source === undefined ? undefined : this.expression(source, position, path);
+  }
+
+  args(
+    args: Record<string, string>,
+    at: readonly (string | number)[],
+    position: ReversalPosition,
+  ): CompiledArg[] {
+    return Object.entries(args).map(([name, source]) => ({
+      name,
+      expression: this.expression(source, position, [...at, 'args', name]),
+    }));
+  }
 }
 
 /** What a decision assumes when the call's captures are not known (dry runs, policy tests, replays). */
@@ -269,9 +290,15 @@ class Compensation implements CompiledReversal {
   }
 
   facts(call: ReversalCall, captured: Readonly<Record<string, CapturedValue>>): ReversalFacts {
-    const missing = this.captureSteps.find((step) => captured[step.name] === undefined);
-    if (missing !== undefined)
-      return unavailable(`capture \`${missing.name}\` was not taken: the state to restore is unknown`);
+    for (const step of this.captureSteps) {
+      const value = captured[step.name];
+      if (value === undefined)
+        return unavailable(`capture \`${step.name}\` was not taken: the state to restore is unknown`);
+      const accepted = this.accepts(step.name, value, call);
+      if (!accepted.ok) return unavailable(accepted.error);
+      if (!accepted.value)
+        return unavailable(`capture \`${step.name}\` is not usable: ${value.error ?? 'not accepted'}`);
+    }
     if (this.exact === undefined) return REVERSIBLE;
     const exact = this.exact.test({ ...callActivation(call), captured: capturedMap(captured) });
     if (!exact.ok) return unavailable(exact.error);
