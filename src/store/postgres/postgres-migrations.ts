@@ -168,6 +168,13 @@ const MIGRATIONS: readonly string[] = [
    );
    alter table audit_captures alter column content set storage external;
    create index audit_captures_last_seq on audit_captures (last_seq);`,
+  // 6: leases (see postgres-counter-store): one holder per key until `expires` (epoch milliseconds of
+  // the callers' clocks).
+  `create table leases (
+     key text collate "C" primary key,
+     holder text collate "C" not null,
+     expires bigint not null
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -90,7 +90,7 @@ describe('SqliteAuditLog captured content', () => {
     await old.close();
     // as Reins left it before schema version 5
     const database = new Database(path);
-    database.exec('drop table audit_captures');
+    database.exec('drop table leases; drop table audit_captures');
     database.pragma(`user_version = ${SQLITE_CAPTURES_VERSION - 1}`);
     database.close();
 

@@ -149,6 +149,12 @@ const MIGRATIONS: readonly string[] = [
      last_seq integer not null
    );
    create index audit_captures_last_seq on audit_captures (last_seq);`,
+  // 6: leases (see sqlite-counter-store): one holder per key until `expires` (epoch milliseconds).
+  `create table leases (
+     key text primary key,
+     holder text not null,
+     expires integer not null
+   );`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
