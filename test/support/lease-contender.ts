@@ -17,6 +17,8 @@ const won: string[] = [];
 for (let index = 0; index < Number(keys); index++) {
   const key = `rollback/s${index}`;
   if (await store.acquireLease(key, holder, Number(ttlMs), Date.now())) won.push(key);
+  // a pause after each key keeps the processes asking for the same keys at about the same time
+  await new Promise((resume) => setTimeout(resume, 2));
 }
 process.stdout.write(`${JSON.stringify(won)}\n`);
 if (hold === 'hold') {
