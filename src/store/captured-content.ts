@@ -79,6 +79,7 @@ export function capturesOf(items: readonly AppendItem[]): CapturedInBatch[] {
 /**
  * The rows a batch writes, one per hash (a statement may not update one row twice), each with the seq
  * of the newest record of the batch it came with. The batch's records are `firstSeq`, `firstSeq + 1`, …
+ * (with 0, `lastSeq` is the position in the batch, for a writer that encodes before it knows the head).
  */
 export function captureRows(captured: readonly CapturedInBatch[], firstSeq: number): CaptureRow[] {
   const rows = new Map<string, CaptureRow>();

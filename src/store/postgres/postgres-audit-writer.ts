@@ -16,13 +16,7 @@ import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AppendReceipt } from '../audit-log.js';
 import { chainHead, dueCheckpoints, headCheckpoint, linkBatch } from '../audit-records.js';
-import {
-  type AppendItem,
-  CAPTURE_CONFLICT_SQL,
-  type CapturedInBatch,
-  captureRows,
-  capturesOf,
-} from '../captured-content.js';
+import { type AppendItem, CAPTURE_CONFLICT_SQL, captureRows, capturesOf } from '../captured-content.js';
 import type { AuditTables } from '../retention.js';
 import { byteaArray, int8Array, textArray } from './postgres-binary.js';
 import { advisoryLockKey, quoteIdentifier } from './postgres-migrations.js';
@@ -131,22 +125,15 @@ export function createPostgresBatchWriter(options: {
     return checkpoints;
   };
 
-  /** The batch's contents, each row with the newest of the batch's records it came with. */
-  const storeCaptures = async (
-    client: PoolClient,
-    captured: readonly CapturedInBatch[],
-    firstSeq: number,
-  ): Promise<void> => {
-    if (captured.length === 0) return;
-    const rows = captureRows(captured, firstSeq);
-    await client.query({
-      ...insertCaptures,
-      values: [
-        textArray(rows.map((row) => row.hash)),
-        byteaArray(rows.map((row) => row.bytes)),
-        int8Array(rows.map((row) => row.lastSeq)),
-      ],
-    });
+  /**
+   * The batch's contents, one row per hash, encoded before the lock is taken: `lastSeq` is first the
+   * position in the batch of the newest event each came with, and becomes a seq once the head is known.
+   */
+  const encodeCaptures = (events: readonly AppendItem[]) => {
+    const rows = captureRows(capturesOf(events), 0);
+    if (rows.length === 0) return undefined;
+    const fixed = [textArray(rows.map((row) => row.hash)), byteaArray(rows.map((row) => row.bytes))];
+    return (firstSeq: number) => [...fixed, int8Array(rows.map((row) => firstSeq + row.lastSeq))];
   };
 
   const inTransaction = async <T>(client: PoolClient, work: () => Promise<T>): Promise<T> => {
@@ -177,7 +164,7 @@ export function createPostgresBatchWriter(options: {
         column('tool'),
         column('effect'),
       ];
-      const captured = capturesOf(events);
+      const captures = encodeCaptures(events);
       return inTransaction(client, async () => {
         const { last, anchor, signed } = await lockAndReadHead(client);
         const records = linkBatch(
@@ -194,7 +181,8 @@ export function createPostgresBatchWriter(options: {
             ...fixed,
           ],
         });
-        await storeCaptures(client, captured, records[0]?.seq ?? 0);
+        const firstSeq = records[0]?.seq ?? 0;
+        if (captures) await client.query({ ...insertCaptures, values: captures(firstSeq) });
         return { receipts, checkpoints: await signDue(client, receipts, signed) };
       });
     },
