@@ -117,6 +117,8 @@ class Counted {
       release: (id) => inner.release(id),
       totals: (keys) => inner.totals(keys),
       prune: (before) => inner.prune(before),
+      acquireLease: (...args) => inner.acquireLease(...args),
+      releaseLease: (key, holder) => inner.releaseLease(key, holder),
     };
   }
 }

@@ -64,6 +64,8 @@ async function replica(
     release: (id) => store.release(id),
     totals: (keys) => store.totals(keys),
     prune: (before) => store.prune(before),
+    acquireLease: (...args) => store.acquireLease(...args),
+    releaseLease: (key, holder) => store.releaseLease(key, holder),
     reserveAndReadLog: (...args) => {
       combined++;
       return reserveAndReadLog(...args);

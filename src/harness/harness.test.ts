@@ -63,6 +63,7 @@ function request(
 function withAppend(real: AuditLog, append: AuditLog['append']): AuditLog {
   return {
     append,
+    readCaptured: (hash) => real.readCaptured(hash),
     records: (options) => real.records(options),
     query: (query) => real.query(query),
     checkpoints: () => real.checkpoints(),

@@ -10,6 +10,26 @@ import type { CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
 
+/**
+ * Raw captured state stored apart from the chain, by content hash (sha256 hex of `bytes`). The record
+ * it comes with holds only the hash and a redacted view (spec/reversal, RecordedCaptureSchema): the
+ * bytes may hold the very secrets redaction keeps out of the log.
+ */
+export interface CapturedContent {
+  /** sha256 of `bytes`, lower-case hex; checked before anything is written. */
+  readonly hash: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface AppendOptions {
+  /**
+   * Committed in the same transaction as the event, or not at all. The same content (same hash) may be
+   * handed over any number of times; it is stored once, and kept as long as the newest record it came
+   * with (see `prune`).
+   */
+  readonly captured?: readonly CapturedContent[];
+}
+
 export interface AppendReceipt {
   readonly seq: number;
   readonly hash: string;
@@ -55,6 +75,8 @@ export interface AuditRecordView {
 export interface PruneReport {
   /** Records deleted. */
   readonly deleted: number;
+  /** Captured contents deleted with them (only when something was pruned). */
+  readonly capturedDeleted?: number;
   /** The checkpoint verification now starts from, if anything was pruned. */
   readonly anchor?: AuditCheckpointV1;
 }
@@ -93,8 +115,19 @@ export const DEFAULT_QUERY_LIMIT = 1_000;
 export const MAX_QUERY_LIMIT = 10_000;
 
 export interface AuditLog {
-  /** Appends one event; resolves once it is durable (group-committed with concurrent appends). */
-  append(event: AuditEventV1): Promise<AppendReceipt>;
+  /**
+   * Appends one event; resolves once it is durable (group-committed with concurrent appends), together
+   * with its captured contents (`options.captured`). Rejects with `invalid_input` when a content's hash
+   * is not the sha256 of its bytes (nothing of that append is written).
+   */
+  append(event: AuditEventV1, options?: AppendOptions): Promise<AppendReceipt>;
+  /**
+   * The raw content captured under `hash`, or undefined when the store does not hold it (never stored,
+   * or pruned with the records that used it). Rejects when the stored bytes no longer match the hash
+   * (altered in the store). Only the rollback path reads captured content: it is kept apart from the
+   * chain, by hash, for an exact restore, and is never shown through the API, the console or exports.
+   */
+  readCaptured(hash: string): Promise<Uint8Array | undefined>;
   /** Records in sequence order, starting after `afterSeq` (default: from the first kept record). */
   records(options?: { afterSeq?: number }): AsyncIterable<ChainedRecord>;
   /** Records matching the filters, in sequence order (or newest first: `order: 'desc'`). */
@@ -106,6 +139,8 @@ export interface AuditLog {
   /**
    * Retention: deletes the records up to the newest checkpoint signed before `before`, which stays as
    * the anchor verification starts from. Records after the last such checkpoint are never deleted.
+   * Captured contents go with the records they came with: a content is deleted once every record it was
+   * appended with is (store/retention explains how).
    */
   prune(before: Date): Promise<PruneReport>;
   /** Walks the whole chain against its checkpoints; pass the public key to check their signatures. */

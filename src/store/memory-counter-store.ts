@@ -4,6 +4,7 @@
  * (an embedding in one process, tests). Same contract as the SQLite and PostgreSQL counters, checked
  * by the same conformance suite; atomic because nothing here awaits between the check and the write.
  */
+import { leaseTimes } from './leases.js';
 import type { CounterStore, CountRequest, ReserveResult } from './state-stores.js';
 
 interface Entry {
@@ -14,6 +15,19 @@ interface Entry {
 
 export class MemoryCounterStore implements CounterStore {
   private readonly entries = new Map<string, Entry[]>();
+  private readonly leases = new Map<string, { readonly holder: string; readonly expires: number }>();
+
+  async acquireLease(key: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const times = leaseTimes(key, holder, ttlMs, now);
+    const lease = this.leases.get(key);
+    if (lease !== undefined && lease.holder !== holder && lease.expires > times.now) return false;
+    this.leases.set(key, { holder, expires: times.expires });
+    return true;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    if (this.leases.get(key)?.holder === holder) this.leases.delete(key);
+  }
 
   async reserve(decisionId: string, at: number, counts: readonly CountRequest[]): Promise<ReserveResult> {
     return this.reserveNow(decisionId, at, counts);

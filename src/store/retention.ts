@@ -39,12 +39,21 @@ export interface AuditTables {
   readonly events: string;
   readonly checkpoints: string;
   readonly meta: string;
+  /** Captured contents, by hash (store/captured-content). */
+  readonly captures: string;
 }
 
 /**
  * The statements of `AuditLog.prune(before)`, each with one parameter: find the newest checkpoint
  * signed before the cut-off (an ISO 8601 time), delete the records up to it and the checkpoints
  * before it, and keep it as the anchor. Records after the last such checkpoint are never deleted.
+ *
+ * Captured contents go with the records they came with. Each content row keeps `last_seq`, the seq of
+ * the newest record it was appended with (raised when the same content comes again, in the same
+ * transaction as that record). Records are pruned by seq, up to the anchor, so a content whose
+ * `last_seq` is at or before the anchor was used only by pruned records and goes in the same
+ * transaction; one that a kept record came with has a `last_seq` after the anchor and stays. Seqs,
+ * not times: they are given in the commit that writes both, and no clock can put them out of order.
  */
 export function auditPruneSql(tables: AuditTables, placeholder: Placeholder) {
   const value = placeholder(1);
@@ -52,6 +61,7 @@ export function auditPruneSql(tables: AuditTables, placeholder: Placeholder) {
     anchorBefore: `select * from ${tables.checkpoints} where time < ${value} order by seq desc limit 1`,
     deleteRecordsThrough: `delete from ${tables.events} where seq <= ${value}`,
     deleteCheckpointsBefore: `delete from ${tables.checkpoints} where seq < ${value}`,
+    deleteCapturesThrough: `delete from ${tables.captures} where last_seq <= ${value}`,
     keepAnchor: `insert into ${tables.meta} (key, value) values ('anchor', ${value})
                  on conflict (key) do update set value = excluded.value`,
   } as const;

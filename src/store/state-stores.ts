@@ -131,6 +131,13 @@ export type ReserveResult =
  * across processes: either every count fits under its limit and all are recorded, or none is. A
  * reservation stays until released (the call did not run) or until it falls out of every window; a
  * crash keeps it, so a budget can be lost but never exceeded.
+ *
+ * Leases, on the same store, make work single-flight across processes and replicas (a session's
+ * rollback): one holder per key at a time, and a holder killed with -9 loses its lease when it lapses,
+ * so the work can be resumed elsewhere. A holder that works longer than its lease renews it (the same
+ * call) before it lapses, and checks that it still holds it. Expiry is read against the `now` the
+ * callers pass (their clocks): clocks that disagree by more than a small part of the lease's time to
+ * live could let a lease be taken over early, so choose a time to live well above the clock skew.
  */
 export interface CounterStore {
   /** Reserves every count for `decisionId` at `at` (epoch ms) if each fits; otherwise nothing. */
@@ -141,6 +148,15 @@ export interface CounterStore {
   totals(keys: readonly { key: string; sinceMs: number }[]): Promise<Map<string, number>>;
   /** Deletes entries older than `beforeMs` (outside every window); returns how many. */
   prune(beforeMs: number): Promise<number>;
+  /**
+   * Takes or renews `key` for `holder` until `now + ttlMs` (epoch ms); false while another holder's
+   * lease is unexpired (a lease is expired from its `now + ttlMs` on). Atomic across processes. Throws
+   * `RangeError` for an empty key or holder, a `ttlMs` that is not a positive number, or a `now` that is
+   * not a number.
+   */
+  acquireLease(key: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Gives the lease back if `holder` has it. Idempotent. */
+  releaseLease(key: string, holder: string): Promise<void>;
   /**
    * `reserve`, and a read of the audit log of the same store after `afterSeq` (at most `limit` records,
    * in order), in one round trip: a decision that reads the session's past and reserves a limit then

@@ -4,7 +4,7 @@
  * provides a way to open logs on one fresh store and to run raw SQL against it (to tamper the way an
  * intruder with database access would).
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { linkRecord } from '../../src/audit/chain.js';
 import { CheckpointSigner } from '../../src/audit/checkpoint.js';
@@ -12,6 +12,7 @@ import { type ChainedRecord, prepareEvent } from '../../src/spec/audit-event.js'
 import {
   type AuditLog,
   type AuditLogOptions,
+  type CapturedContent,
   DEFAULT_QUERY_LIMIT,
   MAX_QUERY_LIMIT,
 } from '../../src/store/audit-log.js';
@@ -25,6 +26,11 @@ export interface ConformanceStore {
   execute(sql: string, params?: readonly unknown[]): Promise<void>;
   /** Marks the store as written by a newer Reins (schema version 99). */
   setSchemaVersion(version: number): Promise<void>;
+  /**
+   * Makes every insert into `table` fail (a trigger, as a full disk or a broken connection would) until
+   * the returned function is called.
+   */
+  refuseInserts(table: 'audit_events' | 'audit_captures'): Promise<() => Promise<void>>;
   /** Drops the store. */
   destroy(): Promise<void>;
 }
@@ -32,6 +38,12 @@ export interface ConformanceStore {
 export interface ConformanceBackend {
   readonly name: string;
   create(): Promise<ConformanceStore>;
+}
+
+/** Content as a capture would hand it over: its bytes and their sha256 (hex). */
+export function capturedContent(bytes: Uint8Array | string): CapturedContent {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  return { hash: createHash('sha256').update(data).digest('hex'), bytes: data };
 }
 
 export function auditLogConformance(backend: ConformanceBackend): void {
@@ -318,6 +330,168 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(report).toMatchObject({ ok: true, anchoredAt: pruned.anchor?.seq, lastSeq: 40 });
       expect((await all(log))[0]?.seq).toBe((pruned.anchor?.seq ?? 0) + 1);
       expect(await log.prune(new Date(0))).toEqual({ deleted: 0 });
+    });
+
+    describe('captured content', () => {
+      const all256 = Uint8Array.from({ length: 256 }, (_, index) => index);
+      const bytesOf = (content: Uint8Array | undefined) => (content === undefined ? undefined : [...content]);
+
+      it('keeps content apart from the chain by its hash, readable by another instance once the append resolves', async () => {
+        const writer = await open();
+        const reader = await open();
+        const contents = [
+          capturedContent(all256),
+          capturedContent(new Uint8Array(0)),
+          capturedContent(randomBytes(1_500_000)),
+          capturedContent('ünï©ødé 🦊\u0000 and a NUL'),
+        ];
+        await writer.append(intentEvent(1), { captured: contents });
+        for (const content of contents) {
+          const read = await reader.readCaptured(content.hash);
+          expect(read).toBeInstanceOf(Uint8Array);
+          expect(read?.length).toBe(content.bytes.length);
+          expect(Buffer.from(read ?? []).equals(Buffer.from(content.bytes))).toBe(true);
+        }
+        // the chain holds the event only: the content is not part of any record
+        const records = await all(writer);
+        expect(records).toHaveLength(1);
+        expect(records[0]?.body).not.toContain('ünï©ødé');
+        expect(await writer.verify()).toMatchObject({ ok: true, checked: 1 });
+      });
+
+      it('answers undefined for a hash it does not hold', async () => {
+        const log = await open();
+        await log.append(intentEvent(1), { captured: [capturedContent('held')] });
+        expect(await log.readCaptured(capturedContent('not held').hash)).toBeUndefined();
+        expect(await log.readCaptured('not a hash')).toBeUndefined();
+        expect(await log.readCaptured('')).toBeUndefined();
+      });
+
+      it('refuses content whose hash is not the sha256 of its bytes, and writes nothing of that append', async () => {
+        const log = await open();
+        const good = capturedContent('the bytes');
+        const other = capturedContent('other bytes');
+        const refused = [
+          { hash: other.hash, bytes: good.bytes },
+          { hash: good.hash.toUpperCase(), bytes: good.bytes },
+          { hash: 'sha256:00', bytes: good.bytes },
+        ];
+        const results = await Promise.allSettled([
+          ...refused.map((content, index) =>
+            log.append(intentEvent(10 + index), { captured: [good, content] }),
+          ),
+          log.append(intentEvent(1), { captured: [good] }), // in the same turn: unaffected
+        ]);
+        for (const result of results.slice(0, -1))
+          expect(result).toMatchObject({ status: 'rejected', reason: { code: 'invalid_input' } });
+        expect(results.at(-1)?.status).toBe('fulfilled');
+        expect((await log.query({})).map((record) => record.event.decisionId)).toEqual(['d1']);
+        expect(await log.readCaptured(other.hash)).toBeUndefined();
+        expect(bytesOf(await log.readCaptured(good.hash))).toEqual(bytesOf(good.bytes));
+      });
+
+      it('stores what was handed over, even if the caller changes its bytes afterwards', async () => {
+        const log = await open();
+        const content = capturedContent('before the call');
+        const appended = log.append(intentEvent(1), { captured: [content] });
+        content.bytes.fill(0);
+        await appended;
+        expect(Buffer.from((await log.readCaptured(content.hash)) ?? []).toString()).toBe('before the call');
+      });
+
+      it('commits content and its record together: an append that fails writes neither', async () => {
+        const log = await open();
+        const lostWithRecord = capturedContent('lost with its record');
+        const undo = await store.refuseInserts('audit_events');
+        await expect(log.append(intentEvent(1), { captured: [lostWithRecord] })).rejects.toMatchObject({
+          code: 'audit_unavailable',
+        });
+        await undo();
+        expect(await log.readCaptured(lostWithRecord.hash)).toBeUndefined();
+
+        const lostWithContent = capturedContent('its content could not be stored');
+        const undoCaptures = await store.refuseInserts('audit_captures');
+        await expect(log.append(intentEvent(2), { captured: [lostWithContent] })).rejects.toMatchObject({
+          code: 'audit_unavailable',
+        });
+        // an append without content does not touch that table
+        await log.append(intentEvent(3));
+        await undoCaptures();
+        expect(await log.query({ decisionId: 'd2' })).toEqual([]);
+        expect(await log.readCaptured(lostWithContent.hash)).toBeUndefined();
+
+        const kept = capturedContent('kept');
+        await log.append(intentEvent(4), { captured: [kept] });
+        expect(bytesOf(await log.readCaptured(kept.hash))).toEqual(bytesOf(kept.bytes));
+        expect((await log.query({})).map((record) => record.event.decisionId)).toEqual(['d3', 'd4']);
+        expect(await log.verify()).toMatchObject({ ok: true, checked: 2 });
+      });
+
+      it('accepts the same content again: in later appends, twice in one append, and in one batch', async () => {
+        const log = await open();
+        const same = capturedContent('the same file, unchanged');
+        await log.append(intentEvent(1), { captured: [same] });
+        await log.append(intentEvent(2), { captured: [same, same] });
+        await Promise.all(
+          Array.from({ length: 20 }, (_, index) => log.append(intentEvent(10 + index), { captured: [same] })),
+        );
+        expect(await log.query({ limit: 100 })).toHaveLength(22);
+        expect(bytesOf(await log.readCaptured(same.hash))).toEqual(bytesOf(same.bytes));
+      });
+
+      it('keeps content across a reopen (a restart)', async () => {
+        const first = await open();
+        const content = capturedContent(randomBytes(4096));
+        await first.append(intentEvent(1), { captured: [content] });
+        await first.close();
+        opened.splice(opened.indexOf(first), 1);
+        const reopened = await open();
+        expect(bytesOf(await reopened.readCaptured(content.hash))).toEqual(bytesOf(content.bytes));
+      });
+
+      it('prunes the content only pruned records used, and keeps what a kept record uses', async () => {
+        const log = await open({ signer, checkpointEvery: 10 });
+        const onlyPruned = capturedContent('used by record 3 only');
+        const atAnchor = capturedContent('used by record 10, the anchor, only');
+        const usedAgain = capturedContent('used by records 5 and 15');
+        const usedAfter = capturedContent('used by record 12');
+        const uses = new Map<number, CapturedContent[]>([
+          [3, [onlyPruned]],
+          [5, [usedAgain]],
+          [10, [atAnchor]],
+          [12, [usedAfter]],
+          [15, [usedAgain]],
+        ]);
+        for (let seq = 1; seq <= 15; seq++) {
+          const receipt = await log.append(intentEvent(seq), { captured: uses.get(seq) ?? [] });
+          expect(receipt.seq).toBe(seq);
+        }
+        // the only checkpoint is at 10: records up to it go, and so does what only they used
+        const pruned = await log.prune(new Date(Date.now() + 60_000));
+        expect(pruned).toMatchObject({ deleted: 10, anchor: { seq: 10 }, capturedDeleted: 2 });
+        expect(await log.readCaptured(onlyPruned.hash)).toBeUndefined();
+        expect(await log.readCaptured(atAnchor.hash)).toBeUndefined();
+        expect(bytesOf(await log.readCaptured(usedAgain.hash))).toEqual(bytesOf(usedAgain.bytes));
+        expect(bytesOf(await log.readCaptured(usedAfter.hash))).toEqual(bytesOf(usedAfter.bytes));
+        // content stored again after it was pruned is kept with its new record
+        await log.append(intentEvent(16), { captured: [onlyPruned] });
+        expect(bytesOf(await log.readCaptured(onlyPruned.hash))).toEqual(bytesOf(onlyPruned.bytes));
+        expect(await log.verify({ publicKey })).toMatchObject({ ok: true, anchoredAt: 10, lastSeq: 16 });
+      });
+
+      it('refuses content that was altered in the store rather than hand it to a rollback', async () => {
+        const log = await open();
+        const content = capturedContent('the original bytes');
+        await log.append(intentEvent(1), { captured: [content] });
+        await store.execute('update audit_captures set content = ? where hash = ?', [
+          Buffer.from('planted bytes'),
+          content.hash,
+        ]);
+        await expect(log.readCaptured(content.hash)).rejects.toMatchObject({
+          code: 'audit_unavailable',
+          message: /does not match its hash/,
+        });
+      });
     });
 
     it('refuses a store written by a newer version', async () => {

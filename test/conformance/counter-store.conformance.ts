@@ -4,6 +4,8 @@
  * that would overshoot records nothing and reports the totals, windows count from `sinceMs`, releases
  * give amounts back, and — the point of a shared store — two instances on one backing (two processes,
  * two replicas) reserving at once never exceed a limit, and what was reserved survives a reopen.
+ * Leases (a rollback's single flight): one holder at a time, renewed by it, taken over once lapsed,
+ * and exactly one winner when two instances contend.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CounterStore, CountRequest } from '../../src/store/state-stores.js';
@@ -134,6 +136,83 @@ export function counterStoreConformance(backend: CounterConformanceBackend): voi
       const second = await store.open();
       expect((await second.reserve('d2', Date.now(), [count('k', 2, 5)])).ok).toBe(false);
       expect((await second.reserve('d3', Date.now(), [count('k', 1, 5)])).ok).toBe(true);
+    });
+
+    describe('leases', () => {
+      const now = 1_800_000_000_000;
+
+      it('gives a lease to one holder at a time until it lapses, and renews it for its holder', async () => {
+        const counters = await (await fresh()).open();
+        expect(await counters.acquireLease('rollback/s1', 'a', 1_000, now)).toBe(true);
+        expect(await counters.acquireLease('rollback/s1', 'b', 1_000, now + 500)).toBe(false);
+        // another key is another lease
+        expect(await counters.acquireLease('rollback/s2', 'b', 1_000, now + 500)).toBe(true);
+        // the holder renews: until now + 1,500
+        expect(await counters.acquireLease('rollback/s1', 'a', 1_000, now + 500)).toBe(true);
+        expect(await counters.acquireLease('rollback/s1', 'b', 1_000, now + 1_200)).toBe(false);
+        // lapsed (a holder killed with -9 never gives it back): taken over
+        expect(await counters.acquireLease('rollback/s1', 'b', 1_000, now + 1_500)).toBe(true);
+        expect(await counters.acquireLease('rollback/s1', 'a', 1_000, now + 1_600)).toBe(false);
+      });
+
+      it('gives a lease back only for its holder, idempotently', async () => {
+        const counters = await (await fresh()).open();
+        expect(await counters.acquireLease('k', 'a', 60_000, now)).toBe(true);
+        await counters.releaseLease('k', 'b');
+        expect(await counters.acquireLease('k', 'b', 60_000, now)).toBe(false);
+        await counters.releaseLease('k', 'a');
+        await counters.releaseLease('k', 'a');
+        await counters.releaseLease('never-taken', 'a');
+        expect(await counters.acquireLease('k', 'b', 60_000, now)).toBe(true);
+        expect(await counters.acquireLease('k', 'a', 60_000, now)).toBe(false);
+      });
+
+      it('refuses a lease without a holder or a positive time to live', async () => {
+        const counters = await (await fresh()).open();
+        await expect(counters.acquireLease('k', 'a', 0, now)).rejects.toThrow(/ttlMs/);
+        await expect(counters.acquireLease('k', 'a', Number.NaN, now)).rejects.toThrow(/ttlMs/);
+        await expect(counters.acquireLease('k', '', 1_000, now)).rejects.toThrow(/holder/);
+        await expect(counters.acquireLease('k', 'a', 1_000, Number.NaN)).rejects.toThrow(/now/);
+      });
+
+      it('lets exactly one of two instances on one store take a contended lease', async () => {
+        const store = await fresh();
+        const instances = [await store.open(), await store.open()];
+        for (let round = 0; round < 20; round++) {
+          const key = `rollback/s${round}`;
+          const won = await Promise.all(
+            instances.map((counters, index) => counters.acquireLease(key, `replica-${index}`, 60_000, now)),
+          );
+          expect(won.filter(Boolean)).toHaveLength(1);
+          const loser = won.indexOf(false);
+          // the winner is killed and never releases: the other takes over once the lease lapses
+          expect(
+            await (instances[loser] as CounterStore).acquireLease(
+              key,
+              `replica-${loser}`,
+              60_000,
+              now + 59_999,
+            ),
+          ).toBe(false);
+          expect(
+            await (instances[loser] as CounterStore).acquireLease(
+              key,
+              `replica-${loser}`,
+              60_000,
+              now + 60_000,
+            ),
+          ).toBe(true);
+        }
+      });
+
+      it('keeps a lease across a reopen (a restart)', async () => {
+        const store = await fresh();
+        const first = await store.open();
+        expect(await first.acquireLease('k', 'a', 60_000, now)).toBe(true);
+        const second = await store.open();
+        expect(await second.acquireLease('k', 'b', 60_000, now + 1)).toBe(false);
+        expect(await second.acquireLease('k', 'a', 60_000, now + 1)).toBe(true);
+      });
     });
   });
 }

@@ -84,7 +84,8 @@ describe('PostgreSQL identity store specifics', () => {
       ${escapeIdentifier(schema)}.revocations, ${escapeIdentifier(schema)}.identity_changes,
       ${escapeIdentifier(schema)}.identity_meta, ${escapeIdentifier(schema)}.approvals,
       ${escapeIdentifier(schema)}.approval_overrides, ${escapeIdentifier(schema)}.session_control,
-      ${escapeIdentifier(schema)}.oversight_changes, ${escapeIdentifier(schema)}.counter_entries`);
+      ${escapeIdentifier(schema)}.oversight_changes, ${escapeIdentifier(schema)}.counter_entries,
+      ${escapeIdentifier(schema)}.audit_captures, ${escapeIdentifier(schema)}.leases`);
     await admin.query(`drop function ${escapeIdentifier(schema)}.reins_reserve`);
     const identities = await openStore(schema);
     await identities.createAgent(agentRecord('support-bot'));

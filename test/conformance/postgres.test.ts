@@ -48,6 +48,17 @@ auditLogConformance({
       setSchemaVersion: async (version) => {
         await client.query('update reins_schema set version = $1', [version]);
       },
+      refuseInserts: async (table) => {
+        await client.query(
+          `create function refuse_${table}() returns trigger language plpgsql
+             as $$ begin raise exception 'refused by the test'; end $$;
+           create trigger refuse_${table} before insert on ${table}
+             for each statement execute function refuse_${table}()`,
+        );
+        return async () => {
+          await client.query(`drop function refuse_${table}() cascade`);
+        };
+      },
       destroy: async () => {
         try {
           await client.query(`drop schema if exists ${escapeIdentifier(schema)} cascade`);

@@ -36,6 +36,14 @@ function fileBackend(
           withDatabase((database) => database.prepare(sql).run(...params)),
         setSchemaVersion: async (version: number) =>
           withDatabase((database) => database.pragma(`user_version = ${version}`)),
+        refuseInserts: async (table: string) => {
+          withDatabase((database) =>
+            database.exec(
+              `create trigger refuse_${table} before insert on ${table} begin select raise(abort, 'refused by the test'); end`,
+            ),
+          );
+          return async () => withDatabase((database) => database.exec(`drop trigger refuse_${table}`));
+        },
         destroy: async () => rmSync(directory, { recursive: true, force: true }),
       };
     },

@@ -4,7 +4,8 @@
  * Every process group-commits its appends (one transaction per batch, one batch in flight); the
  * batches of all processes are serialised by an advisory lock and each links to the head committed
  * before it (see postgres-audit-writer), so together they form one gap-free hash chain. Appends resolve
- * only once their batch is committed. Same tables, semantics and conformance suite as the SQLite store.
+ * only once their batch is committed, with the contents captured with them (same transaction). Same
+ * tables, semantics and conformance suite as the SQLite store.
  */
 import type { Pool, PoolClient, QueryArrayResult } from 'pg';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
@@ -12,6 +13,7 @@ import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { AuditEventV1, ChainedRecord, PreparedEvent } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import type {
+  AppendOptions,
   AppendReceipt,
   AuditLog,
   AuditLogOptions,
@@ -35,6 +37,14 @@ import {
   recordPageSql,
   toCheckpoint,
 } from '../audit-records.js';
+import {
+  type AppendItem,
+  capturedReadSql,
+  checkedCaptures,
+  checkedRead,
+  notAHash,
+  withCaptures,
+} from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
 import {
@@ -77,7 +87,7 @@ const DEFAULT_POOL_SIZE = 4;
 const WRITER_IDLE_IN_TRANSACTION_MS = 60_000;
 
 export class PostgresAuditLog implements AuditLog {
-  private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
+  private readonly queue: GroupCommitQueue<AppendItem, AppendReceipt>;
   private readonly tables: PostgresTables;
   private closing: Promise<void> | undefined;
 
@@ -141,10 +151,12 @@ export class PostgresAuditLog implements AuditLog {
     );
   }
 
-  append(event: AuditEventV1): Promise<AppendReceipt> {
+  append(event: AuditEventV1, options: AppendOptions = {}): Promise<AppendReceipt> {
     let prepared: PreparedEvent;
+    let captured: ReturnType<typeof checkedCaptures>;
     try {
       prepared = prepareForAppend(event);
+      captured = checkedCaptures(options.captured);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -158,7 +170,17 @@ export class PostgresAuditLog implements AuditLog {
         ),
       );
     }
-    return this.queue.enqueue(prepared);
+    return this.queue.enqueue(withCaptures(prepared, captured));
+  }
+
+  /** Only the rollback path reads captured content (see AuditLog.readCaptured). */
+  async readCaptured(hash: string): Promise<Uint8Array | undefined> {
+    if (notAHash(hash)) return undefined;
+    const { rows } = await this.readPool.query<{ content: Buffer }>(
+      capturedReadSql(this.tables.captures, POSTGRES_PLACEHOLDER),
+      [hash],
+    );
+    return checkedRead(hash, rows[0]?.content);
   }
 
   async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
@@ -216,10 +238,12 @@ export class PostgresAuditLog implements AuditLog {
         }
         const anchor = toCheckpoint(row);
         const deleted = (await client.query(sql.deleteRecordsThrough, [anchor.seq])).rowCount;
+        // what only the pruned records captured goes with them
+        const capturedDeleted = (await client.query(sql.deleteCapturesThrough, [anchor.seq])).rowCount;
         await client.query(sql.deleteCheckpointsBefore, [anchor.seq]);
         await client.query(sql.keepAnchor, [JSON.stringify(anchor)]);
         await client.query('commit');
-        return { deleted: deleted ?? 0, anchor };
+        return { deleted: deleted ?? 0, capturedDeleted: capturedDeleted ?? 0, anchor };
       } catch (error) {
         await client.query('rollback').catch(() => {});
         throw error;
@@ -280,7 +304,7 @@ export class PostgresAuditLog implements AuditLog {
     return this.closing;
   }
 
-  private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+  private async writeBatch(events: readonly AppendItem[]): Promise<AppendReceipt[]> {
     let written: PostgresWrittenBatch;
     try {
       written = await this.withWriteConnection((client) => this.writer.write(client, events));

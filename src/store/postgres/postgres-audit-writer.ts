@@ -5,7 +5,8 @@
  * process take turns; it then reads the chain head — under READ COMMITTED each statement sees what was
  * committed before it started, so the head is the one the previous lock holder committed — links the
  * batch to it, inserts it in one statement and signs, in the same transaction, a checkpoint on every
- * record the cadence makes due (store/audit-records, as the SQLite writer does). The commit is durable
+ * record the cadence makes due (store/audit-records, as the SQLite writer does), and stores the
+ * contents captured with the batch's events (store/captured-content). The commit is durable
  * (synchronous_commit as configured on the server, `on` by default) before the lock is released and
  * before the appends resolve.
  */
@@ -15,8 +16,9 @@ import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AppendReceipt } from '../audit-log.js';
 import { chainHead, dueCheckpoints, headCheckpoint, linkBatch } from '../audit-records.js';
+import { type AppendItem, CAPTURE_CONFLICT_SQL, captureRows, capturesOf } from '../captured-content.js';
 import type { AuditTables } from '../retention.js';
-import { int8Array, textArray } from './postgres-binary.js';
+import { byteaArray, int8Array, textArray } from './postgres-binary.js';
 import { advisoryLockKey, quoteIdentifier } from './postgres-migrations.js';
 
 /** Fully qualified names of the store's tables. */
@@ -28,6 +30,7 @@ export function tablesOf(schema: string): PostgresTables {
     events: `${quoted}.audit_events`,
     checkpoints: `${quoted}.audit_checkpoints`,
     meta: `${quoted}.audit_meta`,
+    captures: `${quoted}.audit_captures`,
   };
 }
 
@@ -39,8 +42,8 @@ export interface PostgresWrittenBatch {
 }
 
 export interface PostgresBatchWriter {
-  /** Appends the events in one transaction. */
-  write(client: PoolClient, events: readonly PreparedEvent[]): Promise<PostgresWrittenBatch>;
+  /** Appends the events, and stores the contents captured with them, in one transaction. */
+  write(client: PoolClient, events: readonly AppendItem[]): Promise<PostgresWrittenBatch>;
   /** Signs the current head if it is not signed yet. */
   checkpoint(client: PoolClient): Promise<AuditCheckpointV1 | undefined>;
 }
@@ -77,6 +80,11 @@ export function createPostgresBatchWriter(options: {
              (seq, prev_hash, hash, body, time, kind, decision_id, session_id, agent_id, tool, effect)
            select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                 $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])`,
+  };
+  const insertCaptures = {
+    name: `reins_capture_${lockKey}`,
+    text: `insert into ${tables.captures} as c (hash, content, last_seq)
+           select * from unnest($1::text[], $2::bytea[], $3::bigint[]) ${CAPTURE_CONFLICT_SQL}`,
   };
   const insertCheckpoint = `insert into ${tables.checkpoints} (seq, hash, time, key_id, signature)
                             values ($1, $2, $3, $4, $5)`;
@@ -117,6 +125,17 @@ export function createPostgresBatchWriter(options: {
     return checkpoints;
   };
 
+  /**
+   * The batch's contents, one row per hash, encoded before the lock is taken: `lastSeq` is first the
+   * position in the batch of the newest event each came with, and becomes a seq once the head is known.
+   */
+  const encodeCaptures = (events: readonly AppendItem[]) => {
+    const rows = captureRows(capturesOf(events), 0);
+    if (rows.length === 0) return undefined;
+    const fixed = [textArray(rows.map((row) => row.hash)), byteaArray(rows.map((row) => row.bytes))];
+    return (firstSeq: number) => [...fixed, int8Array(rows.map((row) => firstSeq + row.lastSeq))];
+  };
+
   const inTransaction = async <T>(client: PoolClient, work: () => Promise<T>): Promise<T> => {
     try {
       const result = await work();
@@ -145,6 +164,7 @@ export function createPostgresBatchWriter(options: {
         column('tool'),
         column('effect'),
       ];
+      const captures = encodeCaptures(events);
       return inTransaction(client, async () => {
         const { last, anchor, signed } = await lockAndReadHead(client);
         const records = linkBatch(
@@ -161,6 +181,8 @@ export function createPostgresBatchWriter(options: {
             ...fixed,
           ],
         });
+        const firstSeq = records[0]?.seq ?? 0;
+        if (captures) await client.query({ ...insertCaptures, values: captures(firstSeq) });
         return { receipts, checkpoints: await signDue(client, receipts, signed) };
       });
     },

@@ -6,6 +6,7 @@
  * backslashes, commas), and several times cheaper than `pg`'s text array literals for large bodies.
  */
 
+const BYTEA_OID = 17;
 const TEXT_OID = 25;
 const INT8_OID = 20;
 const HEADER = 20; // ndim, has-nulls flag, element type, then one dimension: length, lower bound
@@ -29,6 +30,21 @@ export function textArray(values: readonly string[]): Buffer {
     const written = buffer.write(value, offset + 4, 'utf8');
     buffer.writeInt32BE(written, offset);
     offset += 4 + written;
+  }
+  return buffer;
+}
+
+/** A `bytea[]` (no nulls): the bytes as they are. */
+export function byteaArray(values: readonly Uint8Array[]): Buffer {
+  let size = HEADER;
+  for (const value of values) size += 4 + value.length;
+  const buffer = Buffer.allocUnsafe(size);
+  header(buffer, BYTEA_OID, values.length);
+  let offset = HEADER;
+  for (const value of values) {
+    buffer.writeInt32BE(value.length, offset);
+    buffer.set(value, offset + 4);
+    offset += 4 + value.length;
   }
   return buffer;
 }

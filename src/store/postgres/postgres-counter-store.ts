@@ -10,19 +10,25 @@
  * transaction only): the call's intent is committed after it, with a flush, and the write-ahead log is
  * flushed in order, so the intent's flush makes the reservation durable too. A reservation lost in a
  * crash before that belonged to a call whose intent was lost with it: a call that never ran.
+ *
+ * A lease (store/leases) is taken in one statement, `insert ... on conflict do update ... where`, which
+ * PostgreSQL runs atomically against the latest committed row: of two replicas asking at once, one
+ * writes and the other finds a lease that is neither lapsed nor its own.
  */
 import type { Pool } from 'pg';
 import type { ChainedRecord } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import { type EventRowFields, toRecord } from '../audit-records.js';
+import { acquireLeaseSql, leaseTimes, releaseLeaseSql } from '../leases.js';
 import type { CounterStore, CountRequest, ReserveResult } from '../state-stores.js';
 import { readQuery } from './postgres-connections.js';
-import { quoteIdentifier } from './postgres-migrations.js';
+import { POSTGRES_PLACEHOLDER, quoteIdentifier } from './postgres-migrations.js';
 
 export class PostgresCounterStore implements CounterStore {
   private readonly table: string;
   private readonly reserveFunction: string;
   private readonly auditTable: string;
+  private readonly leasesTable: string;
 
   /** `pool` belongs to the caller (a store whose schema is migrated). */
   constructor(
@@ -32,6 +38,7 @@ export class PostgresCounterStore implements CounterStore {
     this.table = `${quoteIdentifier(schema)}.counter_entries`;
     this.reserveFunction = `${quoteIdentifier(schema)}.reins_reserve`;
     this.auditTable = `${quoteIdentifier(schema)}.audit_events`;
+    this.leasesTable = `${quoteIdentifier(schema)}.leases`;
   }
 
   async reserve(decisionId: string, at: number, counts: readonly CountRequest[]): Promise<ReserveResult> {
@@ -107,6 +114,30 @@ export class PostgresCounterStore implements CounterStore {
     const result = await readQuery(this.pool, `delete from ${this.table} where at < $1`, [beforeMs], failure);
     return result.rowCount ?? 0;
   }
+
+  async acquireLease(key: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const times = leaseTimes(key, holder, ttlMs, now);
+    const result = await readQuery(
+      this.pool,
+      acquireLeaseSql(this.leasesTable, POSTGRES_PLACEHOLDER),
+      [key, holder, times.expires, times.now],
+      leaseFailure,
+    );
+    return result.rowCount === 1;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    await readQuery(
+      this.pool,
+      releaseLeaseSql(this.leasesTable, POSTGRES_PLACEHOLDER),
+      [key, holder],
+      leaseFailure,
+    );
+  }
+}
+
+function leaseFailure(_operation: 'read' | 'write', error: unknown): ReinsError {
+  return new ReinsError('store_unavailable', `leases could not be written: ${describeError(error)}`);
 }
 
 function failure(operation: 'read' | 'write', error: unknown): ReinsError {

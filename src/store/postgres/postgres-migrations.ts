@@ -156,6 +156,25 @@ const MIGRATIONS: readonly string[] = [
      end if;
      return totals;
    end $$;`,
+  // 5: captured contents (store/captured-content), apart from the chain, by sha256 (hex). Written in the
+  // transaction of the record they come with, under the append lock; `last_seq` is the newest such
+  // record, and pruning deletes the rows it passes (store/retention). Stored out of line without
+  // compression: the server would otherwise compress large content while the append lock, which every
+  // process's appends wait for, is held.
+  `create table audit_captures (
+     hash text collate "C" primary key,
+     content bytea not null,
+     last_seq bigint not null
+   );
+   alter table audit_captures alter column content set storage external;
+   create index audit_captures_last_seq on audit_captures (last_seq);`,
+  // 6: leases (see postgres-counter-store): one holder per key until `expires` (epoch milliseconds of
+  // the callers' clocks).
+  `create table leases (
+     key text collate "C" primary key,
+     holder text collate "C" not null,
+     expires bigint not null
+   );`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,15 +1,19 @@
 /**
  * @module store/sqlite/sqlite-audit-log.test
  * A file-backed log writes lone events on the calling thread and bursts in the writer thread. Whichever
- * writes, records must land in the order they were appended, and one chain must come out.
+ * writes, records must land in the order they were appended, and one chain must come out. Captured
+ * content in the in-memory log, and in a file from before captures existed.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { intentEvent } from '../../../test/support/audit-fixtures.js';
 import type { AppendReceipt } from '../audit-log.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import { SQLITE_CAPTURES_VERSION } from './sqlite-migrations.js';
 
 let directory: string;
 beforeEach(() => {
@@ -62,5 +66,43 @@ describe.each([
     const report = await log.verify();
     expect(report).toMatchObject({ ok: true, checked: receipts.length });
     await log.close();
+  });
+});
+
+describe('SqliteAuditLog captured content', () => {
+  const content = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return { hash: createHash('sha256').update(bytes).digest('hex'), bytes };
+  };
+
+  it('keeps captured content in an in-memory log', async () => {
+    const log = new SqliteAuditLog({ path: ':memory:' });
+    const captured = content('in memory');
+    await log.append(intentEvent(1), { captured: [captured] });
+    expect(new TextDecoder().decode(await log.readCaptured(captured.hash))).toBe('in memory');
+    await log.close();
+  });
+
+  it('reads a file from before captures existed: read-only it holds none, opened to write it is migrated', async () => {
+    const path = join(directory, 'audit.db');
+    const old = new SqliteAuditLog({ path });
+    await old.append(intentEvent(1));
+    await old.close();
+    // as Reins left it before schema version 5
+    const database = new Database(path);
+    database.exec('drop table leases; drop table audit_captures');
+    database.pragma(`user_version = ${SQLITE_CAPTURES_VERSION - 1}`);
+    database.close();
+
+    const reader = new SqliteAuditLog({ path, readOnly: true });
+    expect(await reader.readCaptured(content('anything').hash)).toBeUndefined();
+    await reader.close();
+
+    const writer = new SqliteAuditLog({ path });
+    const captured = content('after the upgrade');
+    await writer.append(intentEvent(2), { captured: [captured] });
+    expect(new TextDecoder().decode(await writer.readCaptured(captured.hash))).toBe('after the upgrade');
+    expect(await writer.verify()).toMatchObject({ ok: true, checked: 2 });
+    await writer.close();
   });
 });

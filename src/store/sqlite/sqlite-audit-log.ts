@@ -3,7 +3,7 @@
  * The embedded audit log: one SQLite file (WAL, synchronous=FULL), hash-chained records, signed
  * checkpoints, group commit. For a file, writes run in a worker thread (see sqlite-audit-worker) and
  * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
- * their batch is committed.
+ * their batch is committed, with the contents captured with them (`audit_captures`, same transaction).
  */
 
 import type { KeyObject } from 'node:crypto';
@@ -12,9 +12,10 @@ import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
 import { type CheckpointSigner, checkpointKeyList } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
-import type { AuditEventV1, ChainedRecord, PreparedEvent } from '../../spec/audit-event.js';
+import type { AuditEventV1, ChainedRecord } from '../../spec/audit-event.js';
 import { describeError, ReinsError } from '../../spec/errors.js';
 import type {
+  AppendOptions,
   AppendReceipt,
   AuditLog,
   AuditLogOptions,
@@ -37,6 +38,15 @@ import {
   recordPageSql,
   toCheckpoint,
 } from '../audit-records.js';
+import {
+  type AppendItem,
+  capturedReadSql,
+  capturesOf,
+  checkedCaptures,
+  checkedRead,
+  notAHash,
+  withCaptures,
+} from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
@@ -45,6 +55,7 @@ import {
   checkSqliteSchema,
   openSqliteStore,
   SQLITE_AUDIT_TABLES,
+  SQLITE_CAPTURES_VERSION,
   SQLITE_PLACEHOLDER,
 } from './sqlite-migrations.js';
 import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
@@ -115,7 +126,7 @@ interface Written {
 }
 
 interface Writer {
-  write(events: readonly PreparedEvent[]): Promise<Written> | Written;
+  write(events: readonly AppendItem[]): Promise<Written> | Written;
   checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
 }
@@ -126,7 +137,7 @@ export class SqliteAuditLog implements AuditLog {
   /** File logs: writes small batches on this thread's connection while the writer thread is idle. */
   private readonly inline: Writer | undefined;
   private readonly inlineMaxBatch: number;
-  private readonly queue: GroupCommitQueue<PreparedEvent, AppendReceipt>;
+  private readonly queue: GroupCommitQueue<AppendItem, AppendReceipt>;
   private readonly readOnly: boolean;
   private readonly path: string;
   private readonly parallelVerifyMin: number;
@@ -167,14 +178,31 @@ export class SqliteAuditLog implements AuditLog {
     });
   }
 
-  append(event: AuditEventV1): Promise<AppendReceipt> {
-    let prepared: PreparedEvent;
+  append(event: AuditEventV1, options: AppendOptions = {}): Promise<AppendReceipt> {
+    let item: AppendItem;
     try {
-      prepared = prepareForAppend(event);
+      item = withCaptures(prepareForAppend(event), checkedCaptures(options.captured));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.queue.enqueue(prepared);
+    return this.queue.enqueue(item);
+  }
+
+  /** Only the rollback path reads captured content (see AuditLog.readCaptured). */
+  async readCaptured(hash: string): Promise<Uint8Array | undefined> {
+    if (notAHash(hash)) return undefined;
+    // a read-only handle may open a file from before captures existed: it holds none
+    if (
+      this.readOnly &&
+      (this.database.pragma('user_version', { simple: true }) as number) < SQLITE_CAPTURES_VERSION
+    )
+      return undefined;
+    const row = this.database
+      .prepare<[string], { content: Buffer }>(
+        capturedReadSql(SQLITE_AUDIT_TABLES.captures, SQLITE_PLACEHOLDER),
+      )
+      .get(hash);
+    return checkedRead(hash, row?.content);
   }
 
   async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
@@ -230,11 +258,12 @@ export class SqliteAuditLog implements AuditLog {
       if (row === undefined) return { deleted: 0 };
       const anchor = toCheckpoint(row);
       const deleted = this.database.prepare(sql.deleteRecordsThrough).run(anchor.seq).changes;
-      // the query index goes with the records it indexes
+      // the query index goes with the records it indexes, and so does what only they captured
       this.database.prepare('delete from audit_lookup where seq <= ?').run(anchor.seq);
+      const capturedDeleted = this.database.prepare(sql.deleteCapturesThrough).run(anchor.seq).changes;
       this.database.prepare(sql.deleteCheckpointsBefore).run(anchor.seq);
       this.database.prepare(sql.keepAnchor).run(JSON.stringify(anchor));
-      return { deleted, anchor };
+      return { deleted, capturedDeleted, anchor };
     });
     return prune.immediate();
   }
@@ -406,7 +435,7 @@ export class SqliteAuditLog implements AuditLog {
       .immediate();
   }
 
-  private async writeBatch(events: readonly PreparedEvent[]): Promise<AppendReceipt[]> {
+  private async writeBatch(events: readonly AppendItem[]): Promise<AppendReceipt[]> {
     let written: Written;
     try {
       // Inline only when nothing is in flight in the writer thread: batches are then still committed
@@ -452,7 +481,7 @@ function inlineWriter(
   const writer = createBatchWriter(database, { signer, checkpointEvery });
   return {
     write: (events) => {
-      const written = writer.write(events);
+      const written = writer.write(events, capturesOf(events));
       return { receipts: receiptsOf(written.firstSeq, written.hashes), checkpoints: written.checkpoints };
     },
     checkpoint: () => writer.checkpoint(),
@@ -497,8 +526,13 @@ class WorkerWriter implements Writer {
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  async write(events: readonly PreparedEvent[]): Promise<Written> {
-    const response = await this.send({ id: this.nextId++, fields: flattenEvents(events) });
+  async write(events: readonly AppendItem[]): Promise<Written> {
+    const captured = capturesOf(events);
+    const response = await this.send({
+      id: this.nextId++,
+      fields: flattenEvents(events),
+      ...(captured.length > 0 ? { captured } : {}),
+    });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
     return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
   }

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import { describeError } from '../../spec/errors.js';
+import type { CapturedInBatch } from '../captured-content.js';
 import {
   configureConnection,
   createBatchWriter,
@@ -26,9 +27,16 @@ export interface WorkerSetup {
   readonly durability: SqliteDurability;
 }
 
-/** Events travel as one flat array of strings (see flattenEvents): much cheaper to clone than objects. */
+/**
+ * Events travel as one flat array of strings (see flattenEvents): much cheaper to clone than objects.
+ * The contents captured with them (if any) travel beside them, each naming its event's position.
+ */
 export type WorkerRequest =
-  | { readonly id: number; readonly fields: readonly string[] }
+  | {
+      readonly id: number;
+      readonly fields: readonly string[];
+      readonly captured?: readonly CapturedInBatch[];
+    }
   | { readonly id: number; readonly checkpoint: true }
   | { readonly id: number; readonly close: true };
 
@@ -64,7 +72,7 @@ port.on('message', (request: WorkerRequest) => {
     if ('checkpoint' in request) {
       response = { id: request.id, ok: true, checkpoint: writer.checkpoint() ?? null };
     } else {
-      const written = writer.write(unflattenEvents(request.fields));
+      const written = writer.write(unflattenEvents(request.fields), request.captured);
       response = { id: request.id, ok: true, ...written };
     }
   } catch (error) {

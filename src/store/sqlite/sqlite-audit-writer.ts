@@ -3,8 +3,9 @@
  * Appends batches of prepared events to the SQLite audit table in one immediate transaction, linking
  * each to the chain head read inside that transaction (so several writers, in this process or others,
  * still form one chain), and signs, in the same transaction, a checkpoint on every record the cadence
- * makes due (store/audit-records, as the PostgreSQL writer does). Used directly
- * for in-memory logs and inside the writer thread for files.
+ * makes due (store/audit-records, as the PostgreSQL writer does). The contents captured with the
+ * batch's events are stored in the same transaction (store/captured-content). Used directly for
+ * in-memory logs and inside the writer thread for files.
  */
 import type Database from 'better-sqlite3';
 import type { CheckpointSigner } from '../../audit/checkpoint.js';
@@ -19,6 +20,7 @@ import {
   headCheckpoint,
   linkBatch,
 } from '../audit-records.js';
+import { CAPTURE_CONFLICT_SQL, type CapturedInBatch, captureRows } from '../captured-content.js';
 
 const FIELDS = ['body', 'time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
 
@@ -49,7 +51,8 @@ export interface WrittenBatch {
 }
 
 export interface BatchWriter {
-  write(events: readonly PreparedEvent[]): WrittenBatch;
+  /** Appends the events, and stores the contents captured with them, in one transaction. */
+  write(events: readonly PreparedEvent[], captured?: readonly CapturedInBatch[]): WrittenBatch;
   /** Signs the current head if it is not signed yet. */
   checkpoint(): AuditCheckpointV1 | undefined;
 }
@@ -72,6 +75,9 @@ export function createBatchWriter(
   const insertCheckpoint = database.prepare(
     'insert into audit_checkpoints (seq, hash, time, key_id, signature) values (?, ?, ?, ?, ?)',
   );
+  const insertCapture = database.prepare(
+    `insert into audit_captures as c (hash, content, last_seq) values (?, ?, ?) ${CAPTURE_CONFLICT_SQL}`,
+  );
   const { signer } = options;
 
   const store = (checkpoint: AuditCheckpointV1): AuditCheckpointV1 => {
@@ -91,7 +97,8 @@ export function createBatchWriter(
     return checkpoint === undefined ? undefined : store(checkpoint);
   };
 
-  const writeTransaction = database.transaction((events: readonly PreparedEvent[]): WrittenBatch => {
+  type Captured = readonly CapturedInBatch[];
+  const writeTransaction = database.transaction((events: readonly PreparedEvent[], captured: Captured) => {
     const current = chainHead(head.get(), () => anchor.get()?.value);
     const records = linkBatch(current, events);
     for (const record of records) {
@@ -109,17 +116,19 @@ export function createBatchWriter(
         record.effect,
       );
     }
+    const firstSeq = (current?.seq ?? 0) + 1;
+    for (const row of captureRows(captured, firstSeq)) insertCapture.run(row.hash, row.bytes, row.lastSeq);
     // the last signed seq is read only by a log that signs (one query less per batch otherwise)
     const checkpoints =
       signer === undefined
         ? []
         : dueCheckpoints(signer, lastCheckpoint.get()?.seq ?? 0, records, options.checkpointEvery).map(store);
-    return { firstSeq: (current?.seq ?? 0) + 1, hashes: records.map((record) => record.hash), checkpoints };
+    return { firstSeq, hashes: records.map((record) => record.hash), checkpoints };
   });
   const checkpointTransaction = database.transaction(() => signHead());
 
   return {
-    write: (events) => writeTransaction.immediate(events),
+    write: (events, captured = []) => writeTransaction.immediate(events, captured),
     checkpoint: () => checkpointTransaction.immediate(),
   };
 }

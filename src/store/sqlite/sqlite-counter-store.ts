@@ -7,11 +7,13 @@
  * The connection commits without its own fsync (synchronous = NORMAL): the call's intent record is
  * committed with FULL durability to the same write-ahead log right after, and that fsync covers every
  * frame written before it. A reservation whose intent never became durable is lost with it, and so is
- * its call, which then never ran.
+ * its call, which then never ran. Leases (store/leases) are one statement each, on the same connection;
+ * one lost with a machine crash belonged to a holder that went down with it.
  */
 import type Database from 'better-sqlite3';
+import { acquireLeaseSql, leaseTimes, releaseLeaseSql } from '../leases.js';
 import type { CounterStore, CountRequest, ReserveResult } from '../state-stores.js';
-import { openSqliteStore } from './sqlite-migrations.js';
+import { openSqliteStore, SQLITE_PLACEHOLDER } from './sqlite-migrations.js';
 
 export class SqliteCounterStore implements CounterStore {
   private readonly database: Database.Database;
@@ -65,6 +67,18 @@ export class SqliteCounterStore implements CounterStore {
 
   async prune(beforeMs: number): Promise<number> {
     return this.database.prepare('delete from counter_entries where at < ?').run(beforeMs).changes;
+  }
+
+  async acquireLease(key: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const times = leaseTimes(key, holder, ttlMs, now);
+    const written = this.database
+      .prepare(acquireLeaseSql('leases', SQLITE_PLACEHOLDER))
+      .run(key, holder, times.expires, times.now);
+    return written.changes === 1;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    this.database.prepare(releaseLeaseSql('leases', SQLITE_PLACEHOLDER)).run(key, holder);
   }
 
   close(): void {

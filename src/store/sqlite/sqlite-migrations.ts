@@ -20,7 +20,11 @@ export const SQLITE_AUDIT_TABLES: AuditTables = {
   events: 'audit_events',
   checkpoints: 'audit_checkpoints',
   meta: 'audit_meta',
+  captures: 'audit_captures',
 };
+
+/** The first schema version with `audit_captures` (a read-only handle may open an older file). */
+export const SQLITE_CAPTURES_VERSION = 5;
 
 /**
  * Each entry moves the schema from version index to index + 1. Never edit a released entry.
@@ -136,6 +140,21 @@ const MIGRATIONS: readonly string[] = [
    );
    create index counter_entries_key on counter_entries (key, at);
    create index counter_entries_decision on counter_entries (decision_id);`,
+  // 5: captured contents (store/captured-content), apart from the chain, by sha256 (hex). Written in the
+  // transaction of the record they come with; `last_seq` is the newest such record, and pruning deletes
+  // the rows it passes (store/retention).
+  `create table audit_captures (
+     hash text primary key,
+     content blob not null,
+     last_seq integer not null
+   );
+   create index audit_captures_last_seq on audit_captures (last_seq);`,
+  // 6: leases (see sqlite-counter-store): one holder per key until `expires` (epoch milliseconds).
+  `create table leases (
+     key text primary key,
+     holder text not null,
+     expires integer not null
+   );`,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
