@@ -48,6 +48,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   export: ['spec', 'store'],
   inspect: ['spec', 'policy', 'store'],
   adapters: ['spec', 'harness', 'auth'],
+  rollback: ['spec', 'policy', 'store', 'harness'],
   cli: [
     'spec',
     'memory',
@@ -65,6 +66,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'oversight',
     'api',
     'keys',
+    'rollback',
   ],
   index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };

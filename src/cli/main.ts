@@ -21,6 +21,7 @@ import { registerMcpCommand } from './mcp-command.js';
 import { registerOversightCommands } from './oversight-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { registerReplayCommand } from './replay-command.js';
+import { registerRollbackCommand } from './rollback-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerToolsCommands } from './tools-commands.js';
 import { registerUserCommands } from './user-commands.js';
@@ -58,6 +59,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   registerAgentCommands(program, context);
   registerKeyCommands(program, context);
   registerOversightCommands(program, context);
+  registerRollbackCommand(program, context);
   registerGatewayCommand(program, context);
   registerServeCommand(program, context);
   registerUserCommands(program, context);

@@ -30,8 +30,9 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { UpstreamReader } from '../harness/capture.js';
 import type { Harness } from '../harness/harness.js';
-import type { PolicyHandle } from '../harness/types.js';
+import type { CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
 import { screenTextWithPolicy, screenWithPolicy } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
@@ -371,6 +372,51 @@ export class Gateway {
     return (progress) => relay.upstream(progress, screen);
   }
 
+  /**
+   * Reads tools of `server` as `identity` reaches them (through the memory guard for a memory server),
+   * for captures: the harness's before a call runs, the rollback's when it checks what is undone.
+   * Undefined when there is no such upstream.
+   */
+  upstreamReader(identity: DownstreamIdentity, server: string): UpstreamReader | undefined {
+    const upstream = this.upstreams.get(server);
+    return upstream === undefined ? undefined : this.readerOf(identity, upstream);
+  }
+
+  /**
+   * Runs a rollback's compensation step on its tool's upstream, through the harness's full pipeline
+   * (`Harness.compensate`): the tool must still be listed and its definition pinned.
+   */
+  async compensate(request: CompensationRequest, signal?: AbortSignal): Promise<CallResult | string> {
+    const upstream = this.upstreams.get(request.tool.server);
+    const definition = upstream?.listTools().find((candidate) => candidate.name === request.tool.name);
+    if (upstream === undefined || definition === undefined)
+      return `tool \`${request.tool.server}/${request.tool.name}\` is not available from this gateway`;
+    const pin = this.pinCheck(upstream.name, definition);
+    if (pin.status === 'quarantined') return pin.message;
+    const identity: DownstreamIdentity = { principal: request.principal, sessionId: request.sessionId };
+    const guarded = this.options.policy.current.isMemoryServer(upstream.name);
+    return this.options.harness.compensate(
+      request,
+      guarded
+        ? (decidedArgs, { signal: callSignal }) =>
+            this.guardedMemoryCall(identity, upstream, request.tool.name, decidedArgs, callSignal)
+        : (decidedArgs, { signal: callSignal }) =>
+            upstream.callTool(request.tool.name, decidedArgs, callSignal),
+      { ...(signal !== undefined ? { signal } : {}), errorOfResult: errorOfToolResult },
+    );
+  }
+
+  /** The failure an upstream's result reports (MCP `isError`), as the harness reads it. */
+  errorOfResult(result: unknown): string | undefined {
+    return errorOfToolResult(result);
+  }
+
+  private readerOf(identity: DownstreamIdentity, upstream: Upstream): UpstreamReader {
+    if (this.options.policy.current.isMemoryServer(upstream.name))
+      return (name, toolArgs, signal) => this.guardedMemoryCall(identity, upstream, name, toolArgs, signal);
+    return (name, toolArgs, signal) => upstream.callTool(name, toolArgs, signal);
+  }
+
   private async callTool(
     identity: DownstreamIdentity,
     gatewayName: string,
@@ -409,6 +455,8 @@ export class Gateway {
       return refusal(`Reins refused this call: ${pin.message}`);
     }
     const guarded = this.options.policy.current.isMemoryServer(upstream.name);
+    // captures read the same upstream the way the call reaches it (through the memory guard, if any)
+    const readUpstream = this.readerOf(identity, upstream);
     const result = await this.options.harness.call(
       { ...callerOf(identity), tool, args },
       guarded
@@ -417,11 +465,12 @@ export class Gateway {
         : (decidedArgs, { signal: callSignal }) =>
             upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
       relay === undefined
-        ? { signal, errorOfResult: errorOfToolResult }
+        ? { signal, errorOfResult: errorOfToolResult, readUpstream }
         : {
             signal,
             onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
             errorOfResult: errorOfToolResult,
+            readUpstream,
           },
     );
     if (result.status === 'ok') return result.output as CallToolResult;

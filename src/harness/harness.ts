@@ -19,6 +19,7 @@ import { type CallDecision, type DecisionState, decideCall, refusalDecision } fr
 import { observeOutput } from '../policy/observe-output.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
+import type { CompiledReversal, ReversalCall } from '../policy/reversal.js';
 import type { SessionProjection } from '../policy/session-projection.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
@@ -27,6 +28,7 @@ import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
+import type { Compensates, ReversalFacts } from '../spec/reversal.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import {
   type CounterView,
@@ -39,6 +41,14 @@ import {
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
 import type { ApprovalStore, CounterStore, CountRequest } from '../store/state-stores.js';
+import {
+  assumedFacts,
+  type CaptureScreens,
+  captureHashes,
+  type TakenCaptures,
+  takeCaptures,
+  uncaptured,
+} from './capture.js';
 import {
   DEFAULT_APPROVAL_EXPIRY_MS,
   DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT,
@@ -64,6 +74,7 @@ import type {
   CallProvenance,
   CallRequest,
   CallResult,
+  CompensationRequest,
   OutputFilter,
   PolicyHandle,
   ToolExecutor,
@@ -155,10 +166,52 @@ class DecidedCall {
     readonly redaction: RedactionPolicy | undefined,
     /** Whose standing the call depends on (checked again while it waits for approval). */
     readonly subject: StandingSubject,
+    /** How the call is undone (its compiled reversal, the captures taken), or what it undoes. */
+    readonly reversal: ReversalOfCall = {},
   ) {}
   get stage(): string {
     return this.#stage;
   }
+  /** The same decision, with what the capture stage found. */
+  withCaptures(taken: TakenCaptures): DecidedCall {
+    return new DecidedCall(
+      this.decisionId,
+      this.call,
+      this.decision,
+      this.decidedAt,
+      this.startedAt,
+      this.decisionLatencyUs,
+      this.reserved,
+      this.links,
+      this.executeArgs,
+      this.redaction,
+      this.subject,
+      { ...this.reversal, taken },
+    );
+  }
+}
+
+/** What a decided call carries about reversibility (issue 16). */
+interface ReversalOfCall {
+  /** The tool's compiled reversal, from the policy that decided the call. */
+  readonly compiled?: CompiledReversal;
+  /** What the capture stage found (recorded with the intent). */
+  readonly taken?: TakenCaptures;
+  /** The call is a rollback's compensation of this one. */
+  readonly compensates?: Compensates;
+}
+
+/** How `decide` is asked: beyond the request, what the enforcement point already knows. */
+interface DecideOptions {
+  readonly decisionId?: string;
+  /** The decision's reversibility facts (default: what can be assumed before captures). */
+  readonly facts?: ReversalFacts;
+  /** Can the captures of this call be taken here (an upstream to read)? */
+  readonly canCapture?: boolean;
+  /** A refusal of the enforcement point: the call is denied with it, and still screened. */
+  readonly refusal?: Diagnostic;
+  /** A rollback's compensation: on the operator's authority (no agent standing), what it undoes. */
+  readonly compensates?: Compensates;
 }
 
 class RecordedIntent {
@@ -305,6 +358,39 @@ export class Harness {
     const call = this.runCall(request, executor, options);
     this.running.add(call);
     // both ways: a `finally` chain would leave a rejection of its own unhandled
+    const done = () => this.running.delete(call);
+    call.then(done, done);
+    return call;
+  }
+
+  /**
+   * Runs a rollback's compensation (rollback/) through every stage: decided by the policy (which sees
+   * `context.rollback`), recorded with what it undoes and a provenance link to it, executed, filtered,
+   * recorded. It runs on the authority of the operator who asked for the rollback, on behalf of the
+   * original agent: no agent's standing applies (a suspended agent's actions can still be undone),
+   * and nothing is captured (an undo is not undone in turn).
+   */
+  compensate(
+    request: CompensationRequest,
+    executor: ToolExecutor,
+    options: Omit<CallOptions, 'readUpstream'> = {},
+  ): Promise<CallResult> {
+    const { compensates } = request;
+    const call = this.decide(
+      {
+        // the rollback session stands on its own: a killed parent must not stop the undo
+        principal: { ...request.principal, parentSessions: [] },
+        sessionId: request.sessionId,
+        tool: request.tool,
+        args: request.args,
+        context: {
+          rollback: { id: compensates.rollbackId, by: compensates.by, undoes: compensates.decisionId },
+        },
+        provenance: { inputs: [compensates.decisionId] },
+      },
+      { compensates },
+    ).then((decided) => this.runDecided(decided, executor, options));
+    this.running.add(call);
     const done = () => this.running.delete(call);
     call.then(done, done);
     return call;
@@ -502,7 +588,10 @@ export class Harness {
     id: string,
     unrecorded?: () => Promise<void>,
   ): Promise<CallAnswer> {
-    const decided = await this.decide(request, id);
+    // the agent runs the tool: no upstream to capture its state from here
+    const first = await this.decide(request, { decisionId: id, canCapture: false });
+    const decided =
+      first instanceof DecidedCall ? first.withCaptures(uncaptured(first.reversal.compiled, false)) : first;
     if (!(decided instanceof DecidedCall)) {
       await unrecorded?.();
       return { ok: true, state: stateOfResult(id, undefined, decided) };
@@ -952,16 +1041,27 @@ export class Harness {
     executor: ToolExecutor,
     options: CallOptions,
   ): Promise<CallResult> {
-    const decided = await this.decide(request);
+    const decided = await this.decideWithCaptures(request, options);
+    return this.runDecided(decided, executor, options);
+  }
+
+  /** Stages 3 to 7 of a decided call: record intent, gate, execute, filter output, record outcome. */
+  private async runDecided(
+    decided: DecidedCall | CallResult,
+    executor: ToolExecutor,
+    options: CallOptions,
+  ): Promise<CallResult> {
     if (!(decided instanceof DecidedCall)) return decided;
     const recorded = await this.recordIntent(decided);
     if (!(recorded instanceof RecordedIntent)) return recorded;
     // a denial stays a denial; otherwise a caller already gone gets nothing held or run
     const { effect } = recorded.decided.decision;
-    const cleared =
+    const gated =
       options.signal?.aborted && effect !== 'deny'
         ? goneBeforeStart(effect)
         : await this.gate(recorded, options.signal, options.onWaiting);
+    const cleared =
+      gated instanceof ClearedCall ? ((await this.stateChangedWhileHeld(gated, options)) ?? gated) : gated;
     if (!(cleared instanceof ClearedCall)) {
       await this.release(decided);
       return this.recordOutcome(recorded, cleared);
@@ -979,10 +1079,8 @@ export class Harness {
    * reservation refused because other calls (in any process) spent the budget meanwhile decides again
    * with the store's totals.
    */
-  private async decide(
-    request: CallRequest,
-    decisionId: string = randomUUID(),
-  ): Promise<DecidedCall | CallResult> {
+  private async decide(request: CallRequest, options: DecideOptions = {}): Promise<DecidedCall | CallResult> {
+    const decisionId = options.decisionId ?? randomUUID();
     const startedAt = performance.now();
     // a non-object request must become a validation error, not a TypeError
     const { provenance, trustedInput, credential, ...callInput } =
@@ -994,17 +1092,27 @@ export class Harness {
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
     const now = this.clock();
-    const subject: StandingSubject = {
-      agentIds: [parsed.data.principal.agentId, ...parsed.data.principal.delegatedBy],
-      ...(credential !== undefined ? { credential } : {}),
-    };
+    // a compensation runs on the operator's authority: no agent's standing applies to it
+    const subject: StandingSubject = options.compensates
+      ? { agentIds: [] }
+      : {
+          agentIds: [parsed.data.principal.agentId, ...parsed.data.principal.delegatedBy],
+          ...(credential !== undefined ? { credential } : {}),
+        };
     const policy = this.policy.current;
+    const compiled = policy.reversalOf(parsed.data.tool);
+    const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
+    const oneTrip =
+      options.refusal === undefined
+        ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now, reversal)
+        : undefined;
     const { decided, reserved } =
-      (await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now)) ??
+      oneTrip ??
       (await this.decideAndReserve(policy, decisionId, {
         call: parsed.data,
         now,
-        ...(await this.stateFor(policy, parsed.data, subject, trustedInput, now)),
+        reversal,
+        ...withRefusal(await this.stateFor(policy, parsed.data, subject, trustedInput, now), options.refusal),
       }));
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
     return new DecidedCall(
@@ -1019,7 +1127,102 @@ export class Harness {
       decided.executeArgs,
       policy.redaction,
       subject,
+      {
+        ...(compiled !== undefined ? { compiled } : {}),
+        ...(options.compensates !== undefined ? { compensates: options.compensates } : {}),
+      },
     );
+  }
+
+  /**
+   * Decides, then takes the captures the call's reversal needs (through `read`, the same upstream) and,
+   * if they show the call is not what the decision assumed (not exactly reversible, or not capturable),
+   * decides it again with what they showed: a capture that fails refuses the call (it does not run).
+   * A denied call takes no captures.
+   */
+  private async decideWithCaptures(
+    request: CallRequest,
+    options: CallOptions,
+  ): Promise<DecidedCall | CallResult> {
+    const read = options.readUpstream;
+    const first = await this.decide(request, { canCapture: read !== undefined });
+    if (!(first instanceof DecidedCall)) return first;
+    const { compiled } = first.reversal;
+    if (first.decision.effect === 'deny' || compiled?.capturesState !== true || read === undefined)
+      return first.withCaptures(uncaptured(compiled, read !== undefined));
+    const taken = await takeCaptures(
+      compiled,
+      reversalCallOf(first),
+      read,
+      this.captureScreens(first, options),
+      options.signal ?? NEVER_ABORTED,
+    );
+    if (taken.failure === undefined && taken.facts.kind === 'reversible') return first.withCaptures(taken);
+    // decided on an assumption the captures did not bear out: decide again with what they showed
+    await this.release(first);
+    const again = await this.decide(request, {
+      decisionId: first.decisionId,
+      facts: taken.facts,
+      canCapture: true,
+      ...(taken.failure !== undefined
+        ? {
+            refusal: {
+              code: 'capture_failed',
+              message: `the state this call changes could not be captured, so it does not run: ${taken.failure}`,
+            },
+          }
+        : {}),
+    });
+    return again instanceof DecidedCall ? again.withCaptures(taken) : again;
+  }
+
+  /** How captures are screened for the record: like the call's result. */
+  private captureScreens(decided: DecidedCall, options: CallOptions): CaptureScreens {
+    return {
+      screen: (value) =>
+        screenUpstreamValue(
+          decided.redaction,
+          decided.call.tool,
+          decided.decision.tool,
+          value,
+          'the captured state',
+        ),
+      ...(options.errorOfResult !== undefined ? { errorOfResult: options.errorOfResult } : {}),
+    };
+  }
+
+  /**
+   * A held call runs only on the state the human saw: its captures are taken again before it is
+   * released, and a state that changed meanwhile (or cannot be read) refuses it.
+   */
+  private async stateChangedWhileHeld(
+    cleared: ClearedCall,
+    options: CallOptions,
+  ): Promise<Refusal | undefined> {
+    const { decided } = cleared.recorded;
+    const { compiled, taken } = decided.reversal;
+    const read = options.readUpstream;
+    if (cleared.approval === undefined || compiled === undefined || read === undefined) return undefined;
+    if (taken === undefined || taken.contents.length === 0) return undefined;
+    const now = await captureHashes(
+      compiled,
+      reversalCallOf(decided),
+      read,
+      this.captureScreens(decided, options),
+      options.signal ?? NEVER_ABORTED,
+    );
+    const before = taken.contents.map((content) => content.hash);
+    if (
+      typeof now !== 'string' &&
+      now.length === before.length &&
+      now.every((hash, at) => hash === before[at])
+    )
+      return undefined;
+    const why = typeof now === 'string' ? `it could not be read again (${now})` : 'it changed';
+    return {
+      outcome: 'denied',
+      reason: `the state this call changes was captured when it was held, and ${why} before it was released: it did not run; ask again`,
+    };
   }
 
   /**
@@ -1031,7 +1234,13 @@ export class Harness {
   private async decideAndReserve(
     policy: PreparedPolicy,
     decisionId: string,
-    request: { call: ToolCall; state: DecisionState; now: number; refusal: Diagnostic | undefined },
+    request: {
+      call: ToolCall;
+      state: DecisionState;
+      now: number;
+      reversal: ReversalFacts;
+      refusal: Diagnostic | undefined;
+    },
   ): Promise<{ decided: CallDecision; reserved: boolean }> {
     const totals = new Map<string, number>();
     const counters: CounterView = { total: (key) => totals.get(key) ?? 0 };
@@ -1075,6 +1284,7 @@ export class Harness {
     subject: StandingSubject,
     trustedInput: string | undefined,
     now: number,
+    reversal: ReversalFacts,
   ): Promise<{ decided: CallDecision; reserved: boolean } | undefined> {
     const reserveAndRead = this.counters.reserveAndReadLog?.bind(this.counters);
     if (reserveAndRead === undefined || trustedInput !== undefined || !policy.readsSession(call))
@@ -1086,7 +1296,7 @@ export class Harness {
       if (projections === undefined) return undefined;
       const decide = () => {
         const state = this.cachedState(policy, call, subject, projections);
-        return state === undefined ? undefined : decideCall(policy, { call, now, ...state });
+        return state === undefined ? undefined : decideCall(policy, { call, now, reversal, ...state });
       };
       const first = decide();
       if (first === undefined || first.counts.length === 0) return undefined;
@@ -1156,7 +1366,7 @@ export class Harness {
   /** The call denied with `diagnostic`, screened like any decision. */
   private refused(
     policy: PreparedPolicy,
-    request: { call: ToolCall; state: DecisionState; now: number },
+    request: { call: ToolCall; state: DecisionState; now: number; reversal: ReversalFacts },
     diagnostic: Diagnostic,
   ): CallDecision {
     return decideCall(policy, { ...request, refusal: diagnostic });
@@ -1245,8 +1455,15 @@ export class Harness {
       decision: auditDecision(decision),
       decisionLatencyUs: decided.decisionLatencyUs,
     };
+    const { taken, compensates } = decided.reversal;
+    if (taken?.record !== undefined) event.reversal = taken.record;
+    if (compensates !== undefined) event.compensates = compensates;
     try {
-      await this.audit.append(event);
+      // the captured state is durable in the same commit as the intent, or neither is
+      await this.audit.append(
+        event,
+        taken && taken.contents.length > 0 ? { captured: taken.contents } : undefined,
+      );
       return new RecordedIntent(decided, event.id);
     } catch (error) {
       // fail closed: what cannot be recorded does not run
@@ -1792,4 +2009,23 @@ function asJson(value: unknown): { ok: true; value: unknown } | { ok: false; rea
   } catch (error) {
     return { ok: false, reason: `the result is not JSON (${describeError(error)})` };
   }
+}
+
+/** The call as its reversal's expressions see it: the arguments it runs with. */
+function reversalCallOf(decided: DecidedCall): ReversalCall {
+  return {
+    decisionId: decided.decisionId,
+    sessionId: decided.call.sessionId,
+    server: decided.call.tool.server,
+    name: decided.call.tool.name,
+    args: decided.executeArgs,
+  };
+}
+
+/** The state read for a decision, with a refusal of the enforcement point put first. */
+function withRefusal<T extends { refusal: Diagnostic | undefined }>(
+  read: T,
+  refusal: Diagnostic | undefined,
+): T {
+  return refusal === undefined ? read : { ...read, refusal };
 }

@@ -6,8 +6,10 @@
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { Outcome } from '../spec/audit-event.js';
 import type { Decision } from '../spec/decision.js';
+import type { Compensates } from '../spec/reversal.js';
 import type { CallCredential } from '../spec/standing.js';
-import type { Principal, ToolCall, ToolCallInput } from '../spec/tool-call.js';
+import type { Principal, ToolCall, ToolCallInput, ToolRef } from '../spec/tool-call.js';
+import type { UpstreamReader } from './capture.js';
 
 /** The policy in force; read once per call so a reload never mixes two versions in one decision. */
 export interface PolicyHandle {
@@ -107,6 +109,22 @@ export interface CallOptions {
    * or undefined. Such a call is recorded as `error` (with its result), and its result still returned.
    */
   readonly errorOfResult?: (output: unknown) => string | undefined;
+  /**
+   * Reads another tool of the same upstream: the capture reads a tool's reversal asks for before the
+   * call runs (issue 16). Without it, a call that needs captures is not reversible here.
+   */
+  readonly readUpstream?: UpstreamReader;
+}
+
+/** A rollback's compensation: one step, on behalf of the agent whose call it undoes (`Harness.compensate`). */
+export interface CompensationRequest {
+  /** The original agent, as its call recorded it. */
+  readonly principal: Principal;
+  /** The rollback session (spec/reversal `rollbackSessionOf`). */
+  readonly sessionId: string;
+  readonly tool: ToolRef;
+  readonly args: Record<string, unknown>;
+  readonly compensates: Compensates;
 }
 
 interface CallResultBase {

@@ -25,6 +25,7 @@ export const DIAGNOSTIC_CODES = {
   agent_not_active: 'deployment',
   standing_unavailable: 'deployment',
   state_unavailable: 'deployment',
+  capture_failed: 'deployment',
   unknown_tool: 'policy',
   out_of_scope: 'policy',
   session_paused: 'policy',

@@ -157,6 +157,9 @@ export const CompensatesSchema = z.strictObject({
   rollbackId: z.string().min(1),
   /** The operator on whose authority it runs. */
   by: z.string().min(1),
+  /** Which step of the compensation this is (from 0), of how many: a compensation is done when all are. */
+  step: z.number().int().nonnegative(),
+  steps: z.number().int().positive(),
 });
 export type Compensates = z.infer<typeof CompensatesSchema>;
 

@@ -1,0 +1,177 @@
+/**
+ * @module cli/rollback-command
+ * `reins rollback --session <id> [--to <decision-id>] [--dry-run] [--force] --reason <text>`: undoes
+ * what an agent session did (rollback/). It starts the deployment's gateway parts without a listener
+ * (policy, store, upstreams, harness) so that each compensation runs through the full pipeline on the
+ * same upstreams the agent used, and acts as the operator whose user token it is given (admin, or a
+ * role the policy's `rollback.operators` names). `--dry-run` shows the plan and changes nothing.
+ */
+import type { Command } from 'commander';
+import { screenWithPolicy } from '../harness/upstream-screen.js';
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
+import { type PlannedCall, planRollback, type RollbackPlan } from '../rollback/rollback-plan.js';
+import { RollbackRefused, type RollbackReport, rollbackSession } from '../rollback/rollback-run.js';
+import { describeError } from '../spec/errors.js';
+import type { Actor } from '../spec/oversight.js';
+import { storeOptionsOfConfig } from './audit-store.js';
+import { type CommandContext, withOperator } from './command-context.js';
+import { loadConfigOrThrow } from './deployment.js';
+import { startInProcessGateway } from './gateway-process.js';
+import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
+import { exitCodeOf, OperatorRefused, requireOperatorToken, userOfToken } from './operator-auth.js';
+import type { ActorOptions } from './oversight-commands.js';
+import { openUserStore } from './user-commands.js';
+
+interface RollbackCommandOptions extends ActorOptions {
+  readonly config: string;
+  readonly session: string;
+  readonly to?: string;
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+  readonly reason?: string;
+  readonly format: string;
+}
+
+export function registerRollbackCommand(program: Command, context: CommandContext): void {
+  context
+    .onDeployment(
+      withOperator(
+        program
+          .command('rollback')
+          .description(
+            "undo what an agent session did: each call's compensation, newest first, through the gateway's pipeline and upstreams",
+          ),
+      ),
+      'config',
+    )
+    .requiredOption('--session <id>', 'the session to roll back')
+    .option('--to <decision-id>', 'keep this call and undo everything after it')
+    .option('--dry-run', 'show what would be undone, and conflicts; change nothing')
+    .option('--force', 'undo even where other sessions changed the same resources since (overwrites them)')
+    .option('--reason <text>', 'why, for the record (required unless --dry-run)')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (options: RollbackCommandOptions) => context.exit(await runRollback(options, context.io)));
+}
+
+export async function runRollback(options: RollbackCommandOptions, io: CliIo): Promise<number> {
+  const fail = (message: string, code: number) => {
+    io.err(`reins rollback: ${message}`);
+    return code;
+  };
+  if (options.format !== 'text' && options.format !== 'json')
+    return fail('--format is text or json', EXIT_ERROR);
+  if (!options.dryRun && !options.reason?.trim())
+    return fail('give --reason (why, for the record)', EXIT_ERROR);
+  let running: Awaited<ReturnType<typeof startInProcessGateway>> | undefined;
+  try {
+    const { config, directory } = loadConfigOrThrow(options.config);
+    const token = options.dryRun ? undefined : requireOperatorToken(options, io.err);
+    running = await startInProcessGateway(config, directory, (line) => io.err(`reins rollback: ${line}`));
+    const policy = running.policy.current;
+    if (options.dryRun) {
+      const plan = await planRollback({
+        audit: running.audit,
+        policy,
+        sessionId: options.session,
+        ...to(options),
+      });
+      io.out(options.format === 'json' ? JSON.stringify(plan, null, 2) : describePlan(plan, policy));
+      return plan.conflicts.length > 0 ? EXIT_FAILED : EXIT_OK;
+    }
+    const actor = await operatorOf(token as string, storeOptionsOfConfig(config, directory), policy);
+    const report = await rollbackSession({
+      audit: running.audit,
+      policy,
+      counters: running.oversight.stores.counters,
+      runner: running.gateway,
+      sessionId: options.session,
+      ...to(options),
+      actor,
+      reason: (options.reason as string).trim(),
+      force: options.force === true,
+    });
+    io.out(options.format === 'json' ? JSON.stringify(report, null, 2) : describeReport(report, policy));
+    return report.complete ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    if (error instanceof RollbackRefused) return fail(error.message, EXIT_FAILED);
+    return fail(describeError(error), exitCodeOf(error));
+  } finally {
+    await running?.close();
+  }
+}
+
+function to(options: { to?: string }): { to?: string } {
+  return options.to !== undefined ? { to: options.to } : {};
+}
+
+/** The user of the token, who must be an admin or hold a role the policy lets roll back. */
+async function operatorOf(
+  token: string,
+  storeOptions: Parameters<typeof openUserStore>[0],
+  policy: PreparedPolicy,
+): Promise<Actor> {
+  const users = await openUserStore(storeOptions);
+  try {
+    const user = await userOfToken(token, users);
+    const allowed = policy.rollbackOperators;
+    if (!user.roles.some((role) => allowed.includes(role)))
+      throw new OperatorRefused(
+        'forbidden',
+        `\`${user.id}\` needs one of the roles ${allowed.join(', ')} to roll back a session`,
+      );
+    return { id: user.id, roles: [...user.roles] };
+  } finally {
+    await users.close().catch(() => {});
+  }
+}
+
+export function describePlan(plan: RollbackPlan, policy: PreparedPolicy): string {
+  const lines = [
+    `rollback plan for session \`${plan.sessionId}\`${plan.to ? `, keeping \`${plan.to}\` and what came before` : ''} (newest first):`,
+  ];
+  for (const call of plan.calls) lines.push(...describePlannedCall(call, policy));
+  if (plan.calls.length === 0) lines.push('  nothing after the rollback point ran');
+  if (plan.conflicts.length > 0) {
+    lines.push('conflicts (changes by other sessions since, which undoing would overwrite):');
+    for (const conflict of plan.conflicts)
+      lines.push(
+        `  \`${conflict.resource}\`: undoing ${conflict.decisionId} would overwrite ${conflict.other.tool.server}/${conflict.other.tool.name} ${conflict.other.decisionId} by agent \`${conflict.other.agentId}\` in session \`${conflict.other.sessionId}\` at ${conflict.other.time}`,
+      );
+  }
+  return lines.join('\n');
+}
+
+function describePlannedCall(call: PlannedCall, policy: PreparedPolicy): string[] {
+  const head = `  ${call.time} ${call.decisionId} ${call.tool.server}/${call.tool.name}: ${call.status}${call.reason ? ` (${call.reason})` : ''}`;
+  return [
+    head,
+    ...call.steps.map((step) => `      ${step.tool}(${describeArgs(call, step.tool, step.args, policy)})`),
+  ];
+}
+
+/** Step arguments for a terminal: screened like tool output (they may hold captured content), shortened. */
+function describeArgs(
+  call: PlannedCall,
+  tool: string,
+  args: Record<string, unknown>,
+  policy: PreparedPolicy,
+): string {
+  const screened = screenWithPolicy(policy, { server: call.tool.server, name: tool }, args, 'the arguments');
+  if (!screened.ok) return `(withheld: ${screened.reason})`;
+  return Object.entries(screened.value)
+    .map(([key, value]) => {
+      const text = JSON.stringify(value) ?? 'undefined';
+      return `${key}=${text.length > 80 ? `${text.slice(0, 77)}…` : text}`;
+    })
+    .join(', ');
+}
+
+function describeReport(report: RollbackReport, policy: PreparedPolicy): string {
+  const lines = [describePlan(report.plan, policy), `rollback ${report.rollbackId}:`];
+  for (const result of report.results)
+    lines.push(
+      `  ${result.decisionId} ${result.tool}: ${result.status}${result.detail ? ` (${result.detail})` : ''}`,
+    );
+  lines.push(report.message);
+  return lines.join('\n');
+}

@@ -1,0 +1,278 @@
+/**
+ * @module rollback/rollback-plan
+ * What a rollback of a session would do, read from the audit log and the captured state, before
+ * anything runs (`reins rollback --dry-run`, and the first step of every rollback): the calls to undo,
+ * newest first, each with the compensation steps built from its recorded arguments, its recorded
+ * result and its captured state; the calls that cannot be undone and why; the calls already undone by
+ * an earlier rollback; and the calls of other sessions since that changed the same resources
+ * (conflicts: undoing would overwrite their work).
+ */
+import type { PreparedPolicy } from '../policy/prepared-policy.js';
+import type { CapturedValue, CompensationCall, CompiledReversal, ReversalCall } from '../policy/reversal.js';
+import { describeError } from '../spec/errors.js';
+import { rollbackSessionOf } from '../spec/reversal.js';
+import type { Principal, ToolRef } from '../spec/tool-call.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { callsSince, compensationsOf, type LoggedCall, mayHaveRun, sessionCalls } from './session-calls.js';
+
+export type PlannedStatus =
+  /** Compensation steps will run. */
+  | 'undo'
+  /** An earlier rollback undid it (every step of a compensation completed). */
+  | 'undone'
+  /** It changed nothing that needs undoing (a read, a dry run, a call that changed nothing). */
+  | 'nothing-to-undo'
+  /** It cannot be undone: irreversible, external, undeclared, not captured, or its state was purged. */
+  | 'cannot-undo';
+
+export interface PlannedCall {
+  readonly decisionId: string;
+  /** The agent that made it: its compensation runs on its behalf. */
+  readonly principal: Principal;
+  readonly tool: ToolRef;
+  readonly time: string;
+  readonly status: PlannedStatus;
+  /** Why it cannot be undone, or a note on how it was found undone. */
+  readonly reason?: string;
+  /** The compensation steps (for `undo`). */
+  readonly steps: readonly CompensationCall[];
+  /** What the call changed (conflict detection). */
+  readonly resources: readonly string[];
+  /** A compensation of it started earlier and its end is not on record (a rollback was interrupted). */
+  readonly interrupted: boolean;
+  /** Re-reading the state tells whether it is already undone (the call captured what it changed). */
+  readonly verifiable: boolean;
+  /** Its compensation may run again safely. */
+  readonly idempotent: boolean;
+  /** The hashes of its captures, in order (the state before it ran). */
+  readonly captureHashes: readonly string[];
+  /** The call as its reversal's expressions see it (to take its captures again). */
+  readonly reversalCall: ReversalCall;
+}
+
+export interface Conflict {
+  /** The call of the rolled-back session whose undo would overwrite the other session's change. */
+  readonly decisionId: string;
+  readonly resource: string;
+  readonly other: {
+    readonly decisionId: string;
+    readonly sessionId: string;
+    readonly agentId: string;
+    readonly tool: ToolRef;
+    readonly time: string;
+  };
+}
+
+export interface RollbackPlan {
+  readonly sessionId: string;
+  /** The call kept (`--to`): only calls after it are undone. */
+  readonly to?: string;
+  /** Every call after the rollback point that ran, newest first. */
+  readonly calls: readonly PlannedCall[];
+  readonly conflicts: readonly Conflict[];
+}
+
+/** Reads the captured state of a call (the store's raw contents by hash); undefined when purged. */
+export type CapturedReader = (hash: string) => Promise<Uint8Array | undefined>;
+
+export interface PlanInput {
+  readonly audit: AuditLog;
+  readonly policy: PreparedPolicy;
+  readonly sessionId: string;
+  readonly to?: string;
+}
+
+export class RollbackRefused extends Error {}
+
+export async function planRollback(input: PlanInput): Promise<RollbackPlan> {
+  const { audit, policy, sessionId, to } = input;
+  if (sessionId.endsWith('/rollback'))
+    throw new RollbackRefused(`\`${sessionId}\` is a rollback session: its compensations are not undone`);
+  const calls = await sessionCalls(audit, sessionId);
+  if (calls.length === 0) throw new RollbackRefused(`no calls of session \`${sessionId}\` in the audit log`);
+  let after = calls;
+  if (to !== undefined) {
+    const at = calls.findIndex((call) => call.intent.decisionId === to);
+    if (at < 0) throw new RollbackRefused(`no call \`${to}\` in session \`${sessionId}\``);
+    after = calls.slice(at + 1);
+  }
+  const compensations = await compensationsOf(audit, sessionId);
+  const ran = after.filter(mayHaveRun).reverse();
+  const planned: PlannedCall[] = [];
+  for (const call of ran)
+    planned.push(await planCall(audit, policy, call, compensations.get(call.intent.decisionId)));
+  const first = after.find(mayHaveRun);
+  const conflicts =
+    first === undefined ? [] : await findConflicts(audit, policy, sessionId, first.seq, planned);
+  return { sessionId, ...(to !== undefined ? { to } : {}), calls: planned, conflicts };
+}
+
+async function planCall(
+  audit: AuditLog,
+  policy: PreparedPolicy,
+  call: LoggedCall,
+  earlier: readonly LoggedCall[] | undefined,
+): Promise<PlannedCall> {
+  const { intent } = call;
+  const base = {
+    decisionId: intent.decisionId,
+    principal: intent.principal,
+    tool: intent.tool,
+    time: intent.time,
+    steps: [] as CompensationCall[],
+    resources: [] as string[],
+    interrupted: false,
+    verifiable: false,
+    idempotent: false,
+    captureHashes: (intent.reversal?.captures ?? []).map((capture) => capture.hash),
+    reversalCall: reversalCallOf(call),
+  };
+  const compiled = policy.reversalOf(intent.tool);
+  const resources = compiled === undefined ? [] : resourcesOf(compiled, reversalCallOf(call));
+  const done = undoneBy(earlier);
+  if (done.complete) return { ...base, resources, status: 'undone', reason: 'undone by an earlier rollback' };
+  const recorded = intent.reversal;
+  if (recorded === undefined) {
+    const effects = policy.toolFacts(intent.tool)?.effects ?? [];
+    if (effects.length > 0 && effects.every((effect) => effect === 'read'))
+      return { ...base, status: 'nothing-to-undo', reason: 'it only read' };
+    return { ...base, resources, status: 'cannot-undo', reason: 'the catalogue declared no way to undo it' };
+  }
+  if (recorded.kind !== 'reversible')
+    return {
+      ...base,
+      resources,
+      status: 'cannot-undo',
+      reason: `${recorded.kind}: ${recorded.reason ?? ''}`.trim(),
+    };
+  if (compiled?.kind !== 'compensation')
+    return {
+      ...base,
+      resources,
+      status: 'cannot-undo',
+      reason: 'the policy in force no longer declares how to undo it',
+    };
+  const captured = await capturedValues(audit, call);
+  if (typeof captured === 'string') return { ...base, resources, status: 'cannot-undo', reason: captured };
+  const steps = compiled.compensation(reversalCallOf(call), call.outcome?.result, captured);
+  if (!steps.ok)
+    return {
+      ...base,
+      resources,
+      status: 'cannot-undo',
+      reason: `its compensation could not be built: ${steps.error}`,
+    };
+  const verifiable = (recorded.captures?.length ?? 0) > 0;
+  const common = {
+    ...base,
+    resources,
+    interrupted: done.interrupted,
+    verifiable,
+    idempotent: compiled.idempotent,
+  };
+  if (steps.value.length === 0)
+    return { ...common, status: 'nothing-to-undo', reason: 'it changed nothing to undo' };
+  return { ...common, status: 'undo', steps: steps.value };
+}
+
+/**
+ * Whether an earlier rollback completed the compensation of a call (every one of its steps ended `ok`),
+ * and whether the newest attempt was interrupted (a step whose end is not on record).
+ */
+function undoneBy(earlier: readonly LoggedCall[] | undefined): { complete: boolean; interrupted: boolean } {
+  if (earlier === undefined || earlier.length === 0) return { complete: false, interrupted: false };
+  const attempts = new Map<string, LoggedCall[]>();
+  for (const step of earlier) {
+    const id = step.intent.compensates?.rollbackId ?? '';
+    attempts.set(id, [...(attempts.get(id) ?? []), step]);
+  }
+  const complete = [...attempts.values()].some((steps) => {
+    const count = steps[0]?.intent.compensates?.steps ?? 0;
+    const ok = new Set(
+      steps.filter((step) => step.outcome?.outcome === 'ok').map((step) => step.intent.compensates?.step),
+    );
+    return count > 0 && Array.from({ length: count }, (_, index) => index).every((index) => ok.has(index));
+  });
+  const newest = attempts.get(earlier.at(-1)?.intent.compensates?.rollbackId ?? '') ?? [];
+  return { complete, interrupted: newest.some((step) => step.outcome === undefined) };
+}
+
+async function capturedValues(
+  audit: AuditLog,
+  call: LoggedCall,
+): Promise<Record<string, CapturedValue> | string> {
+  const values: Record<string, CapturedValue> = {};
+  for (const capture of call.intent.reversal?.captures ?? []) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await audit.readCaptured(capture.hash);
+    } catch (error) {
+      return `its captured state could not be read: ${describeError(error)}`;
+    }
+    if (bytes === undefined)
+      return `its captured state \`${capture.name}\` is gone (purged with the log's retention)`;
+    try {
+      values[capture.name] = JSON.parse(new TextDecoder().decode(bytes)) as CapturedValue;
+    } catch (error) {
+      return `its captured state \`${capture.name}\` is not readable: ${describeError(error)}`;
+    }
+  }
+  return values;
+}
+
+export function reversalCallOf(call: LoggedCall): ReversalCall {
+  const { intent } = call;
+  return {
+    decisionId: intent.decisionId,
+    sessionId: intent.sessionId,
+    server: intent.tool.server,
+    name: intent.tool.name,
+    args: intent.args,
+  };
+}
+
+function resourcesOf(compiled: CompiledReversal, call: ReversalCall): string[] {
+  const resources = compiled.resources(call);
+  return resources.ok ? resources.value : [];
+}
+
+/**
+ * Calls of other sessions, after the first call to undo, on the same server, that changed a resource
+ * a call to undo changed: undoing would overwrite their change.
+ */
+async function findConflicts(
+  audit: AuditLog,
+  policy: PreparedPolicy,
+  sessionId: string,
+  afterSeq: number,
+  planned: readonly PlannedCall[],
+): Promise<Conflict[]> {
+  const undoing = planned.filter((call) => call.status === 'undo' && call.resources.length > 0);
+  if (undoing.length === 0) return [];
+  const ours = new Set([sessionId, rollbackSessionOf(sessionId)]);
+  const conflicts: Conflict[] = [];
+  for (const other of await callsSince(audit, afterSeq)) {
+    const { intent } = other;
+    if (ours.has(intent.sessionId) || !mayHaveRun(other)) continue;
+    const compiled = policy.reversalOf(intent.tool);
+    if (compiled === undefined) continue;
+    const touched = new Set(resourcesOf(compiled, reversalCallOf(other)));
+    for (const call of undoing) {
+      if (call.tool.server !== intent.tool.server) continue;
+      const resource = call.resources.find((each) => touched.has(each));
+      if (resource === undefined) continue;
+      conflicts.push({
+        decisionId: call.decisionId,
+        resource,
+        other: {
+          decisionId: intent.decisionId,
+          sessionId: intent.sessionId,
+          agentId: intent.principal.agentId,
+          tool: intent.tool,
+          time: intent.time,
+        },
+      });
+    }
+  }
+  return conflicts;
+}

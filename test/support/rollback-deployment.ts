@@ -1,0 +1,176 @@
+/**
+ * @module test/support/rollback-deployment
+ * A deployment for rollback tests (issue 16): a real `reins gateway` process in front of the real
+ * `@modelcontextprotocol/server-filesystem` (on a work directory) and `server-memory` from npm, with
+ * the built-in reversal profiles applied, one agent, an admin who rolls back and a viewer who may not.
+ * Agents connect with the official SDK client over Streamable HTTP, one credential per session;
+ * `reins rollback` runs as its own process, as an operator runs it from a terminal.
+ */
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CliRun,
+  createDeployment,
+  type Deployment,
+  MEMORY_SERVER,
+  okIn,
+  reinsIn,
+} from './deployment-fixture.js';
+import { type SpawnedGateway, spawnGateway } from './spawned-gateway.js';
+
+export const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-filesystem/dist/index.js',
+);
+
+/** The catalogue and rules of a deployment whose agents edit files and notes, and may be rolled back. */
+export const ROLLBACK_POLICY = `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: rollback }
+tools:
+  - { server: fs, name: "read_*", risk: low, effects: [read] }
+  - { server: fs, name: "list_*", risk: low, effects: [read] }
+  - { server: fs, name: get_file_info, risk: low, effects: [read] }
+  - { server: fs, name: "*", risk: medium, effects: [write] }
+  - { server: memory, name: read_graph, risk: low, effects: [read] }
+  - { server: memory, name: open_nodes, risk: low, effects: [read] }
+  - { server: memory, name: search_nodes, risk: low, effects: [read] }
+  - { server: memory, name: "*", risk: medium, effects: [write] }
+  - { server: fs, name: publish, risk: high, effects: [external], reversal: { external: a published page cannot be recalled } }
+rules:
+  - { id: work, effect: allow, reason: the agent edits files and notes, tool: { server: [fs, memory] } }
+rollback:
+  profiles:
+    - { profile: server-filesystem, server: fs }
+    - { profile: server-memory, server: memory }
+`;
+
+export interface RollbackDeployment {
+  readonly deployment: Deployment;
+  readonly gateway: SpawnedGateway;
+  /** The filesystem server's allowed directory (real path). */
+  readonly work: string;
+  readonly agentId: string;
+  /** An MCP client of the agent in `session` (a credential bound to it). */
+  connect(session: string): Promise<Client>;
+  /** `reins rollback ...` as the admin (or `as`: `viewer`), in its own process; never throws. */
+  rollback(args: readonly string[], as?: 'admin' | 'viewer'): CliRun;
+  /** Any `reins` command on the deployment as the admin; throws on failure. */
+  reins(...args: string[]): string;
+  close(): Promise<void>;
+}
+
+export async function startRollbackDeployment(
+  options: { policy?: string; extra?: string } = {},
+): Promise<RollbackDeployment> {
+  const deployment = createDeployment({ policy: options.policy ?? ROLLBACK_POLICY });
+  const { directory } = deployment;
+  mkdirSync(join(directory, 'work'));
+  const work = realpathSync(join(directory, 'work'));
+  writeFileSync(
+    deployment.config,
+    `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: state/audit.db }
+keys:
+  credentials: { directory: secrets/credentials }
+  checkpoints: { directory: secrets/checkpoints }
+lock: pins/reins.lock
+upstreams:
+  - name: fs
+    stdio: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FILESYSTEM_SERVER)}, ${JSON.stringify(work)}] }
+  - name: memory
+    stdio: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(MEMORY_SERVER)}], env: { MEMORY_FILE_PATH: ${JSON.stringify(join(directory, 'memory.jsonl'))} } }
+listen: { host: 127.0.0.1, port: 0 }
+${options.extra ?? ''}`,
+  );
+  const agentId = 'editor';
+  const admin = (...args: string[]) => okIn(directory, {}, ...args, '--config', deployment.config);
+  admin('keys', 'generate');
+  admin('agents', 'create', agentId, '--owner', 'olivia', '--scopes', 'fs/*,memory/*');
+  const root = admin('users', 'create', 'root', '--role', 'admin').trim();
+  const viewer = okIn(
+    directory,
+    { REINS_TOKEN: root },
+    'users',
+    'create',
+    'vic',
+    '--role',
+    'viewer',
+    '--config',
+    deployment.config,
+  ).trim();
+  const gateway = await spawnGateway(deployment.config);
+  const clients: Client[] = [];
+  return {
+    deployment,
+    gateway,
+    work,
+    agentId,
+    connect: async (session) => {
+      const token = admin('agents', 'token', agentId, '--session', session).trim();
+      const client = new Client({ name: 'rollback-test-agent', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(gateway.endpoint), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      clients.push(client);
+      return client;
+    },
+    rollback: (args, as = 'admin') =>
+      reinsIn(
+        directory,
+        { REINS_TOKEN: as === 'admin' ? root : viewer },
+        'rollback',
+        ...args,
+        '--config',
+        deployment.config,
+      ),
+    reins: (...args) => okIn(directory, { REINS_TOKEN: root }, ...args, '--config', deployment.config),
+    close: async () => {
+      for (const client of clients) await client.close().catch(() => {});
+      await gateway.stop();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls `server__tool` and fails the test on a refusal or a tool error. */
+export async function callOk(
+  client: Client,
+  tool: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult> {
+  const result = (await client.callTool({ name: tool, arguments: args })) as CallToolResult;
+  if (result.isError) throw new Error(`${tool} failed: ${textOf(result)}`);
+  return result;
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+}
+
+/**
+ * Every file and directory under `root` with its bytes (directories as `<dir>`), ignoring Reins' trash
+ * folders: what "byte for byte the same" compares.
+ */
+export function snapshot(root: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const walk = (relative: string) => {
+    for (const name of readdirSync(join(root, relative)).sort()) {
+      if (name === '.reins-trash') continue;
+      const path = relative === '' ? name : `${relative}/${name}`;
+      if (statSync(join(root, path)).isDirectory()) {
+        entries[path] = '<dir>';
+        walk(path);
+      } else entries[path] = readFileSync(join(root, path)).toString('base64');
+    }
+  };
+  walk('');
+  return entries;
+}
