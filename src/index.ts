@@ -49,4 +49,4 @@ export * from './spec/memory-labels.js';
 export * from './spec/policy-document.js';
 export * from './spec/policy-test.js';
 export * from './spec/tool-call.js';
-export type { AppendReceipt, AuditLog } from './store/audit-log.js';
+export type { AppendOptions, AppendReceipt, AuditLog, CapturedContent } from './store/audit-log.js';

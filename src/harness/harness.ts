@@ -1101,7 +1101,11 @@ export class Harness {
         };
     const policy = this.policy.current;
     const compiled = policy.reversalOf(parsed.data.tool);
-    const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
+    // a compensation is not captured (an undo is not undone in turn): it is decided with its tool's
+    // declared reversibility, so a reversible-or-approved rule does not hold a rollback
+    const reversal =
+      options.facts ??
+      assumedFacts(compiled, options.canCapture === true || options.compensates !== undefined);
     const oneTrip =
       options.refusal === undefined
         ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now, reversal)

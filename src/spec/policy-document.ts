@@ -97,7 +97,7 @@ const RuleBaseShape = {
   mode: ModeSchema.optional(),
   principal: PrincipalMatchSchema.optional(),
   tool: ToolMatchSchema.optional(),
-  /** CEL condition over `principal`, `tool`, `args`, `session`, `context` and `now`. */
+  /** CEL condition over `principal`, `tool`, `args`, `session`, `context`, `reversal` and `now`. */
   when: CelSchema.optional(),
   /** For `effect: approve`: who may approve, how many, and for how long. */
   approval: ApprovalPolicySchema.optional(),
