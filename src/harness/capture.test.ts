@@ -100,7 +100,10 @@ describe('the capture stage', () => {
         return { ok: true };
       },
       {
-        readUpstream: async (...args) => (order.push('capture'), upstream.read(...args)),
+        readUpstream: async (...args) => {
+          order.push('capture');
+          return upstream.read(...args);
+        },
         errorOfResult: upstream.errorOfResult,
       },
     );
