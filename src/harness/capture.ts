@@ -138,9 +138,11 @@ function recordOf(facts: ReversalFacts, captures: RecordedCapture[] | undefined)
 }
 
 function failed(failure: string): TakenCaptures {
+  const facts: ReversalFacts = { kind: 'unavailable', reversible: false, reason: failure };
   return {
-    facts: { kind: 'unavailable', reversible: false, reason: failure },
-    record: undefined,
+    facts,
+    // on record with the refused call: why it did not run
+    record: recordOf(facts, undefined),
     contents: [],
     failure,
   };
