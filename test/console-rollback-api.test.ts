@@ -22,6 +22,7 @@ import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteCounterStore } from '../src/store/sqlite/sqlite-counter-store.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { SqliteUserStore } from '../src/store/sqlite/sqlite-user-store.js';
+import { reinsIn } from './support/deployment-fixture.js';
 import { LEAKS } from './support/leaky-secrets.js';
 import { policyFrom } from './support/policy-fixtures.js';
 import { callOk, snapshot } from './support/rollback-deployment.js';
@@ -81,6 +82,11 @@ async function badChange(session: string, path: string): Promise<Client> {
   });
   await callOk(agent, 'fs__write_file', { path: join(path, 'junk.txt'), content: 'junk\n' });
   return agent;
+}
+
+/** `reins <args> --config reins.yaml` of the fixture's deployment. */
+function reinsArgs(...args: string[]): string[] {
+  return [...args, '--config', join(fixture.directory, 'reins.yaml')];
 }
 
 function rollback(session: string, as: RollbackUser, body: Record<string, unknown>): Promise<Response> {
@@ -147,6 +153,20 @@ describe('POST /v1/sessions/{id}/rollback', () => {
     const { plan } = JSON.parse(text) as { plan: PlanBody };
     expect(plan.calls[0]?.steps[0]).toMatchObject({ tool: 'write_file' });
     expect(plan.calls[0]?.steps[0]?.args?.content).toContain('[REDACTED:');
+    // `reins rollback --dry-run` shows the same screened plan, as text and as JSON
+    for (const format of ['text', 'json']) {
+      const cli = reinsIn(
+        fixture.directory,
+        {},
+        ...reinsArgs('rollback', '--session', 'secret-run'),
+        '--dry-run',
+        '--format',
+        format,
+      );
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout).toContain('[REDACTED:');
+      expect(cli.stdout).not.toContain(LEAKS.awsKey);
+    }
 
     const run = await rollback('secret-run', 'admin', { reason: 'put the key back' });
     const ran = await run.text();
@@ -213,6 +233,15 @@ describe('POST /v1/sessions/{id}/rollback', () => {
     expect(steps.map((step) => step.reversal?.kind)).toEqual(['reversible', 'reversible', 'reversible']);
     expect(steps.every((step) => step.undone?.rollbackId === report.rollbackId)).toBe(true);
     expect(posture).toMatchObject({ changing: 3, reversible: 3, undone: 3 });
+    // the command line says so too, one line per call
+    const shown = reinsIn(fixture.directory, {}, 'audit', 'show-session', '--db', 'reins.db', 'full-run');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(
+      shown.stdout.match(/reversal: reversible; undone by rollback \S+ \(rita@example\.com\)/g),
+    ).toHaveLength(3);
+    const listed = reinsIn(fixture.directory, {}, 'sessions', 'show', '--db', 'reins.db', 'full-run');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.match(/\[reversible; undone by rollback/g)).toHaveLength(3);
 
     // the compensations, in the rollback session, say which call each undoes
     const undoing = await fixture.api(

@@ -118,17 +118,25 @@ export function sessionPosture(steps: readonly SessionStep[]): SessionPosture {
   };
 }
 
-/** One line: `2 of 3 changing calls reversible (1 unavailable); 2 undone`. */
-export function describePosture(posture: SessionPosture): string {
-  const others = Object.entries(posture.kinds)
-    .filter(([kind]) => kind !== 'reversible')
-    .map(([kind, count]) => `${count} ${kind}`);
-  const noun = posture.changing === 1 ? 'changing call' : 'changing calls';
-  return [
-    `${posture.reversible} of ${posture.changing} ${noun} reversible`,
-    others.length > 0 ? ` (${others.join(', ')})` : '',
-    posture.undone > 0 ? `; ${posture.undone} undone by a rollback` : '',
-  ].join('');
+/**
+ * One line on how a step can be undone, for a terminal: its recorded reversibility (a call whose intent
+ * recorded none is a read, or a tool the catalogue gives no undo), what a compensation undoes, and
+ * which rollback undid it.
+ */
+export function describeReversal(step: SessionStep): string {
+  const parts: string[] = [];
+  const { compensates } = step;
+  if (compensates !== undefined)
+    parts.push(
+      `undoes ${compensates.decisionId} (step ${compensates.step + 1} of ${compensates.steps}, rollback ${compensates.rollbackId} by ${compensates.by})`,
+    );
+  else if (step.intent?.event.reversal === undefined)
+    parts.push(step.changes === false ? 'read-only' : 'no reversal recorded');
+  else if (step.reversal !== undefined)
+    parts.push(`${step.reversal.kind}${step.reversal.reason ? ` — ${step.reversal.reason}` : ''}`);
+  if (step.undone !== undefined)
+    parts.push(`undone by rollback ${step.undone.rollbackId} (${step.undone.by})`);
+  return parts.join('; ');
 }
 
 async function callRecords(
