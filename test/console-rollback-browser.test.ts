@@ -78,9 +78,7 @@ describe('rolling a session back from the console', () => {
       'reversible',
       'reversible',
     ]);
-    expect(await page.getByTestId('session-posture').textContent()).toBe(
-      '4 of 4 changing calls reversible',
-    );
+    expect(await page.getByTestId('session-posture').textContent()).toBe('4 of 4 changing calls reversible');
 
     await page.getByRole('button', { name: 'Roll back…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Roll back session bad-edit' });
@@ -139,11 +137,9 @@ describe('rolling a session back from the console', () => {
     const calls = dialog.getByTestId('plan-call');
     await expect.poll(() => calls.count()).toBe(3);
     await calls.nth(2).getByLabel('Keep up to this call').check();
-    await expect.poll(() => calls.getByTestId('plan-status').allTextContents()).toEqual([
-      'undo',
-      'undo',
-      'kept',
-    ]);
+    await expect
+      .poll(() => calls.getByTestId('plan-status').allTextContents())
+      .toEqual(['undo', 'undo', 'kept']);
     await dialog.getByLabel('Reason for the rollback (recorded)').fill('keep the first change');
     await dialog.getByTestId('rollback-confirm').click();
     await dialog.getByTestId('rollback-report').filter({ hasText: '2 undone' }).waitFor();
@@ -185,7 +181,10 @@ describe('rolling a session back from the console', () => {
     await callOk(agent, 'fs__write_file', { path: join(path, 'config.yaml'), content: 'replicas: 0\n' });
     const page = await logIn('viewer');
     await page.goto(`${fixture.serve.controlUrl}/#/sessions/viewed`);
-    await page.getByTestId('session-posture').filter({ hasText: '1 of 1 changing call reversible' }).waitFor();
+    await page
+      .getByTestId('session-posture')
+      .filter({ hasText: '1 of 1 changing call reversible' })
+      .waitFor();
     expect(await page.getByTestId('step-reversal').allTextContents()).toEqual(['reversible']);
     expect(await page.getByTestId('rollback-open').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Roll back…' }).count()).toBe(0);
