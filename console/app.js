@@ -652,7 +652,7 @@ function paintRollback(view, { note, error, running, focus } = {}) {
   const undo = plan ? plan.calls.filter((call) => call.status === 'undo').length : 0;
   const conflicts = plan?.conflicts ?? [];
   const done = view.report !== undefined;
-  dialog.replaceChildren(
+  const parts = [
     h('h2', { id: 'rollback-title' }, `Roll back session ${view.sessionId}`),
     done
       ? null
@@ -698,7 +698,8 @@ function paintRollback(view, { note, error, running, focus } = {}) {
             `Roll back ${count(undo, 'call')}`,
           ),
     ),
-  );
+  ];
+  dialog.replaceChildren(...parts.filter(Boolean));
   if (focus) dialog.querySelector(`[data-key="${CSS.escape(focus)}"]`)?.focus();
 }
 

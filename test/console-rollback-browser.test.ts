@@ -102,6 +102,7 @@ describe('rolling a session back from the console', () => {
     expect(await calls.nth(1).getByTestId('plan-step').textContent()).toContain('move_file');
     expect(await calls.nth(3).getByTestId('plan-step').textContent()).toContain('replicas: 3');
     expect(await dialog.getByTestId('rollback-conflicts').count()).toBe(0);
+    expect(await dialog.textContent()).not.toMatch(/null|undefined/);
     expect(snapshot(path)).not.toEqual(before); // the plan changed nothing
 
     await dialog.getByTestId('rollback-confirm').click(); // without a reason: refused, nothing runs
