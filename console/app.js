@@ -371,7 +371,8 @@ async function viewSession(id) {
         control('resume', 'Resume'),
         control('kill', 'Kill session', 'danger'),
       ),
-      me.permissions?.rollback
+      // a rollback session holds compensations, which are not undone in turn
+      me.permissions?.rollback && !id.endsWith('/rollback')
         ? h(
             'div',
             { class: 'row' },
