@@ -17,6 +17,8 @@ const state = {
   openSteps: new Set(),
   refreshTimer: undefined,
   pollTimer: undefined,
+  /** The open rollback dialog, if any (outside `#main`: live refreshes leave it alone). */
+  rollback: undefined,
 };
 
 /**
@@ -57,8 +59,10 @@ const SAFE_ATTRIBUTES = new Set([
   'max',
   'role',
   'aria-label',
+  'aria-labelledby',
   'aria-expanded',
   'aria-hidden',
+  'checked',
 ]);
 
 /** Whether the signed-in user holds a built-in role (the server checks again; this only avoids dead buttons). */
@@ -113,6 +117,7 @@ class ApiFailure extends Error {
     super(body?.error?.message ?? `request failed (${status})`);
     this.status = status;
     this.code = body?.error?.code;
+    this.details = body?.error?.details;
   }
 }
 
@@ -317,9 +322,11 @@ async function viewSessions() {
 }
 
 async function viewSession(id) {
-  const [session, { steps }] = await Promise.all([
+  const [session, { steps, posture }, me] = await Promise.all([
     api('GET', `/v1/sessions/${encodeURIComponent(id)}`),
     api('GET', `/v1/sessions/${encodeURIComponent(id)}/timeline`),
+    // the policy in force says who may roll back: asked again on every render, as it may be reloaded
+    api('GET', '/v1/me'),
   ]);
   const key = `session:${id}`;
   const control = (action, label, kind) =>
@@ -354,6 +361,7 @@ async function viewSession(id) {
             ? `${session.changedBy}: ${session.reason ?? ''} (${when(session.updatedAt)})`
             : undefined,
         ],
+        ['Posture', h('span', { testid: 'session-posture' }, postureText(posture))],
       ]),
       h(
         'div',
@@ -363,6 +371,23 @@ async function viewSession(id) {
         control('resume', 'Resume'),
         control('kill', 'Kill session', 'danger'),
       ),
+      // a rollback session holds compensations, which are not undone in turn
+      me.permissions?.rollback && !id.endsWith('/rollback')
+        ? h(
+            'div',
+            { class: 'row' },
+            h(
+              'button',
+              { type: 'button', class: 'danger', testid: 'rollback-open', onclick: () => openRollback(id) },
+              'Roll back…',
+            ),
+            h(
+              'span',
+              { class: 'muted' },
+              'Undo what this session changed, newest call first. You see the plan before anything runs.',
+            ),
+          )
+        : null,
     ),
     h('h2', {}, `Timeline (${count(steps.length, 'call')}, updating live)`),
     steps.length === 0
@@ -373,13 +398,54 @@ async function viewSession(id) {
           h(
             'div',
             { class: 'timeline-head', 'aria-hidden': 'true' },
-            ['Time', 'Tool', 'Decision', 'Outcome', 'Why (open a row for the details)'].map((label) =>
+            ['Time', 'Tool', 'Decision', 'Outcome', 'Undo', 'Why (open a row for the details)'].map((label) =>
               h('span', {}, label),
             ),
           ),
           steps.map(timelineStep),
         ),
   ];
+}
+
+/** `2 of 3 changing calls reversible (1 unavailable); 2 undone by a rollback`. */
+function postureText(posture) {
+  if (posture.changing === 0) return 'No call changed anything.';
+  const others = Object.entries(posture.kinds)
+    .filter(([kind]) => kind !== 'reversible')
+    .map(([kind, n]) => `${n} ${kind}`);
+  return [
+    `${posture.reversible} of ${count(posture.changing, 'changing call')} reversible`,
+    others.length > 0 ? ` (${others.join(', ')})` : '',
+    posture.undone > 0 ? `; ${posture.undone} undone by a rollback` : '',
+  ].join('');
+}
+
+/**
+ * How a call can be undone, as a badge whose title says why: reversible, irreversible, external,
+ * undeclared or unavailable as its intent recorded it; `read-only` for a tool the catalogue says only
+ * reads; `undone` once a rollback undid it; `undoes` for a rollback's compensation.
+ */
+function reversalBadge(step) {
+  const tag = (text, title, kind = text) =>
+    h('span', { class: `badge ${kind}`, testid: 'step-reversal', title }, text);
+  if (step.compensates) {
+    const of = step.compensates;
+    return tag(
+      'undoes',
+      `undoes call ${of.decisionId} of session ${of.sessionId} (step ${of.step + 1} of ${of.steps}, rollback by ${of.by})`,
+    );
+  }
+  if (step.undone) return tag('undone', `undone by rollback ${step.undone.rollbackId} (${step.undone.by})`);
+  if (!step.reversal) return null;
+  if (step.changes === false)
+    return tag('read-only', 'the catalogue says this tool only reads: nothing to undo');
+  if (!step.ran)
+    return h(
+      'span',
+      { class: 'muted', testid: 'step-reversal', title: 'it did not run: nothing to undo' },
+      '–',
+    );
+  return tag(step.reversal.kind, step.reversal.reason ?? step.reversal.kind);
 }
 
 /**
@@ -407,6 +473,7 @@ function timelineStep(step) {
       h('span', { class: 'step-tool', title: step.tool }, step.tool),
       h('span', {}, effect ? badge(effect) : null),
       h('span', {}, outcome ? badge(outcome.outcome) : h('span', { class: 'muted' }, 'in progress')),
+      h('span', {}, reversalBadge(step)),
       h('span', { class: 'step-why', title: why }, why),
     ),
     body,
@@ -463,6 +530,24 @@ function stepDetails(step) {
       ],
       ['Error', outcome?.error],
       [
+        'Reversal',
+        step.reversal
+          ? `${step.changes === false ? 'read-only' : step.reversal.kind}${step.reversal.reason && step.changes !== false ? `: ${step.reversal.reason}` : ''}`
+          : undefined,
+      ],
+      [
+        'Undoes',
+        step.compensates
+          ? `${step.compensates.decisionId} of session ${step.compensates.sessionId} (step ${step.compensates.step + 1} of ${step.compensates.steps}, rollback ${step.compensates.rollbackId} by ${step.compensates.by})`
+          : undefined,
+      ],
+      [
+        'Undone',
+        step.undone
+          ? `by rollback ${step.undone.rollbackId} (${step.undone.by}): ${step.undone.compensations.join(', ')}`
+          : undefined,
+      ],
+      [
         'Audit records',
         [step.intent ? `intent #${step.intent.seq}` : '', step.outcome ? `outcome #${step.outcome.seq}` : '']
           .filter(Boolean)
@@ -482,6 +567,280 @@ function stepDetails(step) {
         ]
       : null,
   ];
+}
+
+// ---------- rollback (issue 16) ----------
+
+/**
+ * The rollback dialog of a session: the plan first (a dry run), each call with its status and the
+ * steps that would undo it, conflicts with other sessions highlighted; "keep up to this call" picks
+ * the rollback point (the plan is asked again for it); a reason and a confirmation run it, and the
+ * report says what was and was not undone. A modal `<dialog>` outside `#main`, so that the live
+ * refresh of the timeline behind it leaves it alone.
+ */
+async function openRollback(sessionId) {
+  closeRollback();
+  const dialog = h('dialog', {
+    class: 'rollback',
+    testid: 'rollback-dialog',
+    'aria-labelledby': 'rollback-title',
+  });
+  const view = { dialog, sessionId, all: undefined, plan: undefined, to: undefined, force: false };
+  view.reason = '';
+  state.rollback = view;
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (state.rollback === view) state.rollback = undefined;
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  paintRollback(view, { note: 'Planning…' });
+  try {
+    const { plan } = await rollbackRequest(view, { dryRun: true });
+    view.all = plan;
+    view.plan = plan;
+    paintRollback(view);
+  } catch (error) {
+    paintRollback(view, { error: error.message });
+  }
+}
+
+function closeRollback() {
+  state.rollback?.dialog.close();
+}
+
+function rollbackRequest(view, body) {
+  return api('POST', `/v1/sessions/${encodeURIComponent(view.sessionId)}/rollback`, {
+    ...(view.to ? { to: view.to } : {}),
+    ...body,
+  });
+}
+
+/** Picks the rollback point (undefined: undo every call) and asks for its plan. */
+async function keepUpTo(view, decisionId) {
+  view.to = decisionId;
+  paintRollback(view, { note: 'Planning…', focus: `to:${decisionId ?? ''}` });
+  try {
+    view.plan = (await rollbackRequest(view, { dryRun: true })).plan;
+    paintRollback(view, { focus: `to:${decisionId ?? ''}` });
+  } catch (error) {
+    paintRollback(view, { error: error.message, focus: `to:${decisionId ?? ''}` });
+  }
+}
+
+async function runRollback(view) {
+  const reason = view.reason.trim();
+  if (!reason) {
+    paintRollback(view, { error: 'Give a reason: it is recorded in the audit log.' });
+    return;
+  }
+  paintRollback(view, { note: 'Rolling back…', running: true });
+  try {
+    const { report } = await rollbackRequest(view, { reason, force: view.force });
+    view.report = report;
+    paintRollback(view);
+  } catch (error) {
+    const details = error instanceof ApiFailure ? error.details : undefined;
+    if (details?.report) view.report = details.report;
+    if (details?.plan) view.plan = details.plan;
+    paintRollback(view, { error: error.message });
+  }
+  render(); // the timeline behind the dialog: what was undone
+}
+
+function paintRollback(view, { note, error, running, focus } = {}) {
+  const { dialog, plan } = view;
+  const undo = plan ? plan.calls.filter((call) => call.status === 'undo').length : 0;
+  const conflicts = plan?.conflicts ?? [];
+  const done = view.report !== undefined;
+  const parts = [
+    h('h2', { id: 'rollback-title' }, `Roll back session ${view.sessionId}`),
+    done
+      ? null
+      : h(
+          'p',
+          { class: 'muted' },
+          'Nothing has changed yet: this is the plan, newest call first. Choose the last call to keep, give a reason, then confirm. Each undo runs through the gateway and is recorded.',
+        ),
+    view.all ? rollbackPlan(view) : null,
+    conflicts.length > 0 && !done ? rollbackConflicts(view, conflicts) : null,
+    done ? rollbackReport(view.report) : null,
+    note ? h('p', { class: 'muted', role: 'status' }, note) : null,
+    error ? h('p', { class: 'rollback-error', role: 'alert', testid: 'rollback-error' }, error) : null,
+    done
+      ? null
+      : h('input', {
+          class: 'reason',
+          type: 'text',
+          name: 'rollback-reason',
+          key: 'rollback-reason',
+          value: view.reason,
+          placeholder: 'Reason for the rollback (recorded)',
+          'aria-label': 'Reason for the rollback (recorded)',
+          oninput: (event) => {
+            view.reason = event.target.value;
+          },
+        }),
+    h(
+      'div',
+      { class: 'row' },
+      h('button', { type: 'button', onclick: () => closeRollback() }, done ? 'Close' : 'Cancel'),
+      done
+        ? null
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger',
+              testid: 'rollback-confirm',
+              disabled: running || undo === 0 || (conflicts.length > 0 && !view.force),
+              onclick: () => runRollback(view),
+            },
+            `Roll back ${count(undo, 'call')}`,
+          ),
+    ),
+  ];
+  dialog.replaceChildren(...parts.filter(Boolean));
+  if (focus) dialog.querySelector(`[data-key="${CSS.escape(focus)}"]`)?.focus();
+}
+
+/** Every call of the first plan; those the current rollback point keeps are marked `kept`. */
+function rollbackPlan(view) {
+  const planned = new Map(view.plan.calls.map((call) => [call.decisionId, call]));
+  const choice = (decisionId, label) =>
+    h(
+      'label',
+      { class: 'keep' },
+      h('input', {
+        type: 'radio',
+        name: 'rollback-to',
+        key: `to:${decisionId ?? ''}`,
+        checked: view.to === decisionId,
+        disabled: view.report !== undefined,
+        onchange: () => keepUpTo(view, decisionId),
+      }),
+      ` ${label}`,
+    );
+  return h(
+    'fieldset',
+    { class: 'plan', testid: 'rollback-plan' },
+    h('legend', {}, 'What would be undone'),
+    view.all.calls.length === 0 ? h('p', { class: 'muted' }, 'No call of this session ran.') : null,
+    view.all.calls.map((call) => {
+      const current = planned.get(call.decisionId);
+      const clashes = (view.plan.conflicts ?? []).filter(
+        (conflict) => conflict.decisionId === call.decisionId,
+      );
+      const status = current ? current.status : 'kept';
+      return h(
+        'section',
+        {
+          class: `plan-call ${current ? '' : 'kept'} ${clashes.length > 0 ? 'conflict' : ''}`,
+          testid: 'plan-call',
+        },
+        h(
+          'div',
+          { class: 'row' },
+          h('span', { class: 'step-time', title: when(call.time) }, shortWhen(call.time)),
+          h('strong', { testid: 'plan-tool' }, `${call.tool.server}/${call.tool.name}`),
+          h('span', { class: `badge ${status}`, testid: 'plan-status' }, status),
+          (current ?? call).reason ? h('span', { class: 'muted' }, (current ?? call).reason) : null,
+          h('span', { class: 'spacer' }),
+          choice(call.decisionId, 'Keep up to this call'),
+        ),
+        current && current.steps.length > 0
+          ? h(
+              'ol',
+              { class: 'plan-steps' },
+              current.steps.map((step) =>
+                h(
+                  'li',
+                  { testid: 'plan-step' },
+                  h('code', {}, step.tool),
+                  ' ',
+                  step.withheld
+                    ? h('span', { class: 'muted' }, `(arguments withheld: ${step.withheld})`)
+                    : h(
+                        'span',
+                        { class: 'plan-args', title: JSON.stringify(step.args) },
+                        shortArgs(step.args),
+                      ),
+                ),
+              ),
+            )
+          : null,
+        clashes.map((conflict) =>
+          h(
+            'p',
+            { class: 'conflict-note', testid: 'plan-conflict' },
+            `Conflict: undoing it would overwrite ${conflict.resource}, changed since by session ${conflict.other.sessionId} (agent ${conflict.other.agentId}, ${conflict.other.tool.server}/${conflict.other.tool.name} ${conflict.other.decisionId}, ${when(conflict.other.time)}).`,
+          ),
+        ),
+      );
+    }),
+    view.all.calls.length > 0 ? choice(undefined, 'Undo them all') : null,
+  );
+}
+
+/** `path="…/config.yaml", content="replicas: 3…"`: one line, each value shortened. */
+function shortArgs(args) {
+  return Object.entries(args)
+    .map(([name, value]) => {
+      const text = JSON.stringify(value) ?? 'undefined';
+      return `${name}=${text.length > 120 ? `${text.slice(0, 117)}…` : text}`;
+    })
+    .join(', ');
+}
+
+function rollbackConflicts(view, conflicts) {
+  const sessions = [...new Set(conflicts.map((conflict) => conflict.other.sessionId))];
+  return h(
+    'div',
+    { class: 'conflicts', role: 'alert', testid: 'rollback-conflicts' },
+    h(
+      'p',
+      {},
+      `${count(conflicts.length, 'change')} by other sessions since (${sessions.join(', ')}) would be overwritten. Check them before you go on.`,
+    ),
+    h(
+      'label',
+      {},
+      h('input', {
+        type: 'checkbox',
+        checked: view.force,
+        onchange: (event) => {
+          view.force = event.target.checked;
+          paintRollback(view);
+        },
+      }),
+      ' Overwrite their changes (force)',
+    ),
+  );
+}
+
+function rollbackReport(report) {
+  return h(
+    'section',
+    { class: 'card', testid: 'rollback-report' },
+    h('div', { class: 'row' }, badge(report.complete ? 'ok' : 'error'), h('span', {}, report.message)),
+    h(
+      'ul',
+      {},
+      report.results.map((result) =>
+        h(
+          'li',
+          { testid: 'report-result' },
+          h('strong', {}, result.tool),
+          ' ',
+          h('span', { class: 'muted' }, result.decisionId),
+          ' ',
+          badge(result.status),
+          result.detail ? ` ${result.detail}` : '',
+          result.compensations.length > 0 ? ` (${count(result.compensations.length, 'step')} run)` : '',
+        ),
+      ),
+    ),
+  );
 }
 
 async function viewAudit(params) {
@@ -997,7 +1356,10 @@ async function start() {
     await api('POST', '/v1/logout').catch(() => {});
     showLogin('Logged out.');
   });
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', () => {
+    closeRollback(); // the dialog belongs to the session it was opened on
+    render();
+  });
   try {
     const me = await api('GET', '/v1/me');
     signedIn(me.user, me.csrfToken);

@@ -3,12 +3,16 @@
  * `npm run screenshots`: starts a real `reins serve` with server-everything behind it (the browser
  * tests' fixture), lets an MCP client make calls (two held for approval, a couple of dozen allowed, one
  * request with a forged credential), and saves screenshots of the console's main pages to
- * docs/screenshots/ with the system Chromium.
+ * docs/screenshots/ with the system Chromium; then a second `reins serve` in front of server-filesystem
+ * (the rollback tests' fixture), where an agent makes a bad change to a folder and an admin opens the
+ * rollback plan of its session.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startConsoleFixture } from '../test/support/console-fixture.js';
+import { callOk } from '../test/support/rollback-deployment.js';
+import { startRollbackServe } from '../test/support/rollback-serve.js';
 
 const OUTPUT = resolve(import.meta.dirname, '../docs/screenshots');
 
@@ -86,8 +90,48 @@ async function main(): Promise<void> {
     await page.goto(`${fixture.serve.controlUrl}/#/policy`);
     await page.getByTestId('policy-hash').waitFor();
     await shot('policy');
+    await rollbackShot(browser);
   } finally {
     await browser.close();
+    await fixture.close();
+  }
+}
+
+/** The rollback plan of a session that changed a service's configuration (docs/screenshots/rollback.png). */
+async function rollbackShot(browser: Browser): Promise<void> {
+  const fixture = await startRollbackServe();
+  try {
+    const service = join(fixture.work, 'checkout-service');
+    mkdirSync(service);
+    writeFileSync(join(service, 'config.yaml'), 'replicas: 3\nregion: eu-west\n');
+    writeFileSync(join(service, 'README.md'), '# Checkout\n\nStable release.\n');
+    writeFileSync(join(service, 'notes.txt'), 'rotate the keys on Friday\n');
+    const agent = await fixture.connect('deploy-bot-42');
+    await callOk(agent, 'fs__read_text_file', { path: join(service, 'config.yaml') });
+    await callOk(agent, 'fs__write_file', { path: join(service, 'config.yaml'), content: 'replicas: 0\n' });
+    await callOk(agent, 'fs__edit_file', {
+      path: join(service, 'README.md'),
+      edits: [{ oldText: 'Stable release.', newText: 'Deprecated.' }],
+    });
+    await callOk(agent, 'fs__move_file', {
+      source: join(service, 'notes.txt'),
+      destination: join(service, 'old-notes.txt'),
+    });
+    await callOk(agent, 'fs__create_directory', { path: join(service, 'build/cache') });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(`${fixture.serve.controlUrl}/`);
+    await page.getByLabel('API token').fill(fixture.tokens.admin);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
+    await page.goto(`${fixture.serve.controlUrl}/#/sessions/deploy-bot-42`);
+    await page.getByRole('button', { name: 'Roll back…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByTestId('plan-call').first().waitFor();
+    await dialog.getByLabel('Reason for the rollback (recorded)').fill('the agent scaled checkout to zero');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUTPUT, 'rollback.png'), fullPage: false });
+    console.log('docs/screenshots/rollback.png');
+  } finally {
     await fixture.close();
   }
 }

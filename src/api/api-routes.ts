@@ -10,6 +10,7 @@ import { AuditEventV1Schema } from '../spec/audit-event.js';
 import { DecisionSchema } from '../spec/decision.js';
 import { AgentRecordV1Schema, RevocationV1Schema } from '../spec/identity.js';
 import { ApprovalRecordSchema, ApprovalStatusSchema, SessionSummarySchema } from '../spec/oversight.js';
+import { CompensatesSchema, ReversalKindSchema } from '../spec/reversal.js';
 import { PrincipalSchema, SessionStatusSchema, ToolRefSchema } from '../spec/tool-call.js';
 import { ApiErrorSchema } from './api-errors.js';
 
@@ -50,6 +51,11 @@ export const LoginResponseSchema = z.strictObject({
   user: UserViewSchema,
   /** Send back in `X-CSRF-Token` on every console write (cookie sessions only). */
   csrfToken: z.string().optional(),
+  /** What the user may do beyond their built-in roles, under the policy in force. */
+  permissions: z.strictObject({
+    /** Roll sessions back: a role in the policy's `rollback.operators`, and a gateway to run it. */
+    rollback: z.boolean(),
+  }),
 });
 
 export const DecideRequestSchema = z.strictObject({
@@ -69,6 +75,13 @@ const DECIDE_DESCRIPTION = [
   'Every answer carries `dryRun: true`. It is never an approval and grants nothing.',
 ].join('\n\n');
 
+/** What `POST /v1/sessions/{id}/rollback` does (docs/console.md, decision 0022). */
+const ROLLBACK_DESCRIPTION = [
+  "Each call after the rollback point that ran is undone by its compensation, built from its recorded arguments, its result and the state captured before it ran; newest first, each step through the gateway's full pipeline (decided and recorded, linked to the call it undoes) on behalf of the agent that made the call, on the authority of the caller.",
+  "Send `dryRun: true` first: the answer is the plan (what would be undone, what cannot be and why, and changes by other sessions since that undoing would overwrite); nothing runs and nothing is recorded. Step arguments are screened by the policy's output redaction.",
+  'A run needs a `reason`. It is recorded as operator actions (`session.rollback`, then `.done` or `.failed`). With conflicts it does not run unless `force` is sent. The first compensation that fails stops it: the answer is 409 with the report of what was and was not undone; running it again resumes and never undoes a call twice.',
+].join('\n\n');
+
 export const DecideResponseSchema = DecisionSchema.extend({
   /** Always true: this decision is a dry run (see the endpoint description for how it can differ). */
   dryRun: z.literal(true),
@@ -82,6 +95,141 @@ export const TimelineStepSchema = z.strictObject({
   intent: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
   outcome: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
   links: z.array(z.strictObject({ rel: z.string(), id: z.string() })),
+  /** How the call can be undone, as its intent recorded it (`undeclared` when it recorded nothing). */
+  reversal: z.strictObject({ kind: ReversalKindSchema, reason: z.string().optional() }).optional(),
+  /** Whether the call changes anything: false for a tool the policy's catalogue says only reads. */
+  changes: z.boolean().optional(),
+  /** Did it (possibly) run: allowed or released, and not refused before its tool started. */
+  ran: z.boolean(),
+  /** A compensation run by a rollback: the call it undoes. */
+  compensates: CompensatesSchema.optional(),
+  /** A rollback completed the undo of this call. */
+  undone: z
+    .strictObject({ rollbackId: z.string(), by: z.string(), compensations: z.array(z.string()) })
+    .optional(),
+});
+
+/** The posture of a session: which of the calls that changed something can be undone. */
+export const SessionPostureSchema = z.strictObject({
+  /** Calls of the session (compensations excluded). */
+  calls: z.number(),
+  /** Calls that ran and change something (not read-only). */
+  changing: z.number(),
+  /** Of those, the reversible ones. */
+  reversible: z.number(),
+  /** Changing calls by their reversibility. */
+  kinds: z.partialRecord(ReversalKindSchema, z.number()),
+  /** Calls a rollback undid. */
+  undone: z.number(),
+});
+
+export const TimelineSchema = z.strictObject({
+  steps: z.array(TimelineStepSchema),
+  posture: SessionPostureSchema,
+});
+
+/** `POST /v1/sessions/{id}/rollback`; a run needs a reason, a dry run does not. */
+export const RollbackRequestSchema = z
+  .strictObject({
+    /** Keep this call (a decision id of the session) and undo everything after it. */
+    to: z.string().min(1).max(256).optional(),
+    /** Answer the plan and change nothing. */
+    dryRun: z.boolean().default(false),
+    /** Undo even where calls of other sessions changed the same resources since (overwriting them). */
+    force: z.boolean().default(false),
+    /** Why, for the record: required unless `dryRun`. */
+    reason: z.string().trim().min(1).max(2_000).optional(),
+  })
+  .refine((request) => request.dryRun || request.reason !== undefined, {
+    path: ['reason'],
+    message: 'give a reason (why, for the record): a rollback needs one unless it is a dry run',
+  });
+
+const RollbackStepSchema = z.strictObject({
+  /** A tool of the same server as the call it undoes. */
+  tool: z.string(),
+  /** Screened by the policy's output redaction (they may hold captured content). */
+  args: z.record(z.string(), z.unknown()).optional(),
+  /** Why the arguments are not shown. */
+  withheld: z.string().optional(),
+});
+
+const RollbackConflictSchema = z.strictObject({
+  /** The call whose undo would overwrite the other session's change. */
+  decisionId: z.string(),
+  resource: z.string(),
+  other: z.strictObject({
+    decisionId: z.string(),
+    sessionId: z.string(),
+    agentId: z.string(),
+    tool: ToolRefSchema,
+    time: z.string(),
+  }),
+});
+
+export const RollbackPlanSchema = z.strictObject({
+  sessionId: z.string(),
+  /** The call kept: only calls after it are undone. */
+  to: z.string().optional(),
+  /** Every call after the rollback point that ran, newest first. */
+  calls: z.array(
+    z.strictObject({
+      decisionId: z.string(),
+      agentId: z.string(),
+      tool: ToolRefSchema,
+      time: z.string(),
+      status: z.enum(['undo', 'undone', 'nothing-to-undo', 'cannot-undo']),
+      /** Why it cannot be undone, or how it was found undone. */
+      reason: z.string().optional(),
+      /** The compensation steps, for `undo`, in the order they run. */
+      steps: z.array(RollbackStepSchema),
+      /** What the call changed (conflict detection). */
+      resources: z.array(z.string()),
+      /** An earlier rollback started to undo it and was interrupted. */
+      interrupted: z.boolean(),
+    }),
+  ),
+  /** Changes by other sessions since that undoing would overwrite. */
+  conflicts: z.array(RollbackConflictSchema),
+});
+
+export const RollbackReportSchema = z.strictObject({
+  /** The id of the `session.rollback` operator action; its compensations carry it. */
+  rollbackId: z.string(),
+  /** Every call that could be undone is undone. */
+  complete: z.boolean(),
+  message: z.string(),
+  /** Per call of the plan, newest first: what this rollback did. */
+  results: z.array(
+    z.strictObject({
+      decisionId: z.string(),
+      tool: z.string(),
+      status: z.enum(['undone', 'already-undone', 'nothing-to-undo', 'cannot-undo', 'failed', 'not-reached']),
+      detail: z.string().optional(),
+      /** Decision ids of the compensation steps this rollback ran for it. */
+      compensations: z.array(z.string()),
+    }),
+  ),
+  plan: RollbackPlanSchema,
+});
+
+/** A rollback that did not run through: the error format, with what the caller needs to act on it. */
+const RollbackConflictBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.literal('conflict'),
+    message: z.string(),
+    details: z.strictObject({
+      /**
+       * `conflicts`: other sessions changed the same resources since, nothing ran (send `force` to
+       * overwrite); `busy`: another rollback of the session is running, nothing ran; `failed`: a
+       * compensation failed and the rollback stopped (run it again to resume).
+       */
+      reason: z.enum(['conflicts', 'busy', 'failed']),
+      conflicts: z.array(RollbackConflictSchema).optional(),
+      plan: RollbackPlanSchema.optional(),
+      report: RollbackReportSchema.optional(),
+    }),
+  }),
 });
 
 export const AuditRecordSchema = z.strictObject({
@@ -242,7 +390,29 @@ export const routes = {
     tags: ['sessions'],
     summary: 'Every call of the session from the audit log, with decision, outcome and provenance (viewer)',
     request: { params: IdParams },
-    responses: { 200: json(z.strictObject({ steps: z.array(TimelineStepSchema) }), 'the steps'), ...errors },
+    responses: { 200: json(TimelineSchema, 'the steps and the posture of the session'), ...errors },
+  }),
+  rollback: route({
+    method: 'post',
+    path: '/v1/sessions/{id}/rollback',
+    tags: ['sessions'],
+    summary:
+      'Undo what a session did: each call after `to`, newest first, by its compensation through the gateway (admin, or a role the policy names in `rollback.operators`)',
+    description: ROLLBACK_DESCRIPTION,
+    request: { params: IdParams, ...body(RollbackRequestSchema) },
+    responses: {
+      200: json(
+        z.strictObject({ plan: RollbackPlanSchema.optional(), report: RollbackReportSchema.optional() }),
+        'a dry run: `plan`; a rollback that undid every call it could: `report`',
+      ),
+      ...errors,
+      404: json(ApiErrorSchema, 'the session, or the call `to` names, is not in the audit log'),
+      409: json(
+        RollbackConflictBodySchema,
+        'nothing ran (conflicts, or another rollback is running), or the rollback stopped at a failure',
+      ),
+      503: json(ApiErrorSchema, 'this control plane runs without the gateway, which runs compensations'),
+    },
   }),
   setSessionStatus: route({
     method: 'post',

@@ -18,7 +18,12 @@ import { mountAgentRoutes } from './routes/agents.js';
 import { mountApprovalRoutes } from './routes/approvals.js';
 import { mountAuditRoutes } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
-import type { ControlApp, ControlServices, PolicyStatusSource } from './routes/control-services.js';
+import type {
+  ControlApp,
+  ControlServices,
+  PolicyStatusSource,
+  RollbackService,
+} from './routes/control-services.js';
 import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
@@ -29,7 +34,12 @@ import { mountSessionRoutes } from './routes/sessions.js';
 import type { UserStore } from './users.js';
 
 export { recordOperatorAction } from './routes/agents.js';
-export type { PolicyStatusSource } from './routes/control-services.js';
+export type {
+  PolicyStatusSource,
+  RollbackPlanView,
+  RollbackReportView,
+  RollbackService,
+} from './routes/control-services.js';
 
 export interface ControlApiOptions {
   readonly oversight: Oversight;
@@ -41,6 +51,11 @@ export interface ControlApiOptions {
   readonly policy: PolicyStatusSource;
   /** Checks checkpoint signatures on verify; without it only hashes are compared. */
   readonly publicKey?: CheckpointKeys;
+  /**
+   * Plans and runs rollbacks (`POST /v1/sessions/{id}/rollback`) through the gateway's upstreams;
+   * without it (a control plane started without the gateway) that route answers 503.
+   */
+  readonly rollback?: RollbackService;
   /** Console sessions end after this much inactivity. Default 8 hours. */
   readonly sessionTtlMs?: number;
   /** Set the console cookie `Secure` (serve over HTTPS, or behind a TLS proxy). Default false. */
@@ -65,6 +80,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
     authenticator: options.authenticator,
     policy: options.policy,
     ...(options.publicKey ? { publicKey: options.publicKey } : {}),
+    ...(options.rollback ? { rollback: options.rollback } : {}),
     sessions: new ConsoleSessions(sessionTtlMs, clock),
     sessionTtlMs,
     secureCookies: options.secureCookies === true,

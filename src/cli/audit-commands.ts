@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { readCheckpoints } from '../export/checkpoint-file.js';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
-import { sessionTimeline } from '../inspect/session-timeline.js';
+import { describeReversal, sessionTimeline } from '../inspect/session-timeline.js';
 import { type AuditCheckpointV1, DEFAULT_CHECKPOINT_EVERY } from '../spec/audit-checkpoint.js';
 import { type AuditEventV1, indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
@@ -233,6 +233,7 @@ export async function showSession(
           if (intent.decision.matchedRules.length > 0)
             io.out(`   rules: ${intent.decision.matchedRules.join(', ')}`);
           if (intent.decision.shadow) io.out(`   shadow: ${intent.decision.shadow.effect}`);
+          io.out(`   reversal: ${describeReversal(step)}`);
         } else {
           io.out('   (no intent record)');
         }

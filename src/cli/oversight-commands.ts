@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { actorOf } from '../api/caller.js';
-import { sessionTimeline } from '../inspect/session-timeline.js';
+import { describeReversal, sessionTimeline } from '../inspect/session-timeline.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { describeError } from '../spec/errors.js';
 import type { Actor, ApprovalRecord, ApprovalStatus, SessionSummary } from '../spec/oversight.js';
@@ -212,7 +212,9 @@ export function showSession(id: string, options: StoreOptions & FormatOptions, i
       const effect = step.intent?.event.decision.effect ?? '?';
       const outcome = step.outcome?.event.outcome ?? 'pending';
       const links = step.links.map((link) => `${link.rel} ${link.id}`).join(', ');
-      io.out(`  ${step.decisionId}  ${step.tool}  ${effect} -> ${outcome}${links ? `  (${links})` : ''}`);
+      io.out(
+        `  ${step.decisionId}  ${step.tool}  ${effect} -> ${outcome}  [${describeReversal(step)}]${links ? `  (${links})` : ''}`,
+      );
     }
     return EXIT_OK;
   });

@@ -7,10 +7,17 @@
  * role the policy's `rollback.operators` names). `--dry-run` shows the plan and changes nothing.
  */
 import type { Command } from 'commander';
-import { screenWithPolicy } from '../harness/upstream-screen.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
-import { type PlannedCall, planRollback, type RollbackPlan } from '../rollback/rollback-plan.js';
-import { RollbackRefused, type RollbackReport, rollbackSession } from '../rollback/rollback-run.js';
+import { planRollback } from '../rollback/rollback-plan.js';
+import { RollbackRefused, rollbackSession } from '../rollback/rollback-run.js';
+import {
+  type ShownCall,
+  type ShownPlan,
+  type ShownReport,
+  type ShownStep,
+  showPlan,
+  showReport,
+} from '../rollback/rollback-service.js';
 import { describeError } from '../spec/errors.js';
 import type { Actor } from '../spec/oversight.js';
 import { storeOptionsOfConfig } from './audit-store.js';
@@ -69,17 +76,19 @@ export async function runRollback(options: RollbackCommandOptions, io: CliIo): P
     running = await startInProcessGateway(config, directory, (line) => io.err(`reins rollback: ${line}`));
     const policy = running.policy.current;
     if (options.dryRun) {
-      const plan = await planRollback({
+      const planned = await planRollback({
         audit: running.audit,
         policy,
         sessionId: options.session,
         ...to(options),
       });
-      io.out(options.format === 'json' ? JSON.stringify(plan, null, 2) : describePlan(plan, policy));
+      // step arguments are built from captured state: shown only as screened like tool output
+      const plan = showPlan(planned, policy);
+      io.out(options.format === 'json' ? JSON.stringify(plan, null, 2) : describePlan(plan));
       return plan.conflicts.length > 0 ? EXIT_FAILED : EXIT_OK;
     }
     const actor = await operatorOf(token as string, storeOptionsOfConfig(config, directory), policy);
-    const report = await rollbackSession({
+    const ran = await rollbackSession({
       audit: running.audit,
       policy,
       counters: running.oversight.stores.counters,
@@ -90,7 +99,8 @@ export async function runRollback(options: RollbackCommandOptions, io: CliIo): P
       reason: (options.reason as string).trim(),
       force: options.force === true,
     });
-    io.out(options.format === 'json' ? JSON.stringify(report, null, 2) : describeReport(report, policy));
+    const report = showReport(ran, policy);
+    io.out(options.format === 'json' ? JSON.stringify(report, null, 2) : describeReport(report));
     return report.complete ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     if (error instanceof RollbackRefused) return fail(error.message, EXIT_FAILED);
@@ -125,11 +135,11 @@ async function operatorOf(
   }
 }
 
-export function describePlan(plan: RollbackPlan, policy: PreparedPolicy): string {
+export function describePlan(plan: ShownPlan): string {
   const lines = [
     `rollback plan for session \`${plan.sessionId}\`${plan.to ? `, keeping \`${plan.to}\` and what came before` : ''} (newest first):`,
   ];
-  for (const call of plan.calls) lines.push(...describePlannedCall(call, policy));
+  for (const call of plan.calls) lines.push(...describePlannedCall(call));
   if (plan.calls.length === 0) lines.push('  nothing after the rollback point ran');
   if (plan.conflicts.length > 0) {
     lines.push('conflicts (changes by other sessions since, which undoing would overwrite):');
@@ -141,24 +151,15 @@ export function describePlan(plan: RollbackPlan, policy: PreparedPolicy): string
   return lines.join('\n');
 }
 
-function describePlannedCall(call: PlannedCall, policy: PreparedPolicy): string[] {
+function describePlannedCall(call: ShownCall): string[] {
   const head = `  ${call.time} ${call.decisionId} ${call.tool.server}/${call.tool.name}: ${call.status}${call.reason ? ` (${call.reason})` : ''}`;
-  return [
-    head,
-    ...call.steps.map((step) => `      ${step.tool}(${describeArgs(call, step.tool, step.args, policy)})`),
-  ];
+  return [head, ...call.steps.map((step) => `      ${step.tool}(${describeArgs(step)})`)];
 }
 
-/** Step arguments for a terminal: screened like tool output (they may hold captured content), shortened. */
-function describeArgs(
-  call: PlannedCall,
-  tool: string,
-  args: Record<string, unknown>,
-  policy: PreparedPolicy,
-): string {
-  const screened = screenWithPolicy(policy, { server: call.tool.server, name: tool }, args, 'the arguments');
-  if (!screened.ok) return `(withheld: ${screened.reason})`;
-  return Object.entries(screened.value)
+/** Step arguments for a terminal (already screened by showPlan), shortened. */
+function describeArgs(step: ShownStep): string {
+  if (step.withheld !== undefined) return `(withheld: ${step.withheld})`;
+  return Object.entries(step.args)
     .map(([key, value]) => {
       const text = JSON.stringify(value) ?? 'undefined';
       return `${key}=${text.length > 80 ? `${text.slice(0, 77)}…` : text}`;
@@ -166,8 +167,8 @@ function describeArgs(
     .join(', ');
 }
 
-function describeReport(report: RollbackReport, policy: PreparedPolicy): string {
-  const lines = [describePlan(report.plan, policy), `rollback ${report.rollbackId}:`];
+function describeReport(report: ShownReport): string {
+  const lines = [describePlan(report.plan), `rollback ${report.rollbackId}:`];
   for (const result of report.results)
     lines.push(
       `  ${result.decisionId} ${result.tool}: ${result.status}${result.detail ? ` (${result.detail})` : ''}`,

@@ -4,12 +4,15 @@
  * one process, on the embedded SQLite store by default (or PostgreSQL). The gateway listens where
  * `listen:` says, the control plane where `control.listen:` says (a separate port, so that it can be
  * bound to an internal interface while agents reach the gateway). Human actions go through the
- * oversight service on the shared store, so they reach every process serving it.
+ * oversight service on the shared store, so they reach every process serving it. Rollbacks asked for
+ * on the control plane run through this process's gateway: its upstreams, its harness, the policy in
+ * force and the store's leases (one rollback of a session at a time, across processes).
  */
 import type { Command } from 'commander';
 import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
+import { rollbackService } from '../rollback/rollback-service.js';
 import { verificationKey } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
@@ -48,6 +51,12 @@ export async function startServe(configPath: string, log: (line: string) => void
       identity: gateway.callers.identity,
       authenticator: gateway.callers.authenticator,
       policy: gateway.policy,
+      rollback: rollbackService({
+        audit: gateway.audit,
+        policy: () => gateway.policy.current,
+        counters: gateway.oversight.stores.counters,
+        runner: gateway.gateway,
+      }),
       ...(publicKey ? { publicKey } : {}),
       sessionTtlMs: config.control.sessionTtl,
       secureCookies: config.control.secureCookies,

@@ -1,7 +1,7 @@
 /**
  * @module api/routes/auth
  * `POST /v1/login`, `POST /v1/logout`, `GET /v1/me`: the console's session (an HttpOnly cookie opened
- * with a user API token, and its CSRF token) and who the caller is.
+ * with a user API token, and its CSRF token), who the caller is and what the policy lets them do.
  */
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ApiError } from '../api-errors.js';
@@ -9,6 +9,7 @@ import { routes } from '../api-routes.js';
 import { SESSION_COOKIE } from '../console-sessions.js';
 import { effectiveRoles, hashUserToken, USER_TOKEN_PREFIX, type UserRecordV1 } from '../users.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
+import { mayRollBack } from './rollback.js';
 
 export function mountAuthRoutes(app: ControlApp, services: ControlServices): void {
   const { users, sessions } = services;
@@ -27,7 +28,10 @@ export function mountAuthRoutes(app: ControlApp, services: ControlServices): voi
       path: '/',
       maxAge: Math.floor(services.sessionTtlMs / 1000),
     });
-    return context.json({ user: viewOf(user), csrfToken: session.csrfToken }, 200);
+    return context.json(
+      { user: viewOf(user), csrfToken: session.csrfToken, permissions: permissionsOf(user, services) },
+      200,
+    );
   });
 
   app.openapi(routes.logout, async (context) => {
@@ -44,8 +48,20 @@ export function mountAuthRoutes(app: ControlApp, services: ControlServices): voi
     const cookie = getCookie(context, SESSION_COOKIE);
     const session =
       cookie && context.req.header('authorization') === undefined ? sessions.get(cookie) : undefined;
-    return context.json({ user: viewOf(user), ...(session ? { csrfToken: session.csrfToken } : {}) }, 200);
+    return context.json(
+      {
+        user: viewOf(user),
+        ...(session ? { csrfToken: session.csrfToken } : {}),
+        permissions: permissionsOf(user, services),
+      },
+      200,
+    );
   });
+}
+
+/** What the user may do beyond their built-in roles, under the policy in force (the console's buttons). */
+function permissionsOf(user: UserRecordV1, services: ControlServices) {
+  return { rollback: services.rollback !== undefined && mayRollBack(user, services.policy.current) };
 }
 
 /** A user as the API shows them: never their token hash. */

@@ -1,14 +1,16 @@
 /**
  * @module api/routes/sessions
- * `GET /v1/sessions`, `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/timeline` and
- * `POST /v1/sessions/{id}/pause|resume|kill`: agent sessions, their steps from the audit log, and
- * session control (approvers, through the oversight service).
+ * `GET /v1/sessions`, `GET /v1/sessions/{id}`, `GET /v1/sessions/{id}/timeline`,
+ * `POST /v1/sessions/{id}/rollback` (routes/rollback) and `POST /v1/sessions/{id}/pause|resume|kill`:
+ * agent sessions, their steps and posture (which calls can be undone) from the audit log, and session
+ * control (approvers, through the oversight service).
  */
-import { sessionTimeline } from '../../inspect/session-timeline.js';
+import { sessionPosture, sessionTimeline } from '../../inspect/session-timeline.js';
 import { ApiError } from '../api-errors.js';
 import { routes } from '../api-routes.js';
 import { actorOf } from '../caller.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
+import { mountRollbackRoute } from './rollback.js';
 
 const STATUS_OF = { pause: 'paused', resume: 'active', kill: 'killed' } as const;
 
@@ -37,7 +39,7 @@ export function mountSessionRoutes(app: ControlApp, services: ControlServices): 
   app.openapi(routes.timeline, async (context) => {
     userOf(context, 'viewer');
     const { id } = context.req.valid('param');
-    const steps = await sessionTimeline(audit, id);
+    const steps = await sessionTimeline(audit, id, { policy: services.policy.current });
     return context.json(
       {
         steps: steps.map((step) => ({
@@ -48,11 +50,22 @@ export function mountSessionRoutes(app: ControlApp, services: ControlServices): 
           links: step.links.map((link) => ({ rel: link.rel, id: link.id })),
           ...(step.intent ? { intent: step.intent } : {}),
           ...(step.outcome ? { outcome: step.outcome } : {}),
+          ...(step.reversal ? { reversal: { ...step.reversal } } : {}),
+          ...(step.changes !== undefined ? { changes: step.changes } : {}),
+          ran: step.ran,
+          ...(step.compensates ? { compensates: step.compensates } : {}),
+          ...(step.undone
+            ? { undone: { ...step.undone, compensations: [...step.undone.compensations] } }
+            : {}),
         })),
+        posture: { ...sessionPosture(steps) },
       },
       200,
     );
   });
+
+  // before `/{action}`, which would take `rollback` for an action it does not know
+  mountRollbackRoute(app, services);
 
   app.openapi(routes.setSessionStatus, async (context) => {
     const user = userOf(context, 'approver');
