@@ -53,6 +53,15 @@ export function holdsRole(roles: readonly string[], needed: BuiltinRole): boolea
   return effectiveRoles(roles).includes(needed);
 }
 
+/**
+ * Whether a human with `roles` may roll sessions back: one of their roles, with the built-in ones
+ * implied (an admin holds approver and viewer), is among the policy's `rollback.operators` (which
+ * always names admin). The API and `reins rollback` both check with this.
+ */
+export function mayRollBack(roles: readonly string[], operators: readonly string[]): boolean {
+  return effectiveRoles(roles).some((role) => operators.includes(role));
+}
+
 export function userView(user: UserRecordV1): UserView {
   return { id: user.id, roles: user.roles, createdAt: user.createdAt, createdBy: user.createdBy };
 }

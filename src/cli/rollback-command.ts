@@ -7,6 +7,7 @@
  * role the policy's `rollback.operators` names). `--dry-run` shows the plan and changes nothing.
  */
 import type { Command } from 'commander';
+import { mayRollBack } from '../api/users.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { planRollback } from '../rollback/rollback-plan.js';
 import { RollbackRefused, rollbackSession } from '../rollback/rollback-run.js';
@@ -124,7 +125,7 @@ async function operatorOf(
   try {
     const user = await userOfToken(token, users);
     const allowed = policy.rollbackOperators;
-    if (!user.roles.some((role) => allowed.includes(role)))
+    if (!mayRollBack(user.roles, allowed))
       throw new OperatorRefused(
         'forbidden',
         `\`${user.id}\` needs one of the roles ${allowed.join(', ')} to roll back a session`,

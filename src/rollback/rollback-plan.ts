@@ -82,7 +82,18 @@ export interface PlanInput {
   readonly to?: string;
 }
 
-export class RollbackRefused extends Error {}
+/** A rollback that cannot start, with nothing done: why, and the plan when it was made. */
+export class RollbackRefused extends Error {
+  constructor(
+    message: string,
+    /** `refused`: nothing to roll back; `conflicts`: other sessions changed the same resources; `busy`: another rollback holds the session. */
+    readonly kind: 'refused' | 'conflicts' | 'busy' = 'refused',
+    readonly plan?: RollbackPlan,
+  ) {
+    super(message);
+    this.name = 'RollbackRefused';
+  }
+}
 
 export async function planRollback(input: PlanInput): Promise<RollbackPlan> {
   const { audit, policy, sessionId, to } = input;

@@ -98,6 +98,8 @@ export async function rollbackSession(options: RollbackOptions): Promise<Rollbac
   if (plan.conflicts.length > 0 && options.force !== true)
     throw new RollbackRefused(
       `${plan.conflicts.length} change(s) by other sessions since would be overwritten (${describeConflicts(plan)}): nothing was undone; check them, then roll back with --force to overwrite`,
+      'conflicts',
+      plan,
     );
   const rollbackId = randomUUID();
   const lease = await Lease.take(options, `reins.rollback:${sessionId}`, rollbackId);
@@ -335,6 +337,7 @@ class Lease {
     if (!taken)
       throw new RollbackRefused(
         `another rollback of this session is running (or one stopped less than ${LEASE_TTL_MS / 1000} s ago): try again shortly`,
+        'busy',
       );
     return new Lease(options, key, holder);
   }

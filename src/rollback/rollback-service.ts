@@ -128,21 +128,18 @@ export function rollbackService(options: RollbackServiceOptions): RollbackServic
     },
     run: async (request) => {
       const policy = options.policy();
-      const planned = await plan(request, policy);
-      if (typeof planned === 'string') return { status: 'refused', message: planned };
-      if (planned.conflicts.length > 0 && !request.force)
-        return {
-          status: 'conflicts',
-          message: conflictMessage(planned.conflicts),
-          plan: showPlan(planned, policy),
-        };
       try {
         const report = await rollbackSession({ audit, policy, counters, runner, ...request });
         return { status: 'ran', report: showReport(report, policy) };
       } catch (error) {
-        // the plan was made above: what refuses now is the lease, or conflicts that arose meanwhile
-        if (error instanceof RollbackRefused) return { status: 'busy', message: error.message };
-        throw error;
+        if (!(error instanceof RollbackRefused)) throw error;
+        if (error.kind === 'conflicts' && error.plan !== undefined)
+          return {
+            status: 'conflicts',
+            message: conflictMessage(error.plan.conflicts),
+            plan: showPlan(error.plan, policy),
+          };
+        return { status: error.kind === 'busy' ? 'busy' : 'refused', message: error.message };
       }
     },
   };

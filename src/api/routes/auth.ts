@@ -9,7 +9,7 @@ import { routes } from '../api-routes.js';
 import { SESSION_COOKIE } from '../console-sessions.js';
 import { effectiveRoles, hashUserToken, USER_TOKEN_PREFIX, type UserRecordV1 } from '../users.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
-import { mayRollBack } from './rollback.js';
+import { userMayRollBack } from './rollback.js';
 
 export function mountAuthRoutes(app: ControlApp, services: ControlServices): void {
   const { users, sessions } = services;
@@ -61,7 +61,7 @@ export function mountAuthRoutes(app: ControlApp, services: ControlServices): voi
 
 /** What the user may do beyond their built-in roles, under the policy in force (the console's buttons). */
 function permissionsOf(user: UserRecordV1, services: ControlServices) {
-  return { rollback: services.rollback !== undefined && mayRollBack(user, services.policy.current) };
+  return { rollback: services.rollback !== undefined && userMayRollBack(user, services.policy.current) };
 }
 
 /** A user as the API shows them: never their token hash. */

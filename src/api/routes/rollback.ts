@@ -11,7 +11,7 @@ import type { PreparedPolicy } from '../../policy/prepared-policy.js';
 import { ApiError } from '../api-errors.js';
 import { routes } from '../api-routes.js';
 import { actorOf, requireUser } from '../caller.js';
-import { effectiveRoles, type UserRecordV1 } from '../users.js';
+import { mayRollBack, type UserRecordV1 } from '../users.js';
 import {
   type ControlApp,
   type ControlServices,
@@ -65,13 +65,12 @@ export function mountRollbackRoute(app: ControlApp, services: ControlServices): 
 }
 
 /** Whether `user` may roll sessions back under `policy` (admin always may). */
-export function mayRollBack(user: UserRecordV1, policy: PreparedPolicy): boolean {
-  const allowed = policy.rollbackOperators;
-  return effectiveRoles(user.roles).some((role) => allowed.includes(role));
+export function userMayRollBack(user: UserRecordV1, policy: PreparedPolicy): boolean {
+  return mayRollBack(user.roles, policy.rollbackOperators);
 }
 
 function requireRollbackOperator(user: UserRecordV1, policy: PreparedPolicy): void {
-  if (mayRollBack(user, policy)) return;
+  if (userMayRollBack(user, policy)) return;
   const allowed = policy.rollbackOperators;
   throw new ApiError(
     'forbidden',
