@@ -372,7 +372,7 @@ async function viewSession(id) {
         control('kill', 'Kill session', 'danger'),
       ),
       // a rollback session holds compensations, which are not undone in turn
-      me.permissions?.rollback && !id.endsWith('/rollback')
+      me.permissions?.rollback && !id.startsWith('reins.rollback/')
         ? h(
             'div',
             { class: 'row' },

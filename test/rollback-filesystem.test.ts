@@ -91,7 +91,7 @@ describe('rollback through the real gateway and server-filesystem', () => {
 
     // every compensation is in the rollback session, linked to the call it undoes, and on record
     const undone = records(running, 'bad-run').filter((record) => record.kind === 'call-intent');
-    const compensations = records(running, 'bad-run/rollback').filter(
+    const compensations = records(running, 'reins.rollback/bad-run').filter(
       (record) => record.kind === 'call-intent',
     );
     expect(compensations.length).toBeGreaterThanOrEqual(5);
@@ -118,7 +118,7 @@ describe('rollback through the real gateway and server-filesystem', () => {
     expect(again.stdout).toMatch(/0 undone/);
     expect(snapshot(work)).toEqual(before);
     expect(
-      records(running, 'bad-run/rollback').filter((record) => record.kind === 'call-intent'),
+      records(running, 'reins.rollback/bad-run').filter((record) => record.kind === 'call-intent'),
     ).toHaveLength(compensations.length);
   }, 120_000);
 

@@ -8,6 +8,8 @@
  */
 import type { Command } from 'commander';
 import { mayRollBack } from '../api/users.js';
+import { loadPolicy } from '../loader/policy-files.js';
+import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { planRollback } from '../rollback/rollback-plan.js';
 import { RollbackRefused, rollbackSession } from '../rollback/rollback-run.js';
@@ -73,7 +75,11 @@ export async function runRollback(options: RollbackCommandOptions, io: CliIo): P
   let running: Awaited<ReturnType<typeof startInProcessGateway>> | undefined;
   try {
     const { config, directory } = loadConfigOrThrow(options.config);
-    const token = options.dryRun ? undefined : requireOperatorToken(options, io.err);
+    // who asks is checked before any upstream starts; a plan shows what was captured, so it is theirs too
+    const token = requireOperatorToken(options, io.err);
+    const loaded = loadPolicy(config.policy);
+    if (!loaded.ok) return fail(`the policy does not load: ${loaded.problems.map(formatProblem).join('; ')}`, EXIT_ERROR);
+    const actor = await operatorOf(token, storeOptionsOfConfig(config, directory), loaded.policy);
     running = await startInProcessGateway(config, directory, (line) => io.err(`reins rollback: ${line}`));
     const policy = running.policy.current;
     if (options.dryRun) {
@@ -88,7 +94,6 @@ export async function runRollback(options: RollbackCommandOptions, io: CliIo): P
       io.out(options.format === 'json' ? JSON.stringify(plan, null, 2) : describePlan(plan));
       return plan.conflicts.length > 0 ? EXIT_FAILED : EXIT_OK;
     }
-    const actor = await operatorOf(token as string, storeOptionsOfConfig(config, directory), policy);
     const ran = await rollbackSession({
       audit: running.audit,
       policy,

@@ -402,7 +402,8 @@ export class Gateway {
             this.guardedMemoryCall(identity, upstream, request.tool.name, decidedArgs, callSignal)
         : (decidedArgs, { signal: callSignal }) =>
             upstream.callTool(request.tool.name, decidedArgs, callSignal),
-      { ...(signal !== undefined ? { signal } : {}), errorOfResult: errorOfToolResult },
+      // a signal of its own per step: the SDK adds a listener to it for every request it sends
+      { signal: signal ?? new AbortController().signal, errorOfResult: errorOfToolResult },
     );
   }
 

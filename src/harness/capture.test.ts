@@ -13,7 +13,7 @@ import type { AuditEventV1, CallIntentEvent } from '../spec/audit-event.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
-import type { UpstreamReader } from './capture.js';
+import { digestOf, type UpstreamReader, unsealCaptured } from './capture.js';
 import { Harness, type HarnessOptions } from './harness.js';
 import type { ApprovalHandler, CallRequest } from './types.js';
 
@@ -114,7 +114,12 @@ describe('the capture stage', () => {
     const capture = intent?.reversal?.captures?.[0];
     expect(capture?.hash).toMatch(/^[0-9a-f]{64}$/);
     const raw = await audit.readCaptured(capture?.hash as string);
-    expect(JSON.parse(new TextDecoder().decode(raw))).toEqual({ ok: true, result: { text: 'old text' } });
+    // stored behind a random salt, so the hash in the log confirms no guess of the content
+    expect(JSON.parse(new TextDecoder().decode(unsealCaptured(raw as Uint8Array)))).toEqual({
+      ok: true,
+      result: { text: 'old text' },
+    });
+    expect(capture?.hash).not.toBe(digestOf(unsealCaptured(raw as Uint8Array)));
   });
 
   it('accepts a capture of an absent state, and refuses the call when a capture fails', async () => {
@@ -200,7 +205,7 @@ describe('the capture stage', () => {
     const compensated = await harness.compensate(
       {
         principal: { agentId: 'writer', roles: [], delegatedBy: [], parentSessions: ['killed-parent'] },
-        sessionId: 's1/rollback',
+        sessionId: 'reins.rollback/s1',
         tool: { server: 'notes', name: 'put' },
         args: { key: 'a', text: 'x' },
         compensates: { decisionId: 'd-1', sessionId: 's1', rollbackId: 'r-1', by: 'root', step: 0, steps: 1 },

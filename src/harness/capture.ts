@@ -10,7 +10,7 @@
  * adapters), a call that needs captures is `unavailable`: not reversible, so a reversible-or-approved
  * rule holds it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CapturedValue, CompiledReversal, ReversalCall } from '../policy/reversal.js';
 import { describeError } from '../spec/errors.js';
 import type { RecordedCapture, RecordedReversal, ReversalFacts } from '../spec/reversal.js';
@@ -29,6 +29,11 @@ export interface TakenCaptures {
   readonly facts: ReversalFacts;
   readonly record: RecordedReversal | undefined;
   readonly contents: readonly CapturedContent[];
+  /**
+   * sha256 of each capture's JSON, unsalted: to compare a capture taken again with this one, in this
+   * process (never recorded: the log holds only the salted hash, which confirms no guess).
+   */
+  readonly digests: readonly string[];
   /** Set when a capture could not be taken or is not usable: the call must not run. */
   readonly failure?: string;
 }
@@ -43,22 +48,30 @@ export interface CaptureScreens {
 
 const VIEW_CHARS = 512;
 /** Base64 (or hex) runs long enough to hide a secret. */
-const ENCODED = /^[A-Za-z0-9+/=_-]{24,}$/;
+const ENCODED = /^[A-Za-z0-9+/=_-]{16,}$/;
+/** Fields that carry encoded content whatever their length (MCP blobs and media). */
+const ENCODED_FIELDS = new Set(['blob', 'data']);
 
 /** The facts a decision may assume before the captures are taken. */
 export function assumedFacts(reversal: CompiledReversal | undefined, canRead: boolean): ReversalFacts {
   if (reversal === undefined) return { kind: 'undeclared', reversible: false, reason: NOT_DECLARED };
   if (reversal.kind !== 'compensation')
     return { kind: reversal.kind, reversible: false, reason: reversal.reason ?? reversal.kind };
-  if (reversal.capturesState && !canRead)
-    return { kind: 'unavailable', reversible: false, reason: NO_READER };
+  // a tool Reins does not run (the agent does) is not undone by Reins: what the agent reports about it
+  // (its result, whether it ran at all) is no ground to act on the upstream's state
+  if (!canRead) return { kind: 'unavailable', reversible: false, reason: NO_READER };
   return { kind: 'reversible', reversible: true };
 }
 
 /** The reversal of a call whose captures are not taken here (none needed, or none possible). */
 export function uncaptured(reversal: CompiledReversal | undefined, canRead: boolean): TakenCaptures {
   const facts = assumedFacts(reversal, canRead);
-  return { facts, record: reversal === undefined ? undefined : recordOf(facts, undefined), contents: [] };
+  return {
+    facts,
+    record: reversal === undefined ? undefined : recordOf(facts, undefined),
+    contents: [],
+    digests: [],
+  };
 }
 
 /** Takes every capture the call's reversal asks for, in order; the first failure stops. */
@@ -74,6 +87,7 @@ export async function takeCaptures(
   const values: Record<string, CapturedValue> = {};
   const recorded: RecordedCapture[] = [];
   const contents: CapturedContent[] = [];
+  const digests: string[] = [];
   for (const step of planned.value) {
     const value = await readOnce(read, step.tool, step.args, screens, signal);
     const accepted = reversal.accepts(step.name, value, call);
@@ -83,24 +97,26 @@ export async function takeCaptures(
         `capture \`${step.name}\` (\`${step.tool}\`) failed: ${screenedText(screens, value.error ?? 'not usable')}`,
       );
     values[step.name] = value;
-    const bytes = new TextEncoder().encode(JSON.stringify(value));
-    const hash = createHash('sha256').update(bytes).digest('hex');
+    const json = new TextEncoder().encode(JSON.stringify(value));
+    const bytes = sealCaptured(json);
+    const hash = digestOf(bytes);
     contents.push({ hash, bytes });
+    digests.push(digestOf(json));
     recorded.push({
       name: step.name,
       tool: step.tool,
       args: screenedArgs(screens, step.args),
       ok: value.ok,
       hash,
-      bytes: bytes.byteLength,
+      bytes: json.byteLength,
       view: viewOf(screens, value),
     });
   }
   const facts = reversal.facts(call, values);
-  return { facts, record: recordOf(facts, recorded), contents };
+  return { facts, record: recordOf(facts, recorded), contents, digests };
 }
 
-/** The hashes of the captures now, to compare with those recorded (a held call's state may change). */
+/** The digests of the captures now, to compare with those taken before (a held call's state may change). */
 export async function captureHashes(
   reversal: CompiledReversal,
   call: ReversalCall,
@@ -110,7 +126,7 @@ export async function captureHashes(
 ): Promise<readonly string[] | string> {
   const taken = await takeCaptures(reversal, call, read, screens, signal);
   if (taken.failure !== undefined) return taken.failure;
-  return taken.contents.map((content) => content.hash);
+  return taken.digests;
 }
 
 async function readOnce(
@@ -144,6 +160,7 @@ function failed(failure: string): TakenCaptures {
     // on record with the refused call: why it did not run
     record: recordOf(facts, undefined),
     contents: [],
+    digests: [],
     failure,
   };
 }
@@ -155,8 +172,10 @@ function failed(failure: string): TakenCaptures {
 function viewOf(screens: CaptureScreens, value: CapturedValue): string {
   const screened = screens.screen(value);
   if (!screened.ok) return `(withheld: ${screened.reason})`;
-  const text = JSON.stringify(screened.value, (_key, item: unknown) =>
-    typeof item === 'string' && ENCODED.test(item) ? `(encoded, ${item.length} characters)` : item,
+  const text = JSON.stringify(screened.value, (key, item: unknown) =>
+    typeof item === 'string' && (ENCODED_FIELDS.has(key) || ENCODED.test(item))
+      ? `(encoded, ${item.length} characters)`
+      : item,
   );
   return text.length <= VIEW_CHARS ? text : `${text.slice(0, VIEW_CHARS)}… (${text.length} characters)`;
 }
@@ -173,4 +192,25 @@ function screenedText(screens: CaptureScreens, text: string): string {
 
 const NOT_DECLARED = 'the catalogue declares no way to undo this tool';
 const NO_READER =
-  'its state cannot be captured where this tool runs (Reins does not reach the tool): it cannot be undone';
+  'Reins does not run this tool here (the agent does), so it can neither capture its state nor undo it';
+
+/** Random bytes before a capture's JSON, so that the hash in the log cannot confirm a guess of it. */
+const SALT_BYTES = 16;
+
+/** A capture as stored: a random salt, then its JSON. */
+function sealCaptured(json: Uint8Array): Uint8Array {
+  const sealed = new Uint8Array(SALT_BYTES + json.byteLength);
+  sealed.set(randomBytes(SALT_BYTES), 0);
+  sealed.set(json, SALT_BYTES);
+  return sealed;
+}
+
+/** The JSON of a stored capture (its salt removed). */
+export function unsealCaptured(stored: Uint8Array): Uint8Array {
+  if (stored.byteLength < SALT_BYTES) throw new Error('captured content shorter than its salt');
+  return stored.subarray(SALT_BYTES);
+}
+
+export function digestOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

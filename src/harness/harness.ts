@@ -28,7 +28,12 @@ import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
-import type { Compensates, ReversalFacts } from '../spec/reversal.js';
+import {
+  type Compensates,
+  isRollbackSession,
+  type ReversalFacts,
+  rollbackSessionOf,
+} from '../spec/reversal.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import {
   type CounterView,
@@ -37,6 +42,7 @@ import {
   type SessionView,
   type ToolCall,
   ToolCallSchema,
+  type ToolRef,
 } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
@@ -80,7 +86,7 @@ import type {
   ToolExecutor,
   WaitingListener,
 } from './types.js';
-import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
+import { screenUpstreamText, screenUpstreamValue, screenWithPolicy } from './upstream-screen.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
@@ -173,7 +179,7 @@ class DecidedCall {
     return this.#stage;
   }
   /** The same decision, with what the capture stage found. */
-  withCaptures(taken: TakenCaptures): DecidedCall {
+  withCaptures(taken: TakenCaptures, resourceKeys?: readonly string[]): DecidedCall {
     return new DecidedCall(
       this.decisionId,
       this.call,
@@ -186,7 +192,7 @@ class DecidedCall {
       this.executeArgs,
       this.redaction,
       this.subject,
-      { ...this.reversal, taken },
+      { ...this.reversal, taken, ...(resourceKeys !== undefined ? { resourceKeys } : {}) },
     );
   }
 }
@@ -199,6 +205,8 @@ interface ReversalOfCall {
   readonly taken?: TakenCaptures;
   /** The call is a rollback's compensation of this one. */
   readonly compensates?: Compensates;
+  /** The resources it changes, as lock keys (held from its capture until its outcome is recorded). */
+  readonly resourceKeys?: readonly string[];
 }
 
 /** How `decide` is asked: beyond the request, what the enforcement point already knows. */
@@ -212,6 +220,8 @@ interface DecideOptions {
   readonly refusal?: Diagnostic;
   /** A rollback's compensation: on the operator's authority (no agent standing), what it undoes. */
   readonly compensates?: Compensates;
+  /** What the tool runs with, when it is not what is decided and recorded (a compensation's raw values). */
+  readonly executeArgs?: Record<string, unknown>;
 }
 
 class RecordedIntent {
@@ -293,6 +303,7 @@ export class Harness {
   /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
   private readonly openCalls = new OpenCallMemory<OpenCall>();
   private readonly callLocks = new KeyedLock();
+  private readonly resourceLocks = new KeyedLock();
   private unwatchOpenCallStanding: (() => void) | undefined;
   private unwatchOpenCallRequests: (() => void) | undefined;
 
@@ -382,13 +393,17 @@ export class Harness {
         principal: { ...request.principal, parentSessions: [] },
         sessionId: request.sessionId,
         tool: request.tool,
-        args: request.args,
+        // restored content is captured state, kept apart from the log: recorded screened and summarised,
+        // and not screened as input (the tool must get the bytes back as they were, secrets and all)
+        args: compensationArgsForRecord(this.policy.current, request.tool, request.args),
         context: {
           rollback: { id: compensates.rollbackId, by: compensates.by, undoes: compensates.decisionId },
         },
         provenance: { inputs: [compensates.decisionId] },
       },
-      { compensates },
+      // an undo puts back what was: to a reversible-or-approved rule it is reversible (it is not
+      // captured in turn, and records no reversal of its own, only what it undoes)
+      { compensates, executeArgs: request.args, facts: { kind: 'reversible', reversible: true } },
     ).then((decided) => this.runDecided(decided, executor, options));
     this.running.add(call);
     const done = () => this.running.delete(call);
@@ -1052,23 +1067,40 @@ export class Harness {
     options: CallOptions,
   ): Promise<CallResult> {
     if (!(decided instanceof DecidedCall)) return decided;
-    const recorded = await this.recordIntent(decided);
-    if (!(recorded instanceof RecordedIntent)) return recorded;
-    // a denial stays a denial; otherwise a caller already gone gets nothing held or run
-    const { effect } = recorded.decided.decision;
-    const gated =
-      options.signal?.aborted && effect !== 'deny'
-        ? goneBeforeStart(effect)
-        : await this.gate(recorded, options.signal, options.onWaiting);
-    const cleared =
-      gated instanceof ClearedCall ? ((await this.stateChangedWhileHeld(gated, options)) ?? gated) : gated;
-    if (!(cleared instanceof ClearedCall)) {
-      await this.release(decided);
-      return this.recordOutcome(recorded, cleared);
+    try {
+      const recorded = await this.recordIntent(decided);
+      if (!(recorded instanceof RecordedIntent)) return recorded;
+      // a denial stays a denial; otherwise a caller already gone gets nothing held or run
+      const { effect } = recorded.decided.decision;
+      // humans may take minutes: the resources are not held meanwhile, and taken again to run it
+      if (effect === 'approve') this.letGo(decided);
+      const gated =
+        options.signal?.aborted && effect !== 'deny'
+          ? goneBeforeStart(effect)
+          : await this.gate(recorded, options.signal, options.onWaiting);
+      const cleared = gated instanceof ClearedCall ? await this.releasedHeld(gated, options) : gated;
+      if (!(cleared instanceof ClearedCall)) {
+        await this.release(decided);
+        return await this.recordOutcome(recorded, cleared);
+      }
+      const executed = await this.execute(cleared, executor, options.signal);
+      const filtered = await this.filterOutput(cleared, executed);
+      return await this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
+    } finally {
+      this.letGo(decided);
     }
-    const executed = await this.execute(cleared, executor, options.signal);
-    const filtered = await this.filterOutput(cleared, executed);
-    return this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
+  }
+
+  /**
+   * A call cleared after it was held takes its resources again, and runs only if its state is still as
+   * captured (stateChangedWhileHeld); an allowed call still holds them from its capture.
+   */
+  private async releasedHeld(cleared: ClearedCall, options: CallOptions): Promise<ClearedCall | Refusal> {
+    const { decided } = cleared.recorded;
+    const keys = decided.reversal.resourceKeys;
+    if (cleared.approval !== undefined && keys !== undefined && !this.resourceHolds.has(decided))
+      this.heldUntilRecorded(decided, await this.holdResources(keys));
+    return (await this.stateChangedWhileHeld(cleared, options)) ?? cleared;
   }
 
   /**
@@ -1100,14 +1132,11 @@ export class Harness {
           ...(credential !== undefined ? { credential } : {}),
         };
     const policy = this.policy.current;
+    const refusal = options.refusal ?? reservedSessionRefusal(parsed.data.sessionId, options.compensates);
     const compiled = policy.reversalOf(parsed.data.tool);
-    // a compensation is not captured (an undo is not undone in turn): it is decided with its tool's
-    // declared reversibility, so a reversible-or-approved rule does not hold a rollback
-    const reversal =
-      options.facts ??
-      assumedFacts(compiled, options.canCapture === true || options.compensates !== undefined);
+    const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
     const oneTrip =
-      options.refusal === undefined
+      refusal === undefined
         ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now, reversal)
         : undefined;
     const { decided, reserved } =
@@ -1116,7 +1145,7 @@ export class Harness {
         call: parsed.data,
         now,
         reversal,
-        ...withRefusal(await this.stateFor(policy, parsed.data, subject, trustedInput, now), options.refusal),
+        ...withRefusal(await this.stateFor(policy, parsed.data, subject, trustedInput, now), refusal),
       }));
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
     return new DecidedCall(
@@ -1128,7 +1157,10 @@ export class Harness {
       latencyUs,
       reserved,
       provenanceLinks(provenance),
-      decided.executeArgs,
+      // a compensation runs with the captured values; what is decided and recorded is their summary
+      options.executeArgs !== undefined && decided.decision.effect !== 'deny'
+        ? options.executeArgs
+        : decided.executeArgs,
       policy.redaction,
       subject,
       {
@@ -1154,6 +1186,10 @@ export class Harness {
     const { compiled } = first.reversal;
     if (first.decision.effect === 'deny' || compiled?.capturesState !== true || read === undefined)
       return first.withCaptures(uncaptured(compiled, read !== undefined));
+    // one call at a time changes a resource in this process, from its capture to its outcome: a capture
+    // that another call's write overtook would restore the wrong state
+    const keys = resourceKeysOf(compiled, first);
+    const releaseAll = await this.holdResources(keys);
     const taken = await takeCaptures(
       compiled,
       reversalCallOf(first),
@@ -1161,7 +1197,8 @@ export class Harness {
       this.captureScreens(first, options),
       options.signal ?? NEVER_ABORTED,
     );
-    if (taken.failure === undefined && taken.facts.kind === 'reversible') return first.withCaptures(taken);
+    if (taken.failure === undefined && taken.facts.kind === 'reversible')
+      return this.heldUntilRecorded(first.withCaptures(taken, keys), releaseAll);
     // decided on an assumption the captures did not bear out: decide again with what they showed
     await this.release(first);
     const again = await this.decide(request, {
@@ -1177,7 +1214,34 @@ export class Harness {
           }
         : {}),
     });
-    return again instanceof DecidedCall ? again.withCaptures(taken) : again;
+    if (!(again instanceof DecidedCall)) {
+      releaseAll();
+      return again;
+    }
+    return this.heldUntilRecorded(again.withCaptures(taken, keys), releaseAll);
+  }
+
+  /** Locks on resources this process holds, by key, until the call's outcome is recorded. */
+  private readonly resourceHolds = new Map<DecidedCall, () => void>();
+
+  private heldUntilRecorded(decided: DecidedCall, release: () => void): DecidedCall {
+    this.resourceHolds.set(decided, release);
+    return decided;
+  }
+
+  /** Gives back the resource locks a call holds (after its outcome, or while it waits for humans). */
+  private letGo(decided: DecidedCall): void {
+    this.resourceHolds.get(decided)?.();
+    this.resourceHolds.delete(decided);
+  }
+
+  private async holdResources(keys: readonly string[]): Promise<() => void> {
+    const releases: (() => void)[] = [];
+    // in one order, so that two calls waiting for each other's resources cannot deadlock
+    for (const key of [...new Set(keys)].sort()) releases.push(await this.resourceLocks.acquire(key));
+    return () => {
+      for (const release of releases.splice(0)) release();
+    };
   }
 
   /** How captures are screened for the record: like the call's result. */
@@ -1215,7 +1279,7 @@ export class Harness {
       this.captureScreens(decided, options),
       options.signal ?? NEVER_ABORTED,
     );
-    const before = taken.contents.map((content) => content.hash);
+    const before = taken.digests;
     if (
       typeof now !== 'string' &&
       now.length === before.length &&
@@ -2032,4 +2096,60 @@ function withRefusal<T extends { refusal: Diagnostic | undefined }>(
   refusal: Diagnostic | undefined,
 ): T {
   return refusal === undefined ? read : { ...read, refusal };
+}
+
+/**
+ * Rollback sessions are Reins' own: only a rollback's compensations run there, and a compensation only
+ * in the rollback session of the session it undoes. Whatever credential names such a session, an
+ * ordinary call in it is refused.
+ */
+function reservedSessionRefusal(
+  sessionId: string,
+  compensates: Compensates | undefined,
+): Diagnostic | undefined {
+  if (compensates === undefined) {
+    if (!isRollbackSession(sessionId)) return undefined;
+    return {
+      code: 'reserved_session',
+      message: `session \`${sessionId}\` is reserved for rollbacks: agents cannot act in it`,
+    };
+  }
+  if (sessionId === rollbackSessionOf(compensates.sessionId)) return undefined;
+  return {
+    code: 'reserved_session',
+    message: `a compensation of session \`${compensates.sessionId}\` runs only in \`${rollbackSessionOf(compensates.sessionId)}\``,
+  };
+}
+
+/** Longest argument string a compensation's record keeps; longer ones are restored content. */
+const MAX_RECORDED_COMPENSATION_TEXT = 256;
+
+/**
+ * A compensation's arguments as the log keeps them: screened like output (redacted, or withheld where
+ * the policy blocks), and long strings — restored file content, a captured graph — summarised: the
+ * captured state stays out of the log, as it did for the call it undoes.
+ */
+function compensationArgsForRecord(
+  policy: PreparedPolicy,
+  tool: ToolRef,
+  args: Record<string, unknown>,
+): Record<string, unknown> {
+  const screened = screenWithPolicy(policy, tool, args, 'the compensation arguments');
+  if (!screened.ok) return { withheld: screened.reason };
+  return JSON.parse(
+    JSON.stringify(screened.value, (_key, item: unknown) =>
+      typeof item === 'string' && item.length > MAX_RECORDED_COMPENSATION_TEXT
+        ? `(restored content, ${item.length} characters)`
+        : item,
+    ),
+  ) as Record<string, unknown>;
+}
+
+/** Lock keys for the resources a call changes (its reversal's `resources`), per server. */
+function resourceKeysOf(compiled: CompiledReversal, decided: DecidedCall): string[] {
+  const resources = compiled.resources(reversalCallOf(decided));
+  const server = decided.call.tool.server;
+  // a call whose resources cannot be named is serialised with the others that cannot (one key per server)
+  if (!resources.ok || resources.value.length === 0) return [`${server}\u0000`];
+  return resources.value.map((resource) => `${server}\u0000${resource}`);
 }

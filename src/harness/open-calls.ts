@@ -137,6 +137,13 @@ export class KeyedLock {
     });
     return next;
   }
+
+  /** Waits for `key`, then holds it until the returned function is called. */
+  acquire(key: string): Promise<() => void> {
+    return new Promise((acquired) => {
+      void this.run(key, () => new Promise<void>((released) => acquired(() => released())));
+    });
+  }
 }
 
 /**

@@ -8,7 +8,12 @@
  */
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
-import { type Compensates, type ReversalKind, rollbackSessionOf } from '../spec/reversal.js';
+import {
+  type Compensates,
+  isRollbackSession,
+  type ReversalKind,
+  rollbackSessionOf,
+} from '../spec/reversal.js';
 import { type AuditLog, MAX_QUERY_LIMIT } from '../store/audit-log.js';
 
 export interface SessionStep {
@@ -174,7 +179,7 @@ async function callRecords(
  */
 async function undoneCalls(log: AuditLog, sessionId: string): Promise<Map<string, StepUndone>> {
   const undone = new Map<string, StepUndone>();
-  if (sessionId.endsWith(rollbackSessionOf(''))) return undone; // compensations are not undone
+  if (isRollbackSession(sessionId)) return undone; // compensations are not undone
   const { steps } = await callRecords(log, rollbackSessionOf(sessionId));
   const attempts = new Map<string, { by: string; count: number; ok: Map<number, string> }>();
   for (const { intent, outcome } of steps.values()) {

@@ -7,10 +7,11 @@
  * an earlier rollback; and the calls of other sessions since that changed the same resources
  * (conflicts: undoing would overwrite their work).
  */
+import { digestOf, unsealCaptured } from '../harness/capture.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { CapturedValue, CompensationCall, CompiledReversal, ReversalCall } from '../policy/reversal.js';
 import { describeError } from '../spec/errors.js';
-import { rollbackSessionOf } from '../spec/reversal.js';
+import { isRollbackSession, rollbackSessionOf } from '../spec/reversal.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { callsSince, compensationsOf, type LoggedCall, mayHaveRun, sessionCalls } from './session-calls.js';
@@ -44,8 +45,10 @@ export interface PlannedCall {
   readonly verifiable: boolean;
   /** Its compensation may run again safely. */
   readonly idempotent: boolean;
-  /** The hashes of its captures, in order (the state before it ran). */
-  readonly captureHashes: readonly string[];
+  /** The digests of its captures' content, in order (the state before it ran). */
+  readonly captureDigests: readonly string[];
+  /** Steps an earlier, stopped attempt already completed (run again, they would undo twice). */
+  readonly doneSteps: readonly number[];
   /** The call as its reversal's expressions see it (to take its captures again). */
   readonly reversalCall: ReversalCall;
 }
@@ -70,6 +73,8 @@ export interface RollbackPlan {
   /** Every call after the rollback point that ran, newest first. */
   readonly calls: readonly PlannedCall[];
   readonly conflicts: readonly Conflict[];
+  /** The last record read for conflicts: a later scan (before each compensation) starts after it. */
+  readonly scannedTo: number;
 }
 
 /** Reads the captured state of a call (the store's raw contents by hash); undefined when purged. */
@@ -97,7 +102,7 @@ export class RollbackRefused extends Error {
 
 export async function planRollback(input: PlanInput): Promise<RollbackPlan> {
   const { audit, policy, sessionId, to } = input;
-  if (sessionId.endsWith('/rollback'))
+  if (isRollbackSession(sessionId))
     throw new RollbackRefused(`\`${sessionId}\` is a rollback session: its compensations are not undone`);
   const calls = await sessionCalls(audit, sessionId);
   if (calls.length === 0) throw new RollbackRefused(`no calls of session \`${sessionId}\` in the audit log`);
@@ -113,9 +118,20 @@ export async function planRollback(input: PlanInput): Promise<RollbackPlan> {
   for (const call of ran)
     planned.push(await planCall(audit, policy, call, compensations.get(call.intent.decisionId)));
   const first = after.find(mayHaveRun);
-  const conflicts =
-    first === undefined ? [] : await findConflicts(audit, policy, sessionId, first.seq, planned);
-  return { sessionId, ...(to !== undefined ? { to } : {}), calls: planned, conflicts };
+  const scan = await conflictsSince(
+    audit,
+    policy,
+    sessionId,
+    first === undefined ? Number.MAX_SAFE_INTEGER : first.seq,
+    planned,
+  );
+  return {
+    sessionId,
+    ...(to !== undefined ? { to } : {}),
+    calls: planned,
+    conflicts: scan.conflicts,
+    scannedTo: scan.lastSeq,
+  };
 }
 
 async function planCall(
@@ -135,7 +151,8 @@ async function planCall(
     interrupted: false,
     verifiable: false,
     idempotent: false,
-    captureHashes: (intent.reversal?.captures ?? []).map((capture) => capture.hash),
+    captureDigests: [] as string[],
+    doneSteps: [] as number[],
     reversalCall: reversalCallOf(call),
   };
   const compiled = policy.reversalOf(intent.tool);
@@ -163,9 +180,9 @@ async function planCall(
       status: 'cannot-undo',
       reason: 'the policy in force no longer declares how to undo it',
     };
-  const captured = await capturedValues(audit, call);
-  if (typeof captured === 'string') return { ...base, resources, status: 'cannot-undo', reason: captured };
-  const steps = compiled.compensation(reversalCallOf(call), call.outcome?.result, captured);
+  const read = await capturedValues(audit, call);
+  if (typeof read === 'string') return { ...base, resources, status: 'cannot-undo', reason: read };
+  const steps = compiled.compensation(reversalCallOf(call), call.outcome?.result, read.values);
   if (!steps.ok)
     return {
       ...base,
@@ -180,6 +197,9 @@ async function planCall(
     interrupted: done.interrupted,
     verifiable,
     idempotent: compiled.idempotent,
+    captureDigests: read.digests,
+    // a stopped attempt's completed steps, if it built the same number of steps
+    doneSteps: done.steps === steps.value.length ? done.doneSteps : [],
   };
   if (steps.value.length === 0)
     return { ...common, status: 'nothing-to-undo', reason: 'it changed nothing to undo' };
@@ -190,29 +210,38 @@ async function planCall(
  * Whether an earlier rollback completed the compensation of a call (every one of its steps ended `ok`),
  * and whether the newest attempt was interrupted (a step whose end is not on record).
  */
-function undoneBy(earlier: readonly LoggedCall[] | undefined): { complete: boolean; interrupted: boolean } {
-  if (earlier === undefined || earlier.length === 0) return { complete: false, interrupted: false };
-  const attempts = new Map<string, LoggedCall[]>();
-  for (const step of earlier) {
-    const id = step.intent.compensates?.rollbackId ?? '';
-    attempts.set(id, [...(attempts.get(id) ?? []), step]);
-  }
-  const complete = [...attempts.values()].some((steps) => {
-    const count = steps[0]?.intent.compensates?.steps ?? 0;
-    const ok = new Set(
-      steps.filter((step) => step.outcome?.outcome === 'ok').map((step) => step.intent.compensates?.step),
-    );
-    return count > 0 && Array.from({ length: count }, (_, index) => index).every((index) => ok.has(index));
-  });
-  const newest = attempts.get(earlier.at(-1)?.intent.compensates?.rollbackId ?? '') ?? [];
-  return { complete, interrupted: newest.some((step) => step.outcome === undefined) };
+function undoneBy(earlier: readonly LoggedCall[] | undefined): {
+  complete: boolean;
+  interrupted: boolean;
+  steps: number;
+  doneSteps: number[];
+} {
+  if (earlier === undefined || earlier.length === 0)
+    return { complete: false, interrupted: false, steps: 0, doneSteps: [] };
+  const stepsOf = (step: LoggedCall) => step.intent.compensates?.steps ?? 0;
+  const newest = earlier.at(-1) as LoggedCall;
+  const count = stepsOf(newest);
+  // the steps that ended ok in any attempt that built as many steps as the newest one
+  const done = new Set<number>();
+  for (const step of earlier)
+    if (stepsOf(step) === count && step.outcome?.outcome === 'ok')
+      done.add(step.intent.compensates?.step ?? -1);
+  const complete =
+    count > 0 && Array.from({ length: count }, (_, index) => index).every((index) => done.has(index));
+  const rollbackId = newest.intent.compensates?.rollbackId;
+  const interrupted = earlier.some(
+    (step) => step.intent.compensates?.rollbackId === rollbackId && step.outcome === undefined,
+  );
+  return { complete, interrupted, steps: count, doneSteps: [...done].sort((a, b) => a - b) };
 }
 
+/** The captured state of a call (read back from the store, unsealed) and the digests of its content. */
 async function capturedValues(
   audit: AuditLog,
   call: LoggedCall,
-): Promise<Record<string, CapturedValue> | string> {
+): Promise<{ values: Record<string, CapturedValue>; digests: string[] } | string> {
   const values: Record<string, CapturedValue> = {};
+  const digests: string[] = [];
   for (const capture of call.intent.reversal?.captures ?? []) {
     let bytes: Uint8Array | undefined;
     try {
@@ -223,12 +252,14 @@ async function capturedValues(
     if (bytes === undefined)
       return `its captured state \`${capture.name}\` is gone (purged with the log's retention)`;
     try {
-      values[capture.name] = JSON.parse(new TextDecoder().decode(bytes)) as CapturedValue;
+      const json = unsealCaptured(bytes);
+      values[capture.name] = JSON.parse(new TextDecoder().decode(json)) as CapturedValue;
+      digests.push(digestOf(json));
     } catch (error) {
       return `its captured state \`${capture.name}\` is not readable: ${describeError(error)}`;
     }
   }
-  return values;
+  return { values, digests };
 }
 
 export function reversalCallOf(call: LoggedCall): ReversalCall {
@@ -248,29 +279,30 @@ function resourcesOf(compiled: CompiledReversal, call: ReversalCall): string[] {
 }
 
 /**
- * Calls of other sessions, after the first call to undo, on the same server, that changed a resource
- * a call to undo changed: undoing would overwrite their change.
+ * Calls of other sessions recorded after `afterSeq`, on the same server, that changed a resource a
+ * call to undo changed: undoing would overwrite their change. Also where the next scan starts.
  */
-async function findConflicts(
+export async function conflictsSince(
   audit: AuditLog,
   policy: PreparedPolicy,
   sessionId: string,
   afterSeq: number,
   planned: readonly PlannedCall[],
-): Promise<Conflict[]> {
+): Promise<{ conflicts: Conflict[]; lastSeq: number }> {
   const undoing = planned.filter((call) => call.status === 'undo' && call.resources.length > 0);
-  if (undoing.length === 0) return [];
+  const { calls, lastSeq } = await callsSince(audit, afterSeq);
+  if (undoing.length === 0) return { conflicts: [], lastSeq };
   const ours = new Set([sessionId, rollbackSessionOf(sessionId)]);
   const conflicts: Conflict[] = [];
-  for (const other of await callsSince(audit, afterSeq)) {
+  for (const other of calls) {
     const { intent } = other;
     if (ours.has(intent.sessionId) || !mayHaveRun(other)) continue;
     const compiled = policy.reversalOf(intent.tool);
     if (compiled === undefined) continue;
-    const touched = new Set(resourcesOf(compiled, reversalCallOf(other)));
+    const touched = resourcesOf(compiled, reversalCallOf(other));
     for (const call of undoing) {
       if (call.tool.server !== intent.tool.server) continue;
-      const resource = call.resources.find((each) => touched.has(each));
+      const resource = call.resources.find((mine) => touched.some((theirs) => sameResource(mine, theirs)));
       if (resource === undefined) continue;
       conflicts.push({
         decisionId: call.decisionId,
@@ -285,5 +317,21 @@ async function findConflicts(
       });
     }
   }
-  return conflicts;
+  return { conflicts, lastSeq };
+}
+
+/**
+ * Do two resources (paths, names) name the same thing, or one contain the other? A folder covers what
+ * is under it, and a relative path may be any path that ends with it (the server resolves it; we
+ * cannot): better a conflict too many than a change overwritten without a word.
+ */
+export function sameResource(left: string, right: string): boolean {
+  if (left === right) return true;
+  const under = (path: string, folder: string) =>
+    path.startsWith(folder.endsWith('/') ? folder : `${folder}/`);
+  if (under(left, right) || under(right, left)) return true;
+  const relative = (path: string) => path.replace(/^(\.\/)+/, '');
+  if (!left.startsWith('/') && right.startsWith('/')) return right.endsWith(`/${relative(left)}`);
+  if (!right.startsWith('/') && left.startsWith('/')) return left.endsWith(`/${relative(right)}`);
+  return false;
 }

@@ -29,7 +29,13 @@ import { rollbackSessionOf } from '../spec/reversal.js';
 import type { Principal } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { CounterStore } from '../store/state-stores.js';
-import { type PlannedCall, planRollback, type RollbackPlan, RollbackRefused } from './rollback-plan.js';
+import {
+  conflictsSince,
+  type PlannedCall,
+  planRollback,
+  type RollbackPlan,
+  RollbackRefused,
+} from './rollback-plan.js';
 
 /** What runs compensations and reads upstreams: the gateway of the deployment (cli wires it). */
 export interface CompensationRunner {
@@ -91,19 +97,22 @@ const LEASE_RENEW_MS = 10_000;
 
 export { RollbackRefused } from './rollback-plan.js';
 
-/** Plans and runs a rollback; throws `RollbackRefused` when it cannot start (with nothing done). */
+/**
+ * Takes the session's lease, plans and runs a rollback; throws `RollbackRefused` when it cannot start
+ * (with nothing done). The plan is made under the lease, so no other rollback changes it meanwhile.
+ */
 export async function rollbackSession(options: RollbackOptions): Promise<RollbackReport> {
   const { audit, policy, sessionId } = options;
-  const plan = await planRollback({ audit, policy, sessionId, ...(options.to ? { to: options.to } : {}) });
-  if (plan.conflicts.length > 0 && options.force !== true)
-    throw new RollbackRefused(
-      `${plan.conflicts.length} change(s) by other sessions since would be overwritten (${describeConflicts(plan)}): nothing was undone; check them, then roll back with --force to overwrite`,
-      'conflicts',
-      plan,
-    );
   const rollbackId = randomUUID();
   const lease = await Lease.take(options, `reins.rollback:${sessionId}`, rollbackId);
   try {
+    const plan = await planRollback({ audit, policy, sessionId, ...(options.to ? { to: options.to } : {}) });
+    if (plan.conflicts.length > 0 && options.force !== true)
+      throw new RollbackRefused(
+        `${plan.conflicts.length} change(s) by other sessions since would be overwritten (${describeConflicts(plan.conflicts)}): nothing was undone; check them, then roll back with --force to overwrite`,
+        'conflicts',
+        plan,
+      );
     const agentId = plan.calls[0]?.principal.agentId ?? '';
     const about = { sessionId, agentId };
     const where = options.to ? `, keeping \`${options.to}\`` : '';
@@ -137,6 +146,7 @@ async function runPlan(
 ): Promise<CallRollbackResult[]> {
   const results: CallRollbackResult[] = [];
   let stopped = false;
+  let scannedTo = plan.scannedTo;
   for (const call of plan.calls) {
     const tool = `${call.tool.server}/${call.tool.name}`;
     const base = { decisionId: call.decisionId, tool, compensations: [] as string[] };
@@ -149,8 +159,16 @@ async function runPlan(
       results.push({ ...base, status, ...(call.reason !== undefined ? { detail: call.reason } : {}) });
       continue;
     }
-    if (lease.lost !== undefined) {
-      results.push({ ...base, status: 'failed', detail: lease.lost });
+    // another session may have changed the same resources while this rollback ran: not overwritten
+    const since = await conflictsSince(options.audit, options.policy, plan.sessionId, scannedTo, [call]);
+    scannedTo = since.lastSeq;
+    const lost = lease.lost;
+    const conflict = options.force === true ? undefined : since.conflicts[0];
+    if (lost !== undefined || conflict !== undefined) {
+      const detail =
+        lost ??
+        `another session changed it while the rollback ran (${describeConflicts(since.conflicts)}): not overwritten; roll back again with --force to overwrite`;
+      results.push({ ...base, status: 'failed', detail });
       stopped = true;
       continue;
     }
@@ -191,6 +209,8 @@ async function undoCall(
   }
   const compensations: string[] = [];
   for (const [step, compensation] of call.steps.entries()) {
+    // a step a stopped rollback completed is not run again (an undo never runs twice)
+    if (call.doneSteps.includes(step)) continue;
     const request: CompensationRequest = {
       principal: call.principal,
       sessionId: session,
@@ -214,8 +234,12 @@ async function undoCall(
         compensations,
       };
     compensations.push(result.decisionId);
-    if (result.status !== 'ok') {
-      const why = result.status === 'denied' ? `refused: ${result.reason}` : `failed: ${result.error}`;
+    // a tool that answered with an error (recorded `error`) did not undo anything
+    if (result.status !== 'ok' || result.outcome !== 'ok') {
+      const why =
+        result.status === 'denied'
+          ? `refused: ${result.reason}`
+          : `failed: ${result.status === 'error' ? result.error : `the tool reported an error (${describeOutput(result.output)})`}`;
       return {
         ...base,
         status: 'failed',
@@ -227,9 +251,19 @@ async function undoCall(
   return { ...base, status: 'undone', compensations };
 }
 
+/** A tool's failure text for the report: the text parts of an MCP result, shortened. */
+function describeOutput(output: unknown): string {
+  const content = (output as { content?: unknown } | undefined)?.content;
+  const text = (Array.isArray(content) ? content : [])
+    .map((part) => (typeof part?.text === 'string' ? part.text : ''))
+    .join(' ')
+    .trim();
+  return text === '' ? 'no text' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
 /**
- * Is the call's state already as it was captured before it ran (its captures, taken again now, have
- * the same hashes)? A string when they cannot be taken.
+ * Is the call's state already as it was captured before it ran (its captures, taken again now, hold
+ * the same content)? A string when they cannot be taken.
  */
 async function alreadyAsCaptured(
   options: RollbackOptions,
@@ -255,8 +289,10 @@ async function alreadyAsCaptured(
     options.signal ?? new AbortController().signal,
   );
   if (taken.failure !== undefined) return `its state cannot be read again: ${taken.failure}`;
-  const now = taken.contents.map((content) => content.hash);
-  return now.length === call.captureHashes.length && now.every((hash, at) => hash === call.captureHashes[at]);
+  const now = taken.digests;
+  return (
+    now.length === call.captureDigests.length && now.every((digest, at) => digest === call.captureDigests[at])
+  );
 }
 
 function reportOf(
@@ -279,8 +315,8 @@ function reportOf(
   return { rollbackId, plan, results, complete, message };
 }
 
-function describeConflicts(plan: RollbackPlan): string {
-  return plan.conflicts
+function describeConflicts(conflicts: RollbackPlan['conflicts']): string {
+  return conflicts
     .slice(0, 5)
     .map(
       (conflict) =>

@@ -54,9 +54,16 @@ export async function compensationsOf(
   return byUndone;
 }
 
-/** Calls of every session recorded after `afterSeq` (bounded: a scan that would be longer fails). */
-export async function callsSince(audit: AuditLog, afterSeq: number): Promise<LoggedCall[]> {
-  return joinCalls(await readAll(audit, { afterSeq }, MAX_CONFLICT_SCAN));
+/**
+ * Calls of every session recorded after `afterSeq` (bounded: a scan that would be longer fails), and
+ * the last sequence number read (where the next scan starts).
+ */
+export async function callsSince(
+  audit: AuditLog,
+  afterSeq: number,
+): Promise<{ calls: LoggedCall[]; lastSeq: number }> {
+  const records = await readAll(audit, { afterSeq }, MAX_CONFLICT_SCAN);
+  return { calls: joinCalls(records), lastSeq: records.at(-1)?.seq ?? afterSeq };
 }
 
 async function readAll(audit: AuditLog, query: AuditQuery, max = Number.POSITIVE_INFINITY) {

@@ -26,6 +26,7 @@ export const DIAGNOSTIC_CODES = {
   standing_unavailable: 'deployment',
   state_unavailable: 'deployment',
   capture_failed: 'deployment',
+  reserved_session: 'deployment',
   unknown_tool: 'policy',
   out_of_scope: 'policy',
   session_paused: 'policy',

@@ -163,7 +163,17 @@ export const CompensatesSchema = z.strictObject({
 });
 export type Compensates = z.infer<typeof CompensatesSchema>;
 
-/** The session in which a session's compensations run: one per rolled-back session. */
+/**
+ * Where a session's compensations run: one rollback session per rolled-back session, in a namespace
+ * Reins reserves (the harness refuses every other call there, so no agent can work in it or name it).
+ */
 export function rollbackSessionOf(sessionId: string): string {
-  return `${sessionId}/rollback`;
+  return `${ROLLBACK_SESSION_PREFIX}${sessionId}`;
+}
+
+const ROLLBACK_SESSION_PREFIX = 'reins.rollback/';
+
+/** Is this a rollback session (reserved: only a rollback's compensations run in it)? */
+export function isRollbackSession(sessionId: string): boolean {
+  return sessionId.startsWith(ROLLBACK_SESSION_PREFIX);
 }
