@@ -92,7 +92,7 @@ async function badChange(agent: Client, read: () => Promise<GraphSets>): Promise
 /** What the agent sees of the graph (through the gateway, and the memory guard if there is one). */
 async function seen(agent: Client): Promise<GraphSets> {
   const result = await callOk(agent, 'memory__read_graph', {});
-  return graphSets(result.structuredContent as Parameters<typeof graphSets>[0]);
+  return graphSets(result.structuredContent as unknown as Parameters<typeof graphSets>[0]);
 }
 
 function intents(deployment: RollbackDeployment, session: string): { decisionId: string; tool: string }[] {
