@@ -45,7 +45,7 @@ rules:
     effect: approve
     reason: protected files need a human
     tool: { server: fs, name: write_file }
-    when: 'args.path.contains("/protected/")'
+    when: 'args.path.contains("/protected/") && !has(context.rollback)' # a rollback's undo is not held by it
   - { id: work, effect: allow, reason: the agent edits files and notes, tool: { server: [fs, memory] } }
 rollback:
   profiles:
@@ -239,4 +239,27 @@ describe('reversible or approved, through the real gateway', () => {
     );
     expect(plan.stdout).toMatch(/fs\/write_file: undo/);
   }, 60_000);
+
+  it('rolls the session back without holding its compensations for a human (the operator asked for them)', async () => {
+    const rollback = running.startRollback(['--session', 'gated', '--reason', 'undo the gated run']);
+    try {
+      const ended = await eventually(
+        async () => {
+          const held = pendingApprovals().find((each) => each.sessionId === 'gated/rollback');
+          if (held !== undefined)
+            throw new StopWaiting(
+              `the compensation \`${held.tool.server}/${held.tool.name}\` of the rollback was held for approval (${held.reasons.join('; ')}): the rollback waits for a human until the approval expires`,
+            );
+          return present(rollback.child.exitCode ?? undefined, 'the rollback is still running');
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: () => `the rollback: ${rollback.output().stderr}` },
+      );
+      expect(ended, rollback.output().stderr + rollback.output().stdout).toBe(0);
+    } finally {
+      rollback.child.kill('SIGKILL');
+      await rollback.exited;
+    }
+    expect(readFileSync(join(running.work, 'config.yaml'), 'utf8')).toBe('replicas: 3\n');
+    expect(readFileSync(join(running.work, 'final.txt'), 'utf8')).toBe('draft\n'); // irreversible: stays
+  }, 90_000);
 });
