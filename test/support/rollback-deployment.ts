@@ -6,7 +6,17 @@
  * Agents connect with the official SDK client over Streamable HTTP, one credential per session;
  * `reins rollback` runs as its own process, as an operator runs it from a terminal.
  */
-import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,6 +28,7 @@ import {
   type Deployment,
   MEMORY_SERVER,
   okIn,
+  REINS_BIN,
   reinsIn,
 } from './deployment-fixture.js';
 import { type SpawnedGateway, spawnGateway } from './spawned-gateway.js';
@@ -53,18 +64,40 @@ export interface RollbackDeployment {
   readonly gateway: SpawnedGateway;
   /** The filesystem server's allowed directory (real path). */
   readonly work: string;
+  /** server-memory's file (MEMORY_FILE_PATH). */
+  readonly memoryFile: string;
   readonly agentId: string;
   /** An MCP client of the agent in `session` (a credential bound to it). */
   connect(session: string): Promise<Client>;
   /** `reins rollback ...` as the admin (or `as`: `viewer`), in its own process; never throws. */
   rollback(args: readonly string[], as?: 'admin' | 'viewer'): CliRun;
+  /** `reins rollback ...` as the admin, started in the background (to be killed, or awaited). */
+  startRollback(args: readonly string[]): RunningCli;
   /** Any `reins` command on the deployment as the admin; throws on failure. */
   reins(...args: string[]): string;
   close(): Promise<void>;
 }
 
+/** A CLI process running in the background. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  /** What it wrote so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves once it ended: its exit code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface RollbackDeploymentOptions {
+  /** The policy (default ROLLBACK_POLICY). */
+  readonly policy?: string;
+  /** Appended to reins.yaml (e.g. `limits: ...`). */
+  readonly extra?: string;
+  /** The agent's roles (e.g. `tenant:acme` for the memory guard). */
+  readonly agentRoles?: string;
+}
+
 export async function startRollbackDeployment(
-  options: { policy?: string; extra?: string } = {},
+  options: RollbackDeploymentOptions = {},
 ): Promise<RollbackDeployment> {
   const deployment = createDeployment({ policy: options.policy ?? ROLLBACK_POLICY });
   const { directory } = deployment;
@@ -91,7 +124,8 @@ ${options.extra ?? ''}`,
   const agentId = 'editor';
   const admin = (...args: string[]) => okIn(directory, {}, ...args, '--config', deployment.config);
   admin('keys', 'generate');
-  admin('agents', 'create', agentId, '--owner', 'olivia', '--scopes', 'fs/*,memory/*');
+  const roles = options.agentRoles === undefined ? [] : ['--roles', options.agentRoles];
+  admin('agents', 'create', agentId, '--owner', 'olivia', '--scopes', 'fs/*,memory/*', ...roles);
   const root = admin('users', 'create', 'root', '--role', 'admin').trim();
   const viewer = okIn(
     directory,
@@ -110,6 +144,7 @@ ${options.extra ?? ''}`,
     deployment,
     gateway,
     work,
+    memoryFile: join(directory, 'memory.jsonl'),
     agentId,
     connect: async (session) => {
       const token = admin('agents', 'token', agentId, '--session', session).trim();
@@ -131,6 +166,8 @@ ${options.extra ?? ''}`,
         '--config',
         deployment.config,
       ),
+    startRollback: (args) =>
+      startCli(directory, { REINS_TOKEN: root }, ['rollback', ...args, '--config', deployment.config]),
     reins: (...args) => okIn(directory, { REINS_TOKEN: root }, ...args, '--config', deployment.config),
     close: async () => {
       for (const client of clients) await client.close().catch(() => {});
@@ -173,4 +210,68 @@ export function snapshot(root: string): Record<string, string> {
   };
   walk('');
   return entries;
+}
+
+/** Runs the built CLI in the background in `cwd`, with `env` on a clean environment. */
+export function startCli(cwd: string, env: Record<string, string>, args: readonly string[]): RunningCli {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^REINS_/.test(name)));
+  const child = spawn(process.execPath, [REINS_BIN, ...args], {
+    cwd,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** server-memory's knowledge graph, compared as sets: entities with their observations, and relations. */
+export interface GraphSets {
+  /** `name (type)` → its observations, sorted, without duplicates. */
+  readonly entities: Record<string, string[]>;
+  /** `from -relationType-> to`, sorted, without duplicates. */
+  readonly relations: string[];
+}
+
+interface GraphLike {
+  readonly entities: readonly { name: string; entityType: string; observations: readonly string[] }[];
+  readonly relations: readonly { from: string; to: string; relationType: string }[];
+}
+
+/** A graph as sets (the order in which the server keeps entries is not state a rollback restores). */
+export function graphSets(graph: GraphLike): GraphSets {
+  const entities: Record<string, string[]> = {};
+  for (const entity of [...graph.entities].sort((a, b) => a.name.localeCompare(b.name)))
+    entities[`${entity.name} (${entity.entityType})`] = [...new Set(entity.observations)].sort();
+  const relations = [
+    ...new Set(
+      graph.relations.map((relation) => `${relation.from} -${relation.relationType}-> ${relation.to}`),
+    ),
+  ].sort();
+  return { entities, relations };
+}
+
+/** The graph as server-memory stores it in its file (names as stored: with a tenant's prefix, if any). */
+export function memoryFileGraph(file: string): GraphSets {
+  const graph: { entities: GraphLike['entities'][number][]; relations: GraphLike['relations'][number][] } = {
+    entities: [],
+    relations: [],
+  };
+  if (!existsSync(file)) return graphSets(graph);
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const item = JSON.parse(line);
+    if (item.type === 'entity') graph.entities.push(item);
+    else if (item.type === 'relation') graph.relations.push(item);
+  }
+  return graphSets(graph);
 }
