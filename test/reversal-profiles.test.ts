@@ -5,11 +5,12 @@
  * directory), each driven by the SDK Client over stdio. For every tool: take the captures the compiled
  * reversal asks for (refusing the call when one is not accepted, as the harness does), run the call,
  * build its compensation, run that, and check the state is restored: the directory tree byte for byte
- * (ignoring `.reins-trash`), the memory graph as sets. No Reins gateway here: this checks the
- * profiles, the harness and rollback are tested elsewhere.
+ * (ignoring `.reins-trash`), the memory graph as sets. Where the result matters, the undo gets the
+ * result as the harness records it (through the policy's output redaction) or one that lies. No Reins
+ * gateway here: this checks the profiles, the harness and rollback are tested elsewhere.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -35,6 +36,9 @@ rollback:
   profiles:
     - { profile: server-filesystem, server: fs }
     - { profile: server-memory, server: memory }
+redaction:
+  detectors: [email]
+  outputs: { email: redact }
 `;
 
 let policy: PreparedPolicy;
@@ -44,10 +48,16 @@ let fs: Client;
 let memory: Client;
 let decisions = 0;
 
-async function connect(script: string, args: string[], env: Record<string, string> = {}): Promise<Client> {
+async function connect(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  prefix: readonly string[] = [],
+): Promise<Client> {
+  const [command, ...before] = [...prefix, process.execPath];
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [script, ...args],
+    command: command as string,
+    args: [...before, script, ...args],
     env: { ...(process.env as Record<string, string>), ...env },
     stderr: 'pipe',
   });
@@ -98,6 +108,8 @@ function textOf(result: ToolResult): string {
 /** What a governed call left behind for its undo. */
 interface Done {
   readonly server: string;
+  /** The server process it ran on (and its undo runs on). */
+  readonly client: Client;
   readonly call: ReversalCall;
   readonly outcome: CapturedValue;
   readonly captured: Record<string, CapturedValue>;
@@ -110,8 +122,12 @@ interface Done {
  * Takes the captures, then runs the call, as the harness does; a capture that is not accepted stops
  * the call (it does not run).
  */
-async function governed(server: 'fs' | 'memory', name: string, args: Record<string, unknown>): Promise<Done> {
-  const client = server === 'fs' ? fs : memory;
+async function governed(
+  server: 'fs' | 'memory',
+  name: string,
+  args: Record<string, unknown>,
+  client: Client = server === 'fs' ? fs : memory,
+): Promise<Done> {
   const reversal = policy.reversalOf({ server, name });
   if (reversal === undefined) throw new Error(`no reversal for ${server}/${name}`);
   const call: ReversalCall = { decisionId: `d-${++decisions}`, sessionId: 's-1', server, name, args };
@@ -128,7 +144,7 @@ async function governed(server: 'fs' | 'memory', name: string, args: Record<stri
   const resources = reversal.resources(call);
   if (!resources.ok) throw new Error(resources.error);
   const outcome = await run(client, name, args);
-  return { server, call, outcome, captured, facts, resources: resources.value };
+  return { server, client, call, outcome, captured, facts, resources: resources.value };
 }
 
 /** Builds the compensation of a call that ran, and runs its steps; returns them. */
@@ -139,7 +155,7 @@ async function undo(done: Done): Promise<{ tool: string; args: Record<string, un
   const steps = reversal.compensation(done.call, result, done.captured);
   if (!steps.ok) throw new Error(steps.error);
   for (const step of steps.value) {
-    const outcome = await run(done.server === 'fs' ? fs : memory, step.tool, step.args);
+    const outcome = await run(done.client, step.tool, step.args);
     if (!outcome.ok) throw new Error(`${step.tool} failed: ${outcome.error}`);
   }
   return steps.value;
@@ -173,6 +189,20 @@ function ok(done: Done): Done {
 }
 
 const REVERSIBLE = { kind: 'reversible', reversible: true };
+
+/** The call as the harness records it: its result through the policy's output redaction. */
+function recorded(done: Done): Done {
+  const tool = { server: done.server, name: done.call.name };
+  const redacted = policy.redaction?.redactOutput(tool, policy.toolFacts(tool), done.outcome.result);
+  if (redacted === undefined) throw new Error('the test policy has no redaction');
+  return { ...done, outcome: { ok: true, result: redacted.value } };
+}
+
+/** The call with a result that says something else than what happened (a lying upstream or agent). */
+function claiming(done: Done, structuredContent: Record<string, unknown>): Done {
+  const result = { content: [{ type: 'text', text: JSON.stringify(structuredContent) }], structuredContent };
+  return { ...done, outcome: { ok: true, result } };
+}
 
 describe('server-filesystem', () => {
   it('write_file over an existing file: the exact bytes come back', async () => {
@@ -281,6 +311,32 @@ describe('server-filesystem', () => {
     );
   });
 
+  it('a failed read whose text merely contains ENOENT (in the path) is not "absent": the call does not run', async () => {
+    await expect(
+      governed('fs', 'write_file', { path: join(directory, 'ENOENT', 'x.txt'), content: 'x' }),
+    ).rejects.toThrow(/capture before not accepted: Access denied/);
+    await expect(governed('fs', 'create_directory', { path: join(directory, 'ENOENT') })).rejects.toThrow(
+      /capture existed not accepted: Access denied/,
+    );
+  });
+
+  it('resources name each path normalised, however the call spells it', async () => {
+    const before = tree();
+    const done: Done[] = [];
+    done.push(ok(await governed('fs', 'write_file', { path: `${root}/sub/..//./same.txt`, content: 'a' })));
+    expect(done[0]?.resources).toEqual([join(root, 'same.txt')]);
+    const edit = { path: './sub/../same.txt', edits: [{ oldText: 'a', newText: 'b' }] };
+    done.push(ok(await governed('fs', 'edit_file', edit)));
+    expect(done[1]?.resources).toEqual(['same.txt']);
+    done.push(ok(await governed('fs', 'create_directory', { path: `${root}//made/` })));
+    expect(done[2]?.resources).toEqual([join(root, 'made')]);
+    const move = { source: `${root}/made/../same.txt`, destination: `${root}/made//moved.txt/` };
+    done.push(ok(await governed('fs', 'move_file', move)));
+    expect(done[3]?.resources).toEqual([join(root, 'same.txt'), join(root, 'made', 'moved.txt')]);
+    await undoAll(done);
+    expect(tree()).toEqual(before);
+  });
+
   it('a whole session, undone in reverse: the tree is back byte for byte', async () => {
     writeFileSync(join(root, 'session.txt'), 'one\ntwo\n');
     const before = tree();
@@ -308,6 +364,37 @@ describe('server-filesystem', () => {
     );
     await undoAll(done);
     expect(tree()).toEqual(before);
+  });
+});
+
+/** Root reads any file: the server then runs as `nobody`, so that a file can be unreadable to it. */
+const UNPRIVILEGED =
+  process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+
+describe('server-filesystem, a file the server may not read', () => {
+  let locked: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    locked = mkdtempSync(join(tmpdir(), 'reins-reversal-locked-'));
+    chmodSync(locked, 0o777);
+    client = await connect(FILESYSTEM_SERVER, [locked], {}, UNPRIVILEGED);
+  }, 30_000);
+
+  afterAll(async () => {
+    await client?.close();
+    if (locked) rmSync(locked, { recursive: true, force: true });
+  });
+
+  it('an EACCES read is not "absent" because the file is named ENOENT: the call does not run', async () => {
+    const path = join(locked, 'ENOENT.txt');
+    writeFileSync(path, 'the only copy');
+    chmodSync(path, 0o000);
+    await expect(governed('fs', 'write_file', { path, content: 'overwritten' }, client)).rejects.toThrow(
+      /capture before not accepted: EACCES/,
+    );
+    chmodSync(path, 0o600);
+    expect(readFileSync(path, 'utf8')).toBe('the only copy');
   });
 });
 
@@ -362,6 +449,93 @@ describe('server-memory', () => {
     expect(await graph()).toEqual(before);
   });
 
+  it('create_entities, create_relations, add_observations: undone from the arguments and captures, not from the redacted result', async () => {
+    const before = await graph();
+    const created = recorded(
+      ok(
+        await governed('memory', 'create_entities', {
+          entities: [{ name: 'dana@example.com', entityType: 'person', observations: ['new'] }],
+        }),
+      ),
+    );
+    expect(JSON.stringify(created.outcome.result)).toContain('[REDACTED:email]');
+    expect(JSON.stringify(created.outcome.result)).not.toContain('dana@example.com');
+    const related = recorded(
+      ok(
+        await governed('memory', 'create_relations', {
+          relations: [{ from: 'dana@example.com', to: 'acme', relationType: 'works_at' }],
+        }),
+      ),
+    );
+    const observed = recorded(
+      ok(
+        await governed('memory', 'add_observations', {
+          observations: [{ entityName: 'ana', contents: ['writes to ana@example.com', 'likes tea'] }],
+        }),
+      ),
+    );
+    expect(await graph()).not.toEqual(before);
+    await undoAll([created, related, observed]);
+    expect(await graph()).toEqual(before);
+  });
+
+  it('a result naming what the call did not add cannot widen the undo', async () => {
+    const before = await graph();
+    const created = ok(
+      await governed('memory', 'create_entities', {
+        entities: [{ name: 'fern', entityType: 'person', observations: [] }],
+      }),
+    );
+    const related = ok(
+      await governed('memory', 'create_relations', {
+        relations: [{ from: 'fern', to: 'acme', relationType: 'likes' }],
+      }),
+    );
+    const observed = ok(
+      await governed('memory', 'add_observations', {
+        observations: [{ entityName: 'ana', contents: ['met fern'] }],
+      }),
+    );
+    const bob = { name: 'bob', entityType: 'person', observations: [] };
+    const lies = [
+      claiming(created, { entities: [{ name: 'fern', entityType: 'person', observations: [] }, bob] }),
+      claiming(related, {
+        relations: [
+          { from: 'fern', to: 'acme', relationType: 'likes' },
+          { from: 'bob', to: 'ana', relationType: 'knows' },
+        ],
+      }),
+      claiming(observed, { results: [{ entityName: 'ana', addedObservations: ['met fern', 'likes tea'] }] }),
+    ];
+    await undoAll(lies);
+    expect(await graph()).toEqual(before);
+  });
+
+  it('create_entities of a name older relations already named: the undo gives those relations back (and may run twice)', async () => {
+    // another session related "gail" before anyone created her, which server-memory accepts
+    const older = [
+      { from: 'gail', to: 'acme', relationType: 'applied_to' },
+      { from: 'bob', to: 'gail', relationType: 'knows' },
+    ];
+    if (!(await run(memory, 'create_relations', { relations: older })).ok) throw new Error('cannot relate');
+    const before = await graph();
+    const done = ok(
+      await governed('memory', 'create_entities', {
+        entities: [{ name: 'gail', entityType: 'person', observations: [] }],
+      }),
+    );
+    expect(done.facts).toEqual(REVERSIBLE);
+    const steps = await undo(done);
+    expect(steps).toEqual([
+      { tool: 'delete_entities', args: { entityNames: ['gail'] } },
+      { tool: 'create_relations', args: { relations: older } },
+    ]);
+    expect(await graph()).toEqual(before);
+    await undo(done);
+    expect(await graph()).toEqual(before);
+    if (!(await run(memory, 'delete_relations', { relations: older })).ok) throw new Error('cannot clean up');
+  });
+
   it('create_relations and add_observations: removes what was added', async () => {
     const before = await graph();
     const related = ok(
@@ -412,6 +586,40 @@ describe('server-memory', () => {
       },
     ]);
     expect(await graph()).toEqual(before);
+  });
+
+  it('add_observations naming an entity that does not exist changes nothing, and has nothing to undo', async () => {
+    const before = await graph();
+    const done = await governed('memory', 'add_observations', {
+      observations: [
+        { entityName: 'ana', contents: ['would be new'] },
+        { entityName: 'ghost', contents: ['x'] },
+      ],
+    });
+    expect(done.outcome).toEqual({ ok: false, error: expect.stringContaining('ghost not found') });
+    expect(await graph()).toEqual(before);
+    expect(await undo(done)).toEqual([]);
+  });
+
+  it('delete_observations of an observation held twice: it comes back twice', async () => {
+    const seeded = await run(memory, 'create_entities', {
+      entities: [{ name: 'hal', entityType: 'robot', observations: ['dup', 'kept', 'dup'] }],
+    });
+    if (!seeded.ok) throw new Error('cannot seed');
+    const before = await graph();
+    const done = ok(
+      await governed('memory', 'delete_observations', {
+        deletions: [{ entityName: 'hal', observations: ['dup'] }],
+      }),
+    );
+    expect(await undo(done)).toEqual([
+      { tool: 'add_observations', args: { observations: [{ entityName: 'hal', contents: ['dup', 'dup'] }] } },
+    ]);
+    expect(await graph()).toEqual(before);
+    await undo(done);
+    expect(await graph()).toEqual(before);
+    if (!(await run(memory, 'delete_entities', { entityNames: ['hal'] })).ok)
+      throw new Error('cannot clean up');
   });
 
   it('delete_relations: creates back those that existed', async () => {

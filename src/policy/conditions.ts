@@ -7,7 +7,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { describeError } from '../spec/errors.js';
-import { base64Utf8, basename, dirname, isBase64Utf8 } from './reversal-functions.js';
+import { base64Utf8, basename, dirname, isBase64Utf8, normalizePath } from './reversal-functions.js';
 
 const ENVIRONMENT_OPTIONS = {
   homogeneousAggregateLiterals: false,
@@ -179,6 +179,7 @@ function reversalBase(): Environment {
     })
     .registerFunction('dirname(string): string', dirname)
     .registerFunction('basename(string): string', basename)
+    .registerFunction('normalizePath(string): string', normalizePath)
     .registerFunction('base64Utf8(string): string', base64Utf8)
     .registerFunction('isBase64Utf8(string): bool', isBase64Utf8);
 }

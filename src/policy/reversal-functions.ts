@@ -5,8 +5,28 @@
  * the JSON a capture read or a compensation step is called with. The built-in profiles need them:
  * server-filesystem has no delete tool (a created file is moved into a trash folder, whose path is
  * built with `dirname`/`basename`) and reads raw bytes only as base64 (`read_media_file`) while
- * `write_file` takes text (`base64Utf8`, `isBase64Utf8`).
+ * `write_file` takes text (`base64Utf8`, `isBase64Utf8`); the paths it names as resources are compared
+ * across sessions, so they are normalised first (`normalizePath`).
  */
+
+/**
+ * POSIX `path.normalize` (Node's results) without a trailing slash: `.` segments and duplicate slashes
+ * go, `..` takes off the segment before it (never above `/`), `dir/../a.txt` → `a.txt`, `a//b/` →
+ * `a/b`, `` → `.`. A trailing slash would make `dir/` and `dir` different resources.
+ */
+export function normalizePath(path: string): string {
+  const absolute = path.startsWith('/');
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment !== '..') segments.push(segment);
+    else if (segments.length > 0 && segments[segments.length - 1] !== '..') segments.pop();
+    else if (!absolute) segments.push('..');
+  }
+  const joined = segments.join('/');
+  if (absolute) return `/${joined}`;
+  return joined === '' ? '.' : joined;
+}
 
 /** POSIX `path.dirname` (Node's algorithm): `a/b.txt` → `a`, `b.txt` → `.`, `/b` → `/`. */
 export function dirname(path: string): string {

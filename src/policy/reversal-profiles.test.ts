@@ -1,12 +1,14 @@
 /**
  * @module policy/reversal-profiles.test
- * The built-in profiles are valid policy (ReversalSchema, strictly) and compile; what they build from
- * results shaped as the real servers return them. test/reversal-profiles.test.ts runs them against the
- * real servers.
+ * The built-in profiles are valid policy (ReversalSchema, strictly) and compile; what they accept and
+ * build from captures shaped as the real servers return them; `normalizePath` against Node's
+ * path.posix.normalize. test/reversal-profiles.test.ts runs them against the real servers.
  */
+import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REVERSAL_PROFILE_NAMES, ReversalSchema } from '../spec/reversal.js';
 import type { CompiledReversal, ReversalCall } from './reversal.js';
+import { normalizePath } from './reversal-functions.js';
 import { compiledProfile, REVERSAL_PROFILES } from './reversal-profiles.js';
 
 function reversal(profile: 'server-filesystem' | 'server-memory', tool: string): CompiledReversal {
@@ -94,18 +96,139 @@ describe('the built-in profiles', () => {
     });
   });
 
-  it('server-memory add_observations: deletes what the result says was added', () => {
+  it('server-filesystem: only the server\'s own ENOENT message for the path is "absent"', () => {
+    const write = reversal('server-filesystem', 'write_file');
+    const call = callOf('write_file', { path: 'docs/../ENOENT.txt', content: 'x' });
+    const failed = (error: string) => write.accepts('before', { ok: false, error }, call);
+    expect(failed("ENOENT: no such file or directory, open '/srv/ENOENT.txt'")).toEqual({
+      ok: true,
+      value: true,
+    });
+    for (const error of [
+      "EACCES: permission denied, open '/srv/ENOENT.txt'",
+      'Access denied - path outside allowed directories: /ENOENT.txt not in /srv',
+      "ENOENT: no such file or directory, open '/srv/other.txt'",
+      "ENOENT: no such file or directory, stat '/srv/ENOENT.txt'",
+      "ENOENT: no such file or directory, open '/srv/ENOENT.txt' and more",
+      "x ENOENT: no such file or directory, open '/srv/ENOENT.txt'",
+    ])
+      expect(failed(error), error).toEqual({ ok: true, value: false });
+    const made = reversal('server-filesystem', 'create_directory');
+    const folder = callOf('create_directory', { path: '/srv/new/' });
+    const stat = { ok: false, error: "ENOENT: no such file or directory, stat '/srv/new'" };
+    expect(made.accepts('existed', stat, folder)).toEqual({ ok: true, value: true });
+    const open = { ok: false, error: "ENOENT: no such file or directory, open '/srv/new'" };
+    expect(made.accepts('existed', open, folder)).toEqual({ ok: true, value: false });
+  });
+
+  it('server-filesystem: resources are the paths normalised', () => {
+    const cases: [string, Record<string, unknown>, string[]][] = [
+      ['write_file', { path: 'dir/../a.txt', content: '' }, ['a.txt']],
+      ['edit_file', { path: '/srv//docs/./a.txt', edits: [] }, ['/srv/docs/a.txt']],
+      ['create_directory', { path: './out/' }, ['out']],
+      ['move_file', { source: 'a//b', destination: 'c/../b' }, ['a/b', 'b']],
+    ];
+    for (const [tool, args, resources] of cases)
+      expect(reversal('server-filesystem', tool).resources(callOf(tool, args))).toEqual({
+        ok: true,
+        value: resources,
+      });
+  });
+
+  it('server-memory create_entities: deletes the named entities that did not exist, gives back the relations that named them', () => {
+    const create = reversal('server-memory', 'create_entities');
+    const call = callOf('create_entities', {
+      entities: [
+        { name: 'ana', entityType: 'person', observations: [] },
+        { name: 'gail', entityType: 'person', observations: [] },
+      ],
+    });
+    expect(create.captures(call)).toEqual({
+      ok: true,
+      value: [{ name: 'graph', tool: 'read_graph', args: {} }],
+    });
+    const graph = {
+      ok: true,
+      result: {
+        structuredContent: {
+          entities: [{ name: 'ana', entityType: 'person', observations: ['x'] }],
+          relations: [
+            { from: 'ana', to: 'acme', relationType: 'works_at' },
+            { from: 'gail', to: 'acme', relationType: 'applied_to' },
+          ],
+        },
+      },
+    };
+    const lie = {
+      structuredContent: { entities: [{ name: 'bob', entityType: 'person', observations: [] }] },
+    };
+    expect(create.compensation(call, lie, { graph })).toEqual({
+      ok: true,
+      value: [
+        { tool: 'delete_entities', args: { entityNames: ['gail'] } },
+        {
+          tool: 'create_relations',
+          args: { relations: [{ from: 'gail', to: 'acme', relationType: 'applied_to' }] },
+        },
+      ],
+    });
+    expect(create.resources(call)).toEqual({ ok: true, value: ['ana', 'gail'] });
+  });
+
+  it('server-memory add_observations: deletes the named contents the entity did not have, whatever the result says', () => {
     const add = reversal('server-memory', 'add_observations');
     const call = callOf('add_observations', { observations: [{ entityName: 'ana', contents: ['x', 'y'] }] });
-    const result = { structuredContent: { results: [{ entityName: 'ana', addedObservations: ['y'] }] } };
-    expect(add.compensation(call, result, {})).toEqual({
+    expect(add.captures(call)).toEqual({
+      ok: true,
+      value: [{ name: 'nodes', tool: 'open_nodes', args: { names: ['ana'] } }],
+    });
+    const nodes = (observations: string[]) => ({
+      ok: true,
+      result: {
+        structuredContent: { entities: [{ name: 'ana', entityType: 'p', observations }], relations: [] },
+      },
+    });
+    const redacted = {
+      structuredContent: { results: [{ entityName: 'ana', addedObservations: ['[REDACTED:email]'] }] },
+    };
+    expect(add.compensation(call, redacted, { nodes: nodes(['x']) })).toEqual({
       ok: true,
       value: [
         { tool: 'delete_observations', args: { deletions: [{ entityName: 'ana', observations: ['y'] }] } },
       ],
     });
-    const none = { structuredContent: { results: [{ entityName: 'ana', addedObservations: [] }] } };
-    expect(add.compensation(call, none, {})).toEqual({ ok: true, value: [] });
+    expect(add.compensation(call, null, { nodes: nodes(['x', 'y']) })).toEqual({ ok: true, value: [] });
     expect(add.resources(call)).toEqual({ ok: true, value: ['ana'] });
+  });
+});
+
+describe('normalizePath', () => {
+  const paths = [
+    '',
+    '.',
+    './',
+    '..',
+    '../',
+    '/',
+    '//',
+    '///a//b/',
+    '/..',
+    '/../a',
+    'a/../..',
+    'a/b/../../..',
+    '/a/b/../../..',
+    'dir/../file',
+    './file',
+    'a//b',
+    'a/./b/.',
+    'a/',
+    '/srv/data/notes.txt',
+    '.hidden/..a/...',
+    'a/b/c/../../d',
+  ];
+
+  it.each(paths)('is POSIX path.normalize without a trailing slash for %j', (path) => {
+    const node = posix.normalize(path);
+    expect(normalizePath(path)).toBe(node.length > 1 && node.endsWith('/') ? node.slice(0, -1) : node);
   });
 });
