@@ -9,7 +9,7 @@
  * holds is turned away ("try again shortly"); then each rollback again until it runs. The files must
  * be as they were before the sessions byte for byte, the notes as sets, and no compensation step may
  * have ended `ok` twice (counted from the audit log: `compensates.step` of the intents of session
- * `<s>/rollback`, joined with their outcomes).
+ * `reins.rollback/<s>`, joined with their outcomes).
  *
  * The sessions touch disjoint files and notes so that their rollbacks do not conflict; the rollbacks
  * run one after the other (two server-memory processes writing one file at once would lose updates,
@@ -123,7 +123,7 @@ function rowsOf(deployment: RollbackDeployment, session: string): Row[] {
 
 /** Per compensation step (`<undone decision id>#<step>`), how many times it ended `ok`, over all rollbacks. */
 function okSteps(deployment: RollbackDeployment, session: string): Map<string, number> {
-  const rows = rowsOf(deployment, `${session}/rollback`);
+  const rows = rowsOf(deployment, `reins.rollback/${session}`);
   const ok = new Set(
     rows.filter((row) => row.kind === 'call-outcome' && row.outcome === 'ok').map((row) => row.decisionId),
   );
@@ -157,7 +157,7 @@ async function killPartway(deployment: RollbackDeployment, session: string, afte
     const child = deployment.startRollback(['--session', session, '--reason', 'undo the bad run']);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const { n } = outcomes.get(`${session}/rollback`) as { n: number };
+      const { n } = outcomes.get(`reins.rollback/${session}`) as { n: number };
       if (n >= after) break;
       if (child.child.exitCode !== null) break; // ended before the kill point: nothing more to kill
       if (Date.now() > deadline)

@@ -245,7 +245,7 @@ describe('reversible or approved, through the real gateway', () => {
     try {
       const ended = await eventually(
         async () => {
-          const held = pendingApprovals().find((each) => each.sessionId === 'gated/rollback');
+          const held = pendingApprovals().find((each) => each.sessionId === 'reins.rollback/gated');
           if (held !== undefined)
             throw new StopWaiting(
               `the compensation \`${held.tool.server}/${held.tool.name}\` of the rollback was held for approval (${held.reasons.join('; ')}): the rollback waits for a human until the approval expires`,

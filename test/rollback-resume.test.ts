@@ -71,7 +71,7 @@ interface Row {
 /** Per compensation step (`<undone decision id>#<step>`), how many times it ended `ok`. */
 function okSteps(deployment: RollbackDeployment, session: string): Map<string, number> {
   const rows = deployment
-    .reins('audit', 'query', '--session', `${session}/rollback`, '--limit', '10000', '--format', 'json')
+    .reins('audit', 'query', '--session', `reins.rollback/${session}`, '--limit', '10000', '--format', 'json')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {

@@ -78,7 +78,8 @@ export async function runRollback(options: RollbackCommandOptions, io: CliIo): P
     // who asks is checked before any upstream starts; a plan shows what was captured, so it is theirs too
     const token = requireOperatorToken(options, io.err);
     const loaded = loadPolicy(config.policy);
-    if (!loaded.ok) return fail(`the policy does not load: ${loaded.problems.map(formatProblem).join('; ')}`, EXIT_ERROR);
+    if (!loaded.ok)
+      return fail(`the policy does not load: ${loaded.problems.map(formatProblem).join('; ')}`, EXIT_ERROR);
     const actor = await operatorOf(token, storeOptionsOfConfig(config, directory), loaded.policy);
     running = await startInProcessGateway(config, directory, (line) => io.err(`reins rollback: ${line}`));
     const policy = running.policy.current;

@@ -173,6 +173,15 @@ async function planCall(
       status: 'cannot-undo',
       reason: `${recorded.kind}: ${recorded.reason ?? ''}`.trim(),
     };
+  // a call held for the secrets in its arguments ran with them, and is recorded without them: an undo
+  // built from the record would name placeholders, not what the call changed
+  if (intent.decision.diagnostics.some((diagnostic) => diagnostic.code === 'sensitive_input'))
+    return {
+      ...base,
+      resources,
+      status: 'cannot-undo',
+      reason: 'its arguments held secrets: it ran with them, the log keeps them redacted, so its undo cannot be built',
+    };
   if (compiled?.kind !== 'compensation')
     return {
       ...base,

@@ -71,7 +71,7 @@ describe('the documented reversible-or-approved rule', () => {
         timeout: 25_000,
       },
     );
-    const held = running.reins('audit', 'query', '--session', 'run/rollback', '--format', 'json');
+    const held = running.reins('audit', 'query', '--session', 'reins.rollback/run', '--format', 'json');
     expect(run.status, `${run.signal ?? ''} ${run.stdout} ${run.stderr}\n${held}`).toBe(0);
     expect(readFileSync(join(work, 'config.yaml'), 'utf8')).toBe('replicas: 3\n');
   }, 60_000);

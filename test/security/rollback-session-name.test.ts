@@ -1,5 +1,5 @@
 /**
- * Attack (issue 16): the rollback session of `S` is named `S/rollback`, and a delegated session's
+ * Attack (issue 16): the rollback session of `S` was named `S/rollback`, and a delegated session's
  * default name is `<parent session>/<task>`. An agent in session `S` exchanges its own credential
  * (POST /v1/token, audience = itself, task = `rollback`) and works in session `S/rollback`:
  * - what it does there is recorded as reversible (no gate holds it), yet `reins rollback` refuses to
@@ -8,6 +8,9 @@
  * - the real rollback of `S` later runs its compensations in that same session, whose state the agent
  *   shaped (here: the operator kills the session where the damage shows, and the rollback of `S` can no
  *   longer run at all).
+ * Fixed: rollback sessions are `reins.rollback/<S>`, a namespace the harness reserves: an ordinary
+ * call there is refused whatever credential names it, and a compensation runs only in the rollback
+ * session of the session it undoes. `S/rollback` is an ordinary delegated session again.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +51,12 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function childSession(deployment: RollbackDeployment, session: string, task: string) {
+async function childSession(
+  deployment: RollbackDeployment,
+  session: string,
+  task: string,
+  childSessionId?: string,
+) {
   const parent = deployment.reins('agents', 'token', deployment.agentId, '--session', session).trim();
   const response = await fetch(new URL('/v1/token', deployment.gateway.endpoint), {
     method: 'POST',
@@ -59,6 +67,7 @@ async function childSession(deployment: RollbackDeployment, session: string, tas
       subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
       audience: deployment.agentId, // itself
       task,
+      ...(childSessionId !== undefined ? { session: childSessionId } : {}),
     }).toString(),
   });
   const body = (await response.json()) as { access_token?: string };
@@ -74,6 +83,32 @@ async function childSession(deployment: RollbackDeployment, session: string, tas
 }
 
 describe('an agent works in a session named like a rollback session', () => {
+  it('is refused every call in the reserved rollback session, however its credential names it', async () => {
+    running = await startRollbackDeployment({ policy: GATED_POLICY });
+    const { work } = running;
+    writeFileSync(join(work, 'config.yaml'), 'replicas: 3\n');
+    const parent = await running.connect('job');
+    await callOk(parent, 'fs__write_file', { path: join(work, 'config.yaml'), content: 'replicas: 0\n' });
+    let agent: Client | undefined;
+    try {
+      agent = await childSession(running, 'job', 'undo', 'reins.rollback/job');
+    } catch {
+      // refusing to issue it at all would do as well
+    }
+    if (agent !== undefined) {
+      const result = (await agent.callTool({
+        name: 'fs__write_file',
+        arguments: { path: join(work, 'config.yaml'), content: 'replicas: 9\n' },
+      })) as { isError?: boolean; content: { type: string; text?: string }[] };
+      expect(result.isError).toBe(true);
+      expect(JSON.stringify(result.content)).toContain('reserved for rollbacks');
+    }
+    expect(readFileSync(join(work, 'config.yaml'), 'utf8')).toBe('replicas: 0\n');
+    const run = running.rollback(['--session', 'job', '--reason', 'undo the job']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(readFileSync(join(work, 'config.yaml'), 'utf8')).toBe('replicas: 3\n');
+  }, 60_000);
+
   it('what it does in `S/rollback` passes as reversible and can still be undone', async () => {
     running = await startRollbackDeployment({ policy: GATED_POLICY });
     const { work } = running;
