@@ -8,15 +8,17 @@
  * once with the same policy without it (nothing captured). Every call through Reins is decided and
  * waits for two durable audit commits (SQLite, WAL, synchronous=FULL).
  *
- * Measured in one run, by file size (1 KiB, 64 KiB, 1 MiB, 8 MiB), the paths taking turns by block:
- * latency of each path, the CPU per call of each `reins mcp`, and the bytes stored per call. To say
- * where the cost of capture goes, in the same run:
- * - `read_media_file` of the same file, called directly (the capture's read over MCP, without Reins);
+ * Measured in one run, by file size (1 KiB, 64 KiB, 1 MiB, 3 MiB), the paths taking turns by block:
+ * latency of each path, the CPU per call of each `reins mcp`, and the bytes stored per call; then one
+ * 8 MiB write through each `reins mcp` (above ~3.7 MiB the capture's read cannot pass the SDK's stdio
+ * transport, see LARGE). To say where the cost of capture goes, in the same run:
+ * - `read_media_file` of the same file, called directly (the capture's read over MCP, without Reins),
+ *   and its parts timed here: base64, JSON, the SDK's stdio ReadBuffer receiving the answer;
  * - the capture stage in this process (harness/capture `takeCaptures`, the read answered from memory),
  *   and its parts: JSON + UTF-8 encoding of the captured value, its sha256, the profile's CEL (accept,
- *   and `exact`: is the base64 UTF-8 text that `write_file` can write back);
- * - one durable audit append at a time, with and without the captured content in the same commit,
- *   and a raw write + fsync of as many bytes, in the directory of the stores.
+ *   and `exact`: is the base64 UTF-8 text that `write_file` can write back), the redacted view;
+ * - one durable audit append at a time, with and without the captured content in the same commit;
+ *   SQLite alone inserting a blob of that size; a raw write + fsync of as many bytes.
  *
  * Run: npm run bench:rollback [-- --quick] (builds dist/ first: `reins mcp` runs as `node bin/reins.js`).
  * `--quick`: fewer calls, for a smoke check, not for figures.
@@ -24,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -59,12 +61,12 @@ import { format, machine, type Summary, summarise } from './measure.js';
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const KIB = 1_024;
-/** File sizes, and how many timed calls per path at each (bounded so that the run stays near 2 minutes). */
+/** File sizes, and how many calls per path at each (bounded: the run stays under 3 minutes on 2 cores). */
 const SIZES: readonly { bytes: number; label: string; calls: number; warmup: number }[] = [
   { bytes: KIB, label: '1 KiB', calls: quick ? 50 : 400, warmup: quick ? 10 : 50 },
   { bytes: 64 * KIB, label: '64 KiB', calls: quick ? 30 : 200, warmup: quick ? 5 : 20 },
   { bytes: KIB * KIB, label: '1 MiB', calls: quick ? 10 : 60, warmup: quick ? 2 : 5 },
-  { bytes: 3 * KIB * KIB, label: '3 MiB', calls: quick ? 4 : 30, warmup: quick ? 1 : 2 },
+  { bytes: 3 * KIB * KIB, label: '3 MiB', calls: quick ? 4 : 25, warmup: quick ? 1 : 2 },
 ];
 /**
  * Above ~3.7 MiB the capture's read cannot succeed over stdio: `read_media_file` answers with the base64
@@ -478,6 +480,7 @@ async function benchmark(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm run bench:rollback does)');
   const disk = temporaryDirectory(tmpdir(), 'reins-rollback-bench-');
+  const load = loadavg()[0] as number;
   write(`machine: ${machine()}`);
   write(`command: npm run bench:rollback${argv.length ? ` -- ${argv.join(' ')}` : ''}`);
   write(
@@ -511,7 +514,7 @@ async function benchmark(): Promise<void> {
     await closeAllClients();
     removeTemporaryDirectories();
   }
-  report(results, large);
+  report(results, large, load);
 }
 
 interface Large {
@@ -546,10 +549,14 @@ async function largeFile(plain: BenchPath, capture: BenchPath, serial: number): 
   };
 }
 
-function report(results: readonly SizeResult[], large: Large | undefined): void {
+function report(results: readonly SizeResult[], large: Large | undefined, load: number): void {
   const ms = (micros: number | undefined, digits = 2) =>
     micros === undefined || Number.isNaN(micros) ? 'n/a' : format(micros / 1_000, digits);
   const both = (summary: Summary) => `${ms(summary.medianUs)} / ${ms(summary.p99Us)}`;
+  write('');
+  write(
+    `load average (1 min, all processes on the machine): ${format(load)} at the start, ${format(loadavg()[0] as number)} at the end`,
+  );
   write('');
   write('## Cost of capture per `write_file` call, by file size (one client, sequential calls, ms)');
   write('');
