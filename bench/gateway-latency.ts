@@ -28,21 +28,8 @@
  * smoke check, not for figures.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
@@ -61,14 +48,32 @@ import {
   isInitializeRequest,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { CheckpointSigner } from '../src/audit/checkpoint.js';
-import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { createKeyDirectory } from '../src/keys/key-directory.js';
 import { directoryKeySource } from '../src/keys/key-source.js';
-import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
-import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
-import { intentEvent } from '../test/support/audit-fixtures.js';
+import {
+  auditRecords,
+  BIN,
+  children,
+  closeAllClients,
+  closeClients,
+  connect,
+  cpuMicros,
+  durableAppend,
+  ENV,
+  filesystemOf,
+  type Measured,
+  measureInterleaved,
+  type Path,
+  perCall,
+  ROOT,
+  rawFsync,
+  registerAgent,
+  reinsMcpArgs as reinsMcp,
+  removeTemporaryDirectories,
+  stdioPath as spawnStdioPath,
+  temporaryDirectory,
+} from './mcp-bench.js';
 import { format, machine, type Summary, summarise } from './measure.js';
 
 const argv = process.argv.slice(2);
@@ -89,9 +94,6 @@ const MESSAGE = 'reins gateway bench';
 const TARGETS = { stdioMedianUs: 300, stdioP99Us: 1_000, callsPerSecond: 3_000 };
 const CALL_TIMEOUT_MS = 60_000;
 
-// compiled to dist-bench/bench/: the repository is two levels up
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'reins.js');
 const SELF = fileURLToPath(import.meta.url);
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
@@ -118,33 +120,10 @@ rules:
     tool: { server: everything, name: echo }
     reason: the benchmark calls a harmless tool
 `;
-const ENV = { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '' };
 
 const write = (line: string) => process.stdout.write(`${line}\n`);
-const directories: string[] = [];
-const children = new Set<ChildProcess>();
-const clients: Client[] = [];
 /** Where children run (set to the run's temporary directory): nothing they write lands in the repository. */
 let workDirectory = tmpdir();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
-});
-
-interface Path {
-  readonly label: string;
-  readonly client: Client;
-  /** `echo` as this path names it (`everything__echo` through Reins). */
-  readonly tool: string;
-  /** The process that answers this client (server-everything, the relay or the gateway), for its CPU time. */
-  readonly pid?: number | undefined;
-}
-
-interface Measured {
-  readonly latency: Summary;
-  /** CPU (all threads) the answering process used per call, in µs; undefined without /proc. */
-  readonly cpuUs: number | undefined;
-}
 
 interface LatencyRow extends Measured {
   readonly transport: string;
@@ -164,26 +143,9 @@ interface ThroughputResult {
   readonly cpuUs: { readonly clients: number; readonly middle?: number; readonly everything?: number };
 }
 
-/** CPU time (user + system, all threads) a process has used so far, in µs (Linux /proc, 100 ticks/s). */
-function cpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function ownCpuMicros(): number {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
-}
-
-/** µs per call between two readings, or undefined. */
-function perCall(before: number | undefined, after: number | undefined, calls: number): number | undefined {
-  return before === undefined || after === undefined ? undefined : (after - before) / calls;
 }
 
 function check(result: unknown, tool: string): void {
@@ -201,26 +163,9 @@ async function callOnce(path: Path): Promise<number> {
   return micros;
 }
 
-/** Warms every path up, then times `calls` sequential calls per path, the paths taking turns by block. */
-async function measureInterleaved(paths: readonly Path[], calls: number): Promise<Measured[]> {
-  for (const path of paths) for (let index = 0; index < WARMUP; index++) await callOnce(path);
-  const samples = paths.map(() => new Float64Array(calls));
-  const cpu = paths.map((): number | undefined => 0);
-  for (let offset = 0; offset < calls; offset += BLOCK) {
-    for (const [which, path] of paths.entries()) {
-      const into = samples[which] as Float64Array;
-      const before = cpuMicros(path.pid);
-      for (let index = offset; index < Math.min(calls, offset + BLOCK); index++)
-        into[index] = await callOnce(path);
-      const used = perCall(before, cpuMicros(path.pid), 1);
-      const sum = cpu[which];
-      cpu[which] = used === undefined || sum === undefined ? undefined : sum + used;
-    }
-  }
-  return samples.map((run, which) => {
-    const used = cpu[which];
-    return { latency: summarise(run), cpuUs: used === undefined ? undefined : used / calls };
-  });
+/** Warms every path up, then times `calls` sequential calls of `echo` per path, taking turns by block. */
+async function measureEcho(paths: readonly Path[], calls: number): Promise<Measured[]> {
+  return measureInterleaved(paths, calls, callOnce, { warmup: WARMUP, block: BLOCK });
 }
 
 async function throughput(
@@ -268,38 +213,13 @@ async function throughput(
   };
 }
 
-function temporaryDirectory(parent: string, prefix: string): string {
-  const directory = mkdtempSync(join(parent, prefix));
-  directories.push(directory);
-  return directory;
-}
-
-const FILESYSTEMS = new Map<number, string>([
-  [0x01021994, 'tmpfs'],
-  [0xef53, 'ext2/3/4'],
-  [0x58465342, 'xfs'],
-  [0x9123683e, 'btrfs'],
-  [0x794c7630, 'overlayfs'],
-]);
-function filesystemOf(path: string): string {
-  const type = statfsSync(path).type;
-  return FILESYSTEMS.get(type) ?? `fs type 0x${type.toString(16)}`;
-}
-
-/** A store directory: the policy, and `reins.db` with the agent registered; returns `sessions` credentials. */
 /**
  * A store with the bench agent, and `sessions` credentials its gateway accepts. This build signs with
  * the gateway's default key directory (`.reins-keys/credentials` beside its reins.yaml, decision 0011);
  * a baseline build from before key custody keeps its key in the store, so its own CLI issues them.
  */
 async function prepareStore(directory: string, sessions: number, build: ReinsBuild = {}): Promise<string[]> {
-  writeFileSync(join(directory, 'policy.yaml'), POLICY);
-  const identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
-  await new AgentRegistry(identity).create({
-    id: AGENT,
-    owner: 'bench@example.com',
-    scopes: ['everything/*'],
-  });
+  const identity = await registerAgent(directory, { policy: POLICY, agent: AGENT, scopes: ['everything/*'] });
   const tokens: string[] = [];
   if (build.bin !== undefined) {
     await identity.close();
@@ -328,39 +248,9 @@ function baselineToken(bin: string, directory: string, index: number): string {
   return result.stdout.trim();
 }
 
-async function connect(client: Client, transport: Parameters<Client['connect']>[0], what: string) {
-  await Promise.race([
-    client.connect(transport),
-    new Promise((_, reject) =>
-      setTimeout(() => reject(new Error(`${what}: no answer in 30 s`)), 30_000).unref(),
-    ),
-  ]);
-  clients.push(client);
-  return client;
-}
-
 async function stdioPath(label: string, tool: string, args: readonly string[]): Promise<Path> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [...args],
-    env: ENV,
-    stderr: 'pipe',
-    cwd: workDirectory, // whatever a child writes into its working directory stays in the temporary directory
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_000);
-  });
-  try {
-    const client = await connect(
-      new Client({ name: 'reins-gateway-bench', version: '0.1.0' }),
-      transport,
-      label,
-    );
-    return { label, client, tool, pid: transport.pid ?? undefined };
-  } catch (error) {
-    throw new Error(`${label}: did not start: ${String(error)}\n${stderr}`);
-  }
+  // whatever a child writes into its working directory stays in the temporary directory
+  return spawnStdioPath(label, tool, args, workDirectory);
 }
 
 type Durability = 'full' | 'process';
@@ -372,27 +262,15 @@ interface ReinsBuild {
 }
 
 function reinsMcpArgs(store: string, nodeOptions: readonly string[] = [], build: ReinsBuild = {}): string[] {
-  return [
-    ...nodeOptions,
-    build.bin ?? BIN,
-    'mcp',
-    // only this checkout knows the flag; the default (full) is what older builds always do
-    ...(build.durability === 'process' ? ['--durability', 'process'] : []),
-    '--agent',
-    AGENT,
-    '--policy',
-    join(store, 'policy.yaml'),
-    '--db',
-    join(store, 'reins.db'),
-    '--name',
-    'everything',
-    '--lock',
-    join(store, 'reins.lock'),
-    '--',
-    process.execPath,
-    EVERYTHING,
-    'stdio',
-  ];
+  return reinsMcp({
+    store,
+    agent: AGENT,
+    name: 'everything',
+    upstream: [EVERYTHING, 'stdio'],
+    nodeOptions,
+    bin: build.bin,
+    ...(build.durability !== undefined ? { durability: build.durability } : {}),
+  });
 }
 
 async function httpClient(url: string, token?: string): Promise<Client> {
@@ -483,57 +361,6 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     /listening on (\S+)/,
   );
   return { child, url: match };
-}
-
-/** Chain-verifies a store's audit log once its gateway has stopped; returns the records checked. */
-async function auditRecords(store: string): Promise<number> {
-  const log = new SqliteAuditLog({ path: join(store, 'reins.db'), readOnly: true });
-  const report = await log.verify();
-  await log.close();
-  if (!report.ok) throw new Error(`audit log in ${store} does not verify: ${JSON.stringify(report)}`);
-  return report.checked;
-}
-
-async function closeClients(group: readonly Client[]): Promise<void> {
-  await Promise.all(group.map((client) => client.close().catch(() => {})));
-  for (const client of group) clients.splice(clients.indexOf(client), 1);
-}
-
-/** One fsync'd small append in `directory`, as the audit log's WAL does at every commit. */
-function rawFsync(directory: string, iterations: number): Summary {
-  const file = join(directory, 'fsync-probe');
-  const descriptor = openSync(file, 'a');
-  const record = Buffer.alloc(512, 0x61);
-  const samples = new Float64Array(iterations);
-  try {
-    for (let index = -WARMUP; index < iterations; index++) {
-      const started = process.hrtime.bigint();
-      writeSync(descriptor, record);
-      fsyncSync(descriptor);
-      if (index >= 0) samples[index] = Number(process.hrtime.bigint() - started) / 1_000;
-    }
-  } finally {
-    closeSync(descriptor);
-    rmSync(file, { force: true });
-  }
-  return summarise(samples);
-}
-
-/** One durable append at a time to a signed SQLite audit log (as `reins mcp` opens it): what a call waits for twice. */
-async function durableAppend(directory: string, iterations: number): Promise<Summary> {
-  const log = new SqliteAuditLog({
-    path: join(directory, 'append-probe.db'),
-    signer: new CheckpointSigner(generateKeyPairSync('ed25519').privateKey),
-  });
-  const samples = new Float64Array(iterations);
-  for (let index = -WARMUP; index < iterations; index++) {
-    const event = intentEvent(index + WARMUP, { sessionId: 'bench-0', agentId: AGENT });
-    const started = process.hrtime.bigint();
-    await log.append(event);
-    if (index >= 0) samples[index] = Number(process.hrtime.bigint() - started) / 1_000;
-  }
-  await log.close();
-  return summarise(samples);
 }
 
 // ---- the bare relay (peer): what any MCP proxy costs, without governance ----
@@ -787,7 +614,7 @@ async function benchmark(): Promise<void> {
           reinsMcpArgs(stores.stdioBaseline, [], { bin: BASELINE_BIN }),
         ),
       );
-    const stdio = await measureInterleaved(stdioPaths, CALLS);
+    const stdio = await measureEcho(stdioPaths, CALLS);
     await closeClients(stdioPaths.map((path) => path.client));
     count(stores.stdio, 'stdio', WARMUP + CALLS);
     count(stores.stdioProcess, 'stdio, durability process', WARMUP + CALLS);
@@ -853,7 +680,7 @@ async function benchmark(): Promise<void> {
         pid: tmpfsGateway.child.pid,
       });
     }
-    const http = await measureInterleaved(httpPaths, CALLS);
+    const http = await measureEcho(httpPaths, CALLS);
     await closeClients(httpPaths.map((path) => path.client));
     count(stores.http, 'HTTP', WARMUP + CALLS);
     count(stores.httpProcess, 'HTTP, durability process', WARMUP + CALLS);
@@ -967,8 +794,8 @@ async function benchmark(): Promise<void> {
     if (baselineGateway) await stopChild(baselineGateway.child);
 
     // where the time goes: the disk's fsync, and one durable audit append at a time
-    const fsync = rawFsync(disk, CALLS);
-    const append = await durableAppend(disk, CALLS);
+    const fsync = rawFsync(disk, CALLS, { warmup: WARMUP, bytes: 512 });
+    const append = await durableAppend(disk, CALLS, { warmup: WARMUP, agent: AGENT });
 
     // audit completeness: intent and outcome for every call through each gateway, chain intact
     const audited: string[] = [];
@@ -1158,9 +985,9 @@ async function benchmark(): Promise<void> {
       for (const file of profileFiles(httpProfiles)) summariseProfile(file, result.window, result.calls);
     }
   } finally {
-    await closeClients([...clients]);
+    await closeAllClients();
     for (const child of started.reverse()) await stopChild(child);
-    for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+    removeTemporaryDirectories();
   }
 }
 
