@@ -157,7 +157,7 @@ describe('POST /v1/sessions/{id}/rollback', () => {
     for (const format of ['text', 'json']) {
       const cli = reinsIn(
         fixture.directory,
-        {},
+        { REINS_TOKEN: fixture.tokens.admin },
         ...reinsArgs('rollback', '--session', 'secret-run'),
         '--dry-run',
         '--format',
@@ -246,7 +246,7 @@ describe('POST /v1/sessions/{id}/rollback', () => {
     // the compensations, in the rollback session, say which call each undoes
     const undoing = await fixture.api(
       'GET',
-      `/v1/sessions/${encodeURIComponent('full-run/rollback')}/timeline`,
+      `/v1/sessions/${encodeURIComponent('reins.rollback/full-run')}/timeline`,
       'viewer',
     );
     const compensations = (await undoing.json()) as {

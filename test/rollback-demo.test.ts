@@ -170,7 +170,7 @@ describe('examples/rollback, as its README says', () => {
   });
 
   it('has every undo and the rollback itself on record, and a log that verifies', () => {
-    const record = outputOf(/audit query --session release-42\/rollback/);
+    const record = outputOf(/audit query --session reins\.rollback\/release-42/);
     expect(record.match(/fs\/(write_file|move_file|create_directory)/g)?.length).toBeGreaterThanOrEqual(9);
     expect(record).toContain('session.rollback.done');
     expect(record).toMatch(/^ok: .*audit\.db: \d+ records, chain intact/m);

@@ -60,6 +60,9 @@ function frozenTools(listing: { tools: Tool[] }): Tool[] {
   return listing.tools;
 }
 
+/** Largest message read from a stdio upstream (the SDK's default is 10 MiB). */
+const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 export class Upstream {
   readonly name: string;
   private client: Client | undefined;
@@ -206,6 +209,9 @@ export class Upstream {
         // Piped and always read (followStderr): a pipe nobody reads fills up and blocks the upstream.
         // Not 'inherit': it is unscreened upstream text (and `reins mcp`'s stderr is the client's log).
         stderr: 'pipe',
+        // the SDK's default (10 MiB per message) closes the connection on a larger answer: a capture
+        // of a few MiB in base64 (read_media_file) is one; past this the read still fails closed
+        maxBufferSize: UPSTREAM_MAX_MESSAGE_BYTES,
         ...(directory ? { cwd: directory } : {}),
       });
     }

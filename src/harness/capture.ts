@@ -98,6 +98,8 @@ export async function takeCaptures(
       );
     values[step.name] = value;
     const json = new TextEncoder().encode(JSON.stringify(value));
+    // a state too large to keep is not captured: the call is not reversible (a gate may hold it)
+    if (json.byteLength > MAX_CAPTURE_BYTES) return tooLarge(step.name, json.byteLength);
     const bytes = sealCaptured(json);
     const hash = digestOf(bytes);
     contents.push({ hash, bytes });
@@ -151,6 +153,18 @@ function recordOf(facts: ReversalFacts, captures: RecordedCapture[] | undefined)
     ...(facts.reason !== undefined ? { reason: facts.reason } : {}),
     ...(captures !== undefined && captures.length > 0 ? { captures } : {}),
   };
+}
+
+/** Largest captured state kept per capture (its JSON): larger is not reversible, not refused. */
+export const MAX_CAPTURE_BYTES = 32 * 1024 * 1024;
+
+function tooLarge(name: string, bytes: number): TakenCaptures {
+  const facts: ReversalFacts = {
+    kind: 'unavailable',
+    reversible: false,
+    reason: `capture \`${name}\` is ${bytes} bytes, more than the ${MAX_CAPTURE_BYTES} Reins keeps: it cannot be undone`,
+  };
+  return { facts, record: recordOf(facts, undefined), contents: [], digests: [] };
 }
 
 function failed(failure: string): TakenCaptures {

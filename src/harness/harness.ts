@@ -53,6 +53,7 @@ import {
   captureHashes,
   type TakenCaptures,
   takeCaptures,
+  type UpstreamReader,
   uncaptured,
 } from './capture.js';
 import {
@@ -395,7 +396,7 @@ export class Harness {
         tool: request.tool,
         // restored content is captured state, kept apart from the log: recorded screened and summarised,
         // and not screened as input (the tool must get the bytes back as they were, secrets and all)
-        args: compensationArgsForRecord(this.policy.current, request.tool, request.args),
+        args: compensationArgsForRecord(this.policy.current, request.tool, request.args, request.undoneArgs),
         context: {
           rollback: { id: compensates.rollbackId, by: compensates.by, undoes: compensates.decisionId },
         },
@@ -1184,12 +1185,33 @@ export class Harness {
     const first = await this.decide(request, { canCapture: read !== undefined });
     if (!(first instanceof DecidedCall)) return first;
     const { compiled } = first.reversal;
-    if (first.decision.effect === 'deny' || compiled?.capturesState !== true || read === undefined)
+    if (first.decision.effect === 'deny' || compiled?.kind !== 'compensation' || read === undefined)
       return first.withCaptures(uncaptured(compiled, read !== undefined));
     // one call at a time changes a resource in this process, from its capture to its outcome: a capture
-    // that another call's write overtook would restore the wrong state
+    // that another call's write overtook would restore the wrong state (calls that capture nothing take
+    // the lock too: a move onto a path another call just captured is such a write)
     const keys = resourceKeysOf(compiled, first);
     const releaseAll = await this.holdResources(keys);
+    try {
+      return await this.captureHeld(request, options, first, compiled, read, keys, releaseAll);
+    } catch (error) {
+      releaseAll();
+      throw error;
+    }
+  }
+
+  /** The captures of a call whose resources this process holds, and the decision they lead to. */
+  private async captureHeld(
+    request: CallRequest,
+    options: CallOptions,
+    first: DecidedCall,
+    compiled: CompiledReversal,
+    read: UpstreamReader,
+    keys: readonly string[],
+    releaseAll: () => void,
+  ): Promise<DecidedCall | CallResult> {
+    if (!compiled.capturesState)
+      return this.heldUntilRecorded(first.withCaptures(uncaptured(compiled, true), keys), releaseAll);
     const taken = await takeCaptures(
       compiled,
       reversalCallOf(first),
@@ -2121,28 +2143,30 @@ function reservedSessionRefusal(
   };
 }
 
-/** Longest argument string a compensation's record keeps; longer ones are restored content. */
-const MAX_RECORDED_COMPENSATION_TEXT = 256;
-
 /**
  * A compensation's arguments as the log keeps them: screened like output (redacted, or withheld where
- * the policy blocks), and long strings — restored file content, a captured graph — summarised: the
- * captured state stays out of the log, as it did for the call it undoes.
+ * the policy blocks), and every string the log does not already hold — in the recorded arguments of the
+ * call it undoes — summarised: what it restores comes from the captured state, which stays out of the
+ * log (a path the undone call named stays readable; a restored file's text does not).
  */
 function compensationArgsForRecord(
   policy: PreparedPolicy,
   tool: ToolRef,
   args: Record<string, unknown>,
+  undoneArgs: Record<string, unknown> | undefined,
 ): Record<string, unknown> {
-  const screened = screenWithPolicy(policy, tool, args, 'the compensation arguments');
-  if (!screened.ok) return { withheld: screened.reason };
-  return JSON.parse(
-    JSON.stringify(screened.value, (_key, item: unknown) =>
-      typeof item === 'string' && item.length > MAX_RECORDED_COMPENSATION_TEXT
-        ? `(restored content, ${item.length} characters)`
-        : item,
+  const known = new Set<string>();
+  JSON.stringify(undoneArgs ?? {}, (_key, item: unknown) => {
+    if (typeof item === 'string') known.add(item);
+    return item;
+  });
+  const summarised = JSON.parse(
+    JSON.stringify(args, (_key, item: unknown) =>
+      typeof item === 'string' && !known.has(item) ? `(restored, ${item.length} characters)` : item,
     ),
   ) as Record<string, unknown>;
+  const screened = screenWithPolicy(policy, tool, summarised, 'the compensation arguments');
+  return screened.ok ? screened.value : { withheld: screened.reason };
 }
 
 /** Lock keys for the resources a call changes (its reversal's `resources`), per server. */

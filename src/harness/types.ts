@@ -125,6 +125,11 @@ export interface CompensationRequest {
   readonly tool: ToolRef;
   readonly args: Record<string, unknown>;
   readonly compensates: Compensates;
+  /**
+   * The undone call's arguments as recorded: of the compensation's arguments, the log keeps only
+   * strings it already holds there; the rest is restored content, summarised in the record.
+   */
+  readonly undoneArgs?: Record<string, unknown>;
 }
 
 interface CallResultBase {

@@ -180,7 +180,8 @@ async function planCall(
       ...base,
       resources,
       status: 'cannot-undo',
-      reason: 'its arguments held secrets: it ran with them, the log keeps them redacted, so its undo cannot be built',
+      reason:
+        'its arguments held secrets: it ran with them, the log keeps them redacted, so its undo cannot be built',
     };
   if (compiled?.kind !== 'compensation')
     return {
@@ -200,6 +201,15 @@ async function planCall(
       reason: `its compensation could not be built: ${steps.error}`,
     };
   const verifiable = (recorded.captures?.length ?? 0) > 0;
+  // a call that failed, or whose end is not on record, may have changed nothing: undoing it blindly
+  // (moving back a file that never moved) would do harm; with captures, the state tells (at run time)
+  if (call.outcome?.outcome !== 'ok' && !verifiable)
+    return {
+      ...base,
+      resources,
+      status: 'cannot-undo',
+      reason: `it ${call.outcome === undefined ? 'has no outcome on record' : 'failed'}, and nothing was captured to tell whether it changed anything`,
+    };
   const common = {
     ...base,
     resources,

@@ -30,6 +30,7 @@ import type { Principal } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { CounterStore } from '../store/state-stores.js';
 import {
+  type Conflict,
   conflictsSince,
   type PlannedCall,
   planRollback,
@@ -147,7 +148,9 @@ async function runPlan(
   const results: CallRollbackResult[] = [];
   let stopped = false;
   let scannedTo = plan.scannedTo;
-  for (const call of plan.calls) {
+  // changes other sessions made since the plan, against every call still to undo
+  const arisen = new Map<string, Conflict[]>();
+  for (const [index, call] of plan.calls.entries()) {
     const tool = `${call.tool.server}/${call.tool.name}`;
     const base = { decisionId: call.decisionId, tool, compensations: [] as string[] };
     if (stopped) {
@@ -160,14 +163,22 @@ async function runPlan(
       continue;
     }
     // another session may have changed the same resources while this rollback ran: not overwritten
-    const since = await conflictsSince(options.audit, options.policy, plan.sessionId, scannedTo, [call]);
+    const since = await conflictsSince(
+      options.audit,
+      options.policy,
+      plan.sessionId,
+      scannedTo,
+      plan.calls.slice(index),
+    );
     scannedTo = since.lastSeq;
+    for (const conflict of since.conflicts)
+      arisen.set(conflict.decisionId, [...(arisen.get(conflict.decisionId) ?? []), conflict]);
+    const conflicts = options.force === true ? [] : (arisen.get(call.decisionId) ?? []);
     const lost = lease.lost;
-    const conflict = options.force === true ? undefined : since.conflicts[0];
-    if (lost !== undefined || conflict !== undefined) {
+    if (lost !== undefined || conflicts.length > 0) {
       const detail =
         lost ??
-        `another session changed it while the rollback ran (${describeConflicts(since.conflicts)}): not overwritten; roll back again with --force to overwrite`;
+        `another session changed it while the rollback ran (${describeConflicts(conflicts)}): not overwritten; roll back again with --force to overwrite`;
       results.push({ ...base, status: 'failed', detail });
       stopped = true;
       continue;
@@ -216,6 +227,7 @@ async function undoCall(
       sessionId: session,
       tool: { server: call.tool.server, name: compensation.tool },
       args: compensation.args,
+      undoneArgs: call.reversalCall.args,
       compensates: {
         decisionId: call.decisionId,
         sessionId: plan.sessionId,

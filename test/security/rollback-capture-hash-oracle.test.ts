@@ -5,6 +5,7 @@
  * a captured file with little unknown content (a PIN, a short password in a known config layout, an
  * account number) is recovered by hashing candidates. The agent only had to overwrite the file (it
  * never read it), so the capture is the only place this content reaches the log.
+ * Fixed: the stored capture starts with 16 random bytes; the log holds the hash of that, which confirms no guess.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

@@ -6,6 +6,7 @@
  * write replaces the important file's bytes, which no capture ever read: the rollback moves the
  * agent's junk to the trash, cannot move anything back, and the file's content is gone. The write was
  * decided `reversible`, so no reversible-or-approved rule held it. The agent retries until it lands.
+ * Fixed: a call with a compensation holds its resources (the profile's `resources`, normalised) in its process from before its capture until its outcome is recorded, calls that capture nothing included (harness `holdResources`).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

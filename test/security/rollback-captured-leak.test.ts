@@ -13,6 +13,7 @@
  *   records its arguments (`write_file.content` = the captured bytes), so `reins audit export` returns
  *   the captured contents in clear (only what a detector recognises is redacted), in the hash chain,
  *   although the agent never read the file.
+ * Fixed: plans and reports are screened in one place for text and JSON and shown only to operators who may roll back; the view summarises `blob`/`data` fields and encoded runs from 16 characters; a compensation records only strings the undone call's record already holds, the rest summarised.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,11 +42,16 @@ describe('captured contents stay out of what operators and exports see', () => {
     const agent = await running.connect('run');
     await callOk(agent, 'fs__write_file', { path: join(work, 'service.env'), content: 'APP_PORT=0\n' });
 
-    const text = running.rollback(['--session', 'run', '--dry-run'], 'viewer');
+    // a plan is built from captured state: only operators who may roll back see it
+    const viewer = running.rollback(['--session', 'run', '--dry-run', '--format', 'json'], 'viewer');
+    expect(viewer.code).toBe(1);
+    expect(viewer.stdout).not.toContain(KEY);
+
+    const text = running.rollback(['--session', 'run', '--dry-run']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).not.toContain(KEY); // the text plan is screened
 
-    const json = running.rollback(['--session', 'run', '--dry-run', '--format', 'json'], 'viewer');
+    const json = running.rollback(['--session', 'run', '--dry-run', '--format', 'json']);
     expect(json.code, json.stderr).toBe(0);
     expect(json.stdout).not.toContain(KEY);
   }, 60_000);

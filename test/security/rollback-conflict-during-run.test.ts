@@ -4,6 +4,7 @@
  * first), and the sessions it would conflict with keep running. A change another session makes to a
  * file after the plan, but before the rollback reaches the (older) call that wrote that file, is
  * silently overwritten: exactly what the conflict check exists to prevent.
+ * Fixed: the plan is made under the lease, and the log is read again before each call is undone, against every call still to undo.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -4,6 +4,7 @@
  * `.`/`..`/`//` segments, symlinks) and create_directory's undo moves a whole folder aside. Another
  * session's later change to the same file, named differently, is not a conflict: `reins rollback`
  * (without --force) silently overwrites it, which SECURITY.md says cannot happen.
+ * Fixed: resources are normalised (`normalizePath`), a folder covers what is under it, a relative path matches any path ending with it; symbolic links remain unseen (decision 0022).
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ describe('rollback conflicts: the same file named another way', () => {
     expect(run.stderr).toContain('fixer');
   }, 60_000);
 
-  it('a later write through a symlink (or a `..` path) to the same file is reported, not overwritten', async () => {
+  it('a later edit through a `..` path to the same file is reported, not overwritten (a symbolic link alone is not seen: decision 0022)', async () => {
     running = await startRollbackDeployment();
     const { work } = running;
     writeFileSync(join(work, 'config.yaml'), 'replicas: 3\n');

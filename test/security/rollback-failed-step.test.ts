@@ -5,6 +5,7 @@
  * older calls as if the state were restored, records `session.rollback.done`, exits 0 and says
  * "done: N undone" — the opposite of "a compensation that fails stops the rollback and reports exactly
  * what was and was not undone".
+ * Fixed: a step whose outcome is not `ok` (the tool answered with an error) fails the call and stops the rollback.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
  * that restores a file is `unavailable` ("its state cannot be captured where this tool runs") and is
  * held for approval. `reins rollback` then sits on each held step (up to the 15-minute approval expiry),
  * during the incident a rollback is for; nothing in the docs says to exempt `context.rollback`.
+ * Fixed: a compensation is decided as reversible (it puts back what was).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -6,6 +6,7 @@
  * older than the rolled-back one, so it is no conflict, and the profile declares the undo exact.
  * An agent that may not delete relations (a rule denies it) removes one this way: create the entity
  * the relation points at, and wait for (or provoke) a rollback.
+ * Fixed: the create_entities undo captures the graph first and creates again the relations the delete would take with it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

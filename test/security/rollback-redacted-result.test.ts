@@ -6,6 +6,7 @@
  * `[REDACTED:email]`: the rollback deletes `[REDACTED:email]` (which does not exist), reports the call
  * `undone`, and the agent's entity and observation stay. An agent that wants its writes to survive a
  * rollback only has to put an e-mail address (or a phone number, an IP address...) in them.
+ * Fixed: the memory undos are built from the arguments and the captured graph, never from the recorded result.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -9,6 +9,7 @@
  *   assemble an access-key-shaped string in a scratch file, then it overwrites the scratch file last;
  *   every change it made before can no longer be rolled back.
  * The writes themselves were decided `reversible`, so no reversible-or-approved rule held them.
+ * Fixed: a compensation runs with the captured bytes, not screened as input; its record keeps them summarised.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,6 +10,7 @@
  * `memory/create_entities` for a scratch note, never runs it, and reports a result claiming it created
  * `payroll-policy` (another session's entity). When an operator rolls the agent's session back, Reins
  * deletes `payroll-policy` from the real memory server, with no conflict reported.
+ * Fixed: a tool the agent runs itself is `unavailable` (not undoable) whatever its compensation; the memory undos no longer read results.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
