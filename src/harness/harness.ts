@@ -2145,9 +2145,10 @@ function reservedSessionRefusal(
 
 /**
  * A compensation's arguments as the log keeps them: screened like output (redacted, or withheld where
- * the policy blocks), and every string the log does not already hold — in the recorded arguments of the
- * call it undoes — summarised: what it restores comes from the captured state, which stays out of the
- * log (a path the undone call named stays readable; a restored file's text does not).
+ * the policy blocks), and every string summarised unless the undone call's recorded arguments hold the
+ * same string under the same top-level name (a path it named). What it restores comes from the
+ * captured state, which stays out of the log; the summary gives no length, and a string the agent put
+ * elsewhere in its own arguments confirms nothing.
  */
 function compensationArgsForRecord(
   policy: PreparedPolicy,
@@ -2155,18 +2156,22 @@ function compensationArgsForRecord(
   args: Record<string, unknown>,
   undoneArgs: Record<string, unknown> | undefined,
 ): Record<string, unknown> {
-  const known = new Set<string>();
-  JSON.stringify(undoneArgs ?? {}, (_key, item: unknown) => {
-    if (typeof item === 'string') known.add(item);
-    return item;
-  });
-  const summarised = JSON.parse(
-    JSON.stringify(args, (_key, item: unknown) =>
-      typeof item === 'string' && !known.has(item) ? `(restored, ${item.length} characters)` : item,
-    ),
-  ) as Record<string, unknown>;
+  const summarised: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(args)) {
+    const named = typeof value === 'string' && undoneArgs?.[name] === value;
+    summarised[name] = named ? value : summaryOf(value);
+  }
   const screened = screenWithPolicy(policy, tool, summarised, 'the compensation arguments');
   return screened.ok ? screened.value : { withheld: screened.reason };
+}
+
+/** A value from the captured state, as the log shows it: its shape, never its strings. */
+function summaryOf(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, item: unknown) =>
+      typeof item === 'string' ? '(restored from the captured state)' : item,
+    ) ?? 'null',
+  );
 }
 
 /** Lock keys for the resources a call changes (its reversal's `resources`), per server. */

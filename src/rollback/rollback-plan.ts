@@ -340,17 +340,27 @@ export async function conflictsSince(
 }
 
 /**
- * Do two resources (paths, names) name the same thing, or one contain the other? A folder covers what
- * is under it, and a relative path may be any path that ends with it (the server resolves it; we
- * cannot): better a conflict too many than a change overwritten without a word.
+ * Do two resources (paths, names) name the same thing, or one contain the other? Compared as the
+ * server might resolve them, erring towards a conflict: Unicode-equivalent spellings are one; a folder
+ * covers what is under it; a relative path may be any path that ends with it; and a relative path the
+ * server resolves in ways we cannot follow (`..` above its start, `~`) matches everything. Better a
+ * conflict too many than a change overwritten without a word.
  */
-export function sameResource(left: string, right: string): boolean {
+export function sameResource(leftRaw: string, rightRaw: string): boolean {
+  const left = leftRaw.normalize('NFC');
+  const right = rightRaw.normalize('NFC');
   if (left === right) return true;
+  if (unresolvable(left) || unresolvable(right)) return true;
   const under = (path: string, folder: string) =>
     path.startsWith(folder.endsWith('/') ? folder : `${folder}/`);
   if (under(left, right) || under(right, left)) return true;
   const relative = (path: string) => path.replace(/^(\.\/)+/, '');
   if (!left.startsWith('/') && right.startsWith('/')) return right.endsWith(`/${relative(left)}`);
   if (!right.startsWith('/') && left.startsWith('/')) return left.endsWith(`/${relative(right)}`);
-  return false;
+  return relative(left) === relative(right);
+}
+
+/** A relative path that climbs out of where it starts, or names a home directory. */
+function unresolvable(path: string): boolean {
+  return !path.startsWith('/') && (path.startsWith('~') || path.split('/').includes('..'));
 }
