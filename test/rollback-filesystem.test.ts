@@ -38,14 +38,7 @@ interface AuditLine {
 }
 
 function records(deployment: RollbackDeployment, session: string): AuditLine[] {
-  return deployment
-    .reins('audit', 'query', '--session', session, '--limit', '10000', '--format', 'json')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const record = JSON.parse(line);
-      return record.event ?? record;
-    });
+  return deployment.records<AuditLine>(session);
 }
 
 /** A bad multi-step change: overwrite, edit, move, create (in a new folder), create a directory. */

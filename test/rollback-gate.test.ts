@@ -87,25 +87,7 @@ function pendingApprovals(): ApprovalLine[] {
 }
 
 function intentsOf(session: string): IntentLine[] {
-  return running
-    .reins(
-      'audit',
-      'query',
-      '--session',
-      session,
-      '--kind',
-      'call-intent',
-      '--limit',
-      '10000',
-      '--format',
-      'json',
-    )
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const record = JSON.parse(line);
-      return (record.event ?? record) as IntentLine;
-    });
+  return running.records<IntentLine>(session, 'call-intent');
 }
 
 interface HeldCall {

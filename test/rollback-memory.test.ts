@@ -97,24 +97,8 @@ async function seen(agent: Client): Promise<GraphSets> {
 
 function intents(deployment: RollbackDeployment, session: string): { decisionId: string; tool: string }[] {
   return deployment
-    .reins(
-      'audit',
-      'query',
-      '--session',
-      session,
-      '--kind',
-      'call-intent',
-      '--limit',
-      '10000',
-      '--format',
-      'json',
-    )
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const event = JSON.parse(line).event ?? JSON.parse(line);
-      return { decisionId: event.decisionId, tool: `${event.tool.server}/${event.tool.name}` };
-    });
+    .records<{ decisionId: string; tool: { server: string; name: string } }>(session, 'call-intent')
+    .map((event) => ({ decisionId: event.decisionId, tool: `${event.tool.server}/${event.tool.name}` }));
 }
 
 const GUARDED_POLICY = `${ROLLBACK_POLICY}memory:

@@ -75,6 +75,8 @@ export interface RollbackDeployment {
   startRollback(args: readonly string[]): RunningCli;
   /** Any `reins` command on the deployment as the admin; throws on failure. */
   reins(...args: string[]): string;
+  /** The audit records of `session` (of one kind, if given), oldest first, as `reins audit query` reads them. */
+  records<T = Record<string, unknown>>(session: string, kind?: string): T[];
   close(): Promise<void>;
 }
 
@@ -168,6 +170,28 @@ ${options.extra ?? ''}`,
       ),
     startRollback: (args) =>
       startCli(directory, { REINS_TOKEN: root }, ['rollback', ...args, '--config', deployment.config]),
+    records: <T>(session: string, kind?: string) =>
+      okIn(
+        directory,
+        { REINS_TOKEN: root },
+        'audit',
+        'query',
+        '--session',
+        session,
+        ...(kind ? ['--kind', kind] : []),
+        '--limit',
+        '10000',
+        '--format',
+        'json',
+        '--config',
+        deployment.config,
+      )
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          const record = JSON.parse(line);
+          return (record.event ?? record) as T;
+        }),
     reins: (...args) => okIn(directory, { REINS_TOKEN: root }, ...args, '--config', deployment.config),
     close: async () => {
       for (const client of clients) await client.close().catch(() => {});
