@@ -28,12 +28,7 @@ import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
-import {
-  type Compensates,
-  isRollbackSession,
-  type ReversalFacts,
-  rollbackSessionOf,
-} from '../spec/reversal.js';
+import type { Compensates, ReversalFacts } from '../spec/reversal.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
 import {
   type CounterView,
@@ -42,7 +37,6 @@ import {
   type SessionView,
   type ToolCall,
   ToolCallSchema,
-  type ToolRef,
 } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
@@ -56,6 +50,7 @@ import {
   type UpstreamReader,
   uncaptured,
 } from './capture.js';
+import { compensationArgsForRecord, reservedSessionRefusal } from './compensation-calls.js';
 import {
   DEFAULT_APPROVAL_EXPIRY_MS,
   DEFAULT_MAX_PENDING_APPROVALS_PER_AGENT,
@@ -87,7 +82,7 @@ import type {
   ToolExecutor,
   WaitingListener,
 } from './types.js';
-import { screenUpstreamText, screenUpstreamValue, screenWithPolicy } from './upstream-screen.js';
+import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
 
 export interface HarnessOptions {
   readonly policy: PolicyHandle;
@@ -2118,60 +2113,6 @@ function withRefusal<T extends { refusal: Diagnostic | undefined }>(
   refusal: Diagnostic | undefined,
 ): T {
   return refusal === undefined ? read : { ...read, refusal };
-}
-
-/**
- * Rollback sessions are Reins' own: only a rollback's compensations run there, and a compensation only
- * in the rollback session of the session it undoes. Whatever credential names such a session, an
- * ordinary call in it is refused.
- */
-function reservedSessionRefusal(
-  sessionId: string,
-  compensates: Compensates | undefined,
-): Diagnostic | undefined {
-  if (compensates === undefined) {
-    if (!isRollbackSession(sessionId)) return undefined;
-    return {
-      code: 'reserved_session',
-      message: `session \`${sessionId}\` is reserved for rollbacks: agents cannot act in it`,
-    };
-  }
-  if (sessionId === rollbackSessionOf(compensates.sessionId)) return undefined;
-  return {
-    code: 'reserved_session',
-    message: `a compensation of session \`${compensates.sessionId}\` runs only in \`${rollbackSessionOf(compensates.sessionId)}\``,
-  };
-}
-
-/**
- * A compensation's arguments as the log keeps them: screened like output (redacted, or withheld where
- * the policy blocks), and every string summarised unless the undone call's recorded arguments hold the
- * same string under the same top-level name (a path it named). What it restores comes from the
- * captured state, which stays out of the log; the summary gives no length, and a string the agent put
- * elsewhere in its own arguments confirms nothing.
- */
-function compensationArgsForRecord(
-  policy: PreparedPolicy,
-  tool: ToolRef,
-  args: Record<string, unknown>,
-  undoneArgs: Record<string, unknown> | undefined,
-): Record<string, unknown> {
-  const summarised: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(args)) {
-    const named = typeof value === 'string' && undoneArgs?.[name] === value;
-    summarised[name] = named ? value : summaryOf(value);
-  }
-  const screened = screenWithPolicy(policy, tool, summarised, 'the compensation arguments');
-  return screened.ok ? screened.value : { withheld: screened.reason };
-}
-
-/** A value from the captured state, as the log shows it: its shape, never its strings. */
-function summaryOf(value: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(value, (_key, item: unknown) =>
-      typeof item === 'string' ? '(restored from the captured state)' : item,
-    ) ?? 'null',
-  );
 }
 
 /** Lock keys for the resources a call changes (its reversal's `resources`), per server. */
