@@ -96,6 +96,8 @@ export interface RollbackDeploymentOptions {
   readonly extra?: string;
   /** The agent's roles (e.g. `tenant:acme` for the memory guard). */
   readonly agentRoles?: string;
+  /** A PostgreSQL URL for the store (default: a SQLite file). */
+  readonly databaseUrl?: string;
 }
 
 export async function startRollbackDeployment(
@@ -110,7 +112,7 @@ export async function startRollbackDeployment(
     `apiVersion: reins.dev/v1
 kind: Gateway
 policy: policy.yaml
-store: { sqlite: state/audit.db }
+store: ${options.databaseUrl ? `{ databaseUrl: ${JSON.stringify(options.databaseUrl)} }` : '{ sqlite: state/audit.db }'}
 keys:
   credentials: { directory: secrets/credentials }
   checkpoints: { directory: secrets/checkpoints }
