@@ -156,7 +156,8 @@ async function planCall(
     reversalCall: reversalCallOf(call),
   };
   const compiled = policy.reversalOf(intent.tool);
-  const resources = compiled === undefined ? [] : resourcesOf(compiled, reversalCallOf(call));
+  const resources = compiled === undefined ? [] : resourcesOf(compiled, base.reversalCall);
+  const cannot = (reason: string): PlannedCall => ({ ...base, resources, status: 'cannot-undo', reason });
   const done = undoneBy(earlier);
   if (done.complete) return { ...base, resources, status: 'undone', reason: 'undone by an earlier rollback' };
   const recorded = intent.reversal;
@@ -164,52 +165,28 @@ async function planCall(
     const effects = policy.toolFacts(intent.tool)?.effects ?? [];
     if (effects.length > 0 && effects.every((effect) => effect === 'read'))
       return { ...base, status: 'nothing-to-undo', reason: 'it only read' };
-    return { ...base, resources, status: 'cannot-undo', reason: 'the catalogue declared no way to undo it' };
+    return cannot('the catalogue declared no way to undo it');
   }
-  if (recorded.kind !== 'reversible')
-    return {
-      ...base,
-      resources,
-      status: 'cannot-undo',
-      reason: `${recorded.kind}: ${recorded.reason ?? ''}`.trim(),
-    };
+  if (recorded.kind !== 'reversible') return cannot(`${recorded.kind}: ${recorded.reason ?? ''}`.trim());
   // a call held for the secrets in its arguments ran with them, and is recorded without them: an undo
   // built from the record would name placeholders, not what the call changed
   if (intent.decision.diagnostics.some((diagnostic) => diagnostic.code === 'sensitive_input'))
-    return {
-      ...base,
-      resources,
-      status: 'cannot-undo',
-      reason:
-        'its arguments held secrets: it ran with them, the log keeps them redacted, so its undo cannot be built',
-    };
+    return cannot(
+      'its arguments held secrets: it ran with them, the log keeps them redacted, so its undo cannot be built',
+    );
   if (compiled?.kind !== 'compensation')
-    return {
-      ...base,
-      resources,
-      status: 'cannot-undo',
-      reason: 'the policy in force no longer declares how to undo it',
-    };
+    return cannot('the policy in force no longer declares how to undo it');
   const read = await capturedValues(audit, call);
-  if (typeof read === 'string') return { ...base, resources, status: 'cannot-undo', reason: read };
-  const steps = compiled.compensation(reversalCallOf(call), call.outcome?.result, read.values);
-  if (!steps.ok)
-    return {
-      ...base,
-      resources,
-      status: 'cannot-undo',
-      reason: `its compensation could not be built: ${steps.error}`,
-    };
+  if (typeof read === 'string') return cannot(read);
+  const steps = compiled.compensation(base.reversalCall, call.outcome?.result, read.values);
+  if (!steps.ok) return cannot(`its compensation could not be built: ${steps.error}`);
   const verifiable = (recorded.captures?.length ?? 0) > 0;
   // a call that failed, or whose end is not on record, may have changed nothing: undoing it blindly
   // (moving back a file that never moved) would do harm; with captures, the state tells (at run time)
   if (call.outcome?.outcome !== 'ok' && !verifiable)
-    return {
-      ...base,
-      resources,
-      status: 'cannot-undo',
-      reason: `it ${call.outcome === undefined ? 'has no outcome on record' : 'failed'}, and nothing was captured to tell whether it changed anything`,
-    };
+    return cannot(
+      `it ${call.outcome === undefined ? 'has no outcome on record' : 'failed'}, and nothing was captured to tell whether it changed anything`,
+    );
   const common = {
     ...base,
     resources,

@@ -251,7 +251,7 @@ async function undoCall(
       const why =
         result.status === 'denied'
           ? `refused: ${result.reason}`
-          : `failed: ${result.status === 'error' ? result.error : `the tool reported an error (${describeOutput(result.output)})`}`;
+          : `failed: ${result.status === 'error' ? result.error : `the tool reported an error (${options.runner.errorOfResult(result.output) ?? 'no text'})`}`;
       return {
         ...base,
         status: 'failed',
@@ -261,16 +261,6 @@ async function undoCall(
     }
   }
   return { ...base, status: 'undone', compensations };
-}
-
-/** A tool's failure text for the report: the text parts of an MCP result, shortened. */
-function describeOutput(output: unknown): string {
-  const content = (output as { content?: unknown } | undefined)?.content;
-  const text = (Array.isArray(content) ? content : [])
-    .map((part) => (typeof part?.text === 'string' ? part.text : ''))
-    .join(' ')
-    .trim();
-  return text === '' ? 'no text' : text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
 /**
