@@ -55,10 +55,12 @@ function tools(governor) {
 }
 
 /** The scripted model: a function of the conversation, so a resumed run continues where it stopped. */
+// One lookup per turn: the Agents SDK runs a turn's tool calls concurrently, and the per-session limit
+// must refuse the third lookup, not whichever of three racing lookups reaches Reins last.
 const SCRIPT = [
+  [['lookup-1', 'lookup_customer', { customer: 'acme' }]],
+  [['lookup-2', 'lookup_customer', { customer: 'globex' }]],
   [
-    ['lookup-1', 'lookup_customer', { customer: 'acme' }],
-    ['lookup-2', 'lookup_customer', { customer: 'globex' }],
     ['lookup-3', 'lookup_customer', { customer: 'initech' }],
     ['delete-1', 'delete_account', { customer: 'acme' }],
   ],
