@@ -41,6 +41,7 @@ import {
 import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
 import type { ApprovalStore, CounterStore, CountRequest } from '../store/state-stores.js';
+import { type CallObserver, tellObserver } from './call-observer.js';
 import {
   assumedFacts,
   type CaptureScreens,
@@ -127,6 +128,8 @@ export interface HarnessOptions {
    * Without it such a held call is refused (fail closed).
    */
   readonly heldCalls?: HeldCallOptions;
+  /** Told about every call once it has ended (metrics); never changes a call. */
+  readonly observer?: CallObserver;
 }
 
 export interface HeldCallOptions {
@@ -302,6 +305,7 @@ export class Harness {
   private readonly resourceLocks = new KeyedLock();
   private unwatchOpenCallStanding: (() => void) | undefined;
   private unwatchOpenCallRequests: (() => void) | undefined;
+  private readonly observer: CallObserver | undefined;
 
   constructor(options: HarnessOptions) {
     if (options.policy?.current === undefined) throw new TypeError('harness needs a policy');
@@ -321,6 +325,7 @@ export class Harness {
     this.overrides = options.overrides;
     this.standing = options.standing;
     this.heldCalls = options.heldCalls;
+    this.observer = options.observer;
   }
 
   /**
@@ -1117,6 +1122,7 @@ export class Harness {
     if (!parsed.success) {
       const message = `invalid call: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`;
       const decision = refusalDecision(this.policy.current.hash, { code: 'invalid_input', message });
+      this.observe(decision, 'denied', startedAt);
       return { status: 'denied', decisionId, decision, outcome: 'denied', reason: message };
     }
     const now = this.clock();
@@ -1555,6 +1561,7 @@ export class Harness {
       await this.release(decided);
       const message = `audit unavailable, call refused: ${describeError(error)}`;
       const denied = refusalDecision(decision.policyHash, { code: 'audit_unavailable', message });
+      this.observe(denied, 'denied', decided.startedAt, decided.decisionLatencyUs);
       return {
         status: 'denied',
         decisionId: decided.decisionId,
@@ -1822,6 +1829,17 @@ export class Harness {
     return text;
   }
 
+  /** Tells the observer (metrics) about a call that has ended; `startedAt` is `performance.now()`'s. */
+  private observe(decision: Decision, outcome: string, startedAt: number, decisionLatencyUs?: number): void {
+    tellObserver(this.observer, {
+      effect: decision.effect,
+      decidedBy: decision.decidedBy,
+      outcome,
+      ...(decisionLatencyUs !== undefined ? { decisionSeconds: decisionLatencyUs / 1e6 } : {}),
+      durationSeconds: (performance.now() - startedAt) / 1000,
+    });
+  }
+
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */
   private async recordOutcome(
     recorded: RecordedIntent,
@@ -1861,6 +1879,8 @@ export class Harness {
     if ('ok' in result && !result.ok) event.error = result.error;
     if (!('ok' in result)) event.error = result.reason;
     if (verdict) event.approval = approvalRecord(verdict);
+    // the call has ended either way: recorded, or withheld because it could not be
+    this.observe(decision, outcome, decided.startedAt, decided.decisionLatencyUs);
     try {
       await this.audit.append(event);
     } catch (error) {
