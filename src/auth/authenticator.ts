@@ -46,6 +46,8 @@ export interface AuthenticatorOptions {
   readonly audit?: AuditLog;
   /** How many refusals are recorded one by one per window (the rest are counted into summaries). */
   readonly refusals?: RefusalLimits;
+  /** Told the code of every credential refused, recorded or not (metrics). Must not throw. */
+  readonly onRefused?: (code: CredentialErrorCode) => void;
   readonly tokens?: TokenSettings;
   /** Most delegation hops. Default 3. */
   readonly maxDelegationDepth?: number;
@@ -299,12 +301,21 @@ export class Authenticator {
     return agent;
   }
 
+  private tellRefused(code: CredentialErrorCode): void {
+    try {
+      this.options.onRefused?.(code);
+    } catch {
+      // a metric never changes an answer
+    }
+  }
+
   private async recordRefusal(
     bearer: string,
     refusal: CredentialError,
     tool: ToolRef | undefined,
     prefix = '',
   ): Promise<void> {
+    this.tellRefused(refusal.code);
     if (this.refusals === undefined) return;
     // what the token claims, for the record; unverified by definition
     let claimed: { sub?: unknown; sid?: unknown; jti?: unknown } = {};

@@ -195,7 +195,7 @@ export function describeStore(options: StoreOptions): string {
 /** Opens the log for writing, signing checkpoints with the configured key (the default one created on first use). */
 export async function openWritableAuditLog(
   options: StoreOptions,
-  checkpoints: Pick<AuditLogOptions, 'checkpointEvery' | 'onCheckpoint'> = {},
+  checkpoints: Pick<AuditLogOptions, 'checkpointEvery' | 'onCheckpoint' | 'onCommit'> = {},
   log: (line: string) => void = (line) => process.stderr.write(`reins: ${line}\n`),
 ): Promise<AuditLog> {
   const signer = new CheckpointSigner(checkpointSigningKey(options, log));

@@ -22,6 +22,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
+import type { UpstreamHealth } from '../spec/ops.js';
 import { freezeDefinition } from './tool-pinning.js';
 import { upstreamEnvironment } from './upstream-env.js';
 import { type StderrTail, UpstreamStderr } from './upstream-stderr.js';
@@ -75,6 +76,10 @@ export class Upstream {
   private closed = false;
   /** Stdio upstreams only: their stderr, one budget across restarts. */
   private readonly stderr: UpstreamStderr | undefined;
+  /** For `health()`: connections after the first, when it last connected or went away, and why. */
+  private connections = 0;
+  private changedAt: string | undefined;
+  private lastError: string | undefined;
 
   constructor(
     private readonly config: UpstreamConfig,
@@ -125,7 +130,20 @@ export class Upstream {
     }
     this.client = client;
     this.connectedAt = Date.now();
+    this.connections++;
+    this.changedAt = new Date(this.connectedAt).toISOString();
     this.emit('connected', `${this.tools.length} tools`);
+  }
+
+  /** Whether it is connected now, its restarts and its last error (readiness, metrics, the dashboard). */
+  health(): UpstreamHealth {
+    return {
+      name: this.name,
+      connected: this.client !== undefined,
+      restarts: Math.max(0, this.connections - 1),
+      ...(this.changedAt !== undefined ? { since: this.changedAt } : {}),
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
   }
 
   /** The tools the upstream offers (as of its last successful listing). */
@@ -228,7 +246,9 @@ export class Upstream {
 
   /** Tells the listener, with the upstream's text screened (never raw, see `UpstreamOptions.screen`). */
   private emit(kind: UpstreamEventKind, message: string): void {
-    this.tell(kind, this.screen(message));
+    const screened = this.screen(message);
+    if (kind === 'error') this.lastError = screened;
+    this.tell(kind, screened);
   }
 
   /** Tells the listener a message that is screened already. */
@@ -244,7 +264,9 @@ export class Upstream {
   private handleClose(client: Client, tail: StderrTail | undefined): void {
     if (this.client !== client) return; // a start that failed (its caller reports it), or replaced
     this.client = undefined;
+    this.changedAt = new Date().toISOString();
     if (this.closed) return;
+    this.lastError = 'the connection closed';
     // one that starts and dies at once keeps backing off: a crash loop must not flood the log
     if (Date.now() - this.connectedAt >= STABLE_MS) this.backoffMs = MIN_BACKOFF_MS;
     const delay = this.scheduleRestart();

@@ -95,6 +95,16 @@ export interface AuditLogOptions {
    * database: export/checkpoint-publisher). Must not throw.
    */
   readonly onCheckpoint?: (checkpoint: AuditCheckpointV1) => void;
+  /** Told about every batch of appends once its transaction has committed or failed (metrics). Must not throw. */
+  readonly onCommit?: (commit: AuditCommit) => void;
+}
+
+/** One group-committed batch of appends. */
+export interface AuditCommit {
+  readonly items: number;
+  /** From handing the batch to the writer to its answer. */
+  readonly seconds: number;
+  readonly ok: boolean;
 }
 
 /** What `verify` checks the chain against. */
@@ -147,4 +157,12 @@ export interface AuditLog {
   verify(options?: AuditVerifyOptions): Promise<VerifyReport>;
   /** Flushes pending appends, signs a final checkpoint and releases the store. */
   close(): Promise<void>;
+  /** Appends handed in and not yet committed (or failed): the depth of the write queue. */
+  pendingAppends?(): number;
+  /**
+   * Resolves if a write could be committed now: takes the store's write lock (SQLite: an immediate
+   * transaction; PostgreSQL: a read-write transaction holding the append lock) and rolls back, waiting
+   * at most `timeoutMs` for it. Rejects with why not (locked, read-only, unreachable). Readiness.
+   */
+  probeWritable?(timeoutMs: number): Promise<void>;
 }

@@ -19,6 +19,8 @@ export interface GroupCommitOptions {
   readonly maxBatch?: number;
   /** Batches handed to the writer before the first is answered. Default 1. */
   readonly maxInFlight?: number;
+  /** Told about every batch once written or failed: its size and how long the writer took. Must not throw. */
+  readonly onBatch?: (batch: { items: number; seconds: number; ok: boolean }) => void;
 }
 
 export class GroupCommitQueue<Item, Receipt> {
@@ -32,6 +34,7 @@ export class GroupCommitQueue<Item, Receipt> {
   private drainWaiters: { target: number; resolve: () => void }[] = [];
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly onBatch: GroupCommitOptions['onBatch'];
 
   /** @param writeBatch writes all items durably, in order, and returns one receipt per item, or throws. */
   constructor(
@@ -40,6 +43,12 @@ export class GroupCommitQueue<Item, Receipt> {
   ) {
     this.maxBatch = options.maxBatch ?? 1_024;
     this.maxInFlight = options.maxInFlight ?? 1;
+    this.onBatch = options.onBatch;
+  }
+
+  /** Items handed in whose write has not settled yet (queued or being written). */
+  get pending(): number {
+    return this.enqueued - this.settled;
   }
 
   enqueue(item: Item): Promise<Receipt> {
@@ -90,13 +99,24 @@ export class GroupCommitQueue<Item, Receipt> {
   }
 
   private async write(batch: Pending<Item, Receipt>[]): Promise<void> {
+    const startedAt = performance.now();
     try {
       const receipts = await this.writeBatch(batch.map((pending) => pending.item));
       if (receipts.length !== batch.length)
         throw new Error(`writer returned ${receipts.length} receipts for ${batch.length} items`);
+      this.told(batch.length, startedAt, true);
       for (const [index, pending] of batch.entries()) pending.resolve(receipts[index] as Receipt);
     } catch (error) {
+      this.told(batch.length, startedAt, false);
       for (const pending of batch) pending.reject(error);
+    }
+  }
+
+  private told(items: number, startedAt: number, ok: boolean): void {
+    try {
+      this.onBatch?.({ items, seconds: (performance.now() - startedAt) / 1000, ok });
+    } catch {
+      // a metric is never worth a lost append
     }
   }
 

@@ -47,6 +47,7 @@ import {
 } from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
+import { notWritable, probeWaitMs } from '../write-probe.js';
 import {
   createPostgresBatchWriter,
   type PostgresBatchWriter,
@@ -102,9 +103,44 @@ export class PostgresAuditLog implements AuditLog {
     /** Verification's default cadence: the one this log signs at, when it signs. */
     private readonly signsEvery: number | undefined,
     private readonly onCheckpoint: ((checkpoint: AuditCheckpointV1) => void) | undefined,
+    onCommit: AuditLogOptions['onCommit'],
   ) {
     this.tables = tablesOf(schema);
-    this.queue = new GroupCommitQueue((events) => this.writeBatch(events), { maxBatch, maxInFlight: 1 });
+    this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
+      maxBatch,
+      maxInFlight: 1,
+      ...(onCommit ? { onBatch: onCommit } : {}),
+    });
+  }
+
+  pendingAppends(): number {
+    return this.queue.pending;
+  }
+
+  /**
+   * A read-write transaction (refused by a standby or a read-only session) on a read connection that
+   * takes the append lock every writer takes (waiting at most `probeWaitMs`) and the lock an insert
+   * into the records takes (refused without the privilege), then rolls back.
+   */
+  async probeWritable(timeoutMs: number): Promise<void> {
+    const waitMs = probeWaitMs(timeoutMs);
+    let client: PoolClient | undefined;
+    try {
+      client = await this.readPool.connect();
+      await client.query('begin read write');
+      try {
+        await client.query(`set local lock_timeout = ${waitMs}`);
+        await client.query(`set local statement_timeout = ${waitMs * 4}`);
+        await client.query(`select pg_advisory_xact_lock(${advisoryLockKey('append', this.schema)})`);
+        await client.query(`lock table ${this.tables.events} in row exclusive mode`);
+      } finally {
+        await client.query('rollback');
+      }
+      client.release();
+    } catch (error) {
+      client?.release(true); // a connection left mid-transaction is not put back
+      throw notWritable(error);
+    }
   }
 
   /** Connects, creates or migrates the schema (refusing a newer one) and returns the open log. */
@@ -148,6 +184,7 @@ export class PostgresAuditLog implements AuditLog {
       maxBatch,
       options.signer ? checkpointEvery : undefined,
       options.onCheckpoint,
+      options.onCommit,
     );
   }
 

@@ -49,6 +49,7 @@ import {
 } from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
+import { notWritable, probeWaitMs } from '../write-probe.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
 import { createBatchWriter, flattenEvents, type SqliteDurability } from './sqlite-audit-writer.js';
 import {
@@ -175,7 +176,39 @@ export class SqliteAuditLog implements AuditLog {
     this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: inMemory ? 1 : (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
+      ...(options.onCommit ? { onBatch: options.onCommit } : {}),
     });
+  }
+
+  pendingAppends(): number {
+    return this.queue.pending;
+  }
+
+  /**
+   * An immediate transaction (the write lock every writer takes) on a connection of its own, so that
+   * it waits like another process would, at most `probeWaitMs`; it rewrites the schema version to the
+   * same value, which a read-only file refuses, and rolls back.
+   */
+  async probeWritable(timeoutMs: number): Promise<void> {
+    if (this.readOnly) throw notWritable(new Error('the log was opened read-only'));
+    const inMemory = this.path === ':memory:';
+    let probe: Database.Database | undefined;
+    try {
+      probe = inMemory
+        ? this.database
+        : new Database(this.path, { fileMustExist: true, timeout: probeWaitMs(timeoutMs) });
+      probe.exec('BEGIN IMMEDIATE');
+      try {
+        const version = probe.pragma('user_version', { simple: true }) as number;
+        probe.pragma(`user_version = ${version}`);
+      } finally {
+        probe.exec('ROLLBACK');
+      }
+    } catch (error) {
+      throw notWritable(error);
+    } finally {
+      if (!inMemory) probe?.close();
+    }
   }
 
   append(event: AuditEventV1, options: AppendOptions = {}): Promise<AppendReceipt> {
