@@ -10,6 +10,7 @@
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Oversight } from '../oversight/oversight.js';
+import type { OpsStatus } from '../spec/ops.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { serveConsole } from './console-assets.js';
@@ -28,6 +29,7 @@ import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
 import { mountOpenApiDocument } from './routes/openapi-document.js';
+import { mountOpsRoutes } from './routes/ops.js';
 import { mountOverrideRoute } from './routes/overrides.js';
 import { mountPolicyRoute } from './routes/policy.js';
 import { mountSessionRoutes } from './routes/sessions.js';
@@ -65,6 +67,8 @@ export interface ControlApiOptions {
   /** Told about internal errors (hidden from callers). */
   readonly log?: (line: string) => void;
   readonly clock?: () => number;
+  /** Serves `/healthz`, `/readyz` and `/metrics` (unauthenticated, outside `/v1`) when given. */
+  readonly ops?: OpsStatus;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 3_600_000;
@@ -99,6 +103,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountPolicyRoute(app, services);
   mountEventRoute(app, services);
   mountOpenApiDocument(app);
+  if (options.ops) mountOpsRoutes(app, options.ops);
   serveConsole(app);
   return app;
 }

@@ -25,9 +25,12 @@ import { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
 import type { GatewayConfig, UpstreamConfig } from '../spec/gateway-config.js';
+import type { OpsStatus } from '../spec/ops.js';
 import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { CounterStore, IdentityStore } from '../store/state-stores.js';
+import type { ApprovalStore, CounterStore, IdentityStore } from '../store/state-stores.js';
+import { ReinsMetrics } from '../telemetry/metrics.js';
+import { createOpsStatus } from '../telemetry/ops-status.js';
 import {
   credentialKeysOf,
   memoryGuardOf,
@@ -69,6 +72,8 @@ export interface CallerOpening {
   readonly storeOptions: StoreOptions;
   readonly log: (line: string) => void;
   onClose(step: CloseStep): void;
+  /** Where refused credentials are counted. */
+  readonly metrics: ReinsMetrics;
 }
 
 /**
@@ -91,6 +96,8 @@ export interface GatewayProcess<C extends Callers> {
   readonly upstreams: readonly Upstream[];
   readonly harness: Harness;
   readonly gateway: Gateway;
+  /** Readiness, upstream health and metrics, as both listeners serve them (`/readyz`, `/metrics`). */
+  readonly ops: OpsStatus;
   /** Runs `step` when the process closes (before the parts started earlier). */
   onClose(step: CloseStep): void;
   /** Stops every part, last started first; a step that fails is logged and the others still run. */
@@ -114,12 +121,14 @@ export async function startGatewayProcess<C extends Callers>(
         .catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
     }
   };
-  const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose };
+  // one registry per process: every part below feeds it, both listeners serve it
+  const metrics = new ReinsMetrics();
+  const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
   try {
     const policy = new PolicyStatusTracker(plan.policy, log);
     onClose(() => policy.stop());
     const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;
-    const audit = await openAudit(plan, log, onClose);
+    const audit = await openAudit(plan, log, onClose, metrics);
     // reloads are chained with the calls they decide; recording stops before the log closes
     onClose(policy.reloads.recordTo(audit));
     const callers = early ?? (await (callerSource as OpenedAfterAudit<C>).openAfterAudit(opening, audit));
@@ -146,6 +155,7 @@ export async function startGatewayProcess<C extends Callers>(
       approvalTimeoutMs: plan.approvalTimeoutMs,
       // every call, and every held call while it waits, checks its caller's standing as it is now
       standing: callers.standing,
+      observer: metrics,
     });
     // runs after the front has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
@@ -158,11 +168,56 @@ export async function startGatewayProcess<C extends Callers>(
     const memoryGuard = memoryGuardOf(plan.storeOptions, onClose);
     const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });
     const { storeOptions } = plan;
-    return { storeOptions, policy, audit, callers, oversight, upstreams, harness, gateway, onClose, close };
+    const ops = opsStatusOf(metrics, policy, audit, oversight.stores.approvals, upstreams);
+    return {
+      storeOptions,
+      policy,
+      audit,
+      callers,
+      oversight,
+      upstreams,
+      harness,
+      gateway,
+      ops,
+      onClose,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** How long readiness waits for the store's write lock before it says the store is not writable. */
+const STORE_PROBE_TIMEOUT_MS = 1_000;
+
+/** What the listeners serve about this process: its readiness checks and the sources of its gauges. */
+function opsStatusOf(
+  metrics: ReinsMetrics,
+  policy: PolicyStatusTracker,
+  audit: AuditLog,
+  approvals: Pick<ApprovalStore, 'list'>,
+  upstreams: readonly Upstream[],
+): OpsStatus {
+  const health = () => upstreams.map((upstream) => upstream.health());
+  metrics.setSources({
+    auditQueueDepth: () => audit.pendingAppends?.() ?? 0,
+    pendingApprovals: async () => {
+      const now = Date.now();
+      const pending = await approvals.list({ status: 'pending', limit: 1_000 });
+      // an expired request still marked pending is not waiting for anyone any more
+      return pending.filter((request) => Date.parse(request.expiresAt) > now).length;
+    },
+    upstreams: health,
+  });
+  return createOpsStatus({
+    metrics,
+    // the tracker holds the last policy that compiled (a rejected reload keeps it in force)
+    policy: () => ({ loaded: true, detail: policy.current.hash }),
+    storeWritable: () => audit.probeWritable?.(STORE_PROBE_TIMEOUT_MS) ?? Promise.resolve(),
+    storeTimeoutMs: STORE_PROBE_TIMEOUT_MS,
+    upstreams: health,
+  });
 }
 
 /** Counter rows older than every window of the policy in force (and at least a day) are deleted now and then. */
@@ -213,13 +268,17 @@ async function openAudit(
   plan: GatewayPlan,
   log: (line: string) => void,
   onClose: (step: CloseStep) => void,
+  metrics: ReinsMetrics,
 ): Promise<AuditLog> {
   const targets = checkpointTargets(plan.publish);
   const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
   if (publisher) onClose(() => publisher.close());
   const audit = await openWritableAuditLog(
     plan.storeOptions,
-    publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {},
+    {
+      onCommit: (commit) => metrics.observeAuditCommit(commit),
+      ...(publisher ? { onCheckpoint: (checkpoint) => publisher.publish(checkpoint) } : {}),
+    },
     log,
   );
   onClose(() => audit.close());
@@ -257,13 +316,19 @@ export interface CredentialCallers extends Callers {
 
 /** After the log: the authenticator records the credentials it refuses there. */
 const credentialCallers: CallerSource<CredentialCallers> = {
-  openAfterAudit: async ({ storeOptions, log, onClose }, audit) => {
+  openAfterAudit: async ({ storeOptions, log, onClose, metrics }, audit) => {
     const identity = await openIdentityStore(storeOptions);
     onClose(() => identity.close());
     // the first start of a deployment creates its default key directory; nothing else ever does.
     // Its signing key also issues the delegated credentials of `POST /v1/token` (gateway/token-exchange)
     const keys = credentialKeysOf(storeOptions, { log });
-    const authenticator = await Authenticator.open({ store: identity, audit, keys, log });
+    const authenticator = await Authenticator.open({
+      store: identity,
+      audit,
+      keys,
+      log,
+      onRefused: (code) => metrics.credentialRejected(code),
+    });
     onClose(() => authenticator.close());
     // held calls see suspensions and revocations too (requests are authenticated one by one)
     return { identity, authenticator, standing: authenticator.standing };
@@ -295,6 +360,7 @@ export async function startHttpGatewayProcess(
       maxSessionsPerAgent: config.limits.maxSessionsPerAgent,
       sessionIdleTimeoutMs: config.limits.sessionIdleTimeout,
       log,
+      ops: running.ops,
     });
     const endpoint = await http.listen();
     running.onClose(() => http.close());

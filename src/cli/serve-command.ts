@@ -62,6 +62,8 @@ export async function startServe(configPath: string, log: (line: string) => void
       secureCookies: config.control.secureCookies,
       maxBodyBytes: config.limits.maxMessageBytes,
       log,
+      // the same readiness and metrics as on the gateway's listener
+      ops: gateway.ops,
     });
     const control = await listenControlApi(api, config.control.listen);
     gateway.onClose(() => control.close());

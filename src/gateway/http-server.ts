@@ -29,6 +29,8 @@ import {
 import { callerOfCredential } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
+import type { OpsStatus } from '../spec/ops.js';
+import { answerOps, OPS_PATHS } from '../spec/ops-endpoints.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
 import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
@@ -52,6 +54,8 @@ export interface HttpGatewayOptions {
   readonly sessionIdleTimeoutMs: number;
   readonly clock?: () => number;
   readonly log?: (line: string) => void;
+  /** Serves `/healthz`, `/readyz` and `/metrics` (unauthenticated) beside the MCP endpoint when given. */
+  readonly ops?: OpsStatus;
 }
 
 interface Session {
@@ -135,6 +139,8 @@ export class HttpGateway {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://gateway');
+    if (this.options.ops !== undefined && request.method === 'GET' && OPS_PATHS.includes(url.pathname))
+      return this.answerOps(url.pathname, this.options.ops, response); // probes carry no credential
     if (url.pathname === TOKEN_EXCHANGE_PATH) return handleTokenExchange(request, response, this.options); // agents delegate tasks (RFC 8693)
     if (
       this.options.harness !== undefined &&
@@ -196,6 +202,13 @@ export class HttpGateway {
       );
     }
     return this.openSession(auth, identity, request, response, body);
+  }
+
+  private async answerOps(path: string, ops: OpsStatus, response: ServerResponse): Promise<void> {
+    const answer = await answerOps(path, ops);
+    if (answer === undefined) return send(response, 404, { error: 'not_found' });
+    response.writeHead(answer.status, { 'content-type': answer.contentType, 'cache-control': 'no-store' });
+    response.end(answer.body);
   }
 
   /** A request on an open MCP session: only with a credential of the Reins session that opened it. */

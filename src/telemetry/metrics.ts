@@ -1,0 +1,219 @@
+/**
+ * @module telemetry/metrics
+ * The Prometheus metrics of one process, in a registry of its own (never prom-client's global one: an
+ * embedding application's metrics stay apart, and two gateways in one test process do not collide).
+ * Every name starts `reins_`. Label values are only what the deployment itself names — effects, rule
+ * ids, upstream names, refusal codes, outcomes — never a call's arguments, an agent's id or a
+ * credential: `/metrics` is served without authentication (docs/deployment.md).
+ *
+ * Counters and histograms are fed as things happen (`observeCall`, `observeAuditCommit`,
+ * `credentialRejected`); the gauges whose truth lives elsewhere (the audit queue, pending approvals in
+ * the store, upstream connections) are read from their sources when scraped.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { UpstreamHealth } from '../spec/ops.js';
+import type { Effect } from '../spec/policy-document.js';
+
+/** What the harness tells about a call (structurally harness/call-observer's `CallObservation`). */
+export interface ObservedCall {
+  readonly effect: Effect;
+  readonly decidedBy: readonly string[];
+  readonly outcome: string;
+  readonly decisionSeconds?: number;
+  readonly durationSeconds: number;
+}
+
+/** One audit transaction (structurally store/audit-log's `AuditCommit`). */
+export interface ObservedCommit {
+  readonly items: number;
+  readonly seconds: number;
+  readonly ok: boolean;
+}
+
+/** Where the scraped gauges are read from; each is optional (a part the process does not run). */
+export interface MetricSources {
+  /** Audit appends handed in and not yet committed. */
+  readonly auditQueueDepth?: () => number;
+  /** Approval requests waiting for humans, in the store (shared by every process on it). */
+  readonly pendingApprovals?: () => Promise<number>;
+  readonly upstreams?: () => readonly UpstreamHealth[];
+}
+
+export interface ReinsMetricsOptions {
+  /** Node's process metrics too (`reins_process_*`, `reins_nodejs_*`). Default true. */
+  readonly defaultMetrics?: boolean;
+  /**
+   * Distinct `rule` label values kept; further rules are counted as `other`. Rule ids come from the
+   * policy (and `reins.<code>` for built-in refusals), so this only guards against a policy of
+   * thousands of rules growing the series without bound. Default 500.
+   */
+  readonly maxRuleLabels?: number;
+  /** Distinct `reason` values, and distinct `outcome` values, kept likewise. Default 50 each. */
+  readonly maxCodeLabels?: number;
+}
+
+const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** A call may wait for humans for minutes: the top buckets reach past the default approval timeout. */
+const CALL_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+const OTHER = 'other';
+
+export class ReinsMetrics {
+  readonly registry = new Registry();
+  private sources: MetricSources = {};
+  private readonly rules: LabelBound;
+  private readonly outcomes: LabelBound;
+  private readonly reasons: LabelBound;
+  private readonly decisions: Counter<'effect' | 'rule'>;
+  private readonly calls: Counter<'effect' | 'outcome'>;
+  private readonly decisionSeconds: Histogram<'effect'>;
+  private readonly callSeconds: Histogram<'effect'>;
+  private readonly commitSeconds: Histogram<'result'>;
+  private readonly rejections: Counter<'reason'>;
+  private readonly restarts: Counter<'upstream'>;
+  /** Restarts already counted per upstream: the counter moves by what `upstreams()` adds. */
+  private readonly restartsSeen = new Map<string, number>();
+
+  constructor(options: ReinsMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.rules = new LabelBound(options.maxRuleLabels ?? 500);
+    this.outcomes = new LabelBound(options.maxCodeLabels ?? 50);
+    this.reasons = new LabelBound(options.maxCodeLabels ?? 50);
+    this.decisions = new Counter({
+      name: 'reins_decisions_total',
+      help: 'Decisions by effect and by each rule that decided them (decidedBy; reins.* for built-in refusals).',
+      labelNames: ['effect', 'rule'],
+      registers,
+    });
+    this.calls = new Counter({
+      name: 'reins_calls_total',
+      help: 'Calls that ended, by effect and outcome.',
+      labelNames: ['effect', 'outcome'],
+      registers,
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'reins_decision_duration_seconds',
+      help: 'Time to decide a call (read state, evaluate the policy, reserve limits).',
+      labelNames: ['effect'],
+      buckets: DECISION_BUCKETS,
+      registers,
+    });
+    this.callSeconds = new Histogram({
+      name: 'reins_call_duration_seconds',
+      help: 'Time from deciding a call to its recorded outcome (incl. the tool and any approval wait).',
+      labelNames: ['effect'],
+      buckets: CALL_BUCKETS,
+      registers,
+    });
+    this.commitSeconds = new Histogram({
+      name: 'reins_audit_commit_duration_seconds',
+      help: 'Time to commit one batch of audit records durably, by result (ok or failed).',
+      labelNames: ['result'],
+      buckets: COMMIT_BUCKETS,
+      registers,
+    });
+    this.rejections = new Counter({
+      name: 'reins_credential_rejections_total',
+      help: 'Credentials refused, by reason (the refusal code).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.restarts = new Counter({
+      name: 'reins_upstream_restarts_total',
+      help: 'Reconnections of each upstream MCP server since the process started.',
+      labelNames: ['upstream'],
+      registers,
+      collect: () => this.countRestarts(),
+    });
+    this.defineGauges(registers);
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'reins_' });
+  }
+
+  /** Where the scraped gauges read from (set once the parts have started). */
+  setSources(sources: MetricSources): void {
+    this.sources = { ...this.sources, ...sources };
+  }
+
+  observeCall(call: ObservedCall): void {
+    const { effect } = call;
+    for (const rule of new Set(call.decidedBy)) this.decisions.inc({ effect, rule: this.rules.of(rule) });
+    if (call.decidedBy.length === 0) this.decisions.inc({ effect, rule: 'none' });
+    this.calls.inc({ effect, outcome: this.outcomes.of(call.outcome) });
+    if (call.decisionSeconds !== undefined) this.decisionSeconds.observe({ effect }, call.decisionSeconds);
+    this.callSeconds.observe({ effect }, call.durationSeconds);
+  }
+
+  observeAuditCommit(commit: ObservedCommit): void {
+    this.commitSeconds.observe({ result: commit.ok ? 'ok' : 'failed' }, commit.seconds);
+  }
+
+  credentialRejected(reason: string): void {
+    this.rejections.inc({ reason: this.reasons.of(reason) });
+  }
+
+  /** The exposition text of every metric, the scraped gauges read now. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private defineGauges(registers: Registry[]): void {
+    const sources = () => this.sources;
+    new Gauge({
+      name: 'reins_audit_queue_depth',
+      help: 'Audit records handed to the log and not yet committed.',
+      registers,
+      collect() {
+        const depth = sources().auditQueueDepth;
+        if (depth !== undefined) this.set(depth());
+      },
+    });
+    new Gauge({
+      name: 'reins_approvals_pending',
+      help: 'Approval requests waiting for humans in the store (every process on it).',
+      registers,
+      async collect() {
+        const pending = sources().pendingApprovals;
+        // a store that cannot be read shows no value rather than a stale one (readiness says why)
+        if (pending === undefined) return;
+        try {
+          this.set(await pending());
+        } catch {
+          this.reset();
+        }
+      },
+    });
+    new Gauge({
+      name: 'reins_upstream_up',
+      help: 'Whether each upstream MCP server is connected (1) or not (0).',
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        for (const upstream of sources().upstreams?.() ?? [])
+          this.set({ upstream: upstream.name }, upstream.connected ? 1 : 0);
+      },
+    });
+  }
+
+  private countRestarts(): void {
+    for (const upstream of this.sources.upstreams?.() ?? []) {
+      const seen = this.restartsSeen.get(upstream.name) ?? 0;
+      // zero too, so the series exists before the first restart (rate() needs a start)
+      this.restarts.inc({ upstream: upstream.name }, Math.max(0, upstream.restarts - seen));
+      this.restartsSeen.set(upstream.name, Math.max(seen, upstream.restarts));
+    }
+  }
+}
+
+/** Keeps the first `max` distinct values of a label; any later one is `other`. */
+class LabelBound {
+  private readonly seen = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  of(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER;
+    this.seen.add(value);
+    return value;
+  }
+}

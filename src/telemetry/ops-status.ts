@@ -1,0 +1,71 @@
+/**
+ * @module telemetry/ops-status
+ * The `OpsStatus` (spec/ops) of one process: readiness from the policy in force, a real probe of the
+ * audit store's write path (bounded by a short timeout, so a locked store reads as not ready instead
+ * of hanging the probe) and the connection of every upstream; upstream health as the upstreams say;
+ * the metrics of `ReinsMetrics`. The composition root (cli/gateway-process) builds one and hands it to
+ * both listeners.
+ */
+import type { MetricsText, OpsStatus, Readiness, ReadinessCheck, UpstreamHealth } from '../spec/ops.js';
+import type { ReinsMetrics } from './metrics.js';
+
+export interface OpsSources {
+  readonly metrics: ReinsMetrics;
+  /** Whether a policy is loaded and in force, and which (its hash). */
+  readonly policy: () => { loaded: boolean; detail?: string };
+  /** Resolves if the audit store can take a write now (its write lock or transaction), rejects otherwise. */
+  readonly storeWritable: () => Promise<void>;
+  readonly upstreams: () => readonly UpstreamHealth[];
+  /** How long the store probe may take before it counts as failed. Default 2,000 ms. */
+  readonly storeTimeoutMs?: number;
+}
+
+const DEFAULT_STORE_TIMEOUT_MS = 2_000;
+
+export function createOpsStatus(sources: OpsSources): OpsStatus {
+  const timeoutMs = sources.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  return {
+    async readiness(): Promise<Readiness> {
+      const checks: ReadinessCheck[] = [policyCheck(sources), await storeCheck(sources, timeoutMs)];
+      for (const upstream of sources.upstreams()) checks.push(upstreamCheck(upstream));
+      return { ready: checks.every((check) => check.ok), checks };
+    },
+    upstreams: () => sources.upstreams(),
+    metrics: (): Promise<MetricsText> => sources.metrics.text(),
+  };
+}
+
+function policyCheck(sources: OpsSources): ReadinessCheck {
+  try {
+    const { loaded, detail } = sources.policy();
+    return { name: 'policy', ok: loaded, ...(detail !== undefined ? { detail } : {}) };
+  } catch (error) {
+    return { name: 'policy', ok: false, detail: messageOf(error) };
+  }
+}
+
+async function storeCheck(sources: OpsSources, timeoutMs: number): Promise<ReadinessCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no write lock within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(sources.storeWritable), timeout]);
+    return { name: 'store', ok: true, detail: 'writable' };
+  } catch (error) {
+    return { name: 'store', ok: false, detail: `not writable: ${messageOf(error)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function upstreamCheck(upstream: UpstreamHealth): ReadinessCheck {
+  const name = `upstream:${upstream.name}`;
+  if (upstream.connected) return { name, ok: true, detail: 'connected' };
+  const why = upstream.lastError ? `: ${upstream.lastError}` : '';
+  return { name, ok: false, detail: `not connected${why}` };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
