@@ -31,6 +31,11 @@ export interface ConformanceStore {
    * the returned function is called.
    */
   refuseInserts(table: 'audit_events' | 'audit_captures'): Promise<() => Promise<void>>;
+  /**
+   * Takes the write lock every writer of the store takes, from a connection of its own, as another
+   * process in the middle of a write would, until the returned function is called.
+   */
+  holdWriteLock(): Promise<() => Promise<void>>;
   /** Drops the store. */
   destroy(): Promise<void>;
 }
@@ -500,6 +505,39 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       opened.splice(opened.indexOf(log), 1);
       await store.setSchemaVersion(99);
       await expect(store.open()).rejects.toThrow(/newer/);
+    });
+
+    describe('what readiness and metrics read', () => {
+      it('reports every commit, failed ones too, and has nothing queued once appends are answered', async () => {
+        const commits: { items: number; seconds: number; ok: boolean }[] = [];
+        const log = await open({ onCommit: (commit) => commits.push(commit) });
+        const appending = fill(log, 5);
+        expect(log.pendingAppends?.()).toBe(5);
+        await appending;
+        expect(log.pendingAppends?.()).toBe(0);
+        expect(commits.every((commit) => commit.ok && commit.seconds >= 0)).toBe(true);
+        expect(commits.reduce((sum, commit) => sum + commit.items, 0)).toBe(5);
+        const allow = await store.refuseInserts('audit_events');
+        await expect(log.append(intentEvent(9))).rejects.toThrow();
+        await allow();
+        expect(commits.at(-1)).toMatchObject({ items: 1, ok: false });
+        expect(log.pendingAppends?.()).toBe(0);
+      });
+
+      it('probes its write lock: writable when free, not while another writer holds it', async () => {
+        const log = await open();
+        await log.append(intentEvent(1));
+        await expect(log.probeWritable?.(1_000)).resolves.toBeUndefined();
+        const release = await store.holdWriteLock();
+        try {
+          await expect(log.probeWritable?.(100)).rejects.toMatchObject({ code: 'audit_unavailable' });
+        } finally {
+          await release();
+        }
+        await expect(log.probeWritable?.(1_000)).resolves.toBeUndefined();
+        // the probe wrote nothing
+        expect(await all(log)).toHaveLength(1);
+      });
     });
 
     it('rejects appends after close instead of dropping them', async () => {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresAuditLog } from '../../src/store/postgres/postgres-audit-log.js';
+import { advisoryLockKey } from '../../src/store/postgres/postgres-migrations.js';
 import { intentEvent } from '../support/audit-fixtures.js';
 import { auditLogConformance } from './audit-log.conformance.js';
 
@@ -57,6 +58,15 @@ auditLogConformance({
         );
         return async () => {
           await client.query(`drop function refuse_${table}() cascade`);
+        };
+      },
+      holdWriteLock: async () => {
+        const holder = await connect();
+        await holder.query('begin');
+        await holder.query(`select pg_advisory_xact_lock(${advisoryLockKey('append', schema)})`);
+        return async () => {
+          await holder.query('rollback');
+          await holder.end();
         };
       },
       destroy: async () => {

@@ -44,6 +44,14 @@ function fileBackend(
           );
           return async () => withDatabase((database) => database.exec(`drop trigger refuse_${table}`));
         },
+        holdWriteLock: async () => {
+          const holder = new Database(path);
+          holder.exec('BEGIN IMMEDIATE');
+          return async () => {
+            holder.exec('ROLLBACK');
+            holder.close();
+          };
+        },
         destroy: async () => rmSync(directory, { recursive: true, force: true }),
       };
     },
