@@ -141,6 +141,15 @@ describe('reins users and reins serve', () => {
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(await page.text()).toContain('/console/app.js');
     expect((await fetch(`${controlUrl}/v1/sessions`)).status).toBe(401);
+    // the platform's probes need no credential, on both listeners (docs/deployment.md)
+    const gatewayUrl = (
+      /MCP gateway on (http:\/\/\S+)/.exec(output.join('')) as RegExpExecArray
+    )[1] as string;
+    for (const origin of [controlUrl, new URL(gatewayUrl).origin]) {
+      expect((await fetch(`${origin}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`${origin}/metrics`)).text();
+      expect(metrics).toContain('reins_upstream_up{upstream="memory"} 1');
+    }
 
     // a user may replace their own token
     const rotated = reinsWith(token, 'users', 'rotate-token', 'alex@example.com', '--config', config);

@@ -143,12 +143,24 @@ describe('createOpsStatus', () => {
   it('names each failing check: an upstream away, a store that refuses or does not answer in time', async () => {
     const away = createOpsStatus({
       ...ok,
-      upstreams: () => [{ name: 'files', connected: false, restarts: 1, lastError: 'process exited' }],
+      upstreams: () => [
+        {
+          name: 'files',
+          connected: false,
+          restarts: 1,
+          since: '2026-01-01T09:00:00.000Z',
+          lastError: 'token=abc',
+        },
+      ],
     });
     const readiness = await away.readiness();
     expect(readiness.ready).toBe(false);
     expect(readiness.checks.filter((check) => !check.ok)).toEqual([
-      { name: 'upstream:files', ok: false, detail: 'not connected: process exited' },
+      {
+        name: 'upstream:files',
+        ok: false,
+        detail: 'not connected since 2026-01-01T09:00:00.000Z (restarting with backoff)',
+      },
     ]);
     const refusing = createOpsStatus({
       ...ok,

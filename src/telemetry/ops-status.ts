@@ -59,11 +59,15 @@ async function storeCheck(sources: OpsSources, timeoutMs: number): Promise<Readi
   }
 }
 
+/**
+ * Not its last error: that may quote the upstream's stderr, and `/readyz` is unauthenticated (the
+ * dashboard shows it through the authenticated API, and the log has it).
+ */
 function upstreamCheck(upstream: UpstreamHealth): ReadinessCheck {
   const name = `upstream:${upstream.name}`;
   if (upstream.connected) return { name, ok: true, detail: 'connected' };
-  const why = upstream.lastError ? `: ${upstream.lastError}` : '';
-  return { name, ok: false, detail: `not connected${why}` };
+  const since = upstream.since ? ` since ${upstream.since}` : '';
+  return { name, ok: false, detail: `not connected${since} (restarting with backoff)` };
 }
 
 function messageOf(error: unknown): string {
