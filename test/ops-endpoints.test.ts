@@ -2,8 +2,8 @@
  * @module test/ops-endpoints.test
  * `/healthz`, `/readyz` and `/metrics` on both listeners of `reins serve` (in this process), fronting a
  * real MCP server (server-memory over stdio) for clients using the official SDK with Reins
- * credentials. The metrics move by exactly the traffic sent (allowed and denied calls, a refused
- * credential), parsed as a scraper parses them; readiness turns 503 naming `upstream:memory` while
+ * credentials. The metrics move by exactly the traffic sent (allowed and denied calls over MCP and over
+ * the remote protocol, a refused credential), parsed as a scraper parses them; readiness turns 503 naming `upstream:memory` while
  * the upstream's process is dead and cannot restart, and `store` while another connection holds the
  * audit store's write lock, and 200 again once each is back.
  */
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteGovernor } from '../src/adapters/remote-governor.js';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { type RunningServe, startServe } from '../src/cli/serve-command.js';
@@ -174,6 +175,27 @@ describe('health, readiness and metrics', () => {
       for (const leaked of ['secret-1', 'alpha', 'reader', 'ops-session', token])
         expect(text).not.toContain(leaked);
     }
+  });
+
+  it('counts the calls of the remote protocol when they end: at completion, or at once when denied', async () => {
+    const before = await scrape(gatewayOrigin());
+    const agent = new RemoteGovernor({ url: gatewayOrigin(), token });
+    const opened = await agent.open({ tool: 'memory/search_nodes', args: { query: 'remote' } });
+    expect(opened.status).toBe('ready');
+    const meanwhile = await scrape(gatewayOrigin());
+    // the agent is running its tool: the call has not ended yet
+    expect(count(meanwhile, 'reins_calls_total', { effect: 'allow', outcome: 'ok' })).toBe(
+      count(before, 'reins_calls_total', { effect: 'allow', outcome: 'ok' }),
+    );
+    await agent.complete(opened.id, { ok: true, result: 'nothing found' });
+    const denied = await agent.open({ tool: 'memory/search_nodes', args: { query: 'secret-remote' } });
+    expect(denied.status).toBe('denied');
+    const after = await scrape(gatewayOrigin());
+    const moved = (name: string, labels: Record<string, string>) =>
+      count(after, name, labels) - count(before, name, labels);
+    expect(moved('reins_calls_total', { effect: 'allow', outcome: 'ok' })).toBe(1);
+    expect(moved('reins_decisions_total', { effect: 'allow', rule: 'searches' })).toBe(1);
+    expect(moved('reins_decisions_total', { effect: 'deny', rule: 'no-secrets' })).toBe(1);
   });
 
   it('turns unready naming the upstream while it is down, and ready again when it is back', async () => {
