@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
+import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import type { CallObservation } from './call-observer.js';
 import { Harness } from './harness.js';
@@ -82,6 +83,33 @@ describe('the call observer', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('is told once when the log refuses the intent (denied) or the outcome (error)', async () => {
+    for (const refused of ['call-intent', 'call-outcome'] as const) {
+      const real = new SqliteAuditLog({ path: ':memory:' });
+      logs.push(real);
+      const audit: AuditLog = {
+        ...pick(real),
+        append: (event, options) =>
+          event.kind === refused ? Promise.reject(new Error('disk full')) : real.append(event, options),
+      };
+      const seen: CallObservation[] = [];
+      const harness = new Harness({
+        policy: { current: POLICY },
+        audit,
+        observer: { observeCall: (observation) => seen.push(observation) },
+      });
+      const result = await harness.call(request('db.select'), async () => 'fine');
+      expect(seen).toHaveLength(1);
+      if (refused === 'call-intent') {
+        expect(result.status).toBe('denied');
+        expect(seen[0]).toMatchObject({ effect: 'deny', decidedBy: ['reins.audit_unavailable'] });
+      } else {
+        expect(result.status).toBe('error');
+        expect(seen[0]).toMatchObject({ effect: 'allow', decidedBy: ['reads'], outcome: 'error' });
+      }
+    }
+  });
+
   it('never lets an observer that throws change a call', async () => {
     const audit = new SqliteAuditLog({ path: ':memory:' });
     logs.push(audit);
@@ -98,3 +126,17 @@ describe('the call observer', () => {
     expect(result.status).toBe('ok');
   });
 });
+
+/** Every method of a real log but `append`, bound to it. */
+function pick(real: AuditLog): Omit<AuditLog, 'append'> {
+  return {
+    readCaptured: (hash) => real.readCaptured(hash),
+    records: (options) => real.records(options),
+    query: (query) => real.query(query),
+    checkpoints: () => real.checkpoints(),
+    checkpoint: () => real.checkpoint(),
+    prune: (before) => real.prune(before),
+    verify: (options) => real.verify(options),
+    close: () => real.close(),
+  };
+}

@@ -1879,14 +1879,14 @@ export class Harness {
     if ('ok' in result && !result.ok) event.error = result.error;
     if (!('ok' in result)) event.error = result.reason;
     if (verdict) event.approval = approvalRecord(verdict);
-    // the call has ended either way: recorded, or withheld because it could not be
-    this.observe(decision, outcome, decided.startedAt, decided.decisionLatencyUs);
     try {
       await this.audit.append(event);
     } catch (error) {
+      this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);
       const message = `${OUTCOME_NOT_RECORDED}, result withheld: ${describeError(error)}`;
       return { status: 'error', decisionId, decision, outcome: 'error', error: message };
     }
+    this.observe(decision, outcome, decided.startedAt, decided.decisionLatencyUs);
     if (!('ok' in result)) return { status: 'denied', decisionId, decision, outcome, reason: result.reason };
     if (!result.ok) return { status: 'error', decisionId, decision, outcome, error: result.error };
     return { status: 'ok', decisionId, decision, outcome, output: result.output };
