@@ -47,6 +47,7 @@ const POSTGRES_FILES = [
   'test/security/audit-rewrite.test.ts',
   'test/state-concurrency-postgres.test.ts',
   'test/state-restart-postgres.test.ts',
+  'test/ops-endpoints-postgres.test.ts',
 ];
 
 /** Files that drive Chromium (playwright-core). */
