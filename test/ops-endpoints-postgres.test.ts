@@ -14,6 +14,7 @@ import { type RunningServe, startServe } from '../src/cli/serve-command.js';
 import { createKeyDirectory } from '../src/keys/key-directory.js';
 import type { Readiness } from '../src/spec/ops.js';
 import { advisoryLockKey } from '../src/store/postgres/postgres-migrations.js';
+import { eventually } from './support/eventually.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres-database.js';
 import { metricValue, parseMetrics } from './support/prometheus-text.js';
 
@@ -82,13 +83,18 @@ describe('readiness on PostgreSQL', () => {
     try {
       await holder.query('begin');
       await holder.query(`select pg_advisory_xact_lock(${advisoryLockKey('append', 'public')})`);
+      // readiness reuses a store probe's answer for a second (both listeners share it): it turns within that
       for (const origin of origins()) {
-        const locked = await readiness(origin);
-        expect(locked.status).toBe(503);
+        const locked = await eventually(async () => {
+          const answer = await readiness(origin);
+          expect(answer.status).toBe(503);
+          return answer;
+        });
         expect(locked.body.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['store']);
       }
       await holder.query('rollback');
-      for (const origin of origins()) expect((await readiness(origin)).status).toBe(200);
+      for (const origin of origins())
+        await eventually(async () => expect((await readiness(origin)).status).toBe(200));
     } finally {
       await holder.end();
     }

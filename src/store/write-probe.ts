@@ -20,8 +20,11 @@ export function probeWaitMs(timeoutMs: number): number {
 
 /** The store cannot take a write now (locked, read-only, unreachable). */
 export function notWritable(error: unknown): ReinsError {
+  const cause = (error as { code?: unknown } | null)?.code;
   return new ReinsError(
     'audit_unavailable',
     `the audit store cannot take a write now: ${describeError(error)}`,
+    // the driver's code (SQLITE_BUSY, 55P03, ...) is what the public readiness endpoint may show
+    typeof cause === 'string' ? { cause } : undefined,
   );
 }

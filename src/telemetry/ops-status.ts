@@ -22,11 +22,25 @@ export interface OpsSources {
 
 const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 
+/**
+ * A store probe's answer is reused this long, and concurrent readiness requests share one probe: the
+ * endpoint is unauthenticated, and a flood of it must not become a flood of write-lock probes (the
+ * SQLite one waits on the event loop's thread).
+ */
+const STORE_CHECK_REUSE_MS = 1_000;
+
 export function createOpsStatus(sources: OpsSources): OpsStatus {
   const timeoutMs = sources.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  let lastStoreCheck: { at: number; check: Promise<ReadinessCheck> } | undefined;
+  const sharedStoreCheck = (): Promise<ReadinessCheck> => {
+    const now = Date.now();
+    if (lastStoreCheck === undefined || now - lastStoreCheck.at >= STORE_CHECK_REUSE_MS)
+      lastStoreCheck = { at: now, check: storeCheck(sources, timeoutMs) };
+    return lastStoreCheck.check;
+  };
   return {
     async readiness(): Promise<Readiness> {
-      const checks: ReadinessCheck[] = [policyCheck(sources), await storeCheck(sources, timeoutMs)];
+      const checks: ReadinessCheck[] = [policyCheck(sources), await sharedStoreCheck()];
       for (const upstream of sources.upstreams()) checks.push(upstreamCheck(upstream));
       return { ready: checks.every((check) => check.ok), checks };
     },
@@ -53,7 +67,8 @@ async function storeCheck(sources: OpsSources, timeoutMs: number): Promise<Readi
     await Promise.race([Promise.resolve().then(sources.storeWritable), timeout]);
     return { name: 'store', ok: true, detail: 'writable' };
   } catch (error) {
-    return { name: 'store', ok: false, detail: `not writable: ${messageOf(error)}` };
+    // not the driver's text: on PostgreSQL it can name hosts and users, and the endpoint is public
+    return { name: 'store', ok: false, detail: `not writable (${codeOf(error)})` };
   } finally {
     clearTimeout(timer);
   }
@@ -68,6 +83,15 @@ function upstreamCheck(upstream: UpstreamHealth): ReadinessCheck {
   if (upstream.connected) return { name, ok: true, detail: 'connected' };
   const since = upstream.since ? ` since ${upstream.since}` : '';
   return { name, ok: false, detail: `not connected${since} (restarting with backoff)` };
+}
+
+/** A short, fixed-vocabulary reason: the error's code if it has one (ReinsError, SQLite, pg), else its kind. */
+function codeOf(error: unknown): string {
+  const { code, details } = (error ?? {}) as { code?: unknown; details?: { cause?: unknown } };
+  const cause = details?.cause;
+  if (typeof cause === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(cause)) return cause;
+  if (typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code)) return code;
+  return error instanceof Error && /^no write lock within/.test(error.message) ? 'timeout' : 'error';
 }
 
 function messageOf(error: unknown): string {
