@@ -261,6 +261,8 @@ function signInFailure(error: unknown): ApiError {
   if (error instanceof TypeError && /fetch failed/.test(error.message)) {
     return new ApiError('unavailable', 'the identity provider cannot be reached');
   }
+  // openid-client says what kind of check failed; its cause (oauth4webapi) says which
   const message = error instanceof Error ? error.message : String(error);
-  return new ApiError('unauthenticated', `sign-in failed: ${message}`);
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return new ApiError('unauthenticated', `sign-in failed: ${message}${cause}`);
 }

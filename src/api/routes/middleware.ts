@@ -63,7 +63,10 @@ export function mountMiddleware(app: ControlApp, services: ControlServices, maxB
     return next();
   });
   app.use('/v1/*', async (context, next) => {
-    if (context.req.path === '/v1/login' || context.req.path === '/v1/openapi.json') return next();
+    const path = context.req.path;
+    // these make the caller a user (token, OIDC sign-in) or describe the API: no caller yet
+    if (path === '/v1/login' || path === '/v1/openapi.json' || path.startsWith('/v1/auth/oidc/'))
+      return next();
     context.set('caller', await identifyCaller(context, { users, sessions, authenticator }));
     return next();
   });
