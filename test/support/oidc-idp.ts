@@ -102,7 +102,12 @@ function configuration(
     pkce: { required: () => true },
     // claims asked for by scope go into the ID token as well, as most providers' group mappers do
     conformIdTokenClaims: false,
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },
+    // the ID token carries a claim only if the scopes asked for name it: `openid` names amr and acr
+    claims: {
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      email: ['email', 'email_verified'],
+      groups: ['groups'],
+    },
     features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
     interactions: {
       url: (_context: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
