@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigSchema } from '../spec/gateway-config.js';
 import { type OidcConfig, OidcConfigSchema } from '../spec/oidc-config.js';
+import { ConsoleSessions } from './console-sessions.js';
 import { admitOidcUser, openTransaction, sealTransaction, transactionKey } from './oidc-sign-in.js';
 
 const base = {
@@ -143,5 +144,37 @@ describe('the transaction cookie', () => {
     const sealed = sealTransaction(first, transaction, 0);
     expect(openTransaction(transactionKey(undefined), sealed, 0)).toBeUndefined();
     expect(openTransaction(first, sealed, 0)).toEqual(transaction);
+  });
+});
+
+describe('console sessions of users signed in through OIDC', () => {
+  const user = {
+    v: 1 as const,
+    id: 'oidc:login.example.com:f3a9',
+    roles: ['viewer'],
+    tokenHash: '',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    createdBy: 'oidc:login.example.com',
+  };
+
+  it('end when the ID token expires, however active, and after the inactivity limit before that', () => {
+    let now = 0;
+    const sessions = new ConsoleSessions(60_000, () => now);
+    const session = sessions.openFederated(user, 150_000);
+    for (now = 50_000; now < 150_000; now += 50_000)
+      expect(sessions.get(session.id)?.federated?.user).toEqual(user);
+    now = 150_000;
+    expect(sessions.get(session.id)).toBeUndefined();
+
+    now = 0;
+    const idle = sessions.openFederated(user, 3_600_000);
+    now = 60_001;
+    expect(sessions.get(idle.id)).toBeUndefined();
+  });
+
+  it('are never opened already expired past the inactivity limit', () => {
+    const sessions = new ConsoleSessions(60_000, () => 0);
+    expect(sessions.openFederated(user, 10_000_000).expiresAtMs).toBe(60_000);
+    expect(sessions.openFederated(user, 5_000).expiresAtMs).toBe(5_000);
   });
 });
