@@ -116,3 +116,23 @@ describe('OIDC callback', () => {
     expect(refusal?.event.reason).toMatch(/no Reins role.*staff/);
   });
 });
+
+describe('OIDC sign-in with the provider out of reach', () => {
+  it('answers 503 with a page at login, opens nothing, and token logins go on', async () => {
+    const unreachable = await startOidcDeployment();
+    try {
+      await unreachable.idp.close(); // before the first sign-in: discovery cannot happen
+      const response = await fetch(`${unreachable.controlUrl}/v1/auth/oidc/login`, { redirect: 'manual' });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await response.text()).toMatch(/identity provider cannot be reached/);
+      expect(cookiesOf(response)).toEqual([]);
+      const token = await fetch(`${unreachable.controlUrl}/v1/me`, {
+        headers: { authorization: `Bearer ${unreachable.adminToken}` },
+      });
+      expect(token.status).toBe(200);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});

@@ -39,7 +39,14 @@ export function mountOidcRoutes(
   if (oidc === undefined) return;
 
   app.get('/v1/auth/oidc/login', async (context) => {
-    const { url, cookie } = await oidc.begin('/', services.clock());
+    let begun: { url: string; cookie: string };
+    try {
+      begun = await oidc.begin('/', services.clock());
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return failurePage(context, error); // e.g. the provider cannot be reached (503)
+    }
+    const { url, cookie } = begun;
     // Lax, not Strict: the provider's redirect back is a cross-site navigation that must carry it
     setCookie(context, TRANSACTION_COOKIE, cookie, {
       httpOnly: true,
@@ -141,20 +148,20 @@ async function record(
   });
 }
 
-/** A failed callback as a page for the person in the browser (the status says what kind of failure). */
+/** A failed sign-in as a page for the person in the browser (the status says what kind of failure). */
 async function failurePage(context: Context, error: ApiError): Promise<Response> {
   const { status, body } = toWireError(error);
   const page = html`<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
-    <title>Sign-in refused · Reins console</title>
+    <title>Sign-in · Reins console</title>
     <link rel="stylesheet" href="/console/app.css" />
   </head>
   <body>
     <main>
       <div class="card login" data-testid="signin-refused">
-        <h1>Sign-in refused</h1>
+        <h1>${status === 403 ? 'Sign-in refused' : 'Sign-in failed'}</h1>
         <p data-testid="signin-refused-reason">${body.error.message}</p>
         <p><a href="/">Back to the console</a></p>
       </div>
