@@ -1379,7 +1379,12 @@ async function offerProviderSignIn(form) {
 
 async function start() {
   document.getElementById('logout').addEventListener('click', async () => {
-    await api('POST', '/v1/logout').catch(() => {});
+    // a session opened at the identity provider ends there too (the server names the provider's URL)
+    const ended = await api('POST', '/v1/auth/oidc/logout').catch(() => undefined);
+    if (typeof ended?.endSessionUrl === 'string' && /^https?:\/\//.test(ended.endSessionUrl)) {
+      window.location.assign(ended.endSessionUrl);
+      return;
+    }
     showLogin('Logged out.');
   });
   window.addEventListener('hashchange', () => {

@@ -3,7 +3,8 @@
  * Sign-in with OpenID Connect in real Chromium: a real `reins serve` whose `control.oidc` points at a
  * real provider (oidc-provider, test/support/oidc-idp.ts). The console offers "Sign in with Test IdP"
  * beside the token form; a user in a mapped group signs in at the provider and lands in the console
- * with the mapped roles, on the approvals page; logging out ends the session. A user whose groups map
+ * with the mapped roles, on the approvals page; logging out ends the session, at the provider too
+ * (RP-initiated logout). A user whose groups map
  * to no role sees why and gets no session. With `requireMfa`, a login without a second factor is
  * refused and one with it is let in.
  */
@@ -59,8 +60,28 @@ describe('console sign-in with OpenID Connect', () => {
     );
     expect(await meStatus(context, deployment)).toBe(200);
 
+    // logging out ends the Reins session and, at the provider's sign-out page, the provider's
     await page.getByRole('button', { name: 'Log out' }).click();
-    await page.getByRole('button', { name: 'Sign in with Test IdP' }).waitFor();
+    await page.waitForURL(`${deployment.idp.issuer}/**`);
+    expect(await meStatus(context, deployment)).toBe(401);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
+    await page.getByLabel('User name').waitFor(); // asked again: no session left at the provider either
+    await context.close();
+  });
+
+  it('keeps the token login beside it, and logs a token session out without the provider', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${deployment.controlUrl}/`);
+    await page.getByLabel('API token').fill(deployment.adminToken);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
+    await expect(page.locator('#who').textContent()).resolves.toBe('root@example.com (admin)');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByTestId('login-error').filter({ hasText: 'Logged out.' }).waitFor();
+    expect(new URL(page.url()).origin).toBe(deployment.controlUrl);
     expect(await meStatus(context, deployment)).toBe(401);
     await context.close();
   });

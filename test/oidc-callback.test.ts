@@ -61,6 +61,26 @@ describe('OIDC callback', () => {
     expect(await replayed.text()).toMatch(/refused the code: invalid_grant/);
   });
 
+  it('logs out with the CSRF token only, and names the end-session URL of the provider with the ID token as hint', async () => {
+    const answer = await signInWithoutBrowser(deployment, 'alice');
+    const session = sessionCookie(await callback(answer.callback, answer.transactionCookie)) ?? '';
+    const logout = (headers: Record<string, string>) =>
+      fetch(`${deployment.controlUrl}/v1/auth/oidc/logout`, {
+        method: 'POST',
+        headers: { cookie: session, ...headers },
+      });
+    expect((await logout({})).status).toBe(403); // a cross-site form cannot log anyone out
+    const { csrfToken } = (await (await me(session)).json()) as { csrfToken: string };
+    const ended = await logout({ 'x-csrf-token': csrfToken });
+    expect(ended.status).toBe(200);
+    const { endSessionUrl } = (await ended.json()) as { endSessionUrl: string };
+    const url = new URL(endSessionUrl);
+    expect(url.origin).toBe(deployment.idp.issuer);
+    expect(url.searchParams.get('post_logout_redirect_uri')).toBe(`${deployment.controlUrl}/`);
+    expect(url.searchParams.get('id_token_hint')).toMatch(/^ey/);
+    expect((await me(session)).status).toBe(401);
+  });
+
   it('refuses a wrong state, and a callback without its transaction cookie or with a forged one', async () => {
     const answer = await signInWithoutBrowser(deployment, 'alice');
     const wrongState = new URL(answer.callback);

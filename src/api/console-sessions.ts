@@ -18,8 +18,8 @@ export interface ConsoleSession {
   readonly tokenHash: string;
   readonly csrfToken: string;
   expiresAtMs: number;
-  /** Opened by OIDC sign-in: the user as signed in (id, mapped roles), and the ID token's expiry. */
-  readonly federated?: { readonly user: UserRecordV1; readonly endsAtMs: number };
+  /** Opened by OIDC sign-in: the user as signed in (id, mapped roles), the ID token and its expiry. */
+  readonly federated?: { readonly user: UserRecordV1; readonly endsAtMs: number; readonly idToken?: string };
 }
 
 export const SESSION_COOKIE = 'reins_console';
@@ -40,9 +40,10 @@ export class ConsoleSessions {
   }
 
   /** A session for a user signed in through OIDC; it never outlives `endsAtMs` (the ID token's `exp`). */
-  openFederated(user: UserRecordV1, endsAtMs: number): ConsoleSession {
+  openFederated(user: UserRecordV1, endsAtMs: number, idToken?: string): ConsoleSession {
     const expiresAtMs = Math.min(this.clock() + this.ttlMs, endsAtMs);
-    return this.add({ userId: user.id, tokenHash: '', expiresAtMs, federated: { user, endsAtMs } });
+    const federated = { user, endsAtMs, ...(idToken === undefined ? {} : { idToken }) };
+    return this.add({ userId: user.id, tokenHash: '', expiresAtMs, federated });
   }
 
   private add(fields: Omit<ConsoleSession, 'id' | 'csrfToken'>): ConsoleSession {

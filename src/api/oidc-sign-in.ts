@@ -165,6 +165,8 @@ export interface OidcCallback {
   readonly claims: Claims;
   /** When the ID token expires: the console session ends then at the latest. */
   readonly expiresAtMs: number;
+  /** The ID token itself, as `id_token_hint` when signing out at the provider. */
+  readonly idToken?: string;
 }
 
 /** The relying party: discovers the provider once (again after a failure), begins and finishes sign-ins. */
@@ -219,10 +221,26 @@ export class OidcSignIn {
       });
       const claims = tokens.claims();
       if (claims === undefined) throw new ApiError('unauthenticated', 'sign-in failed: no ID token');
-      return { claims: { ...claims }, expiresAtMs: claims.exp * 1000 };
+      const idToken = tokens.id_token;
+      return { claims: { ...claims }, expiresAtMs: claims.exp * 1000, ...(idToken ? { idToken } : {}) };
     } catch (error) {
       throw signInFailure(error);
     }
+  }
+
+  /**
+   * Where to send the browser to end the provider's session too (RP-initiated logout), coming back
+   * to the console; undefined when the provider offers no `end_session_endpoint` or cannot be reached.
+   */
+  async endSessionUrl(idToken: string | undefined): Promise<string | undefined> {
+    const configuration = await this.configuration().catch(() => undefined);
+    if (configuration?.serverMetadata().end_session_endpoint === undefined) return undefined;
+    const url = client.buildEndSessionUrl(configuration, {
+      post_logout_redirect_uri: new URL('/', this.settings.redirectUri).href,
+      client_id: this.settings.clientId,
+      ...(idToken ? { id_token_hint: idToken } : {}),
+    });
+    return url.href;
   }
 
   private configuration(): Promise<client.Configuration> {

@@ -2,8 +2,9 @@
  * @module api/routes/oidc
  * Sign-in through an OpenID Connect provider (decision 0023), beside the API tokens:
  * `GET /v1/auth/oidc/config` (does the console show "Sign in with …"), `GET /v1/auth/oidc/login`
- * (to the provider, the transaction sealed in a short-lived cookie) and `GET /v1/auth/oidc/callback`
- * (code exchanged and checked, the user admitted by their groups, a console session opened). The
+ * (to the provider, the transaction sealed in a short-lived cookie), `GET /v1/auth/oidc/callback`
+ * (code exchanged and checked, the user admitted by their groups, a console session opened) and
+ * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to). The
  * callback is reached by the browser, so its failures are a small page with a clear status; a
  * provider-authenticated user who is refused (no role, no second factor) is recorded in the audit log
  * as `signin.refused`, and every sign-in as `signin.oidc`.
@@ -22,7 +23,7 @@ import {
   TRANSACTION_TTL_MS,
 } from '../oidc-sign-in.js';
 import type { UserRecordV1 } from '../users.js';
-import type { ControlApp, ControlServices } from './control-services.js';
+import { type ControlApp, type ControlServices, userOf } from './control-services.js';
 
 /** The transaction cookie: only the callback path ever receives it. */
 export const TRANSACTION_COOKIE = 'reins_oidc_tx';
@@ -36,6 +37,19 @@ export function mountOidcRoutes(
   app.get('/v1/auth/oidc/config', (context) =>
     context.json(oidc ? { enabled: true, name: oidc.displayName } : { enabled: false }, 200),
   );
+  // a write (CSRF token checked by the middleware, like every console write): ends the Reins session
+  // and says where the browser goes to end the provider's
+  app.post('/v1/auth/oidc/logout', async (context) => {
+    userOf(context, 'viewer');
+    const cookie = getCookie(context, SESSION_COOKIE);
+    const session = cookie === undefined ? undefined : services.sessions.get(cookie);
+    if (cookie !== undefined) services.sessions.close(cookie);
+    deleteCookie(context, SESSION_COOKIE, { path: '/' });
+    const federated = session?.federated;
+    const endSession = federated && oidc ? await oidc.endSessionUrl(federated.idToken) : undefined;
+    return context.json({ endSessionUrl: endSession ?? null }, 200);
+  });
+
   if (oidc === undefined) return;
 
   app.get('/v1/auth/oidc/login', async (context) => {
@@ -74,7 +88,7 @@ export function mountOidcRoutes(
       const query = new URL(context.req.url).searchParams;
       const answer = await oidc.finish(query, transaction);
       const user = await admit(answer.claims, oidc, services);
-      const session = services.sessions.openFederated(user, answer.expiresAtMs);
+      const session = services.sessions.openFederated(user, answer.expiresAtMs, answer.idToken);
       setCookie(context, SESSION_COOKIE, session.id, {
         httpOnly: true,
         sameSite: 'Strict',
