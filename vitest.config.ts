@@ -54,6 +54,7 @@ const POSTGRES_FILES = [
 const BROWSER_FILES = [
   'test/console-browser.test.ts',
   'test/console-layout.test.ts',
+  'test/console-oidc-browser.test.ts',
   'test/console-rollback-browser.test.ts',
   'test/readme-quickstart.test.ts',
 ];

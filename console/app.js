@@ -1349,11 +1349,42 @@ function showLogin(message) {
     error,
   );
   document.getElementById('main').replaceChildren(form);
+  offerProviderSignIn(form);
+}
+
+/**
+ * "Sign in with <provider>" above the token form, when the server has OpenID Connect sign-in
+ * (`control.oidc`). The button leaves for a fixed path of this server, which redirects to the provider;
+ * the provider's name is only ever text.
+ */
+async function offerProviderSignIn(form) {
+  const config = await fetch('/v1/auth/oidc/config', { headers: { accept: 'application/json' } })
+    .then((response) => (response.ok ? response.json() : undefined))
+    .catch(() => undefined);
+  if (!config?.enabled || !form.isConnected) return;
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary',
+      testid: 'oidc-sign-in',
+      onclick: () => window.location.assign('/v1/auth/oidc/login'),
+    },
+    `Sign in with ${config.name}`,
+  );
+  form
+    .querySelector('h1')
+    ?.after(h('p', { class: 'provider-sign-in' }, button), h('p', { class: 'muted' }, 'or'));
 }
 
 async function start() {
   document.getElementById('logout').addEventListener('click', async () => {
-    await api('POST', '/v1/logout').catch(() => {});
+    // a session opened at the identity provider ends there too (the server names the provider's URL)
+    const ended = await api('POST', '/v1/auth/oidc/logout').catch(() => undefined);
+    if (typeof ended?.endSessionUrl === 'string' && /^https?:\/\//.test(ended.endSessionUrl)) {
+      window.location.assign(ended.endSessionUrl);
+      return;
+    }
     showLogin('Logged out.');
   });
   window.addEventListener('hashchange', () => {

@@ -1,7 +1,8 @@
 /**
  * @module api/caller
  * Who is calling the control plane, decided once per request: a human user (API token in
- * `Authorization: Bearer reins_u_…`, or the console's session cookie), or an agent (its Reins
+ * `Authorization: Bearer reins_u_…`, or the console's session cookie, opened with a token or by
+ * OpenID Connect sign-in), or an agent (its Reins
  * credential, accepted only where an agent may call: `POST /v1/decide`). Cookie-authenticated writes
  * must carry the session's CSRF token; a request with neither gets 401.
  */
@@ -57,9 +58,11 @@ export async function identifyCaller(context: Context, sources: CallerSources): 
   const cookie = getCookie(context, SESSION_COOKIE);
   if (cookie !== undefined) {
     const session = sources.sessions.get(cookie);
-    const user = session && (await sources.users.get(session.userId));
-    // a deleted user, or one whose token was replaced, is logged out everywhere
-    if (session === undefined || user === undefined || user.tokenHash !== session.tokenHash) {
+    // signed in through OIDC: the user the provider vouched for; else the stored user, and a deleted
+    // user, or one whose token was replaced, is logged out everywhere
+    const user = session?.federated?.user ?? (session && (await sources.users.get(session.userId)));
+    const current = session?.federated !== undefined || user?.tokenHash === session?.tokenHash;
+    if (session === undefined || user === undefined || !current) {
       if (session) sources.sessions.close(session.id);
       throw new ApiError('unauthenticated', 'the console session ended; log in again');
     }

@@ -4,9 +4,12 @@
  * an HttpOnly, SameSite=Strict cookie (the token itself never stays in the browser) and a CSRF token
  * the console sends back in `X-CSRF-Token` on every write. Sessions live in this process's memory and
  * end after `ttlMs` of inactivity or on logout; a user deleted or given a new token is logged out at
- * the next request, because the session remembers which token hash it was opened with.
+ * the next request, because the session remembers which token hash it was opened with. A session
+ * opened by OpenID Connect sign-in carries the user the provider vouched for (no stored user behind
+ * it) and ends, whatever the activity, when the ID token it was opened with expires.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { UserRecordV1 } from './users.js';
 
 export interface ConsoleSession {
   readonly id: string;
@@ -15,6 +18,8 @@ export interface ConsoleSession {
   readonly tokenHash: string;
   readonly csrfToken: string;
   expiresAtMs: number;
+  /** Opened by OIDC sign-in: the user as signed in (id, mapped roles), the ID token and its expiry. */
+  readonly federated?: { readonly user: UserRecordV1; readonly endsAtMs: number; readonly idToken?: string };
 }
 
 export const SESSION_COOKIE = 'reins_console';
@@ -31,16 +36,25 @@ export class ConsoleSessions {
   ) {}
 
   open(userId: string, tokenHash: string): ConsoleSession {
+    return this.add({ userId, tokenHash, expiresAtMs: this.clock() + this.ttlMs });
+  }
+
+  /** A session for a user signed in through OIDC; it never outlives `endsAtMs` (the ID token's `exp`). */
+  openFederated(user: UserRecordV1, endsAtMs: number, idToken?: string): ConsoleSession {
+    const expiresAtMs = Math.min(this.clock() + this.ttlMs, endsAtMs);
+    const federated = { user, endsAtMs, ...(idToken === undefined ? {} : { idToken }) };
+    return this.add({ userId: user.id, tokenHash: '', expiresAtMs, federated });
+  }
+
+  private add(fields: Omit<ConsoleSession, 'id' | 'csrfToken'>): ConsoleSession {
     if (this.sessions.size >= this.maxSessions) {
       const oldest = this.sessions.keys().next().value;
       if (oldest !== undefined) this.sessions.delete(oldest);
     }
     const session: ConsoleSession = {
+      ...fields,
       id: randomBytes(32).toString('base64url'),
-      userId,
-      tokenHash,
       csrfToken: randomBytes(32).toString('base64url'),
-      expiresAtMs: this.clock() + this.ttlMs,
     };
     this.sessions.set(session.id, session);
     return session;
@@ -55,7 +69,7 @@ export class ConsoleSessions {
       this.sessions.delete(id);
       return undefined;
     }
-    session.expiresAtMs = now + this.ttlMs;
+    session.expiresAtMs = Math.min(now + this.ttlMs, session.federated?.endsAtMs ?? Number.POSITIVE_INFINITY);
     return session;
   }
 

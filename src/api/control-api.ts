@@ -15,6 +15,7 @@ import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { serveConsole } from './console-assets.js';
 import { ConsoleSessions } from './console-sessions.js';
+import { type OidcSettings, OidcSignIn } from './oidc-sign-in.js';
 import { mountAgentRoutes } from './routes/agents.js';
 import { mountApprovalRoutes } from './routes/approvals.js';
 import { mountAuditRoutes } from './routes/audit.js';
@@ -28,6 +29,7 @@ import type {
 import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
+import { mountOidcRoutes } from './routes/oidc.js';
 import { mountOpenApiDocument } from './routes/openapi-document.js';
 import { mountOpsRoutes } from './routes/ops.js';
 import { mountOverrideRoute } from './routes/overrides.js';
@@ -58,6 +60,8 @@ export interface ControlApiOptions {
    * without it (a control plane started without the gateway) that route answers 503.
    */
   readonly rollback?: RollbackService;
+  /** Sign-in through an OpenID Connect provider beside the tokens (`control.oidc`, secret resolved). */
+  readonly oidc?: OidcSettings;
   /** Console sessions end after this much inactivity. Default 8 hours. */
   readonly sessionTtlMs?: number;
   /** Set the console cookie `Secure` (serve over HTTPS, or behind a TLS proxy). Default false. */
@@ -94,6 +98,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountMiddleware(app, services, options.maxBodyBytes ?? 1_048_576);
   // the order of the routes is the order of the OpenAPI document
   mountAuthRoutes(app, services);
+  mountOidcRoutes(app, services, options.oidc ? new OidcSignIn(options.oidc) : undefined);
   mountDecideRoute(app, services);
   mountApprovalRoutes(app, services);
   mountSessionRoutes(app, services);

@@ -19,6 +19,7 @@ import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
 import { startHttpGatewayProcess } from './gateway-process.js';
 import type { CliIo } from './io.js';
+import { oidcSettings } from './oidc-settings.js';
 import { openUserStore } from './user-commands.js';
 
 export interface RunningServe {
@@ -58,6 +59,7 @@ export async function startServe(configPath: string, log: (line: string) => void
         runner: gateway.gateway,
       }),
       ...(publicKey ? { publicKey } : {}),
+      ...(config.control.oidc ? { oidc: oidcSettings(config.control.oidc, directory) } : {}),
       sessionTtlMs: config.control.sessionTtl,
       secureCookies: config.control.secureCookies,
       maxBodyBytes: config.limits.maxMessageBytes,

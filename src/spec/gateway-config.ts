@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DEFAULT_CHECKPOINT_EVERY } from './audit-checkpoint.js';
 import { DurationSchema } from './duration.js';
+import { OidcConfigSchema } from './oidc-config.js';
 import { POLICY_API_VERSION } from './policy-document.js';
 
 /** Upstream names become the `server` of every tool they provide (`fs` -> `fs/read_file`). */
@@ -116,6 +117,8 @@ export const ControlConfigSchema = z.strictObject({
   sessionTtl: DurationSchema.default(8 * 3_600_000),
   /** Mark the console cookie `Secure`: set when the console is reached over HTTPS (e.g. behind a TLS proxy). */
   secureCookies: z.boolean().default(false),
+  /** Sign-in through an OpenID Connect provider, beside the API tokens (spec/oidc-config). */
+  oidc: OidcConfigSchema.optional(),
 });
 export type ControlConfig = z.infer<typeof ControlConfigSchema>;
 

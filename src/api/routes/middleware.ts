@@ -41,6 +41,9 @@ export function newControlApp(log?: (line: string) => void): ControlApp {
   return app;
 }
 
+/** The OpenID Connect sign-in steps, reached before there is a caller (routes/oidc). */
+const OIDC_SIGN_IN = new Set(['/v1/auth/oidc/config', '/v1/auth/oidc/login', '/v1/auth/oidc/callback']);
+
 /** Mounted before every route: headers, limits and the caller, in this order. */
 export function mountMiddleware(app: ControlApp, services: ControlServices, maxBodyBytes: number): void {
   const { users, sessions, authenticator } = services;
@@ -63,7 +66,9 @@ export function mountMiddleware(app: ControlApp, services: ControlServices, maxB
     return next();
   });
   app.use('/v1/*', async (context, next) => {
-    if (context.req.path === '/v1/login' || context.req.path === '/v1/openapi.json') return next();
+    const path = context.req.path;
+    // these make the caller a user (token, OIDC sign-in) or describe the API: no caller yet
+    if (path === '/v1/login' || path === '/v1/openapi.json' || OIDC_SIGN_IN.has(path)) return next();
     context.set('caller', await identifyCaller(context, { users, sessions, authenticator }));
     return next();
   });
