@@ -10,6 +10,7 @@
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Oversight } from '../oversight/oversight.js';
+import type { OpsStatus } from '../spec/ops.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { serveConsole } from './console-assets.js';
@@ -24,6 +25,7 @@ import type {
   PolicyStatusSource,
   RollbackService,
 } from './routes/control-services.js';
+import { mountDashboardRoute } from './routes/dashboard.js';
 import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
@@ -56,6 +58,11 @@ export interface ControlApiOptions {
    * without it (a control plane started without the gateway) that route answers 503.
    */
   readonly rollback?: RollbackService;
+  /**
+   * The operational status of the process serving this API (upstream health on the dashboard);
+   * without it (a control plane started without the gateway) the dashboard says none was reported.
+   */
+  readonly ops?: OpsStatus;
   /** Console sessions end after this much inactivity. Default 8 hours. */
   readonly sessionTtlMs?: number;
   /** Set the console cookie `Secure` (serve over HTTPS, or behind a TLS proxy). Default false. */
@@ -81,6 +88,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
     policy: options.policy,
     ...(options.publicKey ? { publicKey: options.publicKey } : {}),
     ...(options.rollback ? { rollback: options.rollback } : {}),
+    ...(options.ops ? { ops: options.ops } : {}),
     sessions: new ConsoleSessions(sessionTtlMs, clock),
     sessionTtlMs,
     secureCookies: options.secureCookies === true,
@@ -98,6 +106,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountAuditRoutes(app, services);
   mountPolicyRoute(app, services);
   mountEventRoute(app, services);
+  mountDashboardRoute(app, services);
   mountOpenApiDocument(app);
   serveConsole(app);
   return app;
