@@ -52,6 +52,7 @@ const POSTGRES_FILES = [
 /** Files that drive Chromium (playwright-core). */
 const BROWSER_FILES = [
   'test/console-browser.test.ts',
+  'test/console-dashboard-browser.test.ts',
   'test/console-layout.test.ts',
   'test/console-rollback-browser.test.ts',
   'test/readme-quickstart.test.ts',
