@@ -110,8 +110,8 @@ function table(ui, headers, rows) {
 
 function decisionsChart(ui, data) {
   const { buckets, totals } = data.decisions;
-  const width = 760;
-  const height = 220;
+  const width = 1060;
+  const height = 200;
   const left = 40;
   const bottom = 24;
   const plotWidth = width - left - 8;
@@ -186,7 +186,7 @@ function decisionsChart(ui, data) {
 
 function deniedChart(ui, data) {
   const entries = data.topDenied;
-  const width = 760;
+  const width = 520;
   const row = 36;
   const height = Math.max(row, entries.length * row) + 4;
   const highest = Math.max(1, ...entries.map((entry) => entry.count));
@@ -233,7 +233,7 @@ function deniedChart(ui, data) {
 
 function waitsChart(ui, data) {
   const waits = data.approvalWaits;
-  const width = 760;
+  const width = 520;
   const height = 200;
   const bottom = 24;
   const plotHeight = height - bottom - 16;
