@@ -191,7 +191,7 @@ function deniedChart(ui, data) {
   const height = Math.max(row, entries.length * row) + 4;
   const highest = Math.max(1, ...entries.map((entry) => entry.count));
   const bars = entries.map((entry, index) => {
-    const tool = `${entry.tool.server}/${entry.tool.name}`;
+    const tool = entry.tool;
     const barWidth = (entry.count / highest) * (width - 60);
     const y = index * row;
     return svg(
@@ -204,7 +204,7 @@ function deniedChart(ui, data) {
     );
   });
   const said = entries.length
-    ? entries.map((entry) => `${entry.tool.server}/${entry.tool.name} ${entry.count}`).join('; ')
+    ? entries.map((entry) => `${entry.tool} ${entry.count}`).join('; ')
     : 'no denials';
   const chart = entries.length
     ? svg(
@@ -226,7 +226,7 @@ function deniedChart(ui, data) {
     table(
       ui,
       ['tool', 'denials'],
-      entries.map((entry) => [`${entry.tool.server}/${entry.tool.name}`, entry.count]),
+      entries.map((entry) => [entry.tool, entry.count]),
     ),
   );
 }

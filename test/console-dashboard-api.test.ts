@@ -32,7 +32,7 @@ interface Dashboard {
     buckets: { start: string; allow: number; deny: number; approve: number }[];
     totals: { allow: number; deny: number; approve: number };
   };
-  topDenied: { tool: { server: string; name: string }; count: number }[];
+  topDenied: { tool: string; count: number }[];
   approvalWaits: {
     count: number;
     p50Ms?: number;

@@ -105,8 +105,8 @@ const EXPECTED = {
     totals: { allow: 2, deny: 3, approve: 3 },
   },
   topDenied: [
-    { tool: { server: 'crm', name: 'drop' }, count: 2 },
-    { tool: { server: 'crm', name: 'export' }, count: 1 },
+    { tool: 'crm/drop', count: 2 },
+    { tool: 'crm/export', count: 1 },
   ],
   approvalWaits: { count: 2, p50Ms: 90_000, p90Ms: 1_200_000, maxMs: 1_200_000 },
   scan: { records: 15, truncated: false },

@@ -54,7 +54,7 @@ describe('dashboardAggregates', () => {
       { start: new Date(T0).toISOString(), allow: 1, deny: 0, approve: 0 },
       { start: new Date(T0 + 60_000).toISOString(), allow: 0, deny: 1, approve: 1 },
     ]);
-    expect(result.topDenied).toEqual([{ tool: { server: 'crm', name: 'read' }, count: 1 }]);
+    expect(result.topDenied).toEqual([{ tool: 'crm/read', count: 1 }]);
     expect(result.scan).toEqual({ records: 3, truncated: false });
   });
 
@@ -86,8 +86,8 @@ describe('dashboardAggregates', () => {
     const audit = await logWith(events);
     const result = await dashboardAggregates(audit, { windowMs: 60_000, buckets: 1, now: T0 + 1_000 });
     expect(result.topDenied).toHaveLength(10);
-    expect(result.topDenied[0]).toEqual({ tool: { server: 'crm', name: 't0' }, count: 2 });
-    expect(result.topDenied.slice(1).map((entry) => entry.tool.name)).toEqual([
+    expect(result.topDenied[0]).toEqual({ tool: 'crm/t0', count: 2 });
+    expect(result.topDenied.slice(1).map((entry) => entry.tool.slice(4))).toEqual([
       't1',
       't10',
       't2',

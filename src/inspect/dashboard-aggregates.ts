@@ -2,13 +2,12 @@
  * @module inspect/dashboard-aggregates
  * What the console's dashboard shows of the audit log (issue 17), for one window ending now: the
  * decisions per time bucket by effect, the most denied tools, and how long held calls waited for the
- * human who decided them. One bounded scan of the window's records in sequence order (pages of the
- * `AuditLog.query` every backend has), so SQLite and PostgreSQL answer alike; a window with more
- * records than the bound is summed up to the bound and says so (`scan.truncated`).
+ * human who decided them. One bounded scan of the window's records in sequence order, of their
+ * searchable fields only (`AuditLog.queryIndex`: no body is read or parsed; the same statement on SQLite
+ * and PostgreSQL), so both answer alike; a window with more records than the bound is summed up to the
+ * bound and says so (`scan.truncated`).
  */
-import type { AuditEventV1 } from '../spec/audit-event.js';
-import type { ToolRef } from '../spec/tool-call.js';
-import type { AuditLog } from '../store/audit-log.js';
+import type { AuditIndexRow, AuditLog } from '../store/audit-log.js';
 
 /** The longest window and the most buckets a dashboard may ask for. */
 export const DASHBOARD_LIMITS = { maxWindowMs: 31 * 86_400_000, maxBuckets: 200 } as const;
@@ -50,7 +49,8 @@ export interface DashboardAggregates {
     readonly buckets: readonly DecisionBucket[];
     readonly totals: Record<Effect, number>;
   };
-  readonly topDenied: readonly { readonly tool: ToolRef; readonly count: number }[];
+  /** `tool`: `server/name`, as the agent and its upstream named it. */
+  readonly topDenied: readonly { readonly tool: string; readonly count: number }[];
   readonly approvalWaits: ApprovalWaits;
   readonly scan: { readonly records: number; readonly truncated: boolean };
 }
@@ -58,13 +58,14 @@ export interface DashboardAggregates {
 /** What one pass over the window's records collects. */
 interface Collected {
   readonly counts: Record<Effect, number>[];
-  readonly denied: Map<string, { tool: ToolRef; count: number }>;
+  /** Denials by tool (`server/name`). */
+  readonly denied: Map<string, number>;
   /** Held calls: decision id → intent time (ms). */
   readonly held: Map<string, number>;
   /** Votes on held calls: decision id → time of the latest (ms). */
   readonly lastVote: Map<string, number>;
-  /** Held calls whose outcome names the human who decided them. */
-  readonly decidedByHuman: Set<string>;
+  /** Held calls that ended as a human decided: ran (`ok`, `error`) or refused (`denied`). */
+  readonly decided: Set<string>;
 }
 
 /**
@@ -82,11 +83,11 @@ export async function dashboardAggregates(
     denied: new Map(),
     held: new Map(),
     lastVote: new Map(),
-    decidedByHuman: new Set(),
+    decided: new Set(),
   };
   const bucketOf = (time: number) => Math.min(buckets - 1, Math.floor(((time - from) * buckets) / windowMs));
-  const scan = await scanWindow(audit, from, now, options.maxRecords ?? DASHBOARD_MAX_RECORDS, (event) =>
-    collect(collected, event, bucketOf),
+  const scan = await scanWindow(audit, from, now, options.maxRecords ?? DASHBOARD_MAX_RECORDS, (row) =>
+    collect(collected, row, bucketOf),
   );
   const totals = { allow: 0, deny: 0, approve: 0 };
   for (const count of collected.counts) {
@@ -108,8 +109,9 @@ export async function dashboardAggregates(
       })),
       totals,
     },
-    topDenied: [...collected.denied.values()]
-      .sort((a, b) => b.count - a.count || toolKey(a.tool).localeCompare(toolKey(b.tool)))
+    topDenied: [...collected.denied]
+      .map(([tool, count]) => ({ tool, count }))
+      .sort((a, b) => b.count - a.count || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0))
       .slice(0, 10),
     approvalWaits: approvalWaits(waitsOf(collected)),
     scan,
@@ -122,64 +124,60 @@ async function scanWindow(
   from: number,
   to: number,
   maxRecords: number,
-  visit: (event: AuditEventV1) => void,
+  visit: (row: AuditIndexRow) => void,
 ): Promise<{ records: number; truncated: boolean }> {
   let afterSeq: number | undefined;
   let records = 0;
   const pageOf = (limit: number) =>
-    audit.query({ from: iso(from), to: iso(to), limit, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+    audit.queryIndex({
+      from: iso(from),
+      to: iso(to),
+      limit,
+      ...(afterSeq !== undefined ? { afterSeq } : {}),
+    });
   for (;;) {
     const limit = Math.min(PAGE, maxRecords - records);
     // one more record past the bound means the window was cut short
     if (limit <= 0) return { records, truncated: (await pageOf(1)).length > 0 };
     const page = await pageOf(limit);
-    for (const record of page) visit(record.event);
+    for (const row of page) visit(row);
     records += page.length;
     if (page.length < limit) return { records, truncated: false };
     afterSeq = page[page.length - 1]?.seq;
   }
 }
 
-function collect(collected: Collected, event: AuditEventV1, bucketOf: (time: number) => number): void {
-  const time = Date.parse(event.time);
+const EFFECTS = new Set<string>(['allow', 'deny', 'approve']);
+const VOTES = new Set(['approval.approve', 'approval.deny']);
+const DECIDED_OUTCOMES = new Set(['ok', 'error', 'denied']);
+
+function collect(collected: Collected, row: AuditIndexRow, bucketOf: (time: number) => number): void {
+  const time = Date.parse(row.time);
   if (Number.isNaN(time)) return;
-  if (event.kind === 'call-intent') {
-    const effect = event.decision.effect;
+  if (row.kind === 'call-intent' && EFFECTS.has(row.effect)) {
+    const effect = row.effect as Effect;
     const count = collected.counts[bucketOf(time)];
     if (count) count[effect] += 1;
-    if (effect === 'deny') {
-      const key = toolKey(event.tool);
-      const entry = collected.denied.get(key) ?? {
-        tool: { server: event.tool.server, name: event.tool.name },
-        count: 0,
-      };
-      entry.count += 1;
-      collected.denied.set(key, entry);
-    }
-    if (effect === 'approve') collected.held.set(event.decisionId, time);
-  } else if (event.kind === 'operator-action') {
-    if (event.action === 'approval.approve' || event.action === 'approval.deny') {
-      collected.lastVote.set(
-        event.decisionId,
-        Math.max(time, collected.lastVote.get(event.decisionId) ?? time),
-      );
-    }
-  } else if (event.kind === 'call-outcome') {
-    if (event.approval?.by !== undefined) collected.decidedByHuman.add(event.decisionId);
+    if (effect === 'deny') collected.denied.set(row.tool, (collected.denied.get(row.tool) ?? 0) + 1);
+    if (effect === 'approve') collected.held.set(row.decisionId, time);
+  } else if (row.kind === 'operator-action' && VOTES.has(row.effect)) {
+    collected.lastVote.set(row.decisionId, Math.max(time, collected.lastVote.get(row.decisionId) ?? time));
+  } else if (row.kind === 'call-outcome' && DECIDED_OUTCOMES.has(row.effect)) {
+    collected.decided.add(row.decisionId);
   }
 }
 
 /**
  * A held call's wait: from its intent to the last vote on it. Votes are recorded before they are
  * counted, and none is accepted once a request is decided, so the last one is the deciding one. Only
- * calls a human decided count (not those that expired or were cancelled, even after a first vote).
+ * calls a human decided count: voted on, and then run or refused; not those that expired, were
+ * cancelled or abandoned (even after a first vote of a quorum).
  */
 function waitsOf(collected: Collected): number[] {
   const waits: number[] = [];
   for (const [decisionId, intentTime] of collected.held) {
     const vote = collected.lastVote.get(decisionId);
-    if (vote !== undefined && collected.decidedByHuman.has(decisionId))
-      waits.push(Math.max(0, vote - intentTime));
+    if (vote !== undefined && collected.decided.has(decisionId)) waits.push(Math.max(0, vote - intentTime));
   }
   return waits;
 }
@@ -201,10 +199,6 @@ export function approvalWaits(waits: readonly number[]): ApprovalWaits {
     maxMs: sorted[sorted.length - 1] as number,
     histogram,
   };
-}
-
-function toolKey(tool: ToolRef): string {
-  return `${tool.server}/${tool.name}`;
 }
 
 function iso(ms: number): string {

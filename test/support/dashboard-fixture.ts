@@ -57,8 +57,8 @@ export const TRAFFIC = {
   approve: 2,
   /** Top denied tools, most denied first. */
   topDenied: [
-    { tool: { server: 'scripted', name: HTML_TOOL }, count: 2 },
-    { tool: { server: 'everything', name: 'get-env' }, count: 1 },
+    { tool: `scripted/${HTML_TOOL}`, count: 2 },
+    { tool: 'everything/get-env', count: 1 },
   ],
   /** The least time each held call waited before the human decided (they wait at least this long). */
   minWaitMs: 300,

@@ -10,7 +10,6 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { DASHBOARD_LIMITS, dashboardAggregates } from '../../inspect/dashboard-aggregates.js';
 import { parseDuration } from '../../spec/duration.js';
-import { ToolRefSchema } from '../../spec/tool-call.js';
 import { ApiErrorSchema } from '../api-errors.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
 
@@ -59,8 +58,8 @@ export const DashboardSchema = z.strictObject({
     buckets: z.array(CountsSchema.extend({ start: z.string() })),
     totals: CountsSchema,
   }),
-  /** The ten tools denied most often in the window, most first. */
-  topDenied: z.array(z.strictObject({ tool: ToolRefSchema, count: z.number().int() })),
+  /** The ten tools denied most often in the window, most first; `tool` is `server/name`. */
+  topDenied: z.array(z.strictObject({ tool: z.string(), count: z.number().int() })),
   /** Held calls a human decided in the window: from the intent to the deciding vote. */
   approvalWaits: z.strictObject({
     count: z.number().int(),
