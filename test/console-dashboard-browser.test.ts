@@ -4,7 +4,8 @@
  * real deployment (traffic through the real gateway) and its control plane that reports upstream
  * health: a viewer signs in and sees the decisions over time as stacked bars whose counts are the
  * traffic's, the top denied tools with a name made of HTML shown as text (no element, no script run),
- * the approval wait histogram with its p50/p90, and a down upstream marked down; a process that
+ * the approval wait histogram with its p50/p90, and a down upstream marked down; the page redraws
+ * itself while open (a new denial appears without a reload); a process that
  * reports no health says so. Charts are SVG with accessible names, each with its numbers in a table.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -133,6 +134,21 @@ describe('the dashboard in Chromium', () => {
     expect(alerts).toEqual([]);
     await page.close();
   });
+
+  it('redraws itself while open: a new denial appears without a reload', async () => {
+    const { page } = await openDashboard(fixture.opsUrl);
+    const before = (await barTotals(page, 'chart-decisions', ['deny'])).deny ?? 0;
+    const agent = await fixture.console.mcp(await fixture.console.agentToken('dashboard-later'));
+    await agent.callTool({ name: 'everything__get-env', arguments: {} });
+    // the page refreshes on its own (every 15 s); nothing here reloads or navigates
+    await expect
+      .poll(async () => (await barTotals(page, 'chart-decisions', ['deny'])).deny, {
+        timeout: 40_000,
+        interval: 500,
+      })
+      .toBe(before + 1);
+    await page.close();
+  }, 60_000);
 
   it('says when the process reports no upstream health', async () => {
     // this control plane of the fixture is handed no OpsStatus
