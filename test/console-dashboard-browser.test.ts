@@ -32,10 +32,18 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-async function openDashboard(base: string): Promise<{ page: Page; alerts: string[] }> {
+async function openDashboard(base: string): Promise<{ page: Page; alerts: string[]; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(10_000);
   const alerts: string[] = [];
+  // what the browser refuses under the CSP (an inline style, a script) it reports as a console error
+  const errors: string[] = [];
+  // (a failed request is not one: /v1/me answers 401 before sign-in, there is no favicon)
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+      errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
   page.on('dialog', (dialog) => {
     alerts.push(dialog.message());
     dialog.dismiss().catch(() => {});
@@ -46,7 +54,7 @@ async function openDashboard(base: string): Promise<{ page: Page; alerts: string
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.getByTestId('chart-decisions').waitFor();
-  return { page, alerts };
+  return { page, alerts, errors };
 }
 
 /** The numbers a chart's bars carry (`data-*` attributes), summed by attribute. */
@@ -63,7 +71,7 @@ async function barTotals(page: Page, chart: string, attributes: readonly string[
 
 describe('the dashboard in Chromium', () => {
   it('draws decisions over time as stacked bars whose counts are the traffic', async () => {
-    const { page } = await openDashboard(fixture.opsUrl);
+    const { page, errors } = await openDashboard(fixture.opsUrl);
     const chart = page.getByTestId('chart-decisions');
     expect(await chart.locator('svg').getAttribute('role')).toBe('img');
     const label = await chart.locator('svg').getAttribute('aria-label');
@@ -80,6 +88,7 @@ describe('the dashboard in Chromium', () => {
       .locator('rect[data-effect]')
       .evaluateAll((rects) => rects.map((rect) => Number(rect.getAttribute('height'))));
     expect(heights.filter((height) => height > 0).length).toBeGreaterThanOrEqual(3);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
