@@ -29,6 +29,7 @@ const UNIT_FILES_IN_TEST = [
 /** Files that need the PostgreSQL server. */
 const POSTGRES_FILES = [
   'test/rollback-postgres.test.ts',
+  'test/dashboard-aggregates-postgres.test.ts',
   'test/session-state-postgres.test.ts',
   'test/state-store-outage.test.ts',
   'test/approvals-two-processes.test.ts',
@@ -53,6 +54,7 @@ const POSTGRES_FILES = [
 /** Files that drive Chromium (playwright-core). */
 const BROWSER_FILES = [
   'test/console-browser.test.ts',
+  'test/console-dashboard-browser.test.ts',
   'test/console-layout.test.ts',
   'test/console-oidc-browser.test.ts',
   'test/console-rollback-browser.test.ts',

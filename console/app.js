@@ -6,6 +6,7 @@
  * and never turns data into a link, so `<script>` or `javascript:` in a tool result stays text.
  * The session cookie is HttpOnly; the CSRF token is kept in memory and sent on every write.
  */
+import { viewDashboard } from './dashboard.js';
 
 const state = {
   user: undefined,
@@ -1255,6 +1256,13 @@ async function render() {
     audit: () => viewAudit(route.params),
     agents: () => (route.id ? viewAgent(route.id) : viewAgents()),
     policy: () => viewPolicy(),
+    dashboard: () =>
+      viewDashboard(
+        { h, api, badge, count, when, go },
+        route.params,
+        render,
+        () => currentRoute().view === 'dashboard',
+      ),
   };
   const view = views[route.view] ?? views.approvals;
   try {

@@ -5,12 +5,14 @@
  * request with a forged credential), and saves screenshots of the console's main pages to
  * docs/screenshots/ with the system Chromium; then a second `reins serve` in front of server-filesystem
  * (the rollback tests' fixture), where an agent makes a bad change to a folder and an admin opens the
- * rollback plan of its session.
+ * rollback plan of its session; then the dashboard (the dashboard tests' fixture: allowed, denied and
+ * held calls, one upstream reported down). `npm run screenshots -- dashboard` takes only that one.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startConsoleFixture } from '../test/support/console-fixture.js';
+import { startDashboardFixture } from '../test/support/dashboard-fixture.js';
 import { callOk } from '../test/support/rollback-deployment.js';
 import { startRollbackServe } from '../test/support/rollback-serve.js';
 
@@ -18,6 +20,11 @@ const OUTPUT = resolve(import.meta.dirname, '../docs/screenshots');
 
 async function main(): Promise<void> {
   mkdirSync(OUTPUT, { recursive: true });
+  if (process.argv[2] === 'dashboard') {
+    const browser = await launchChromium();
+    await dashboardShot(browser).finally(() => browser.close());
+    return;
+  }
   const fixture = await startConsoleFixture();
   const browser = await launchChromium();
   try {
@@ -91,6 +98,7 @@ async function main(): Promise<void> {
     await page.getByTestId('policy-hash').waitFor();
     await shot('policy');
     await rollbackShot(browser);
+    await dashboardShot(browser);
   } finally {
     await browser.close();
     await fixture.close();
@@ -131,6 +139,25 @@ async function rollbackShot(browser: Browser): Promise<void> {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(OUTPUT, 'rollback.png'), fullPage: false });
     console.log('docs/screenshots/rollback.png');
+  } finally {
+    await fixture.close();
+  }
+}
+
+/** The dashboard of the last hour, one upstream down (docs/screenshots/dashboard.png). */
+async function dashboardShot(browser: Browser): Promise<void> {
+  const fixture = await startDashboardFixture();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await page.goto(`${fixture.opsUrl}/`);
+    await page.getByLabel('API token').fill(fixture.console.tokens.viewer);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
+    await page.goto(`${fixture.opsUrl}/#/dashboard?window=1h`);
+    await page.getByTestId('upstream-health').waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
+    console.log('docs/screenshots/dashboard.png');
   } finally {
     await fixture.close();
   }

@@ -26,6 +26,7 @@ import type {
   PolicyStatusSource,
   RollbackService,
 } from './routes/control-services.js';
+import { mountDashboardRoute } from './routes/dashboard.js';
 import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
@@ -71,7 +72,11 @@ export interface ControlApiOptions {
   /** Told about internal errors (hidden from callers). */
   readonly log?: (line: string) => void;
   readonly clock?: () => number;
-  /** Serves `/healthz`, `/readyz` and `/metrics` (unauthenticated, outside `/v1`) when given. */
+  /**
+   * The operational status of the process serving this API: `/healthz`, `/readyz` and `/metrics`
+   * (unauthenticated, outside `/v1`) and the upstream health on the dashboard. Without it (a control
+   * plane started without the gateway) those routes are absent and the dashboard says none was reported.
+   */
   readonly ops?: OpsStatus;
 }
 
@@ -89,6 +94,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
     policy: options.policy,
     ...(options.publicKey ? { publicKey: options.publicKey } : {}),
     ...(options.rollback ? { rollback: options.rollback } : {}),
+    ...(options.ops ? { ops: options.ops } : {}),
     sessions: new ConsoleSessions(sessionTtlMs, clock),
     sessionTtlMs,
     secureCookies: options.secureCookies === true,
@@ -107,6 +113,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountAuditRoutes(app, services);
   mountPolicyRoute(app, services);
   mountEventRoute(app, services);
+  mountDashboardRoute(app, services);
   mountOpenApiDocument(app);
   if (options.ops) mountOpsRoutes(app, options.ops);
   serveConsole(app);

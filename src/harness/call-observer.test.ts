@@ -133,6 +133,7 @@ function pick(real: AuditLog): Omit<AuditLog, 'append'> {
     readCaptured: (hash) => real.readCaptured(hash),
     records: (options) => real.records(options),
     query: (query) => real.query(query),
+    queryIndex: (query) => real.queryIndex(query),
     checkpoints: () => real.checkpoints(),
     checkpoint: () => real.checkpoint(),
     prune: (before) => real.prune(before),

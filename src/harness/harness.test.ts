@@ -66,6 +66,7 @@ function withAppend(real: AuditLog, append: AuditLog['append']): AuditLog {
     readCaptured: (hash) => real.readCaptured(hash),
     records: (options) => real.records(options),
     query: (query) => real.query(query),
+    queryIndex: (query) => real.queryIndex(query),
     checkpoints: () => real.checkpoints(),
     checkpoint: () => real.checkpoint(),
     prune: (before) => real.prune(before),

@@ -72,6 +72,18 @@ export interface AuditRecordView {
   readonly event: AuditEventV1;
 }
 
+/** The searchable fields of a record, without its body (store/audit-query reads them). */
+export interface AuditIndexRow {
+  readonly seq: number;
+  readonly time: string;
+  readonly kind: string;
+  readonly decisionId: string;
+  /** `server/name`; empty for records about no tool. */
+  readonly tool: string;
+  /** An intent's decision effect, an outcome, or an operator action's verb. */
+  readonly effect: string;
+}
+
 export interface PruneReport {
   /** Records deleted. */
   readonly deleted: number;
@@ -142,6 +154,11 @@ export interface AuditLog {
   records(options?: { afterSeq?: number }): AsyncIterable<ChainedRecord>;
   /** Records matching the filters, in sequence order (or newest first: `order: 'desc'`). */
   query(query: AuditQuery): Promise<AuditRecordView[]>;
+  /**
+   * The searchable fields of the records `query` selects, in the same order and up to the same limit,
+   * without reading or parsing their bodies: for aggregates that need no more (the console's dashboard).
+   */
+  queryIndex(query: AuditQuery): Promise<AuditIndexRow[]>;
   /** Signed checkpoints, in sequence order. */
   checkpoints(): Promise<AuditCheckpointV1[]>;
   /** Signs the current head now (also done every `checkpointEvery` records and on close). */

@@ -5,7 +5,7 @@
  * itself; both run the statement built here.
  */
 import type { AuditEventV1 } from '../spec/audit-event.js';
-import type { AuditQuery, AuditRecordView } from './audit-log.js';
+import type { AuditIndexRow, AuditQuery, AuditRecordView } from './audit-log.js';
 import { AUDIT_QUERY_LIMITS, effectiveLimit } from './limits.js';
 import { type Condition, type Placeholder, type Statement, selectStatement } from './sql-builder.js';
 
@@ -54,6 +54,30 @@ export function auditQueryStatement(
     },
     placeholder,
   );
+}
+
+/** The columns `queryIndex` selects, named as AuditIndexRow's fields (prefixed by each backend). */
+export const INDEX_COLUMNS = ['seq', 'time', 'kind', 'decision_id', 'tool', 'effect'] as const;
+
+/** `<prefix>column as "field"` for each of INDEX_COLUMNS; `decision_id` may come from another prefix. */
+export function indexColumns(prefix: string, decisionIdPrefix = prefix): string {
+  return INDEX_COLUMNS.map((column) =>
+    column === 'decision_id'
+      ? `${decisionIdPrefix}decision_id as "decisionId"`
+      : `${prefix}${column} as "${column}"`,
+  ).join(', ');
+}
+
+/** A row of `queryIndex` (a `bigint` seq comes as a string from PostgreSQL). */
+export function toIndexRow(row: Omit<AuditIndexRow, 'seq'> & { seq: number | string }): AuditIndexRow {
+  return {
+    seq: Number(row.seq),
+    time: row.time,
+    kind: row.kind,
+    decisionId: row.decisionId,
+    tool: row.tool,
+    effect: row.effect,
+  };
 }
 
 /** A row of the query (a `bigint` seq comes as a string from PostgreSQL). */

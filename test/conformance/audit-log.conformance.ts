@@ -155,6 +155,44 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(await log.query({ decisionId: 'd100' })).toHaveLength(1);
     });
 
+    it('answers the searchable fields of the same records as `query`, without their bodies', async () => {
+      const log = await open();
+      await fill(log, 12);
+      await log.append(outcomeEvent(3, 'denied', { sessionId: 's0' }));
+      for (const query of [
+        {},
+        { kind: 'call-intent' as const, from: intentEvent(2).time, to: intentEvent(9).time },
+        { effect: 'denied' },
+        { afterSeq: 4, limit: 3 },
+        { order: 'desc' as const, limit: 5 },
+        { sessionId: 's0', decisionId: 'd3' },
+      ]) {
+        const rows = await log.queryIndex(query);
+        const records = await log.query(query);
+        expect(rows).toEqual(
+          records.map((record) => {
+            const fields = prepareEvent(record.event);
+            return {
+              seq: record.seq,
+              time: fields.time,
+              kind: fields.kind,
+              decisionId: fields.decisionId,
+              tool: fields.tool,
+              effect: fields.effect,
+            };
+          }),
+        );
+      }
+      expect((await log.queryIndex({ effect: 'denied' }))[0]).toEqual({
+        seq: 13,
+        time: outcomeEvent(3, 'denied').time,
+        kind: 'call-outcome',
+        decisionId: 'd3',
+        tool: 'crm/db.select',
+        effect: 'denied',
+      });
+    });
+
     it('answers newest first, paging back with beforeSeq while records keep arriving', async () => {
       const log = await open();
       await fill(log, 20);

@@ -41,11 +41,18 @@ export interface ConsoleFixture {
   close(): Promise<void>;
 }
 
-export async function startConsoleFixture(): Promise<ConsoleFixture> {
+/** Another policy or gateway configuration than the console tests' (the dashboard's). */
+export interface ConsoleFixtureOptions {
+  readonly policy?: string;
+  readonly config?: (directory: string) => string;
+}
+
+export async function startConsoleFixture(options: ConsoleFixtureOptions = {}): Promise<ConsoleFixture> {
   const directory = mkdtempSync(join(tmpdir(), 'reins-console-'));
   writeFileSync(
     join(directory, 'policy.yaml'),
-    `apiVersion: reins.dev/v1
+    options.policy ??
+      `apiVersion: reins.dev/v1
 kind: Policy
 metadata: { name: console }
 tools:
@@ -58,7 +65,8 @@ rules:
   );
   writeFileSync(
     join(directory, 'reins.yaml'),
-    `apiVersion: reins.dev/v1
+    options.config?.(directory) ??
+      `apiVersion: reins.dev/v1
 kind: Gateway
 policy: policy.yaml
 store: { sqlite: reins.db }

@@ -10,6 +10,7 @@ import type { CheckpointKeys } from '../../audit/checkpoint.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Oversight } from '../../oversight/oversight.js';
 import type { PreparedPolicy } from '../../policy/prepared-policy.js';
+import type { OpsStatus } from '../../spec/ops.js';
 import type { Actor } from '../../spec/oversight.js';
 import type { ToolRef } from '../../spec/tool-call.js';
 import type { AuditLog } from '../../store/audit-log.js';
@@ -122,6 +123,8 @@ export interface ControlServices {
   readonly policy: PolicyStatusSource;
   readonly publicKey?: CheckpointKeys;
   readonly rollback?: RollbackService;
+  /** This process's operational status (upstream health for the dashboard), when it reports one. */
+  readonly ops?: OpsStatus;
   readonly sessions: ConsoleSessions;
   readonly sessionTtlMs: number;
   readonly secureCookies: boolean;

@@ -15,6 +15,7 @@ import { describeError, ReinsError } from '../../spec/errors.js';
 import type {
   AppendOptions,
   AppendReceipt,
+  AuditIndexRow,
   AuditLog,
   AuditLogOptions,
   AuditQuery,
@@ -22,7 +23,7 @@ import type {
   AuditVerifyOptions,
   PruneReport,
 } from '../audit-log.js';
-import { auditQueryStatement, toRecordView } from '../audit-query.js';
+import { auditQueryStatement, indexColumns, toIndexRow, toRecordView } from '../audit-query.js';
 import {
   anchorSql,
   auditWriteFailed,
@@ -240,6 +241,20 @@ export class PostgresAuditLog implements AuditLog {
       statement.values,
     );
     return rows.map(toRecordView);
+  }
+
+  async queryIndex(query: AuditQuery): Promise<AuditIndexRow[]> {
+    await this.queue.drain();
+    const statement = auditQueryStatement(
+      query,
+      { columns: indexColumns(''), from: this.tables.events },
+      POSTGRES_PLACEHOLDER,
+    );
+    const { rows } = await this.readPool.query<AuditIndexRow & { seq: string }>(
+      statement.text,
+      statement.values,
+    );
+    return rows.map(toIndexRow);
   }
 
   async checkpoints(): Promise<AuditCheckpointV1[]> {

@@ -17,6 +17,7 @@ import { describeError, ReinsError } from '../../spec/errors.js';
 import type {
   AppendOptions,
   AppendReceipt,
+  AuditIndexRow,
   AuditLog,
   AuditLogOptions,
   AuditQuery,
@@ -24,7 +25,7 @@ import type {
   AuditVerifyOptions,
   PruneReport,
 } from '../audit-log.js';
-import { auditQueryStatement, toRecordView } from '../audit-query.js';
+import { auditQueryStatement, indexColumns, toIndexRow, toRecordView } from '../audit-query.js';
 import {
   anchorSql,
   auditWriteFailed,
@@ -264,6 +265,27 @@ export class SqliteAuditLog implements AuditLog {
       .prepare<(string | number)[], { seq: number; hash: string; body: string }>(statement.text)
       .all(...statement.values)
       .map(toRecordView);
+  }
+
+  async queryIndex(query: AuditQuery): Promise<AuditIndexRow[]> {
+    await this.queue.drain();
+    if (!this.readOnly) this.catchUpLookup();
+    const table = this.readOnly ? 'audit_events' : 'audit_lookup';
+    // the lookup table has no decision id: it comes from the records (joined by key, bodies unread)
+    const statement = auditQueryStatement(
+      query,
+      {
+        columns: indexColumns('l.', 'e.'),
+        from: `${table} l join audit_events e on e.seq = l.seq`,
+        alias: 'l.',
+        recordAlias: 'e.',
+      },
+      SQLITE_PLACEHOLDER,
+    );
+    return this.database
+      .prepare<(string | number)[], AuditIndexRow>(statement.text)
+      .all(...statement.values)
+      .map(toIndexRow);
   }
 
   async checkpoints(): Promise<AuditCheckpointV1[]> {
