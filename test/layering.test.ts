@@ -49,6 +49,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   inspect: ['spec', 'policy', 'store'],
   adapters: ['spec', 'harness', 'auth'],
   rollback: ['spec', 'policy', 'store', 'harness'],
+  telemetry: ['spec'],
   cli: [
     'spec',
     'memory',
@@ -67,6 +68,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'api',
     'keys',
     'rollback',
+    'telemetry',
   ],
   index: ['spec', 'detect', 'memory', 'policy', 'audit', 'store', 'harness'],
 };

@@ -30,6 +30,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { Context } from '@opentelemetry/api';
 import type { UpstreamReader } from '../harness/capture.js';
 import type { Harness } from '../harness/harness.js';
 import type { CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
@@ -44,6 +45,7 @@ import type { AuditLog } from '../store/audit-log.js';
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
+import { callerTraceContext } from './trace-context.js';
 import type { Upstream } from './upstream.js';
 
 export interface GatewayOptions {
@@ -191,6 +193,8 @@ export class Gateway {
         request.params.arguments ?? {},
         extra.signal,
         relay,
+        // the client's trace: the HTTP request's `traceparent` header, else `params._meta.traceparent`
+        callerTraceContext(extra.requestInfo?.headers, request.params._meta),
       );
     });
     return server;
@@ -424,6 +428,7 @@ export class Gateway {
     args: Record<string, unknown>,
     signal: AbortSignal,
     relay: ProgressRelay | undefined,
+    traceContext: Context | undefined,
   ): Promise<CallToolResult> {
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
@@ -466,12 +471,13 @@ export class Gateway {
         : (decidedArgs, { signal: callSignal }) =>
             upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
       relay === undefined
-        ? { signal, errorOfResult: errorOfToolResult, readUpstream }
+        ? { signal, errorOfResult: errorOfToolResult, readUpstream, ...(traceContext && { traceContext }) }
         : {
             signal,
             onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
             errorOfResult: errorOfToolResult,
             readUpstream,
+            ...(traceContext && { traceContext }),
           },
     );
     if (result.status === 'ok') return result.output as CallToolResult;
