@@ -33,7 +33,7 @@ import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/t
 import type { Context } from '@opentelemetry/api';
 import type { UpstreamReader } from '../harness/capture.js';
 import type { Harness } from '../harness/harness.js';
-import type { CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
+import type { CallOptions, CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
 import { screenTextWithPolicy, screenWithPolicy } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
@@ -138,7 +138,10 @@ export class Gateway {
           args: { uri },
         },
         (_args, { signal }) => owner.readResource(uri, signal),
-        { signal: extra.signal },
+        withTrace(
+          { signal: extra.signal },
+          callerTraceContext(extra.requestInfo?.headers, request.params._meta),
+        ),
       );
       if (result.status === 'ok') return result.output as ReadResourceResult;
       const message = result.status === 'denied' ? `Reins refused this read: ${result.reason}` : result.error;
@@ -163,7 +166,10 @@ export class Gateway {
           args,
         },
         (_args, { signal }) => upstream.getPrompt(ref.name, args, signal),
-        { signal: extra.signal },
+        withTrace(
+          { signal: extra.signal },
+          callerTraceContext(extra.requestInfo?.headers, request.params._meta),
+        ),
       );
       if (result.status === 'ok') return result.output as GetPromptResult;
       const message =
@@ -470,15 +476,17 @@ export class Gateway {
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
         : (decidedArgs, { signal: callSignal }) =>
             upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
-      relay === undefined
-        ? { signal, errorOfResult: errorOfToolResult, readUpstream, ...(traceContext && { traceContext }) }
-        : {
-            signal,
-            onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
-            errorOfResult: errorOfToolResult,
-            readUpstream,
-            ...(traceContext && { traceContext }),
-          },
+      withTrace(
+        relay === undefined
+          ? { signal, errorOfResult: errorOfToolResult, readUpstream }
+          : {
+              signal,
+              onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
+              errorOfResult: errorOfToolResult,
+              readUpstream,
+            },
+        traceContext,
+      ),
     );
     if (result.status === 'ok') return result.output as CallToolResult;
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
@@ -503,6 +511,11 @@ function errorOfToolResult(output: unknown): string | undefined {
 }
 
 /** Who a call is made by, for the harness: principal, session and the credential it rides on. */
+/** The call's options with the caller's trace context, when it sent one. */
+function withTrace(options: CallOptions, traceContext: Context | undefined): CallOptions {
+  return traceContext === undefined ? options : { ...options, traceContext };
+}
+
 function callerOf(identity: DownstreamIdentity) {
   const { principal, sessionId, credential } = identity;
   return credential === undefined ? { principal, sessionId } : { principal, sessionId, credential };
