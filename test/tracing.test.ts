@@ -9,12 +9,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../src/auth/agent-registry.js';
 import { Authenticator } from '../src/auth/authenticator.js';
@@ -25,7 +24,7 @@ import { eventually } from './support/eventually.js';
 import { type RunningGateway, startHttpGateway, textOf } from './support/http-gateway.js';
 import { type ReceivedSpan, startTraceReceiver, type TraceReceiver } from './support/otlp-trace-receiver.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
-import { metaServer } from './support/trace-meta-server.js';
+import { startHttpMetaServer } from './support/trace-meta-server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const META_SERVER = join(ROOT, 'test/support/trace-meta-server.ts');
@@ -56,26 +55,6 @@ let token: string;
 /** Sent as the `traceparent` header of every request of the HTTP client, while set. */
 let headerTraceparent: string | undefined;
 let client: Client;
-
-/** An MCP server over Streamable HTTP (stateless) that records the trace header of each tools/call. */
-async function startHttpUpstream(): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const body = text ? JSON.parse(text) : undefined;
-      if (body?.method === 'tools/call') upstreamTraceparents.push(request.headers.traceparent as string);
-      const transport = new StreamableHTTPServerTransport({});
-      const mcp = metaServer();
-      response.on('close', () => void mcp.close());
-      await mcp.connect(transport);
-      await transport.handleRequest(request, response, body);
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/mcp` };
-}
 
 /** The spans of one trace, once its root span (`name`) and `count` spans in all have arrived. */
 function spansOf(traceId: string, name: string, count: number): Promise<ReceivedSpan[]> {
@@ -116,7 +95,9 @@ beforeAll(async () => {
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
   directory = mkdtempSync(join(tmpdir(), 'reins-tracing-'));
   receiver = await startTraceReceiver();
-  const http = await startHttpUpstream();
+  const http = await startHttpMetaServer((headers) =>
+    upstreamTraceparents.push(headers.traceparent as string),
+  );
   upstream = http.server;
   writeFileSync(
     join(directory, 'policy.yaml'),

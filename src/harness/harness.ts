@@ -1110,13 +1110,24 @@ export class Harness {
   }
 
   /** Stages 3 to 7 of a decided call, with its trace (if traced) ended by what came of it. */
-  private async runDecided(
+  private runDecided(
     decided: DecidedCall | CallResult,
     executor: ToolExecutor,
     options: CallOptions,
     trace: CallTrace | undefined,
   ): Promise<CallResult> {
-    if (trace === undefined) return this.runStages(decided, executor, options, undefined);
+    // untraced: no wrapper at all (not even one more promise)
+    return trace === undefined
+      ? this.runStages(decided, executor, options, undefined)
+      : this.runTraced(decided, executor, options, trace);
+  }
+
+  private async runTraced(
+    decided: DecidedCall | CallResult,
+    executor: ToolExecutor,
+    options: CallOptions,
+    trace: CallTrace,
+  ): Promise<CallResult> {
     try {
       const result = await this.runStages(decided, executor, options, trace);
       trace.decided(

@@ -84,8 +84,10 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /**
- * Starts exporting traces and registers the provider, propagator and context manager globally. One at a
- * time per process: a second start before `shutdown` is refused (the globals are the first one's).
+ * Starts exporting traces and registers the provider, propagator and context manager globally, each one
+ * unless the process has its own already (an application that embeds the gateway and runs its own
+ * OpenTelemetry SDK: then its propagator and context manager carry the context, and Reins' spans still
+ * go to Reins' endpoint through the tracer returned here). `shutdown` unregisters only what it registered.
  */
 export function startTracing(settings: TraceExport): Tracing {
   const exporter = new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } });
@@ -95,18 +97,19 @@ export function startTracing(settings: TraceExport): Tracing {
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
-  if (!trace.setGlobalTracerProvider(provider)) throw new Error('tracing is already started in this process');
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const registered = {
+    provider: trace.setGlobalTracerProvider(provider),
+    context: context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()),
+    propagator: propagation.setGlobalPropagator(new W3CTraceContextPropagator()),
+  };
   let stopped: Promise<void> | undefined;
   return {
     tracer: provider.getTracer(TRACER_NAME),
     shutdown: () => {
       stopped ??= provider.shutdown().finally(() => {
-        trace.disable();
-        propagation.disable();
-        context.disable();
+        if (registered.provider) trace.disable();
+        if (registered.propagator) propagation.disable();
+        if (registered.context) context.disable();
       });
       return stopped;
     },
