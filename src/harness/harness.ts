@@ -440,11 +440,27 @@ export class Harness {
    * the same call again — same agent, session and id — finds the first one, and only with the same
    * arguments.
    */
-  async open(request: CallRequest, callId?: string): Promise<CallAnswer> {
+  open(request: CallRequest, callId?: string): Promise<CallAnswer> {
     if (this.tracer === undefined) return this.openCall(request, callId, undefined);
-    // the caller's trace context is the active one (gateway/remote-calls runs this within it)
-    const trace = startCallTrace(this.tracer, 'reins.open', undefined) as CallTrace;
-    return endTrace(trace, await this.openCall(request, callId, trace));
+    return this.tracedAnswer(this.tracer, 'reins.open', (trace) => this.openCall(request, callId, trace));
+  }
+
+  /**
+   * `open` or `complete`, traced: the caller's trace context is the active one (gateway/remote-calls
+   * runs the request within it; an adapter in the agent's process has its own).
+   */
+  private async tracedAnswer(
+    tracer: Tracer,
+    name: string,
+    task: (trace: CallTrace) => Promise<CallAnswer>,
+  ): Promise<CallAnswer> {
+    const trace = startCallTrace(tracer, name, undefined) as CallTrace;
+    try {
+      return endTrace(trace, await task(trace));
+    } catch (error) {
+      trace.end(undefined, 'failed');
+      throw error;
+    }
   }
 
   private async openCall(
@@ -516,10 +532,11 @@ export class Harness {
    * recorded (once, whichever process is told); the answer is what the caller may use. Anything but a
    * ready call is refused: a denied, held, or completed one.
    */
-  async complete(caller: CallerRef, id: string, report: OutcomeReport): Promise<CallAnswer> {
+  complete(caller: CallerRef, id: string, report: OutcomeReport): Promise<CallAnswer> {
     if (this.tracer === undefined) return this.completeCall(caller, id, report, undefined);
-    const trace = startCallTrace(this.tracer, 'reins.complete', undefined) as CallTrace;
-    return endTrace(trace, await this.completeCall(caller, id, report, trace));
+    return this.tracedAnswer(this.tracer, 'reins.complete', (trace) =>
+      this.completeCall(caller, id, report, trace),
+    );
   }
 
   private completeCall(
