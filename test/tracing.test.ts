@@ -126,7 +126,7 @@ upstreams:
 listen: { host: 127.0.0.1, port: 0, path: /mcp }
 telemetry:
   traces:
-    otlp: { endpoint: "${receiver.endpoint}" }
+    otlp: { endpoint: "${receiver.endpoint}", headers: { x-collector-key: k-123 } }
     serviceName: reins-test
 `,
   );
@@ -189,6 +189,8 @@ describe('traces through the HTTP gateway', () => {
     const execute = one(spans, 'reins.execute');
     expect(upstreamTraceparents.at(-1)).toBe(`00-${caller.traceId}-${execute.spanId}-01`);
     expect(receiver.contentTypes.every((type) => type.startsWith('application/json'))).toBe(true);
+    expect(receiver.headers.at(-1)).toMatchObject({ 'x-collector-key': 'k-123' });
+    expect(gateway.log.join('\n')).toContain(`tracing every call to ${receiver.endpoint}`);
   });
 
   it('passes the trace on to a stdio upstream in params._meta', async () => {

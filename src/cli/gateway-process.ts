@@ -121,7 +121,10 @@ export async function startGatewayProcess<C extends Callers>(
   try {
     // first started, last closed: the spans of the calls ended while closing are exported too
     const tracing = plan.traces === undefined ? undefined : startTracing(plan.traces);
-    if (tracing !== undefined) onClose(() => tracing.shutdown());
+    if (tracing !== undefined) {
+      onClose(() => tracing.shutdown());
+      log(`tracing every call to ${tracing.target}`);
+    }
     const policy = new PolicyStatusTracker(plan.policy, log);
     onClose(() => policy.stop());
     const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;

@@ -34,6 +34,8 @@ export interface TraceExport {
 /** Tracing as started: the tracer the harness is given, and how to flush and stop it. */
 export interface Tracing {
   readonly tracer: Tracer;
+  /** Where spans go, for the log: the endpoint without credentials or query. */
+  readonly target: string;
   /** Exports what is still buffered, then unregisters everything `startTracing` registered. */
   shutdown(): Promise<void>;
 }
@@ -105,6 +107,7 @@ export function startTracing(settings: TraceExport): Tracing {
   let stopped: Promise<void> | undefined;
   return {
     tracer: provider.getTracer(TRACER_NAME),
+    target: targetOf(settings.endpoint),
     shutdown: () => {
       stopped ??= provider.shutdown().finally(() => {
         if (registered.provider) trace.disable();
@@ -114,4 +117,9 @@ export function startTracing(settings: TraceExport): Tracing {
       return stopped;
     },
   };
+}
+
+function targetOf(endpoint: string): string {
+  const url = URL.parse(endpoint);
+  return url === null ? '(invalid endpoint)' : `${url.origin}${url.pathname}`;
 }

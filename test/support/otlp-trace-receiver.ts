@@ -24,6 +24,8 @@ export interface TraceReceiver {
   readonly spans: ReceivedSpan[];
   /** Content types of the requests received (the encoding the exporter used). */
   readonly contentTypes: string[];
+  /** The headers of each export request. */
+  readonly headers: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ function attributesOf(list: OtlpAttribute[] | undefined): Record<string, unknown
 export async function startTraceReceiver(): Promise<TraceReceiver> {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
+  const headers: Record<string, unknown>[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -58,6 +61,7 @@ export async function startTraceReceiver(): Promise<TraceReceiver> {
         return;
       }
       contentTypes.push(String(request.headers['content-type']));
+      headers.push(request.headers);
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       for (const resource of body.resourceSpans ?? []) {
         const service = attributesOf(resource.resource?.attributes)['service.name'] as string | undefined;
@@ -74,6 +78,7 @@ export async function startTraceReceiver(): Promise<TraceReceiver> {
     endpoint: `http://127.0.0.1:${port}/v1/traces`,
     spans,
     contentTypes,
+    headers,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
