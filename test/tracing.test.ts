@@ -267,7 +267,7 @@ describe('traces through the HTTP gateway', () => {
 });
 
 describe('traces through reins mcp (stdio)', () => {
-  it('continues the trace of params._meta.traceparent and exports to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', async () => {
+  it('continues the trace of params._meta.traceparent, exports to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, flushes when it ends', async () => {
     const db = join(directory, 'stdio.db');
     const created = spawnSync(
       process.execPath,
@@ -286,6 +286,7 @@ describe('traces through reins mcp (stdio)', () => {
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, REINS_DATABASE_URL: '' } },
     );
     if (created.status !== 0) throw new Error(created.stderr);
+    const stderr: string[] = [];
     const stdio = await connectThroughReins({
       agent: 'desk',
       policy: join(directory, 'policy.yaml'),
@@ -297,22 +298,26 @@ describe('traces through reins mcp (stdio)', () => {
       env: {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.endpoint,
         OTEL_SERVICE_NAME: 'reins-test',
-        OTEL_BSP_SCHEDULE_DELAY: '50',
+        // no batch is exported while it runs: what arrives was flushed when it ended
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
       },
+      onStderr: (chunk) => stderr.push(chunk),
     });
+    const caller = clientSpan();
+    let result: unknown;
     try {
-      const caller = clientSpan();
-      const result = await stdio.callTool({
+      result = await stdio.callTool({
         name: 'local__meta',
         arguments: {},
         _meta: { traceparent: caller.traceparent },
       });
-      const spans = await spansOf(caller.traceId, 'reins.call', STAGES.length + 1);
-      expectCallTrace(spans, caller.spanId);
-      const execute = one(spans, 'reins.execute');
-      expect(JSON.parse(textOf(result)).traceparent).toBe(`00-${caller.traceId}-${execute.spanId}-01`);
     } finally {
       await stdio.close();
     }
+    const spans = await spansOf(caller.traceId, 'reins.call', STAGES.length + 1);
+    expectCallTrace(spans, caller.spanId);
+    const execute = one(spans, 'reins.execute');
+    expect(JSON.parse(textOf(result)).traceparent).toBe(`00-${caller.traceId}-${execute.spanId}-01`);
+    expect(stderr.join('')).toContain(`tracing every call to ${receiver.endpoint}`);
   });
 });
