@@ -163,6 +163,7 @@ export function deploymentOptionValues(
     ...(deployment.policy !== undefined ? { policy: deployment.policy } : {}),
     ...(deployment.configFile ? { config: deployment.configFile.path } : {}),
     ...(deployment.config ? { checkpointPublication: deployment.config.audit.checkpoints.publish } : {}),
+    ...(deployment.config?.telemetry.traces ? { traces: deployment.config.telemetry.traces } : {}),
   };
 }
 

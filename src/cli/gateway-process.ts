@@ -24,13 +24,14 @@ import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
-import type { GatewayConfig, UpstreamConfig } from '../spec/gateway-config.js';
+import type { GatewayConfig, TracesConfig, UpstreamConfig } from '../spec/gateway-config.js';
 import type { OpsStatus } from '../spec/ops.js';
 import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { ApprovalStore, CounterStore, IdentityStore } from '../store/state-stores.js';
 import { ReinsMetrics } from '../telemetry/metrics.js';
 import { createOpsStatus } from '../telemetry/ops-status.js';
+import { startTracing, type TraceExport, traceExportOf } from '../telemetry/tracing.js';
 import {
   credentialKeysOf,
   memoryGuardOf,
@@ -60,6 +61,8 @@ export interface GatewayPlan {
   readonly approvalWebhook?: string;
   /** Tool definition pins; its directory is created if missing. */
   readonly lock: string;
+  /** Where traces of every call are exported (telemetry/tracing); none: not traced. */
+  readonly traces?: TraceExport;
 }
 
 /** Who calls the gateway, with the standing (suspensions, revocations) each call is checked against. */
@@ -125,6 +128,12 @@ export async function startGatewayProcess<C extends Callers>(
   const metrics = new ReinsMetrics();
   const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
   try {
+    // first started, last closed: the spans of the calls ended while closing are exported too
+    const tracing = plan.traces === undefined ? undefined : startTracing(plan.traces);
+    if (tracing !== undefined) {
+      onClose(() => tracing.shutdown());
+      log(`tracing every call to ${tracing.target}`);
+    }
     const policy = new PolicyStatusTracker(plan.policy, log);
     onClose(() => policy.stop());
     const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;
@@ -156,6 +165,7 @@ export async function startGatewayProcess<C extends Callers>(
       // every call, and every held call while it waits, checks its caller's standing as it is now
       standing: callers.standing,
       observer: metrics,
+      ...(tracing !== undefined ? { tracer: tracing.tracer } : {}),
     });
     // runs after the front has closed (which aborts what its clients were waiting for) and before
     // the stores close: the outcome of every call under way is on record first
@@ -395,5 +405,12 @@ function httpGatewayPlan(config: GatewayConfig, directory: string): GatewayPlan 
     maxPendingApprovalsPerAgent: config.limits.maxPendingApprovalsPerAgent,
     ...(config.approvals.webhook ? { approvalWebhook: config.approvals.webhook } : {}),
     lock: config.lock,
+    ...traceExportIn(config.telemetry.traces),
   };
+}
+
+/** The plan's traces: the configuration's, else the standard OTEL_EXPORTER_OTLP_* environment. */
+export function traceExportIn(config: TracesConfig | undefined): { traces?: TraceExport } {
+  const traces = traceExportOf(config, process.env);
+  return traces === undefined ? {} : { traces };
 }

@@ -29,6 +29,7 @@ import { describeError } from '../spec/errors.js';
 import {
   type AuditCheckpointsConfig,
   StdioUpstreamSchema,
+  type TracesConfig,
   UpstreamNameSchema,
 } from '../spec/gateway-config.js';
 import type { CallCredential, StandingSubject } from '../spec/standing.js';
@@ -47,6 +48,7 @@ import {
   type GatewayPlan,
   type GatewayProcess,
   startGatewayProcess,
+  traceExportIn,
 } from './gateway-process.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
 import { durationMilliseconds } from './option-values.js';
@@ -66,6 +68,8 @@ export interface McpOptions extends StoreOptions {
   /** Where signed checkpoints are published outside the database (decision 0012), like `audit.checkpoints.publish`. */
   readonly publishCheckpoints?: string;
   readonly publishCheckpointsWebhook?: string;
+  /** The deployment's `telemetry.traces` (reins.yaml), if any; else the OTEL_EXPORTER_OTLP_* environment. */
+  readonly traces?: TracesConfig;
 }
 
 export async function runStdioGateway(
@@ -118,7 +122,14 @@ function stdioGatewayPlan(options: McpOptions, command: readonly string[]): Gate
   const approvalTimeoutMs = Number(options.approvalTimeout ?? 300_000);
   if (!(approvalTimeoutMs > 0))
     return `invalid --approval-timeout \`${options.approvalTimeout}\`: give milliseconds`;
+  let traces: ReturnType<typeof traceExportIn>;
+  try {
+    traces = traceExportIn(options.traces);
+  } catch (error) {
+    return describeError(error);
+  }
   return {
+    ...traces,
     storeOptions: options,
     policy: options.policy,
     // checkpoints leave the database as they are signed (decision 0012), as in `reins gateway`

@@ -30,9 +30,10 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { Context } from '@opentelemetry/api';
 import type { UpstreamReader } from '../harness/capture.js';
 import type { Harness } from '../harness/harness.js';
-import type { CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
+import type { CallOptions, CallResult, CompensationRequest, PolicyHandle } from '../harness/types.js';
 import { screenTextWithPolicy, screenWithPolicy } from '../harness/upstream-screen.js';
 import type { MemoryGuard } from '../memory/memory-guard.js';
 import type { ToolPinningEvent } from '../spec/audit-event.js';
@@ -44,6 +45,7 @@ import type { AuditLog } from '../store/audit-log.js';
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
+import { callerTraceContext } from './trace-context.js';
 import type { Upstream } from './upstream.js';
 
 export interface GatewayOptions {
@@ -136,7 +138,10 @@ export class Gateway {
           args: { uri },
         },
         (_args, { signal }) => owner.readResource(uri, signal),
-        { signal: extra.signal },
+        withTrace(
+          { signal: extra.signal },
+          callerTraceContext(extra.requestInfo?.headers, request.params._meta),
+        ),
       );
       if (result.status === 'ok') return result.output as ReadResourceResult;
       const message = result.status === 'denied' ? `Reins refused this read: ${result.reason}` : result.error;
@@ -161,7 +166,10 @@ export class Gateway {
           args,
         },
         (_args, { signal }) => upstream.getPrompt(ref.name, args, signal),
-        { signal: extra.signal },
+        withTrace(
+          { signal: extra.signal },
+          callerTraceContext(extra.requestInfo?.headers, request.params._meta),
+        ),
       );
       if (result.status === 'ok') return result.output as GetPromptResult;
       const message =
@@ -191,6 +199,8 @@ export class Gateway {
         request.params.arguments ?? {},
         extra.signal,
         relay,
+        // the client's trace: the HTTP request's `traceparent` header, else `params._meta.traceparent`
+        callerTraceContext(extra.requestInfo?.headers, request.params._meta),
       );
     });
     return server;
@@ -424,6 +434,7 @@ export class Gateway {
     args: Record<string, unknown>,
     signal: AbortSignal,
     relay: ProgressRelay | undefined,
+    traceContext: Context | undefined,
   ): Promise<CallToolResult> {
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
@@ -465,14 +476,17 @@ export class Gateway {
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
         : (decidedArgs, { signal: callSignal }) =>
             upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
-      relay === undefined
-        ? { signal, errorOfResult: errorOfToolResult, readUpstream }
-        : {
-            signal,
-            onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
-            errorOfResult: errorOfToolResult,
-            readUpstream,
-          },
+      withTrace(
+        relay === undefined
+          ? { signal, errorOfResult: errorOfToolResult, readUpstream }
+          : {
+              signal,
+              onWaiting: (elapsed, message) => relay.waiting(elapsed, message),
+              errorOfResult: errorOfToolResult,
+              readUpstream,
+            },
+        traceContext,
+      ),
     );
     if (result.status === 'ok') return result.output as CallToolResult;
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
@@ -497,6 +511,11 @@ function errorOfToolResult(output: unknown): string | undefined {
 }
 
 /** Who a call is made by, for the harness: principal, session and the credential it rides on. */
+/** The call's options with the caller's trace context, when it sent one. */
+function withTrace(options: CallOptions, traceContext: Context | undefined): CallOptions {
+  return traceContext === undefined ? options : { ...options, traceContext };
+}
+
 function callerOf(identity: DownstreamIdentity) {
   const { principal, sessionId, credential } = identity;
   return credential === undefined ? { principal, sessionId } : { principal, sessionId, credential };

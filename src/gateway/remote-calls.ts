@@ -9,6 +9,7 @@
  * recorded by the harness: this module only translates HTTP.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context } from '@opentelemetry/api';
 import { callerOfCredential } from '../auth/agent-standing.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CallAnswer, Harness } from '../harness/harness.js';
@@ -22,6 +23,7 @@ import {
   OutcomeReportSchema,
 } from '../spec/remote-call.js';
 import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
+import { callerTraceContext } from './trace-context.js';
 
 export const REMOTE_CALLS_PATH = '/v1/calls';
 /** Longest a single wait request is held open (long-poll), in seconds. */
@@ -53,6 +55,21 @@ export async function handleRemoteCall(
   const auth = await authenticateBearer(request, response, options.authenticator);
   if (auth === undefined) return;
   const caller: CallerRef = callerOfCredential(auth);
+  // the caller's trace (its `traceparent` header) is the parent of what the harness does for it
+  const traced = callerTraceContext(request.headers, undefined);
+  if (traced !== undefined)
+    return context.with(traced, () => serveRoute(request, response, url, caller, route, options));
+  return serveRoute(request, response, url, caller, route, options);
+}
+
+async function serveRoute(
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  caller: CallerRef,
+  route: Exclude<Route, { kind: 'method' }>,
+  options: RemoteCallsOptions,
+): Promise<void> {
   if (route.kind === 'get') return getCall(request, response, url, caller, route.id, options);
   const body = await jsonBody(request, response, options.maxMessageBytes);
   if (body === undefined) return;

@@ -24,6 +24,7 @@ import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import type { UpstreamHealth } from '../spec/ops.js';
 import { freezeDefinition } from './tool-pinning.js';
+import { tracedFetch, traceMeta } from './trace-context.js';
 import { upstreamEnvironment } from './upstream-env.js';
 import { type StderrTail, UpstreamStderr } from './upstream-stderr.js';
 
@@ -165,8 +166,11 @@ export class Upstream {
   ): Promise<CallToolResult> {
     const client = this.client;
     if (client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
+    // the trace context goes in the HTTP headers (tracedFetch); over stdio, in the request's `_meta`
+    const meta = 'stdio' in this.config ? traceMeta() : undefined;
+    const params = meta === undefined ? { name, arguments: args } : { name, arguments: args, _meta: meta };
     // the SDK validates the answer: garbage from the upstream becomes an error here, not a result
-    return (await client.callTool({ name, arguments: args }, undefined, {
+    return (await client.callTool(params, undefined, {
       signal,
       timeout: this.options.callTimeoutMs,
       ...(onProgress === undefined ? {} : { onprogress: onProgress }),
@@ -235,6 +239,8 @@ export class Upstream {
     }
     return new StreamableHTTPClientTransport(new URL(this.config.http.url), {
       requestInit: { headers: this.config.http.headers },
+      // carries the trace context of the call under way (none when tracing is off)
+      fetch: tracedFetch,
     });
   }
 

@@ -14,6 +14,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { Tracer } from '@opentelemetry/api';
 import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
 import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import { observeOutput } from '../policy/observe-output.js';
@@ -42,6 +43,7 @@ import type { AuditLog } from '../store/audit-log.js';
 import { MemoryCounterStore } from '../store/memory-counter-store.js';
 import type { ApprovalStore, CounterStore, CountRequest } from '../store/state-stores.js';
 import { type CallObserver, tellObserver } from './call-observer.js';
+import { CALL_ATTRIBUTES, type CallTrace, startCallTrace } from './call-tracing.js';
 import {
   assumedFacts,
   type CaptureScreens,
@@ -130,6 +132,11 @@ export interface HarnessOptions {
   readonly heldCalls?: HeldCallOptions;
   /** Told about every call once it has ended (metrics); never changes a call. */
   readonly observer?: CallObserver;
+  /**
+   * Traces every call (a span per stage, harness/call-tracing) when given; the composition root passes
+   * the tracer of telemetry/tracing when tracing is configured. Without one nothing is traced, at no cost.
+   */
+  readonly tracer?: Tracer;
 }
 
 export interface HeldCallOptions {
@@ -299,6 +306,7 @@ export class Harness {
   private readonly overrides: OverrideSource | undefined;
   private readonly standing: StandingCheck | undefined;
   private readonly heldCalls: HeldCallOptions | undefined;
+  private readonly tracer: Tracer | undefined;
   /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
   private readonly openCalls = new OpenCallMemory<OpenCall>();
   private readonly callLocks = new KeyedLock();
@@ -326,6 +334,7 @@ export class Harness {
     this.standing = options.standing;
     this.heldCalls = options.heldCalls;
     this.observer = options.observer;
+    this.tracer = options.tracer;
   }
 
   /**
@@ -388,6 +397,12 @@ export class Harness {
     options: Omit<CallOptions, 'readUpstream'> = {},
   ): Promise<CallResult> {
     const { compensates } = request;
+    const trace =
+      this.tracer &&
+      startCallTrace(this.tracer, 'reins.call', options.traceContext, {
+        [CALL_ATTRIBUTES.kind]: 'compensation',
+      });
+    trace?.stage('decide');
     const call = this.decide(
       {
         // the rollback session stands on its own: a killed parent must not stop the undo
@@ -405,7 +420,7 @@ export class Harness {
       // an undo puts back what was: to a reversible-or-approved rule it is reversible (it is not
       // captured in turn, and records no reversal of its own, only what it undoes)
       { compensates, executeArgs: request.args, facts: { kind: 'reversible', reversible: true } },
-    ).then((decided) => this.runDecided(decided, executor, options));
+    ).then((decided) => this.runDecided(decided, executor, options, trace));
     this.running.add(call);
     const done = () => this.running.delete(call);
     call.then(done, done);
@@ -430,16 +445,43 @@ export class Harness {
    * the same call again — same agent, session and id — finds the first one, and only with the same
    * arguments.
    */
-  async open(request: CallRequest, callId?: string): Promise<CallAnswer> {
+  open(request: CallRequest, callId?: string): Promise<CallAnswer> {
+    if (this.tracer === undefined) return this.openCall(request, callId, undefined);
+    return this.tracedAnswer(this.tracer, 'reins.open', (trace) => this.openCall(request, callId, trace));
+  }
+
+  /**
+   * `open` or `complete`, traced: the caller's trace context is the active one (gateway/remote-calls
+   * runs the request within it; an adapter in the agent's process has its own).
+   */
+  private async tracedAnswer(
+    tracer: Tracer,
+    name: string,
+    task: (trace: CallTrace) => Promise<CallAnswer>,
+  ): Promise<CallAnswer> {
+    const trace = startCallTrace(tracer, name, undefined) as CallTrace;
+    try {
+      return endTrace(trace, await task(trace));
+    } catch (error) {
+      trace.end(undefined, 'failed');
+      throw error;
+    }
+  }
+
+  private async openCall(
+    request: CallRequest,
+    callId: string | undefined,
+    trace: CallTrace | undefined,
+  ): Promise<CallAnswer> {
     const caller = callerOfRequest(request);
     if (callId === undefined || caller === undefined)
-      return this.guarded(() => this.openNew(request, randomUUID()));
+      return this.guarded(() => this.openNew(request, randomUUID(), undefined, trace));
     const id = keyedDecisionId(caller.principal.agentId, caller.sessionId, callId);
     return this.callLocks.run(id, () =>
       this.guarded(async () => {
         // the first to claim the id opens the call, in whichever process (no read of the log)
         if (await this.claimOpen(id))
-          return this.openNew(request, id, () => this.releaseClaim(openClaimOf(id)));
+          return this.openNew(request, id, () => this.releaseClaim(openClaimOf(id)), trace);
         const records = await this.readCall(caller, id);
         if (records === undefined) {
           return refusedAnswer(
@@ -496,6 +538,18 @@ export class Harness {
    * ready call is refused: a denied, held, or completed one.
    */
   complete(caller: CallerRef, id: string, report: OutcomeReport): Promise<CallAnswer> {
+    if (this.tracer === undefined) return this.completeCall(caller, id, report, undefined);
+    return this.tracedAnswer(this.tracer, 'reins.complete', (trace) =>
+      this.completeCall(caller, id, report, trace),
+    );
+  }
+
+  private completeCall(
+    caller: CallerRef,
+    id: string,
+    report: OutcomeReport,
+    trace: CallTrace | undefined,
+  ): Promise<CallAnswer> {
     return this.callLocks.run(id, () =>
       this.guarded(async () => {
         // a call this process cleared needs no read of the log: the claim decides who ends it
@@ -504,7 +558,7 @@ export class Harness {
         const local =
           mine && this.lineageStatus(known.recorded.decided.call) === 'active' ? known : undefined;
         if (local?.cleared !== undefined && (await this.claimEnd(id)))
-          return this.finish(local, local.cleared, report);
+          return this.finish(local, local.cleared, report, trace);
         const records = await this.readCall(caller, id);
         if (records === undefined) return notFound(id);
         const state = await this.stateOf(caller, records);
@@ -512,7 +566,7 @@ export class Harness {
         const cleared = this.openCalls.get(id);
         if (cleared?.cleared === undefined || !(await this.claimEnd(id)))
           return refusedAnswer('not_ready', `call \`${id}\` is being ended by another process`, state);
-        return this.finish(cleared, cleared.cleared, report);
+        return this.finish(cleared, cleared.cleared, report, trace);
       }),
     );
   }
@@ -551,13 +605,22 @@ export class Harness {
   }
 
   /** The reported outcome of a claimed call: screened, filtered and recorded like any result. */
-  private async finish(open: OpenCall, cleared: ClearedCall, report: OutcomeReport): Promise<CallAnswer> {
-    const id = open.recorded.decided.decisionId;
+  private async finish(
+    open: OpenCall,
+    cleared: ClearedCall,
+    report: OutcomeReport,
+    trace: CallTrace | undefined,
+  ): Promise<CallAnswer> {
+    const { decided } = open.recorded;
+    const id = decided.decisionId;
+    trace?.decided(id, decided.call, decided.decision);
     const startedAt = open.readyAt ?? this.clock();
     const execution: Execution = report.ok
       ? { ok: true, output: report.result, startedAt }
       : { ok: false, error: `tool failed: ${report.error}`, outcome: 'error', startedAt };
+    trace?.stage('filter-output');
     const filtered = await this.filterOutput(cleared, execution);
+    trace?.stage('record-outcome');
     const result = await this.recordOutcome(open.recorded, filtered, cleared.approval);
     if (result.status === 'error' && result.error.startsWith(OUTCOME_NOT_RECORDED))
       await this.releaseClaim(endClaimOf(id));
@@ -602,22 +665,27 @@ export class Harness {
   private async openNew(
     request: CallRequest,
     id: string,
-    unrecorded?: () => Promise<void>,
+    unrecorded: (() => Promise<void>) | undefined,
+    trace: CallTrace | undefined,
   ): Promise<CallAnswer> {
+    trace?.stage('decide');
     // the agent runs the tool: no upstream to capture its state from here
     const first = await this.decide(request, { decisionId: id, canCapture: false });
     const decided =
       first instanceof DecidedCall ? first.withCaptures(uncaptured(first.reversal.compiled, false)) : first;
+    trace?.decided(id, decided instanceof DecidedCall ? decided.call : undefined, decided.decision);
     if (!(decided instanceof DecidedCall)) {
       await unrecorded?.();
       return { ok: true, state: stateOfResult(id, undefined, decided) };
     }
+    trace?.stage('record-intent');
     const recorded = await this.recordIntent(decided);
     if (!(recorded instanceof RecordedIntent)) {
       await unrecorded?.();
       return { ok: true, state: stateOfResult(id, decided, recorded) };
     }
     const { effect } = decided.decision;
+    trace?.stage('gate');
     if (effect === 'allow')
       return { ok: true, state: this.ready(recorded, new ClearedCall(recorded, undefined)) };
     if (effect === 'approve') return { ok: true, state: await this.hold(recorded) };
@@ -1057,24 +1125,63 @@ export class Harness {
     executor: ToolExecutor,
     options: CallOptions,
   ): Promise<CallResult> {
-    const decided = await this.decideWithCaptures(request, options);
-    return this.runDecided(decided, executor, options);
+    const trace = startCallTrace(this.tracer, 'reins.call', options.traceContext);
+    trace?.stage('decide');
+    const decided = await this.decideWithCaptures(request, options, trace);
+    return this.runDecided(decided, executor, options, trace);
   }
 
-  /** Stages 3 to 7 of a decided call: record intent, gate, execute, filter output, record outcome. */
-  private async runDecided(
+  /** Stages 3 to 7 of a decided call, with its trace (if traced) ended by what came of it. */
+  private runDecided(
     decided: DecidedCall | CallResult,
     executor: ToolExecutor,
     options: CallOptions,
+    trace: CallTrace | undefined,
+  ): Promise<CallResult> {
+    // untraced: no wrapper at all (not even one more promise)
+    return trace === undefined
+      ? this.runStages(decided, executor, options, undefined)
+      : this.runTraced(decided, executor, options, trace);
+  }
+
+  private async runTraced(
+    decided: DecidedCall | CallResult,
+    executor: ToolExecutor,
+    options: CallOptions,
+    trace: CallTrace,
+  ): Promise<CallResult> {
+    try {
+      const result = await this.runStages(decided, executor, options, trace);
+      trace.decided(
+        result.decisionId,
+        decided instanceof DecidedCall ? decided.call : undefined,
+        result.decision,
+      );
+      trace.end(result.outcome, result.status === 'error' ? result.outcome : undefined);
+      return result;
+    } catch (error) {
+      trace.end(undefined, 'failed');
+      throw error;
+    }
+  }
+
+  /** Stages 3 to 7 of a decided call: record intent, gate, execute, filter output, record outcome. */
+  private async runStages(
+    decided: DecidedCall | CallResult,
+    executor: ToolExecutor,
+    options: CallOptions,
+    trace: CallTrace | undefined,
   ): Promise<CallResult> {
     if (!(decided instanceof DecidedCall)) return decided;
     try {
+      trace?.stage('record-intent');
       const recorded = await this.recordIntent(decided);
       if (!(recorded instanceof RecordedIntent)) return recorded;
       // a denial stays a denial; otherwise a caller already gone gets nothing held or run
       const { effect } = recorded.decided.decision;
       // humans may take minutes: the resources are not held meanwhile, and taken again to run it
       if (effect === 'approve') this.letGo(decided);
+      trace?.stage('gate');
       const gated =
         options.signal?.aborted && effect !== 'deny'
           ? goneBeforeStart(effect)
@@ -1082,10 +1189,14 @@ export class Harness {
       const cleared = gated instanceof ClearedCall ? await this.releasedHeld(gated, options) : gated;
       if (!(cleared instanceof ClearedCall)) {
         await this.release(decided);
+        trace?.stage('record-outcome');
         return await this.recordOutcome(recorded, cleared);
       }
-      const executed = await this.execute(cleared, executor, options.signal);
+      trace?.stage('execute');
+      const executed = await this.execute(cleared, executor, options.signal, trace);
+      trace?.stage('filter-output');
       const filtered = await this.filterOutput(cleared, executed);
+      trace?.stage('record-outcome');
       return await this.recordOutcome(recorded, filtered, cleared.approval, options.errorOfResult);
     } finally {
       this.letGo(decided);
@@ -1181,13 +1292,20 @@ export class Harness {
   private async decideWithCaptures(
     request: CallRequest,
     options: CallOptions,
+    trace: CallTrace | undefined,
   ): Promise<DecidedCall | CallResult> {
-    const read = options.readUpstream;
-    const first = await this.decide(request, { canCapture: read !== undefined });
+    const upstream = options.readUpstream;
+    const first = await this.decide(request, { canCapture: upstream !== undefined });
     if (!(first instanceof DecidedCall)) return first;
     const { compiled } = first.reversal;
-    if (first.decision.effect === 'deny' || compiled?.kind !== 'compensation' || read === undefined)
-      return first.withCaptures(uncaptured(compiled, read !== undefined));
+    if (first.decision.effect === 'deny' || compiled?.kind !== 'compensation' || upstream === undefined)
+      return first.withCaptures(uncaptured(compiled, upstream !== undefined));
+    trace?.stage('capture');
+    // the capture's reads of the upstream carry the capture stage's trace context
+    const read: UpstreamReader =
+      trace === undefined
+        ? upstream
+        : (name, args, signal) => trace.within(() => upstream(name, args, signal));
     // one call at a time changes a resource in this process, from its capture to its outcome: a capture
     // that another call's write overtook would restore the wrong state (calls that capture nothing take
     // the lock too: a move onto a path another call just captured is such a write)
@@ -1754,13 +1872,19 @@ export class Harness {
     cleared: ClearedCall,
     executor: ToolExecutor,
     callerSignal: AbortSignal | undefined,
+    trace: CallTrace | undefined,
   ): Promise<Execution> {
     const { decisionId, executeArgs } = cleared.recorded.decided;
     const startedAt = this.clock();
     try {
-      const output = callerSignal
-        ? await raceAbort(executor(executeArgs, { signal: callerSignal, decisionId }), callerSignal)
-        : await executor(executeArgs, { signal: NEVER_ABORTED, decisionId }); // nothing can cancel it: no race needed
+      const context = { signal: callerSignal ?? NEVER_ABORTED, decisionId };
+      // traced: the execute span is the active context, so the upstream request carries it
+      const running =
+        trace === undefined
+          ? executor(executeArgs, context)
+          : trace.within(() => executor(executeArgs, context));
+      // nothing can cancel a call without a signal: no race needed
+      const output = callerSignal ? await raceAbort(running, callerSignal) : await running;
       return { ok: true, output, startedAt };
     } catch (error) {
       // the tool was asked to run: the cancellation reached it, or it may have finished anyway
@@ -2020,6 +2144,13 @@ function overrideClaimOf(id: string): string {
 /** The counter key whose single unit is the right to open the call a call id names (harness `claimOpen`). */
 function openClaimOf(id: string): string {
   return `reins.call-open:${id}`;
+}
+
+/** Ends the trace of `open` or `complete` with the call's state (or the code of the refused request). */
+function endTrace(trace: CallTrace, answer: CallAnswer): CallAnswer {
+  if (answer.ok) trace.end(answer.state.outcome ?? answer.state.status);
+  else trace.end(answer.state?.outcome, answer.code);
+  return answer;
 }
 
 function refusedAnswer(

@@ -3,6 +3,7 @@
  * What enforcement points hand to the harness and get back: the call request, the tool executor,
  * approval and output-filter hooks, and the call result (data, never an exception).
  */
+import type { Context } from '@opentelemetry/api';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { Outcome } from '../spec/audit-event.js';
 import type { Decision } from '../spec/decision.js';
@@ -114,6 +115,11 @@ export interface CallOptions {
    * call runs (issue 16). Without it, a call that needs captures is not reversible here.
    */
   readonly readUpstream?: UpstreamReader;
+  /**
+   * The caller's trace context (W3C `traceparent` as the gateway read it): the call's spans are its
+   * children. Without it, the active context. Used only when the harness traces (`tracer`).
+   */
+  readonly traceContext?: Context;
 }
 
 /** A rollback's compensation: one step, on behalf of the agent whose call it undoes (`Harness.compensate`). */

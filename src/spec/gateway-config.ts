@@ -148,6 +148,27 @@ export const KeysConfigSchema = z.strictObject({
 });
 export type KeysConfig = z.infer<typeof KeysConfigSchema>;
 
+/**
+ * Traces of every call (OpenTelemetry, exported over OTLP/HTTP JSON): off unless an endpoint is
+ * configured here or in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (telemetry/tracing). Spans carry names and
+ * ids, never argument values, results or secrets.
+ */
+export const TracesConfigSchema = z.strictObject({
+  otlp: z
+    .strictObject({
+      /** OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
+      endpoint: HttpUrlSchema,
+      /** Sent with every export (e.g. an authorization header of the collector). */
+      headers: z.record(z.string(), z.string()).default({}),
+    })
+    .optional(),
+  /** Share of calls without a sampled parent that are traced (a client's sampling decision is kept). */
+  sampleRatio: z.number().min(0).max(1).default(1),
+  /** The `service.name` of the spans. */
+  serviceName: z.string().min(1).default('reins'),
+});
+export type TracesConfig = z.infer<typeof TracesConfigSchema>;
+
 export const GatewayConfigSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION),
   kind: z.literal('Gateway'),
@@ -190,6 +211,8 @@ export const GatewayConfigSchema = z.strictObject({
       checkpoints: AuditCheckpointsConfigSchema.default({ every: DEFAULT_CHECKPOINT_EVERY, publish: {} }),
     })
     .default({ checkpoints: { every: DEFAULT_CHECKPOINT_EVERY, publish: {} } }),
+  /** Telemetry the gateway sends out: traces of every call (none by default). */
+  telemetry: z.strictObject({ traces: TracesConfigSchema.optional() }).default({}),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({

@@ -1,0 +1,58 @@
+/**
+ * @module gateway/trace-context
+ * W3C trace context across the gateway (OpenTelemetry's propagation API, a no-op until telemetry/tracing
+ * registers the W3C propagator): read from a caller, written to an upstream.
+ *
+ * In: the `traceparent` / `tracestate` headers of the HTTP request that carried the call, else the
+ * `params._meta.traceparent` / `tracestate` of the MCP request (the convention MCP SDKs use, and the only
+ * way over stdio). Out: the active context (the harness's execute stage) as `traceparent` headers of the
+ * request to an HTTP upstream, or in `params._meta` of a tools/call to a stdio upstream.
+ */
+import { type Context, context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+
+type HeaderValue = string | readonly string[] | undefined;
+
+/** The caller's trace context, if it sent one (headers first); undefined when it sent none. */
+export function callerTraceContext(
+  headers: Readonly<Record<string, HeaderValue>> | undefined,
+  meta: unknown,
+): Context | undefined {
+  // headers of Node and of the SDK's request info are lower-case
+  if (headers?.traceparent !== undefined) return propagation.extract(ROOT_CONTEXT, headers);
+  const carrier = metaCarrier(meta);
+  return carrier === undefined ? undefined : propagation.extract(ROOT_CONTEXT, carrier);
+}
+
+/** `traceparent` and `tracestate` of an MCP request's `_meta`, if it names a parent. */
+function metaCarrier(meta: unknown): Record<string, string> | undefined {
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const { traceparent, tracestate } = meta as { traceparent?: unknown; tracestate?: unknown };
+  if (typeof traceparent !== 'string') return undefined;
+  return typeof tracestate === 'string' ? { traceparent, tracestate } : { traceparent };
+}
+
+/** Whether a span is active here (so there is a context to pass on): false whenever tracing is off. */
+function activeContext(): Context | undefined {
+  const active = context.active();
+  return trace.getSpan(active) === undefined ? undefined : active;
+}
+
+/** The active trace context as `_meta` fields of an MCP request, or undefined when there is none. */
+export function traceMeta(): Record<string, string> | undefined {
+  const active = activeContext();
+  if (active === undefined) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(active, carrier);
+  return carrier.traceparent === undefined ? undefined : carrier;
+}
+
+type Fetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** `fetch` that adds the active trace context's headers to the request; plain `fetch` when there is none. */
+export const tracedFetch: Fetch = (url, init) => {
+  const active = activeContext();
+  if (active === undefined) return fetch(url, init);
+  const headers = new Headers(init?.headers);
+  propagation.inject(active, headers, { set: (carrier, key, value) => carrier.set(key, value) });
+  return fetch(url, { ...init, headers });
+};
