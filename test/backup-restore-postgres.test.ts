@@ -94,6 +94,9 @@ describe('backup, wipe, restore on PostgreSQL', () => {
       backupTail = manifest.tail.seq;
       expect(backupTail).toBeGreaterThanOrEqual(10);
       await traffic(gateway, identity, 'clerk', 'after-backup', 6);
+      const refused = cli(deployment, 'restore', backup, '--reason', 'too early', '--checkpoints', published);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('stop every gateway of the deployment first');
     } finally {
       await gateway.stop();
     }

@@ -87,6 +87,10 @@ describe('backup, wipe, restore on SQLite', () => {
         expect(statSync(join(backup, file)).mode & 0o777, file).toBe(0o600);
       expect(statSync(backup).mode & 0o777).toBe(0o700);
       await traffic(gateway, identity, 'clerk', 'after-backup', 6);
+      // a restore under a running gateway would be written past by it
+      const refused = cli(deployment, 'restore', backup, '--reason', 'too early', '--checkpoints', published);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('stop the gateway first');
     } finally {
       await gateway.stop();
     }

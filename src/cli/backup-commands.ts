@@ -33,9 +33,13 @@ import type { RestoreEvent } from '../spec/audit-event.js';
 import { BACKUP_MANIFEST_FILE, type BackupManifestV1, BackupManifestV1Schema } from '../spec/backup.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { backupPostgresStore, restorePostgresStore } from '../store/postgres/postgres-backup.js';
+import {
+  backupPostgresStore,
+  postgresStoreConnections,
+  restorePostgresStore,
+} from '../store/postgres/postgres-backup.js';
 import { ensurePrivateDirectory, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
-import { backupSqliteStore, replaceSqliteStore } from '../store/sqlite/sqlite-backup.js';
+import { backupSqliteStore, replaceSqliteStore, sqliteStoreInUse } from '../store/sqlite/sqlite-backup.js';
 import {
   checkpointSigningKey,
   databaseUrlOf,
@@ -205,6 +209,7 @@ async function applyRestore(
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = resolve(options.db ?? DEFAULT_AUDIT_PATH);
   const ready = `${target}.restoring-${stamp}`;
+  await refuseWhileInUse(url, target);
   if (url) await restorePostgresStore(url, data);
   else {
     ensurePrivateDirectory(dirname(target));
@@ -220,7 +225,7 @@ async function applyRestore(
       { onCheckpoint: (checkpoint) => checkpoints.push(checkpoint) },
       say,
     );
-    await checkBackupAgainstPublished(log, prepared, options);
+    await checkBackupAgainstPublished(log, prepared, options, url !== undefined);
     const event = restoreEvent(prepared, options, signer);
     const receipt = await log.append(event);
     await log.checkpoint();
@@ -234,13 +239,30 @@ async function applyRestore(
   }
 }
 
+/** A restore under a running gateway would be overwritten by it (or, for SQLite, written past). */
+async function refuseWhileInUse(url: string | undefined, target: string): Promise<void> {
+  const open = url ? await postgresStoreConnections(url) : sqliteStoreInUse(target) ? 1 : 0;
+  if (open > 0)
+    throw new ReinsError(
+      'conflict',
+      url
+        ? `${open} Reins connections are open on the database: stop every gateway of the deployment first`
+        : `the store \`${target}\` is open in another process: stop the gateway first`,
+    );
+}
+
 /** The backup's log must verify, end at the manifest's tail, and agree with what was published up to it. */
 async function checkBackupAgainstPublished(
   log: AuditLog,
   prepared: PreparedRestore,
   options: RestoreOptions,
+  restoredInPlace: boolean,
 ): Promise<void> {
   const { tail } = prepared.manifest;
+  // PostgreSQL restores in place: the database now holds the backup, with no restore record
+  const after = restoredInPlace
+    ? 'the database now holds the backup without a restore record: restore a backup that verifies'
+    : 'nothing was replaced';
   const { report, problems } = await verifyAccountingForRestores(log, {
     keys: prepared.keys,
     published: prepared.published,
@@ -251,13 +273,13 @@ async function checkBackupAgainstPublished(
     const why = report.firstBad?.message ?? problems.map((problem) => problem.message).join('; ');
     throw new ReinsError(
       'invalid_input',
-      `the backup does not verify against the published checkpoints, nothing was replaced: ${why}`,
+      `the backup does not verify against the published checkpoints (${why}); ${after}`,
     );
   }
   if (report.lastSeq !== tail.seq || report.lastHash !== tail.hash)
     throw new ReinsError(
       'invalid_input',
-      `the backup's log ends at record ${report.lastSeq}, its manifest says ${tail.seq}: nothing was replaced`,
+      `the backup's log ends at record ${report.lastSeq}, its manifest says ${tail.seq}; ${after}`,
     );
 }
 

@@ -67,6 +67,20 @@ export async function restorePostgresStore(
   ]);
 }
 
+/** How many other Reins connections (gateways, replicas, CLI commands) the database has open. */
+export async function postgresStoreConnections(connectionString: string): Promise<number> {
+  const pool = createPool(connectionString, 1, 10_000);
+  try {
+    const { rows } = await pool.query<{ count: string }>(
+      `select count(*) as count from pg_stat_activity
+        where datname = current_database() and application_name = 'reins' and pid <> pg_backend_pid()`,
+    );
+    return Number(rows[0]?.count ?? 0);
+  } finally {
+    await pool.end();
+  }
+}
+
 async function readTail(client: { query: <R>(sql: string) => Promise<{ rows: R[] }> }): Promise<BackupTail> {
   const last = (
     await client.query<{ seq: string; hash: string }>(

@@ -60,6 +60,26 @@ function tailOf(database: Database.Database): BackupTail {
 }
 
 /**
+ * Is the store at `path` open in another process (a gateway that was not stopped)? An exclusive lock
+ * is refused while any connection has the file open in WAL mode. A file that is not a store at all
+ * (damaged: the reason to restore) is not in use.
+ */
+export function sqliteStoreInUse(path: string): boolean {
+  if (!existsSync(path)) return false;
+  let database: Database.Database | undefined;
+  try {
+    database = new Database(path, { fileMustExist: true, timeout: 0 });
+    database.pragma('locking_mode = exclusive');
+    database.exec('begin exclusive; commit');
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === 'SQLITE_BUSY';
+  } finally {
+    database?.close();
+  }
+}
+
+/**
  * Puts the prepared copy `ready` in place of the store at `target`. The store it replaces (if any),
  * with its -wal and -shm files, is kept as `<target>.replaced-<stamp>`: a stale -wal left beside the
  * restored file would be replayed into it by SQLite. Returns where the old store went.
