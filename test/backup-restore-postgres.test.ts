@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  backupInBackground,
   cli,
   lastPublishedSeq,
   ok,
@@ -85,9 +86,12 @@ describe('backup, wipe, restore on PostgreSQL', () => {
     try {
       publicKey = savePublicKey(deployment);
       await traffic(gateway, identity, 'clerk', 'before-backup', 5);
-      expect(ok(deployment, 'backup', '--out', backup)).toMatch(
-        /backup: .*postgres store.*records up to \d+/,
-      );
+      // online: the agent keeps calling while pg_dump runs
+      const [out] = await Promise.all([
+        backupInBackground(deployment, backup),
+        traffic(gateway, identity, 'clerk', 'during-backup', 4),
+      ]);
+      expect(out).toMatch(/backup: .*postgres store.*records up to \d+/);
       const manifest = JSON.parse(readFileSync(join(backup, 'manifest.json'), 'utf8'));
       expect(manifest).toMatchObject({ v: 1, store: 'postgres', file: 'store.dump' });
       expect(statSync(join(backup, 'store.dump')).mode & 0o777).toBe(0o600);
@@ -105,6 +109,8 @@ describe('backup, wipe, restore on PostgreSQL', () => {
   }, 120_000);
 
   it('after a wipe, verify fails; after the restore it passes and names what was lost', async () => {
+    // the test's own connection to the identity tables counts as a Reins process on the database
+    await identity.close();
     await wipe();
     const wiped = verify();
     expect(wiped.code).toBe(1);
@@ -136,6 +142,7 @@ describe('backup, wipe, restore on PostgreSQL', () => {
   }, 120_000);
 
   it('the gateway continues the chain on the restored database, and verify still passes', async () => {
+    identity = await openDeploymentIdentity(deployment);
     const gateway = await startGateway(deployment, mark);
     try {
       await traffic(gateway, identity, 'clerk', 'after-restore', 4);

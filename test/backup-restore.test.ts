@@ -16,6 +16,7 @@ import { CheckpointSigner } from '../src/audit/checkpoint.js';
 import type { AuditEventV1 } from '../src/spec/audit-event.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import {
+  backupInBackground,
   cli,
   lastPublishedSeq,
   ok,
@@ -76,7 +77,11 @@ describe('backup, wipe, restore on SQLite', () => {
     try {
       publicKey = savePublicKey(deployment);
       await traffic(gateway, identity, 'clerk', 'before-backup', 5);
-      const out = ok(deployment, 'backup', '--out', backup);
+      // online: the agent keeps calling while the backup is taken
+      const [out] = await Promise.all([
+        backupInBackground(deployment, backup),
+        traffic(gateway, identity, 'clerk', 'during-backup', 4),
+      ]);
       expect(out).toMatch(/backup: .*sqlite.*records up to \d+/);
       const manifest = JSON.parse(readFileSync(join(backup, 'manifest.json'), 'utf8'));
       expect(manifest).toMatchObject({ v: 1, store: 'sqlite', tail: { seq: expect.any(Number) } });
@@ -114,8 +119,9 @@ describe('backup, wipe, restore on SQLite', () => {
     expect(out).toContain(`records ${backupTail + 1}..${lastBeforeRestore} lost`);
     expect(existsSync(db)).toBe(true);
     expect(statSync(db).mode & 0o777).toBe(0o600);
-    // the checkpoint over the restore record is published at once
-    expect(lastPublishedSeq(published)).toBeGreaterThan(0);
+    // the checkpoint over the restore record is published at once: the last line of the copy
+    const lines = readFileSync(join(published, 'checkpoints.jsonl'), 'utf8').trim().split('\n');
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({ seq: backupTail + 1 });
     const restores = ok(deployment, 'audit', 'query', '--kind', 'restore', '--format', 'json')
       .trim()
       .split('\n')

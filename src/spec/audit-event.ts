@@ -44,6 +44,7 @@ export {
 export type { AuditIndexFields, RecordKind } from './records/record-kind.js';
 export {
   type LostRange,
+  RESTORE_EFFECT,
   type RestoreEvent,
   RestoreEventSchema,
   restoreMessage,

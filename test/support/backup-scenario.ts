@@ -5,10 +5,11 @@
  * directory, a real gateway process with real traffic, and the built CLI for everything an operator
  * runs (`reins backup`, `reins restore`, `reins audit verify|query|public-key`).
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { okIn, reinsIn } from './deployment-fixture.js';
+import { okIn, REINS_BIN, reinsIn } from './deployment-fixture.js';
 import { callTool, connectAgent, fateName } from './governed-calls.js';
 import { type SpawnedGateway, spawnGateway } from './spawned-gateway.js';
 import type { DeploymentIdentity, StatefulDeployment } from './stateful-deployment.js';
@@ -33,6 +34,23 @@ export function cli(deployment: StatefulDeployment, ...args: string[]) {
 
 export function ok(deployment: StatefulDeployment, ...args: string[]): string {
   return okIn(deployment.directory, {}, ...args, '--config', deployment.config);
+}
+
+/**
+ * `reins backup --out <dir>` as a child process that does not block this one, so that the test's own
+ * agent keeps calling through the gateway while the backup runs. Resolves with its standard output.
+ */
+export function backupInBackground(deployment: StatefulDeployment, out: string): Promise<string> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^REINS_/.test(name)));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [REINS_BIN, 'backup', '--out', out, '--config', deployment.config],
+      { cwd: deployment.directory, env: clean },
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`reins backup failed: ${stderr}`)) : resolve(stdout),
+    );
+  });
 }
 
 /** `reins audit public-key`, kept in a file away from the store, as an operator keeps it. */

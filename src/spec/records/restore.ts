@@ -12,6 +12,9 @@ import { z } from 'zod';
 import { BackupTailSchema } from '../backup.js';
 import type { RecordKind } from './record-kind.js';
 
+/** The searchable `effect` of every restore record. */
+export const RESTORE_EFFECT = 'restored';
+
 /** The records a restore cut off, as the published checkpoints show them. */
 export const LostRangeSchema = z.strictObject({
   /** The first lost record: the backup's tail + 1 (the restore record takes this seq). */
@@ -85,6 +88,6 @@ export const RESTORE: RecordKind<'restore', RestoreEvent> = {
     sessionId: '',
     agentId: '',
     tool: '',
-    effect: 'restored',
+    effect: RESTORE_EFFECT,
   }),
 };

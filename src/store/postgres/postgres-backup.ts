@@ -67,15 +67,24 @@ export async function restorePostgresStore(
   ]);
 }
 
-/** How many other Reins connections (gateways, replicas, CLI commands) the database has open. */
-export async function postgresStoreConnections(connectionString: string): Promise<number> {
+/**
+ * How many other Reins connections (gateways, replicas, CLI commands) the database has open. The
+ * server ends the backend of a process that just exited a moment later, so a count above zero is
+ * asked again for up to `graceMs` before it is believed.
+ */
+export async function postgresStoreConnections(connectionString: string, graceMs = 3_000): Promise<number> {
   const pool = createPool(connectionString, 1, 10_000);
+  const until = Date.now() + graceMs;
   try {
-    const { rows } = await pool.query<{ count: string }>(
-      `select count(*) as count from pg_stat_activity
-        where datname = current_database() and application_name = 'reins' and pid <> pg_backend_pid()`,
-    );
-    return Number(rows[0]?.count ?? 0);
+    for (;;) {
+      const { rows } = await pool.query<{ count: string }>(
+        `select count(*) as count from pg_stat_activity
+          where datname = current_database() and application_name = 'reins' and pid <> pg_backend_pid()`,
+      );
+      const count = Number(rows[0]?.count ?? 0);
+      if (count === 0 || Date.now() >= until) return count;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   } finally {
     await pool.end();
   }
