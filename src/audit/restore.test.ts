@@ -193,6 +193,18 @@ describe('a restore record', () => {
     expect(await verifyChain(log, { checkpoints: kept, publicKey: keys })).toMatchObject({ ok: true });
   });
 
+  it('over a log that lost nothing published declares nothing, sets nothing aside, and verifies', async () => {
+    // the backup is as new as the last published checkpoint: the restore cuts nothing anyone can show
+    const event = restoreEvent(original, 20, publishedOriginal, 30);
+    expect(event.lost).toBeUndefined();
+    const log = restored(original, 20, event);
+    const published = [...publishedOriginal, checkpointOf(log, 21, 31)];
+    const reconciliation = reconcileRestores([inLog(log, event)], published, keys);
+    expect(reconciliation).toMatchObject({ problems: [], accepted: [{ seq: 21 }] });
+    expect(reconciliation.superseded.size).toBe(0);
+    expect(await verifyChain(log, { checkpoints: published, publicKey: keys })).toMatchObject({ ok: true });
+  });
+
   it('covered by no published checkpoint is reported', () => {
     const event = restoreEvent(original, 10, publishedOriginal, 30);
     const log = restored(original, 10, event);
