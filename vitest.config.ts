@@ -33,6 +33,7 @@ const POSTGRES_FILES = [
   'test/session-state-postgres.test.ts',
   'test/state-store-outage.test.ts',
   'test/approvals-two-processes.test.ts',
+  'test/backup-restore-postgres.test.ts',
   'test/checkpoint-key-replicas.test.ts',
   'test/conformance/identity-postgres.test.ts',
   'test/conformance/oversight-postgres.test.ts',

@@ -500,7 +500,14 @@ export const routes = {
         tool: z.string().optional(),
         effect: z.string().optional(),
         kind: z
-          .enum(['call-intent', 'call-outcome', 'credential-rejected', 'tool-pinning', 'operator-action'])
+          .enum([
+            'call-intent',
+            'call-outcome',
+            'credential-rejected',
+            'tool-pinning',
+            'operator-action',
+            'restore',
+          ])
           .optional(),
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),

@@ -8,6 +8,11 @@ import { keyIdOf } from '../spec/key-id.js';
 
 export { keyIdOf };
 
+/** How every checkpoint message starts (spec/audit-checkpoint): no other statement may. */
+const CHECKPOINT_PREFIX = checkpointMessage({ seq: 0, hash: '', time: '', keyId: '' }).split(
+  '\n',
+)[0] as string;
+
 /** The keys checkpoints are verified with: the current one and every retired one (kept forever). */
 export type CheckpointKeys = KeyObject | readonly KeyObject[];
 
@@ -37,6 +42,19 @@ export class CheckpointSigner {
     return this.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   }
 
+  /**
+   * Signs another statement with the checkpoint key (a restore record's attestation, audit/restore).
+   * Its message must start with a prefix of its own, so that it can never pass for a checkpoint.
+   */
+  signStatement(message: string): { keyId: string; signature: string } {
+    if (message.startsWith(CHECKPOINT_PREFIX))
+      throw new TypeError('a statement must not look like a checkpoint message');
+    return {
+      keyId: this.keyId,
+      signature: sign(null, Buffer.from(message), this.privateKey).toString('base64'),
+    };
+  }
+
   sign(seq: number, hash: string, time: Date): AuditCheckpointV1 {
     const unsigned = { seq, hash, time: time.toISOString(), keyId: this.keyId };
     const signature = sign(null, Buffer.from(checkpointMessage(unsigned)), this.privateKey).toString(
@@ -62,13 +80,13 @@ export function forcedCheckpointDue(headSeq: number, lastSigned: number): boolea
   return headSeq > lastSigned;
 }
 
-/** Checks the signature with the key the checkpoint names; a key not among `keys` fails. */
 /** One trusted key or several (a rotation), as a list; none: empty. */
 export function checkpointKeyList(keys: CheckpointKeys | undefined): readonly KeyObject[] {
   if (keys === undefined) return [];
   return Array.isArray(keys) ? keys : [keys as KeyObject];
 }
 
+/** Checks the signature with the key the checkpoint names; a key not among `keys` fails. */
 export function verifyCheckpoint(checkpoint: AuditCheckpointV1, keys: CheckpointKeys): boolean {
   const publicKey = checkpointKeyList(keys).find((key) => keyIdOf(key) === checkpoint.keyId);
   if (publicKey === undefined) return false;
@@ -79,6 +97,21 @@ export function verifyCheckpoint(checkpoint: AuditCheckpointV1, keys: Checkpoint
       publicKey,
       Buffer.from(checkpoint.signature, 'base64'),
     );
+  } catch {
+    return false;
+  }
+}
+
+/** Checks a statement signed with `signStatement` against the trusted key its keyId names. */
+export function verifyStatement(
+  message: string,
+  signed: { readonly keyId: string; readonly signature: string },
+  keys: CheckpointKeys,
+): boolean {
+  const publicKey = checkpointKeyList(keys).find((key) => keyIdOf(key) === signed.keyId);
+  if (publicKey === undefined || message.startsWith(CHECKPOINT_PREFIX)) return false;
+  try {
+    return verify(null, Buffer.from(message), publicKey, Buffer.from(signed.signature, 'base64'));
   } catch {
     return false;
   }

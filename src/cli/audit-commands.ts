@@ -37,6 +37,7 @@ import {
   positiveInteger,
   sequenceNumber,
 } from './option-values.js';
+import { describeRestore, verifyAccountingForRestores } from './restore-verification.js';
 
 /** Opens a log, runs `work`, always closes; store errors become exit code 2 with the message. */
 async function withLog(
@@ -85,7 +86,14 @@ export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<nu
     () => openReadableAuditLog(options),
     io,
     async (log) => {
-      const report = await log.verify({ publicKey: keys.keys, extraCheckpoints: external, checkpointEvery });
+      // a restore from a backup sets aside the published checkpoints it declares lost (decision 0024)
+      const { report, reconciliation, problems } = await verifyAccountingForRestores(log, {
+        keys: keys.keys,
+        published: external,
+        checkpointEvery,
+      });
+      for (const problem of problems)
+        io.err(`TAMPERED: ${where}: restore record ${problem.seq}: ${problem.message}`);
       if (!report.ok) {
         const bad = report.firstBad;
         io.err(`TAMPERED: ${where}: first bad record ${bad?.seq} (${bad?.problem}): ${bad?.message}`);
@@ -93,6 +101,7 @@ export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<nu
         if (!report.signaturesChecked) io.err(UNCHECKED_SIGNATURES);
         return EXIT_FAILED;
       }
+      if (problems.length > 0) return EXIT_FAILED;
       const signed = report.checkpointsVerified > 0 || report.anchoredAt !== undefined;
       // fail closed: checkpoints nobody checked the signatures of prove nothing
       if (signed && !report.signaturesChecked) {
@@ -112,7 +121,12 @@ export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<nu
         io.err(
           `note: signatures were checked against the signing key at \`${keys.path}\`, beside the log: whoever can replace it can re-sign a rewritten log; pass --public-key with a copy kept elsewhere`,
         );
-      reportPublished(external, report.lastSeq, io);
+      for (const restore of reconciliation.accepted) io.out(describeRestore(restore));
+      reportPublished(
+        external.filter((checkpoint) => !reconciliation.superseded.has(checkpoint)),
+        report.lastSeq,
+        io,
+      );
       return EXIT_OK;
     },
   );

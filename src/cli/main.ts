@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../spec/errors.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { CONFIG_FLAG, CONFIG_HELP, type CommandContext } from './command-context.js';
 import { registerDecideCommand } from './decide-command.js';
 import { registerDemoCommand } from './demo-command.js';
@@ -56,6 +57,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   registerPolicyCommands(program, context);
   registerDecideCommand(program, context);
   registerAuditCommands(program, context);
+  registerBackupCommands(program, context);
   registerAgentCommands(program, context);
   registerKeyCommands(program, context);
   registerOversightCommands(program, context);

@@ -10,6 +10,7 @@ import {
   AuditEventV1Schema,
   CREDENTIAL_REJECTED_EFFECT,
   OutcomeSchema,
+  RESTORE_EFFECT,
   ToolPinningEventSchema,
 } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
@@ -57,6 +58,7 @@ const FIXED_EFFECTS = [
   { values: OutcomeSchema.options, of: 'outcomes' },
   { values: ToolPinningEventSchema.shape.status.options, of: 'tool pinning' },
   { values: [CREDENTIAL_REJECTED_EFFECT], of: 'refused credentials' },
+  { values: [RESTORE_EFFECT], of: 'restores' },
 ] as const;
 /** Operator actions are dotted verbs (`approval.approve`, `policy.reload-rejected`), an open set. */
 const OPERATOR_ACTION = /^[a-z][a-z-]*(\.[a-z][a-z-]*)+$/;

@@ -15,6 +15,7 @@ import { CALL_OUTCOME, CallOutcomeEventSchema } from './records/call-outcome.js'
 import { CREDENTIAL_REJECTED, CredentialRejectedEventSchema } from './records/credential-rejected.js';
 import { OPERATOR_ACTION, OperatorActionEventSchema } from './records/operator-action.js';
 import type { AuditIndexFields } from './records/record-kind.js';
+import { RESTORE, RestoreEventSchema } from './records/restore.js';
 import { TOOL_PINNING, ToolPinningEventSchema } from './records/tool-pinning.js';
 
 export {
@@ -41,6 +42,13 @@ export {
   readAuditRecordValue,
 } from './records/read-record.js';
 export type { AuditIndexFields, RecordKind } from './records/record-kind.js';
+export {
+  type LostRange,
+  RESTORE_EFFECT,
+  type RestoreEvent,
+  RestoreEventSchema,
+  restoreMessage,
+} from './records/restore.js';
 export { type ToolPinningEvent, ToolPinningEventSchema } from './records/tool-pinning.js';
 
 /**
@@ -53,6 +61,7 @@ export const AuditEventV1Schema = z.discriminatedUnion('kind', [
   CredentialRejectedEventSchema,
   ToolPinningEventSchema,
   OperatorActionEventSchema,
+  RestoreEventSchema,
 ]);
 export type AuditEventV1 = z.infer<typeof AuditEventV1Schema>;
 
@@ -82,6 +91,8 @@ export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
       return TOOL_PINNING.indexFields(event);
     case 'operator-action':
       return OPERATOR_ACTION.indexFields(event);
+    case 'restore':
+      return RESTORE.indexFields(event);
   }
 }
 

@@ -11,6 +11,7 @@ import { CALL_INTENT } from './call-intent.js';
 import { CALL_OUTCOME } from './call-outcome.js';
 import { CREDENTIAL_REJECTED } from './credential-rejected.js';
 import { OPERATOR_ACTION } from './operator-action.js';
+import { RESTORE } from './restore.js';
 import { TOOL_PINNING } from './tool-pinning.js';
 
 /** Every record kind, each with every version this code reads. */
@@ -20,6 +21,7 @@ export const RECORD_KINDS = [
   CREDENTIAL_REJECTED,
   TOOL_PINNING,
   OPERATOR_ACTION,
+  RESTORE,
 ] as const;
 
 /** A record of any kind and any version this code reads. */
