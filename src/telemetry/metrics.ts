@@ -10,9 +10,10 @@
  * `credentialRejected`); the gauges whose truth lives elsewhere (the audit queue, pending approvals in
  * the store, upstream connections) are read from their sources when scraped.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { UpstreamHealth } from '../spec/ops.js';
 import type { Effect } from '../spec/policy-document.js';
+import { TalliedCounter, TalliedHistogram } from './tallies.js';
 
 /** What the harness tells about a call (structurally harness/call-observer's `CallObservation`). */
 export interface ObservedCall {
@@ -64,11 +65,12 @@ export class ReinsMetrics {
   private readonly rules: LabelBound;
   private readonly outcomes: LabelBound;
   private readonly reasons: LabelBound;
-  private readonly decisions: Counter<'effect' | 'rule'>;
-  private readonly calls: Counter<'effect' | 'outcome'>;
-  private readonly decisionSeconds: Histogram<'effect'>;
-  private readonly callSeconds: Histogram<'effect'>;
-  private readonly commitSeconds: Histogram<'result'>;
+  // the metrics moved on the path of every call and commit are tallies (telemetry/tallies)
+  private readonly decisions: TalliedCounter;
+  private readonly calls: TalliedCounter;
+  private readonly decisionSeconds: TalliedHistogram;
+  private readonly callSeconds: TalliedHistogram;
+  private readonly commitSeconds: TalliedHistogram;
   private readonly rejections: Counter<'reason'>;
   private readonly restarts: Counter<'upstream'>;
   /** Restarts already counted per upstream: the counter moves by what `upstreams()` adds. */
@@ -79,39 +81,39 @@ export class ReinsMetrics {
     this.rules = new LabelBound(options.maxRuleLabels ?? 500);
     this.outcomes = new LabelBound(options.maxCodeLabels ?? 50);
     this.reasons = new LabelBound(options.maxCodeLabels ?? 50);
-    this.decisions = new Counter({
-      name: 'reins_decisions_total',
-      help: 'Decisions by effect and by each rule that decided them (decidedBy; reins.* for built-in refusals).',
-      labelNames: ['effect', 'rule'],
-      registers,
-    });
-    this.calls = new Counter({
-      name: 'reins_calls_total',
-      help: 'Calls that ended, by effect and outcome.',
-      labelNames: ['effect', 'outcome'],
-      registers,
-    });
-    this.decisionSeconds = new Histogram({
-      name: 'reins_decision_duration_seconds',
-      help: 'Time to decide a call (read state, evaluate the policy, reserve limits).',
-      labelNames: ['effect'],
-      buckets: DECISION_BUCKETS,
-      registers,
-    });
-    this.callSeconds = new Histogram({
-      name: 'reins_call_duration_seconds',
-      help: 'Time from deciding a call to its recorded outcome (incl. the tool and any approval wait).',
-      labelNames: ['effect'],
-      buckets: CALL_BUCKETS,
-      registers,
-    });
-    this.commitSeconds = new Histogram({
-      name: 'reins_audit_commit_duration_seconds',
-      help: 'Time to commit one batch of audit records durably, by result (ok or failed).',
-      labelNames: ['result'],
-      buckets: COMMIT_BUCKETS,
-      registers,
-    });
+    this.decisions = new TalliedCounter(
+      'reins_decisions_total',
+      'Decisions by effect and by each rule that decided them (decidedBy; reins.* for built-in refusals).',
+      ['effect', 'rule'],
+      this.registry,
+    );
+    this.calls = new TalliedCounter(
+      'reins_calls_total',
+      'Calls that ended, by effect and outcome.',
+      ['effect', 'outcome'],
+      this.registry,
+    );
+    this.decisionSeconds = new TalliedHistogram(
+      'reins_decision_duration_seconds',
+      'Time to decide a call (read state, evaluate the policy, reserve limits).',
+      ['effect'],
+      DECISION_BUCKETS,
+      this.registry,
+    );
+    this.callSeconds = new TalliedHistogram(
+      'reins_call_duration_seconds',
+      'Time from deciding a call to its recorded outcome (incl. the tool and any approval wait).',
+      ['effect'],
+      CALL_BUCKETS,
+      this.registry,
+    );
+    this.commitSeconds = new TalliedHistogram(
+      'reins_audit_commit_duration_seconds',
+      'Time to commit one batch of audit records durably, by result (ok or failed).',
+      ['result'],
+      COMMIT_BUCKETS,
+      this.registry,
+    );
     this.rejections = new Counter({
       name: 'reins_credential_rejections_total',
       help: 'Credentials refused, by reason (the refusal code).',
@@ -137,15 +139,19 @@ export class ReinsMetrics {
 
   observeCall(call: ObservedCall): void {
     const { effect } = call;
-    for (const rule of new Set(call.decidedBy)) this.decisions.inc({ effect, rule: this.rules.of(rule) });
-    if (call.decidedBy.length === 0) this.decisions.inc({ effect, rule: 'none' });
-    this.calls.inc({ effect, outcome: this.outcomes.of(call.outcome) });
-    if (call.decisionSeconds !== undefined) this.decisionSeconds.observe({ effect }, call.decisionSeconds);
-    this.callSeconds.observe({ effect }, call.durationSeconds);
+    const { decidedBy } = call;
+    decidedBy.forEach((rule, index) => {
+      // a rule named twice counts once
+      if (decidedBy.indexOf(rule) === index) this.decisions.inc(effect, this.rules.of(rule));
+    });
+    if (decidedBy.length === 0) this.decisions.inc(effect, 'none');
+    this.calls.inc(effect, this.outcomes.of(call.outcome));
+    if (call.decisionSeconds !== undefined) this.decisionSeconds.observe(call.decisionSeconds, effect);
+    this.callSeconds.observe(call.durationSeconds, effect);
   }
 
   observeAuditCommit(commit: ObservedCommit): void {
-    this.commitSeconds.observe({ result: commit.ok ? 'ok' : 'failed' }, commit.seconds);
+    this.commitSeconds.observe(commit.seconds, commit.ok ? 'ok' : 'failed');
   }
 
   credentialRejected(reason: string): void {
