@@ -32,6 +32,7 @@ it('reports the files and hash in force, a reload, and a rejected version', asyn
     expect(first.hash).toBe(tracker.current.hash);
     expect(first.summary.rules).toBe(1);
     expect(first.lastReload).toBeUndefined();
+    expect(tracker.readiness()).toEqual({ loaded: true, detail: first.hash });
 
     writeFileSync(join(directory, 'b.yaml'), policy('second'));
     await expect.poll(() => tracker.status().lastReload?.outcome, { timeout: 5_000 }).toBe('reloaded');
@@ -45,6 +46,11 @@ it('reports the files and hash in force, a reload, and a rejected version', asyn
     expect(rejected.hash).toBe(reloadedHash); // the old version stays in force
     expect(rejected.lastReload?.problems.join('\n')).toMatch(/b\.yaml:\d+:\d+/);
     expect(lines.join('\n')).toContain('stays in force');
+    // readiness: still loaded (the old version is enforced), and it says the reload was rejected
+    const ready = tracker.readiness();
+    expect(ready.loaded).toBe(true);
+    expect(ready.detail).toContain(reloadedHash);
+    expect(ready.detail).toMatch(/was rejected, \d+ problems?: the previous policy stays in force/);
   } finally {
     tracker.stop();
   }

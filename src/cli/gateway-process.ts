@@ -222,8 +222,8 @@ function opsStatusOf(
   });
   return createOpsStatus({
     metrics,
-    // the tracker holds the last policy that compiled (a rejected reload keeps it in force)
-    policy: () => ({ loaded: true, detail: policy.current.hash }),
+    // the tracker holds the last policy that compiled (a rejected reload keeps it in force, and says so)
+    policy: () => policy.readiness(),
     storeWritable: () => audit.probeWritable?.(STORE_PROBE_TIMEOUT_MS) ?? Promise.resolve(),
     storeTimeoutMs: STORE_PROBE_TIMEOUT_MS,
     upstreams: health,

@@ -47,6 +47,24 @@ export class PolicyStatusTracker implements PolicyStatusSource {
     };
   }
 
+  /**
+   * What `/readyz` says about the policy: loaded while a compiled policy is in force (its hash). A
+   * rejected reload keeps the previous policy in force — the gateway goes on enforcing it, it never runs
+   * without one — so that stays ready, and says so; the problems are left out (they quote the policy
+   * files, and the endpoint is public: `/v1/policy` and the log have them).
+   */
+  readiness(): { loaded: boolean; detail: string } {
+    const hash = this.watcher.current?.hash;
+    if (typeof hash !== 'string' || hash === '') return { loaded: false, detail: 'no policy in force' };
+    const reload = this.lastReload;
+    if (reload?.outcome !== 'rejected') return { loaded: true, detail: hash };
+    const problems = `${reload.problems.length} problem${reload.problems.length === 1 ? '' : 's'}`;
+    return {
+      loaded: true,
+      detail: `${hash} (the reload at ${reload.at} was rejected, ${problems}: the previous policy stays in force)`,
+    };
+  }
+
   stop(): void {
     this.watcher.stop();
   }

@@ -179,7 +179,9 @@ export interface AuditLog {
   /**
    * Resolves if a write could be committed now: takes the store's write lock (SQLite: an immediate
    * transaction; PostgreSQL: a read-write transaction holding the append lock) and rolls back, waiting
-   * at most `timeoutMs` for it. Rejects with why not (locked, read-only, unreachable). Readiness.
+   * at most `timeoutMs` for it. Rejects with why not (locked, read-only, unreachable), and without
+   * touching the store if the log itself refuses appends for good (closed; SQLite: its writer thread
+   * failed or exited). Readiness.
    */
   probeWritable?(timeoutMs: number): Promise<void>;
 }

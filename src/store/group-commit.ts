@@ -51,6 +51,11 @@ export class GroupCommitQueue<Item, Receipt> {
     return this.enqueued - this.settled;
   }
 
+  /** Closed: every later append is refused. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   enqueue(item: Item): Promise<Receipt> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
     this.enqueued++;

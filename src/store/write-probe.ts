@@ -2,7 +2,9 @@
  * @module store/write-probe
  * What both backends' `probeWritable` share (AuditLog.probeWritable, for readiness): the bound on how
  * long a probe may wait for the write lock, and the one error it fails with. The probe itself is each
- * backend's own: it must take the same lock a real append takes, then roll back, writing nothing.
+ * backend's own: it must take the same lock a real append takes, then roll back, writing nothing. Before
+ * that it asks the log itself (`LogWriteState`): a store that could take a write is no use when the log
+ * refuses every append (closed, or its writer failed for good), and readiness must say so.
  */
 import { describeError, ReinsError } from '../spec/errors.js';
 
@@ -27,4 +29,12 @@ export function notWritable(error: unknown): ReinsError {
     // the driver's code (SQLITE_BUSY, 55P03, ...) is what the public readiness endpoint may show
     typeof cause === 'string' ? { cause } : undefined,
   );
+}
+
+/** Why a log refuses every append whatever its store could take: a short code readiness may show. */
+export type LogRefusal = 'closed' | 'read_only' | 'writer_failed';
+
+/** The log itself refuses writes, for good (the store behind it may be fine). */
+export function logRefusesWrites(refusal: LogRefusal, why: string): ReinsError {
+  return new ReinsError('audit_unavailable', `the audit log takes no writes: ${why}`, { cause: refusal });
 }

@@ -111,6 +111,22 @@ describe('ReinsMetrics', () => {
     expect(metricValue(families, 'reins_upstream_restarts_total', { upstream: 'web' })).toBe(3);
   });
 
+  it('reads the store-backed gauge once for a burst of scrapes (the endpoint is unauthenticated)', async () => {
+    const metrics = new ReinsMetrics({ defaultMetrics: false });
+    let reads = 0;
+    metrics.setSources({
+      pendingApprovals: async () => {
+        reads += 1;
+        return 2;
+      },
+    });
+    const scrapes = await Promise.all(Array.from({ length: 100 }, () => scrape(metrics)));
+    expect(scrapes.every((families) => metricValue(families, 'reins_approvals_pending', {}) === 2)).toBe(
+      true,
+    );
+    expect(reads).toBe(1);
+  });
+
   it('keeps each process in a registry of its own, with Node process metrics prefixed reins_', async () => {
     const one = new ReinsMetrics();
     const two = new ReinsMetrics();

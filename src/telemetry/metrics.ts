@@ -8,11 +8,13 @@
  *
  * Counters and histograms are fed as things happen (`observeCall`, `observeAuditCommit`,
  * `credentialRejected`); the gauges whose truth lives elsewhere (the audit queue, pending approvals in
- * the store, upstream connections) are read from their sources when scraped.
+ * the store, upstream connections) are read from their sources when scraped. The one that reads the
+ * store is read at most once a second, however many scrape (`sharedRead`).
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { UpstreamHealth } from '../spec/ops.js';
 import type { Effect } from '../spec/policy-document.js';
+import { sharedRead } from './shared-read.js';
 import { TalliedCounter, TalliedHistogram } from './tallies.js';
 
 /** What the harness tells about a call (structurally harness/call-observer's `CallObservation`). */
@@ -35,7 +37,10 @@ export interface ObservedCommit {
 export interface MetricSources {
   /** Audit appends handed in and not yet committed. */
   readonly auditQueueDepth?: () => number;
-  /** Approval requests waiting for humans, in the store (shared by every process on it). */
+  /**
+   * Approval requests waiting for humans, in the store (shared by every process on it). Read at most
+   * once per `STORE_GAUGE_REUSE_MS`, concurrent scrapes sharing one read.
+   */
   readonly pendingApprovals?: () => Promise<number>;
   readonly upstreams?: () => readonly UpstreamHealth[];
 }
@@ -58,6 +63,11 @@ const DECISION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 const CALL_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 const OTHER = 'other';
+/**
+ * A store-backed gauge's reading is reused this long (and concurrent scrapes share one read):
+ * `/metrics` is unauthenticated, and a flood of scrapes must not become a flood of store queries.
+ */
+export const STORE_GAUGE_REUSE_MS = 1_000;
 
 export class ReinsMetrics {
   readonly registry = new Registry();
@@ -134,7 +144,14 @@ export class ReinsMetrics {
 
   /** Where the scraped gauges read from (set once the parts have started). */
   setSources(sources: MetricSources): void {
-    this.sources = { ...this.sources, ...sources };
+    const { pendingApprovals } = sources;
+    this.sources = {
+      ...this.sources,
+      ...sources,
+      ...(pendingApprovals
+        ? { pendingApprovals: sharedRead(pendingApprovals, { reuseMs: STORE_GAUGE_REUSE_MS }) }
+        : {}),
+    };
   }
 
   observeCall(call: ObservedCall): void {

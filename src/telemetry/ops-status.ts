@@ -8,6 +8,7 @@
  */
 import type { MetricsText, OpsStatus, Readiness, ReadinessCheck, UpstreamHealth } from '../spec/ops.js';
 import type { ReinsMetrics } from './metrics.js';
+import { sharedRead } from './shared-read.js';
 
 export interface OpsSources {
   readonly metrics: ReinsMetrics;
@@ -31,13 +32,9 @@ const STORE_CHECK_REUSE_MS = 1_000;
 
 export function createOpsStatus(sources: OpsSources): OpsStatus {
   const timeoutMs = sources.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-  let lastStoreCheck: { at: number; check: Promise<ReadinessCheck> } | undefined;
-  const sharedStoreCheck = (): Promise<ReadinessCheck> => {
-    const now = Date.now();
-    if (lastStoreCheck === undefined || now - lastStoreCheck.at >= STORE_CHECK_REUSE_MS)
-      lastStoreCheck = { at: now, check: storeCheck(sources, timeoutMs) };
-    return lastStoreCheck.check;
-  };
+  const sharedStoreCheck = sharedRead(() => storeCheck(sources, timeoutMs), {
+    reuseMs: STORE_CHECK_REUSE_MS,
+  });
   return {
     async readiness(): Promise<Readiness> {
       const checks: ReadinessCheck[] = [policyCheck(sources), await sharedStoreCheck()];

@@ -576,6 +576,18 @@ export function auditLogConformance(backend: ConformanceBackend): void {
         // the probe wrote nothing
         expect(await all(log)).toHaveLength(1);
       });
+
+      it('is not writable once the log refuses appends for good (closed), however free the store is', async () => {
+        const log = await open();
+        await expect(log.probeWritable?.(1_000)).resolves.toBeUndefined();
+        await log.close();
+        opened.splice(opened.indexOf(log), 1);
+        await expect(log.append(intentEvent(1))).rejects.toThrow(/closed/);
+        await expect(log.probeWritable?.(1_000)).rejects.toMatchObject({
+          code: 'audit_unavailable',
+          details: { cause: 'closed' },
+        });
+      });
     });
 
     it('rejects appends after close instead of dropping them', async () => {

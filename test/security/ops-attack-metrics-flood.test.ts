@@ -1,4 +1,9 @@
 /**
+ * Fixed: the store-backed `reins_approvals_pending` gauge is read through `sharedRead`
+ * (telemetry/shared-read, also behind `/readyz`'s store probe): at most one approval-store read per
+ * second, concurrent scrapes sharing the one in flight. No count query: the approvals table keeps
+ * the expiry only in the record's JSON, and the gauge leaves out requests past it not yet closed.
+ *
  * ATTACK: an unauthenticated flood of `GET /metrics` turns into a flood of audit-store reads.
  *
  * `/metrics` is public on both listeners. Every scrape runs the `reins_approvals_pending` gauge's
@@ -53,8 +58,9 @@ describe('/metrics flood', () => {
   it('does not run one approval-store query per unauthenticated scrape', async () => {
     const prepare = vi.spyOn(Database.prototype, 'prepare');
     const pendingListQueries = () =>
-      prepare.mock.calls.filter(([sql]) => /from\s+approvals/i.test(String(sql)) && /status/i.test(String(sql)))
-        .length;
+      prepare.mock.calls.filter(
+        ([sql]) => /from\s+approvals/i.test(String(sql)) && /status/i.test(String(sql)),
+      ).length;
     const before = pendingListQueries();
     const origin = new URL(serve.gatewayUrl).origin;
     const answers = await Promise.all(

@@ -1,4 +1,8 @@
 /**
+ * Fixed: `probeWritable` (both backends) first asks the log itself; a SQLite log whose writer thread
+ * failed or exited (or any closed log) rejects with `audit_unavailable` (cause `writer_failed` /
+ * `closed`) without opening a connection, so `/readyz` is 503 `store: not writable (writer_failed)`.
+ *
  * ATTACK (readiness lying): `/readyz` says ready while every audit write fails.
  *
  * On SQLite (file store) the audit log commits through a writer thread (WorkerWriter). When that

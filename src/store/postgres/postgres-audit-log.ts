@@ -48,7 +48,7 @@ import {
 } from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
-import { notWritable, probeWaitMs } from '../write-probe.js';
+import { logRefusesWrites, notWritable, probeWaitMs } from '../write-probe.js';
 import {
   createPostgresBatchWriter,
   type PostgresBatchWriter,
@@ -121,9 +121,11 @@ export class PostgresAuditLog implements AuditLog {
   /**
    * A read-write transaction (refused by a standby or a read-only session) on a read connection that
    * takes the append lock every writer takes (waiting at most `probeWaitMs`) and the lock an insert
-   * into the records takes (refused without the privilege), then rolls back.
+   * into the records takes (refused without the privilege), then rolls back. A closed log is not
+   * writable whatever the database says (its writer reconnects on its own, so nothing else fails for good).
    */
   async probeWritable(timeoutMs: number): Promise<void> {
+    if (this.queue.isClosed || this.closing !== undefined) throw logRefusesWrites('closed', 'it is closed');
     const waitMs = probeWaitMs(timeoutMs);
     let client: PoolClient | undefined;
     try {

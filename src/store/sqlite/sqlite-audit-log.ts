@@ -50,7 +50,7 @@ import {
 } from '../captured-content.js';
 import { GroupCommitQueue } from '../group-commit.js';
 import { auditPruneSql } from '../retention.js';
-import { notWritable, probeWaitMs } from '../write-probe.js';
+import { logRefusesWrites, notWritable, probeWaitMs } from '../write-probe.js';
 import type { WorkerRequest, WorkerResponse, WorkerSetup } from './sqlite-audit-worker.js';
 import { createBatchWriter, flattenEvents, type SqliteDurability } from './sqlite-audit-writer.js';
 import {
@@ -191,7 +191,8 @@ export class SqliteAuditLog implements AuditLog {
    * same value, which a read-only file refuses, and rolls back.
    */
   async probeWritable(timeoutMs: number): Promise<void> {
-    if (this.readOnly) throw notWritable(new Error('the log was opened read-only'));
+    const refusal = this.refusal();
+    if (refusal !== undefined) throw refusal;
     const inMemory = this.path === ':memory:';
     let probe: Database.Database | undefined;
     try {
@@ -210,6 +211,18 @@ export class SqliteAuditLog implements AuditLog {
     } finally {
       if (!inMemory) probe?.close();
     }
+  }
+
+  /**
+   * Why this log refuses every append whatever the file could take: the probe's fresh connection would
+   * succeed on a log whose writer thread died (every append then fails, for the life of the process).
+   */
+  private refusal(): ReinsError | undefined {
+    if (this.readOnly) return logRefusesWrites('read_only', 'it was opened read-only');
+    if (this.queue.isClosed) return logRefusesWrites('closed', 'it is closed');
+    const failure = this.writer instanceof WorkerWriter ? this.writer.failure : undefined;
+    if (failure !== undefined) return logRefusesWrites('writer_failed', describeError(failure));
+    return undefined;
   }
 
   append(event: AuditEventV1, options: AppendOptions = {}): Promise<AppendReceipt> {
@@ -555,11 +568,16 @@ class WorkerWriter implements Writer {
     { resolve(response: WorkerResponse): void; reject(error: Error): void }
   >();
   private nextId = 1;
-  private failure: Error | undefined;
+  private failed: Error | undefined;
+
+  /** Why every write fails from now on (the thread failed or exited, or the writer was closed). */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
 
   /** Nothing in flight and not failed: another writer may commit now without overtaking a batch. */
   get idle(): boolean {
-    return this.pending.size === 0 && this.failure === undefined;
+    return this.pending.size === 0 && this.failed === undefined;
   }
 
   constructor(
@@ -600,13 +618,13 @@ class WorkerWriter implements Writer {
   }
 
   async close(): Promise<void> {
-    if (this.failure) return;
+    if (this.failed) return;
     await this.send({ id: this.nextId++, close: true });
-    this.failure = new Error('the audit log is closed');
+    this.failed = new Error('the audit log is closed');
   }
 
   private send(request: WorkerRequest): Promise<WorkerResponse> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.pending.set(request.id, { resolve, reject });
       // keep the process alive until every request in flight is answered
@@ -625,7 +643,7 @@ class WorkerWriter implements Writer {
   }
 
   private fail(error: Error): void {
-    this.failure ??= error;
+    this.failed ??= error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
