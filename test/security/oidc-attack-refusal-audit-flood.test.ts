@@ -20,7 +20,11 @@
  * at most a handful recorded per identity per minute); a burst of 25 leaves at most 5 records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OidcDeployment, signInWithoutBrowser, startOidcDeployment } from '../support/oidc-deployment.js';
+import {
+  type OidcDeployment,
+  signInWithoutBrowser,
+  startOidcDeployment,
+} from '../support/oidc-deployment.js';
 
 let deployment: OidcDeployment;
 
