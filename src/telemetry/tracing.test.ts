@@ -67,7 +67,7 @@ describe('trace export settings', () => {
 
   it('refuses an endpoint in the environment that is not an http(s) URL, saying which variable', () => {
     expect(() => traceExportOf(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toThrow(
-      /invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT `collector:4318`: give the http\(s\) URL/,
+      /invalid OTEL_EXPORTER_OTLP_TRACES_ENDPOINT \(scheme collector\): give the http\(s\) URL/,
     );
   });
 

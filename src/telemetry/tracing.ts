@@ -40,6 +40,22 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/**
+ * How long one export may take, and a closing process waits for its last spans to be exported; what is
+ * not sent by then is lost (a collector is usually an agent or gateway nearby: 2 s is generous).
+ */
+const SHUTDOWN_FLUSH_MS = 2_000;
+
+/** `task`, or a resolved promise once `ms` have passed, whichever is first (the timer does not hold the process). */
+function withDeadline(task: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([task.catch(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
+
 /** The name spans are reported under (the instrumentation scope). */
 export const TRACER_NAME = 'reins';
 
@@ -57,7 +73,8 @@ export function traceExportOf(
   if (endpoint === undefined) return undefined;
   if (configured === undefined && !/^https?:$/.test(URL.parse(endpoint)?.protocol ?? ''))
     throw new Error(
-      `invalid ${fromEnv?.variable} \`${endpoint}\`: give the http(s) URL of an OTLP traces endpoint, e.g. http://collector:4318/v1/traces`,
+      // never the URL itself: endpoints carry credentials (user:token@, ?api_key=)
+      `invalid ${fromEnv?.variable} (${schemeOf(endpoint)}): give the http(s) URL of an OTLP traces endpoint, e.g. http://collector:4318/v1/traces`,
     );
   return {
     endpoint,
@@ -92,7 +109,12 @@ function nonEmpty(value: string | undefined): string | undefined {
  * go to Reins' endpoint through the tracer returned here). `shutdown` unregisters only what it registered.
  */
 export function startTracing(settings: TraceExport): Tracing {
-  const exporter = new OTLPTraceExporter({ url: settings.endpoint, headers: { ...settings.headers } });
+  const exporter = new OTLPTraceExporter({
+    url: settings.endpoint,
+    headers: { ...settings.headers },
+    // an export request still open keeps a closing process alive: bound it (the default is 10 s)
+    timeoutMillis: SHUTDOWN_FLUSH_MS,
+  });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': settings.serviceName }),
     // a client's decision is kept (its sampled flag); calls without one are sampled at the ratio
@@ -109,7 +131,8 @@ export function startTracing(settings: TraceExport): Tracing {
     tracer: provider.getTracer(TRACER_NAME),
     target: targetOf(settings.endpoint),
     shutdown: () => {
-      stopped ??= provider.shutdown().finally(() => {
+      // a collector that never answers must not hold a closing process for the exporter's own timeouts
+      stopped ??= withDeadline(provider.shutdown(), SHUTDOWN_FLUSH_MS).finally(() => {
         if (registered.provider) trace.disable();
         if (registered.propagator) propagation.disable();
         if (registered.context) context.disable();
@@ -117,6 +140,12 @@ export function startTracing(settings: TraceExport): Tracing {
       return stopped;
     },
   };
+}
+
+/** What an endpoint that is not a URL we take may be called in a message: its scheme, nothing more. */
+function schemeOf(endpoint: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]{0,20}):/.exec(endpoint)?.[1];
+  return scheme === undefined ? 'not a URL' : `scheme ${scheme}`;
 }
 
 function targetOf(endpoint: string): string {

@@ -1,5 +1,6 @@
 /**
  * @module test/security/tracing-attack-blackhole-collector.test
+ * Fixed: OTLP export requests time out after 2 s and shutdown waits at most 2 s for the flush (telemetry/tracing.ts).
  * Attack / failure (network, or a malicious collector): the OTLP endpoint accepts TCP connections and
  * never answers (a black-holed collector, a firewall that drops, a hung proxy). Docs: "A collector that
  * is down loses spans, never calls" and "a process that stops exports what is still buffered before it

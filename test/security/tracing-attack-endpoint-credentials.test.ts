@@ -1,5 +1,6 @@
 /**
  * @module test/security/tracing-attack-endpoint-credentials.test
+ * Fixed: an endpoint refused from the environment is named by its variable and scheme only (telemetry/tracing.ts).
  * Finding (secrets in logs): the OTLP endpoint often carries a credential (SaaS collectors take
  * `https://tenant:token@...` or a token in the query). When tracing starts, the log line names only
  * origin and path (telemetry/tracing `targetOf`). But an endpoint from the environment that is not

@@ -1,5 +1,6 @@
 /**
  * @module test/security/tracing-attack-tracestate-passthrough.test
+ * Fixed: the gateway takes only the caller's `traceparent` (gateway/trace-context.ts), never its tracestate.
  * Attack (a prompt-injected or malicious agent, tracing on): the client's `tracestate` is handed on
  * verbatim to every upstream (`params._meta.tracestate` over stdio, the `tracestate` header over HTTP).
  * It is up to 512 bytes of client-chosen text per call, outside the arguments: no policy condition,
