@@ -96,6 +96,15 @@ describe('admitting a signed-in user', () => {
     });
   });
 
+  it('quotes at most a bounded part of a huge groups claim in the refusal (it goes into the audit log)', () => {
+    const groups = Array.from({ length: 5_000 }, (_, index) => `group-${index}-${'x'.repeat(500)}`);
+    const refused = admitOidcUser({ ...claims, groups, amr: ['y'.repeat(10_000)] }, config());
+    expect(!refused.ok && refused.reason).toMatch(/and 4980 more\)$/);
+    expect(!refused.ok && refused.reason.length).toBeLessThan(2_000);
+    const mfa = admitOidcUser({ ...claims, amr: ['y'.repeat(10_000)] }, config({ requireMfa: true }));
+    expect(!mfa.ok && mfa.reason.length).toBeLessThan(500);
+  });
+
   it('with requireMfa, refuses a login whose amr lacks mfa unless its acr is one the configuration names', () => {
     const mfa = config({ requireMfa: true, mfaAcrValues: ['urn:example:loa:3'] });
     const member = { ...claims, groups: ['ops'] };

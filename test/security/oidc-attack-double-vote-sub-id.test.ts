@@ -20,6 +20,7 @@
  * local users are not allowed to vote beside a federated identity with the same verified email).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,6 @@ import { SqliteOversightStore } from '../../src/store/sqlite/sqlite-oversight-st
 import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
 import { cookiesOf, type OidcDeployment, signInWithoutBrowser } from '../support/oidc-deployment.js';
 import { startTestIdp, type TestIdp } from '../support/oidc-idp.js';
-import { createServer } from 'node:net';
 
 let directory: string;
 let idp: TestIdp;
@@ -88,7 +88,8 @@ control:
 `,
   );
   const users = new SqliteUserStore({ path: join(directory, 'reins.db') });
-  aliceToken = (await createUser(users, { id: 'alice@example.com', roles: ['approver'], by: 'fixture' })).token;
+  aliceToken = (await createUser(users, { id: 'alice@example.com', roles: ['approver'], by: 'fixture' }))
+    .token;
   await users.close();
   serve = await startServe(join(directory, 'reins.yaml'), () => {});
 }, 60_000);
@@ -137,7 +138,8 @@ describe('a two-person quorum', () => {
       headers: { cookie: answer.transactionCookie },
     });
     expect(signedIn.status).toBe(303);
-    const cookie = cookiesOf(signedIn).find((each) => each.startsWith('reins_console=') && each.length > 14) ?? '';
+    const cookie =
+      cookiesOf(signedIn).find((each) => each.startsWith('reins_console=') && each.length > 14) ?? '';
     const me = (await (await fetch(`${controlUrl}/v1/me`, { headers: { cookie } })).json()) as {
       csrfToken: string;
       user: { id: string };

@@ -53,8 +53,9 @@ describe('/metrics flood', () => {
   it('does not run one approval-store query per unauthenticated scrape', async () => {
     const prepare = vi.spyOn(Database.prototype, 'prepare');
     const pendingListQueries = () =>
-      prepare.mock.calls.filter(([sql]) => /from\s+approvals/i.test(String(sql)) && /status/i.test(String(sql)))
-        .length;
+      prepare.mock.calls.filter(
+        ([sql]) => /from\s+approvals/i.test(String(sql)) && /status/i.test(String(sql)),
+      ).length;
     const before = pendingListQueries();
     const origin = new URL(serve.gatewayUrl).origin;
     const answers = await Promise.all(

@@ -7,7 +7,8 @@
  * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to). The
  * callback is reached by the browser, so its failures are a small page with a clear status; a
  * provider-authenticated user who is refused (no role, no second factor) is recorded in the audit log
- * as `signin.refused`, and every sign-in as `signin.oidc`.
+ * as `signin.refused` (a few times per identity and window: signin-refusals), and every sign-in as
+ * `signin.oidc`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
@@ -22,6 +23,7 @@ import {
   openTransaction,
   TRANSACTION_TTL_MS,
 } from '../oidc-sign-in.js';
+import { RefusalBudget } from '../signin-refusals.js';
 import type { UserRecordV1 } from '../users.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
 
@@ -51,6 +53,7 @@ export function mountOidcRoutes(
   });
 
   if (oidc === undefined) return;
+  const refusals = new RefusalBudget(services.clock);
 
   app.get('/v1/auth/oidc/login', async (context) => {
     let begun: { url: string; cookie: string };
@@ -87,7 +90,7 @@ export function mountOidcRoutes(
       }
       const query = new URL(context.req.url).searchParams;
       const answer = await oidc.finish(query, transaction);
-      const user = await admit(answer.claims, oidc, services);
+      const user = await admit(answer.claims, oidc, services, refusals);
       const session = services.sessions.openFederated(user, answer.expiresAtMs, answer.idToken);
       setCookie(context, SESSION_COOKIE, session.id, {
         httpOnly: true,
@@ -110,12 +113,18 @@ async function admit(
   claims: Record<string, unknown>,
   oidc: OidcSignIn,
   services: ControlServices,
+  refusals: RefusalBudget,
 ): Promise<UserRecordV1> {
   const admission = admitOidcUser(claims, oidc.settings);
   const issuer = `oidc:${issuerLabel(oidc.settings.issuer)}`;
   if (!admission.ok) {
-    if (admission.id !== undefined) {
-      await record(services, admission.id, 'signin.refused', admission.reason);
+    // recorded within a budget: anyone with an account at the provider can be refused, again and again
+    const verdict = admission.id === undefined ? undefined : refusals.take(admission.id);
+    if (admission.id !== undefined && verdict?.record) {
+      const earlier = verdict.unrecorded
+        ? ` (${verdict.unrecorded} earlier refusals of this identity were not recorded)`
+        : '';
+      await record(services, admission.id, 'signin.refused', `${admission.reason}${earlier}`);
     }
     throw new ApiError(
       'forbidden',
