@@ -35,8 +35,15 @@ export interface CallerSources {
   readonly authenticator?: Authenticator;
 }
 
-/** Authenticates the request; throws `unauthenticated` (401) or `csrf_failed` (403). */
-export async function identifyCaller(context: Context, sources: CallerSources): Promise<Caller> {
+/**
+ * Authenticates the request; throws `unauthenticated` (401) or `csrf_failed` (403). `activity: false`
+ * checks a console session without extending it (a response re-checking its caller, routes/events).
+ */
+export async function identifyCaller(
+  context: Context,
+  sources: CallerSources,
+  { activity = true }: { readonly activity?: boolean } = {},
+): Promise<Caller> {
   const authorization = context.req.header('authorization');
   if (authorization !== undefined) {
     if (!authorization.startsWith('Bearer ')) {
@@ -57,7 +64,7 @@ export async function identifyCaller(context: Context, sources: CallerSources): 
   }
   const cookie = getCookie(context, SESSION_COOKIE);
   if (cookie !== undefined) {
-    const session = sources.sessions.get(cookie);
+    const session = activity ? sources.sessions.get(cookie) : sources.sessions.peek(cookie);
     // signed in through OIDC: the user the provider vouched for; else the stored user, and a deleted
     // user, or one whose token was replaced, is logged out everywhere
     const user = session?.federated?.user ?? (session && (await sources.users.get(session.userId)));

@@ -62,14 +62,24 @@ export class ConsoleSessions {
 
   /** The live session for this cookie value (its expiry is extended), or undefined. */
   get(id: string): ConsoleSession | undefined {
+    const session = this.peek(id);
+    if (session === undefined) return undefined;
+    const endsAtMs = session.federated?.endsAtMs ?? Number.POSITIVE_INFINITY;
+    session.expiresAtMs = Math.min(this.clock() + this.ttlMs, endsAtMs);
+    return session;
+  }
+
+  /**
+   * The live session, without counting as activity: for a long-lived response (the event stream)
+   * re-checking that its session still holds, which must not keep an idle console signed in.
+   */
+  peek(id: string): ConsoleSession | undefined {
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
-    const now = this.clock();
-    if (session.expiresAtMs <= now) {
+    if (session.expiresAtMs <= this.clock()) {
       this.sessions.delete(id);
       return undefined;
     }
-    session.expiresAtMs = Math.min(now + this.ttlMs, session.federated?.endsAtMs ?? Number.POSITIVE_INFINITY);
     return session;
   }
 
