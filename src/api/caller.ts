@@ -16,15 +16,15 @@ import { type ConsoleSessions, CSRF_HEADER, csrfMatches, SESSION_COOKIE } from '
 import {
   type BuiltinRole,
   effectiveRoles,
+  type HumanUser,
   hashUserToken,
   holdsRole,
   USER_TOKEN_PREFIX,
-  type UserRecordV1,
   type UserStore,
 } from './users.js';
 
 export type Caller =
-  | { readonly kind: 'user'; readonly user: UserRecordV1; readonly via: 'token' | 'cookie' }
+  | { readonly kind: 'user'; readonly user: HumanUser; readonly via: 'token' | 'cookie' }
   | { readonly kind: 'agent'; readonly principal: Principal; readonly sessionId: string };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -82,7 +82,7 @@ export async function identifyCaller(
 }
 
 /** The human behind the request, holding `needed`; agents and lesser roles get 403. */
-export function requireUser(caller: Caller, needed: BuiltinRole): UserRecordV1 {
+export function requireUser(caller: Caller, needed: BuiltinRole): HumanUser {
   if (caller.kind !== 'user') {
     throw new ApiError('forbidden', 'agents may only call `POST /v1/decide`');
   }
@@ -95,7 +95,8 @@ export function requireUser(caller: Caller, needed: BuiltinRole): UserRecordV1 {
   return caller.user;
 }
 
-/** The oversight actor for a user: their id and every role they hold (hierarchy applied). */
-export function actorOf(user: UserRecordV1): Actor {
-  return { id: user.id, roles: effectiveRoles(user.roles) };
+/** The oversight actor for a user: their id, every role they hold (hierarchy applied), their aliases. */
+export function actorOf(user: HumanUser): Actor {
+  const actor = { id: user.id, roles: effectiveRoles(user.roles) };
+  return user.aliases?.length ? { ...actor, aliases: [...user.aliases] } : actor;
 }

@@ -70,9 +70,22 @@ describe('admitting a signed-in user', () => {
       user: {
         id: 'oidc:login.example.com/realms/ops:f3a9-77',
         roles: ['approver', 'finance-approvers', 'viewer'],
+        aliases: ['ana@example.com'], // the verified email: the same human for separation of duties
       },
       groups: ['finance', 'ops'],
     });
+  });
+
+  it('carries the email as an alias only when the provider verified it, and not when it is the id', () => {
+    const aliasesOf = (extra: Record<string, unknown>, overrides: Record<string, unknown> = {}) => {
+      const admitted = admitOidcUser({ ...claims, groups: ['ops'], ...extra }, config(overrides));
+      return admitted.ok ? admitted.user.aliases : 'refused';
+    };
+    expect(aliasesOf({})).toEqual(['ana@example.com']);
+    expect(aliasesOf({ email_verified: false })).toBeUndefined();
+    expect(aliasesOf({ email_verified: 'true' })).toBeUndefined();
+    expect(aliasesOf({ email: 'ana\u200b@example.com' })).toBeUndefined();
+    expect(aliasesOf({}, { userId: 'email' })).toBeUndefined();
   });
 
   it('reads another claim, a single string, or a nested claim path', () => {

@@ -22,7 +22,7 @@ export type OidcSettings = Omit<OidcConfig, 'clientSecret'> & { readonly clientS
 export type Admission =
   | {
       readonly ok: true;
-      readonly user: { readonly id: string; readonly roles: string[] };
+      readonly user: { readonly id: string; readonly roles: string[]; readonly aliases?: string[] };
       readonly groups: string[];
     }
   | { readonly ok: false; readonly id?: string; readonly reason: string };
@@ -57,7 +57,21 @@ export function admitOidcUser(claims: Claims, config: AdmissionRules): Admission
       reason: `no Reins role is mapped to the groups in the \`${config.rolesClaim}\` claim (${held.length ? groupList(held) : 'none'})`,
     };
   }
-  return { ok: true, user: { id, roles }, groups };
+  const alias = verifiedEmailAlias(claims, id);
+  return { ok: true, user: { id, roles, ...(alias ? { aliases: [alias] } : {}) }, groups };
+}
+
+/**
+ * The provider-verified email of a person named by `sub`, as a second identity: the same human may
+ * hold a local user (or own agents) under that address, and separation of duties must see one person
+ * (one vote per human, the owner recognised). Only a verified, well-formed email different from the id.
+ */
+function verifiedEmailAlias(claims: Claims, id: string): string | undefined {
+  const email = claims.email;
+  if (typeof email !== 'string' || claims.email_verified !== true) return undefined;
+  if (identityProblem(email) !== undefined) return undefined;
+  const alias = canonicalIdentity(email);
+  return alias === id ? undefined : alias;
 }
 
 /** Groups quoted in a refusal (recorded in the audit log): claims can be of any size, quotes are not. */

@@ -24,7 +24,7 @@ import {
   TRANSACTION_TTL_MS,
 } from '../oidc-sign-in.js';
 import { RefusalBudget } from '../signin-refusals.js';
-import type { UserRecordV1 } from '../users.js';
+import type { HumanUser } from '../users.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
 
 /** The transaction cookie: only the callback path ever receives it. */
@@ -114,7 +114,7 @@ async function admit(
   oidc: OidcSignIn,
   services: ControlServices,
   refusals: RefusalBudget,
-): Promise<UserRecordV1> {
+): Promise<HumanUser> {
   const admission = admitOidcUser(claims, oidc.settings);
   const issuer = `oidc:${issuerLabel(oidc.settings.issuer)}`;
   if (!admission.ok) {
@@ -131,12 +131,13 @@ async function admit(
       `signed in at the identity provider, but refused by Reins: ${admission.reason}`,
     );
   }
-  const { id, roles } = admission.user;
+  const { id, roles, aliases } = admission.user;
+  const known = aliases ? `; also ${aliases.join(', ')} (verified email)` : '';
   await record(
     services,
     id,
     'signin.oidc',
-    `groups ${admission.groups.join(', ')}; roles ${roles.join(', ')}`,
+    `groups ${admission.groups.join(', ')}; roles ${roles.join(', ')}${known}`,
   );
   return {
     v: 1,
@@ -145,6 +146,7 @@ async function admit(
     tokenHash: '',
     createdAt: new Date(services.clock()).toISOString(),
     createdBy: issuer,
+    ...(aliases ? { aliases } : {}),
   };
 }
 
