@@ -4,7 +4,8 @@
  * `GET /v1/auth/oidc/config` (does the console show "Sign in with …"), `GET /v1/auth/oidc/login`
  * (to the provider, the transaction sealed in a short-lived cookie), `GET /v1/auth/oidc/callback`
  * (code exchanged and checked, the user admitted by their groups, a console session opened) and
- * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to). The
+ * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to — also
+ * when the Reins session had already ended, so the provider's can still be ended). The
  * callback is reached by the browser, so its failures are a small page with a clear status; a
  * provider-authenticated user who is refused (no role, no second factor) is recorded in the audit log
  * as `signin.refused` (a few times per identity and window: signin-refusals), and every sign-in as
@@ -15,6 +16,7 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { ApiError, toWireError } from '../api-errors.js';
+import type { Caller } from '../caller.js';
 import { SESSION_COOKIE } from '../console-sessions.js';
 import {
   admitOidcUser,
@@ -42,6 +44,15 @@ export function mountOidcRoutes(
   // a write (CSRF token checked by the middleware, like every console write): ends the Reins session
   // and says where the browser goes to end the provider's
   app.post('/v1/auth/oidc/logout', async (context) => {
+    if ((context.get('caller') as Caller | undefined) === undefined) {
+      // the Reins session already ended (expired, logged out in another tab), but the provider's may
+      // live on, and the next "Sign in with…" on a shared machine would silently be its person's. So
+      // the end-session URL still comes back — without `id_token_hint` (there is no token to give;
+      // the URL is public discovery data) — and nothing changes here but a stale cookie forgotten.
+      deleteCookie(context, SESSION_COOKIE, { path: '/' });
+      const endSession = oidc ? await oidc.endSessionUrl(undefined) : undefined;
+      return context.json({ endSessionUrl: endSession ?? null }, 200);
+    }
     userOf(context, 'viewer');
     const cookie = getCookie(context, SESSION_COOKIE);
     const session = cookie === undefined ? undefined : services.sessions.get(cookie);
