@@ -1380,20 +1380,36 @@ async function offerProviderSignIn(form) {
     },
     `Sign in with ${config.name}`,
   );
+  // on a shared machine the provider's session can outlive the console's (an expired session shows
+  // this page): ending it here keeps the next "Sign in with…" from silently signing its person in
+  const signOut = h(
+    'button',
+    { type: 'button', testid: 'oidc-sign-out', onclick: () => endProviderSession() },
+    `Sign out of ${config.name}`,
+  );
   form
     .querySelector('h1')
-    ?.after(h('p', { class: 'provider-sign-in' }, button), h('p', { class: 'muted' }, 'or'));
+    ?.after(h('p', { class: 'provider-sign-in' }, button, ' ', signOut), h('p', { class: 'muted' }, 'or'));
+}
+
+/**
+ * Ends the Reins session (if any) and goes to the provider's end-session URL when the server names
+ * one (also after the Reins session already ended); false when there is none to go to.
+ */
+async function endProviderSession() {
+  const ended = await api('POST', '/v1/auth/oidc/logout').catch(() => undefined);
+  if (typeof ended?.endSessionUrl === 'string' && /^https?:\/\//.test(ended.endSessionUrl)) {
+    window.location.assign(ended.endSessionUrl);
+    return true;
+  }
+  return false;
 }
 
 async function start() {
   document.getElementById('logout').addEventListener('click', async () => {
-    // a session opened at the identity provider ends there too (the server names the provider's URL)
-    const ended = await api('POST', '/v1/auth/oidc/logout').catch(() => undefined);
-    if (typeof ended?.endSessionUrl === 'string' && /^https?:\/\//.test(ended.endSessionUrl)) {
-      window.location.assign(ended.endSessionUrl);
-      return;
-    }
-    showLogin('Logged out.');
+    // a session opened at the identity provider ends there too (the server names the provider's URL,
+    // also when the Reins session had already ended)
+    if (!(await endProviderSession())) showLogin('Logged out.');
   });
   window.addEventListener('hashchange', () => {
     closeRollback(); // the dialog belongs to the session it was opened on

@@ -4,7 +4,8 @@
  * real provider (oidc-provider, test/support/oidc-idp.ts). The console offers "Sign in with Test IdP"
  * beside the token form; a user in a mapped group signs in at the provider and lands in the console
  * with the mapped roles, on the approvals page; logging out ends the session, at the provider too
- * (RP-initiated logout). A user whose groups map
+ * (RP-initiated logout), also once the Reins session already expired ("Sign out of Test IdP" on the
+ * login page). A user whose groups map
  * to no role sees why and gets no session. With `requireMfa`, a login without a second factor is
  * refused and one with it is let in.
  */
@@ -67,6 +68,28 @@ describe('console sign-in with OpenID Connect', () => {
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
     await page.getByLabel('User name').waitFor(); // asked again: no session left at the provider either
+    await context.close();
+  });
+
+  it('after the Reins session expired, still ends the provider session, so the next person is asked who they are', async () => {
+    // an ID token that expires in 3 s: the console session ends then, the provider's lives on
+    deployment.idp.tamperIdToken = (claims) => ({ ...claims, exp: Math.floor(Date.now() / 1000) + 3 });
+    let signedIn: { context: BrowserContext; page: Page };
+    try {
+      signedIn = await signIn(deployment, 'alice');
+      await signedIn.page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
+    } finally {
+      deployment.idp.tamperIdToken = undefined;
+    }
+    const { context, page } = signedIn;
+    // the console notices (it polls its live views) and shows the login page
+    await page.getByTestId('login-error').filter({ hasText: 'Your session ended' }).waitFor();
+    expect(await meStatus(context, deployment)).toBe(401);
+    await page.getByRole('button', { name: 'Sign out of Test IdP' }).click();
+    await page.waitForURL(`${deployment.idp.issuer}/**`);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.getByRole('button', { name: 'Sign in with Test IdP' }).click();
+    await page.getByLabel('User name').waitFor(); // asked again, not silently alice
     await context.close();
   });
 

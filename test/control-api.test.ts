@@ -379,6 +379,37 @@ describe('live events', () => {
     expect(received).toContain('event: approval');
     await reader.cancel();
   });
+
+  it('ends a stream whose API token was rotated, or whose console session lost its user, before the next event', async () => {
+    const bearer = await createUser(users, { id: 'streamer@example.com', roles: ['viewer'], by: 'test' });
+    const cookieUser = await createUser(users, { id: 'tab@example.com', roles: ['viewer'], by: 'test' });
+    const login = await call('POST', '/v1/login', { body: { token: cookieUser.token } });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const streams = [
+      await call('GET', '/v1/events', { token: bearer.token }),
+      await call('GET', '/v1/events', { headers: { cookie } }),
+    ];
+    const readers = streams.map((response) => {
+      expect(response.status).toBe(200);
+      return (response.body as ReadableStream<Uint8Array>).getReader();
+    });
+    const decoder = new TextDecoder();
+    const readToEnd = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+      let text = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        text += decoder.decode(chunk.value);
+      }
+      return text;
+    };
+    expect(await users.setTokenHash('streamer@example.com', 'rotated')).toBe(true);
+    expect(await users.delete('tab@example.com')).toBe(true);
+    const { id } = await holdPayment(410);
+    for (const reader of readers) {
+      const text = await readToEnd(reader); // the stream ends instead of delivering the request
+      expect(text).toContain('event: ready');
+      expect(text).not.toContain(id);
+    }
+  });
 });
 
 describe('policy roles and quorum', () => {

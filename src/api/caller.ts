@@ -16,15 +16,15 @@ import { type ConsoleSessions, CSRF_HEADER, csrfMatches, SESSION_COOKIE } from '
 import {
   type BuiltinRole,
   effectiveRoles,
+  type HumanUser,
   hashUserToken,
   holdsRole,
   USER_TOKEN_PREFIX,
-  type UserRecordV1,
   type UserStore,
 } from './users.js';
 
 export type Caller =
-  | { readonly kind: 'user'; readonly user: UserRecordV1; readonly via: 'token' | 'cookie' }
+  | { readonly kind: 'user'; readonly user: HumanUser; readonly via: 'token' | 'cookie' }
   | { readonly kind: 'agent'; readonly principal: Principal; readonly sessionId: string };
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -35,8 +35,15 @@ export interface CallerSources {
   readonly authenticator?: Authenticator;
 }
 
-/** Authenticates the request; throws `unauthenticated` (401) or `csrf_failed` (403). */
-export async function identifyCaller(context: Context, sources: CallerSources): Promise<Caller> {
+/**
+ * Authenticates the request; throws `unauthenticated` (401) or `csrf_failed` (403). `activity: false`
+ * checks a console session without extending it (a response re-checking its caller, routes/events).
+ */
+export async function identifyCaller(
+  context: Context,
+  sources: CallerSources,
+  { activity = true }: { readonly activity?: boolean } = {},
+): Promise<Caller> {
   const authorization = context.req.header('authorization');
   if (authorization !== undefined) {
     if (!authorization.startsWith('Bearer ')) {
@@ -57,7 +64,7 @@ export async function identifyCaller(context: Context, sources: CallerSources): 
   }
   const cookie = getCookie(context, SESSION_COOKIE);
   if (cookie !== undefined) {
-    const session = sources.sessions.get(cookie);
+    const session = activity ? sources.sessions.get(cookie) : sources.sessions.peek(cookie);
     // signed in through OIDC: the user the provider vouched for; else the stored user, and a deleted
     // user, or one whose token was replaced, is logged out everywhere
     const user = session?.federated?.user ?? (session && (await sources.users.get(session.userId)));
@@ -75,7 +82,7 @@ export async function identifyCaller(context: Context, sources: CallerSources): 
 }
 
 /** The human behind the request, holding `needed`; agents and lesser roles get 403. */
-export function requireUser(caller: Caller, needed: BuiltinRole): UserRecordV1 {
+export function requireUser(caller: Caller, needed: BuiltinRole): HumanUser {
   if (caller.kind !== 'user') {
     throw new ApiError('forbidden', 'agents may only call `POST /v1/decide`');
   }
@@ -88,7 +95,8 @@ export function requireUser(caller: Caller, needed: BuiltinRole): UserRecordV1 {
   return caller.user;
 }
 
-/** The oversight actor for a user: their id and every role they hold (hierarchy applied). */
-export function actorOf(user: UserRecordV1): Actor {
-  return { id: user.id, roles: effectiveRoles(user.roles) };
+/** The oversight actor for a user: their id, every role they hold (hierarchy applied), their aliases. */
+export function actorOf(user: HumanUser): Actor {
+  const actor = { id: user.id, roles: effectiveRoles(user.roles) };
+  return user.aliases?.length ? { ...actor, aliases: [...user.aliases] } : actor;
 }

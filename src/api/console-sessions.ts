@@ -9,7 +9,7 @@
  * it) and ends, whatever the activity, when the ID token it was opened with expires.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { UserRecordV1 } from './users.js';
+import type { HumanUser } from './users.js';
 
 export interface ConsoleSession {
   readonly id: string;
@@ -19,7 +19,7 @@ export interface ConsoleSession {
   readonly csrfToken: string;
   expiresAtMs: number;
   /** Opened by OIDC sign-in: the user as signed in (id, mapped roles), the ID token and its expiry. */
-  readonly federated?: { readonly user: UserRecordV1; readonly endsAtMs: number; readonly idToken?: string };
+  readonly federated?: { readonly user: HumanUser; readonly endsAtMs: number; readonly idToken?: string };
 }
 
 export const SESSION_COOKIE = 'reins_console';
@@ -40,7 +40,7 @@ export class ConsoleSessions {
   }
 
   /** A session for a user signed in through OIDC; it never outlives `endsAtMs` (the ID token's `exp`). */
-  openFederated(user: UserRecordV1, endsAtMs: number, idToken?: string): ConsoleSession {
+  openFederated(user: HumanUser, endsAtMs: number, idToken?: string): ConsoleSession {
     const expiresAtMs = Math.min(this.clock() + this.ttlMs, endsAtMs);
     const federated = { user, endsAtMs, ...(idToken === undefined ? {} : { idToken }) };
     return this.add({ userId: user.id, tokenHash: '', expiresAtMs, federated });
@@ -62,14 +62,24 @@ export class ConsoleSessions {
 
   /** The live session for this cookie value (its expiry is extended), or undefined. */
   get(id: string): ConsoleSession | undefined {
+    const session = this.peek(id);
+    if (session === undefined) return undefined;
+    const endsAtMs = session.federated?.endsAtMs ?? Number.POSITIVE_INFINITY;
+    session.expiresAtMs = Math.min(this.clock() + this.ttlMs, endsAtMs);
+    return session;
+  }
+
+  /**
+   * The live session, without counting as activity: for a long-lived response (the event stream)
+   * re-checking that its session still holds, which must not keep an idle console signed in.
+   */
+  peek(id: string): ConsoleSession | undefined {
     const session = this.sessions.get(id);
     if (session === undefined) return undefined;
-    const now = this.clock();
-    if (session.expiresAtMs <= now) {
+    if (session.expiresAtMs <= this.clock()) {
       this.sessions.delete(id);
       return undefined;
     }
-    session.expiresAtMs = Math.min(now + this.ttlMs, session.federated?.endsAtMs ?? Number.POSITIVE_INFINITY);
     return session;
   }
 

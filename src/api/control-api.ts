@@ -65,7 +65,11 @@ export interface ControlApiOptions {
   readonly oidc?: OidcSettings;
   /** Console sessions end after this much inactivity. Default 8 hours. */
   readonly sessionTtlMs?: number;
-  /** Set the console cookie `Secure` (serve over HTTPS, or behind a TLS proxy). Default false. */
+  /**
+   * Set the console cookies `Secure` (serve over HTTPS, or behind a TLS proxy). Default false, but
+   * always true when `oidc.redirectUri` is `https:`: the console is reached over HTTPS then, and a
+   * cookie without `Secure` would leak the session to one plain-http request.
+   */
   readonly secureCookies?: boolean;
   /** Largest request body. Default 1 MiB. */
   readonly maxBodyBytes?: number;
@@ -97,7 +101,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
     ...(options.ops ? { ops: options.ops } : {}),
     sessions: new ConsoleSessions(sessionTtlMs, clock),
     sessionTtlMs,
-    secureCookies: options.secureCookies === true,
+    secureCookies: options.secureCookies === true || servedOverHttps(options.oidc),
     clock,
   };
   const app = newControlApp(options.log);
@@ -118,4 +122,9 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   if (options.ops) mountOpsRoutes(app, options.ops);
   serveConsole(app);
   return app;
+}
+
+/** The provider sends browsers back to an `https:` console: its cookies must never travel in clear. */
+function servedOverHttps(oidc: OidcSettings | undefined): boolean {
+  return oidc !== undefined && new URL(oidc.redirectUri).protocol === 'https:';
 }

@@ -70,9 +70,22 @@ describe('admitting a signed-in user', () => {
       user: {
         id: 'oidc:login.example.com/realms/ops:f3a9-77',
         roles: ['approver', 'finance-approvers', 'viewer'],
+        aliases: ['ana@example.com'], // the verified email: the same human for separation of duties
       },
       groups: ['finance', 'ops'],
     });
+  });
+
+  it('carries the email as an alias only when the provider verified it, and not when it is the id', () => {
+    const aliasesOf = (extra: Record<string, unknown>, overrides: Record<string, unknown> = {}) => {
+      const admitted = admitOidcUser({ ...claims, groups: ['ops'], ...extra }, config(overrides));
+      return admitted.ok ? admitted.user.aliases : 'refused';
+    };
+    expect(aliasesOf({})).toEqual(['ana@example.com']);
+    expect(aliasesOf({ email_verified: false })).toBeUndefined();
+    expect(aliasesOf({ email_verified: 'true' })).toBeUndefined();
+    expect(aliasesOf({ email: 'ana\u200b@example.com' })).toBeUndefined();
+    expect(aliasesOf({}, { userId: 'email' })).toBeUndefined();
   });
 
   it('reads another claim, a single string, or a nested claim path', () => {
@@ -94,6 +107,15 @@ describe('admitting a signed-in user', () => {
     expect(admitOidcUser({ ...claims, groups: [42, { admin: true }] }, config())).toMatchObject({
       ok: false,
     });
+  });
+
+  it('quotes at most a bounded part of a huge groups claim in the refusal (it goes into the audit log)', () => {
+    const groups = Array.from({ length: 5_000 }, (_, index) => `group-${index}-${'x'.repeat(500)}`);
+    const refused = admitOidcUser({ ...claims, groups, amr: ['y'.repeat(10_000)] }, config());
+    expect(!refused.ok && refused.reason).toMatch(/and 4980 more\)$/);
+    expect(!refused.ok && refused.reason.length).toBeLessThan(2_000);
+    const mfa = admitOidcUser({ ...claims, amr: ['y'.repeat(10_000)] }, config({ requireMfa: true }));
+    expect(!mfa.ok && mfa.reason.length).toBeLessThan(500);
   });
 
   it('with requireMfa, refuses a login whose amr lacks mfa unless its acr is one the configuration names', () => {

@@ -22,7 +22,7 @@ export type OidcSettings = Omit<OidcConfig, 'clientSecret'> & { readonly clientS
 export type Admission =
   | {
       readonly ok: true;
-      readonly user: { readonly id: string; readonly roles: string[] };
+      readonly user: { readonly id: string; readonly roles: string[]; readonly aliases?: string[] };
       readonly groups: string[];
     }
   | { readonly ok: false; readonly id?: string; readonly reason: string };
@@ -44,7 +44,7 @@ export function admitOidcUser(claims: Claims, config: AdmissionRules): Admission
     return {
       ok: false,
       id,
-      reason: `Reins requires multi-factor authentication, and the provider's ID token does not say a second factor was used (amr: ${JSON.stringify(claims.amr ?? [])}, acr: ${JSON.stringify(claims.acr ?? null)})`,
+      reason: `Reins requires multi-factor authentication, and the provider's ID token does not say a second factor was used (amr: ${quoted(claims.amr ?? [])}, acr: ${quoted(claims.acr ?? null)})`,
     };
   }
   const held = groupsIn(claims, config.rolesClaim);
@@ -54,10 +54,42 @@ export function admitOidcUser(claims: Claims, config: AdmissionRules): Admission
     return {
       ok: false,
       id,
-      reason: `no Reins role is mapped to the groups in the \`${config.rolesClaim}\` claim (${held.length ? held.join(', ') : 'none'})`,
+      reason: `no Reins role is mapped to the groups in the \`${config.rolesClaim}\` claim (${held.length ? groupList(held) : 'none'})`,
     };
   }
-  return { ok: true, user: { id, roles }, groups };
+  const alias = verifiedEmailAlias(claims, id);
+  return { ok: true, user: { id, roles, ...(alias ? { aliases: [alias] } : {}) }, groups };
+}
+
+/**
+ * The provider-verified email of a person named by `sub`, as a second identity: the same human may
+ * hold a local user (or own agents) under that address, and separation of duties must see one person
+ * (one vote per human, the owner recognised). Only a verified, well-formed email different from the id.
+ */
+function verifiedEmailAlias(claims: Claims, id: string): string | undefined {
+  const email = claims.email;
+  if (typeof email !== 'string' || claims.email_verified !== true) return undefined;
+  if (identityProblem(email) !== undefined) return undefined;
+  const alias = canonicalIdentity(email);
+  return alias === id ? undefined : alias;
+}
+
+/** Groups quoted in a refusal (recorded in the audit log): claims can be of any size, quotes are not. */
+const QUOTED_GROUPS = 20;
+const QUOTED_CHARS = 64;
+
+function groupList(groups: readonly string[]): string {
+  const shown = groups.slice(0, QUOTED_GROUPS).map((group) => clip(group, QUOTED_CHARS));
+  const more = groups.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
+function quoted(value: unknown): string {
+  return clip(JSON.stringify(value) ?? String(value), 200);
+}
+
+function clip(text: string, most: number): string {
+  return text.length > most ? `${text.slice(0, most - 1)}…` : text;
 }
 
 function userIdOf(claims: Claims, config: AdmissionRules): { id: string } | { reason: string } {

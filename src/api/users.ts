@@ -20,6 +20,13 @@ export {
   type UserStore,
 } from '../store/user-store.js';
 
+/**
+ * The human behind a request: a stored user, or a person signed in through OpenID Connect (no stored
+ * record), who may also be known by `aliases` — the email the provider verified for them — which
+ * separation of duties counts as the same human (spec/oversight `sameHuman`).
+ */
+export type HumanUser = UserRecordV1 & { readonly aliases?: readonly string[] };
+
 /** A user as the API shows it (never the token hash). */
 export type UserView = Pick<UserRecordV1, 'id' | 'roles' | 'createdAt' | 'createdBy'>;
 

@@ -10,9 +10,8 @@ import { AgentRegistry } from '../auth/agent-registry.js';
 import type { OperatorActionEvent } from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import { describeError, ReinsError } from '../spec/errors.js';
-import { sameIdentity } from '../spec/human-identity.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
-import type { Actor, ApprovalRecord, SessionSummary } from '../spec/oversight.js';
+import { type Actor, type ApprovalRecord, actorIs, type SessionSummary } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { applyVote, changeSessionStatus } from '../store/oversight-records.js';
@@ -84,7 +83,7 @@ export class StoreOversight implements Oversight {
     if (
       vote.approved &&
       current.owner !== undefined &&
-      sameIdentity(current.owner, actor.id) &&
+      actorIs(actor, current.owner) &&
       current.requirements.every((requirement) => !requirement.ownerMayApprove) &&
       current.requirements.every((requirement) => requirement.quorum === 1)
     ) {

@@ -13,8 +13,32 @@ export const ActorSchema = z.strictObject({
   /** Canonical form (spec/human-identity): separation of duties compares these. */
   id: IdentitySchema,
   roles: z.array(z.string().min(1)).default([]),
+  /**
+   * Other identities of the same human, e.g. the email an identity provider verified for a person
+   * signed in as `oidc:<issuer>:<sub>`. Separation of duties counts every one of them as that human
+   * (one vote per human, the owner recognised), so an alias can only ever restrict what they may do.
+   */
+  aliases: z.array(IdentitySchema).max(8).optional(),
 });
 export type Actor = z.infer<typeof ActorSchema>;
+
+/** What separation of duties needs of an actor: who it is, under every name. */
+type Known = { readonly id: string; readonly aliases?: readonly string[] | undefined };
+
+/** Every identity an actor is known by: its id, then its aliases. */
+export function identitiesOf(actor: Known): string[] {
+  return [actor.id, ...(actor.aliases ?? [])];
+}
+
+/** Is `actor` the human named `identity` (by its id or any alias)? */
+export function actorIs(actor: Known, identity: string): boolean {
+  return identitiesOf(actor).some((each) => sameIdentity(each, identity));
+}
+
+/** Are two actors one human: does any identity of one name the other? */
+export function sameHuman(a: Known, b: Known): boolean {
+  return identitiesOf(a).some((identity) => actorIs(b, identity));
+}
 
 /** Built-in roles of human users; policy may name further roles (e.g. `finance-approvers`). */
 export const BUILTIN_ROLES = ['viewer', 'approver', 'admin'] as const;
@@ -92,14 +116,14 @@ export function requirementsMet(record: Pick<ApprovalRecord, 'requirements' | 'v
         identityProblem(vote.actor.id) === undefined &&
         vote.actor.roles.some((role) => requirement.approvers.includes(role)),
     );
-    // one human counts once, however their id is spelled
+    // one human counts once, however their id is spelled and under whichever of their identities
     const counted = eligible.filter(
-      (vote, index) => eligible.findIndex((other) => sameIdentity(other.actor.id, vote.actor.id)) === index,
+      (vote, index) => eligible.findIndex((other) => sameHuman(other.actor, vote.actor)) === index,
     );
     if (counted.length < requirement.quorum) return false;
     if (requirement.ownerMayApprove || record.owner === undefined) return true;
     const owner = record.owner;
-    return counted.some((vote) => !sameIdentity(vote.actor.id, owner));
+    return counted.some((vote) => !actorIs(vote.actor, owner));
   });
 }
 

@@ -6,13 +6,13 @@
  * transaction that holds the row.
  */
 import { ReinsError } from '../spec/errors.js';
-import { sameIdentity } from '../spec/human-identity.js';
 import {
   type ApprovalRecord,
   type ApprovalVote,
   ApprovalVoteSchema,
   requirementsMet,
   type SessionSummary,
+  sameHuman,
 } from '../spec/oversight.js';
 import type { SessionStatus } from '../spec/tool-call.js';
 import { validateInput } from './identity-records.js';
@@ -41,8 +41,11 @@ export function applyVote(current: ApprovalRecord, input: ApprovalVote, now: Dat
       status: current.status,
     });
   }
-  if (current.votes.some((earlier) => sameIdentity(earlier.actor.id, vote.actor.id))) {
-    throw new ReinsError('conflict', `\`${vote.actor.id}\` has already voted on \`${current.id}\``);
+  // one human, one vote: under any of their identities (a local token and a provider sign-in)
+  const earlier = current.votes.find((each) => sameHuman(each.actor, vote.actor));
+  if (earlier !== undefined) {
+    const as = earlier.actor.id === vote.actor.id ? '' : ` (as \`${earlier.actor.id}\`)`;
+    throw new ReinsError('conflict', `\`${vote.actor.id}\` has already voted on \`${current.id}\`${as}`);
   }
   const votes = [...current.votes, vote];
   const status = !vote.approved

@@ -90,6 +90,27 @@ export function oversightStoreConformance(backend: OversightConformanceBackend):
       });
     });
 
+    it("keeps a voter's aliases, and refuses a second vote by the same human under another identity", async () => {
+      const { approvals } = await (await fresh()).open();
+      const two = [{ ruleId: 'r', approvers: ['finance-approvers'], quorum: 2, ownerMayApprove: true }];
+      await approvals.create(approvalRecord('alias', { requirements: two }));
+      const federated: ApprovalVote = {
+        ...vote('oidc:idp.example.com:f3a9', true),
+        actor: {
+          id: 'oidc:idp.example.com:f3a9',
+          roles: ['finance-approvers'],
+          aliases: ['ann@example.com'],
+        },
+      };
+      const first = await approvals.vote('alias', federated, NOW);
+      expect(first.votes[0]?.actor.aliases).toEqual(['ann@example.com']);
+      expect((await approvals.get('alias'))?.votes[0]?.actor).toEqual(federated.actor);
+      await expect(approvals.vote('alias', vote('Ann@Example.com', true), NOW)).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      expect((await approvals.vote('alias', vote('bob@example.com', true), NOW)).status).toBe('approved');
+    });
+
     it('approves at quorum, denies on the first refusal, and refuses a second vote or a decided request', async () => {
       const { approvals } = await (await fresh()).open();
       const two = [{ ruleId: 'r', approvers: ['finance-approvers'], quorum: 2, ownerMayApprove: true }];

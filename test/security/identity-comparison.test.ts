@@ -5,7 +5,8 @@
  * is the same human as `olivia@example.com`. Before the fix, such variants compared as different
  * people, so an owner could approve their own agent's call, or count twice towards a quorum. Identities
  * now have one canonical form (NFKC, lower case), applied where they are created and where they are
- * compared; identities with invisible, control or whitespace characters are refused.
+ * compared; identities with invisible, control or whitespace characters are refused. An actor may carry
+ * aliases (an OIDC person's provider-verified email, decision 0023): every one of them is that human.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,54 @@ describe('identity comparisons in separation of duties', () => {
       })();
       expect(second, variant).toBe('conflict');
     }
+  });
+
+  it('a person known by an alias (the email a provider verified) is that human too: one vote, and the owner', () => {
+    const federated = (aliases: string[]) => ({
+      actor: { id: 'oidc:login.example.com:f3a9', roles: ['finance'], aliases },
+      approved: true,
+      reason: 'ok',
+      at: '',
+    });
+    // the same human with a local token and through the provider, in either order, votes once
+    const local = applyVote(pendingRequest('dana@example.com'), vote('olivia@example.com'), new Date());
+    expect(() => applyVote(local.record, federated(['Olivia@Example.com']), new Date())).toThrow(
+      /already voted/,
+    );
+    const viaProvider = applyVote(
+      pendingRequest('dana@example.com'),
+      federated(['olivia@example.com']),
+      new Date(),
+    );
+    expect(() => applyVote(viaProvider.record, vote('olivia@example.com'), new Date())).toThrow(
+      /already voted/,
+    );
+    // requirementsMet counts them once as well, and sees the owner behind the alias
+    const { requirements } = pendingRequest('olivia@example.com');
+    expect(
+      requirementsMet({
+        requirements,
+        votes: [vote('olivia@example.com'), federated(['olivia@example.com'])],
+      }),
+    ).toBe(false);
+    expect(
+      requirementsMet({
+        requirements,
+        votes: [vote('dana@example.com'), federated(['olivia@example.com'])],
+        owner: 'olivia@example.com',
+      }),
+    ).toBe(true); // two humans, one of them not the owner
+    expect(
+      requirementsMet({
+        requirements: requirements.map((requirement) => ({ ...requirement, quorum: 1 })),
+        votes: [federated(['olivia@example.com'])],
+        owner: 'olivia@example.com',
+      }),
+    ).toBe(false); // the owner, signed in by sub, never approves alone
+    // a different human is still a second vote
+    expect(applyVote(local.record, federated(['frank@example.com']), new Date()).record.status).toBe(
+      'approved',
+    );
   });
 
   it('identities with invisible, control or whitespace characters are refused', () => {

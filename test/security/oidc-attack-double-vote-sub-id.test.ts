@@ -1,4 +1,10 @@
 /**
+ * Fixed: a person signed in by `sub` whose ID token carries a verified email gets it as an alias
+ * (`Actor.aliases`, src/api/oidc-sign-in.ts); separation of duties compares every identity of both
+ * voters (`sameHuman`/`actorIs` in src/spec/oversight.ts, used by applyVote, requirementsMet and the
+ * owner check in src/oversight/store-oversight.ts): the second vote is a 409 conflict. Unit cases in
+ * test/security/identity-comparison.test.ts.
+ *
  * ATTACK: one human counts twice toward a two-person quorum — once with their local API token, once
  * signed in through the provider (default `userId: sub`).
  *

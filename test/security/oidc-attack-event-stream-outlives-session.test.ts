@@ -1,4 +1,9 @@
 /**
+ * Fixed: `GET /v1/events` checks its caller again before every event and keep-alive (the console
+ * session not logged out or expired, without counting as activity; the API token not rotated or
+ * deleted; still a viewer) and ends the stream when that fails (src/api/routes/events.ts,
+ * `ConsoleSessions.peek`). Token and token-session cases: test/control-api.test.ts "live events".
+ *
  * ATTACK: the console's live event stream outlives the OIDC session it was opened with.
  *
  * Decision 0023 / docs/console.md: an OIDC console session "ends, whatever the activity, when the ID

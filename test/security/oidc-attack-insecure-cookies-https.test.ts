@@ -1,4 +1,8 @@
 /**
+ * Fixed: every console cookie (transaction and session) is `Secure` whenever `control.oidc.redirectUri`
+ * is `https:`, whatever `secureCookies` says (src/api/control-api.ts); docs/console.md and decision 0023
+ * say so.
+ *
  * ATTACK: an HTTPS deployment whose OIDC cookies are sent without `Secure`.
  *
  * `control.secureCookies` defaults to false, and nothing ties it to `control.oidc.redirectUri`: a

@@ -18,7 +18,7 @@ import type { IdentityStore } from '../../store/state-stores.js';
 import type { PolicyStatus } from '../api-routes.js';
 import { type Caller, requireUser } from '../caller.js';
 import type { ConsoleSessions } from '../console-sessions.js';
-import type { BuiltinRole, UserRecordV1, UserStore } from '../users.js';
+import type { BuiltinRole, HumanUser, UserStore } from '../users.js';
 
 /** The policy in force and what the loader knows about it. */
 export interface PolicyStatusSource {
@@ -137,6 +137,6 @@ export function callerOf(context: Context<ControlEnv>): Caller {
 }
 
 /** The human behind the request, holding `role`; agents and lesser roles get 403. */
-export function userOf(context: Context<ControlEnv>, role: BuiltinRole): UserRecordV1 {
+export function userOf(context: Context<ControlEnv>, role: BuiltinRole): HumanUser {
   return requireUser(callerOf(context), role);
 }

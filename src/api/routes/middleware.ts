@@ -43,6 +43,11 @@ export function newControlApp(log?: (line: string) => void): ControlApp {
 
 /** The OpenID Connect sign-in steps, reached before there is a caller (routes/oidc). */
 const OIDC_SIGN_IN = new Set(['/v1/auth/oidc/config', '/v1/auth/oidc/login', '/v1/auth/oidc/callback']);
+/**
+ * Logout is reached with or without a live session: one that already ended still needs the provider's
+ * end-session URL (routes/oidc). A live session's CSRF check applies as everywhere.
+ */
+const OIDC_LOGOUT = '/v1/auth/oidc/logout';
 
 /** Mounted before every route: headers, limits and the caller, in this order. */
 export function mountMiddleware(app: ControlApp, services: ControlServices, maxBodyBytes: number): void {
@@ -69,7 +74,16 @@ export function mountMiddleware(app: ControlApp, services: ControlServices, maxB
     const path = context.req.path;
     // these make the caller a user (token, OIDC sign-in) or describe the API: no caller yet
     if (path === '/v1/login' || path === '/v1/openapi.json' || OIDC_SIGN_IN.has(path)) return next();
-    context.set('caller', await identifyCaller(context, { users, sessions, authenticator }));
+    const caller = identifyCaller(context, { users, sessions, authenticator });
+    if (path === OIDC_LOGOUT) {
+      const known = await caller.catch((error: unknown) => {
+        if (error instanceof ApiError && error.code === 'unauthenticated') return undefined;
+        throw error; // a live session without its CSRF token stays a 403
+      });
+      if (known !== undefined) context.set('caller', known);
+      return next();
+    }
+    context.set('caller', await caller);
     return next();
   });
 }

@@ -4,16 +4,19 @@
  * `GET /v1/auth/oidc/config` (does the console show "Sign in with …"), `GET /v1/auth/oidc/login`
  * (to the provider, the transaction sealed in a short-lived cookie), `GET /v1/auth/oidc/callback`
  * (code exchanged and checked, the user admitted by their groups, a console session opened) and
- * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to). The
+ * `POST /v1/auth/oidc/logout` (the session ended, and the provider's end-session URL to go to — also
+ * when the Reins session had already ended, so the provider's can still be ended). The
  * callback is reached by the browser, so its failures are a small page with a clear status; a
  * provider-authenticated user who is refused (no role, no second factor) is recorded in the audit log
- * as `signin.refused`, and every sign-in as `signin.oidc`.
+ * as `signin.refused` (a few times per identity and window: signin-refusals), and every sign-in as
+ * `signin.oidc`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { ApiError, toWireError } from '../api-errors.js';
+import type { Caller } from '../caller.js';
 import { SESSION_COOKIE } from '../console-sessions.js';
 import {
   admitOidcUser,
@@ -22,7 +25,8 @@ import {
   openTransaction,
   TRANSACTION_TTL_MS,
 } from '../oidc-sign-in.js';
-import type { UserRecordV1 } from '../users.js';
+import { RefusalBudget } from '../signin-refusals.js';
+import type { HumanUser } from '../users.js';
 import { type ControlApp, type ControlServices, userOf } from './control-services.js';
 
 /** The transaction cookie: only the callback path ever receives it. */
@@ -40,6 +44,15 @@ export function mountOidcRoutes(
   // a write (CSRF token checked by the middleware, like every console write): ends the Reins session
   // and says where the browser goes to end the provider's
   app.post('/v1/auth/oidc/logout', async (context) => {
+    if ((context.get('caller') as Caller | undefined) === undefined) {
+      // the Reins session already ended (expired, logged out in another tab), but the provider's may
+      // live on, and the next "Sign in with…" on a shared machine would silently be its person's. So
+      // the end-session URL still comes back — without `id_token_hint` (there is no token to give;
+      // the URL is public discovery data) — and nothing changes here but a stale cookie forgotten.
+      deleteCookie(context, SESSION_COOKIE, { path: '/' });
+      const endSession = oidc ? await oidc.endSessionUrl(undefined) : undefined;
+      return context.json({ endSessionUrl: endSession ?? null }, 200);
+    }
     userOf(context, 'viewer');
     const cookie = getCookie(context, SESSION_COOKIE);
     const session = cookie === undefined ? undefined : services.sessions.get(cookie);
@@ -51,6 +64,7 @@ export function mountOidcRoutes(
   });
 
   if (oidc === undefined) return;
+  const refusals = new RefusalBudget(services.clock);
 
   app.get('/v1/auth/oidc/login', async (context) => {
     let begun: { url: string; cookie: string };
@@ -87,7 +101,7 @@ export function mountOidcRoutes(
       }
       const query = new URL(context.req.url).searchParams;
       const answer = await oidc.finish(query, transaction);
-      const user = await admit(answer.claims, oidc, services);
+      const user = await admit(answer.claims, oidc, services, refusals);
       const session = services.sessions.openFederated(user, answer.expiresAtMs, answer.idToken);
       setCookie(context, SESSION_COOKIE, session.id, {
         httpOnly: true,
@@ -110,24 +124,31 @@ async function admit(
   claims: Record<string, unknown>,
   oidc: OidcSignIn,
   services: ControlServices,
-): Promise<UserRecordV1> {
+  refusals: RefusalBudget,
+): Promise<HumanUser> {
   const admission = admitOidcUser(claims, oidc.settings);
   const issuer = `oidc:${issuerLabel(oidc.settings.issuer)}`;
   if (!admission.ok) {
-    if (admission.id !== undefined) {
-      await record(services, admission.id, 'signin.refused', admission.reason);
+    // recorded within a budget: anyone with an account at the provider can be refused, again and again
+    const verdict = admission.id === undefined ? undefined : refusals.take(admission.id);
+    if (admission.id !== undefined && verdict?.record) {
+      const earlier = verdict.unrecorded
+        ? ` (${verdict.unrecorded} earlier refusals of this identity were not recorded)`
+        : '';
+      await record(services, admission.id, 'signin.refused', `${admission.reason}${earlier}`);
     }
     throw new ApiError(
       'forbidden',
       `signed in at the identity provider, but refused by Reins: ${admission.reason}`,
     );
   }
-  const { id, roles } = admission.user;
+  const { id, roles, aliases } = admission.user;
+  const known = aliases ? `; also ${aliases.join(', ')} (verified email)` : '';
   await record(
     services,
     id,
     'signin.oidc',
-    `groups ${admission.groups.join(', ')}; roles ${roles.join(', ')}`,
+    `groups ${admission.groups.join(', ')}; roles ${roles.join(', ')}${known}`,
   );
   return {
     v: 1,
@@ -136,6 +157,7 @@ async function admit(
     tokenHash: '',
     createdAt: new Date(services.clock()).toISOString(),
     createdBy: issuer,
+    ...(aliases ? { aliases } : {}),
   };
 }
 
