@@ -95,7 +95,7 @@ function restored(chain: readonly ChainedRecord[], tail: number, event: RestoreE
 
 const inLog = (log: readonly ChainedRecord[], event: RestoreEvent): RestoreInLog => {
   const record = log.find((candidate) => candidate.decisionId === event.id) as ChainedRecord;
-  return { seq: record.seq, prevHash: record.prevHash, event };
+  return { seq: record.seq, prevHash: record.prevHash, hash: record.hash, event };
 };
 
 /** The original history: 20 records, checkpoints published every 4. */
@@ -212,5 +212,19 @@ describe('a restore record', () => {
     expect(uncoveredRestores(reconciliation, publishedOriginal)[0]?.message).toContain(
       'covered by no published checkpoint',
     );
+  });
+
+  it('covered only by later checkpoints (a trial restore moved into production) is reported', () => {
+    // --no-publish: the checkpoint over the restore record (11) was never published; the gateway's
+    // next checkpoints over the forged history (15) do not vouch for the restore
+    const event = restoreEvent(original, 10, publishedOriginal, 30);
+    const log = extend(restored(original, 10, event), 4, 'b');
+    const published = [...publishedOriginal, checkpointOf(log, 15, 32)];
+    const reconciliation = reconcileRestores([inLog(log, event)], published, keys);
+    expect(reconciliation.problems).toEqual([]);
+    expect(uncoveredRestores(reconciliation, published)).toMatchObject([{ seq: 11 }]);
+    // its own checkpoint, published, does
+    const own = [...published, checkpointOf(log, 11, 31)];
+    expect(uncoveredRestores(reconcileRestores([inLog(log, event)], own, keys), own)).toEqual([]);
   });
 });

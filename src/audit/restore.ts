@@ -11,11 +11,12 @@
  *   - the last checkpoint it declares lost is one the published checkpoints hold, signed before it,
  *   - and every published checkpoint signed before it, at or after its seq, lies in its declared range
  *     (a restore that hides more than it declares fails),
- * and it is itself covered by a published checkpoint. Pure: the caller reads the log and the files.
+ * and the checkpoint `reins restore` signed over the record itself is among the published ones (a trial
+ * restore with `--no-publish` never excuses a cut against published checkpoints). Pure: the caller reads the log and the files.
  */
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { type LostRange, type RestoreEvent, restoreMessage } from '../spec/audit-event.js';
-import type { BackupTail } from '../spec/backup.js';
+import { type BackupManifestV1, type BackupTail, backupManifestMessage } from '../spec/backup.js';
 import { GENESIS_HASH } from './chain.js';
 import {
   type CheckpointKeys,
@@ -28,6 +29,8 @@ import {
 export interface RestoreInLog {
   readonly seq: number;
   readonly prevHash: string;
+  /** The restore record's own hash (the checkpoint `reins restore` signs over it has it). */
+  readonly hash: string;
   readonly event: RestoreEvent;
 }
 
@@ -73,6 +76,19 @@ export function attestRestore(
   return signer.signStatement(restoreMessage(event));
 }
 
+/** A backup manifest's attestation: the checkpoint key's signature over all its other fields. */
+export function attestBackup(
+  signer: CheckpointSigner,
+  manifest: Omit<BackupManifestV1, 'attestation'>,
+): BackupManifestV1['attestation'] {
+  return signer.signStatement(backupManifestMessage(manifest));
+}
+
+/** Was the manifest signed by a trusted checkpoint key, as `reins backup` signs it? */
+export function backupManifestVerifies(manifest: BackupManifestV1, keys: CheckpointKeys): boolean {
+  return verifyStatement(backupManifestMessage(manifest), manifest.attestation, keys);
+}
+
 /** Sorts the restore records of a log into those that account for their cut and those that do not. */
 export function reconcileRestores(
   restores: readonly RestoreInLog[],
@@ -108,8 +124,11 @@ export function reconcileRestores(
 
 /**
  * After the chain verified against the published checkpoints left (the superseded ones set aside):
- * each accepted restore must be covered by one of them, or nothing outside the database vouches that
- * the restore happened where the log says.
+ * each accepted restore must be covered by the checkpoint `reins restore` signed over its own record
+ * (same seq, same hash, signed at or after it), published. Any later checkpoint would not do: a trial
+ * restore (`--no-publish`) signs a genuine restore record too, and whoever moves that record into
+ * production gets the gateway's next checkpoints over it for free; only the restore's own checkpoint
+ * shows that the restore was published as the deployment's.
  */
 export function uncoveredRestores(
   reconciliation: RestoreReconciliation,
@@ -118,11 +137,19 @@ export function uncoveredRestores(
   if (published.length === 0) return [];
   const kept = published.filter((checkpoint) => !reconciliation.superseded.has(checkpoint));
   return reconciliation.accepted
-    .filter((restore) => !kept.some((checkpoint) => checkpoint.seq >= restore.seq))
+    .filter((restore) => !kept.some((checkpoint) => coversOwnRecord(checkpoint, restore)))
     .map((restore) => ({
       seq: restore.seq,
-      message: `the restore record at record ${restore.seq} is covered by no published checkpoint: publish one signed after it (\`reins audit checkpoint\`, appended to the publication directory)`,
+      message: `the restore record at record ${restore.seq} is covered by no published checkpoint of its own (the one \`reins restore\` signed over it): a restore done with --no-publish (a trial) accounts for no cut; publish that checkpoint (\`reins audit checkpoint\` prints it while the restore record is the head) if this restore is the deployment's`,
     }));
+}
+
+function coversOwnRecord(checkpoint: AuditCheckpointV1, restore: RestoreInLog): boolean {
+  return (
+    checkpoint.seq === restore.seq &&
+    checkpoint.hash === restore.hash &&
+    Date.parse(checkpoint.time) >= Date.parse(restore.event.time)
+  );
 }
 
 export function describeLost(lost: LostRange | undefined): string {

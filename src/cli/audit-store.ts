@@ -279,16 +279,33 @@ export function checkpointSigningKey(options: StoreOptions, log: (line: string) 
   return loadKeys(prepareCheckpointKeys(options, log)).privateKey;
 }
 
+/**
+ * The private checkpoint key of an existing key source, never creating one (`reins backup` signs its
+ * manifest with it: a key made up on the spot would be trusted by nothing that restores).
+ */
+export function existingCheckpointSigningKey(options: StoreOptions): KeyObject {
+  const resolved = keySourceOf('checkpoints', options);
+  if (creatableKeyMissing(resolved))
+    throw new ReinsError(
+      'key_unavailable',
+      'no checkpoint key (--checkpoint-keys, --signing-key, keys.checkpoints of reins.yaml, or the default key directory of a started deployment)',
+    );
+  return loadKeys(resolved).privateKey;
+}
+
 /** The current checkpoint public key (PEM), for `reins audit public-key`. */
 export function checkpointPublicKeyPem(options: StoreOptions): string {
   const keys = loadKeys(keySourceOf('checkpoints', options));
   return createPublicKey(keys.privateKey).export({ format: 'pem', type: 'spki' }).toString();
 }
 
+/** A connection string as it may be printed: the userinfo password and secret query parameters hidden. */
 function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    for (const name of ['password', 'sslpassword'])
+      if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
     return parsed.toString();
   } catch {
     return 'the configured database';

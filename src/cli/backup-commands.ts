@@ -2,17 +2,18 @@
  * @module cli/backup-commands
  * `reins backup` and `reins restore` (docs/decisions/0024, docs/deployment.md "Backup and restore").
  * A backup is a private directory: the store's data (SQLite: an online backup of the file; PostgreSQL:
- * `pg_dump -Fc`) and `manifest.json` with its checksum and the log's tail. A restore, with the gateway
- * stopped, checks the backup against the published checkpoints, puts it in place, and appends a
+ * `pg_dump -Fc`) and `manifest.json` with its checksum and the log's tail, signed with the checkpoint
+ * key. A restore, with the gateway stopped, refuses a backup whose manifest does not verify under a
+ * trusted key or whose data does not match it (before pg_restore runs or the file is opened), checks
+ * the backup against the published checkpoints, puts it in place, and appends a
  * `restore` record signed with the checkpoint key that names the backup, who, why and what was lost
  * (the records past the tail that published checkpoints show); the checkpoint over it is published at
  * once, so that `reins audit verify --checkpoints` reports the cut as a restore and not as tampering.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  constants,
-  copyFileSync,
   createReadStream,
+  createWriteStream,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -22,9 +23,16 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { CheckpointSigner } from '../audit/checkpoint.js';
-import { attestRestore, describeLost, lostRange } from '../audit/restore.js';
+import {
+  attestBackup,
+  attestRestore,
+  backupManifestVerifies,
+  describeLost,
+  lostRange,
+} from '../audit/restore.js';
 import { readCheckpoints } from '../export/checkpoint-file.js';
 import { type CheckpointPublishConfig, checkpointTargets } from '../export/checkpoint-publisher.js';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
@@ -39,11 +47,17 @@ import {
   restorePostgresStore,
 } from '../store/postgres/postgres-backup.js';
 import { ensurePrivateDirectory, PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from '../store/private-files.js';
-import { backupSqliteStore, replaceSqliteStore, sqliteStoreInUse } from '../store/sqlite/sqlite-backup.js';
+import {
+  backupSqliteStore,
+  foreignSqliteObjects,
+  replaceSqliteStore,
+  sqliteStoreInUse,
+} from '../store/sqlite/sqlite-backup.js';
 import {
   checkpointSigningKey,
   databaseUrlOf,
   describeStore,
+  existingCheckpointSigningKey,
   openWritableAuditLog,
   type StoreOptions,
   verificationKeys,
@@ -62,6 +76,14 @@ export async function takeBackup(options: BackupOptions, io: CliIo): Promise<num
   const url = databaseUrlOf(options);
   const store = url ? 'postgres' : 'sqlite';
   const file = url ? 'store.dump' : 'store.db';
+  let signer: CheckpointSigner;
+  try {
+    // before anything is written: a backup that cannot be signed could never be restored
+    signer = new CheckpointSigner(existingCheckpointSigningKey(options));
+  } catch (error) {
+    io.err(`reins backup: cannot sign the backup: ${describeError(error)}`);
+    return EXIT_ERROR;
+  }
   try {
     ensurePrivateDirectory(dirname(out));
     // not recursive: an existing backup is never written into or over
@@ -76,7 +98,7 @@ export async function takeBackup(options: BackupOptions, io: CliIo): Promise<num
     const tail = url
       ? await backupPostgresStore(url, data)
       : await backupSqliteStore(options.db ?? DEFAULT_AUDIT_PATH, data);
-    const manifest: BackupManifestV1 = {
+    const unsigned: Omit<BackupManifestV1, 'attestation'> = {
       v: 1,
       store,
       takenAt,
@@ -85,12 +107,13 @@ export async function takeBackup(options: BackupOptions, io: CliIo): Promise<num
       bytes: statSync(data).size,
       tail,
     };
+    const manifest: BackupManifestV1 = { ...unsigned, attestation: attestBackup(signer, unsigned) };
     writeFileSync(join(out, BACKUP_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, {
       flag: 'wx',
       mode: PRIVATE_FILE_MODE,
     });
     io.out(
-      `backup: ${out}: ${store} store ${describeStore(options)}, records up to ${tail.seq} (${tail.hash.slice(0, 16)}), ${manifest.bytes} bytes`,
+      `backup: ${out}: ${store} store ${describeStore(options)}, records up to ${tail.seq} (${tail.hash.slice(0, 16)}), ${manifest.bytes} bytes, signed with checkpoint key ${signer.keyId}`,
     );
     io.err(
       'note: the backup holds everything the store does, captured state (which may hold secrets) included: keep it private and encrypted, and never beside the keys',
@@ -152,7 +175,11 @@ interface PreparedRestore {
   readonly keys: ReturnType<typeof verificationKeys>['keys'];
 }
 
-/** Reads and checks the backup, the published checkpoints and the trusted keys; changes nothing. */
+/**
+ * Reads and checks the backup, the published checkpoints and the trusted keys; changes nothing. The
+ * manifest's signature and the data's sha256 are checked first: nothing of a backup that `reins backup`
+ * did not write for this deployment is ever handed to pg_restore or opened as a store.
+ */
 async function prepareRestore(backup: string, options: RestoreOptions): Promise<PreparedRestore> {
   const directory = resolve(backup);
   const manifest = readManifest(directory);
@@ -162,23 +189,28 @@ async function prepareRestore(backup: string, options: RestoreOptions): Promise<
       'invalid_input',
       `the backup is of a ${manifest.store} store, this deployment's is ${store}`,
     );
-  const data = join(directory, manifest.file);
-  if ((await sha256Of(data)) !== manifest.sha256)
-    throw new ReinsError(
-      'invalid_input',
-      `\`${data}\` does not match the sha256 of its manifest: damaged or altered`,
-    );
-  const directoryConfigured = options.checkpointPublication?.directory;
-  const sources =
-    options.checkpoints ??
-    (directoryConfigured && existsSync(directoryConfigured) ? [directoryConfigured] : []);
-  const published = readCheckpoints(sources);
   const { keys } = verificationKeys(options);
   if (keys.length === 0)
     throw new ReinsError(
       'invalid_input',
       'no trusted public key to check the backup and the published checkpoints with (--public-key)',
     );
+  if (!backupManifestVerifies(manifest, keys))
+    throw new ReinsError(
+      'invalid_input',
+      `the backup's manifest is not signed by a trusted checkpoint key (key ${manifest.attestation.keyId}): not a backup \`reins backup\` took for this deployment, or altered since; nothing was changed`,
+    );
+  const data = join(directory, manifest.file);
+  if ((await sha256Of(data)) !== manifest.sha256 || statSync(data).size !== manifest.bytes)
+    throw new ReinsError(
+      'invalid_input',
+      `\`${data}\` does not match the sha256 of its signed manifest: damaged or altered; nothing was changed`,
+    );
+  const directoryConfigured = options.checkpointPublication?.directory;
+  const sources =
+    options.checkpoints ??
+    (directoryConfigured && existsSync(directoryConfigured) ? [directoryConfigured] : []);
+  const published = readCheckpoints(sources);
   const now = Date.now();
   const future = published.find((checkpoint) => Date.parse(checkpoint.time) >= now);
   if (future !== undefined)
@@ -213,7 +245,12 @@ async function applyRestore(
   if (url) await restorePostgresStore(url, data);
   else {
     ensurePrivateDirectory(dirname(target));
-    copyFileSync(data, ready, constants.COPYFILE_EXCL);
+    // created 0600 here: copyFileSync would give the store the mode of the backup copy (often 0644)
+    await pipeline(
+      createReadStream(data),
+      createWriteStream(ready, { flags: 'wx', mode: PRIVATE_FILE_MODE }),
+    );
+    refuseForeignSqliteObjects(ready);
   }
   const signer = new CheckpointSigner(checkpointSigningKey(options, say));
   const checkpoints: AuditCheckpointV1[] = [];
@@ -241,13 +278,27 @@ async function applyRestore(
 
 /** A restore under a running gateway would be overwritten by it (or, for SQLite, written past). */
 async function refuseWhileInUse(url: string | undefined, target: string): Promise<void> {
-  const open = url ? await postgresStoreConnections(url) : sqliteStoreInUse(target) ? 1 : 0;
-  if (open > 0)
+  if (url) {
+    const sessions = await postgresStoreConnections(url);
+    if (sessions.length > 0)
+      throw new ReinsError(
+        'conflict',
+        `${sessions.length} other sessions are connected to the database (${sessions.join(', ')}): stop every gateway of the deployment first, and close every other connection to its database`,
+      );
+  } else if (sqliteStoreInUse(target))
     throw new ReinsError(
       'conflict',
-      url
-        ? `${open} Reins connections are open on the database: stop every gateway of the deployment first`
-        : `the store \`${target}\` is open in another process: stop the gateway first`,
+      `the store \`${target}\` is open in another process: stop the gateway first`,
+    );
+}
+
+/** Defense in depth: Reins creates no triggers or views; a store with one was not written by Reins alone. */
+function refuseForeignSqliteObjects(path: string): void {
+  const foreign = foreignSqliteObjects(path);
+  if (foreign.length > 0)
+    throw new ReinsError(
+      'invalid_input',
+      `the backup's store holds objects Reins does not create (${foreign.join(', ')}): refused, nothing was replaced`,
     );
 }
 
@@ -361,6 +412,11 @@ function readManifest(directory: string): BackupManifestV1 {
   } catch (error) {
     throw new ReinsError('not_found', `no backup manifest at \`${path}\`: ${describeError(error)}`);
   }
+  if (typeof value === 'object' && value !== null && !('attestation' in value))
+    throw new ReinsError(
+      'invalid_input',
+      `\`${path}\` is not signed: a restore uses only backups whose manifest \`reins backup\` signed with the checkpoint key (take a new backup)`,
+    );
   const parsed = BackupManifestV1Schema.safeParse(value);
   if (!parsed.success) throw new ReinsError('invalid_input', `\`${path}\` is not a backup manifest`);
   return parsed.data;
@@ -377,6 +433,8 @@ export function registerBackupCommands(program: Command, context: CommandContext
   storeOptions(context, program.command('backup'))
     .description('back up the whole store (online: the gateway may run) into a new private directory')
     .requiredOption('--out <dir>', 'the backup directory to create (must not exist)')
+    .option('--checkpoint-keys <dir>', `${CHECKPOINT_KEYS_HELP} (signs the backup's manifest)`)
+    .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600')
     .action(async (options: BackupOptions) => {
       context.exit(await takeBackup(options, io));
     });

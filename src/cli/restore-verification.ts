@@ -64,7 +64,7 @@ async function restoresIn(log: AuditLog): Promise<RestoreInLog[]> {
   for (const view of await log.query({ kind: 'restore', limit: MAX_QUERY_LIMIT })) {
     if (view.event.kind !== 'restore') continue;
     for await (const record of log.records({ afterSeq: view.seq - 1 })) {
-      restores.push({ seq: view.seq, prevHash: record.prevHash, event: view.event });
+      restores.push({ seq: view.seq, prevHash: record.prevHash, hash: record.hash, event: view.event });
       break;
     }
   }

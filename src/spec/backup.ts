@@ -2,7 +2,10 @@
  * @module spec/backup
  * The manifest `reins backup` writes beside a backup (`manifest.json`): which store it is of, when it
  * was taken, the file that holds it (with its sha256, checked before a restore uses it) and the tail of
- * the audit log in it, the point a restore continues the chain from (docs/decisions/0024).
+ * the audit log in it, the point a restore continues the chain from (docs/decisions/0024). The
+ * manifest is signed with the deployment's checkpoint key (`attestation`, over `backupManifestMessage`):
+ * a restore refuses a backup whose manifest does not verify under a trusted key before it reads the
+ * data, so whoever can write to the backup storage but holds no key cannot have a restore use their file.
  */
 import { z } from 'zod';
 
@@ -27,5 +30,32 @@ export const BackupManifestV1Schema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   tail: BackupTailSchema,
+  /** The checkpoint key's signature over `backupManifestMessage` of everything above. */
+  attestation: z.strictObject({
+    keyId: z.string().min(1),
+    signature: z.string().min(1),
+  }),
 });
 export type BackupManifestV1 = z.infer<typeof BackupManifestV1Schema>;
+
+/**
+ * What the checkpoint key signs for a backup: every field but the attestation, one JSON value a line,
+ * after a first line of its own (`reins-backup/v1`), so that a manifest signature can never pass for a
+ * checkpoint's (`reins-audit-checkpoint/v1`) or a restore record's (`reins-restore/v1`), nor they for it.
+ */
+export function backupManifestMessage(
+  manifest: Omit<BackupManifestV1, 'attestation'> & { attestation?: unknown },
+): string {
+  return [
+    'reins-backup/v1',
+    manifest.store,
+    manifest.takenAt,
+    manifest.file,
+    manifest.sha256,
+    manifest.bytes,
+    manifest.tail.seq,
+    manifest.tail.hash,
+  ]
+    .map((part) => JSON.stringify(part))
+    .join('\n');
+}

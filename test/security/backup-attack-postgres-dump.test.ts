@@ -1,5 +1,8 @@
 /**
  * @module test/security/backup-attack-postgres-dump.test
+ * Fixed: `reins backup` signs its manifest (data sha256, size, tail, store, time) with the checkpoint key;
+ *   `reins restore` checks that signature and the dump's sha256 before pg_restore runs: the recomputed
+ *   sha256 fails at the signature and pg_restore never sees the dump.
  * Attack (backup storage write access, no key, no database access): a PostgreSQL backup is a
  * `pg_dump -Fc` archive with an unauthenticated sha256 beside it. The intruder restores a genuine
  * backup into a scratch database, adds a function and a table whose CHECK constraint calls it, dumps

@@ -1,5 +1,7 @@
 /**
  * @module test/security/backup-attack-postgres-in-use.test
+ * Fixed: the in-use check counts every other client session connected to the database, whatever its
+ *   application_name (and says which), so a renamed gateway is seen.
  * Attack / failure (a running gateway, restore race): `reins restore` on PostgreSQL refuses while the
  * store is in use by counting connections whose `application_name` is exactly `reins`. node-postgres
  * lets the connection string override the pool's `application_name`, so a deployment whose URL names

@@ -1,5 +1,7 @@
 /**
  * @module test/security/backup-attack-restored-mode.test
+ * Fixed: the backup's file is copied into a file created 0600 (stream copy, not copyFileSync, which gives
+ *   the destination the source's mode); SQLite creates -wal and -shm with the mode of the store file.
  * Attack (another local user on the host): backups travel (object storage, `scp`, `tar`), and a copy
  * fetched back for a restore easily ends up 0644 (the umask of whoever downloaded it). `reins restore`
  * copies the backup's file into place with `copyFileSync`, which keeps the *source's* mode: the

@@ -1,5 +1,10 @@
 /**
  * @module test/security/backup-attack-rewrite-before-tail.test
+ * Fixed: the manifest (tail included) is signed with the checkpoint key when the backup is taken: the
+ *   signed tail hash fixes records 9 and 10, and the rewritten backup (recomputed tail and sha256) is
+ *   refused at the signature, nothing replaced. The test's ending changed with it: it expected the
+ *   restore to succeed and verify to fail afterwards; now the restore is refused and the production
+ *   store keeps its genuine record 10.
  * Attack (write access to the backup storage, no key): the records of a backup between the last
  * checkpoint at or before its tail and the tail itself (up to `every - 1` records: 999 by default) are
  * covered by no checkpoint *in the backup*. Before the restore they were fixed all the same: the
@@ -112,10 +117,15 @@ it('records before a backup tail that published checkpoints covered cannot be re
   writeFileSync(manifestPath, JSON.stringify(manifest));
 
   const run = restore(d, backup, d.db, 'disk failure', '--no-publish');
-  expect(run.code, run.stderr).toBe(0);
-  // the gateway continues on the restored store and publishes checkpoints over it
+  // before the fix: exit 0, and verify then passed over the rewritten records 9 and 10
+  expect(run.code, run.stdout + run.stderr).toBe(2);
+  expect(run.stderr).toContain('not signed by a trusted checkpoint key');
+  // nothing was replaced: the store keeps the genuine record 10, and the chain still verifies
+  const store = new Database(d.db, { readonly: true });
+  const kept = (store.prepare('select body from audit_events where seq = 10').get() as { body: string }).body;
+  store.close();
+  expect(kept).toBe(original);
   await appendRecords(d, 6);
   const verified = verify(d);
-  // today: verify passes (exit 0) over the rewritten records 9 and 10
-  expect(verified.code, verified.stdout + verified.stderr).toBe(1);
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0);
 }, 60_000);

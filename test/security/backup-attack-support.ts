@@ -2,7 +2,8 @@
  * @module test/security/backup-attack-support
  * A small SQLite deployment for the backup attack tests: a checkpoint key (file, 0600) and its public
  * key, a store written with the library (checkpoint every 4 records, each published to a directory as
- * the gateway's directory publisher does), and the built CLI for `reins backup|restore|audit verify`.
+ * the gateway's directory publisher does), and the built CLI for `reins backup|restore|audit verify`,
+ * run with the checkpoint key in REINS_SIGNING_KEY (`reins backup` signs its manifest with it).
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -68,8 +69,9 @@ export async function appendRecords(d: SmallDeployment, count: number, db = d.db
   await log.close();
 }
 
+/** The deployment's checkpoint key is configured in the environment, as a gateway's would be (backups are signed with it). */
 export function cli(d: SmallDeployment, ...args: string[]) {
-  return reinsIn(d.directory, {}, ...args);
+  return reinsIn(d.directory, { REINS_SIGNING_KEY: d.keyFile }, ...args);
 }
 
 export function verify(d: SmallDeployment, db = d.db) {

@@ -1,5 +1,8 @@
 /**
  * @module test/security/backup-attack-trial-restore-replay.test
+ * Fixed: verify accepts a restore record only when the checkpoint `reins restore` signed over that very
+ *   record (same seq and hash, signed after it) is among the published checkpoints; a --no-publish
+ *   restore publishes none, so its record excuses no cut (src/audit/restore uncoveredRestores).
  * Attack (database write access, no key): the operator does what the docs suggest, a trial restore of
  * a backup into another file (`reins restore <backup> --db trial.db --no-publish`), which signs a
  * genuine restore record with the checkpoint key but publishes nothing and never touches production.

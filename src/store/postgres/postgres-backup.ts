@@ -4,7 +4,8 @@
  * backup is `pg_dump -Fc` of the deployment's database, run on a snapshot this module exports and
  * holds, so that the tail of the log read here is exactly the one in the dump; a restore is
  * `pg_restore --clean --if-exists --single-transaction` into the database (all or nothing). The
- * password travels in the environment of the child (PGPASSWORD), never on its command line.
+ * password (in the URL's userinfo or its `password` query parameter) and `sslpassword` travel in the
+ * environment of the child (PGPASSWORD, PGSSLPASSWORD), never on its command line.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -68,21 +69,25 @@ export async function restorePostgresStore(
 }
 
 /**
- * How many other Reins connections (gateways, replicas, CLI commands) the database has open. The
- * server ends the backend of a process that just exited a moment later, so a count above zero is
- * asked again for up to `graceMs` before it is believed.
+ * The other client sessions connected to the database of `connectionString` (gateways, replicas, CLI
+ * commands, anything else), as `application_name (user)` each. Every session counts, not only those
+ * named `reins`: a connection string may set its own application_name (`?application_name=reins-eu-1`),
+ * and a gateway it hides would go on writing under the restore. The server ends the backend of a
+ * process that just exited a moment later, so sessions still there are asked again for up to `graceMs`
+ * before they are believed.
  */
-export async function postgresStoreConnections(connectionString: string, graceMs = 3_000): Promise<number> {
+export async function postgresStoreConnections(connectionString: string, graceMs = 3_000): Promise<string[]> {
   const pool = createPool(connectionString, 1, 10_000);
   const until = Date.now() + graceMs;
   try {
     for (;;) {
-      const { rows } = await pool.query<{ count: string }>(
-        `select count(*) as count from pg_stat_activity
-          where datname = current_database() and application_name = 'reins' and pid <> pg_backend_pid()`,
+      const { rows } = await pool.query<{ name: string; role: string | null }>(
+        `select application_name as name, usename as role from pg_stat_activity
+          where datname = current_database() and backend_type = 'client backend'
+            and pid <> pg_backend_pid()`,
       );
-      const count = Number(rows[0]?.count ?? 0);
-      if (count === 0 || Date.now() >= until) return count;
+      if (rows.length === 0 || Date.now() >= until)
+        return rows.map(({ name, role }) => `${name || 'unnamed'} (${role ?? 'unknown role'})`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } finally {
@@ -103,14 +108,40 @@ async function readTail(client: { query: <R>(sql: string) => Promise<{ rows: R[]
   return anchor ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
+/** The URL parameters that hold secrets: libpq takes them from the environment instead. */
+const SECRET_PARAMETERS = { password: 'PGPASSWORD', sslpassword: 'PGSSLPASSWORD' } as const;
+
+/**
+ * Splits a connection string into what may be seen on a command line (`ps`, /proc: every local user)
+ * and the secrets, which go in the child's environment: the userinfo password and the `password` and
+ * `sslpassword` query parameters (libpq and node-postgres accept both spellings).
+ */
+export function connectionForTools(connectionString: string): {
+  readonly url: string;
+  readonly env: Record<string, string>;
+  readonly secrets: readonly string[];
+} {
+  const url = new URL(connectionString);
+  const env: Record<string, string> = {};
+  if (url.password) env.PGPASSWORD = decodeURIComponent(url.password);
+  url.password = '';
+  for (const [parameter, variable] of Object.entries(SECRET_PARAMETERS)) {
+    const value = url.searchParams.get(parameter);
+    url.searchParams.delete(parameter);
+    // the userinfo password wins, as it does for node-postgres
+    if (value !== null && env[variable] === undefined) env[variable] = value;
+  }
+  return { url: url.toString(), env, secrets: Object.values(env).filter((value) => value !== '') };
+}
+
 /** Runs a PostgreSQL client tool on the database of `connectionString`; its error output on failure. */
 function run(command: string, connectionString: string, args: readonly string[]): Promise<void> {
-  const url = new URL(connectionString);
-  const password = decodeURIComponent(url.password);
-  url.password = '';
+  const { url, env, secrets } = connectionForTools(connectionString);
+  // whatever the tool echoes back (a connection error names the URL it was given) is redacted too
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args, `--dbname=${url.toString()}`], {
-      env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+    const child = spawn(command, [...args, `--dbname=${url}`], {
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -118,12 +149,19 @@ function run(command: string, connectionString: string, args: readonly string[])
       stderr += chunk;
     });
     child.once('error', (error) =>
-      reject(new ReinsError('audit_unavailable', `cannot run \`${command}\`: ${describeError(error)}`)),
+      reject(
+        new ReinsError('audit_unavailable', `cannot run \`${command}\`: ${redact(describeError(error))}`),
+      ),
     );
     child.once('exit', (code) => {
       if (code === 0) resolve();
       else
-        reject(new ReinsError('audit_unavailable', `\`${command}\` failed (exit ${code}): ${stderr.trim()}`));
+        reject(
+          new ReinsError(
+            'audit_unavailable',
+            `\`${command}\` failed (exit ${code}): ${redact(stderr.trim())}`,
+          ),
+        );
     });
   });
 }

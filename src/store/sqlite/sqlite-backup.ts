@@ -97,3 +97,22 @@ export function replaceSqliteStore(ready: string, target: string, stamp: string)
   for (const suffix of ['-wal', '-shm']) rmSync(`${ready}${suffix}`, { force: true });
   return keptAs;
 }
+
+/**
+ * The schema objects of the SQLite file at `path` that Reins never creates (triggers, views), as
+ * `type name`: a backup holding one was changed by someone else, and a trigger would run inside every
+ * later write of the gateway.
+ */
+export function foreignSqliteObjects(path: string): string[] {
+  const database = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return database
+      .prepare<[], { type: string; name: string }>(
+        "select type, name from sqlite_master where type in ('trigger', 'view') order by name",
+      )
+      .all()
+      .map(({ type, name }) => `${type} ${name}`);
+  } finally {
+    database.close();
+  }
+}
