@@ -4,7 +4,8 @@
  * execute, filter, outcome) on an SQLite audit log, one call at a time, in three configurations run in
  * the same process, taking turns by block so that drift on the machine falls on all of them alike:
  *
- * - `bare`: no call observer, no commit hook, no tracer (what the harness is without issue 17);
+ * - `bare`: no call observer, no commit hook, no tracer (what the harness is without issue 17), twice:
+ *   the second, identical one says how far two runs of the same thing differ here (an A/A control);
  * - `metrics, tracing off`: what every gateway process now runs: the Prometheus call observer and the
  *   audit log's commit hook feeding a `ReinsMetrics` registry, and no tracer;
  * - `metrics + tracing`: the same, plus a tracer from `startTracing` (every call sampled, a span per
@@ -27,11 +28,11 @@ import type { PreparedPolicy } from '../src/policy/prepared-policy.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { ReinsMetrics } from '../src/telemetry/metrics.js';
 import { startTracing, type Tracing } from '../src/telemetry/tracing.js';
-import { format, machine, type Summary, summarise } from './measure.js';
+import { format, machine, percentile, type Summary, summarise } from './measure.js';
 
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 3 : 15;
-const CALLS_PER_BLOCK = QUICK ? 500 : 4_000;
+const ROUNDS = QUICK ? 3 : 100;
+const CALLS_PER_BLOCK = QUICK ? 500 : 500;
 const WARMUP_CALLS = QUICK ? 500 : 5_000;
 
 const POLICY_TEXT = `apiVersion: reins.dev/v1
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const variants = [
     variant('bare (no observer, no tracer)', undefined),
+    // the same configuration again: how far two identical harnesses differ in this run (the noise floor)
+    variant('bare again (A/A control)', undefined),
     variant('metrics, tracing off (the default)', new ReinsMetrics()),
     variant('metrics + tracing (every call sampled, OTLP/HTTP)', new ReinsMetrics(), sink.endpoint),
   ];
@@ -193,15 +196,19 @@ async function main(): Promise<void> {
     console.log('| configuration | calls | median µs | p99 µs | median − bare µs | median / bare |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
     for (const each of variants) console.log(row(each.label, summarise(each.samples), bare));
-    // the spread of the bare configuration's own block medians: what "no measurable cost" is judged against
-    const blockMedians = blockMediansOf(variants[0] as Variant);
-    console.log(
-      `\nbare: median of each block ${blockMedians.map((value) => format(value, 1)).join(', ')} µs (min ${format(Math.min(...blockMedians), 1)}, max ${format(Math.max(...blockMedians), 1)})`,
-    );
-    const metricsBlocks = blockMediansOf(variants[1] as Variant);
-    console.log(
-      `metrics, tracing off: median of each block ${metricsBlocks.map((value) => format(value, 1)).join(', ')} µs`,
-    );
+    // the machine drifts during a run (and the logs grow): compare each block with the bare block of
+    // the same round, and summarise those paired differences
+    const bareBlocks = blockMediansOf(variants[0] as Variant);
+    console.log('\nPaired by round (block median − bare block median of the same round), µs:');
+    console.log('| configuration | median | 25th percentile | 75th percentile |');
+    console.log('| --- | ---: | ---: | ---: |');
+    for (const each of variants.slice(1)) {
+      const differences = blockMediansOf(each).map((value, round) => value - (bareBlocks[round] as number));
+      const sorted = Float64Array.from(differences).sort();
+      console.log(
+        `| ${each.label} | ${format(percentile(sorted, 50), 1)} | ${format(percentile(sorted, 25), 1)} | ${format(percentile(sorted, 75), 1)} |`,
+      );
+    }
     console.log(`OTLP export requests received by the sink: ${await exportsReceived(sink)}`);
   } finally {
     for (const each of variants) await each.audit.close();
