@@ -5,7 +5,9 @@
  * took. Told once per call, whichever path it took: `Harness.call`, a compensation, or the remote
  * protocol's `open`/`complete` (there the call ends when its outcome is recorded, so its duration
  * includes the agent running the tool and any wait for approval). Calls refused before they could be
- * decided (invalid input) or recorded (audit unavailable) are told too, with a `reins.*` rule.
+ * decided (invalid input) or recorded (audit unavailable) are told too, with a `reins.*` rule. A
+ * remote call whose outcome the log refused is told when a later report of it is recorded (the agent
+ * may report again), or when it ends otherwise (expired, abandoned).
  * Nothing of the call's arguments or principal is handed on: an observer only counts.
  */
 import type { Effect } from '../spec/policy-document.js';

@@ -621,7 +621,7 @@ export class Harness {
     trace?.stage('filter-output');
     const filtered = await this.filterOutput(cleared, execution);
     trace?.stage('record-outcome');
-    const result = await this.recordOutcome(open.recorded, filtered, cleared.approval);
+    const result = await this.recordOutcome(open.recorded, filtered, cleared.approval, undefined, true);
     if (result.status === 'error' && result.error.startsWith(OUTCOME_NOT_RECORDED))
       await this.releaseClaim(endClaimOf(id));
     this.openCalls.remove(id);
@@ -1965,11 +1965,17 @@ export class Harness {
   }
 
   /** Stage 7: the outcome, linked to its intent. A result that cannot be recorded is not released. */
+  /**
+   * `retryable`: an outcome the log refuses may be reported again (the remote protocol releases the
+   * call's end claim), so the call has not ended and is not told to the observer yet: one call, one
+   * observation, whichever attempt records it.
+   */
   private async recordOutcome(
     recorded: RecordedIntent,
     result: Execution | Refusal,
     approval?: ApprovalVerdict,
     errorOfResult?: CallOptions['errorOfResult'],
+    retryable = false,
   ): Promise<CallResult> {
     const { decided } = recorded;
     const { call, decisionId, decision } = decided;
@@ -2006,7 +2012,7 @@ export class Harness {
     try {
       await this.audit.append(event);
     } catch (error) {
-      this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);
+      if (!retryable) this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);
       const message = `${OUTCOME_NOT_RECORDED}, result withheld: ${describeError(error)}`;
       return { status: 'error', decisionId, decision, outcome: 'error', error: message };
     }

@@ -15,7 +15,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { UpstreamHealth } from '../spec/ops.js';
 import type { Effect } from '../spec/policy-document.js';
 import { sharedRead } from './shared-read.js';
-import { TalliedCounter, TalliedHistogram } from './tallies.js';
+import { ReadGauge, TalliedCounter, TalliedHistogram } from './tallies.js';
 
 /** What the harness tells about a call (structurally harness/call-observer's `CallObservation`). */
 export interface ObservedCall {
@@ -191,21 +191,13 @@ export class ReinsMetrics {
         if (depth !== undefined) this.set(depth());
       },
     });
-    new Gauge({
-      name: 'reins_approvals_pending',
-      help: 'Approval requests waiting for humans in the store (every process on it).',
-      registers,
-      async collect() {
-        const pending = sources().pendingApprovals;
-        // a store that cannot be read shows no value rather than a stale one (readiness says why)
-        if (pending === undefined) return;
-        try {
-          this.set(await pending());
-        } catch {
-          this.reset();
-        }
-      },
-    });
+    // a store that cannot be read shows no value rather than a stale one or 0 (readiness says why)
+    new ReadGauge(
+      'reins_approvals_pending',
+      'Approval requests waiting for humans in the store (every process on it).',
+      async () => sources().pendingApprovals?.(),
+      this.registry,
+    );
     new Gauge({
       name: 'reins_upstream_up',
       help: 'Whether each upstream MCP server is connected (1) or not (0).',

@@ -20,7 +20,7 @@ interface TallyValue {
 interface TallyObject {
   readonly name: string;
   readonly help: string;
-  readonly type: 'counter' | 'histogram';
+  readonly type: 'counter' | 'histogram' | 'gauge';
   readonly aggregator: 'sum';
   readonly values: TallyValue[];
 }
@@ -50,7 +50,7 @@ abstract class Tally {
     registry.registerMetric(this as never);
   }
 
-  abstract readonly type: 'counter' | 'histogram';
+  abstract readonly type: 'counter' | 'histogram' | 'gauge';
 
   /** What prom-client formats (called on each scrape). */
   abstract get(): Promise<TallyObject>;
@@ -133,5 +133,33 @@ export class TalliedHistogram extends Tally {
       out.push({ metricName: `${this.name}_count`, labels, value: cumulative });
     }
     return this.metricObject(out);
+  }
+}
+
+/**
+ * A gauge without labels whose value is read when scraped. A read that fails, or no source, gives no
+ * sample at all — never 0 (which prom-client's `Gauge.reset()` would give), so an alert on the value
+ * goes stale while its source is down instead of resolving.
+ */
+export class ReadGauge extends Tally {
+  readonly type = 'gauge';
+
+  constructor(
+    name: string,
+    help: string,
+    private readonly read: () => Promise<number | undefined>,
+    registry: Registry,
+  ) {
+    super(name, help, [], registry);
+  }
+
+  async get(): Promise<TallyObject> {
+    let value: number | undefined;
+    try {
+      value = await this.read();
+    } catch {
+      value = undefined;
+    }
+    return this.metricObject(value === undefined || !Number.isFinite(value) ? [] : [{ labels: {}, value }]);
   }
 }

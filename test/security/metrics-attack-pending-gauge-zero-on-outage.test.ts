@@ -1,4 +1,5 @@
 /**
+ * Fixed: `reins_approvals_pending` is a ReadGauge (telemetry/tallies.ts): a failed read gives no sample, never 0.
  * Attack (real deployment): the store holding approval requests becomes unreadable (PostgreSQL down,
  * SQLite locked) while 7 held calls wait for humans. `reins_approvals_pending` should then show NO
  * value ("a store that cannot be read shows no value rather than a stale one (readiness says why)",

@@ -1,4 +1,5 @@
 /**
+ * Fixed: an outcome the log refuses on the remote protocol (which may be reported again) is not told to the observer; the attempt that records it is (harness recordOutcome `retryable`).
  * Attack: a call of the remote protocol (`open` / `complete`) whose outcome the audit log refuses once
  * (a transient SQLITE_BUSY, a PostgreSQL failover) is reported to the agent as `error`, the end claim
  * is released so the agent may report again, and the agent's retry of `complete` records the outcome.
