@@ -7,7 +7,7 @@
  * includes the agent running the tool and any wait for approval). Calls refused before they could be
  * decided (invalid input) or recorded (audit unavailable) are told too, with a `reins.*` rule. A
  * remote call whose outcome the log refused is told when a later report of it is recorded (the agent
- * may report again), or when it ends otherwise (expired, abandoned).
+ * may report again), and not at all while no outcome of it is on record: the counters follow the log.
  * Nothing of the call's arguments or principal is handed on: an observer only counts.
  */
 import type { Effect } from '../spec/policy-document.js';
