@@ -2,7 +2,8 @@
  * @module test/dashboard-aggregates-postgres.test
  * The dashboard's aggregates (issue 17) read the same from PostgreSQL as from SQLite: the same records
  * — allowed, denied and held calls, votes on the held ones, outcomes naming who decided, a held call
- * that expired after a vote, records outside the window — appended to a real PostgreSQL audit log and
+ * that expired after a vote, one refused with no verdict after a first vote, one held before the window
+ * and refused in it, records outside the window — appended to a real PostgreSQL audit log and
  * to an SQLite one give the same, exact dashboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,8 @@ function outcome(id: string, time: number, approval?: { approved: boolean; by?: 
 
 const EVENTS: AuditEventV1[] = [
   intent('old', T0 - 1, 'deny', 'drop'), // before the window
+  // held before the window, refused in it: waited 30 minutes (its intent is found looking back)
+  intent('h4', T0 - 600_000, 'approve', 'export'),
   intent('a1', T0 + 60_000, 'allow', 'read'),
   intent('a2', T0 + 1_900_000, 'allow', 'read'),
   intent('d1', T0 + 100_000, 'deny', 'drop'),
@@ -91,6 +94,16 @@ const EVENTS: AuditEventV1[] = [
   intent('h3', T0 + 1_100_000, 'approve', 'export'),
   vote('h3', T0 + 1_200_000, true),
   outcome('h3', T0 + 2_900_000, { approved: false }),
+  // held, one vote of two, then refused because the agent was suspended: no human decided it
+  intent('h5', T0 + 1_300_000, 'approve', 'export'),
+  vote('h5', T0 + 1_400_000, true),
+  {
+    ...outcome('h5', T0 + 1_500_000),
+    outcome: 'denied',
+    error: 'agent `clerk` is suspended: the held call is refused',
+  } as AuditEventV1,
+  vote('h4', T0 + 1_200_000, false),
+  outcome('h4', T0 + 1_200_001, { approved: false, by: 'bo@example.com' }),
   intent('late', NOW, 'allow', 'read'), // at the window's end: not in it
 ];
 
@@ -99,17 +112,18 @@ const EXPECTED = {
   decisions: {
     buckets: [
       { start: at(T0), allow: 1, deny: 1, approve: 3 },
-      { start: at(T0 + 1_200_000), allow: 1, deny: 1, approve: 0 },
+      { start: at(T0 + 1_200_000), allow: 1, deny: 1, approve: 1 },
       { start: at(T0 + 2_400_000), allow: 0, deny: 1, approve: 0 },
     ],
-    totals: { allow: 2, deny: 3, approve: 3 },
+    totals: { allow: 2, deny: 3, approve: 4 },
   },
   topDenied: [
     { tool: 'crm/drop', count: 2 },
     { tool: 'crm/export', count: 1 },
   ],
-  approvalWaits: { count: 2, p50Ms: 90_000, p90Ms: 1_200_000, maxMs: 1_200_000 },
-  scan: { records: 15, truncated: false },
+  approvalWaits: { count: 3, p50Ms: 1_200_000, p90Ms: 1_800_000, maxMs: 1_800_000 },
+  // 20 in the window, 2 read before it for h4's intent
+  scan: { records: 22, truncated: false },
 };
 
 let database: TestDatabase;
@@ -142,7 +156,7 @@ describe('dashboard aggregates on PostgreSQL and SQLite', () => {
       const result = await dashboardAggregates(audit, { windowMs: 3_600_000, buckets: 3, now: NOW });
       expect(result).toMatchObject(EXPECTED);
       expect(result.approvalWaits.histogram.find((bin) => bin.upToMs === 300_000)?.count).toBe(1);
-      expect(result.approvalWaits.histogram.find((bin) => bin.upToMs === 3_600_000)?.count).toBe(1);
+      expect(result.approvalWaits.histogram.find((bin) => bin.upToMs === 3_600_000)?.count).toBe(2);
     });
   }
 

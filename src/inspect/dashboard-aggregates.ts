@@ -8,17 +8,26 @@
  * bound and says so (`scan.truncated`).
  */
 import type { AuditIndexRow, AuditLog } from '../store/audit-log.js';
+import {
+  type ApprovalWaits,
+  approvalWaits,
+  collectHeld,
+  decidedWaits,
+  emptyHeldCalls,
+  type HeldCalls,
+  yieldToEventLoop,
+} from './approval-waits.js';
+
+export { type ApprovalWaits, approvalWaits, WAIT_BINS_MS } from './approval-waits.js';
 
 /** The longest window and the most buckets a dashboard may ask for. */
 export const DASHBOARD_LIMITS = { maxWindowMs: 31 * 86_400_000, maxBuckets: 200 } as const;
-/** The most records one dashboard reads (a page is 10,000). */
+/** The most records one dashboard reads in its window. */
 export const DASHBOARD_MAX_RECORDS = 200_000;
-const PAGE = 10_000;
-
-/** Upper bounds of the wait histogram's bins (the last bin, `null`, holds the rest). */
-export const WAIT_BINS_MS: readonly number[] = [
-  5_000, 15_000, 60_000, 300_000, 900_000, 3_600_000, 14_400_000, 86_400_000,
-];
+/** Records read in one synchronous step (a better-sqlite3 `.all()`); the event loop runs between two. */
+const PAGE = 2_000;
+/** A request joins a computation of the same dashboard under way whose `now` is at most this far off. */
+export const DASHBOARD_SHARE_MS = 5_000;
 
 export type Effect = 'allow' | 'deny' | 'approve';
 
@@ -27,15 +36,6 @@ export interface DecisionBucket {
   readonly allow: number;
   readonly deny: number;
   readonly approve: number;
-}
-
-export interface ApprovalWaits {
-  readonly count: number;
-  readonly p50Ms?: number;
-  readonly p90Ms?: number;
-  readonly maxMs?: number;
-  /** Waits below `upToMs` and at or above the previous bin's; `null`: the rest. */
-  readonly histogram: readonly { readonly upToMs: number | null; readonly count: number }[];
 }
 
 export interface DashboardAggregates {
@@ -60,35 +60,73 @@ interface Collected {
   readonly counts: Record<Effect, number>[];
   /** Denials by tool (`server/name`). */
   readonly denied: Map<string, number>;
-  /** Held calls: decision id → intent time (ms). */
-  readonly held: Map<string, number>;
-  /** Votes on held calls: decision id → time of the latest (ms). */
-  readonly lastVote: Map<string, number>;
-  /** Held calls that ended as a human decided: ran (`ok`, `error`) or refused (`denied`). */
-  readonly decided: Set<string>;
+  readonly held: HeldCalls;
 }
+
+export interface DashboardOptions {
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly now: number;
+  readonly maxRecords?: number;
+  /** How far before the window the intents of calls decided in it are looked for. Default 31 days. */
+  readonly lookbackMs?: number;
+}
+
+/** Per audit log: the scan under way or queued last, and the computations others may join. */
+interface Scans {
+  tail: Promise<unknown>;
+  readonly shared: Map<string, { readonly now: number; readonly result: Promise<DashboardAggregates> }>;
+}
+const scansOf = new WeakMap<AuditLog, Scans>();
 
 /**
  * The dashboard of the `windowMs` before `now`, in `buckets` buckets. The caller bounds both
- * (DASHBOARD_LIMITS); `maxRecords` bounds the scan.
+ * (DASHBOARD_LIMITS); `maxRecords` bounds the scan. Scans of one audit log run one at a time, and a
+ * request for a dashboard being computed (same window and buckets, `now` within DASHBOARD_SHARE_MS)
+ * gets that computation's answer: however many ask at once, the store is read about once per dashboard.
  */
-export async function dashboardAggregates(
+export function dashboardAggregates(
   audit: AuditLog,
-  options: { windowMs: number; buckets: number; now: number; maxRecords?: number },
+  options: DashboardOptions,
 ): Promise<DashboardAggregates> {
+  let scans = scansOf.get(audit);
+  if (scans === undefined) {
+    scans = { tail: Promise.resolve(), shared: new Map() };
+    scansOf.set(audit, scans);
+  }
+  const key = `${options.windowMs}/${options.buckets}/${options.maxRecords}/${options.lookbackMs}`;
+  const running = scans.shared.get(key);
+  if (running !== undefined && Math.abs(options.now - running.now) <= DASHBOARD_SHARE_MS)
+    return running.result;
+  const result = scans.tail.then(() => computeDashboard(audit, options));
+  const entry = { now: options.now, result };
+  const state = scans;
+  state.tail = result.catch(() => undefined);
+  state.shared.set(key, entry);
+  const forget = () => {
+    if (state.shared.get(key) === entry) state.shared.delete(key);
+  };
+  result.then(forget, forget);
+  return result;
+}
+
+async function computeDashboard(audit: AuditLog, options: DashboardOptions): Promise<DashboardAggregates> {
   const { windowMs, buckets, now } = options;
   const from = now - windowMs;
   const collected: Collected = {
     counts: Array.from({ length: buckets }, () => ({ allow: 0, deny: 0, approve: 0 })),
     denied: new Map(),
-    held: new Map(),
-    lastVote: new Map(),
-    decided: new Set(),
+    held: emptyHeldCalls(),
   };
   const bucketOf = (time: number) => Math.min(buckets - 1, Math.floor(((time - from) * buckets) / windowMs));
   const scan = await scanWindow(audit, from, now, options.maxRecords ?? DASHBOARD_MAX_RECORDS, (row) =>
     collect(collected, row, bucketOf),
   );
+  const { waits, lookbackRecords } = await decidedWaits(audit, collected.held, {
+    from,
+    firstSeq: scan.firstSeq,
+    lookbackMs: options.lookbackMs ?? DASHBOARD_LIMITS.maxWindowMs,
+  });
   const totals = { allow: 0, deny: 0, approve: 0 };
   for (const count of collected.counts) {
     totals.allow += count.allow;
@@ -113,20 +151,24 @@ export async function dashboardAggregates(
       .map(([tool, count]) => ({ tool, count }))
       .sort((a, b) => b.count - a.count || (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0))
       .slice(0, 10),
-    approvalWaits: approvalWaits(waitsOf(collected)),
-    scan,
+    approvalWaits: approvalWaits(waits),
+    scan: { records: scan.records + lookbackRecords, truncated: scan.truncated },
   };
 }
 
-/** Reads the records of [from, to) page by page, oldest first, up to `maxRecords`. */
+/**
+ * Reads the records of [from, to) page by page, oldest first, up to `maxRecords`, letting the event
+ * loop run between pages (on SQLite each page is read synchronously).
+ */
 async function scanWindow(
   audit: AuditLog,
   from: number,
   to: number,
   maxRecords: number,
   visit: (row: AuditIndexRow) => void,
-): Promise<{ records: number; truncated: boolean }> {
+): Promise<{ records: number; truncated: boolean; firstSeq: number | undefined }> {
   let afterSeq: number | undefined;
+  let firstSeq: number | undefined;
   let records = 0;
   const pageOf = (limit: number) =>
     audit.queryIndex({
@@ -136,20 +178,20 @@ async function scanWindow(
       ...(afterSeq !== undefined ? { afterSeq } : {}),
     });
   for (;;) {
+    await yieldToEventLoop();
     const limit = Math.min(PAGE, maxRecords - records);
     // one more record past the bound means the window was cut short
-    if (limit <= 0) return { records, truncated: (await pageOf(1)).length > 0 };
+    if (limit <= 0) return { records, truncated: (await pageOf(1)).length > 0, firstSeq };
     const page = await pageOf(limit);
     for (const row of page) visit(row);
+    firstSeq ??= page[0]?.seq;
     records += page.length;
-    if (page.length < limit) return { records, truncated: false };
+    if (page.length < limit) return { records, truncated: false, firstSeq };
     afterSeq = page[page.length - 1]?.seq;
   }
 }
 
 const EFFECTS = new Set<string>(['allow', 'deny', 'approve']);
-const VOTES = new Set(['approval.approve', 'approval.deny']);
-const DECIDED_OUTCOMES = new Set(['ok', 'error', 'denied']);
 
 function collect(collected: Collected, row: AuditIndexRow, bucketOf: (time: number) => number): void {
   const time = Date.parse(row.time);
@@ -159,46 +201,8 @@ function collect(collected: Collected, row: AuditIndexRow, bucketOf: (time: numb
     const count = collected.counts[bucketOf(time)];
     if (count) count[effect] += 1;
     if (effect === 'deny') collected.denied.set(row.tool, (collected.denied.get(row.tool) ?? 0) + 1);
-    if (effect === 'approve') collected.held.set(row.decisionId, time);
-  } else if (row.kind === 'operator-action' && VOTES.has(row.effect)) {
-    collected.lastVote.set(row.decisionId, Math.max(time, collected.lastVote.get(row.decisionId) ?? time));
-  } else if (row.kind === 'call-outcome' && DECIDED_OUTCOMES.has(row.effect)) {
-    collected.decided.add(row.decisionId);
   }
-}
-
-/**
- * A held call's wait: from its intent to the last vote on it. Votes are recorded before they are
- * counted, and none is accepted once a request is decided, so the last one is the deciding one. Only
- * calls a human decided count: voted on, and then run or refused; not those that expired, were
- * cancelled or abandoned (even after a first vote of a quorum).
- */
-function waitsOf(collected: Collected): number[] {
-  const waits: number[] = [];
-  for (const [decisionId, intentTime] of collected.held) {
-    const vote = collected.lastVote.get(decisionId);
-    if (vote !== undefined && collected.decided.has(decisionId)) waits.push(Math.max(0, vote - intentTime));
-  }
-  return waits;
-}
-
-/** Percentiles by nearest rank, the maximum and the histogram of some waits. */
-export function approvalWaits(waits: readonly number[]): ApprovalWaits {
-  const sorted = [...waits].sort((a, b) => a - b);
-  const histogram = [...WAIT_BINS_MS, null].map((upToMs) => ({ upToMs, count: 0 }));
-  for (const wait of sorted) {
-    const bin = histogram.find((each) => each.upToMs === null || wait < each.upToMs);
-    if (bin) bin.count += 1;
-  }
-  if (sorted.length === 0) return { count: 0, histogram };
-  const rank = (quantile: number) => sorted[Math.max(0, Math.ceil(quantile * sorted.length) - 1)] as number;
-  return {
-    count: sorted.length,
-    p50Ms: rank(0.5),
-    p90Ms: rank(0.9),
-    maxMs: sorted[sorted.length - 1] as number,
-    histogram,
-  };
+  collectHeld(collected.held, row, time);
 }
 
 function iso(ms: number): string {

@@ -1,4 +1,10 @@
 /**
+ * Fixed: (1) a call counts only if its outcome shows a human verdict: it ran (`ok`/`error`: a held
+ * call runs only once approved), or it was refused/cancelled and its outcome record carries
+ * `approval` (read by seq for those only); (2) a call counts in the window its deciding vote falls in,
+ * and an intent older than the window is looked for backwards from the window's first record (at most
+ * 31 days and 50,000 records; inspect/approval-waits).
+ *
  * Attack: make the dashboard's "Approval wait times" say something the audit log does not.
  *
  * 1. Quorum of two, one vote, then no human decides: approver A votes approve (1 of 2), then the

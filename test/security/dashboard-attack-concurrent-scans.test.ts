@@ -1,4 +1,10 @@
 /**
+ * Fixed: scans of one audit log run one at a time and concurrent requests for the same dashboard
+ * (window, buckets, `now` within 5 s) share one computation (inspect/dashboard-aggregates); the scan
+ * reads pages of 2,000 and lets the event loop run between them, and SQLite's lookup table is caught
+ * up 10,000 records per step with the loop let go between steps (it was one synchronous insert of
+ * every record appended since the last query: ~1 s here on its own).
+ *
  * Attack: a viewer (the least role) asks for the 31-day dashboard many times at once. Each request
  * scans up to 200,000 records of the audit log (AuditLog.queryIndex, 21 pages of 10,000), and on SQLite
  * every page is a synchronous better-sqlite3 `.all()` on the process's main thread: the gateway that

@@ -60,7 +60,10 @@ export const DashboardSchema = z.strictObject({
   }),
   /** The ten tools denied most often in the window, most first; `tool` is `server/name`. */
   topDenied: z.array(z.strictObject({ tool: z.string(), count: z.number().int() })),
-  /** Held calls a human decided in the window: from the intent to the deciding vote. */
+  /**
+   * Held calls a human decided in the window (deciding vote in it, a verdict on the outcome): from the
+   * intent, older than the window or not, to the deciding vote.
+   */
   approvalWaits: z.strictObject({
     count: z.number().int(),
     p50Ms: z.number().optional(),
@@ -71,7 +74,10 @@ export const DashboardSchema = z.strictObject({
   }),
   /** `reported: false`: this process does not run the gateway, so it knows no upstream. */
   upstreams: z.strictObject({ reported: z.boolean(), items: z.array(UpstreamHealthSchema) }),
-  /** Records read; `truncated`: the window held more than one dashboard reads (200,000). */
+  /**
+   * Records read (with those read before the window for older intents); `truncated`: the window held
+   * more than one dashboard reads (200,000).
+   */
   scan: z.strictObject({ records: z.number().int(), truncated: z.boolean() }),
 });
 

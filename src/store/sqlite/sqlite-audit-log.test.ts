@@ -2,7 +2,8 @@
  * @module store/sqlite/sqlite-audit-log.test
  * A file-backed log writes lone events on the calling thread and bursts in the writer thread. Whichever
  * writes, records must land in the order they were appended, and one chain must come out. Captured
- * content in the in-memory log, and in a file from before captures existed.
+ * content in the in-memory log, and in a file from before captures existed. The lookup table caught
+ * up in steps, the event loop running between them.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -104,5 +105,31 @@ describe('SqliteAuditLog captured content', () => {
     expect(new TextDecoder().decode(await writer.readCaptured(captured.hash))).toBe('after the upgrade');
     expect(await writer.verify()).toMatchObject({ ok: true, checked: 2 });
     await writer.close();
+  });
+});
+
+describe('SqliteAuditLog lookup table', () => {
+  it('catches up on many records in steps, letting the event loop run between them, and misses none', async () => {
+    const log = new SqliteAuditLog({ path: ':memory:' });
+    const total = 25_001; // more than two steps of the catch-up
+    const appended: Promise<AppendReceipt>[] = [];
+    for (let n = 0; n < total; n++) appended.push(log.append(intentEvent(n)));
+    await Promise.all(appended);
+    let ticks = 0;
+    let ticking = true;
+    const tick = (): void => {
+      ticks += 1;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const newest = await log.queryIndex({ order: 'desc', limit: 1 });
+    ticking = false;
+    const oldest = await log.queryIndex({ limit: 1 });
+    expect({ newest: newest[0]?.seq, oldest: oldest[0]?.seq, ranBetween: ticks > 1 }).toEqual({
+      newest: total,
+      oldest: 1,
+      ranBetween: true,
+    });
+    await log.close();
   });
 });

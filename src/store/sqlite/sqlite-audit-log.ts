@@ -103,6 +103,8 @@ const DEFAULT_MAX_IN_FLIGHT = 4;
 const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { full: 0, process: 1 };
 /** Below this many records a second thread costs more to start than it saves. */
 const PARALLEL_VERIFY_MIN = 100_000;
+/** Records added to the lookup table in one synchronous step of its catch-up. */
+const LOOKUP_CATCH_UP_ROWS = 10_000;
 
 /** The checkpoint closest to the middle of [first, head], if one lies strictly inside. */
 function middleCheckpoint(
@@ -261,7 +263,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async query(query: AuditQuery): Promise<AuditRecordView[]> {
     await this.queue.drain();
-    if (!this.readOnly) this.catchUpLookup();
+    if (!this.readOnly) await this.catchUpLookup();
     // Read-only handles cannot maintain the lookup table: they scan the (chain-covered) columns instead.
     const table = this.readOnly ? 'audit_events' : 'audit_lookup';
     const statement = auditQueryStatement(
@@ -282,7 +284,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async queryIndex(query: AuditQuery): Promise<AuditIndexRow[]> {
     await this.queue.drain();
-    if (!this.readOnly) this.catchUpLookup();
+    if (!this.readOnly) await this.catchUpLookup();
     const table = this.readOnly ? 'audit_events' : 'audit_lookup';
     // the lookup table has no decision id: it comes from the records (joined by key, bodies unread)
     const statement = auditQueryStatement(
@@ -481,24 +483,39 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /** Brings the query index up to date with the log: only the records appended since the last query. */
-  private catchUpLookup(): void {
-    this.database
-      .transaction(() => {
+  /**
+   * Brings the lookup table up to the records, LOOKUP_CATCH_UP_ROWS at a time with the event loop let
+   * go between two (a log nobody queried for a day may have that many to add: one synchronous insert of
+   * them all would stall the process serving calls). Each step is its own transaction reading where the
+   * table stands, so steps of concurrent callers only repeat each other's work.
+   */
+  private async catchUpLookup(): Promise<void> {
+    while (!this.catchUpLookupStep()) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** One step of catchUpLookup; true when the table is up to date. */
+  private catchUpLookupStep(): boolean {
+    return this.database
+      .transaction((): boolean => {
         const state = this.database
           .prepare<[], { last_seq: number }>('select last_seq from audit_lookup_state where id = 1')
           .get();
         const last = state?.last_seq ?? 0;
+        const through = last + LOOKUP_CATCH_UP_ROWS;
         this.database
           .prepare(
             `insert or replace into audit_lookup (seq, time, kind, session_id, agent_id, tool, effect)
-             select seq, time, kind, session_id, agent_id, tool, effect from audit_events where seq > ?`,
+             select seq, time, kind, session_id, agent_id, tool, effect from audit_events where seq > ? and seq <= ?`,
           )
-          .run(last);
+          .run(last, through);
+        const head =
+          this.database
+            .prepare<[], { head: number | null }>('select max(seq) as head from audit_events')
+            .get()?.head ?? last;
         this.database
-          .prepare(
-            'update audit_lookup_state set last_seq = (select coalesce(max(seq), ?) from audit_events) where id = 1',
-          )
-          .run(last);
+          .prepare('update audit_lookup_state set last_seq = ? where id = 1')
+          .run(Math.max(last, Math.min(head, through)));
+        return head <= through;
       })
       .immediate();
   }
