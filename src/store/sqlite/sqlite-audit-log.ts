@@ -482,7 +482,6 @@ export class SqliteAuditLog implements AuditLog {
     return parseAnchor(row?.value);
   }
 
-  /** Brings the query index up to date with the log: only the records appended since the last query. */
   /**
    * Brings the lookup table up to the records, LOOKUP_CATCH_UP_ROWS at a time with the event loop let
    * go between two (a log nobody queried for a day may have that many to add: one synchronous insert of
@@ -501,7 +500,14 @@ export class SqliteAuditLog implements AuditLog {
           .prepare<[], { last_seq: number }>('select last_seq from audit_lookup_state where id = 1')
           .get();
         const last = state?.last_seq ?? 0;
-        const through = last + LOOKUP_CATCH_UP_ROWS;
+        // from the next record there is (a pruned log starts far above where the table stands)
+        const next =
+          this.database
+            .prepare<[number], { next: number | null }>(
+              'select min(seq) as next from audit_events where seq > ?',
+            )
+            .get(last)?.next ?? last + 1;
+        const through = next - 1 + LOOKUP_CATCH_UP_ROWS;
         this.database
           .prepare(
             `insert or replace into audit_lookup (seq, time, kind, session_id, agent_id, tool, effect)
