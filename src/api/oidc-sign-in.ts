@@ -9,7 +9,19 @@
  * can finish a sign-in another one began.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
+
+type Client = typeof OpenIdClient;
+let loadedClient: Promise<Client> | undefined;
+/**
+ * openid-client, loaded the first time a deployment with OIDC needs it: every `reins` command loads
+ * this module, and most never sign anyone in.
+ */
+function openIdClient(): Promise<Client> {
+  loadedClient ??= import('openid-client');
+  return loadedClient;
+}
+
 import { z } from 'zod';
 import { canonicalIdentity, identityProblem } from '../spec/human-identity.js';
 import type { OidcConfig } from '../spec/oidc-config.js';
@@ -204,7 +216,7 @@ export interface OidcCallback {
 /** The relying party: discovers the provider once (again after a failure), begins and finishes sign-ins. */
 export class OidcSignIn {
   readonly key: Buffer;
-  private discovered: Promise<client.Configuration> | undefined;
+  private discovered: Promise<OpenIdClient.Configuration> | undefined;
 
   constructor(readonly settings: OidcSettings) {
     this.key = transactionKey(settings.clientSecret);
@@ -217,6 +229,7 @@ export class OidcSignIn {
   /** The provider's authorization URL, and the sealed transaction to keep in the browser meanwhile. */
   async begin(returnTo: string, nowMs: number): Promise<{ url: string; cookie: string }> {
     const configuration = await this.configuration();
+    const client = await openIdClient();
     const transaction: OidcTransaction = {
       state: client.randomState(),
       nonce: client.randomNonce(),
@@ -244,6 +257,7 @@ export class OidcSignIn {
     // the redirect URI as registered, not as this process sees the request behind a proxy
     const current = new URL(this.settings.redirectUri);
     current.search = query.toString();
+    const client = await openIdClient();
     try {
       const tokens = await client.authorizationCodeGrant(configuration, current, {
         pkceCodeVerifier: transaction.codeVerifier,
@@ -256,7 +270,7 @@ export class OidcSignIn {
       const idToken = tokens.id_token;
       return { claims: { ...claims }, expiresAtMs: claims.exp * 1000, ...(idToken ? { idToken } : {}) };
     } catch (error) {
-      throw signInFailure(error);
+      throw signInFailure(client, error);
     }
   }
 
@@ -267,6 +281,7 @@ export class OidcSignIn {
   async endSessionUrl(idToken: string | undefined): Promise<string | undefined> {
     const configuration = await this.configuration().catch(() => undefined);
     if (configuration?.serverMetadata().end_session_endpoint === undefined) return undefined;
+    const client = await openIdClient();
     const url = client.buildEndSessionUrl(configuration, {
       post_logout_redirect_uri: new URL('/', this.settings.redirectUri).href,
       client_id: this.settings.clientId,
@@ -275,17 +290,19 @@ export class OidcSignIn {
     return url.href;
   }
 
-  private configuration(): Promise<client.Configuration> {
+  private configuration(): Promise<OpenIdClient.Configuration> {
     if (this.discovered === undefined) {
       const { issuer, clientId, clientSecret } = this.settings;
       const insecure = new URL(issuer).protocol === 'http:'; // the schema allows it on the loopback only
-      this.discovered = client
-        .discovery(
-          new URL(issuer),
-          clientId,
-          clientSecret === undefined ? undefined : { client_secret: clientSecret },
-          clientSecret === undefined ? client.None() : client.ClientSecretBasic(clientSecret),
-          insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+      this.discovered = openIdClient()
+        .then((client) =>
+          client.discovery(
+            new URL(issuer),
+            clientId,
+            clientSecret === undefined ? undefined : { client_secret: clientSecret },
+            clientSecret === undefined ? client.None() : client.ClientSecretBasic(clientSecret),
+            insecure ? { execute: [client.allowInsecureRequests] } : undefined,
+          ),
         )
         .catch((error: unknown) => {
           this.discovered = undefined; // try again on the next sign-in
@@ -300,7 +317,7 @@ export class OidcSignIn {
 }
 
 /** What went wrong in a callback, for the person signing in (never a session). */
-function signInFailure(error: unknown): ApiError {
+function signInFailure(client: Client, error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof client.AuthorizationResponseError) {
     return new ApiError('unauthenticated', `the identity provider refused the sign-in: ${error.error}`);

@@ -29,9 +29,9 @@ import type { OpsStatus } from '../spec/ops.js';
 import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { ApprovalStore, CounterStore, IdentityStore } from '../store/state-stores.js';
-import { ReinsMetrics } from '../telemetry/metrics.js';
+import type { ReinsMetrics } from '../telemetry/metrics.js';
 import { createOpsStatus } from '../telemetry/ops-status.js';
-import { startTracing, type TraceExport, traceExportOf } from '../telemetry/tracing.js';
+import { type TraceExport, traceExportOf } from '../telemetry/trace-export.js';
 import {
   credentialKeysOf,
   memoryGuardOf,
@@ -125,11 +125,16 @@ export async function startGatewayProcess<C extends Callers>(
     }
   };
   // one registry per process: every part below feeds it, both listeners serve it
+  // prom-client and the OpenTelemetry SDK load when a gateway starts, not with every `reins` command
+  const { ReinsMetrics } = await import('../telemetry/metrics.js');
   const metrics = new ReinsMetrics();
   const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
   try {
     // first started, last closed: the spans of the calls ended while closing are exported too
-    const tracing = plan.traces === undefined ? undefined : startTracing(plan.traces);
+    const tracing =
+      plan.traces === undefined
+        ? undefined
+        : (await import('../telemetry/tracing.js')).startTracing(plan.traces);
     if (tracing !== undefined) {
       onClose(() => tracing.shutdown());
       log(`tracing every call to ${tracing.target}`);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigSchema } from '../spec/gateway-config.js';
-import { traceExportOf } from './tracing.js';
+import { traceExportOf } from './trace-export.js';
 
 const BASE = { apiVersion: 'reins.dev/v1', kind: 'Gateway', policy: 'policy.yaml' };
 
