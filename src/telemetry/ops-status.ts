@@ -6,6 +6,7 @@
  * the metrics of `ReinsMetrics`. The composition root (cli/gateway-process) builds one and hands it to
  * both listeners.
  */
+import { describeError } from '../spec/errors.js';
 import type { MetricsText, OpsStatus, Readiness, ReadinessCheck, UpstreamHealth } from '../spec/ops.js';
 import type { ReinsMetrics } from './metrics.js';
 import { sharedRead } from './shared-read.js';
@@ -51,14 +52,17 @@ function policyCheck(sources: OpsSources): ReadinessCheck {
     const { loaded, detail } = sources.policy();
     return { name: 'policy', ok: loaded, ...(detail !== undefined ? { detail } : {}) };
   } catch (error) {
-    return { name: 'policy', ok: false, detail: messageOf(error) };
+    return { name: 'policy', ok: false, detail: describeError(error) };
   }
 }
 
 async function storeCheck(sources: OpsSources, timeoutMs: number): Promise<ReadinessCheck> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no write lock within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`no write lock within ${timeoutMs} ms`), { code: 'timeout' })),
+      timeoutMs,
+    );
   });
   try {
     await Promise.race([Promise.resolve().then(sources.storeWritable), timeout]);
@@ -87,10 +91,5 @@ function codeOf(error: unknown): string {
   const { code, details } = (error ?? {}) as { code?: unknown; details?: { cause?: unknown } };
   const cause = details?.cause;
   if (typeof cause === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(cause)) return cause;
-  if (typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code)) return code;
-  return error instanceof Error && /^no write lock within/.test(error.message) ? 'timeout' : 'error';
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'error';
 }
