@@ -30,14 +30,18 @@ export class LineageDataflow implements DataflowView {
     let structured: SourceRecord | undefined;
     let untrusted: SourceRecord | undefined;
     let designated: SourceRecord | undefined;
+    let undeclared: SourceRecord | undefined;
+    let userDeclaredBy: string | undefined;
     for (const view of this.views) {
       const found = view.origins(value, phrase);
+      if (found.user && !user) userDeclaredBy = found.userDeclaredBy;
       user ||= found.user;
       structured ??= found.structured;
       untrusted ??= found.untrusted;
       designated ??= found.designated;
+      undeclared ??= found.undeclared;
     }
-    return { user, structured, untrusted, designated };
+    return { user, structured, untrusted, designated, undeclared, userDeclaredBy };
   }
 
   tenantsOf(value: string): ReadonlyMap<string, SourceRecord> | undefined {

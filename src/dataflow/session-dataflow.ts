@@ -11,6 +11,7 @@
  */
 import type { OutputSpec } from '../spec/dataflow-policy.js';
 import type { DataflowView, SourceRecord, ValueOrigins } from '../spec/dataflow-view.js';
+import { pointerToken } from '../spec/provenance.js';
 import {
   extractIdentifiers,
   extractNumbers,
@@ -31,9 +32,12 @@ export interface OutputDescription {
 
 interface Entry {
   user: boolean;
+  /** The decision whose intent record declared the request that holds the value, when known. */
+  userFrom: string | undefined;
   structured: SourceRecord | undefined;
   untrusted: SourceRecord | undefined;
   designated: SourceRecord | undefined;
+  undeclared: SourceRecord | undefined;
   tenants: Map<string, SourceRecord> | undefined;
 }
 
@@ -57,6 +61,8 @@ const MAX_USER_TEXT = 200_000;
 export class SessionDataflow implements DataflowView {
   private readonly values = new Map<string, Entry>();
   private readonly untrustedTexts: { text: string; source: SourceRecord; designated: boolean }[] = [];
+  /** Each declaration of user input, lower-cased, with the decision that declared it (for links). */
+  private readonly declarations: { text: string; by: string | undefined }[] = [];
   private untrustedChars = 0;
   /** Declared user input, lower-cased; at most MAX_USER_TEXT characters, the latest kept. */
   private userText = '';
@@ -74,15 +80,55 @@ export class SessionDataflow implements DataflowView {
     return this.userText.length > 0;
   }
 
-  /** Declares text as the user's own request: values in it are trusted (replay, SDK adapters). */
-  recordUserInput(text: string): void {
-    if (text.length === 0) return;
+  /**
+   * Declares text as the user's own request: values in it are trusted (replay, SDK adapters, MCP
+   * `_meta`). `by`: the decision whose intent record carries it. Returns false when the session had
+   * this text already (every tool call of a turn declares it) and nothing was added.
+   */
+  recordUserInput(text: string, by?: string): boolean {
+    if (text.length === 0) return false;
     const declared = `\n${text.toLowerCase()}\n`;
-    // the same request declared again (every tool call of a turn declares it) adds nothing
-    if (this.userText.includes(declared)) return;
+    if (this.userText.includes(declared)) return by !== undefined && this.attribute(declared, text, by);
     // bounded: the oldest text leaves first, which can only make flow rules stricter
     this.userText = `${this.userText}${declared}`.slice(-MAX_USER_TEXT);
-    for (const found of extractIdentifiers(text, INDEXED_KINDS)) this.entry(found.value).user = true;
+    this.declarations.push({ text: declared, by });
+    let kept = 0;
+    for (let index = this.declarations.length - 1; index >= 0; index--) {
+      kept += (this.declarations[index] as { text: string }).text.length;
+      if (kept > MAX_USER_TEXT) {
+        this.declarations.splice(0, index + 1);
+        break;
+      }
+    }
+    for (const found of extractIdentifiers(text, INDEXED_KINDS)) {
+      const entry = this.entry(found.value);
+      entry.user = true;
+      entry.userFrom ??= by;
+    }
+    return true;
+  }
+
+  /**
+   * A request declared before any call carried it (`Harness.declareUserInput`) is now carried by the
+   * intent of `by`: its values link there. True when it was unattributed (so `by` records it).
+   */
+  private attribute(declared: string, text: string, by: string): boolean {
+    const declaration = this.declarations.find((each) => each.text === declared);
+    if (declaration === undefined || declaration.by !== undefined) return false;
+    declaration.by = by;
+    for (const found of extractIdentifiers(text, INDEXED_KINDS)) {
+      const entry = this.entry(found.value);
+      entry.userFrom ??= by;
+    }
+    return true;
+  }
+
+  /**
+   * Indexes the output of a tool the catalogue says nothing about, for provenance links only: its
+   * values are `undeclared` origins, which no flow rule reads, and it adds no label.
+   */
+  recordUndeclaredOutput(source: SourceRecord, output: unknown): void {
+    new UndeclaredWalker(this, source).walk(output, '', 0);
   }
 
   /** Indexes one tool output under its source call. */
@@ -96,7 +142,7 @@ export class SessionDataflow implements DataflowView {
     const tenant = spec?.tenant ? tenantOf(spec.tenant, args, output) : undefined;
     const designated = this.designates(args) && !containsInstructions(output, 0);
     const walker = new OutputWalker(this, source, spec, tenant, designated, output);
-    walker.walk(output, description.untrusted ? Trust.Untrusted : Trust.Structured, 0);
+    walker.walk(output, description.untrusted ? Trust.Untrusted : Trust.Structured, 0, '');
     if (walker.sawUntrusted) this.addLabel('untrusted');
     if (walker.sawInstructions) this.addLabel('instructions');
     for (const label of spec?.labels ?? []) this.addLabel(label);
@@ -106,15 +152,26 @@ export class SessionDataflow implements DataflowView {
   origins(value: string, phrase: boolean): ValueOrigins {
     const entry = this.values.get(value);
     let user = entry?.user ?? false;
+    let userDeclaredBy = entry?.userFrom;
     let untrusted = entry?.untrusted;
     let designated = entry?.designated;
     if (phrase) {
-      if (!user) user = containsPhrase(this.userText, value);
+      if (!user) {
+        user = containsPhrase(this.userText, value);
+        if (user) userDeclaredBy = this.declarations.find((each) => containsPhrase(each.text, value))?.by;
+      }
       if (untrusted === undefined) untrusted = this.findInUntrusted(value, false);
       if (designated === undefined) designated = this.findInUntrusted(value, true);
     }
     if (entry === undefined && !user && untrusted === undefined && designated === undefined) return NOWHERE;
-    return { user, structured: entry?.structured, untrusted, designated };
+    return {
+      user,
+      structured: entry?.structured,
+      untrusted,
+      designated,
+      undeclared: entry?.undeclared,
+      userDeclaredBy: user ? userDeclaredBy : undefined,
+    };
   }
 
   /**
@@ -143,18 +200,20 @@ export class SessionDataflow implements DataflowView {
     return this.values.get(value)?.tenants;
   }
 
-  /** @internal used by the output walker */
+  /** @internal used by the output walkers; `field`: where in the output (JSON Pointer). */
   note(
     value: string,
     source: SourceRecord,
-    origin: 'structured' | 'untrusted' | 'designated',
+    origin: 'structured' | 'untrusted' | 'designated' | 'undeclared',
     tenant: string | undefined,
+    field: string,
   ): void {
     if (value.length === 0) return;
     const entry = this.entry(value);
-    if (origin === 'structured') entry.structured ??= source;
-    else if (origin === 'designated') entry.designated ??= source;
-    else entry.untrusted ??= source;
+    if (origin === 'structured') entry.structured ??= { ...source, field };
+    else if (origin === 'designated') entry.designated ??= { ...source, field };
+    else if (origin === 'undeclared') entry.undeclared ??= { ...source, field };
+    else entry.untrusted ??= { ...source, field };
     if (tenant !== undefined) {
       entry.tenants ??= new Map();
       if (!entry.tenants.has(tenant)) entry.tenants.set(tenant, source);
@@ -162,9 +221,9 @@ export class SessionDataflow implements DataflowView {
   }
 
   /** @internal used by the output walker */
-  noteUntrustedText(text: string, source: SourceRecord, designated: boolean): void {
+  noteUntrustedText(text: string, source: SourceRecord, designated: boolean, field: string): void {
     const lower = text.toLowerCase();
-    this.untrustedTexts.push({ text: lower, source, designated });
+    this.untrustedTexts.push({ text: lower, source: { ...source, field }, designated });
     this.untrustedChars += lower.length;
     while (this.untrustedChars > MAX_UNTRUSTED_CHARS && this.untrustedTexts.length > 1) {
       const dropped = this.untrustedTexts.shift();
@@ -177,9 +236,11 @@ export class SessionDataflow implements DataflowView {
     if (entry === undefined) {
       entry = {
         user: false,
+        userFrom: undefined,
         structured: undefined,
         untrusted: undefined,
         designated: undefined,
+        undeclared: undefined,
         tenants: undefined,
       };
       // bounded: past the limit the oldest value is forgotten (Map keeps insertion order)
@@ -238,22 +299,27 @@ class OutputWalker {
     this.ambiguousKinds = designated ? ambiguousKinds(output) : new Set();
   }
 
-  walk(value: unknown, trust: Trust, depth: number): void {
+  /** `path`: JSON Pointer of `value` in the output, for provenance links. */
+  walk(value: unknown, trust: Trust, depth: number, path: string): void {
     if (depth > 64 || value === null || value === undefined) return;
     if (typeof value === 'string') {
-      this.text(value, trust);
+      // MCP servers often return JSON as text: its fields are where values come from
+      const parsed = jsonIn(value);
+      if (parsed !== undefined) this.walk(parsed, trust, depth + 1, `${path}#`);
+      else this.text(value, trust, path);
     } else if (typeof value === 'number' || typeof value === 'bigint') {
       if (trust !== Trust.Untrusted || this.tenant !== undefined)
-        this.note(String(value), trust === Trust.Untrusted);
+        this.note(String(value), trust === Trust.Untrusted, path);
     } else if (Array.isArray(value)) {
-      for (const item of value) this.walk(item, trust, depth + 1);
+      for (const [index, item] of value.entries()) this.walk(item, trust, depth + 1, `${path}/${index}`);
     } else if (typeof value === 'object') {
       for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+        const childPath = `${path}/${pointerToken(key)}`;
         // keys are field names or the names asked for: indexed whole, not scanned (unless untrusted)
         const keyTrusted = trust !== Trust.Untrusted || this.spec?.trustedKeys === true;
-        if (keyTrusted) this.note(normalizeWhole(key), false);
-        else this.text(key, Trust.Untrusted);
-        this.walk(child, this.fieldTrust(key, trust), depth + 1);
+        if (keyTrusted) this.note(normalizeWhole(key), false, childPath);
+        else this.text(key, Trust.Untrusted, childPath);
+        this.walk(child, this.fieldTrust(key, trust), depth + 1, childPath);
       }
     }
   }
@@ -264,44 +330,105 @@ class OutputWalker {
     return inherited;
   }
 
-  private text(text: string, trust: Trust): void {
+  private text(text: string, trust: Trust, path: string): void {
     if (text.length === 0) return;
     const untrusted = trust === Trust.Untrusted || (trust === Trust.Structured && isProse(text));
     if (untrusted) {
       this.sawUntrusted = true;
       if (!this.sawInstructions && looksLikeInstructions(text)) this.sawInstructions = true;
-      this.flow.noteUntrustedText(text, this.source, this.designated);
+      this.flow.noteUntrustedText(text, this.source, this.designated, path);
     } else if (text.length <= MAX_WHOLE_VALUE) {
-      this.note(normalizeWhole(text), false);
+      this.note(normalizeWhole(text), false, path);
     }
     if (!untrusted && text.includes('\n')) {
       // trusted multi-line text is often a list ("Hotel Names: A\nB\nC"): each line is a value
-      for (const line of text.split('\n')) this.structuredLine(line);
+      for (const line of text.split('\n')) this.structuredLine(line, path);
     } else if (!untrusted && text.includes(': ')) {
-      this.structuredLine(text);
+      this.structuredLine(text, path);
     }
     for (const found of extractIdentifiers(text, INDEXED_KINDS)) {
       const vouched = !this.ambiguousKinds.has(found.kind);
-      this.note(found.value, untrusted, vouched);
-      if (found.kind === 'url') this.note(hostOf(found.value), untrusted, vouched);
+      this.note(found.value, untrusted, path, vouched);
+      if (found.kind === 'url') this.note(hostOf(found.value), untrusted, path, vouched);
     }
-    if (this.tenant !== undefined) for (const number of extractNumbers(text)) this.note(number, untrusted);
+    if (this.tenant !== undefined)
+      for (const number of extractNumbers(text)) this.note(number, untrusted, path);
   }
 
   /** `Key: value, Key: value` or a bare list item: the values are structured values. */
-  private structuredLine(line: string): void {
+  private structuredLine(line: string, path: string): void {
     const trimmed = line.trim();
     if (trimmed.length === 0 || trimmed.length > MAX_WHOLE_VALUE) return;
-    this.note(normalizeWhole(trimmed), false);
+    this.note(normalizeWhole(trimmed), false, path);
     for (const part of trimmed.split(/,\s+/)) {
       const colon = part.indexOf(': ');
-      if (colon !== -1) this.note(normalizeWhole(part.slice(colon + 2)), false);
+      if (colon !== -1) this.note(normalizeWhole(part.slice(colon + 2)), false, path);
     }
   }
 
-  private note(value: string, untrusted: boolean, vouched = false): void {
+  private note(value: string, untrusted: boolean, path: string, vouched = false): void {
     const origin = !untrusted ? 'structured' : this.designated && vouched ? 'designated' : 'untrusted';
-    this.flow.note(value, this.source, origin, this.tenant);
+    this.flow.note(value, this.source, origin, this.tenant, path);
+  }
+}
+
+/**
+ * Walks the output of a tool the catalogue does not describe: whole short strings, the lines of
+ * `key: value` text and identifiers, each as an `undeclared` origin with its field (links only).
+ */
+class UndeclaredWalker {
+  constructor(
+    private readonly flow: SessionDataflow,
+    private readonly source: SourceRecord,
+  ) {}
+
+  walk(value: unknown, path: string, depth: number): void {
+    if (depth > 64 || value === null || value === undefined) return;
+    const parsed = typeof value === 'string' ? jsonIn(value) : undefined;
+    if (parsed !== undefined) this.walk(parsed, `${path}#`, depth + 1);
+    else if (typeof value === 'string') this.text(value, path);
+    else if (typeof value === 'number' || typeof value === 'bigint') this.note(String(value), path);
+    else if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) this.walk(item, `${path}/${index}`, depth + 1);
+    } else if (typeof value === 'object') {
+      for (const [key, child] of Object.entries(value as Record<string, unknown>))
+        this.walk(child, `${path}/${pointerToken(key)}`, depth + 1);
+    }
+  }
+
+  private text(text: string, path: string): void {
+    if (text.length === 0) return;
+    if (text.length <= MAX_WHOLE_VALUE) this.note(normalizeWhole(text), path);
+    for (const line of text.split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed.length === 0 || trimmed.length > MAX_WHOLE_VALUE) continue;
+      this.note(normalizeWhole(trimmed), path);
+      const colon = trimmed.indexOf(': ');
+      if (colon !== -1) this.note(normalizeWhole(trimmed.slice(colon + 2)), path);
+    }
+    for (const found of extractIdentifiers(text, INDEXED_KINDS)) this.note(found.value, path);
+  }
+
+  private note(value: string, path: string): void {
+    this.flow.note(value, this.source, 'undeclared', undefined, path);
+  }
+}
+
+/** Largest text of an output that is tried as JSON. */
+const MAX_PARSED_TEXT = 1_000_000;
+
+/**
+ * The object or array a string holds as JSON (a field path then goes on inside it, after `#`), or
+ * undefined when it is not one.
+ */
+function jsonIn(text: string): object | undefined {
+  const first = text[0];
+  if ((first !== '{' && first !== '[') || text.length > MAX_PARSED_TEXT) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Tracer } from '@opentelemetry/api';
+import { findArgumentSources } from '../dataflow/argument-links.js';
 import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
 import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import { observeOutput } from '../policy/observe-output.js';
@@ -28,6 +29,7 @@ import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
+import type { CallProvenanceRecord } from '../spec/provenance.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
 import type { Compensates, ReversalFacts } from '../spec/reversal.js';
 import type { StandingCheck, StandingSubject } from '../spec/standing.js';
@@ -173,6 +175,8 @@ class DecidedCall {
     /** Whether limit counters were reserved for it (given back if it does not run). */
     readonly reserved: boolean,
     readonly links: readonly AuditLink[],
+    /** Where the argument values came from, and the request the call declared (issue 18). */
+    readonly provenance: CallProvenanceRecord | undefined,
     /** What the tool runs with (redacted arguments, see policy/screen-arguments) and the redaction in force. */
     readonly executeArgs: Record<string, unknown>,
     readonly redaction: RedactionPolicy | undefined,
@@ -195,6 +199,7 @@ class DecidedCall {
       this.decisionLatencyUs,
       this.reserved,
       this.links,
+      this.provenance,
       this.executeArgs,
       this.redaction,
       this.subject,
@@ -296,6 +301,8 @@ export class Harness {
   private readonly counters: CounterStore;
   /** The session state decisions read: projections of the audit log (harness/session-states). */
   private readonly states: SessionStates;
+  /** Requests declared for a session (`declareUserInput`) that no intent record carries yet. */
+  private readonly undeclaredRequests = new Map<string, string>();
   private readonly policy: PolicyHandle;
   private readonly audit: AuditLog;
   private readonly approvals: ApprovalHandler | undefined;
@@ -341,11 +348,14 @@ export class Harness {
    * Declares the user's own request for a session as trusted input: values in it (addresses, accounts,
    * names) count as given by the user, not derived from tool output. Adapters that see the prompt call
    * this; in gateway mode nobody does, and values never seen in any output do not count as derived.
-   * Kept with this process's copy of the session state (the audit log does not hold it yet): it is
-   * lost when that copy leaves memory, which can only make flow rules stricter.
+   * The session's next call carries it onto the record (its intent's `provenance.request`, `via:
+   * session`), from where every process rebuilds it; until then it is kept with this process's copy of
+   * the session state only.
    */
   async declareUserInput(sessionId: string, text: string): Promise<void> {
+    if (text.length === 0) return;
     (await this.projectionOf(sessionId)).dataflow.recordUserInput(text);
+    this.undeclaredRequests.set(sessionId, text);
   }
 
   /**
@@ -361,7 +371,7 @@ export class Harness {
     output: unknown,
   ): Promise<void> {
     const projection = await this.projectionOf(sessionId);
-    observeOutput(projection.policy, projection.dataflow, { decisionId, tool, args }, output);
+    observeOutput(projection.policy, projection.dataflow, { decisionId, tool, args, sessionId }, output);
   }
 
   /** What a session has seen so far (labels, value origins), as the audit log says now; read-only. */
@@ -1004,6 +1014,7 @@ export class Harness {
       intent.decisionLatencyUs,
       false, // a reservation another process made is not given back from here (budget lost, never exceeded)
       [],
+      intent.provenance,
       intent.args,
       policy.redaction,
       { agentIds: [intent.principal.agentId, ...intent.principal.delegatedBy] },
@@ -1248,19 +1259,34 @@ export class Harness {
     const refusal = options.refusal ?? reservedSessionRefusal(parsed.data.sessionId, options.compensates);
     const compiled = policy.reversalOf(parsed.data.tool);
     const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
+    const declared = this.requestOf(parsed.data.sessionId, trustedInput, decisionId);
     const oneTrip =
-      refusal === undefined
-        ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, trustedInput, now, reversal)
+      refusal === undefined && declared === undefined
+        ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, now, reversal)
         : undefined;
+    let read: SessionStateRead | undefined;
+    if (oneTrip === undefined) read = await this.stateFor(policy, parsed.data, subject, declared, now);
     const { decided, reserved } =
       oneTrip ??
       (await this.decideAndReserve(policy, decisionId, {
         call: parsed.data,
         now,
         reversal,
-        ...withRefusal(await this.stateFor(policy, parsed.data, subject, trustedInput, now), refusal),
+        ...withRefusal(read as SessionStateRead, refusal),
       }));
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
+    // where the arguments came from: after the decision (it does not depend on it), for every call
+    // this enforcement point did not refuse before asking the policy
+    const argumentProvenance =
+      refusal === undefined && read?.refusal === undefined
+        ? await this.provenanceOf(
+            policy,
+            parsed.data,
+            read?.state.dataflow,
+            declared,
+            read?.recorded === true,
+          )
+        : undefined;
     return new DecidedCall(
       decisionId,
       decided.call,
@@ -1270,6 +1296,7 @@ export class Harness {
       latencyUs,
       reserved,
       provenanceLinks(provenance),
+      argumentProvenance,
       // a compensation runs with the captured values; what is decided and recorded is their summary
       options.executeArgs !== undefined && decided.decision.effect !== 'deny'
         ? options.executeArgs
@@ -1491,13 +1518,11 @@ export class Harness {
     decisionId: string,
     call: ToolCall,
     subject: StandingSubject,
-    trustedInput: string | undefined,
     now: number,
     reversal: ReversalFacts,
   ): Promise<{ decided: CallDecision; reserved: boolean } | undefined> {
     const reserveAndRead = this.counters.reserveAndReadLog?.bind(this.counters);
-    if (reserveAndRead === undefined || trustedInput !== undefined || !policy.readsSession(call))
-      return undefined;
+    if (reserveAndRead === undefined || !policy.readsSession(call)) return undefined;
     let reserved = false;
     try {
       const lineage = [...call.principal.parentSessions, call.sessionId];
@@ -1566,8 +1591,7 @@ export class Harness {
       history: own.history,
       labels: [],
     };
-    const dataflow =
-      projections.length === 1 ? own.dataflow : new LineageDataflow(projections.map((each) => each.dataflow));
+    const dataflow = lineageView(projections);
     const refusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
     return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal };
   }
@@ -1598,9 +1622,9 @@ export class Harness {
     policy: PreparedPolicy,
     call: ToolCall,
     subject: StandingSubject,
-    trustedInput: string | undefined,
+    request: PendingRequest | undefined,
     now: number,
-  ): Promise<{ state: DecisionState; refusal: Diagnostic | undefined }> {
+  ): Promise<SessionStateRead> {
     let view: SessionView = { id: call.sessionId, status: 'active', startedAt: now, history: [], labels: [] };
     try {
       const session = this.sessions.ensure
@@ -1614,18 +1638,73 @@ export class Harness {
         labels: [],
       };
       const refusal = this.checkOwner(session.id, session.agentId, call) ?? this.standing?.check(subject);
-      const declares = typeof trustedInput === 'string' && trustedInput.length > 0;
-      if (refusal !== undefined || !(declares || policy.readsSession(call)))
+      if (refusal !== undefined || !(request !== undefined || policy.readsSession(call)))
         return { state: { session: view, counters: NO_COUNTERS }, refusal };
       const projections = await this.states.read(policy, [...call.principal.parentSessions, call.sessionId]);
-      if (declares) (projections.at(-1) as SessionProjection).dataflow.recordUserInput(trustedInput);
-      return this.stateFromProjections(session, call, projections);
+      // recorded with this call's intent when the session did not have it on record yet
+      const recorded =
+        request !== undefined &&
+        (projections.at(-1) as SessionProjection).dataflow.recordUserInput(request.text, request.decisionId);
+      if (recorded && request?.via === 'session') this.undeclaredRequests.delete(call.sessionId);
+      return { ...this.stateFromProjections(session, call, projections), recorded };
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
       return {
         state: { session: view, counters: NO_COUNTERS },
         refusal: stateUnavailable('the session state', error),
       };
+    }
+  }
+
+  /**
+   * The user's request this call declares: its own (`trustedInput`), or one declared for the session
+   * (`declareUserInput`) that no record carries yet.
+   */
+  private requestOf(
+    sessionId: string,
+    trustedInput: string | undefined,
+    decisionId: string,
+  ): PendingRequest | undefined {
+    if (typeof trustedInput === 'string' && trustedInput.length > 0)
+      return { text: trustedInput, via: 'call', decisionId };
+    const declared = this.undeclaredRequests.get(sessionId);
+    return declared === undefined ? undefined : { text: declared, via: 'session', decisionId };
+  }
+
+  /**
+   * Where the call's argument values came from (dataflow/argument-links), from the data flow the
+   * decision read or, when it read none, the session's as the log says now; and the request it puts on
+   * record. Links explain, they do not decide: a state that cannot be read leaves them `incomplete`.
+   */
+  private async provenanceOf(
+    policy: PreparedPolicy,
+    call: ToolCall,
+    read: DataflowView | undefined,
+    request: PendingRequest | undefined,
+    recordRequest: boolean,
+  ): Promise<CallProvenanceRecord> {
+    const declared: Pick<CallProvenanceRecord, 'request'> =
+      recordRequest && request !== undefined
+        ? { request: { text: redactRequest(policy, request.text), via: request.via } }
+        : {};
+    let view = read;
+    try {
+      if (view === undefined) {
+        const projections = await this.states.read(policy, [
+          ...call.principal.parentSessions,
+          call.sessionId,
+        ]);
+        view = lineageView(projections);
+      }
+      const found = findArgumentSources(call.args, view, call.sessionId);
+      return {
+        ...declared,
+        sources: found.sources,
+        ...(found.truncated ? { truncated: true as const } : {}),
+        ...(view.complete ? {} : { incomplete: true as const }),
+      };
+    } catch {
+      return { ...declared, sources: [], incomplete: true };
     }
   }
 
@@ -1667,6 +1746,7 @@ export class Harness {
     const { taken, compensates } = decided.reversal;
     if (taken?.record !== undefined) event.reversal = taken.record;
     if (compensates !== undefined) event.compensates = compensates;
+    if (decided.provenance !== undefined) event.provenance = decided.provenance;
     try {
       // the captured state is durable in the same commit as the intent, or neither is
       await this.audit.append(
@@ -2063,6 +2143,37 @@ function stateUnavailable(what: string, error: unknown): Diagnostic {
     code: 'state_unavailable',
     message: `${what} could not be read from the store, call refused: ${describeError(error)}`,
   };
+}
+
+/** The data flow of a session seen with the sessions it was delegated from (outermost first). */
+function lineageView(projections: readonly SessionProjection[]): DataflowView {
+  return projections.length === 1
+    ? (projections[0] as SessionProjection).dataflow
+    : new LineageDataflow(projections.map((each) => each.dataflow));
+}
+
+/** The user's request as recorded: redacted as the policy says; withheld when it cannot be screened. */
+function redactRequest(policy: PreparedPolicy, text: string): string {
+  try {
+    return policy.redaction?.redactRequest(text) ?? text;
+  } catch {
+    return '[request withheld: it could not be screened for secrets]';
+  }
+}
+
+/** A user's request declared for a call, before it is on record. */
+interface PendingRequest {
+  readonly text: string;
+  readonly via: 'call' | 'session';
+  /** The call whose intent will carry it. */
+  readonly decisionId: string;
+}
+
+/** What the decision read about the session, and whether this call puts a declared request on record. */
+interface SessionStateRead {
+  readonly state: DecisionState;
+  readonly refusal: Diagnostic | undefined;
+  readonly recorded?: boolean;
 }
 
 function provenanceLinks(provenance: CallProvenance | undefined): AuditLink[] {

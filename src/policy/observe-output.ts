@@ -20,14 +20,26 @@ export function observeOutput(
     readonly decisionId: string;
     readonly tool: ToolRef;
     readonly args: Readonly<Record<string, unknown>>;
+    readonly sessionId?: string;
   },
   output: unknown,
 ): void {
+  const source = {
+    decisionId: call.decisionId,
+    tool: `${call.tool.server}/${call.tool.name}`,
+    ...(call.sessionId !== undefined ? { sessionId: call.sessionId } : {}),
+  };
+  const description = policy.toolDataflow(call.tool);
+  if (description === undefined) {
+    // for provenance links only: no flow rule reads it, so a failure here changes no decision
+    try {
+      flow.recordUndeclaredOutput(source, output);
+    } catch {}
+    return;
+  }
   try {
-    const description = policy.toolDataflow(call.tool);
-    if (description === undefined) return;
     flow.recordOutput(
-      { decisionId: call.decisionId, tool: `${call.tool.server}/${call.tool.name}` },
+      source,
       output,
       { untrusted: description.untrustedOutput, spec: description.output },
       call.args,

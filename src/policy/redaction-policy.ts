@@ -8,6 +8,7 @@
 import type { DetectorClass } from '../detect/detectors.js';
 import { DETECTOR_IDS } from '../detect/detectors.js';
 import {
+  type ActionFor,
   type RedactedValue,
   type RedactionAction,
   redactValue,
@@ -141,6 +142,19 @@ export class RedactionPolicy {
   /** Redacts a tool result; findings with action `block` mean the result must be withheld. */
   redactOutput(tool: ToolRef, facts: ToolFacts | undefined, output: unknown): RedactedValue {
     return redactValue(output, this.scanner, this.actionsFor('outputs', tool, facts));
+  }
+
+  /**
+   * The user's declared request as it is recorded (issue 18): what the policy would not let through
+   * in a tool result is replaced by its placeholder. Nothing is withheld whole — a finding whose
+   * action is `block` is replaced too — since the request is evidence, not a result for the agent.
+   */
+  redactRequest(text: string): string {
+    const actions: ActionFor = (detector, detectorClass) => {
+      const action = this.outputs.get(detector) ?? this.outputs.get(detectorClass) ?? 'allow';
+      return action === 'allow' ? 'allow' : 'redact';
+    };
+    return redactValue(text, this.scanner, actions).value as string;
   }
 
   /** Is this upstream a memory server under the memory guard? */

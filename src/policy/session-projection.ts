@@ -8,7 +8,8 @@
  * - History (sequence rules): a call joins when it was let through — an allowed call at its intent,
  *   pending until its outcome; a held or overridden call when its outcome says the tool was started —
  *   and leaves again if its outcome says it never started.
- * - Data flow (flow rules, labels): every output the agent saw, indexed as the policy's catalogue
+ * - Data flow (flow rules, labels, provenance links): the user's request declared with a call (its
+ *   intent's `provenance.request`) and every output the agent saw, indexed as the policy's catalogue
  *   describes the tool (policy/observe-output, as live calls and recorded traffic do).
  *
  * The projection depends on the policy (its catalogue says how outputs are indexed): one per policy.
@@ -54,6 +55,9 @@ export class SessionProjection {
     const time = Date.parse(intent.time);
     this.agentId ??= intent.principal.agentId;
     this.startedAt ??= time;
+    // the user's request declared with the call is the session's from then on, in every process
+    const request = intent.provenance?.request;
+    if (request !== undefined) this.dataflow.recordUserInput(request.text, intent.decisionId);
     const call: OpenCall = { intent, entry: undefined };
     if (intent.decision.effect === 'allow') {
       call.entry = { tool: intent.tool, args: intent.args, at: time, outcome: 'pending' };

@@ -11,6 +11,10 @@ export interface SourceRecord {
   readonly decisionId: string;
   /** `server/name` of the tool. */
   readonly tool: string;
+  /** JSON Pointer of the field of the output the value sat in (provenance links). */
+  readonly field?: string;
+  /** The session of the call (set by session projections; tells a delegation hop). */
+  readonly sessionId?: string;
 }
 
 export interface ValueOrigins {
@@ -26,6 +30,13 @@ export interface ValueOrigins {
    * the agent with instructions.
    */
   readonly designated: SourceRecord | undefined;
+  /**
+   * First output of a tool the catalogue says nothing about that held the value (provenance links
+   * only: flow rules do not consult it, so an undescribed tool's output neither clears nor taints).
+   */
+  readonly undeclared?: SourceRecord | undefined;
+  /** With `user`: the decision id of the call whose intent record carries the request, when known. */
+  readonly userDeclaredBy?: string | undefined;
 }
 
 export interface DataflowView {

@@ -4,6 +4,7 @@
  * `call-outcome` with the same `decisionId`.
  */
 import { z } from 'zod';
+import { CallProvenanceRecordSchema } from '../provenance.js';
 import { CompensatesSchema, RecordedReversalSchema } from '../reversal.js';
 import { AuditDecisionSchema, CallRecordBaseV1, callIndexFields } from './call-fields.js';
 import type { RecordKind } from './record-kind.js';
@@ -24,6 +25,12 @@ export const CallIntentEventSchema = z.strictObject({
   reversal: RecordedReversalSchema.optional(),
   /** This call is a rollback's compensation of another call. Absent: an ordinary call. */
   compensates: CompensatesSchema.optional(),
+  /**
+   * Where the argument values came from and the user's request declared with the call (issue 18,
+   * spec/provenance). Absent: written before this field existed, or by a pipeline that did not look
+   * (dry runs); then nothing is known about the arguments' sources.
+   */
+  provenance: CallProvenanceRecordSchema.optional(),
 });
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 
