@@ -139,6 +139,11 @@ export interface HarnessOptions {
    * the tracer of telemetry/tracing when tracing is configured. Without one nothing is traced, at no cost.
    */
   readonly tracer?: Tracer;
+  /**
+   * For the benchmark that prices it (bench/provenance-links) and nothing else: `false` records no
+   * argument provenance. No configuration sets it; every entry point records links.
+   */
+  readonly argumentLinks?: boolean;
 }
 
 export interface HeldCallOptions {
@@ -314,6 +319,7 @@ export class Harness {
   private readonly standing: StandingCheck | undefined;
   private readonly heldCalls: HeldCallOptions | undefined;
   private readonly tracer: Tracer | undefined;
+  private readonly argumentLinks: boolean;
   /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
   private readonly openCalls = new OpenCallMemory<OpenCall>();
   private readonly callLocks = new KeyedLock();
@@ -342,6 +348,7 @@ export class Harness {
     this.heldCalls = options.heldCalls;
     this.observer = options.observer;
     this.tracer = options.tracer;
+    this.argumentLinks = options.argumentLinks !== false;
   }
 
   /**
@@ -1278,7 +1285,7 @@ export class Harness {
     // where the arguments came from: after the decision (it does not depend on it), for every call
     // this enforcement point did not refuse before asking the policy
     const argumentProvenance =
-      refusal === undefined && read?.refusal === undefined
+      this.argumentLinks && refusal === undefined && read?.refusal === undefined
         ? await this.provenanceOf(
             policy,
             parsed.data,
