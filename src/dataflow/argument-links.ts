@@ -81,20 +81,17 @@ class SourceFinder {
     if (value.length === 0) return false;
     let origins = this.view.origins(value, false);
     let how = match;
-    if (
-      !seenAnywhere(origins) &&
-      wholeValue &&
-      value.length >= 3 &&
-      this.phraseSearches < MAX_PHRASE_SEARCHES
-    ) {
-      this.phraseSearches++;
-      origins = this.view.origins(value, true);
-      how = 'phrase';
-    }
     // a URL is as much the page's as its host's: `site.com/page` was seen when `site.com` was
     const host = hostOf(value);
     if (!seenAnywhere(origins) && host !== value && host.includes('.'))
       origins = this.view.origins(host, false);
+    // the Map first; a scan of the untrusted text only for a short whole value it does not know
+    const searchable = wholeValue && value.length >= 3 && this.phraseSearches < MAX_PHRASE_SEARCHES;
+    if (!seenAnywhere(origins) && searchable) {
+      this.phraseSearches++;
+      origins = this.view.origins(value, true);
+      how = 'phrase';
+    }
     if (!seenAnywhere(origins)) return false;
     if (origins.user) this.add(withFrom({ arg, match: how, trust: 'user' }, origins.userDeclaredBy));
     this.addSource(arg, how, 'trusted', origins.structured);
