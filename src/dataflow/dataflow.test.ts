@@ -326,4 +326,25 @@ describe('tenant check', () => {
       valueTenant: 'acme',
     });
   });
+
+  it('follows fields into JSON text, keeping a long text untrusted as it was before it was parsed', () => {
+    const flow = new SessionDataflow();
+    const short = JSON.stringify({ email: 'ada@example.com' });
+    const long = JSON.stringify({ email: 'eve@evil.test', filler: 'x'.repeat(3_000) });
+    flow.recordOutput(
+      WEB,
+      { content: [{ text: short }, { text: long }] },
+      { untrusted: false, spec: undefined },
+      {},
+    );
+    expect(flow.origins('ada@example.com', false).structured).toEqual({
+      ...WEB,
+      field: '/content/0/text#/email',
+    });
+    expect(flow.origins('eve@evil.test', false).structured).toBeUndefined();
+    expect(flow.origins('eve@evil.test', false).untrusted).toEqual({
+      ...WEB,
+      field: '/content/1/text#/email',
+    });
+  });
 });
