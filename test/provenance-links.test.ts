@@ -298,3 +298,43 @@ describe('across a delegation hop', () => {
     });
   });
 });
+
+describe('calls whose tool the agent runs (remote protocol, adapters)', () => {
+  it('records links and the declared request on calls opened through Harness.open', async () => {
+    const log = openLog();
+    const h = harnessOn(log);
+    const caller = { principal: { agentId: 'framework-agent' }, sessionId: 'r1' };
+    const opened = await h.open({
+      ...caller,
+      tool: { server: 'crm', name: 'get_contact' },
+      args: { id: 'ada' },
+      trustedInput: 'Send Ada a note, her id is ada',
+    });
+    if (!opened.ok) throw new Error(opened.message);
+    const read = opened.state.id;
+    const completed = await h.complete(caller as never, read, { ok: true, result: CONTACT });
+    expect(completed.ok).toBe(true);
+    const sent = await h.open({
+      ...caller,
+      tool: { server: 'mail', name: 'send' },
+      args: { to: 'ada@example.com' },
+    });
+    if (!sent.ok) throw new Error(sent.message);
+    const readIntent = await intentOf(log, 'r1', read);
+    expect(readIntent.provenance?.request).toEqual({ text: 'Send Ada a note, her id is ada', via: 'call' });
+    expect(sourcesAt(readIntent, '/id')).toContainEqual({
+      arg: '/id',
+      match: 'phrase',
+      trust: 'user',
+      from: read,
+    });
+    expect(sourcesAt(await intentOf(log, 'r1', sent.state.id), '/to')).toContainEqual({
+      arg: '/to',
+      match: 'value',
+      trust: 'trusted',
+      from: read,
+      tool: 'crm/get_contact',
+      field: '/email',
+    });
+  });
+});
