@@ -58,6 +58,7 @@ const BROWSER_FILES = [
   'test/console-dashboard-browser.test.ts',
   'test/console-layout.test.ts',
   'test/console-oidc-browser.test.ts',
+  'test/console-provenance-browser.test.ts',
   'test/console-rollback-browser.test.ts',
   'test/readme-quickstart.test.ts',
 ];

@@ -7,6 +7,7 @@
  * The session cookie is HttpOnly; the CSRF token is kept in memory and sent on every write.
  */
 import { viewDashboard } from './dashboard.js';
+import { provenanceGraph } from './provenance-graph.js';
 
 const state = {
   user: undefined,
@@ -63,6 +64,7 @@ const SAFE_ATTRIBUTES = new Set([
   'aria-labelledby',
   'aria-expanded',
   'aria-hidden',
+  'aria-live',
   'checked',
 ]);
 
@@ -390,6 +392,8 @@ async function viewSession(id) {
           )
         : null,
     ),
+    // where each call's argument values came from, as a graph (issue 18)
+    steps.length > 0 ? provenanceGraph({ h, definitions, count }, id, steps) : null,
     h('h2', {}, `Timeline (${count(steps.length, 'call')}, updating live)`),
     steps.length === 0
       ? h('p', { class: 'muted' }, 'No calls yet.')
@@ -523,6 +527,7 @@ function stepDetails(step) {
           ? step.links.map((link) => `${link.rel}: ${link.id}`).join('; ')
           : 'no earlier output fed this call',
       ],
+      ['Argument sources', argumentSources(step.provenance)],
       [
         'Approval',
         outcome?.approval
@@ -568,6 +573,21 @@ function stepDetails(step) {
         ]
       : null,
   ];
+}
+
+/** `to ← crm/get_contact /notes (untrusted); body: model's own`: the step's provenance in one line. */
+function argumentSources(provenance) {
+  if (!provenance) return undefined;
+  const parts = provenance.sources.map((source) => {
+    if (source.trust === 'none') return `${source.arg}: model's own`;
+    const where =
+      source.trust === 'user' ? "the user's request" : [source.tool, source.field].filter(Boolean).join(' ');
+    const session = source.session ? ` in session ${source.session}` : '';
+    return `${source.arg} ← ${where}${session} (${source.trust})`;
+  });
+  if (provenance.truncated) parts.push('more values than listed');
+  if (provenance.incomplete) parts.push("data flow incomplete: a model's own value may hide a source");
+  return parts.join('; ') || 'no argument values';
 }
 
 // ---------- rollback (issue 16) ----------

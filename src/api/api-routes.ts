@@ -10,6 +10,7 @@ import { AuditEventV1Schema } from '../spec/audit-event.js';
 import { DecisionSchema } from '../spec/decision.js';
 import { AgentRecordV1Schema, RevocationV1Schema } from '../spec/identity.js';
 import { ApprovalRecordSchema, ApprovalStatusSchema, SessionSummarySchema } from '../spec/oversight.js';
+import { CallProvenanceRecordSchema } from '../spec/provenance.js';
 import { CompensatesSchema, ReversalKindSchema } from '../spec/reversal.js';
 import { PrincipalSchema, SessionStatusSchema, ToolRefSchema } from '../spec/tool-call.js';
 import { ApiErrorSchema } from './api-errors.js';
@@ -95,6 +96,12 @@ export const TimelineStepSchema = z.strictObject({
   intent: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
   outcome: z.strictObject({ seq: z.number(), event: AuditEventV1Schema }).optional(),
   links: z.array(z.strictObject({ rel: z.string(), id: z.string() })),
+  /**
+   * Where its argument values came from (the call, the output field and its trust; `none`: the
+   * model's own) and the user's request it declared, as its intent recorded them (issue 18). Absent
+   * for an intent recorded before argument provenance was, or a call without an intent record.
+   */
+  provenance: CallProvenanceRecordSchema.optional(),
   /** How the call can be undone, as its intent recorded it (`undeclared` when it recorded nothing). */
   reversal: z.strictObject({ kind: ReversalKindSchema, reason: z.string().optional() }).optional(),
   /** Whether the call changes anything: false for a tool the policy's catalogue says only reads. */

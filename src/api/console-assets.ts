@@ -1,8 +1,9 @@
 /**
  * @module api/console-assets
- * Serves the web console: plain HTML, one CSS file and its ES modules (the app and the dashboard page) from `console/` at the package
- * root (no build step). Only the files listed here are served, read once at start-up, each with its
- * exact content type, so nothing else on disk can be reached through the console's paths.
+ * Serves the web console: plain HTML, one CSS file and its ES modules (the app, the dashboard page and
+ * the session page's provenance graph) from `console/` at the package root (no build step). Only the
+ * files listed here are served, read once at start-up, each with its exact content type, so nothing
+ * else on disk can be reached through the console's paths.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/console/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/console/provenance-graph.js': { file: 'provenance-graph.js', type: 'text/javascript; charset=utf-8' },
   '/console/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 

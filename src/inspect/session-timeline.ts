@@ -1,13 +1,16 @@
 /**
  * @module inspect/session-timeline
  * Reconstructs a session from the audit log, step by step: each call with its decision, its outcome
- * and its provenance (the calls whose outputs fed it, the delegating call), and the posture of the
- * session (issue 16): which of its calls can be undone, as each intent recorded it, which a rollback
- * undid (read from the session's rollback session), and for a compensation, the call it undoes. The
- * library behind `reins audit show-session`, `reins sessions show` and the console's session view.
+ * and its provenance (the calls whose outputs fed it, the delegating call, and where each argument
+ * value came from: the call, the output field and its trust, or the user's declared request, issue
+ * 18), and the posture of the session (issue 16): which of its calls can be undone, as each intent
+ * recorded it, which a rollback undid (read from the session's rollback session), and for a
+ * compensation, the call it undoes. The library behind `reins audit show-session`, `reins sessions
+ * show` and the console's session view.
  */
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
+import type { CallProvenanceRecord } from '../spec/provenance.js';
 import {
   type Compensates,
   isRollbackSession,
@@ -26,6 +29,12 @@ export interface SessionStep {
   readonly outcome: { readonly seq: number; readonly event: CallOutcomeEvent } | undefined;
   /** Provenance declared on the intent (inputs, parent); the intent link of the outcome is implied. */
   readonly links: readonly AuditLink[];
+  /**
+   * Where its argument values came from and the user's request it declared, as its intent recorded
+   * them (spec/provenance); undefined for an intent written before argument provenance was recorded,
+   * or when the intent is missing.
+   */
+  readonly provenance: CallProvenanceRecord | undefined;
   /** How the call can be undone, as its intent recorded it; `undeclared` when it recorded nothing. */
   readonly reversal: StepReversal | undefined;
   /**
@@ -96,6 +105,7 @@ export async function sessionTimeline(
       intent: step.intent,
       outcome: step.outcome,
       links: intent?.links ?? [],
+      provenance: intent?.provenance,
       reversal: intent ? reversalOf(intent) : undefined,
       changes: intent ? changes(intent, options.policy) : undefined,
       ran: ran(intent, step.outcome?.event),

@@ -48,6 +48,7 @@ export function mountSessionRoutes(app: ControlApp, services: ControlServices): 
           delegatedBy: [...step.delegatedBy],
           tool: step.tool,
           links: step.links.map((link) => ({ rel: link.rel, id: link.id })),
+          ...(step.provenance ? { provenance: step.provenance } : {}),
           ...(step.intent ? { intent: step.intent } : {}),
           ...(step.outcome ? { outcome: step.outcome } : {}),
           ...(step.reversal ? { reversal: { ...step.reversal } } : {}),
