@@ -1,7 +1,8 @@
 /**
  * @module cli/audit-commands
  * `reins audit ...`: verify the chain and its signed checkpoints, query records, reconstruct a
- * session, show the public key, sign a checkpoint now, and prune old records.
+ * session, trace a call's argument values back to where they came from, show the public key, sign a
+ * checkpoint now, and prune old records.
  */
 
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -9,12 +10,20 @@ import type { Command } from 'commander';
 import { readCheckpoints } from '../export/checkpoint-file.js';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
+import { findCallRecords } from '../harness/open-calls.js';
+import {
+  formatTrace,
+  listTraceEnds,
+  type RecordLookup,
+  traceProvenance,
+} from '../inspect/provenance-trace.js';
 import { describeReversal, sessionTimeline } from '../inspect/session-timeline.js';
 import { type AuditCheckpointV1, DEFAULT_CHECKPOINT_EVERY } from '../spec/audit-checkpoint.js';
 import { type AuditEventV1, indexFieldsOf } from '../spec/audit-event.js';
 import { parseDuration } from '../spec/duration.js';
 import { describeError } from '../spec/errors.js';
-import type { AuditLog, AuditQuery } from '../store/audit-log.js';
+import type { CallProvenanceRecord } from '../spec/provenance.js';
+import { type AuditLog, type AuditQuery, MAX_QUERY_LIMIT } from '../store/audit-log.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import {
   checkpointPublicKeyPem,
@@ -244,6 +253,7 @@ export async function showSession(
             `   #${step.intent?.seq} ${intent.time} ${intent.decision.effect.toUpperCase()} — ${intent.decision.reasons.join('; ')}`,
           );
           io.out(`   args: ${truncate(JSON.stringify(intent.args), 160)}`);
+          for (const line of describeProvenance(intent.provenance)) io.out(`   ${line}`);
           if (intent.decision.matchedRules.length > 0)
             io.out(`   rules: ${intent.decision.matchedRules.join(', ')}`);
           if (intent.decision.shadow) io.out(`   shadow: ${intent.decision.shadow.effect}`);
@@ -267,6 +277,100 @@ export async function showSession(
       return EXIT_OK;
     },
   );
+}
+
+/**
+ * A step's argument sources, one line per argument (`/to ← trusted from <decision>/email`), and the
+ * user's request when the step's record declared it.
+ */
+function describeProvenance(provenance: CallProvenanceRecord | undefined): string[] {
+  if (provenance === undefined) return ['sources: not recorded'];
+  const lines: string[] = [];
+  if (provenance.request)
+    lines.push(
+      `request (declared ${provenance.request.via === 'session' ? 'for the session' : 'with this call'}): ${truncate(JSON.stringify(provenance.request.text), 160)}`,
+    );
+  const byArgument = new Map<string, string[]>();
+  for (const source of provenance.sources) {
+    const from = source.from === undefined ? '' : ` from ${source.from}${source.field ?? ''}`;
+    const session = source.session === undefined ? '' : ` in session ${source.session}`;
+    const match = source.match === 'value' ? '' : ` as ${source.match}`;
+    const text =
+      source.trust === 'none' ? "none (the model's own)" : `${source.trust}${from}${session}${match}`;
+    byArgument.set(source.arg, [...(byArgument.get(source.arg) ?? []), text]);
+  }
+  if (byArgument.size > 0) lines.push('sources:');
+  for (const [arg, sources] of byArgument) lines.push(`  ${arg} ← ${sources.join(', ')}`);
+  if (provenance.truncated) lines.push('  (more values than the record lists)');
+  if (provenance.incomplete)
+    lines.push("  (the session's data flow was incomplete: a `none` may hide a source)");
+  return lines;
+}
+
+export interface TraceCommandOptions extends StoreOptions {
+  /** The call's session, when known: a faster lookup than by decision id alone. */
+  session?: string;
+  format: string;
+}
+
+/** `reins audit trace <decision-id>`: the call's argument values back to the user, untrusted text or the model. */
+export async function traceCall(
+  decisionId: string,
+  options: TraceCommandOptions,
+  io: CliIo,
+): Promise<number> {
+  if (options.format !== 'text' && options.format !== 'json')
+    return usage(io, `--format must be text or json, got \`${options.format}\``);
+  return withLog(
+    () => openReadableAuditLog(options),
+    io,
+    async (log) => {
+      const result = await traceProvenance(decisionId, recordLookup(log), {
+        ...(options.session ? { sessionId: options.session } : {}),
+        requestDeclared: (sessionId) => requestDeclaredIn(log, sessionId),
+      });
+      if (!result.ok) {
+        io.err(`reins audit trace: ${result.message}`);
+        return EXIT_FAILED;
+      }
+      if (options.format === 'json')
+        io.out(JSON.stringify({ ...result.trace, ends: listTraceEnds(result.trace) }, null, 2));
+      else io.out(formatTrace(result.trace).join('\n'));
+      return EXIT_OK;
+    },
+  );
+}
+
+/**
+ * Calls as the harness finds them (harness/open-calls: the session's index narrows, the decision id
+ * picks). A call named by its decision id alone, the trace's starting point, is first found among all
+ * intents (a scan: `--session` spares it); the sources it leads to name their sessions.
+ */
+function recordLookup(log: AuditLog): RecordLookup {
+  return async (sessionId, decisionId) => {
+    if (sessionId !== undefined) return findCallRecords(log, sessionId, decisionId);
+    const [found] = await log.query({ kind: 'call-intent', decisionId, order: 'desc', limit: 1 });
+    return found?.event.kind === 'call-intent' ? findCallRecords(log, found.event.sessionId, decisionId) : {};
+  };
+}
+
+/** Pages of a session's intents read to learn whether it declared a request; past them it is not known. */
+const REQUEST_SCAN_PAGES = 10;
+
+/** Whether any call of the session declared the user's request (or used a value from one). */
+async function requestDeclaredIn(log: AuditLog, sessionId: string): Promise<boolean | undefined> {
+  let afterSeq = 0;
+  for (let page = 0; page < REQUEST_SCAN_PAGES; page++) {
+    const records = await log.query({ sessionId, kind: 'call-intent', afterSeq, limit: MAX_QUERY_LIMIT });
+    for (const { event } of records) {
+      const provenance = event.kind === 'call-intent' ? event.provenance : undefined;
+      if (provenance?.request || provenance?.sources.some((source) => source.trust === 'user')) return true;
+    }
+    const last = records.at(-1);
+    if (last === undefined || records.length < MAX_QUERY_LIMIT) return false;
+    afterSeq = last.seq;
+  }
+  return undefined;
 }
 
 export function showPublicKey(options: StoreOptions, io: CliIo): number {
@@ -402,7 +506,7 @@ function writeLine(out: WriteStream | undefined, line: string, io: CliIo): Promi
   return new Promise((done) => out.once('drain', done));
 }
 
-/** `reins audit verify|query|show-session|export|public-key|checkpoint|prune`. */
+/** `reins audit verify|query|show-session|trace|export|public-key|checkpoint|prune`. */
 export function registerAuditCommands(program: Command, context: CommandContext): void {
   const { io } = context;
   const audit = program.command('audit').description('inspect, verify and maintain the audit log');
@@ -457,6 +561,22 @@ export function registerAuditCommands(program: Command, context: CommandContext)
     .option('--format <format>', 'table or json', 'table')
     .action(async (session: string, options: StoreOptions & { format: string }) => {
       context.exit(await showSession(session, options, io));
+    });
+  auditStore(audit.command('trace'))
+    .description(
+      "follow a call's argument values back to where they came from: the user's request, untrusted content, or the model",
+    )
+    .argument(
+      '<decision-id>',
+      'the decision id of the call (as `audit query` and `audit show-session` print it)',
+    )
+    .option(
+      '--session <id>',
+      "the call's session, if known (otherwise the call is searched for in the whole log)",
+    )
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (decisionId: string, options: TraceCommandOptions) => {
+      context.exit(await traceCall(decisionId, options, io));
     });
   auditStore(audit.command('export'))
     .description(
