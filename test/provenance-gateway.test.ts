@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type CallToolResult, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallIntentEvent } from '../src/spec/audit-event.js';
 import { type ArgumentSource, SESSION_REQUEST_META, USER_REQUEST_META } from '../src/spec/provenance.js';
 import { MAX_USER_INPUT_LENGTH } from '../src/spec/remote-call.js';
@@ -209,6 +209,12 @@ beforeAll(async () => {
   fronts.set('stdio', stdioFront());
   fronts.set('http', await httpFront());
 }, 120_000);
+
+// every scenario starts from the same records: a note an earlier one sent would match the search too
+// (and a sentence in the JSON text the memory server returns makes all of that text untrusted)
+beforeEach(() => {
+  for (const front of fronts.values()) seedMemory(front.memoryFile);
+});
 
 afterAll(async () => {
   for (const front of fronts.values()) await front.close();
