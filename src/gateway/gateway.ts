@@ -6,6 +6,8 @@
  *   `<upstream>__<tool>`),
  * - sends every `tools/call` through the enforcement pipeline (decide, record, run upstream, filter,
  *   record), and answers a refusal with an MCP error result that says why.
+ * - takes the user's request a client declares in a request's `_meta` (gateway/declared-request) to
+ *   the harness: for the call (`trustedInput`) or for the session (`declareUserInput`).
  * Resources and prompts go through the same pipeline (as `resource:<uri>` and `prompt:<name>`): denied
  * unless the policy's catalogue and rules allow them.
  */
@@ -42,6 +44,7 @@ import { TOOL_NAME_SEPARATOR } from '../spec/gateway-config.js';
 import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { declaredRequestsOf } from './declared-request.js';
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
@@ -123,6 +126,7 @@ export class Gateway {
     server.setRequestHandler(anyRequestOf('resources/read'), async (raw, extra) => {
       const request = parseRequest(ReadResourceRequestSchema, raw, 'resources/read');
       const identity = identityOf(extra);
+      const declared = await this.declaredRequest(identity, request.params._meta);
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
@@ -136,6 +140,7 @@ export class Gateway {
           ...callerOf(identity),
           tool: { server: owner.name, name: `resource:${uri}` },
           args: { uri },
+          ...declared,
         },
         (_args, { signal }) => owner.readResource(uri, signal),
         withTrace(
@@ -153,6 +158,7 @@ export class Gateway {
     server.setRequestHandler(anyRequestOf('prompts/get'), async (raw, extra) => {
       const request = parseRequest(GetPromptRequestSchema, raw, 'prompts/get');
       const identity = identityOf(extra);
+      const declared = await this.declaredRequest(identity, request.params._meta);
       const ref = parseToolName(request.params.name);
       const upstream = ref && this.upstreams.get(ref.server);
       if (ref === undefined || upstream === undefined) {
@@ -164,6 +170,7 @@ export class Gateway {
           ...callerOf(identity),
           tool: { server: upstream.name, name: `prompt:${ref.name}` },
           args,
+          ...declared,
         },
         (_args, { signal }) => upstream.getPrompt(ref.name, args, signal),
         withTrace(
@@ -179,6 +186,8 @@ export class Gateway {
 
     setToolCallHandler(server, async (request, extra) => {
       const identity = identityOf(extra);
+      // before anything runs: a malformed declaration refuses the call
+      const declared = await this.declaredRequest(identity, request.params._meta);
       const progressToken = request.params._meta?.progressToken;
       // if the client asked for progress: that a held call is still waiting, then the upstream's own
       const relay =
@@ -193,15 +202,16 @@ export class Gateway {
                   })
                   .catch(() => {}),
             );
-      return this.callTool(
+      return this.callTool({
         identity,
-        request.params.name,
-        request.params.arguments ?? {},
-        extra.signal,
+        gatewayName: request.params.name,
+        args: request.params.arguments ?? {},
+        declared,
+        signal: extra.signal,
         relay,
         // the client's trace: the HTTP request's `traceparent` header, else `params._meta.traceparent`
-        callerTraceContext(extra.requestInfo?.headers, request.params._meta),
-      );
+        traceContext: callerTraceContext(extra.requestInfo?.headers, request.params._meta),
+      });
     });
     return server;
   }
@@ -428,14 +438,33 @@ export class Gateway {
     return (name, toolArgs, signal) => upstream.callTool(name, toolArgs, signal);
   }
 
-  private async callTool(
+  /**
+   * The user's request the client declared with a request (`_meta`, gateway/declared-request): one
+   * for the session is declared to the harness before the call is decided (its next call carries it
+   * onto the record); one for the call is returned, for the call's `trustedInput`. A malformed one
+   * throws -32602: the request is refused before anything runs.
+   */
+  private async declaredRequest(
     identity: DownstreamIdentity,
-    gatewayName: string,
-    args: Record<string, unknown>,
-    signal: AbortSignal,
-    relay: ProgressRelay | undefined,
-    traceContext: Context | undefined,
-  ): Promise<CallToolResult> {
+    meta: Readonly<Record<string, unknown>> | undefined,
+  ): Promise<{ trustedInput?: string }> {
+    const declared = declaredRequestsOf(meta);
+    if (declared.session !== undefined) {
+      try {
+        await this.options.harness.declareUserInput(identity.sessionId, declared.session);
+      } catch {
+        // fail closed: the client said the call depends on this request being known
+        throw new McpError(
+          ErrorCode.InternalError,
+          "the session's request could not be declared (the session state is unavailable); the call was not run",
+        );
+      }
+    }
+    return declared.call === undefined ? {} : { trustedInput: declared.call };
+  }
+
+  private async callTool(call: ToolCallFromClient): Promise<CallToolResult> {
+    const { identity, gatewayName, args, declared, signal, relay, traceContext } = call;
     const tool = parseToolName(gatewayName);
     const upstream = tool && this.upstreams.get(tool.server);
     const definition = upstream?.listTools().find((candidate) => candidate.name === tool?.name);
@@ -470,7 +499,7 @@ export class Gateway {
     // captures read the same upstream the way the call reaches it (through the memory guard, if any)
     const readUpstream = this.readerOf(identity, upstream);
     const result = await this.options.harness.call(
-      { ...callerOf(identity), tool, args },
+      { ...callerOf(identity), tool, args, ...declared },
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
             this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
@@ -492,6 +521,21 @@ export class Gateway {
     if (result.status === 'denied') return refusal(`Reins refused this call: ${result.reason}`);
     return refusal(result.error);
   }
+}
+
+/** A `tools/call` as the client sent it, with what the gateway read from it. */
+interface ToolCallFromClient {
+  readonly identity: DownstreamIdentity;
+  /** `<upstream>__<tool>`. */
+  readonly gatewayName: string;
+  readonly args: Record<string, unknown>;
+  /** The user's request the client declared for this call, if any. */
+  readonly declared: { readonly trustedInput?: string };
+  readonly signal: AbortSignal;
+  /** Progress for the client, if it asked for it. */
+  readonly relay: ProgressRelay | undefined;
+  /** The client's trace context, if it sent one. */
+  readonly traceContext: Context | undefined;
 }
 
 /** Longest failure text copied from a result into the outcome's `error` (the whole result is kept beside it). */
