@@ -6,9 +6,12 @@
  * An audit log (a SQLite file or a `postgres://` URL) is replayed as recorded traffic instead: every
  * call with its full principal against the session state as it was (policy/recorded-traffic), each
  * line also carrying the `recorded` decision; `reins policy diff` compares two policies the same way.
+ * With `--db <file>` the replay keeps the audit log it wrote (a new SQLite file) instead of discarding
+ * it: every call's intent and outcome, with its argument provenance, readable with `reins audit` and
+ * replayable itself as recorded traffic.
  */
 
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readTraffic } from '../inspect/recorded-traffic-reader.js';
 import { loadPolicy } from '../loader/policy-files.js';
@@ -19,9 +22,16 @@ import { OpenAiImporter } from '../replay/openai-importer.js';
 import { replay } from '../replay/replay-runner.js';
 import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
+import type { AuditLog } from '../store/audit-log.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
-import { openReadableAuditLog, storeOfLog } from './audit-store.js';
+import {
+  databaseUrlOf,
+  openReadableAuditLog,
+  openWritableAuditLog,
+  type StoreOptions,
+  storeOfLog,
+} from './audit-store.js';
 import type { CommandContext } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
@@ -31,6 +41,8 @@ export interface ReplayCommandOptions {
   readonly out: string;
   readonly concurrency?: string;
   readonly explain?: boolean;
+  /** Keep the replay's audit log in this new SQLite file (default: in memory, discarded). */
+  readonly db?: string;
 }
 
 const IMPORTERS: Record<string, () => TraceImporter> = {
@@ -39,7 +51,13 @@ const IMPORTERS: Record<string, () => TraceImporter> = {
 };
 
 export async function runReplay(source: string, options: ReplayCommandOptions, io: CliIo): Promise<number> {
-  if (options.format === 'audit-log') return replayAuditLog(source, options, io);
+  if (options.format === 'audit-log') {
+    if (options.db !== undefined) {
+      io.err('--db keeps the log a replay of traces writes; --format audit-log only reads its source');
+      return EXIT_ERROR;
+    }
+    return replayAuditLog(source, options, io);
+  }
   const makeImporter = IMPORTERS[options.format];
   if (makeImporter === undefined) {
     io.err(
@@ -50,6 +68,11 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
   const concurrency = options.concurrency === undefined ? 8 : Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     io.err(`--concurrency must be a positive integer, got \`${options.concurrency}\``);
+    return EXIT_ERROR;
+  }
+  const openAudit = await replayAudit(options.db, io);
+  if (typeof openAudit === 'string') {
+    io.err(openAudit);
     return EXIT_ERROR;
   }
   let out: number;
@@ -68,7 +91,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
       policy: options.policy,
       concurrency,
       explain: options.explain === true,
-      openAudit: () => new SqliteAuditLog({ path: ':memory:' }),
+      openAudit,
       onDecision: (line) => {
         buffered.push(JSON.stringify(line));
         if (buffered.length >= 1_000) writeSync(out, `${buffered.splice(0).join('\n')}\n`);
@@ -91,6 +114,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     if (rules.length > 0)
       io.err(`  flagged by: ${rules.map(([rule, count]) => `${rule} ${count}`).join(', ')}`);
     if (problems > 0) io.err(`${problems} problem(s); affected calls were written as deny`);
+    if (options.db !== undefined) io.err(`audit log kept in ${options.db}`);
   } catch (error) {
     io.err(`replay failed: ${describeError(error)}`);
     return EXIT_ERROR;
@@ -98,6 +122,31 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     closeSync(out);
   }
   return problems > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * Where the replay records: a log in memory per policy, or with `--db` one new SQLite file that every
+ * policy's harness records into (their sessions are distinct: `replay:<trace>`), opened as every
+ * command opens a store file: checkpoints signed with the checkpoint key beside it (created on first
+ * use), so `reins audit verify --db` checks it like any log. An existing file is refused: its sessions
+ * would continue with another run's past and decide differently. Its commits are not fsynced
+ * (durability `process`, decision 0010): a replay that a power cut interrupts is run again, and an
+ * fsync per commit made the AgentDojo dev set's replay ~4x slower (58 s, not 16 s).
+ */
+async function replayAudit(db: string | undefined, io: CliIo): Promise<(() => AuditLog) | string> {
+  if (db === undefined) return () => new SqliteAuditLog({ path: ':memory:' });
+  if (existsSync(db))
+    return `--db \`${db}\` exists: a replay keeps its log in a new file (remove it or name another)`;
+  const store: StoreOptions = { db, durability: 'process' };
+  // the environment's shared store would win over the file (cli/audit-store): never replay into it
+  if (databaseUrlOf(store) !== undefined)
+    return "--db keeps the replay's log in a SQLite file, but REINS_DATABASE_URL names a shared store: unset it for the replay";
+  try {
+    const log = await openWritableAuditLog(store, {}, (line) => io.err(`reins replay: ${line}`));
+    return () => log;
+  } catch (error) {
+    return `cannot keep the audit log in \`${db}\`: ${describeError(error)}`;
+  }
 }
 
 /** Backtesting on our own log: each recorded call decided again, as it was, beside its recorded decision. */
@@ -170,6 +219,10 @@ export function registerReplayCommand(program: Command, context: CommandContext)
     .requiredOption('--out <file>', 'decisions file to write: {"trace","index","decision"} per line')
     .option('--concurrency <n>', 'traces replayed at once', '8')
     .option('--explain', 'add the tool and, for flagged calls, the reasons to each line')
+    .option(
+      '--db <file>',
+      "keep the replay's audit log (intents with argument provenance, outcomes) in this new SQLite file; default: in memory, discarded",
+    )
     .action(async (source: string, options: ReplayCommandOptions) => {
       context.exit(await runReplay(source, options, context.io));
     });

@@ -1,9 +1,10 @@
 /**
  * @module replay/replay-runner
  * Runs recorded traces through the production pipeline: one Harness per policy, each trace in its own
- * session, every call decided, recorded (in an in-memory audit log) and "executed" by handing back the
- * result the trace recorded. Held calls are approved by the replay (the trace shows what happened
- * next); the decision written is the one the policy took before any approval.
+ * session, every call decided, recorded (in the audit log the caller opens: in memory, or the file of
+ * `reins replay --db`) and "executed" by handing back the result the trace recorded. Held calls are
+ * approved by the replay (the trace shows what happened next); the decision written is the one the
+ * policy took before any approval.
  *
  * A refused call's recorded output is still shown to the session's data flow, because the trace says
  * the agent saw it and later calls were made with that knowledge.
@@ -47,7 +48,7 @@ export interface ReplayOptions {
   readonly source: string;
   /** A policy file, a policy directory, or a directory with one file (or directory) per environment. */
   readonly policy: string;
-  /** Opens the audit log a harness records into (one per policy). */
+  /** Opens the audit log a harness records into (once per policy; may hand back the same log). */
   readonly openAudit: () => AuditLog;
   /** Called for every decision, in trace order. */
   readonly onDecision: (decision: ReplayDecision) => void;
@@ -62,7 +63,8 @@ export interface ReplayOptions {
 /** Picks and caches the policy (and its harness) for each environment. */
 class PolicySelector {
   private readonly harnesses = new Map<string, Harness | string>();
-  readonly audits: AuditLog[] = [];
+  /** Each log once, however many policies record into it. */
+  readonly audits = new Set<AuditLog>();
 
   constructor(
     private readonly path: string,
@@ -86,7 +88,7 @@ class PolicySelector {
       return `policy \`${path}\` does not load: ${loaded.problems.map(formatProblem).join('; ')}`;
     const policy: PreparedPolicy = loaded.policy;
     const audit = this.openAudit();
-    this.audits.push(audit);
+    this.audits.add(audit);
     return new Harness({
       policy: { current: policy },
       audit,
