@@ -9,6 +9,7 @@
  * the model; a malformed declaration refuses the call, naming the key; the keys never reach an upstream;
  * and a subagent's send, on a credential delegated from the orchestrator, links across the hop.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -222,6 +223,21 @@ afterAll(async () => {
 });
 
 /** The session's call intents, oldest first, as the gateway's store holds them. */
+/** What the built `reins audit trace` prints for a call of the gateway's store. */
+function traceOf(db: string, decisionId: string, sessionId?: string): string {
+  const session = sessionId === undefined ? [] : ['--session', sessionId];
+  const result = spawnSync(
+    process.execPath,
+    [resolve('bin/reins.js'), 'audit', 'trace', '--db', db, ...session, decisionId],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, REINS_DATABASE_URL: '', REINS_CONFIG: '' },
+    },
+  );
+  if (result.status !== 0) throw new Error(`reins audit trace failed: ${result.stderr}`);
+  return result.stdout;
+}
+
 async function intentsOf(db: string, sessionId: string): Promise<CallIntentEvent[]> {
   const log = new SqliteAuditLog({ path: db, readOnly: true });
   try {
@@ -286,9 +302,17 @@ describe.each(['stdio', 'http'])('the user request an MCP client declares (%s)',
       tool: 'memory/search_nodes',
       field: ADDRESS_FIELD,
     });
-    // TODO(lead, after merging `reins audit trace`): run `reins audit trace <send decision id>` on this
-    // store (stdio: --db front().db; http: --config) and assert it prints the chain asserted above:
-    // the send -> the read's field ADDRESS_FIELD -> the user's request (redacted), via `call`.
+    // and `reins audit trace` prints that path: the send <- the read's field <- the user's request
+    const printed = traceOf(front().db, send?.decisionId as string, sessionId);
+    const at = (text: string) => printed.indexOf(text);
+    const steps = [
+      `memory/add_observations [decision ${send?.decisionId}]`,
+      `← field ${ADDRESS_FIELD} of call ${read?.decisionId} (memory/search_nodes, trusted)`,
+      `memory/search_nodes [decision ${read?.decisionId}]`,
+      `← the user asked: "${REQUEST}" (declared with this call)`,
+    ].map(at);
+    expect(steps.every((index) => index >= 0)).toBe(true);
+    expect([...steps].sort((a, b) => a - b)).toEqual(steps);
   }, 60_000);
 
   it('puts a request declared for the session on the record of its next call, redacted', async () => {
@@ -464,7 +488,11 @@ describe('across a delegated credential (http)', () => {
       field: ADDRESS_FIELD,
       session: orchestrator.sessionId,
     });
-    // TODO(lead, after merging `reins audit trace`): `reins audit trace <the mailer's send id>` follows
-    // the hop: the send (session `${subSession}`) -> the orchestrator's read -> the user's request.
+    // `reins audit trace` follows the hop: the mailer's send -> the orchestrator's read -> the request
+    const printed = traceOf(http.db, send?.decisionId as string);
+    expect(printed).toContain(
+      `← field ${ADDRESS_FIELD} of call ${read?.decisionId} (memory/search_nodes, trusted) — delegation hop into session ${orchestrator.sessionId}`,
+    );
+    expect(printed).toContain(`← the user asked: "${REQUEST}"`);
   }, 60_000);
 });

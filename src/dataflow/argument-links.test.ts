@@ -114,6 +114,19 @@ describe('findArgumentSources', () => {
     expect(sources[0]?.arg).toBe('/a~1b~00');
   });
 
+  it('says so when values were not searched for past the call’s phrase-search budget', () => {
+    const few = Object.fromEntries(
+      Array.from({ length: 16 }, (_, index) => [`v${index}`, `unseen ${index}`]),
+    );
+    expect(findArgumentSources(few, session(), 's').truncated).toBe(false);
+    const many = Object.fromEntries(
+      Array.from({ length: 17 }, (_, index) => [`v${index}`, `unseen ${index}`]),
+    );
+    const { sources, truncated } = findArgumentSources(many, session(), 's');
+    expect(sources).toHaveLength(17);
+    expect(truncated).toBe(true);
+  });
+
   it('links a value of an output the catalogue does not describe as undeclared, never to a flow rule', () => {
     const flow = new SessionDataflow();
     flow.recordUndeclaredOutput({ decisionId: 'd-x', tool: 'x/read' }, { items: ['eve@evil.test'] });

@@ -18,6 +18,11 @@ import { extractIdentifiers, hostOf, INDEXED_KINDS, normalizeWhole } from './ide
 export const MAX_SOURCES = 64;
 /** Phrase searches (a scan of the session's untrusted text) one call may cost. */
 const MAX_PHRASE_SEARCHES = 16;
+/**
+ * Characters the phrase searches of one call may scan in all (~10 ms here): a session holding up to
+ * 20 MB of untrusted text would otherwise cost 16 scans of it, ~90 ms, on every call.
+ */
+const MAX_PHRASE_CHARS = 16_000_000;
 /** A whole string longer than this is text, not a value: only identifiers inside it are looked up. */
 const MAX_WHOLE_VALUE = 200;
 /** Characters of one argument string scanned for identifiers. */
@@ -44,6 +49,7 @@ class SourceFinder {
   truncated = false;
   private readonly seen = new Set<string>();
   private phraseSearches = 0;
+  private phraseChars = 0;
 
   constructor(
     private readonly view: DataflowView,
@@ -86,11 +92,17 @@ class SourceFinder {
     if (!seenAnywhere(origins) && host !== value && host.includes('.'))
       origins = this.view.origins(host, false);
     // the Map first; a scan of the untrusted text only for a short whole value it does not know
-    const searchable = wholeValue && value.length >= 3 && this.phraseSearches < MAX_PHRASE_SEARCHES;
-    if (!seenAnywhere(origins) && searchable) {
-      this.phraseSearches++;
-      origins = this.view.origins(value, true);
-      how = 'phrase';
+    if (!seenAnywhere(origins) && wholeValue && value.length >= 3) {
+      const chars = this.view.phraseSearchChars ?? 0;
+      if (this.phraseSearches < MAX_PHRASE_SEARCHES && this.phraseChars + chars <= MAX_PHRASE_CHARS) {
+        this.phraseSearches++;
+        this.phraseChars += chars;
+        origins = this.view.origins(value, true);
+        how = 'phrase';
+      } else {
+        // not searched for: a `none` below may hide a source, which the record must say
+        this.truncated = true;
+      }
     }
     if (!seenAnywhere(origins)) return false;
     if (origins.user) this.add(withFrom({ arg, match: how, trust: 'user' }, origins.userDeclaredBy));

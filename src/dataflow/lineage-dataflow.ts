@@ -25,6 +25,12 @@ export class LineageDataflow implements DataflowView {
     return this.views.some((view) => view.hasUserInput);
   }
 
+  get phraseSearchChars(): number {
+    let chars = 0;
+    for (const view of this.views) chars += view.phraseSearchChars ?? 0;
+    return chars;
+  }
+
   origins(value: string, phrase: boolean): ValueOrigins {
     let user = false;
     let structured: SourceRecord | undefined;

@@ -80,6 +80,10 @@ export class SessionDataflow implements DataflowView {
     return this.userText.length > 0;
   }
 
+  get phraseSearchChars(): number {
+    return this.untrustedChars + this.userText.length;
+  }
+
   /**
    * Declares text as the user's own request: values in it are trusted (replay, SDK adapters, MCP
    * `_meta`). `by`: the decision whose intent record carries it. Returns false when the session had
@@ -304,10 +308,11 @@ class OutputWalker {
     if (depth > 64 || value === null || value === undefined) return;
     if (typeof value === 'string') {
       // MCP servers often return JSON as text: its fields are where values come from
-      // (trusted as the text would be: a long one is prose, as before it was parsed)
+      // each string inside is judged on its own (a sentence in a field is text), as a structured
+      // output's would be: indentation and the other fields of the text say nothing about it
       const parsed = jsonIn(value);
       if (parsed === undefined) this.text(value, trust, path);
-      else this.walk(parsed, demoted(value, trust), depth + 1, `${path}#`);
+      else this.walk(parsed, trust, depth + 1, `${path}#`);
     } else if (typeof value === 'number' || typeof value === 'bigint') {
       if (trust !== Trust.Untrusted || this.tenant !== undefined)
         this.note(String(value), trust === Trust.Untrusted, path);
@@ -457,11 +462,6 @@ function ambiguousKinds(output: unknown): Set<string> {
   };
   visit(output, 0);
   return ambiguous;
-}
-
-/** The trust of what a structured field's text holds: untrusted when the text is prose. */
-function demoted(text: string, trust: Trust): Trust {
-  return trust === Trust.Structured && isProse(text) ? Trust.Untrusted : trust;
 }
 
 /** A structured field holds short values; prose in one (a long line) is somebody's text. */

@@ -361,8 +361,9 @@ export class Harness {
    */
   async declareUserInput(sessionId: string, text: string): Promise<void> {
     if (text.length === 0) return;
-    (await this.projectionOf(sessionId)).dataflow.recordUserInput(text);
-    this.undeclaredRequests.set(sessionId, text);
+    // the same text again is on record already (or about to be): nothing for a next call to carry
+    if ((await this.projectionOf(sessionId)).dataflow.recordUserInput(text))
+      this.undeclaredRequests.set(sessionId, text);
   }
 
   /**
@@ -1652,7 +1653,8 @@ export class Harness {
       const recorded =
         request !== undefined &&
         (projections.at(-1) as SessionProjection).dataflow.recordUserInput(request.text, request.decisionId);
-      if (recorded && request?.via === 'session') this.undeclaredRequests.delete(call.sessionId);
+      // carried (or found attributed already): a session declaration is taken by one call only
+      if (request?.via === 'session') this.undeclaredRequests.delete(call.sessionId);
       return { ...this.stateFromProjections(session, call, projections), recorded };
     } catch (error) {
       // fail closed: a session store error is not "no opinion"

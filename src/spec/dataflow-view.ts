@@ -54,6 +54,11 @@ export interface DataflowView {
    * and the user's request (for names that no pattern extracts, like a user or hotel name).
    */
   origins(value: string, phrase: boolean): ValueOrigins;
+  /**
+   * Characters one phrase search scans (untrusted text and the user's request): what a caller that
+   * bounds its work per call counts (dataflow/argument-links). Absent: not known.
+   */
+  readonly phraseSearchChars?: number;
   /** The tenants whose outputs contained this normalised value, each with the first source. */
   tenantsOf(value: string): ReadonlyMap<string, SourceRecord> | undefined;
 }

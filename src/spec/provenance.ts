@@ -65,7 +65,11 @@ export const CallProvenanceRecordSchema = z.strictObject({
   request: DeclaredRequestSchema.optional(),
   /** Where the argument values came from; values with no known source are listed as `none`. */
   sources: z.array(ArgumentSourceSchema),
-  /** True when the call had more values than are listed (the list is bounded). Absent: all listed. */
+  /**
+   * True when the list is not the whole story: the call had more sources than are listed, or a value
+   * was not searched for past the call's search budget (its `none` may hide a source). Absent: all
+   * values were looked up and every source is listed.
+   */
   truncated: z.literal(true).optional(),
   /**
    * True when the session's data flow is incomplete (an output could not be indexed): a `none` may
@@ -77,7 +81,10 @@ export type CallProvenanceRecord = z.infer<typeof CallProvenanceRecordSchema>;
 
 /** The `_meta` key an MCP client sets on `tools/call` to declare the user's request for that call. */
 export const USER_REQUEST_META = 'reins.dev/user-request';
-/** The `_meta` key on `initialize` (or any request) declaring the user's request for the whole session. */
+/**
+ * The `_meta` key on `tools/call`, `resources/read` or `prompts/get` declaring the user's request for
+ * the whole session (not read on `initialize`: docs/gateway.md says why).
+ */
 export const SESSION_REQUEST_META = 'reins.dev/session-request';
 
 /** RFC 6901: one reference token. */
