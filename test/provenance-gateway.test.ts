@@ -491,7 +491,7 @@ describe('across a delegated credential (http)', () => {
     // `reins audit trace` follows the hop: the mailer's send -> the orchestrator's read -> the request
     const printed = traceOf(http.db, send?.decisionId as string);
     expect(printed).toContain(
-      `← field ${ADDRESS_FIELD} of call ${read?.decisionId} (memory/search_nodes, trusted) — delegation hop into session ${orchestrator.sessionId}`,
+      `← field ${ADDRESS_FIELD} of call ${read?.decisionId} (memory/search_nodes, trusted) (the email inside the value) — delegation hop into session ${orchestrator.sessionId}`,
     );
     expect(printed).toContain(`← the user asked: "${REQUEST}"`);
   }, 60_000);
