@@ -86,31 +86,42 @@ class SourceFinder {
   private lookUp(arg: string, value: string, match: string, wholeValue: boolean): boolean {
     if (value.length === 0) return false;
     let origins = this.view.origins(value, false);
-    let how = match;
     // a URL is as much the page's as its host's: `site.com/page` was seen when `site.com` was
     const host = hostOf(value);
     if (!seenAnywhere(origins) && host !== value && host.includes('.'))
       origins = this.view.origins(host, false);
-    // the Map first; a scan of the untrusted text only for a short whole value it does not know
-    if (!seenAnywhere(origins) && wholeValue && value.length >= 3) {
-      const chars = this.view.phraseSearchChars ?? 0;
-      if (this.phraseSearches < MAX_PHRASE_SEARCHES && this.phraseChars + chars <= MAX_PHRASE_CHARS) {
-        this.phraseSearches++;
-        this.phraseChars += chars;
-        origins = this.view.origins(value, true);
-        how = 'phrase';
-      } else {
-        // not searched for: a `none` below may hide a source, which the record must say
-        this.truncated = true;
-      }
-    }
-    if (!seenAnywhere(origins)) return false;
-    if (origins.user) this.add(withFrom({ arg, match: how, trust: 'user' }, origins.userDeclaredBy));
-    this.addSource(arg, how, 'trusted', origins.structured);
-    this.addSource(arg, how, 'untrusted', origins.untrusted);
-    this.addSource(arg, how, 'designated', origins.designated);
-    this.addSource(arg, how, 'undeclared', origins.undeclared);
+    // a short whole value is also looked for as a phrase in untrusted text, even when a field knows
+    // it: the text that asked for it (an injected "delete file 13") is part of where it came from
+    const phrased =
+      wholeValue && origins.untrusted === undefined && origins.designated === undefined && phraseWorthy(value)
+        ? this.searchPhrase(value, seenAnywhere(origins))
+        : undefined;
+    if (!seenAnywhere(origins) && (phrased === undefined || !seenAnywhere(phrased))) return false;
+    if (origins.user) this.add(withFrom({ arg, match, trust: 'user' }, origins.userDeclaredBy));
+    else if (phrased?.user)
+      this.add(withFrom({ arg, match: 'phrase', trust: 'user' }, phrased.userDeclaredBy));
+    this.addSource(arg, match, 'trusted', origins.structured);
+    this.addSource(arg, 'phrase', 'untrusted', phrased?.untrusted);
+    this.addSource(arg, 'phrase', 'designated', phrased?.designated);
+    this.addSource(arg, match, 'untrusted', origins.untrusted);
+    this.addSource(arg, match, 'designated', origins.designated);
+    this.addSource(arg, match, 'undeclared', origins.undeclared);
     return true;
+  }
+
+  /**
+   * The phrase search within the call's budget. Past it, a value seen nowhere else makes the record
+   * say `truncated` (its `none` may hide a source); a value known from a field keeps that source.
+   */
+  private searchPhrase(value: string, known: boolean): ValueOrigins | undefined {
+    const chars = this.view.phraseSearchChars ?? 0;
+    if (this.phraseSearches >= MAX_PHRASE_SEARCHES || this.phraseChars + chars > MAX_PHRASE_CHARS) {
+      if (!known) this.truncated = true;
+      return undefined;
+    }
+    this.phraseSearches++;
+    this.phraseChars += chars;
+    return this.view.origins(value, true);
   }
 
   private addSource(arg: string, match: string, trust: OriginTrust, record: SourceRecord | undefined): void {
@@ -132,6 +143,11 @@ class SourceFinder {
     }
     this.sources.push(source);
   }
+}
+
+/** Worth a scan of the untrusted text: three characters or more, or a two-digit number (an id). */
+function phraseWorthy(value: string): boolean {
+  return value.length >= 3 || /^\d{2}$/.test(value);
 }
 
 function seenAnywhere(origins: ValueOrigins): boolean {

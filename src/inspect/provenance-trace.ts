@@ -358,7 +358,7 @@ class TraceWalker {
     const base = {
       kind: 'untrusted-content' as const,
       trust,
-      ...(source.field ? { field: source.field } : {}),
+      ...(source.field !== undefined ? { field: source.field } : {}),
     };
     const found =
       source.from === undefined ? undefined : (await this.locate(source.from, source, intent)).found;
@@ -640,7 +640,8 @@ function formatStep(step: TraceStep, indent: string, lines: string[]): void {
 
 /** `field /email of call D (crm/get_contact, trusted)`. */
 function describeField(source: ArgumentSource): string {
-  const field = source.field === undefined ? 'the output' : `field ${source.field}`;
+  // the root pointer ("") is the whole output
+  const field = source.field === undefined || source.field === '' ? 'the output' : `field ${source.field}`;
   const tool = source.tool === undefined ? '' : `${source.tool}, `;
   return `${field} of call ${source.from ?? '(unknown)'} (${tool}${source.trust})${matchText(source)}`;
 }
@@ -665,7 +666,7 @@ function describeEnd(end: TraceEnd, source?: ArgumentSource, at?: string): strin
         end.trust === 'designated'
           ? 'designated content (untrusted text the user pointed at)'
           : 'untrusted content';
-      const field = end.field === undefined ? 'the output' : `field ${end.field}`;
+      const field = end.field === undefined || end.field === '' ? 'the output' : `field ${end.field}`;
       const tool = end.call.tool === undefined ? '' : ` (${end.call.tool})`;
       const session = end.call.sessionId === undefined ? '' : ` in session ${end.call.sessionId}`;
       const what = `${label} in ${field} of call ${end.call.decisionId ?? '(unknown)'}${tool}${session}`;
