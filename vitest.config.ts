@@ -68,6 +68,9 @@ export default defineConfig({
     // inherited by every project (`extends: true`)
     testTimeout: 30_000,
     pool: 'forks',
+    // two files at a time on the two cores of CI: most integration files wait on the processes they
+    // spawn (gateways, MCP servers, the CLI), so a second file uses the time the first one waits
+    maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       {
