@@ -14,6 +14,7 @@ import { findCallRecords } from '../harness/open-calls.js';
 import {
   formatTrace,
   listTraceEnds,
+  printable,
   type RecordLookup,
   traceProvenance,
 } from '../inspect/provenance-trace.js';
@@ -253,7 +254,7 @@ export async function showSession(
             `   #${step.intent?.seq} ${intent.time} ${intent.decision.effect.toUpperCase()} — ${intent.decision.reasons.join('; ')}`,
           );
           io.out(`   args: ${truncate(JSON.stringify(intent.args), 160)}`);
-          for (const line of describeProvenance(intent.provenance)) io.out(`   ${line}`);
+          for (const line of describeProvenance(intent.provenance)) io.out(`   ${printable(line)}`);
           if (intent.decision.matchedRules.length > 0)
             io.out(`   rules: ${intent.decision.matchedRules.join(', ')}`);
           if (intent.decision.shadow) io.out(`   shadow: ${intent.decision.shadow.effect}`);

@@ -57,7 +57,13 @@ class SourceFinder {
   ) {}
 
   walk(value: unknown, path: string, depth: number): void {
-    if (depth > 16 || value === null || value === undefined) return;
+    if (value === null || value === undefined) return;
+    if (depth > 16) {
+      // deeper than the walk goes: the rest is looked at as text (identifiers in it), and said so
+      this.truncated = true;
+      this.leaf(path, JSON.stringify(value) ?? '');
+      return;
+    }
     if (typeof value === 'string') this.leaf(path, value);
     else if (typeof value === 'number' || typeof value === 'bigint') this.leaf(path, String(value));
     else if (Array.isArray(value)) {

@@ -153,13 +153,24 @@ export function checkTenant(
 
 /** Every string in an argument value (strings, numbers, and those inside arrays and objects). */
 function strings(value: unknown, depth = 0): string[] {
-  if (depth > 16 || value === null || value === undefined) return [];
+  if (value === null || value === undefined) return [];
+  // deeper than the walk goes, the rest is scanned as text: nesting must not hide a value
+  if (depth > 16) return [serialised(value)];
   if (typeof value === 'string') return [value];
   if (typeof value === 'number' || typeof value === 'bigint') return [String(value)];
   if (Array.isArray(value)) return value.flatMap((item) => strings(item, depth + 1));
   if (typeof value === 'object')
     return Object.values(value as Record<string, unknown>).flatMap((item) => strings(item, depth + 1));
   return [];
+}
+
+/** A value as JSON text (what nesting too deep to walk is scanned as). */
+function serialised(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return String(value);
+  }
 }
 
 /** One line for the decision's reasons: what flowed where, and from which call. */

@@ -305,12 +305,19 @@ class OutputWalker {
 
   /** `path`: JSON Pointer of `value` in the output, for provenance links. */
   walk(value: unknown, trust: Trust, depth: number, path: string): void {
-    if (depth > 64 || value === null || value === undefined) return;
+    if (value === null || value === undefined) return;
+    // fail closed: what is nested too deep to index might hold anything, so flow rules refuse what
+    // they cannot clear from now on
+    if (depth > 64) {
+      this.flow.markIncomplete();
+      return;
+    }
     if (typeof value === 'string') {
-      // MCP servers often return JSON as text: its fields are where values come from
-      // each string inside is judged on its own (a sentence in a field is text), as a structured
-      // output's would be: indentation and the other fields of the text say nothing about it
-      const parsed = jsonIn(value);
+      // MCP servers often return JSON as text: the fields of trusted output are where values come
+      // from, each string inside judged on its own (a sentence in a field is text), as in a structured
+      // output. Text others wrote stays text, whole: nothing inside it can vouch for itself (no
+      // trusted field or key, no number taken for a value).
+      const parsed = trust === Trust.Untrusted ? undefined : jsonIn(value);
       if (parsed === undefined) this.text(value, trust, path);
       else this.walk(parsed, trust, depth + 1, `${path}#`);
     } else if (typeof value === 'number' || typeof value === 'bigint') {

@@ -7,7 +7,7 @@
  * - sends every `tools/call` through the enforcement pipeline (decide, record, run upstream, filter,
  *   record), and answers a refusal with an MCP error result that says why.
  * - takes the user's request a client declares in a request's `_meta` (gateway/declared-request) to
- *   the harness: for the call (`trustedInput`) or for the session (`declareUserInput`).
+ *   the harness with the call: for the call (`trustedInput`) or for the session (`sessionRequest`).
  * Resources and prompts go through the same pipeline (as `resource:<uri>` and `prompt:<name>`): denied
  * unless the policy's catalogue and rules allow them.
  */
@@ -45,6 +45,13 @@ import type { CallCredential } from '../spec/standing.js';
 import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { declaredRequestsOf } from './declared-request.js';
+
+/** The user's request a client declared with a call, as the harness takes it. */
+interface DeclaredWithCall {
+  readonly trustedInput?: string;
+  readonly sessionRequest?: string;
+}
+
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
@@ -126,7 +133,7 @@ export class Gateway {
     server.setRequestHandler(anyRequestOf('resources/read'), async (raw, extra) => {
       const request = parseRequest(ReadResourceRequestSchema, raw, 'resources/read');
       const identity = identityOf(extra);
-      const declared = await this.declaredRequest(identity, request.params._meta);
+      const declared = this.declaredRequest(request.params._meta);
       const uri = request.params.uri;
       const owner = await this.resourceOwner(uri);
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
@@ -158,7 +165,7 @@ export class Gateway {
     server.setRequestHandler(anyRequestOf('prompts/get'), async (raw, extra) => {
       const request = parseRequest(GetPromptRequestSchema, raw, 'prompts/get');
       const identity = identityOf(extra);
-      const declared = await this.declaredRequest(identity, request.params._meta);
+      const declared = this.declaredRequest(request.params._meta);
       const ref = parseToolName(request.params.name);
       const upstream = ref && this.upstreams.get(ref.server);
       if (ref === undefined || upstream === undefined) {
@@ -187,7 +194,7 @@ export class Gateway {
     setToolCallHandler(server, async (request, extra) => {
       const identity = identityOf(extra);
       // before anything runs: a malformed declaration refuses the call
-      const declared = await this.declaredRequest(identity, request.params._meta);
+      const declared = this.declaredRequest(request.params._meta);
       const progressToken = request.params._meta?.progressToken;
       // if the client asked for progress: that a held call is still waiting, then the upstream's own
       const relay =
@@ -439,28 +446,17 @@ export class Gateway {
   }
 
   /**
-   * The user's request the client declared with a request (`_meta`, gateway/declared-request): one
-   * for the session is declared to the harness before the call is decided (its next call carries it
-   * onto the record); one for the call is returned, for the call's `trustedInput`. A malformed one
-   * throws -32602: the request is refused before anything runs.
+   * The user's request the client declared with a request (`_meta`, gateway/declared-request), for the
+   * call (`trustedInput`) or for the session (`sessionRequest`): both go to the harness with the call,
+   * which records them only once the call is past the session's owner and standing checks. A
+   * malformed one throws -32602: the request is refused before anything runs.
    */
-  private async declaredRequest(
-    identity: DownstreamIdentity,
-    meta: Readonly<Record<string, unknown>> | undefined,
-  ): Promise<{ trustedInput?: string }> {
+  private declaredRequest(meta: Readonly<Record<string, unknown>> | undefined): DeclaredWithCall {
     const declared = declaredRequestsOf(meta);
-    if (declared.session !== undefined) {
-      try {
-        await this.options.harness.declareUserInput(identity.sessionId, declared.session);
-      } catch {
-        // fail closed: the client said the call depends on this request being known
-        throw new McpError(
-          ErrorCode.InternalError,
-          "the session's request could not be declared (the session state is unavailable); the call was not run",
-        );
-      }
-    }
-    return declared.call === undefined ? {} : { trustedInput: declared.call };
+    return {
+      ...(declared.call !== undefined ? { trustedInput: declared.call } : {}),
+      ...(declared.session !== undefined ? { sessionRequest: declared.session } : {}),
+    };
   }
 
   private async callTool(call: ToolCallFromClient): Promise<CallToolResult> {
@@ -530,7 +526,7 @@ interface ToolCallFromClient {
   readonly gatewayName: string;
   readonly args: Record<string, unknown>;
   /** The user's request the client declared for this call, if any. */
-  readonly declared: { readonly trustedInput?: string };
+  readonly declared: DeclaredWithCall;
   readonly signal: AbortSignal;
   /** Progress for the client, if it asked for it. */
   readonly relay: ProgressRelay | undefined;

@@ -355,15 +355,14 @@ export class Harness {
    * Declares the user's own request for a session as trusted input: values in it (addresses, accounts,
    * names) count as given by the user, not derived from tool output. Adapters that see the prompt call
    * this; in gateway mode nobody does, and values never seen in any output do not count as derived.
-   * The session's next call carries it onto the record (its intent's `provenance.request`, `via:
-   * session`), from where every process rebuilds it; until then it is kept with this process's copy of
-   * the session state only.
+   * It takes effect with the session's next call that passes the session's owner and standing checks,
+   * which carries it onto the record (its intent's `provenance.request`, `via: session`), from where
+   * every process rebuilds it. Until then it changes nothing: a call refused in the session (another
+   * agent's) neither applies nor takes it. For code that runs in this process only (replay, adapters);
+   * agents declare through their calls (`trustedInput`, `sessionRequest`).
    */
   async declareUserInput(sessionId: string, text: string): Promise<void> {
-    if (text.length === 0) return;
-    // the same text again is on record already (or about to be): nothing for a next call to carry
-    if ((await this.projectionOf(sessionId)).dataflow.recordUserInput(text))
-      this.undeclaredRequests.set(sessionId, text);
+    if (text.length > 0) this.undeclaredRequests.set(sessionId, text);
   }
 
   /**
@@ -792,7 +791,7 @@ export class Harness {
 
   /** Whether a request is the recorded call again (as recorded: redacted the same way). */
   private sameCall(intent: CallIntentEvent, request: CallRequest): boolean {
-    const { provenance: _p, trustedInput: _t, credential: _c, ...input } = request;
+    const { provenance: _p, trustedInput: _t, sessionRequest: _s, credential: _c, ...input } = request;
     const parsed = ToolCallSchema.safeParse(input);
     if (!parsed.success) return false;
     const now = this.clock();
@@ -1246,7 +1245,7 @@ export class Harness {
     const decisionId = options.decisionId ?? randomUUID();
     const startedAt = performance.now();
     // a non-object request must become a validation error, not a TypeError
-    const { provenance, trustedInput, credential, ...callInput } =
+    const { provenance, trustedInput, sessionRequest, credential, ...callInput } =
       typeof request === 'object' && request !== null ? request : ({} as CallRequest);
     const parsed = ToolCallSchema.safeParse(callInput);
     if (!parsed.success) {
@@ -1267,7 +1266,7 @@ export class Harness {
     const refusal = options.refusal ?? reservedSessionRefusal(parsed.data.sessionId, options.compensates);
     const compiled = policy.reversalOf(parsed.data.tool);
     const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
-    const declared = this.requestOf(parsed.data.sessionId, trustedInput, decisionId);
+    const declared = this.requestOf(parsed.data.sessionId, trustedInput, sessionRequest, decisionId);
     const oneTrip =
       refusal === undefined && declared === undefined
         ? await this.decideInOneTrip(policy, decisionId, parsed.data, subject, now, reversal)
@@ -1654,7 +1653,8 @@ export class Harness {
         request !== undefined &&
         (projections.at(-1) as SessionProjection).dataflow.recordUserInput(request.text, request.decisionId);
       // carried (or found attributed already): a session declaration is taken by one call only
-      if (request?.via === 'session') this.undeclaredRequests.delete(call.sessionId);
+      if (request?.via === 'session' && this.undeclaredRequests.get(call.sessionId) === request.text)
+        this.undeclaredRequests.delete(call.sessionId);
       return { ...this.stateFromProjections(session, call, projections), recorded };
     } catch (error) {
       // fail closed: a session store error is not "no opinion"
@@ -1672,10 +1672,13 @@ export class Harness {
   private requestOf(
     sessionId: string,
     trustedInput: string | undefined,
+    sessionRequest: string | undefined,
     decisionId: string,
   ): PendingRequest | undefined {
     if (typeof trustedInput === 'string' && trustedInput.length > 0)
       return { text: trustedInput, via: 'call', decisionId };
+    if (typeof sessionRequest === 'string' && sessionRequest.length > 0)
+      return { text: sessionRequest, via: 'session', decisionId };
     const declared = this.undeclaredRequests.get(sessionId);
     return declared === undefined ? undefined : { text: declared, via: 'session', decisionId };
   }

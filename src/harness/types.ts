@@ -33,6 +33,12 @@ export type CallRequest = ToolCallInput & {
    */
   readonly trustedInput?: string;
   /**
+   * The user's request, declared for the whole session with this call (an MCP client's
+   * `_meta["reins.dev/session-request"]`): recorded like `trustedInput`, `via: session`, and only once
+   * the call is past the session's owner and standing checks.
+   */
+  readonly sessionRequest?: string;
+  /**
    * The credential the call rides on, for the standing check (revoked tokens, sessions, agents'
    * credentials). Without one, the agents' state is checked and every retained agent revocation applies.
    */

@@ -11,7 +11,12 @@
  * so is a walk deeper or wider than its limits, with a note saying so.
  */
 import type { CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
-import type { ArgumentSource, DeclaredRequest, OriginTrust } from '../spec/provenance.js';
+import {
+  type ArgumentSource,
+  type DeclaredRequest,
+  keyOfToken,
+  type OriginTrust,
+} from '../spec/provenance.js';
 
 /** The intent and outcome of one call; both absent when the call is not on record. */
 export interface TraceRecords {
@@ -470,7 +475,7 @@ export function resolveFieldPointer(value: unknown, pointer: string): Resolved {
   for (let tokens = 0; tokens < MAX_POINTER_TOKENS; tokens++) {
     if (rest === '') return { found: true, value: current };
     if (rest.startsWith('#')) {
-      const parsed = jsonIn(current);
+      const parsed = parsedAt(value, pointer.slice(0, pointer.length - rest.length), current);
       if (parsed === undefined) return NOT_FOUND;
       current = parsed;
       rest = rest.slice(1);
@@ -480,25 +485,31 @@ export function resolveFieldPointer(value: unknown, pointer: string): Resolved {
     const end = rest.indexOf('/', 1);
     const token = end === -1 ? rest.slice(1) : rest.slice(1, end);
     const after = end === -1 ? '' : rest.slice(end);
-    // `text#` is a key of that name, or the key `text` holding JSON: the data flow does not escape `#`
-    const child = childOf(current, unescapeToken(token));
-    if (child.found) {
-      current = child.value;
-      rest = after;
-    } else if (token.endsWith('#')) {
-      const holder = childOf(current, unescapeToken(token.slice(0, -1)));
-      if (!holder.found) return NOT_FOUND;
-      current = holder.value;
-      rest = `#${after}`;
-    } else {
-      return NOT_FOUND;
-    }
+    // a `#` in a key is written `~2`: a bare one ends the token and goes on inside JSON held as text
+    const hop = token.indexOf('#');
+    const child = childOf(current, keyOfToken(hop === -1 ? token : token.slice(0, hop)));
+    if (!child.found) return NOT_FOUND;
+    current = child.value;
+    rest = hop === -1 ? after : `${token.slice(hop)}${after}`;
   }
   return NOT_FOUND;
 }
 
-function unescapeToken(token: string): string {
-  return token.replaceAll('~1', '/').replaceAll('~0', '~');
+/**
+ * JSON held as text, parsed once per recorded output and place: a trace may resolve many sources
+ * into the same large page, and must not parse it again for each.
+ */
+const PARSED = new WeakMap<object, Map<string, unknown>>();
+
+function parsedAt(root: unknown, place: string, text: unknown): unknown {
+  if (root === null || typeof root !== 'object') return jsonIn(text);
+  let cache = PARSED.get(root);
+  if (cache === undefined) {
+    cache = new Map();
+    PARSED.set(root, cache);
+  }
+  if (!cache.has(place)) cache.set(place, jsonIn(text));
+  return cache.get(place);
 }
 
 function childOf(value: unknown, key: string): Resolved {
@@ -591,8 +602,24 @@ export function formatTrace(trace: ProvenanceTrace): string[] {
       '',
       `note: the trace was cut short (${trace.cut.map(describeCut).join('; ')}): some paths end early`,
     );
-  return lines;
+  // every string in a record may be an agent's or an upstream's: none may move the cursor, start a
+  // line of its own or turn text around on the reader's terminal
+  return lines.map(printable);
 }
+
+/**
+ * A line as it may be printed: control characters (C0, DEL, C1), line and paragraph separators and
+ * bidirectional overrides written as `\u` escapes.
+ */
+export function printable(line: string): string {
+  return line.replace(
+    UNPRINTABLE,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `3 paths: 1 to the user's request, 1 to untrusted content, 1 to the model's own value`. */
 function summarizeEnds(ends: readonly TracedEnd[]): string {

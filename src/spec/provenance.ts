@@ -87,7 +87,16 @@ export const USER_REQUEST_META = 'reins.dev/user-request';
  */
 export const SESSION_REQUEST_META = 'reins.dev/session-request';
 
-/** RFC 6901: one reference token. */
+/**
+ * RFC 6901: one reference token, with one addition: `#` in a key is written `~2`, because a bare `#`
+ * after a token means "the JSON held as text here, and on inside it" (`/content/0/text#/name`).
+ */
 export function pointerToken(key: string | number): string {
-  return typeof key === 'number' ? String(key) : key.replaceAll('~', '~0').replaceAll('/', '~1');
+  if (typeof key === 'number') return String(key);
+  return key.replaceAll('~', '~0').replaceAll('/', '~1').replaceAll('#', '~2');
+}
+
+/** The key a reference token names (the inverse of `pointerToken`). */
+export function keyOfToken(token: string): string {
+  return token.replaceAll('~2', '#').replaceAll('~1', '/').replaceAll('~0', '~');
 }
