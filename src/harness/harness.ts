@@ -1666,8 +1666,9 @@ export class Harness {
   }
 
   /**
-   * The user's request this call declares: its own (`trustedInput`), or one declared for the session
-   * (`declareUserInput`) that no record carries yet.
+   * The user's request this call declares: its own (`trustedInput`), one it declares for the session
+   * (`sessionRequest`), or one declared in this process for the session (`declareUserInput`) that no
+   * record carries yet. Applied in `stateFor`, past the session's owner and standing checks.
    */
   private requestOf(
     sessionId: string,
