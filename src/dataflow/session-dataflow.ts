@@ -11,7 +11,7 @@
  */
 import type { OutputSpec } from '../spec/dataflow-policy.js';
 import type { DataflowView, SourceRecord, ValueOrigins } from '../spec/dataflow-view.js';
-import { pointerToken } from '../spec/provenance.js';
+import { jsonHeldIn, pointerToken } from '../spec/provenance.js';
 import {
   extractIdentifiers,
   extractNumbers,
@@ -317,7 +317,7 @@ class OutputWalker {
       // from, each string inside judged on its own (a sentence in a field is text), as in a structured
       // output. Text others wrote stays text, whole: nothing inside it can vouch for itself (no
       // trusted field or key, no number taken for a value).
-      const parsed = trust === Trust.Untrusted ? undefined : jsonIn(value);
+      const parsed = trust === Trust.Untrusted ? undefined : jsonHeldIn(value);
       if (parsed === undefined) this.text(value, trust, path);
       else this.walk(parsed, trust, depth + 1, `${path}#`);
     } else if (typeof value === 'number' || typeof value === 'bigint') {
@@ -397,7 +397,7 @@ class UndeclaredWalker {
 
   walk(value: unknown, path: string, depth: number): void {
     if (depth > 64 || value === null || value === undefined) return;
-    const parsed = typeof value === 'string' ? jsonIn(value) : undefined;
+    const parsed = typeof value === 'string' ? jsonHeldIn(value) : undefined;
     if (parsed !== undefined) this.walk(parsed, `${path}#`, depth + 1);
     else if (typeof value === 'string') this.text(value, path);
     else if (typeof value === 'number' || typeof value === 'bigint') this.note(String(value), path);
@@ -424,24 +424,6 @@ class UndeclaredWalker {
 
   private note(value: string, path: string): void {
     this.flow.note(value, this.source, 'undeclared', undefined, path);
-  }
-}
-
-/** Largest text of an output that is tried as JSON. */
-const MAX_PARSED_TEXT = 1_000_000;
-
-/**
- * The object or array a string holds as JSON (a field path then goes on inside it, after `#`), or
- * undefined when it is not one.
- */
-function jsonIn(text: string): object | undefined {
-  const first = text[0];
-  if ((first !== '{' && first !== '[') || text.length > MAX_PARSED_TEXT) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
-  } catch {
-    return undefined;
   }
 }
 

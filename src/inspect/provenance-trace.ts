@@ -14,6 +14,7 @@ import type { CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
 import {
   type ArgumentSource,
   type DeclaredRequest,
+  jsonHeldIn,
   keyOfToken,
   type OriginTrust,
 } from '../spec/provenance.js';
@@ -457,8 +458,6 @@ function contentAt(
   return { content: shown.text, ...(shown.truncated ? { contentTruncated: true as const } : {}) };
 }
 
-/** Longest text tried as JSON when a field pointer goes on inside it (`#`). */
-const MAX_PARSED_TEXT = 1_000_000;
 /** Most reference tokens followed in one pointer. */
 const MAX_POINTER_TOKENS = 256;
 
@@ -502,13 +501,13 @@ export function resolveFieldPointer(value: unknown, pointer: string): Resolved {
 const PARSED = new WeakMap<object, Map<string, unknown>>();
 
 function parsedAt(root: unknown, place: string, text: unknown): unknown {
-  if (root === null || typeof root !== 'object') return jsonIn(text);
+  if (root === null || typeof root !== 'object') return jsonHeldIn(text);
   let cache = PARSED.get(root);
   if (cache === undefined) {
     cache = new Map();
     PARSED.set(root, cache);
   }
-  if (!cache.has(place)) cache.set(place, jsonIn(text));
+  if (!cache.has(place)) cache.set(place, jsonHeldIn(text));
   return cache.get(place);
 }
 
@@ -521,15 +520,6 @@ function childOf(value: unknown, key: string): Resolved {
   if (value !== null && typeof value === 'object' && Object.hasOwn(value, key))
     return { found: true, value: (value as Record<string, unknown>)[key] };
   return NOT_FOUND;
-}
-
-function jsonIn(value: unknown): unknown {
-  if (typeof value !== 'string' || value.length > MAX_PARSED_TEXT) return undefined;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

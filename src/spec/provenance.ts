@@ -96,6 +96,26 @@ export function pointerToken(key: string | number): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1').replaceAll('#', '~2');
 }
 
+/** Largest text that is taken for JSON held as text. */
+const MAX_JSON_TEXT = 1_000_000;
+
+/**
+ * The object or array a string holds as JSON — what a bare `#` in a field pointer goes on inside — or
+ * undefined when it holds none. One definition for the data flow that writes such pointers and the
+ * trace that resolves them, so the two cannot disagree about where a `#` leads.
+ */
+export function jsonHeldIn(value: unknown): object | undefined {
+  if (typeof value !== 'string' || value.length > MAX_JSON_TEXT) return undefined;
+  const first = value[0];
+  if (first !== '{' && first !== '[') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The key a reference token names (the inverse of `pointerToken`). */
 export function keyOfToken(token: string): string {
   return token.replaceAll('~2', '#').replaceAll('~1', '/').replaceAll('~0', '~');
