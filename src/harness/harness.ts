@@ -18,6 +18,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { findArgumentSources } from '../dataflow/argument-links.js';
 import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
 import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
+import type { MonitorInput } from '../policy/monitor.js';
 import { observeOutput } from '../policy/observe-output.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
@@ -28,6 +29,7 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { BaselineSource, MonitorListener } from '../spec/monitor.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallProvenanceRecord } from '../spec/provenance.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
@@ -144,6 +146,19 @@ export interface HarnessOptions {
    * argument provenance. No configuration sets it; every entry point records links.
    */
   readonly argumentLinks?: boolean;
+  /**
+   * The agents' baselines for the runtime monitor (the `monitor:` section of the policy), learned from
+   * the audit log by the composition root (inspect/monitor-baselines). Without it the monitor's
+   * relative bounds and one-call signals wait, as for an agent not yet learned; `above` still applies.
+   */
+  readonly baselines?: BaselineSource;
+  /**
+   * Told, once the intent is durable, about each call the monitor raised findings on: the composition
+   * root alerts (webhook, metric) and carries out a pause or suspension through oversight, so that the
+   * session's status and the agent's standing show it. The stop itself needs no listener: it is in the
+   * log, and every process's next decision for the session reads it. Never changes a call.
+   */
+  readonly onMonitorFindings?: MonitorListener;
 }
 
 export interface HeldCallOptions {
@@ -320,6 +335,8 @@ export class Harness {
   private readonly heldCalls: HeldCallOptions | undefined;
   private readonly tracer: Tracer | undefined;
   private readonly argumentLinks: boolean;
+  private readonly baselines: BaselineSource | undefined;
+  private readonly onMonitorFindings: MonitorListener | undefined;
   /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
   private readonly openCalls = new OpenCallMemory<OpenCall>();
   private readonly callLocks = new KeyedLock();
@@ -349,6 +366,8 @@ export class Harness {
     this.observer = options.observer;
     this.tracer = options.tracer;
     this.argumentLinks = options.argumentLinks !== false;
+    this.baselines = options.baselines;
+    this.onMonitorFindings = options.onMonitorFindings;
   }
 
   /**
@@ -1591,6 +1610,14 @@ export class Harness {
     projections: readonly SessionProjection[],
   ): { state: DecisionState; refusal: Diagnostic | undefined } {
     const own = projections.at(-1) as SessionProjection;
+    const monitor: MonitorInput | undefined =
+      own.policy.monitor === undefined
+        ? undefined
+        : {
+            activity: own.activity.entries,
+            baseline: this.baselines?.of(call.principal.agentId),
+            stop: own.activity.stop,
+          };
     const view: SessionView = {
       id: session.id,
       status: worstStatus(session.status, this.lineageStatus(call)),
@@ -1600,7 +1627,7 @@ export class Harness {
     };
     const dataflow = lineageView(projections);
     const refusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
-    return { state: { session: view, counters: NO_COUNTERS, dataflow }, refusal };
+    return { state: { session: view, counters: NO_COUNTERS, dataflow, monitor }, refusal };
   }
 
   /** The call denied with `diagnostic`, screened like any decision. */
@@ -1760,12 +1787,19 @@ export class Harness {
     if (taken?.record !== undefined) event.reversal = taken.record;
     if (compensates !== undefined) event.compensates = compensates;
     if (decided.provenance !== undefined) event.provenance = decided.provenance;
+    // a finding names the calls it counted; the call that raised it is the last of them
+    if (decision.monitor !== undefined && decision.monitor.length > 0)
+      event.monitor = decision.monitor.map((finding) => ({
+        ...finding,
+        records: [...finding.records, decided.decisionId],
+      }));
     try {
       // the captured state is durable in the same commit as the intent, or neither is
       await this.audit.append(
         event,
         taken && taken.contents.length > 0 ? { captured: taken.contents } : undefined,
       );
+      if (event.monitor !== undefined) this.tellMonitorListener(event);
       return new RecordedIntent(decided, event.id);
     } catch (error) {
       // fail closed: what cannot be recorded does not run
@@ -1780,6 +1814,28 @@ export class Harness {
         outcome: 'denied',
         reason: message,
       };
+    }
+  }
+
+  /** Hands the monitor's findings on (alerts, pause, suspension); a listener's failure never changes the call. */
+  private tellMonitorListener(intent: CallIntentEvent): void {
+    const listener = this.onMonitorFindings;
+    if (listener === undefined || intent.monitor === undefined) return;
+    const findings = intent.monitor;
+    try {
+      void Promise.resolve(
+        listener({
+          decisionId: intent.decisionId,
+          sessionId: intent.sessionId,
+          agentId: intent.principal.agentId,
+          tool: intent.tool,
+          effect: intent.decision.effect,
+          time: intent.time,
+          findings,
+        }),
+      ).catch(() => {});
+    } catch {
+      // the stop is in the log already; a listener only makes it visible
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DEFAULT_KINDS } from '../dataflow/identifiers.js';
+import type { MonitorSection } from '../spec/monitor.js';
 import {
   type MemoryGuardDocument,
   type PolicyDocument,
@@ -93,6 +94,8 @@ export function compilePolicy(
       const reversal = compileEntryReversal(parsed.source, index, entry.reversal, problems);
       catalogue.push(compileCatalogueEntry(entry, reversal));
     }
+    for (const [index, rule] of (document.monitor?.rules ?? []).entries())
+      compiler.compiledIds.push({ id: rule.id, at: parsed.source.locate(['monitor', 'rules', index, 'id']) });
     for (const rule of compiler.compiledIds) {
       const earlier = ruleLocations.get(rule.id);
       if (earlier !== undefined) {
@@ -196,17 +199,18 @@ class RollbackSections {
 }
 
 /**
- * The `redaction:` and `memory:` sections: at most one document of a policy set may have each (two
+ * The `redaction:`, `memory:` and `monitor:` sections: at most one document of a policy set may have each (two
  * would leave it unclear which actions apply), compiled once all documents are read.
  */
 class SingleSections {
   private redaction: { file: string; source: YamlSource; document: PolicyDocument } | undefined;
   private memory: { file: string; source: YamlSource; document: PolicyDocument } | undefined;
+  private monitor: { file: string; source: YamlSource; document: PolicyDocument } | undefined;
 
   constructor(private readonly problems: PolicyProblem[]) {}
 
   collect(file: string, source: YamlSource, document: PolicyDocument): void {
-    for (const key of ['redaction', 'memory'] as const) {
+    for (const key of ['redaction', 'memory', 'monitor'] as const) {
       if (document[key] === undefined) continue;
       const earlier = this[key];
       if (earlier !== undefined) {
@@ -222,7 +226,9 @@ class SingleSections {
   }
 
   /** The compiled sections, or undefined after reporting their problems. */
-  compile(): { redaction?: RedactionPolicy; memory?: MemoryGuardDocument } | undefined {
+  compile():
+    | { redaction?: RedactionPolicy; memory?: MemoryGuardDocument; monitor?: MonitorSection }
+    | undefined {
     const compiled = RedactionPolicy.compile(
       this.redaction?.document.redaction,
       this.memory?.document.memory,
@@ -240,9 +246,11 @@ class SingleSections {
       return undefined;
     }
     const memory = this.memory?.document.memory;
+    const monitor = this.monitor?.document.monitor;
     return {
       ...(compiled.policy ? { redaction: compiled.policy } : {}),
       ...(memory ? { memory } : {}),
+      ...(monitor ? { monitor } : {}),
     };
   }
 }

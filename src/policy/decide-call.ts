@@ -3,7 +3,7 @@
  * The one decision entry point. Every place that decides a call — the harness (gateway, library,
  * replay), the decide API, `reins decide`, the policy test runner and `reins policy diff` — calls
  * `decideCall`, so they cannot drift apart: the rules (with the session, counters and data flow the
- * caller supplies, read-only), then the redaction screening of the arguments, then the counter
+ * caller supplies, read-only), then the runtime monitor (policy/monitor), then the redaction screening of the arguments, then the counter
  * reservations the call makes if it goes ahead. Pure and synchronous; never throws.
  *
  * Where the state comes from is the caller's business (the harness's live sessions, or a session read
@@ -16,6 +16,7 @@ import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ReversalFacts } from '../spec/reversal.js';
 import type { CounterView, SessionView, ToolCall } from '../spec/tool-call.js';
+import type { MonitorInput } from './monitor.js';
 import type { PreparedPolicy } from './prepared-policy.js';
 import { screenCall } from './screen-arguments.js';
 
@@ -25,6 +26,8 @@ export interface DecisionState {
   readonly counters: CounterView;
   /** What the session has seen (labels, value origins); none = nothing tracked. */
   readonly dataflow?: DataflowView | undefined;
+  /** What the runtime monitor reads (the session's activity, the agent's baseline); none = not judged. */
+  readonly monitor?: MonitorInput | undefined;
 }
 
 export interface CallDecisionRequest {
@@ -76,8 +79,11 @@ export function decideCall(policy: PreparedPolicy, request: CallDecisionRequest)
             dataflow: state.dataflow,
             reversal: request.reversal,
           });
+    // the monitor judges what the rules decided (a denial counts towards a denial spike)
+    if (request.refusal === undefined && policy.monitor !== undefined && state.monitor !== undefined)
+      decision = policy.monitor.judge(decision, call, state.monitor, now);
   } catch (error) {
-    // evaluate never throws; reading the caller's state might
+    // evaluate and judge never throw; reading the caller's state might
     decision = refusalDecision(policy.hash, {
       code: 'internal_error',
       message: `decision failed: ${describeError(error)}`,

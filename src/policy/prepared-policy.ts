@@ -10,6 +10,7 @@ import { checkProvenance, checkTenant, describeViolation } from '../dataflow/flo
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic, FlowFinding, Obligation, ToolFacts, Verdict } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
+import type { MonitorSection } from '../spec/monitor.js';
 import type { MemoryGuardDocument, PolicyDocument } from '../spec/policy-document.js';
 import type { ReversalFacts } from '../spec/reversal.js';
 import { allowsTool } from '../spec/scopes.js';
@@ -28,6 +29,7 @@ import {
 } from './compiled-rule.js';
 import type { Activation, CompiledExpression } from './conditions.js';
 import type { NameMatcher } from './glob.js';
+import { CompiledMonitor } from './monitor.js';
 import type { RedactionPolicy } from './redaction-policy.js';
 import { type CompiledReversal, staticFacts } from './reversal.js';
 
@@ -204,6 +206,8 @@ export class PreparedPolicy {
   readonly redaction: RedactionPolicy | undefined;
   /** The memory guard settings (`memory:`), when a document has them. */
   readonly memory: MemoryGuardDocument | undefined;
+  /** The runtime monitor (`monitor:`), when a document has one (policy/monitor). */
+  readonly monitor: CompiledMonitor | undefined;
   /** The longest window of any limit rule (ms): how far back counters can look. */
   readonly longestLimitWindowMs: number;
   /** Roles that may roll a session back (`rollback.operators`); always includes `admin`. */
@@ -225,6 +229,7 @@ export class PreparedPolicy {
     documents: readonly PolicyDocument[];
     redaction?: RedactionPolicy;
     memory?: MemoryGuardDocument;
+    monitor?: MonitorSection;
     rollback?: RollbackSettings;
     /** Tests only: `false` checks every rule for every call, to show that the indexes change nothing. */
     index?: boolean;
@@ -232,6 +237,10 @@ export class PreparedPolicy {
     this.hash = options.hash;
     this.redaction = options.redaction;
     this.memory = options.memory;
+    this.monitor =
+      options.monitor === undefined
+        ? undefined
+        : new CompiledMonitor(options.monitor, (tool) => this.toolFacts(tool));
     this.catalogue = options.catalogue;
     this.documents = options.documents;
     this.profiles = options.rollback?.profiles ?? [];
@@ -277,11 +286,12 @@ export class PreparedPolicy {
   }
 
   /**
-   * Could deciding this call read what the session did before: a sequence or flow rule, or a condition
-   * that names `session`, among the rules that may apply to it? When not, the harness decides without
+   * Could deciding this call read what the session did before: a monitor rule that watches its agent,
+   * a sequence or flow rule, or a condition that names `session`, among the rules that may apply to it? When not, the harness decides without
    * reading the session's state from the store (limits need none: their reservation is the check).
    */
   readsSession(call: ToolCall): boolean {
+    if (this.monitor?.watches(call.principal.agentId) === true) return true;
     const plan = this.planFor(call.tool);
     if (plan === null) return false;
     for (const rule of plan.rulesFor(call.principal.agentId)) {

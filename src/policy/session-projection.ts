@@ -8,6 +8,8 @@
  * - History (sequence rules): a call joins when it was let through — an allowed call at its intent,
  *   pending until its outcome; a held or overridden call when its outcome says the tool was started —
  *   and leaves again if its outcome says it never started.
+ * - Activity (the runtime monitor): every call decided, with the size of its result, and a monitor
+ *   finding that stopped the session until an operator resumed it (policy/monitor-activity).
  * - Data flow (flow rules, labels, provenance links): the user's request declared with a call (its
  *   intent's `provenance.request`) and every output the agent saw, indexed as the policy's catalogue
  *   describes the tool (policy/observe-output, as live calls and recorded traffic do).
@@ -17,6 +19,7 @@
 import { SessionDataflow } from '../dataflow/session-dataflow.js';
 import type { AuditEventV1, CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
 import type { HistoryEntry } from '../spec/tool-call.js';
+import { ActivityTrail } from './monitor-activity.js';
 import { observeOutput } from './observe-output.js';
 import type { PreparedPolicy } from './prepared-policy.js';
 
@@ -35,6 +38,8 @@ export class SessionProjection {
   lastSeq = 0;
   readonly history: HistoryEntry[] = [];
   readonly dataflow = new SessionDataflow();
+  /** Every call decided in the session and whether the monitor stopped it (policy/monitor-activity). */
+  readonly activity = new ActivityTrail();
   /** Calls whose outcome is not on record yet. */
   private readonly open = new Map<string, OpenCall>();
 
@@ -49,6 +54,8 @@ export class SessionProjection {
     this.lastSeq = seq;
     if (event.kind === 'call-intent' && event.sessionId === this.sessionId) this.admit(event);
     else if (event.kind === 'call-outcome' && event.sessionId === this.sessionId) this.end(event);
+    else if (event.kind === 'operator-action' && event.sessionId === this.sessionId)
+      this.activity.operatorAction(event);
   }
 
   private admit(intent: CallIntentEvent): void {
@@ -58,6 +65,7 @@ export class SessionProjection {
     // the user's request declared with the call is the session's from then on, in every process
     const request = intent.provenance?.request;
     if (request !== undefined) this.dataflow.recordUserInput(request.text, intent.decisionId);
+    this.activity.admit(intent);
     const call: OpenCall = { intent, entry: undefined };
     if (intent.decision.effect === 'allow') {
       call.entry = { tool: intent.tool, args: intent.args, at: time, outcome: 'pending' };
@@ -67,6 +75,7 @@ export class SessionProjection {
   }
 
   private end(outcome: CallOutcomeEvent): void {
+    this.activity.end(outcome);
     const call = this.open.get(outcome.decisionId);
     if (call === undefined) return; // its intent came before this projection's records (pruned)
     this.open.delete(outcome.decisionId);

@@ -4,6 +4,7 @@
  * (obligations), which policy version decided, and what shadow rules would have decided.
  */
 import { z } from 'zod';
+import { MonitorFindingSchema } from './monitor.js';
 import { ApprovalRequirementSchema } from './oversight.js';
 import { EffectSchema, RiskSchema, ToolEffectSchema } from './policy-document.js';
 
@@ -121,5 +122,7 @@ export const DecisionSchema = VerdictSchema.extend({
   tool: ToolFactsSchema.optional(),
   /** Data-flow violations found by `flows` rules (enforced or shadow), naming their source calls. */
   flows: z.array(FlowFindingSchema).optional(),
+  /** What the runtime monitor found (spec/monitor); recorded with the call's intent. */
+  monitor: z.array(MonitorFindingSchema).optional(),
 });
 export type Decision = z.infer<typeof DecisionSchema>;

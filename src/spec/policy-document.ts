@@ -12,6 +12,7 @@ import {
   SinkSpecSchema,
 } from './dataflow-policy.js';
 import { DurationSchema } from './duration.js';
+import { MonitorSectionSchema } from './monitor.js';
 import { ReversalSchema, RollbackSectionSchema } from './reversal.js';
 
 export const POLICY_API_VERSION = 'reins.dev/v1';
@@ -245,5 +246,7 @@ export const PolicyDocumentSchema = z.strictObject({
   memory: MemoryGuardSchema.optional(),
   /** Built-in reversal profiles for upstream servers, and who may roll sessions back. */
   rollback: RollbackSectionSchema.optional(),
+  /** Runtime monitoring: signals against each agent's baseline, and what to do on deviation (docs/monitoring.md). */
+  monitor: MonitorSectionSchema.optional(),
 });
 export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;

@@ -4,6 +4,7 @@
  * `call-outcome` with the same `decisionId`.
  */
 import { z } from 'zod';
+import { MonitorFindingSchema } from '../monitor.js';
 import { CallProvenanceRecordSchema } from '../provenance.js';
 import { CompensatesSchema, RecordedReversalSchema } from '../reversal.js';
 import { AuditDecisionSchema, CallRecordBaseV1, callIndexFields } from './call-fields.js';
@@ -31,6 +32,12 @@ export const CallIntentEventSchema = z.strictObject({
    * (dry runs); then nothing is known about the arguments' sources.
    */
   provenance: CallProvenanceRecordSchema.optional(),
+  /**
+   * What the runtime monitor found when this call was decided (issue 19, spec/monitor): each finding
+   * names its rule, the observed value, the bound and the baseline, and the calls it counted. Absent:
+   * nothing deviated (or no `monitor:` section).
+   */
+  monitor: z.array(MonitorFindingSchema).min(1).optional(),
 });
 export type CallIntentEvent = z.infer<typeof CallIntentEventSchema>;
 
