@@ -40,6 +40,7 @@ import {
   type StoreOptions,
   storeOptionsOfConfig,
 } from './audit-store.js';
+import { wireMonitor } from './monitor-wiring.js';
 import { type OversightWiring, wireOversight } from './oversight-wiring.js';
 import { PolicyStatusTracker } from './policy-status.js';
 
@@ -59,6 +60,8 @@ export interface GatewayPlan {
   readonly maxPendingApprovalsPerAgent?: number;
   /** Told about every new approval request. */
   readonly approvalWebhook?: string;
+  /** Told about every finding of the runtime monitor. */
+  readonly monitorWebhook?: string;
   /** Tool definition pins; its directory is created if missing. */
   readonly lock: string;
   /** Where traces of every call are exported (telemetry/tracing); none: not traced. */
@@ -157,6 +160,16 @@ export async function startGatewayProcess<C extends Callers>(
       log,
     });
     onClose(() => oversight.close());
+    const monitor = wireMonitor({
+      storeOptions: plan.storeOptions,
+      stores: oversight.stores,
+      audit,
+      policy: () => policy.current,
+      metrics,
+      webhook: plan.monitorWebhook,
+      log,
+    });
+    onClose(() => monitor.close());
     const harness = new Harness({
       policy,
       audit,
@@ -170,6 +183,8 @@ export async function startGatewayProcess<C extends Callers>(
       // every call, and every held call while it waits, checks its caller's standing as it is now
       standing: callers.standing,
       observer: metrics,
+      baselines: monitor.baselines,
+      onMonitorFindings: monitor.onFindings,
       ...(tracing !== undefined ? { tracer: tracing.tracer } : {}),
     });
     // runs after the front has closed (which aborts what its clients were waiting for) and before
@@ -409,6 +424,7 @@ function httpGatewayPlan(config: GatewayConfig, directory: string): GatewayPlan 
     approvalTimeoutMs: config.limits.approvalTimeout,
     maxPendingApprovalsPerAgent: config.limits.maxPendingApprovalsPerAgent,
     ...(config.approvals.webhook ? { approvalWebhook: config.approvals.webhook } : {}),
+    ...(config.monitor.webhook ? { monitorWebhook: config.monitor.webhook } : {}),
     lock: config.lock,
     ...traceExportIn(config.telemetry.traces),
   };

@@ -215,6 +215,8 @@ export const GatewayConfigSchema = z.strictObject({
   telemetry: z.strictObject({ traces: TracesConfigSchema.optional() }).default({}),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
+  /** Where the runtime monitor's findings are posted as JSON (the rules are the policy's `monitor:`). */
+  monitor: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   limits: GatewayLimitsSchema.default({
     maxMessageBytes: 1_048_576,
     callTimeout: 60_000,

@@ -83,6 +83,7 @@ export class ReinsMetrics {
   private readonly commitSeconds: TalliedHistogram;
   private readonly rejections: Counter<'reason'>;
   private readonly restarts: Counter<'upstream'>;
+  private readonly monitorFindings: Counter<'rule' | 'action'>;
   /** Restarts already counted per upstream: the counter moves by what `upstreams()` adds. */
   private readonly restartsSeen = new Map<string, number>();
 
@@ -137,6 +138,12 @@ export class ReinsMetrics {
       registers,
       collect: () => this.countRestarts(),
     });
+    this.monitorFindings = new Counter({
+      name: 'reins_monitor_findings_total',
+      help: 'Findings of the runtime monitor, by monitor rule and action (alert, hold, pause, suspend).',
+      labelNames: ['rule', 'action'],
+      registers,
+    });
     this.defineGauges(registers);
     if (options.defaultMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'reins_' });
@@ -169,6 +176,11 @@ export class ReinsMetrics {
 
   observeAuditCommit(commit: ObservedCommit): void {
     this.commitSeconds.observe(commit.seconds, commit.ok ? 'ok' : 'failed');
+  }
+
+  /** A finding of the runtime monitor (policy/monitor), counted once it is on record. */
+  monitorFinding(rule: string, action: string): void {
+    this.monitorFindings.inc({ rule: this.rules.of(rule), action });
   }
 
   credentialRejected(reason: string): void {
