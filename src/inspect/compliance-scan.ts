@@ -149,7 +149,9 @@ function dormantAgents(
   return agents
     .filter(
       (agent) =>
-        agent.state === 'active' && agent.createdAt < windowStart && !hasExercised(usage.get(agent.id)),
+        agent.state === 'active' &&
+        Date.parse(agent.createdAt) < Date.parse(windowStart) &&
+        !hasExercised(usage.get(agent.id)),
     )
     .map((agent) => ({
       code: 'agent.dormant',
