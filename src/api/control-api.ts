@@ -20,6 +20,7 @@ import { mountAgentRoutes } from './routes/agents.js';
 import { mountApprovalRoutes } from './routes/approvals.js';
 import { mountAuditRoutes } from './routes/audit.js';
 import { mountAuthRoutes } from './routes/auth.js';
+import { type ComplianceSource, mountComplianceRoute } from './routes/compliance.js';
 import type {
   ControlApp,
   ControlServices,
@@ -82,6 +83,8 @@ export interface ControlApiOptions {
    * plane started without the gateway) those routes are absent and the dashboard says none was reported.
    */
   readonly ops?: OpsStatus;
+  /** The last scheduled compliance scan (`GET /v1/compliance`); without it that route answers 503. */
+  readonly compliance?: ComplianceSource;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 3_600_000;
@@ -118,6 +121,7 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountPolicyRoute(app, services);
   mountEventRoute(app, services);
   mountDashboardRoute(app, services);
+  mountComplianceRoute(app, options.compliance);
   mountOpenApiDocument(app);
   if (options.ops) mountOpsRoutes(app, options.ops);
   serveConsole(app);

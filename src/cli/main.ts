@@ -12,6 +12,7 @@ import { registerAgentCommands } from './agent-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { CONFIG_FLAG, CONFIG_HELP, type CommandContext } from './command-context.js';
+import { registerComplianceCommands } from './compliance-command.js';
 import { registerDecideCommand } from './decide-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { type DeploymentUse, deploymentOptionValues } from './deployment.js';
@@ -66,6 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   registerServeCommand(program, context);
   registerUserCommands(program, context);
   registerToolsCommands(program, context);
+  registerComplianceCommands(program, context);
   registerMcpCommand(program, context);
   registerReplayCommand(program, context);
 

@@ -15,6 +15,7 @@ import { StoreOversight } from '../oversight/store-oversight.js';
 import { rollbackService } from '../rollback/rollback-service.js';
 import { verificationKey } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
+import { scheduleCompliance } from './compliance-schedule.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
 import { startHttpGatewayProcess } from './gateway-process.js';
@@ -45,6 +46,9 @@ export async function startServe(configPath: string, log: (line: string) => void
       audit: gateway.audit,
     });
     const publicKey = verificationKey(gateway.storeOptions);
+    const every = config.compliance?.every;
+    const compliance = every === undefined ? undefined : scheduleCompliance(config, gateway, every, log);
+    if (compliance) gateway.onClose(compliance.stop);
     const api = createControlApi({
       oversight,
       audit: gateway.audit,
@@ -66,6 +70,7 @@ export async function startServe(configPath: string, log: (line: string) => void
       log,
       // the same readiness and metrics as on the gateway's listener
       ops: gateway.ops,
+      ...(compliance ? { compliance: compliance.last } : {}),
     });
     const control = await listenControlApi(api, config.control.listen);
     gateway.onClose(() => control.close());

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_CHECKPOINT_EVERY } from './audit-checkpoint.js';
+import { ComplianceConfigSchema } from './compliance.js';
 import { DurationSchema } from './duration.js';
 import { OidcConfigSchema } from './oidc-config.js';
 import { POLICY_API_VERSION } from './policy-document.js';
@@ -213,6 +214,8 @@ export const GatewayConfigSchema = z.strictObject({
     .default({ checkpoints: { every: DEFAULT_CHECKPOINT_EVERY, publish: {} } }),
   /** Telemetry the gateway sends out: traces of every call (none by default). */
   telemetry: z.strictObject({ traces: TracesConfigSchema.optional() }).default({}),
+  /** Continuous compliance: thresholds of `reins compliance scan`, and the scan `reins serve` runs `every` (spec/compliance). */
+  compliance: ComplianceConfigSchema.optional(),
   /** Human approval of held calls: optional webhook told about each new request (JSON POST). */
   approvals: z.strictObject({ webhook: z.url({ protocol: /^https?$/ }).optional() }).default({}),
   /** Where the runtime monitor's findings are posted as JSON (the rules are the policy's `monitor:`). */
