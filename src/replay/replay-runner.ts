@@ -17,6 +17,7 @@ import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { describeError } from '../spec/errors.js';
+import type { MonitorListener } from '../spec/monitor.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { isProblem, type ReplayTrace, type TraceImporter } from './trace.js';
 
@@ -40,6 +41,8 @@ export interface ReplaySummary {
   byEnvironment: Record<string, { traces: number; calls: number; flagged: number }>;
   /** Rule id -> how many calls it matched with a restrictive effect. */
   rules: Record<string, number>;
+  /** What the runtime monitor (`monitor:` of the policy) found: findings by rule, sessions with any, sessions it stopped. */
+  monitor: { findings: number; rules: Record<string, number>; sessions: number; stopped: number };
   seconds: number;
 }
 
@@ -58,6 +61,8 @@ export interface ReplayOptions {
   readonly explain?: boolean;
   /** Traces replayed at once (they are independent sessions). Default 8. */
   readonly concurrency?: number;
+  /** Told about each call the monitor raised findings on, once its intent is recorded (a pause through oversight). */
+  readonly onMonitorFindings?: MonitorListener;
 }
 
 /** Picks and caches the policy (and its harness) for each environment. */
@@ -69,6 +74,7 @@ class PolicySelector {
   constructor(
     private readonly path: string,
     private readonly openAudit: () => AuditLog,
+    private readonly onMonitorFindings: MonitorListener,
   ) {}
 
   /** The harness for an environment, or a message saying why there is none. */
@@ -94,6 +100,7 @@ class PolicySelector {
       audit,
       // the trace shows the call went ahead; the decision recorded is still `approve`
       approvals: async () => ({ approved: true, by: 'reins replay' }),
+      onMonitorFindings: this.onMonitorFindings,
     });
   }
 
@@ -118,9 +125,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     decisions: { allow: 0, deny: 0, approve: 0 },
     byEnvironment: {},
     rules: {},
+    monitor: { findings: 0, rules: {}, sessions: 0, stopped: 0 },
     seconds: 0,
   };
-  const selector = new PolicySelector(options.policy, options.openAudit);
+  const selector = new PolicySelector(options.policy, options.openAudit, monitorTally(summary, options.onMonitorFindings));
   const concurrency = options.concurrency ?? 8;
   const running = new Set<Promise<void>>();
   // decisions are emitted in trace order even though traces run concurrently
@@ -222,4 +230,22 @@ async function replayTrace(
     lines.push(line);
     index++;
   }
+}
+
+/** Counts the monitor's findings into the summary, then hands them on. */
+function monitorTally(summary: ReplaySummary, next: MonitorListener | undefined): MonitorListener {
+  const sessions = new Set<string>();
+  const stopped = new Set<string>();
+  return async (event) => {
+    const { monitor } = summary;
+    for (const finding of event.findings) {
+      monitor.findings++;
+      monitor.rules[finding.rule] = (monitor.rules[finding.rule] ?? 0) + 1;
+      if (finding.action !== 'alert') stopped.add(event.sessionId);
+    }
+    sessions.add(event.sessionId);
+    monitor.sessions = sessions.size;
+    monitor.stopped = stopped.size;
+    await next?.(event);
+  };
 }
