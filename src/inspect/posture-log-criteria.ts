@@ -144,7 +144,7 @@ const captured: Criterion = {
 };
 
 const REHEARSE =
-  "rehearse an undo: roll a test session back (`reins rollback <session>`, or the console's session page) and check what it restored";
+  "rehearse an undo: roll a test session back (`reins rollback --session <id> --dry-run`, then without `--dry-run`; or the console's session page) and check what it restored";
 
 const rehearsed: Criterion = {
   id: 'rollback.rehearsed',
