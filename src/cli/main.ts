@@ -22,6 +22,7 @@ import { registerKeyCommands } from './key-commands.js';
 import { registerMcpCommand } from './mcp-command.js';
 import { registerOversightCommands } from './oversight-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
+import { registerPostureCommand } from './posture-command.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerRollbackCommand } from './rollback-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -70,6 +71,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   registerComplianceCommands(program, context);
   registerMcpCommand(program, context);
   registerReplayCommand(program, context);
+  registerPostureCommand(program, context);
 
   registerDemoCommand(program, context);
 
