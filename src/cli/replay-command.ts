@@ -14,6 +14,8 @@
 import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readTraffic } from '../inspect/recorded-traffic-reader.js';
+import { monitorResponder } from '../oversight/monitor-response.js';
+import { StoreOversight } from '../oversight/store-oversight.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { RecordedTraffic } from '../policy/recorded-traffic.js';
@@ -22,11 +24,14 @@ import { OpenAiImporter } from '../replay/openai-importer.js';
 import { replay } from '../replay/replay-runner.js';
 import type { TraceImporter } from '../replay/trace.js';
 import { describeError } from '../spec/errors.js';
+import type { MonitorListener } from '../spec/monitor.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { PRIVATE_FILE_MODE } from '../store/private-files.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import {
   databaseUrlOf,
+  openIdentityStore,
+  openOversightStores,
   openReadableAuditLog,
   openWritableAuditLog,
   type StoreOptions,
@@ -75,6 +80,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     io.err(openAudit);
     return EXIT_ERROR;
   }
+  const monitor = replayMonitor(options.db, openAudit, io);
   let out: number;
   try {
     out = openSync(options.out, 'w', PRIVATE_FILE_MODE);
@@ -100,6 +106,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
         problems++;
         if (problems <= 20) io.err(`problem: ${message}`);
       },
+      onMonitorFindings: monitor.onFindings,
     });
     if (buffered.length > 0) writeSync(out, `${buffered.join('\n')}\n`);
     const rate = summary.seconds > 0 ? Math.round(summary.calls / summary.seconds) : summary.calls;
@@ -113,6 +120,15 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     const rules = Object.entries(summary.rules).sort((left, right) => right[1] - left[1]);
     if (rules.length > 0)
       io.err(`  flagged by: ${rules.map(([rule, count]) => `${rule} ${count}`).join(', ')}`);
+    const { monitor: found } = summary;
+    if (found.findings > 0)
+      io.err(
+        `  monitor: ${found.findings} finding(s) in ${found.sessions} session(s), ${found.stopped} stopped; ` +
+          Object.entries(found.rules)
+            .sort((left, right) => right[1] - left[1])
+            .map(([rule, count]) => `${rule} ${count}`)
+            .join(', '),
+      );
     if (problems > 0) io.err(`${problems} problem(s); affected calls were written as deny`);
     if (options.db !== undefined) io.err(`audit log kept in ${options.db}`);
   } catch (error) {
@@ -120,6 +136,7 @@ export async function runReplay(source: string, options: ReplayCommandOptions, i
     return EXIT_ERROR;
   } finally {
     closeSync(out);
+    await monitor.close();
   }
   return problems > 0 ? EXIT_FAILED : EXIT_OK;
 }
@@ -147,6 +164,43 @@ async function replayAudit(db: string | undefined, io: CliIo): Promise<(() => Au
   } catch (error) {
     return `cannot keep the audit log in \`${db}\`: ${describeError(error)}`;
   }
+}
+
+/**
+ * What the replay does with the monitor's findings: with `--db`, a pause or suspension is carried out
+ * through oversight on that file (on record as an operator action of `reins:monitor`, as a gateway
+ * would); in memory, it is only reported. Either way the stop is in the log and the session's later
+ * calls are refused by it.
+ */
+function replayMonitor(
+  db: string | undefined,
+  openAudit: () => AuditLog,
+  io: CliIo,
+): { onFindings: MonitorListener; close(): Promise<void> } {
+  const log = (line: string) => io.err(`reins replay: ${line}`);
+  if (db === undefined) return { onFindings: monitorResponder({ log }), close: async () => {} };
+  const store: StoreOptions = { db, durability: 'process' };
+  let opened: Promise<{ oversight: StoreOversight; close(): Promise<void> }> | undefined;
+  const open = () => {
+    opened ??= (async () => {
+      const stores = await openOversightStores(store);
+      const identities = await openIdentityStore(store);
+      const oversight = new StoreOversight({
+        approvals: stores.approvals,
+        sessions: stores.sessions,
+        identities,
+        audit: openAudit(),
+      });
+      return { oversight, close: async () => void (await Promise.all([stores.close(), identities.close()])) };
+    })();
+    return opened;
+  };
+  return {
+    onFindings: monitorResponder({ oversight: async () => (await open()).oversight, log }),
+    close: async () => {
+      if (opened !== undefined) await (await opened).close();
+    },
+  };
 }
 
 /** Backtesting on our own log: each recorded call decided again, as it was, beside its recorded decision. */

@@ -17,8 +17,11 @@ import type { Oversight } from './oversight.js';
 export const MONITOR_ACTOR: Actor = { id: 'reins:monitor', roles: ['admin'] };
 
 export interface MonitorResponseOptions {
-  /** Oversight on the shared stores; opened when first needed (most findings are alerts). */
-  readonly oversight: () => Promise<Pick<Oversight, 'setSessionStatus' | 'suspendAgent' | 'getSession'>>;
+  /**
+   * Oversight on the shared stores; opened when first needed (most findings are alerts). None (a
+   * replay into a log in memory): a pause or suspension is only logged; the stop is in the log.
+   */
+  readonly oversight?: () => Promise<Pick<Oversight, 'setSessionStatus' | 'suspendAgent' | 'getSession'>>;
   /** Told about every finding (the `reins_monitor_findings_total` metric). */
   readonly count?: (finding: MonitorFinding) => void;
   /** Posts the event (the configured webhook); a failure is logged. */
@@ -42,25 +45,31 @@ export function monitorResponder(options: MonitorResponseOptions): MonitorListen
           `monitor: the webhook did not take call ${event.decisionId}'s findings: ${describeError(error)}`,
         ),
       );
-    if (actions.has('suspend') || actions.has('pause')) await act(options, event, actions.has('suspend'));
+    if (options.oversight !== undefined && (actions.has('suspend') || actions.has('pause')))
+      await act(options.oversight, options.log, event, actions.has('suspend'));
     await posting;
   };
 }
 
-async function act(options: MonitorResponseOptions, event: MonitorEvent, suspend: boolean): Promise<void> {
+async function act(
+  open: NonNullable<MonitorResponseOptions['oversight']>,
+  log: (line: string) => void,
+  event: MonitorEvent,
+  suspend: boolean,
+): Promise<void> {
   const finding = event.findings.find(
     (each) => each.action === (suspend ? 'suspend' : 'pause'),
   ) as MonitorFinding;
   const reason = `monitor rule ${finding.rule} at call ${event.decisionId}: ${finding.message}`;
   try {
-    const oversight = await options.oversight();
+    const oversight = await open();
     if (suspend) await oversight.suspendAgent(event.agentId, MONITOR_ACTOR, reason);
     const session = await oversight.getSession(event.sessionId);
     // a session already paused or killed stays as it is (its kill is final)
     if (session === undefined || session.status === 'active')
       await oversight.setSessionStatus(event.sessionId, 'paused', MONITOR_ACTOR, reason);
   } catch (error) {
-    options.log(
+    log(
       `monitor: could not ${suspend ? 'suspend agent' : 'pause session'} ${suspend ? event.agentId : event.sessionId} (the session stays stopped by the log): ${describeError(error)}`,
     );
   }
