@@ -151,13 +151,8 @@ export class CompiledMonitor {
         const hour = new Date(now).getUTCHours();
         const share = baseline.calls === 0 ? 0 : (baseline.hours[hour] ?? 0) / baseline.calls;
         if (share >= (rule.below ?? DEFAULT_OFF_HOURS_BELOW)) return undefined;
-        const previous = activity.at(-1);
-        if (
-          previous !== undefined &&
-          new Date(previous.at).getUTCHours() === hour &&
-          now - previous.at < 3_600_000
-        )
-          return undefined; // raised at the session's first call in this hour
+        // raised at the session's first call in this hour that the rule counts
+        if (this.countedThisHour(index, activity, now, hour)) return undefined;
         return oneCallFinding(
           rule,
           baseline,
@@ -167,6 +162,25 @@ export class CompiledMonitor {
         );
       }
     }
+  }
+
+  /**
+   * Did the session make a call this rule counts in the same hour of the clock as `now`, less than an
+   * hour ago? Calls of tools the rule does not watch do not count: they never raised it.
+   */
+  private countedThisHour(
+    index: number,
+    activity: readonly ActivityEntry[],
+    now: number,
+    hour: number,
+  ): boolean {
+    for (let at = activity.length - 1; at >= 0; at--) {
+      const entry = activity[at] as ActivityEntry;
+      if (now - entry.at >= 3_600_000) return false;
+      if (this.matchesOf(entry.tool, entry.key)[index] && new Date(entry.at).getUTCHours() === hour)
+        return true;
+    }
+    return false;
   }
 
   /** A windowed signal: observed over the window (this call included) against `above` and `factor`. */
@@ -230,12 +244,13 @@ export class CompiledMonitor {
       const entry = activity[at] as ActivityEntry;
       if (entry.at <= since) break;
       if (!this.matchesOf(entry.tool, entry.key)[index]) continue;
+      // before the count: the call that raised the rule may add nothing (paused, so it returned nothing)
+      if (entry.raised?.includes(rule.id) === true) raisedBefore = true;
       const counted =
         rule.signal === 'rate' ? 1 : rule.signal === 'denials' ? (entry.denied ? 1 : 0) : entry.outputChars;
       if (counted === 0) continue;
       value += counted;
       if (records.length < MAX_FINDING_RECORDS - 1) records.push(entry.decisionId);
-      if (entry.raised?.includes(rule.id) === true) raisedBefore = true;
     }
     return { value, records: records.reverse(), raisedBefore };
   }
