@@ -15,7 +15,7 @@ import type { MonitorListener } from '../spec/monitor.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import type { ReinsMetrics } from '../telemetry/metrics.js';
-import { openIdentityStore, type OversightStores, type StoreOptions } from './audit-store.js';
+import { type OversightStores, openIdentityStore, type StoreOptions } from './audit-store.js';
 
 export interface MonitorWiring {
   readonly baselines: LoggedBaselines;
@@ -36,7 +36,8 @@ export function wireMonitor(options: {
   const baselines = new LoggedBaselines({
     audit: options.audit,
     policy: options.policy,
-    onError: (error) => log(`monitor: the baselines could not be learned (the last ones stay): ${describeError(error)}`),
+    onError: (error) =>
+      log(`monitor: the baselines could not be learned (the last ones stay): ${describeError(error)}`),
   });
   baselines.start().catch((error: unknown) => log(`monitor: ${describeError(error)}`));
   // most findings are alerts: the identity store (for suspending an agent) opens when first needed

@@ -14,9 +14,9 @@
 import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { readTraffic } from '../inspect/recorded-traffic-reader.js';
+import { loadPolicy } from '../loader/policy-files.js';
 import { monitorResponder } from '../oversight/monitor-response.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
-import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { RecordedTraffic } from '../policy/recorded-traffic.js';
 import { AgentDojoImporter } from '../replay/agentdojo-importer.js';

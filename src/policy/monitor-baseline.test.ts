@@ -14,6 +14,7 @@ import {
 } from '../../test/support/monitor-fixtures.js';
 import { call } from '../../test/support/policy-fixtures.js';
 import type { AuditEventV1 } from '../spec/audit-event.js';
+import { WINDOWED_SIGNALS } from '../spec/monitor.js';
 import type { CompiledMonitor } from './monitor.js';
 import { ActivityTrail } from './monitor-activity.js';
 import { BaselineLearner, type BaselinePeriod, learnBaselines } from './monitor-baseline.js';
@@ -71,6 +72,10 @@ function judgedPeaks(judging: CompiledMonitor, events: AuditEventV1[]): Map<stri
     );
     const agent = peaks.get(agentId) ?? {};
     peaks.set(agentId, agent);
+    // every windowed rule that watches the agent has a peak, 0 until a call it counts
+    for (const rule of judging.rules)
+      if (WINDOWED_SIGNALS.has(rule.signal) && (rule.agents === undefined || rule.agents.matches(agentId)))
+        agent[rule.id] ??= 0;
     for (const finding of judged.monitor ?? [])
       if (finding.observed > (agent[finding.rule] ?? 0)) agent[finding.rule] = finding.observed;
     trail.admit(event);
@@ -85,7 +90,8 @@ describe('learnBaselines', () => {
   it('learns each windowed rule’s peak as judging would have observed it', () => {
     // burst: d1..d5 within a minute; refused: d2 and d4 (denied) within 5m; volume: 12 + 30 characters
     expect(a?.peaks).toEqual({ burst: 5, refused: 2, volume: 42, sends: 1 });
-    expect(learned.get('agent-b')?.peaks).toEqual({ burst: 1, 'b-only': 1 });
+    // a rule that watches the agent but never counted one of its calls has a peak of 0 (not none)
+    expect(learned.get('agent-b')?.peaks).toEqual({ burst: 1, 'b-only': 1, refused: 0, volume: 0, sends: 0 });
     const judged = judgedPeaks(monitor, records());
     expect(a?.peaks).toEqual(judged.get('agent-a'));
     expect(learned.get('agent-b')?.peaks).toEqual(judged.get('agent-b'));

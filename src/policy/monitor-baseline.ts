@@ -58,8 +58,11 @@ export class BaselineLearner {
     const key = `${event.tool.server}/${event.tool.name}`;
     const matches = this.monitor.matchesOf(event.tool, key);
     for (const [index, rule] of this.monitor.rules.entries()) {
-      if (!matches[index] || !WINDOWED_SIGNALS.has(rule.signal)) continue;
+      if (!WINDOWED_SIGNALS.has(rule.signal)) continue;
       if (rule.agents !== undefined && !rule.agents.matches(agentId)) continue;
+      // every windowed rule that watches the agent has a peak, 0 until a call it counts
+      learning.peaks[rule.id] ??= 0;
+      if (!matches[index]) continue;
       const { value } = this.monitor.windowOf(
         rule,
         index,

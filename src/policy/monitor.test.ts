@@ -365,6 +365,33 @@ describe('bounds', () => {
   });
 });
 
+describe('a baseline learned before the rule existed', () => {
+  it('has no peak for it: only `above` applies, never a bound of 0', () => {
+    const both = monitorFrom(
+      `    - { id: added, signal: rate, window: 1m, above: 4, factor: 2, reason: busier than usual }\n`,
+    );
+    const factorOnly = monitorFrom(
+      `    - { id: added, signal: rate, window: 1m, factor: 2, reason: busier than usual }\n`,
+    );
+    const older = baseline({ peaks: { other: 3 } });
+    expect(judge(factorOnly, { baseline: older, activity: callsAgo([30, 20, 10]) }).monitor).toBeUndefined();
+    expect(judge(both, { baseline: older, activity: callsAgo([30, 20, 10]) }).monitor).toBeUndefined();
+    expect(judge(both, { baseline: older, activity: callsAgo([40, 30, 20, 10]) }).monitor?.[0]).toMatchObject(
+      {
+        observed: 5,
+        threshold: 4,
+      },
+    );
+    // learned with the rule, a peak of 0 is a bound of 0: any matching call deviates
+    expect(
+      judge(factorOnly, { baseline: baseline({ peaks: { added: 0 } }), activity: [] }).monitor?.[0],
+    ).toMatchObject({
+      observed: 1,
+      threshold: 0,
+    });
+  });
+});
+
 describe('a deviation is reported where it begins', () => {
   const monitor = monitorFrom(`    - { id: burst, signal: rate, window: 1m, above: 2, reason: a burst }\n`);
 

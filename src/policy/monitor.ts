@@ -288,14 +288,14 @@ function boundOf(
   rule: CompiledMonitorRule,
   mature: AgentBaseline | undefined,
 ): { value: number; why: string } | undefined {
-  const relative =
-    rule.factor !== undefined && mature !== undefined
-      ? rule.factor * (mature.peaks[rule.id] ?? 0)
-      : undefined;
+  // a baseline learned before the rule existed has no peak for it: only `above` applies until the
+  // baselines are learned again (a learned peak of 0 is there, as 0)
+  const peak = mature?.peaks[rule.id];
+  const relative = rule.factor !== undefined && peak !== undefined ? rule.factor * peak : undefined;
   if (relative === undefined && rule.above === undefined) return undefined;
   if (relative === undefined) return { value: rule.above as number, why: 'the rule’s floor' };
   if (rule.above === undefined || relative >= rule.above)
-    return { value: relative, why: `${rule.factor} × the baseline’s peak of ${mature?.peaks[rule.id] ?? 0}` };
+    return { value: relative, why: `${rule.factor} × the baseline’s peak of ${peak}` };
   return { value: rule.above, why: 'the rule’s floor, above its baseline bound' };
 }
 
@@ -360,11 +360,9 @@ function escalate(
     reasons: [stopping.reason],
     decidedBy: [stopping.rule],
     matchedRules: [...decision.matchedRules, stopping.rule],
-    // a hold asks the default approvers; counts reserved for an allow still apply to a held call
-    obligations:
-      effect === 'deny'
-        ? decision.obligations.filter((obligation) => obligation.kind !== 'count')
-        : [...decision.obligations, monitorApproval(stopping.rule)],
+    // a hold asks the default approvers (counts reserved for an allow still apply to a held call);
+    // a deny carries no obligations, as everywhere else
+    obligations: effect === 'deny' ? [] : [...decision.obligations, monitorApproval(stopping.rule)],
   };
 }
 

@@ -128,7 +128,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     monitor: { findings: 0, rules: {}, sessions: 0, stopped: 0 },
     seconds: 0,
   };
-  const selector = new PolicySelector(options.policy, options.openAudit, monitorTally(summary, options.onMonitorFindings));
+  const selector = new PolicySelector(
+    options.policy,
+    options.openAudit,
+    monitorTally(summary, options.onMonitorFindings),
+  );
   const concurrency = options.concurrency ?? 8;
   const running = new Set<Promise<void>>();
   // decisions are emitted in trace order even though traces run concurrently
