@@ -35,6 +35,7 @@ export {
   type SendTool,
 } from './memory/memory-guard.js';
 export { type CompilePolicyResult, compilePolicy, type PolicySource } from './policy/compile-policy.js';
+export { BaselineLearner, type BaselinePeriod, learnBaselines } from './policy/monitor-baseline.js';
 export { formatProblem, type PolicyProblem } from './policy/policy-problem.js';
 export { type PolicySummary, PreparedPolicy } from './policy/prepared-policy.js';
 export { type InputScreening, RedactionPolicy } from './policy/redaction-policy.js';
@@ -46,6 +47,7 @@ export type { DataflowView, SourceRecord, ValueOrigins } from './spec/dataflow-v
 export * from './spec/decision.js';
 export { ReinsError, type ReinsErrorCode } from './spec/errors.js';
 export * from './spec/memory-labels.js';
+export * from './spec/monitor.js';
 export * from './spec/policy-document.js';
 export * from './spec/policy-test.js';
 export * from './spec/tool-call.js';
