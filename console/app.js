@@ -7,6 +7,8 @@
  * The session cookie is HttpOnly; the CSRF token is kept in memory and sent on every write.
  */
 import { viewDashboard } from './dashboard.js';
+import { stepFindingsDetails, stepFindingsLine, viewMonitor } from './monitor.js';
+import { viewPosture } from './posture.js';
 import { provenanceGraph } from './provenance-graph.js';
 
 const state = {
@@ -480,6 +482,7 @@ function timelineStep(step) {
       h('span', {}, outcome ? badge(outcome.outcome) : h('span', { class: 'muted' }, 'in progress')),
       h('span', {}, reversalBadge(step)),
       h('span', { class: 'step-why', title: why }, why),
+      stepFindingsLine({ h, badge }, step),
     ),
     body,
   );
@@ -560,6 +563,7 @@ function stepDetails(step) {
           .join(', '),
       ],
     ]),
+    stepFindingsDetails({ h, badge, definitions, count }, step),
     intent
       ? [
           h('div', { class: 'muted' }, 'Arguments'),
@@ -1283,6 +1287,8 @@ async function render() {
         render,
         () => currentRoute().view === 'dashboard',
       ),
+    posture: () => viewPosture({ h, api, badge, count, definitions, when, go }, route.params),
+    monitor: () => viewMonitor({ h, api, badge, count, definitions, when, go, render }),
   };
   const view = views[route.view] ?? views.approvals;
   try {

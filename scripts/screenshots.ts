@@ -6,13 +6,16 @@
  * docs/screenshots/ with the system Chromium; then a second `reins serve` in front of server-filesystem
  * (the rollback tests' fixture), where an agent makes a bad change to a folder and an admin opens the
  * rollback plan of its session; then the dashboard (the dashboard tests' fixture: allowed, denied and
- * held calls, one upstream reported down). `npm run screenshots -- dashboard` takes only that one.
+ * held calls, one upstream reported down); then the posture page of the first deployment, and the
+ * Monitor page of a deployment whose runtime monitor paused a session (the monitor tests' fixture).
+ * `npm run screenshots -- dashboard` (or `posture`, `monitor`) takes only that one.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startConsoleFixture } from '../test/support/console-fixture.js';
 import { startDashboardFixture } from '../test/support/dashboard-fixture.js';
+import { startMonitorFixture } from '../test/support/monitor-fixture.js';
 import { callOk } from '../test/support/rollback-deployment.js';
 import { startRollbackServe } from '../test/support/rollback-serve.js';
 
@@ -20,9 +23,12 @@ const OUTPUT = resolve(import.meta.dirname, '../docs/screenshots');
 
 async function main(): Promise<void> {
   mkdirSync(OUTPUT, { recursive: true });
-  if (process.argv[2] === 'dashboard') {
+  const only = { dashboard: dashboardShot, posture: postureShot, monitor: monitorShot }[
+    process.argv[2] ?? ''
+  ];
+  if (only) {
     const browser = await launchChromium();
-    await dashboardShot(browser).finally(() => browser.close());
+    await only(browser).finally(() => browser.close());
     return;
   }
   const fixture = await startConsoleFixture();
@@ -99,6 +105,8 @@ async function main(): Promise<void> {
     await shot('policy');
     await rollbackShot(browser);
     await dashboardShot(browser);
+    await postureShot(browser);
+    await monitorShot(browser);
   } finally {
     await browser.close();
     await fixture.close();
@@ -158,6 +166,59 @@ async function dashboardShot(browser: Browser): Promise<void> {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
     console.log('docs/screenshots/dashboard.png');
+  } finally {
+    await fixture.close();
+  }
+}
+
+/** The posture page of a support deployment with a held call approved (docs/screenshots/posture.png). */
+async function postureShot(browser: Browser): Promise<void> {
+  const fixture = await startConsoleFixture();
+  try {
+    const client = await fixture.mcp(await fixture.agentToken('support-chat-17'));
+    await client.callTool({ name: 'everything__get-sum', arguments: { a: 40, b: 2 } });
+    const held = client.callTool({
+      name: 'everything__echo',
+      arguments: { message: 'Your refund is on its way' },
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    await page.goto(`${fixture.serve.controlUrl}/`);
+    await page.getByLabel('API token').fill(fixture.tokens.approver);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const card = page.getByTestId('approval').first();
+    await card.getByLabel('Reason (recorded)').fill('amount matches the order');
+    await card.getByTestId('approve').click();
+    await held;
+    await page.goto(`${fixture.serve.controlUrl}/#/posture`);
+    await page.getByTestId('posture-detail').first().waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUTPUT, 'posture.png'), fullPage: false });
+    console.log('docs/screenshots/posture.png');
+  } finally {
+    await fixture.close();
+  }
+}
+
+/**
+ * The Monitor page after the runtime monitor paused a session that sent replies in a burst, with a
+ * second session that only raised an alert (docs/screenshots/monitor-findings.png).
+ */
+async function monitorShot(browser: Browser): Promise<void> {
+  const fixture = await startMonitorFixture();
+  try {
+    const other = await fixture.console.mcp(await fixture.console.agentToken('support-chat-44'));
+    for (let a = 1; a <= 4; a++)
+      await other.callTool({ name: 'everything__get-sum', arguments: { a, b: 1 } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 640 } });
+    await page.goto(`${fixture.console.serve.controlUrl}/`);
+    await page.getByLabel('API token').fill(fixture.console.tokens.viewer);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
+    await page.goto(`${fixture.console.serve.controlUrl}/#/monitor`);
+    await page.getByTestId('monitor-finding').first().waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(OUTPUT, 'monitor-findings.png'), fullPage: false });
+    console.log('docs/screenshots/monitor-findings.png');
   } finally {
     await fixture.close();
   }

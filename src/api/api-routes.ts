@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AuditEventV1Schema } from '../spec/audit-event.js';
 import { DecisionSchema } from '../spec/decision.js';
 import { AgentRecordV1Schema, RevocationV1Schema } from '../spec/identity.js';
+import { MonitorFindingSchema } from '../spec/monitor.js';
 import { ApprovalRecordSchema, ApprovalStatusSchema, SessionSummarySchema } from '../spec/oversight.js';
 import { CallProvenanceRecordSchema } from '../spec/provenance.js';
 import { CompensatesSchema, ReversalKindSchema } from '../spec/reversal.js';
@@ -106,6 +107,8 @@ export const TimelineStepSchema = z.strictObject({
   reversal: z.strictObject({ kind: ReversalKindSchema, reason: z.string().optional() }).optional(),
   /** Whether the call changes anything: false for a tool the policy's catalogue says only reads. */
   changes: z.boolean().optional(),
+  /** What the runtime monitor found when it was decided (issue 19); absent when nothing deviated. */
+  monitor: z.array(MonitorFindingSchema).optional(),
   /** Did it (possibly) run: allowed or released, and not refused before its tool started. */
   ran: z.boolean(),
   /** A compensation run by a rollback: the call it undoes. */

@@ -1,7 +1,7 @@
 /**
  * @module api/console-assets
- * Serves the web console: plain HTML, one CSS file and its ES modules (the app, the dashboard page and
- * the session page's provenance graph) from `console/` at the package root (no build step). Only the
+ * Serves the web console: plain HTML, one CSS file and its ES modules (the app, the dashboard, monitor
+ * and posture pages and the session page's provenance graph) from `console/` at the package root (no build step). Only the
  * files listed here are served, read once at start-up, each with its exact content type, so nothing
  * else on disk can be reached through the console's paths.
  */
@@ -25,6 +25,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/console/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/console/monitor.js': { file: 'monitor.js', type: 'text/javascript; charset=utf-8' },
+  '/console/posture.js': { file: 'posture.js', type: 'text/javascript; charset=utf-8' },
   '/console/provenance-graph.js': { file: 'provenance-graph.js', type: 'text/javascript; charset=utf-8' },
   '/console/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };

@@ -31,11 +31,13 @@ import { mountDashboardRoute } from './routes/dashboard.js';
 import { mountDecideRoute } from './routes/decide.js';
 import { mountEventRoute } from './routes/events.js';
 import { mountMiddleware, newControlApp } from './routes/middleware.js';
+import { mountMonitorRoute } from './routes/monitor.js';
 import { mountOidcRoutes } from './routes/oidc.js';
 import { mountOpenApiDocument } from './routes/openapi-document.js';
 import { mountOpsRoutes } from './routes/ops.js';
 import { mountOverrideRoute } from './routes/overrides.js';
 import { mountPolicyRoute } from './routes/policy.js';
+import { mountPostureRoute, type PostureSource } from './routes/posture.js';
 import { mountSessionRoutes } from './routes/sessions.js';
 import type { UserStore } from './users.js';
 
@@ -46,6 +48,7 @@ export type {
   RollbackReportView,
   RollbackService,
 } from './routes/control-services.js';
+export type { PostureSource } from './routes/posture.js';
 
 export interface ControlApiOptions {
   readonly oversight: Oversight;
@@ -85,6 +88,11 @@ export interface ControlApiOptions {
   readonly ops?: OpsStatus;
   /** The last scheduled compliance scan (`GET /v1/compliance`); without it that route answers 503. */
   readonly compliance?: ComplianceSource;
+  /**
+   * The posture score of the deployment (`GET /v1/posture`), composed where the configuration is
+   * known (`reins serve`); without it that route answers 503.
+   */
+  readonly posture?: PostureSource;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 3_600_000;
@@ -122,6 +130,8 @@ export function createControlApi(options: ControlApiOptions): ControlApp {
   mountEventRoute(app, services);
   mountDashboardRoute(app, services);
   mountComplianceRoute(app, options.compliance);
+  mountPostureRoute(app, options.posture);
+  mountMonitorRoute(app, services);
   mountOpenApiDocument(app);
   if (options.ops) mountOpsRoutes(app, options.ops);
   serveConsole(app);

@@ -11,6 +11,7 @@ import { readCheckpoints } from '../export/checkpoint-file.js';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
 import { findCallRecords } from '../harness/open-calls.js';
+import { describeFinding } from '../inspect/monitor-findings.js';
 import {
   formatTrace,
   listTraceEnds,
@@ -259,6 +260,7 @@ export async function showSession(
             io.out(`   rules: ${intent.decision.matchedRules.join(', ')}`);
           if (intent.decision.shadow) io.out(`   shadow: ${intent.decision.shadow.effect}`);
           io.out(`   reversal: ${describeReversal(step)}`);
+          for (const finding of step.monitor) io.out(`   monitor: ${printable(describeFinding(finding))}`);
         } else {
           io.out('   (no intent record)');
         }

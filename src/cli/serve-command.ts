@@ -13,7 +13,7 @@ import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { rollbackService } from '../rollback/rollback-service.js';
-import { verificationKey } from './audit-store.js';
+import { describeStore, verificationKey } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
 import { scheduleCompliance } from './compliance-schedule.js';
 import { loadConfigOrThrow } from './deployment.js';
@@ -21,6 +21,7 @@ import { runServing } from './gateway-command.js';
 import { startHttpGatewayProcess } from './gateway-process.js';
 import type { CliIo } from './io.js';
 import { oidcSettings } from './oidc-settings.js';
+import { postureOfStores } from './posture-command.js';
 import { openUserStore } from './user-commands.js';
 
 export interface RunningServe {
@@ -71,6 +72,19 @@ export async function startServe(configPath: string, log: (line: string) => void
       // the same readiness and metrics as on the gateway's listener
       ops: gateway.ops,
       ...(compliance ? { compliance: compliance.last } : {}),
+      // the posture score (`GET /v1/posture`): this configuration, its policy files as they are now,
+      // the agents and the log of the stores this process serves
+      posture: (agentId) =>
+        postureOfStores(
+          configPath,
+          config,
+          {
+            audit: gateway.audit,
+            identity: gateway.callers.identity,
+            where: describeStore(gateway.storeOptions),
+          },
+          { ...(agentId !== undefined ? { agentId } : {}), ...(publicKey ? { publicKey } : {}) },
+        ),
     });
     const control = await listenControlApi(api, config.control.listen);
     gateway.onClose(() => control.close());

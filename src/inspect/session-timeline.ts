@@ -5,11 +5,12 @@
  * value came from: the call, the output field and its trust, or the user's declared request, issue
  * 18), and the posture of the session (issue 16): which of its calls can be undone, as each intent
  * recorded it, which a rollback undid (read from the session's rollback session), and for a
- * compensation, the call it undoes. The library behind `reins audit show-session`, `reins sessions
- * show` and the console's session view.
+ * compensation, the call it undoes; and what the runtime monitor found on each call (issue 19). The
+ * library behind `reins audit show-session`, `reins sessions show` and the console's session view.
  */
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AuditLink, CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
+import type { MonitorFinding } from '../spec/monitor.js';
 import type { CallProvenanceRecord } from '../spec/provenance.js';
 import {
   type Compensates,
@@ -37,6 +38,12 @@ export interface SessionStep {
   readonly provenance: CallProvenanceRecord | undefined;
   /** How the call can be undone, as its intent recorded it; `undeclared` when it recorded nothing. */
   readonly reversal: StepReversal | undefined;
+  /**
+   * What the runtime monitor found when the call was decided (issue 19), as its intent recorded it:
+   * the rule, its action, the value observed against the bound, the baseline and the calls counted.
+   * Empty when nothing deviated.
+   */
+  readonly monitor: readonly MonitorFinding[];
   /**
    * Whether the call changes anything: false for a tool the policy's catalogue says only reads; true
    * when its intent recorded a reversal, or the catalogue says more; undefined when no policy was given.
@@ -107,6 +114,7 @@ export async function sessionTimeline(
       links: intent?.links ?? [],
       provenance: intent?.provenance,
       reversal: intent ? reversalOf(intent) : undefined,
+      monitor: intent?.monitor ?? [],
       changes: intent ? changes(intent, options.policy) : undefined,
       ran: ran(intent, step.outcome?.event),
       compensates: intent?.compensates,

@@ -53,6 +53,7 @@ export function mountSessionRoutes(app: ControlApp, services: ControlServices): 
           ...(step.outcome ? { outcome: step.outcome } : {}),
           ...(step.reversal ? { reversal: { ...step.reversal } } : {}),
           ...(step.changes !== undefined ? { changes: step.changes } : {}),
+          ...(step.monitor.length > 0 ? { monitor: [...step.monitor] } : {}),
           ran: step.ran,
           ...(step.compensates ? { compensates: step.compensates } : {}),
           ...(step.undone
