@@ -19,6 +19,7 @@ import { findArgumentSources } from '../dataflow/argument-links.js';
 import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
 import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import type { MonitorInput } from '../policy/monitor.js';
+import type { MonitorStop } from '../policy/monitor-activity.js';
 import { observeOutput } from '../policy/observe-output.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
@@ -29,7 +30,7 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
-import type { BaselineSource, MonitorListener } from '../spec/monitor.js';
+import { type BaselineSource, type MonitorListener, STOPPING_ACTIONS } from '../spec/monitor.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallProvenanceRecord } from '../spec/provenance.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
@@ -73,6 +74,7 @@ import {
   stateOfOutcome,
   stateOfResult,
 } from './open-calls.js';
+import { PendingActivity } from './pending-activity.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
 import type {
@@ -336,6 +338,7 @@ export class Harness {
   private readonly tracer: Tracer | undefined;
   private readonly argumentLinks: boolean;
   private readonly baselines: BaselineSource | undefined;
+  private readonly pendingActivity: PendingActivity;
   private readonly onMonitorFindings: MonitorListener | undefined;
   /** Calls opened here whose tool the caller runs (decision 0021); the store holds their truth. */
   private readonly openCalls = new OpenCallMemory<OpenCall>();
@@ -367,6 +370,7 @@ export class Harness {
     this.tracer = options.tracer;
     this.argumentLinks = options.argumentLinks !== false;
     this.baselines = options.baselines;
+    this.pendingActivity = new PendingActivity(this.clock);
     this.onMonitorFindings = options.onMonitorFindings;
   }
 
@@ -1301,6 +1305,8 @@ export class Harness {
         ...withRefusal(read as SessionStateRead, refusal),
       }));
     const latencyUs = Math.round((performance.now() - startedAt) * 1000);
+    if (refusal === undefined && read?.refusal === undefined)
+      this.notePending(parsed.data, decisionId, decided.decision, now);
     // where the arguments came from: after the decision (it does not depend on it), for every call
     // this enforcement point did not refuse before asking the policy
     const argumentProvenance =
@@ -1508,6 +1514,9 @@ export class Harness {
     const counters: CounterView = { total: (key) => totals.get(key) ?? 0 };
     for (let round = 0; round < MAX_RESERVATION_ROUNDS; round++) {
       const decided = decideCall(policy, { ...request, state: { ...request.state, counters } });
+      // at once, before anything awaits: a call of the session decided next counts this one
+      if (request.refusal === undefined)
+        this.notePending(request.call, decisionId, decided.decision, request.now);
       if (decided.counts.length === 0) return { decided, reserved: false };
       let result: Awaited<ReturnType<CounterStore['reserve']>>;
       try {
@@ -1556,7 +1565,10 @@ export class Harness {
       if (projections === undefined) return undefined;
       const decide = () => {
         const state = this.cachedState(policy, call, subject, projections);
-        return state === undefined ? undefined : decideCall(policy, { call, now, reversal, ...state });
+        if (state === undefined) return undefined;
+        const decided = decideCall(policy, { call, now, reversal, ...state });
+        this.notePending(call, decisionId, decided.decision, now);
+        return decided;
       };
       const first = decide();
       if (first === undefined || first.counts.length === 0) return undefined;
@@ -1610,14 +1622,7 @@ export class Harness {
     projections: readonly SessionProjection[],
   ): { state: DecisionState; refusal: Diagnostic | undefined } {
     const own = projections.at(-1) as SessionProjection;
-    const monitor: MonitorInput | undefined =
-      own.policy.monitor === undefined
-        ? undefined
-        : {
-            activity: own.activity.entries,
-            baseline: this.baselines?.of(call.principal.agentId),
-            stop: own.activity.stop,
-          };
+    const monitor = this.monitorInput(call, projections);
     const view: SessionView = {
       id: session.id,
       status: worstStatus(session.status, this.lineageStatus(call)),
@@ -1628,6 +1633,54 @@ export class Harness {
     const dataflow = lineageView(projections);
     const refusal = this.checkOwner(call.sessionId, own.agentId, call) ?? this.checkHistory(view);
     return { state: { session: view, counters: NO_COUNTERS, dataflow, monitor }, refusal };
+  }
+
+  /**
+   * What the runtime monitor reads for this call: the session's activity and the calls this process
+   * decided in it that the log does not hold yet (read when the monitor judges, not before: a decision
+   * made meanwhile counts), the most severe stop of the session and the sessions it was delegated
+   * from, the agent's baseline. A stop is read even when no monitor rule watches the agent any more (a
+   * reload does not lift it; only an operator's resume does).
+   */
+  private monitorInput(call: ToolCall, projections: readonly SessionProjection[]): MonitorInput {
+    const own = projections.at(-1) as SessionProjection;
+    const pending = this.pendingActivity;
+    const sessionId = call.sessionId;
+    const inherited = lineageStop(projections.slice(0, -1));
+    return {
+      baseline: this.baselines?.of(call.principal.agentId),
+      resumedAt: own.activity.resumedAt,
+      get activity() {
+        return pending.view(sessionId, own.activity).activity;
+      },
+      get stop() {
+        return moreSevere(pending.view(sessionId, own.activity).stop, inherited);
+      },
+    };
+  }
+
+  /** A call decided for a monitored session joins its pending activity until its intent is in the log. */
+  private notePending(call: ToolCall, decisionId: string, decision: Decision, now: number): void {
+    const monitor = this.policy.current.monitor;
+    if (monitor === undefined || !monitor.watches(call.principal.agentId)) return;
+    const findings = decision.monitor ?? [];
+    const raised = findings.map((finding) => finding.rule);
+    const stopping = findings.find((finding) => finding.action !== 'alert');
+    this.pendingActivity.add(
+      call.sessionId,
+      {
+        decisionId,
+        tool: call.tool,
+        key: `${call.tool.server}/${call.tool.name}`,
+        at: now,
+        denied: decision.effect === 'deny',
+        outputChars: 0,
+        ...(raised.length > 0 ? { raised } : {}),
+      },
+      stopping === undefined || stopping.action === 'alert'
+        ? undefined
+        : { rule: stopping.rule, action: stopping.action, decisionId, reason: stopping.message },
+    );
   }
 
   /** The call denied with `diagnostic`, screened like any decision. */
@@ -1802,7 +1855,8 @@ export class Harness {
       if (event.monitor !== undefined) this.tellMonitorListener(event);
       return new RecordedIntent(decided, event.id);
     } catch (error) {
-      // fail closed: what cannot be recorded does not run
+      // fail closed: what cannot be recorded does not run (nor counts for the monitor)
+      this.pendingActivity.forget(call.sessionId, decided.decisionId);
       await this.release(decided);
       const message = `audit unavailable, call refused: ${describeError(error)}`;
       const denied = refusalDecision(decision.policyHash, { code: 'audit_unavailable', message });
@@ -2459,4 +2513,17 @@ function resourceKeysOf(compiled: CompiledReversal, decided: DecidedCall): strin
   // a call whose resources cannot be named is serialised with the others that cannot (one key per server)
   if (!resources.ok || resources.value.length === 0) return [`${server}\u0000`];
   return resources.value.map((resource) => `${server}\u0000${resource}`);
+}
+
+/** The most severe stop of the sessions a session was delegated from: a child is stopped with its parent. */
+function lineageStop(parents: readonly SessionProjection[]): MonitorStop | undefined {
+  let stop: MonitorStop | undefined;
+  for (const parent of parents) stop = moreSevere(stop, parent.activity.stop);
+  return stop;
+}
+
+function moreSevere(a: MonitorStop | undefined, b: MonitorStop | undefined): MonitorStop | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return STOPPING_ACTIONS.indexOf(b.action) > STOPPING_ACTIONS.indexOf(a.action) ? b : a;
 }

@@ -63,14 +63,20 @@ async function act(
   const reason = `monitor rule ${finding.rule} at call ${event.decisionId}: ${finding.message}`;
   try {
     const oversight = await open();
-    if (suspend) await oversight.suspendAgent(event.agentId, MONITOR_ACTOR, reason);
+    // a suspension that fails still lets the session be paused
+    if (suspend)
+      await oversight.suspendAgent(event.agentId, MONITOR_ACTOR, reason).catch((error: unknown) => {
+        log(
+          `monitor: could not suspend agent ${event.agentId} (its session is paused): ${describeError(error)}`,
+        );
+      });
     const session = await oversight.getSession(event.sessionId);
     // a session already paused or killed stays as it is (its kill is final)
     if (session === undefined || session.status === 'active')
       await oversight.setSessionStatus(event.sessionId, 'paused', MONITOR_ACTOR, reason);
   } catch (error) {
     log(
-      `monitor: could not ${suspend ? 'suspend agent' : 'pause session'} ${suspend ? event.agentId : event.sessionId} (the session stays stopped by the log): ${describeError(error)}`,
+      `monitor: could not pause session ${event.sessionId} (it stays stopped by the log): ${describeError(error)}`,
     );
   }
 }

@@ -16,7 +16,7 @@ import type { Decision, Diagnostic, Obligation } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
 import type { ReversalFacts } from '../spec/reversal.js';
 import type { CounterView, SessionView, ToolCall } from '../spec/tool-call.js';
-import type { MonitorInput } from './monitor.js';
+import { applyStop, type MonitorInput } from './monitor.js';
 import type { PreparedPolicy } from './prepared-policy.js';
 import { screenCall } from './screen-arguments.js';
 
@@ -80,8 +80,12 @@ export function decideCall(policy: PreparedPolicy, request: CallDecisionRequest)
             reversal: request.reversal,
           });
     // the monitor judges what the rules decided (a denial counts towards a denial spike)
-    if (request.refusal === undefined && policy.monitor !== undefined && state.monitor !== undefined)
-      decision = policy.monitor.judge(decision, call, state.monitor, now);
+    // (a stop the log holds applies even when no monitor rule watches the agent any more)
+    if (request.refusal === undefined && state.monitor !== undefined)
+      decision =
+        policy.monitor !== undefined
+          ? policy.monitor.judge(decision, call, state.monitor, now)
+          : applyStop(decision, state.monitor.stop);
   } catch (error) {
     // evaluate and judge never throw; reading the caller's state might
     decision = refusalDecision(policy.hash, {

@@ -43,6 +43,8 @@ export const MAX_ACTIVITY = 10_000;
 export class ActivityTrail {
   readonly entries: ActivityEntry[] = [];
   stop: MonitorStop | undefined;
+  /** When an operator last resumed the session (epoch ms): windows start again there. */
+  resumedAt: number | undefined;
   /** Entries whose outcome is not on record yet. */
   private readonly open = new Map<string, ActivityEntry>();
 
@@ -79,7 +81,9 @@ export class ActivityTrail {
 
   /** An operator resumed the session: a monitor's stop ends. */
   operatorAction(action: OperatorActionEvent): void {
-    if (action.action === 'session.resume') this.stop = undefined;
+    if (action.action !== 'session.resume') return;
+    this.stop = undefined;
+    this.resumedAt = Date.parse(action.time);
   }
 
   private stopBy(intent: CallIntentEvent): void {

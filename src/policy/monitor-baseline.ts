@@ -6,7 +6,7 @@
  * hours of the day. Pure: the records come from the caller (inspect/monitor-baselines reads them from
  * the log), so the same records always give the same baseline, in every process.
  */
-import type { AuditEventV1 } from '../spec/audit-event.js';
+import type { AuditEventV1, CallIntentEvent } from '../spec/audit-event.js';
 import { type AgentBaseline, WINDOWED_SIGNALS } from '../spec/monitor.js';
 import type { CompiledMonitor } from './monitor.js';
 import { ActivityTrail } from './monitor-activity.js';
@@ -17,8 +17,10 @@ export interface BaselinePeriod {
   readonly to: number;
 }
 
-/** Entries a session's trail keeps while learning once they are older than every window. */
-const TRIM_AT = 1_000;
+/** Entries older than every window are dropped from a trail this many at a time (or when all are). */
+const TRIM_STEP = 64;
+/** Idle sessions are swept after this many records. */
+const SWEEP_EVERY = 5_000;
 
 interface Learning {
   calls: number;
@@ -33,6 +35,7 @@ export class BaselineLearner {
   private readonly trails = new Map<string, ActivityTrail>();
   private readonly agents = new Map<string, Learning>();
   private readonly longestWindowMs: number;
+  private added = 0;
 
   constructor(
     private readonly monitor: CompiledMonitor,
@@ -45,31 +48,41 @@ export class BaselineLearner {
 
   /** One record, in log order; records outside the period are ignored. */
   add(event: AuditEventV1): void {
-    if (event.kind !== 'call-intent' && event.kind !== 'call-outcome') return;
+    if (event.kind !== 'call-intent' && event.kind !== 'call-outcome' && event.kind !== 'operator-action')
+      return;
     const at = Date.parse(event.time);
     if (!(at >= this.period.from && at < this.period.to)) return;
     if (event.kind === 'call-outcome') {
       this.trails.get(event.sessionId)?.end(event);
       return;
     }
+    if (event.kind === 'operator-action') {
+      if (event.sessionId !== '') this.trails.get(event.sessionId)?.operatorAction(event);
+      return;
+    }
     const trail = this.trailOf(event.sessionId);
+    // what the monitor stopped is not what the agent usually does: a call that raised a stop, and every
+    // call of the session while it stayed stopped, join the trail (later windows count them, as live)
+    // but teach the baseline nothing, or an agent could raise its own bounds by bursting on
+    if (trail.stop === undefined && !stopsTheSession(event)) this.learn(event, trail, at);
+    trail.admit(event);
+    this.trim(trail, at);
+    if (++this.added % SWEEP_EVERY === 0) this.sweep(at);
+  }
+
+  private learn(event: CallIntentEvent, trail: ActivityTrail, at: number): void {
     const agentId = event.principal.agentId;
     const learning = this.learningOf(agentId);
     const key = `${event.tool.server}/${event.tool.name}`;
-    const matches = this.monitor.matchesOf(event.tool, key);
+    const matches = this.monitor.matchesOf(event.tool);
+    const denied = event.decision.effect === 'deny';
     for (const [index, rule] of this.monitor.rules.entries()) {
       if (!WINDOWED_SIGNALS.has(rule.signal)) continue;
       if (rule.agents !== undefined && !rule.agents.matches(agentId)) continue;
       // every windowed rule that watches the agent has a peak, 0 until a call it counts
       learning.peaks[rule.id] ??= 0;
       if (!matches[index]) continue;
-      const { value } = this.monitor.windowOf(
-        rule,
-        index,
-        trail.entries,
-        at,
-        event.decision.effect === 'deny',
-      );
+      const { value } = this.monitor.windowOf(rule, index, trail.entries, at, denied, trail.resumedAt);
       if (value > (learning.peaks[rule.id] ?? 0)) learning.peaks[rule.id] = value;
     }
     learning.calls++;
@@ -82,8 +95,6 @@ export class BaselineLearner {
     }
     const hour = new Date(at).getUTCHours();
     learning.hours[hour] = (learning.hours[hour] ?? 0) + 1;
-    trail.admit(event);
-    this.trim(trail, at);
   }
 
   /** Every agent seen in the period, with its baseline. */
@@ -134,12 +145,33 @@ export class BaselineLearner {
   /** Entries older than every window are no longer counted; the last one stays (transitions). */
   private trim(trail: ActivityTrail, now: number): void {
     const { entries } = trail;
-    if (entries.length < TRIM_AT) return;
-    let keep = 0;
-    while (keep < entries.length - 1 && (entries[keep] as { at: number }).at <= now - this.longestWindowMs)
-      keep++;
-    if (keep > 0) entries.splice(0, keep);
+    let drop = 0;
+    while (drop < entries.length - 1 && (entries[drop] as { at: number }).at <= now - this.longestWindowMs)
+      drop++;
+    // in steps, so that a long session is not spliced at every call
+    if (drop >= TRIM_STEP || (drop > 0 && drop === entries.length - 1)) entries.splice(0, drop);
   }
+
+  /**
+   * Sessions idle longer than every window keep only what the next call needs: their last call (for
+   * transitions) and their stop. Bounds the learner's memory by the sessions active within a window.
+   */
+  private sweep(now: number): void {
+    for (const [sessionId, trail] of this.trails) {
+      const last = trail.entries.at(-1);
+      if (last === undefined || last.at > now - this.longestWindowMs || trail.entries.length === 1) continue;
+      const idle = new ActivityTrail();
+      idle.entries.push(last);
+      idle.stop = trail.stop;
+      idle.resumedAt = trail.resumedAt;
+      this.trails.set(sessionId, idle);
+    }
+  }
+}
+
+/** Does this intent carry a finding that stops its session? */
+function stopsTheSession(intent: CallIntentEvent): boolean {
+  return intent.monitor?.some((finding) => finding.action !== 'alert') === true;
 }
 
 /** The baselines of every agent in `events` (log order) over `period`. */

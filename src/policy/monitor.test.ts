@@ -166,11 +166,16 @@ describe('the new-tool signal', () => {
     );
   });
 
-  it('raises each new tool once per session', () => {
-    const calledBefore = [entry('d1', T0 - MINUTE, { tool: 'crm/db.execute' })];
+  it('raises each new tool once per session: at its first call judged against a baseline', () => {
+    const calledBefore = [entry('d1', T0 - MINUTE, { tool: 'crm/db.execute', raised: ['unseen'] })];
     expect(
       judge(monitor, { tool: 'crm/db.execute', baseline: baseline(), activity: calledBefore }).monitor,
     ).toBeUndefined();
+    // called before the baseline was learned (nothing raised then): raised now, once
+    const beforeLearning = [entry('d1', T0 - MINUTE, { tool: 'crm/db.execute' })];
+    expect(
+      findingsOf(judge(monitor, { tool: 'crm/db.execute', baseline: baseline(), activity: beforeLearning })),
+    ).toEqual(['unseen']);
     expect(
       findingsOf(judge(monitor, { tool: 'pay/payments.send', baseline: baseline(), activity: calledBefore })),
     ).toEqual(['unseen']);
@@ -217,7 +222,7 @@ describe('the transition signal', () => {
   it('raises each pair once per session', () => {
     const again = [
       entry('d1', T0 - 3 * MINUTE),
-      entry('d2', T0 - 2 * MINUTE, { tool: 'crm/db.execute' }),
+      entry('d2', T0 - 2 * MINUTE, { tool: 'crm/db.execute', raised: ['odd-step'] }),
       entry('d3', T0 - MINUTE),
     ];
     expect(
@@ -551,20 +556,12 @@ describe('an earlier stop of the session', () => {
     }
   });
 
-  it('gives way to a more severe finding of this call, not to a milder one', () => {
+  it('raises nothing new in a stopped session: its refusals are the stop’s, not a deviation of their own', () => {
     const suspend = monitorFrom(
       `    - { id: spike, signal: rate, window: 1m, above: 0, action: suspend, reason: spike }\n`,
     );
-    expect(judge(suspend, { stop: stop('pause') }).decidedBy).toEqual(['spike']);
-    const hold = monitorFrom(
-      `    - { id: spike, signal: rate, window: 1m, above: 0, action: hold, reason: spike }\n`,
-    );
-    const judged = judge(hold, { stop: stop('pause') });
-    expect([judged.effect, judged.decidedBy, findingsOf(judged)]).toEqual([
-      'deny',
-      ['mass-mailing'],
-      ['spike'],
-    ]);
+    const judged = judge(suspend, { stop: stop('pause') });
+    expect([judged.effect, judged.decidedBy, judged.monitor]).toEqual(['deny', ['mass-mailing'], undefined]);
   });
 });
 

@@ -34,6 +34,12 @@ export interface MonitorInput {
   readonly baseline?: AgentBaseline | undefined;
   /** An earlier finding that stopped the session, until an operator resumes it. */
   readonly stop?: MonitorStop | undefined;
+  /**
+   * When an operator last resumed the session (epoch ms): windows count only calls after it, so a
+   * resumed session is judged afresh rather than raised again by the burst that stopped it, and not
+   * left unwatched while that burst is still in the window.
+   */
+  readonly resumedAt?: number | undefined;
 }
 
 export interface CompiledMonitorRule {
@@ -79,7 +85,9 @@ export class CompiledMonitor {
   }
 
   /** Which rules count calls of this tool. */
-  matchesOf(tool: ToolRef, key: string = toolKey(tool)): readonly boolean[] {
+  matchesOf(tool: ToolRef): readonly boolean[] {
+    // not `server/name`: either part may hold a `/`, and two tools must never share an entry
+    const key = `${tool.server}\u0000${tool.name}`;
     let matches = this.matchMemo.get(key);
     if (matches === undefined) {
       const facts = this.factsOf(tool);
@@ -104,14 +112,23 @@ export class CompiledMonitor {
     const findings: MonitorFinding[] = [];
     const { agentId } = call.principal;
     const key = toolKey(call.tool);
-    const matches = this.matchesOf(call.tool, key);
+    const matches = this.matchesOf(call.tool);
     const denied = decision.effect === 'deny';
+    // read once: the caller may compute them as they are now (calls decided meanwhile included)
+    const seen: MonitorInput = {
+      activity: input.activity,
+      baseline: input.baseline,
+      stop: input.stop,
+      resumedAt: input.resumedAt,
+    };
+    // a stopped session raises nothing new: its refusals are the stop's, not a spike of their own
+    if (seen.stop !== undefined) return escalate(decision, [], seen.stop);
     for (const [index, rule] of this.rules.entries()) {
       if (!matches[index] || (rule.agents !== undefined && !rule.agents.matches(agentId))) continue;
-      const finding = this.judgeRule(rule, index, key, input, now, denied);
+      const finding = this.judgeRule(rule, index, key, seen, now, denied);
       if (finding !== undefined) findings.push(finding);
     }
-    return escalate(decision, findings, input.stop);
+    return escalate(decision, findings, seen.stop);
   }
 
   /** One rule's finding for this call, if its signal deviates. */
@@ -129,10 +146,11 @@ export class CompiledMonitor {
       case 'rate':
       case 'denials':
       case 'output-volume':
-        return this.judgeWindowed(rule, index, activity, baseline, input.baseline, now, denied);
+        return this.judgeWindowed(rule, index, input, baseline, now, denied);
       case 'new-tool':
         if (baseline === undefined || (baseline.tools[key] ?? 0) > 0) return undefined;
-        if (activity.some((entry) => entry.key === key)) return undefined; // raised at its first call
+        // raised at the first call of the tool that was judged against a baseline (not before it was learned)
+        if (activity.some((entry) => entry.key === key && raisedBy(entry, rule))) return undefined;
         return oneCallFinding(rule, baseline, 0, `${key} was never called by this agent`, `calls of ${key}`);
       case 'transition': {
         const previous = activity.at(-1);
@@ -140,10 +158,14 @@ export class CompiledMonitor {
         const pair = `${previous.key} -> ${key}`;
         const seen = baseline.transitions[pair] ?? 0;
         if (seen >= (rule.below ?? DEFAULT_TRANSITION_BELOW)) return undefined;
+        // raised at the pair's first occurrence that was judged against a baseline
         if (
-          activity.some((entry, at) => at > 0 && entry.key === key && activity[at - 1]?.key === previous.key)
+          activity.some(
+            (entry, at) =>
+              at > 0 && entry.key === key && activity[at - 1]?.key === previous.key && raisedBy(entry, rule),
+          )
         )
-          return undefined; // raised at its first occurrence in the session
+          return undefined;
         return oneCallFinding(rule, baseline, seen, `${pair} is rare for this agent`, `calls ${pair}`);
       }
       case 'off-hours': {
@@ -177,8 +199,7 @@ export class CompiledMonitor {
     for (let at = activity.length - 1; at >= 0; at--) {
       const entry = activity[at] as ActivityEntry;
       if (now - entry.at >= 3_600_000) return false;
-      if (this.matchesOf(entry.tool, entry.key)[index] && new Date(entry.at).getUTCHours() === hour)
-        return true;
+      if (this.matchesOf(entry.tool)[index] && new Date(entry.at).getUTCHours() === hour) return true;
     }
     return false;
   }
@@ -187,15 +208,15 @@ export class CompiledMonitor {
   private judgeWindowed(
     rule: CompiledMonitorRule,
     index: number,
-    activity: readonly ActivityEntry[],
+    input: MonitorInput,
     mature: AgentBaseline | undefined,
-    any: AgentBaseline | undefined,
     now: number,
     denied: boolean,
   ): MonitorFinding | undefined {
+    const any = input.baseline;
     const bound = boundOf(rule, mature);
     if (bound === undefined) return undefined;
-    const window = this.windowOf(rule, index, activity, now, denied);
+    const window = this.windowOf(rule, index, input.activity, now, denied, input.resumedAt);
     if (window.value <= bound.value || window.raisedBefore) return undefined;
     const peak = mature?.peaks[rule.id];
     const unit =
@@ -235,15 +256,17 @@ export class CompiledMonitor {
     activity: readonly ActivityEntry[],
     now: number,
     denied: boolean,
+    resumedAt?: number,
   ): { value: number; records: string[]; raisedBefore: boolean } {
-    const since = now - (rule.windowMs as number);
+    const start = now - (rule.windowMs as number);
+    const since = resumedAt !== undefined && resumedAt > start ? resumedAt : start;
     let value = rule.signal === 'rate' || (rule.signal === 'denials' && denied) ? 1 : 0;
     const records: string[] = [];
     let raisedBefore = false;
     for (let at = activity.length - 1; at >= 0; at--) {
       const entry = activity[at] as ActivityEntry;
       if (entry.at <= since) break;
-      if (!this.matchesOf(entry.tool, entry.key)[index]) continue;
+      if (!this.matchesOf(entry.tool)[index]) continue;
       // before the count: the call that raised the rule may add nothing (paused, so it returned nothing)
       if (entry.raised?.includes(rule.id) === true) raisedBefore = true;
       const counted =
@@ -254,6 +277,10 @@ export class CompiledMonitor {
     }
     return { value, records: records.reverse(), raisedBefore };
   }
+}
+
+function raisedBy(entry: ActivityEntry, rule: CompiledMonitorRule): boolean {
+  return entry.raised?.includes(rule.id) === true;
 }
 
 /** `server/name`, the key of a tool in a baseline. */
@@ -328,6 +355,11 @@ function oneCallFinding(
     records: [],
     message: `${rule.reason}: ${what} (baseline ${baseline.from} to ${baseline.to}, ${baseline.calls} calls: ${describes} ${Number.isInteger(seen) ? seen : seen.toFixed(4)})`,
   };
+}
+
+/** The decision as a stop of the session makes it (a policy without a monitor still honours one). */
+export function applyStop(decision: Decision, stop: MonitorStop | undefined): Decision {
+  return escalate(decision, [], stop);
 }
 
 /** The decision with the findings on it, its effect raised by the most severe stopping action. */

@@ -286,12 +286,14 @@ export class PreparedPolicy {
   }
 
   /**
-   * Could deciding this call read what the session did before: a monitor rule that watches its agent,
+   * Could deciding this call read what the session did before: a `monitor:` section (its rules, or a
+   * stop it put on the session),
    * a sequence or flow rule, or a condition that names `session`, among the rules that may apply to it? When not, the harness decides without
    * reading the session's state from the store (limits need none: their reservation is the check).
    */
   readsSession(call: ToolCall): boolean {
-    if (this.monitor?.watches(call.principal.agentId) === true) return true;
+    // any agent: a stop the monitor put on its session stays after a reload narrows the rules
+    if (this.monitor !== undefined) return true;
     const plan = this.planFor(call.tool);
     if (plan === null) return false;
     for (const rule of plan.rulesFor(call.principal.agentId)) {
