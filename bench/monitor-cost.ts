@@ -159,6 +159,8 @@ function decideCase(shape: TrailCase, prepared: { without: PreparedPolicy; with:
     activity: entries,
     baseline: shape.baseline ? matureBaseline(now) : undefined,
     stop: undefined,
+    // as the session projection hands it: the one-call findings raised so far (none here)
+    raisedOnce: new Set<string>(),
   };
   const history: HistoryEntry[] = entries.map((entry) => ({
     tool: entry.tool,

@@ -1650,6 +1650,7 @@ export class Harness {
     return {
       baseline: this.baselines?.of(call.principal.agentId),
       resumedAt: own.activity.resumedAt,
+      raisedOnce: own.activity.raisedOnce,
       get activity() {
         return pending.view(sessionId, own.activity).activity;
       },

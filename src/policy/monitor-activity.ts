@@ -27,6 +27,8 @@ export interface ActivityEntry {
   outputChars: number;
   /** Monitor rules this call raised. */
   readonly raised?: readonly string[];
+  /** Which rules of a compiled monitor count this call (policy/monitor keeps it here: windows read it often). */
+  counted?: { readonly by: object; readonly matches: readonly boolean[] };
 }
 
 /** A finding that stopped the session, until an operator resumes it. */
@@ -45,16 +47,25 @@ export class ActivityTrail {
   stop: MonitorStop | undefined;
   /** When an operator last resumed the session (epoch ms): windows start again there. */
   resumedAt: number | undefined;
+  /** One-call findings raised in the session: `rule NUL tool` (new-tool), `rule NUL from -> to` (transition). */
+  readonly raisedOnce = new Set<string>();
   /** Entries whose outcome is not on record yet. */
   private readonly open = new Map<string, ActivityEntry>();
 
   /** A call's intent: it joins the trail; a finding that stops the session stops it. */
   admit(intent: CallIntentEvent): ActivityEntry {
     const raised = intent.monitor?.map((finding) => finding.rule);
+    const key = `${intent.tool.server}/${intent.tool.name}`;
+    for (const finding of intent.monitor ?? []) {
+      if (finding.signal === 'new-tool') this.raisedOnce.add(`${finding.rule}\u0000${key}`);
+      const previous = this.entries.at(-1);
+      if (finding.signal === 'transition' && previous !== undefined)
+        this.raisedOnce.add(`${finding.rule}\u0000${previous.key} -> ${key}`);
+    }
     const entry: ActivityEntry = {
       decisionId: intent.decisionId,
       tool: intent.tool,
-      key: `${intent.tool.server}/${intent.tool.name}`,
+      key,
       at: Date.parse(intent.time),
       denied: intent.decision.effect === 'deny',
       outputChars: 0,

@@ -40,6 +40,11 @@ export interface MonitorInput {
    * left unwatched while that burst is still in the window.
    */
   readonly resumedAt?: number | undefined;
+  /**
+   * One-call findings the session raised already, as `rule NUL tool` or `rule NUL from -> to`
+   * (policy/monitor-activity keeps it); without it they are looked for in `activity`.
+   */
+  readonly raisedOnce?: ReadonlySet<string> | undefined;
 }
 
 export interface CompiledMonitorRule {
@@ -68,7 +73,8 @@ export class CompiledMonitor {
   readonly baselineWindowMs: number;
   readonly minCalls: number;
   /** Per tool key (`server/name`): which rules its calls count for. */
-  private readonly matchMemo = new Map<string, readonly boolean[]>();
+  private readonly matchMemo = new Map<string, Map<string, readonly boolean[]>>();
+  private memoSize = 0;
 
   constructor(
     section: MonitorSection,
@@ -86,15 +92,33 @@ export class CompiledMonitor {
 
   /** Which rules count calls of this tool. */
   matchesOf(tool: ToolRef): readonly boolean[] {
-    // not `server/name`: either part may hold a `/`, and two tools must never share an entry
-    const key = `${tool.server}\u0000${tool.name}`;
-    let matches = this.matchMemo.get(key);
-    if (matches === undefined) {
-      const facts = this.factsOf(tool);
-      matches = this.rules.map((rule) => ruleCountsTool(rule, tool, facts));
-      if (this.matchMemo.size >= MATCH_MEMO_SIZE) this.matchMemo.clear();
-      this.matchMemo.set(key, matches);
+    // by server, then name, never by `server/name` (either may hold a `/`, and two tools must never
+    // share an entry); and without building a key: windows look this up for every call they count
+    let byName = this.matchMemo.get(tool.server);
+    let matches = byName?.get(tool.name);
+    if (matches !== undefined) return matches;
+    const facts = this.factsOf(tool);
+    matches = this.rules.map((rule) => ruleCountsTool(rule, tool, facts));
+    if (this.memoSize >= MATCH_MEMO_SIZE) {
+      this.matchMemo.clear();
+      this.memoSize = 0;
+      byName = undefined;
     }
+    if (byName === undefined) {
+      byName = new Map();
+      this.matchMemo.set(tool.server, byName);
+    }
+    byName.set(tool.name, matches);
+    this.memoSize++;
+    return matches;
+  }
+
+  /** Which rules count this earlier call, kept on the entry for this monitor. */
+  private countedBy(entry: ActivityEntry): readonly boolean[] {
+    const counted = entry.counted;
+    if (counted !== undefined && counted.by === this) return counted.matches;
+    const matches = this.matchesOf(entry.tool);
+    entry.counted = { by: this, matches };
     return matches;
   }
 
@@ -120,6 +144,7 @@ export class CompiledMonitor {
       baseline: input.baseline,
       stop: input.stop,
       resumedAt: input.resumedAt,
+      raisedOnce: input.raisedOnce,
     };
     // a stopped session raises nothing new: its refusals are the stop's, not a spike of their own
     if (seen.stop !== undefined) return escalate(decision, [], seen.stop);
@@ -150,7 +175,7 @@ export class CompiledMonitor {
       case 'new-tool':
         if (baseline === undefined || (baseline.tools[key] ?? 0) > 0) return undefined;
         // raised at the first call of the tool that was judged against a baseline (not before it was learned)
-        if (activity.some((entry) => entry.key === key && raisedBy(entry, rule))) return undefined;
+        if (raisedOnceIn(input, rule, key, (entry) => entry.key === key)) return undefined;
         return oneCallFinding(rule, baseline, 0, `${key} was never called by this agent`, `calls of ${key}`);
       case 'transition': {
         const previous = activity.at(-1);
@@ -160,9 +185,11 @@ export class CompiledMonitor {
         if (seen >= (rule.below ?? DEFAULT_TRANSITION_BELOW)) return undefined;
         // raised at the pair's first occurrence that was judged against a baseline
         if (
-          activity.some(
-            (entry, at) =>
-              at > 0 && entry.key === key && activity[at - 1]?.key === previous.key && raisedBy(entry, rule),
+          raisedOnceIn(
+            input,
+            rule,
+            pair,
+            (entry, at) => at > 0 && entry.key === key && activity[at - 1]?.key === previous.key,
           )
         )
           return undefined;
@@ -199,7 +226,7 @@ export class CompiledMonitor {
     for (let at = activity.length - 1; at >= 0; at--) {
       const entry = activity[at] as ActivityEntry;
       if (now - entry.at >= 3_600_000) return false;
-      if (this.matchesOf(entry.tool)[index] && new Date(entry.at).getUTCHours() === hour) return true;
+      if (this.countedBy(entry)[index] && new Date(entry.at).getUTCHours() === hour) return true;
     }
     return false;
   }
@@ -266,7 +293,7 @@ export class CompiledMonitor {
     for (let at = activity.length - 1; at >= 0; at--) {
       const entry = activity[at] as ActivityEntry;
       if (entry.at <= since) break;
-      if (!this.matchesOf(entry.tool)[index]) continue;
+      if (!this.countedBy(entry)[index]) continue;
       // before the count: the call that raised the rule may add nothing (paused, so it returned nothing)
       if (entry.raised?.includes(rule.id) === true) raisedBefore = true;
       const counted =
@@ -279,8 +306,17 @@ export class CompiledMonitor {
   }
 }
 
-function raisedBy(entry: ActivityEntry, rule: CompiledMonitorRule): boolean {
-  return entry.raised?.includes(rule.id) === true;
+/** Did the session raise this one-call rule for `what` already (the set, or else a scan of the activity)? */
+function raisedOnceIn(
+  input: MonitorInput,
+  rule: CompiledMonitorRule,
+  what: string,
+  occurrence: (entry: ActivityEntry, at: number) => boolean,
+): boolean {
+  if (input.raisedOnce !== undefined) return input.raisedOnce.has(`${rule.id}\u0000${what}`);
+  return input.activity.some(
+    (entry, at) => occurrence(entry, at) && entry.raised?.includes(rule.id) === true,
+  );
 }
 
 /** `server/name`, the key of a tool in a baseline. */
