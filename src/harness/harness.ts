@@ -19,7 +19,7 @@ import { findArgumentSources } from '../dataflow/argument-links.js';
 import { LineageDataflow } from '../dataflow/lineage-dataflow.js';
 import { type CallDecision, type DecisionState, decideCall, refusalDecision } from '../policy/decide-call.js';
 import type { MonitorInput } from '../policy/monitor.js';
-import type { MonitorStop } from '../policy/monitor-activity.js';
+import { type MonitorStop, moreSevereStop } from '../policy/monitor-activity.js';
 import { observeOutput } from '../policy/observe-output.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
@@ -30,7 +30,7 @@ import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
 import { describeError } from '../spec/errors.js';
-import { type BaselineSource, type MonitorListener, STOPPING_ACTIONS } from '../spec/monitor.js';
+import type { BaselineSource, MonitorListener } from '../spec/monitor.js';
 import type { ApprovalRecord } from '../spec/oversight.js';
 import type { CallProvenanceRecord } from '../spec/provenance.js';
 import type { CallRefusalCode, CallState, OutcomeReport } from '../spec/remote-call.js';
@@ -1655,7 +1655,7 @@ export class Harness {
         return pending.view(sessionId, own.activity).activity;
       },
       get stop() {
-        return moreSevere(pending.view(sessionId, own.activity).stop, inherited);
+        return moreSevereStop(pending.view(sessionId, own.activity).stop, inherited);
       },
     };
   }
@@ -2519,12 +2519,6 @@ function resourceKeysOf(compiled: CompiledReversal, decided: DecidedCall): strin
 /** The most severe stop of the sessions a session was delegated from: a child is stopped with its parent. */
 function lineageStop(parents: readonly SessionProjection[]): MonitorStop | undefined {
   let stop: MonitorStop | undefined;
-  for (const parent of parents) stop = moreSevere(stop, parent.activity.stop);
+  for (const parent of parents) stop = moreSevereStop(stop, parent.activity.stop);
   return stop;
-}
-
-function moreSevere(a: MonitorStop | undefined, b: MonitorStop | undefined): MonitorStop | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return STOPPING_ACTIONS.indexOf(b.action) > STOPPING_ACTIONS.indexOf(a.action) ? b : a;
 }

@@ -8,8 +8,12 @@
  * intent could not be recorded, or after a minute at the latest. Calls decided at the same instant in
  * another replica are seen once their intents are in the log (docs/monitoring.md).
  */
-import type { ActivityEntry, ActivityTrail, MonitorStop } from '../policy/monitor-activity.js';
-import { STOPPING_ACTIONS } from '../spec/monitor.js';
+import {
+  type ActivityEntry,
+  type ActivityTrail,
+  type MonitorStop,
+  moreSevereStop,
+} from '../policy/monitor-activity.js';
 
 interface PendingEntry {
   readonly entry: ActivityEntry;
@@ -61,9 +65,7 @@ export class PendingActivity {
     }
     this.bySession.set(sessionId, pending);
     let stop = trail.stop;
-    for (const each of pending)
-      if (each.stop !== undefined && (stop === undefined || severity(each.stop) > severity(stop)))
-        stop = each.stop;
+    for (const each of pending) stop = moreSevereStop(stop, each.stop);
     return { activity: [...trail.entries, ...pending.map((each) => each.entry)], stop };
   }
 }
@@ -72,8 +74,4 @@ function recorded(entries: readonly ActivityEntry[], decisionId: string): boolea
   for (let at = entries.length - 1; at >= 0 && at >= entries.length - LOOK_BACK; at--)
     if ((entries[at] as ActivityEntry).decisionId === decisionId) return true;
   return false;
-}
-
-function severity(stop: MonitorStop): number {
-  return STOPPING_ACTIONS.indexOf(stop.action);
 }

@@ -100,14 +100,25 @@ export class ActivityTrail {
   private stopBy(intent: CallIntentEvent): void {
     for (const finding of intent.monitor ?? []) {
       if (finding.action === 'alert') continue;
-      const action = finding.action;
-      if (
-        this.stop === undefined ||
-        STOPPING_ACTIONS.indexOf(action) > STOPPING_ACTIONS.indexOf(this.stop.action)
-      )
-        this.stop = { rule: finding.rule, action, decisionId: intent.decisionId, reason: finding.message };
+      const stop = {
+        rule: finding.rule,
+        action: finding.action,
+        decisionId: intent.decisionId,
+        reason: finding.message,
+      };
+      this.stop = moreSevereStop(this.stop, stop);
     }
   }
+}
+
+/** The more severe of two stops (suspend over pause over hold); the first on a tie. */
+export function moreSevereStop(
+  a: MonitorStop | undefined,
+  b: MonitorStop | undefined,
+): MonitorStop | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return STOPPING_ACTIONS.indexOf(b.action) > STOPPING_ACTIONS.indexOf(a.action) ? b : a;
 }
 
 /** The size of a recorded result as the log holds it (JSON characters). */
