@@ -12,6 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentRegistry } from '../src/auth/agent-registry.js';
+import { AgentStanding } from '../src/auth/agent-standing.js';
+import { durableApprovals } from '../src/harness/durable-approvals.js';
 import { Harness } from '../src/harness/harness.js';
 import { SharedSessionRegistry } from '../src/harness/shared-session-registry.js';
 import { LoggedBaselines, readBaselines } from '../src/inspect/monitor-baselines.js';
@@ -393,5 +396,126 @@ describe('baselines learned from the log', () => {
     );
     expect(after.decision.effect).toBe('approve');
     expect(after.decision.reasons[0]).toContain('an operator must resume it');
+  });
+});
+
+describe('suspend and hold, carried out', () => {
+  const SUSPEND = policyFrom(
+    `
+rules:
+  - { id: everything, effect: allow, reason: the monitor is what this test is about }
+monitor:
+  rules:
+    - { id: mass-export, signal: rate, tool: { effects: [external] }, window: 5m, above: 2, action: suspend, reason: a mass export }
+`,
+    { catalogue: CATALOGUE },
+  );
+
+  it('suspends the agent: its other sessions, in another process, are refused too', async () => {
+    await new AgentRegistry(identities).create({ id: 'exporter', owner: 'olivia@example.com' });
+    const standings: AgentStanding[] = [];
+    const harnessOn = async () => {
+      const audit = new SqliteAuditLog({ path });
+      const store = new SqliteIdentityStore({ path });
+      const standing = await AgentStanding.open(store);
+      standings.push(standing);
+      const respond = monitorResponder({
+        oversight: async () => oversight,
+        log: (line) => logged.push(line),
+      });
+      const harness = new Harness({
+        policy: { current: SUSPEND },
+        audit,
+        standing,
+        clock: () => now,
+        onMonitorFindings: respond,
+      });
+      return { harness, close: async () => (standing.close(), await store.close(), await audit.close()) };
+    };
+    const a = await harnessOn();
+    const b = await harnessOn();
+    try {
+      for (let n = 0; n < 2; n++) {
+        now += 1_000;
+        expect((await a.harness.call(send('x1', n), ok)).status).toBe('ok');
+      }
+      now += 1_000;
+      const crossing = await a.harness.call(send('x1', 2), ok);
+      expect([crossing.status, crossing.decision.decidedBy]).toEqual(['denied', ['mass-export']]);
+      // the kill switch, as `reins:monitor`: every session of the agent, in every process
+      await eventually(async () => (await identities.getAgent('exporter'))?.state === 'suspended');
+      await eventually(async () => {
+        now += 1;
+        const other = await b.harness.call(read('x2', 1), ok);
+        return other.status === 'denied' && /suspended/.test(other.reason ?? '');
+      });
+      const actions = (await operatorAudit.query({ kind: 'operator-action' })).map(
+        (record) => record.event as OperatorActionEvent,
+      );
+      expect(actions.map((action) => [action.action, action.actor.id])).toEqual([
+        ['agent.suspend', MONITOR_ACTOR.id],
+        ['session.pause', MONITOR_ACTOR.id],
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('holds the session for humans: an approver releases each call, and every later call is held too', async () => {
+    const HOLD = policyFrom(
+      `
+rules:
+  - { id: everything, effect: allow, reason: the monitor is what this test is about }
+monitor:
+  rules:
+    - { id: mailing, signal: rate, tool: { effects: [external] }, window: 5m, above: 2, action: hold, reason: mail in a burst }
+`,
+      { catalogue: CATALOGUE },
+    );
+    const audit = new SqliteAuditLog({ path });
+    const store = new SqliteOversightStore({ path, pollIntervalMs: 5 });
+    const sessions = await SharedSessionRegistry.start(store.sessions);
+    const harness = new Harness({
+      policy: { current: HOLD },
+      audit,
+      sessions,
+      clock: () => now,
+      approvals: durableApprovals(store.approvals, { defaultExpiryMs: 60_000, recheckMs: 20 }),
+      approvalTimeoutMs: 60_000,
+    });
+    // approval requests expire on the wall clock: the simulated one starts there
+    now = Date.now();
+    const approver = { id: 'ann@example.com', roles: ['approver'] };
+    const releaseEach = async (call: Promise<{ status: string }>) => {
+      const pending = await eventually(async () => {
+        const [request] = await oversight.listApprovals({ status: 'pending', sessionId: 'held' });
+        return request ?? false;
+      });
+      expect(pending.requirements).toEqual([
+        { ruleId: 'mailing', approvers: ['approver', 'admin'], quorum: 1, ownerMayApprove: false },
+      ]);
+      await oversight.voteApproval(pending.id, approver, { approved: true, reason: 'expected mailing' });
+      return call;
+    };
+    try {
+      for (let n = 0; n < 2; n++) {
+        now += 1_000;
+        expect((await harness.call(send('held', n), ok)).status).toBe('ok');
+      }
+      now += 1_000;
+      expect((await releaseEach(harness.call(send('held', 2), ok))).status).toBe('ok');
+      // a read now: the session stays held until an operator resumes it
+      now += 1_000;
+      const later = await releaseEach(harness.call(read('held', 1), ok));
+      expect(later.status).toBe('ok');
+      const held = (await intents(audit, 'held')).map((intent) => intent.decision.effect);
+      expect(held).toEqual(['allow', 'allow', 'approve', 'approve']);
+    } finally {
+      await harness.settled();
+      sessions.stop();
+      await store.close();
+      await audit.close();
+    }
   });
 });
