@@ -9,6 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CheckpointSigner } from '../src/audit/checkpoint.js';
 import { applyPatches, type PostureInput, scorePosture } from '../src/inspect/posture.js';
@@ -69,6 +70,21 @@ function expectCriterion(id: string, present: PostureInput, absent: PostureInput
   }
 }
 
+function agentRecord(id: string, scopes: string[] = []): AgentRecordV1 {
+  return {
+    v: 1,
+    id,
+    owner: 'ana@example.com',
+    description: '',
+    scopes,
+    roles: [],
+    riskTier: 'medium',
+    state: 'active',
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+  };
+}
+
 const MAIL_TOOLS = `tools:
   - { server: mail, name: read_inbox, risk: low, effects: [read], untrustedOutput: true }
   - { server: mail, name: send, risk: high, effects: [external], sink: { args: [to], text: [body] }, reversal: { external: sent mail cannot be recalled } }
@@ -98,18 +114,7 @@ describe('constrained execution', () => {
     expectCriterion('execution.bounded', input(limited), input(MAIL_TOOLS), 'call budget');
   });
   it('execution.least-agency, for the deployment and per agent', () => {
-    const agent = (id: string, scopes: string[]): AgentRecordV1 => ({
-      v: 1,
-      id,
-      owner: 'ana@example.com',
-      description: '',
-      scopes,
-      roles: [],
-      riskTier: 'medium',
-      state: 'active',
-      createdAt: '2026-01-01T00:00:00Z',
-      updatedAt: '2026-01-01T00:00:00Z',
-    });
+    const agent = agentRecord;
     const narrow = input(MAIL_TOOLS, {
       agents: { available: true, agents: [agent('a', ['mail/read_inbox'])] },
     });
@@ -208,6 +213,63 @@ describe('provenance tracking and rollback (configuration)', () => {
   });
 });
 
+const withAgents = (policy: string, ...ids: string[]) =>
+  input(policy, { agents: { available: true, agents: ids.map((id) => agentRecord(id)) } });
+
+describe('which tools a scope can reach and which are gated (review findings)', () => {
+  const SEND = `${MAIL_TOOLS}rules:\n  - { id: send, effect: allow, tool: { server: mail, name: send }, reason: s }\n`;
+
+  it('a deny aimed at one agent leaves the tool reachable for the deployment', () => {
+    const policy = `${SEND}  - { id: no-intern, effect: deny, principal: { agents: [intern] }, tool: { server: mail, name: send }, reason: n }\n`;
+    const given = withAgents(policy, 'intern', 'clerk');
+    for (const id of ['approval.high-impact', 'approval.no-undo-gated'])
+      expect(result(given, id).points, id).toBe(0);
+    expect(result(given, 'approval.high-impact', 'intern').points).toBe(1);
+    expect(result(given, 'approval.high-impact', 'clerk').points).toBe(0);
+    const everyone = `${SEND}  - { id: no-one, effect: deny, tool: { server: mail, name: send }, reason: n }\n`;
+    expect(result(input(everyone), 'approval.high-impact').points).toBe(1);
+  });
+
+  const FS = `tools:
+  - { server: fs, name: read_file, risk: low, effects: [read] }
+  - { server: fs, name: "*", risk: high, effects: [write] }
+rules:
+`;
+
+  it('a rule naming a tool the catalogue covers only by its catch-all reaches the catch-all', () => {
+    const deletes = `${FS}  - { id: d, effect: allow, tool: { server: fs, name: delete_file }, reason: d }\n`;
+    for (const id of ['approval.high-impact', 'approval.no-undo-gated', 'rollback.writes-declared'])
+      expect(result(input(deletes), id).points, id).toBe(0);
+    // a tool with an entry of its own before the catch-all takes that entry's facts instead
+    const reads = `${FS}  - { id: r, effect: allow, tool: { server: fs, name: read_file }, reason: r }\n`;
+    expect(result(input(reads), 'approval.high-impact').points).toBe(1);
+  });
+
+  it('a deny makes an entry unreachable only when it covers every call of it', () => {
+    const all = `${FS}  - { id: a, effect: allow, tool: { server: fs }, reason: a }\n`;
+    const deny = (name: string) =>
+      `${all}  - { id: x, effect: deny, tool: { server: fs, name: "${name}" }, reason: x }\n`;
+    expect(result(input(deny('delete_file')), 'approval.high-impact').points).toBe(0);
+    expect(result(input(deny('?')), 'approval.high-impact').points).toBe(0);
+    expect(result(input(deny('*')), 'approval.high-impact').points).toBe(1);
+  });
+
+  it('an approve rule limited to one agent or by a condition does not gate the deployment', () => {
+    const gate = (extra: string) =>
+      `${SEND}  - { id: g, effect: approve, ${extra}tool: { server: mail, name: send }, reason: g }\n`;
+    expect(result(input(gate('')), 'approval.high-impact').points).toBe(1);
+    const forOne = withAgents(gate('principal: { agents: [clerk] }, '), 'clerk', 'intern');
+    expect(result(forOne, 'approval.high-impact').points).toBe(0);
+    expect(result(forOne, 'approval.high-impact', 'clerk').points).toBe(1);
+    expect(result(forOne, 'approval.high-impact', 'intern').points).toBe(0);
+    const conditional = gate('when: \'args.to.endsWith("@partner.com")\', ');
+    expect(result(input(conditional), 'approval.high-impact').points).toBe(0);
+    // with no allow rule for the tool, whatever gets through was held: the gate holds for everyone
+    const only = `${MAIL_TOOLS}rules:\n  - { id: g, effect: approve, principal: { agents: [clerk] }, tool: { server: mail, name: send }, reason: g }\n`;
+    expect(result(input(only), 'approval.high-impact').points).toBe(1);
+  });
+});
+
 describe('criteria read from a real audit log', () => {
   const key = generateKeyPairSync('ed25519');
 
@@ -247,7 +309,16 @@ describe('criteria read from a real audit log', () => {
       ...linked(3),
       decision: { ...(intentEvent(3) as { decision: object }).decision, effect: 'approve' },
     } as AuditEventV1;
-    const reversible = linked(4, { reversal: { kind: 'reversible', captures: [] } });
+    const capture = {
+      name: 'before',
+      tool: 'read_file',
+      args: { path: 'notes.md' },
+      ok: true,
+      hash: '0'.repeat(64),
+      bytes: 3,
+      view: 'old',
+    };
+    const reversible = linked(4, { reversal: { kind: 'reversible', captures: [capture] } });
     const events = [
       linked(1),
       outcomeEvent(1, 'ok'),
@@ -295,6 +366,54 @@ describe('criteria read from a real audit log', () => {
       };
     })();
     expect(result(input(MAIL_TOOLS, { log: unsigned }), 'logs.checkpoints-signed').points).toBe(0);
+  });
+
+  it('does not count reversible calls recorded without the state to undo them', async () => {
+    const bare = linked(1, { reversal: { kind: 'reversible', captures: [] } });
+    const log = await logOf([bare, outcomeEvent(1, 'ok')]);
+    const captured = result(input(MAIL_TOOLS, { log }), 'rollback.captured');
+    expect(captured.points).toBe(0);
+    expect(captured.evidence[0]).toContain('1 call(s) recorded reversible (0 with captured state)');
+  });
+
+  it('checks the chain against the published checkpoints: a cut tail loses logs.chain-verifies', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'reins-posture-cut-')), 'audit.db');
+    const writer = new SqliteAuditLog({
+      path,
+      signer: new CheckpointSigner(key.privateKey),
+      checkpointEvery: 2,
+    });
+    for (const index of [1, 2, 3]) {
+      await writer.append(linked(index));
+      await writer.append(outcomeEvent(index, 'ok'));
+    }
+    await writer.close();
+    const published = await (async () => {
+      const reader = new SqliteAuditLog({ path, readOnly: true });
+      try {
+        return await reader.checkpoints();
+      } finally {
+        await reader.close();
+      }
+    })();
+    const kept = published.at(-2)?.seq ?? 0;
+    // an intruder cuts the last records and the checkpoints in the database that would betray it
+    const database = new Database(path);
+    database.exec(`delete from audit_events where seq > ${kept}; delete from audit_checkpoints where seq > ${kept};
+      delete from audit_lookup where seq > ${kept}; update audit_lookup_state set last_seq = min(last_seq, ${kept});`);
+    database.close();
+    const reader = new SqliteAuditLog({ path, readOnly: true });
+    try {
+      const read = (extra: { published?: typeof published }) =>
+        readPostureLog(reader, { where: path, publicKey: [key.publicKey], checkpointEvery: 2, ...extra });
+      expect((await read({})).chain.ok).toBe(true); // from inside, a shorter valid log
+      const evidence = await read({ published });
+      expect(evidence.chain.ok).toBe(false);
+      const given = input(MAIL_TOOLS, { log: { available: true, evidence } });
+      expect(result(given, 'logs.chain-verifies').points).toBe(0);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('counts an agent only its own calls', async () => {

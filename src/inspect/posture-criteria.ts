@@ -32,7 +32,7 @@ function lastFile(context: PostureContext): string {
 }
 
 function reachableEntries(context: PostureContext): EntryAt[] {
-  return context.entries.filter(({ entry }) => reachable(context.rules, entry));
+  return context.entries.filter((at) => reachable(context, at));
 }
 
 function where(at: { file: string; index: number }, section: string): string {
@@ -244,13 +244,13 @@ const highImpactGated: Criterion = {
     const impact = reachableEntries(context).filter(
       ({ entry }) => hasEffect(entry, IMPACT_EFFECTS) || entry.risk === 'high' || entry.risk === 'critical',
     );
-    const ungated = impact.filter(({ entry }) => gateOf(context.rules, entry) === undefined);
+    const ungated = impact.filter((at) => gateOf(context, at) === undefined);
     if (ungated.length === 0)
       return met(
         impact.length === 0
           ? 'no reachable catalogue entry is irreversible, external, high or critical risk'
           : `${impact.length} high-impact entr(ies), each held by an approve rule: ${impact
-              .map(({ entry }) => `\`${entryName(entry)}\` by \`${gateOf(context.rules, entry)?.id}\``)
+              .map((at) => `\`${entryName(at.entry)}\` by \`${gateOf(context, at)?.id}\``)
               .join(', ')}`,
       );
     return missing(
@@ -280,7 +280,7 @@ const noUndoGated: Criterion = {
   judge(context) {
     const changes = reachableEntries(context).filter(({ entry }) => hasEffect(entry, CHANGE_EFFECTS));
     const undoable = changes.filter(({ entry }) => reversalKind(context.policy, entry) !== 'reversible');
-    const ungated = undoable.filter(({ entry }) => gateOf(context.rules, entry) === undefined);
+    const ungated = undoable.filter((at) => gateOf(context, at) === undefined);
     if (ungated.length === 0)
       return met(
         `${changes.length} reachable entr(ies) change something; ${changes.length - undoable.length} reversible, ${undoable.length} not reversible and held by an approve rule`,

@@ -138,7 +138,10 @@ const captured: Criterion = {
   judge: (context) =>
     fromLog(context, USE_REVERSIBLE, (evidence, tally) => {
       const facts = `${tally.reversible} call(s) recorded reversible (${tally.reversibleCaptured} with captured state), ${tally.unavailable} whose compensation was unavailable, ${scanned(evidence)}`;
-      if (tally.reversible > 0 && tally.unavailable === 0) return met(facts);
+      // every reversible call must carry the state its compensation restores: a call recorded
+      // reversible with nothing captured cannot be undone to the state it changed
+      const allCaptured = tally.reversible > 0 && tally.reversibleCaptured === tally.reversible;
+      if (allCaptured && tally.unavailable === 0) return met(facts);
       return missing([facts], USE_REVERSIBLE);
     }),
 };

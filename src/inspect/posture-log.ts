@@ -1,12 +1,13 @@
 /**
  * @module inspect/posture-log
  * What the posture score reads from the audit log (issue 19): the chain verified against the
- * deployment's checkpoint key, the checkpoints, and per agent the calls' provenance links, declared
- * requests, held calls a human decided, reversible calls and their captures, compensations and
- * rollbacks. Reads newest first, at most POSTURE_SCAN_LIMIT records, and says when it stopped short;
+ * deployment's checkpoint key and its published checkpoints, the checkpoints, and per agent the calls'
+ * provenance links, declared requests, held calls a human decided, reversible calls and their
+ * captures, compensations and rollbacks. Reads newest first, at most POSTURE_SCAN_LIMIT records, and says when it stopped short;
  * never appends.
  */
 
+import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import type { CallIntentEvent, CallOutcomeEvent } from '../spec/audit-event.js';
 import { isRollbackSession } from '../spec/reversal.js';
 import type { AuditLog, AuditVerifyOptions } from '../store/audit-log.js';
@@ -22,6 +23,11 @@ export interface PostureLogOptions {
   /** The deployment's checkpoint public key(s); without one, signatures are not checked (and earn nothing). */
   readonly publicKey?: AuditVerifyOptions['publicKey'];
   readonly checkpointEvery?: number;
+  /**
+   * Checkpoints published outside the database (`audit.checkpoints.publish`): the chain is compared
+   * with them and must reach them, so a cut tail or a rewrite shows, as in `reins audit verify`.
+   */
+  readonly published?: readonly AuditCheckpointV1[];
   readonly scanLimit?: number;
 }
 
@@ -86,6 +92,7 @@ export async function readPostureLog(log: AuditLog, options: PostureLogOptions):
   const report = await log.verify({
     ...(options.publicKey !== undefined ? { publicKey: options.publicKey } : {}),
     ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
+    ...(options.published !== undefined ? { extraCheckpoints: options.published } : {}),
   });
   const checkpoints = await log.checkpoints();
   const all = new Counting();

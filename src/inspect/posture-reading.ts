@@ -2,19 +2,17 @@
  * @module inspect/posture-reading
  * How the posture score reads a policy statically (issue 19): the rules of every document with where
  * they are written, which of them apply to a scope (the deployment, or one agent by its id, roles and
- * owner), and which catalogue entries a scope can reach or has gated. A rule covers an entry when each
- * matcher it has accepts the entry's server and name patterns as written, its risk and its effects
- * (policy/compiled-rule `toolMatches`, with the patterns taken literally): `tool: { name: write_file }`
- * does not cover the catch-all `fs/*`, `tool: { server: fs }` does. Shadow rules enforce nothing and
- * are left out; a deny rule with a condition may not fire, so only unconditional ones make an entry
- * unreachable.
+ * owner), and which catalogue entries a scope can reach or has gated. Patterns are read as the sets
+ * of names they match: an allow or approve rule reaches an entry when it may match some call that takes
+ * the entry's facts (`allow fs/delete_file` reaches the catch-all `fs/*` when `delete_file` has no entry
+ * of its own); a deny makes an entry unreachable, and an approve rule gates it, only when it covers
+ * every call of the entry (`deny fs/*` covers `fs/write_file`, `deny fs/write_file` does not cover
+ * `fs/*`), with no condition and, for the deployment, no principal matcher: a rule that may not fire,
+ * or fires for some agents only, does not hold for the scope. Shadow rules enforce nothing and are
+ * left out.
  */
-import {
-  compilePrincipalMatch,
-  compileToolMatch,
-  principalMatches,
-  toolMatches,
-} from '../policy/compiled-rule.js';
+import { compilePrincipalMatch, principalMatches } from '../policy/compiled-rule.js';
+import { compileGlob, isGlob } from '../policy/glob.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type {
@@ -115,12 +113,74 @@ export function appliesTo(rule: RuleAt, agent: AgentRecordV1 | undefined): boole
   return agent === undefined || principalMatches(compilePrincipalMatch(rule.principal), principalOf(agent));
 }
 
-export function covers(rule: RuleAt, entry: CatalogueEntry): boolean {
-  return toolMatches(compileToolMatch(rule.tool), entryRef(entry), {
-    risk: entry.risk,
-    effects: entry.effects,
-    untrustedOutput: entry.untrustedOutput,
-  });
+/**
+ * What a policy is read against for one scope: its enforced rules, the catalogue in order (a call
+ * takes the facts of the first entry that matches it) and the agent scored (undefined for the
+ * deployment).
+ */
+export interface ReadingScope {
+  readonly rules: readonly RuleAt[];
+  readonly entries: readonly EntryAt[];
+  readonly agent: AgentRecordV1 | undefined;
+}
+
+/** Can some name match both patterns? Two globs are taken to (conservatively: the entry is reachable). */
+function mayOverlap(rulePattern: string, entryPattern: string): boolean {
+  if (!isGlob(rulePattern)) return compileGlob(entryPattern).matches(rulePattern);
+  if (!isGlob(entryPattern)) return compileGlob(rulePattern).matches(entryPattern);
+  return true;
+}
+
+/** Does the rule's pattern match every name the entry's pattern can match? */
+function contains(rulePattern: string, entryPattern: string): boolean {
+  if (!isGlob(entryPattern)) return compileGlob(rulePattern).matches(entryPattern);
+  // a glob entry (`*`, `read_?`) is contained only by `*` or by itself: `?` is one character, not `*`
+  return rulePattern === '*' || rulePattern === entryPattern;
+}
+
+function factsMatch(rule: RuleAt, entry: CatalogueEntry): boolean {
+  const risk = rule.tool?.risk;
+  const effects = rule.tool?.effects;
+  if (risk !== undefined && !risk.includes(entry.risk)) return false;
+  return effects === undefined || entry.effects.some((effect) => effects.includes(effect));
+}
+
+/**
+ * Does the rule hold every call the entry describes (its patterns contain the entry's, its risk and
+ * effects accept the entry's facts)? What a deny must do to make an entry unreachable, and an approve
+ * rule to gate it.
+ */
+export function coversAll(rule: RuleAt, entry: CatalogueEntry): boolean {
+  const all = (patterns: readonly string[] | undefined, entryPattern: string) =>
+    patterns === undefined || patterns.some((pattern) => contains(pattern, entryPattern));
+  return all(rule.tool?.server, entry.server) && all(rule.tool?.name, entry.name) && factsMatch(rule, entry);
+}
+
+/**
+ * May the rule match some call that takes the entry's facts? Its patterns may overlap the entry's, and
+ * a literal tool it names (`fs/delete_file`) counts for the first catalogue entry that matches that
+ * tool: a tool not catalogued on its own is an instance of the catch-all (`fs/*`), one catalogued
+ * earlier is not.
+ */
+export function mayReach(rule: RuleAt, at: EntryAt, entries: readonly EntryAt[]): boolean {
+  if (!factsMatch(rule, at.entry)) return false;
+  const servers = rule.tool?.server ?? ['*'];
+  const names = rule.tool?.name ?? ['*'];
+  return servers.some((server) =>
+    names.some((name) => {
+      if (!mayOverlap(server, at.entry.server) || !mayOverlap(name, at.entry.name)) return false;
+      if (isGlob(server) || isGlob(name)) return true;
+      return firstEntryOf(entries, { server, name }) === at;
+    }),
+  );
+}
+
+/** The catalogue entry a call of the tool takes its facts from (the first that matches). */
+function firstEntryOf(entries: readonly EntryAt[], tool: ToolRef): EntryAt | undefined {
+  return entries.find(
+    ({ entry }) =>
+      compileGlob(entry.server).matches(tool.server) && compileGlob(entry.name).matches(tool.name),
+  );
 }
 
 /** The enforced rules of a scope. */
@@ -128,16 +188,47 @@ export function scopeRules(rules: readonly RuleAt[], agent: AgentRecordV1 | unde
   return rules.filter((rule) => rule.enforced && appliesTo(rule, agent));
 }
 
-/** Some enforced allow or approve rule covers the entry and no unconditional deny rule does. */
-export function reachable(rules: readonly RuleAt[], entry: CatalogueEntry): boolean {
-  const plain = rules.filter((rule) => rule.section === 'rules' && covers(rule, entry));
-  if (plain.some((rule) => rule.effect === 'deny' && !rule.conditional)) return false;
-  return plain.some((rule) => rule.effect === 'allow' || rule.effect === 'approve');
+/**
+ * Does the rule hold for every call of the scope, whoever makes it and whatever the arguments? No
+ * condition, and no principal matcher for the deployment (a rule aimed at one agent says nothing of the
+ * others); for an agent, its matcher already accepted the agent (scopeRules), unless it bounds the
+ * delegation depth, which differs from call to call.
+ */
+function holdsForScope(rule: RuleAt, agent: AgentRecordV1 | undefined): boolean {
+  if (rule.conditional) return false;
+  if (agent === undefined) return rule.principal === undefined;
+  return rule.principal?.delegationDepth === undefined;
 }
 
-/** The approve rule that holds calls of the entry for a human, if any. */
-export function gateOf(rules: readonly RuleAt[], entry: CatalogueEntry): RuleAt | undefined {
-  return rules.find((rule) => rule.section === 'rules' && rule.effect === 'approve' && covers(rule, entry));
+/**
+ * Some enforced allow or approve rule may reach the entry, and no deny rule that holds for the whole
+ * scope covers all of it.
+ */
+export function reachable(scope: ReadingScope, at: EntryAt): boolean {
+  const plain = scope.rules.filter((rule) => rule.section === 'rules');
+  const denied = plain.some(
+    (rule) => rule.effect === 'deny' && holdsForScope(rule, scope.agent) && coversAll(rule, at.entry),
+  );
+  if (denied) return false;
+  return plain.some(
+    (rule) => (rule.effect === 'allow' || rule.effect === 'approve') && mayReach(rule, at, scope.entries),
+  );
+}
+
+/**
+ * The approve rule that holds the scope's calls of the entry for a human, if any: one that holds for
+ * the whole scope and covers every call of the entry, or, when no allow rule may reach the entry, any
+ * approve rule that reaches it (approve beats allow and nothing matching is denied, so every call that
+ * goes on was held, whatever the approve rules' principals and conditions).
+ */
+export function gateOf(scope: ReadingScope, at: EntryAt): RuleAt | undefined {
+  const plain = scope.rules.filter((rule) => rule.section === 'rules');
+  const holding = plain.find(
+    (rule) => rule.effect === 'approve' && holdsForScope(rule, scope.agent) && coversAll(rule, at.entry),
+  );
+  if (holding !== undefined) return holding;
+  if (plain.some((rule) => rule.effect === 'allow' && mayReach(rule, at, scope.entries))) return undefined;
+  return plain.find((rule) => rule.effect === 'approve' && mayReach(rule, at, scope.entries));
 }
 
 /** How a call of the entry's tool is undone, as decisions see it without captures. */
