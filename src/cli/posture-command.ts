@@ -14,7 +14,8 @@ import { formatPostureMarkdown, formatPostureText } from '../inspect/posture-for
 import { readPostureLog } from '../inspect/posture-log.js';
 import type { AgentsReading, LogReading, PostureReport } from '../inspect/posture-model.js';
 import { readPolicySources } from '../loader/policy-files.js';
-import type { PolicySource } from '../policy/compile-policy.js';
+import { hashSources, type PolicySource } from '../policy/compile-policy.js';
+import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
 import { describeError, ReinsError } from '../spec/errors.js';
 import type { GatewayConfig } from '../spec/gateway-config.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -29,6 +30,7 @@ import {
   verificationKey,
 } from './audit-store.js';
 import type { CommandContext } from './command-context.js';
+import { checkpointPublication } from './compliance-sources.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { EXIT_ERROR, EXIT_OK } from './io.js';
 
@@ -49,6 +51,14 @@ export function policySourcesOf(config: GatewayConfig): PolicySource[] {
   return read.sources;
 }
 
+/**
+ * The checkpoints published to a directory, which the chain must agree with and reach (as in the
+ * compliance scan); a webhook or OTLP target cannot be read back.
+ */
+export function publishedCheckpoints(config: GatewayConfig): AuditCheckpointV1[] {
+  return checkpointPublication(config.audit.checkpoints.publish).published ?? [];
+}
+
 /** The evidence of a running deployment's stores (the control API's composition). */
 export async function postureOfStores(
   configFile: string,
@@ -57,22 +67,44 @@ export async function postureOfStores(
   options: {
     readonly agentId?: string;
     readonly publicKey?: Parameters<typeof readPostureLog>[1]['publicKey'];
+    /** The hash of the policy in force: the files scored must be that policy. */
+    readonly inForceHash?: string;
   },
 ): Promise<PostureReport> {
+  const sources = policySourcesOf(config);
+  if (options.inForceHash !== undefined) assertInForce(sources, options.inForceHash);
   const agents: AgentsReading = { available: true, agents: await stores.identity.listAgents() };
+  // before the log is read: asking for names that are not agents must cost no chain verification
+  if (options.agentId !== undefined && !agents.agents.some((agent) => agent.id === options.agentId))
+    throw new ReinsError('not_found', `no agent \`${options.agentId}\` to score: it is not registered`);
   const evidence = await readPostureLog(stores.audit, {
     where: stores.where,
     checkpointEvery: config.audit.checkpoints.every,
+    published: publishedCheckpoints(config),
     ...(options.publicKey !== undefined ? { publicKey: options.publicKey } : {}),
   });
   return scorePosture({
     configFile,
     config,
-    sources: policySourcesOf(config),
+    sources,
     agents,
     log: { available: true, evidence },
     ...(options.agentId !== undefined ? { agentId: options.agentId } : {}),
   });
+}
+
+/**
+ * The score is of the policy the gateway enforces, or of none: files edited since (a reload rejected
+ * or not yet done) would score a policy no call is decided by. The texts in force are not kept, so the
+ * files are scored when their hash is the one in force, and otherwise the score is refused.
+ */
+function assertInForce(sources: readonly PolicySource[], inForceHash: string): void {
+  const onDisk = hashSources(sources);
+  if (onDisk !== inForceHash)
+    throw new ReinsError(
+      'conflict',
+      `the policy files (${onDisk}) are not the policy in force (${inForceHash}): their last reload was rejected or has not happened yet (\`GET /v1/policy\` shows how it went); the score is of the policy in force only`,
+    );
 }
 
 /** Scores the deployment of a configuration file, opening its stores read-only if they exist. */
@@ -110,6 +142,7 @@ async function readStores(
     const evidence = await readPostureLog(audit, {
       where,
       checkpointEvery: config.audit.checkpoints.every,
+      published: publishedCheckpoints(config),
       ...(publicKey !== undefined ? { publicKey } : {}),
     });
     return {

@@ -21,6 +21,7 @@ import { runServing } from './gateway-command.js';
 import { startHttpGatewayProcess } from './gateway-process.js';
 import type { CliIo } from './io.js';
 import { oidcSettings } from './oidc-settings.js';
+import { cachedPosture } from './posture-cache.js';
 import { postureOfStores } from './posture-command.js';
 import { openUserStore } from './user-commands.js';
 
@@ -72,9 +73,9 @@ export async function startServe(configPath: string, log: (line: string) => void
       // the same readiness and metrics as on the gateway's listener
       ops: gateway.ops,
       ...(compliance ? { compliance: compliance.last } : {}),
-      // the posture score (`GET /v1/posture`): this configuration, its policy files as they are now,
-      // the agents and the log of the stores this process serves
-      posture: (agentId) =>
+      // the posture score (`GET /v1/posture`): this configuration, the policy in force, the agents and
+      // the log of the stores this process serves; computed at most once a minute (cli/posture-cache)
+      posture: cachedPosture((agentId) =>
         postureOfStores(
           configPath,
           config,
@@ -83,8 +84,13 @@ export async function startServe(configPath: string, log: (line: string) => void
             identity: gateway.callers.identity,
             where: describeStore(gateway.storeOptions),
           },
-          { ...(agentId !== undefined ? { agentId } : {}), ...(publicKey ? { publicKey } : {}) },
+          {
+            ...(agentId !== undefined ? { agentId } : {}),
+            ...(publicKey ? { publicKey } : {}),
+            inForceHash: gateway.policy.current.hash,
+          },
         ),
+      ),
     });
     const control = await listenControlApi(api, config.control.listen);
     gateway.onClose(() => control.close());

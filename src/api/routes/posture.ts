@@ -13,7 +13,7 @@ import { type PostureReport, PRIMITIVES } from '../../inspect/posture-model.js';
 import { ApiError, ApiErrorSchema } from '../api-errors.js';
 import { type ControlApp, userOf } from './control-services.js';
 
-/** Scores the deployment now, and each agent (or only `agentId`, which must be registered). */
+/** Scores the deployment, and each agent (or only `agentId`, which must be registered); may be a report computed shortly before. */
 export type PostureSource = (agentId?: string) => Promise<PostureReport>;
 
 const PatchSchema = z.union([
@@ -75,6 +75,8 @@ const ScopeScoreSchema = z.strictObject({
 
 export const PostureReportSchema = z.strictObject({
   generatedAt: z.string(),
+  /** When this report was computed: the deployment serves one computation for up to a minute. */
+  computedAt: z.string().optional(),
   /** The configuration and policy files scored, and where the log evidence came from. */
   sources: z.strictObject({ config: z.string(), policy: z.array(z.string()).readonly(), log: z.string() }),
   deployment: ScopeScoreSchema,
@@ -110,6 +112,10 @@ export const postureRoute = createRoute({
     401: json(ApiErrorSchema, 'not authenticated'),
     403: json(ApiErrorSchema, 'the caller lacks the role'),
     404: json(ApiErrorSchema, 'the agent asked for is not registered'),
+    409: json(
+      ApiErrorSchema,
+      'the policy files are not the policy in force (a reload was rejected or is pending)',
+    ),
     500: json(ApiErrorSchema, 'internal error (no details are given)'),
     503: json(ApiErrorSchema, 'this process does not know its configuration (not started by `reins serve`)'),
   },
