@@ -55,17 +55,28 @@ rules:
   - { id: mail-outside, effect: deny, tool: { name: send }, when: "!args.to.endsWith('@example.com')", reason: mail leaves the company }
 `;
 
+/**
+ * A sequence rule over every call that never applies (no tool is called `purge` here): with it the
+ * harness reads the session for every decision, with or without the monitor, as it does for any
+ * policy with sequence, flow or session rules — so the difference is the monitor's own.
+ */
+const READS_SESSION = `
+sequences:
+  - { id: never-after-purge, effect: deny, forbids: { tool: { name: purge } }, reason: nothing after a purge }
+`;
+
 /** The policy alone, and the policy with the example monitor document compiled with it. */
-function policies(): { without: PreparedPolicy; with: PreparedPolicy } {
+function policies(readsSession = false): { without: PreparedPolicy; with: PreparedPolicy } {
   const monitorText = readFileSync(resolve(MONITOR_FILE), 'utf8');
   const compile = (sources: { file: string; text: string }[]) => {
     const compiled = compilePolicy(sources);
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems.slice(0, 3)));
     return compiled.policy;
   };
-  const without = compile([{ file: 'policy.yaml', text: POLICY }]);
+  const text = readsSession ? `${POLICY}${READS_SESSION}` : POLICY;
+  const without = compile([{ file: 'policy.yaml', text }]);
   const withMonitor = compile([
-    { file: 'policy.yaml', text: POLICY },
+    { file: 'policy.yaml', text },
     { file: MONITOR_FILE, text: monitorText },
   ]);
   if (without.monitor !== undefined || withMonitor.monitor === undefined)
@@ -379,6 +390,16 @@ async function main(): Promise<void> {
       row(
         `sessions of ${calls} calls, 6 s apart`,
         await harnessCase(calls, harnessRounds[calls], prepared),
+        1,
+      ),
+    );
+  // the monitor's own share: the policy reads the session anyway (a sequence rule), in both
+  const reading = policies(true);
+  for (const calls of [100, 1_000] as const)
+    console.log(
+      row(
+        `sessions of ${calls} calls, 6 s apart, the policy reads the session anyway`,
+        await harnessCase(calls, harnessRounds[calls], reading),
         1,
       ),
     );

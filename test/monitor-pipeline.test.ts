@@ -430,7 +430,14 @@ monitor:
         clock: () => now,
         onMonitorFindings: respond,
       });
-      return { harness, close: async () => (standing.close(), await store.close(), await audit.close()) };
+      return {
+        harness,
+        close: async () => {
+          standing.close();
+          await store.close();
+          await audit.close();
+        },
+      };
     };
     const a = await harnessOn();
     const b = await harnessOn();
