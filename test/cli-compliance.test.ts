@@ -15,6 +15,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { CheckpointSigner } from '../src/audit/checkpoint.js';
 import { appendCheckpoints } from '../src/export/checkpoint-file.js';
 import { Harness } from '../src/harness/harness.js';
@@ -128,7 +129,14 @@ function agent(
 async function seed(
   deployment: Seeded,
   agents: readonly AgentRecordV1[],
-  calls: readonly { agent: string; tool: string; daysAgo: number; publishAfter?: boolean }[],
+  calls: readonly {
+    agent: string;
+    tool: string;
+    daysAgo: number;
+    publishAfter?: boolean;
+    owner?: string;
+    delegatedBy?: string[];
+  }[],
 ): Promise<void> {
   const identity = new SqliteIdentityStore({ path: deployment.db });
   for (const record of agents) await identity.createAgent(record);
@@ -148,8 +156,14 @@ async function seed(
     const registered = agents.find((record) => record.id === call.agent);
     const principal = registered
       ? { agentId: call.agent, owner: registered.owner, scopes: registered.scopes }
-      : { agentId: call.agent, ...(call.agent === 'helper' ? { owner: 'ops@example.com' } : {}) };
-    const [server = '', name = ''] = call.tool.split('/');
+      : {
+          agentId: call.agent,
+          ...(call.agent === 'helper' ? { owner: 'ops@example.com' } : {}),
+          ...(call.owner !== undefined ? { owner: call.owner } : {}),
+          ...(call.delegatedBy !== undefined ? { delegatedBy: call.delegatedBy } : {}),
+        };
+    const slash = call.tool.indexOf('/');
+    const [server, name] = [call.tool.slice(0, slash), call.tool.slice(slash + 1)];
     await harness.call(
       { principal, sessionId: `s-${index}`, tool: { server, name }, args: {} } as never,
       async () => 'ok',
@@ -325,4 +339,136 @@ describe('reins compliance scan on a seeded deployment', () => {
     expect(scan.stdout).toContain('Findings: 0.');
     expect(scan.status).toBe(0);
   }, 30_000);
+});
+
+/**
+ * Names the log and the upstreams choose: an agent id `*` (a glob to a rule), one with a newline, a tool
+ * matched by a glob catalogue entry (`docs/*`), a delegated call, a refused attempt and a call older than
+ * the window. The recommendation denies only what literal rules can name (the rest is reported as not
+ * expressible), the recorded calls of the window all decide as before, and the only change `reins policy
+ * diff` shows is the older call the report counts. Approval gates limited to one agent or behind a
+ * condition do not clear a tool for everyone.
+ */
+const EDGE_POLICY = `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: edge }
+tools:
+  - { server: docs, name: '*', risk: low, effects: [read] }
+  - { server: crm, name: db.select, risk: low, effects: [read] }
+  - { server: crm, name: db.export, risk: medium, effects: [read] }
+  - { server: pay, name: transfer, risk: critical, effects: [external] }
+  - { server: mail, name: send, risk: high, effects: [external] }
+rules:
+  - { id: docs, tool: { server: docs }, effect: allow, reason: docs for everyone }
+  - { id: crm, tool: { server: crm }, effect: allow, reason: the CRM for everyone }
+  - { id: pay, tool: { server: pay }, effect: allow, reason: payments }
+  - { id: pay-gate, tool: { server: pay }, principal: { agents: [lead] }, effect: approve, reason: the lead's payments need a human }
+  - { id: mail, tool: { server: mail }, effect: allow, reason: mail }
+  - { id: mail-gate, tool: { server: mail }, when: "size(args) > 0", effect: approve, reason: mail with arguments needs a human }
+`;
+
+describe('reins compliance scan with names a rule cannot hold, a glob catalogue and delegation', () => {
+  let edge: Seeded;
+  let report: {
+    windowStart: string;
+    findings: Finding[];
+    recommendation?: {
+      policy?: string;
+      agents: {
+        agentId: string;
+        unusedTools: string[];
+        notExpressible: string[];
+        olderCallsAffected: number;
+        olderCallsTruncated: boolean;
+      }[];
+    };
+  };
+
+  beforeAll(async () => {
+    edge = createDeployment(EDGE_POLICY, { tools: {} }, 10);
+    const owner = 'ops@example.com';
+    await seed(
+      edge,
+      [],
+      [
+        { agent: 'lead', tool: 'crm/db.export', daysAgo: 40, owner },
+        { agent: 'lead', tool: 'docs/read', daysAgo: 2, owner, publishAfter: true },
+        { agent: 'lead', tool: 'crm/db.select', daysAgo: 2, owner },
+        { agent: 'sub', tool: 'crm/db.export', daysAgo: 1, owner, delegatedBy: ['lead'] },
+        { agent: 'sub', tool: 'docs/read', daysAgo: 1, owner, delegatedBy: ['lead'] },
+        { agent: 'sub', tool: 'hr/fire', daysAgo: 1, owner, delegatedBy: ['lead'] }, // refused: uncatalogued
+        { agent: '*', tool: 'crm/db.select', daysAgo: 1, owner },
+        { agent: 'nl\nbot', tool: 'crm/db.select', daysAgo: 1, owner },
+      ],
+    );
+    mkdirSync(join(edge.directory, 'candidate'));
+    const scan = reins(
+      edge.directory,
+      'compliance',
+      'scan',
+      '--config',
+      edge.config,
+      '--format',
+      'json',
+      '--recommend',
+      join(edge.directory, 'candidate'),
+    );
+    if (scan.stdout === '') throw new Error(`the scan printed nothing: ${scan.stderr}`);
+    report = JSON.parse(scan.stdout);
+  }, 60_000);
+
+  it('denies only what a literal rule can name, and reports the rest as not expressible', () => {
+    const agents = report.recommendation?.agents ?? [];
+    const wildcard = agents.find((narrowing) => narrowing.agentId === '*');
+    expect(wildcard?.notExpressible).toEqual(wildcard?.unusedTools);
+    expect(wildcard?.unusedTools).toContain('crm/db.export');
+    const newline = agents.find((narrowing) => narrowing.agentId === 'nl\nbot');
+    expect(newline?.notExpressible).toEqual(newline?.unusedTools);
+    const lead = agents.find((narrowing) => narrowing.agentId === 'lead');
+    expect(lead).toMatchObject({ notExpressible: [], olderCallsAffected: 1, olderCallsTruncated: false });
+    const written = readFileSync(join(edge.directory, 'candidate/compliance-least-privilege.yaml'), 'utf8');
+    const document = parseYaml(written) as { rules: { principal: { agents: string[] } }[] };
+    expect(new Set(document.rules.map((rule) => rule.principal.agents.join(',')))).toEqual(
+      new Set(['lead', 'sub']),
+    );
+    expect(written).not.toContain('bot');
+    const grant = report.findings.find((finding) => finding.subject === 'agent:*');
+    expect(grant?.evidence.join('\n')).toContain('cannot be expressed as a rule');
+  });
+
+  it('decides every call of the window as before: the only change is the older call it counts', () => {
+    const candidate = join(edge.directory, 'candidate');
+    copyFileSync(join(edge.directory, 'policy.yaml'), join(candidate, 'policy.yaml'));
+    const diff = reins(
+      edge.directory,
+      'policy',
+      'diff',
+      '--config',
+      edge.config,
+      '--base',
+      join(edge.directory, 'policy.yaml'),
+      '--candidate',
+      candidate,
+      '--json',
+    );
+    const result = JSON.parse(diff.stdout) as {
+      calls: number;
+      changes: { agentId: string; tool: string; time: string; recorded: string }[];
+      drift: unknown[];
+    };
+    expect(result.calls).toBe(8);
+    expect(result.drift).toEqual([]);
+    expect(result.changes.map((change) => `${change.agentId} ${change.tool} ${change.recorded}`)).toEqual([
+      'lead crm/db.export allow',
+    ]);
+    expect(Date.parse(result.changes[0]?.time ?? '')).toBeLessThan(Date.parse(report.windowStart));
+  });
+
+  it('an approve rule limited to one agent or behind a condition is a conditional gate, not a gate', () => {
+    const gates = report.findings.filter((finding) => finding.code.startsWith('tool.'));
+    expect(gates.map((finding) => `${finding.code} ${finding.subject} ${finding.severity}`)).toEqual([
+      'tool.conditional-gate tool:mail/send medium',
+      'tool.conditional-gate tool:pay/transfer medium',
+    ]);
+  });
 });

@@ -11,6 +11,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CheckpointPublishConfig } from '../export/checkpoint-publisher.js';
+import { shellWord } from '../inspect/compliance-grants.js';
 import { RECOMMENDATION_NAME, scanCompliance } from '../inspect/compliance-scan.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
@@ -42,6 +43,8 @@ export interface ScanDeployment {
   readonly publish?: CheckpointPublishConfig;
   /** `compliance:` of its configuration, under the command line's thresholds. */
   readonly compliance?: ComplianceConfig;
+  /** Leave the chain unverified, for this reason (the scheduled scan of a serving process). */
+  readonly skipChain?: string;
 }
 
 /** Scans a deployment with stores already open (the CLI's read-only ones, or a serving process's own). */
@@ -61,7 +64,10 @@ export async function runDeploymentScan(
     ...(lock !== undefined ? { lock } : {}),
     keys: signingKeyAges(deployment.storeOptions),
     ...(publication !== undefined ? { checkpoints: publication } : {}),
-    verifyChain: chainVerifier(opened.audit, deployment.storeOptions, publication?.published ?? []),
+    verifyChain:
+      deployment.skipChain !== undefined
+        ? { skipped: deployment.skipChain }
+        : chainVerifier(opened.audit, deployment.storeOptions, publication?.published ?? []),
     now,
     thresholds: complianceThresholds(deployment.compliance, overrides),
   });
@@ -203,6 +209,29 @@ function textReport(report: ComplianceReport): string[] {
   lines.push('', 'checks:');
   for (const check of report.checks)
     lines.push(`  ${check.name}: ${check.status}${check.note ? ` (${check.note})` : ''}`);
+  return [...lines, ...narrowingLines(report)];
+}
+
+/** Per agent: what the recommendation denies, what it cannot, and the command for its next credential. */
+function narrowingLines(report: ComplianceReport): string[] {
+  const agents = report.recommendation?.agents ?? [];
+  if (agents.length === 0) return [];
+  const lines = ['', 'least privilege (`--recommend <dir>` writes the policy):'];
+  for (const narrowing of agents) {
+    const denied = narrowing.unusedTools.length - narrowing.notExpressible.length;
+    const older = `${narrowing.olderCallsAffected}${narrowing.olderCallsTruncated ? ' or more' : ''}`;
+    lines.push(
+      `  ${JSON.stringify(narrowing.agentId)}: ${denied} tool(s) denied by the recommendation (${older} older call(s) affected)`,
+    );
+    if (narrowing.notExpressible.length > 0)
+      lines.push(
+        `    cannot be expressed as a rule, narrow by hand: ${narrowing.notExpressible.map((tool) => JSON.stringify(tool)).join(', ')}`,
+      );
+    if (narrowing.nextScopes.length > 0)
+      lines.push(
+        `    next credential: reins agents token ${shellWord(narrowing.agentId)} --scopes ${narrowing.nextScopes.map(shellWord).join(',')}`,
+      );
+  }
   return lines;
 }
 

@@ -85,6 +85,6 @@ export function chainVerifier(
     const [problem] = problems;
     if (problem !== undefined)
       return { ok: false, message: `restore record ${problem.seq}: ${problem.message}` };
-    return { ok: true, checked: report.checked };
+    return { ok: true, checked: report.checked, signaturesChecked: report.signaturesChecked };
   };
 }

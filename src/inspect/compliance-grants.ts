@@ -6,8 +6,10 @@
  * scopes for its next credential. The rules name only tools it did not exercise in the window, so the
  * recommended policy decides every call of the window as before: `reins policy diff` shows it.
  */
+import { Document } from 'yaml';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AgentNarrowing, ComplianceFinding } from '../spec/compliance.js';
+import { describeError } from '../spec/errors.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import { POLICY_API_VERSION } from '../spec/policy-document.js';
 import { covers } from '../spec/scopes.js';
@@ -40,12 +42,13 @@ export function reviewGrants(
 ): GrantReview {
   const findings: ComplianceFinding[] = [];
   const narrowings: AgentNarrowing[] = [];
+  const unchecked = uncheckable(policy, tools);
   for (const subject of subjectsOf(agents, usage)) {
     const exercised = subject.usage?.exercised ?? new Map<string, string>();
     if (exercised.size === 0) continue; // never acted in the window: agent.dormant, or too new to judge
     const unusedTools = tools
       .map(toolName)
-      .filter((tool) => !exercised.has(tool) && policy.mayAllow(subject.principal, refOf(tool)));
+      .filter((tool) => !exercised.has(tool) && mayAllow(policy, subject.principal, tool, unchecked));
     const unusedScopes = (subject.scopes ?? []).filter(
       (scope) => ![...exercised.keys()].some((tool) => covers(scope, tool)),
     );
@@ -53,16 +56,58 @@ export function reviewGrants(
     const nextScopes = [...exercised.keys()]
       .filter((tool) => subject.scopes === undefined || subject.scopes.some((scope) => covers(scope, tool)))
       .sort();
-    narrowings.push({
+    const narrowing: AgentNarrowing = {
       agentId: subject.agentId,
       unusedTools,
       unusedScopes,
       nextScopes,
+      notExpressible: [],
       olderCallsAffected: 0,
-    });
-    findings.push(grantFinding(subject, unusedTools, unusedScopes, nextScopes, windowDays));
+      olderCallsTruncated: false,
+    };
+    const expressible = new Set(expressibleTools(narrowing));
+    narrowing.notExpressible = unusedTools.filter((tool) => !expressible.has(tool));
+    narrowings.push(narrowing);
+    findings.push(grantFinding(subject, narrowing, windowDays));
   }
+  for (const [tool, message] of unchecked) findings.push(uncheckedFinding(tool, message));
   return { findings, narrowings };
+}
+
+/**
+ * The tools the policy cannot be evaluated for, with why. `PreparedPolicy.mayAllow` answers false for
+ * them (fail closed, for listing tools); here that would read as "no unused grant", so each tool's plan
+ * is built first (`toolFacts`) and a failure becomes `grant.unchecked` instead.
+ */
+function uncheckable(policy: PreparedPolicy, tools: readonly ToolRef[]): Map<string, string> {
+  const unchecked = new Map<string, string>();
+  for (const tool of tools)
+    try {
+      policy.toolFacts(tool);
+    } catch (error) {
+      unchecked.set(toolName(tool), describeError(error));
+    }
+  return unchecked;
+}
+
+function mayAllow(
+  policy: PreparedPolicy,
+  principal: Principal,
+  tool: string,
+  unchecked: ReadonlyMap<string, string>,
+): boolean {
+  return !unchecked.has(tool) && policy.mayAllow(principal, refOf(tool));
+}
+
+function uncheckedFinding(tool: string, message: string): ComplianceFinding {
+  return {
+    code: 'grant.unchecked',
+    severity: 'medium',
+    subject: `tool:${tool}`,
+    message: `the policy cannot be evaluated for \`${tool}\`: who may call it is unknown, so its grants were not reviewed`,
+    evidence: [message],
+    fix: `check the policy with \`reins policy lint\` and \`reins decide\` on a call of ${tool}, then scan again`,
+  };
 }
 
 function subjectsOf(agents: readonly AgentRecordV1[], usage: ReadonlyMap<string, AgentUsage>): Subject[] {
@@ -94,13 +139,8 @@ function subjectsOf(agents: readonly AgentRecordV1[], usage: ReadonlyMap<string,
   return subjects.sort((left, right) => left.agentId.localeCompare(right.agentId));
 }
 
-function grantFinding(
-  subject: Subject,
-  unusedTools: readonly string[],
-  unusedScopes: readonly string[],
-  nextScopes: readonly string[],
-  windowDays: number,
-): ComplianceFinding {
+function grantFinding(subject: Subject, narrowing: AgentNarrowing, windowDays: number): ComplianceFinding {
+  const { unusedTools, unusedScopes, nextScopes, notExpressible } = narrowing;
   const parts = [
     ...(unusedTools.length > 0 ? [`${unusedTools.length} tool(s) the policy allows it`] : []),
     ...(unusedScopes.length > 0 ? [`${unusedScopes.length} scope(s) of its mission`] : []),
@@ -115,11 +155,16 @@ function grantFinding(
       `exercised in the window: ${nextScopes.join(', ') || 'nothing'} (${used?.calls ?? 0} call records, seq ${used?.firstSeq}..${used?.lastSeq})`,
       ...(unusedTools.length > 0 ? [`allowed and not called: ${unusedTools.join(', ')}`] : []),
       ...(unusedScopes.length > 0 ? [`scopes covering no call: ${unusedScopes.join(', ')}`] : []),
+      ...(notExpressible.length > 0
+        ? [
+            `cannot be expressed as a rule (glob or control characters in the agent id or tool name), not in the recommended policy: ${notExpressible.join(', ')}`,
+          ]
+        : []),
     ],
     fix:
-      unusedTools.length > 0
+      unusedTools.length > notExpressible.length
         ? `add the recommended policy (\`reins compliance scan --recommend <dir>\`), check it with \`reins policy diff --base <policy> --candidate <policy + recommendation>\`, then issue its credentials with \`--scopes ${nextScopes.join(',')}\``
-        : `issue its credentials with \`reins agents token ${subject.agentId} --scopes ${nextScopes.join(',')}\` and narrow its mission when it is next registered`,
+        : `issue its credentials with \`reins agents token ${shellWord(subject.agentId)} --scopes ${nextScopes.join(',')}\` and narrow its mission when it is next registered${notExpressible.length > 0 ? '; deny the tools that cannot be expressed as a rule by hand' : ''}`,
   };
 }
 
@@ -129,45 +174,53 @@ export function recommendationPolicy(
   at: string,
   windowStart: string,
 ): string | undefined {
-  const rules: string[] = [];
-  for (const narrowing of narrowings) {
-    narrowing.unusedTools.forEach((tool, index) => {
-      const { server, name } = refOf(tool);
-      rules.push(
-        [
-          `  - id: ${JSON.stringify(`least-privilege.${narrowing.agentId}.${index + 1}`)}`,
-          `    principal: { agents: [${JSON.stringify(narrowing.agentId)}] }`,
-          `    tool: { server: ${JSON.stringify(server)}, name: ${JSON.stringify(name)} }`,
-          '    effect: deny',
-          `    reason: ${JSON.stringify(`least privilege: ${narrowing.agentId} did not call ${tool} between ${windowStart} and ${at}`)}`,
-        ].join('\n'),
-      );
-    });
-  }
+  // built as data and serialized by the yaml package: agent ids and tool names come from the log and
+  // an upstream, so they must never be spliced into YAML text (or comments) by hand
+  const rules = narrowings.flatMap((narrowing) =>
+    expressibleTools(narrowing).map((tool, index) => ({
+      id: `least-privilege.${narrowing.agentId}.${index + 1}`,
+      principal: { agents: [narrowing.agentId] },
+      tool: refOf(tool),
+      effect: 'deny',
+      reason: `least privilege: ${narrowing.agentId} did not call ${tool} between ${windowStart} and ${at}`,
+    })),
+  );
   if (rules.length === 0) return undefined;
-  const scopes = narrowings
-    .filter((narrowing) => narrowing.nextScopes.length > 0)
-    .map(
-      (narrowing) => `#   reins agents token ${narrowing.agentId} --scopes ${narrowing.nextScopes.join(',')}`,
-    );
-  return [
-    `# Least privilege recommended by \`reins compliance scan\` at ${at}, from the calls recorded since ${windowStart}.`,
-    '# Add this file beside the policy in force; check it first with',
-    '#   reins policy diff --base <policy> --candidate <directory holding the policy and this file>',
-    '# Calls older than the window of the tools denied here show in that diff as changes: they are the grants withdrawn.',
-    ...(scopes.length > 0 ? ['# Issue the next credentials with the scopes they used:', ...scopes] : []),
-    `apiVersion: ${POLICY_API_VERSION}`,
-    'kind: Policy',
-    `metadata: { name: ${RECOMMENDATION_NAME}, description: ${JSON.stringify(`grants not exercised since ${windowStart}`)} }`,
-    'rules:',
-    ...rules,
-    '',
+  const document = new Document({
+    apiVersion: POLICY_API_VERSION,
+    kind: 'Policy',
+    metadata: { name: RECOMMENDATION_NAME, description: `grants not exercised since ${windowStart}` },
+    rules,
+  });
+  // only fixed text here: the per-agent commands are in the report (JSON `recommendation.agents`, text)
+  document.commentBefore = [
+    ` Least privilege recommended by \`reins compliance scan\` at ${at}, from the calls recorded since ${windowStart}.`,
+    ' Add this file beside the policy in force; check it first with',
+    '   reins policy diff --base <policy> --candidate <directory holding the policy and this file>',
+    ' Calls older than the window of the tools denied here show in that diff as changes: they are the grants withdrawn.',
+    " The scopes for each agent's next credential are in the report (`reins compliance scan`).",
   ].join('\n');
+  return document.toString({ lineWidth: 0 });
 }
 
-/** A tool name that can be written literally in a rule (no glob characters). */
-export function literalTool(tool: string): boolean {
-  return !/[*?]/.test(tool);
+/** The unused tools a literal rule can deny for this agent (none when its id is not literal). */
+export function expressibleTools(narrowing: AgentNarrowing): string[] {
+  if (!literalName(narrowing.agentId)) return [];
+  return narrowing.unusedTools.filter(literalName);
+}
+
+/**
+ * A name a rule can hold literally: no glob characters (`*`, `?`; `[`, `]`, `{`, `}` are refused too, so
+ * that a richer pattern syntax later cannot widen an old recommendation) and no control characters.
+ */
+export function literalName(name: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  return name !== '' && !/[*?[\]{}\u0000-\u001f\u007f-\u009f]/.test(name);
+}
+
+/** A word a shell reads back as itself: plain names as they are, anything else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9._@:/=+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function toolName(tool: ToolRef): string {

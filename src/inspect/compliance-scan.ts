@@ -6,7 +6,6 @@
  * concrete fix. `reins compliance scan` and the scheduled scan of `reins serve` both run this.
  * docs/compliance.md lists the codes and thresholds.
  */
-import { compileToolMatch, toolMatches } from '../policy/compiled-rule.js';
 import { isGlob } from '../policy/glob.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
@@ -20,8 +19,9 @@ import { describeError } from '../spec/errors.js';
 import type { AgentRecordV1 } from '../spec/identity.js';
 import type { ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
+import { ungatedEffects } from './compliance-gates.js';
 import {
-  literalTool,
+  expressibleTools,
   RECOMMENDATION_NAME,
   recommendationPolicy,
   refOf,
@@ -52,7 +52,12 @@ export interface SigningKeyAge {
 
 /** A verification of the chain, as `reins audit verify` does it. */
 export type ChainVerification =
-  | { readonly ok: true; readonly checked: number }
+  | {
+      readonly ok: true;
+      readonly checked: number;
+      /** False when no trusted key was at hand: checkpoint hashes were compared, signatures not checked. */
+      readonly signaturesChecked: boolean;
+    }
   | { readonly ok: false; readonly message: string };
 
 export interface ComplianceSources {
@@ -71,8 +76,12 @@ export interface ComplianceSources {
     readonly targets: readonly string[];
     readonly published?: readonly AuditCheckpointV1[];
   };
-  /** Verifies the chain (with published checkpoints and trusted keys); the scan bounds when it runs. */
-  readonly verifyChain: () => Promise<ChainVerification>;
+  /**
+   * Verifies the chain (with published checkpoints and trusted keys); the scan bounds when it runs.
+   * `{ skipped }`: not verified by this scan (the scheduled scan of `reins serve` leaves the full walk
+   * to `reins compliance scan` and `reins audit verify`, so that it never stalls the gateway), and why.
+   */
+  readonly verifyChain: (() => Promise<ChainVerification>) | { readonly skipped: string };
   readonly now: number;
   readonly thresholds: ComplianceThresholds;
 }
@@ -96,12 +105,12 @@ export async function scanCompliance(sources: ComplianceSources): Promise<Compli
 
   const tools = toolUniverse(sources.policy, sources.lock?.tools ?? [], usage);
   const grants = reviewGrants(sources.policy, sources.agents, usage, tools, windowDays);
-  for (const narrowing of grants.narrowings) {
-    let older = 0;
-    for (const tool of narrowing.unusedTools)
-      older += await countOlderCalls(sources.audit, narrowing.agentId, tool, windowStart);
-    narrowing.olderCallsAffected = older;
-  }
+  for (const narrowing of grants.narrowings)
+    for (const tool of expressibleTools(narrowing)) {
+      const older = await countOlderCalls(sources.audit, narrowing.agentId, tool, windowStart);
+      narrowing.olderCallsAffected += older.count;
+      if (older.truncated) narrowing.olderCallsTruncated = true;
+    }
   findings.push(...grants.findings);
   checks.push({ name: 'grants', status: 'done', note: `${tools.length} tools considered` });
 
@@ -124,7 +133,11 @@ export async function scanCompliance(sources: ComplianceSources): Promise<Compli
   findings.push(...publication.findings);
   checks.push(publication.check);
   findings.push(...keyFindings(sources.keys, now, thresholds.keyMaxAgeMs));
-  checks.push({ name: 'keys', status: 'done', note: sources.keys.map(describeKeyAge(now)).join('; ') });
+  checks.push({
+    name: 'keys',
+    status: sources.keys.some((key) => key.createdAt === undefined) ? 'unknown' : 'done',
+    note: sources.keys.map(describeKeyAge(now)).join('; ') || 'no signing key',
+  });
 
   const policy = recommendationPolicy(grants.narrowings, at, windowStart);
   return {
@@ -190,7 +203,11 @@ function ownerless(
     }));
 }
 
-/** Every tool the scan can name: in reins.lock, named literally in the catalogue, or called in the window. */
+/**
+ * Every tool the scan can name: in reins.lock, named literally in the catalogue, or called in the
+ * window. Names a rule cannot hold literally stay in (their grants are reviewed and reported); the
+ * recommendation leaves them out (compliance-grants `expressibleTools`).
+ */
 function toolUniverse(
   policy: PreparedPolicy,
   locked: readonly LockedTool[],
@@ -202,41 +219,7 @@ function toolUniverse(
     for (const entry of document.tools)
       if (!isGlob(entry.server) && !isGlob(entry.name)) names.add(`${entry.server}/${entry.name}`);
   for (const entry of usage.values()) for (const tool of entry.exercised.keys()) names.add(tool);
-  return [...names].filter(literalTool).sort().map(refOf);
-}
-
-/** Irreversible or external tools that no approve rule can hold and no compensation can undo. */
-function ungatedEffects(policy: PreparedPolicy, tools: readonly ToolRef[]): ComplianceFinding[] {
-  const approveRules = policy.documents.flatMap((document) =>
-    document.mode === 'shadow'
-      ? []
-      : document.rules
-          .filter((rule) => rule.effect === 'approve' && rule.mode !== 'shadow')
-          .map((rule) => ({ id: rule.id, match: compileToolMatch(rule.tool) })),
-  );
-  const findings: ComplianceFinding[] = [];
-  for (const tool of tools) {
-    const facts = policy.toolFacts(tool);
-    if (facts === undefined) continue;
-    const reversal = policy.reversalOf(tool);
-    const lasting = facts.effects.filter((effect) => effect === 'irreversible' || effect === 'external');
-    if (reversal !== undefined && reversal.kind !== 'compensation') lasting.push(reversal.kind);
-    if (lasting.length === 0 || reversal?.kind === 'compensation') continue;
-    if (approveRules.some((rule) => toolMatches(rule.match, tool, facts))) continue;
-    const name = `${tool.server}/${tool.name}`;
-    findings.push({
-      code: 'tool.ungated-effect',
-      severity: 'high',
-      subject: `tool:${name}`,
-      message: `\`${name}\` has ${[...new Set(lasting)].join(' and ')} effects, yet no approve rule can hold it and no compensation undoes it`,
-      evidence: [
-        `catalogue: risk ${facts.risk}, effects ${facts.effects.join(', ')}, reversal ${reversal?.kind ?? 'undeclared'}`,
-        `approve rules in force: ${approveRules.map((rule) => rule.id).join(', ') || 'none'}, none matching it`,
-      ],
-      fix: `add a rule \`{ id: approve-${tool.name}, tool: { server: ${tool.server}, name: ${JSON.stringify(tool.name)} }, effect: approve, reason: … }\`, or a \`reversal\` compensation in its catalogue entry`,
-    });
-  }
-  return findings;
+  return [...names].sort().map(refOf);
 }
 
 /** Tools in reins.lock the catalogue does not describe, and definitions that drifted from their pin. */
@@ -292,16 +275,42 @@ async function chainHealth(
       ],
       check: { name: 'audit chain', status: 'skipped', note: `longer than ${bound} records` },
     };
+  if (typeof sources.verifyChain !== 'function')
+    return {
+      findings: [],
+      check: { name: 'audit chain', status: 'skipped', note: sources.verifyChain.skipped },
+    };
   let result: ChainVerification;
   try {
     result = await sources.verifyChain();
   } catch (error) {
     result = { ok: false, message: describeError(error) };
   }
-  if (result.ok)
+  if (result.ok && result.signaturesChecked)
     return {
       findings: [],
       check: { name: 'audit chain', status: 'done', note: `${result.checked} records verify` },
+    };
+  if (result.ok)
+    return {
+      findings: [
+        {
+          code: 'audit.signatures-unchecked',
+          severity: 'medium',
+          subject: 'audit',
+          message:
+            'the chain links verify, but no trusted checkpoint key was at hand: the signatures of the checkpoints were not checked, so a rewrite of the whole log with new checkpoints would not show',
+          evidence: [
+            `${result.checked} records link; no public key of the checkpoints key source to check against`,
+          ],
+          fix: 'give the scan the checkpoints key (`keys.checkpoints` in reins.yaml, or its public key), then scan again or run `reins audit verify`',
+        },
+      ],
+      check: {
+        name: 'audit chain',
+        status: 'unknown',
+        note: `${result.checked} records link, checkpoint signatures not checked`,
+      },
     };
   return {
     findings: [
@@ -379,16 +388,31 @@ async function checkpointFindings(
 }
 
 function keyFindings(keys: readonly SigningKeyAge[], now: number, maxAgeMs: number): ComplianceFinding[] {
-  return keys
-    .filter((key) => key.createdAt !== undefined && now - key.createdAt.getTime() > maxAgeMs)
-    .map((key) => ({
-      code: 'key.old',
-      severity: 'medium',
-      subject: `key:${key.purpose}`,
-      message: `the ${key.purpose} signing key is ${Math.floor((now - (key.createdAt as Date).getTime()) / DAY_MS)} days old (rotate after ${Math.round(maxAgeMs / DAY_MS)})`,
-      evidence: [`${key.source}: written ${(key.createdAt as Date).toISOString()}`],
-      fix: `rotate it: \`reins keys rotate --purpose ${key.purpose}\` (what the old key signed still verifies)`,
-    }));
+  return keys.flatMap((key): ComplianceFinding[] => {
+    if (key.createdAt === undefined)
+      return [
+        {
+          code: 'key.age-unknown',
+          severity: 'low',
+          subject: `key:${key.purpose}`,
+          message: `the age of the ${key.purpose} signing key cannot be told: ${key.source} records no time it was made`,
+          evidence: [`${key.source}: no key file to date`],
+          fix: `keep it in a key directory (\`reins keys rotate --purpose ${key.purpose}\` writes a dated one), or rotate it on a schedule of your own and suppress this finding`,
+        },
+      ];
+    const age = now - key.createdAt.getTime();
+    if (age <= maxAgeMs) return [];
+    return [
+      {
+        code: 'key.old',
+        severity: 'medium',
+        subject: `key:${key.purpose}`,
+        message: `the ${key.purpose} signing key is ${Math.floor(age / DAY_MS)} days old (rotate after ${Math.round(maxAgeMs / DAY_MS)})`,
+        evidence: [`${key.source}: written ${key.createdAt.toISOString()}`],
+        fix: `rotate it: \`reins keys rotate --purpose ${key.purpose}\` (what the old key signed still verifies)`,
+      },
+    ];
+  });
 }
 
 function describeKeyAge(now: number): (key: SigningKeyAge) => string {

@@ -71,14 +71,19 @@ export async function readUsage(
   }
 }
 
-/** Calls before `beforeIso` of `tool` by `agentId` that were allowed or held: what denying it would change. */
+/**
+ * Calls before `beforeIso` of `tool` by `agentId` that were allowed or held: what denying it would
+ * change. Each effect is counted up to the store's query limit; `truncated` says a count reached it
+ * (the figure is then a lower bound), so that a large number never reads as an exact one.
+ */
 export async function countOlderCalls(
   log: AuditLog,
   agentId: string,
   tool: string,
   beforeIso: string,
-): Promise<number> {
+): Promise<{ count: number; truncated: boolean }> {
   let count = 0;
+  let truncated = false;
   for (const effect of ['allow', 'approve']) {
     const rows = await log.queryIndex({
       kind: 'call-intent',
@@ -89,6 +94,7 @@ export async function countOlderCalls(
       limit: MAX_QUERY_LIMIT,
     });
     count += rows.length;
+    if (rows.length >= MAX_QUERY_LIMIT) truncated = true;
   }
-  return count;
+  return { count, truncated };
 }

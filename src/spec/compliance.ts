@@ -23,15 +23,19 @@ export const FINDING_CODES = [
   'agent.dormant',
   'agent.no-owner',
   'grant.unused',
+  'grant.unchecked',
   'tool.uncatalogued',
   'tool.ungated-effect',
+  'tool.conditional-gate',
   'pin.drifted',
   'pin.quarantined',
   'audit.chain-broken',
   'audit.chain-unverified',
+  'audit.signatures-unchecked',
   'audit.checkpoints-unpublished',
   'audit.checkpoint-stale',
   'key.old',
+  'key.age-unknown',
 ] as const;
 export const FindingCodeSchema = z.enum(FINDING_CODES);
 export type FindingCode = z.infer<typeof FindingCodeSchema>;
@@ -52,8 +56,11 @@ export type ComplianceFinding = z.infer<typeof ComplianceFindingSchema>;
 /** One check that ran (or could not), so that a clean report says what it looked at. */
 export const ComplianceCheckSchema = z.strictObject({
   name: z.string(),
-  /** `skipped`: the scan had nothing to check it against (said in `note`). */
-  status: z.enum(['done', 'skipped']),
+  /**
+   * `skipped`: the scan had nothing to check it against, or left it to another command (said in
+   * `note`); `unknown`: it ran but could not tell (a key whose age no file records).
+   */
+  status: z.enum(['done', 'skipped', 'unknown']),
   note: z.string().optional(),
 });
 export type ComplianceCheck = z.infer<typeof ComplianceCheckSchema>;
@@ -67,8 +74,15 @@ export const AgentNarrowingSchema = z.strictObject({
   unusedScopes: z.array(z.string()),
   /** Scopes for its next credential: exactly the tools it called (`reins agents token --scopes`). */
   nextScopes: z.array(z.string()),
+  /**
+   * Tools of `unusedTools` the recommended policy does not deny because their name (or the agent's id)
+   * holds glob or control characters, which a rule would read as a pattern: narrow them by hand.
+   */
+  notExpressible: z.array(z.string()),
   /** Recorded calls before the window that the recommendation would decide differently. */
   olderCallsAffected: z.number().int(),
+  /** True when a count reached the store's query limit: `olderCallsAffected` is then a lower bound. */
+  olderCallsTruncated: z.boolean(),
 });
 export type AgentNarrowing = z.infer<typeof AgentNarrowingSchema>;
 
@@ -94,6 +108,56 @@ export const ComplianceReportSchema = z.strictObject({
     .optional(),
 });
 export type ComplianceReport = z.infer<typeof ComplianceReportSchema>;
+
+/**
+ * The scheduled scan as `GET /v1/compliance` serves it: the last report that succeeded, and whether it
+ * still speaks for the deployment. `stale` when the last attempt failed (`lastError`) or the report is
+ * older than twice the schedule's period (the timer stopped, or scans take longer than the period).
+ */
+export const ScheduledComplianceSchema = ComplianceReportSchema.extend({
+  stale: z.boolean(),
+  /** Why it is stale; absent when it is not. */
+  staleReason: z.string().optional(),
+  /** When the last scan started (ISO 8601), whatever its result. */
+  lastAttemptAt: z.string().optional(),
+  /** Why the last scan failed; absent when it succeeded. */
+  lastError: z.string().optional(),
+});
+export type ScheduledCompliance = z.infer<typeof ScheduledComplianceSchema>;
+
+/** What the scheduled scan of a process knows, for the route to judge. */
+export interface ComplianceScanState {
+  /** The last report of a scan that finished; undefined before the first success. */
+  readonly report: ComplianceReport | undefined;
+  /** When the last scan started (ISO 8601), undefined before the first. */
+  readonly lastAttemptAt: string | undefined;
+  /** Why the last scan failed; undefined when it succeeded (or none has finished). */
+  readonly lastError: string | undefined;
+  /** The schedule's period (`compliance.every`). */
+  readonly everyMs: number;
+}
+
+/** The served form of a state with a report: stale when its last attempt failed or it is too old. */
+export function servedCompliance(
+  state: ComplianceScanState & { readonly report: ComplianceReport },
+  now: number,
+): ScheduledCompliance {
+  const { report, lastAttemptAt, lastError, everyMs } = state;
+  const age = now - Date.parse(report.at);
+  const staleReason =
+    lastError !== undefined
+      ? `the last scan (started ${lastAttemptAt}) failed: ${lastError}; this is the report of ${report.at}`
+      : age > 2 * everyMs
+        ? `the report of ${report.at} is older than twice the schedule (${Math.round(everyMs / 1000)}s): no scan has finished since`
+        : undefined;
+  return {
+    ...report,
+    stale: staleReason !== undefined,
+    ...(staleReason !== undefined ? { staleReason } : {}),
+    ...(lastAttemptAt !== undefined ? { lastAttemptAt } : {}),
+    ...(lastError !== undefined ? { lastError } : {}),
+  };
+}
 
 const DAY_MS = 86_400_000;
 
