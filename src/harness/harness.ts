@@ -25,7 +25,13 @@ import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import type { RedactionPolicy } from '../policy/redaction-policy.js';
 import type { CompiledReversal, ReversalCall } from '../policy/reversal.js';
 import type { SessionProjection } from '../policy/session-projection.js';
-import type { AuditLink, CallIntentEvent, CallOutcomeEvent, Outcome } from '../spec/audit-event.js';
+import {
+  type AuditLink,
+  type CallIntentEvent,
+  type CallOutcomeEvent,
+  type Outcome,
+  toolKeyOf,
+} from '../spec/audit-event.js';
 import { callHash } from '../spec/call-hash.js';
 import type { DataflowView } from '../spec/dataflow-view.js';
 import type { Decision, Diagnostic } from '../spec/decision.js';
@@ -1672,7 +1678,7 @@ export class Harness {
       {
         decisionId,
         tool: call.tool,
-        key: `${call.tool.server}/${call.tool.name}`,
+        key: toolKeyOf(call.tool),
         at: now,
         denied: decision.effect === 'deny',
         outputChars: 0,

@@ -10,7 +10,12 @@
  * session (`session.resume`, recorded as an `operator-action` of the session): being in the log, it
  * applies in every process and replica and after a restart.
  */
-import type { CallIntentEvent, CallOutcomeEvent, OperatorActionEvent } from '../spec/audit-event.js';
+import {
+  type CallIntentEvent,
+  type CallOutcomeEvent,
+  type OperatorActionEvent,
+  toolKeyOf,
+} from '../spec/audit-event.js';
 import { type MonitorAction, STOPPING_ACTIONS } from '../spec/monitor.js';
 import type { ToolRef } from '../spec/tool-call.js';
 
@@ -55,7 +60,7 @@ export class ActivityTrail {
   /** A call's intent: it joins the trail; a finding that stops the session stops it. */
   admit(intent: CallIntentEvent): ActivityEntry {
     const raised = intent.monitor?.map((finding) => finding.rule);
-    const key = `${intent.tool.server}/${intent.tool.name}`;
+    const key = toolKeyOf(intent.tool);
     for (const finding of intent.monitor ?? []) {
       if (finding.signal === 'new-tool') this.raisedOnce.add(`${finding.rule}\u0000${key}`);
       const previous = this.entries.at(-1);

@@ -6,7 +6,7 @@
  * hours of the day. Pure: the records come from the caller (inspect/monitor-baselines reads them from
  * the log), so the same records always give the same baseline, in every process.
  */
-import type { AuditEventV1, CallIntentEvent } from '../spec/audit-event.js';
+import { type AuditEventV1, type CallIntentEvent, toolKeyOf } from '../spec/audit-event.js';
 import { type AgentBaseline, WINDOWED_SIGNALS } from '../spec/monitor.js';
 import type { CompiledMonitor } from './monitor.js';
 import { ActivityTrail } from './monitor-activity.js';
@@ -73,7 +73,7 @@ export class BaselineLearner {
   private learn(event: CallIntentEvent, trail: ActivityTrail, at: number): void {
     const agentId = event.principal.agentId;
     const learning = this.learningOf(agentId);
-    const key = `${event.tool.server}/${event.tool.name}`;
+    const key = toolKeyOf(event.tool);
     const matches = this.monitor.matchesOf(event.tool);
     const denied = event.decision.effect === 'deny';
     for (const [index, rule] of this.monitor.rules.entries()) {

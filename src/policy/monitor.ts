@@ -11,6 +11,7 @@
  * `suspend`) stops it from this call on: the call is held or denied here, and the session's later
  * calls are, in every process, because the finding is in the log (policy/monitor-activity `stop`).
  */
+import { toolKeyOf } from '../spec/audit-event.js';
 import type { Decision, Obligation, ToolFacts } from '../spec/decision.js';
 import {
   type AgentBaseline,
@@ -135,7 +136,7 @@ export class CompiledMonitor {
   judge(decision: Decision, call: ToolCall, input: MonitorInput, now: number): Decision {
     const findings: MonitorFinding[] = [];
     const { agentId } = call.principal;
-    const key = toolKey(call.tool);
+    const key = toolKeyOf(call.tool);
     const matches = this.matchesOf(call.tool);
     const denied = decision.effect === 'deny';
     // read once: the caller may compute them as they are now (calls decided meanwhile included)
@@ -317,11 +318,6 @@ function raisedOnceIn(
   return input.activity.some(
     (entry, at) => occurrence(entry, at) && entry.raised?.includes(rule.id) === true,
   );
-}
-
-/** `server/name`, the key of a tool in a baseline. */
-export function toolKey(tool: ToolRef): string {
-  return `${tool.server}/${tool.name}`;
 }
 
 function compileMonitorRule(rule: MonitorRuleDocument): CompiledMonitorRule {

@@ -42,6 +42,8 @@ export {
   readAuditRecordValue,
 } from './records/read-record.js';
 export type { AuditIndexFields, RecordKind } from './records/record-kind.js';
+/** `server/name`, as the audit index's `tool` field (and the monitor's baselines) hold it. */
+export { toolKeyOf } from './records/record-kind.js';
 export {
   type LostRange,
   RESTORE_EFFECT,
