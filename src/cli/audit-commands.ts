@@ -7,6 +7,7 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
+import { callsWithoutOutcome, describeCallsWithoutOutcome } from '../audit/calls-without-outcome.js';
 import { readCheckpoints } from '../export/checkpoint-file.js';
 import { exportJsonLines } from '../export/jsonl-export.js';
 import { createOtelAuditExporter } from '../export/otel-export.js';
@@ -132,6 +133,8 @@ export async function verifyAudit(options: VerifyOptions, io: CliIo): Promise<nu
         io.err(
           `note: signatures were checked against the signing key at \`${keys.path}\`, beside the log: whoever can replace it can re-sign a rewritten log; pass --public-key with a copy kept elsewhere`,
         );
+      const withoutOutcome = describeCallsWithoutOutcome(await callsWithoutOutcome(log.records()));
+      if (withoutOutcome !== undefined) io.out(withoutOutcome);
       for (const restore of reconciliation.accepted) io.out(describeRestore(restore));
       reportPublished(
         external.filter((checkpoint) => !reconciliation.superseded.has(checkpoint)),

@@ -206,7 +206,7 @@ export async function openWritableAuditLog(
   return new SqliteAuditLog({
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
-    durability: options.durability ?? 'full',
+    durability: options.durability ?? 'causal',
     ...signing,
   });
 }

@@ -283,8 +283,8 @@ export function registerMcpCommand(program: Command, context: CommandContext): v
     .addOption(
       new Option(
         '--durability <mode>',
-        "SQLite audit commits: full = fsync each (survives a power cut), process = no fsync each (survives a crash of Reins only; docs/decisions/0010); default: the configuration's, else full",
-      ).choices(['full', 'process']),
+        "SQLite audit commits: causal = intents fsync'd before the tool runs, outcomes right after, before the session's next decision (decision 0028); full = every commit fsync'd before the call goes on; process = no fsync each (survives a crash of Reins only; decision 0010); default: the configuration's, else causal",
+      ).choices(['causal', 'full', 'process']),
     )
     .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
     .action(async (command: string[], options: Omit<McpOptions, 'policy'> & { policy?: string }) => {

@@ -525,17 +525,21 @@ const redacted: Criterion = {
 const durable: Criterion = {
   id: 'logs.durable',
   primitive: 'logs',
-  title: 'Every audit commit is durable before the call goes on',
+  title: 'Audit records are durable before anything acts on them',
   judge(context) {
     const store = context.config.store;
     if (store.databaseUrl !== undefined)
       return met('shared PostgreSQL store: each commit is durable when it returns');
     if (store.durability === 'full')
       return met("embedded store with `durability: full`: every commit is fsync'd");
+    if (store.durability === 'causal')
+      return met(
+        "embedded store with `durability: causal`: intents are fsync'd before the tool runs, outcomes before the session's next decision (decision 0028)",
+      );
     return missing(
       ['`store.durability: process`: records of the last moments before a power cut can be lost'],
-      'set `store.durability: full` (decision 0010 measures its cost)',
-      [{ target: 'gateway', op: 'set', path: ['store', 'durability'], value: 'full' }],
+      'set `store.durability: causal` (the default; decision 0028)',
+      [{ target: 'gateway', op: 'set', path: ['store', 'durability'], value: 'causal' }],
     );
   },
 };

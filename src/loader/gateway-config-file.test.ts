@@ -34,11 +34,11 @@ upstreams:
 }
 
 describe('store durability in reins.yaml', () => {
-  it('is full when not given, with or without a store section', () => {
+  it('is causal when not given, with or without a store section', () => {
     for (const store of ['', 'store: { sqlite: reins.db }']) {
       const loaded = load(store);
       if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-      expect(loaded.config.store.durability).toBe('full');
+      expect(loaded.config.store.durability).toBe('causal');
     }
   });
 

@@ -60,7 +60,7 @@ export type UpstreamConfig = z.infer<typeof UpstreamConfigSchema>;
  * When an embedded-store audit append counts as written: `full` = fsync'd (survives a power cut),
  * `process` = handed to the operating system (survives a crash of Reins, not of the machine).
  */
-export const AuditDurabilitySchema = z.enum(['full', 'process']);
+export const AuditDurabilitySchema = z.enum(['causal', 'full', 'process']);
 export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
 
 const DEFAULT_MAX_SESSIONS = 1_000;
@@ -181,13 +181,16 @@ export const GatewayConfigSchema = z.strictObject({
       sqlite: z.string().default('.reins/audit.db'),
       databaseUrl: z.string().optional(),
       /**
-       * Embedded store only. `full` (default): every audit commit is fsync'd before the call goes on.
-       * `process`: commits reach the operating system without an fsync each; they survive a crash of
-       * Reins but not of the machine (docs/decisions/0010-audit-durability.md).
+       * Embedded store only. `causal` (default): a call's intent is fsync'd before its tool runs, its
+       * outcome once it is written, before the session's next decision and within a few milliseconds
+       * (docs/decisions/0028-causal-durability.md). `full`: every commit is fsync'd before the call goes
+       * on, the outcome before the result is released too. `process`: commits reach the operating
+       * system without an fsync each; they survive a crash of Reins but not of the machine
+       * (docs/decisions/0010-audit-durability.md).
        */
-      durability: AuditDurabilitySchema.default('full'),
+      durability: AuditDurabilitySchema.default('causal'),
     })
-    .default({ sqlite: '.reins/audit.db', durability: 'full' }),
+    .default({ sqlite: '.reins/audit.db', durability: 'causal' }),
   /** Signing keys: kept apart from the store (relative paths: to this file). */
   keys: KeysConfigSchema.default({}),
   /** MCP servers behind the gateway; none for a gateway that serves only the remote protocol (`/v1/calls`). */

@@ -2,7 +2,9 @@
  * @module store/audit-log
  * The audit log interface every store backend implements (SQLite embedded, PostgreSQL shared).
  * Appends are durable when their promise resolves and fail loudly (reject) when they are not; the
- * harness denies a call whose intent cannot be recorded. The same conformance suite
+ * harness denies a call whose intent cannot be recorded. One exception, asked for per append
+ * (`syncLater`, decision 0028): such an append resolves once committed and visible to every reader, and
+ * becomes durable shortly after; `durable(seq)` says when. The same conformance suite
  * (test/conformance/audit-log.conformance.ts) runs against every backend.
  */
 import type { VerifyReport } from '../audit/chain.js';
@@ -28,6 +30,13 @@ export interface AppendOptions {
    * with (see `prune`).
    */
   readonly captured?: readonly CapturedContent[];
+  /**
+   * Resolve once the record is committed and visible to every reader, without waiting for it to reach
+   * the disk (decision 0028: a call's outcome). It is made durable right after, within the log's bound,
+   * and `durable(seq)` resolves once it is. Backends and modes that make every commit durable before
+   * answering (PostgreSQL, SQLite `full`) ignore it; SQLite `process` never fsyncs a commit alone.
+   */
+  readonly syncLater?: boolean;
 }
 
 export interface AppendReceipt {
@@ -176,6 +185,13 @@ export interface AuditLog {
   close(): Promise<void>;
   /** Appends handed in and not yet committed (or failed): the depth of the write queue. */
   pendingAppends?(): number;
+  /**
+   * Resolves once record `seq`, and every record before it, is as durable as the log's mode makes an
+   * append that does not ask for `syncLater` (whichever process wrote it). Only a log that may answer
+   * an append before it is durable has it: for the others every committed record already is.
+   * Rejects when the log cannot make it durable (the caller must not act on the record then).
+   */
+  durable?(seq: number): Promise<void>;
   /**
    * Resolves if a write could be committed now: takes the store's write lock (SQLite: an immediate
    * transaction; PostgreSQL: a read-write transaction holding the append lock) and rolls back, waiting

@@ -14,6 +14,8 @@ import type { Placeholder } from './sql-builder.js';
 /** An event on its way into a batch, with the contents to commit in the same transaction. */
 export interface AppendItem extends PreparedEvent {
   readonly captured?: readonly CapturedContent[];
+  /** May be answered before it is durable (AppendOptions.syncLater). */
+  readonly syncLater?: boolean;
 }
 
 /** A content of a batch, with the position (in the batch) of the event it was appended with. */

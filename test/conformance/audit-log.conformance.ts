@@ -92,6 +92,28 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       await store.destroy();
     });
 
+    it('answers an append asked to sync later once every reader sees it, and says when it is durable', async () => {
+      const log = await open();
+      const reader = await open();
+      const receipts = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          log.append(index % 2 === 0 ? intentEvent(index) : outcomeEvent(index - 1, 'ok'), {
+            syncLater: index % 2 === 1,
+          }),
+        ),
+      );
+      const last = Math.max(...receipts.map((receipt) => receipt.seq));
+      // visible to another reader (another process) as soon as the append resolved
+      expect((await all(reader)).length).toBe(20);
+      // durable: at once for logs that answer only then, after a sync for the others
+      await log.durable?.(last);
+      await reader.durable?.(last);
+      // a seq the log does not hold is refused, never reported durable
+      if (log.durable !== undefined)
+        await expect(log.durable(last + 1_000)).rejects.toThrow(/not in the audit log/);
+      expect(await log.verify()).toMatchObject({ ok: true, checked: 20 });
+    });
+
     it('appends concurrently into one gap-free chain, durable across reopening', async () => {
       const log = await open();
       const receipts = await Promise.all(

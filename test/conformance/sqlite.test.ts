@@ -1,7 +1,7 @@
 /**
  * @module test/conformance/sqlite.test
- * The audit log conformance suite against the embedded SQLite store: a file (writer thread; also
- * with lone events written inline, and with `process` durability) and
+ * The audit log conformance suite against the embedded SQLite store: a file (`causal` durability, the
+ * default; also `full` with lone events written inline, and `process` durability) and
  * `:memory:` (inline writer, what unit tests use).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,10 +58,13 @@ function fileBackend(
   };
 }
 
+// the default: `causal` durability (outcomes asked to sync later answered before their fsync; 0028)
 auditLogConformance(fileBackend('sqlite file', {}));
 // the same suite with verification split across two threads at a checkpoint, even for small logs
 auditLogConformance(fileBackend('sqlite file, parallel verify', { parallelVerifyMin: 20 }));
 // lone events written on the main thread while the writer thread is idle, with full durability
-auditLogConformance(fileBackend('sqlite file, inline when idle', { inlineMaxBatch: 1 }));
+auditLogConformance(
+  fileBackend('sqlite file, full durability, inline when idle', { inlineMaxBatch: 1, durability: 'full' }),
+);
 // commits not fsync'd one by one (decision 0010): the same guarantees within a running machine
 auditLogConformance(fileBackend('sqlite file, durability process', { durability: 'process' }));

@@ -11,7 +11,7 @@ import { Harness } from '../../src/harness/harness.js';
 import { compilePolicy } from '../../src/policy/compile-policy.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 
-const [auditPath, actionsPath, durability = 'full', callers = '32'] = process.argv.slice(2);
+const [auditPath, actionsPath, durability = 'causal', callers = '32'] = process.argv.slice(2);
 if (!auditPath || !actionsPath) throw new Error('usage: crash-writer <audit.db> <actions.log>');
 
 const compiled = compilePolicy([
@@ -29,7 +29,7 @@ const harness = new Harness({
   policy: { current: compiled.policy },
   audit: new SqliteAuditLog({
     path: auditPath,
-    durability: durability === 'process' ? 'process' : 'full',
+    durability: durability === 'process' || durability === 'full' ? durability : 'causal',
     inlineMaxBatch: 1,
   }),
   maxSessionHistory: 10_000_000,

@@ -1,9 +1,11 @@
 /**
  * @module store/sqlite/sqlite-audit-log
- * The embedded audit log: one SQLite file (WAL, synchronous=FULL), hash-chained records, signed
- * checkpoints, group commit. For a file, writes run in a worker thread (see sqlite-audit-worker) and
- * reads on this thread; an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once
- * their batch is committed, with the contents captured with them (`audit_captures`, same transaction).
+ * The embedded audit log: one SQLite file (WAL), hash-chained records, signed checkpoints, group
+ * commit. For a file, writes run in a worker thread (see sqlite-audit-worker) and reads on this thread;
+ * an in-memory log (`:memory:`, tests) writes inline. Appends resolve only once their batch is committed,
+ * with the contents captured with them (`audit_captures`, same transaction), and durable as the mode
+ * says (sqlite-audit-writer: `causal`, `full`, `process`); with `causal`, an append that asks for
+ * `syncLater` resolves once committed, and `durable(seq)` tells when it has reached the disk.
  */
 
 import type { KeyObject } from 'node:crypto';
@@ -81,11 +83,18 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
    */
   readonly inlineMaxBatch?: number;
   /**
-   * `full` (default): every commit is fsync'd before its appends resolve. `process`: commits reach the
+   * `causal` (default): appends resolve once fsync'd, except those that ask for `syncLater`, which
+   * resolve once committed and are fsync'd right after (docs/decisions/0028-causal-durability.md).
+   * `full`: every commit is fsync'd before its appends resolve. `process`: commits reach the
    * operating system but are not fsync'd one by one (survives a crash of this process, not a power
    * cut); see docs/decisions/0010-audit-durability.md.
    */
   readonly durability?: SqliteDurability;
+  /**
+   * `causal`: how long a `syncLater` commit may wait for its fsync, in ms (0, the default: it is
+   * started as soon as the commit is answered). At most 50; tests widen the window with it.
+   */
+  readonly syncDelayMs?: number;
 }
 
 // A worker commits batches in the order it receives them, so a few can be in flight at once: the
@@ -100,7 +109,9 @@ const DEFAULT_MAX_IN_FLIGHT = 4;
  * runs on a shared disk disagreed (decision 0010), so the writer thread stays the default there.
  * Larger batches always go to the writer thread, which keeps the event loop free meanwhile.
  */
-const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { full: 0, process: 1 };
+const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { causal: 1, full: 0, process: 1 };
+/** The bound on how long a `syncLater` record stays short of the disk (decision 0028). */
+const MAX_SYNC_DELAY_MS = 50;
 /** Below this many records a second thread costs more to start than it saves. */
 const PARALLEL_VERIFY_MIN = 100_000;
 /** Records added to the lookup table in one synchronous step of its catch-up. */
@@ -130,7 +141,8 @@ interface Written {
 }
 
 interface Writer {
-  write(events: readonly AppendItem[]): Promise<Written> | Written;
+  /** `sync` false: a `causal` writer thread may answer once committed (and syncs right after). */
+  write(events: readonly AppendItem[], sync?: boolean): Promise<Written> | Written;
   checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
 }
@@ -141,6 +153,8 @@ export class SqliteAuditLog implements AuditLog {
   /** File logs: writes small batches on this thread's connection while the writer thread is idle. */
   private readonly inline: Writer | undefined;
   private readonly inlineMaxBatch: number;
+  /** `causal` file logs: how far the log is known durable, and who waits for more. */
+  private readonly syncs: DurableMark | undefined;
   private readonly queue: GroupCommitQueue<AppendItem, AppendReceipt>;
   private readonly readOnly: boolean;
   private readonly path: string;
@@ -155,27 +169,38 @@ export class SqliteAuditLog implements AuditLog {
     this.parallelVerifyMin = options.parallelVerifyMin ?? PARALLEL_VERIFY_MIN;
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
+    const durability = options.durability ?? 'causal';
+    const syncDelayMs = options.syncDelayMs ?? 0;
+    if (!(syncDelayMs >= 0 && syncDelayMs <= MAX_SYNC_DELAY_MS))
+      throw new RangeError(`syncDelayMs must be between 0 and ${MAX_SYNC_DELAY_MS}, got \`${syncDelayMs}\``);
+    // only a file written by the writer thread answers appends before they are durable
+    this.syncs = !this.readOnly && !inMemory && durability === 'causal' ? new DurableMark() : undefined;
     this.database = this.readOnly
       ? openReadOnly(options.path)
-      : openSqliteStore(options.path, 'audit log', 'audit_unavailable', options.durability ?? 'full');
+      : openSqliteStore(options.path, 'audit log', 'audit_unavailable', durability);
     const checkpointEvery = checkpointCadence(options);
     this.signsEvery = options.signer ? checkpointEvery : undefined;
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
     else
       this.writer = new WorkerWriter(
-        options.path,
+        { path: options.path, checkpointEvery, durability, syncDelayMs },
         options.signer,
-        checkpointEvery,
-        options.durability ?? 'full',
+        this.syncs,
       );
-    this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH[options.durability ?? 'full'];
+    this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH[durability];
     // Both connections link to the head read inside their own immediate transaction (as several
     // processes do), so the chain stays one whichever writes a batch.
     this.inline =
       this.writer instanceof WorkerWriter && this.inlineMaxBatch > 0
         ? inlineWriter(this.database, options.signer, checkpointEvery)
         : undefined;
+    const syncs = this.syncs;
+    if (syncs !== undefined) {
+      const writer = this.writer as WorkerWriter;
+      this.durable = (seq) =>
+        seq <= syncs.through ? Promise.resolve() : syncs.wait(seq, () => writer.sync());
+    }
     this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: inMemory ? 1 : (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
@@ -231,11 +256,28 @@ export class SqliteAuditLog implements AuditLog {
     let item: AppendItem;
     try {
       item = withCaptures(prepareForAppend(event), checkedCaptures(options.captured));
+      if (options.syncLater === true && this.syncs !== undefined) item = { ...item, syncLater: true };
     } catch (error) {
       return Promise.reject(error);
     }
     return this.queue.enqueue(item);
   }
+
+  /**
+   * `causal` file logs: every record up to this seq is known fsync'd (by this process's syncs, which
+   * cover what any process committed before them). Undefined for the other logs, whose committed
+   * records are all as durable as their mode makes them.
+   */
+  get durableThrough(): number | undefined {
+    return this.syncs?.through;
+  }
+
+  /**
+   * `causal` file logs only (the others answer no append before it is as durable as their mode makes
+   * it): resolves once record `seq` and every record before it, whichever process wrote them, are
+   * fsync'd; rejects when the log cannot sync, or does not hold that record.
+   */
+  readonly durable?: (seq: number) => Promise<void>;
 
   /** Only the rollback path reads captured content (see AuditLog.readCaptured). */
   async readCaptured(hash: string): Promise<Uint8Array | undefined> {
@@ -528,16 +570,27 @@ export class SqliteAuditLog implements AuditLog {
 
   private async writeBatch(events: readonly AppendItem[]): Promise<AppendReceipt[]> {
     let written: Written;
+    // `causal`: a batch is durable before it is answered unless all of it may be synced later
+    const sync = this.syncs === undefined || events.some((event) => event.syncLater !== true);
     try {
       // Inline only when nothing is in flight in the writer thread: batches are then still committed
-      // in the order they were handed over (the inline write is finished when it returns).
+      // in the order they were handed over (the inline write is finished when it returns). A `causal`
+      // log writes inline only what may be synced later (an inline commit is not fsync'd).
       if (
         this.inline !== undefined &&
         events.length <= this.inlineMaxBatch &&
+        (this.syncs === undefined || !sync) &&
         (this.writer as WorkerWriter).idle
-      )
+      ) {
         written = this.inline.write(events) as Written;
-      else written = await this.writer.write(events);
+        if (this.syncs !== undefined) {
+          const last = written.receipts.at(-1)?.seq ?? 0;
+          const synced = (this.durable as (seq: number) => Promise<void>)(last);
+          // a signed checkpoint is published only once what it names is durable
+          if (written.checkpoints.length > 0) await synced;
+          else synced.catch(() => {}); // a failed sync fails the writer: later appends are refused
+        }
+      } else written = await (this.writer as Writer).write(events, sync);
     } catch (error) {
       throw auditWriteFailed(error);
     }
@@ -604,33 +657,41 @@ class WorkerWriter implements Writer {
   }
 
   constructor(
-    path: string,
+    setup: Omit<WorkerSetup, 'signingKeyPem'>,
     signer: CheckpointSigner | undefined,
-    checkpointEvery: number,
-    durability: SqliteDurability,
+    /** `causal`: told of every sync the thread reports. */
+    private readonly syncs: DurableMark | undefined,
   ) {
-    const setup: WorkerSetup = {
-      path,
-      checkpointEvery,
-      durability,
+    this.worker = startWorker('sqlite-audit-worker', {
+      ...setup,
       ...(signer ? { signingKeyPem: signer.exportPrivateKeyPem() } : {}),
-    };
-    this.worker = startWorker('sqlite-audit-worker', setup);
+    } satisfies WorkerSetup);
     this.worker.unref(); // referenced only while requests are in flight (see send)
     this.worker.on('message', (response: WorkerResponse) => this.settle(response));
     this.worker.on('error', (error) => this.fail(new Error(`audit writer failed: ${describeError(error)}`)));
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  async write(events: readonly AppendItem[]): Promise<Written> {
+  async write(events: readonly AppendItem[], sync = true): Promise<Written> {
     const captured = capturesOf(events);
     const response = await this.send({
       id: this.nextId++,
       fields: flattenEvents(events),
+      sync,
       ...(captured.length > 0 ? { captured } : {}),
     });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
+    // answered before its sync: the thread syncs it right after (and reports it)
+    this.syncs?.expect(response.firstSeq + response.hashes.length - 1);
+    this.syncs?.advance(response.durableThrough);
     return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
+  }
+
+  /** Fsyncs the log now; resolves with the seq it is durable through. */
+  async sync(): Promise<number> {
+    const response = await this.send({ id: this.nextId++, sync: true });
+    if (!response.ok || !('synced' in response)) throw new Error('unexpected answer from the audit writer');
+    return response.synced;
   }
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
@@ -657,6 +718,13 @@ class WorkerWriter implements Writer {
   }
 
   private settle(response: WorkerResponse): void {
+    if (response.id === 0) {
+      // a deferred sync: a failure leaves committed records short of the disk, so nothing more is
+      // accepted (fail closed), and whoever waits for them to be durable is refused
+      if (response.ok && 'synced' in response) this.syncs?.advance(response.synced);
+      else if (!response.ok) this.fail(new Error(`audit writer could not sync the log: ${response.error}`));
+      return;
+    }
     const waiter = this.pending.get(response.id);
     this.pending.delete(response.id);
     if (this.pending.size === 0) this.worker.unref();
@@ -669,6 +737,84 @@ class WorkerWriter implements Writer {
     this.failed ??= error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
+    this.syncs?.fail(error);
+  }
+}
+
+/**
+ * How far a `causal` log is known durable (every record up to `through` is fsync'd), and the callers
+ * waiting for more. A wait asks the writer thread for a sync unless one is on its way; a sync asked
+ * after a waiter came that still falls short of its seq means the record is not in the log.
+ */
+class DurableMark {
+  through = 0;
+  /** The writer thread will report a sync through at least this seq without being asked. */
+  private expected = 0;
+  private waiters: { seq: number; resolve(): void; reject(error: Error): void }[] = [];
+  private inFlight = false;
+  /** A waiter came while a sync was on its way (which may have read the head before its record). */
+  private again = false;
+  private failed: Error | undefined;
+
+  wait(seq: number, sync: () => Promise<number>): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq, resolve, reject });
+      if (seq > this.expected) this.request(sync);
+    });
+  }
+
+  /** A batch up to `seq` was answered before its sync, which the writer thread has scheduled. */
+  expect(seq: number): void {
+    if (seq > this.expected) this.expected = seq;
+  }
+
+  advance(synced: number): void {
+    if (synced > this.through) this.through = synced;
+    if (this.waiters.length === 0) return;
+    const still = [];
+    for (const waiter of this.waiters) {
+      if (waiter.seq <= this.through) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.waiters = still;
+  }
+
+  fail(error: Error): void {
+    this.failed ??= error;
+    for (const waiter of this.waiters) waiter.reject(error);
+    this.waiters = [];
+  }
+
+  private request(sync: () => Promise<number>): void {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    this.again = false;
+    sync().then(
+      (synced) => {
+        this.inFlight = false;
+        this.advance(synced);
+        if (this.waiters.length === 0) return;
+        if (this.again) this.request(sync);
+        else this.refuseBeyond(synced);
+      },
+      (error: unknown) => {
+        this.inFlight = false;
+        this.fail(error instanceof Error ? error : new Error(describeError(error)));
+      },
+    );
+  }
+
+  /** Waiters for records the log did not hold when a sync asked after them read its head. */
+  private refuseBeyond(head: number): void {
+    for (const waiter of this.waiters)
+      waiter.reject(
+        new ReinsError('audit_unavailable', `record ${waiter.seq} is not in the audit log (head ${head})`),
+      );
+    this.waiters = [];
   }
 }
 
