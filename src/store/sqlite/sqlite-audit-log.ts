@@ -63,6 +63,7 @@ import {
   SQLITE_PLACEHOLDER,
 } from './sqlite-migrations.js';
 import type { VerifyWorkerSetup } from './sqlite-verify-worker.js';
+import { WalSync } from './sqlite-wal-sync.js';
 import { startWorker } from './start-worker.js';
 
 export interface SqliteAuditLogOptions extends AuditLogOptions {
@@ -103,11 +104,12 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
 const DEFAULT_MAX_BATCH = 64;
 const DEFAULT_MAX_IN_FLIGHT = 4;
 /**
- * Without an fsync per commit (`process` durability) a lone event is written on the main thread: the
- * hop to the writer thread and back costs more than the insert itself (bench/audit-append.ts: 130-440
- * µs per call). With `full` durability an inline commit holds the event loop for an fsync, and A/B
- * runs on a shared disk disagreed (decision 0010), so the writer thread stays the default there.
- * Larger batches always go to the writer thread, which keeps the event loop free meanwhile.
+ * Without an fsync per commit (`process` and `causal` durability) a lone event is written on the main
+ * thread: the hop to the writer thread and back costs more than the insert itself (bench/audit-append.ts:
+ * 130-440 µs per call); `causal` then fsyncs in the thread pool (WalSync), which holds no event loop.
+ * With `full` durability an inline commit holds the event loop for an fsync, and A/B runs on a shared
+ * disk disagreed (decision 0010), so the writer thread stays the default there. Larger batches always
+ * go to the writer thread, which keeps the event loop free meanwhile.
  */
 const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { causal: 1, full: 0, process: 1 };
 /** The bound on how long a `syncLater` record stays short of the disk (decision 0028). */
@@ -141,8 +143,7 @@ interface Written {
 }
 
 interface Writer {
-  /** `sync` false: a `causal` writer thread may answer once committed (and syncs right after). */
-  write(events: readonly AppendItem[], sync?: boolean): Promise<Written> | Written;
+  write(events: readonly AppendItem[]): Promise<Written> | Written;
   checkpoint(): Promise<AuditCheckpointV1 | undefined> | AuditCheckpointV1 | undefined;
   close(): Promise<void>;
 }
@@ -153,8 +154,11 @@ export class SqliteAuditLog implements AuditLog {
   /** File logs: writes small batches on this thread's connection while the writer thread is idle. */
   private readonly inline: Writer | undefined;
   private readonly inlineMaxBatch: number;
-  /** `causal` file logs: how far the log is known durable, and who waits for more. */
-  private readonly syncs: DurableMark | undefined;
+  /** `causal` file logs: fsyncs the WAL, and knows how far the log is durable. */
+  private readonly syncs: WalSync | undefined;
+  private readonly syncDelayMs: number;
+  /** Commits answered before their fsync that no sync has been asked for yet (syncDelayMs). */
+  private syncScheduled = false;
   private readonly queue: GroupCommitQueue<AppendItem, AppendReceipt>;
   private readonly readOnly: boolean;
   private readonly path: string;
@@ -173,21 +177,22 @@ export class SqliteAuditLog implements AuditLog {
     const syncDelayMs = options.syncDelayMs ?? 0;
     if (!(syncDelayMs >= 0 && syncDelayMs <= MAX_SYNC_DELAY_MS))
       throw new RangeError(`syncDelayMs must be between 0 and ${MAX_SYNC_DELAY_MS}, got \`${syncDelayMs}\``);
-    // only a file written by the writer thread answers appends before they are durable
-    this.syncs = !this.readOnly && !inMemory && durability === 'causal' ? new DurableMark() : undefined;
+    this.syncDelayMs = syncDelayMs;
     this.database = this.readOnly
       ? openReadOnly(options.path)
       : openSqliteStore(options.path, 'audit log', 'audit_unavailable', durability);
+    // only a file answers appends before they are durable (`:memory:` never is)
+    if (!this.readOnly && !inMemory && durability === 'causal') {
+      const head = this.database.prepare<[], { seq: number | null }>(
+        'select max(seq) as seq from audit_events',
+      );
+      this.syncs = new WalSync(`${options.path}-wal`, () => head.get()?.seq ?? 0);
+    }
     const checkpointEvery = checkpointCadence(options);
     this.signsEvery = options.signer ? checkpointEvery : undefined;
     if (this.readOnly) this.writer = readOnlyWriter(options.path);
     else if (inMemory) this.writer = inlineWriter(this.database, options.signer, checkpointEvery);
-    else
-      this.writer = new WorkerWriter(
-        { path: options.path, checkpointEvery, durability, syncDelayMs },
-        options.signer,
-        this.syncs,
-      );
+    else this.writer = new WorkerWriter({ path: options.path, checkpointEvery, durability }, options.signer);
     this.inlineMaxBatch = options.inlineMaxBatch ?? DEFAULT_INLINE_MAX_BATCH[durability];
     // Both connections link to the head read inside their own immediate transaction (as several
     // processes do), so the chain stays one whichever writes a batch.
@@ -196,11 +201,7 @@ export class SqliteAuditLog implements AuditLog {
         ? inlineWriter(this.database, options.signer, checkpointEvery)
         : undefined;
     const syncs = this.syncs;
-    if (syncs !== undefined) {
-      const writer = this.writer as WorkerWriter;
-      this.durable = (seq) =>
-        seq <= syncs.through ? Promise.resolve() : syncs.wait(seq, () => writer.sync());
-    }
+    if (syncs !== undefined) this.durable = (seq) => syncs.durable(seq);
     this.queue = new GroupCommitQueue((events) => this.writeBatch(events), {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       maxInFlight: inMemory ? 1 : (options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
@@ -247,7 +248,8 @@ export class SqliteAuditLog implements AuditLog {
   private refusal(): ReinsError | undefined {
     if (this.readOnly) return logRefusesWrites('read_only', 'it was opened read-only');
     if (this.queue.isClosed) return logRefusesWrites('closed', 'it is closed');
-    const failure = this.writer instanceof WorkerWriter ? this.writer.failure : undefined;
+    const failure =
+      (this.writer instanceof WorkerWriter ? this.writer.failure : undefined) ?? this.syncs?.failure;
     if (failure !== undefined) return logRefusesWrites('writer_failed', describeError(failure));
     return undefined;
   }
@@ -356,6 +358,8 @@ export class SqliteAuditLog implements AuditLog {
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
     await this.queue.drain();
     const checkpoint = await this.writer.checkpoint();
+    // published once what it names is durable
+    if (checkpoint) await this.syncs?.sync();
     if (checkpoint) this.onCheckpoint?.(checkpoint);
     return checkpoint;
   }
@@ -509,11 +513,12 @@ export class SqliteAuditLog implements AuditLog {
   async close(): Promise<void> {
     await this.queue.close();
     try {
-      if (!this.readOnly) {
-        const checkpoint = await this.writer.checkpoint();
-        if (checkpoint) this.onCheckpoint?.(checkpoint);
-      }
+      // what was answered before its fsync reaches the disk before the log lets go of the file
+      const checkpoint = this.readOnly ? undefined : await this.writer.checkpoint();
+      await this.syncs?.sync();
+      if (checkpoint) this.onCheckpoint?.(checkpoint);
     } finally {
+      this.syncs?.close();
       await this.writer.close();
       if (this.database.open) this.database.close();
     }
@@ -570,32 +575,47 @@ export class SqliteAuditLog implements AuditLog {
 
   private async writeBatch(events: readonly AppendItem[]): Promise<AppendReceipt[]> {
     let written: Written;
-    // `causal`: a batch is durable before it is answered unless all of it may be synced later
-    const sync = this.syncs === undefined || events.some((event) => event.syncLater !== true);
+    const syncs = this.syncs;
     try {
+      if (syncs?.failure !== undefined) throw syncs.failure;
       // Inline only when nothing is in flight in the writer thread: batches are then still committed
-      // in the order they were handed over (the inline write is finished when it returns). A `causal`
-      // log writes inline only what may be synced later (an inline commit is not fsync'd).
+      // in the order they were handed over (the inline write is finished when it returns).
       if (
         this.inline !== undefined &&
         events.length <= this.inlineMaxBatch &&
-        (this.syncs === undefined || !sync) &&
         (this.writer as WorkerWriter).idle
-      ) {
+      )
         written = this.inline.write(events) as Written;
-        if (this.syncs !== undefined) {
-          const last = written.receipts.at(-1)?.seq ?? 0;
-          const synced = (this.durable as (seq: number) => Promise<void>)(last);
-          // a signed checkpoint is published only once what it names is durable
-          if (written.checkpoints.length > 0) await synced;
-          else synced.catch(() => {}); // a failed sync fails the writer: later appends are refused
-        }
-      } else written = await (this.writer as Writer).write(events, sync);
+      else written = await this.writer.write(events);
+      // `causal`: durable before it is answered, unless all of it may be synced later; a signed
+      // checkpoint is published once answered, so what it names must not be lost to a power cut
+      if (syncs !== undefined) {
+        const later = events.every((event) => event.syncLater === true) && written.checkpoints.length === 0;
+        if (later) this.syncSoon(syncs);
+        else await syncs.sync();
+      }
     } catch (error) {
       throw auditWriteFailed(error);
     }
     for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
     return written.receipts;
+  }
+
+  /**
+   * Asks for the sync of a batch answered before it (at once, or after `syncDelayMs`, the bound). A
+   * failure is kept by the WalSync: every later append and wait is refused (fail closed).
+   */
+  private syncSoon(syncs: WalSync): void {
+    if (this.syncDelayMs === 0) {
+      syncs.sync().catch(() => {});
+      return;
+    }
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    setTimeout(() => {
+      this.syncScheduled = false;
+      syncs.sync().catch(() => {});
+    }, this.syncDelayMs).unref(); // an exit loses nothing the operating system holds
   }
 }
 
@@ -656,12 +676,7 @@ class WorkerWriter implements Writer {
     return this.pending.size === 0 && this.failed === undefined;
   }
 
-  constructor(
-    setup: Omit<WorkerSetup, 'signingKeyPem'>,
-    signer: CheckpointSigner | undefined,
-    /** `causal`: told of every sync the thread reports. */
-    private readonly syncs: DurableMark | undefined,
-  ) {
+  constructor(setup: Omit<WorkerSetup, 'signingKeyPem'>, signer: CheckpointSigner | undefined) {
     this.worker = startWorker('sqlite-audit-worker', {
       ...setup,
       ...(signer ? { signingKeyPem: signer.exportPrivateKeyPem() } : {}),
@@ -672,26 +687,15 @@ class WorkerWriter implements Writer {
     this.worker.on('exit', (code) => this.fail(new Error(`audit writer exited (code ${code})`)));
   }
 
-  async write(events: readonly AppendItem[], sync = true): Promise<Written> {
+  async write(events: readonly AppendItem[]): Promise<Written> {
     const captured = capturesOf(events);
     const response = await this.send({
       id: this.nextId++,
       fields: flattenEvents(events),
-      sync,
       ...(captured.length > 0 ? { captured } : {}),
     });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
-    // answered before its sync: the thread syncs it right after (and reports it)
-    this.syncs?.expect(response.firstSeq + response.hashes.length - 1);
-    this.syncs?.advance(response.durableThrough);
     return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
-  }
-
-  /** Fsyncs the log now; resolves with the seq it is durable through. */
-  async sync(): Promise<number> {
-    const response = await this.send({ id: this.nextId++, sync: true });
-    if (!response.ok || !('synced' in response)) throw new Error('unexpected answer from the audit writer');
-    return response.synced;
   }
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
@@ -718,13 +722,6 @@ class WorkerWriter implements Writer {
   }
 
   private settle(response: WorkerResponse): void {
-    if (response.id === 0) {
-      // a deferred sync: a failure leaves committed records short of the disk, so nothing more is
-      // accepted (fail closed), and whoever waits for them to be durable is refused
-      if (response.ok && 'synced' in response) this.syncs?.advance(response.synced);
-      else if (!response.ok) this.fail(new Error(`audit writer could not sync the log: ${response.error}`));
-      return;
-    }
     const waiter = this.pending.get(response.id);
     this.pending.delete(response.id);
     if (this.pending.size === 0) this.worker.unref();
@@ -737,84 +734,6 @@ class WorkerWriter implements Writer {
     this.failed ??= error;
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
-    this.syncs?.fail(error);
-  }
-}
-
-/**
- * How far a `causal` log is known durable (every record up to `through` is fsync'd), and the callers
- * waiting for more. A wait asks the writer thread for a sync unless one is on its way; a sync asked
- * after a waiter came that still falls short of its seq means the record is not in the log.
- */
-class DurableMark {
-  through = 0;
-  /** The writer thread will report a sync through at least this seq without being asked. */
-  private expected = 0;
-  private waiters: { seq: number; resolve(): void; reject(error: Error): void }[] = [];
-  private inFlight = false;
-  /** A waiter came while a sync was on its way (which may have read the head before its record). */
-  private again = false;
-  private failed: Error | undefined;
-
-  wait(seq: number, sync: () => Promise<number>): Promise<void> {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ seq, resolve, reject });
-      if (seq > this.expected) this.request(sync);
-    });
-  }
-
-  /** A batch up to `seq` was answered before its sync, which the writer thread has scheduled. */
-  expect(seq: number): void {
-    if (seq > this.expected) this.expected = seq;
-  }
-
-  advance(synced: number): void {
-    if (synced > this.through) this.through = synced;
-    if (this.waiters.length === 0) return;
-    const still = [];
-    for (const waiter of this.waiters) {
-      if (waiter.seq <= this.through) waiter.resolve();
-      else still.push(waiter);
-    }
-    this.waiters = still;
-  }
-
-  fail(error: Error): void {
-    this.failed ??= error;
-    for (const waiter of this.waiters) waiter.reject(error);
-    this.waiters = [];
-  }
-
-  private request(sync: () => Promise<number>): void {
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    this.inFlight = true;
-    this.again = false;
-    sync().then(
-      (synced) => {
-        this.inFlight = false;
-        this.advance(synced);
-        if (this.waiters.length === 0) return;
-        if (this.again) this.request(sync);
-        else this.refuseBeyond(synced);
-      },
-      (error: unknown) => {
-        this.inFlight = false;
-        this.fail(error instanceof Error ? error : new Error(describeError(error)));
-      },
-    );
-  }
-
-  /** Waiters for records the log did not hold when a sync asked after them read its head. */
-  private refuseBeyond(head: number): void {
-    for (const waiter of this.waiters)
-      waiter.reject(
-        new ReinsError('audit_unavailable', `record ${waiter.seq} is not in the audit log (head ${head})`),
-      );
-    this.waiters = [];
   }
 }
 

@@ -7,7 +7,6 @@
  * batch's events are stored in the same transaction (store/captured-content). Used directly for
  * in-memory logs and inside the writer thread for files.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
@@ -136,9 +135,9 @@ export function createBatchWriter(
 
 /**
  * When an append counts as written (docs/decisions/0010-audit-durability.md, 0028-causal-durability.md):
- * - `causal` (default): commits are not fsync'd by SQLite (synchronous=NORMAL); the writer thread
- *   fsyncs the write-ahead log itself (syncWal) before it answers a batch that must be durable, and
- *   right after answering one whose records may be synced later (`syncLater`: call outcomes);
+ * - `causal` (default): commits are not fsync'd by SQLite (synchronous=NORMAL); the log fsyncs the
+ *   write-ahead log itself (sqlite-wal-sync) before it answers a batch that must be durable, and right
+ *   after answering one whose records may be synced later (`syncLater`: call outcomes);
  * - `full`: every commit is fsync'd before its appends resolve; it survives a power cut;
  * - `process`: the commit is in the operating system's page cache (WAL, synchronous=NORMAL); it
  *   survives a crash of the Reins process, but the last commits can be lost if the machine itself
@@ -152,38 +151,7 @@ export function configureConnection(
   durability: SqliteDurability = 'causal',
 ): void {
   database.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk before its appends resolve. `causal` syncs the log itself (syncWal).
+  // FULL: a commit is on disk before its appends resolve. `causal` syncs the log itself (WalSync).
   database.pragma(durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-}
-
-/**
- * Makes every commit in the write-ahead log of `path` durable, whichever connection or process wrote
- * it: an fdatasync of the WAL file flushes all its pages in the operating system's cache. SQLite does
- * the same at a commit under synchronous=FULL. The file stays the same while any connection is open
- * (a checkpoint rewinds it, never replaces it), and the caller holds one; a changed inode is reopened.
- */
-export class WalSync {
-  private fd: number | undefined;
-  private inode: number | undefined;
-
-  constructor(private readonly walPath: string) {}
-
-  /** fdatasync of the WAL file; throws when it fails (the records are then not known durable). */
-  sync(): void {
-    const current = statSync(this.walPath, { throwIfNoEntry: false });
-    // no WAL file: nothing was ever written through it, or everything was checkpointed on close
-    if (current === undefined) return;
-    if (this.fd === undefined || current.ino !== this.inode) {
-      if (this.fd !== undefined) closeSync(this.fd);
-      this.fd = openSync(this.walPath, 'r');
-      this.inode = fstatSync(this.fd).ino;
-    }
-    fdatasyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
 }

@@ -1,0 +1,73 @@
+/**
+ * @module store/sqlite/sqlite-wal-sync.test
+ * The WAL sync of `causal` durability: callers who ask while a sync is under way share the next one
+ * (which starts after their commits), the durable mark follows the head read before each fsync, and a
+ * record the log does not hold is never reported durable.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WalSync } from './sqlite-wal-sync.js';
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function walFile(): { database: Database.Database; path: string } {
+  const directory = mkdtempSync(join(tmpdir(), 'reins-wal-sync-'));
+  directories.push(directory);
+  const path = join(directory, 'log.db');
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.exec('create table t (seq integer primary key)');
+  return { database, path };
+}
+
+describe('WalSync', () => {
+  it('groups the syncs asked for while one is under way, and marks the head each began at', async () => {
+    const { database, path } = walFile();
+    let heads = 0;
+    let head = 0;
+    const sync = new WalSync(`${path}-wal`, () => {
+      heads++;
+      return head;
+    });
+    database.prepare('insert into t values (1)').run();
+    head = 1;
+    const first = sync.sync();
+    database.prepare('insert into t values (2)').run();
+    head = 2;
+    const [a, b, c] = await Promise.all([first, sync.sync(), sync.sync()]);
+    // the first covered record 1; the two asked meanwhile shared one more round, which covered 2
+    expect([a, b, c]).toEqual([1, 2, 2]);
+    expect(heads).toBe(2);
+    expect(sync.through).toBe(2);
+    await expect(sync.durable(2)).resolves.toBeUndefined();
+    sync.close();
+    database.close();
+  });
+
+  it('refuses to call durable a record the log does not hold', async () => {
+    const { database, path } = walFile();
+    const sync = new WalSync(`${path}-wal`, () => 3);
+    await expect(sync.durable(3)).resolves.toBeUndefined();
+    await expect(sync.durable(4)).rejects.toThrow(/record 4 is not in the audit log \(head 3\)/);
+    sync.close();
+    database.close();
+  });
+
+  it('keeps the first failure: no later sync is trusted', async () => {
+    const { database, path } = walFile();
+    const sync = new WalSync(`${path}-wal`, () => {
+      throw new Error('disk gone');
+    });
+    await expect(sync.sync()).rejects.toThrow(/cannot sync the audit log .*disk gone/);
+    expect(sync.failure?.message).toMatch(/disk gone/);
+    await expect(sync.durable(1)).rejects.toThrow(/disk gone/);
+    database.close();
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * @module store/sqlite/sqlite-wal-sync
+ * Makes the commits of a SQLite audit file durable for `causal` durability (decision 0028): its
+ * connections commit without an fsync (synchronous=NORMAL), and this fsyncs the write-ahead log (WAL)
+ * file itself, in the thread pool, so the event loop goes on meanwhile. An `fdatasync` of the WAL file
+ * flushes every page of it in the operating system's cache — every commit before it, whichever
+ * connection or process wrote it — which is what SQLite does at a commit under synchronous=FULL.
+ *
+ * Syncs are grouped: one is under way at a time, and everyone who asks meanwhile shares the next one
+ * (which starts after their commits). Each reports the seq the log is durable through: the head it
+ * read before its fsync began.
+ */
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import { ReinsError } from '../../spec/errors.js';
+
+export class WalSync {
+  /** Every record up to this seq is known durable. */
+  through = 0;
+  private fd: number | undefined;
+  private inode: number | undefined;
+  private current: Promise<number> | undefined;
+  private queued: Promise<number> | undefined;
+  private failed: Error | undefined;
+
+  /**
+   * @param walPath the `-wal` file beside the database; it stays the same file while any connection is
+   *   open (a checkpoint rewinds it, never replaces it), and the caller holds one
+   * @param head reads the log's last committed seq
+   */
+  constructor(
+    private readonly walPath: string,
+    private readonly head: () => number,
+  ) {}
+
+  /** Why no sync can be trusted any more (a failed fsync may have dropped pages): fail closed. */
+  get failure(): Error | undefined {
+    return this.failed;
+  }
+
+  /**
+   * Resolves with the seq the log is durable through, once an fsync that began after this call has
+   * finished (so every commit made before the call is covered). Rejects, now and from then on, once an
+   * fsync has failed.
+   */
+  sync(): Promise<number> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.current === undefined) return this.start();
+    // the sync under way may have begun before the caller's commit: share the next one
+    this.queued ??= this.current
+      .catch(() => 0)
+      .then(() => {
+        this.queued = undefined;
+        return this.failed !== undefined ? Promise.reject(this.failed) : this.start();
+      });
+    return this.queued;
+  }
+
+  /** Resolves once record `seq` is durable; rejects if a sync begun after the call does not reach it. */
+  async durable(seq: number): Promise<void> {
+    if (seq <= this.through) return;
+    const through = await this.sync();
+    if (through < seq)
+      throw new ReinsError('audit_unavailable', `record ${seq} is not in the audit log (head ${through})`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private start(): Promise<number> {
+    const round: Promise<number> = this.round().finally(() => {
+      if (this.current === round) this.current = undefined;
+    });
+    this.current = round;
+    return round;
+  }
+
+  private async round(): Promise<number> {
+    try {
+      const head = this.head();
+      const fd = this.openFile();
+      if (fd !== undefined)
+        await new Promise<void>((resolve, reject) =>
+          fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+        );
+      if (head > this.through) this.through = head;
+      return this.through;
+    } catch (error) {
+      this.failed ??= new ReinsError(
+        'audit_unavailable',
+        `cannot sync the audit log \`${this.walPath}\`: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw this.failed;
+    }
+  }
+
+  /** The WAL file's descriptor (reopened if the file was replaced); undefined when there is none. */
+  private openFile(): number | undefined {
+    const current = statSync(this.walPath, { throwIfNoEntry: false });
+    // no WAL file: nothing was written through it, or all was checkpointed as the last connection closed
+    if (current === undefined) return undefined;
+    if (this.fd === undefined || current.ino !== this.inode) {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = openSync(this.walPath, 'r');
+      this.inode = fstatSync(this.fd).ino;
+    }
+    return this.fd;
+  }
+}
