@@ -1894,10 +1894,11 @@ export class Harness {
       }));
     try {
       // the captured state is durable in the same commit as the intent, or neither is
-      await this.audit.append(
+      const { seq } = await this.audit.append(
         event,
         taken && taken.contents.length > 0 ? { captured: taken.contents } : undefined,
       );
+      this.states.applyOwn(seq, event);
       if (event.monitor !== undefined) this.tellMonitorListener(event);
       return new RecordedIntent(decided, event.id);
     } catch (error) {
@@ -2262,6 +2263,7 @@ export class Harness {
       // released once written; durable right after, and before the session's next decision (0028)
       const { seq } = await this.audit.append(event, { syncLater: true });
       this.noteUnsynced(call.sessionId, seq);
+      this.states.applyOwn(seq, event);
     } catch (error) {
       if (!retryable) this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);
       const message = `${OUTCOME_NOT_RECORDED}, result withheld: ${describeError(error)}`;

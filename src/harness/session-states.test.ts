@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { policyFrom } from '../../test/support/policy-fixtures.js';
+import type { CallIntentEvent } from '../spec/audit-event.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { Harness } from './harness.js';
 import { SessionStates } from './session-states.js';
@@ -109,4 +110,52 @@ describe('SessionStates', () => {
     expect(second).not.toBe(first);
     expect(states.peek(POLICY, ['s1'])).toBeUndefined();
   });
+
+  it('applies a record of its own at once when it is the next in the log, and leaves the rest to the tail', async () => {
+    const { log, writer } = await logWithCalls({ s1: 1 });
+    const states = new SessionStates({ audit: log });
+    const [projection] = await states.read(POLICY, ['s1']);
+    const before = projection?.lastSeq as number;
+    const intent = intentOf('s1', 'own-1');
+    const { seq } = await log.append(intent);
+    states.applyOwn(seq, intent);
+    // applied without a read: the next after what the tail had read
+    expect(projection?.lastSeq).toBe(seq);
+    expect(seq).toBe(before + 1);
+    // another writer's record lies between: the own record is left to the tail, which keeps log order
+    await writer.call(
+      { principal: { agentId: 'a' }, sessionId: 's1', tool: { server: 'bank', name: 'lookup' }, args: {} },
+      async () => 'found',
+    );
+    const later = intentOf('s1', 'own-2');
+    const second = await log.append(later);
+    states.applyOwn(second.seq, later);
+    expect(projection?.lastSeq).toBe(seq);
+    const [read] = await states.read(POLICY, ['s1']);
+    expect(read?.lastSeq).toBe(second.seq);
+    expect(read?.history).toHaveLength(4);
+  });
 });
+
+function intentOf(sessionId: string, decisionId: string): CallIntentEvent {
+  return {
+    v: 1,
+    id: `${decisionId}/intent`,
+    kind: 'call-intent',
+    time: new Date().toISOString(),
+    decisionId,
+    sessionId,
+    principal: { agentId: 'a', roles: [], delegatedBy: [], parentSessions: [] },
+    tool: { server: 'bank', name: 'lookup' },
+    links: [],
+    args: {},
+    decision: {
+      effect: 'allow',
+      matchedRules: ['all'],
+      reasons: ['all'],
+      policyHash: POLICY.hash,
+      diagnostics: [],
+    },
+    decisionLatencyUs: 1,
+  } as CallIntentEvent;
+}

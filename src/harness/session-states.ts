@@ -20,7 +20,7 @@
  */
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { SessionProjection } from '../policy/session-projection.js';
-import type { AuditEventV1, ChainedRecord } from '../spec/audit-event.js';
+import type { AuditEventV1, CallIntentEvent, CallOutcomeEvent, ChainedRecord } from '../spec/audit-event.js';
 import type { AuditLog } from '../store/audit-log.js';
 
 export interface SessionStatesOptions {
@@ -292,6 +292,23 @@ export class SessionStates {
     }
     for (const record of records) this.applyRecord(record);
     return true;
+  }
+
+  /**
+   * A record this process has just appended at `seq`: applied at once when it is the next one after
+   * what the tail has read (nothing of anyone else's lies between), which saves reading it back; a
+   * record with others before it is left to the next tail read, which applies all in log order. What
+   * is applied is the event as stored (its JSON), as a read would return it.
+   */
+  applyOwn(seq: number, event: CallIntentEvent | CallOutcomeEvent): void {
+    if (this.tailSeq === undefined || seq !== this.tailSeq + 1) return;
+    const cached = this.cache.get(event.sessionId);
+    const building = this.building.get(event.sessionId);
+    this.tailSeq = seq;
+    if (cached === undefined && building === undefined) return;
+    const stored = JSON.parse(JSON.stringify(event)) as AuditEventV1;
+    cached?.projection.apply(seq, stored);
+    building?.push({ seq, event: stored });
   }
 
   private applyRecord(record: ChainedRecord): void {

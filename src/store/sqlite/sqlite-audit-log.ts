@@ -154,6 +154,7 @@ export class SqliteAuditLog implements AuditLog {
   /** File logs: writes small batches on this thread's connection while the writer thread is idle. */
   private readonly inline: Writer | undefined;
   private readonly inlineMaxBatch: number;
+  private recordPage: Database.Statement<[number, number], EventRowFields> | undefined;
   /** `causal` file logs: fsyncs the WAL, and knows how far the log is durable. */
   private readonly syncs: WalSync | undefined;
   private readonly syncDelayMs: number;
@@ -299,9 +300,11 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async *records(options: { afterSeq?: number } = {}): AsyncIterable<ChainedRecord> {
-    const page = this.database.prepare<[number, number], EventRowFields>(
+    // prepared once: the session state reads the log's tail before decisions (harness/session-states)
+    this.recordPage ??= this.database.prepare<[number, number], EventRowFields>(
       recordPageSql(SQLITE_AUDIT_TABLES.events, SQLITE_PLACEHOLDER),
     );
+    const page = this.recordPage;
     yield* pagedRecords(options.afterSeq ?? 0, (after, size) => page.all(after, size));
   }
 

@@ -13,11 +13,15 @@
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import { ReinsError } from '../../spec/errors.js';
 
+/** Syncs between two checks that the WAL file is still the one open. */
+const CHECK_EVERY = 1_000;
+
 export class WalSync {
   /** Every record up to this seq is known durable. */
   through = 0;
   private fd: number | undefined;
   private inode: number | undefined;
+  private sinceCheck = 0;
   private current: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
   private failed: Error | undefined;
@@ -95,10 +99,15 @@ export class WalSync {
     }
   }
 
-  /** The WAL file's descriptor (reopened if the file was replaced); undefined when there is none. */
+  /**
+   * The WAL file's descriptor; undefined while there is no such file (nothing written through it yet).
+   * Opened once: the file is not replaced while the caller's connection is open (checked every
+   * CHECK_EVERY syncs all the same, and reopened if it was).
+   */
   private openFile(): number | undefined {
+    if (this.fd !== undefined && ++this.sinceCheck < CHECK_EVERY) return this.fd;
+    this.sinceCheck = 0;
     const current = statSync(this.walPath, { throwIfNoEntry: false });
-    // no WAL file: nothing was written through it, or all was checkpointed as the last connection closed
     if (current === undefined) return undefined;
     if (this.fd === undefined || current.ino !== this.inode) {
       if (this.fd !== undefined) closeSync(this.fd);
