@@ -211,7 +211,8 @@ export interface ReinsMcp {
   readonly nodeOptions?: readonly string[];
   /** bin/reins.js of the build to run (default: this checkout). */
   readonly bin?: string | undefined;
-  readonly durability?: 'full' | 'process';
+  /** Passed as `--durability` when given; older builds know only `full` and `process`. */
+  readonly durability?: 'causal' | 'full' | 'process';
 }
 
 /** `node [options] bin/reins.js mcp ... -- node <upstream...>`, as a desktop client runs it. */
@@ -221,8 +222,8 @@ export function reinsMcpArgs(options: ReinsMcp): string[] {
     ...(options.nodeOptions ?? []),
     options.bin ?? BIN,
     'mcp',
-    // only this checkout knows the flag; the default (full) is what older builds always do
-    ...(options.durability === 'process' ? ['--durability', 'process'] : []),
+    // without the flag each build runs its own default (`causal` from issue 20 on, `full` before)
+    ...(options.durability !== undefined ? ['--durability', options.durability] : []),
     '--agent',
     options.agent,
     '--policy',

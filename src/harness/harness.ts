@@ -326,8 +326,6 @@ export class Harness {
   readonly sessions: SessionRegistry;
   /** Calls under way (their promises never reject): what `settled()` waits for. */
   private readonly running = new Set<Promise<CallResult>>();
-  /** Sessions whose last outcome recorded here is not known durable yet, with its seq (decision 0028). */
-  private readonly unsyncedOutcomes = new Map<string, number>();
   private readonly counters: CounterStore;
   /** The session state decisions read: projections of the audit log (harness/session-states). */
   private readonly states: SessionStates;
@@ -995,38 +993,6 @@ export class Harness {
     return stateOfResult(id, decided, result);
   }
 
-  /**
-   * Waits until the outcomes this process recorded last in the call's session, and in the sessions it
-   * was delegated from, are durable (decision 0028: an outcome is released once written, and made
-   * durable before anything that may depend on it, the session's next decision first). A log that
-   * cannot make them durable refuses the decision (fail closed).
-   */
-  private async previousOutcomesDurable(call: ToolCall): Promise<Diagnostic | undefined> {
-    if (this.unsyncedOutcomes.size === 0) return undefined;
-    let through = 0;
-    for (const sessionId of [call.sessionId, ...call.principal.parentSessions])
-      through = Math.max(through, this.unsyncedOutcomes.get(sessionId) ?? 0);
-    if (through === 0) return undefined;
-    try {
-      await this.audit.durable?.(through);
-    } catch (error) {
-      return stateUnavailable("the previous call's outcome (not durable)", error);
-    }
-    return undefined;
-  }
-
-  /** Remembers the session's outcome at `seq` until it is durable (then nothing waits for it). */
-  private noteUnsynced(sessionId: string, seq: number): void {
-    const durable = this.audit.durable?.(seq);
-    if (durable === undefined) return;
-    this.unsyncedOutcomes.set(sessionId, seq);
-    const forget = () => {
-      if (this.unsyncedOutcomes.get(sessionId) === seq) this.unsyncedOutcomes.delete(sessionId);
-    };
-    // a sync that fails keeps the entry: the session's next decision waits again, and is refused
-    durable.then(forget, () => {});
-  }
-
   /** Claims the right to record a call's outcome, across processes: true for the first to ask. */
   private async claimEnd(id: string): Promise<boolean> {
     try {
@@ -1326,10 +1292,7 @@ export class Harness {
           ...(credential !== undefined ? { credential } : {}),
         };
     const policy = this.policy.current;
-    const refusal =
-      options.refusal ??
-      reservedSessionRefusal(parsed.data.sessionId, options.compensates) ??
-      (await this.previousOutcomesDurable(parsed.data));
+    const refusal = options.refusal ?? reservedSessionRefusal(parsed.data.sessionId, options.compensates);
     const compiled = policy.reversalOf(parsed.data.tool);
     const reversal = options.facts ?? assumedFacts(compiled, options.canCapture === true);
     const declared = this.requestOf(parsed.data.sessionId, trustedInput, sessionRequest, decisionId);
@@ -1623,8 +1586,6 @@ export class Harness {
       );
       if (read === undefined || !read.value.ok) return undefined;
       reserved = true;
-      // decided on these records: only once they are durable (decision 0028)
-      await this.states.durable(projections);
       // the tail reached these projections only if they are still the cache's
       const current = this.states.peek(policy, lineage);
       const cached = current?.every((projection, index) => projection === projections[index]) === true;
@@ -2260,9 +2221,9 @@ export class Harness {
     if (!('ok' in result)) event.error = result.reason;
     if (verdict) event.approval = approvalRecord(verdict);
     try {
-      // released once written; durable right after, and before the session's next decision (0028)
+      // released once written, durable within the log's bound and with the next durable record of
+      // the file, which any decision that may read it needs before it takes effect (decision 0028)
       const { seq } = await this.audit.append(event, { syncLater: true });
-      this.noteUnsynced(call.sessionId, seq);
       this.states.applyOwn(seq, event);
     } catch (error) {
       if (!retryable) this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);

@@ -10,9 +10,6 @@
  * cache, one read of that session's records. Records arriving while a session is being rebuilt are
  * kept and applied after it, in log order, so none is missed or applied twice.
  *
- * A read resolves only once the records it returns are durable (an outcome is visible before it is;
- * decision 0028), so nothing is decided on a record a power cut could still take.
- *
  * Memory is bounded: at most `maxSessions` projections and `maxCachedCalls` calls in their histories
  * (least recently used leave first; the one in use stays), sessions
  * idle for `idleMs` leave, and a tail too long to be worth reading drops the cache (sessions are then
@@ -107,23 +104,10 @@ export class SessionStates {
         for (const [index, entry] of found.entries())
           this.touch(sessionIds[index] as string, entry as Cached, now);
         this.evict(now);
-        const projections = found.map((entry) => (entry as Cached).projection);
-        await this.durable(projections);
-        return projections;
+        return found.map((entry) => (entry as Cached).projection);
       }
       if (attempt >= 2) throw new Error('the session state kept changing while it was read');
     }
-  }
-
-  /**
-   * Resolves once every record the projections hold is durable (decision 0028: an outcome may be read
-   * before it reaches the disk, from this process or another; nothing is decided on it before it has).
-   * Rejects when the log cannot make them durable.
-   */
-  async durable(projections: readonly SessionProjection[]): Promise<void> {
-    let through = 0;
-    for (const projection of projections) through = Math.max(through, projection.lastSeq);
-    if (through > 0) await this.audit.durable?.(through);
   }
 
   /** The projection in memory, if any (declared user input and observed outputs are added to it). */

@@ -92,10 +92,10 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
    */
   readonly durability?: SqliteDurability;
   /**
-   * `causal`: how long a `syncLater` commit may wait for its fsync, in ms (0, the default: it is
-   * started as soon as the commit is answered). At most 50; tests widen the window with it.
+   * `causal`: the most ms a `syncLater` commit waits for its fsync when no durable commit of the file
+   * covers it first (default 20, at most 50; 0: an fsync is started as soon as it is answered).
    */
-  readonly syncDelayMs?: number;
+  readonly syncWithinMs?: number;
 }
 
 // A worker commits batches in the order it receives them, so a few can be in flight at once: the
@@ -112,8 +112,15 @@ const DEFAULT_MAX_IN_FLIGHT = 4;
  * go to the writer thread, which keeps the event loop free meanwhile.
  */
 const DEFAULT_INLINE_MAX_BATCH: Record<SqliteDurability, number> = { causal: 1, full: 0, process: 1 };
-/** The bound on how long a `syncLater` record stays short of the disk (decision 0028). */
-const MAX_SYNC_DELAY_MS = 50;
+/**
+ * How long a `syncLater` record (a call's outcome) may stay short of the disk (decision 0028). The
+ * next durable commit of the file (the session's next intent, usually) covers it before that; the
+ * timer is for the last outcome before a pause. Waiting a little is what lets the next intent's fsync
+ * serve both: an fsync of the outcome begun at once would still be under way when the next intent
+ * asks for its own, which must then wait for a second one.
+ */
+const DEFAULT_SYNC_WITHIN_MS = 20;
+const MAX_SYNC_WITHIN_MS = 50;
 /** Below this many records a second thread costs more to start than it saves. */
 const PARALLEL_VERIFY_MIN = 100_000;
 /** Records added to the lookup table in one synchronous step of its catch-up. */
@@ -157,8 +164,8 @@ export class SqliteAuditLog implements AuditLog {
   private recordPage: Database.Statement<[number, number], EventRowFields> | undefined;
   /** `causal` file logs: fsyncs the WAL, and knows how far the log is durable. */
   private readonly syncs: WalSync | undefined;
-  private readonly syncDelayMs: number;
-  /** Commits answered before their fsync that no sync has been asked for yet (syncDelayMs). */
+  private readonly syncWithinMs: number;
+  /** Commits answered before their fsync that no sync has been asked for yet (syncWithinMs). */
   private syncScheduled = false;
   private readonly queue: GroupCommitQueue<AppendItem, AppendReceipt>;
   private readonly readOnly: boolean;
@@ -175,10 +182,12 @@ export class SqliteAuditLog implements AuditLog {
     const inMemory = options.path === ':memory:';
     this.readOnly = options.readOnly === true;
     const durability = options.durability ?? 'causal';
-    const syncDelayMs = options.syncDelayMs ?? 0;
-    if (!(syncDelayMs >= 0 && syncDelayMs <= MAX_SYNC_DELAY_MS))
-      throw new RangeError(`syncDelayMs must be between 0 and ${MAX_SYNC_DELAY_MS}, got \`${syncDelayMs}\``);
-    this.syncDelayMs = syncDelayMs;
+    const syncWithinMs = options.syncWithinMs ?? DEFAULT_SYNC_WITHIN_MS;
+    if (!(syncWithinMs >= 0 && syncWithinMs <= MAX_SYNC_WITHIN_MS))
+      throw new RangeError(
+        `syncWithinMs must be between 0 and ${MAX_SYNC_WITHIN_MS}, got \`${syncWithinMs}\``,
+      );
+    this.syncWithinMs = syncWithinMs;
     this.database = this.readOnly
       ? openReadOnly(options.path)
       : openSqliteStore(options.path, 'audit log', 'audit_unavailable', durability);
@@ -605,11 +614,12 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   /**
-   * Asks for the sync of a batch answered before it (at once, or after `syncDelayMs`, the bound). A
-   * failure is kept by the WalSync: every later append and wait is refused (fail closed).
+   * Makes sure a batch answered before its fsync is synced within `syncWithinMs` (a durable commit
+   * meanwhile leaves the timer nothing to do). A failure is kept by the WalSync: every later append
+   * and wait is refused (fail closed).
    */
   private syncSoon(syncs: WalSync): void {
-    if (this.syncDelayMs === 0) {
+    if (this.syncWithinMs === 0) {
       syncs.sync().catch(() => {});
       return;
     }
@@ -618,7 +628,7 @@ export class SqliteAuditLog implements AuditLog {
     setTimeout(() => {
       this.syncScheduled = false;
       syncs.sync().catch(() => {});
-    }, this.syncDelayMs).unref(); // an exit loses nothing the operating system holds
+    }, this.syncWithinMs).unref(); // an exit loses nothing the operating system holds
   }
 }
 

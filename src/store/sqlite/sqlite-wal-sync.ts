@@ -83,6 +83,8 @@ export class WalSync {
   private async round(): Promise<number> {
     try {
       const head = this.head();
+      // everything committed is durable already (a later durable commit covered it)
+      if (head <= this.through) return this.through;
       const fd = this.openFile();
       if (fd !== undefined)
         await new Promise<void>((resolve, reject) =>
