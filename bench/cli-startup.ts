@@ -14,13 +14,17 @@
  * check` against `node -e 0`, `reins mcp` against the upstream alone (difference of the medians, and
  * the median of the differences round by round).
  *
- * Run: npm run bench:startup [-- --rounds <n>] [-- --baseline <dir>] [-- --quick]
+ * With `--profile`, then: where the start of `reins mcp` goes, from its CPU profile (`node --cpu-prof`,
+ * which slows it): when the functions of dist/cli that begin each phase first run, in ms after the
+ * client spawned it, beside the upstream started alone at the same moment.
+ *
+ * Run: npm run bench:startup [-- --rounds <n>] [-- --baseline <dir>] [-- --quick] [-- --profile]
  * (builds dist/ first: `reins` runs as `node bin/reins.js`). `--baseline <dir>`: the same cases
  * through another build of Reins (a checkout with its own dist/, e.g. main before a change), in the
  * same rounds, for a before/after in one run. `--quick`: 5 rounds, for a smoke check, not for figures.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +43,9 @@ import { format, machine, summarise } from './measure.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+/** Profiled starts of `reins mcp` (--profile). */
+const PROFILED_STARTS = 5;
 const roundsIndex = argv.indexOf('--rounds');
 const ROUNDS = roundsIndex >= 0 ? Number(argv[roundsIndex + 1]) : quick ? 5 : 30;
 const baselineIndex = argv.indexOf('--baseline');
@@ -105,38 +112,43 @@ function processCase(label: string, args: readonly string[], cwd: string): Case 
   };
 }
 
-/** Spawns `node <args>` as an MCP server over stdio: ready once `listTools` answers; then closed. */
+/** One start of `node <args>` as an MCP server over stdio, until `listTools` answers; then closed. */
+async function readyOnce(label: string, args: readonly string[], cwd: string, tools: number) {
+  const cpu = childrenCpuMs();
+  const startedNs = process.hrtime.bigint();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...args],
+    env: ENV,
+    stderr: 'pipe',
+    cwd,
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const client = new Client({ name: 'reins-startup-bench', version: '0.1.0' });
+  try {
+    await client.connect(transport);
+    const listed = await client.listTools();
+    const wallMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
+    if (listed.tools.length !== tools)
+      throw new Error(`${listed.tools.length} tools listed, expected ${tools}`);
+    // the client waits for the process to exit: the next case starts on a quiet machine
+    await client.close();
+    return { startedNs, wallMs, cpuMs: cpuSince(cpu) };
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw new Error(`${label}: ${String(error)}\n${stderr}`);
+  }
+}
+
 function readyCase(label: string, args: readonly string[], cwd: string, tools: number): Case {
   return {
     label,
     run: async () => {
-      const cpu = childrenCpuMs();
-      const started = process.hrtime.bigint();
-      const transport = new StdioClientTransport({
-        command: process.execPath,
-        args: [...args],
-        env: ENV,
-        stderr: 'pipe',
-        cwd,
-      });
-      let stderr = '';
-      transport.stderr?.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString()).slice(-4_000);
-      });
-      const client = new Client({ name: 'reins-startup-bench', version: '0.1.0' });
-      try {
-        await client.connect(transport);
-        const listed = await client.listTools();
-        const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
-        if (listed.tools.length !== tools)
-          throw new Error(`${listed.tools.length} tools listed, expected ${tools}`);
-        // the client waits for the process to exit: the next case starts on a quiet machine
-        await client.close();
-        return { wallMs, cpuMs: cpuSince(cpu) };
-      } catch (error) {
-        await client.close().catch(() => {});
-        throw new Error(`${label}: ${String(error)}\n${stderr}`);
-      }
+      const { wallMs, cpuMs } = await readyOnce(label, args, cwd, tools);
+      return { wallMs, cpuMs };
     },
   };
 }
@@ -234,6 +246,84 @@ function report(samples: Map<string, Sample[]>): void {
   }
 }
 
+/** The phases of a `reins mcp` start, each begun by a function of dist/cli. */
+const PHASES = [
+  ['runCli', 'node started, the command tree built (runCli)'],
+  ['runMcp', "the mcp action's modules loaded (runMcp)"],
+  ['connectUpstreams', 'policy compiled, agent checked, stores opened: upstream spawned'],
+  ['wireOversight', 'upstream connected: initialized, tools listed'],
+] as const;
+
+interface CpuProfile {
+  /** µs, on the monotonic clock process.hrtime reads. */
+  readonly startTime: number;
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly callFrame: { readonly functionName: string };
+    readonly children?: readonly number[];
+  }[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** When each phase's function is first on the stack, in ms after `spawnedNs`. */
+function phaseTimes(cpu: CpuProfile, spawnedNs: bigint): Map<string, number> {
+  const parent = new Map<number, number>();
+  const name = new Map<number, string>();
+  for (const node of cpu.nodes) {
+    name.set(node.id, node.callFrame.functionName);
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  const wanted = new Set<string>(PHASES.map(([fn]) => fn));
+  const first = new Map<string, number>();
+  let atUs = cpu.startTime - Number(spawnedNs / 1_000n);
+  for (const [index, sample] of cpu.samples.entries()) {
+    atUs += cpu.timeDeltas[index] ?? 0;
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+      const fn = name.get(id) ?? '';
+      if (wanted.has(fn) && !first.has(fn)) first.set(fn, atUs / 1_000);
+    }
+  }
+  return first;
+}
+
+/** The main thread's profile in `directory` (the largest: the SQLite writer's thread has its own). */
+function mainProfile(directory: string): CpuProfile {
+  const files = readdirSync(directory).map((file) => join(directory, file));
+  const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (largest === undefined) throw new Error(`no CPU profile in ${directory}`);
+  return JSON.parse(readFileSync(largest, 'utf8')) as CpuProfile;
+}
+
+/** `reins mcp` started under `node --cpu-prof`, each time beside the upstream alone; medians. */
+async function profileMcp(store: string, work: string, tools: number): Promise<void> {
+  const phases = new Map<string, number[]>(PHASES.map(([fn]) => [fn, []]));
+  const ready: number[] = [];
+  const direct: number[] = [];
+  for (let start = 0; start < PROFILED_STARTS; start++) {
+    direct.push((await readyOnce('upstream direct', [EVERYTHING], work, tools)).wallMs);
+    const directory = temporaryDirectory(tmpdir(), 'reins-startup-profile-');
+    const nodeOptions = ['--cpu-prof', `--cpu-prof-dir=${directory}`];
+    const args = reinsMcpArgs({
+      store,
+      agent: AGENT,
+      name: 'everything',
+      upstream: [EVERYTHING],
+      nodeOptions,
+    });
+    const run = await readyOnce('reins mcp, profiled', args, work, tools);
+    ready.push(run.wallMs);
+    for (const [fn, at] of phaseTimes(mainProfile(directory), run.startedNs)) phases.get(fn)?.push(at);
+  }
+  write('');
+  write(
+    `where \`reins mcp\` spends its start (median of ${PROFILED_STARTS} starts under --cpu-prof; ms after spawn)`,
+  );
+  for (const [fn, what] of PHASES) write(`${format(median(phases.get(fn) ?? []), 0).padStart(8)}  ${what}`);
+  write(`${format(median(ready), 0).padStart(8)}  ready: listTools answered`);
+  write(`${format(median(direct), 0).padStart(8)}  the upstream alone, ready (same moments, not profiled)`);
+}
+
 async function main(): Promise<void> {
   const work = temporaryDirectory(tmpdir(), 'reins-startup-bench-');
   const store = temporaryDirectory(tmpdir(), 'reins-startup-store-');
@@ -253,6 +343,7 @@ async function main(): Promise<void> {
   await measure(all, 1);
   const samples = await measure(all, ROUNDS);
   report(samples);
+  if (profile) await profileMcp(store, work, tools);
   write(
     `load average at end ${loadavg()
       .map((load) => format(load))
