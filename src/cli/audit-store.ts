@@ -3,7 +3,8 @@
  * Picks the concrete audit store for a command: PostgreSQL when a connection string is given
  * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also picks the key
  * sources (credentials, checkpoints; decision 0011), loads the checkpoint signing key and the public
- * keys used to verify.
+ * keys used to verify. The PostgreSQL backends (and their driver) load when a store names PostgreSQL,
+ * not with every command on the embedded store.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -26,9 +27,6 @@ import { MemoryGuard } from '../memory/memory-guard.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig, KeySource, KeysConfig } from '../spec/gateway-config.js';
 import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
-import { PostgresAuditLog } from '../store/postgres/postgres-audit-log.js';
-import { PostgresIdentityStore } from '../store/postgres/postgres-identity-store.js';
-import { PostgresOversightStore } from '../store/postgres/postgres-oversight-store.js';
 import { loadPublicKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
@@ -202,7 +200,10 @@ export async function openWritableAuditLog(
   const checkpointEvery = checkpoints.checkpointEvery ?? options.checkpointEvery;
   const signing = { ...checkpoints, ...(checkpointEvery !== undefined ? { checkpointEvery } : {}) };
   const url = databaseUrlOf(options);
-  if (url) return PostgresAuditLog.open({ connectionString: url, signer, ...signing });
+  if (url) {
+    const { PostgresAuditLog } = await import('../store/postgres/postgres-audit-log.js');
+    return PostgresAuditLog.open({ connectionString: url, signer, ...signing });
+  }
   return new SqliteAuditLog({
     path: options.db ?? DEFAULT_AUDIT_PATH,
     signer,
@@ -223,7 +224,10 @@ export function storeOfLog(location: string): StoreOptions {
 /** Opens the log for reading only; a missing SQLite file is an error, not an empty log. */
 export async function openReadableAuditLog(options: StoreOptions): Promise<AuditLog> {
   const url = databaseUrlOf(options);
-  if (url) return PostgresAuditLog.open({ connectionString: url });
+  if (url) {
+    const { PostgresAuditLog } = await import('../store/postgres/postgres-audit-log.js');
+    return PostgresAuditLog.open({ connectionString: url });
+  }
   const path = options.db ?? DEFAULT_AUDIT_PATH;
   // fail closed: reading a log that is not there must not look like reading an empty one
   if (!existsSync(path))
@@ -315,7 +319,10 @@ function redactUrl(url: string): string {
 /** The identity store on the same backing store as the audit log. */
 export async function openIdentityStore(options: StoreOptions): Promise<IdentityStore> {
   const url = databaseUrlOf(options);
-  if (url) return PostgresIdentityStore.open({ connectionString: url });
+  if (url) {
+    const { PostgresIdentityStore } = await import('../store/postgres/postgres-identity-store.js');
+    return PostgresIdentityStore.open({ connectionString: url });
+  }
   return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
@@ -329,6 +336,9 @@ export interface OversightStores {
 
 export async function openOversightStores(options: StoreOptions): Promise<OversightStores> {
   const url = databaseUrlOf(options);
-  if (url) return PostgresOversightStore.open({ connectionString: url });
+  if (url) {
+    const { PostgresOversightStore } = await import('../store/postgres/postgres-oversight-store.js');
+    return PostgresOversightStore.open({ connectionString: url });
+  }
   return new SqliteOversightStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }

@@ -3,12 +3,15 @@
  * What each command group's registration (`registerAuditCommands(program, context)`, ...) works with:
  * where to write, how to set the exit code `runCli` resolves to, how to mark a command as acting on a
  * deployment, and the options several groups share, so that the same flag has the same help text
- * wherever it appears.
+ * wherever it appears. Every command line builds the whole tree (`reins --help` too), so this module
+ * and the registrations in commands/ load only commander: what an action needs loads when it runs.
  */
 import { type Command, Option } from 'commander';
-import { CONFIG_ENV, type DeploymentUse, resolveDeployment } from './deployment.js';
-import { type CliIo, describeFully } from './io.js';
+import type { DeploymentUse } from './deployment.js';
+import type { CliIo } from './io.js';
 
+/** The environment variable that names the deployment's reins.yaml (cli/deployment). */
+export const CONFIG_ENV = 'REINS_CONFIG';
 export const CONFIG_FLAG = '--config <file>';
 export const CONFIG_HELP = `the deployment's reins.yaml (default: ${CONFIG_ENV}, else ./reins.yaml if there is one)`;
 export const DB_HELP = "SQLite store (default: the configuration's, else .reins/audit.db)";
@@ -57,24 +60,4 @@ export function withOperator(command: Command): Command {
     .addOption(new Option('--as <id>').hideHelp())
     .addOption(new Option('--role <list>').hideHelp())
     .addOption(new Option('--by <human>').hideHelp());
-}
-
-/** The policy of the deployment a command is given or finds (cli/deployment); undefined after saying why not. */
-export function deploymentPolicy(
-  command: string,
-  options: { config?: string },
-  io: CliIo,
-): string[] | undefined {
-  try {
-    const { policy } = resolveDeployment({
-      ...(options.config !== undefined ? { config: options.config } : {}),
-    });
-    if (policy !== undefined) return [policy];
-    io.err(
-      `reins ${command}: give a policy path, or a configuration that names one (--config, ${CONFIG_ENV})`,
-    );
-  } catch (error) {
-    io.err(`reins ${command}: ${describeFully(error)}`);
-  }
-  return undefined;
 }

@@ -9,7 +9,6 @@
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import type { CheckpointPublishConfig } from '../export/checkpoint-publisher.js';
 import { shellWord } from '../inspect/compliance-grants.js';
 import { RECOMMENDATION_NAME, scanCompliance } from '../inspect/compliance-scan.js';
@@ -29,11 +28,9 @@ import { describeError, ReinsError } from '../spec/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { openIdentityStore, openReadableAuditLog, type StoreOptions } from './audit-store.js';
-import { type CommandContext, LOCK_HELP, storeOptions } from './command-context.js';
 import { chainVerifier, checkpointPublication, lockedTools, signingKeyAges } from './compliance-sources.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
-import { isoTime } from './option-values.js';
 
 /** What a scan of a deployment reads besides its stores. */
 export interface ScanDeployment {
@@ -265,35 +262,4 @@ function markdownReport(report: ComplianceReport): string[] {
       '```',
     );
   return lines;
-}
-
-/** `reins compliance scan`. */
-export function registerComplianceCommands(program: Command, context: CommandContext): void {
-  const compliance = program.command('compliance').description('continuous compliance of a deployment');
-  storeOptions(context, compliance.command('scan'))
-    .description(
-      'stale agents, unused grants (with a least-privilege policy), ownerless agents, uncatalogued or ungated tools, drifted pins, chain health, checkpoint and key age',
-    )
-    .option('--policy <path>', "the policy in force (default: the configuration's)")
-    .option('--lock <file>', LOCK_HELP)
-    .option('--format <format>', 'text, json or markdown', 'text')
-    .option(
-      '--recommend <file|dir>',
-      'write the least-privilege policy there (a directory: compliance-least-privilege.yaml in it)',
-    )
-    .option(
-      '--fail-on <severity>',
-      'exit 1 on a finding at or above: low, medium, high, critical, or none',
-      'low',
-    )
-    .option('--now <time>', 'judge ages at this time instead of now (ISO 8601 with a zone)', isoTime)
-    .option('--unused-after <duration>', 'grants and agents unused this long are reported (default 30d)')
-    .option('--key-max-age <duration>', 'signing keys older than this are reported (default 90d)')
-    .option(
-      '--checkpoint-max-age <duration>',
-      'records waiting longer for a published checkpoint are reported (default 7d)',
-    )
-    .action(async (options: ScanOptions) => {
-      context.exit(await complianceScan(options, context.io));
-    });
 }

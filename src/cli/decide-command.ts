@@ -8,7 +8,6 @@
  * nothing is recorded.
  */
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
 import { dryRun } from '../inspect/dry-run.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
@@ -17,13 +16,6 @@ import { describeError, ReinsError } from '../spec/errors.js';
 import { ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { openReadableAuditLog, type StoreOptions } from './audit-store.js';
-import {
-  CONFIG_FLAG,
-  CONFIG_HELP,
-  type CommandContext,
-  DATABASE_URL_HELP,
-  DB_HELP,
-} from './command-context.js';
 import { resolveDeployment } from './deployment.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
@@ -83,63 +75,42 @@ export async function decide(options: DecideOptions, io: CliIo): Promise<number>
   return EXIT_OK;
 }
 
-/** `reins decide`. */
-export function registerDecideCommand(program: Command, context: CommandContext): void {
-  const { io } = context;
-  program
-    .command('decide')
-    .description(
-      "dry-run one call (nothing runs, nothing is recorded): against the named session's state on a deployment, else a fresh session; prints the Decision as JSON",
-    )
-    .option('--policy <path>', "policy file or directory (default: the deployment's policy)")
-    .option(CONFIG_FLAG, CONFIG_HELP)
-    .option('--db <file>', DB_HELP)
-    .option('--database-url <url>', DATABASE_URL_HELP)
-    .requiredOption(
-      '--call <json|@file>',
-      'the call: {"principal":{"agentId":..},"sessionId":..,"tool":{"server":..,"name":..},"args":{..}}',
-    )
-    .action(
-      async (options: {
-        policy?: string;
-        config?: string;
-        db?: string;
-        databaseUrl?: string;
-        call: string;
-      }) => {
-        let deployment: ReturnType<typeof resolveDeployment>;
-        try {
-          deployment = resolveDeployment({
-            ...(options.config !== undefined ? { config: options.config } : {}),
-            ...(options.db !== undefined ? { db: options.db } : {}),
-            ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
-            ...(options.policy !== undefined ? { policy: options.policy } : {}),
-          });
-        } catch (error) {
-          io.err(`reins decide: ${describeFully(error)}`);
-          context.exit(EXIT_ERROR);
-          return;
-        }
-        if (deployment.policy === undefined) {
-          io.err('reins decide: give --policy, or a configuration that names one (--config, REINS_CONFIG)');
-          context.exit(EXIT_ERROR);
-          return;
-        }
-        // only a deployment that was named or found has live sessions; bare defaults are not one
-        const onDeployment =
-          deployment.configFile !== undefined ||
-          options.db !== undefined ||
-          options.databaseUrl !== undefined;
-        context.exit(
-          await decide(
-            {
-              policy: deployment.policy,
-              call: options.call,
-              ...(onDeployment ? { store: deployment.store } : {}),
-            },
-            io,
-          ),
-        );
-      },
-    );
+/** `reins decide`'s options, as the command line gives them. */
+export interface DecideCommandOptions {
+  readonly policy?: string;
+  readonly config?: string;
+  readonly db?: string;
+  readonly databaseUrl?: string;
+  readonly call: string;
+}
+
+/** `reins decide`: on the deployment named or found, else on the policy given alone. */
+export async function runDecide(options: DecideCommandOptions, io: CliIo): Promise<number> {
+  let deployment: ReturnType<typeof resolveDeployment>;
+  try {
+    deployment = resolveDeployment({
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.db !== undefined ? { db: options.db } : {}),
+      ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
+      ...(options.policy !== undefined ? { policy: options.policy } : {}),
+    });
+  } catch (error) {
+    io.err(`reins decide: ${describeFully(error)}`);
+    return EXIT_ERROR;
+  }
+  if (deployment.policy === undefined) {
+    io.err('reins decide: give --policy, or a configuration that names one (--config, REINS_CONFIG)');
+    return EXIT_ERROR;
+  }
+  // only a deployment that was named or found has live sessions; bare defaults are not one
+  const onDeployment =
+    deployment.configFile !== undefined || options.db !== undefined || options.databaseUrl !== undefined;
+  return decide(
+    {
+      policy: deployment.policy,
+      call: options.call,
+      ...(onDeployment ? { store: deployment.store } : {}),
+    },
+    io,
+  );
 }

@@ -9,12 +9,10 @@
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import { describeError } from '../spec/errors.js';
 import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
-import type { CommandContext } from './command-context.js';
-import { type CliIo, DEMO_AUDIT_PATH, EXIT_ERROR } from './io.js';
+import { type CliIo, EXIT_ERROR } from './io.js';
 
 const DEMO_MODULE = new URL('../../examples/demo/dist/run-demo.js', import.meta.url);
 
@@ -55,20 +53,4 @@ async function loadDemo(): Promise<RunDemo> {
   const runDemo = (module as { runDemo?: unknown }).runDemo;
   if (typeof runDemo !== 'function') throw new Error(`\`${path}\` does not export runDemo`);
   return runDemo as RunDemo;
-}
-
-/** `reins demo`: the README's one command. */
-export function registerDemoCommand(program: Command, context: CommandContext): void {
-  program
-    .command('demo')
-    .description('run incident scenarios without and with Reins, and show the audit trail')
-    .option('--db <file>', "the demo's own SQLite audit log (not a deployment's)", DEMO_AUDIT_PATH)
-    .option(
-      '--checkpoint-keys <dir>',
-      'checkpoint key directory (default: REINS_CHECKPOINT_KEY(S), else .reins-keys/checkpoints beside .reins/)',
-    )
-    .option('--signing-key <file>', 'checkpoint key file instead, PKCS#8 PEM with mode 0600')
-    .action(async (options: DemoCommandOptions) => {
-      context.exit(await runDemoCommand(options, context.io));
-    });
 }

@@ -18,10 +18,11 @@ import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig } from '../spec/gateway-config.js';
 import { keySourceOf, type StoreOptions, stateDirectoryOf, storeOptionsOfConfig } from './audit-store.js';
-import { DEFAULT_AUDIT_PATH } from './io.js';
+import { CONFIG_ENV } from './command-context.js';
+import { type CliIo, DEFAULT_AUDIT_PATH, describeFully } from './io.js';
 import { TOKEN_ENV } from './operator-auth.js';
 
-export const CONFIG_ENV = 'REINS_CONFIG';
+export { CONFIG_ENV };
 export const CONFIG_FILE = 'reins.yaml';
 export const LOCK_FILE = 'reins.lock';
 
@@ -101,6 +102,26 @@ export function resolveDeployment(
     lock: lock ?? join(stateDirectoryOf(store), LOCK_FILE),
     ...(policy !== undefined ? { policy } : {}),
   };
+}
+
+/** The policy of the deployment a command is given or finds (cli/deployment); undefined after saying why not. */
+export function deploymentPolicy(
+  command: string,
+  options: { config?: string },
+  io: CliIo,
+): string[] | undefined {
+  try {
+    const { policy } = resolveDeployment({
+      ...(options.config !== undefined ? { config: options.config } : {}),
+    });
+    if (policy !== undefined) return [policy];
+    io.err(
+      `reins ${command}: give a policy path, or a configuration that names one (--config, ${CONFIG_ENV})`,
+    );
+  } catch (error) {
+    io.err(`reins ${command}: ${describeFully(error)}`);
+  }
+  return undefined;
 }
 
 /** An explicit `--db` or `--database-url` replaces the configuration's store; keys stay the configuration's. */

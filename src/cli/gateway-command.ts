@@ -6,8 +6,6 @@
  * `reins gateway` and `reins serve`: what cannot start is reported the same way by both, in full
  * (a configuration or policy problem is one file:line:column line each).
  */
-import type { Command } from 'commander';
-import type { CommandContext } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { startHttpGatewayProcess } from './gateway-process.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
@@ -76,18 +74,4 @@ export function waitForStop(stop?: AbortSignal): Promise<void> {
     process.once('SIGTERM', done);
     stop?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** `reins gateway`. */
-export function registerGatewayCommand(program: Command, context: CommandContext): void {
-  context
-    .onDeployment(
-      program
-        .command('gateway')
-        .description('run the MCP gateway for remote agents (Streamable HTTP, Reins credentials)'),
-      'config',
-    )
-    .action(async (options: { config: string }) => {
-      context.exit(await runHttpGateway(options, context.io));
-    });
 }

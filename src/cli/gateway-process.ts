@@ -7,18 +7,15 @@
  * the gateway. Each part is registered for closing as soon as it has started, and one `close()` stops
  * them in reverse order (the outcome of every call under way is on record before the stores close):
  * a part that cannot start closes the ones before it, and every exit of a command closes the same way.
- * One composition, so that the commands cannot drift apart.
+ * One composition, so that the commands cannot drift apart. What only some processes run loads when
+ * one does (`reins mcp` starts for every conversation of a desktop client): the HTTP front and the
+ * authenticator of remote agents, checkpoint publishers (and the OpenTelemetry exporter), tracing.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Authenticator } from '../auth/authenticator.js';
-import {
-  type CheckpointPublishConfig,
-  CheckpointPublisher,
-  checkpointTargets,
-} from '../export/checkpoint-publisher.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { CheckpointPublishConfig } from '../export/checkpoint-publisher.js';
 import { Gateway } from '../gateway/gateway.js';
-import { HttpGateway } from '../gateway/http-server.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
 import { Harness } from '../harness/harness.js';
@@ -300,8 +297,7 @@ async function openAudit(
   onClose: (step: CloseStep) => void,
   metrics: ReinsMetrics,
 ): Promise<AuditLog> {
-  const targets = checkpointTargets(plan.publish);
-  const publisher = targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
+  const publisher = await checkpointPublisherOf(plan.publish, log);
   if (publisher) onClose(() => publisher.close());
   const audit = await openWritableAuditLog(
     plan.storeOptions,
@@ -313,6 +309,15 @@ async function openAudit(
   );
   onClose(() => audit.close());
   return audit;
+}
+
+/** The publisher of the plan's targets, loaded only when there is one; none: undefined. */
+async function checkpointPublisherOf(publish: CheckpointPublishConfig, log: (line: string) => void) {
+  // any target named loads the publisher, which says what each one is (and refuses a bad one)
+  if (Object.values(publish).every((target) => target === undefined)) return undefined;
+  const { CheckpointPublisher, checkpointTargets } = await import('../export/checkpoint-publisher.js');
+  const targets = checkpointTargets(publish);
+  return targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
 }
 
 /** Every upstream, connected one after the other; their text is screened by the policy in force. */
@@ -352,6 +357,7 @@ const credentialCallers: CallerSource<CredentialCallers> = {
     // the first start of a deployment creates its default key directory; nothing else ever does.
     // Its signing key also issues the delegated credentials of `POST /v1/token` (gateway/token-exchange)
     const keys = credentialKeysOf(storeOptions, { log });
+    const { Authenticator } = await import('../auth/authenticator.js');
     const authenticator = await Authenticator.open({
       store: identity,
       audit,
@@ -378,6 +384,7 @@ export async function startHttpGatewayProcess(
 ): Promise<HttpGatewayProcess> {
   const running = await startGatewayProcess(httpGatewayPlan(config, directory), credentialCallers, log);
   try {
+    const { HttpGateway } = await import('../gateway/http-server.js');
     const http = new HttpGateway({
       gateway: running.gateway,
       harness: running.harness,

@@ -8,7 +8,6 @@
  * expired, a retired checkpoint key for good (decision 0011).
  */
 import { createPublicKey } from 'node:crypto';
-import type { Command } from 'commander';
 import { MAX_TOKEN_LIFETIME_MS } from '../identity/key-ring.js';
 import { createKeyDirectory, rotateKeyDirectory } from '../keys/key-directory.js';
 import {
@@ -21,13 +20,6 @@ import {
 import { describeError, ReinsError } from '../spec/errors.js';
 import { keyIdOf } from '../spec/key-id.js';
 import { keySourceOf, type StoreOptions } from './audit-store.js';
-import {
-  CHECKPOINT_KEYS_HELP,
-  type CommandContext,
-  CREDENTIAL_KEYS_FLAG,
-  CREDENTIAL_KEYS_HELP,
-} from './command-context.js';
-import type { DeploymentUse } from './deployment.js';
 import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 export type KeyCommandOptions = StoreOptions & { config?: string; purpose?: string };
@@ -103,37 +95,4 @@ export function showKeys(options: KeyCommandOptions, io: CliIo): number {
       io.out(publicKey.export({ format: 'pem', type: 'spki' }).toString().trimEnd());
     }
   });
-}
-
-/** `reins keys generate|rotate|show`. */
-export function registerKeyCommands(program: Command, context: CommandContext): void {
-  const { io } = context;
-  const keys = program
-    .command('keys')
-    .description('signing keys of credentials and checkpoints, kept apart from the store (docs/identity.md)');
-  const keyOptions = (command: Command, use: DeploymentUse) =>
-    context
-      .onDeployment(command, use)
-      .option(CREDENTIAL_KEYS_FLAG, CREDENTIAL_KEYS_HELP)
-      .option('--checkpoint-keys <dir>', CHECKPOINT_KEYS_HELP);
-  keyOptions(keys.command('generate'), 'start')
-    .description('create key directories (0700) with a new key (0600); refuses one that has a key')
-    .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
-    .action((options: KeyCommandOptions) => {
-      context.exit(generateKeys(options, io));
-    });
-  keyOptions(keys.command('rotate'), 'keys')
-    .description(
-      'sign with a new key; the old one verifies (credentials: until its tokens expire; checkpoints: for good)',
-    )
-    .requiredOption('--purpose <purpose>', 'credentials or checkpoints')
-    .action((options: KeyCommandOptions) => {
-      context.exit(rotateKeys(options, io));
-    });
-  keyOptions(keys.command('show'), 'keys')
-    .description('key ids and public keys (nothing secret)')
-    .option('--purpose <purpose>', 'credentials or checkpoints (default: both)')
-    .action((options: KeyCommandOptions) => {
-      context.exit(showKeys(options, io));
-    });
 }

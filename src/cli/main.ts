@@ -1,33 +1,35 @@
 /**
  * @module cli/main
- * The `reins` command line. Each command group registers itself from its own module
+ * The `reins` command line. Each command group registers itself from its own module in commands/
  * (`registerAuditCommands`, ...); this file builds the program, resolves the deployment a command acts
  * on before its action runs, and turns errors into exit codes. `runCli` never calls process.exit, so
- * tests can run it in-process.
+ * tests can run it in-process. Building the tree loads only commander (`reins --help` answers at once,
+ * and a desktop client starts `reins mcp` for every conversation): each action imports what it needs
+ * when it runs, and so does the resolution of the deployment.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../spec/errors.js';
-import { registerAgentCommands } from './agent-commands.js';
-import { registerAuditCommands } from './audit-commands.js';
-import { registerBackupCommands } from './backup-commands.js';
 import { CONFIG_FLAG, CONFIG_HELP, type CommandContext } from './command-context.js';
-import { registerComplianceCommands } from './compliance-command.js';
-import { registerDecideCommand } from './decide-command.js';
-import { registerDemoCommand } from './demo-command.js';
-import { type DeploymentUse, deploymentOptionValues } from './deployment.js';
-import { registerGatewayCommand } from './gateway-command.js';
+import { registerAgentCommands } from './commands/agents.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerBackupCommands } from './commands/backup.js';
+import { registerComplianceCommands } from './commands/compliance.js';
+import { registerDecideCommand } from './commands/decide.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerGatewayCommand } from './commands/gateway.js';
+import { registerKeyCommands } from './commands/keys.js';
+import { registerMcpCommand } from './commands/mcp.js';
+import { registerOversightCommands } from './commands/oversight.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerPostureCommand } from './commands/posture.js';
+import { registerReplayCommand } from './commands/replay.js';
+import { registerRollbackCommand } from './commands/rollback.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerToolsCommands } from './commands/tools.js';
+import { registerUserCommands } from './commands/users.js';
+import type { DeploymentUse } from './deployment.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
-import { registerKeyCommands } from './key-commands.js';
-import { registerMcpCommand } from './mcp-command.js';
-import { registerOversightCommands } from './oversight-commands.js';
-import { registerPolicyCommands } from './policy-commands.js';
-import { registerPostureCommand } from './posture-command.js';
-import { registerReplayCommand } from './replay-command.js';
-import { registerRollbackCommand } from './rollback-command.js';
-import { registerServeCommand } from './serve-command.js';
-import { registerToolsCommands } from './tools-commands.js';
-import { registerUserCommands } from './user-commands.js';
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -96,9 +98,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
  */
 function deploymentResolution(program: Command, io: CliIo): CommandContext['onDeployment'] {
   const uses = new WeakMap<Command, DeploymentUse>();
-  program.hook('preAction', (_program, action) => {
+  program.hook('preAction', async (_program, action) => {
     const use = uses.get(action);
     if (use === undefined) return;
+    const { deploymentOptionValues } = await import('./deployment.js');
     try {
       for (const [key, value] of Object.entries(deploymentOptionValues(use, action.opts())))
         action.setOptionValue(key, value);

@@ -21,7 +21,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { type Command, Option } from 'commander';
 import { AgentStanding } from '../auth/agent-standing.js';
 import { parseEnvOptions } from '../gateway/upstream-env.js';
 import type { Harness } from '../harness/harness.js';
@@ -36,13 +35,6 @@ import type { CallCredential, StandingSubject } from '../spec/standing.js';
 import type { Principal } from '../spec/tool-call.js';
 import { openIdentityStore, type StoreOptions } from './audit-store.js';
 import {
-  CHECKPOINT_KEYS_HELP,
-  type CommandContext,
-  DATABASE_URL_HELP,
-  DB_HELP,
-  LOCK_HELP,
-} from './command-context.js';
-import {
   type CallerSource,
   type Callers,
   type GatewayPlan,
@@ -51,7 +43,6 @@ import {
   traceExportIn,
 } from './gateway-process.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
-import { durationMilliseconds } from './option-values.js';
 import { type ProcessLifetime, watchProcessLifetime } from './process-lifetime.js';
 
 export interface McpOptions extends StoreOptions {
@@ -239,67 +230,22 @@ function reportStanding(
   });
 }
 
-/** `reins mcp`. */
-export function registerMcpCommand(program: Command, context: CommandContext): void {
-  const { io } = context;
-  context
-    .onDeployment(
-      program
-        .command('mcp')
-        .description(
-          'run as a local MCP server (stdio) in front of one upstream: reins mcp --agent a --policy p.yaml -- <command...>',
-        ),
-      'start',
-    )
-    .requiredOption('--agent <id>', 'the registered agent this client acts as')
-    .option('--policy <path>', "policy file or directory, hot-reloaded (default: the deployment's policy)")
-    .option('--name <upstream>', 'name of the upstream in policies (tools are <name>/<tool>)', 'local')
-    .option('--db <file>', DB_HELP)
-    .option('--database-url <url>', DATABASE_URL_HELP)
-    .option(
-      '--call-timeout <duration>',
-      'how long the upstream may take per call: 30s, 2m, ... or milliseconds',
-      durationMilliseconds,
-      '60000',
-    )
-    .option(
-      '--approval-timeout <duration>',
-      'how long a held call waits for human approval: 5m, 1h, ... or milliseconds',
-      durationMilliseconds,
-      '300000',
-    )
-    .option('--lock <file>', `${LOCK_HELP}; commit it`)
-    .option('--checkpoint-keys <dir>', CHECKPOINT_KEYS_HELP)
-    .option(
-      '--publish-checkpoints <dir>',
-      'append every signed checkpoint to <dir>/checkpoints.jsonl, outside the database (verify with `reins audit verify --checkpoints`)',
-    )
-    .option('--publish-checkpoints-webhook <url>', 'POST every signed checkpoint to this URL')
-    .option(
-      '--env <NAME|NAME=value>',
-      "the upstream gets PATH, HOME and the locale, not Reins' environment: pass NAME on, or set NAME=value (repeatable; never REINS_*)",
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
-    .addOption(
-      new Option(
-        '--durability <mode>',
-        "SQLite audit commits: causal = intents fsync'd before the tool runs, outcomes right after, before the session's next decision (decision 0028); full = every commit fsync'd before the call goes on; process = no fsync each (survives a crash of Reins only; decision 0010); default: the configuration's, else causal",
-      ).choices(['causal', 'full', 'process']),
-    )
-    .argument('<command...>', 'the upstream MCP server to spawn, after `--`')
-    .action(async (command: string[], options: Omit<McpOptions, 'policy'> & { policy?: string }) => {
-      if (options.policy === undefined) {
-        io.err('reins mcp: give --policy <path>, or a configuration that names one (--config, REINS_CONFIG)');
-        context.exit(EXIT_ERROR);
-        return;
-      }
-      // the lock's directory (beside the store, or where the configuration says) may not exist yet
-      mkdirSync(dirname(options.lock), { recursive: true, mode: 0o700 });
-      const publication = configuredPublication(options, io);
-      context.exit(
-        await runStdioGateway({ ...options, ...publication, policy: options.policy }, command, io),
-      );
-    });
+/** `reins mcp`'s options, as the command line gives them (the policy may be missing). */
+export type McpCommandOptions = Omit<McpOptions, 'policy'> & {
+  readonly policy?: string;
+  readonly checkpointPublication?: AuditCheckpointsConfig['publish'];
+};
+
+/** `reins mcp`: serves until its client goes; resolves to the exit code. */
+export async function runMcp(command: string[], options: McpCommandOptions, io: CliIo): Promise<number> {
+  if (options.policy === undefined) {
+    io.err('reins mcp: give --policy <path>, or a configuration that names one (--config, REINS_CONFIG)');
+    return EXIT_ERROR;
+  }
+  // the lock's directory (beside the store, or where the configuration says) may not exist yet
+  mkdirSync(dirname(options.lock), { recursive: true, mode: 0o700 });
+  const publication = configuredPublication(options, io);
+  return runStdioGateway({ ...options, ...publication, policy: options.policy }, command, io);
 }
 
 /**

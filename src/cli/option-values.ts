@@ -2,19 +2,13 @@
  * @module cli/option-values
  * Parsers for numeric and duration options, given to commander so that a bad value is refused before
  * anything runs, with what was given and what is accepted (`--ttl abc` used to end in "got NaN"; an
- * `audit query --effect nonsense` matched nothing, `--from 86` meant 1986).
+ * `audit query --effect nonsense` matched nothing, `--from 86` meant 1986). Every command line builds
+ * these options, `reins --help` included, so this module loads no schema library: the vocabulary of
+ * `--effect` and `--kind` is written out here, and option-values.test.ts holds it to spec's schemas.
  */
 import { InvalidArgumentError } from 'commander';
-import {
-  type AuditEventV1,
-  AuditEventV1Schema,
-  CREDENTIAL_REJECTED_EFFECT,
-  OutcomeSchema,
-  RESTORE_EFFECT,
-  ToolPinningEventSchema,
-} from '../spec/audit-event.js';
-import { parseDuration } from '../spec/duration.js';
-import { EffectSchema } from '../spec/policy-document.js';
+import type { AuditEventV1 } from '../spec/audit-event.js';
+import { parseDuration } from '../spec/duration-text.js';
 
 const WHOLE = /^\d+$/;
 
@@ -52,19 +46,30 @@ export function durationMilliseconds(value: string): string {
   return String(ms);
 }
 
-/** What `audit query --effect` can match: the fixed effects of each kind of record, or an operator action. */
-const FIXED_EFFECTS = [
-  { values: EffectSchema.options, of: 'intents' },
-  { values: OutcomeSchema.options, of: 'outcomes' },
-  { values: ToolPinningEventSchema.shape.status.options, of: 'tool pinning' },
-  { values: [CREDENTIAL_REJECTED_EFFECT], of: 'refused credentials' },
-  { values: [RESTORE_EFFECT], of: 'restores' },
+/**
+ * What `audit query --effect` can match: the fixed effects of each kind of record (spec's EffectSchema,
+ * OutcomeSchema, the tool pinning status, CREDENTIAL_REJECTED_EFFECT, RESTORE_EFFECT), or an operator action.
+ */
+export const FIXED_EFFECTS = [
+  { values: ['allow', 'deny', 'approve'], of: 'intents' },
+  { values: ['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned'], of: 'outcomes' },
+  { values: ['pinned', 'quarantined', 'refused'], of: 'tool pinning' },
+  { values: ['rejected'], of: 'refused credentials' },
+  { values: ['restored'], of: 'restores' },
 ] as const;
 /** Operator actions are dotted verbs (`approval.approve`, `policy.reload-rejected`), an open set. */
 const OPERATOR_ACTION = /^[a-z][a-z-]*(\.[a-z][a-z-]*)+$/;
 
 const KNOWN_EFFECTS = `${FIXED_EFFECTS.map(({ values, of }) => `${values.join(', ')} (${of})`).join('; ')}; or an operator action such as approval.approve`;
-const AUDIT_KINDS = AuditEventV1Schema.options.map((option) => option.shape.kind.value);
+/** The kinds of audit record, in the order of spec's AuditEventV1Schema. */
+export const AUDIT_KINDS: readonly AuditEventV1['kind'][] = [
+  'call-intent',
+  'call-outcome',
+  'credential-rejected',
+  'tool-pinning',
+  'operator-action',
+  'restore',
+];
 
 /** For `--help`: what `--effect` and `--kind` accept. */
 export const AUDIT_EFFECT_HELP = KNOWN_EFFECTS;

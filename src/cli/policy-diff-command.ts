@@ -15,7 +15,8 @@ import { formatProblem } from '../policy/policy-problem.js';
 import type { PreparedPolicy } from '../policy/prepared-policy.js';
 import { describeError } from '../spec/errors.js';
 import { openReadableAuditLog, type StoreOptions, storeOfLog } from './audit-store.js';
-import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
+import { resolveDeployment } from './deployment.js';
+import { type CliIo, describeFully, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export interface PolicyDiffOptions {
   readonly base: string;
@@ -28,6 +29,53 @@ export interface PolicyDiffOptions {
   readonly json?: boolean;
   /** Accept a base that does not reproduce the record (exit by the changes alone). */
   readonly allowDrift?: boolean;
+}
+
+/** `reins policy diff`'s options, as the command line gives them. */
+export interface PolicyDiffCommandOptions {
+  readonly base?: string;
+  readonly candidate: string;
+  readonly traffic?: string;
+  readonly config?: string;
+  readonly examples: number;
+  readonly json?: boolean;
+  readonly allowDrift?: boolean;
+}
+
+/** `reins policy diff`: the policies and the traffic of the deployment, unless given. */
+export async function runPolicyDiff(options: PolicyDiffCommandOptions, io: CliIo): Promise<number> {
+  let deployment: ReturnType<typeof resolveDeployment>;
+  try {
+    deployment = resolveDeployment({
+      ...(options.config !== undefined ? { config: options.config } : {}),
+      ...(options.base !== undefined ? { policy: options.base } : {}),
+    });
+  } catch (error) {
+    io.err(`reins policy diff: ${describeFully(error)}`);
+    return EXIT_ERROR;
+  }
+  if (deployment.policy === undefined) {
+    io.err('reins policy diff: give --base, or a configuration that names the policy in force (--config)');
+    return EXIT_ERROR;
+  }
+  if (options.traffic === undefined && deployment.configFile === undefined) {
+    io.err(
+      'reins policy diff: give --traffic, or the deployment whose log to replay (--config, REINS_CONFIG)',
+    );
+    return EXIT_ERROR;
+  }
+  return policyDiff(
+    {
+      base: deployment.policy,
+      candidate: options.candidate,
+      ...(options.traffic !== undefined ? { traffic: options.traffic } : {}),
+      examples: options.examples,
+      json: options.json === true,
+      allowDrift: options.allowDrift === true,
+    },
+    deployment.store,
+    io,
+  );
 }
 
 export async function policyDiff(

@@ -8,7 +8,6 @@
  * same report for the control API (`GET /v1/posture`) from a running deployment's stores.
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { scorePosture } from '../inspect/posture.js';
 import { formatPostureMarkdown, formatPostureText } from '../inspect/posture-format.js';
 import { readPostureLog } from '../inspect/posture-log.js';
@@ -29,10 +28,9 @@ import {
   storeOptionsOfConfig,
   verificationKey,
 } from './audit-store.js';
-import type { CommandContext } from './command-context.js';
 import { checkpointPublication } from './compliance-sources.js';
 import { loadConfigOrThrow } from './deployment.js';
-import { EXIT_ERROR, EXIT_OK } from './io.js';
+import { type CliIo, EXIT_ERROR, EXIT_OK } from './io.js';
 
 const FORMATS = ['text', 'json', 'markdown'] as const;
 type Format = (typeof FORMATS)[number];
@@ -155,7 +153,7 @@ async function readStores(
   }
 }
 
-export async function runPosture(options: PostureOptions, io: CommandContext['io']): Promise<number> {
+export async function runPosture(options: PostureOptions, io: CliIo): Promise<number> {
   if (!(FORMATS as readonly string[]).includes(options.format)) {
     io.err(`reins posture: --format must be text, json or markdown, got \`${options.format}\``);
     return EXIT_ERROR;
@@ -174,22 +172,4 @@ function render(report: PostureReport, format: Format): string {
   if (format === 'json') return JSON.stringify(report, null, 2);
   if (format === 'markdown') return formatPostureMarkdown(report);
   return formatPostureText(report);
-}
-
-/** `reins posture`. */
-export function registerPostureCommand(program: Command, context: CommandContext): void {
-  context
-    .onDeployment(
-      program
-        .command('posture')
-        .description(
-          'score the deployment and its agents 0-25 over the five primitives, with the evidence for each point and the fix for each missing one',
-        ),
-      'config',
-    )
-    .option('--agent <id>', 'score only this agent (and the deployment)')
-    .option('--format <format>', 'text, json or markdown', 'text')
-    .action(async (options: PostureOptions) => {
-      context.exit(await runPosture(options, context.io));
-    });
 }

@@ -12,7 +12,6 @@
  */
 
 import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import type { Command } from 'commander';
 import { readTraffic } from '../inspect/recorded-traffic-reader.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { monitorResponder } from '../oversight/monitor-response.js';
@@ -37,7 +36,6 @@ import {
   type StoreOptions,
   storeOfLog,
 } from './audit-store.js';
-import type { CommandContext } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export interface ReplayCommandOptions {
@@ -252,32 +250,4 @@ async function replayAuditLog(source: string, options: ReplayCommandOptions, io:
     `replayed ${lines.length} recorded calls: allow ${counts.allow}, approve ${counts.approve}, deny ${counts.deny}; ${counts.changed} decided differently from the record`,
   );
   return problems > 0 ? EXIT_FAILED : EXIT_OK;
-}
-
-/** `reins replay`. */
-export function registerReplayCommand(program: Command, context: CommandContext): void {
-  program
-    .command('replay')
-    .description(
-      'run recorded traces through the pipeline with a policy and write one decision per tool call (JSON Lines)',
-    )
-    .argument(
-      '<source>',
-      'traces directory (agentdojo, openai), or an audit log: SQLite file or postgres:// URL (audit-log)',
-    )
-    .requiredOption('--format <format>', 'agentdojo, openai or audit-log')
-    .requiredOption(
-      '--policy <path>',
-      'policy file or directory; a directory with <environment>.yaml files picks one per environment',
-    )
-    .requiredOption('--out <file>', 'decisions file to write: {"trace","index","decision"} per line')
-    .option('--concurrency <n>', 'traces replayed at once', '8')
-    .option('--explain', 'add the tool and, for flagged calls, the reasons to each line')
-    .option(
-      '--db <file>',
-      "keep the replay's audit log (intents with argument provenance, outcomes) in this new SQLite file; default: in memory, discarded",
-    )
-    .action(async (source: string, options: ReplayCommandOptions) => {
-      context.exit(await runReplay(source, options, context.io));
-    });
 }

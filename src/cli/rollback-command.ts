@@ -6,7 +6,6 @@
  * same upstreams the agent used, and acts as the operator whose user token it is given (admin, or a
  * role the policy's `rollback.operators` names). `--dry-run` shows the plan and changes nothing.
  */
-import type { Command } from 'commander';
 import { mayRollBack } from '../api/users.js';
 import { loadPolicy } from '../loader/policy-files.js';
 import { formatProblem } from '../policy/policy-problem.js';
@@ -24,7 +23,6 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { Actor } from '../spec/oversight.js';
 import { storeOptionsOfConfig } from './audit-store.js';
-import { type CommandContext, withOperator } from './command-context.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { startInProcessGateway } from './gateway-process.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
@@ -32,7 +30,7 @@ import { exitCodeOf, OperatorRefused, requireOperatorToken, userOfToken } from '
 import type { ActorOptions } from './oversight-commands.js';
 import { openUserStore } from './user-commands.js';
 
-interface RollbackCommandOptions extends ActorOptions {
+export interface RollbackCommandOptions extends ActorOptions {
   readonly config: string;
   readonly session: string;
   readonly to?: string;
@@ -40,27 +38,6 @@ interface RollbackCommandOptions extends ActorOptions {
   readonly force?: boolean;
   readonly reason?: string;
   readonly format: string;
-}
-
-export function registerRollbackCommand(program: Command, context: CommandContext): void {
-  context
-    .onDeployment(
-      withOperator(
-        program
-          .command('rollback')
-          .description(
-            "undo what an agent session did: each call's compensation, newest first, through the gateway's pipeline and upstreams",
-          ),
-      ),
-      'config',
-    )
-    .requiredOption('--session <id>', 'the session to roll back')
-    .option('--to <decision-id>', 'keep this call and undo everything after it')
-    .option('--dry-run', 'show what would be undone, and conflicts; change nothing')
-    .option('--force', 'undo even where other sessions changed the same resources since (overwrites them)')
-    .option('--reason <text>', 'why, for the record (required unless --dry-run)')
-    .option('--format <format>', 'text or json', 'text')
-    .action(async (options: RollbackCommandOptions) => context.exit(await runRollback(options, context.io)));
 }
 
 export async function runRollback(options: RollbackCommandOptions, io: CliIo): Promise<number> {

@@ -8,13 +8,11 @@
  * on the control plane run through this process's gateway: its upstreams, its harness, the policy in
  * force and the store's leases (one rollback of a session at a time, across processes).
  */
-import type { Command } from 'commander';
 import { createControlApi } from '../api/control-api.js';
 import { listenControlApi } from '../api/control-server.js';
 import { StoreOversight } from '../oversight/store-oversight.js';
 import { rollbackService } from '../rollback/rollback-service.js';
 import { describeStore, verificationKey } from './audit-store.js';
-import type { CommandContext } from './command-context.js';
 import { scheduleCompliance } from './compliance-schedule.js';
 import { loadConfigOrThrow } from './deployment.js';
 import { runServing } from './gateway-command.js';
@@ -112,20 +110,4 @@ export function runServe(options: { config: string }, io: CliIo, stop?: AbortSig
     io,
     stop,
   );
-}
-
-/** `reins serve`. */
-export function registerServeCommand(program: Command, context: CommandContext): void {
-  context
-    .onDeployment(
-      program
-        .command('serve')
-        .description(
-          'run the MCP gateway, the control-plane API and the web console in one process (reins.yaml with an optional `control:` section)',
-        ),
-      'config',
-    )
-    .action(async (options: { config: string }) => {
-      context.exit(await runServe(options, context.io));
-    });
 }

@@ -6,10 +6,8 @@
  * (`--lock`, else the configuration's, else `reins.lock` beside the store: cli/deployment).
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { describeError } from '../spec/errors.js';
-import { type CommandContext, LOCK_HELP } from './command-context.js';
 import { type CliIo, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './io.js';
 
 export function listTools(options: { lock: string }, io: CliIo): number {
@@ -59,26 +57,4 @@ export function approveTool(key: string, options: { lock: string; by: string }, 
     io.err(`reins tools: ${describeError(error)}`);
     return EXIT_ERROR;
   }
-}
-
-/** `reins tools list|approve`. */
-export function registerToolsCommands(program: Command, context: CommandContext): void {
-  const { io } = context;
-  const tools = program.command('tools').description('tool definition pins (reins.lock) and quarantine');
-  context
-    .onDeployment(tools.command('list'), 'lock')
-    .description('pinned and quarantined tools; exits 1 when any is in quarantine')
-    .option('--lock <file>', LOCK_HELP)
-    .action((options: { lock: string }) => {
-      context.exit(listTools(options, io));
-    });
-  context
-    .onDeployment(tools.command('approve'), 'lock')
-    .description('re-approve a quarantined tool after reviewing its definition')
-    .argument('<tool>', '<upstream>/<name>, as `reins tools list` shows it')
-    .requiredOption('--by <human>', 'who reviewed it')
-    .option('--lock <file>', LOCK_HELP)
-    .action((key: string, options: { lock: string; by: string }) => {
-      context.exit(approveTool(key, options, io));
-    });
 }

@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
 import { actorOf } from '../api/caller.js';
 import { createUser, hashUserToken, holdsRole, newUserToken, type UserStore } from '../api/users.js';
 import { describeError, ReinsError } from '../spec/errors.js';
@@ -16,7 +15,6 @@ import type { Actor } from '../spec/oversight.js';
 import { PostgresUserStore } from '../store/postgres/postgres-user-store.js';
 import { SqliteUserStore } from '../store/sqlite/sqlite-user-store.js';
 import { databaseUrlOf, openWritableAuditLog, type StoreOptions } from './audit-store.js';
-import { type CommandContext, storeOptions } from './command-context.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, EXIT_OK } from './io.js';
 import {
   authenticateOperator,
@@ -177,42 +175,4 @@ export function rotateUserToken(id: string, options: UserStoreOptions, io: CliIo
     io.out(token);
     return EXIT_OK;
   });
-}
-
-/** `reins users create|list|delete|rotate-token`. */
-export function registerUserCommands(program: Command, context: CommandContext): void {
-  const { io } = context;
-  const users = program.command('users').description('humans who use the control plane and the console');
-  const userTokenOption = (command: Command) =>
-    command.option(
-      '--token-file <path>',
-      "file with an admin's user API token (default: REINS_TOKEN; not needed for the first user)",
-    );
-  userTokenOption(storeOptions(context, users.command('create'), 'first-user'))
-    .description('create a user and print their API token (shown once)')
-    .argument('<id>', 'e.g. an e-mail address')
-    .requiredOption(
-      '--role <role>',
-      'viewer, approver or admin, or a role the policy names (repeatable)',
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
-    .action(async (id: string, options: UserStoreOptions & { role: string[] }) =>
-      context.exit(await createUserCommand(id, options, io)),
-    );
-  storeOptions(context, users.command('list'))
-    .description('list users and their roles')
-    .option('--format <format>', 'text or json', 'text')
-    .action(async (options: UserStoreOptions & { format: string }) =>
-      context.exit(await listUsers(options, io)),
-    );
-  userTokenOption(storeOptions(context, users.command('delete')))
-    .description('delete a user (their token and console sessions stop working)')
-    .argument('<id>')
-    .action(async (id: string, options: UserStoreOptions) => context.exit(await deleteUser(id, options, io)));
-  userTokenOption(storeOptions(context, users.command('rotate-token')))
-    .description("replace a user's API token (printed once)")
-    .argument('<id>')
-    .action(async (id: string, options: UserStoreOptions) =>
-      context.exit(await rotateUserToken(id, options, io)),
-    );
 }

@@ -1,21 +1,12 @@
 /**
  * @module spec/duration
- * Durations as written in policy files (`90s`, `15m`, `24h`, `7d`) and their conversion to milliseconds.
+ * Durations as written in policy files (`90s`, `15m`, `24h`, `7d`) and their conversion to milliseconds
+ * (the grammar itself is spec/duration-text, which loads without zod).
  */
 import { z } from 'zod';
+import { parseDuration } from './duration-text.js';
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
-
-/** Parses `15m` into 900000; returns undefined for anything that is not a positive duration. */
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION_PATTERN.exec(text);
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const unit = match[2] as keyof typeof UNIT_MS;
-  const ms = amount * UNIT_MS[unit];
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
-}
+export { parseDuration };
 
 /** A duration string, validated and turned into milliseconds. */
 export const DurationSchema = z.string().transform((text, context) => {

@@ -1,0 +1,180 @@
+/**
+ * @module test/cli-startup.test
+ * Finding (issue 20): `reins --help` loaded every command's modules (the MCP SDK, SQLite and
+ * PostgreSQL, OpenTelemetry, hono, ...) before printing a line, and so did `reins policy check` in CI
+ * and `reins mcp`, which a desktop client starts for every conversation. The command tree is built from
+ * commander alone and each action loads what it needs when it runs. This guards that structure, not a
+ * timing: the built CLI runs with a recorder (test/support/module-recorder.mjs) that lists every module
+ * the process loads, and each command must load nothing it does not use.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/reins.js');
+const RECORDER = join(ROOT, 'test/support/module-recorder.mjs');
+const DIST = join(ROOT, 'dist');
+const EVERYTHING = createRequire(import.meta.url).resolve(
+  '@modelcontextprotocol/server-everything/dist/index.js',
+);
+const POLICY = `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: startup }
+tools:
+  - { server: everything, name: "*", risk: low, effects: [read] }
+rules:
+  - { id: everything, effect: allow, tool: { server: everything }, reason: test server }
+`;
+
+/** What the command tree may load: commander, and Reins' own tree (cli/main, cli/commands, ...). */
+const TREE_PACKAGES = ['commander'];
+const TREE_MODULES = [
+  /^cli\/(main|command-context|io|option-values)\.js$/,
+  /^cli\/commands\/[a-z-]+\.js$/,
+  /^spec\/(errors|duration-text)\.js$/,
+];
+/** Packages of stores, the MCP SDK, telemetry, HTTP and sign-in: none is needed to check a policy. */
+const NOT_FOR_POLICY_CHECK = [
+  /^better-sqlite3$/,
+  /^pg(-.*)?$/,
+  /^@modelcontextprotocol\//,
+  /^@opentelemetry\//,
+  /^prom-client$/,
+  /^(hono|@hono\/.*)$/,
+  /^jose$/,
+  /^openid-client$/,
+  /^ajv$/,
+];
+/** `reins mcp` serves stdio from SQLite or PostgreSQL: no HTTP, no control plane, no OTLP exporter unless configured. */
+const NOT_FOR_MCP = [/^pg(-.*)?$/, /^(hono|@hono\/.*)$/, /^openid-client$/, /^@opentelemetry\/(?!api$)/];
+/** The control plane (api/, but for the user tokens operators act with), the OTLP exporter, the HTTP front. */
+const NOT_FOR_MCP_MODULES = [
+  /^api\/(?!users\.js$)/,
+  /^export\/otel-export\.js$/,
+  /^gateway\/http-server\.js$/,
+];
+
+let directory: string;
+
+beforeAll(() => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-cli-startup-'));
+  writeFileSync(join(directory, 'policy.yaml'), POLICY);
+});
+
+afterAll(() => {
+  if (directory) rmSync(directory, { recursive: true, force: true });
+});
+
+interface Loaded {
+  /** npm packages, by name (`@scope/name`). */
+  readonly packages: Set<string>;
+  /** Reins' own modules, relative to dist/ (`cli/main.js`). */
+  readonly modules: Set<string>;
+}
+
+/** The packages and Reins modules in a recorder's log. */
+function loadedIn(log: string): Loaded {
+  const packages = new Set<string>();
+  const modules = new Set<string>();
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const path = line.startsWith('file:') ? fileURLToPath(line) : line;
+    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+    if (inPackage) packages.add(inPackage[1] as string);
+    else if (path.startsWith(`${DIST}/`)) modules.add(path.slice(DIST.length + 1));
+  }
+  return { packages, modules };
+}
+
+/** Never a shared database or a deployment from the developer's environment. */
+function cleanEnv(): Record<string, string> {
+  return { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '', REINS_CONFIG: '' };
+}
+
+/** A new log for the recorder, and the environment that names it. */
+function recorded(): { log: string; env: Record<string, string> } {
+  const log = join(directory, `modules-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  return { log, env: { ...cleanEnv(), REINS_TEST_MODULE_LOG: log } };
+}
+
+/** Runs `reins <args>` with the recorder; returns its output and what it loaded. */
+function reinsLoading(...args: string[]): { status: number | null; stdout: string; loaded: Loaded } {
+  const { log, env } = recorded();
+  const run = spawnSync(process.execPath, ['--import', RECORDER, BIN, ...args], {
+    cwd: directory,
+    env,
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`reins ${args.join(' ')}: exit ${run.status}\n${run.stderr}`);
+  return { status: run.status, stdout: run.stdout, loaded: loadedIn(log) };
+}
+
+function matching(names: Iterable<string>, patterns: readonly RegExp[]): string[] {
+  return [...names].filter((name) => patterns.some((pattern) => pattern.test(name))).sort();
+}
+
+describe('what starting reins loads', () => {
+  it('`reins --help` builds the command tree from commander alone', () => {
+    const { stdout, loaded } = reinsLoading('--help');
+    expect(stdout).toContain('Usage: reins');
+    expect(stdout).toContain('mcp [options] <command...>');
+    expect([...loaded.packages].sort()).toEqual(TREE_PACKAGES);
+    const outside = [...loaded.modules].filter((module) => !TREE_MODULES.some((tree) => tree.test(module)));
+    expect(outside, 'modules of actions loaded while building the tree').toEqual([]);
+    expect(loaded.modules).toContain('cli/commands/mcp.js');
+  }, 60_000);
+
+  it('`reins policy check <file>` loads the policy compiler, and no store, SDK, telemetry or HTTP', () => {
+    const { stdout, loaded } = reinsLoading('policy', 'check', join(ROOT, 'examples/gateway/policy.yaml'));
+    expect(stdout).toMatch(/^ok: .*policy\.yaml: \d+ rules/);
+    // the recorder sees ES modules and CommonJS ones alike (zod is ESM, yaml CommonJS)
+    expect(loaded.packages).toContain('zod');
+    expect(loaded.packages).toContain('yaml');
+    expect(matching(loaded.packages, NOT_FOR_POLICY_CHECK)).toEqual([]);
+    expect(matching(loaded.modules, [/^(store|gateway|harness|telemetry|api|export)\//])).toEqual([]);
+    expect(matching(loaded.modules, [/^cli\/(deployment|audit-store|gateway-process)\.js$/])).toEqual([]);
+  }, 60_000);
+
+  it('`reins mcp` serves stdio without the HTTP front, PostgreSQL, the control plane or an OTLP exporter', async () => {
+    const db = join(directory, 'reins.db');
+    const created = spawnSync(
+      process.execPath,
+      [BIN, 'agents', 'create', 'desk', '--owner', 'o@example.com', '--scopes', 'everything/*', '--db', db],
+      { cwd: directory, env: cleanEnv(), encoding: 'utf8' },
+    );
+    expect(created.status, created.stderr).toBe(0);
+    const { log, env } = recorded();
+    const mcp = ['mcp', '--agent', 'desk', '--policy', join(directory, 'policy.yaml'), '--db', db];
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ['--import', RECORDER, BIN, ...mcp, '--name', 'everything', '--', process.execPath, EVERYTHING],
+      cwd: directory,
+      env,
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'cli-startup-test', version: '0.1.0' });
+    try {
+      await client.connect(transport);
+      const { tools } = await client.listTools();
+      expect(tools.length).toBeGreaterThan(0);
+    } finally {
+      // waits for reins to exit: its recorder writes the CommonJS modules at exit
+      await client.close();
+    }
+    const loaded = loadedIn(log);
+    expect(loaded.packages).toContain('@modelcontextprotocol/sdk');
+    expect(loaded.packages).toContain('better-sqlite3');
+    expect(matching(loaded.packages, NOT_FOR_MCP)).toEqual([]);
+    expect(matching(loaded.modules, NOT_FOR_MCP_MODULES)).toEqual([]);
+    // and no other command's actions
+    expect(matching(loaded.modules, [/^cli\/(audit|agent|user|backup|oversight)-commands\.js$/])).toEqual([]);
+  }, 120_000);
+});
