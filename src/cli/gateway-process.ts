@@ -129,6 +129,7 @@ export async function startGatewayProcess<C extends Callers>(
   const { ReinsMetrics } = await import('../telemetry/metrics.js');
   const metrics = new ReinsMetrics();
   const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
+  let upstreamsStarting: Promise<Upstream[]> | undefined;
   try {
     // first started, last closed: the spans of the calls ended while closing are exported too
     const tracing =
@@ -142,11 +143,15 @@ export async function startGatewayProcess<C extends Callers>(
     const policy = new PolicyStatusTracker(plan.policy, log);
     onClose(() => policy.stop());
     const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;
+    // once the policy is loaded (and a stdio client's agent checked), the upstreams start while the
+    // stores open: nothing reaches them before the gateway serves, and a failure below stops them
+    upstreamsStarting = connectUpstreams(plan, policy, log, onClose);
+    upstreamsStarting.catch(() => {}); // awaited below, or before closing
     const audit = await openAudit(plan, log, onClose, metrics);
     // reloads are chained with the calls they decide; recording stops before the log closes
     onClose(policy.reloads.recordTo(audit));
     const callers = early ?? (await (callerSource as OpenedAfterAudit<C>).openAfterAudit(opening, audit));
-    const upstreams = await connectUpstreams(plan, policy, log, onClose);
+    const upstreams = await upstreamsStarting;
     // held calls become durable approval requests, decided from any process on the store
     const oversight = await wireOversight(plan.storeOptions, {
       approvalTimeoutMs: plan.approvalTimeoutMs,
@@ -210,6 +215,8 @@ export async function startGatewayProcess<C extends Callers>(
       close,
     };
   } catch (error) {
+    // an upstream still starting registers its close step once it has started: wait for it
+    await upstreamsStarting?.catch(() => {});
     await close();
     throw error;
   }
