@@ -187,7 +187,7 @@ describe('provenance tracking and rollback (configuration)', () => {
     const leaky = `${MAIL_TOOLS}redaction: { outputs: { secret: allow } }\n`;
     expect(result(input(leaky), 'logs.redaction').points).toBe(0);
     const loose = input(MAIL_TOOLS, { config: configOf({ store: { durability: 'process' } }) });
-    expectCriterion('logs.durable', input(MAIL_TOOLS), loose, 'durability: full');
+    expectCriterion('logs.durable', input(MAIL_TOOLS), loose, 'durability: causal');
   });
   it('rollback.profiles, rollback.writes-declared, rollback.operators', () => {
     const fsConfig = configOf({
