@@ -1855,11 +1855,11 @@ export class Harness {
       }));
     try {
       // the captured state is durable in the same commit as the intent, or neither is
-      const { seq } = await this.audit.append(
+      const { seq, body } = await this.audit.append(
         event,
         taken && taken.contents.length > 0 ? { captured: taken.contents } : undefined,
       );
-      this.states.applyOwn(seq, event);
+      this.states.applyOwn(seq, event, body);
       if (event.monitor !== undefined) this.tellMonitorListener(event);
       return new RecordedIntent(decided, event.id);
     } catch (error) {
@@ -2223,8 +2223,8 @@ export class Harness {
     try {
       // released once written, durable within the log's bound and with the next durable record of
       // the file, which any decision that may read it needs before it takes effect (decision 0028)
-      const { seq } = await this.audit.append(event, { syncLater: true });
-      this.states.applyOwn(seq, event);
+      const { seq, body } = await this.audit.append(event, { syncLater: true });
+      this.states.applyOwn(seq, event, body);
     } catch (error) {
       if (!retryable) this.observe(decision, 'error', decided.startedAt, decided.decisionLatencyUs);
       const message = `${OUTCOME_NOT_RECORDED}, result withheld: ${describeError(error)}`;

@@ -282,15 +282,16 @@ export class SessionStates {
    * A record this process has just appended at `seq`: applied at once when it is the next one after
    * what the tail has read (nothing of anyone else's lies between), which saves reading it back; a
    * record with others before it is left to the next tail read, which applies all in log order. What
-   * is applied is the event as stored (its JSON), as a read would return it.
+   * is applied is the event as stored (its JSON: `body` when the log handed it back), as a read would
+   * return it.
    */
-  applyOwn(seq: number, event: CallIntentEvent | CallOutcomeEvent): void {
+  applyOwn(seq: number, event: CallIntentEvent | CallOutcomeEvent, body?: string): void {
     if (this.tailSeq === undefined || seq !== this.tailSeq + 1) return;
     const cached = this.cache.get(event.sessionId);
     const building = this.building.get(event.sessionId);
     this.tailSeq = seq;
     if (cached === undefined && building === undefined) return;
-    const stored = JSON.parse(JSON.stringify(event)) as AuditEventV1;
+    const stored = JSON.parse(body ?? JSON.stringify(event)) as AuditEventV1;
     cached?.projection.apply(seq, stored);
     building?.push({ seq, event: stored });
   }

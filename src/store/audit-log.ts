@@ -42,6 +42,8 @@ export interface AppendOptions {
 export interface AppendReceipt {
   readonly seq: number;
   readonly hash: string;
+  /** The record's body as stored (the JSON readers parse), when the backend has it at hand. */
+  readonly body?: string;
 }
 
 /** Filters for `query`; all given filters must hold. */
