@@ -52,17 +52,16 @@ function describeAgent(agent: AgentRecordV1): string {
   ].join('\n');
 }
 
-export function createAgent(
-  id: string,
-  options: StoreOptions & {
-    owner: string;
-    description?: string;
-    scopes?: string;
-    roles?: string;
-    riskTier?: string;
-  },
-  io: CliIo,
-): Promise<number> {
+/** `reins agents create`'s options, as the command line gives them. */
+export type CreateAgentOptions = StoreOptions & {
+  owner: string;
+  description?: string;
+  scopes?: string;
+  roles?: string;
+  riskTier?: string;
+};
+
+export function createAgent(id: string, options: CreateAgentOptions, io: CliIo): Promise<number> {
   return withStore(options, io, async (store) => {
     const agent = await new AgentRegistry(store).create({
       id,

@@ -3,6 +3,7 @@
  * The command tree of `reins agents` (cli/agent-commands).
  */
 import type { Command } from 'commander';
+import type { CreateAgentOptions } from '../agent-commands.js';
 import type { StoreOptions } from '../audit-store.js';
 import {
   type CommandContext,
@@ -28,17 +29,8 @@ export function registerAgentCommands(program: Command, context: CommandContext)
     .option('--scopes <list>', 'comma-separated tools it may act on: server/name, crm/* or *')
     .option('--roles <list>', 'comma-separated roles')
     .option('--risk-tier <tier>', 'low, medium, high or critical')
-    .action(
-      async (
-        id: string,
-        options: StoreOptions & {
-          owner: string;
-          description?: string;
-          scopes?: string;
-          roles?: string;
-          riskTier?: string;
-        },
-      ) => context.exit(await (await actions()).createAgent(id, options, io)),
+    .action(async (id: string, options: CreateAgentOptions) =>
+      context.exit(await (await actions()).createAgent(id, options, io)),
     );
   storeOptions(context, agents.command('list'))
     .option('--format <format>', 'table or json', 'table')
