@@ -212,6 +212,8 @@ export class HttpSessionTransport implements Transport {
         ),
       );
     }
+    // gone already (while it was authenticated, say): nothing would ever answer it, nor end its wait
+    if (response.destroyed) return;
     const exchange: Exchange = {
       response,
       unanswered: new Set(ids),
@@ -338,6 +340,7 @@ export class HttpSessionTransport implements Transport {
     if (refusal !== undefined) return reply(response, 400, refusal);
     if (this.standalone !== undefined)
       return reply(response, 409, rpcError(-32000, 'Conflict: Only one SSE stream is allowed per session'));
+    if (response.destroyed) return Promise.resolve();
     this.standalone = response;
     response.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     response.flushHeaders();
