@@ -19,7 +19,12 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 
 export interface HttpClientTransportOptions {
   /** Sent with every request (the upstream's configured headers, e.g. its credential). */
@@ -47,6 +52,9 @@ export class HttpClientTransport implements Transport {
   private readonly request: typeof httpRequest;
   /** Requests under way, ended when the transport closes. */
   private readonly open = new Set<{ destroy: () => void }>();
+  /** Requests sent whose answers are not in yet; those among them the client cancelled. */
+  private readonly awaiting = new Set<RequestId>();
+  private readonly cancelled = new Set<RequestId>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
@@ -94,6 +102,11 @@ export class HttpClientTransport implements Transport {
    * (from a JSON body, read before this resolves, or from an event stream, read as it comes).
    */
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    const cancelling = cancelledBy(message);
+    if (cancelling !== undefined && this.awaiting.has(cancelling)) this.cancelled.add(cancelling);
+    const id = 'method' in message && 'id' in message ? message.id : undefined;
+    if (id !== undefined) this.awaiting.add(id);
+    let streamed = false;
     try {
       const body = JSON.stringify(message);
       const response = await this.exchange('POST', body, 'application/json, text/event-stream');
@@ -101,22 +114,33 @@ export class HttpClientTransport implements Transport {
       if (typeof session === 'string') this.session = session;
       if (response.statusCode === 202) {
         response.resume();
-        if ('method' in message && message.method === 'notifications/initialized' && !('id' in message))
+        if ('method' in message && message.method === 'notifications/initialized')
           this.openStandaloneStream(0);
         return;
       }
       if (!isOk(response)) throw await failure(response, 'POSTing to endpoint');
-      if (!('method' in message && 'id' in message)) return void response.resume(); // nothing to wait for
+      if (id === undefined) return void response.resume(); // nothing to wait for
       const type = mediaType(response.headers['content-type']);
-      if (type === 'application/json') return this.dispatch(JSON.parse(await this.text(response)));
-      if (type === 'text/event-stream') return void this.readEvents(response);
+      if (type === 'application/json') return void this.dispatch(JSON.parse(await this.text(response)));
+      if (type === 'text/event-stream') {
+        streamed = true;
+        return void this.readAnswerStream(response, id);
+      }
       response.resume();
       throw new Error(`Streamable HTTP error: Unexpected content type: ${type}`);
     } catch (error) {
       const failed = error instanceof Error ? error : new Error(String(error));
       if (!this.closed) this.onerror?.(failed);
       throw failed;
+    } finally {
+      if (id !== undefined && !streamed) this.settled(id);
     }
+  }
+
+  /** The request's answer is in (or will never come): whether the client had cancelled it. */
+  private settled(id: RequestId): boolean {
+    this.awaiting.delete(id);
+    return this.cancelled.delete(id);
   }
 
   /** One HTTP request; resolves with its response's head. */
@@ -160,34 +184,72 @@ export class HttpClientTransport implements Transport {
     });
   }
 
-  /** Hands the messages of a JSON body (one, or a batch) on, each checked to be JSON-RPC. */
-  private dispatch(data: unknown): void {
+  /**
+   * Hands the messages of a JSON body (one, or a batch) on, each checked to be JSON-RPC; true when the
+   * answer to `answering` was among them.
+   */
+  private dispatch(data: unknown, answering?: RequestId): boolean {
+    let answered = false;
     for (const item of Array.isArray(data) ? data : [data]) {
       const parsed = JSONRPCMessageSchema.safeParse(item);
-      if (parsed.success) this.onmessage?.(parsed.data);
-      else this.onerror?.(new Error('the upstream sent something that is not a JSON-RPC message'));
+      if (!parsed.success) {
+        this.onerror?.(new Error('the upstream sent something that is not a JSON-RPC message'));
+        continue;
+      }
+      const message = parsed.data;
+      if (('result' in message || 'error' in message) && message.id === answering) answered = true;
+      this.onmessage?.(message);
     }
+    return answered;
   }
 
-  /** Reads an event stream until it ends or breaks, handing on each message as it arrives. */
-  private readEvents(response: IncomingMessage): Promise<void> {
+  /**
+   * The event stream a request's answer comes on. If it ends without the answer (the upstream went
+   * away, or sent an event past the size bound), the request fails at once with an error answer,
+   * instead of waiting for its timeout; unless the client cancelled it (no answer is due then).
+   */
+  private async readAnswerStream(response: IncomingMessage, id: RequestId): Promise<void> {
+    let answered = false;
+    const why = await this.readEvents(response, (data) => {
+      answered = this.dispatch(data, id) || answered;
+    });
+    const cancelled = this.settled(id);
+    if (answered || cancelled || this.closed) return;
+    this.onmessage?.({
+      jsonrpc: '2.0',
+      id,
+      error: {
+        code: ErrorCode.ConnectionClosed,
+        message: `the upstream's answer did not arrive: ${why ?? 'its event stream ended before it'}`,
+      },
+    });
+  }
+
+  /**
+   * Reads an event stream until it ends or breaks, handing on the data of each message event as it
+   * arrives. Resolves with why it was cut short, if it was (an event past the size bound).
+   */
+  private readEvents(
+    response: IncomingMessage,
+    onData: (data: unknown) => void,
+  ): Promise<string | undefined> {
     const parser = new EventStreamParser(this.options.maxMessageBytes, (data) => {
       try {
-        this.dispatch(JSON.parse(data));
+        onData(JSON.parse(data));
       } catch (error) {
         this.onerror?.(error instanceof Error ? error : new Error(String(error)));
       }
     });
     response.setEncoding('utf8');
     return new Promise((resolve) => {
+      let why: string | undefined;
       response.on('data', (text: string) => {
         if (parser.push(text)) return;
+        why = `an event from the upstream is larger than ${this.options.maxMessageBytes} bytes`;
         response.destroy();
-        this.onerror?.(
-          new Error(`an event from the upstream is larger than ${this.options.maxMessageBytes} bytes`),
-        );
+        this.onerror?.(new Error(why));
       });
-      response.once('close', () => resolve());
+      response.once('close', () => resolve(why));
       response.on('error', (error) => {
         if (!this.closed) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       });
@@ -204,7 +266,7 @@ export class HttpClientTransport implements Transport {
       .then(async (response) => {
         if (response.statusCode === 405) return void response.resume();
         if (!isOk(response)) throw await failure(response, 'opening the SSE stream');
-        await this.readEvents(response);
+        await this.readEvents(response, (data) => this.dispatch(data));
         this.reopenStandaloneStream(0);
       })
       .catch((error: unknown) => {
@@ -231,6 +293,8 @@ export class EventStreamParser {
   private data: string[] = [];
   private event = '';
   private size = 0;
+  /** An event grew past the bound: nothing more is handed on. */
+  private overflowed = false;
 
   constructor(
     private readonly maxEventBytes: number,
@@ -248,7 +312,8 @@ export class EventStreamParser {
       start = end + (this.buffer[end] === '\r' && this.buffer[end + 1] === '\n' ? 2 : 1);
     }
     this.buffer = this.buffer.slice(start);
-    return this.size + this.buffer.length <= this.maxEventBytes;
+    if (this.size + this.buffer.length > this.maxEventBytes) this.overflowed = true;
+    return !this.overflowed;
   }
 
   private line(line: string): void {
@@ -264,6 +329,7 @@ export class EventStreamParser {
     if (field === 'data') {
       this.data.push(value);
       this.size += value.length;
+      if (this.size > this.maxEventBytes) this.overflowed = true;
     } else if (field === 'event') this.event = value;
   }
 
@@ -273,7 +339,7 @@ export class EventStreamParser {
     this.data = [];
     this.event = '';
     this.size = 0;
-    if (data !== '' && (event === '' || event === 'message')) this.onData(data);
+    if (data !== '' && !this.overflowed && (event === '' || event === 'message')) this.onData(data);
   }
 }
 
@@ -285,6 +351,13 @@ function lineEnd(text: string, from: number): number {
   // a `\r` at the very end may be the first half of `\r\n`: wait for the next piece
   if (ret === text.length - 1 && newline === -1) return -1;
   return newline === -1 ? ret : Math.min(newline, ret);
+}
+
+/** The request a `notifications/cancelled` names, if this is one. */
+function cancelledBy(message: JSONRPCMessage): RequestId | undefined {
+  if (!('method' in message) || message.method !== 'notifications/cancelled' || 'id' in message)
+    return undefined;
+  return (message.params as { requestId?: RequestId } | undefined)?.requestId;
 }
 
 function isOk(response: IncomingMessage): boolean {
