@@ -8,7 +8,8 @@
  * Measured in one run, all on 127.0.0.1:
  * 1. latency, stdio: direct vs via `reins mcp`; 3,000 sequential calls per path, timed one by one;
  * 2. latency, HTTP: direct vs via `reins gateway`; the same;
- * 3. throughput, HTTP: 16 concurrent clients for 10 s (or 200,000 calls), via Reins vs direct.
+ * 3. throughput, HTTP: 16 concurrent clients for 10 s per path (or 200,000 calls), via Reins vs direct,
+ *    the paths taking turns (two turns of 5 s each).
  * Peers and diagnostics in the same run, to say where the added time goes:
  * - a bare relay (this file with `--relay-stdio` / `--relay-http`): an SDK Server that forwards every
  *   call to an SDK Client of the upstream, as the gateway does, with nothing else: the cost of the hop;
@@ -23,8 +24,8 @@
  *
  * Run: npm run bench:gateway [-- --quick] [-- --profile] [-- --baseline <dir>]
  * (builds dist/ first: the gateways run as `node bin/reins.js`, as users run them). `--profile` then
- * runs `reins mcp` (sequential calls) and `reins gateway` (the throughput load) once more under
- * `node --cpu-prof`, and prints where their threads spend the timed window. `--quick`: fewer calls, for a
+ * runs `reins mcp` (sequential calls), `reins gateway` (the same sequential calls, then the throughput
+ * load) once more under `node --cpu-prof`, and prints where their threads spend the timed window. `--quick`: fewer calls, for a
  * smoke check, not for figures.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -88,10 +89,12 @@ const CALLS = quick ? 500 : 3_000;
 const BLOCK = 10;
 const CLIENTS = 16;
 const THROUGHPUT_MS = quick ? 2_000 : 10_000;
+/** The throughput loads take turns: each runs THROUGHPUT_MS in all, in this many parts. */
+const THROUGHPUT_ROUNDS = 2;
 const THROUGHPUT_MAX_CALLS = 200_000;
 const AGENT = 'bench';
 const MESSAGE = 'reins gateway bench';
-const TARGETS = { stdioMedianUs: 300, stdioP99Us: 1_000, callsPerSecond: 3_000 };
+const TARGETS = { stdioMedianUs: 300, stdioP99Us: 1_000, callsPerSecond: 3_000, httpOverRelayUs: 400 };
 const CALL_TIMEOUT_MS = 60_000;
 
 const SELF = fileURLToPath(import.meta.url);
@@ -137,6 +140,8 @@ interface ThroughputResult {
   readonly seconds: number;
   readonly callsPerSecond: number;
   readonly latency: Summary;
+  /** Every call's time, µs. */
+  readonly samples: Float64Array;
   /** When the timed part ran (monotonic µs). */
   readonly window: { readonly fromUs: number; readonly toUs: number };
   /** CPU µs per call: this process (the 16 clients), the relay or gateway, server-everything. */
@@ -168,16 +173,22 @@ async function measureEcho(paths: readonly Path[], calls: number): Promise<Measu
   return measureInterleaved(paths, calls, callOnce, { warmup: WARMUP, block: BLOCK });
 }
 
-async function throughput(
-  label: string,
-  group: readonly Path[],
-  pids: { readonly middle?: number | undefined; readonly everything?: number | undefined },
-): Promise<ThroughputResult> {
+/** Warms each client up with WARMUP calls. */
+async function warmUp(group: readonly Path[]): Promise<void> {
   await Promise.all(
     group.map(async (path) => {
       for (let index = 0; index < WARMUP; index++) await callOnce(path);
     }),
   );
+}
+
+/** The clients of `group` call as fast as they can, together, for `durationMs`. */
+async function throughput(
+  label: string,
+  group: readonly Path[],
+  pids: { readonly middle?: number | undefined; readonly everything?: number | undefined },
+  durationMs = THROUGHPUT_MS,
+): Promise<ThroughputResult> {
   const samples = new Float64Array(THROUGHPUT_MAX_CALLS);
   let calls = 0;
   const clientsBefore = ownCpuMicros();
@@ -185,7 +196,7 @@ async function throughput(
   const everythingBefore = cpuMicros(pids.everything);
   const fromUs = nowUs();
   const started = process.hrtime.bigint();
-  const deadline = started + BigInt(THROUGHPUT_MS) * 1_000_000n;
+  const deadline = started + BigInt(durationMs) * 1_000_000n;
   await Promise.all(
     group.map(async (path) => {
       while (calls < THROUGHPUT_MAX_CALLS && process.hrtime.bigint() < deadline) {
@@ -204,9 +215,43 @@ async function throughput(
     seconds,
     callsPerSecond: calls / seconds,
     latency: summarise(samples.subarray(0, calls)),
+    samples: samples.slice(0, calls),
     window,
     cpuUs: {
       clients: (ownCpuMicros() - clientsBefore) / calls,
+      ...(middle === undefined ? {} : { middle }),
+      ...(everything === undefined ? {} : { everything }),
+    },
+  };
+}
+
+/** The parts of one load's run (its turns), as one result: calls, time and CPU added up. */
+function combined(parts: readonly ThroughputResult[]): ThroughputResult {
+  const calls = parts.reduce((sum, part) => sum + part.calls, 0);
+  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
+  const samples = new Float64Array(calls);
+  let at = 0;
+  for (const part of parts) {
+    samples.set(part.samples, at);
+    at += part.calls;
+  }
+  const cpu = (key: 'clients' | 'middle' | 'everything') =>
+    parts.some((part) => part.cpuUs[key] === undefined)
+      ? undefined
+      : parts.reduce((sum, part) => sum + (part.cpuUs[key] as number) * part.calls, 0) / calls;
+  const middle = cpu('middle');
+  const everything = cpu('everything');
+  const first = parts[0] as ThroughputResult;
+  return {
+    label: first.label,
+    calls,
+    seconds,
+    callsPerSecond: calls / seconds,
+    latency: summarise(samples),
+    samples,
+    window: first.window,
+    cpuUs: {
+      clients: cpu('clients') as number,
       ...(middle === undefined ? {} : { middle }),
       ...(everything === undefined ? {} : { everything }),
     },
@@ -221,7 +266,11 @@ async function throughput(
 async function prepareStore(directory: string, sessions: number, build: ReinsBuild = {}): Promise<string[]> {
   const identity = await registerAgent(directory, { policy: POLICY, agent: AGENT, scopes: ['everything/*'] });
   const tokens: string[] = [];
-  if (build.bin !== undefined) {
+  // a build with key custody (its dist/keys) takes credentials signed from the key directory, as this one
+  const custody =
+    build.bin === undefined ||
+    existsSync(join(dirname(dirname(build.bin)), 'dist', 'keys', 'key-directory.js'));
+  if (!custody && build.bin !== undefined) {
     await identity.close();
     for (let index = 0; index < sessions; index++) tokens.push(baselineToken(build.bin, directory, index));
     return tokens;
@@ -478,16 +527,25 @@ function summariseProfile(file: string, window: { fromUs: number; toUs: number }
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node);
   // node internals and native code are charged to the nearest caller outside them (a package, Reins)
   const internal = (category: string) => category === 'node core' || category === '(native)';
-  const ownerOf = (node: ProfileNode): string => {
-    const own = categoryOf(node.callFrame);
-    for (let up = parents.get(node.id); internal(own) && up; up = parents.get(up.id)) {
+  /** The node itself, or the nearest caller outside node internals. */
+  const ownerFrameOf = (node: ProfileNode): ProfileNode => {
+    if (!internal(categoryOf(node.callFrame))) return node;
+    for (let up = parents.get(node.id); up; up = parents.get(up.id)) {
       const category = categoryOf(up.callFrame);
-      if (!internal(category) && category !== '(root)') return category;
+      if (!internal(category) && category !== '(root)') return up;
     }
-    return own;
+    return node;
+  };
+  const nameOf = (node: ProfileNode): string => {
+    const where = node.callFrame.url
+      ? ` ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`
+      : '';
+    return `${node.callFrame.functionName || '(anonymous)'}${where}`;
   };
   const byCategory = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  /** Reins' own functions, with the node internals they call (writes to sockets, say). */
+  const byReinsFunction = new Map<string, number>();
   let total = 0;
   let at = profile.startTime;
   for (const [index, id] of profile.samples.entries()) {
@@ -496,13 +554,15 @@ function summariseProfile(file: string, window: { fromUs: number; toUs: number }
     if (node === undefined || at < window.fromUs || at > window.toUs) continue;
     const micros = profile.timeDeltas[index + 1] ?? 0;
     total += micros;
-    const category = ownerOf(node);
+    const owner = ownerFrameOf(node);
+    const category = categoryOf(owner.callFrame);
     byCategory.set(category, (byCategory.get(category) ?? 0) + micros);
-    const where = node.callFrame.url
-      ? ` ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`
-      : '';
-    const key = `${node.callFrame.functionName || '(anonymous)'}${where}`;
+    const key = nameOf(node);
     byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
+    if (category.startsWith('reins ')) {
+      const reinsKey = nameOf(owner);
+      byReinsFunction.set(reinsKey, (byReinsFunction.get(reinsKey) ?? 0) + micros);
+    }
   }
   const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1];
   write('');
@@ -526,6 +586,9 @@ function summariseProfile(file: string, window: { fromUs: number; toUs: number }
   table('where (node internals charged to their caller)', byCategory, false);
   write('');
   table('function', byFunction, true);
+  if (byReinsFunction.size === 0) return;
+  write('');
+  table("Reins' functions (node internals charged to them)", byReinsFunction, true);
 }
 
 // ---- the benchmark ----
@@ -644,7 +707,8 @@ async function benchmark(): Promise<void> {
       /relay listening on (\S+)/,
     );
     started.push(relayed.child);
-    const tokens = await prepareStore(stores.http, 1 + 2 * CLIENTS);
+    // one for the latency client, CLIENTS for the throughput load, and (--profile) 1 + CLIENTS more
+    const tokens = await prepareStore(stores.http, 2 + 2 * CLIENTS);
     const gateway = await startHttpGateway(stores.http, upstream);
     started.push(gateway.child);
     const processTokens = await prepareStore(stores.httpProcess, 1 + CLIENTS);
@@ -680,9 +744,23 @@ async function benchmark(): Promise<void> {
         pid: tmpfsGateway.child.pid,
       });
     }
+    let baselineGateway: { child: ChildProcess; url: string } | undefined;
+    let baselineTokens: string[] = [];
+    if (stores.httpBaseline) {
+      baselineTokens = await prepareStore(stores.httpBaseline, 1 + CLIENTS, { bin: BASELINE_BIN });
+      baselineGateway = await startHttpGateway(stores.httpBaseline, upstream, [], { bin: BASELINE_BIN });
+      started.push(baselineGateway.child);
+      httpPaths.push({
+        label: BEFORE,
+        client: await httpClient(baselineGateway.url, baselineTokens[0]),
+        tool: 'everything__echo',
+        pid: baselineGateway.child.pid,
+      });
+    }
     const http = await measureEcho(httpPaths, CALLS);
     await closeClients(httpPaths.map((path) => path.client));
     count(stores.http, 'HTTP', WARMUP + CALLS);
+    count(stores.httpBaseline, 'HTTP, baseline build', baselineGateway ? WARMUP + CALLS : 0);
     count(stores.httpProcess, 'HTTP, durability process', WARMUP + CALLS);
     count(stores.httpTmpfs, 'HTTP, tmpfs', tmpfsGateway ? WARMUP + CALLS : 0);
     if (tmpfsGateway) await stopChild(tmpfsGateway.child);
@@ -701,13 +779,6 @@ async function benchmark(): Promise<void> {
     const stdioUpstreamTokens = await prepareStore(stores.httpStdioUpstream, CLIENTS);
     const stdioUpstreamGateway = await startHttpGateway(stores.httpStdioUpstream, 'stdio');
     started.push(stdioUpstreamGateway.child);
-    let baselineGateway: { child: ChildProcess; url: string } | undefined;
-    let baselineTokens: string[] = [];
-    if (stores.httpBaseline) {
-      baselineTokens = await prepareStore(stores.httpBaseline, CLIENTS, { bin: BASELINE_BIN });
-      baselineGateway = await startHttpGateway(stores.httpBaseline, upstream, [], { bin: BASELINE_BIN });
-      started.push(baselineGateway.child);
-    }
     interface Load {
       readonly label: string;
       readonly url: string;
@@ -767,21 +838,36 @@ async function benchmark(): Promise<void> {
         label: `${BEFORE}: ${CLIENTS} SDK clients → reins gateway → server-everything (HTTP)`,
         url: baselineGateway.url,
         tool: 'everything__echo',
-        token: (index) => baselineTokens[index],
+        token: (index) => baselineTokens[1 + index],
         middle: baselineGateway.child.pid,
         store: stores.httpBaseline,
         everything: everything.pid,
       });
-    const throughputs: ThroughputResult[] = [];
+    // all loads connected and warm first; then they take turns, THROUGHPUT_ROUNDS times each
+    const groups: Path[][] = [];
     for (const load of loads) {
       const paths = await group(load.url, load.tool, load.token);
-      const result = await throughput(load.label, paths, {
-        middle: load.middle,
-        everything: load.everything,
-      });
-      throughputs.push(result);
-      await closeClients(paths.map((path) => path.client));
-      count(load.store, load.store === stores.http ? 'HTTP' : load.label, CLIENTS * WARMUP + result.calls);
+      await warmUp(paths);
+      groups.push(paths);
+    }
+    const parts: ThroughputResult[][] = loads.map(() => []);
+    for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
+      for (const [index, load] of loads.entries()) {
+        const pids = { middle: load.middle, everything: load.everything };
+        const part = await throughput(
+          load.label,
+          groups[index] as Path[],
+          pids,
+          THROUGHPUT_MS / THROUGHPUT_ROUNDS,
+        );
+        parts[index]?.push(part);
+      }
+    }
+    const throughputs = parts.map(combined);
+    for (const [index, load] of loads.entries()) {
+      await closeClients((groups[index] as Path[]).map((path) => path.client));
+      const calls = (throughputs[index] as ThroughputResult).calls;
+      count(load.store, load.store === stores.http ? 'HTTP' : load.label, CLIENTS * WARMUP + calls);
     }
     const [directThroughput, relayThroughput, viaThroughput] = throughputs as [
       ThroughputResult,
@@ -849,6 +935,12 @@ async function benchmark(): Promise<void> {
       ],
       ['durable audit: Reins − Reins on tmpfs', 'via Reins:', 'via Reins, audit log on tmpfs'],
       ['total added: Reins − direct', 'via Reins:', 'direct'],
+      ['Reins − bare relay', 'via Reins:', 'bare relay'],
+      [
+        'Reins, durability process (not the default) − bare relay',
+        'via Reins, durability: process',
+        'bare relay',
+      ],
       [
         'durable audit with durability process (not the default): Reins, process − Reins on tmpfs',
         'via Reins, durability: process',
@@ -864,6 +956,18 @@ async function benchmark(): Promise<void> {
         : []),
     ] as const)
       write(`| ${label} | ${difference('stdio', from, to)} | ${difference('HTTP', from, to)} |`);
+    const beyondStdio = (label: string) => {
+      const over = (transport: string) => {
+        const high = median(transport, label);
+        const low = median(transport, 'bare relay');
+        return high === undefined || low === undefined ? Number.NaN : high - low;
+      };
+      return us(over('HTTP') - over('stdio'));
+    };
+    write('');
+    write(
+      `what Streamable HTTP adds beyond stdio, (Reins − bare relay) over HTTP minus the same over stdio: ${beyondStdio('via Reins:')} µs with durability full (default), ${beyondStdio('via Reins, durability: process')} µs with durability process`,
+    );
     write('');
     write('| measure, in the audit directory | samples | median µs | p99 µs |');
     write('| --- | ---: | ---: | ---: |');
@@ -875,7 +979,7 @@ async function benchmark(): Promise<void> {
     );
     write('');
     write(
-      `## Throughput over Streamable HTTP (${CLIENTS} concurrent clients, each its own session; ${THROUGHPUT_MS / 1_000} s or ${THROUGHPUT_MAX_CALLS} calls)`,
+      `## Throughput over Streamable HTTP (${CLIENTS} concurrent clients, each its own session; ${THROUGHPUT_MS / 1_000} s per path in ${THROUGHPUT_ROUNDS} turns, the paths taking turns; at most ${THROUGHPUT_MAX_CALLS} calls per turn)`,
     );
     write('');
     write(
@@ -930,6 +1034,22 @@ async function benchmark(): Promise<void> {
     write(
       `| ≥ 3,000 calls/s, ${CLIENTS} clients over Streamable HTTP | durability full (default), best upstream transport | ${Math.round(best.callsPerSecond)} calls/s | ${verdict(best.callsPerSecond >= TARGETS.callsPerSecond)} |`,
     );
+    const overRelay = us(fsync.medianUs + TARGETS.httpOverRelayUs);
+    const relayHttp = median('HTTP', 'bare relay') ?? Number.NaN;
+    const processThroughput = throughputs.find((result) => result.label.startsWith(PROCESS));
+    for (const [mode, label, load] of [
+      ['durability full (default)', 'via Reins:', viaThroughput],
+      ['durability process (NOT the default)', 'via Reins, durability: process', processThroughput],
+    ] as const) {
+      const over = (median('HTTP', label) ?? Number.NaN) - relayHttp;
+      write(
+        `| HTTP: Reins − bare relay ≤ one fsync + ${TARGETS.httpOverRelayUs} µs (${overRelay} µs in this run) | ${mode} | ${us(over)} µs | ${verdict(over <= fsync.medianUs + TARGETS.httpOverRelayUs)} |`,
+      );
+      const calls = load?.callsPerSecond ?? Number.NaN;
+      write(
+        `| ${CLIENTS} clients over HTTP: calls/s through Reins ≥ through the bare relay (${Math.round(relayThroughput.callsPerSecond)}) | ${mode} | ${Math.round(calls)} calls/s | ${verdict(calls >= relayThroughput.callsPerSecond)} |`,
+      );
+    }
     write('');
     write(
       `floor for the default mode: a call waits for two commits one after the other, each at least one fsync: 2 × ${us(fsync.medianUs)} µs = ${us(2 * fsync.medianUs)} µs (median raw fsync in this run)`,
@@ -960,6 +1080,36 @@ async function benchmark(): Promise<void> {
       );
       for (const file of profileFiles(stdioProfiles)) summariseProfile(file, window, CALLS);
 
+      // the same sequential calls through `reins gateway`: what Streamable HTTP adds beside the stdio profile
+      const sequentialProfiles = join(profiles, 'http-sequential');
+      const sequentialGateway = await startHttpGateway(stores.http, upstream, [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        sequentialProfiles,
+      ]);
+      started.push(sequentialGateway.child);
+      const sequential: Path = {
+        label: 'profiled',
+        client: await httpClient(sequentialGateway.url, tokens[1 + 2 * CLIENTS]),
+        tool: 'everything__echo',
+        pid: sequentialGateway.child.pid,
+      };
+      for (let index = 0; index < WARMUP; index++) await callOnce(sequential);
+      const gatewayCpuBefore = cpuMicros(sequential.pid);
+      const sequentialWindow = { fromUs: nowUs(), toUs: 0 };
+      const sequentialSamples = new Float64Array(CALLS);
+      for (let index = 0; index < CALLS; index++) sequentialSamples[index] = await callOnce(sequential);
+      sequentialWindow.toUs = nowUs();
+      const gatewayCpu = perCall(gatewayCpuBefore, cpuMicros(sequential.pid), CALLS);
+      await closeClients([sequential.client]);
+      await stopChild(sequentialGateway.child);
+      const sequentialLatency = summarise(sequentialSamples);
+      write('');
+      write(
+        `## CPU profile of \`reins gateway\` (node --cpu-prof; ${CALLS} sequential calls after ${WARMUP} warm-up, server-everything over HTTP; under the profiler: median ${us(sequentialLatency.medianUs)} µs, p99 ${us(sequentialLatency.p99Us)} µs, process CPU ${us(gatewayCpu, 0)} µs per call)`,
+      );
+      for (const file of profileFiles(sequentialProfiles)) summariseProfile(file, sequentialWindow, CALLS);
+
       const httpProfiles = join(profiles, 'http');
       const profiledGateway = await startHttpGateway(stores.http, upstream, [
         '--cpu-prof',
@@ -972,6 +1122,7 @@ async function benchmark(): Promise<void> {
         'everything__echo',
         (index) => tokens[1 + CLIENTS + index],
       );
+      await warmUp(paths);
       const result = await throughput('profiled', paths, {
         middle: profiledGateway.child.pid,
         everything: everything.pid,

@@ -8,7 +8,9 @@
  * cannot ride on it, so a kill or revocation of that session reaches everything done in it. Sessions
  * are capped (in total and per agent), closed when idle, and closed when their agent or credential
  * loses its standing (suspension, revocation). Bodies larger than the configured limit are refused
- * before they are parsed, and malformed JSON gets a JSON-RPC parse error.
+ * before they are parsed, and malformed JSON gets a JSON-RPC parse error. Each MCP session speaks
+ * through gateway/http-session-transport: a JSON answer for a call decided at once, an event stream
+ * only when something must be sent before the answer (a held call's progress).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -19,13 +21,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  ErrorCode,
-  isInitializeRequest,
-  isJSONRPCRequest,
-  McpError,
-} from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isInitializeRequest, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { callerOfCredential } from '../auth/agent-standing.js';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
@@ -33,6 +29,7 @@ import type { OpsStatus } from '../spec/ops.js';
 import { answerOps, OPS_PATHS } from '../spec/ops-endpoints.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
 import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
+import { HttpSessionTransport } from './http-session-transport.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
 import { REMOTE_OPENAPI_PATH, remoteCallsOpenApi } from './remote-openapi.js';
 import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
@@ -59,7 +56,7 @@ export interface HttpGatewayOptions {
 }
 
 interface Session {
-  readonly transport: StreamableHTTPServerTransport;
+  readonly transport: HttpSessionTransport;
   readonly agentId: string;
   /** The Reins session (`sid`) of the credential that opened it; every request must carry one of it. */
   readonly credentialSessionId: string;
@@ -68,13 +65,18 @@ interface Session {
   lastUsedAt: number;
   /** Requests being answered (a long-lived GET event stream does not count). */
   inFlight: number;
-  /** JSON-RPC ids of the requests being answered: an id is one request until it is answered. */
-  readonly requestIds: Set<string | number>;
   /** Removed from the session table; closes once its requests are answered. */
   closing: boolean;
 }
 
 type Authenticated = Extract<AuthResult, { ok: true }>;
+
+/** One HTTP request to the MCP endpoint, its body read and parsed (POST). */
+interface HttpExchange {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly body: unknown;
+}
 
 /** How long an idle keep-alive connection stays open. */
 const IDLE_CONNECTION_MS = 65_000;
@@ -180,20 +182,11 @@ export class HttpGateway {
       }
     }
 
-    // the handlers act with this request's own credential (the SDK hands `req.auth` to them)
     const identity = identityOf(auth);
-    (request as IncomingMessage & { auth?: AuthInfo }).auth = {
-      token: auth.claims.jti, // the credential's id: handlers never need the bearer itself
-      clientId: auth.principal.agentId,
-      scopes: [...(auth.principal.scopes ?? [])],
-      expiresAt: auth.claims.exp,
-      extra: { [IDENTITY_KEY]: identity },
-    };
-
     const sessionHeader = request.headers['mcp-session-id'];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     if (sessionId !== undefined)
-      return this.continueSession(sessionId, auth, identity, request, response, body);
+      return this.continueSession(sessionId, auth, identity, { request, response, body });
     if (request.method !== 'POST' || !isInitializeRequest(body)) {
       return send(
         response,
@@ -201,7 +194,7 @@ export class HttpGateway {
         jsonRpcError(-32600, 'start with an initialize request (no MCP session given)'),
       );
     }
-    return this.openSession(auth, identity, request, response, body);
+    return this.openSession(auth, identity, { request, response, body });
   }
 
   private async answerOps(path: string, ops: OpsStatus, response: ServerResponse): Promise<void> {
@@ -216,10 +209,9 @@ export class HttpGateway {
     sessionId: string,
     auth: Authenticated,
     identity: DownstreamIdentity,
-    request: IncomingMessage,
-    response: ServerResponse,
-    body: unknown,
+    exchange: HttpExchange,
   ): Promise<void> {
+    const { request, response, body } = exchange;
     const session = this.sessions.get(sessionId);
     if (session === undefined)
       return send(response, 404, jsonRpcError(-32001, 'unknown or expired MCP session'));
@@ -235,31 +227,13 @@ export class HttpGateway {
         ),
       );
     }
-    const ids = requestIdsOf(body);
-    const reused = ids.find((id) => session.requestIds.has(id));
-    if (reused !== undefined) {
-      // the SDK knows a request by its id: a second one would take the first one's place, and a
-      // cancellation (or a disconnect) would end the wrong call
-      return send(
-        response,
-        409,
-        jsonRpcError(
-          -32600,
-          `request id \`${reused}\` is already in use by a request still being answered in this MCP session: use a new id`,
-        ),
-      );
-    }
     session.identity = identity;
     session.lastUsedAt = this.clock();
     const counted = request.method !== 'GET';
     if (counted) session.inFlight++;
-    for (const id of ids) session.requestIds.add(id);
-    response.once('close', () => {
-      for (const id of ids) session.requestIds.delete(id);
-    });
-    abandonWhenGone(session.transport, response, ids);
     try {
-      await session.transport.handleRequest(request, response, body);
+      // the handlers act with this request's own credential, never the one that opened the session
+      await session.transport.handle(request, response, body, authInfoOf(auth, identity));
     } finally {
       if (counted) session.inFlight--;
       if (session.closing && session.inFlight === 0) void session.transport.close().catch(() => {});
@@ -270,9 +244,7 @@ export class HttpGateway {
   private async openSession(
     auth: Authenticated,
     identity: DownstreamIdentity,
-    request: IncomingMessage,
-    response: ServerResponse,
-    body: unknown,
+    { request, response, body }: HttpExchange,
   ): Promise<void> {
     const agentId = auth.principal.agentId;
     this.closeIdleSessions();
@@ -283,28 +255,25 @@ export class HttpGateway {
     }
     this.opening.set(agentId, (this.opening.get(agentId) ?? 0) + 1);
     try {
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          this.sessions.set(id, {
+      const transport: HttpSessionTransport = new HttpSessionTransport({
+        sessionId: randomUUID(),
+        onInitialized: () => {
+          this.sessions.set(transport.sessionId, {
             transport,
             agentId,
             credentialSessionId: auth.sessionId,
             identity,
             lastUsedAt: this.clock(),
             inFlight: 0,
-            requestIds: new Set(),
             closing: false,
           });
         },
       });
-      transport.onclose = () => {
-        if (transport.sessionId) this.sessions.delete(transport.sessionId);
-      };
+      transport.onclose = () => this.sessions.delete(transport.sessionId);
       // each request's own identity, never the opener's (a request without one is refused)
       const server = this.options.gateway.createServer(requestIdentity);
       await server.connect(transport);
-      await transport.handleRequest(request, response, body);
+      await transport.handle(request, response, body, authInfoOf(auth, identity));
     } finally {
       const left = (this.opening.get(agentId) ?? 1) - 1;
       if (left > 0) this.opening.set(agentId, left);
@@ -362,6 +331,17 @@ function identityOf(auth: Authenticated): DownstreamIdentity {
   return callerOfCredential(auth);
 }
 
+/** What the MCP handlers see of a request's credential (`extra.authInfo`), with its identity. */
+function authInfoOf(auth: Authenticated, identity: DownstreamIdentity): AuthInfo {
+  return {
+    token: auth.claims.jti, // the credential's id: handlers never need the bearer itself
+    clientId: auth.principal.agentId,
+    scopes: [...(auth.principal.scopes ?? [])],
+    expiresAt: auth.claims.exp,
+    extra: { [IDENTITY_KEY]: identity },
+  };
+}
+
 /** The identity the HTTP layer attached to this request; none means it was not authenticated here. */
 const requestIdentity: IdentityResolver = (authInfo) => {
   const identity = authInfo?.extra?.[IDENTITY_KEY] as DownstreamIdentity | undefined;
@@ -369,36 +349,6 @@ const requestIdentity: IdentityResolver = (authInfo) => {
     throw new McpError(ErrorCode.InvalidRequest, 'this request carries no credential');
   return identity;
 };
-
-/**
- * A client that goes away before its response is complete (killed, network gone, stream cancelled)
- * no longer waits for the requests it sent: they are cancelled as if it had said so
- * (`notifications/cancelled`), so that a call held for approval ends as abandoned instead of running
- * later with nobody listening. No resumable streams are offered (no event store), so nothing could
- * pick the response up again.
- */
-function abandonWhenGone(
-  transport: StreamableHTTPServerTransport,
-  response: ServerResponse,
-  ids: readonly (string | number)[],
-) {
-  if (ids.length === 0) return;
-  response.once('close', () => {
-    if (response.writableFinished) return;
-    for (const requestId of ids) {
-      transport.onmessage?.({
-        jsonrpc: '2.0',
-        method: 'notifications/cancelled',
-        params: { requestId, reason: 'the client disconnected before the response' },
-      });
-    }
-  });
-}
-
-/** The ids of the JSON-RPC requests in a body (one message or a batch). */
-function requestIdsOf(body: unknown): (string | number)[] {
-  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((message) => message.id);
-}
 
 function jsonRpcError(code: number, message: string) {
   return { jsonrpc: '2.0', id: null, error: { code, message } };

@@ -1,14 +1,14 @@
 /**
  * @module gateway/upstream
  * One upstream MCP server the gateway fronts, through the official SDK client: spawned over stdio or
- * reached over Streamable HTTP. Keeps its tool list; an upstream that dies is restarted with
+ * reached over Streamable HTTP (gateway/http-client-transport: Node's HTTP client, connections kept
+ * alive and reused). Keeps its tool list; an upstream that dies is restarted with
  * exponential backoff, and calls made meanwhile fail with a clear error instead of hanging. A stdio
  * upstream's stderr is read, screened and logged within bounds (upstream-stderr.ts); its last lines
  * explain a start that fails or a death.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
@@ -23,8 +23,9 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import type { UpstreamHealth } from '../spec/ops.js';
+import { HttpClientTransport } from './http-client-transport.js';
 import { freezeDefinition } from './tool-pinning.js';
-import { tracedFetch, traceMeta } from './trace-context.js';
+import { traceMeta } from './trace-context.js';
 import { upstreamEnvironment } from './upstream-env.js';
 import { type StderrTail, UpstreamStderr } from './upstream-stderr.js';
 
@@ -62,7 +63,7 @@ function frozenTools(listing: { tools: Tool[] }): Tool[] {
   return listing.tools;
 }
 
-/** Largest message read from a stdio upstream (the SDK's default is 10 MiB). */
+/** Largest message read from an upstream (the SDK's default over stdio is 10 MiB). */
 const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export class Upstream {
@@ -166,7 +167,7 @@ export class Upstream {
   ): Promise<CallToolResult> {
     const client = this.client;
     if (client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
-    // the trace context goes in the HTTP headers (tracedFetch); over stdio, in the request's `_meta`
+    // the trace context goes in the HTTP headers (HttpClientTransport); over stdio, in the request's `_meta`
     const meta = 'stdio' in this.config ? traceMeta() : undefined;
     const params = meta === undefined ? { name, arguments: args } : { name, arguments: args, _meta: meta };
     // the SDK validates the answer: garbage from the upstream becomes an error here, not a result
@@ -237,10 +238,11 @@ export class Upstream {
         ...(directory ? { cwd: directory } : {}),
       });
     }
-    return new StreamableHTTPClientTransport(new URL(this.config.http.url), {
-      requestInit: { headers: this.config.http.headers },
-      // carries the trace context of the call under way (none when tracing is off)
-      fetch: tracedFetch,
+    return new HttpClientTransport(new URL(this.config.http.url), {
+      headers: this.config.http.headers,
+      // the trace context of the call under way, as `traceparent` (none when tracing is off)
+      headersNow: traceMeta,
+      maxMessageBytes: UPSTREAM_MAX_MESSAGE_BYTES,
     });
   }
 

@@ -1,0 +1,149 @@
+/**
+ * @module gateway/http-session-transport.test
+ * The gateway's Streamable HTTP session transport with an SDK server behind it, on a loopback port:
+ * how a POST is answered when its answer is slow (an event stream with keep-alive comments, then the
+ * answer), when its request is cancelled (the exchange ends, no answer), and when its client goes away
+ * (the server hears a cancellation).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpSessionTransport } from './http-session-transport.js';
+
+const PROTOCOL = '2025-06-18';
+const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+interface Running {
+  readonly url: string;
+  readonly session: () => HttpSessionTransport;
+  /** Why each `slow` call's signal was aborted. */
+  readonly aborted: unknown[];
+  /** Resolves once the server has started `times` calls of `slow` with this id. */
+  readonly running: (id: number, times?: number) => Promise<void>;
+}
+
+let http: HttpServer | undefined;
+
+afterEach(() => {
+  http?.closeAllConnections();
+  http?.close();
+});
+
+/** One session's transport behind a loopback endpoint; its tool `slow` answers after `slowMs`. */
+async function start(options: { keepAliveMs: number; slowMs: number }): Promise<Running> {
+  const aborted: unknown[] = [];
+  const started: unknown[] = [];
+  const transport = new HttpSessionTransport({ sessionId: randomUUID(), keepAliveMs: options.keepAliveMs });
+  const server = new Server({ name: 'test', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+  server.setRequestHandler(CallToolRequestSchema, async (_call, extra) => {
+    started.push(extra.requestId);
+    extra.signal.addEventListener('abort', () => aborted.push(extra.signal.reason));
+    await new Promise((done) => setTimeout(done, options.slowMs));
+    return { content: [{ type: 'text', text: 'slow answer' }] };
+  });
+  await server.connect(transport);
+  http = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+      void transport.handle(request, response, body);
+    });
+  });
+  await new Promise<void>((done) => http?.listen(0, '127.0.0.1', () => done()));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  const initialize = await post(url, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+  });
+  expect(initialize.headers.get('content-type')).toBe('application/json');
+  expect(initialize.headers.get('mcp-session-id')).toBe(transport.sessionId);
+  await initialize.json();
+  const running = async (id: number, times = 1) => {
+    await expect.poll(() => started.filter((each) => each === id).length).toBe(times);
+  };
+  return { url, session: () => transport, aborted, running };
+}
+
+function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { ...HEADERS, 'mcp-protocol-version': PROTOCOL },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+const slowCall = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow' } });
+
+describe('HttpSessionTransport', () => {
+  it('streams an answer that is slow to come, with keep-alive comments until it does', async () => {
+    const { url } = await start({ keepAliveMs: 40, slowMs: 300 });
+    const response = await post(url, slowCall(1));
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const text = await response.text();
+    expect(text).toMatch(/^: keepalive\n\n/);
+    const data = text.split('\n').filter((line) => line.startsWith('data: '));
+    expect(data.map((line) => JSON.parse(line.slice(6)))).toEqual([
+      { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'slow answer' }] } },
+    ]);
+  });
+
+  it('answers a batch in one array, its notifications taken along', async () => {
+    const { url } = await start({ keepAliveMs: 10_000, slowMs: 0 });
+    const response = await post(url, [
+      slowCall(1),
+      { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+      slowCall(2),
+    ]);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(((await response.json()) as { id: number }[]).map((answer) => answer.id)).toEqual([1, 2]);
+  });
+
+  it('ends the exchange of a request its client cancels, without an answer', async () => {
+    const { url, aborted, running } = await start({ keepAliveMs: 10_000, slowMs: 2_000 });
+    const pending = post(url, slowCall(7));
+    await running(7);
+    const cancelled = await post(url, {
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: 7, reason: 'never mind' },
+    });
+    expect(cancelled.status).toBe(202);
+    const response = await pending;
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(await response.text()).toBe('');
+    expect(aborted).toEqual(['never mind']);
+  });
+
+  it('tells the server that a request is cancelled when its client goes away before the answer', async () => {
+    const { url, aborted, running } = await start({ keepAliveMs: 10_000, slowMs: 2_000 });
+    const abort = new AbortController();
+    const pending = post(url, slowCall(9), abort.signal).catch(() => undefined);
+    await running(9);
+    abort.abort();
+    await pending;
+    await expect.poll(() => aborted).toEqual(['the client disconnected before the response']);
+    // the id is free again: the request it named is over
+    const again = post(url, slowCall(9));
+    await running(9, 2);
+    await post(url, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } });
+    expect((await again).status).toBe(200);
+  });
+
+  it('answers what still waits with an error when the session is closed', async () => {
+    const { url, session, running } = await start({ keepAliveMs: 10_000, slowMs: 2_000 });
+    const pending = post(url, slowCall(3));
+    await running(3);
+    await session().close();
+    const response = await pending;
+    expect(await response.json()).toMatchObject({ id: 3, error: { code: -32000 } });
+    expect((await post(url, slowCall(4))).status).toBe(404);
+  });
+});
