@@ -48,14 +48,3 @@ export function traceMeta(): Record<string, string> | undefined {
   propagation.inject(active, carrier);
   return carrier.traceparent === undefined ? undefined : carrier;
 }
-
-type Fetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
-
-/** `fetch` that adds the active trace context's headers to the request; plain `fetch` when there is none. */
-export const tracedFetch: Fetch = (url, init) => {
-  const active = activeContext();
-  if (active === undefined) return fetch(url, init);
-  const headers = new Headers(init?.headers);
-  propagation.inject(active, headers, { set: (carrier, key, value) => carrier.set(key, value) });
-  return fetch(url, { ...init, headers });
-};
