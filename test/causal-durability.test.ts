@@ -7,9 +7,9 @@
  * here leave outcomes unsynced for up to 50 ms (the bound), so a decision that took effect without
  * covering the outcome would be caught in that window.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../src/cli/audit-commands.js';
 import { Harness } from '../src/harness/harness.js';
@@ -180,5 +180,26 @@ describe('causal durability of outcomes (decision 0028)', () => {
     lines.length = 0;
     expect(await verifyAudit({ db: path }, io)).toBe(0);
     expect(lines.join('\n')).not.toMatch(/without an outcome/);
+  });
+
+  it('syncs the file SQLite writes when the log is opened through a symlink', async () => {
+    const real = tempFile();
+    const link = join(dirname(real), 'link.db');
+    symlinkSync(real, link);
+    // the target exists once a log has been opened on it (then closed): the link names it
+    await openLog(real).close();
+    logs.splice(0);
+    const log = openLog(link);
+    const harness = new Harness({ policy: { current: ALLOW_ALL }, audit: log });
+    let durableWhenRun = -1;
+    const result = await harness.call(read('s1'), async () => {
+      durableWhenRun = log.durableThrough ?? -1;
+      return 'ran';
+    });
+    expect(result.status).toBe('ok');
+    const [intent] = await log.query({ decisionId: result.decisionId, sessionId: 's1', kind: 'call-intent' });
+    expect(durableWhenRun).toBeGreaterThanOrEqual(intent?.seq as number);
+    expect(existsSync(`${real}-wal`)).toBe(true);
+    expect(existsSync(`${link}-wal`)).toBe(false);
   });
 });

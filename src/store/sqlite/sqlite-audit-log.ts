@@ -9,6 +9,7 @@
  */
 
 import type { KeyObject } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type VerifyReport, verifyChain } from '../../audit/chain.js';
@@ -196,7 +197,8 @@ export class SqliteAuditLog implements AuditLog {
       const head = this.database.prepare<[], { seq: number | null }>(
         'select max(seq) as seq from audit_events',
       );
-      this.syncs = new WalSync(`${options.path}-wal`, () => head.get()?.seq ?? 0);
+      // SQLite names the WAL after the database's real path (symlinks resolved)
+      this.syncs = new WalSync(`${realpathSync(options.path)}-wal`, () => head.get()?.seq ?? 0);
     }
     const checkpointEvery = checkpointCadence(options);
     this.signsEvery = options.signer ? checkpointEvery : undefined;
@@ -370,8 +372,8 @@ export class SqliteAuditLog implements AuditLog {
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
     await this.queue.drain();
     const checkpoint = await this.writer.checkpoint();
-    // published once what it names is durable
-    if (checkpoint) await this.syncs?.sync();
+    // published once durable (a checkpoint does not move the head: the sync must not be skipped)
+    if (checkpoint) await this.syncs?.sync({ force: true });
     if (checkpoint) this.onCheckpoint?.(checkpoint);
     return checkpoint;
   }
@@ -525,14 +527,24 @@ export class SqliteAuditLog implements AuditLog {
   async close(): Promise<void> {
     await this.queue.close();
     try {
-      // what was answered before its fsync reaches the disk before the log lets go of the file
-      const checkpoint = this.readOnly ? undefined : await this.writer.checkpoint();
-      await this.syncs?.sync();
+      const checkpoint = this.readOnly ? undefined : await this.finalCheckpoint();
       if (checkpoint) this.onCheckpoint?.(checkpoint);
     } finally {
       this.syncs?.close();
       await this.writer.close();
       if (this.database.open) this.database.close();
+    }
+  }
+
+  /**
+   * Signs the head one last time; then what was answered before its fsync, and that checkpoint, reach
+   * the disk — also when signing failed (the outcomes must not be left behind).
+   */
+  private async finalCheckpoint(): Promise<AuditCheckpointV1 | undefined> {
+    try {
+      return await this.writer.checkpoint();
+    } finally {
+      await this.syncs?.sync({ force: true });
     }
   }
 

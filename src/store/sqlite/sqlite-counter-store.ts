@@ -5,8 +5,8 @@
  * connections and processes, so concurrent reservations cannot overshoot a limit.
  *
  * The connection commits without its own fsync (synchronous = NORMAL): the call's intent record is
- * committed with FULL durability to the same write-ahead log right after, and that fsync covers every
- * frame written before it. A reservation whose intent never became durable is lost with it, and so is
+ * made durable in the same write-ahead log right after (an fsync of the WAL, under `full` or `causal`
+ * durability), and that fsync covers every frame written before it. A reservation whose intent never became durable is lost with it, and so is
  * its call, which then never ran. Leases (store/leases) are one statement each, on the same connection;
  * one lost with a machine crash belonged to a holder that went down with it.
  */

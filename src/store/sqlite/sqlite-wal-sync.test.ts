@@ -60,14 +60,26 @@ describe('WalSync', () => {
     database.close();
   });
 
-  it('keeps the first failure: no later sync is trusted', async () => {
+  it('fails a round it cannot begin without failing the log for good', async () => {
     const { database, path } = walFile();
+    let broken = true;
     const sync = new WalSync(`${path}-wal`, () => {
-      throw new Error('disk gone');
+      if (broken) throw new Error('database is locked');
+      return 1;
     });
-    await expect(sync.sync()).rejects.toThrow(/cannot sync the audit log .*disk gone/);
-    expect(sync.failure?.message).toMatch(/disk gone/);
-    await expect(sync.durable(1)).rejects.toThrow(/disk gone/);
+    await expect(sync.sync()).rejects.toThrow(/cannot sync the audit log .*database is locked/);
+    expect(sync.failure).toBeUndefined();
+    broken = false;
+    await expect(sync.sync()).resolves.toBe(1);
+    sync.close();
+    database.close();
+  });
+
+  it('never calls a record durable when the WAL file is not where it looks (fail closed)', async () => {
+    const { database, path } = walFile();
+    const sync = new WalSync(`${path}.elsewhere-wal`, () => 1);
+    await expect(sync.durable(1)).rejects.toThrow(/write-ahead log file does not exist/);
+    expect(sync.through).toBe(0);
     database.close();
   });
 });

@@ -24,11 +24,13 @@ export class WalSync {
   private sinceCheck = 0;
   private current: Promise<number> | undefined;
   private queued: Promise<number> | undefined;
+  private queuedForce = false;
   private failed: Error | undefined;
 
   /**
-   * @param walPath the `-wal` file beside the database; it stays the same file while any connection is
-   *   open (a checkpoint rewinds it, never replaces it), and the caller holds one
+   * @param walPath the `-wal` file beside the database (its real path: SQLite names it after the
+   *   database with symlinks resolved); it stays the same file while any connection is open (a
+   *   checkpoint rewinds it, never replaces it), and the caller holds one
    * @param head reads the log's last committed seq
    */
   constructor(
@@ -43,18 +45,23 @@ export class WalSync {
 
   /**
    * Resolves with the seq the log is durable through, once an fsync that began after this call has
-   * finished (so every commit made before the call is covered). Rejects, now and from then on, once an
-   * fsync has failed.
+   * finished (so every commit made before the call is covered; `force`: even when the last record
+   * looks durable already, for a commit the head does not show, such as a checkpoint). Rejects, now
+   * and from then on, once an fsync has failed.
    */
-  sync(): Promise<number> {
+  sync(options: { force?: boolean } = {}): Promise<number> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
-    if (this.current === undefined) return this.start();
+    const force = options.force === true;
+    if (this.current === undefined) return this.start(force);
     // the sync under way may have begun before the caller's commit: share the next one
+    this.queuedForce ||= force;
     this.queued ??= this.current
       .catch(() => 0)
       .then(() => {
+        const forced = this.queuedForce;
         this.queued = undefined;
-        return this.failed !== undefined ? Promise.reject(this.failed) : this.start();
+        this.queuedForce = false;
+        return this.failed !== undefined ? Promise.reject(this.failed) : this.start(forced);
       });
     return this.queued;
   }
@@ -72,50 +79,67 @@ export class WalSync {
     this.fd = undefined;
   }
 
-  private start(): Promise<number> {
-    const round: Promise<number> = this.round().finally(() => {
+  private start(force: boolean): Promise<number> {
+    const round: Promise<number> = this.round(force).finally(() => {
       if (this.current === round) this.current = undefined;
     });
     this.current = round;
     return round;
   }
 
-  private async round(): Promise<number> {
+  private async round(force: boolean): Promise<number> {
+    let head: number;
+    let fd: number;
     try {
-      const head = this.head();
-      // everything committed is durable already (a later durable commit covered it)
-      if (head <= this.through) return this.through;
-      const fd = this.openFile();
-      if (fd !== undefined)
-        await new Promise<void>((resolve, reject) =>
-          fdatasync(fd, (error) => (error ? reject(error) : resolve())),
-        );
-      if (head > this.through) this.through = head;
-      return this.through;
+      head = this.head();
+      // everything committed is durable already (a later durable commit covered it), unless the
+      // caller committed what the head does not show (a checkpoint)
+      if (!force && head <= this.through) return this.through;
+      fd = this.openFile();
     } catch (error) {
+      // not a failed fsync (nothing was lost): this round fails, later ones may succeed
+      throw new ReinsError(
+        'audit_unavailable',
+        `cannot sync the audit log \`${this.walPath}\`: ${message(error)}`,
+      );
+    }
+    try {
+      await new Promise<void>((resolve, reject) =>
+        fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+      );
+    } catch (error) {
+      // a failed fsync may have dropped pages: no later sync can vouch for them (fail closed)
       this.failed ??= new ReinsError(
         'audit_unavailable',
-        `cannot sync the audit log \`${this.walPath}\`: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot sync the audit log \`${this.walPath}\`: ${message(error)}`,
       );
       throw this.failed;
     }
+    if (head > this.through) this.through = head;
+    return this.through;
   }
 
   /**
-   * The WAL file's descriptor; undefined while there is no such file (nothing written through it yet).
-   * Opened once: the file is not replaced while the caller's connection is open (checked every
-   * CHECK_EVERY syncs all the same, and reopened if it was).
+   * The WAL file's descriptor. The caller's connection is open, so SQLite keeps the file: a missing
+   * one means this is not the file SQLite writes (the path is wrong), and saying "durable" would be a
+   * lie — it throws. Opened once, and checked every CHECK_EVERY syncs all the same (reopened if the
+   * file was replaced).
    */
-  private openFile(): number | undefined {
+  private openFile(): number {
     if (this.fd !== undefined && ++this.sinceCheck < CHECK_EVERY) return this.fd;
     this.sinceCheck = 0;
     const current = statSync(this.walPath, { throwIfNoEntry: false });
-    if (current === undefined) return undefined;
+    if (current === undefined) throw new Error('its write-ahead log file does not exist');
     if (this.fd === undefined || current.ino !== this.inode) {
       if (this.fd !== undefined) closeSync(this.fd);
-      this.fd = openSync(this.walPath, 'r');
+      // writable: some systems flush only through a descriptor open for writing
+      this.fd = openSync(this.walPath, 'r+');
       this.inode = fstatSync(this.fd).ino;
     }
     return this.fd;
   }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
