@@ -201,4 +201,15 @@ describe('EventStreamParser', () => {
     expect(parse(['data: 12345\n', 'data: 67890\n'], 8).ok).toBe(false);
     expect(parse(['data: 12345\n\n', 'data: 67890\n\n'], 8)).toEqual({ data: ['12345', '67890'], ok: true });
   });
+
+  it('counts empty data lines too: an upstream cannot grow an event without bound with them', () => {
+    expect(parse(['data:\n'.repeat(4)], 8).ok).toBe(true);
+    expect(parse(['data:\n'.repeat(20)], 8).ok).toBe(false);
+    expect(
+      parse(
+        Array.from({ length: 20 }, () => 'data\n'),
+        8,
+      ).ok,
+    ).toBe(false);
+  });
 });

@@ -244,7 +244,13 @@ export class HttpClientTransport implements Transport {
     return new Promise((resolve) => {
       let why: string | undefined;
       response.on('data', (text: string) => {
-        if (parser.push(text)) return;
+        let fits: boolean;
+        try {
+          fits = parser.push(text);
+        } catch {
+          fits = false; // whatever the upstream sent, it must not end the gateway
+        }
+        if (fits) return;
         why = `an event from the upstream is larger than ${this.options.maxMessageBytes} bytes`;
         response.destroy();
         this.onerror?.(new Error(why));
@@ -328,7 +334,8 @@ export class EventStreamParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') {
       this.data.push(value);
-      this.size += value.length;
+      // each line counts with the line break it is joined with: empty `data:` lines are not free
+      this.size += value.length + 1;
       if (this.size > this.maxEventBytes) this.overflowed = true;
     } else if (field === 'event') this.event = value;
   }
