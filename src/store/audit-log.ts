@@ -32,8 +32,8 @@ export interface AppendOptions {
   readonly captured?: readonly CapturedContent[];
   /**
    * Resolve once the record is committed and visible to every reader, without waiting for it to reach
-   * the disk (decision 0028: a call's outcome). It is made durable right after, within the log's bound,
-   * and `durable(seq)` resolves once it is. Backends and modes that make every commit durable before
+   * the disk (decision 0028: a call's outcome). It is made durable by the next durable commit of the
+   * log, or within the log's bound, and `durable(seq)` resolves once it is. Backends and modes that make every commit durable before
    * answering (PostgreSQL, SQLite `full`) ignore it; SQLite `process` never fsyncs a commit alone.
    */
   readonly syncLater?: boolean;

@@ -86,7 +86,8 @@ export interface SqliteAuditLogOptions extends AuditLogOptions {
   readonly inlineMaxBatch?: number;
   /**
    * `causal` (default): appends resolve once fsync'd, except those that ask for `syncLater`, which
-   * resolve once committed and are fsync'd right after (docs/decisions/0028-causal-durability.md).
+   * resolve once committed and reach the disk with the next durable commit of the file, or within
+   * `syncWithinMs` (docs/decisions/0028-causal-durability.md).
    * `full`: every commit is fsync'd before its appends resolve. `process`: commits reach the
    * operating system but are not fsync'd one by one (survives a crash of this process, not a power
    * cut); see docs/decisions/0010-audit-durability.md.
@@ -622,17 +623,13 @@ export class SqliteAuditLog implements AuditLog {
       throw auditWriteFailed(error);
     }
     for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
-    // with the body as stored: the harness applies its own records without reading them back
-    return written.receipts.map((receipt, index) => ({
-      ...receipt,
-      body: (events[index] as AppendItem).body,
-    }));
+    return written.receipts;
   }
 
   /**
    * Makes sure a batch answered before its fsync is synced within `syncWithinMs` (a durable commit
-   * meanwhile leaves the timer nothing to do). A failure is kept by the WalSync: every later append
-   * and wait is refused (fail closed).
+   * meanwhile leaves the timer nothing to do). A failed fsync is kept by the WalSync: every later
+   * append and wait is refused (fail closed).
    */
   private syncSoon(syncs: WalSync): void {
     if (this.syncWithinMs === 0) {
@@ -675,7 +672,10 @@ function inlineWriter(
   return {
     write: (events) => {
       const written = writer.write(events, capturesOf(events));
-      return { receipts: receiptsOf(written.firstSeq, written.hashes), checkpoints: written.checkpoints };
+      return {
+        receipts: receiptsOf(events, written.firstSeq, written.hashes),
+        checkpoints: written.checkpoints,
+      };
     },
     checkpoint: () => writer.checkpoint(),
     close: async () => {},
@@ -724,7 +724,10 @@ class WorkerWriter implements Writer {
       ...(captured.length > 0 ? { captured } : {}),
     });
     if (!response.ok || !('hashes' in response)) throw new Error('unexpected answer from the audit writer');
-    return { receipts: receiptsOf(response.firstSeq, response.hashes), checkpoints: response.checkpoints };
+    return {
+      receipts: receiptsOf(events, response.firstSeq, response.hashes),
+      checkpoints: response.checkpoints,
+    };
   }
 
   async checkpoint(): Promise<AuditCheckpointV1 | undefined> {
@@ -766,6 +769,15 @@ class WorkerWriter implements Writer {
   }
 }
 
-function receiptsOf(firstSeq: number, hashes: readonly string[]): AppendReceipt[] {
-  return hashes.map((hash, index) => ({ seq: firstSeq + index, hash }));
+/** One receipt per event, with the body as stored: the harness applies its own records from it. */
+function receiptsOf(
+  events: readonly AppendItem[],
+  firstSeq: number,
+  hashes: readonly string[],
+): AppendReceipt[] {
+  return hashes.map((hash, index) => ({
+    seq: firstSeq + index,
+    hash,
+    body: (events[index] as AppendItem).body,
+  }));
 }
