@@ -50,6 +50,7 @@ import {
   isInitializeRequest,
   ListToolsRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import Database from 'better-sqlite3';
 import { Authenticator } from '../src/auth/authenticator.js';
 import { createKeyDirectory } from '../src/keys/key-directory.js';
 import { directoryKeySource } from '../src/keys/key-source.js';
@@ -415,30 +416,75 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
 
 // ---- the bare relay (peer): what any MCP proxy costs, without governance ----
 
-/** An SDK Server that lists the upstream's tools and forwards every call to it, and nothing else. */
-function relayServer(upstream: Client, tools: Awaited<ReturnType<Client['listTools']>>['tools']): Server {
+/**
+ * An SDK Server that lists the upstream's tools and forwards every call to it, and nothing else; with a
+ * `journal`, each call is written down before it is forwarded and after it answered.
+ */
+function relayServer(
+  upstream: Client,
+  tools: Awaited<ReturnType<Client['listTools']>>['tools'],
+  journal?: RelayJournal,
+): Server {
   const server = new Server({ name: 'bench-relay', version: '0.1.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
-  server.setRequestHandler(
-    CallToolRequestSchema,
-    async (request, extra) =>
-      (await upstream.callTool(
-        { name: request.params.name, arguments: request.params.arguments ?? {} },
-        undefined,
-        { signal: extra.signal, timeout: CALL_TIMEOUT_MS },
-      )) as CallToolResult,
-  );
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const id = journal?.before(request.params);
+    const result = (await upstream.callTool(
+      { name: request.params.name, arguments: request.params.arguments ?? {} },
+      undefined,
+      { signal: extra.signal, timeout: CALL_TIMEOUT_MS },
+    )) as CallToolResult;
+    if (id !== undefined) journal?.after(id, result);
+    return result;
+  });
   return server;
 }
 
-/** `--relay-stdio -- <command...>` or `--relay-http <upstream url>`: runs the relay until stopped. */
+interface RelayJournal {
+  /** Writes the call down, durably, before it is forwarded; returns its row. */
+  before(call: unknown): number;
+  /** Writes the result down (committed, not fsync'd: the next call's fsync covers it). */
+  after(id: number, result: unknown): void;
+}
+
+/**
+ * The storage floor of a durable gateway, without any governance: one SQLite row (WAL) per call,
+ * committed with an fsync before the call is forwarded, and one row for its result, committed without
+ * (`synchronous` per transaction, on one connection: the next call's fsync covers it) — what decision
+ * 0028 asks of Reins, with nothing else (no decision, chain, data flow or session state).
+ */
+function sqliteJournal(path: string): RelayJournal {
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  database.exec('create table if not exists calls (id integer primary key, body text not null)');
+  const insert = database.prepare<[string], unknown>('insert into calls (body) values (?)');
+  const durable = () => database.pragma('synchronous = FULL');
+  const committed = () => database.pragma('synchronous = NORMAL');
+  return {
+    before(call) {
+      durable();
+      return Number(insert.run(JSON.stringify(call)).lastInsertRowid);
+    },
+    after(id, result) {
+      committed();
+      insert.run(JSON.stringify({ id, result }));
+    },
+  };
+}
+
+/**
+ * `--relay-stdio [--journal <file>] -- <command...>` or `--relay-http <upstream url>`: runs the relay
+ * until stopped; with `--journal`, a SQLite file where each call is written down (`sqliteJournal`).
+ */
 async function relay(mode: string, rest: readonly string[]): Promise<void> {
   const upstream = new Client({ name: 'bench-relay', version: '0.1.0' });
   if (mode === '--relay-stdio') {
     const [command, ...args] = rest.slice(rest.indexOf('--') + 1);
     if (command === undefined) throw new Error('--relay-stdio needs `-- <command...>`');
+    const journalAt = rest.indexOf('--journal');
+    const journal = journalAt >= 0 ? sqliteJournal(rest[journalAt + 1] as string) : undefined;
     await upstream.connect(new StdioClientTransport({ command, args, env: ENV, stderr: 'ignore' }));
-    const server = relayServer(upstream, (await upstream.listTools()).tools);
+    const server = relayServer(upstream, (await upstream.listTools()).tools, journal);
     const closed = new Promise<void>((done) => {
       server.onclose = () => done();
     });

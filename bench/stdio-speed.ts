@@ -6,6 +6,8 @@
  * - directly;
  * - through a bare relay (an SDK Server forwarding to an SDK Client, nothing else: the cost of the hop;
  *   bench/gateway-latency.ts `--relay-stdio`);
+ * - through the same relay writing each call to SQLite, a row fsync'd before forwarding and one after
+ *   (`--journal`): the storage floor of any durable gateway in this pipeline;
  * - through `reins mcp` with the default durability (`causal`: the intent fsync'd before the tool runs,
  *   the outcome right after the result is released; decision 0028), with `full` (both fsync'd before
  *   the result goes back: the default before issue 20), and with `process` (no fsync per commit);
@@ -95,6 +97,20 @@ async function main(): Promise<void> {
       parent,
     ),
     await stdioPath(
+      "durable relay (floor): the bare relay + one SQLite row fsync'd before forwarding, one after",
+      'echo',
+      [
+        RELAY,
+        '--relay-stdio',
+        '--journal',
+        join(temporaryDirectory(parent, 'journal-'), 'calls.db'),
+        '--',
+        process.execPath,
+        ...upstream,
+      ],
+      parent,
+    ),
+    await stdioPath(
       'via Reins, durability causal (the default)',
       'everything__echo',
       reins(stores.causal),
@@ -166,15 +182,21 @@ async function main(): Promise<void> {
   write(
     `| raw 512-byte write + fsync, same directory, same turns | ${fsync.samples} | ${format(fsync.medianUs, 1)} | ${format(fsync.p99Us, 1)} | |`,
   );
-  const [direct, relay, causal, full, processMode] = rows;
-  if (!direct || !relay || !causal || !full || !processMode) return;
+  const [direct, relay, floor, causal, full, processMode] = rows;
+  if (!direct || !relay || !floor || !causal || !full || !processMode) return;
   const d = (a: { latency: { medianUs: number } }, b: { latency: { medianUs: number } }) =>
     a.latency.medianUs - b.latency.medianUs;
   write('');
   write('| difference of medians | µs |');
   write('| --- | ---: |');
   write(`| the MCP hop: relay − direct | ${format(d(relay, direct), 1)} |`);
+  write(
+    `| durable relay − relay: the storage floor (one fsync'd commit, one commit) in this pipeline | ${format(d(floor, relay), 1)} |`,
+  );
   write(`| Reins (causal) − relay | ${format(d(causal, relay), 1)} |`);
+  write(
+    `| Reins (causal) − durable relay: governance beyond the storage floor | ${format(d(causal, floor), 1)} |`,
+  );
   write(`| Reins (full) − relay | ${format(d(full, relay), 1)} |`);
   write(
     `| Reins (process) − relay: Reins without fsync on the critical path | ${format(d(processMode, relay), 1)} |`,
@@ -188,6 +210,10 @@ async function main(): Promise<void> {
   write('');
   write(
     `target 1: Reins (default) − relay ${format(added, 1)} µs ≤ one fsync + 150 µs = ${format(bound, 1)} µs: ${added <= bound ? 'met' : 'NOT met'}`,
+  );
+  const floorAdded = d(floor, relay);
+  write(
+    `the floor: durable relay − relay ${format(floorAdded, 1)} µs ${floorAdded <= bound ? '≤' : '>'} ${format(bound, 1)} µs (the target holds ${format(bound - floorAdded, 1)} µs for everything else)`,
   );
   const p99Bound = 3 * relay.latency.p99Us;
   write(
