@@ -133,3 +133,74 @@ describe('SqliteAuditLog lookup table', () => {
     await log.close();
   });
 });
+
+describe('SqliteAuditLog tail reads', () => {
+  const all = async (log: SqliteAuditLog, afterSeq: number) => {
+    const seqs: number[] = [];
+    for await (const record of log.records({ afterSeq })) seqs.push(record.seq);
+    return seqs;
+  };
+
+  it.each(['causal', 'full', 'process'] as const)(
+    'a read after the head finds what another connection (%s) appended since, and what this one appended',
+    async (durability) => {
+      const path = join(directory, 'audit.db');
+      const here = new SqliteAuditLog({ path, durability });
+      const there = new SqliteAuditLog({ path, durability });
+      try {
+        const first = await here.append(intentEvent(0));
+        expect(await all(here, first.seq)).toEqual([]);
+        expect(await all(here, first.seq)).toEqual([]); // the read that skips the query
+        const theirs = await there.append(intentEvent(1));
+        expect(await all(here, first.seq)).toEqual([theirs.seq]);
+        const mine = await here.append(intentEvent(2));
+        expect(await all(here, theirs.seq)).toEqual([mine.seq]);
+        expect(await all(here, mine.seq)).toEqual([]);
+        // a burst goes to the writer thread (its own connection) where the log has one
+        const burst = await Promise.all([3, 4, 5, 6].map((index) => here.append(intentEvent(index))));
+        expect(await all(here, mine.seq)).toEqual(burst.map((receipt) => receipt.seq));
+        const again = await there.append(intentEvent(7));
+        expect(await all(here, burst.at(-1)?.seq ?? 0)).toEqual([again.seq]);
+      } finally {
+        await there.close();
+        await here.close();
+      }
+    },
+  );
+
+  it('a read interrupted by an append of its own, or stopped early, does not hide later records', async () => {
+    const path = join(directory, 'audit.db');
+    const log = new SqliteAuditLog({ path, durability: 'process' });
+    try {
+      const first = await log.append(intentEvent(0));
+      const second = await log.append(intentEvent(1));
+      expect(await all(log, second.seq)).toEqual([]);
+      // a reader pauses after its first record; an append lands meanwhile
+      const reader = log.records({ afterSeq: 0 })[Symbol.asyncIterator]();
+      expect((await reader.next()).value?.seq).toBe(first.seq);
+      const third = await log.append(intentEvent(2));
+      const rest: number[] = [];
+      for (let next = await reader.next(); !next.done; next = await reader.next()) rest.push(next.value.seq);
+      expect([first.seq, ...rest].slice(0, 2)).toEqual([first.seq, second.seq]);
+      expect(await all(log, second.seq)).toEqual([third.seq]);
+      // stopped early: nothing is taken as seen
+      for await (const _record of log.records({ afterSeq: 0 })) break;
+      const fourth = await log.append(intentEvent(3));
+      expect(await all(log, third.seq)).toEqual([fourth.seq]);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('an in-memory log reads its own appends', async () => {
+    const log = new SqliteAuditLog({ path: ':memory:' });
+    try {
+      const first = await log.append(intentEvent(0));
+      expect(await all(log, first.seq)).toEqual([]);
+      const second = await log.append(intentEvent(1));
+      expect(await all(log, first.seq)).toEqual([second.seq]);
+    } finally {
+      await log.close();
+    }
+  });
+});

@@ -164,6 +164,16 @@ export class SqliteAuditLog implements AuditLog {
   private readonly inline: Writer | undefined;
   private readonly inlineMaxBatch: number;
   private recordPage: Database.Statement<[number, number], EventRowFields> | undefined;
+  private dataVersion: Database.Statement<[], number> | undefined;
+  /**
+   * The log as this connection last saw it whole: every record through `head` was read or written
+   * here, and `version` is the file's `data_version` from before that read. While the version stays
+   * the same no other connection (thread or process) committed since, so a read after `head` has
+   * nothing to return and skips the query: the session states read the tail before every decision.
+   */
+  private seen: { head: number; version: number } | undefined;
+  /** Batches committed on this connection: a read during which one was committed saw nothing whole. */
+  private writtenHere = 0;
   /** `causal` file logs: fsyncs the WAL, and knows how far the log is durable. */
   private readonly syncs: WalSync | undefined;
   private readonly syncWithinMs: number;
@@ -316,8 +326,23 @@ export class SqliteAuditLog implements AuditLog {
     this.recordPage ??= this.database.prepare<[number, number], EventRowFields>(
       recordPageSql(SQLITE_AUDIT_TABLES.events, SQLITE_PLACEHOLDER),
     );
+    this.dataVersion ??= this.database.prepare<[], number>('pragma data_version').pluck();
     const page = this.recordPage;
-    yield* pagedRecords(options.afterSeq ?? 0, (after, size) => page.all(after, size));
+    const afterSeq = options.afterSeq ?? 0;
+    // read before the records: a commit between the two makes the next read query again
+    const version = this.dataVersion.get() as number;
+    const seen = this.seen;
+    if (seen !== undefined && seen.version === version && afterSeq >= seen.head) return;
+    const writes = this.writtenHere;
+    let head = afterSeq;
+    yield* pagedRecords(afterSeq, (after, size) => {
+      const rows = page.all(after, size);
+      head = Number(rows.at(-1)?.seq ?? head);
+      return rows;
+    });
+    // Only a read to the end (the caller did not stop early) saw everything through `head`; a batch
+    // committed here meanwhile may lie before or after it, so the next read queries.
+    this.seen = this.writtenHere === writes ? { head, version } : undefined;
   }
 
   async query(query: AuditQuery): Promise<AuditRecordView[]> {
@@ -609,9 +634,13 @@ export class SqliteAuditLog implements AuditLog {
         this.inline !== undefined &&
         events.length <= this.inlineMaxBatch &&
         (this.writer as WorkerWriter).idle
-      )
+      ) {
         written = this.inline.write(events) as Written;
-      else written = await this.writer.write(events);
+        this.wroteHere(written);
+      } else {
+        written = await this.writer.write(events);
+        if (this.path === ':memory:') this.wroteHere(written);
+      }
       // `causal`: durable before it is answered, unless all of it may be synced later; a signed
       // checkpoint is published once answered, so what it names must not be lost to a power cut
       if (syncs !== undefined) {
@@ -624,6 +653,19 @@ export class SqliteAuditLog implements AuditLog {
     }
     for (const checkpoint of written.checkpoints) this.onCheckpoint?.(checkpoint);
     return written.receipts;
+  }
+
+  /**
+   * A batch committed on this connection (which leaves its `data_version` as it was): right after the
+   * head this connection saw whole, it extends what it has seen; after anything else (another writer
+   * committed in between) it proves nothing, and the next read queries.
+   */
+  private wroteHere(written: Written): void {
+    this.writtenHere += 1;
+    const first = written.receipts[0]?.seq;
+    const last = written.receipts.at(-1)?.seq;
+    if (this.seen === undefined || first === undefined || last === undefined) return;
+    if (first === this.seen.head + 1) this.seen = { head: last, version: this.seen.version };
   }
 
   /**
