@@ -83,3 +83,45 @@ describe('WalSync', () => {
     database.close();
   });
 });
+
+describe('WalSync and the WAL file name', () => {
+  it('syncs the directory of a newly opened WAL file once, before its first report of durability', async () => {
+    const { database, path } = walFile();
+    const synced: string[] = [];
+    let through = -1;
+    const sync = new WalSync(
+      `${path}-wal`,
+      () => 1,
+      async (directory) => {
+        // the durable mark must not move before the directory is on disk
+        through = sync.through;
+        synced.push(directory);
+      },
+    );
+    database.prepare('insert into t values (1)').run();
+    await expect(sync.sync()).resolves.toBe(1);
+    expect(synced).toEqual([join(path, '..')]);
+    expect(through).toBe(0);
+    await sync.sync({ force: true });
+    expect(synced).toHaveLength(1);
+    sync.close();
+    database.close();
+  });
+
+  it('fails closed when the directory cannot be synced', async () => {
+    const { database, path } = walFile();
+    const sync = new WalSync(
+      `${path}-wal`,
+      () => 1,
+      async () => {
+        throw new Error('EIO');
+      },
+    );
+    database.prepare('insert into t values (1)').run();
+    await expect(sync.sync()).rejects.toThrow(/EIO/);
+    await expect(sync.sync()).rejects.toThrow(/EIO/);
+    expect(sync.through).toBe(0);
+    sync.close();
+    database.close();
+  });
+});

@@ -10,7 +10,8 @@
  * (which starts after their commits). Each reports the seq the log is durable through: the head it
  * read before its fsync began.
  */
-import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ReinsError } from '../../spec/errors.js';
 
 /** Syncs between two checks that the WAL file is still the one open. */
@@ -26,16 +27,20 @@ export class WalSync {
   private queued: Promise<number> | undefined;
   private queuedForce = false;
   private failed: Error | undefined;
+  /** A WAL file was opened whose directory entry has not been synced yet. */
+  private directoryPending = false;
 
   /**
    * @param walPath the `-wal` file beside the database (its real path: SQLite names it after the
    *   database with symlinks resolved); it stays the same file while any connection is open (a
    *   checkpoint rewinds it, never replaces it), and the caller holds one
    * @param head reads the log's last committed seq
+   * @param syncDirectory fsyncs a directory (tests watch it; the default is the real one)
    */
   constructor(
     private readonly walPath: string,
     private readonly head: () => number,
+    private readonly syncDirectory: (path: string) => Promise<void> = fsyncDirectory,
   ) {}
 
   /** Why no sync can be trusted any more (a failed fsync may have dropped pages): fail closed. */
@@ -107,6 +112,12 @@ export class WalSync {
       await new Promise<void>((resolve, reject) =>
         fdatasync(fd, (error) => (error ? reject(error) : resolve())),
       );
+      // SQLite creates the WAL file when the first connection opens the database (and deletes it
+      // when the last one closes): its name must be on disk too before its records count as durable
+      if (this.directoryPending) {
+        await this.syncDirectory(dirname(this.walPath));
+        this.directoryPending = false;
+      }
     } catch (error) {
       // a failed fsync may have dropped pages: no later sync can vouch for them (fail closed)
       this.failed ??= new ReinsError(
@@ -135,8 +146,20 @@ export class WalSync {
       // writable: some systems flush only through a descriptor open for writing
       this.fd = openSync(this.walPath, 'r+');
       this.inode = fstatSync(this.fd).ino;
+      this.directoryPending = true;
     }
     return this.fd;
+  }
+}
+
+/** fsyncs a directory, so the names in it are on disk (Windows cannot open one: nothing to do there). */
+async function fsyncDirectory(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fd = openSync(path, 'r');
+  try {
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+  } finally {
+    closeSync(fd);
   }
 }
 
