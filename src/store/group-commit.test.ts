@@ -46,6 +46,32 @@ describe('GroupCommitQueue', () => {
     expect(drained).toBe('drained');
   });
 
+  it('drains a batch that settles after a later one (a causal log answers an outcome before an earlier fsync)', async () => {
+    const releases: (() => void)[] = [];
+    const queue = new GroupCommitQueue<string, string>(
+      async (items) => {
+        // the first batch waits to be released; later ones settle at once
+        if (items.includes('slow')) await new Promise<void>((resolve) => releases.push(resolve));
+        return [...items];
+      },
+      { maxInFlight: 4 },
+    );
+    const slow = queue.enqueue('slow');
+    await new Promise((resolve) => setImmediate(resolve));
+    let drained = false;
+    const drain = queue.drain().then(() => {
+      drained = true;
+    });
+    await queue.enqueue('fast');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(drained).toBe(false);
+    expect(queue.pending).toBe(2);
+    releases[0]?.();
+    await Promise.all([slow, drain]);
+    expect(drained).toBe(true);
+    expect(queue.pending).toBe(0);
+  });
+
   it('rejects appends after close', async () => {
     const queue = new GroupCommitQueue<number, number>((items) => [...items]);
     await queue.close();

@@ -28,9 +28,15 @@ export class GroupCommitQueue<Item, Receipt> {
   private scheduled = false;
   private inFlight = 0;
   private closed = false;
-  /** Items handed in so far, and items whose write has settled (written or failed). */
+  /**
+   * Items handed in so far, and items whose write has settled (written or failed) with every batch
+   * handed over before theirs: batches may settle out of order (a `causal` log answers a batch that may
+   * be synced later at once, while an earlier one waits for its fsync), and `drain` counts a prefix.
+   */
   private enqueued = 0;
   private settled = 0;
+  /** Batches handed to the writer and not counted in `settled` yet, in the order handed over. */
+  private unsettled: { readonly items: number; done: boolean }[] = [];
   private drainWaiters: { target: number; resolve: () => void }[] = [];
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
@@ -46,7 +52,7 @@ export class GroupCommitQueue<Item, Receipt> {
     this.onBatch = options.onBatch;
   }
 
-  /** Items handed in whose write has not settled yet (queued or being written). */
+  /** Items handed in whose write has not settled yet, with every one handed in before (queued or being written). */
   get pending(): number {
     return this.enqueued - this.settled;
   }
@@ -67,7 +73,7 @@ export class GroupCommitQueue<Item, Receipt> {
 
   /**
    * Resolves once everything enqueued before this call has been written (or failed), even while new
-   * appends keep arriving. Writers settle batches in order, so a count is enough.
+   * appends keep arriving.
    */
   drain(): Promise<void> {
     const target = this.enqueued;
@@ -94,9 +100,12 @@ export class GroupCommitQueue<Item, Receipt> {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.maxBatch);
       this.inFlight++;
+      const handed = { items: batch.length, done: false };
+      this.unsettled.push(handed);
       this.write(batch).finally(() => {
         this.inFlight--;
-        this.settled += batch.length;
+        handed.done = true;
+        while (this.unsettled[0]?.done === true) this.settled += this.unsettled.shift()?.items ?? 0;
         this.notifyDrained();
         if (this.queue.length > 0) this.schedule();
       });
