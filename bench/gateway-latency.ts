@@ -31,7 +31,16 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { type AddressInfo, createServer } from 'node:net';
@@ -473,7 +482,27 @@ function sqliteJournal(path: string): RelayJournal {
 }
 
 /**
- * `--relay-stdio [--journal <file>] -- <command...>` or `--relay-http <upstream url>`: runs the relay
+ * The same floor with the least storage there is: one line appended to a plain file and fdatasync'd
+ * before the call is forwarded, one line appended after (no fsync) — what the raw fsync row of the
+ * benches costs, inside the pipeline.
+ */
+function fileJournal(path: string): RelayJournal {
+  const fd = openSync(path, 'a');
+  let calls = 0;
+  return {
+    before(call) {
+      writeSync(fd, `${JSON.stringify(call)}\n`);
+      fdatasyncSync(fd);
+      return ++calls;
+    },
+    after(id, result) {
+      writeSync(fd, `${JSON.stringify({ id, result })}\n`);
+    },
+  };
+}
+
+/**
+ * `--relay-stdio [--journal <file.db> | --journal-file <file>] -- <command...>` or `--relay-http <upstream url>`: runs the relay
  * until stopped; with `--journal`, a SQLite file where each call is written down (`sqliteJournal`).
  */
 async function relay(mode: string, rest: readonly string[]): Promise<void> {
@@ -482,7 +511,13 @@ async function relay(mode: string, rest: readonly string[]): Promise<void> {
     const [command, ...args] = rest.slice(rest.indexOf('--') + 1);
     if (command === undefined) throw new Error('--relay-stdio needs `-- <command...>`');
     const journalAt = rest.indexOf('--journal');
-    const journal = journalAt >= 0 ? sqliteJournal(rest[journalAt + 1] as string) : undefined;
+    const fileAt = rest.indexOf('--journal-file');
+    const journal =
+      journalAt >= 0
+        ? sqliteJournal(rest[journalAt + 1] as string)
+        : fileAt >= 0
+          ? fileJournal(rest[fileAt + 1] as string)
+          : undefined;
     await upstream.connect(new StdioClientTransport({ command, args, env: ENV, stderr: 'ignore' }));
     const server = relayServer(upstream, (await upstream.listTools()).tools, journal);
     const closed = new Promise<void>((done) => {

@@ -6,8 +6,9 @@
  * - directly;
  * - through a bare relay (an SDK Server forwarding to an SDK Client, nothing else: the cost of the hop;
  *   bench/gateway-latency.ts `--relay-stdio`);
- * - through the same relay writing each call to SQLite, a row fsync'd before forwarding and one after
- *   (`--journal`): the storage floor of any durable gateway in this pipeline;
+ * - through the same relay writing each call down before forwarding it (durably) and after: to a plain
+ *   file, a line fdatasync'd and a line not (`--journal-file`: the least storage there is), and to SQLite,
+ *   a row fsync'd and a row not (`--journal`): the floor of any durable gateway in this pipeline;
  * - through `reins mcp` with the default durability (`causal`: the intent fsync'd before the tool runs,
  *   the outcome right after the result is released; decision 0028), with `full` (both fsync'd before
  *   the result goes back: the default before issue 20), and with `process` (no fsync per commit);
@@ -97,7 +98,21 @@ async function main(): Promise<void> {
       parent,
     ),
     await stdioPath(
-      "durable relay (floor): the bare relay + one SQLite row fsync'd before forwarding, one after",
+      "durable relay, plain file: the bare relay + one line appended and fdatasync'd before forwarding, one after",
+      'echo',
+      [
+        RELAY,
+        '--relay-stdio',
+        '--journal-file',
+        join(temporaryDirectory(parent, 'journal-'), 'calls.jsonl'),
+        '--',
+        process.execPath,
+        ...upstream,
+      ],
+      parent,
+    ),
+    await stdioPath(
+      "durable relay, SQLite: the bare relay + one SQLite row fsync'd before forwarding, one after",
       'echo',
       [
         RELAY,
@@ -182,8 +197,8 @@ async function main(): Promise<void> {
   write(
     `| raw 512-byte write + fsync, same directory, same turns | ${fsync.samples} | ${format(fsync.medianUs, 1)} | ${format(fsync.p99Us, 1)} | |`,
   );
-  const [direct, relay, floor, causal, full, processMode] = rows;
-  if (!direct || !relay || !floor || !causal || !full || !processMode) return;
+  const [direct, relay, plainFloor, floor, causal, full, processMode] = rows;
+  if (!direct || !relay || !plainFloor || !floor || !causal || !full || !processMode) return;
   const d = (a: { latency: { medianUs: number } }, b: { latency: { medianUs: number } }) =>
     a.latency.medianUs - b.latency.medianUs;
   write('');
@@ -191,11 +206,14 @@ async function main(): Promise<void> {
   write('| --- | ---: |');
   write(`| the MCP hop: relay − direct | ${format(d(relay, direct), 1)} |`);
   write(
-    `| durable relay − relay: the storage floor (one fsync'd commit, one commit) in this pipeline | ${format(d(floor, relay), 1)} |`,
+    `| durable relay, plain file − relay: one fdatasync'd append and one append, in this pipeline | ${format(d(plainFloor, relay), 1)} |`,
+  );
+  write(
+    `| durable relay, SQLite − relay: one fsync'd commit and one commit, in this pipeline | ${format(d(floor, relay), 1)} |`,
   );
   write(`| Reins (causal) − relay | ${format(d(causal, relay), 1)} |`);
   write(
-    `| Reins (causal) − durable relay: governance beyond the storage floor | ${format(d(causal, floor), 1)} |`,
+    `| Reins (causal) − durable relay: governance beyond the SQLite floor | ${format(d(causal, floor), 1)} |`,
   );
   write(`| Reins (full) − relay | ${format(d(full, relay), 1)} |`);
   write(
@@ -211,10 +229,15 @@ async function main(): Promise<void> {
   write(
     `target 1: Reins (default) − relay ${format(added, 1)} µs ≤ one fsync + 150 µs = ${format(bound, 1)} µs: ${added <= bound ? 'met' : 'NOT met'}`,
   );
-  const floorAdded = d(floor, relay);
-  write(
-    `the floor: durable relay − relay ${format(floorAdded, 1)} µs ${floorAdded <= bound ? '≤' : '>'} ${format(bound, 1)} µs (the target holds ${format(bound - floorAdded, 1)} µs for everything else)`,
-  );
+  for (const [label, row] of [
+    ['plain file', plainFloor],
+    ['SQLite', floor],
+  ] as const) {
+    const floorAdded = d(row, relay);
+    write(
+      `the floor, ${label}: durable relay − relay ${format(floorAdded, 1)} µs ${floorAdded <= bound ? '≤' : '>'} ${format(bound, 1)} µs (the target leaves ${format(bound - floorAdded, 1)} µs for everything else)`,
+    );
+  }
   const p99Bound = 3 * relay.latency.p99Us;
   write(
     `target 2: Reins (default) p99 ${format(causal.latency.p99Us, 1)} µs ≤ 3 × relay p99 = ${format(p99Bound, 1)} µs: ${causal.latency.p99Us <= p99Bound ? 'met' : 'NOT met'}`,
