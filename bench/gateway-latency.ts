@@ -14,6 +14,8 @@
  * Peers and diagnostics in the same run, to say where the added time goes:
  * - a bare relay (this file with `--relay-stdio` / `--relay-http`): an SDK Server that forwards every
  *   call to an SDK Client of the upstream, as the gateway does, with nothing else: the cost of the hop;
+ * - the same relay writing each call to SQLite (`--journal`: a row fsync'd before the call is forwarded,
+ *   one after, the next fsync covering it): the storage floor of any durable gateway, no governance;
  * - the same gateways with their audit log on tmpfs, where fsync costs nothing (a measurement, not a
  *   deployment option);
  * - a raw fsync in the audit directory, and one durable `SqliteAuditLog.append` at a time;
@@ -502,7 +504,8 @@ function fileJournal(path: string): RelayJournal {
 }
 
 /**
- * `--relay-stdio [--journal <file.db> | --journal-file <file>] -- <command...>` or `--relay-http <upstream url>`: runs the relay
+ * `--relay-stdio [--journal <file.db> | --journal-file <file>] -- <command...>` or `--relay-http <upstream
+ * url> [--journal <file.db>]`: runs the relay
  * until stopped; with `--journal`, a SQLite file where each call is written down (`sqliteJournal`).
  */
 async function relay(mode: string, rest: readonly string[]): Promise<void> {
@@ -530,6 +533,8 @@ async function relay(mode: string, rest: readonly string[]): Promise<void> {
   }
   await upstream.connect(new StreamableHTTPClientTransport(new URL(rest[0] as string)));
   const tools = (await upstream.listTools()).tools;
+  const httpJournalAt = rest.indexOf('--journal');
+  const httpJournal = httpJournalAt >= 0 ? sqliteJournal(rest[httpJournalAt + 1] as string) : undefined;
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   // like the gateway's endpoint: the body is read and parsed here, then handed to the SDK transport
   const http = createHttpServer((request, response) => {
@@ -550,7 +555,7 @@ async function relay(mode: string, rest: readonly string[]): Promise<void> {
           sessions.set(id, transport);
         },
       });
-      await relayServer(upstream, tools).connect(transport);
+      await relayServer(upstream, tools, httpJournal).connect(transport);
       await transport.handleRequest(request, response, body);
     })().catch((error: unknown) => {
       process.stderr.write(`relay: ${String(error)}\n`);
@@ -678,6 +683,7 @@ function summariseProfile(file: string, window: { fromUs: number; toUs: number }
 const DIRECT = 'direct: SDK client → server-everything';
 const RELAY = 'bare relay (peer): SDK client → SDK Server+Client relay, no governance → server-everything';
 const TMPFS = 'via Reins, audit log on tmpfs (diagnostic: fsync costs nothing)';
+const FLOOR = "durable relay (floor): the bare relay + one SQLite row fsync'd before forwarding, one after";
 const PROCESS =
   "via Reins, durability: process (NOT the default: commits not fsync'd, survive a crash of Reins but not of the machine)";
 const BEFORE = `via Reins, baseline build (${BASELINE ?? ''})`;
@@ -738,6 +744,16 @@ async function benchmark(): Promise<void> {
     const stdioPaths: Path[] = [
       await stdioPath(DIRECT, 'echo', [EVERYTHING, 'stdio']),
       await stdioPath(RELAY, 'echo', [SELF, '--relay-stdio', '--', process.execPath, EVERYTHING, 'stdio']),
+      await stdioPath(FLOOR, 'echo', [
+        SELF,
+        '--relay-stdio',
+        '--journal',
+        join(temporaryDirectory(disk, 'journal-'), 'calls.db'),
+        '--',
+        process.execPath,
+        EVERYTHING,
+        'stdio',
+      ]),
       await stdioPath(
         'via Reins: SDK client → reins mcp → server-everything',
         'everything__echo',
@@ -789,6 +805,13 @@ async function benchmark(): Promise<void> {
       /relay listening on (\S+)/,
     );
     started.push(relayed.child);
+    const floorRelay = await startChild(
+      'durable relay',
+      [SELF, '--relay-http', upstream, '--journal', join(temporaryDirectory(disk, 'journal-'), 'calls.db')],
+      ENV,
+      /relay listening on (\S+)/,
+    );
+    started.push(floorRelay.child);
     // one for the latency client, CLIENTS for the throughput load, and (--profile) 1 + CLIENTS more
     const tokens = await prepareStore(stores.http, 2 + 2 * CLIENTS);
     const gateway = await startHttpGateway(stores.http, upstream);
@@ -801,6 +824,12 @@ async function benchmark(): Promise<void> {
     const httpPaths: Path[] = [
       { label: DIRECT, client: await httpClient(upstream), tool: 'echo', pid: everything.pid },
       { label: RELAY, client: await httpClient(relayed.match), tool: 'echo', pid: relayed.child.pid },
+      {
+        label: FLOOR,
+        client: await httpClient(floorRelay.match),
+        tool: 'echo',
+        pid: floorRelay.child.pid,
+      },
       {
         label: 'via Reins: SDK client → reins gateway → server-everything',
         client: await httpClient(gateway.url, tokens[0]),
@@ -1018,6 +1047,8 @@ async function benchmark(): Promise<void> {
       ['durable audit: Reins − Reins on tmpfs', 'via Reins:', 'via Reins, audit log on tmpfs'],
       ['total added: Reins − direct', 'via Reins:', 'direct'],
       ['Reins − bare relay', 'via Reins:', 'bare relay'],
+      ['the storage floor: durable relay − bare relay', 'durable relay', 'bare relay'],
+      ['governance beyond the floor: Reins − durable relay', 'via Reins:', 'durable relay'],
       [
         'Reins, durability process (not the default) − bare relay',
         'via Reins, durability: process',
@@ -1057,7 +1088,7 @@ async function benchmark(): Promise<void> {
       `| write 512 bytes + fsync (${filesystemOf(disk)}) | ${fsync.samples} | ${us(fsync.medianUs)} | ${us(fsync.p99Us)} |`,
     );
     write(
-      `| one durable \`SqliteAuditLog.append\` at a time, signed checkpoints (a call through Reins waits for two, one after the other) | ${append.samples} | ${us(append.medianUs)} | ${us(append.p99Us)} |`,
+      `| one durable \`SqliteAuditLog.append\` at a time, signed checkpoints (a call through Reins waits for one: its intent; with \`full\`, for two) | ${append.samples} | ${us(append.medianUs)} | ${us(append.p99Us)} |`,
     );
     write('');
     write(
