@@ -42,16 +42,26 @@ const clients: Client[] = [];
 
 /**
  * An upstream as the SDK builds one: its tools answer at once (`write` is held by the policy); `grow`
- * adds the tool `extra` and says so (`tools/list_changed`, on the session's standalone stream).
+ * adds the tool `extra` and says so (`tools/list_changed`, on the session's standalone stream). A call
+ * of `boom` is answered HTTP 500 with internal detail, before the SDK sees it (a proxy in front of it
+ * failing, say).
  */
 async function startUpstream(): Promise<typeof upstream> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const tools = ['echo', 'write', 'grow'];
+  const tools = ['echo', 'write', 'grow', 'boom'];
   let connections = 0;
-  const http = createServer((request, response) => {
+  const http = createServer(async (request, response) => {
+    let body: unknown;
+    if (request.method === 'POST') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if ((body as { params?: { name?: string } }).params?.name === 'boom')
+        return void response.writeHead(500).end('backend db.internal:5432 refused the connection');
+    }
     const header = request.headers['mcp-session-id'];
     const session = typeof header === 'string' ? sessions.get(header) : undefined;
-    if (session !== undefined) return void session.handleRequest(request, response);
+    if (session !== undefined) return void session.handleRequest(request, response, body);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
@@ -71,7 +81,7 @@ async function startUpstream(): Promise<typeof upstream> {
         content: [{ type: 'text', text: `${call.params.name}: ${JSON.stringify(call.params.arguments)}` }],
       };
     });
-    void server.connect(transport).then(() => transport.handleRequest(request, response));
+    void server.connect(transport).then(() => transport.handleRequest(request, response, body));
   });
   http.on('connection', () => connections++);
   await new Promise<void>((done) => http.listen(0, '127.0.0.1', () => done()));
@@ -92,10 +102,12 @@ tools:
   - { server: up, name: write, risk: high, effects: [write] }
   - { server: up, name: grow, risk: low, effects: [read] }
   - { server: up, name: extra, risk: low, effects: [read] }
+  - { server: up, name: boom, risk: low, effects: [read] }
 rules:
   - { id: echo, effect: allow, tool: { server: up, name: echo }, reason: harmless }
   - { id: grow, effect: allow, tool: { server: up, name: grow }, reason: harmless }
   - { id: extra, effect: allow, tool: { server: up, name: extra }, reason: harmless }
+  - { id: boom, effect: allow, tool: { server: up, name: boom }, reason: harmless }
   - { id: writes-need-a-human, effect: approve, tool: { server: up, name: write }, reason: every write is reviewed }
 `,
   );
@@ -114,7 +126,7 @@ limits: { callTimeout: 20s, approvalTimeout: 4s }
   );
   const identity = new SqliteIdentityStore({ path: join(directory, 'reins.db') });
   const registry = new AgentRegistry(identity);
-  for (const id of ['json', 'held', 'gone', 'deleted', 'wire', 'reuse', 'grow'])
+  for (const id of ['json', 'held', 'gone', 'deleted', 'wire', 'reuse', 'grow', 'boom'])
     await registry.create({ id, owner: 'ana@example.com', roles: [], scopes: ['up/*'] });
   await identity.close();
   gateway = await startHttpGateway(join(directory, 'reins.yaml'));
@@ -207,6 +219,7 @@ describe('gateway over Streamable HTTP: how it answers', () => {
       'up__echo',
       'up__write',
       'up__grow',
+      'up__boom',
     ]);
     const echo = (await client.callTool({ name: 'up__echo', arguments: { n: 1 } })) as CallToolResult;
     expect(textOf(echo)).toBe('echo: {"n":1}');
@@ -337,6 +350,18 @@ describe('gateway over Streamable HTTP: how it answers', () => {
     }
     // the calls one after another ride on the connection already open (a new one per call would be 40)
     expect(upstream.connections() - before).toBeLessThanOrEqual(2);
+  });
+
+  it("tells the agent an HTTP upstream's failure in short, and the operator's log its detail", async () => {
+    const { client } = await recordingClient('boom');
+    const result = (await client.callTool({ name: 'up__boom', arguments: {} })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toBe('tool failed: upstream `up` answered HTTP 500');
+    expect(gateway.log).toContainEqual(
+      expect.stringMatching(
+        /upstream `up` error: upstream `up` answered HTTP 500: backend db\.internal:5432 refused the connection$/,
+      ),
+    );
   });
 
   it("hears an HTTP upstream's tool list change on its standalone stream, and lists the new tool", async () => {

@@ -130,6 +130,7 @@ export async function startGatewayProcess<C extends Callers>(
   const metrics = new ReinsMetrics();
   const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
   let upstreamsStarting: Promise<Upstream[]> | undefined;
+  const stopUpstreams = new AbortController();
   try {
     // first started, last closed: the spans of the calls ended while closing are exported too
     const tracing =
@@ -145,7 +146,7 @@ export async function startGatewayProcess<C extends Callers>(
     const early = 'openBeforeAudit' in callerSource ? await callerSource.openBeforeAudit(opening) : undefined;
     // once the policy is loaded (and a stdio client's agent checked), the upstreams start while the
     // stores open: nothing reaches them before the gateway serves, and a failure below stops them
-    upstreamsStarting = connectUpstreams(plan, policy, log, onClose);
+    upstreamsStarting = connectUpstreams(plan, policy, log, onClose, stopUpstreams.signal);
     upstreamsStarting.catch(() => {}); // awaited below, or before closing
     const audit = await openAudit(plan, log, onClose, metrics);
     // reloads are chained with the calls they decide; recording stops before the log closes
@@ -215,7 +216,9 @@ export async function startGatewayProcess<C extends Callers>(
       close,
     };
   } catch (error) {
-    // an upstream still starting registers its close step once it has started: wait for it
+    // the upstreams still connecting are stopped, not waited for (a silent one would hold the
+    // failure for its request timeouts); this resolves once every one of them is closed
+    stopUpstreams.abort();
     await upstreamsStarting?.catch(() => {});
     await close();
     throw error;
@@ -327,12 +330,17 @@ async function checkpointPublisherOf(publish: CheckpointPublishConfig, log: (lin
   return targets.length > 0 ? new CheckpointPublisher({ targets, log }) : undefined;
 }
 
-/** Every upstream, connected one after the other; their text is screened by the policy in force. */
+/**
+ * Every upstream, connected one after the other; their text is screened by the policy in force.
+ * `stop` (the start failed elsewhere) closes them all at once, the one connecting too, and what is
+ * left is not started; the promise rejects once they are closed.
+ */
 async function connectUpstreams(
   plan: GatewayPlan,
   policy: PolicyStatusTracker,
   log: (line: string) => void,
   onClose: (step: CloseStep) => void,
+  stop: AbortSignal,
 ): Promise<Upstream[]> {
   const upstreams = plan.upstreams.map(
     (config) =>
@@ -343,11 +351,23 @@ async function connectUpstreams(
         screen: upstreamTextScreen(policy, config.name),
       }),
   );
-  for (const upstream of upstreams) {
-    await upstream.connect();
-    onClose(() => upstream.close());
+  let closing: Promise<unknown> | undefined;
+  const closeAll = () => {
+    closing = Promise.all(upstreams.map((upstream) => upstream.close()));
+  };
+  stop.addEventListener('abort', closeAll, { once: true });
+  try {
+    for (const upstream of upstreams) {
+      await upstream.connect(); // rejects at once when closed meanwhile
+      onClose(() => upstream.close());
+    }
+    return upstreams;
+  } catch (error) {
+    await closing;
+    throw error;
+  } finally {
+    stop.removeEventListener('abort', closeAll);
   }
-  return upstreams;
 }
 
 /** Remote agents, each request authenticated by its Reins credential. */

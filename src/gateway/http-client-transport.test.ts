@@ -2,7 +2,10 @@
  * @module gateway/http-client-transport.test
  * The upstream transport with the official SDK client, against the SDK's own Streamable HTTP server on
  * a loopback port, answering with event streams (its default) or JSON bodies: calls, the headers sent,
- * an answer past the size bound, a session the server no longer knows. And its event-stream reader:
+ * an answer past the size bound, a session the server no longer knows. Against a hand-written upstream:
+ * answers that never come or come wrong fail at once, a hung upstream holds no connection once its
+ * calls are over, connections are bounded, and what a failure says is short (the detail goes to the
+ * transport's `onerror`, the operator's log). And its event-stream reader:
  * events split anywhere between pieces, every line break the format allows, comments, multi-line data,
  * other event types, and the size bound.
  */
@@ -61,17 +64,44 @@ async function upstream(enableJsonResponse: boolean) {
 
 /**
  * A hand-written upstream: `vanish` opens an event stream and ends it without an answer; `wait` keeps
- * its stream open until the client cancels the call. Notes each stream it ends.
+ * its stream open until the client cancels the call; `linger` answers on its stream and leaves it open;
+ * `hang` never answers (not even a status), `hang-stream` opens its stream and never answers, and
+ * neither answers the cancellation of its call (a hung upstream); `wrong-id` answers a JSON body for
+ * another request, `accepted` says 202, `fail` says 500 with internal detail; `quick` answers at once.
+ * Notes each stream it ends, and how many connections and requests are open (and the most at once).
  */
 async function scriptedUpstream() {
   const ended: string[] = [];
   const waiting = new Map<unknown, () => void>();
+  const names = new Map<unknown, string>();
+  const counts = { connections: 0, peakConnections: 0, requests: 0 };
   http = createServer((request, response) => {
     if (request.method !== 'POST') return void response.writeHead(405).end();
+    counts.requests++;
+    response.once('close', () => counts.requests--);
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const message = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const name = message.params?.name;
+      if (message.id !== undefined) names.set(message.id, name);
+      const hung = (tool: unknown) => tool === 'hang' || tool === 'hang-stream';
+      if (hung(name) || hung(names.get(message.params?.requestId))) {
+        if (name === 'hang-stream') response.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (name === 'hang-stream') response.write(': opened\n\n');
+        return; // nothing more, ever
+      }
+      if (name === 'wrong-id') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        return void response.end(JSON.stringify({ jsonrpc: '2.0', id: 'other', result: { content: [] } }));
+      }
+      if (name === 'accepted') return void response.writeHead(202).end();
+      if (name === 'fail')
+        return void response.writeHead(500).end('the database at db.internal:5432 refused us');
+      if (name === 'quick') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        return void response.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { content: [] } }));
+      }
       if (message.method === 'initialize') {
         const result = {
           protocolVersion: message.params.protocolVersion,
@@ -91,12 +121,25 @@ async function scriptedUpstream() {
         ended.push(message.params.name);
         response.end();
       };
-      if (message.params.name === 'vanish') end();
+      if (name === 'linger') {
+        response.once('close', () => ended.push('linger'));
+        response.write(
+          `data: ${JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { content: [] } })}\n\n`,
+        );
+        return;
+      }
+      if (name === 'vanish') end();
       else waiting.set(message.id, end);
     });
   });
+  http.on('connection', (socket) => {
+    counts.connections++;
+    counts.peakConnections = Math.max(counts.peakConnections, counts.connections);
+    socket.once('close', () => counts.connections--);
+  });
   await new Promise<void>((done) => http?.listen(0, '127.0.0.1', () => done()));
-  return { url: new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`), ended };
+  const url = new URL(`http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`);
+  return { url, ended, waiting, counts };
 }
 
 async function connect(
@@ -141,27 +184,104 @@ describe('HttpClientTransport with the SDK client and server', () => {
     });
   }
 
-  it('fails a call with the status and text of a server that no longer knows the session', async () => {
+  it('fails a call with the status of a server that no longer knows the session, its text for the log', async () => {
     const { url, forget } = await upstream(false);
-    const client = await connect(url);
+    const client = await connect(url, { name: 'up' });
+    const errors: string[] = [];
+    client.onerror = (error) => errors.push(error.message);
     forget();
-    await expect(say(client, 1)).rejects.toThrow(/Error POSTing to endpoint: 400/);
+    await expect(say(client, 1)).rejects.toThrow(/^upstream `up` answered HTTP 400$/);
+    expect(errors.at(-1)).toMatch(/^upstream `up` answered HTTP 400: .*Server not initialized/);
   });
 
   it('fails a call at once when its event stream ends without the answer, but not a cancelled one', async () => {
-    const { url, ended } = await scriptedUpstream();
+    const { url, ended, waiting: open } = await scriptedUpstream();
     const client = await connect(url);
     const errors: string[] = [];
     client.onerror = (error) => errors.push(error.message);
     await expect(client.callTool({ name: 'vanish' })).rejects.toThrow(/event stream ended before it/);
     const abort = new AbortController();
     const waiting = client.callTool({ name: 'wait' }, undefined, { signal: abort.signal });
-    await expect.poll(() => ended.length).toBe(1); // the first stream; the second is open
+    await expect.poll(() => ended.length).toBe(1); // the first stream
+    await expect.poll(() => open.size).toBe(1); // the second is open
     abort.abort('never mind');
     await expect(waiting).rejects.toThrow(/never mind/);
     await expect.poll(() => ended.length).toBe(2);
     await new Promise((done) => setTimeout(done, 50));
     expect(errors).toEqual([]);
+  });
+
+  it('closes an answer stream the upstream leaves open once its answer is in', async () => {
+    const { url, ended } = await scriptedUpstream();
+    const client = await connect(url);
+    expect((await client.callTool({ name: 'linger' })).content).toEqual([]);
+    await expect.poll(() => ended, { timeout: 5_000 }).toEqual(['linger']);
+  });
+
+  it('holds no connection for calls that timed out against a hung upstream, nor for their cancellations', async () => {
+    const { url, counts } = await scriptedUpstream();
+    const client = await connect(url, { notificationTimeoutMs: 100 });
+    const errors: string[] = [];
+    client.onerror = (error) => errors.push(error.message);
+    for (const name of ['hang', 'hang-stream'])
+      await expect(client.callTool({ name }, undefined, { timeout: 100 })).rejects.toThrow(/timed out/);
+    // the two calls and their two cancellations, none of which the upstream ever answered, are over
+    await expect.poll(() => counts.requests, { timeout: 5_000 }).toBe(0);
+    expect((await client.callTool({ name: 'quick' })).content).toEqual([]);
+    // what the operator is told: the cancellations the upstream did not take, and nothing about the calls
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((error) => /notification|cancellation/.test(error))).toBe(true);
+  });
+
+  it('opens at most `maxSockets` connections to an upstream: more requests wait for one', async () => {
+    const { url, counts } = await scriptedUpstream();
+    const client = await connect(url, { maxSockets: 2, notificationTimeoutMs: 100 });
+    const calls = ['hang', 'hang', 'hang'].map((name) =>
+      client.callTool({ name }, undefined, { timeout: 300 }).catch((error: Error) => error.message),
+    );
+    expect(await Promise.all(calls)).toEqual(Array(3).fill(expect.stringMatching(/timed out/)));
+    expect(counts.peakConnections).toBe(2);
+    expect((await client.callTool({ name: 'quick' })).content).toEqual([]);
+  });
+
+  it('fails a call at once when the upstream answers a JSON body without its answer, or 202', async () => {
+    const { url } = await scriptedUpstream();
+    const client = await connect(url, { name: 'up' });
+    await expect(client.callTool({ name: 'wrong-id' }, undefined, { timeout: 5_000 })).rejects.toThrow(
+      /upstream `up` answered without the answer to the request/,
+    );
+    await expect(client.callTool({ name: 'accepted' }, undefined, { timeout: 5_000 })).rejects.toThrow(
+      /upstream `up` accepted the request without answering it \(HTTP 202\)/,
+    );
+  });
+
+  it("tells the caller a short error, and the operator (onerror) the upstream's detail", async () => {
+    const { url } = await scriptedUpstream();
+    const client = await connect(url, { name: 'up' });
+    const errors: string[] = [];
+    client.onerror = (error) => errors.push(error.message);
+    await expect(client.callTool({ name: 'fail' })).rejects.toThrow(/^upstream `up` answered HTTP 500$/);
+    expect(errors.at(-1)).toBe(
+      'upstream `up` answered HTTP 500: the database at db.internal:5432 refused us',
+    );
+  });
+
+  it("tells the caller that an upstream it cannot reach is unavailable, the operator the connection's error", async () => {
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', () => done()));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((done) => closed.close(done));
+    const transport = new HttpClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), {
+      name: 'up',
+      maxMessageBytes: 10_000,
+    });
+    const errors: string[] = [];
+    transport.onerror = (error) => errors.push(error.message);
+    await transport.start();
+    const call = { jsonrpc: '2.0' as const, id: 1, method: 'tools/call', params: { name: 'quick' } };
+    await expect(transport.send(call)).rejects.toThrow(/^upstream `up` is unavailable$/);
+    expect(errors).toEqual([expect.stringMatching(`ECONNREFUSED 127.0.0.1:${port}`)]);
+    await transport.close();
   });
 
   it('refuses a URL that is not HTTP when it starts', async () => {

@@ -10,8 +10,18 @@
  * stream (GET) after `notifications/initialized` (tool list changes arrive on it) and reopen it a few
  * times if it drops. No OAuth, no redirects (an upstream is configured with its headers and its final
  * URL), no resumption (no Last-Event-ID).
+ *
+ * A hung upstream holds nothing once a call is over: a request's HTTP exchange is ended when its
+ * answer is in (an answer stream the upstream leaves open, shortly after), when it is cancelled (which
+ * is also how the SDK ends a call that timed out), and a notification's POST the upstream does not
+ * take in time is ended too; the connections to one upstream are bounded (`MAX_SOCKETS`). An answer
+ * that cannot come (a JSON body without it, a 202) fails its request at once. A failed request tells
+ * its caller, and so in the end an agent, only what failed (`upstream \`name\` is unavailable`, the
+ * HTTP status); the detail (addresses, the upstream's error text) goes to `onerror`, which the
+ * gateway's upstream logs for the operator (gateway/upstream).
  */
 import {
+  type ClientRequest,
   Agent as HttpAgent,
   request as httpRequest,
   type IncomingMessage,
@@ -25,8 +35,11 @@ import {
   JSONRPCMessageSchema,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
+import { describeError } from '../spec/errors.js';
 
 export interface HttpClientTransportOptions {
+  /** The upstream's name, for the errors its failed requests give. */
+  readonly name?: string;
   /** Sent with every request (the upstream's configured headers, e.g. its credential). */
   readonly headers?: Readonly<Record<string, string>>;
   /** Headers for the request being sent now, e.g. the running call's trace context. */
@@ -35,7 +48,21 @@ export interface HttpClientTransportOptions {
   readonly maxMessageBytes: number;
   /** How often, and after how long, a dropped standalone stream is opened again. */
   readonly reconnect?: { readonly attempts: number; readonly delayMs: number };
+  /** Most connections open to the upstream at once (default `MAX_SOCKETS`). */
+  readonly maxSockets?: number;
+  /** How long a notification's POST waits for the upstream (default `NOTIFICATION_TIMEOUT_MS`). */
+  readonly notificationTimeoutMs?: number;
 }
+
+/**
+ * Connections open to one upstream at most; requests past it wait for one (within their call's
+ * timeout). The standalone stream holds one; every call under way, one.
+ */
+export const MAX_SOCKETS = 128;
+/** A notification's POST not taken by then is ended (its request would otherwise hold a connection). */
+export const NOTIFICATION_TIMEOUT_MS = 10_000;
+/** An answer stream still open this long after its answer is ended (an upstream ends its own sooner). */
+const ANSWERED_STREAM_GRACE_MS = 1_000;
 
 /** As the SDK's: two more tries, a second apart, growing by half. */
 const RECONNECT = { attempts: 2, delayMs: 1_000 };
@@ -52,21 +79,29 @@ export class HttpClientTransport implements Transport {
   private readonly request: typeof httpRequest;
   /** Requests under way, ended when the transport closes. */
   private readonly open = new Set<{ destroy: () => void }>();
+  /** The HTTP request each JSON-RPC request sent rides on, until it is over. */
+  private readonly carriers = new Map<RequestId, ClientRequest>();
   /** Requests sent whose answers are not in yet; those among them the client cancelled. */
   private readonly awaiting = new Set<RequestId>();
   private readonly cancelled = new Set<RequestId>();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
+  /** How errors name the upstream. */
+  private readonly upstream: string;
 
   constructor(
     private readonly url: URL,
     private readonly options: HttpClientTransportOptions,
   ) {
     const secure = url.protocol === 'https:';
-    this.agent = secure
-      ? new HttpsAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS })
-      : new HttpAgent({ keepAlive: true, timeout: IDLE_CONNECTION_MS });
+    const agent = {
+      keepAlive: true,
+      timeout: IDLE_CONNECTION_MS,
+      maxSockets: options.maxSockets ?? MAX_SOCKETS,
+    };
+    this.agent = secure ? new HttpsAgent(agent) : new HttpAgent(agent);
+    this.upstream = options.name === undefined ? 'the upstream' : `upstream \`${options.name}\``;
     this.request = secure ? (httpsRequest as typeof httpRequest) : httpRequest;
   }
 
@@ -103,38 +138,93 @@ export class HttpClientTransport implements Transport {
    */
   async send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
     const cancelling = cancelledBy(message);
-    if (cancelling !== undefined && this.awaiting.has(cancelling)) this.cancelled.add(cancelling);
+    if (cancelling !== undefined && this.awaiting.has(cancelling)) {
+      this.cancelled.add(cancelling);
+      // no answer is due any more: whatever the upstream still does with it, the connection is freed
+      this.carriers.get(cancelling)?.destroy();
+    }
     const id = 'method' in message && 'id' in message ? message.id : undefined;
     if (id !== undefined) this.awaiting.add(id);
     let streamed = false;
     try {
-      const body = JSON.stringify(message);
-      const response = await this.exchange('POST', body, 'application/json, text/event-stream');
-      const session = response.headers['mcp-session-id'];
-      if (typeof session === 'string') this.session = session;
+      const response = await this.post(message, id);
       if (response.statusCode === 202) {
         response.resume();
+        if (id !== undefined) throw this.failure('accepted the request without answering it (HTTP 202)');
         if ('method' in message && message.method === 'notifications/initialized')
           this.openStandaloneStream(0);
         return;
       }
-      if (!isOk(response)) throw await failure(response, 'POSTing to endpoint');
+      if (!isOk(response)) throw await this.refusal(response);
       if (id === undefined) return void response.resume(); // nothing to wait for
       const type = mediaType(response.headers['content-type']);
-      if (type === 'application/json') return void this.dispatch(JSON.parse(await this.text(response)));
+      if (type === 'application/json') return await this.readAnswerBody(response, id);
       if (type === 'text/event-stream') {
         streamed = true;
         return void this.readAnswerStream(response, id);
       }
       response.resume();
-      throw new Error(`Streamable HTTP error: Unexpected content type: ${type}`);
+      throw this.failure('answered with a content type that is not MCP', `content type \`${type}\``);
     } catch (error) {
-      const failed = error instanceof Error ? error : new Error(String(error));
-      if (!this.closed) this.onerror?.(failed);
+      // cancelled: its exchange was ended on purpose, and nobody waits for its answer any more
+      if (id !== undefined && this.cancelled.has(id)) throw error;
+      const failed = this.asFailure(error);
+      if (!this.closed) this.onerror?.(new Error(failed.detail));
       throw failed;
     } finally {
       if (id !== undefined && !streamed) this.settled(id);
     }
+  }
+
+  /**
+   * POSTs a message; resolves with the response's head. A request's exchange is known by its id (so
+   * that its cancellation can end it); a notification's must be taken in time.
+   */
+  private async post(message: JSONRPCMessage, id: RequestId | undefined): Promise<IncomingMessage> {
+    const carrying =
+      id === undefined
+        ? { timeoutMs: this.options.notificationTimeoutMs ?? NOTIFICATION_TIMEOUT_MS }
+        : { id };
+    const body = JSON.stringify(message);
+    const response = await this.exchange('POST', body, 'application/json, text/event-stream', carrying);
+    const session = response.headers['mcp-session-id'];
+    if (typeof session === 'string') this.session = session;
+    return response;
+  }
+
+  /** A JSON body: its messages are handed on, and the request fails at once if its answer is not among them. */
+  private async readAnswerBody(response: IncomingMessage, id: RequestId): Promise<void> {
+    const text = await this.text(response);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw this.failure('answered with a body that is not JSON', describeError(error));
+    }
+    if (!this.dispatch(data, id))
+      throw this.failure(
+        'answered without the answer to the request',
+        `its JSON body: ${text.slice(0, 200)}`,
+      );
+  }
+
+  /** A failed request: `message` for its caller, short; `detail` for the operator. */
+  private failure(what: string, detail?: string): UpstreamRequestFailure {
+    const message = `${this.upstream} ${what}`;
+    return new UpstreamRequestFailure(message, detail === undefined ? message : `${message}: ${detail}`);
+  }
+
+  /** Anything a request failed with, as a failure: what is not one already is the connection's (an address, a reset). */
+  private asFailure(error: unknown): UpstreamRequestFailure {
+    if (error instanceof UpstreamRequestFailure) return error;
+    const message = `${this.upstream} is unavailable`;
+    return new UpstreamRequestFailure(message, `${message}: ${describeError(error)}`);
+  }
+
+  /** A response that is not a success: the status for the caller, what the upstream said for the log. */
+  private async refusal(response: IncomingMessage, to = ''): Promise<UpstreamRequestFailure> {
+    const said = await bodyStart(response);
+    return this.failure(`answered HTTP ${response.statusCode}${to}`, said || response.statusMessage);
   }
 
   /** The request's answer is in (or will never come): whether the client had cancelled it. */
@@ -143,11 +233,15 @@ export class HttpClientTransport implements Transport {
     return this.cancelled.delete(id);
   }
 
-  /** One HTTP request; resolves with its response's head. */
+  /**
+   * One HTTP request; resolves with its response's head. `id`: the JSON-RPC request it carries;
+   * `timeoutMs`: how long it may go without a byte from the upstream.
+   */
   private exchange(
     method: 'GET' | 'POST',
     body: string | undefined,
     accept: string,
+    carrying: { readonly id?: RequestId; readonly timeoutMs?: number } = {},
   ): Promise<IncomingMessage> {
     if (this.closed) return Promise.reject(new Error('the transport is closed'));
     const headers: OutgoingHttpHeaders = { ...this.options.headers, ...this.options.headersNow?.(), accept };
@@ -160,7 +254,16 @@ export class HttpClientTransport implements Transport {
     return new Promise((resolve, reject) => {
       const request = this.request(this.url, { method, headers, agent: this.agent }, resolve);
       this.open.add(request);
-      request.once('close', () => this.open.delete(request));
+      const { id, timeoutMs } = carrying;
+      if (id !== undefined) this.carriers.set(id, request);
+      request.once('close', () => {
+        this.open.delete(request);
+        if (id !== undefined && this.carriers.get(id) === request) this.carriers.delete(id);
+      });
+      if (timeoutMs !== undefined)
+        request.setTimeout(timeoutMs, () =>
+          request.destroy(this.failure(`did not take a notification within ${timeoutMs} ms`)),
+        );
       request.on('error', reject); // also later ones (a connection reset while the body is read): no-ops then
       request.end(body);
     });
@@ -176,7 +279,7 @@ export class HttpClientTransport implements Transport {
         size += chunk.length;
         if (size > limit) {
           response.destroy();
-          reject(new Error(`the upstream's answer is larger than ${limit} bytes`));
+          reject(this.failure(`sent an answer larger than ${limit} bytes`));
         } else chunks.push(chunk);
       });
       response.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -210,9 +313,19 @@ export class HttpClientTransport implements Transport {
    */
   private async readAnswerStream(response: IncomingMessage, id: RequestId): Promise<void> {
     let answered = false;
-    const why = await this.readEvents(response, (data) => {
-      answered = this.dispatch(data, id) || answered;
-    });
+    let linger: NodeJS.Timeout | undefined;
+    const why = await this.readEvents(
+      response,
+      (data) => {
+        if (answered || !this.dispatch(data, id)) return;
+        answered = true;
+        // nothing more is due on it: an upstream that leaves it open must not hold the connection
+        linger = setTimeout(() => response.destroy(), ANSWERED_STREAM_GRACE_MS);
+        linger.unref();
+      },
+      () => answered || this.cancelled.has(id),
+    );
+    clearTimeout(linger);
     const cancelled = this.settled(id);
     if (answered || cancelled || this.closed) return;
     this.onmessage?.({
@@ -227,11 +340,13 @@ export class HttpClientTransport implements Transport {
 
   /**
    * Reads an event stream until it ends or breaks, handing on the data of each message event as it
-   * arrives. Resolves with why it was cut short, if it was (an event past the size bound).
+   * arrives. Resolves with why it was cut short, if it was (an event past the size bound). A break
+   * is reported unless `endedHere` (the transport ended the stream itself).
    */
   private readEvents(
     response: IncomingMessage,
     onData: (data: unknown) => void,
+    endedHere: () => boolean = () => false,
   ): Promise<string | undefined> {
     const parser = new EventStreamParser(this.options.maxMessageBytes, (data) => {
       try {
@@ -257,7 +372,8 @@ export class HttpClientTransport implements Transport {
       });
       response.once('close', () => resolve(why));
       response.on('error', (error) => {
-        if (!this.closed) this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
+        if (!this.closed && !endedHere())
+          this.onerror?.(new Error(`SSE stream disconnected: ${error.message}`));
       });
     });
   }
@@ -271,13 +387,13 @@ export class HttpClientTransport implements Transport {
     this.exchange('GET', undefined, 'text/event-stream')
       .then(async (response) => {
         if (response.statusCode === 405) return void response.resume();
-        if (!isOk(response)) throw await failure(response, 'opening the SSE stream');
+        if (!isOk(response)) throw await this.refusal(response, ' to the GET of its event stream');
         await this.readEvents(response, (data) => this.dispatch(data));
         this.reopenStandaloneStream(0);
       })
       .catch((error: unknown) => {
         if (this.closed) return;
-        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        this.onerror?.(new Error(this.asFailure(error).detail));
         this.reopenStandaloneStream(attempt + 1);
       });
   }
@@ -376,19 +492,29 @@ function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** The error for a response that is not a success, with (the start of) what the server said. */
-async function failure(response: IncomingMessage, doing: string): Promise<Error> {
+/**
+ * What a request failed with. Its message is all its caller is told (in the end an agent, as the
+ * call's error): which upstream, and what failed. `detail` says why (an address, the upstream's own
+ * text), for the operator only: the transport hands it to `onerror`.
+ */
+export class UpstreamRequestFailure extends Error {
+  constructor(
+    message: string,
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamRequestFailure';
+  }
+}
+
+/** The start of a body that is not an answer (an error page): for the log, never for the caller. */
+async function bodyStart(response: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response) {
     if (size < 4_096) chunks.push(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
-  const text = Buffer.concat(chunks).toString('utf8').slice(0, 4_096);
-  return Object.assign(
-    new Error(
-      `Streamable HTTP error: Error ${doing}: ${response.statusCode} ${text || response.statusMessage}`,
-    ),
-    { code: response.statusCode },
-  );
+  // one line: a log line per failure, whatever the page looked like
+  return Buffer.concat(chunks).toString('utf8').slice(0, 4_096).replace(/\s+/g, ' ').trim();
 }

@@ -2,16 +2,22 @@
  * @module gateway/http-session-transport.test
  * The gateway's Streamable HTTP session transport with an SDK server behind it, on a loopback port:
  * how a POST is answered when its answer is slow (an event stream with keep-alive comments, then the
- * answer), when its request is cancelled (the exchange ends, no answer), and when its client goes away
- * (the server hears a cancellation).
+ * answer), when its request is cancelled (the exchange ends, no answer), when its client goes away
+ * (the server hears a cancellation), when a batch's answers grow large (streamed, not held), and when
+ * its client stops reading (cut off as if it had gone, not buffered without bound).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type Server as HttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpSessionTransport } from './http-session-transport.js';
+import { HttpSessionTransport, type HttpSessionTransportOptions } from './http-session-transport.js';
 
 const PROTOCOL = '2025-06-18';
 const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -23,7 +29,13 @@ interface Running {
   readonly aborted: unknown[];
   /** Resolves once the server has started `times` calls of `slow` with this id. */
   readonly running: (id: number, times?: number) => Promise<void>;
+  /** How many progress notifications each `flood` call sent before it ended. */
+  readonly flooded: number[];
 }
+
+/** What `flood` sends at most: far more than the socket buffers of a loopback connection hold. */
+const FLOOD_NOTIFICATIONS = 1_024;
+const FLOOD_PIECE = 'x'.repeat(64 * 1024);
 
 let http: HttpServer | undefined;
 
@@ -32,14 +44,36 @@ afterEach(() => {
   http?.close();
 });
 
-/** One session's transport behind a loopback endpoint; its tool `slow` answers after `slowMs`. */
-async function start(options: { keepAliveMs: number; slowMs: number }): Promise<Running> {
+/**
+ * One session's transport behind a loopback endpoint. Its tool `slow` answers after `slowMs`; `big`
+ * answers at once with `size` characters; `flood` sends 64 KiB progress notifications (up to 64 MiB)
+ * until it is cancelled.
+ */
+async function start(
+  options: { keepAliveMs: number; slowMs: number } & Partial<HttpSessionTransportOptions>,
+): Promise<Running> {
   const aborted: unknown[] = [];
   const started: unknown[] = [];
-  const transport = new HttpSessionTransport({ sessionId: randomUUID(), keepAliveMs: options.keepAliveMs });
+  const flooded: number[] = [];
+  const transport = new HttpSessionTransport({ sessionId: randomUUID(), ...options });
   const server = new Server({ name: 'test', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
-  server.setRequestHandler(CallToolRequestSchema, async (_call, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, async (call, extra) => {
+    if (call.params.name === 'big')
+      return { content: [{ type: 'text', text: 'x'.repeat(Number(call.params.arguments?.size)) }] };
+    if (call.params.name === 'flood') {
+      let sent = 0;
+      const progressToken = call.params._meta?.progressToken ?? 0;
+      for (; sent < FLOOD_NOTIFICATIONS && !extra.signal.aborted; sent++) {
+        const params = { progressToken, progress: sent, message: FLOOD_PIECE };
+        await extra.sendNotification({ method: 'notifications/progress', params });
+        await new Promise((done) => setImmediate(done));
+      }
+      flooded.push(sent);
+      extra.signal.addEventListener('abort', () => aborted.push(extra.signal.reason));
+      if (extra.signal.aborted) aborted.push(extra.signal.reason);
+      return { content: [] };
+    }
     started.push(extra.requestId);
     extra.signal.addEventListener('abort', () => aborted.push(extra.signal.reason));
     await new Promise((done) => setTimeout(done, options.slowMs));
@@ -68,7 +102,7 @@ async function start(options: { keepAliveMs: number; slowMs: number }): Promise<
   const running = async (id: number, times = 1) => {
     await expect.poll(() => started.filter((each) => each === id).length).toBe(times);
   };
-  return { url, session: () => transport, aborted, running };
+  return { url, session: () => transport, aborted, running, flooded };
 }
 
 function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
@@ -81,6 +115,38 @@ function post(url: string, body: unknown, signal?: AbortSignal): Promise<Respons
 }
 
 const slowCall = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow' } });
+const bigCall = (id: number, size: number) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name: 'big', arguments: { size } },
+});
+
+/** The JSON-RPC messages of an event stream's text. */
+function eventsOf(text: string): { id?: number; result?: { content: { text: string }[] } }[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)));
+}
+
+/** POSTs with Node's own client and never reads the answer: a client that stopped reading. */
+function postWithoutReading(url: string, body: unknown): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const request = httpRequest(url, {
+      method: 'POST',
+      headers: { ...HEADERS, 'mcp-protocol-version': PROTOCOL, 'content-length': Buffer.byteLength(text) },
+    });
+    request.once('response', (response) => {
+      response.pause(); // nothing more is read: the socket's buffers fill, then the server's
+      response.on('error', () => {});
+      resolve(response);
+    });
+    request.once('error', reject);
+    request.end(text);
+  });
+}
 
 describe('HttpSessionTransport', () => {
   it('streams an answer that is slow to come, with keep-alive comments until it does', async () => {
@@ -105,6 +171,44 @@ describe('HttpSessionTransport', () => {
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(((await response.json()) as { id: number }[]).map((answer) => answer.id)).toEqual([1, 2]);
   });
+
+  it('streams a batch once the answers it holds pass the bound, instead of holding them all for one JSON body', async () => {
+    const { url } = await start({ keepAliveMs: 10_000, slowMs: 0, maxHeldAnswerBytes: 150_000 });
+    const response = await post(url, [bigCall(1, 100_000), bigCall(2, 100_000), bigCall(3, 100_000)]);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const answers = eventsOf(await response.text());
+    expect(answers.map((answer) => [answer.id, answer.result?.content[0]?.text.length])).toEqual([
+      [1, 100_000],
+      [2, 100_000],
+      [3, 100_000],
+    ]);
+    // under the bound, a batch is still one JSON body
+    const small = await post(url, [bigCall(4, 10), bigCall(5, 10)]);
+    expect(small.headers.get('content-type')).toBe('application/json');
+  });
+
+  it('cuts off an event stream whose client stopped reading, as if it had gone: its request is cancelled', async () => {
+    const { url, aborted, flooded } = await start({
+      keepAliveMs: 10_000,
+      slowMs: 0,
+      maxUnreadBytes: 1024 * 1024,
+    });
+    const flood = {
+      jsonrpc: '2.0',
+      id: 11,
+      method: 'tools/call',
+      params: { name: 'flood', _meta: { progressToken: 'f' } },
+    };
+    const response = await postWithoutReading(url, flood);
+    expect(response.headers['content-type']).toBe('text/event-stream');
+    await expect.poll(() => flooded.length, { timeout: 30_000 }).toBe(1);
+    // the transport stopped the stream long before the tool had sent everything
+    expect(flooded[0]).toBeLessThan(FLOOD_NOTIFICATIONS);
+    expect(aborted).toEqual(['the client disconnected before the response']);
+    response.destroy(); // (a paused client does not even read the end of its stream)
+    // the session goes on: the next request is answered
+    expect((await post(url, bigCall(12, 10))).status).toBe(200);
+  }, 60_000);
 
   it('ends the exchange of a request its client cancels, without an answer', async () => {
     const { url, aborted, running } = await start({ keepAliveMs: 10_000, slowMs: 2_000 });

@@ -9,7 +9,11 @@
  *   call decided and run at once: the usual case);
  * - an event stream (SSE) from the moment something must go out before the answer: a progress
  *   notification (a call held for approval, a tool reporting progress), or a keep-alive comment for a
- *   request still unanswered after `KEEP_ALIVE_MS`.
+ *   request still unanswered after `KEEP_ALIVE_MS`; and for a batch whose answers waiting for the rest
+ *   pass `MAX_HELD_ANSWER_BYTES` (they go out as they come instead of piling up in memory).
+ * What a response's client has not read yet is bounded too: an event stream with more than
+ * `MAX_UNREAD_BYTES` unread when the next message must go out is cut off, as a client that went away
+ * (it stopped reading; Node would otherwise buffer for it without limit).
  * A client that goes away before its answer cancels its requests (decision 0018); a request id still
  * being answered in the session cannot be used again (409); a cancelled request's exchange ends without
  * an answer, as MCP says; closing the session answers what is still waiting with an error. GET opens the
@@ -34,6 +38,16 @@ export const KEEP_ALIVE_MS = 15_000;
 /** Most messages in one POST (the SDK's bound). */
 const MAX_BATCH = 100;
 
+/** A batch's answers held for one JSON body past this size are streamed instead. */
+export const MAX_HELD_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * An event stream with more than this written but not yet read by its client when something more must
+ * be written is cut off. One message may go past it (an answer is never split), so a response holds at
+ * most this plus one message for a client that stopped reading.
+ */
+export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
+
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
@@ -45,8 +59,9 @@ interface Exchange {
   readonly response: ServerResponse;
   /** Its requests not answered yet. */
   readonly unanswered: Set<RequestId>;
-  /** Answers held back for the JSON body (only while not streaming). */
-  readonly answers: JSONRPCMessage[];
+  /** Answers held back for the JSON body, serialised (only while not streaming), and their length. */
+  readonly answers: string[];
+  heldBytes: number;
   /** The POST was a batch: its JSON answer is an array. */
   readonly batch: boolean;
   streaming: boolean;
@@ -58,6 +73,10 @@ export interface HttpSessionTransportOptions {
   /** Called once, when the session's initialize request is accepted (before it is handled). */
   readonly onInitialized?: () => void;
   readonly keepAliveMs?: number;
+  /** Default `MAX_HELD_ANSWER_BYTES`. */
+  readonly maxHeldAnswerBytes?: number;
+  /** Default `MAX_UNREAD_BYTES`. */
+  readonly maxUnreadBytes?: number;
 }
 
 export class HttpSessionTransport implements Transport {
@@ -71,10 +90,14 @@ export class HttpSessionTransport implements Transport {
   private initialized = false;
   private closed = false;
   private readonly keepAliveMs: number;
+  private readonly maxHeldAnswerBytes: number;
+  private readonly maxUnreadBytes: number;
 
   constructor(private readonly options: HttpSessionTransportOptions) {
     this.sessionId = options.sessionId;
     this.keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
+    this.maxHeldAnswerBytes = options.maxHeldAnswerBytes ?? MAX_HELD_ANSWER_BYTES;
+    this.maxUnreadBytes = options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
   }
 
   async start(): Promise<void> {}
@@ -115,20 +138,18 @@ export class HttpSessionTransport implements Transport {
       if (exchange === undefined) return; // cancelled, or its client is gone: nobody to answer
       this.exchanges.delete(id);
       exchange.unanswered.delete(id);
-      if (exchange.streaming) writeEvent(exchange.response, message);
-      else exchange.answers.push(message);
-      if (exchange.unanswered.size === 0) this.finish(exchange);
+      this.answer(exchange, JSON.stringify(message));
       return;
     }
     const related = options?.relatedRequestId;
     if (related === undefined) {
-      if (this.standalone !== undefined) writeEvent(this.standalone, message);
+      if (this.standalone !== undefined) this.writeEvent(this.standalone, JSON.stringify(message));
       return; // no standalone stream open: nobody listens for it
     }
     const exchange = this.exchanges.get(related);
     if (exchange === undefined) return; // its request is answered, cancelled or abandoned
     this.stream(exchange);
-    writeEvent(exchange.response, message);
+    this.writeEvent(exchange.response, JSON.stringify(message));
   }
 
   /** Ends the session: what still waits is answered with an error, streams end. */
@@ -145,11 +166,9 @@ export class HttpSessionTransport implements Transport {
             message: 'the MCP session was closed before this request was answered',
           },
         };
-        if (exchange.streaming) writeEvent(exchange.response, answer);
-        else exchange.answers.push(answer);
+        exchange.unanswered.delete(id);
+        this.answer(exchange, JSON.stringify(answer));
       }
-      exchange.unanswered.clear();
-      this.finish(exchange);
     }
     this.exchanges.clear();
     this.standalone?.end();
@@ -218,6 +237,7 @@ export class HttpSessionTransport implements Transport {
       response,
       unanswered: new Set(ids),
       answers: [],
+      heldBytes: 0,
       batch,
       streaming: false,
       keepAlive: undefined,
@@ -231,7 +251,7 @@ export class HttpSessionTransport implements Transport {
     });
     exchange.keepAlive = setInterval(() => {
       this.stream(exchange);
-      if (writable(response)) response.write(': keepalive\n\n');
+      this.write(response, ': keepalive\n\n');
     }, this.keepAliveMs);
     exchange.keepAlive.unref();
     for (const message of messages) this.deliver(message, extra);
@@ -281,13 +301,48 @@ export class HttpSessionTransport implements Transport {
     if (exchange.unanswered.size === 0) this.finish(exchange);
   }
 
+  /**
+   * One answer of the exchange (serialised): written if it streams, else held for the JSON body; a
+   * batch whose held answers grow past the bound switches to a stream, so they leave memory now.
+   */
+  private answer(exchange: Exchange, text: string): void {
+    if (exchange.streaming) this.writeEvent(exchange.response, text);
+    else {
+      exchange.answers.push(text);
+      exchange.heldBytes += text.length;
+    }
+    if (exchange.unanswered.size === 0) this.finish(exchange);
+    else if (exchange.heldBytes > this.maxHeldAnswerBytes) this.stream(exchange);
+  }
+
   /** Switches an exchange to an event stream (once), with the answers it holds so far. */
   private stream(exchange: Exchange): void {
     if (exchange.streaming) return;
     exchange.streaming = true;
+    const held = exchange.answers.splice(0);
+    exchange.heldBytes = 0;
     if (!writable(exchange.response)) return;
     exchange.response.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
-    for (const answer of exchange.answers.splice(0)) writeEvent(exchange.response, answer);
+    for (const answer of held) this.writeEvent(exchange.response, answer);
+  }
+
+  private writeEvent(response: ServerResponse, message: string): void {
+    this.write(response, `event: message\ndata: ${message}\n\n`);
+  }
+
+  /**
+   * Writes to an event stream, unless its client has stopped reading: more than the bound still unread
+   * from earlier writes (Node would buffer everything sent after it, without limit). Such a stream is
+   * destroyed, which is what a client that goes away does: its requests are cancelled (`abandon`), the
+   * standalone stream is free again.
+   */
+  private write(response: ServerResponse, chunk: string): void {
+    if (!writable(response)) return;
+    if (response.writableNeedDrain && response.writableLength > this.maxUnreadBytes) {
+      response.destroy();
+      return;
+    }
+    response.write(chunk);
   }
 
   /** Every request of the exchange is answered (or cancelled): its response is complete. */
@@ -305,7 +360,7 @@ export class HttpSessionTransport implements Transport {
       response.end();
       return;
     }
-    const text = JSON.stringify(exchange.batch ? answers : answers[0]);
+    const text = exchange.batch ? `[${answers.join(',')}]` : (answers[0] as string);
     response.writeHead(200, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
@@ -344,9 +399,7 @@ export class HttpSessionTransport implements Transport {
     this.standalone = response;
     response.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     response.flushHeaders();
-    const keepAlive = setInterval(() => {
-      if (writable(response)) response.write(': keepalive\n\n');
-    }, this.keepAliveMs);
+    const keepAlive = setInterval(() => this.write(response, ': keepalive\n\n'), this.keepAliveMs);
     keepAlive.unref();
     return new Promise((resolve) => {
       response.once('close', () => {
@@ -368,10 +421,6 @@ function isInitialize(message: JSONRPCMessage): boolean {
 
 function writable(response: ServerResponse): boolean {
   return !response.writableEnded && !response.destroyed;
-}
-
-function writeEvent(response: ServerResponse, message: JSONRPCMessage): void {
-  if (writable(response)) response.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 function rpcError(code: number, message: string) {

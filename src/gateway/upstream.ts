@@ -5,7 +5,9 @@
  * alive and reused). Keeps its tool list; an upstream that dies is restarted with
  * exponential backoff, and calls made meanwhile fail with a clear error instead of hanging. A stdio
  * upstream's stderr is read, screened and logged within bounds (upstream-stderr.ts); its last lines
- * explain a start that fails or a death.
+ * explain a start that fails or a death. What goes wrong with an HTTP upstream's requests reaches the
+ * same log (`onEvent`, kind `error`) with its detail, while a call that fails tells the agent only what
+ * failed (gateway/http-client-transport).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -23,7 +25,7 @@ import {
 import { describeError } from '../spec/errors.js';
 import type { UpstreamConfig } from '../spec/gateway-config.js';
 import type { UpstreamHealth } from '../spec/ops.js';
-import { HttpClientTransport } from './http-client-transport.js';
+import { HttpClientTransport, UpstreamRequestFailure } from './http-client-transport.js';
 import { freezeDefinition } from './tool-pinning.js';
 import { traceMeta } from './trace-context.js';
 import { upstreamEnvironment } from './upstream-env.js';
@@ -124,9 +126,9 @@ export class Upstream {
     } catch (error) {
       await client.close().catch(() => {});
       const lastLines = tail && this.stderr ? await this.stderr.lastLines(tail) : '';
-      throw new Error(
-        `upstream \`${this.name}\` did not start: ${this.screen(describeError(error))}${lastLines}`,
-      );
+      // the operator's message: with what an HTTP upstream's failure keeps from the agents
+      const why = error instanceof UpstreamRequestFailure ? error.detail : describeError(error);
+      throw new Error(`upstream \`${this.name}\` did not start: ${this.screen(why)}${lastLines}`);
     } finally {
       if (this.starting === client) this.starting = undefined;
     }
@@ -239,6 +241,7 @@ export class Upstream {
       });
     }
     return new HttpClientTransport(new URL(this.config.http.url), {
+      name: this.name,
       headers: this.config.http.headers,
       // the trace context of the call under way, as `traceparent` (none when tracing is off)
       headersNow: traceMeta,
