@@ -88,7 +88,17 @@ interface Loaded {
 }
 
 interface Metafile {
-  readonly outputs: Record<string, { readonly inputs: Record<string, unknown> }>;
+  readonly outputs: Record<
+    string,
+    {
+      readonly inputs: Record<string, unknown>;
+      readonly imports: readonly {
+        readonly path: string;
+        readonly kind: string;
+        readonly external?: boolean;
+      }[];
+    }
+  >;
 }
 
 /** The bundle's metafile (written by `npm run build`): the inputs of each output file. */
@@ -125,6 +135,29 @@ function loadedIn(log: string): Loaded {
     } else if (path.startsWith(`${DIST}/`)) loaded.outsideBundle.add(path.slice(DIST.length + 1));
   }
   return loaded;
+}
+
+/** The source modules and packages an entry of the bundle loads before it runs (its static imports). */
+function entryLoads(entry: string): { packages: Set<string>; modules: Set<string> } {
+  const outputs = bundleContents();
+  const files = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const imported of outputs[file]?.imports ?? [])
+      if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+  };
+  visit(`dist/bundle/${entry}`);
+  const packages = new Set<string>();
+  const modules = new Set<string>();
+  for (const file of files) {
+    for (const input of Object.keys(outputs[file]?.inputs ?? {})) {
+      const packageName = PACKAGE_IN_PATH.exec(input);
+      if (packageName) packages.add(packageName[1] as string);
+      else if (input.startsWith('src/')) modules.add(input.slice(4).replace(/\.ts$/, '.js'));
+    }
+  }
+  return { packages, modules };
 }
 
 /** Never a shared database or a deployment from the developer's environment. */
@@ -178,6 +211,8 @@ describe('what starting reins loads', () => {
     expect(matching(loaded.modules, [/^(store|gateway|harness|telemetry|api|export)\//])).toEqual([]);
     expect(matching(loaded.modules, [/^cli\/(deployment|audit-store|gateway-process)\.js$/])).toEqual([]);
     expect(loaded.modules).toContain('cli/policy-commands.js');
+    // nor the schemas of the audit records (each built when its module loads)
+    expect(matching(loaded.modules, [/^spec\/(audit-event|records\/)/])).toEqual([]);
     expect([...loaded.outsideBundle]).toEqual([]);
   }, 60_000);
 
@@ -218,6 +253,16 @@ describe('what starting reins loads', () => {
     expect(loaded.bundleFiles).toContain('sqlite-audit-worker.js');
     expect([...loaded.outsideBundle]).toEqual([]);
   }, 120_000);
+});
+
+describe('the threads of the SQLite audit log', () => {
+  it('the writer thread loads no schemas: it writes what the main thread validated', () => {
+    const loaded = entryLoads('sqlite-audit-worker.js');
+    expect(loaded.modules).toContain('store/sqlite/sqlite-audit-writer.js');
+    expect([...loaded.packages]).not.toContain('zod');
+    // the modules that build schemas when they load
+    expect(matching(loaded.modules, [/^spec\/(?!errors|tool-key|key-id|checkpoint-message)/])).toEqual([]);
+  });
 });
 
 describe('bin/reins.js', () => {
