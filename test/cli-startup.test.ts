@@ -108,8 +108,11 @@ function bundleContents(): Metafile['outputs'] {
 
 const PACKAGE_IN_PATH = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//;
 
-/** The packages and Reins modules in a recorder's log; a bundle file counts as every input it holds. */
-function loadedIn(log: string): Loaded {
+/**
+ * The packages and Reins modules in a recorder's log; a bundle file counts as every input it holds.
+ * `beforeSpawn`: only what was loaded before the process started its first child.
+ */
+function loadedIn(log: string, { beforeSpawn = false } = {}): Loaded {
   const loaded: Loaded = {
     packages: new Set(),
     modules: new Set(),
@@ -118,7 +121,8 @@ function loadedIn(log: string): Loaded {
   };
   const outputs = bundleContents();
   for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (line === '') continue;
+    if (line.startsWith('spawn ') && beforeSpawn) break;
+    if (line === '' || line.startsWith('spawn ')) continue;
     const path = line.startsWith('file:') ? fileURLToPath(line) : line;
     const inPackage = PACKAGE_IN_PATH.exec(path);
     if (inPackage) loaded.packages.add(inPackage[1] as string);
@@ -249,6 +253,25 @@ describe('what starting reins loads', () => {
     expect(matching(loaded.modules, NOT_FOR_MCP_MODULES)).toEqual([]);
     // and no other command's actions
     expect(matching(loaded.modules, [/^cli\/(audit|agent|user|backup|oversight)-commands\.js$/])).toEqual([]);
+    // the upstream starts once the policy is compiled and the agent checked; what serving needs besides
+    // (the audit log and its keys, oversight, the harness, the MCP server, metrics) loads while it starts
+    const beforeUpstream = loadedIn(log, { beforeSpawn: true });
+    expect(beforeUpstream.modules).toContain('policy/compile-policy.js');
+    expect(beforeUpstream.modules).toContain('store/sqlite/sqlite-identity-store.js');
+    expect(
+      matching(beforeUpstream.modules, [
+        /^harness\/harness\.js$/,
+        /^gateway\/gateway\.js$/,
+        /^store\/sqlite\/sqlite-(audit-log|oversight-store)\.js$/,
+        // where the keys are is part of finding the deployment; loading them is the audit log's
+        /^keys\/(?!key-resolution\.js$)/,
+        /^memory\//,
+        /^telemetry\/metrics\.js$/,
+        /^cli\/(audit-store|oversight-wiring|monitor-wiring)\.js$/,
+      ]),
+    ).toEqual([]);
+    expect(matching(beforeUpstream.packages, [/^prom-client$/, /^jose$/])).toEqual([]);
+    expect(loaded.modules).toContain('harness/harness.js');
     // the audit log's writer thread runs from the bundle too
     expect(loaded.bundleFiles).toContain('sqlite-audit-worker.js');
     expect([...loaded.outsideBundle]).toEqual([]);
