@@ -15,8 +15,9 @@
  * the median of the differences round by round).
  *
  * With `--profile`, then: where the start of `reins mcp` goes, from its CPU profile (`node --cpu-prof`,
- * which slows it): when the functions of dist/cli that begin each phase first run, in ms after the
- * client spawned it, beside the upstream started alone at the same moment.
+ * which slows it): when the functions of the CLI that begin each phase (in its bundle, dist/bundle,
+ * under their own names) first run, in ms after the client spawned it, beside the upstream started
+ * alone at the same moment.
  *
  * Run: npm run bench:startup [-- --rounds <n>] [-- --baseline <dir>] [-- --quick] [-- --profile]
  * (builds dist/ first: `reins` runs as `node bin/reins.js`). `--baseline <dir>`: the same cases
@@ -246,7 +247,7 @@ function report(samples: Map<string, Sample[]>): void {
   }
 }
 
-/** The phases of a `reins mcp` start, each begun by a function of dist/cli. */
+/** The phases of a `reins mcp` start, each begun by a function of the CLI (src/cli, bundled). */
 const PHASES = [
   ['runCli', 'node started, the command tree built (runCli)'],
   ['runMcp', "the mcp action's modules loaded (runMcp)"],

@@ -3,12 +3,15 @@
  * Finding (issue 20): `reins --help` loaded every command's modules (the MCP SDK, SQLite and
  * PostgreSQL, OpenTelemetry, hono, ...) before printing a line, and so did `reins policy check` in CI
  * and `reins mcp`, which a desktop client starts for every conversation. The command tree is built from
- * commander alone and each action loads what it needs when it runs. This guards that structure, not a
- * timing: the built CLI runs with a recorder (test/support/module-recorder.mjs) that lists every module
- * the process loads, and each command must load nothing it does not use.
+ * commander alone and each action loads what it needs when it runs, and the CLI runs from its bundle
+ * (dist/bundle/, scripts/bundle-cli.ts: a few files instead of hundreds of modules), split so that each
+ * action's code is in chunks of its own. This guards that structure, not a timing: the built CLI runs
+ * with a recorder (test/support/module-recorder.mjs) that lists every file the process loads, the
+ * bundle's metafile says which modules and packages each of its files holds, and each command must load
+ * nothing it does not use.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +24,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/reins.js');
 const RECORDER = join(ROOT, 'test/support/module-recorder.mjs');
 const DIST = join(ROOT, 'dist');
+const BUNDLE = join(DIST, 'bundle');
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
 );
@@ -75,20 +79,87 @@ afterAll(() => {
 interface Loaded {
   /** npm packages, by name (`@scope/name`). */
   readonly packages: Set<string>;
-  /** Reins' own modules, relative to dist/ (`cli/main.js`). */
+  /** Reins' own modules, by their path in dist/ (`cli/main.js`), also when a bundle file holds them. */
   readonly modules: Set<string>;
+  /** Files of the bundle loaded, relative to dist/bundle/ (`reins.js`, `chunk-....js`). */
+  readonly bundleFiles: Set<string>;
+  /** Files of dist/ loaded from outside the bundle (tsc's output: the library, not the CLI). */
+  readonly outsideBundle: Set<string>;
 }
 
-/** The packages and Reins modules in a recorder's log. */
-function loadedIn(log: string): Loaded {
+interface Metafile {
+  readonly outputs: Record<
+    string,
+    {
+      readonly inputs: Record<string, unknown>;
+      readonly imports: readonly {
+        readonly path: string;
+        readonly kind: string;
+        readonly external?: boolean;
+      }[];
+    }
+  >;
+}
+
+/** The bundle's metafile (written by `npm run build`): the inputs of each output file. */
+function bundleContents(): Metafile['outputs'] {
+  return (JSON.parse(readFileSync(join(BUNDLE, 'metafile.json'), 'utf8')) as Metafile).outputs;
+}
+
+const PACKAGE_IN_PATH = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+
+/**
+ * The packages and Reins modules in a recorder's log; a bundle file counts as every input it holds.
+ * `beforeSpawn`: only what was loaded before the process started its first child.
+ */
+function loadedIn(log: string, { beforeSpawn = false } = {}): Loaded {
+  const loaded: Loaded = {
+    packages: new Set(),
+    modules: new Set(),
+    bundleFiles: new Set(),
+    outsideBundle: new Set(),
+  };
+  const outputs = bundleContents();
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line.startsWith('spawn ') && beforeSpawn) break;
+    if (line === '' || line.startsWith('spawn ')) continue;
+    const path = line.startsWith('file:') ? fileURLToPath(line) : line;
+    const inPackage = PACKAGE_IN_PATH.exec(path);
+    if (inPackage) loaded.packages.add(inPackage[1] as string);
+    else if (path.startsWith(`${BUNDLE}/`)) {
+      const file = path.slice(BUNDLE.length + 1);
+      loaded.bundleFiles.add(file);
+      const output = outputs[`dist/bundle/${file}`];
+      if (output === undefined) throw new Error(`${file} is not in the bundle's metafile`);
+      for (const input of Object.keys(output.inputs)) {
+        const packageName = PACKAGE_IN_PATH.exec(input);
+        if (packageName) loaded.packages.add(packageName[1] as string);
+        else if (input.startsWith('src/')) loaded.modules.add(input.slice(4).replace(/\.ts$/, '.js'));
+      }
+    } else if (path.startsWith(`${DIST}/`)) loaded.outsideBundle.add(path.slice(DIST.length + 1));
+  }
+  return loaded;
+}
+
+/** The source modules and packages an entry of the bundle loads before it runs (its static imports). */
+function entryLoads(entry: string): { packages: Set<string>; modules: Set<string> } {
+  const outputs = bundleContents();
+  const files = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const imported of outputs[file]?.imports ?? [])
+      if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+  };
+  visit(`dist/bundle/${entry}`);
   const packages = new Set<string>();
   const modules = new Set<string>();
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const path = line.startsWith('file:') ? fileURLToPath(line) : line;
-    const inPackage = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
-    if (inPackage) packages.add(inPackage[1] as string);
-    else if (path.startsWith(`${DIST}/`)) modules.add(path.slice(DIST.length + 1));
+  for (const file of files) {
+    for (const input of Object.keys(outputs[file]?.inputs ?? {})) {
+      const packageName = PACKAGE_IN_PATH.exec(input);
+      if (packageName) packages.add(packageName[1] as string);
+      else if (input.startsWith('src/')) modules.add(input.slice(4).replace(/\.ts$/, '.js'));
+    }
   }
   return { packages, modules };
 }
@@ -130,6 +201,8 @@ describe('what starting reins loads', () => {
     const outside = [...loaded.modules].filter((module) => !TREE_MODULES.some((tree) => tree.test(module)));
     expect(outside, 'modules of actions loaded while building the tree').toEqual([]);
     expect(loaded.modules).toContain('cli/commands/mcp.js');
+    expect(loaded.bundleFiles).toContain('reins.js');
+    expect([...loaded.outsideBundle], 'the CLI runs from its bundle').toEqual([]);
   }, 60_000);
 
   it('`reins policy check <file>` loads the policy compiler, and no store, SDK, telemetry or HTTP', () => {
@@ -141,6 +214,10 @@ describe('what starting reins loads', () => {
     expect(matching(loaded.packages, NOT_FOR_POLICY_CHECK)).toEqual([]);
     expect(matching(loaded.modules, [/^(store|gateway|harness|telemetry|api|export)\//])).toEqual([]);
     expect(matching(loaded.modules, [/^cli\/(deployment|audit-store|gateway-process)\.js$/])).toEqual([]);
+    expect(loaded.modules).toContain('cli/policy-commands.js');
+    // nor the schemas of the audit records (each built when its module loads)
+    expect(matching(loaded.modules, [/^spec\/(audit-event|records\/)/])).toEqual([]);
+    expect([...loaded.outsideBundle]).toEqual([]);
   }, 60_000);
 
   it('`reins mcp` serves stdio without the HTTP front, PostgreSQL, the control plane or an OTLP exporter', async () => {
@@ -176,5 +253,62 @@ describe('what starting reins loads', () => {
     expect(matching(loaded.modules, NOT_FOR_MCP_MODULES)).toEqual([]);
     // and no other command's actions
     expect(matching(loaded.modules, [/^cli\/(audit|agent|user|backup|oversight)-commands\.js$/])).toEqual([]);
+    // the upstream starts once the policy is compiled and the agent checked; what serving needs besides
+    // (the audit log and its keys, oversight, the harness, the MCP server, metrics) loads while it starts
+    const beforeUpstream = loadedIn(log, { beforeSpawn: true });
+    expect(beforeUpstream.modules).toContain('policy/compile-policy.js');
+    expect(beforeUpstream.modules).toContain('store/sqlite/sqlite-identity-store.js');
+    expect(
+      matching(beforeUpstream.modules, [
+        /^harness\/harness\.js$/,
+        /^gateway\/gateway\.js$/,
+        /^store\/sqlite\/sqlite-(audit-log|oversight-store)\.js$/,
+        // where the keys are is part of finding the deployment; loading them is the audit log's
+        /^keys\/(?!key-resolution\.js$)/,
+        /^memory\//,
+        /^telemetry\/metrics\.js$/,
+        /^cli\/(audit-store|oversight-wiring|monitor-wiring)\.js$/,
+      ]),
+    ).toEqual([]);
+    expect(matching(beforeUpstream.packages, [/^prom-client$/, /^jose$/])).toEqual([]);
+    expect(loaded.modules).toContain('harness/harness.js');
+    // the audit log's writer thread runs from the bundle too
+    expect(loaded.bundleFiles).toContain('sqlite-audit-worker.js');
+    expect([...loaded.outsideBundle]).toEqual([]);
   }, 120_000);
+});
+
+describe('the threads of the SQLite audit log', () => {
+  it('the writer thread loads no schemas: it writes what the main thread validated', () => {
+    const loaded = entryLoads('sqlite-audit-worker.js');
+    expect(loaded.modules).toContain('store/sqlite/sqlite-audit-writer.js');
+    expect([...loaded.packages]).not.toContain('zod');
+    // the modules that build schemas when they load
+    expect(matching(loaded.modules, [/^spec\/(?!errors|tool-key|key-id|checkpoint-message)/])).toEqual([]);
+  });
+});
+
+describe('bin/reins.js', () => {
+  it('without the bundle says to build and runs nothing else (not the tsc output beside it)', () => {
+    // a copy of the package's layout: bin/ and a dist/ with tsc's CLI but no bundle
+    const root = join(directory, 'unbuilt');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
+    copyFileSync(BIN, join(root, 'bin', 'reins.js'));
+    writeFileSync(join(root, 'package.json'), '{"type":"module"}');
+    writeFileSync(
+      join(root, 'dist', 'cli', 'main.js'),
+      "export async function runCli() { process.stdout.write('ran the tsc output'); return 0; }",
+    );
+    const run = spawnSync(process.execPath, [join(root, 'bin', 'reins.js'), '--help'], {
+      cwd: directory,
+      env: cleanEnv(),
+      encoding: 'utf8',
+    });
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(join(root, 'dist', 'bundle', 'reins.js'));
+    expect(run.stderr).toContain('npm run build');
+    expect(run.stderr).not.toContain('    at ');
+    expect(run.status).toBe(1);
+  }, 60_000);
 });

@@ -8,45 +8,13 @@
  * database) also catches checkpoints that were deleted to hide a rewrite (decision 0012).
  * Pure: no I/O. Stores call `linkRecord` when appending and `verifyChain` when asked to verify.
  */
-import { hash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
-import { type ChainedRecord, type PreparedEvent, readAuditRecord } from '../spec/audit-event.js';
+import { type ChainedRecord, readAuditRecord } from '../spec/audit-event.js';
+import { chainHash, GENESIS_HASH } from './chain-link.js';
 import { type CheckpointKeys, checkpointKeyList, keyIdOf, verifyCheckpoint } from './checkpoint.js';
 
-/** The "previous hash" of the first record. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-const SEPARATOR = '\n';
-
-export function chainHash(prevHash: string, seq: number, event: PreparedEvent): string {
-  // one-shot hash(): measurably cheaper than createHash().update().digest() for records this size
-  return hash(
-    'sha256',
-    `${prevHash}${SEPARATOR}${seq}${SEPARATOR}${event.time}${SEPARATOR}${event.kind}${SEPARATOR}${event.decisionId}${SEPARATOR}${event.sessionId}${SEPARATOR}${event.agentId}${SEPARATOR}${event.tool}${SEPARATOR}${event.effect}${SEPARATOR}${event.body}`,
-  );
-}
-
-/** Builds the record that follows `head` (or starts the chain when `head` is undefined). */
-export function linkRecord(
-  head: { seq: number; hash: string } | undefined,
-  event: PreparedEvent,
-): ChainedRecord {
-  const seq = (head?.seq ?? 0) + 1;
-  const prevHash = head?.hash ?? GENESIS_HASH;
-  return {
-    seq,
-    prevHash,
-    hash: chainHash(prevHash, seq, event),
-    body: event.body,
-    time: event.time,
-    kind: event.kind,
-    decisionId: event.decisionId,
-    sessionId: event.sessionId,
-    agentId: event.agentId,
-    tool: event.tool,
-    effect: event.effect,
-  };
-}
+export { chainHash, GENESIS_HASH, linkRecord } from './chain-link.js';
 
 export type ChainProblem =
   /** The record's content no longer matches its hash: it was edited. */

@@ -3,7 +3,8 @@
  * Signing and verifying audit checkpoints with Ed25519 (node:crypto). Pure: keys are passed in.
  */
 import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
-import { type AuditCheckpointV1, checkpointMessage } from '../spec/audit-checkpoint.js';
+import type { AuditCheckpointV1 } from '../spec/audit-checkpoint.js';
+import { checkpointMessage } from '../spec/checkpoint-message.js';
 import { keyIdOf } from '../spec/key-id.js';
 
 export { keyIdOf };

@@ -1,14 +1,14 @@
 /**
  * @module cli/audit-store
  * Picks the concrete audit store for a command: PostgreSQL when a connection string is given
- * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also picks the key
- * sources (credentials, checkpoints; decision 0011), loads the checkpoint signing key and the public
- * keys used to verify. The PostgreSQL backends (and their driver) load when a store names PostgreSQL,
+ * (`--database-url` or `REINS_DATABASE_URL`), otherwise the embedded SQLite file. Also loads the keys
+ * of the key sources (credentials, checkpoints; decision 0011) cli/store-location picks: the
+ * checkpoint signing key and the public keys used to verify. The PostgreSQL backends (and their driver) load when a store names PostgreSQL,
  * not with every command on the embedded store.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type CheckpointKeys, CheckpointSigner } from '../audit/checkpoint.js';
 import type { CredentialKeySource } from '../identity/key-ring.js';
 import { retirePublicKey } from '../keys/key-directory.js';
@@ -16,123 +16,41 @@ import {
   creatableKeyMissing,
   createKeysIfMissing,
   credentialKeySource,
-  type KeyPurpose,
   loadKeys,
-  namedKeySource,
   type ResolvedKeySource,
-  resolveKeySource,
   verificationKeys as sourceVerificationKeys,
 } from '../keys/key-source.js';
 import { MemoryGuard } from '../memory/memory-guard.js';
 import { ReinsError } from '../spec/errors.js';
-import type { AuditDurability, GatewayConfig, KeySource, KeysConfig } from '../spec/gateway-config.js';
 import type { AuditLog, AuditLogOptions } from '../store/audit-log.js';
 import { loadPublicKey, SIGNING_KEY_FILE } from '../store/signing-key.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
-import { SqliteIdentityStore } from '../store/sqlite/sqlite-identity-store.js';
 import { SqliteMemoryLabelIndex } from '../store/sqlite/sqlite-memory-labels.js';
 import { SqliteOversightStore } from '../store/sqlite/sqlite-oversight-store.js';
-import type {
-  ApprovalStore,
-  CounterStore,
-  IdentityStore,
-  SessionControlStore,
-} from '../store/state-stores.js';
+import type { ApprovalStore, CounterStore, SessionControlStore } from '../store/state-stores.js';
 import { DEFAULT_AUDIT_PATH } from './io.js';
+import {
+  databaseUrlOf,
+  keySourceNamed,
+  keySourceOf,
+  type StoreOptions,
+  stateDirectoryOf,
+} from './store-location.js';
+
+// where the store and keys are, and the identity store: apart, so that finding a command's deployment
+// and checking `reins mcp`'s agent before its upstream starts load none of this module's stores and keys
+export { openIdentityStore } from './identity-store.js';
+export {
+  databaseUrlOf,
+  keySourceNamed,
+  keySourceOf,
+  keysHomeOf,
+  type StoreOptions,
+  stateDirectoryOf,
+  storeOptionsOfConfig,
+} from './store-location.js';
 
 const MEMORY_LABELS_FILE = 'memory-labels.db';
-
-export interface StoreOptions {
-  /** SQLite file (embedded default). */
-  readonly db?: string;
-  /** PostgreSQL connection string; wins over `db`. Default: `REINS_DATABASE_URL`. */
-  readonly databaseUrl?: string;
-  /** Checkpoint key file (PKCS#8 PEM, mode 0600): `--signing-key`, or `REINS_SIGNING_KEY`. */
-  readonly signingKey?: string;
-  /** Key directories: `--credential-keys`, `--checkpoint-keys`. */
-  readonly credentialKeys?: string;
-  readonly checkpointKeys?: string;
-  /** `keys:` of reins.yaml (paths already resolved against its directory). */
-  readonly keys?: KeysConfig;
-  /** Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory (see keysHomeOf). */
-  readonly keysBase?: string;
-  /** Embedded store: `full` (default) fsyncs every audit commit, `process` does not (decision 0010). */
-  readonly durability?: AuditDurability;
-  /** The cadence checkpoints are signed (and verified) at: `audit.checkpoints.every` of reins.yaml. */
-  readonly checkpointEvery?: number;
-}
-
-/** The store and key sources a reins.yaml names, as every command given `--config` opens them. */
-export function storeOptionsOfConfig(config: GatewayConfig, directory: string): StoreOptions {
-  return {
-    db: config.store.sqlite,
-    durability: config.store.durability,
-    ...(config.store.databaseUrl ? { databaseUrl: config.store.databaseUrl } : {}),
-    keys: config.keys,
-    keysBase: directory,
-    checkpointEvery: config.audit.checkpoints.every,
-  };
-}
-
-/**
- * Where a deployment keeps what it writes besides the log when its configuration does not say (the
- * memory labels; the tool lock without a reins.yaml): the SQLite log's directory, or `.reins/` for the
- * default log and for PostgreSQL.
- */
-export function stateDirectoryOf(options: StoreOptions): string {
-  if (databaseUrlOf(options) || options.db === undefined) return dirname(DEFAULT_AUDIT_PATH);
-  return dirname(options.db);
-}
-
-export function databaseUrlOf(options: StoreOptions): string | undefined {
-  return options.databaseUrl ?? (process.env.REINS_DATABASE_URL || undefined);
-}
-
-/**
- * The key source for `purpose`: a CLI flag, else reins.yaml, else the environment, else the default
- * directory in the deployment's home. A shared store has none (keys/key-source): naming none is an error.
- */
-export function keySourceOf(purpose: KeyPurpose, options: StoreOptions): ResolvedKeySource {
-  const shared = databaseUrlOf(options) !== undefined;
-  const resolved = resolveKeySource(
-    purpose,
-    explicitKeySource(purpose, options),
-    shared ? undefined : keysHomeOf(options),
-  );
-  // a directory reins.yaml names is as deliberate as the default: a starting embedded deployment may
-  // create it; the replicas of a shared store would each create their own, so they never do
-  const configured = options.keys?.[purpose];
-  return !shared && configured !== undefined && resolved.source === configured && 'directory' in configured
-    ? { ...resolved, creatable: true }
-    : resolved;
-}
-
-/** Is a key source named for `purpose` (flag, reins.yaml, environment), the default aside? */
-export function keySourceNamed(purpose: KeyPurpose, options: StoreOptions): boolean {
-  return namedKeySource(purpose, explicitKeySource(purpose, options)) !== undefined;
-}
-
-/**
- * Where the default key directories `.reins-keys/<purpose>` are: reins.yaml's directory, else the
- * directory the SQLite store implies (the one holding its `.reins/` directory, or the store file's own),
- * so that every process on one store file finds the same keys whatever directory it started in.
- */
-export function keysHomeOf(options: StoreOptions): string {
-  if (options.keysBase !== undefined) return options.keysBase;
-  const state = dirname(resolve(options.db ?? DEFAULT_AUDIT_PATH));
-  return basename(state) === dirname(DEFAULT_AUDIT_PATH) ? dirname(state) : state;
-}
-
-function explicitKeySource(purpose: KeyPurpose, options: StoreOptions): KeySource | undefined {
-  const directory = purpose === 'credentials' ? options.credentialKeys : options.checkpointKeys;
-  if (directory) return { directory: resolve(directory) };
-  if (options.keys?.[purpose]) return options.keys[purpose];
-  if (purpose === 'checkpoints') {
-    const file = options.signingKey ?? (process.env.REINS_SIGNING_KEY || undefined);
-    if (file) return { file: resolve(file) };
-  }
-  return undefined;
-}
 
 /** The credential key source; `create`: a starting gateway creates the default key directory (saying so). */
 export function credentialKeysOf(
@@ -314,16 +232,6 @@ function redactUrl(url: string): string {
   } catch {
     return 'the configured database';
   }
-}
-
-/** The identity store on the same backing store as the audit log. */
-export async function openIdentityStore(options: StoreOptions): Promise<IdentityStore> {
-  const url = databaseUrlOf(options);
-  if (url) {
-    const { PostgresIdentityStore } = await import('../store/postgres/postgres-identity-store.js');
-    return PostgresIdentityStore.open({ connectionString: url });
-  }
-  return new SqliteIdentityStore({ path: options.db ?? DEFAULT_AUDIT_PATH });
 }
 
 /** Approval requests, overrides and session control, on the same store as the audit log. */

@@ -3,8 +3,8 @@
  * `reins demo`: picks the checkpoint key as every audit command does, then runs the demo. The demo is
  * not part of the library: it lives in examples/demo/ and uses only the package's public entry points,
  * so it is imported at run time from its build (examples/demo/dist, written by `npm run build` and
- * shipped with the package), found relative to this module: src/cli/ and dist/cli/ both sit two
- * levels below the package root.
+ * shipped with the package), found relative to this module: src/cli/, dist/cli/ and the CLI's bundle
+ * (dist/bundle/) all sit two levels below the package root.
  */
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -4,7 +4,7 @@
  * command run from another directory acts on the same store, key directories and lock:
  * `--config <reins.yaml>`, else `REINS_CONFIG`, else `./reins.yaml` when there is one, else the
  * defaults of the working directory (`.reins/audit.db`, and `.reins-keys/` beside the store, see
- * cli/audit-store keysHomeOf; a PostgreSQL store has no default keys). A configuration named by the
+ * cli/store-location keysHomeOf; a PostgreSQL store has no default keys). A configuration named by the
  * flag or the variable that does not exist is an error, never a fallback to the defaults. Explicit
  * flags (`--db`, `--database-url`, `--durability`, `--lock`, `--policy`, the key flags) override what
  * the configuration says. A command that reads or acts on a deployment refuses when it finds none (no
@@ -12,15 +12,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { creatableKeyMissing, KEY_PURPOSES } from '../keys/key-source.js';
+import { creatableKeyMissing, KEY_PURPOSES } from '../keys/key-resolution.js';
 import { loadGatewayConfig } from '../loader/gateway-config-file.js';
 import { formatProblem } from '../policy/policy-problem.js';
 import { ReinsError } from '../spec/errors.js';
 import type { AuditDurability, GatewayConfig } from '../spec/gateway-config.js';
-import { keySourceOf, type StoreOptions, stateDirectoryOf, storeOptionsOfConfig } from './audit-store.js';
 import { CONFIG_ENV } from './command-context.js';
 import { type CliIo, DEFAULT_AUDIT_PATH, describeFully } from './io.js';
 import { TOKEN_ENV } from './operator-auth.js';
+import { keySourceOf, type StoreOptions, stateDirectoryOf, storeOptionsOfConfig } from './store-location.js';
 
 export { CONFIG_ENV };
 export const CONFIG_FILE = 'reins.yaml';

@@ -9,16 +9,19 @@
  * a part that cannot start closes the ones before it, and every exit of a command closes the same way.
  * One composition, so that the commands cannot drift apart. What only some processes run loads when
  * one does (`reins mcp` starts for every conversation of a desktop client): the HTTP front and the
- * authenticator of remote agents, checkpoint publishers (and the OpenTelemetry exporter), tracing.
+ * authenticator of remote agents, checkpoint publishers (and the OpenTelemetry exporter), tracing. And
+ * before the upstreams start, only what must come first loads (the policy compiler, the identity store
+ * of a caller checked first, the MCP client): the rest (the audit log and its keys, oversight, the
+ * harness, the gateway, metrics) loads while they start (servingModules).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { CheckpointPublishConfig } from '../export/checkpoint-publisher.js';
-import { Gateway } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
 import { ToolPins } from '../gateway/tool-pinning.js';
 import { Upstream } from '../gateway/upstream.js';
-import { Harness } from '../harness/harness.js';
+import type { Harness } from '../harness/harness.js';
 import { upstreamTextScreen } from '../harness/upstream-screen.js';
 import { describeError } from '../spec/errors.js';
 import type { GatewayConfig, TracesConfig, UpstreamConfig } from '../spec/gateway-config.js';
@@ -27,18 +30,10 @@ import type { StandingCheck } from '../spec/standing.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { ApprovalStore, CounterStore, IdentityStore } from '../store/state-stores.js';
 import type { ReinsMetrics } from '../telemetry/metrics.js';
-import { createOpsStatus } from '../telemetry/ops-status.js';
+import type { OpsSources } from '../telemetry/ops-status.js';
 import { type TraceExport, traceExportOf } from '../telemetry/trace-export.js';
-import {
-  credentialKeysOf,
-  memoryGuardOf,
-  openIdentityStore,
-  openWritableAuditLog,
-  type StoreOptions,
-  storeOptionsOfConfig,
-} from './audit-store.js';
-import { wireMonitor } from './monitor-wiring.js';
-import { type OversightWiring, wireOversight } from './oversight-wiring.js';
+import type { StoreOptions } from './audit-store.js';
+import type { OversightWiring } from './oversight-wiring.js';
 import { PolicyStatusTracker } from './policy-status.js';
 
 /** What a gateway process serves, from a reins.yaml (`reins gateway`, `reins serve`) or flags (`reins mcp`). */
@@ -75,18 +70,22 @@ export interface CallerOpening {
   readonly storeOptions: StoreOptions;
   readonly log: (line: string) => void;
   onClose(step: CloseStep): void;
-  /** Where refused credentials are counted. */
-  readonly metrics: ReinsMetrics;
 }
 
 /**
- * How a process knows its callers, opened at its place among the parts: before the audit log, so that
- * a caller refused at the start creates nothing (`reins mcp`'s one agent), or after it, for an
- * authenticator that records refused credentials in the log (`reins gateway`, `reins serve`).
+ * How a process knows its callers, opened at its place among the parts: before the upstreams start
+ * and the audit log opens, so that a caller refused at the start creates nothing (`reins mcp`'s one
+ * agent), or after the log, for an authenticator that records refused credentials in the log (`reins
+ * gateway`, `reins serve`) and counts them in the metrics.
  */
 export type CallerSource<C extends Callers> =
   | { readonly openBeforeAudit: (opening: CallerOpening) => Promise<C> }
-  | { readonly openAfterAudit: (opening: CallerOpening, audit: AuditLog) => Promise<C> };
+  | {
+      readonly openAfterAudit: (
+        opening: CallerOpening & { readonly metrics: ReinsMetrics },
+        audit: AuditLog,
+      ) => Promise<C>;
+    };
 
 export type CloseStep = () => Promise<void> | void;
 
@@ -124,11 +123,7 @@ export async function startGatewayProcess<C extends Callers>(
         .catch((error: unknown) => log(`shutting down: ${describeError(error)}`));
     }
   };
-  // one registry per process: every part below feeds it, both listeners serve it
-  // prom-client and the OpenTelemetry SDK load when a gateway starts, not with every `reins` command
-  const { ReinsMetrics } = await import('../telemetry/metrics.js');
-  const metrics = new ReinsMetrics();
-  const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose, metrics };
+  const opening: CallerOpening = { storeOptions: plan.storeOptions, log, onClose };
   let upstreamsStarting: Promise<Upstream[]> | undefined;
   const stopUpstreams = new AbortController();
   try {
@@ -148,13 +143,17 @@ export async function startGatewayProcess<C extends Callers>(
     // stores open: nothing reaches them before the gateway serves, and a failure below stops them
     upstreamsStarting = connectUpstreams(plan, policy, log, onClose, stopUpstreams.signal);
     upstreamsStarting.catch(() => {}); // awaited below, or before closing
-    const audit = await openAudit(plan, log, onClose, metrics);
+    const modules = await servingModules();
+    // one registry per process: every part below feeds it, both listeners serve it
+    const metrics = new modules.ReinsMetrics();
+    const audit = await openAudit(plan, log, onClose, metrics, modules.openWritableAuditLog);
     // reloads are chained with the calls they decide; recording stops before the log closes
     onClose(policy.reloads.recordTo(audit));
-    const callers = early ?? (await (callerSource as OpenedAfterAudit<C>).openAfterAudit(opening, audit));
+    const callers =
+      early ?? (await (callerSource as OpenedAfterAudit<C>).openAfterAudit({ ...opening, metrics }, audit));
     const upstreams = await upstreamsStarting;
     // held calls become durable approval requests, decided from any process on the store
-    const oversight = await wireOversight(plan.storeOptions, {
+    const oversight = await modules.wireOversight(plan.storeOptions, {
       approvalTimeoutMs: plan.approvalTimeoutMs,
       ...(plan.maxPendingApprovalsPerAgent !== undefined
         ? { maxPendingPerAgent: plan.maxPendingApprovalsPerAgent }
@@ -163,7 +162,7 @@ export async function startGatewayProcess<C extends Callers>(
       log,
     });
     onClose(() => oversight.close());
-    const monitor = wireMonitor({
+    const monitor = modules.wireMonitor({
       storeOptions: plan.storeOptions,
       stores: oversight.stores,
       audit,
@@ -173,7 +172,7 @@ export async function startGatewayProcess<C extends Callers>(
       log,
     });
     onClose(() => monitor.close());
-    const harness = new Harness({
+    const harness = new modules.Harness({
       policy,
       audit,
       sessions: oversight.sessions,
@@ -198,10 +197,12 @@ export async function startGatewayProcess<C extends Callers>(
     // the lock's place is the configuration's (or beside the store); its directory may be new
     mkdirSync(dirname(plan.lock), { recursive: true, mode: 0o700 });
     const pins = ToolPins.load(plan.lock);
-    const memoryGuard = memoryGuardOf(plan.storeOptions, onClose);
-    const gateway = new Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });
+    const memoryGuard = modules.memoryGuardOf(plan.storeOptions, onClose);
+    const gateway = new modules.Gateway({ upstreams, harness, policy, pins, audit, memoryGuard });
     const { storeOptions } = plan;
-    const ops = opsStatusOf(metrics, policy, audit, oversight.stores.approvals, upstreams);
+    const ops = modules.createOpsStatus(
+      opsStatusInput(metrics, policy, audit, oversight.stores.approvals, upstreams),
+    );
     return {
       storeOptions,
       policy,
@@ -228,14 +229,40 @@ export async function startGatewayProcess<C extends Callers>(
 /** How long readiness waits for the store's write lock before it says the store is not writable. */
 const STORE_PROBE_TIMEOUT_MS = 1_000;
 
+/**
+ * What serving needs besides the policy, the callers opened first and the upstreams, imported once
+ * those are under way: the main thread loads it while the upstreams' processes start. One after the
+ * other, in the order the parts start.
+ */
+async function servingModules() {
+  // prom-client (and, with tracing, the OpenTelemetry SDK) load when a gateway starts, not with every command
+  const { ReinsMetrics } = await import('../telemetry/metrics.js');
+  const { memoryGuardOf, openWritableAuditLog } = await import('./audit-store.js');
+  const { wireOversight } = await import('./oversight-wiring.js');
+  const { wireMonitor } = await import('./monitor-wiring.js');
+  const { Harness } = await import('../harness/harness.js');
+  const { Gateway } = await import('../gateway/gateway.js');
+  const { createOpsStatus } = await import('../telemetry/ops-status.js');
+  return {
+    ReinsMetrics,
+    memoryGuardOf,
+    openWritableAuditLog,
+    wireOversight,
+    wireMonitor,
+    Harness,
+    Gateway,
+    createOpsStatus,
+  };
+}
+
 /** What the listeners serve about this process: its readiness checks and the sources of its gauges. */
-function opsStatusOf(
+function opsStatusInput(
   metrics: ReinsMetrics,
   policy: PolicyStatusTracker,
   audit: AuditLog,
   approvals: Pick<ApprovalStore, 'list'>,
   upstreams: readonly Upstream[],
-): OpsStatus {
+): OpsSources {
   const health = () => upstreams.map((upstream) => upstream.health());
   metrics.setSources({
     auditQueueDepth: () => audit.pendingAppends?.() ?? 0,
@@ -247,14 +274,14 @@ function opsStatusOf(
     },
     upstreams: health,
   });
-  return createOpsStatus({
+  return {
     metrics,
     // the tracker holds the last policy that compiled (a rejected reload keeps it in force, and says so)
     policy: () => policy.readiness(),
     storeWritable: () => audit.probeWritable?.(STORE_PROBE_TIMEOUT_MS) ?? Promise.resolve(),
     storeTimeoutMs: STORE_PROBE_TIMEOUT_MS,
     upstreams: health,
-  });
+  };
 }
 
 /** Counter rows older than every window of the policy in force (and at least a day) are deleted now and then. */
@@ -306,6 +333,7 @@ async function openAudit(
   log: (line: string) => void,
   onClose: (step: CloseStep) => void,
   metrics: ReinsMetrics,
+  openWritableAuditLog: typeof import('./audit-store.js').openWritableAuditLog,
 ): Promise<AuditLog> {
   const publisher = await checkpointPublisherOf(plan.publish, log);
   if (publisher) onClose(() => publisher.close());
@@ -379,6 +407,7 @@ export interface CredentialCallers extends Callers {
 /** After the log: the authenticator records the credentials it refuses there. */
 const credentialCallers: CallerSource<CredentialCallers> = {
   openAfterAudit: async ({ storeOptions, log, onClose, metrics }, audit) => {
+    const { credentialKeysOf, openIdentityStore } = await import('./audit-store.js');
     const identity = await openIdentityStore(storeOptions);
     onClose(() => identity.close());
     // the first start of a deployment creates its default key directory; nothing else ever does.
@@ -409,7 +438,7 @@ export async function startHttpGatewayProcess(
   directory: string,
   log: (line: string) => void,
 ): Promise<HttpGatewayProcess> {
-  const running = await startGatewayProcess(httpGatewayPlan(config, directory), credentialCallers, log);
+  const running = await startGatewayProcess(await httpGatewayPlan(config, directory), credentialCallers, log);
   try {
     const { HttpGateway } = await import('../gateway/http-server.js');
     const http = new HttpGateway({
@@ -439,15 +468,16 @@ export async function startHttpGatewayProcess(
  * The same gateway process inside an application, without a listener (the adapters' in-process mode,
  * cli/in-process): the harness, its stores and the authenticator of a reins.yaml.
  */
-export function startInProcessGateway(
+export async function startInProcessGateway(
   config: GatewayConfig,
   directory: string,
   log: (line: string) => void,
 ): Promise<GatewayProcess<CredentialCallers>> {
-  return startGatewayProcess(httpGatewayPlan(config, directory), credentialCallers, log);
+  return startGatewayProcess(await httpGatewayPlan(config, directory), credentialCallers, log);
 }
 
-function httpGatewayPlan(config: GatewayConfig, directory: string): GatewayPlan {
+async function httpGatewayPlan(config: GatewayConfig, directory: string): Promise<GatewayPlan> {
+  const { storeOptionsOfConfig } = await import('./audit-store.js');
   return {
     storeOptions: storeOptionsOfConfig(config, directory),
     policy: config.policy,

@@ -31,6 +31,7 @@ import { registerUserCommands } from './commands/users.js';
 import type { DeploymentUse } from './deployment.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK, processIo } from './io.js';
 
+/** The package's version, from its package.json two levels up (from src/cli/, dist/cli/ or dist/bundle/). */
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;

@@ -33,7 +33,7 @@ import {
 } from '../spec/gateway-config.js';
 import type { CallCredential, StandingSubject } from '../spec/standing.js';
 import type { Principal } from '../spec/tool-call.js';
-import { openIdentityStore, type StoreOptions } from './audit-store.js';
+import type { StoreOptions } from './audit-store.js';
 import {
   type CallerSource,
   type Callers,
@@ -42,6 +42,7 @@ import {
   startGatewayProcess,
   traceExportIn,
 } from './gateway-process.js';
+import { openIdentityStore } from './identity-store.js';
 import { type CliIo, describeFully, EXIT_ERROR, EXIT_OK } from './io.js';
 import { type ProcessLifetime, watchProcessLifetime } from './process-lifetime.js';
 

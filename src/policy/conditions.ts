@@ -53,16 +53,30 @@ function baseEnvironment(): Environment {
     .registerVariable({ name: 'reversal', schema: { reversible: 'bool', kind: 'string' } });
 }
 
-const conditionEnvironment = baseEnvironment();
+/**
+ * Each environment is built when an expression first needs it, not when this module loads: building
+ * one takes milliseconds, and most starts (`reins policy check`, `reins mcp`) need few of them or none.
+ */
+function once(build: () => Environment): () => Environment {
+  let environment: Environment | undefined;
+  return () => {
+    environment ??= build();
+    return environment;
+  };
+}
+
+const conditionEnvironment = once(baseEnvironment);
 /** Sequence rules also see the earlier call they are testing as `prior`. */
-const sequenceEnvironment = baseEnvironment().registerVariable({
-  name: 'prior',
-  schema: {
-    tool: { server: 'string', name: 'string' },
-    args: 'map<string, dyn>',
-    at: 'google.protobuf.Timestamp',
-  },
-});
+const sequenceEnvironment = once(() =>
+  baseEnvironment().registerVariable({
+    name: 'prior',
+    schema: {
+      tool: { server: 'string', name: 'string' },
+      args: 'map<string, dyn>',
+      at: 'google.protobuf.Timestamp',
+    },
+  }),
+);
 
 export type ExpressionPurpose = 'condition' | 'sequence-condition' | 'amount';
 
@@ -92,7 +106,7 @@ export function compileExpression<T extends boolean | number>(
   source: string,
   purpose: ExpressionPurpose,
 ): CompileResult<T> {
-  const environment = purpose === 'sequence-condition' ? sequenceEnvironment : conditionEnvironment;
+  const environment = purpose === 'sequence-condition' ? sequenceEnvironment() : conditionEnvironment();
   const checked = typeCheck(environment, source);
   if (!checked.ok) return checked;
   const expected = EXPECTED_TYPES[purpose];
@@ -184,16 +198,18 @@ function reversalBase(): Environment {
     .registerFunction('isBase64Utf8(string): bool', isBase64Utf8);
 }
 
-const reversalEnvironments: Record<'plain' | 'accept' | 'exact' | 'compensate', Environment> = {
-  plain: reversalBase(),
-  accept: reversalBase().registerVariable({
-    name: 'capture',
-    schema: { ok: 'bool', result: 'dyn', error: 'string' },
-  }),
-  exact: reversalBase().registerVariable('captured', 'map<string, dyn>'),
-  compensate: reversalBase()
-    .registerVariable('captured', 'map<string, dyn>')
-    .registerVariable('result', 'dyn'),
+const reversalEnvironments: Record<'plain' | 'accept' | 'exact' | 'compensate', () => Environment> = {
+  plain: once(reversalBase),
+  accept: once(() =>
+    reversalBase().registerVariable({
+      name: 'capture',
+      schema: { ok: 'bool', result: 'dyn', error: 'string' },
+    }),
+  ),
+  exact: once(() => reversalBase().registerVariable('captured', 'map<string, dyn>')),
+  compensate: once(() =>
+    reversalBase().registerVariable('captured', 'map<string, dyn>').registerVariable('result', 'dyn'),
+  ),
 };
 
 const REVERSAL_ENVIRONMENT: Record<ReversalPosition, keyof typeof reversalEnvironments> = {
@@ -226,7 +242,7 @@ export function compileReversalExpression(
   source: string,
   position: ReversalPosition,
 ): CompileResult<unknown> {
-  const environment = reversalEnvironments[REVERSAL_ENVIRONMENT[position]];
+  const environment = reversalEnvironments[REVERSAL_ENVIRONMENT[position]]();
   const checked = typeCheck(environment, source);
   if (!checked.ok) return checked;
   const problem = reversalTypeProblem(position, checked.type);

@@ -11,7 +11,6 @@
  * `suspend`) stops it from this call on: the call is held or denied here, and the session's later
  * calls are, in every process, because the finding is in the log (policy/monitor-activity `stop`).
  */
-import { toolKeyOf } from '../spec/audit-event.js';
 import type { Decision, Obligation, ToolFacts } from '../spec/decision.js';
 import {
   type AgentBaseline,
@@ -23,6 +22,7 @@ import {
   type MonitorSignal,
 } from '../spec/monitor.js';
 import type { ToolCall, ToolRef } from '../spec/tool-call.js';
+import { toolKeyOf } from '../spec/tool-key.js';
 import { type CompiledToolMatch, compileToolMatch, toolMatches } from './compiled-rule.js';
 import { compileGlobList, type NameMatcher } from './glob.js';
 import type { ActivityEntry, MonitorStop } from './monitor-activity.js';

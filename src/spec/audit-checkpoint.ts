@@ -6,8 +6,7 @@
  */
 import { z } from 'zod';
 
-/** Writers sign a checkpoint on every this many records by default; `reins audit verify` expects it. */
-export const DEFAULT_CHECKPOINT_EVERY = 1_000;
+export { checkpointMessage, DEFAULT_CHECKPOINT_EVERY } from './checkpoint-message.js';
 
 export const AuditCheckpointV1Schema = z.strictObject({
   v: z.literal(1),
@@ -22,10 +21,3 @@ export const AuditCheckpointV1Schema = z.strictObject({
   signature: z.string(),
 });
 export type AuditCheckpointV1 = z.infer<typeof AuditCheckpointV1Schema>;
-
-/** The exact bytes that are signed; versioned so that a signature cannot be replayed in another format. */
-export function checkpointMessage(
-  checkpoint: Pick<AuditCheckpointV1, 'seq' | 'hash' | 'time' | 'keyId'>,
-): string {
-  return `reins-audit-checkpoint/v1\n${checkpoint.seq}\n${checkpoint.hash}\n${checkpoint.time}\n${checkpoint.keyId}`;
-}

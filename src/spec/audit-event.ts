@@ -42,8 +42,6 @@ export {
   readAuditRecordValue,
 } from './records/read-record.js';
 export type { AuditIndexFields, RecordKind } from './records/record-kind.js';
-/** `server/name`, as the audit index's `tool` field (and the monitor's baselines) hold it. */
-export { toolKeyOf } from './records/record-kind.js';
 export {
   type LostRange,
   RESTORE_EFFECT,
@@ -52,6 +50,8 @@ export {
   restoreMessage,
 } from './records/restore.js';
 export { type ToolPinningEvent, ToolPinningEventSchema } from './records/tool-pinning.js';
+/** `server/name`, as the audit index's `tool` field (and the monitor's baselines) hold it. */
+export { toolKeyOf } from './tool-key.js';
 
 /**
  * What writers write: every kind at its current version (all `v: 1` today; the name is historical).

@@ -5,13 +5,8 @@
  * and rows into records, checkpoints and the pruning anchor on the way out. One place, so that both
  * backends write the same chain and sign the same checkpoints.
  */
-import { linkRecord, type VerifyOptions } from '../audit/chain.js';
-import {
-  type CheckpointKeys,
-  type CheckpointSigner,
-  checkpointSeqsDue,
-  forcedCheckpointDue,
-} from '../audit/checkpoint.js';
+import type { VerifyOptions } from '../audit/chain.js';
+import type { CheckpointKeys } from '../audit/checkpoint.js';
 import { type AuditCheckpointV1, AuditCheckpointV1Schema } from '../spec/audit-checkpoint.js';
 import {
   type AuditEventV1,
@@ -23,11 +18,15 @@ import { describeError, ReinsError } from '../spec/errors.js';
 import { type AuditLogOptions, DEFAULT_CHECKPOINT_EVERY } from './audit-log.js';
 import type { Placeholder } from './sql-builder.js';
 
-/** A record's place in the chain: all an append needs to report, and all the next one links to. */
-export interface ChainLink {
-  readonly seq: number;
-  readonly hash: string;
-}
+// extending the chain, which the writers do, is store/chain-append (no schemas: the SQLite writer thread loads it)
+export {
+  anchorSql,
+  type ChainLink,
+  chainHead,
+  dueCheckpoints,
+  headCheckpoint,
+  linkBatch,
+} from './chain-append.js';
 
 /** The cadence a log signs at (default 1,000); anything below 1 is refused before the store opens. */
 export function checkpointCadence(options: AuditLogOptions): number {
@@ -48,69 +47,6 @@ export function prepareForAppend(event: AuditEventV1): PreparedEvent {
 /** A failed batch: every append in it is refused (the harness then denies the calls). */
 export function auditWriteFailed(error: unknown): ReinsError {
   return new ReinsError('audit_unavailable', `audit write failed: ${describeError(error)}`);
-}
-
-/**
- * The head a batch links to: the last record, or the pruning anchor when every record up to it was
- * pruned (`readAnchor` is called only then: the stored JSON, if any).
- */
-export function chainHead(
-  last: ChainLink | undefined,
-  readAnchor: () => string | null | undefined,
-): ChainLink | undefined {
-  if (last !== undefined) return last;
-  const anchor = readAnchor();
-  return anchor === null || anchor === undefined ? undefined : (JSON.parse(anchor) as AuditCheckpointV1);
-}
-
-/** Links a batch of events to the head, in order. */
-export function linkBatch(head: ChainLink | undefined, events: readonly PreparedEvent[]): ChainedRecord[] {
-  const records: ChainedRecord[] = [];
-  let current = head;
-  for (const event of events) {
-    const record = linkRecord(current, event);
-    records.push(record);
-    current = record;
-  }
-  return records;
-}
-
-/**
- * The checkpoints a batch makes due: every `every`-th record after the last signed one, signed now,
- * to be stored in the batch's transaction. A seq before the batch is due only in a log some writer
- * left unsigned: the next due one inside the batch is signed.
- */
-export function dueCheckpoints(
-  signer: CheckpointSigner | undefined,
-  signedThrough: number,
-  batch: readonly ChainLink[],
-  every: number,
-): AuditCheckpointV1[] {
-  const first = batch[0];
-  const last = batch.at(-1);
-  if (signer === undefined || first === undefined || last === undefined) return [];
-  const now = new Date();
-  const checkpoints: AuditCheckpointV1[] = [];
-  for (const seq of checkpointSeqsDue(signedThrough, last.seq, every)) {
-    const link = batch[seq - first.seq];
-    if (link !== undefined) checkpoints.push(signer.sign(seq, link.hash, now));
-  }
-  return checkpoints;
-}
-
-/**
- * On demand (`checkpoint()`, close): the head signed, unless it is signed already. Only an existing
- * record is signed, never the anchor of a fully pruned log.
- */
-export function headCheckpoint(
-  signer: CheckpointSigner | undefined,
-  last: ChainLink | undefined,
-  signedThrough: number,
-): AuditCheckpointV1 | undefined {
-  if (signer === undefined || last === undefined || !forcedCheckpointDue(last.seq, signedThrough)) {
-    return undefined;
-  }
-  return signer.sign(last.seq, last.hash, new Date());
 }
 
 /** A row of `audit_events` (a `bigint` seq comes as a string from PostgreSQL). */
@@ -162,11 +98,6 @@ export function toCheckpoint(row: CheckpointRowFields): AuditCheckpointV1 {
     keyId: row.key_id,
     signature: row.signature,
   };
-}
-
-/** The query that reads the pruning anchor (`value`, JSON) from the meta table. */
-export function anchorSql(metaTable: string): string {
-  return `select value from ${metaTable} where key = 'anchor'`;
 }
 
 /** The stored pruning anchor, checked: verification starts from it. */

@@ -65,8 +65,10 @@ function linkNodeModules(dir: string): void {
 
 /** Copies the example and gives it free ports; returns where to run the README's blocks. */
 export async function createQuickstartSandbox(): Promise<QuickstartSandbox> {
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
-    throw new Error('bin/reins.js runs the built CLI: run `npm run build` first (`npm test` does)');
+  if (!existsSync(join(ROOT, 'dist/bundle/reins.js'))) {
+    throw new Error(
+      'bin/reins.js runs the built CLI (its bundle): run `npm run build` first (`npm test` does)',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'reins-quickstart-'));
   const example = join(ROOT, 'examples/gateway');

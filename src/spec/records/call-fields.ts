@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { DecidedBySchema, DiagnosticSchema, VerdictSchema } from '../decision.js';
 import { PrincipalSchema, ToolRefSchema } from '../tool-call.js';
-import { type AuditIndexFields, toolKeyOf } from './record-kind.js';
+import { toolKeyOf } from '../tool-key.js';
+import type { AuditIndexFields } from './record-kind.js';
 
 export const OutcomeSchema = z.enum(['ok', 'error', 'denied', 'expired', 'cancelled', 'abandoned']);
 export type Outcome = z.infer<typeof OutcomeSchema>;

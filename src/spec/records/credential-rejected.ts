@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { ToolRefSchema } from '../tool-call.js';
-import { type RecordKind, toolKeyOf } from './record-kind.js';
+import { toolKeyOf } from '../tool-key.js';
+import type { RecordKind } from './record-kind.js';
 
 /** The searchable effect of every `credential-rejected` record. */
 export const CREDENTIAL_REJECTED_EFFECT = 'rejected';

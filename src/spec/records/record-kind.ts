@@ -33,8 +33,3 @@ export interface RecordKind<Kind extends string, Event extends { readonly kind: 
   /** The searchable fields of an event of this kind (any version); must never change for a stored version. */
   readonly indexFields: (event: Event) => AuditIndexFields;
 }
-
-/** `server/name`, as the `tool` index field holds it. */
-export function toolKeyOf(tool: { readonly server: string; readonly name: string }): string {
-  return `${tool.server}/${tool.name}`;
-}

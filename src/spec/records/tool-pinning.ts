@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { ToolRefSchema } from '../tool-call.js';
-import { type RecordKind, toolKeyOf } from './record-kind.js';
+import { toolKeyOf } from '../tool-key.js';
+import type { RecordKind } from './record-kind.js';
 
 /** Version 1. */
 export const ToolPinningEventSchema = z.strictObject({

@@ -3,7 +3,7 @@
  * Appends batches of prepared events to the SQLite audit table in one immediate transaction, linking
  * each to the chain head read inside that transaction (so several writers, in this process or others,
  * still form one chain), and signs, in the same transaction, a checkpoint on every record the cadence
- * makes due (store/audit-records, as the PostgreSQL writer does). The contents captured with the
+ * makes due (store/chain-append, as the PostgreSQL writer does). The contents captured with the
  * batch's events are stored in the same transaction (store/captured-content). Used directly for
  * in-memory logs and inside the writer thread for files.
  */
@@ -12,6 +12,7 @@ import type { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditCheckpointV1 } from '../../spec/audit-checkpoint.js';
 import type { PreparedEvent } from '../../spec/audit-event.js';
 import type { AuditDurability } from '../../spec/gateway-config.js';
+import { CAPTURE_CONFLICT_SQL, type CapturedInBatch, captureRows } from '../captured-content.js';
 import {
   anchorSql,
   type ChainLink,
@@ -19,8 +20,7 @@ import {
   dueCheckpoints,
   headCheckpoint,
   linkBatch,
-} from '../audit-records.js';
-import { CAPTURE_CONFLICT_SQL, type CapturedInBatch, captureRows } from '../captured-content.js';
+} from '../chain-append.js';
 
 const FIELDS = ['body', 'time', 'kind', 'decisionId', 'sessionId', 'agentId', 'tool', 'effect'] as const;
 
