@@ -98,17 +98,31 @@ export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
   }
 }
 
-/** Serialises an event once, for hashing and storing. */
+/**
+ * Serialises an event once, for hashing and storing. The body is JSON, which escapes broken Unicode;
+ * the searchable fields are stored as text, which cannot hold it (SQLite would keep bytes that read
+ * back as other characters, and the record would no longer match its hash), so they are kept in their
+ * well-formed form: a lone surrogate (an unverified claim, a name cut in half) becomes U+FFFD.
+ */
 export function prepareEvent(event: AuditEventV1): PreparedEvent {
   const fields = indexFieldsOf(event);
   return {
     body: JSON.stringify(event),
-    time: fields.time,
+    time: wellFormed(fields.time),
     kind: fields.kind,
-    decisionId: fields.decisionId,
-    sessionId: fields.sessionId,
-    agentId: fields.agentId,
-    tool: fields.tool,
-    effect: fields.effect,
+    decisionId: wellFormed(fields.decisionId),
+    sessionId: wellFormed(fields.sessionId),
+    agentId: wellFormed(fields.agentId),
+    tool: wellFormed(fields.tool),
+    effect: wellFormed(fields.effect),
   };
+}
+
+/** In a `u` pattern a surrogate pair is one code point: only lone surrogates match. */
+const HAS_LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+/** `text` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */
+export function wellFormed(text: string): string {
+  return HAS_LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\ufffd') : text;
 }

@@ -114,6 +114,24 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       expect(await log.verify()).toMatchObject({ ok: true, checked: 20 });
     });
 
+    it('verifies records whose searchable fields hold broken Unicode (a lone surrogate, a pair cut in half)', async () => {
+      // what an unverified credential's claims, a tool name cut to length or an upstream's tool list
+      // can hold: the store cannot keep such text as it is, so the log keeps its well-formed form
+      const log = await open();
+      const lone = 'agent-\ud800';
+      const cut = `session-${'😀'.slice(0, 1)}`;
+      await log.append(intentEvent(0, { agentId: lone, sessionId: cut }));
+      await log.append(intentEvent(1, { agentId: `${'a'.repeat(3)}\udfff` }));
+      await log.append(intentEvent(2));
+      expect(await log.verify()).toMatchObject({ ok: true, checked: 3 });
+      const [first] = await all(log);
+      expect(first?.agentId).toBe('agent-\ufffd');
+      expect(first?.sessionId).toBe('session-\ufffd');
+      // the body keeps what was recorded, escaped
+      expect(JSON.parse(first?.body ?? '{}').principal.agentId).toBe(lone);
+      expect(await log.query({ agentId: 'agent-\ufffd' })).toHaveLength(1);
+    });
+
     it('appends concurrently into one gap-free chain, durable across reopening', async () => {
       const log = await open();
       const receipts = await Promise.all(
