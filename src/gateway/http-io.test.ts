@@ -8,7 +8,8 @@
 import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readBody, send } from './http-io.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { authenticateBearer, readBody, send } from './http-io.js';
 
 let server: Server | undefined;
 afterEach(() => {
@@ -85,5 +86,38 @@ describe('readBody', () => {
     expect([first.response.statusCode, second.response.statusCode]).toEqual([200, 200]);
     expect(second.socket).toBe(first.socket);
     agent.destroy();
+  });
+});
+
+describe('authenticateBearer', () => {
+  /** What the authenticator is given for each `Authorization` header, and the status answered. */
+  async function authenticate(authorization: string) {
+    const given: string[] = [];
+    const authenticator = {
+      authenticate: async (bearer: string) => {
+        given.push(bearer);
+        return { ok: true };
+      },
+    } as unknown as Authenticator;
+    const port = await new Promise<number>((resolve) => {
+      const listening = createServer(async (incoming, response) => {
+        if (await authenticateBearer(incoming, response, authenticator)) send(response, 200, {});
+      });
+      server = listening;
+      listening.listen(0, '127.0.0.1', () => resolve((listening.address() as AddressInfo).port));
+    });
+    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization } });
+    server?.close();
+    return { status: response.status, given };
+  }
+
+  it('takes the scheme in any case (RFC 9110: it is case-insensitive) and hands on the token alone', async () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER'])
+      expect(await authenticate(`${scheme} abc.def`)).toEqual({ status: 200, given: ['abc.def'] });
+  });
+
+  it('refuses another scheme, or none', async () => {
+    for (const header of ['Basic abc', 'abc.def', 'Bearer'])
+      expect(await authenticate(header)).toEqual({ status: 401, given: [] });
   });
 });

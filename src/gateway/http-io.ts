@@ -57,8 +57,8 @@ export async function authenticateBearer(
   response: ServerResponse,
   authenticator: Authenticator,
 ): Promise<Extract<AuthResult, { ok: true }> | undefined> {
-  const bearer = request.headers.authorization;
-  if (bearer === undefined || !bearer.startsWith('Bearer ')) {
+  const bearer = bearerToken(request.headers.authorization);
+  if (bearer === undefined) {
     response.setHeader('WWW-Authenticate', 'Bearer realm="reins"');
     send(response, 401, {
       error: 'unauthenticated',
@@ -73,4 +73,10 @@ export async function authenticateBearer(
     return undefined;
   }
   return auth;
+}
+
+/** The token of an `Authorization: Bearer <token>` header; the scheme in any case (RFC 9110 §11.1). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^bearer +(\S+) *$/i.exec(header ?? '');
+  return match?.[1];
 }
