@@ -322,7 +322,7 @@ describe('gateway over Streamable HTTP: how it answers', () => {
     expect(badVersion.status).toBe(400);
     const notJsonRpc = await post({ hello: 'there' });
     expect(notJsonRpc.status).toBe(400);
-    expect(await notJsonRpc.json()).toMatchObject({ error: { code: -32700 } });
+    expect(await notJsonRpc.json()).toMatchObject({ error: { code: -32600 } });
     const reinitialize = await post({
       jsonrpc: '2.0',
       id: 5,

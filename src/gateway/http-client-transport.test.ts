@@ -7,7 +7,7 @@
  * calls are over, connections are bounded, and what a failure says is short (the detail goes to the
  * transport's `onerror`, the operator's log). And its event-stream reader:
  * events split anywhere between pieces, every line break the format allows, comments, multi-line data,
- * other event types, and the size bound.
+ * other event types, the size bound (in bytes, as they arrive), and that each piece is read once.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer, type IncomingHttpHeaders } from 'node:http';
@@ -332,4 +332,59 @@ describe('EventStreamParser', () => {
       ).ok,
     ).toBe(false);
   });
+
+  it('bounds an event by its UTF-8 bytes, not its characters', () => {
+    expect(parse(['data: éé\n'], 5).ok).toBe(true);
+    expect(parse(['data: ééé\n'], 5).ok).toBe(false);
+    expect(parse(['data: ', 'ééééé'], 15).ok).toBe(false);
+  });
+
+  it('reads each piece once: a large event in small pieces costs work linear in its size', () => {
+    const piece = 'x'.repeat(2_048);
+    const pieces = ['data: ', ...Array.from({ length: 1_024 }, () => piece), '\n\n'];
+    const { result, scanned } = countScanned(() => parse(pieces, 4 * MIB));
+    expect(result.data.map((data) => data.length)).toEqual([2 * MIB]);
+    expect(scanned).toBeLessThanOrEqual(3 * 2 * MIB);
+  });
+
+  it('reads a piece of many short lines once', () => {
+    const text = 'data:\n\n: keepalive\n'.repeat(50_000);
+    const { result, scanned } = countScanned(() => parse([text], 64));
+    expect(result.ok).toBe(true);
+    expect(scanned).toBeLessThanOrEqual(3 * text.length);
+  });
+
+  it('refuses an event past the bound as soon as it is, before the rest arrives', () => {
+    const piece = 'x'.repeat(64 * 1_024);
+    const parser = new EventStreamParser(64 * MIB, () => undefined);
+    let refusedAt: number | undefined;
+    const { scanned } = countScanned(() => {
+      parser.push('data: ');
+      for (let i = 1; i <= 1_120 && refusedAt === undefined; i++) if (!parser.push(piece)) refusedAt = i;
+    });
+    expect(refusedAt).toBe(1_024); // 70 MiB in 64 KiB pieces: the one that passes 64 MiB
+    expect(scanned).toBeLessThanOrEqual(3 * 64 * MIB);
+  });
 });
+
+const MIB = 1_024 * 1_024;
+
+/**
+ * How many characters `String.prototype.indexOf` looks at while `run` runs (the parser finds line
+ * breaks and colons with it): the work of reading, counted instead of timed.
+ */
+function countScanned<T>(run: () => T): { result: T; scanned: number } {
+  const indexOf = String.prototype.indexOf;
+  let scanned = 0;
+  String.prototype.indexOf = function (this: string, search: string, from?: number): number {
+    const start = Math.max(0, Math.min(from ?? 0, this.length));
+    const found = indexOf.call(this, search, from);
+    scanned += (found === -1 ? this.length : found + search.length) - start;
+    return found;
+  };
+  try {
+    return { result: run(), scanned };
+  } finally {
+    String.prototype.indexOf = indexOf;
+  }
+}

@@ -409,11 +409,21 @@ export class HttpClientTransport implements Transport {
 /**
  * The `data` of each `message` event of a text/event-stream (the WHATWG format: fields per line, an
  * empty line ends an event, `:` starts a comment), fed in pieces as they arrive.
+ *
+ * Each piece is read once, whatever the size of the event: a line that is not complete yet is kept in
+ * the pieces it came in and joined once it ends (appending to one string and searching it from the
+ * start again would make a large event cost the square of its size). An event is bounded by its UTF-8
+ * bytes as they arrive, so one past the bound is refused at once, not once it is all in.
  */
 export class EventStreamParser {
-  private buffer = '';
+  /** The line being read, in the pieces it came in, and its size in bytes. */
+  private partial: string[] = [];
+  private partialBytes = 0;
+  /** The last piece ended with `\r`: a `\n` that starts the next one belongs to that line break. */
+  private afterReturn = false;
   private data: string[] = [];
   private event = '';
+  /** Bytes of the event's data lines so far. */
   private size = 0;
   /** An event grew past the bound: nothing more is handed on. */
   private overflowed = false;
@@ -425,17 +435,36 @@ export class EventStreamParser {
 
   /** Takes the next piece of text; false when an event grows past the bound (stop reading then). */
   push(text: string): boolean {
-    this.buffer += text;
-    let start = 0;
-    for (;;) {
-      const end = lineEnd(this.buffer, start);
-      if (end === -1) break;
-      this.line(this.buffer.slice(start, end));
-      start = end + (this.buffer[end] === '\r' && this.buffer[end + 1] === '\n' ? 2 : 1);
+    if (this.overflowed || text === '') return !this.overflowed;
+    let start = this.afterReturn && text.startsWith('\n') ? 1 : 0;
+    this.afterReturn = false;
+    const breaks = new LineBreaks(text);
+    for (let end = breaks.next(start); end !== -1; end = breaks.next(start)) {
+      this.line(this.complete(text.slice(start, end)));
+      if (this.overflowed) return false;
+      start = end + 1;
+      if (text[end] === '\r') {
+        if (start === text.length) this.afterReturn = true;
+        else if (text[start] === '\n') start++;
+      }
     }
-    this.buffer = this.buffer.slice(start);
-    if (this.size + this.buffer.length > this.maxEventBytes) this.overflowed = true;
+    if (start < text.length) {
+      const rest = text.slice(start);
+      this.partial.push(rest);
+      this.partialBytes += Buffer.byteLength(rest);
+      if (this.size + this.partialBytes > this.maxEventBytes) this.overflowed = true;
+    }
     return !this.overflowed;
+  }
+
+  /** The whole line whose last part is `end`. */
+  private complete(end: string): string {
+    if (this.partial.length === 0) return end;
+    this.partial.push(end);
+    const line = this.partial.join('');
+    this.partial = [];
+    this.partialBytes = 0;
+    return line;
   }
 
   private line(line: string): void {
@@ -451,7 +480,7 @@ export class EventStreamParser {
     if (field === 'data') {
       this.data.push(value);
       // each line counts with the line break it is joined with: empty `data:` lines are not free
-      this.size += value.length + 1;
+      this.size += Buffer.byteLength(value) + 1;
       if (this.size > this.maxEventBytes) this.overflowed = true;
     } else if (field === 'event') this.event = value;
   }
@@ -466,14 +495,26 @@ export class EventStreamParser {
   }
 }
 
-/** Where the first line break at or after `from` is (`\n`, `\r\n` or a lone `\r`), or -1. */
-function lineEnd(text: string, from: number): number {
-  const newline = text.indexOf('\n', from);
-  const ret = text.indexOf('\r', from);
-  if (ret === -1) return newline;
-  // a `\r` at the very end may be the first half of `\r\n`: wait for the next piece
-  if (ret === text.length - 1 && newline === -1) return -1;
-  return newline === -1 ? ret : Math.min(newline, ret);
+/**
+ * The line breaks of one piece of text (`\n`, `\r`), in order. Where the next of each kind is, is kept,
+ * so that a piece of many short lines is searched once, not once per line for the kind it lacks.
+ */
+class LineBreaks {
+  private newline: number;
+  private ret: number;
+
+  constructor(private readonly text: string) {
+    this.newline = text.indexOf('\n');
+    this.ret = text.indexOf('\r');
+  }
+
+  /** The first line break at or after `from`, or -1. */
+  next(from: number): number {
+    if (this.newline !== -1 && this.newline < from) this.newline = this.text.indexOf('\n', from);
+    if (this.ret !== -1 && this.ret < from) this.ret = this.text.indexOf('\r', from);
+    if (this.ret === -1) return this.newline;
+    return this.newline === -1 ? this.ret : Math.min(this.newline, this.ret);
+  }
 }
 
 /** The request a `notifications/cancelled` names, if this is one. */

@@ -7,8 +7,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
 
+/**
+ * The request's body, if it is within `limit` bytes. A body declared larger is drained unread (its end
+ * is known: the client gets the answer once it has sent it, and the connection serves its next
+ * request). A chunked one found larger while read is not read on: the answer the caller then sends
+ * (413) closes the connection, which nobody would read any more (the client's next request on it would
+ * hang until the connection times out).
+ */
 export async function readBody(
   request: IncomingMessage,
+  response: ServerResponse,
   limit: number,
 ): Promise<{ kind: 'ok'; text: string } | { kind: 'too_large' }> {
   const declared = Number(request.headers['content-length'] ?? 0);
@@ -20,7 +28,10 @@ export async function readBody(
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > limit) return { kind: 'too_large' };
+    if (size > limit) {
+      response.setHeader('connection', 'close');
+      return { kind: 'too_large' };
+    }
     chunks.push(chunk as Buffer);
   }
   return { kind: 'ok', text: Buffer.concat(chunks).toString('utf8') };
@@ -46,8 +57,8 @@ export async function authenticateBearer(
   response: ServerResponse,
   authenticator: Authenticator,
 ): Promise<Extract<AuthResult, { ok: true }> | undefined> {
-  const bearer = request.headers.authorization;
-  if (bearer === undefined || !bearer.startsWith('Bearer ')) {
+  const bearer = bearerToken(request.headers.authorization);
+  if (bearer === undefined) {
     response.setHeader('WWW-Authenticate', 'Bearer realm="reins"');
     send(response, 401, {
       error: 'unauthenticated',
@@ -62,4 +73,10 @@ export async function authenticateBearer(
     return undefined;
   }
   return auth;
+}
+
+/** The token of an `Authorization: Bearer <token>` header; the scheme in any case (RFC 9110 §11.1). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^bearer +(\S+) *$/i.exec(header ?? '');
+  return match?.[1];
 }

@@ -167,7 +167,7 @@ export class HttpGateway {
           jsonRpcError(-32600, 'send MCP messages as JSON: `Content-Type: application/json`'),
         );
       }
-      const read = await readBody(request, this.options.maxMessageBytes);
+      const read = await readBody(request, response, this.options.maxMessageBytes);
       if (read.kind === 'too_large') {
         return send(
           response,

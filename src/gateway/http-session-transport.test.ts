@@ -161,6 +161,15 @@ describe('HttpSessionTransport', () => {
     ]);
   });
 
+  it('answers JSON that is not a JSON-RPC message as an invalid request (-32600), not a parse error', async () => {
+    const { url } = await start({ keepAliveMs: 10_000, slowMs: 0 });
+    for (const body of [{ hello: 'there' }, [slowCall(1), 42], { jsonrpc: '2.0', id: 1 }]) {
+      const response = await post(url, body);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: -32600 } });
+    }
+  });
+
   it('answers a batch in one array, its notifications taken along', async () => {
     const { url } = await start({ keepAliveMs: 10_000, slowMs: 0 });
     const response = await post(url, [

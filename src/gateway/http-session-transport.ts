@@ -203,7 +203,8 @@ export class HttpSessionTransport implements Transport {
     for (const item of raw) {
       const parsed = JSONRPCMessageSchema.safeParse(item);
       if (!parsed.success)
-        return reply(response, 400, rpcError(-32700, 'Parse error: Invalid JSON-RPC message'));
+        // well-formed JSON (the body was parsed): not a parse error, a request that is not valid
+        return reply(response, 400, rpcError(-32600, 'Invalid Request: not a JSON-RPC message'));
       messages.push(parsed.data);
     }
     const refusal = this.initializeOrVersionRefusal(request, messages);

@@ -221,7 +221,7 @@ async function jsonBody(
     refuse(response, 415, 'unsupported_media_type', 'send JSON: `Content-Type: application/json`');
     return undefined;
   }
-  const read = await readBody(request, limit);
+  const read = await readBody(request, response, limit);
   if (read.kind === 'too_large') {
     refuse(response, 413, 'too_large', `body larger than ${limit} bytes`);
     return undefined;

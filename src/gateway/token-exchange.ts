@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Authenticator, CredentialError, DelegatingCredentialRefused } from '../auth/authenticator.js';
 import { describeError } from '../spec/errors.js';
 import { parseScopeClaim } from '../spec/scopes.js';
+import { readBody } from './http-io.js';
 
 export const TOKEN_EXCHANGE_PATH = '/v1/token';
 /** Largest request body read: a delegated credential, a task and a few parameters fit many times. */
@@ -187,25 +188,13 @@ async function readForm(request: IncomingMessage, response: ServerResponse): Pro
 }
 
 async function readBounded(request: IncomingMessage, response: ServerResponse): Promise<string> {
-  const tooLarge = () =>
-    new TokenRequestError(
-      'invalid_request',
-      `the request is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
-      413,
-    );
-  if (Number(request.headers['content-length'] ?? 0) > MAX_TOKEN_REQUEST_BYTES) {
-    request.resume(); // drain without keeping it, and end the connection after the answer
-    response.setHeader('connection', 'close');
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_TOKEN_REQUEST_BYTES) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const read = await readBody(request, response, MAX_TOKEN_REQUEST_BYTES);
+  if (read.kind === 'ok') return read.text;
+  throw new TokenRequestError(
+    'invalid_request',
+    `the request is larger than ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+    413,
+  );
 }
 
 /** Belt and braces: no part of the presented credential is ever sent back. */

@@ -65,6 +65,31 @@ function frozenTools(listing: { tools: Tool[] }): Tool[] {
   return listing.tools;
 }
 
+/**
+ * `run` (which must not throw) on each call, but never twice at once: calls while it runs are taken
+ * together into one more run after it (it may have read the state before the last of them). An
+ * upstream that sends a thousand notifications gets one or two requests, not a thousand.
+ */
+function coalesced(run: () => Promise<void>): () => Promise<void> {
+  let running = false;
+  let again = false;
+  return async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        await run();
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+}
+
 /** Largest message read from an upstream (the SDK's default over stdio is 10 MiB). */
 const UPSTREAM_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -109,14 +134,16 @@ export class Upstream {
     const tail = this.followStderr(transport);
     client.onclose = () => this.handleClose(client, tail);
     client.onerror = (error) => this.emit('error', describeError(error));
-    // a server may change its tools at any time (that is how a rug pull arrives): list them again
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    // a server may change its tools at any time (that is how a rug pull arrives): list them again,
+    // once more for any number of notifications that arrive while a listing is under way
+    const relist = coalesced(async () => {
       try {
         if (this.client === client) this.tools = frozenTools(await client.listTools());
       } catch (error) {
         this.emit('error', `listing changed tools: ${describeError(error)}`);
       }
     });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => relist());
     this.starting = client;
     try {
       await client.connect(transport);
