@@ -22,6 +22,7 @@ import { dirname } from 'node:path';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentStanding } from '../auth/agent-standing.js';
+import { RequestIdTransport } from '../gateway/request-ids.js';
 import { parseEnvOptions } from '../gateway/upstream-env.js';
 import type { Harness } from '../harness/harness.js';
 import { describeError } from '../spec/errors.js';
@@ -189,7 +190,8 @@ async function serveUntilGone(
   const closed = new Promise<string>((resolve) => {
     server.onclose = () => resolve('the connection closed');
   });
-  await server.connect(new StdioServerTransport());
+  // the server knows requests by ids of its own: a client's `0` or `""` can be cancelled too
+  await server.connect(new RequestIdTransport(new StdioServerTransport()));
   const reason = await Promise.race([lifetime.ended, closed]);
   log(`stopping: ${reason}`);
   lifetime.stopping();

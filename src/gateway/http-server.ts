@@ -32,6 +32,7 @@ import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js'
 import { HttpSessionTransport } from './http-session-transport.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
 import { REMOTE_OPENAPI_PATH, remoteCallsOpenApi } from './remote-openapi.js';
+import { RequestIdTransport } from './request-ids.js';
 import { handleTokenExchange, TOKEN_EXCHANGE_PATH } from './token-exchange.js';
 
 export interface HttpGatewayOptions {
@@ -272,7 +273,8 @@ export class HttpGateway {
       transport.onclose = () => this.sessions.delete(transport.sessionId);
       // each request's own identity, never the opener's (a request without one is refused)
       const server = this.options.gateway.createServer(requestIdentity);
-      await server.connect(transport);
+      // the server knows requests by ids of its own: a client's `0` or `""` can be cancelled too
+      await server.connect(new RequestIdTransport(transport));
       await transport.handle(request, response, body, authInfoOf(auth, identity));
     } finally {
       const left = (this.opening.get(agentId) ?? 1) - 1;

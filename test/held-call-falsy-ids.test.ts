@@ -1,0 +1,321 @@
+/**
+ * @module test/held-call-falsy-ids.test
+ * Finding (security test, HIGH): a call held for approval whose JSON-RPC request id is `0` or `""`
+ * outlived its client. The SDK's server skips a cancellation whose requestId is falsy, so neither a
+ * disconnect (HTTP) nor `notifications/cancelled` ended the held call: approving it later ran the tool,
+ * and once id 0 was free again, a second request with it took the first one's abort handle, so not even
+ * ending the session stopped the first. Decision 0018 promises that a held call ends with its client.
+ * End to end, by raw JSON-RPC (the SDK client never sends these ids for a call): over Streamable HTTP
+ * (`reins gateway`) and over stdio (`reins mcp`), a counting upstream that records every execution,
+ * votes cast by a separate CLI process.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Authenticator } from '../src/auth/authenticator.js';
+import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
+import { ExecutionLog } from './support/counting-tools.js';
+import { eventually, present } from './support/eventually.js';
+import { type RunningGateway, startHttpGateway } from './support/http-gateway.js';
+import { createOperators, reins, runReinsAs } from './support/reins-cli.js';
+import { credentialKeysBeside } from './support/test-keys.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COUNTING_SERVER = join(ROOT, 'test/support/counting-server.ts');
+
+let directory: string;
+let db: string;
+let executions: string;
+let gateway: RunningGateway;
+let operators: { admin: string; approver: string };
+const clients: Client[] = [];
+const children: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'reins-falsy-ids-'));
+  db = join(directory, 'reins.db');
+  executions = join(directory, 'executions.jsonl');
+  operators = createOperators(db, directory);
+  writeFileSync(
+    join(directory, 'policy.yaml'),
+    `apiVersion: reins.dev/v1
+kind: Policy
+metadata: { name: held-writes }
+tools:
+  - { server: counting, name: "*", risk: high, effects: [external] }
+rules:
+  - { id: writes-need-a-human, effect: approve, tool: { name: write }, reason: every write is reviewed }
+`,
+  );
+  writeFileSync(
+    join(directory, 'reins.yaml'),
+    `apiVersion: reins.dev/v1
+kind: Gateway
+policy: policy.yaml
+store: { sqlite: reins.db }
+upstreams:
+  - name: counting
+    stdio:
+      command: ${JSON.stringify(process.execPath)}
+      args: [--import, tsx, ${JSON.stringify(COUNTING_SERVER)}, ${JSON.stringify(executions)}, http]
+      cwd: ${JSON.stringify(ROOT)}
+listen: { host: 127.0.0.1, port: 0, path: /mcp }
+limits: { callTimeout: 20s, approvalTimeout: 60s }
+`,
+  );
+  gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const client of clients) await client.close().catch(() => {});
+  expect(await gateway?.stop()).toBe(0);
+  if (directory) rmSync(directory, { recursive: true, force: true });
+});
+
+function createAgent(id: string): void {
+  reins(db, directory, 'agents', 'create', id, '--owner', 'olivia@example.com', '--scopes', 'counting/*');
+}
+
+async function tokenFor(agent: string): Promise<string> {
+  const store = new SqliteIdentityStore({ path: db });
+  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
+  try {
+    return (await auth.issue(agent)).token;
+  } finally {
+    auth.close();
+    await store.close();
+  }
+}
+
+/** The agent's held call not seen before, once its approval request is stored. */
+async function waitForHeld(agent: string, seen: readonly string[] = []): Promise<string> {
+  return eventually(
+    () => {
+      const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json')) as {
+        id: string;
+        agentId: string;
+      }[];
+      return present(
+        pending.find((request) => request.agentId === agent && !seen.includes(request.id))?.id,
+        `pending: ${JSON.stringify(pending)}`,
+      );
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: `a held call of ${agent}` },
+  );
+}
+
+interface AuditLine {
+  event: { kind: string; decisionId: string; outcome?: string };
+}
+
+async function waitForOutcome(agent: string, decisionId: string): Promise<AuditLine> {
+  return eventually(
+    () =>
+      present(
+        reins(db, directory, 'audit', 'query', '--agent', agent, '--format', 'json')
+          .trim()
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line) as AuditLine)
+          .find((line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId),
+        `no outcome of ${decisionId} yet`,
+      ),
+    { timeoutMs: 15_000, intervalMs: 100, what: `an outcome recorded for ${decisionId}` },
+  );
+}
+
+/** Abandoned on record, its request closed, a late vote refused, and the tool never ran for `marker`. */
+async function expectAbandoned(agent: string, decisionId: string, marker: string): Promise<void> {
+  const outcome = await waitForOutcome(agent, decisionId);
+  expect(outcome.event.outcome).toBe('abandoned');
+  const stored = JSON.parse(reins(db, directory, 'approvals', 'show', decisionId, '--format', 'json'));
+  expect(stored.status).toBe('cancelled');
+  const vote = runReinsAs(
+    operators.approver,
+    db,
+    directory,
+    'approvals',
+    'approve',
+    decisionId,
+    '--reason',
+    'late',
+  );
+  expect(vote.status).not.toBe(0);
+  // give a wrongly released call every chance to run before looking
+  await new Promise((done) => setTimeout(done, 1_500));
+  const ran = new ExecutionLog(executions).newSince();
+  expect(ran.filter((run) => run.args.marker === marker)).toEqual([]);
+}
+
+const heldWrite = (id: RequestId, marker: string) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'counting__write', arguments: { marker } },
+  });
+
+const cancel = (requestId: RequestId) =>
+  JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason: 'no' } });
+
+/** An MCP session opened by the SDK client; its later requests are raw POSTs with these headers. */
+async function httpSession(agent: string): Promise<Record<string, string>> {
+  createAgent(agent);
+  const token = await tokenFor(agent);
+  const transport = new StreamableHTTPClientTransport(new URL(gateway.endpoint), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'falsy-ids-test', version: '1.0.0' });
+  await client.connect(transport);
+  clients.push(client);
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${token}`,
+    'mcp-session-id': transport.sessionId as string,
+    'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
+  };
+}
+
+/** A held POST: its response (once over) and the way to drop its connection. */
+function postHeld(headers: Record<string, string>, id: RequestId, marker: string) {
+  const connection = new AbortController();
+  const response = fetch(gateway.endpoint, {
+    method: 'POST',
+    headers,
+    body: heldWrite(id, marker),
+    signal: connection.signal,
+  });
+  return { response, disconnect: () => connection.abort() };
+}
+
+describe.each([
+  ['0', 0],
+  ['""', ''],
+])('a held call with request id %s', (label, id) => {
+  const name = label === '0' ? 'zero' : 'empty';
+
+  it('over Streamable HTTP, ends when its client disconnects', async () => {
+    const agent = `${name}-http-gone`;
+    const headers = await httpSession(agent);
+    const held = postHeld(headers, id, agent);
+    const decisionId = await waitForHeld(agent);
+    held.disconnect();
+    await held.response.catch(() => {});
+    await expectAbandoned(agent, decisionId, agent);
+  }, 60_000);
+
+  it('over Streamable HTTP, ends when its client cancels it', async () => {
+    const agent = `${name}-http-cancel`;
+    const headers = await httpSession(agent);
+    const held = postHeld(headers, id, agent);
+    const decisionId = await waitForHeld(agent);
+    const told = await fetch(gateway.endpoint, { method: 'POST', headers, body: cancel(id) });
+    expect(told.status).toBe(202);
+    // the held POST ends without an answer, as MCP says for a cancelled request
+    expect(await (await held.response).text()).not.toMatch(/"result"/);
+    await expectAbandoned(agent, decisionId, agent);
+  }, 60_000);
+
+  it('over stdio, ends when its client cancels it', async () => {
+    const agent = `${name}-stdio-cancel`;
+    createAgent(agent);
+    const mcp = rawStdio(agent);
+    await mcp.request({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: INITIALIZE });
+    mcp.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    mcp.write(heldWrite(id, agent));
+    const decisionId = await waitForHeld(agent);
+    mcp.write(cancel(id));
+    await expectAbandoned(agent, decisionId, agent);
+    // nothing answers the cancelled request (a later request is answered, so the server is alive)
+    await mcp.request({ jsonrpc: '2.0', id: 'ping', method: 'ping' });
+    expect(mcp.received.filter((message) => message.id === id)).toEqual([]);
+  }, 60_000);
+});
+
+it('a request id 0 used again after a disconnect: ending the session ends both held calls', async () => {
+  const agent = 'zero-reused';
+  const headers = await httpSession(agent);
+  const first = postHeld(headers, 0, `${agent}-1`);
+  const firstId = await waitForHeld(agent);
+  first.disconnect();
+  await first.response.catch(() => {});
+  // once the call is on record as over, the gateway has seen the disconnect: id 0 is free again
+  await waitForOutcome(agent, firstId);
+  const second = postHeld(headers, 0, `${agent}-2`);
+  const secondId = await waitForHeld(agent, [firstId]);
+  const ended = await fetch(gateway.endpoint, { method: 'DELETE', headers });
+  expect(ended.status).toBe(200);
+  await second.response.then((response) => response.text()).catch(() => {});
+  await expectAbandoned(agent, firstId, `${agent}-1`);
+  await expectAbandoned(agent, secondId, `${agent}-2`);
+}, 60_000);
+
+const INITIALIZE = {
+  protocolVersion: '2025-06-18',
+  capabilities: {},
+  clientInfo: { name: 'falsy-ids-test', version: '1.0.0' },
+};
+
+interface RawMessage {
+  id?: RequestId;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** `reins mcp` spoken to line by line, every message it writes kept in `received`. */
+function rawStdio(agent: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin/reins.js'),
+      'mcp',
+      '--agent',
+      agent,
+      '--policy',
+      join(directory, 'policy.yaml'),
+      '--db',
+      db,
+      '--lock',
+      join(directory, 'reins.lock'),
+      '--name',
+      'counting',
+      '--approval-timeout',
+      '60000',
+      '--',
+      process.execPath,
+      '--import',
+      'tsx',
+      COUNTING_SERVER,
+      executions,
+      'stdio',
+    ],
+    { env: { ...process.env, REINS_DATABASE_URL: '' }, cwd: ROOT },
+  );
+  children.push(child);
+  child.stderr.resume();
+  const received: RawMessage[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    received.push(JSON.parse(line) as RawMessage);
+  });
+  const write = (line: string) => child.stdin.write(`${line}\n`);
+  const request = async (message: { id: RequestId; [key: string]: unknown }): Promise<RawMessage> => {
+    write(JSON.stringify(message));
+    return eventually(
+      () =>
+        present(
+          received.find((answer) => answer.id === message.id),
+          `no answer to ${message.id}`,
+        ),
+      { timeoutMs: 20_000, what: `the answer to ${String(message.id)}` },
+    );
+  };
+  return { write, request, received };
+}
