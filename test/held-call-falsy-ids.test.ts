@@ -10,25 +10,21 @@
  * votes cast by a separate CLI process.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Authenticator } from '../src/auth/authenticator.js';
-import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { ExecutionLog } from './support/counting-tools.js';
 import { eventually, present } from './support/eventually.js';
-import { type RunningGateway, startHttpGateway } from './support/http-gateway.js';
-import { createOperators, reins, runReinsAs } from './support/reins-cli.js';
-import { credentialKeysBeside } from './support/test-keys.js';
+import { COUNTING_SERVER, type HeldCallGateway, startHeldCallGateway } from './support/held-call-gateway.js';
+import type { RunningGateway } from './support/http-gateway.js';
+import { reins, runReinsAs } from './support/reins-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const COUNTING_SERVER = join(ROOT, 'test/support/counting-server.ts');
 
+let fixture: HeldCallGateway;
 let directory: string;
 let db: string;
 let executions: string;
@@ -38,61 +34,18 @@ const clients: Client[] = [];
 const children: ChildProcessWithoutNullStreams[] = [];
 
 beforeAll(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'reins-falsy-ids-'));
-  db = join(directory, 'reins.db');
-  executions = join(directory, 'executions.jsonl');
-  operators = createOperators(db, directory);
-  writeFileSync(
-    join(directory, 'policy.yaml'),
-    `apiVersion: reins.dev/v1
-kind: Policy
-metadata: { name: held-writes }
-tools:
-  - { server: counting, name: "*", risk: high, effects: [external] }
-rules:
-  - { id: writes-need-a-human, effect: approve, tool: { name: write }, reason: every write is reviewed }
-`,
-  );
-  writeFileSync(
-    join(directory, 'reins.yaml'),
-    `apiVersion: reins.dev/v1
-kind: Gateway
-policy: policy.yaml
-store: { sqlite: reins.db }
-upstreams:
-  - name: counting
-    stdio:
-      command: ${JSON.stringify(process.execPath)}
-      args: [--import, tsx, ${JSON.stringify(COUNTING_SERVER)}, ${JSON.stringify(executions)}, http]
-      cwd: ${JSON.stringify(ROOT)}
-listen: { host: 127.0.0.1, port: 0, path: /mcp }
-limits: { callTimeout: 20s, approvalTimeout: 60s }
-`,
-  );
-  gateway = await startHttpGateway(join(directory, 'reins.yaml'));
+  fixture = await startHeldCallGateway('reins-falsy-ids-');
+  ({ directory, db, executions, gateway, operators } = fixture);
 }, 60_000);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const client of clients) await client.close().catch(() => {});
-  expect(await gateway?.stop()).toBe(0);
-  if (directory) rmSync(directory, { recursive: true, force: true });
+  expect(await fixture?.close()).toBe(0);
 });
 
-function createAgent(id: string): void {
-  reins(db, directory, 'agents', 'create', id, '--owner', 'olivia@example.com', '--scopes', 'counting/*');
-}
-
-async function tokenFor(agent: string): Promise<string> {
-  const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
-  try {
-    return (await auth.issue(agent)).token;
-  } finally {
-    auth.close();
-    await store.close();
-  }
-}
+const createAgent = (id: string) => fixture.createAgent(id);
+const tokenFor = (agent: string) => fixture.tokenFor(agent);
 
 /** The agent's held call not seen before, once its approval request is stored. */
 async function waitForHeld(agent: string, seen: readonly string[] = []): Promise<string> {
