@@ -5,13 +5,14 @@
  * content in the in-memory log, and in a file from before captures existed. The lookup table caught
  * up in steps, the event loop running between them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { intentEvent } from '../../../test/support/audit-fixtures.js';
+import { CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AppendReceipt } from '../audit-log.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SQLITE_CAPTURES_VERSION } from './sqlite-migrations.js';
@@ -187,6 +188,27 @@ describe('SqliteAuditLog tail reads', () => {
       for await (const _record of log.records({ afterSeq: 0 })) break;
       const fourth = await log.append(intentEvent(3));
       expect(await all(log, third.seq)).toEqual([fourth.seq]);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('a read after a gap (a log pruned empty, reopened) still finds what this connection appends', async () => {
+    const path = join(directory, 'audit.db');
+    const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+    const first = new SqliteAuditLog({ path, durability: 'process', signer });
+    for (let index = 0; index < 3; index++) await first.append(intentEvent(index));
+    await first.close(); // signs the head
+    const log = new SqliteAuditLog({ path, durability: 'process', signer });
+    try {
+      // everything up to the head's checkpoint goes: the table is empty, the chain goes on from 3
+      expect((await log.prune(new Date(Date.now() + 60_000))).deleted).toBe(3);
+      expect(await all(log, 0)).toEqual([]);
+      const next = await log.append(intentEvent(3));
+      expect(next.seq).toBe(4);
+      expect(await all(log, 0)).toEqual([4]);
+      const after = await log.append(intentEvent(4));
+      expect(await all(log, 0)).toEqual([4, after.seq]);
     } finally {
       await log.close();
     }

@@ -638,8 +638,10 @@ export class SqliteAuditLog implements AuditLog {
         written = this.inline.write(events) as Written;
         this.wroteHere(written);
       } else {
-        written = await this.writer.write(events);
-        if (this.path === ':memory:') this.wroteHere(written);
+        const writing = this.writer.write(events);
+        // an in-memory log commits inside write(): taken as seen before anything else can read
+        if (!(writing instanceof Promise)) this.wroteHere(writing);
+        written = await writing;
       }
       // `causal`: durable before it is answered, unless all of it may be synced later; a signed
       // checkpoint is published once answered, so what it names must not be lost to a power cut
@@ -658,14 +660,18 @@ export class SqliteAuditLog implements AuditLog {
   /**
    * A batch committed on this connection (which leaves its `data_version` as it was): right after the
    * head this connection saw whole, it extends what it has seen; after anything else (another writer
-   * committed in between) it proves nothing, and the next read queries.
+   * committed in between, or a read that ended before the real head: a pruned log reads nothing
+   * after 0 while its chain goes on from its anchor) it proves nothing, and the next read queries.
    */
   private wroteHere(written: Written): void {
     this.writtenHere += 1;
     const first = written.receipts[0]?.seq;
     const last = written.receipts.at(-1)?.seq;
-    if (this.seen === undefined || first === undefined || last === undefined) return;
-    if (first === this.seen.head + 1) this.seen = { head: last, version: this.seen.version };
+    const seen = this.seen;
+    this.seen =
+      seen !== undefined && first !== undefined && last !== undefined && first === seen.head + 1
+        ? { head: last, version: seen.version }
+        : undefined;
   }
 
   /**
