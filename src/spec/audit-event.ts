@@ -99,30 +99,36 @@ export function indexFieldsOf(event: AuditEventV1): AuditIndexFields {
 }
 
 /**
- * Serialises an event once, for hashing and storing. The body is JSON, which escapes broken Unicode;
- * the searchable fields are stored as text, which cannot hold it (SQLite would keep bytes that read
- * back as other characters, and the record would no longer match its hash), so they are kept in their
- * well-formed form: a lone surrogate (an unverified claim, a name cut in half) becomes U+FFFD.
+ * Serialises an event once, for hashing and storing. The body is JSON, which escapes broken Unicode
+ * and NUL; the searchable fields are stored as text, which cannot hold them (SQLite would keep bytes
+ * that read back as other characters, and the record would no longer match its hash; PostgreSQL
+ * refuses NUL), so each is kept as text every store holds: a lone surrogate (an unverified claim, a
+ * name cut in half) or a NUL becomes U+FFFD. Such an event is recorded all the same.
  */
 export function prepareEvent(event: AuditEventV1): PreparedEvent {
   const fields = indexFieldsOf(event);
   return {
     body: JSON.stringify(event),
-    time: wellFormed(fields.time),
+    time: storableText(fields.time),
     kind: fields.kind,
-    decisionId: wellFormed(fields.decisionId),
-    sessionId: wellFormed(fields.sessionId),
-    agentId: wellFormed(fields.agentId),
-    tool: wellFormed(fields.tool),
-    effect: wellFormed(fields.effect),
+    decisionId: storableText(fields.decisionId),
+    sessionId: storableText(fields.sessionId),
+    agentId: storableText(fields.agentId),
+    tool: storableText(fields.tool),
+    effect: storableText(fields.effect),
   };
 }
 
-/** In a `u` pattern a surrogate pair is one code point: only lone surrogates match. */
-const HAS_LONE_SURROGATE = /\p{Cs}/u;
-const LONE_SURROGATES = /\p{Cs}/gu;
+/**
+ * In a `u` pattern a surrogate pair is one code point: only lone surrogates match `\p{Cs}`; NUL is the
+ * other character a store's text refuses (a RegExp built from a string: lint forbids a control
+ * character in a literal).
+ */
+const UNSTORABLE_SOURCE = '[\\p{Cs}\\u0000]';
+const HAS_UNSTORABLE = new RegExp(UNSTORABLE_SOURCE, 'u');
+const UNSTORABLE = new RegExp(UNSTORABLE_SOURCE, 'gu');
 
-/** `text` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */
-export function wellFormed(text: string): string {
-  return HAS_LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATES, '\ufffd') : text;
+/** `text` with each lone surrogate and NUL replaced by U+FFFD (cf. String.prototype.toWellFormed). */
+export function storableText(text: string): string {
+  return HAS_UNSTORABLE.test(text) ? text.replace(UNSTORABLE, '\ufffd') : text;
 }

@@ -130,6 +130,12 @@ export function auditLogConformance(backend: ConformanceBackend): void {
       // the body keeps what was recorded, escaped
       expect(JSON.parse(first?.body ?? '{}').principal.agentId).toBe(lone);
       expect(await log.query({ agentId: 'agent-\ufffd' })).toHaveLength(1);
+      // NUL, which PostgreSQL's text refuses (an unverified claim can hold it): recorded all the same
+      const nul = await log.append(intentEvent(3, { agentId: 'agent-\u0000', sessionId: '\u0000' }));
+      expect(await log.verify()).toMatchObject({ ok: true, checked: 4 });
+      const stored = (await all(log)).find((record) => record.seq === nul.seq);
+      expect([stored?.agentId, stored?.sessionId]).toEqual(['agent-\ufffd', '\ufffd']);
+      expect(JSON.parse(stored?.body ?? '{}').principal.agentId).toBe('agent-\u0000');
     });
 
     it('appends concurrently into one gap-free chain, durable across reopening', async () => {
