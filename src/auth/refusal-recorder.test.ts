@@ -65,6 +65,24 @@ describe('RefusalRecorder', () => {
     ]);
   });
 
+  it('writes every summary of a window although one of them cannot be written, and reports the failure', async () => {
+    const written: CredentialRejectedEvent[] = [];
+    const audit = {
+      append: async (event: CredentialRejectedEvent) => {
+        if (event.repeated !== undefined && event.claimedAgentId === 'unwritable') throw new Error('refused');
+        written.push(event);
+      },
+    } as unknown as AuditLog;
+    const refusals = new RefusalRecorder(audit, { windowMs: 1_000, maxRecords: 2 }, () => 0);
+    for (const claimed of ['unwritable', 'unwritable', 'other', 'other', 'third', 'fourth'])
+      await refusals.record(refusal(claimed)).catch(() => {});
+    await expect(refusals.flush()).rejects.toThrow(/refused/);
+    expect(written.filter((event) => event.repeated !== undefined).map((event) => event.code)).toEqual([
+      'bad_signature',
+      'over_record_cap',
+    ]);
+  });
+
   it('refuses limits that would turn recording off', () => {
     const audit = {} as AuditLog;
     expect(() => new RefusalRecorder(audit, { maxRecords: 0 }, Date.now)).toThrow(/positive/);

@@ -75,7 +75,11 @@ export class RefusalRecorder {
     const previous = this.pending;
     this.pending = (async () => {
       await previous.catch(() => {});
-      for (const summary of summaries) await this.audit.append(summary);
+      // one summary the log refuses must not cost the others (the count of the rest, the cap's)
+      const failures: unknown[] = [];
+      for (const summary of summaries)
+        await this.audit.append(summary).catch((error) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
     })();
     return this.pending;
   }
