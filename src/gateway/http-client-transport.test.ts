@@ -98,6 +98,13 @@ async function scriptedUpstream() {
       if (name === 'accepted') return void response.writeHead(202).end();
       if (name === 'fail')
         return void response.writeHead(500).end('the database at db.internal:5432 refused us');
+      if (name === 'fail-endless') {
+        // an error page that never ends: a line every 10 ms, the connection kept busy
+        response.writeHead(500);
+        const drip = setInterval(() => response.write(`${'x'.repeat(1_000)}\n`), 10);
+        response.on('close', () => clearInterval(drip));
+        return;
+      }
       if (name === 'quick') {
         response.writeHead(200, { 'content-type': 'application/json' });
         return void response.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { content: [] } }));
@@ -265,6 +272,18 @@ describe('HttpClientTransport with the SDK client and server', () => {
       'upstream `up` answered HTTP 500: the database at db.internal:5432 refused us',
     );
   });
+
+  it('reads no more of an error page than it reports: an endless one fails the call at once', async () => {
+    const { url } = await scriptedUpstream();
+    const client = await connect(url, { name: 'up' });
+    const errors: string[] = [];
+    client.onerror = (error) => errors.push(error.message);
+    // the call's own timeout is far away: only a read that stops ends it
+    await expect(client.callTool({ name: 'fail-endless' }, undefined, { timeout: 60_000 })).rejects.toThrow(
+      /^upstream `up` answered HTTP 500$/,
+    );
+    expect(errors.at(-1)?.length).toBeLessThanOrEqual(4_200);
+  }, 30_000);
 
   it("tells the caller that an upstream it cannot reach is unavailable, the operator the connection's error", async () => {
     const closed = createServer();

@@ -553,8 +553,10 @@ async function bodyStart(response: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response) {
-    if (size < 4_096) chunks.push(chunk as Buffer);
+    chunks.push(chunk as Buffer);
     size += (chunk as Buffer).length;
+    // the rest is not reported: leaving the loop destroys the response (an endless page ends here)
+    if (size >= 4_096) break;
   }
   // one line: a log line per failure, whatever the page looked like
   return Buffer.concat(chunks).toString('utf8').slice(0, 4_096).replace(/\s+/g, ' ').trim();
