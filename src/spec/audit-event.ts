@@ -17,6 +17,7 @@ import { OPERATOR_ACTION, OperatorActionEventSchema } from './records/operator-a
 import type { AuditIndexFields } from './records/record-kind.js';
 import { RESTORE, RestoreEventSchema } from './records/restore.js';
 import { TOOL_PINNING, ToolPinningEventSchema } from './records/tool-pinning.js';
+import { storableText } from './storable-text.js';
 
 export {
   AuditDecisionSchema,
@@ -117,18 +118,4 @@ export function prepareEvent(event: AuditEventV1): PreparedEvent {
     tool: storableText(fields.tool),
     effect: storableText(fields.effect),
   };
-}
-
-/**
- * In a `u` pattern a surrogate pair is one code point: only lone surrogates match `\p{Cs}`; NUL is the
- * other character a store's text refuses (a RegExp built from a string: lint forbids a control
- * character in a literal).
- */
-const UNSTORABLE_SOURCE = '[\\p{Cs}\\u0000]';
-const HAS_UNSTORABLE = new RegExp(UNSTORABLE_SOURCE, 'u');
-const UNSTORABLE = new RegExp(UNSTORABLE_SOURCE, 'gu');
-
-/** `text` with each lone surrogate and NUL replaced by U+FFFD (cf. String.prototype.toWellFormed). */
-export function storableText(text: string): string {
-  return HAS_UNSTORABLE.test(text) ? text.replace(UNSTORABLE, '\ufffd') : text;
 }

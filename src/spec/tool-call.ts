@@ -8,6 +8,7 @@ import type { DataflowView } from './dataflow-view.js';
 import { IdentitySchema } from './human-identity.js';
 import type { ReversalFacts } from './reversal.js';
 import { ScopeSchema } from './scopes.js';
+import { isStorableText } from './storable-text.js';
 
 export const ToolRefSchema = z.strictObject({
   /** The upstream (MCP server, SDK toolset) that provides the tool. */
@@ -46,7 +47,12 @@ export type Principal = z.infer<typeof PrincipalSchema>;
 
 export const ToolCallSchema = z.strictObject({
   principal: PrincipalSchema,
-  sessionId: z.string().min(1).default('default'),
+  /** Kept by the store as given (spec/storable-text): a session finds its own records again by it. */
+  sessionId: z
+    .string()
+    .min(1)
+    .refine(isStorableText, 'a session id may not hold a NUL or a lone UTF-16 surrogate')
+    .default('default'),
   tool: ToolRefSchema,
   args: z.record(z.string(), z.unknown()).default({}),
   /** Facts supplied by the enforcement point (e.g. the channel), visible to conditions as `context`. */
