@@ -74,7 +74,11 @@ async function main(): Promise<void> {
     logLevel: 'warning',
   });
   // a warning (a require esbuild cannot follow, an import it cannot resolve) is a bundle that may fail at run time
-  if (result.warnings.length > 0) throw new Error(`${result.warnings.length} warning(s), printed above`);
+  // (removed, so that bin/reins.js says the CLI is not built rather than run it)
+  if (result.warnings.length > 0) {
+    rmSync(OUT, { recursive: true, force: true });
+    throw new Error(`${result.warnings.length} warning(s), printed above`);
+  }
   writeFileSync(join(OUT, 'metafile.json'), JSON.stringify(result.metafile));
 }
 
