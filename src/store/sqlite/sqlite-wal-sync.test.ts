@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WalSync } from './sqlite-wal-sync.js';
+import { DirectoryNotOpened, WalSync } from './sqlite-wal-sync.js';
 
 const directories: string[] = [];
 afterEach(() => {
@@ -121,6 +121,29 @@ describe('WalSync and the WAL file name', () => {
     await expect(sync.sync()).rejects.toThrow(/EIO/);
     await expect(sync.sync()).rejects.toThrow(/EIO/);
     expect(sync.through).toBe(0);
+    sync.close();
+    database.close();
+  });
+});
+
+describe('WalSync and a directory it cannot open', () => {
+  it('fails that round only, and syncs the directory in a later one', async () => {
+    const { database, path } = walFile();
+    let attempts = 0;
+    const sync = new WalSync(
+      `${path}-wal`,
+      () => 1,
+      async () => {
+        attempts++;
+        if (attempts === 1) throw new DirectoryNotOpened(new Error('EMFILE: too many open files'));
+      },
+    );
+    database.prepare('insert into t values (1)').run();
+    await expect(sync.sync()).rejects.toThrow(/EMFILE/);
+    expect(sync.failure).toBeUndefined();
+    expect(sync.through).toBe(0);
+    await expect(sync.sync()).resolves.toBe(1);
+    expect(attempts).toBe(2);
     sync.close();
     database.close();
   });

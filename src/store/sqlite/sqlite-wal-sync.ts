@@ -35,7 +35,8 @@ export class WalSync {
    *   database with symlinks resolved); it stays the same file while any connection is open (a
    *   checkpoint rewinds it, never replaces it), and the caller holds one
    * @param head reads the log's last committed seq
-   * @param syncDirectory fsyncs a directory (tests watch it; the default is the real one)
+   * @param syncDirectory fsyncs a directory (tests watch it; the default is the real one); throws
+   *   `DirectoryNotOpened` when it could not even open it (that round fails, later ones try again)
    */
   constructor(
     private readonly walPath: string,
@@ -119,6 +120,13 @@ export class WalSync {
         this.directoryPending = false;
       }
     } catch (error) {
+      // the directory could not even be opened (too many open files): nothing was flushed or
+      // dropped, this round fails and a later one tries again
+      if (error instanceof DirectoryNotOpened)
+        throw new ReinsError(
+          'audit_unavailable',
+          `cannot sync the audit log \`${this.walPath}\`: ${message(error.cause)}`,
+        );
       // a failed fsync may have dropped pages: no later sync can vouch for them (fail closed)
       this.failed ??= new ReinsError(
         'audit_unavailable',
@@ -152,10 +160,22 @@ export class WalSync {
   }
 }
 
+/** A directory that could not be opened to be synced: unlike a failed fsync, nothing was lost. */
+export class DirectoryNotOpened extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`cannot open the directory to sync it: ${message(cause)}`);
+  }
+}
+
 /** fsyncs a directory, so the names in it are on disk (Windows cannot open one: nothing to do there). */
 async function fsyncDirectory(path: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new DirectoryNotOpened(error);
+  }
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
   } finally {
