@@ -4,11 +4,12 @@
  * PostgreSQL, OpenTelemetry, hono, ...) before printing a line, and so did `reins policy check` in CI
  * and `reins mcp`, which a desktop client starts for every conversation. The command tree is built from
  * commander alone and each action loads what it needs when it runs, and the CLI runs from its bundle
- * (dist/bundle/, scripts/bundle-cli.ts: a few files instead of hundreds of modules), split so that each
- * action's code is in chunks of its own. This guards that structure, not a timing: the built CLI runs
- * with a recorder (test/support/module-recorder.mjs) that lists every file the process loads, the
- * bundle's metafile says which modules and packages each of its files holds, and each command must load
- * nothing it does not use.
+ * (dist/bundle/reins.cjs, scripts/bundle-cli.ts: one script, in which each module an action imports is
+ * wrapped in a function that runs when the action imports it). This guards that structure, not a
+ * timing: the built CLI runs with a recorder (test/support/module-recorder.mjs) that lists every file
+ * the process loads and, from V8's coverage, which of the bundle's modules ran; the bundle's metafile
+ * says which modules and packages each of its files holds; and each command must run nothing it does
+ * not use.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,10 +80,12 @@ afterAll(() => {
 interface Loaded {
   /** npm packages, by name (`@scope/name`). */
   readonly packages: Set<string>;
-  /** Reins' own modules, by their path in dist/ (`cli/main.js`), also when a bundle file holds them. */
+  /** Reins' own modules, by their path in dist/ (`cli/main.js`), also when the bundle holds them. */
   readonly modules: Set<string>;
-  /** Files of the bundle loaded, relative to dist/bundle/ (`reins.js`, `chunk-....js`). */
+  /** Files of the bundle loaded, relative to dist/bundle/ (`sqlite-audit-worker.js`, `chunk-....js`). */
   readonly bundleFiles: Set<string>;
+  /** Whether the CLI's script (dist/bundle/reins.cjs) ran. */
+  readonly cliScriptRan: boolean;
   /** Files of dist/ loaded from outside the bundle (tsc's output: the library, not the CLI). */
   readonly outsideBundle: Set<string>;
 }
@@ -107,35 +110,54 @@ function bundleContents(): Metafile['outputs'] {
 }
 
 const PACKAGE_IN_PATH = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+const CLI_SCRIPT = 'dist/bundle/reins.cjs';
+
+/** Adds a source path (`src/cli/main.ts`, `node_modules/zod/...`) to the packages or modules it is of. */
+function addInput(loaded: Loaded, input: string): void {
+  const packageName = PACKAGE_IN_PATH.exec(input);
+  if (packageName) loaded.packages.add(packageName[1] as string);
+  else if (input.startsWith('src/')) loaded.modules.add(input.slice(4).replace(/\.ts$/, '.js'));
+}
 
 /**
- * The packages and Reins modules in a recorder's log; a bundle file counts as every input it holds.
- * `beforeSpawn`: only what was loaded before the process started its first child.
+ * The packages and Reins modules in a recorder's log (test/support/module-recorder.mjs): of the CLI's
+ * script, the modules whose wrapper ran and those esbuild did not wrap (they run with the script); of
+ * other bundle files (the worker threads'), every input they hold. `beforeSpawn`: only what ran or was
+ * loaded before the process started its first child.
  */
 function loadedIn(log: string, { beforeSpawn = false } = {}): Loaded {
+  const lines = readFileSync(log, 'utf8').split('\n');
+  const outputs = bundleContents();
+  const wrapped = new Set(
+    lines.filter((line) => /^(ran|idle) /.test(line)).map((line) => line.slice(line.indexOf(' ') + 1)),
+  );
+  const cliScriptRan = lines.some((line) => line.startsWith('script ') && line.endsWith(`/${CLI_SCRIPT}`));
   const loaded: Loaded = {
     packages: new Set(),
     modules: new Set(),
     bundleFiles: new Set(),
+    cliScriptRan,
     outsideBundle: new Set(),
   };
-  const outputs = bundleContents();
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
+  if (cliScriptRan) {
+    for (const input of Object.keys(outputs[CLI_SCRIPT]?.inputs ?? {}))
+      if (!wrapped.has(input)) addInput(loaded, input);
+  }
+  for (const line of lines) {
     if (line.startsWith('spawn ') && beforeSpawn) break;
-    if (line === '' || line.startsWith('spawn ')) continue;
+    if (line === '' || /^(spawn|script|idle) /.test(line)) continue;
+    if (line.startsWith('ran ')) {
+      addInput(loaded, line.slice('ran '.length));
+      continue;
+    }
     const path = line.startsWith('file:') ? fileURLToPath(line) : line;
-    const inPackage = PACKAGE_IN_PATH.exec(path);
-    if (inPackage) loaded.packages.add(inPackage[1] as string);
+    if (PACKAGE_IN_PATH.test(path)) addInput(loaded, path);
     else if (path.startsWith(`${BUNDLE}/`)) {
       const file = path.slice(BUNDLE.length + 1);
       loaded.bundleFiles.add(file);
       const output = outputs[`dist/bundle/${file}`];
       if (output === undefined) throw new Error(`${file} is not in the bundle's metafile`);
-      for (const input of Object.keys(output.inputs)) {
-        const packageName = PACKAGE_IN_PATH.exec(input);
-        if (packageName) loaded.packages.add(packageName[1] as string);
-        else if (input.startsWith('src/')) loaded.modules.add(input.slice(4).replace(/\.ts$/, '.js'));
-      }
+      for (const input of Object.keys(output.inputs)) addInput(loaded, input);
     } else if (path.startsWith(`${DIST}/`)) loaded.outsideBundle.add(path.slice(DIST.length + 1));
   }
   return loaded;
@@ -201,7 +223,7 @@ describe('what starting reins loads', () => {
     const outside = [...loaded.modules].filter((module) => !TREE_MODULES.some((tree) => tree.test(module)));
     expect(outside, 'modules of actions loaded while building the tree').toEqual([]);
     expect(loaded.modules).toContain('cli/commands/mcp.js');
-    expect(loaded.bundleFiles).toContain('reins.js');
+    expect(loaded.cliScriptRan, 'the CLI runs from its bundle').toBe(true);
     expect([...loaded.outsideBundle], 'the CLI runs from its bundle').toEqual([]);
   }, 60_000);
 
@@ -295,6 +317,7 @@ describe('bin/reins.js', () => {
     mkdirSync(join(root, 'bin'), { recursive: true });
     mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
     copyFileSync(BIN, join(root, 'bin', 'reins.js'));
+    copyFileSync(join(ROOT, 'bin', 'load-bundle.js'), join(root, 'bin', 'load-bundle.js'));
     writeFileSync(join(root, 'package.json'), '{"type":"module"}');
     writeFileSync(
       join(root, 'dist', 'cli', 'main.js'),
@@ -306,7 +329,7 @@ describe('bin/reins.js', () => {
       encoding: 'utf8',
     });
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain(join(root, 'dist', 'bundle', 'reins.js'));
+    expect(run.stderr).toContain(join(root, 'dist', 'bundle', 'reins.cjs'));
     expect(run.stderr).toContain('npm run build');
     expect(run.stderr).not.toContain('    at ');
     expect(run.status).toBe(1);

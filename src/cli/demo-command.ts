@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckpointKeys } from '../audit/checkpoint.js';
 import { describeError } from '../spec/errors.js';
 import { checkpointSigningKey, type StoreOptions, verificationKey } from './audit-store.js';
+import { importModule } from './import-module.js';
 import { type CliIo, EXIT_ERROR } from './io.js';
 
 const DEMO_MODULE = new URL('../../examples/demo/dist/run-demo.js', import.meta.url);
@@ -49,7 +50,7 @@ async function loadDemo(): Promise<RunDemo> {
   const path = fileURLToPath(DEMO_MODULE);
   if (!existsSync(path))
     throw new Error(`the demo is not built: \`${path}\` is missing (run \`npm run build\`)`);
-  const module: unknown = await import(DEMO_MODULE.href);
+  const module = await importModule(DEMO_MODULE.href);
   const runDemo = (module as { runDemo?: unknown }).runDemo;
   if (typeof runDemo !== 'function') throw new Error(`\`${path}\` does not export runDemo`);
   return runDemo as RunDemo;

@@ -65,7 +65,7 @@ function linkNodeModules(dir: string): void {
 
 /** Copies the example and gives it free ports; returns where to run the README's blocks. */
 export async function createQuickstartSandbox(): Promise<QuickstartSandbox> {
-  if (!existsSync(join(ROOT, 'dist/bundle/reins.js'))) {
+  if (!existsSync(join(ROOT, 'dist/bundle/reins.cjs'))) {
     throw new Error(
       'bin/reins.js runs the built CLI (its bundle): run `npm run build` first (`npm test` does)',
     );
