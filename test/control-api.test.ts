@@ -158,6 +158,23 @@ describe('authentication', () => {
     expect(basic.status).toBe(401);
   });
 
+  it('takes the scheme of an API token in any case (RFC 9110: it is case-insensitive)', async () => {
+    for (const scheme of ['bearer', 'BEARER']) {
+      const headers = { authorization: `${scheme} ${tokens.viewer}` };
+      expect((await call('GET', '/v1/approvals', { headers })).status, scheme).toBe(200);
+    }
+  });
+
+  it('refuses a malformed header with 401 and says what to send, as the gateway refuses it', async () => {
+    for (const authorization of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer    ', `Bearer ${tokens.viewer} x`]) {
+      const response = await call('GET', '/v1/approvals', { headers: { authorization } });
+      expect(response.status, authorization).toBe(401);
+      expect(await response.json(), authorization).toEqual({
+        error: { code: 'unauthenticated', message: 'use `Authorization: Bearer <token>`' },
+      });
+    }
+  });
+
   it('refuses a forged agent credential with 401', async () => {
     const response = await call('POST', '/v1/decide', {
       token: 'eyJhbGciOiJFZERTQSJ9.e30.c2ln',

@@ -91,6 +91,13 @@ describe('credentials', () => {
     });
   });
 
+  it('reads a credential given with its scheme as the listeners do: the scheme in any case', async () => {
+    const { token } = await auth.issue('assistant', { sessionId: 's1' });
+    for (const given of [token, `Bearer ${token}`, `bearer ${token}`, `BEARER  ${token}`])
+      expect(await auth.authenticate(given), given.slice(0, 8)).toMatchObject({ ok: true, sessionId: 's1' });
+    expect(await auth.authenticate(`Bearer ${token} x`)).toMatchObject({ ok: false, code: 'malformed' });
+  });
+
   it('refuses a bad signature', async () => {
     const { token } = await auth.issue('assistant');
     const [header, payload] = token.split('.');

@@ -9,6 +9,7 @@
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Authenticator } from '../auth/authenticator.js';
+import { bearerToken } from '../auth/bearer-token.js';
 import type { Actor } from '../spec/oversight.js';
 import type { Principal } from '../spec/tool-call.js';
 import { ApiError } from './api-errors.js';
@@ -46,10 +47,9 @@ export async function identifyCaller(
 ): Promise<Caller> {
   const authorization = context.req.header('authorization');
   if (authorization !== undefined) {
-    if (!authorization.startsWith('Bearer ')) {
-      throw new ApiError('unauthenticated', 'use `Authorization: Bearer <token>`');
-    }
-    const token = authorization.slice('Bearer '.length).trim();
+    // the gateway's reading too: the scheme in any case, one token without spaces
+    const token = bearerToken(authorization);
+    if (token === undefined) throw new ApiError('unauthenticated', 'use `Authorization: Bearer <token>`');
     if (token.startsWith(USER_TOKEN_PREFIX)) {
       const user = await sources.users.byTokenHash(hashUserToken(token));
       if (user === undefined) throw new ApiError('unauthenticated', 'unknown or revoked API token');

@@ -34,6 +34,7 @@ import type { Principal, ToolRef } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { IdentityStore } from '../store/state-stores.js';
 import { AgentStanding, subjectOfClaims } from './agent-standing.js';
+import { bearerToken } from './bearer-token.js';
 import { type RefusalLimits, RefusalRecorder } from './refusal-recorder.js';
 
 export interface AuthenticatorOptions {
@@ -82,6 +83,15 @@ export interface IssueOptions {
   /** Default: the agent's whole mission scope. Must lie within it. */
   readonly scopes?: readonly string[];
   readonly ttlSeconds?: number;
+}
+
+/**
+ * The token alone, whether given bare or as an Authorization header's value (the in-process governor
+ * passes `Bearer <token>`), read as the listeners read that header; anything else is left to fail
+ * verification as given.
+ */
+function withoutScheme(bearer: string): string {
+  return bearerToken(bearer) ?? bearer;
 }
 
 interface CachedClaims {
@@ -273,7 +283,7 @@ export class Authenticator {
 
   /** Signature and claims, from the cache when this exact token was verified before and has not expired. */
   private async verified(bearer: string): Promise<CredentialClaims> {
-    const token = bearer.startsWith('Bearer ') ? bearer.slice(7) : bearer;
+    const token = withoutScheme(bearer);
     const now = this.clock();
     const cached = this.cache.get(token);
     if (cached !== undefined) {
@@ -320,7 +330,7 @@ export class Authenticator {
     // what the token claims, for the record; unverified by definition
     let claimed: { sub?: unknown; sid?: unknown; jti?: unknown } = {};
     try {
-      claimed = decodeJwt(bearer.startsWith('Bearer ') ? bearer.slice(7) : bearer);
+      claimed = decodeJwt(withoutScheme(bearer));
     } catch {
       // not even decodable: record it without claims
     }

@@ -116,8 +116,8 @@ describe('authenticateBearer', () => {
       expect(await authenticate(`${scheme} abc.def`)).toEqual({ status: 200, given: ['abc.def'] });
   });
 
-  it('refuses another scheme, or none', async () => {
-    for (const header of ['Basic abc', 'abc.def', 'Bearer'])
+  it('refuses another scheme, or none, no token, a token with a space inside', async () => {
+    for (const header of ['Basic abc', 'abc.def', 'Bearer', 'Bearer    ', 'Bearer abc.def x'])
       expect(await authenticate(header)).toEqual({ status: 401, given: [] });
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, AuthResult } from '../auth/authenticator.js';
+import { bearerToken } from '../auth/bearer-token.js';
 
 /**
  * The request's body, if it is within `limit` bytes. A body declared larger is drained unread (its end
@@ -73,10 +74,4 @@ export async function authenticateBearer(
     return undefined;
   }
   return auth;
-}
-
-/** The token of an `Authorization: Bearer <token>` header; the scheme in any case (RFC 9110 §11.1). */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^bearer +(\S+) *$/i.exec(header ?? '');
-  return match?.[1];
 }
