@@ -13,8 +13,6 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyDirectory } from '../src/keys/key-directory.js';
@@ -26,6 +24,7 @@ import {
   REINS_BIN,
   reinsIn,
 } from './support/deployment-fixture.js';
+import { connectHttp } from './support/http-gateway.js';
 
 const ADMIN_URL = process.env.REINS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const database = `reins_keys_${randomBytes(6).toString('hex')}`;
@@ -132,12 +131,7 @@ const running: ChildProcess[] = [];
 
 /** One call through a replica, as the agent `bot`. */
 async function callThrough(replicaEndpoint: string, token: string): Promise<void> {
-  const client = new McpClient({ name: 'checkpoint-key-replicas', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(replicaEndpoint), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
+  const client = await connectHttp(replicaEndpoint, token);
   try {
     const result = await client.callTool({ name: 'memory__read_graph', arguments: {} });
     expect(result.isError ?? false).toBe(false);

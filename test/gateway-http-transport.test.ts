@@ -30,7 +30,7 @@ import { Authenticator } from '../src/auth/authenticator.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { eventually, present } from './support/eventually.js';
-import { type RunningGateway, startHttpGateway, textOf } from './support/http-gateway.js';
+import { type RunningGateway, sessionHeaders, startHttpGateway, textOf } from './support/http-gateway.js';
 import { credentialKeysBeside } from './support/test-keys.js';
 
 const WAITING = 'waiting for human approval';
@@ -184,17 +184,6 @@ async function recordingClient(agent: string) {
   return { client, transport, token, exchanges, of };
 }
 
-/** Headers of a raw request on an open session. */
-function rawHeaders(token: string, transport: StreamableHTTPClientTransport): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    authorization: `Bearer ${token}`,
-    'mcp-session-id': transport.sessionId as string,
-    'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
-  };
-}
-
 /** The outcome recorded for the agent's one call of `write`. */
 async function outcomeOf(agent: string): Promise<string> {
   return eventually(
@@ -251,7 +240,7 @@ describe('gateway over Streamable HTTP: how it answers', () => {
     const abort = new AbortController();
     const response = await fetch(gateway.endpoint, {
       method: 'POST',
-      headers: rawHeaders(token, transport),
+      headers: sessionHeaders(token, transport),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'held-1',
@@ -278,7 +267,7 @@ describe('gateway over Streamable HTTP: how it answers', () => {
       timeout: 15_000,
     });
     await eventually(() => expect(progress.length).toBeGreaterThan(0));
-    const headers = rawHeaders(token, transport);
+    const headers = sessionHeaders(token, transport);
     await transport.terminateSession();
     await expect(held).rejects.toThrow(/session was closed/);
     expect(await outcomeOf('deleted')).toBe('abandoned');
@@ -292,7 +281,7 @@ describe('gateway over Streamable HTTP: how it answers', () => {
 
   it('answers batches in one JSON array, and refuses what it cannot take with clear errors', async () => {
     const { token, transport } = await recordingClient('wire');
-    const headers = rawHeaders(token, transport);
+    const headers = sessionHeaders(token, transport);
     const post = (body: unknown, extra: Record<string, string> = {}) =>
       fetch(gateway.endpoint, {
         method: 'POST',

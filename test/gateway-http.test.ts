@@ -11,8 +11,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   type CallToolResult,
   CallToolResultSchema,
@@ -28,6 +26,7 @@ import { directoryKeySource } from '../src/keys/key-source.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { eventually } from './support/eventually.js';
+import { connectHttp, connectHttpSession, sessionHeaders } from './support/http-gateway.js';
 
 const require = createRequire(import.meta.url);
 const server = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
@@ -147,16 +146,6 @@ afterAll(async () => {
   everything.kill();
 });
 
-async function connect(token: string): Promise<Client> {
-  const client = new Client({ name: 'http-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(endpoint), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
-}
-
 const text = (result: CallToolResult) =>
   result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
@@ -179,7 +168,7 @@ describe('gateway over Streamable HTTP', () => {
   });
 
   it('shows each agent only its tools and runs allowed calls on stdio and HTTP upstreams', async () => {
-    const reader = await connect(tokens.reader as string);
+    const reader = await connectHttp(endpoint, tokens.reader as string);
     const readerTools = (await reader.listTools()).tools.map((tool) => tool.name);
     expect(readerTools).toContain('fs__read_text_file');
     expect(readerTools).toContain('everything__echo');
@@ -204,7 +193,7 @@ describe('gateway over Streamable HTTP', () => {
     expect(text(note)).toContain('Reins refused this call');
     await reader.close();
 
-    const assistant = await connect(tokens.assistant as string);
+    const assistant = await connectHttp(endpoint, tokens.assistant as string);
     const created = (await assistant.callTool({
       name: 'memory__create_entities',
       arguments: { entities: [{ name: 'launch', entityType: 'event', observations: ['on monday'] }] },
@@ -234,7 +223,7 @@ describe('gateway over Streamable HTTP', () => {
     });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
-    const reader = await connect(tokens.reader as string);
+    const reader = await connectHttp(endpoint, tokens.reader as string);
     expect((await reader.listTools()).tools.length).toBeGreaterThan(0);
     await reader.close();
   });
@@ -254,7 +243,7 @@ describe('gateway over Streamable HTTP', () => {
       /application\/json/,
     );
 
-    const reader = await connect(tokens.reader as string);
+    const reader = await connectHttp(endpoint, tokens.reader as string);
     for (const params of [{ name: 42 }, { name: 'everything__echo', arguments: 'not an object' }, {}]) {
       const refused = await reader
         .request({ method: 'tools/call', params: params as never }, CallToolResultSchema)
@@ -272,18 +261,8 @@ describe('gateway over Streamable HTTP', () => {
   });
 
   it('stays up when a call is cancelled in the same batch, or its client disconnects at once', async () => {
-    const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
-      requestInit: { headers: { Authorization: `Bearer ${tokens.reader}` } },
-    });
-    const reader = new Client({ name: 'http-test', version: '1.0.0' });
-    await reader.connect(transport);
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${tokens.reader}`,
-      'mcp-session-id': transport.sessionId as string,
-      'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
-    };
+    const { client: reader, transport } = await connectHttpSession(endpoint, tokens.reader as string);
+    const headers = sessionHeaders(tokens.reader as string, transport);
     const echo = (id: number) => ({
       jsonrpc: '2.0',
       id,
@@ -324,7 +303,7 @@ describe('gateway over Streamable HTTP', () => {
 
   it('stops a revoked credential on its next request', async () => {
     const { token, claims } = await auth.issue('reader', { sessionId: 'short-lived' });
-    const client = await connect(token);
+    const client = await connectHttp(endpoint, token);
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
     await auth.revoke('token', claims.jti, { by: 'sec@example.com', reason: 'test' });
     // the gateway's authenticator hears of it through the store (SQLite: polled every 50 ms)

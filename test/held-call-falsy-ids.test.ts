@@ -9,103 +9,22 @@
  * (`reins gateway`) and over stdio (`reins mcp`), a counting upstream that records every execution,
  * votes cast by a separate CLI process.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutionLog } from './support/counting-tools.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, present } from './support/eventually.js';
-import { COUNTING_SERVER, type HeldCallGateway, startHeldCallGateway } from './support/held-call-gateway.js';
-import type { RunningGateway } from './support/http-gateway.js';
-import { reins, runReinsAs } from './support/reins-cli.js';
+import { COUNTING_SERVER, useHeldCallGateway } from './support/held-call-gateway.js';
+import { connectHttpSession, sessionHeaders } from './support/http-gateway.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-let fixture: HeldCallGateway;
-let directory: string;
-let db: string;
-let executions: string;
-let gateway: RunningGateway;
-let operators: { admin: string; approver: string };
-const clients: Client[] = [];
-const children: ChildProcessWithoutNullStreams[] = [];
+const fixture = useHeldCallGateway('reins-falsy-ids-');
 
-beforeAll(async () => {
-  fixture = await startHeldCallGateway('reins-falsy-ids-');
-  ({ directory, db, executions, gateway, operators } = fixture);
-}, 60_000);
-
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const client of clients) await client.close().catch(() => {});
-  expect(await fixture?.close()).toBe(0);
-});
-
-const createAgent = (id: string) => fixture.createAgent(id);
-const tokenFor = (agent: string) => fixture.tokenFor(agent);
-
-/** The agent's held call not seen before, once its approval request is stored. */
-async function waitForHeld(agent: string, seen: readonly string[] = []): Promise<string> {
-  return eventually(
-    () => {
-      const pending = JSON.parse(reins(db, directory, 'approvals', 'list', '--format', 'json')) as {
-        id: string;
-        agentId: string;
-      }[];
-      return present(
-        pending.find((request) => request.agentId === agent && !seen.includes(request.id))?.id,
-        `pending: ${JSON.stringify(pending)}`,
-      );
-    },
-    { timeoutMs: 20_000, intervalMs: 100, what: `a held call of ${agent}` },
-  );
-}
-
-interface AuditLine {
-  event: { kind: string; decisionId: string; outcome?: string };
-}
-
-async function waitForOutcome(agent: string, decisionId: string): Promise<AuditLine> {
-  return eventually(
-    () =>
-      present(
-        reins(db, directory, 'audit', 'query', '--agent', agent, '--format', 'json')
-          .trim()
-          .split('\n')
-          .filter((line) => line !== '')
-          .map((line) => JSON.parse(line) as AuditLine)
-          .find((line) => line.event.kind === 'call-outcome' && line.event.decisionId === decisionId),
-        `no outcome of ${decisionId} yet`,
-      ),
-    { timeoutMs: 15_000, intervalMs: 100, what: `an outcome recorded for ${decisionId}` },
-  );
-}
-
-/** Abandoned on record, its request closed, a late vote refused, and the tool never ran for `marker`. */
-async function expectAbandoned(agent: string, decisionId: string, marker: string): Promise<void> {
-  const outcome = await waitForOutcome(agent, decisionId);
-  expect(outcome.event.outcome).toBe('abandoned');
-  const stored = JSON.parse(reins(db, directory, 'approvals', 'show', decisionId, '--format', 'json'));
-  expect(stored.status).toBe('cancelled');
-  const vote = runReinsAs(
-    operators.approver,
-    db,
-    directory,
-    'approvals',
-    'approve',
-    decisionId,
-    '--reason',
-    'late',
-  );
-  expect(vote.status).not.toBe(0);
-  // give a wrongly released call every chance to run before looking
-  await new Promise((done) => setTimeout(done, 1_500));
-  const ran = new ExecutionLog(executions).newSince();
-  expect(ran.filter((run) => run.args.marker === marker)).toEqual([]);
-}
+/** Abandoned, and the tool never ran for `marker`. */
+const expectAbandoned = (agent: string, decisionId: string, marker: string) =>
+  fixture.expectAbandoned(agent, decisionId, (run) => run.args.marker === marker);
 
 const heldWrite = (id: RequestId, marker: string) =>
   JSON.stringify({
@@ -120,27 +39,17 @@ const cancel = (requestId: RequestId) =>
 
 /** An MCP session opened by the SDK client; its later requests are raw POSTs with these headers. */
 async function httpSession(agent: string): Promise<Record<string, string>> {
-  createAgent(agent);
-  const token = await tokenFor(agent);
-  const transport = new StreamableHTTPClientTransport(new URL(gateway.endpoint), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: 'falsy-ids-test', version: '1.0.0' });
-  await client.connect(transport);
-  clients.push(client);
-  return {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    authorization: `Bearer ${token}`,
-    'mcp-session-id': transport.sessionId as string,
-    'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
-  };
+  fixture.createAgent(agent);
+  const token = await fixture.tokenFor(agent);
+  const { client, transport } = await connectHttpSession(fixture.gateway.endpoint, token);
+  fixture.clients.push(client);
+  return sessionHeaders(token, transport);
 }
 
 /** A held POST: its response (once over) and the way to drop its connection. */
 function postHeld(headers: Record<string, string>, id: RequestId, marker: string) {
   const connection = new AbortController();
-  const response = fetch(gateway.endpoint, {
+  const response = fetch(fixture.gateway.endpoint, {
     method: 'POST',
     headers,
     body: heldWrite(id, marker),
@@ -159,7 +68,7 @@ describe.each([
     const agent = `${name}-http-gone`;
     const headers = await httpSession(agent);
     const held = postHeld(headers, id, agent);
-    const decisionId = await waitForHeld(agent);
+    const decisionId = await fixture.waitForHeld(agent);
     held.disconnect();
     await held.response.catch(() => {});
     await expectAbandoned(agent, decisionId, agent);
@@ -169,8 +78,8 @@ describe.each([
     const agent = `${name}-http-cancel`;
     const headers = await httpSession(agent);
     const held = postHeld(headers, id, agent);
-    const decisionId = await waitForHeld(agent);
-    const told = await fetch(gateway.endpoint, { method: 'POST', headers, body: cancel(id) });
+    const decisionId = await fixture.waitForHeld(agent);
+    const told = await fetch(fixture.gateway.endpoint, { method: 'POST', headers, body: cancel(id) });
     expect(told.status).toBe(202);
     // the held POST ends without an answer, as MCP says for a cancelled request
     expect(await (await held.response).text()).not.toMatch(/"result"/);
@@ -179,12 +88,12 @@ describe.each([
 
   it('over stdio, ends when its client cancels it', async () => {
     const agent = `${name}-stdio-cancel`;
-    createAgent(agent);
+    fixture.createAgent(agent);
     const mcp = rawStdio(agent);
     await mcp.request({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: INITIALIZE });
     mcp.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     mcp.write(heldWrite(id, agent));
-    const decisionId = await waitForHeld(agent);
+    const decisionId = await fixture.waitForHeld(agent);
     mcp.write(cancel(id));
     await expectAbandoned(agent, decisionId, agent);
     // nothing answers the cancelled request (a later request is answered, so the server is alive)
@@ -197,14 +106,14 @@ it('a request id 0 used again after a disconnect: ending the session ends both h
   const agent = 'zero-reused';
   const headers = await httpSession(agent);
   const first = postHeld(headers, 0, `${agent}-1`);
-  const firstId = await waitForHeld(agent);
+  const firstId = await fixture.waitForHeld(agent);
   first.disconnect();
   await first.response.catch(() => {});
   // once the call is on record as over, the gateway has seen the disconnect: id 0 is free again
-  await waitForOutcome(agent, firstId);
+  await fixture.waitForOutcome(agent, firstId);
   const second = postHeld(headers, 0, `${agent}-2`);
-  const secondId = await waitForHeld(agent, [firstId]);
-  const ended = await fetch(gateway.endpoint, { method: 'DELETE', headers });
+  const secondId = await fixture.waitForHeld(agent, [firstId]);
+  const ended = await fetch(fixture.gateway.endpoint, { method: 'DELETE', headers });
   expect(ended.status).toBe(200);
   await second.response.then((response) => response.text()).catch(() => {});
   await expectAbandoned(agent, firstId, `${agent}-1`);
@@ -233,11 +142,11 @@ function rawStdio(agent: string) {
       '--agent',
       agent,
       '--policy',
-      join(directory, 'policy.yaml'),
+      join(fixture.directory, 'policy.yaml'),
       '--db',
-      db,
+      fixture.db,
       '--lock',
-      join(directory, 'reins.lock'),
+      join(fixture.directory, 'reins.lock'),
       '--name',
       'counting',
       '--approval-timeout',
@@ -247,12 +156,12 @@ function rawStdio(agent: string) {
       '--import',
       'tsx',
       COUNTING_SERVER,
-      executions,
+      fixture.executions,
       'stdio',
     ],
     { env: { ...process.env, REINS_DATABASE_URL: '' }, cwd: ROOT },
   );
-  children.push(child);
+  fixture.processes.push(child);
   child.stderr.resume();
   const received: RawMessage[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => {

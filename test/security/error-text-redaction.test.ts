@@ -13,14 +13,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
-import { type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
+import { connectHttp, type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
 import { LEAKS } from '../support/leaky-secrets.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
@@ -227,15 +226,7 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
     rmSync(directory, { recursive: true, force: true });
   });
 
-  async function connect(): Promise<Client> {
-    const client = new Client({ name: 'error-text-http-test', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(endpoint), {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-      }),
-    );
-    return client;
-  }
+  const connect = () => connectHttp(endpoint, token);
 
   it('redacts errors and descriptions, and keeps secrets out of the log and the store', async () => {
     const client = await connect();

@@ -14,13 +14,13 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import Database from 'better-sqlite3';
 import { importPKCS8, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHttpGateway } from '../../src/cli/gateway-command.js';
 import { CREDENTIAL_TYPE } from '../../src/spec/credential-claims.js';
+import { connectHttp } from '../support/http-gateway.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
@@ -68,19 +68,15 @@ async function withGateway<T>(work: (endpoint: string) => Promise<T>): Promise<T
 
 /** Does the gateway let this credential list the agent's tools? */
 async function accepted(endpoint: string, token: string): Promise<boolean> {
-  const client = new Client({ name: 'attacker', version: '1.0.0' });
+  let client: Client | undefined;
   try {
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(endpoint), {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-      }),
-    );
+    client = await connectHttp(endpoint, token);
     const tools = await client.listTools();
     return tools.tools.length > 0;
   } catch {
     return false;
   } finally {
-    await client.close().catch(() => {});
+    await client?.close().catch(() => {});
   }
 }
 

@@ -12,8 +12,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
@@ -21,7 +19,7 @@ import { Authenticator } from '../../src/auth/authenticator.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { eventually } from '../support/eventually.js';
-import { type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
+import { connectHttp, type RunningGateway, startHttpGateway } from '../support/http-gateway.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -96,12 +94,7 @@ async function records(audit: SqliteAuditLog, kind: 'tool-pinning' | 'credential
 
 describe('refusals in the audit log', () => {
   it('records a call to a tool that does not exist, with the verified identity of the agent', async () => {
-    const client = new Client({ name: 'prober', version: '1.0.0' });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(endpoint), {
-        requestInit: { headers: { Authorization: `Bearer ${token}` } },
-      }),
-    );
+    const client = await connectHttp(endpoint, token);
     try {
       for (const name of ['shop__delete_everything', 'nosuchserver__lookup', 'no-separator']) {
         const result = (await client.callTool({ name, arguments: {} })) as CallToolResult;

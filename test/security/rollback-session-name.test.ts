@@ -14,9 +14,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { connectHttp } from '../support/http-gateway.js';
 import { callOk, type RollbackDeployment, startRollbackDeployment } from '../support/rollback-deployment.js';
 
 /** The rollback test policy plus the documented "what cannot be undone needs a human" rule. */
@@ -72,12 +72,7 @@ async function childSession(
   });
   const body = (await response.json()) as { access_token?: string };
   expect(response.status, JSON.stringify(body)).toBe(200);
-  const client = new Client({ name: 'attacker', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(deployment.gateway.endpoint), {
-      requestInit: { headers: { Authorization: `Bearer ${body.access_token as string}` } },
-    }),
-  );
+  const client = await connectHttp(deployment.gateway.endpoint, body.access_token as string);
   clients.push(client);
   return client;
 }

@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Browser, chromium } from 'playwright-core';
 import { createUser } from '../../src/api/users.js';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
@@ -21,6 +20,7 @@ import { createKeyDirectory } from '../../src/keys/key-directory.js';
 import { directoryKeySource } from '../../src/keys/key-source.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
+import { connectHttp } from './http-gateway.js';
 
 const require = createRequire(import.meta.url);
 const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -115,12 +115,7 @@ limits: { callTimeout: 20s, approvalTimeout: 5m }
     },
     agentToken: async (sessionId) => (await authenticator.issue('clerk', { sessionId })).token,
     mcp: async (token) => {
-      const client = new Client({ name: 'console-test', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(serve.gatewayUrl), {
-          requestInit: { headers: { authorization: `Bearer ${token}` } },
-        }),
-      );
+      const client = await connectHttp(serve.gatewayUrl, token);
       clients.push(client);
       return client;
     },

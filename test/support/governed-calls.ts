@@ -5,9 +5,9 @@
  * came back), a rule refused it (named by the rule id its reason starts with, see stateful-deployment),
  * a held call was refused or expired, or something else went wrong (which no test expects).
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { connectHttpSession } from './http-gateway.js';
 
 export interface AgentConnection {
   readonly client: Client;
@@ -18,11 +18,7 @@ export interface AgentConnection {
 
 /** Opens an MCP session at `endpoint` with `token` (initialize, then the session id is known). */
 export async function connectAgent(endpoint: string, token: string): Promise<AgentConnection> {
-  const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: 'reins-stateful-test', version: '1.0.0' });
-  await client.connect(transport);
+  const { client, transport } = await connectHttpSession(endpoint, token);
   const mcpSessionId = transport.sessionId;
   if (mcpSessionId === undefined) throw new Error(`no MCP session id from ${endpoint}`);
   return {

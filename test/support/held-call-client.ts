@@ -4,17 +4,11 @@
  * kill the client while its call is held. Usage:
  *   node --import tsx test/support/held-call-client.ts <endpoint> <token>
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectHttp } from './http-gateway.js';
 
 const [endpoint, token] = process.argv.slice(2);
 if (endpoint === undefined || token === undefined) throw new Error('usage: <endpoint> <token>');
-const client = new Client({ name: 'held-call-client', version: '1.0.0' });
-await client.connect(
-  new StreamableHTTPClientTransport(new URL(endpoint), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  }),
-);
+const client = await connectHttp(endpoint, token);
 // waits as long as it lives: the test kills it while the call is held
 await client.callTool({ name: 'counting__write', arguments: { label: 'killed' } }, undefined, {
   timeout: 600_000,

@@ -1,8 +1,8 @@
 /**
  * @module test/support/http-gateway
  * Runs the real Streamable HTTP gateway (`reins gateway`, in this process) from a test's reins.yaml and
- * connects official SDK clients to it with Reins credentials, fixed or swappable between requests (the
- * attacks on MCP session binding need that).
+ * connects official SDK clients to it (or to any Reins endpoint) with Reins credentials, fixed or
+ * swappable between requests (the attacks on MCP session binding need that).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -47,14 +47,36 @@ export async function startHttpGateway(config: string): Promise<RunningGateway> 
   };
 }
 
+/** An SDK client connected at `endpoint`, every request with `token` as its bearer credential. */
 export async function connectHttp(endpoint: string, token: string): Promise<Client> {
-  const client = new Client({ name: 'security-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(endpoint), {
-      requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    }),
-  );
-  return client;
+  return (await connectHttpSession(endpoint, token)).client;
+}
+
+/** Like `connectHttp`, with the transport too: its MCP session id and protocol version. */
+export async function connectHttpSession(
+  endpoint: string,
+  token: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(endpoint), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: 'reins-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Headers of a raw request on the session `transport` opened (for tests of the wire itself). */
+export function sessionHeaders(
+  token: string,
+  transport: StreamableHTTPClientTransport,
+): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${token}`,
+    'mcp-session-id': transport.sessionId as string,
+    'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
+  };
 }
 
 /** An SDK client whose every request carries `credential.token` as it is at that moment. */

@@ -19,8 +19,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import {
   type CliRun,
@@ -31,6 +30,7 @@ import {
   REINS_BIN,
   reinsIn,
 } from './deployment-fixture.js';
+import { connectHttp } from './http-gateway.js';
 import { type SpawnedGateway, spawnGateway } from './spawned-gateway.js';
 
 export const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -152,12 +152,7 @@ ${options.extra ?? ''}`,
     agentId,
     connect: async (session) => {
       const token = admin('agents', 'token', agentId, '--session', session).trim();
-      const client = new Client({ name: 'rollback-test-agent', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(gateway.endpoint), {
-          requestInit: { headers: { Authorization: `Bearer ${token}` } },
-        }),
-      );
+      const client = await connectHttp(gateway.endpoint, token);
       clients.push(client);
       return client;
     },

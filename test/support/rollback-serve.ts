@@ -10,8 +10,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createUser } from '../../src/api/users.js';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
@@ -20,6 +19,7 @@ import { createKeyDirectory } from '../../src/keys/key-directory.js';
 import { directoryKeySource } from '../../src/keys/key-source.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { SqliteUserStore } from '../../src/store/sqlite/sqlite-user-store.js';
+import { connectHttp } from './http-gateway.js';
 import { FILESYSTEM_SERVER, ROLLBACK_POLICY } from './rollback-deployment.js';
 
 /**
@@ -102,12 +102,7 @@ limits: { callTimeout: 20s }
     logs,
     connect: async (sessionId) => {
       const { token } = await authenticator.issue('editor', { sessionId });
-      const client = new Client({ name: 'rollback-serve-agent', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(serve.gatewayUrl), {
-          requestInit: { headers: { authorization: `Bearer ${token}` } },
-        }),
-      );
+      const client = await connectHttp(serve.gatewayUrl, token);
       clients.push(client);
       return client;
     },
