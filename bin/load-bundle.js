@@ -6,81 +6,122 @@
 // an action imports them, compiled here with the cache the build wrote beside it.
 //
 // The cache is code this process runs, so it is only ever the build's, in the bundle's own directory
-// (whoever can write it can write the bundle). It is used only for the build that made it: the bundle
-// ends with a random build id and the cache file is named after it (V8 checks no more than the source's
-// length). V8 rejects a cache of another Node or V8 version, or of other flags: the bundle is then
-// compiled from source, as without a cache, and runs the same.
+// (whoever can write it can write the bundle), and it is given to V8 only for what it was made for. V8
+// checks little itself: the source's length (not its text), its own version without Node's patches, its
+// flags, and a checksum only in debug builds (damaged bytes crash the process). So the cache file starts
+// with a header naming the SHA-256 of the script and of the compiled code, the Node version and
+// architecture, and V8's cache version tag; a cache that does not match in every one is not used, and
+// the script is compiled from source, as without a cache. `REINS_CODE_CACHE=off` never uses one;
+// `REINS_DEBUG=code-cache` says on stderr what became of it.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
-const BUILD_ID_MARK = '//# reins-build=';
+// The wrapper Node's own CommonJS loader used to compile a module with, and two more parameters: the
+// script's URL (its `import.meta.url`) and a way to import an ES module (the demo's build): `import()` in
+// code V8 took from a cache does not reach Node's loader, so the build turns every other `import()` into
+// a require, and this one into a call of the function passed here. The script's "use strict" stays
+// first in the function's body.
+const WRAPPER_HEAD =
+  '(function (exports, require, module, __filename, __dirname, __reinsModuleUrl, __reinsImportModule) {';
+const WRAPPER_TAIL = '\n})';
+const CACHE_FORMAT = 'reins-code-cache/1';
 
-/** The build id a bundle ends with (scripts/bundle-cli.ts writes it), or undefined. */
-export function buildIdOf(source) {
-  const at = source.lastIndexOf(BUILD_ID_MARK);
-  if (at < 0) return undefined;
-  const id = /^[0-9a-f]{32}$/m.exec(source.slice(at + BUILD_ID_MARK.length, at + BUILD_ID_MARK.length + 33));
-  return id === null ? undefined : id[0];
+/** Where the code cache of a bundle is. */
+export function codeCachePath(bundlePath) {
+  return join(dirname(bundlePath), 'reins.cjs.v8-cache');
 }
 
-/** Where the code cache of a bundle with this build id is. */
-export function codeCachePath(bundlePath, buildId) {
-  return join(dirname(bundlePath), `reins-${buildId}.v8-cache`);
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** What the cache of `script` (the bundle's bytes) must say it was made for. */
+function cacheKey(script) {
+  return {
+    format: CACHE_FORMAT,
+    script: sha256(Buffer.concat([Buffer.from(WRAPPER_HEAD), script, Buffer.from(WRAPPER_TAIL)])),
+    node: process.version,
+    arch: process.arch,
+    v8: v8.cachedDataVersionTag(),
+  };
 }
 
-function readIfPresent(path) {
+/** A cache file: one JSON line (the key and the SHA-256 of the compiled code), then the compiled code. */
+export function encodeCodeCache(script, data) {
+  return Buffer.concat([
+    Buffer.from(`${JSON.stringify({ ...cacheKey(script), data: sha256(data) })}\n`),
+    data,
+  ]);
+}
+
+/** The compiled code in `file` if it was made for `script` on this Node and is whole; else why not. */
+function decodeCodeCache(file, script) {
+  const end = file.indexOf(0x0a);
+  if (end < 0 || end > 4096) return { outcome: 'damaged' };
+  let header;
   try {
-    return readFileSync(path);
-  } catch (error) {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
+    header = JSON.parse(file.subarray(0, end).toString('utf8'));
+  } catch {
+    return { outcome: 'damaged' };
   }
+  const key = cacheKey(script);
+  for (const field of Object.keys(key)) if (header?.[field] !== key[field]) return { outcome: 'stale' };
+  const data = file.subarray(end + 1);
+  if (header.data !== sha256(data)) return { outcome: 'damaged' };
+  return { data };
+}
+
+/** The cache for `script`, or why there is none to use: `off`, `absent`, `unreadable`, `stale`, `damaged`. */
+function readCodeCache(bundlePath, script) {
+  if (process.env.REINS_CODE_CACHE === 'off') return { outcome: 'off' };
+  let file;
+  try {
+    file = readFileSync(codeCachePath(bundlePath));
+  } catch (error) {
+    return { outcome: error.code === 'ENOENT' ? 'absent' : 'unreadable' };
+  }
+  return decodeCodeCache(file, script);
 }
 
 /**
  * Compiles and runs the bundle as a CommonJS module; returns its exports and what became of the cache:
- * `cache` is 'accepted', 'rejected' (by V8), 'absent' (none for this build) or 'not used' (producing).
- * `produceCodeCache`: compile without a cache; `createCodeCache()` then gives what V8 compiled so far, and
- * where it belongs (the build runs the CLI first, so that the functions a start runs are compiled).
+ * `cache` is 'accepted', 'rejected' (by V8), one of readCodeCache's reasons, or 'not used' (producing).
+ * `produceCodeCache`: compile without a cache; `createCodeCache()` then gives the cache file of what V8
+ * compiled so far, and where it belongs (the build runs the CLI first, so that what a start runs is
+ * compiled).
  */
 export function loadBundle(bundlePath, { produceCodeCache = false } = {}) {
-  const source = readFileSync(bundlePath, 'utf8');
-  const buildId = buildIdOf(source);
-  const cachePath = buildId === undefined ? undefined : codeCachePath(bundlePath, buildId);
-  const cachedData = produceCodeCache || cachePath === undefined ? undefined : readIfPresent(cachePath);
-  // the wrapper Node's own CommonJS loader used to compile a module with, and a way to import an ES module
-  // (the demo's build): `import()` in code V8 took from a cache does not reach Node's loader, so the build
-  // turns every other `import()` into a require, and this one into a call of the function passed here
-  const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname, __reinsImportModule) {${source}\n})`,
-    { filename: bundlePath, cachedData },
-  );
+  const script = readFileSync(bundlePath);
+  const found = produceCodeCache ? { outcome: 'not used' } : readCodeCache(bundlePath, script);
+  const compiled = new vm.Script(`${WRAPPER_HEAD}${script.toString('utf8')}${WRAPPER_TAIL}`, {
+    filename: bundlePath,
+    cachedData: found.data,
+  });
+  const cache =
+    found.data === undefined ? found.outcome : compiled.cachedDataRejected ? 'rejected' : 'accepted';
+  if ((process.env.REINS_DEBUG ?? '').split(',').includes('code-cache')) {
+    process.stderr.write(`reins: code cache ${cache} (${codeCachePath(bundlePath)})\n`);
+  }
   const module = { exports: {} };
+  const moduleUrl = pathToFileURL(bundlePath).href;
   const importModule = (url) => import(url);
-  script.runInThisContext()(
+  compiled.runInThisContext()(
     module.exports,
     createRequire(bundlePath),
     module,
     bundlePath,
     dirname(bundlePath),
+    moduleUrl,
     importModule,
   );
-  const cache = produceCodeCache
-    ? 'not used'
-    : cachedData === undefined
-      ? 'absent'
-      : script.cachedDataRejected
-        ? 'rejected'
-        : 'accepted';
   return {
     exports: module.exports,
     cache,
     createCodeCache() {
-      if (cachePath === undefined)
-        throw new Error(`${bundlePath} has no build id: no cache can be named for it`);
-      return { path: cachePath, data: script.createCachedData() };
+      return { path: codeCachePath(bundlePath), data: encodeCodeCache(script, compiled.createCachedData()) };
     },
   };
 }

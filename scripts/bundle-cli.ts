@@ -10,7 +10,7 @@
  * - The CLI: `reins.cjs`, one CommonJS script (bin/reins.js runs it with bin/load-bundle.js). Every
  *   `import()` of an action stays lazy: the modules it reaches run only when the action imports them
  *   (esbuild wraps each in a function named after its path), so `reins --help` runs the command tree
- *   alone. `import.meta.url` is the script's own URL, and the script ends with a random build id.
+ *   alone. `import.meta.url` is the script's own URL, passed in by the loader.
  * - The worker threads the code starts by URL (store/sqlite/start-worker.ts: `./<name>.js` next to the
  *   module that starts them, here the CLI's script): ES modules, built on their own, small.
  * - External, loaded from node_modules as before: native addons and packages the bundle must not
@@ -23,17 +23,19 @@
  *   keeps English only, half of zod's code.
  * - `metafile.json`: which source modules and packages each output file holds (test/cli-startup.test.ts
  *   reads it).
- * - The code cache, `reins-<build id>.v8-cache`: scripts/code-cache-training.mjs loads the new script
- *   without a cache and serves `reins mcp` (after `--help` and `policy check`) to an SDK client here,
- *   which lists the tools of server-everything and calls one; V8's code for every function that ran
- *   is then written. A build whose training fails fails: a CLI that starts slowly is a defect to see.
+ * - The code cache, `reins.cjs.v8-cache` (its header says for which script and Node it was made:
+ *   bin/load-bundle.js): scripts/code-cache-training.mjs loads the new script without a cache and
+ *   serves `reins mcp` (after `--help` and `policy check`) to an SDK client here, which lists the tools
+ *   of server-everything and calls one; V8's code for every function that ran is then written. The
+ *   training runs in an environment of its own (trainingEnv), bounded in time. A build whose training
+ *   fails fails, and leaves the CLI runnable without a cache: a CLI that starts slowly is a defect to
+ *   see, not a reason to have none.
  *
  * The directory sits two levels below the package root, as dist/cli/ does: modules that find the
  * package's files relative to themselves (package.json, console/, examples/demo/dist) find them from
  * either.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -94,7 +96,7 @@ const COMMON: BuildOptions = {
 };
 
 /** Builds the CLI's script and the worker threads' modules; returns their metafile. */
-async function bundle(buildId: string): Promise<Metafile> {
+async function bundle(): Promise<Metafile> {
   const cli = await build({
     ...COMMON,
     entryPoints: { reins: 'src/cli/main.ts' },
@@ -103,8 +105,8 @@ async function bundle(buildId: string): Promise<Metafile> {
     supported: { 'dynamic-import': false },
     plugins: [zodEnglishOnly, importThroughLoader],
     define: { 'import.meta.url': '__reinsModuleUrl' },
-    banner: { js: "const __reinsModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    footer: { js: `//# reins-build=${buildId}` },
+    // a parameter of the function bin/load-bundle.js wraps the script in (a banner here would come
+    // before esbuild's "use strict" and leave the whole script sloppy)
   });
   const workers = await build({
     ...COMMON,
@@ -139,94 +141,121 @@ rules:
   - { id: everything, effect: allow, principal: { agents: trainer }, tool: { server: everything }, reason: the build lists and calls tools }
 `;
 
+/** How long the training may take in all, and registering its agent (a few seconds when all is well). */
+const TRAINING_TIMEOUT_MS = 120_000;
+
+/**
+ * The training's environment: enough to run node, nothing of the builder's deployment. No REINS_* (a
+ * database, a reins.yaml, the developer's checkpoint keys), no OTEL_* (spans of the training sent to a
+ * collector), no NODE_OPTIONS (V8 flags in it would make a cache that a plain `node` rejects).
+ */
+function trainingEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT', 'LANG'])
+    if (process.env[name] !== undefined) env[name] = process.env[name] as string;
+  return env;
+}
+
+/** `promise`, or a failure naming `what` once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Registers the training agent in a new store of `work`. */
+function registerTrainingAgent(work: string, db: string, env: Record<string, string>): void {
+  const created = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'bin', 'reins.js'),
+      'agents',
+      'create',
+      'trainer',
+      '--owner',
+      'build@localhost',
+      '--scopes',
+      'everything/*',
+      '--db',
+      db,
+    ],
+    { cwd: work, env, encoding: 'utf8', timeout: TRAINING_TIMEOUT_MS },
+  );
+  if (created.status !== 0)
+    throw new Error(
+      `registering the training agent: exit ${created.status ?? created.signal}\n${created.stderr}`,
+    );
+}
+
 /** Runs the new CLI once under an SDK client, so that its code cache holds what a start compiles. */
-async function trainCodeCache(buildId: string): Promise<void> {
+async function trainCodeCache(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'reins-code-cache-'));
-  // never the developer's deployment (a shared database, a reins.yaml)
-  const env = { ...(process.env as Record<string, string>), REINS_DATABASE_URL: '', REINS_CONFIG: '' };
+  const env = trainingEnv();
+  let stderr = '';
   try {
     const policy = join(work, 'policy.yaml');
     const db = join(work, 'reins.db');
     writeFileSync(policy, TRAINING_POLICY);
-    const created = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'bin', 'reins.js'),
-        'agents',
-        'create',
-        'trainer',
-        '--owner',
-        'build@localhost',
-        '--scopes',
-        'everything/*',
-        '--db',
-        db,
-      ],
-      { cwd: work, env, encoding: 'utf8' },
-    );
-    if (created.status !== 0) throw new Error(`registering the training agent: ${created.stderr}`);
+    registerTrainingAgent(work, db, env);
     const everything = createRequire(import.meta.url).resolve(
       '@modelcontextprotocol/server-everything/dist/index.js',
     );
+    const mcp = ['mcp', '--agent', 'trainer', '--policy', policy, '--db', db, '--name', 'everything'];
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [
-        TRAINER,
-        CLI,
-        policy,
-        'mcp',
-        '--agent',
-        'trainer',
-        '--policy',
-        policy,
-        '--db',
-        db,
-        '--name',
-        'everything',
-        '--',
-        process.execPath,
-        everything,
-      ],
+      args: [TRAINER, CLI, policy, ...mcp, '--', process.execPath, everything],
       cwd: work,
       env,
       stderr: 'pipe',
     });
-    let stderr = '';
     transport.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     const client = new Client({ name: 'reins-code-cache-training', version: '0.1.0' });
     try {
-      await client.connect(transport);
-      const { tools } = await client.listTools();
-      // the gateway may name the upstream's tools after their server
-      const echo = tools.find((tool) => tool.name.endsWith('echo'));
-      if (echo === undefined) throw new Error('server-everything offers no echo tool');
-      const echoed = await client.callTool({ name: echo.name, arguments: { message: 'training' } });
-      if (echoed.isError) throw new Error(`the training call failed: ${JSON.stringify(echoed.content)}`);
+      await within(trainingSession(client, transport), TRAINING_TIMEOUT_MS, 'the training run');
     } finally {
       // waits for the child to exit, which writes the cache
       await client.close();
     }
-    if (!existsSync(codeCachePath(CLI, buildId)))
-      throw new Error(`the training run wrote no code cache\n${stderr}`);
+    if (!existsSync(codeCachePath(CLI))) throw new Error('the training run wrote no code cache');
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(stderr === '' ? message : `${message}\nthe training run's stderr:\n${stderr}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
+/** What the training client does: connect, list the tools, call one. */
+async function trainingSession(client: Client, transport: StdioClientTransport): Promise<void> {
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  // the gateway may name the upstream's tools after their server
+  const echo = tools.find((tool) => tool.name.endsWith('echo'));
+  if (echo === undefined) throw new Error('server-everything offers no echo tool');
+  const echoed = await client.callTool({ name: echo.name, arguments: { message: 'training' } });
+  if (echoed.isError) throw new Error(`the training call failed: ${JSON.stringify(echoed.content)}`);
+}
+
 async function main(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
   try {
-    const buildId = randomBytes(16).toString('hex');
-    const metafile = await bundle(buildId);
+    const metafile = await bundle();
     writeFileSync(join(OUT, 'metafile.json'), JSON.stringify(metafile));
-    await trainCodeCache(buildId);
   } catch (error) {
     // removed, so that bin/reins.js says the CLI is not built rather than run a bundle that may fail
     rmSync(OUT, { recursive: true, force: true });
     throw error;
   }
+  // a failed training fails the build, and leaves the CLI runnable (compiled from source at every start)
+  await trainCodeCache();
 }
 
 main().catch((error: unknown) => {
