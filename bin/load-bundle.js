@@ -14,7 +14,7 @@
 // the script is compiled from source, as without a cache. `REINS_CODE_CACHE=off` never uses one;
 // `REINS_DEBUG=code-cache` says on stderr what became of it.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,6 +30,8 @@ const WRAPPER_HEAD =
   '(function (exports, require, module, __filename, __dirname, __reinsModuleUrl, __reinsImportModule) {';
 const WRAPPER_TAIL = '\n})';
 const CACHE_FORMAT = 'reins-code-cache/1';
+/** Far above a real cache (about 2.3 MB); a larger file is not read. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Where the code cache of a bundle is. */
 export function codeCachePath(bundlePath) {
@@ -77,9 +79,13 @@ function decodeCodeCache(file, script) {
 /** The cache for `script`, or why there is none to use: `off`, `absent`, `unreadable`, `stale`, `damaged`. */
 function readCodeCache(bundlePath, script) {
   if (process.env.REINS_CODE_CACHE === 'off') return { outcome: 'off' };
+  const path = codeCachePath(bundlePath);
   let file;
   try {
-    file = readFileSync(codeCachePath(bundlePath));
+    // a regular file of a sane size only (a FIFO would block the start, /dev/zero fill the memory)
+    const stat = statSync(path);
+    if (!stat.isFile() || stat.size > MAX_CACHE_BYTES) return { outcome: 'unreadable' };
+    file = readFileSync(path);
   } catch (error) {
     return { outcome: error.code === 'ENOENT' ? 'absent' : 'unreadable' };
   }

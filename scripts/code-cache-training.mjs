@@ -21,6 +21,11 @@ for (const args of [['--help'], ['policy', 'check', policyFile]]) {
   const code = await runCli(argv(...args), quiet);
   if (code !== 0) throw new Error(`reins ${args.join(' ')} exited ${code}`);
 }
+// the build's client ends this process's input when it is done, and sends SIGTERM 2 s later if the
+// process is still there (SIGKILL 2 s after that): the cache is written first
+process.on('SIGTERM', () =>
+  process.stderr.write('code-cache-training: SIGTERM before the cache was written\n'),
+);
 const code = await runCli(argv(...mcpArgs));
 if (code !== 0) throw new Error(`reins mcp exited ${code}`);
 const { path, data } = loaded.createCodeCache();

@@ -55,6 +55,8 @@ function policyCheck(
     [...nodeOptions, join(copy.root, 'bin', 'reins.js'), 'policy', 'check', POLICY],
     {
       encoding: 'utf8',
+      // a start that hangs fails here instead of holding the test's worker
+      timeout: 30_000,
       env: {
         PATH: process.env.PATH ?? '',
         HOME: directory,
@@ -129,6 +131,10 @@ describe('the CLI code cache', () => {
     rmSync(copy.cache);
     expect(policyCheck(copy).cache).toBe('absent');
     mkdirSync(copy.cache);
+    expect(policyCheck(copy).cache).toBe('unreadable');
+    // a FIFO, which a read would wait on for ever
+    rmSync(copy.cache, { recursive: true });
+    expect(spawnSync('mkfifo', [copy.cache]).status).toBe(0);
     expect(policyCheck(copy).cache).toBe('unreadable');
   }, 60_000);
 
