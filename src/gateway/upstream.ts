@@ -267,9 +267,11 @@ export class Upstream {
         ...(directory ? { cwd: directory } : {}),
       });
     }
-    return new HttpClientTransport(new URL(this.config.http.url), {
+    const { url, headers, maxConnections } = this.config.http;
+    return new HttpClientTransport(new URL(url), {
       name: this.name,
-      headers: this.config.http.headers,
+      headers,
+      ...(maxConnections === undefined ? {} : { maxSockets: maxConnections }),
       // the trace context of the call under way, as `traceparent` (none when tracing is off)
       headersNow: traceMeta,
       maxMessageBytes: UPSTREAM_MAX_MESSAGE_BYTES,

@@ -45,11 +45,19 @@ export const StdioUpstreamSchema = z.strictObject({
   }),
 });
 
+/**
+ * Connections open to one HTTP upstream at most, unless its `maxConnections` says otherwise: calls
+ * past them wait for one (within their timeout), and its standalone event stream holds one.
+ */
+export const DEFAULT_MAX_UPSTREAM_CONNECTIONS = 128;
+
 export const HttpUpstreamSchema = z.strictObject({
   name: UpstreamNameSchema,
   http: z.strictObject({
     url: z.url(),
     headers: z.record(z.string(), z.string()).default({}),
+    /** Most connections open to it at once (default `DEFAULT_MAX_UPSTREAM_CONNECTIONS`). */
+    maxConnections: z.number().int().min(2).optional(),
   }),
 });
 
