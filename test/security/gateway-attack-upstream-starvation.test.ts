@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import type { AuditEventV1 } from '../../src/spec/audit-event.js';
+import { DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION as SHARE } from '../../src/spec/gateway-config.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { eventually, present } from '../support/eventually.js';
@@ -35,8 +36,6 @@ import { connectHttp, type RunningGateway, startHttpGateway, textOf } from '../s
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
-/** The share of one session (not there yet: this is what the calls past it show). */
-const SHARE = 16;
 const HOLDING_SERVER = resolve(import.meta.dirname, '../support/holding-server.ts');
 /** Calls one session starts at once: ten more than its share. */
 const MANY = SHARE + 10;
