@@ -70,7 +70,8 @@ describe('resources and prompts through the gateway', () => {
     const stranger = await connect('stranger');
     expect((await stranger.listResources()).resources).toEqual([]);
     expect((await stranger.listPrompts()).prompts).toEqual([]);
-    const [uri] = (await upstream.listResources()).map((resource) => resource.uri);
+    const operator = { signal: new AbortController().signal, session: undefined };
+    const [uri] = (await upstream.listResources(operator)).map((resource) => resource.uri);
     await expect(stranger.readResource({ uri: uri as string })).rejects.toThrow(/Reins refused this read/);
     await expect(stranger.getPrompt({ name: 'everything__simple-prompt' })).rejects.toThrow(
       /Reins refused this prompt/,

@@ -45,6 +45,8 @@ export interface GatewayPlan {
   readonly publish: CheckpointPublishConfig;
   readonly upstreams: readonly UpstreamConfig[];
   readonly callTimeoutMs: number;
+  /** Calls of one session in flight to one upstream at once (default: gateway/upstream's). */
+  readonly maxUpstreamCallsPerSession?: number;
   /** Where stdio upstreams run (reins.yaml's directory); default: the working directory. */
   readonly cwd?: string;
   readonly approvalTimeoutMs: number;
@@ -374,6 +376,9 @@ async function connectUpstreams(
     (config) =>
       new Upstream(config, {
         callTimeoutMs: plan.callTimeoutMs,
+        ...(plan.maxUpstreamCallsPerSession !== undefined
+          ? { callsPerSession: plan.maxUpstreamCallsPerSession }
+          : {}),
         ...(plan.cwd !== undefined ? { cwd: plan.cwd } : {}),
         onEvent: (event) => log(`upstream \`${event.upstream}\` ${event.kind}: ${event.message}`),
         screen: upstreamTextScreen(policy, config.name),
@@ -484,6 +489,7 @@ async function httpGatewayPlan(config: GatewayConfig, directory: string): Promis
     publish: config.audit.checkpoints.publish,
     upstreams: config.upstreams,
     callTimeoutMs: config.limits.callTimeout,
+    maxUpstreamCallsPerSession: config.limits.maxUpstreamCallsPerSession,
     cwd: directory,
     approvalTimeoutMs: config.limits.approvalTimeout,
     maxPendingApprovalsPerAgent: config.limits.maxPendingApprovalsPerAgent,

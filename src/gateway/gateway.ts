@@ -56,7 +56,7 @@ import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import { callerTraceContext } from './trace-context.js';
-import type { Upstream } from './upstream.js';
+import type { Upstream, UpstreamRequest } from './upstream.js';
 
 export interface GatewayOptions {
   readonly upstreams: readonly Upstream[];
@@ -128,14 +128,14 @@ export class Gateway {
     // Resources and prompts go through the pipeline as `resource:<uri>` and `prompt:<name>` of their
     // upstream: without a catalogue entry and a rule they are unknown, hence hidden and denied.
     server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({
-      resources: await this.visibleResources(identityOf(extra).principal),
+      resources: await this.visibleResources(identityOf(extra), extra.signal),
     }));
     server.setRequestHandler(anyRequestOf('resources/read'), async (raw, extra) => {
       const request = parseRequest(ReadResourceRequestSchema, raw, 'resources/read');
       const identity = identityOf(extra);
       const declared = this.declaredRequest(request.params._meta);
       const uri = request.params.uri;
-      const owner = await this.resourceOwner(uri);
+      const owner = await this.resourceOwner(uri, sessionRequest(identity, extra.signal));
       if (owner === undefined) throw new McpError(ErrorCode.InvalidParams, `unknown resource \`${uri}\``);
       if (this.options.policy.current.isMemoryServer(owner.name))
         throw new McpError(
@@ -149,7 +149,7 @@ export class Gateway {
           args: { uri },
           ...declared,
         },
-        (_args, { signal }) => owner.readResource(uri, signal),
+        (_args, { signal }) => owner.readResource(uri, sessionRequest(identity, signal)),
         withTrace(
           { signal: extra.signal },
           callerTraceContext(extra.requestInfo?.headers, request.params._meta),
@@ -160,7 +160,7 @@ export class Gateway {
       throw new McpError(ErrorCode.InvalidRequest, message);
     });
     server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({
-      prompts: await this.visiblePrompts(identityOf(extra).principal),
+      prompts: await this.visiblePrompts(identityOf(extra), extra.signal),
     }));
     server.setRequestHandler(anyRequestOf('prompts/get'), async (raw, extra) => {
       const request = parseRequest(GetPromptRequestSchema, raw, 'prompts/get');
@@ -179,7 +179,7 @@ export class Gateway {
           args,
           ...declared,
         },
-        (_args, { signal }) => upstream.getPrompt(ref.name, args, signal),
+        (_args, { signal }) => upstream.getPrompt(ref.name, args, sessionRequest(identity, signal)),
         withTrace(
           { signal: extra.signal },
           callerTraceContext(extra.requestInfo?.headers, request.params._meta),
@@ -238,13 +238,14 @@ export class Gateway {
     return tools;
   }
 
-  private async visibleResources(principal: Principal): Promise<Resource[]> {
+  private async visibleResources(identity: DownstreamIdentity, signal: AbortSignal): Promise<Resource[]> {
     const policy = this.options.policy.current;
     const visible: Resource[] = [];
+    const request = sessionRequest(identity, signal);
     for (const upstream of this.upstreams.values()) {
-      for (const resource of await upstream.listResources().catch(() => [])) {
+      for (const resource of await upstream.listResources(request).catch(() => [])) {
         const ref = { server: upstream.name, name: `resource:${resource.uri}` };
-        if (!policy.mayAllow(principal, ref)) continue;
+        if (!policy.mayAllow(identity.principal, ref)) continue;
         const listed = this.screenListed(ref, resource, 'uri');
         if (listed) visible.push(listed);
       }
@@ -253,21 +254,22 @@ export class Gateway {
   }
 
   /** The upstream that lists this resource (resource URIs are not namespaced: the first one wins). */
-  private async resourceOwner(uri: string): Promise<Upstream | undefined> {
+  private async resourceOwner(uri: string, request: UpstreamRequest): Promise<Upstream | undefined> {
     for (const upstream of this.upstreams.values()) {
-      const resources = await upstream.listResources().catch(() => []);
+      const resources = await upstream.listResources(request).catch(() => []);
       if (resources.some((resource) => resource.uri === uri)) return upstream;
     }
     return undefined;
   }
 
-  private async visiblePrompts(principal: Principal): Promise<Prompt[]> {
+  private async visiblePrompts(identity: DownstreamIdentity, signal: AbortSignal): Promise<Prompt[]> {
     const policy = this.options.policy.current;
     const visible: Prompt[] = [];
+    const request = sessionRequest(identity, signal);
     for (const upstream of this.upstreams.values()) {
-      for (const prompt of await upstream.listPrompts().catch(() => [])) {
+      for (const prompt of await upstream.listPrompts(request).catch(() => [])) {
         const ref = { server: upstream.name, name: `prompt:${prompt.name}` };
-        if (!policy.mayAllow(principal, ref)) continue;
+        if (!policy.mayAllow(identity.principal, ref)) continue;
         const listed = this.screenListed(ref, prompt, 'name');
         if (listed) visible.push({ ...listed, name: `${upstream.name}${TOOL_NAME_SEPARATOR}${prompt.name}` });
       }
@@ -360,20 +362,23 @@ export class Gateway {
       .catch(() => this.recordedPins.delete(key)); // try again next time
   }
 
-  /** A memory server's tool, through the memory guard (tenant names, labels, scoped reads). */
+  /**
+   * A memory server's tool, through the memory guard (tenant names, labels, scoped reads); each request
+   * the guard makes of the upstream is one of `request`'s session.
+   */
   private guardedMemoryCall(
-    identity: DownstreamIdentity,
+    principal: Principal,
     upstream: Upstream,
     name: string,
     args: Record<string, unknown>,
-    signal: AbortSignal,
+    request: UpstreamRequest,
   ): Promise<unknown> {
     const settings = this.options.policy.current.memory;
     if (this.options.memoryGuard === undefined || settings === undefined)
       return Promise.reject(new Error('memory guard unavailable: memory calls are refused'));
     this.memory ??= this.options.memoryGuard();
-    return this.memory.call(identity.principal, settings, name, args, (tool, toolArgs) =>
-      upstream.callTool(tool, toolArgs, signal),
+    return this.memory.call(principal, settings, name, args, (tool, toolArgs) =>
+      upstream.callTool(tool, toolArgs, request),
     );
   }
 
@@ -401,17 +406,18 @@ export class Gateway {
 
   /**
    * Reads tools of `server` as `identity` reaches them (through the memory guard for a memory server),
-   * for captures: the harness's before a call runs, the rollback's when it checks what is undone.
-   * Undefined when there is no such upstream.
+   * for a rollback's check of what is undone: an operator's reads, in no session's share. Undefined
+   * when there is no such upstream.
    */
   upstreamReader(identity: DownstreamIdentity, server: string): UpstreamReader | undefined {
     const upstream = this.upstreams.get(server);
-    return upstream === undefined ? undefined : this.readerOf(identity, upstream);
+    return upstream === undefined ? undefined : this.readerOf(identity.principal, upstream, undefined);
   }
 
   /**
    * Runs a rollback's compensation step on its tool's upstream, through the harness's full pipeline
-   * (`Harness.compensate`): the tool must still be listed and its definition pinned.
+   * (`Harness.compensate`): the tool must still be listed and its definition pinned. An operator's
+   * call, in no session's share: the agent whose calls it undoes cannot keep it waiting.
    */
   async compensate(request: CompensationRequest, signal?: AbortSignal): Promise<CallResult | string> {
     const upstream = this.upstreams.get(request.tool.server);
@@ -420,15 +426,18 @@ export class Gateway {
       return `tool \`${request.tool.server}/${request.tool.name}\` is not available from this gateway`;
     const pin = this.pinCheck(upstream.name, definition);
     if (pin.status === 'quarantined') return pin.message;
-    const identity: DownstreamIdentity = { principal: request.principal, sessionId: request.sessionId };
+    const { principal } = request;
     const guarded = this.options.policy.current.isMemoryServer(upstream.name);
     return this.options.harness.compensate(
       request,
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
-            this.guardedMemoryCall(identity, upstream, request.tool.name, decidedArgs, callSignal)
+            this.guardedMemoryCall(principal, upstream, request.tool.name, decidedArgs, {
+              signal: callSignal,
+              session: undefined,
+            })
         : (decidedArgs, { signal: callSignal }) =>
-            upstream.callTool(request.tool.name, decidedArgs, callSignal),
+            upstream.callTool(request.tool.name, decidedArgs, { signal: callSignal, session: undefined }),
       // a signal of its own per step: the SDK adds a listener to it for every request it sends
       { signal: signal ?? new AbortController().signal, errorOfResult: errorOfToolResult },
     );
@@ -439,10 +448,12 @@ export class Gateway {
     return errorOfToolResult(result);
   }
 
-  private readerOf(identity: DownstreamIdentity, upstream: Upstream): UpstreamReader {
+  /** Reads of `upstream` as `principal` reaches it, each in `session`'s share (none: an operator's). */
+  private readerOf(principal: Principal, upstream: Upstream, session: string | undefined): UpstreamReader {
     if (this.options.policy.current.isMemoryServer(upstream.name))
-      return (name, toolArgs, signal) => this.guardedMemoryCall(identity, upstream, name, toolArgs, signal);
-    return (name, toolArgs, signal) => upstream.callTool(name, toolArgs, signal);
+      return (name, toolArgs, signal) =>
+        this.guardedMemoryCall(principal, upstream, name, toolArgs, { signal, session });
+    return (name, toolArgs, signal) => upstream.callTool(name, toolArgs, { signal, session });
   }
 
   /**
@@ -492,15 +503,28 @@ export class Gateway {
       return refusal(`Reins refused this call: ${pin.message}`);
     }
     const guarded = this.options.policy.current.isMemoryServer(upstream.name);
-    // captures read the same upstream the way the call reaches it (through the memory guard, if any)
-    const readUpstream = this.readerOf(identity, upstream);
+    const { principal, sessionId } = identity;
+    // captures read the same upstream the way the call reaches it (through the memory guard, if any),
+    // and like the call itself, in the session's share of it
+    const readUpstream = this.readerOf(principal, upstream, sessionId);
     const result = await this.options.harness.call(
       { ...callerOf(identity), tool, args, ...declared },
       guarded
         ? (decidedArgs, { signal: callSignal }) =>
-            this.guardedMemoryCall(identity, upstream, tool.name, decidedArgs, callSignal)
+            this.guardedMemoryCall(
+              principal,
+              upstream,
+              tool.name,
+              decidedArgs,
+              sessionRequest(identity, callSignal),
+            )
         : (decidedArgs, { signal: callSignal }) =>
-            upstream.callTool(tool.name, decidedArgs, callSignal, this.upstreamProgress(tool, relay)),
+            upstream.callTool(
+              tool.name,
+              decidedArgs,
+              sessionRequest(identity, callSignal),
+              this.upstreamProgress(tool, relay),
+            ),
       withTrace(
         relay === undefined
           ? { signal, errorOfResult: errorOfToolResult, readUpstream }
@@ -550,15 +574,23 @@ function errorOfToolResult(output: unknown): string | undefined {
   return text.length > MAX_FAILURE_TEXT ? `${text.slice(0, MAX_FAILURE_TEXT)}…` : text;
 }
 
-/** Who a call is made by, for the harness: principal, session and the credential it rides on. */
 /** The call's options with the caller's trace context, when it sent one. */
 function withTrace(options: CallOptions, traceContext: Context | undefined): CallOptions {
   return traceContext === undefined ? options : { ...options, traceContext };
 }
 
+/** Who a call is made by, for the harness: principal, session and the credential it rides on. */
 function callerOf(identity: DownstreamIdentity) {
   const { principal, sessionId, credential } = identity;
   return credential === undefined ? { principal, sessionId } : { principal, sessionId, credential };
+}
+
+/**
+ * A request to an upstream on the client's behalf: in its Reins session's share of that upstream
+ * (gateway/session-share), so that one session's slow calls cannot hold what every session needs.
+ */
+function sessionRequest(identity: DownstreamIdentity, signal: AbortSignal): UpstreamRequest {
+  return { signal, session: identity.sessionId };
 }
 
 /** `<upstream>__<tool>` -> the policy's tool reference; the first separator splits (tool names may contain it). */

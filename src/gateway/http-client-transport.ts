@@ -36,6 +36,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../spec/errors.js';
+import { DEFAULT_MAX_UPSTREAM_CONNECTIONS } from '../spec/gateway-config.js';
 
 export interface HttpClientTransportOptions {
   /** The upstream's name, for the errors its failed requests give. */
@@ -55,10 +56,11 @@ export interface HttpClientTransportOptions {
 }
 
 /**
- * Connections open to one upstream at most; requests past it wait for one (within their call's
- * timeout). The standalone stream holds one; every call under way, one.
+ * Connections open to one upstream at most, unless the upstream's `maxConnections` says otherwise;
+ * requests past it wait for one (within their call's timeout). The standalone stream holds one; every
+ * call under way, one.
  */
-export const MAX_SOCKETS = 128;
+export const MAX_SOCKETS = DEFAULT_MAX_UPSTREAM_CONNECTIONS;
 /** A notification's POST not taken by then is ended (its request would otherwise hold a connection). */
 export const NOTIFICATION_TIMEOUT_MS = 10_000;
 /** An answer stream still open this long after its answer is ended (an upstream ends its own sooner). */

@@ -1,23 +1,30 @@
 /**
  * @module gateway/upstream.test
- * An upstream's changed tool list: against the official SDK server over Streamable HTTP on a loopback
- * port, a burst of `notifications/tools/list_changed` while a listing is under way is answered with
- * one more listing, not one per notification, and the tools listed last are the ones kept.
+ * Against the official SDK server over Streamable HTTP on a loopback port:
+ * - an upstream's changed tool list: a burst of `notifications/tools/list_changed` while a listing is
+ *   under way is answered with one more listing, not one per notification, and the tools listed last
+ *   are the ones kept;
+ * - each session's share of the upstream (gateway/session-share): a session's request past it waits,
+ *   unsent, while other sessions and an operator's requests go on; the wait counts against the call
+ *   timeout, and a request cancelled while it waits is never sent.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../test/support/eventually.js';
-import { Upstream } from './upstream.js';
+import { type HoldingHttpUpstream, startHoldingHttpUpstream } from '../../test/support/holding-server.js';
+import { Upstream, type UpstreamRequest } from './upstream.js';
 
 let http: HttpServer | undefined;
 let upstream: Upstream | undefined;
+let holding: HoldingHttpUpstream | undefined;
 afterEach(async () => {
   await upstream?.close();
+  await holding?.close();
   http?.closeAllConnections();
   http?.close();
 });
@@ -76,5 +83,66 @@ describe('an upstream whose tools change', () => {
     await eventually(() => upstream?.listTools()[0]?.name === 'v3');
     await server.ping();
     expect(state.listings).toBe(3);
+  });
+});
+
+describe("each session's share of the upstream", () => {
+  /** An upstream that holds calls, with a share of one call per session. */
+  async function sharedUpstream(callTimeoutMs: number) {
+    holding = await startHoldingHttpUpstream();
+    upstream = new Upstream(
+      { name: 'holding', http: { url: holding.url, headers: {} } },
+      { callTimeoutMs, callsPerSession: 1 },
+    );
+    await upstream.connect();
+    return { holds: holding.holds, upstream };
+  }
+
+  const request = (session: string | undefined, signal = new AbortController().signal): UpstreamRequest => ({
+    signal,
+    session,
+  });
+  const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+  it('keeps a request past it unsent while other sessions and operators go on', async () => {
+    const { holds, upstream } = await sharedUpstream(10_000);
+    const hold = (who: string, session: string | undefined) => {
+      const call = upstream.callTool('hold', { who }, request(session));
+      call.catch(() => {}); // one left unanswered by a failing test is no unhandled rejection
+      return call;
+    };
+    const first = hold('a-first', 'a');
+    await eventually(() => holds.received.length === 1);
+    const second = hold('a-second', 'a');
+    const cancel = new AbortController();
+    const cancelled = upstream.callTool('hold', { who: 'a-cancelled' }, request('a', cancel.signal));
+    void hold('b', 'b');
+    void hold('operator', undefined);
+    await eventually(() => holds.received.length === 3);
+    cancel.abort(new Error('the caller cancelled'));
+    await expect(cancelled).rejects.toThrow('the caller cancelled');
+    await pause(200);
+    expect(holds.received.map((received) => received.args.who).sort()).toEqual(['a-first', 'b', 'operator']);
+    holds.release(1); // the oldest: the first call of `a`, whose turn passes to its second
+    await first;
+    await eventually(() => holds.from('a-second').length === 1);
+    holds.open();
+    await second;
+    expect(holds.from('a-cancelled')).toEqual([]);
+  });
+
+  it('counts the wait for a turn against the call timeout', async () => {
+    const { holds, upstream } = await sharedUpstream(2_000);
+    void upstream.callTool('hold', { who: 'first' }, request('a')).catch(() => {});
+    await eventually(() => holds.received.length === 1);
+    const started = Date.now();
+    const waiting = upstream.callTool('hold', { who: 'waiting' }, request('a'));
+    waiting.catch(() => {});
+    await pause(1_000);
+    holds.release(1); // the second goes out with what is left of its timeout, about a second
+    await expect(waiting).rejects.toMatchObject({ code: ErrorCode.RequestTimeout });
+    // two seconds in all, not one waiting and two more once sent
+    expect(Date.now() - started).toBeLessThan(2_700);
+    expect(holds.from('waiting')).toHaveLength(1);
   });
 });

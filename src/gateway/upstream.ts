@@ -11,6 +11,7 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   type CallToolResult,
@@ -23,9 +24,10 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { describeError } from '../spec/errors.js';
-import type { UpstreamConfig } from '../spec/gateway-config.js';
+import { DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION, type UpstreamConfig } from '../spec/gateway-config.js';
 import type { UpstreamHealth } from '../spec/ops.js';
 import { HttpClientTransport, UpstreamRequestFailure } from './http-client-transport.js';
+import { requestTimedOut, SessionShare } from './session-share.js';
 import { freezeDefinition } from './tool-pinning.js';
 import { traceMeta } from './trace-context.js';
 import { upstreamEnvironment } from './upstream-env.js';
@@ -37,7 +39,13 @@ const MAX_BACKOFF_MS = 30_000;
 const STABLE_MS = 10_000;
 
 export interface UpstreamOptions {
+  /** How long a request may take, its wait for a turn of its session's share included. */
   readonly callTimeoutMs: number;
+  /**
+   * Requests of one session in flight to this upstream at once (default
+   * `DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION`); more wait their turn (gateway/session-share).
+   */
+  readonly callsPerSession?: number;
   /**
    * Told about connection events (started, died, restarting) and, for a stdio upstream, each line it
    * writes to stderr (`stderr`, within a budget) and the count of lines the budget left out
@@ -55,6 +63,18 @@ export interface UpstreamOptions {
 }
 
 export type UpstreamEventKind = 'connected' | 'closed' | 'error' | 'stderr' | 'dropped';
+
+/** A request to the upstream, and whom it is made for. */
+export interface UpstreamRequest {
+  /** Ends the request: its caller cancelled, went away, or gave up. */
+  readonly signal: AbortSignal;
+  /**
+   * The Reins session it is made for: at most `callsPerSession` requests of one session are in flight
+   * to this upstream at once, and one more waits its turn. Undefined only for an operator's request (a
+   * rollback's compensation and its reads), which no agent can set in motion.
+   */
+  readonly session: string | undefined;
+}
 
 /**
  * The listing, frozen: what was pinned cannot be changed in place afterwards, and the pin check can
@@ -109,12 +129,15 @@ export class Upstream {
   private connections = 0;
   private changedAt: string | undefined;
   private lastError: string | undefined;
+  /** Each session's turns with this upstream. */
+  private readonly share: SessionShare;
 
   constructor(
     private readonly config: UpstreamConfig,
     private readonly options: UpstreamOptions,
   ) {
     this.name = config.name;
+    this.share = new SessionShare(options.callsPerSession ?? DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION);
     if ('stdio' in config) {
       this.stderr = new UpstreamStderr({
         log: (kind, message) => this.tell(kind, message),
@@ -191,20 +214,42 @@ export class Upstream {
   async callTool(
     name: string,
     args: Record<string, unknown>,
-    signal: AbortSignal,
+    request: UpstreamRequest,
     onProgress?: (progress: Progress) => void,
   ): Promise<CallToolResult> {
-    const client = this.client;
-    if (client === undefined) throw new Error(`upstream \`${this.name}\` is unavailable (restarting)`);
     // the trace context goes in the HTTP headers (HttpClientTransport); over stdio, in the request's `_meta`
     const meta = 'stdio' in this.config ? traceMeta() : undefined;
     const params = meta === undefined ? { name, arguments: args } : { name, arguments: args, _meta: meta };
+    const progress = onProgress === undefined ? {} : { onprogress: onProgress };
     // the SDK validates the answer: garbage from the upstream becomes an error here, not a result
-    return (await client.callTool(params, undefined, {
-      signal,
-      timeout: this.options.callTimeoutMs,
-      ...(onProgress === undefined ? {} : { onprogress: onProgress }),
-    })) as CallToolResult;
+    return (await this.forward(request, (client, options) =>
+      client.callTool(params, undefined, { ...options, ...progress }),
+    )) as CallToolResult;
+  }
+
+  /**
+   * Sends one request in its turn (`UpstreamRequest.session`): past the session's share it waits in the
+   * session's queue, holding nothing of the upstream. The wait counts against the call timeout: the
+   * request goes out with what is left of it, and one that waited all of it fails as a request that
+   * timed out does. One whose caller cancels or goes away while it waits is never sent.
+   */
+  private async forward<T>(
+    request: UpstreamRequest,
+    send: (client: Client, options: RequestOptions) => Promise<T>,
+  ): Promise<T> {
+    const { signal, session } = request;
+    const timeout = this.options.callTimeoutMs;
+    this.connected(); // an upstream that is down fails the request at once, not after a wait
+    if (session === undefined) return send(this.connected(), { signal, timeout });
+    const queuedAt = Date.now();
+    const endTurn = await this.share.take(session, signal, timeout);
+    try {
+      const left = timeout - (Date.now() - queuedAt);
+      if (left < 1) throw requestTimedOut(timeout);
+      return await send(this.connected(), { signal, timeout: left });
+    } finally {
+      endTurn();
+    }
   }
 
   /** What the upstream offers besides tools (from its initialize answer). */
@@ -213,25 +258,27 @@ export class Upstream {
     return { resources: capabilities?.resources !== undefined, prompts: capabilities?.prompts !== undefined };
   }
 
-  async listResources(): Promise<Resource[]> {
+  async listResources(request: UpstreamRequest): Promise<Resource[]> {
     if (!this.offers().resources) return [];
-    return (await this.connected().listResources()).resources;
+    return (await this.forward(request, (client, options) => client.listResources(undefined, options)))
+      .resources;
   }
 
-  async readResource(uri: string, signal: AbortSignal): Promise<ReadResourceResult> {
-    return this.connected().readResource({ uri }, { signal, timeout: this.options.callTimeoutMs });
+  async readResource(uri: string, request: UpstreamRequest): Promise<ReadResourceResult> {
+    return this.forward(request, (client, options) => client.readResource({ uri }, options));
   }
 
-  async listPrompts(): Promise<Prompt[]> {
+  async listPrompts(request: UpstreamRequest): Promise<Prompt[]> {
     if (!this.offers().prompts) return [];
-    return (await this.connected().listPrompts()).prompts;
+    return (await this.forward(request, (client, options) => client.listPrompts(undefined, options))).prompts;
   }
 
-  async getPrompt(name: string, args: Record<string, string>, signal: AbortSignal): Promise<GetPromptResult> {
-    return this.connected().getPrompt(
-      { name, arguments: args },
-      { signal, timeout: this.options.callTimeoutMs },
-    );
+  async getPrompt(
+    name: string,
+    args: Record<string, string>,
+    request: UpstreamRequest,
+  ): Promise<GetPromptResult> {
+    return this.forward(request, (client, options) => client.getPrompt({ name, arguments: args }, options));
   }
 
   private connected(): Client {
@@ -267,9 +314,11 @@ export class Upstream {
         ...(directory ? { cwd: directory } : {}),
       });
     }
-    return new HttpClientTransport(new URL(this.config.http.url), {
+    const { url, headers, maxConnections } = this.config.http;
+    return new HttpClientTransport(new URL(url), {
       name: this.name,
-      headers: this.config.http.headers,
+      headers,
+      ...(maxConnections === undefined ? {} : { maxSockets: maxConnections }),
       // the trace context of the call under way, as `traceparent` (none when tracing is off)
       headersNow: traceMeta,
       maxMessageBytes: UPSTREAM_MAX_MESSAGE_BYTES,

@@ -17,17 +17,18 @@ afterEach(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function load(store: string) {
+/** reins.yaml with `settings`, and its upstreams: one stdio upstream unless `upstream` says otherwise. */
+function load(settings: string, upstream = 'stdio: { command: node, args: [server.js] }') {
   const path = join(directory, 'reins.yaml');
   writeFileSync(
     path,
     `apiVersion: reins.dev/v1
 kind: Gateway
 policy: policy.yaml
-${store}
+${settings}
 upstreams:
   - name: fs
-    stdio: { command: node, args: [server.js] }
+    ${upstream}
 `,
   );
   return loadGatewayConfig(path);
@@ -88,5 +89,32 @@ describe('audit checkpoints in reins.yaml', () => {
     ]) {
       expect(load(audit).ok, audit).toBe(false);
     }
+  });
+});
+
+describe("each session's share of an upstream in reins.yaml", () => {
+  const withHttpUpstream = (http: string, limits = '') =>
+    load(limits, `http: { url: "http://127.0.0.1:9/mcp"${http} }`);
+
+  it('is 16 calls in flight unless the file says otherwise', () => {
+    const loaded = load('');
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    expect(loaded.config.limits.maxUpstreamCallsPerSession).toBe(16);
+    const lowered = load('limits: { maxUpstreamCallsPerSession: 4 }');
+    if (!lowered.ok) throw new Error(JSON.stringify(lowered.problems));
+    expect(lowered.config.limits.maxUpstreamCallsPerSession).toBe(4);
+  });
+
+  it("refuses an HTTP upstream whose connections one session's share could fill, and says what to change", () => {
+    const loaded = withHttpUpstream(', maxConnections: 17');
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.problems[0]?.message).toMatch(/more than 17, or lower the share/);
+    // the default 128 connections against a share raised as far
+    expect(withHttpUpstream('', 'limits: { maxUpstreamCallsPerSession: 127 }').ok).toBe(false);
+    expect(withHttpUpstream(', maxConnections: 18').ok).toBe(true);
+    expect(withHttpUpstream(', maxConnections: 8', 'limits: { maxUpstreamCallsPerSession: 4 }').ok).toBe(
+      true,
+    );
   });
 });

@@ -45,11 +45,19 @@ export const StdioUpstreamSchema = z.strictObject({
   }),
 });
 
+/**
+ * Connections open to one HTTP upstream at most, unless its `maxConnections` says otherwise: calls
+ * past them wait for one (within their timeout), and its standalone event stream holds one.
+ */
+export const DEFAULT_MAX_UPSTREAM_CONNECTIONS = 128;
+
 export const HttpUpstreamSchema = z.strictObject({
   name: UpstreamNameSchema,
   http: z.strictObject({
     url: z.url(),
     headers: z.record(z.string(), z.string()).default({}),
+    /** Most connections open to it at once (default `DEFAULT_MAX_UPSTREAM_CONNECTIONS`). */
+    maxConnections: z.number().int().min(2).optional(),
   }),
 });
 
@@ -66,6 +74,15 @@ export type AuditDurability = z.infer<typeof AuditDurabilitySchema>;
 const DEFAULT_MAX_SESSIONS = 1_000;
 const DEFAULT_MAX_SESSIONS_PER_AGENT = 100;
 const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * Calls of one Reins session in flight to one upstream at once (`limits.maxUpstreamCallsPerSession`);
+ * more wait their turn in that session's queue, holding no connection (gateway/session-share). Every
+ * session's calls share the upstreams, and an HTTP upstream gets 128 connections: with 16, one session
+ * can hold an eighth of them, and eight sessions, each keeping its whole share busy, to starve the rest.
+ * Still plenty for an agent that runs a few tools in parallel.
+ */
+export const DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION = 16;
 
 const HttpUrlSchema = z.url({ protocol: /^https?$/ });
 
@@ -104,6 +121,8 @@ export const GatewayLimitsSchema = z.strictObject({
   maxSessionsPerAgent: z.number().int().positive().default(DEFAULT_MAX_SESSIONS_PER_AGENT),
   /** An MCP session without a request for this long is closed (its client must initialize again). */
   sessionIdleTimeout: DurationSchema.default(DEFAULT_SESSION_IDLE_TIMEOUT_MS),
+  /** Calls of one Reins session in flight to one upstream at once; more wait their turn (within their timeout). */
+  maxUpstreamCallsPerSession: z.number().int().positive().default(DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION),
 });
 
 /** The control plane of `reins serve`: HTTP API and web console (users live in the store). */
@@ -170,7 +189,8 @@ export const TracesConfigSchema = z.strictObject({
 });
 export type TracesConfig = z.infer<typeof TracesConfigSchema>;
 
-export const GatewayConfigSchema = z.strictObject({
+/** `reins.yaml` as written, before the checks that read more than one of its settings. */
+const GatewayConfigFieldsSchema = z.strictObject({
   apiVersion: z.literal(POLICY_API_VERSION),
   kind: z.literal('Gateway'),
   /** Policy file or directory, relative to this file. */
@@ -231,9 +251,33 @@ export const GatewayConfigSchema = z.strictObject({
     maxSessions: DEFAULT_MAX_SESSIONS,
     maxSessionsPerAgent: DEFAULT_MAX_SESSIONS_PER_AGENT,
     sessionIdleTimeout: DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+    maxUpstreamCallsPerSession: DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION,
   }),
 });
+
+export const GatewayConfigSchema = GatewayConfigFieldsSchema.superRefine((config, context) => {
+  config.upstreams.forEach((upstream, index) => {
+    const message = sharedConnectionsProblem(upstream, config.limits);
+    if (message !== undefined)
+      context.addIssue({ code: 'custom', path: ['upstreams', index, 'http', 'maxConnections'], message });
+  });
+});
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/**
+ * An HTTP upstream whose connections one session's share could fill (its event stream holds one too)
+ * is what the share is there to prevent: refused at start, with what to change.
+ */
+function sharedConnectionsProblem(
+  upstream: UpstreamConfig,
+  limits: { readonly maxUpstreamCallsPerSession: number },
+): string | undefined {
+  if (!('http' in upstream)) return undefined;
+  const connections = upstream.http.maxConnections ?? DEFAULT_MAX_UPSTREAM_CONNECTIONS;
+  const share = limits.maxUpstreamCallsPerSession;
+  if (connections > share + 1) return undefined;
+  return `${connections} connections leave nothing to other sessions once one session has its ${share} calls in flight (\`limits.maxUpstreamCallsPerSession\`) and the event stream its one: give more than ${share + 1}, or lower the share`;
+}
 
 /** MCP tool names the gateway shows: `<upstream>__<tool>` (MCP names allow letters, digits, `_` and `-`). */
 export const TOOL_NAME_SEPARATOR = '__';

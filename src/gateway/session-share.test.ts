@@ -1,0 +1,105 @@
+/**
+ * @module gateway/session-share.test
+ * The share of an upstream each session gets: past it, a session's requests wait in its own queue,
+ * first come first served; other sessions are not held up; one that gives up (cancelled, timed out)
+ * leaves the queue for good. End to end over both transports: test/security/gateway-attack-upstream-starvation.test.ts.
+ */
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { SessionShare } from './session-share.js';
+
+const LONG = 60_000;
+const open = () => new AbortController().signal;
+
+/** Whether `promise` has settled by the next turn of the event loop. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('SessionShare', () => {
+  it('lets a session have its share in flight, and queues the rest in order', async () => {
+    const share = new SessionShare(2);
+    const first = await share.take('a', open(), LONG);
+    await share.take('a', open(), LONG);
+    const order: string[] = [];
+    const inOrder = (name: string) => (end: () => void) => {
+      order.push(name);
+      return end;
+    };
+    const third = share.take('a', open(), LONG).then(inOrder('third'));
+    const fourth = share.take('a', open(), LONG).then(inOrder('fourth'));
+    expect(await settled(third)).toBe(false);
+    expect(share.load('a')).toEqual({ inFlight: 2, waiting: 2 });
+    first();
+    first(); // twice is harmless: one turn, one slot
+    expect(await settled(third)).toBe(true);
+    expect(await settled(fourth)).toBe(false);
+    (await third)();
+    await fourth;
+    expect(order).toEqual(['third', 'fourth']);
+    expect(share.load('a')).toEqual({ inFlight: 2, waiting: 0 });
+  });
+
+  it('does not hold one session up for another', async () => {
+    const share = new SessionShare(1);
+    await share.take('a', open(), LONG);
+    const waiting = share.take('a', open(), LONG);
+    expect(await settled(share.take('b', open(), LONG))).toBe(true);
+    expect(await settled(waiting)).toBe(false);
+  });
+
+  it('takes a cancelled request out of the queue: it never gets a turn, and the next one does', async () => {
+    const share = new SessionShare(1);
+    const end = await share.take('a', open(), LONG);
+    const cancel = new AbortController();
+    const cancelled = share.take('a', cancel.signal, LONG);
+    const next = share.take('a', open(), LONG);
+    cancel.abort(new Error('the client cancelled'));
+    await expect(cancelled).rejects.toThrow('the client cancelled');
+    expect(share.load('a')).toEqual({ inFlight: 1, waiting: 1 });
+    end();
+    expect(await settled(next)).toBe(true);
+  });
+
+  it('refuses a request whose caller is gone already, even with room to spare', async () => {
+    const share = new SessionShare(1);
+    const cancel = new AbortController();
+    cancel.abort(new Error('gone'));
+    await expect(share.take('a', cancel.signal, LONG)).rejects.toThrow('gone');
+    expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('fails a request that waited its whole timeout as the SDK fails a request that timed out', async () => {
+    const share = new SessionShare(1);
+    const end = await share.take('a', open(), LONG);
+    const late = share.take('a', open(), 20);
+    await expect(late).rejects.toBeInstanceOf(McpError);
+    await expect(late).rejects.toMatchObject({
+      code: ErrorCode.RequestTimeout,
+      message: /Request timed out/,
+    });
+    end();
+    expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('forgets a session once nothing of it is in flight or waiting', async () => {
+    const share = new SessionShare(1);
+    (await share.take('a', open(), LONG))();
+    expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
+    expect(share.sessionCount).toBe(0);
+  });
+
+  it('refuses a share that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new SessionShare(bad)).toThrow(RangeError);
+  });
+});

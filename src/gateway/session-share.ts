@@ -1,0 +1,116 @@
+/**
+ * @module gateway/session-share
+ * Each session's share of one upstream: at most `perSession` of a session's requests are in flight to
+ * it at once, and one more waits in that session's queue, first come first served, until one of the
+ * session's own requests ends. Every session's calls go to the same upstreams, whose capacity is
+ * bounded (an HTTP upstream's connections, gateway/http-client-transport); without a share one agent
+ * that starts many slow calls at once holds all of it, and every other agent's calls wait until their
+ * timeout. A waiting request holds nothing of the upstream; one whose caller cancels or goes away
+ * leaves the queue and is never sent (fail closed: it must not run later, with nobody waiting for it),
+ * and one that waits its whole timeout fails as a request that timed out does.
+ */
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+
+/** A request waiting for its turn: hand it a slot, or make it give up. */
+interface Waiter {
+  readonly admit: () => void;
+}
+
+/** One session's requests: how many are in flight, and the ones waiting, oldest first. */
+interface SessionQueue {
+  inFlight: number;
+  /** A set keeps insertion order, and a request that gives up leaves it at once. */
+  readonly waiting: Set<Waiter>;
+}
+
+export class SessionShare {
+  /** Only sessions with a request in flight or waiting: an idle session costs nothing. */
+  private readonly sessions = new Map<string, SessionQueue>();
+
+  constructor(readonly perSession: number) {
+    if (!Number.isInteger(perSession) || perSession < 1)
+      throw new RangeError(`a session's share of an upstream is a positive integer, got \`${perSession}\``);
+  }
+
+  /**
+   * Resolves once the session may send one more request, with the function that ends its turn (call
+   * it once the request is over; again is harmless). Rejects with the signal's reason if it aborts
+   * first, or with the SDK's `Request timed out` (-32001) after `timeoutMs`: either way the request
+   * has left the queue and must not be sent.
+   */
+  take(session: string, signal: AbortSignal, timeoutMs: number): Promise<() => void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    const queue = this.queueOf(session);
+    if (queue.inFlight < this.perSession) {
+      queue.inFlight++;
+      return Promise.resolve(this.turnOf(session, queue));
+    }
+    return new Promise((resolve, reject) => {
+      const giveUp = (error: unknown) => {
+        queue.waiting.delete(waiter);
+        this.forgetIfIdle(session, queue);
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const onAbort = () => giveUp(signal.reason);
+      const timer = setTimeout(() => giveUp(requestTimedOut(timeoutMs)), timeoutMs);
+      const waiter: Waiter = {
+        admit: () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          resolve(this.turnOf(session, queue));
+        },
+      };
+      queue.waiting.add(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Sessions with a request in flight or waiting: an idle session is forgotten. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Requests of the session in flight and waiting now. */
+  load(session: string): { inFlight: number; waiting: number } {
+    const queue = this.sessions.get(session);
+    return { inFlight: queue?.inFlight ?? 0, waiting: queue?.waiting.size ?? 0 };
+  }
+
+  private queueOf(session: string): SessionQueue {
+    let queue = this.sessions.get(session);
+    if (queue === undefined) {
+      queue = { inFlight: 0, waiting: new Set() };
+      this.sessions.set(session, queue);
+    }
+    return queue;
+  }
+
+  /** Ends a turn once: the slot goes to the oldest waiting request of the session, if any. */
+  private turnOf(session: string, queue: SessionQueue): () => void {
+    let over = false;
+    return () => {
+      if (over) return;
+      over = true;
+      const next = queue.waiting.values().next();
+      if (next.done) {
+        queue.inFlight--;
+        this.forgetIfIdle(session, queue);
+        return;
+      }
+      queue.waiting.delete(next.value);
+      next.value.admit(); // the slot passes on: in flight stays as it is
+    };
+  }
+
+  private forgetIfIdle(session: string, queue: SessionQueue): void {
+    if (queue.inFlight === 0 && queue.waiting.size === 0 && this.sessions.get(session) === queue)
+      this.sessions.delete(session);
+  }
+}
+
+/** What the SDK's client rejects a request with when its timeout passes: a wait that used it all up fails alike. */
+export function requestTimedOut(timeoutMs: number): McpError {
+  return new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: timeoutMs });
+}
