@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectoryNotOpened, WalSync } from './sqlite-wal-sync.js';
+import { DirectoryNotOpened } from '../directory-sync.js';
+import { WalSync } from './sqlite-wal-sync.js';
 
 const directories: string[] = [];
 afterEach(() => {

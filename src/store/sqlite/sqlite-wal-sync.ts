@@ -10,9 +10,10 @@
  * (which starts after their commits). Each reports the seq the log is durable through: the head it
  * read before its fsync began.
  */
-import { closeSync, fdatasync, fstatSync, fsync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ReinsError } from '../../spec/errors.js';
+import { DirectoryNotOpened, fsyncDirectory } from '../directory-sync.js';
 
 /** Syncs between two checks that the WAL file is still the one open. */
 const CHECK_EVERY = 1_000;
@@ -157,29 +158,6 @@ export class WalSync {
       this.directoryPending = true;
     }
     return this.fd;
-  }
-}
-
-/** A directory that could not be opened to be synced: unlike a failed fsync, nothing was lost. */
-export class DirectoryNotOpened extends Error {
-  constructor(override readonly cause: unknown) {
-    super(`cannot open the directory to sync it: ${message(cause)}`);
-  }
-}
-
-/** fsyncs a directory, so the names in it are on disk (Windows cannot open one: nothing to do there). */
-async function fsyncDirectory(path: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new DirectoryNotOpened(error);
-  }
-  try {
-    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
-  } finally {
-    closeSync(fd);
   }
 }
 
