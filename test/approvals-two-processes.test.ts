@@ -18,6 +18,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/eventually.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const EVERYTHING = createRequire(import.meta.url).resolve(
@@ -137,10 +138,6 @@ async function waitForPending() {
     },
     { timeoutMs: 20_000, intervalMs: 100, what: 'an approval request' },
   );
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 describe('approvals across processes on PostgreSQL', () => {

@@ -12,6 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleFixture, launchChromium, startConsoleFixture } from './support/console-fixture.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 let fixture: ConsoleFixture;
 let browser: Browser;
@@ -33,10 +34,6 @@ async function logIn(token: string): Promise<Page> {
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: /Approvals inbox/ }).waitFor();
   return page;
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 describe('console in Chromium', () => {

@@ -15,6 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -88,10 +89,6 @@ async function connect(agent: string): Promise<Client> {
   });
   clients.push(client);
   return client;
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 describe('gateway over stdio in front of server-filesystem', () => {

@@ -27,6 +27,7 @@ import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../src/store/sqlite/sqlite-identity-store.js';
 import { eventually } from './support/eventually.js';
 import { connectHttp, connectHttpSession, sessionHeaders } from './support/http-gateway.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const require = createRequire(import.meta.url);
 const server = (name: string) => require.resolve(`@modelcontextprotocol/${name}/dist/index.js`);
@@ -145,9 +146,6 @@ afterAll(async () => {
   await identity.close();
   everything.kill();
 });
-
-const text = (result: CallToolResult) =>
-  result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 describe('gateway over Streamable HTTP', () => {
   it('refuses requests without a credential or with a forged one, and records the forged one', async () => {

@@ -26,6 +26,7 @@ import { Harness } from '../src/harness/harness.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { eventually } from './support/eventually.js';
 import { policyFrom } from './support/policy-fixtures.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 let http: HttpServer;
 let mcp: McpServer;
@@ -91,9 +92,6 @@ afterAll(async () => {
 const names = async () => (await client.listTools()).tools.map((tool) => tool.name);
 const call = async (name: string) =>
   (await client.callTool({ name, arguments: { id: '42' } })) as CallToolResult;
-const text = (result: CallToolResult) =>
-  result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-
 async function pinningEvents(status: string) {
   return (await audit.query({ kind: 'tool-pinning', effect: status })).map((record) => record.event);
 }

@@ -23,6 +23,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectThroughReins } from './support/reins-mcp-client.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -94,10 +95,6 @@ afterAll(async () => {
   await client?.close();
   rmSync(directory, { recursive: true, force: true });
 });
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
 
 describe('redaction through the gateway in front of server-filesystem', () => {
   it('shows the agent placeholders instead of the keys and the address in a file it reads', async () => {

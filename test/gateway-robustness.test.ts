@@ -16,6 +16,7 @@ import { Harness } from '../src/harness/harness.js';
 import { SqliteAuditLog } from '../src/store/sqlite/sqlite-audit-log.js';
 import { eventually, StopWaiting } from './support/eventually.js';
 import { policyFrom } from './support/policy-fixtures.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const events: string[] = [];
 let upstream: Upstream;
@@ -61,9 +62,6 @@ afterAll(async () => {
 
 const echo = async () =>
   (await client.callTool({ name: 'flaky__echo', arguments: { text: 'still here' } })) as CallToolResult;
-const text = (result: CallToolResult) =>
-  result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-
 async function outcomes(): Promise<string[]> {
   return (await audit.query({ kind: 'call-outcome' })).map(
     (record) =>

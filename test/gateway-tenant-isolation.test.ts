@@ -14,6 +14,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectThroughReins } from './support/reins-mcp-client.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
@@ -97,10 +98,6 @@ flows:
 afterAll(async () => {
   await client?.close();
 });
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
 
 async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name: `fs__${name}`, arguments: args })) as CallToolResult;

@@ -27,6 +27,7 @@ import { LEAKS } from './support/leaky-secrets.js';
 import { createOperators, reins, reinsAs, waitForPendingApproval } from './support/reins-cli.js';
 import { connectThroughReins } from './support/reins-mcp-client.js';
 import { credentialKeysBeside } from './support/test-keys.js';
+import { textOf as text } from './support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const EVERYTHING = createRequire(import.meta.url).resolve(
@@ -98,10 +99,6 @@ async function through(
   });
   clients.push(client);
   return client;
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 /** The progress values, in the order the client heard them. */

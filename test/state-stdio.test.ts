@@ -15,6 +15,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REINS_BIN } from './support/deployment-fixture.js';
 import { reinsAs } from './support/reins-cli.js';
+import { textOf } from './support/tool-result-text.js';
 
 const EVERYTHING = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-everything/dist/index.js',
@@ -80,7 +81,7 @@ limits:
           name: 'everything__echo',
           arguments: { message: `call ${index}` },
         })) as CallToolResult;
-        const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+        const text = textOf(result);
         return result.isError ? (text.includes('echoes') ? 'limit' : `other: ${text}`) : 'ran';
       }),
     );

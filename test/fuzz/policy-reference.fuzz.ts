@@ -24,6 +24,7 @@ import { formatProblem } from '../../src/policy/policy-problem.js';
 import type { PreparedPolicy } from '../../src/policy/prepared-policy.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { ExecutionLog } from '../support/counting-tools.js';
+import { textOf as text } from '../support/tool-result-text.js';
 import { expectClearMessage } from './arbitraries.js';
 import { fuzz, timeoutFor } from './budget.js';
 
@@ -316,9 +317,6 @@ const callArbitrary = fc.record({
   tool: fc.constantFrom(...TOOLS),
   args: argsArbitrary,
 });
-
-const text = (result: CallToolResult) =>
-  result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 
 describe('fuzz: the gateway lets through exactly what the policy allows', () => {
   it(

@@ -23,6 +23,7 @@ import { connectHttp, type RunningGateway, startHttpGateway } from '../support/h
 import { LEAKS } from '../support/leaky-secrets.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
+import { textOf as text } from '../support/tool-result-text.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const LEAKY_SERVER = resolve(ROOT, 'test/support/leaky-server.ts');
@@ -42,10 +43,6 @@ redaction:
 /** The raw secrets found in `text` (none, if redaction held). */
 function leaked(text: string | Buffer): string[] {
   return RAW.filter((secret) => text.includes(secret));
-}
-
-function text(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
 /** Every file of the store: the database and its write-ahead log. */

@@ -8,6 +8,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { connectHttpSession } from './http-gateway.js';
+import { textOf } from './tool-result-text.js';
 
 export interface AgentConnection {
   readonly client: Client;
@@ -65,7 +66,7 @@ export async function callTool(
   } catch (error) {
     return { kind: 'other', text: error instanceof Error ? error.message : String(error) };
   }
-  const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  const text = textOf(result);
   if (!result.isError && /^(Echo: |The sum of )/.test(text)) return { kind: 'ran', text };
   if (result.isError && /approval (expired|refused)/.test(text)) return { kind: 'held-refused', text };
   if (result.isError && text.startsWith('Reins refused this call:')) {

@@ -6,7 +6,6 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { runHttpGateway } from '../../src/cli/gateway-command.js';
 
 export interface RunningGateway {
@@ -100,5 +99,4 @@ export async function connectWithCredential(endpoint: string, token: string): Pr
   return { client, transport, credential };
 }
 
-export const textOf = (result: unknown): string =>
-  (result as CallToolResult).content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+export { textOf } from './tool-result-text.js';

@@ -32,6 +32,7 @@ import {
 } from './deployment-fixture.js';
 import { connectHttp } from './http-gateway.js';
 import { type SpawnedGateway, spawnGateway } from './spawned-gateway.js';
+import { textOf } from './tool-result-text.js';
 
 export const FILESYSTEM_SERVER = createRequire(import.meta.url).resolve(
   '@modelcontextprotocol/server-filesystem/dist/index.js',
@@ -209,10 +210,6 @@ export async function callOk(
   return result;
 }
 
-export function textOf(result: CallToolResult): string {
-  return result.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
-
 /**
  * Every file and directory under `root` with its bytes (directories as `<dir>`), ignoring Reins' trash
  * folders: what "byte for byte the same" compares.
@@ -296,3 +293,5 @@ export function memoryFileGraph(file: string): GraphSets {
   }
   return graphSets(graph);
 }
+
+export { textOf };
