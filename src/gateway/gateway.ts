@@ -54,6 +54,7 @@ interface DeclaredWithCall {
 
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
+import { asOneCall } from './session-share.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import { callerTraceContext } from './trace-context.js';
 import type { Upstream, UpstreamRequest } from './upstream.js';
@@ -377,8 +378,13 @@ export class Gateway {
     if (this.options.memoryGuard === undefined || settings === undefined)
       return Promise.reject(new Error('memory guard unavailable: memory calls are refused'));
     this.memory ??= this.options.memoryGuard();
-    return this.memory.call(principal, settings, name, args, (tool, toolArgs) =>
-      upstream.callTool(tool, toolArgs, request),
+    // several requests for one call: only the first can say the call did not start
+    return this.memory.call(
+      principal,
+      settings,
+      name,
+      args,
+      asOneCall((tool, toolArgs) => upstream.callTool(tool, toolArgs, request)),
     );
   }
 

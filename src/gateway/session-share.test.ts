@@ -6,7 +6,8 @@
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { SessionShare } from './session-share.js';
+import { ToolNotStarted } from '../harness/types.js';
+import { asOneCall, SessionShare } from './session-share.js';
 
 const LONG = 60_000;
 const open = () => new AbortController().signal;
@@ -64,8 +65,11 @@ describe('SessionShare', () => {
     const cancel = new AbortController();
     const cancelled = share.take('a', cancel.signal, LONG);
     const next = share.take('a', open(), LONG);
-    cancel.abort(new Error('the client cancelled'));
-    await expect(cancelled).rejects.toThrow('the client cancelled');
+    const reason = new Error('the client cancelled');
+    cancel.abort(reason);
+    // never sent: the harness records that it did not run
+    await expect(cancelled).rejects.toBeInstanceOf(ToolNotStarted);
+    await expect(cancelled).rejects.toMatchObject({ cause: reason });
     expect(share.load('a')).toEqual({ inFlight: 1, waiting: 1 });
     end();
     expect(await settled(next)).toBe(true);
@@ -75,7 +79,7 @@ describe('SessionShare', () => {
     const share = new SessionShare(1);
     const cancel = new AbortController();
     cancel.abort(new Error('gone'));
-    await expect(share.take('a', cancel.signal, LONG)).rejects.toThrow('gone');
+    await expect(share.take('a', cancel.signal, LONG)).rejects.toBeInstanceOf(ToolNotStarted);
     expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
   });
 
@@ -101,5 +105,17 @@ describe('SessionShare', () => {
 
   it('refuses a share that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new SessionShare(bad)).toThrow(RangeError);
+  });
+
+  it('lets only the first request of a call that makes several say the call did not start', async () => {
+    const unsent = () => Promise.reject(new ToolNotStarted('never sent'));
+    await expect(asOneCall(unsent)()).rejects.toBeInstanceOf(ToolNotStarted);
+    // a read went out first: a later request left unsent does not mean the call did not run
+    let requests = 0;
+    const send = asOneCall(() => (++requests === 1 ? Promise.resolve('read') : unsent()));
+    expect(await send()).toBe('read');
+    const later = send();
+    await expect(later).rejects.toThrow('never sent');
+    await expect(later).rejects.not.toBeInstanceOf(ToolNotStarted);
   });
 });

@@ -7,9 +7,11 @@
  * that starts many slow calls at once holds all of it, and every other agent's calls wait until their
  * timeout. A waiting request holds nothing of the upstream; one whose caller cancels or goes away
  * leaves the queue and is never sent (fail closed: it must not run later, with nobody waiting for it),
- * and one that waits its whole timeout fails as a request that timed out does.
+ * and says so (`ToolNotStarted`: its call is recorded as not run); one that waits its whole timeout
+ * fails as a request that timed out does.
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ToolNotStarted } from '../harness/types.js';
 
 /** A request waiting for its turn: hand it a slot, or make it give up. */
 interface Waiter {
@@ -34,12 +36,13 @@ export class SessionShare {
 
   /**
    * Resolves once the session may send one more request, with the function that ends its turn (call
-   * it once the request is over; again is harmless). Rejects with the signal's reason if it aborts
-   * first, or with the SDK's `Request timed out` (-32001) after `timeoutMs`: either way the request
-   * has left the queue and must not be sent.
+   * it once the request is over; again is harmless). Rejects with `ToolNotStarted` (the signal's
+   * reason as its cause) if the signal aborts first, in the abort's own turn, or with the SDK's
+   * `Request timed out` (-32001) after `timeoutMs`: either way the request has left the queue and
+   * must not be sent.
    */
   take(session: string, signal: AbortSignal, timeoutMs: number): Promise<() => void> {
-    if (signal.aborted) return Promise.reject(signal.reason);
+    if (signal.aborted) return Promise.reject(neverSent(signal));
     const queue = this.queueOf(session);
     if (queue.inFlight < this.perSession) {
       queue.inFlight++;
@@ -53,7 +56,7 @@ export class SessionShare {
         signal.removeEventListener('abort', onAbort);
         reject(error);
       };
-      const onAbort = () => giveUp(signal.reason);
+      const onAbort = () => giveUp(neverSent(signal));
       const timer = setTimeout(() => giveUp(requestTimedOut(timeoutMs)), timeoutMs);
       const waiter: Waiter = {
         admit: () => {
@@ -108,6 +111,32 @@ export class SessionShare {
     if (queue.inFlight === 0 && queue.waiting.size === 0 && this.sessions.get(session) === queue)
       this.sessions.delete(session);
   }
+}
+
+/** A request whose caller gave up before its turn: the harness records its call as not run. */
+function neverSent(signal: AbortSignal): ToolNotStarted {
+  return new ToolNotStarted('it waited for its turn and was never sent to the upstream', {
+    cause: signal.reason,
+  });
+}
+
+/**
+ * The requests of one call that may make several (the memory guard's), each made through `send`: only
+ * the first can say the call did not start. Once one was tried, a later one left unsent still leaves a
+ * call that may have taken effect, so its `ToolNotStarted` becomes an ordinary error.
+ */
+export function asOneCall<A extends unknown[], T>(
+  send: (...args: A) => Promise<T>,
+): (...args: A) => Promise<T> {
+  let tried = false;
+  return (...args) => {
+    const first = !tried;
+    tried = true;
+    if (first) return send(...args);
+    return send(...args).catch((error: unknown) => {
+      throw error instanceof ToolNotStarted ? new Error(error.message, { cause: error }) : error;
+    });
+  };
 }
 
 /** What the SDK's client rejects a request with when its timeout passes: a wait that used it all up fails alike. */

@@ -231,7 +231,8 @@ export class Upstream {
    * Sends one request in its turn (`UpstreamRequest.session`): past the session's share it waits in the
    * session's queue, holding nothing of the upstream. The wait counts against the call timeout: the
    * request goes out with what is left of it, and one that waited all of it fails as a request that
-   * timed out does. One whose caller cancels or goes away while it waits is never sent.
+   * timed out does. One whose caller cancels or goes away while it waits is never sent, and rejects
+   * with `ToolNotStarted`: its call is recorded as not run.
    */
   private async forward<T>(
     request: UpstreamRequest,

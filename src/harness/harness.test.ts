@@ -14,7 +14,7 @@ import { ToolCallSchema } from '../spec/tool-call.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { SqliteAuditLog } from '../store/sqlite/sqlite-audit-log.js';
 import { Harness, type HarnessOptions } from './harness.js';
-import type { CallRequest, OutputFilterContext } from './types.js';
+import { type CallRequest, type OutputFilterContext, type ToolExecutor, ToolNotStarted } from './types.js';
 
 const POLICY = policyFrom(`
 rules:
@@ -211,7 +211,80 @@ describe('Harness.call', () => {
     );
     expect(result).toMatchObject({ status: 'error', outcome: 'cancelled' });
     const outcome = (await events(audit)).find((event) => event.kind === 'call-outcome');
-    expect(outcome).toMatchObject({ error: expect.stringMatching(/may have taken effect/) });
+    expect(outcome).toMatchObject({
+      error: 'cancelled by the caller after the tool was started: it may have taken effect',
+      startedAt: expect.any(String),
+    });
+  });
+
+  it('says a call cancelled while its executor waited, before anything was sent, did not run', async () => {
+    const { harness: subject, audit } = harness();
+    const caller = new AbortController();
+    // as the gateway's queue does: it gives up in the abort's own turn, with nothing sent
+    const queued: ToolExecutor = (_args, { signal }) =>
+      new Promise((_resolve, reject) =>
+        signal.addEventListener('abort', () => reject(new ToolNotStarted('it waited for its turn'))),
+      );
+    const pending = subject.call(request('db.select'), queued, { signal: caller.signal });
+    await new Promise((done) => setTimeout(done, 20));
+    caller.abort(new Error('the client went away'));
+    expect(await pending).toMatchObject({ status: 'error', outcome: 'cancelled' });
+    const outcome = (await events(audit)).find((event) => event.kind === 'call-outcome');
+    expect(outcome).toMatchObject({
+      outcome: 'cancelled',
+      error: 'cancelled by the caller before the tool was started, so it did not run: it waited for its turn',
+    });
+    // no start time: the record format's "never started" (rollback, replay and the session's history)
+    expect(outcome).not.toHaveProperty('startedAt');
+  });
+
+  it('gives back what a call cancelled before it started counted towards limits, and only that', async () => {
+    const { harness: subject } = harness();
+    const cancelledWhile = async (executor: ToolExecutor) => {
+      const caller = new AbortController();
+      const pending = subject.call(request('payments.lookup'), executor, { signal: caller.signal });
+      await new Promise((done) => setTimeout(done, 20));
+      caller.abort(new Error('the client went away'));
+      expect(await pending).toMatchObject({ outcome: 'cancelled' });
+    };
+    const untilAborted = (error: (signal: AbortSignal) => unknown): ToolExecutor => {
+      return (_args, { signal }) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(error(signal))));
+    };
+    // not run: given back, as replay gives back a reservation whose call has no start time
+    await cancelledWhile(untilAborted(() => new ToolNotStarted('it waited for its turn')));
+    // may have run: it counts
+    await cancelledWhile(untilAborted((signal) => signal.reason));
+    const statuses = [];
+    for (let n = 0; n < 3; n++)
+      statuses.push((await subject.call(request('payments.lookup'), async () => 'found')).status);
+    expect(statuses).toEqual(['ok', 'ok', 'denied']);
+  });
+
+  it('takes a "not started" that comes only later, or without a cancellation, as no proof', async () => {
+    const { harness: subject, audit } = harness();
+    const caller = new AbortController();
+    // says so only after the tool could have been asked: the call may have taken effect
+    const late: ToolExecutor = (_args, { signal }) =>
+      new Promise((_resolve, reject) =>
+        signal.addEventListener('abort', () =>
+          setTimeout(() => reject(new ToolNotStarted('too late to tell')), 10),
+        ),
+      );
+    const pending = subject.call(request('db.select'), late, { signal: caller.signal });
+    await new Promise((done) => setTimeout(done, 20));
+    caller.abort(new Error('the client went away'));
+    expect(await pending).toMatchObject({ outcome: 'cancelled' });
+    // nobody cancelled: a failure of the tool, as any other
+    const failed = await subject.call(request('db.select'), async () => {
+      throw new ToolNotStarted('the upstream was busy');
+    });
+    expect(failed).toMatchObject({ outcome: 'error', error: 'tool failed: the upstream was busy' });
+    const outcomes = (await events(audit)).filter((event) => event.kind === 'call-outcome');
+    expect(outcomes).toMatchObject([
+      { error: expect.stringMatching(/may have taken effect/), startedAt: expect.any(String) },
+      { outcome: 'error', startedAt: expect.any(String) },
+    ]);
   });
 
   it('refuses a held call that is refused, expires or is abandoned by its caller', async () => {

@@ -83,19 +83,20 @@ import {
 import { PendingActivity } from './pending-activity.js';
 import { MemorySessionRegistry, type SessionRecord, type SessionRegistry } from './session-registry.js';
 import { SessionStates, type SessionStatesOptions } from './session-states.js';
-import type {
-  ApprovalHandler,
-  ApprovalVerdict,
-  CallerRef,
-  CallOptions,
-  CallProvenance,
-  CallRequest,
-  CallResult,
-  CompensationRequest,
-  OutputFilter,
-  PolicyHandle,
-  ToolExecutor,
-  WaitingListener,
+import {
+  type ApprovalHandler,
+  type ApprovalVerdict,
+  type CallerRef,
+  type CallOptions,
+  type CallProvenance,
+  type CallRequest,
+  type CallResult,
+  type CompensationRequest,
+  type OutputFilter,
+  type PolicyHandle,
+  type ToolExecutor,
+  ToolNotStarted,
+  type WaitingListener,
 } from './types.js';
 import { screenUpstreamText, screenUpstreamValue } from './upstream-screen.js';
 
@@ -317,10 +318,13 @@ export type CallAnswer =
 const HELD_RECHECK_MS = 2_000;
 const OUTCOME_NOT_RECORDED = 'outcome could not be recorded';
 
-/** What running the tool gave; `startedAt` is when it was started (epoch ms). */
+/**
+ * What running the tool gave; `startedAt` is when it was started (epoch ms), absent for a call whose
+ * executor gave up before it started the tool (`ToolNotStarted`).
+ */
 type Execution =
   | { readonly ok: true; readonly output: unknown; readonly startedAt: number }
-  | { readonly ok: false; readonly error: string; readonly outcome: Outcome; readonly startedAt: number };
+  | { readonly ok: false; readonly error: string; readonly outcome: Outcome; readonly startedAt?: number };
 
 export class Harness {
   readonly sessions: SessionRegistry;
@@ -1241,6 +1245,8 @@ export class Harness {
       }
       trace?.stage('execute');
       const executed = await this.execute(cleared, executor, options.signal, trace);
+      // not started: what it counted is given back, as for a refusal (and as replay reads the record)
+      if (!executed.ok && executed.startedAt === undefined) await this.release(decided);
       trace?.stage('filter-output');
       const filtered = await this.filterOutput(cleared, executed);
       trace?.stage('record-outcome');
@@ -2087,10 +2093,11 @@ export class Harness {
   ): Promise<Execution> {
     const { decisionId, executeArgs } = cleared.recorded.decided;
     const startedAt = this.clock();
+    let running: Promise<unknown> | undefined;
     try {
       const context = { signal: callerSignal ?? NEVER_ABORTED, decisionId };
       // traced: the execute span is the active context, so the upstream request carries it
-      const running =
+      running =
         trace === undefined
           ? executor(executeArgs, context)
           : trace.within(() => executor(executeArgs, context));
@@ -2098,14 +2105,8 @@ export class Harness {
       const output = callerSignal ? await raceAbort(running, callerSignal) : await running;
       return { ok: true, output, startedAt };
     } catch (error) {
-      // the tool was asked to run: the cancellation reached it, or it may have finished anyway
       if (callerSignal?.aborted)
-        return {
-          ok: false,
-          error: 'cancelled by the caller after the tool was started: it may have taken effect',
-          outcome: 'cancelled',
-          startedAt,
-        };
+        return cancelledExecution(await notStartedBy(running ?? Promise.reject(error)), startedAt);
       return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error', startedAt };
     }
   }
@@ -2214,7 +2215,8 @@ export class Harness {
       outcome,
       latencyUs: Math.round((performance.now() - decided.startedAt) * 1000),
     };
-    if ('ok' in result) event.startedAt = new Date(result.startedAt).toISOString();
+    if ('ok' in result && result.startedAt !== undefined)
+      event.startedAt = new Date(result.startedAt).toISOString();
     if ('ok' in result && result.ok) event.result = result.output;
     if (failure !== undefined) event.error = failure;
     if ('ok' in result && !result.ok) event.error = result.error;
@@ -2380,6 +2382,46 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * The `ToolNotStarted` a cancelled call's executor gave up with, if it did so in the turn of the
+ * cancellation (the gateway's queue does): its answer is awaited until the next turn of the event loop
+ * only, so an executor that goes on past its cancellation holds nothing up. Later, or anything else,
+ * proves nothing: undefined.
+ */
+function notStartedBy(running: Promise<unknown>): Promise<ToolNotStarted | undefined> {
+  return new Promise((resolve) => {
+    const answer = (notStarted: ToolNotStarted | undefined) => {
+      clearImmediate(tooLate);
+      resolve(notStarted);
+    };
+    const tooLate = setImmediate(answer, undefined);
+    running.then(
+      () => answer(undefined),
+      (error: unknown) => answer(error instanceof ToolNotStarted ? error : undefined),
+    );
+  });
+}
+
+/**
+ * A call its caller cancelled once its executor had it: not run, if the executor gave up before it
+ * started the tool (no start time: the record's "never started"); otherwise the tool was asked to run,
+ * the cancellation reached it, or it may have finished anyway.
+ */
+function cancelledExecution(notStarted: ToolNotStarted | undefined, startedAt: number): Execution {
+  if (notStarted !== undefined)
+    return {
+      ok: false,
+      error: `cancelled by the caller before the tool was started, so it did not run: ${notStarted.message}`,
+      outcome: 'cancelled',
+    };
+  return {
+    ok: false,
+    error: 'cancelled by the caller after the tool was started: it may have taken effect',
+    outcome: 'cancelled',
+    startedAt,
+  };
 }
 
 /** The counter key whose single unit is the right to record a call's outcome (harness `claimEnd`). */

@@ -57,12 +57,27 @@ export interface CallerRef {
 
 /**
  * Runs the real tool. Receives the arguments exactly as decided on, and the decision id, so that the
- * tool can tag what it does with it (reconciliation with the audit log, rollback).
+ * tool can tag what it does with it (reconciliation with the audit log, rollback). One that gives up
+ * on the signal before asking the tool anything says so with `ToolNotStarted`.
  */
 export type ToolExecutor = (
   args: Record<string, unknown>,
   options: { readonly signal: AbortSignal; readonly decisionId: string },
 ) => Promise<unknown>;
+
+/**
+ * What a tool executor rejects with when it gave up before asking the tool anything: its caller
+ * cancelled while the call waited (the gateway's share of an upstream, gateway/session-share). Said in
+ * the turn of the cancellation itself, the harness records the call as cancelled before it started, so
+ * not run; said later, or without a cancellation, it proves nothing and the call is recorded as any
+ * other. The message says what kept it from starting.
+ */
+export class ToolNotStarted extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ToolNotStarted';
+  }
+}
 
 export interface ApprovalRequest {
   readonly decisionId: string;

@@ -5,7 +5,8 @@
  * wait for one): one agent that started many slow calls at once held them all, and every other agent's
  * calls to that upstream waited until their timeout. Now a Reins session has a share of calls in flight
  * to one upstream (`limits.maxUpstreamCallsPerSession`, default 16); a call past it waits in its
- * session's queue, holding no connection, and one cancelled or abandoned there is never forwarded.
+ * session's queue, holding no connection, and one cancelled or abandoned there is never forwarded and is
+ * recorded as not run (one cancelled once forwarded may have taken effect, and is recorded so).
  *
  * End to end: official SDK clients over Streamable HTTP against `reins gateway` (in this process), in
  * front of an HTTP upstream that holds calls until the test lets them go and notes what it receives; its
@@ -20,7 +21,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import type { AuditEventV1 } from '../../src/spec/audit-event.js';
+import type { AuditEventV1, CallOutcomeEvent } from '../../src/spec/audit-event.js';
 import { DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION as SHARE } from '../../src/spec/gateway-config.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
@@ -160,14 +161,25 @@ async function waitingForItsTurn(agent: string, n: string): Promise<void> {
   await pause(300);
 }
 
-async function outcomeOf(agent: string, n: string): Promise<string> {
+async function outcomeOf(agent: string, n: string): Promise<CallOutcomeEvent> {
   return eventually(
     async () => {
       const outcome = (await recordsOf(agent, n)).find((event) => event.kind === 'call-outcome');
-      return present(outcome?.kind === 'call-outcome' ? outcome.outcome : undefined, 'no outcome yet');
+      return present(outcome?.kind === 'call-outcome' ? outcome : undefined, 'no outcome yet');
     },
     { what: `the outcome of ${n}` },
   );
+}
+
+/** How a call cancelled while it waited for its turn is recorded: cancelled, never started, not run. */
+function expectNeverSent(outcome: CallOutcomeEvent): void {
+  expect(outcome).toMatchObject({
+    outcome: 'cancelled',
+    error:
+      'cancelled by the caller before the tool was started, so it did not run: ' +
+      'it waited for its turn and was never sent to the upstream',
+  });
+  expect(outcome.startedAt).toBeUndefined();
 }
 
 describe('a session has a share of calls in flight to an upstream (over Streamable HTTP)', () => {
@@ -207,7 +219,9 @@ describe('a session has a share of calls in flight to an upstream (over Streamab
     const client = await httpClient('cancels');
     // another MCP session of the same Reins session: the same share
     const leaving = await httpClient('cancels');
-    const calls = holdMany(client, 'cancels', SHARE);
+    const calls = holdMany(client, 'cancels', SHARE - 1);
+    const stop = new AbortController();
+    const running = hold(client, 'cancels', 'running', stop.signal);
     await eventually(() => expect(upstream.holds.from('cancels').length).toBe(SHARE));
     const cancel = new AbortController();
     const cancelled = hold(client, 'cancels', 'cancelled', cancel.signal);
@@ -218,9 +232,17 @@ describe('a session has a share of calls in flight to an upstream (over Streamab
     await expect(cancelled).rejects.toThrow();
     await leaving.close();
     await expect(abandoned).rejects.toThrow();
-    // recorded as a cancelled call is; and once on record, the gateway knows they are gone
-    expect(await outcomeOf('cancels', 'cancelled')).toBe('cancelled');
-    expect(await outcomeOf('cancels', 'abandoned')).toBe('cancelled');
+    // recorded cancelled, and as never sent: they did not run (nothing to undo, nothing in the history)
+    expectNeverSent(await outcomeOf('cancels', 'cancelled'));
+    expectNeverSent(await outcomeOf('cancels', 'abandoned'));
+    // one cancelled once the upstream had it may have taken effect, and is recorded so
+    stop.abort();
+    await expect(running).rejects.toThrow();
+    expect(await outcomeOf('cancels', 'running')).toMatchObject({
+      outcome: 'cancelled',
+      error: 'cancelled by the caller after the tool was started: it may have taken effect',
+      startedAt: expect.any(String),
+    });
     await answered(calls);
     // their turn came when the others ended: give a wrongly kept call every chance to go out
     await pause(1_000);
@@ -252,7 +274,7 @@ describe('the same share over stdio (reins mcp)', () => {
     expect(receivedBy(work)).toHaveLength(SHARE);
     cancel.abort();
     await expect(cancelled).rejects.toThrow();
-    expect(await outcomeOf('stdio', 'cancelled')).toBe('cancelled');
+    expectNeverSent(await outcomeOf('stdio', 'cancelled'));
     releaseAll(work);
     const answers = await Promise.all(calls);
     expect(answers.map((answer) => answer.isError ?? false)).toEqual(calls.map(() => false));
