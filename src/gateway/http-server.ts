@@ -10,7 +10,8 @@
  * loses its standing (suspension, revocation). Bodies larger than the configured limit are refused
  * before they are parsed, and malformed JSON gets a JSON-RPC parse error. Each MCP session speaks
  * through gateway/http-session-transport: a JSON answer for a call decided at once, an event stream
- * only when something must be sent before the answer (a held call's progress).
+ * only when something must be sent before the answer (a held call's progress); a connection whose
+ * client leaves more than `MAX_UNREAD_BYTES` unread is cut off, and the log says so.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -28,7 +29,7 @@ import { describeError } from '../spec/errors.js';
 import type { OpsStatus } from '../spec/ops.js';
 import { answerOps, OPS_PATHS } from '../spec/ops-endpoints.js';
 import type { DownstreamIdentity, Gateway, IdentityResolver } from './gateway.js';
-import { authenticateBearer, isJsonContent, readBody, send } from './http-io.js';
+import { authenticateBearer, isJsonContent, MAX_UNREAD_BYTES, readBody, send } from './http-io.js';
 import { HttpSessionTransport } from './http-session-transport.js';
 import { handleRemoteCall, isRemoteCallPath, type RemoteCallsOptions } from './remote-calls.js';
 import { REMOTE_OPENAPI_PATH, remoteCallsOpenApi } from './remote-openapi.js';
@@ -258,6 +259,10 @@ export class HttpGateway {
     try {
       const transport: HttpSessionTransport = new HttpSessionTransport({
         sessionId: randomUUID(),
+        onCutOff: (unreadBytes) =>
+          this.options.log?.(
+            `cut off a connection of MCP session ${transport.sessionId} of agent \`${agentId}\`: its client left ${unreadBytes} bytes unread (more than ${MAX_UNREAD_BYTES}); its requests still under way are cancelled, as when a client disconnects`,
+          ),
         onInitialized: () => {
           this.sessions.set(transport.sessionId, {
             transport,

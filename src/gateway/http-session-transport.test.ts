@@ -4,7 +4,8 @@
  * how a POST is answered when its answer is slow (an event stream with keep-alive comments, then the
  * answer), when its request is cancelled (the exchange ends, no answer), when its client goes away
  * (the server hears a cancellation), when a batch's answers grow large (streamed, not held), and when
- * its client stops reading (cut off as if it had gone, not buffered without bound).
+ * its client stops reading (cut off as if it had gone, not buffered without bound): an event stream,
+ * and a connection whose pipelined JSON answers wait unread.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -13,7 +14,7 @@ import {
   request as httpRequest,
   type IncomingMessage,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,8 +39,10 @@ const FLOOD_NOTIFICATIONS = 1_024;
 const FLOOD_PIECE = 'x'.repeat(64 * 1024);
 
 let http: HttpServer | undefined;
+const sockets: Socket[] = [];
 
 afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
   http?.closeAllConnections();
   http?.close();
 });
@@ -148,6 +151,32 @@ function postWithoutReading(url: string, body: unknown): Promise<IncomingMessage
   });
 }
 
+/**
+ * Opens a connection that never reads and sends `messages` on it, one POST each, all at once
+ * (pipelined: HTTP/1.1 answers them in order, each queued behind the one before).
+ */
+async function pipelineWithoutReading(url: string, messages: readonly unknown[]): Promise<void> {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  sockets.push(socket);
+  socket.pause();
+  socket.on('error', () => {});
+  await new Promise<void>((done) => socket.once('connect', () => done()));
+  const posts = messages.map((message) => {
+    const body = JSON.stringify(message);
+    const head = [
+      `POST ${pathname} HTTP/1.1`,
+      `host: ${hostname}:${port}`,
+      `content-type: ${HEADERS['content-type']}`,
+      `accept: ${HEADERS.accept}`,
+      `mcp-protocol-version: ${PROTOCOL}`,
+      `content-length: ${Buffer.byteLength(body)}`,
+    ];
+    return `${head.join('\r\n')}\r\n\r\n${body}`;
+  });
+  socket.write(posts.join(''));
+}
+
 describe('HttpSessionTransport', () => {
   it('streams an answer that is slow to come, with keep-alive comments until it does', async () => {
     const { url } = await start({ keepAliveMs: 40, slowMs: 300 });
@@ -218,6 +247,31 @@ describe('HttpSessionTransport', () => {
     // the session goes on: the next request is answered
     expect((await post(url, bigCall(12, 10))).status).toBe(200);
   }, 60_000);
+
+  it('cuts off a connection whose client pipelines requests and reads none of their JSON answers: what is under way is cancelled', async () => {
+    const cutOff: number[] = [];
+    const { url, aborted, running } = await start({
+      keepAliveMs: 10_000,
+      slowMs: 20_000,
+      maxUnreadBytes: 1024 * 1024,
+      onCutOff: (unreadBytes) => cutOff.push(unreadBytes),
+    });
+    // the first answer is more than the kernel's socket buffers take, so it stays; the slow calls'
+    // responses wait in Node's queue behind it, and the next answer is past the bound
+    const first = 12 * 1024 * 1024;
+    await pipelineWithoutReading(url, [bigCall(20, first), slowCall(39), slowCall(40), bigCall(21, 1024)]);
+    await running(39);
+    await running(40);
+    // Node closes the response right behind the one being sent when the connection goes, not those
+    // further back (40 here): only the connection's end tells them
+    const gone = 'the client disconnected before the response';
+    await expect.poll(() => aborted, { timeout: 10_000 }).toEqual([gone, gone]);
+    expect(cutOff).toHaveLength(1);
+    expect(cutOff[0]).toBeGreaterThan(1024 * 1024);
+    expect(cutOff[0]).toBeLessThan(first + 1024);
+    // the session goes on: the next request is answered
+    expect((await post(url, bigCall(41, 10))).status).toBe(200);
+  }, 30_000);
 
   it('ends the exchange of a request its client cancels, without an answer', async () => {
     const { url, aborted, running } = await start({ keepAliveMs: 10_000, slowMs: 2_000 });

@@ -11,9 +11,10 @@
  *   notification (a call held for approval, a tool reporting progress), or a keep-alive comment for a
  *   request still unanswered after `KEEP_ALIVE_MS`; and for a batch whose answers waiting for the rest
  *   pass `MAX_HELD_ANSWER_BYTES` (they go out as they come instead of piling up in memory).
- * What a response's client has not read yet is bounded too: an event stream with more than
- * `MAX_UNREAD_BYTES` unread when the next message must go out is cut off, as a client that went away
- * (it stopped reading; Node would otherwise buffer for it without limit).
+ * What a client has not read yet is bounded too, for JSON bodies as for event streams: a connection
+ * with more than `MAX_UNREAD_BYTES` unread when something more must be written to it is cut off, as a
+ * client that went away (it stopped reading; Node would otherwise buffer for it without limit). Every
+ * byte goes out through one bounded write (`writeWithinBound` in gateway/http-io).
  * A client that goes away before its answer cancels its requests (decision 0018); a request id still
  * being answered in the session cannot be used again (409); a cancelled request's exchange ends without
  * an answer, as MCP says; closing the session answers what is still waiting with an error. GET opens the
@@ -31,6 +32,7 @@ import {
   type RequestId,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_UNREAD_BYTES, responseOver, writeWithinBound } from './http-io.js';
 
 /** A request unanswered this long gets its event stream and a comment this often (as the SDK's does). */
 export const KEEP_ALIVE_MS = 15_000;
@@ -40,13 +42,6 @@ const MAX_BATCH = 100;
 
 /** A batch's answers held for one JSON body past this size are streamed instead. */
 export const MAX_HELD_ANSWER_BYTES = 1024 * 1024;
-
-/**
- * An event stream with more than this written but not yet read by its client when something more must
- * be written is cut off. One message may go past it (an answer is never split), so a response holds at
- * most this plus one message for a client that stopped reading.
- */
-export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -75,8 +70,10 @@ export interface HttpSessionTransportOptions {
   readonly keepAliveMs?: number;
   /** Default `MAX_HELD_ANSWER_BYTES`. */
   readonly maxHeldAnswerBytes?: number;
-  /** Default `MAX_UNREAD_BYTES`. */
+  /** Default `MAX_UNREAD_BYTES` (gateway/http-io). */
   readonly maxUnreadBytes?: number;
+  /** Called when a connection of this session is cut off for what its client left unread (for the log). */
+  readonly onCutOff?: (unreadBytes: number) => void;
 }
 
 export class HttpSessionTransport implements Transport {
@@ -233,7 +230,7 @@ export class HttpSessionTransport implements Transport {
       );
     }
     // gone already (while it was authenticated, say): nothing would ever answer it, nor end its wait
-    if (response.destroyed) return;
+    if (!writable(response)) return;
     const exchange: Exchange = {
       response,
       unanswered: new Set(ids),
@@ -244,12 +241,7 @@ export class HttpSessionTransport implements Transport {
       keepAlive: undefined,
     };
     for (const id of ids) this.exchanges.set(id, exchange);
-    const over = new Promise<void>((resolve) => {
-      response.once('close', () => {
-        this.abandon(exchange);
-        resolve();
-      });
-    });
+    const over = responseOver(response).then(() => this.abandon(exchange));
     exchange.keepAlive = setInterval(() => {
       this.stream(exchange);
       this.write(response, ': keepalive\n\n');
@@ -332,18 +324,15 @@ export class HttpSessionTransport implements Transport {
   }
 
   /**
-   * Writes to an event stream, unless its client has stopped reading: more than the bound still unread
-   * from earlier writes (Node would buffer everything sent after it, without limit). Such a stream is
+   * Writes to a response (its last part with `end`: a JSON body), unless its client has stopped
+   * reading: its connection holds more than the bound unread from earlier writes. That connection is
    * destroyed, which is what a client that goes away does: its requests are cancelled (`abandon`), the
    * standalone stream is free again.
    */
-  private write(response: ServerResponse, chunk: string): void {
+  private write(response: ServerResponse, chunk: string, end = false): void {
     if (!writable(response)) return;
-    if (response.writableNeedDrain && response.writableLength > this.maxUnreadBytes) {
-      response.destroy();
-      return;
-    }
-    response.write(chunk);
+    const written = writeWithinBound(response, chunk, { end, maxUnreadBytes: this.maxUnreadBytes });
+    if (written.kind === 'cut_off') this.options.onCutOff?.(written.unreadBytes);
   }
 
   /** Every request of the exchange is answered (or cancelled): its response is complete. */
@@ -367,7 +356,7 @@ export class HttpSessionTransport implements Transport {
       'content-length': Buffer.byteLength(text),
       'mcp-session-id': this.sessionId,
     });
-    response.end(text);
+    this.write(response, text, true);
   }
 
   /**
@@ -396,18 +385,15 @@ export class HttpSessionTransport implements Transport {
     if (refusal !== undefined) return reply(response, 400, refusal);
     if (this.standalone !== undefined)
       return reply(response, 409, rpcError(-32000, 'Conflict: Only one SSE stream is allowed per session'));
-    if (response.destroyed) return Promise.resolve();
+    if (!writable(response)) return Promise.resolve();
     this.standalone = response;
     response.writeHead(200, { ...SSE_HEADERS, 'mcp-session-id': this.sessionId });
     response.flushHeaders();
     const keepAlive = setInterval(() => this.write(response, ': keepalive\n\n'), this.keepAliveMs);
     keepAlive.unref();
-    return new Promise((resolve) => {
-      response.once('close', () => {
-        clearInterval(keepAlive);
-        if (this.standalone === response) this.standalone = undefined;
-        resolve();
-      });
+    return responseOver(response).then(() => {
+      clearInterval(keepAlive);
+      if (this.standalone === response) this.standalone = undefined;
     });
   }
 }
@@ -420,8 +406,9 @@ function isInitialize(message: JSONRPCMessage): boolean {
   return isRequest(message) && message.method === 'initialize';
 }
 
+/** Not ended, and its client still there (a response queued behind another hears nothing of its connection). */
 function writable(response: ServerResponse): boolean {
-  return !response.writableEnded && !response.destroyed;
+  return !response.writableEnded && !response.destroyed && !response.req.socket.destroyed;
 }
 
 function rpcError(code: number, message: string) {
