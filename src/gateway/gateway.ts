@@ -54,7 +54,7 @@ interface DeclaredWithCall {
 
 import { ProgressRelay } from './progress-relay.js';
 import { anyRequestOf, parseRequest, setToolCallHandler } from './request-params.js';
-import { asOneCall } from './session-share.js';
+import { asOneCall, shareKey } from './session-share.js';
 import { type PinCheck, type ToolPins, toolFingerprint } from './tool-pinning.js';
 import { callerTraceContext } from './trace-context.js';
 import type { Upstream, UpstreamRequest } from './upstream.js';
@@ -596,7 +596,7 @@ function callerOf(identity: DownstreamIdentity) {
  * (gateway/session-share), so that one session's slow calls cannot hold what every session needs.
  */
 function sessionRequest(identity: DownstreamIdentity, signal: AbortSignal): UpstreamRequest {
-  return { signal, session: identity.sessionId };
+  return { signal, session: shareKey(identity.principal, identity.sessionId) };
 }
 
 /** `<upstream>__<tool>` -> the policy's tool reference; the first separator splits (tool names may contain it). */

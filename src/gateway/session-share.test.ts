@@ -4,10 +4,11 @@
  * first come first served; other sessions are not held up; one that gives up (cancelled, timed out)
  * leaves the queue for good. End to end over both transports: test/security/gateway-attack-upstream-starvation.test.ts.
  */
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import { ToolNotStarted } from '../harness/types.js';
-import { asOneCall, SessionShare } from './session-share.js';
+import type { Principal } from '../spec/tool-call.js';
+import { asOneCall, SessionShare, shareKey } from './session-share.js';
 
 const LONG = 60_000;
 const open = () => new AbortController().signal;
@@ -83,17 +84,45 @@ describe('SessionShare', () => {
     expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
   });
 
-  it('fails a request that waited its whole timeout as the SDK fails a request that timed out', async () => {
+  it('fails a request that waited its whole timeout as timed out, and as never sent', async () => {
     const share = new SessionShare(1);
     const end = await share.take('a', open(), LONG);
     const late = share.take('a', open(), 20);
-    await expect(late).rejects.toBeInstanceOf(McpError);
+    await expect(late).rejects.toBeInstanceOf(ToolNotStarted);
     await expect(late).rejects.toMatchObject({
-      code: ErrorCode.RequestTimeout,
-      message: /Request timed out/,
+      message: /^Request timed out: .*never sent/,
+      cause: { code: ErrorCode.RequestTimeout },
     });
     end();
     expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('refuses at once, as never sent, a request past the most that may wait, and lets others wait', async () => {
+    const share = new SessionShare(1);
+    const end = await share.take('a', open(), LONG);
+    const waiting = Array.from({ length: share.maxWaiting }, () => share.take('a', open(), LONG));
+    expect(share.load('a')).toEqual({ inFlight: 1, waiting: share.maxWaiting });
+    await expect(share.take('a', open(), LONG)).rejects.toBeInstanceOf(ToolNotStarted);
+    // another session is not affected
+    (await share.take('b', open(), LONG))();
+    end();
+    for (const turn of waiting) (await turn)();
+    expect(share.load('a')).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
+  it('counts a delegated session in the share of the root of its delegation chain', () => {
+    const principal = (agentId: string, delegatedBy: string[], parentSessions: string[]) =>
+      ({ agentId, roles: [], delegatedBy, parentSessions }) as unknown as Principal;
+    const root = shareKey(principal('greedy', [], []), 'op-issued');
+    // the agent's own delegations to itself, each with a fresh session: one share
+    expect(shareKey(principal('greedy', ['greedy'], ['op-issued']), 'op-issued/t1')).toBe(root);
+    expect(shareKey(principal('greedy', ['greedy', 'greedy'], ['op-issued', 'op-issued/t1']), 'x')).toBe(
+      root,
+    );
+    // a delegation to another agent counts in the delegator's root share too
+    expect(shareKey(principal('modest', ['greedy'], ['op-issued']), 'op-issued/t2')).toBe(root);
+    // another agent's session of the same name is another share
+    expect(shareKey(principal('modest', [], []), 'op-issued')).not.toBe(root);
   });
 
   it('forgets a session once nothing of it is in flight or waiting', async () => {

@@ -12,6 +12,7 @@
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ToolNotStarted } from '../harness/types.js';
+import type { Principal } from '../spec/tool-call.js';
 
 /** A request waiting for its turn: hand it a slot, or make it give up. */
 interface Waiter {
@@ -29,9 +30,13 @@ export class SessionShare {
   /** Only sessions with a request in flight or waiting: an idle session costs nothing. */
   private readonly sessions = new Map<string, SessionQueue>();
 
+  /** Requests of one session that may wait at once: past it, one more is refused at once (not sent). */
+  readonly maxWaiting: number;
+
   constructor(readonly perSession: number) {
     if (!Number.isInteger(perSession) || perSession < 1)
       throw new RangeError(`a session's share of an upstream is a positive integer, got \`${perSession}\``);
+    this.maxWaiting = WAITING_PER_SLOT * perSession;
   }
 
   /**
@@ -48,6 +53,9 @@ export class SessionShare {
       queue.inFlight++;
       return Promise.resolve(this.turnOf(session, queue));
     }
+    // every waiting request holds its call's memory until its timeout: a session that sends calls
+    // faster than its share lets them out would otherwise hold the gateway's memory without bound
+    if (queue.waiting.size >= this.maxWaiting) return Promise.reject(queueFull(this.maxWaiting));
     return new Promise((resolve, reject) => {
       const giveUp = (error: unknown) => {
         queue.waiting.delete(waiter);
@@ -57,7 +65,7 @@ export class SessionShare {
         reject(error);
       };
       const onAbort = () => giveUp(neverSent(signal));
-      const timer = setTimeout(() => giveUp(requestTimedOut(timeoutMs)), timeoutMs);
+      const timer = setTimeout(() => giveUp(waitTimedOut(timeoutMs)), timeoutMs);
       const waiter: Waiter = {
         admit: () => {
           clearTimeout(timer);
@@ -137,6 +145,36 @@ export function asOneCall<A extends unknown[], T>(
       throw error instanceof ToolNotStarted ? new Error(error.message, { cause: error }) : error;
     });
   };
+}
+
+/** Requests that may wait per request a session may have in flight (`SessionShare.maxWaiting`). */
+const WAITING_PER_SLOT = 4;
+
+/** A request refused because its session already has as many waiting as it may: never sent. */
+function queueFull(maxWaiting: number): ToolNotStarted {
+  return new ToolNotStarted(
+    `this session already has ${maxWaiting} requests waiting for their turn at this upstream (the most that may wait): try again once some have ended`,
+  );
+}
+
+/**
+ * The share a request counts in: its Reins session's, or, for a session delegated from another, the
+ * root of its delegation chain's — the session an operator issued a credential for, with its agent.
+ * An agent can delegate to itself (token exchange) as often as it likes, each time with a session of
+ * its own: counted apart, its delegated sessions would multiply its share.
+ */
+export function shareKey(principal: Principal, sessionId: string): string {
+  const rootAgent = principal.delegatedBy[0] ?? principal.agentId;
+  const rootSession = principal.parentSessions[0] ?? sessionId;
+  return JSON.stringify([rootAgent, rootSession]);
+}
+
+/** A request whose wait for its turn used up its timeout: it timed out, and was never sent. */
+export function waitTimedOut(timeoutMs: number): ToolNotStarted {
+  return new ToolNotStarted(
+    `Request timed out: it waited its whole timeout (${timeoutMs} ms) for its turn at the upstream and was never sent`,
+    { cause: requestTimedOut(timeoutMs) },
+  );
 }
 
 /** What the SDK's client rejects a request with when its timeout passes: a wait that used it all up fails alike. */

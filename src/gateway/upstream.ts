@@ -27,7 +27,7 @@ import { describeError } from '../spec/errors.js';
 import { DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION, type UpstreamConfig } from '../spec/gateway-config.js';
 import type { UpstreamHealth } from '../spec/ops.js';
 import { HttpClientTransport, UpstreamRequestFailure } from './http-client-transport.js';
-import { requestTimedOut, SessionShare } from './session-share.js';
+import { SessionShare, waitTimedOut } from './session-share.js';
 import { freezeDefinition } from './tool-pinning.js';
 import { traceMeta } from './trace-context.js';
 import { upstreamEnvironment } from './upstream-env.js';
@@ -246,10 +246,15 @@ export class Upstream {
     const endTurn = await this.share.take(session, signal, timeout);
     try {
       const left = timeout - (Date.now() - queuedAt);
-      if (left < 1) throw requestTimedOut(timeout);
+      if (left < 1) throw waitTimedOut(timeout);
       return await send(this.connected(), { signal, timeout: left });
     } finally {
-      endTurn();
+      // a request cancelled once sent may still be running: MCP's cancellation asks, the upstream may
+      // go on. Its turn ends at its deadline, as if it ran to its timeout: otherwise a session could
+      // start and cancel calls in a loop and keep the upstream busy past its share
+      const deadline = queuedAt + timeout - Date.now();
+      if (signal.aborted && deadline > 0) setTimeout(endTurn, deadline).unref();
+      else endTurn();
     }
   }
 

@@ -2107,6 +2107,10 @@ export class Harness {
     } catch (error) {
       if (callerSignal?.aborted)
         return cancelledExecution(await notStartedBy(running ?? Promise.reject(error)), startedAt);
+      // an executor that gave up before it started the tool (the gateway's queue: full, or its wait
+      // used up the call's timeout) failed a call that did not run: no start time
+      if (error instanceof ToolNotStarted)
+        return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error' };
       return { ok: false, error: `tool failed: ${describeError(error)}`, outcome: 'error', startedAt };
     }
   }

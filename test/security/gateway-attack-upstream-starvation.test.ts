@@ -80,7 +80,7 @@ limits: { callTimeout: 30s }
   );
   const identity = new SqliteIdentityStore({ path: db });
   const registry = new AgentRegistry(identity);
-  for (const id of ['greedy', 'modest', 'queued', 'cancels', 'stdio'])
+  for (const id of ['greedy', 'modest', 'queued', 'cancels', 'stdio', 'sybil', 'churner'])
     await registry.create({ id, owner: 'ana@example.com', roles: [], scopes: ['up/*'] });
   await identity.close();
   gateway = await startHttpGateway(join(directory, 'reins.yaml'));
@@ -103,6 +103,39 @@ async function httpClient(agent: string): Promise<Client> {
     const client = await connectHttp(gateway.endpoint, token);
     clients.push(client);
     return client;
+  } finally {
+    auth.close();
+    await store.close();
+  }
+}
+
+/**
+ * A credential `agent` mints for itself from its own over the gateway's token exchange (no operator
+ * involved), with a session of its own (`<session>/<task>`).
+ */
+async function selfDelegated(agent: string, token: string, task: string): Promise<string> {
+  const response = await fetch(new URL('/v1/token', gateway.endpoint), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      audience: agent,
+      task,
+    }),
+  });
+  const answer = (await response.json()) as { access_token?: string };
+  if (answer.access_token === undefined) throw new Error(`token exchange: HTTP ${response.status}`);
+  return answer.access_token;
+}
+
+/** An operator-issued credential of `agent`, in the session `<agent>-session`. */
+async function issued(agent: string): Promise<string> {
+  const store = new SqliteIdentityStore({ path: db });
+  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
+  try {
+    return (await auth.issue(agent, { sessionId: `${agent}-session` })).token;
   } finally {
     auth.close();
     await store.close();
@@ -250,6 +283,49 @@ describe('a session has a share of calls in flight to an upstream (over Streamab
     expect(seen).not.toContain('cancelled');
     expect(seen).not.toContain('abandoned');
     expect(seen).toHaveLength(SHARE);
+  }, 60_000);
+});
+
+describe('an agent cannot take more than its share', () => {
+  it('credentials it delegates to itself count in the share of the session they come from', async () => {
+    // before: each self-delegated credential had a session, and so a share, of its own: three shares
+    // (48 calls) filled the upstream's 20 connections and the modest agent's call timed out
+    const root = await issued('sybil');
+    const tokens = [root, await selfDelegated('sybil', root, 't1'), await selfDelegated('sybil', root, 't2')];
+    const calls: Promise<CallToolResult>[] = [];
+    for (const [index, token] of tokens.entries()) {
+      const client = await connectHttp(gateway.endpoint, token);
+      clients.push(client);
+      for (let n = 0; n < SHARE; n++) calls.push(hold(client, 'sybil', `${index}.${n}`));
+    }
+    await eventually(() => expect(upstream.holds.from('sybil').length).toBeGreaterThanOrEqual(SHARE));
+    const modest = await httpClient('modest');
+    const answer = await modest.callTool({ name: 'up__quick', arguments: { who: 'modest' } }, undefined, {
+      timeout: 5_000,
+    });
+    expect(textOf(answer)).toBe('quick {"who":"modest"}');
+    expect(upstream.holds.from('sybil')).toHaveLength(SHARE);
+    expect(await answered(calls)).toHaveLength(3 * SHARE);
+  }, 60_000);
+
+  it('a call it cancels once sent keeps its turn until its deadline: cancelling frees no room to send more', async () => {
+    // MCP's cancellation asks the upstream to stop; it may go on. Before: cancelled calls gave their turns
+    // back at once, and a session could start and cancel calls in a loop past its share
+    const client = await httpClient('churner');
+    const first = Array.from({ length: SHARE }, () => new AbortController());
+    const started = first.map((stop, n) => hold(client, 'churner', `first.${n}`, stop.signal));
+    await eventually(() => expect(upstream.holds.from('churner').length).toBe(SHARE));
+    for (const stop of first) stop.abort();
+    for (const call of started) await expect(call).rejects.toThrow();
+    const again = Array.from({ length: SHARE }, () => new AbortController());
+    const next = again.map((stop, n) => hold(client, 'churner', `again.${n}`, stop.signal));
+    await waitingForItsTurn('churner', `again.${SHARE - 1}`);
+    // give a turn wrongly given back every chance to go out
+    await pause(1_000);
+    expect(upstream.holds.from('churner')).toHaveLength(SHARE);
+    for (const stop of again) stop.abort();
+    for (const call of next) await expect(call).rejects.toThrow();
+    expectNeverSent(await outcomeOf('churner', `again.${SHARE - 1}`));
   }, 60_000);
 });
 
