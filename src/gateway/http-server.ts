@@ -60,6 +60,8 @@ export interface HttpGatewayOptions {
 interface Session {
   readonly transport: HttpSessionTransport;
   readonly agentId: string;
+  /** Whose sessions it counts in (`maxSessionsPerAgent`): the root of its delegation chain. */
+  readonly rootAgentId: string;
   /** The Reins session (`sid`) of the credential that opened it; every request must carry one of it. */
   readonly credentialSessionId: string;
   /** The latest request's identity: the session closes when its standing is lost. */
@@ -249,13 +251,16 @@ export class HttpGateway {
     { request, response, body }: HttpExchange,
   ): Promise<void> {
     const agentId = auth.principal.agentId;
+    // a session delegated from another agent's counts as that agent's: an agent can delegate to any
+    // agent whose scopes overlap its own, and would otherwise fill that agent's sessions and lock it out
+    const rootAgentId = auth.principal.delegatedBy[0] ?? agentId;
     this.closeIdleSessions();
-    const full = this.capReached(agentId);
+    const full = this.capReached(rootAgentId);
     if (full !== undefined) {
       this.options.log?.(`refused a new MCP session of agent \`${agentId}\`: ${full}`);
       return send(response, 429, jsonRpcError(-32000, full));
     }
-    this.opening.set(agentId, (this.opening.get(agentId) ?? 0) + 1);
+    this.opening.set(rootAgentId, (this.opening.get(rootAgentId) ?? 0) + 1);
     try {
       const transport: HttpSessionTransport = new HttpSessionTransport({
         sessionId: randomUUID(),
@@ -267,6 +272,7 @@ export class HttpGateway {
           this.sessions.set(transport.sessionId, {
             transport,
             agentId,
+            rootAgentId,
             credentialSessionId: auth.sessionId,
             identity,
             lastUsedAt: this.clock(),
@@ -282,24 +288,24 @@ export class HttpGateway {
       await server.connect(new RequestIdTransport(transport));
       await transport.handle(request, response, body, authInfoOf(auth, identity));
     } finally {
-      const left = (this.opening.get(agentId) ?? 1) - 1;
-      if (left > 0) this.opening.set(agentId, left);
-      else this.opening.delete(agentId);
+      const left = (this.opening.get(rootAgentId) ?? 1) - 1;
+      if (left > 0) this.opening.set(rootAgentId, left);
+      else this.opening.delete(rootAgentId);
     }
   }
 
-  /** Why a new session of this agent is refused, if a cap is reached. */
-  private capReached(agentId: string): string | undefined {
+  /** Why a new session counted as `rootAgentId`'s is refused, if a cap is reached. */
+  private capReached(rootAgentId: string): string | undefined {
     const { maxSessions, maxSessionsPerAgent } = this.options;
     let total = 0;
-    let ofAgent = this.opening.get(agentId) ?? 0;
+    let ofAgent = this.opening.get(rootAgentId) ?? 0;
     for (const count of this.opening.values()) total += count;
     for (const session of this.sessions.values()) {
       total++;
-      if (session.agentId === agentId) ofAgent++;
+      if (session.rootAgentId === rootAgentId) ofAgent++;
     }
     if (ofAgent >= maxSessionsPerAgent)
-      return `at most ${maxSessionsPerAgent} open MCP sessions for agent \`${agentId}\`: end one (HTTP DELETE) or wait until one is idle for long enough to close`;
+      return `at most ${maxSessionsPerAgent} open MCP sessions for agent \`${rootAgentId}\` (sessions of credentials it delegated count as its own): end one (HTTP DELETE) or wait until one is idle for long enough to close`;
     if (total >= maxSessions)
       return `at most ${maxSessions} open MCP sessions on this gateway: try again later`;
     return undefined;

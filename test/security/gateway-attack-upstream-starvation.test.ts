@@ -33,7 +33,13 @@ import {
   releaseAll,
   startHoldingHttpUpstream,
 } from '../support/holding-server.js';
-import { connectHttp, type RunningGateway, startHttpGateway, textOf } from '../support/http-gateway.js';
+import {
+  connectHttp,
+  exchangeToken,
+  type RunningGateway,
+  startHttpGateway,
+  textOf,
+} from '../support/http-gateway.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
 import { credentialKeysBeside } from '../support/test-keys.js';
 
@@ -107,27 +113,6 @@ async function httpClient(agent: string): Promise<Client> {
     auth.close();
     await store.close();
   }
-}
-
-/**
- * A credential `agent` mints for itself from its own over the gateway's token exchange (no operator
- * involved), with a session of its own (`<session>/<task>`).
- */
-async function selfDelegated(agent: string, token: string, task: string): Promise<string> {
-  const response = await fetch(new URL('/v1/token', gateway.endpoint), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token: token,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      audience: agent,
-      task,
-    }),
-  });
-  const answer = (await response.json()) as { access_token?: string };
-  if (answer.access_token === undefined) throw new Error(`token exchange: HTTP ${response.status}`);
-  return answer.access_token;
 }
 
 /** An operator-issued credential of `agent`, in the session `<agent>-session`. */
@@ -291,7 +276,11 @@ describe('an agent cannot take more than its share', () => {
     // before: each self-delegated credential had a session, and so a share, of its own: three shares
     // (48 calls) filled the upstream's 20 connections and the modest agent's call timed out
     const root = await issued('sybil');
-    const tokens = [root, await selfDelegated('sybil', root, 't1'), await selfDelegated('sybil', root, 't2')];
+    const tokens = [
+      root,
+      await exchangeToken(gateway.endpoint, root, 'sybil', 't1'),
+      await exchangeToken(gateway.endpoint, root, 'sybil', 't2'),
+    ];
     const calls: Promise<CallToolResult>[] = [];
     for (const [index, token] of tokens.entries()) {
       const client = await connectHttp(gateway.endpoint, token);

@@ -20,6 +20,7 @@ import { eventually } from '../support/eventually.js';
 import {
   type CredentialClient,
   connectWithCredential,
+  exchangeToken,
   type RunningGateway,
   startHttpGateway,
   textOf,
@@ -159,6 +160,38 @@ describe('an MCP session over HTTP is authorised request by request', () => {
 });
 
 describe('open MCP sessions are capped', () => {
+  it('sessions of credentials an agent delegated count as its own, not as the agent it delegated to', async () => {
+    // found by an outside attack: an agent delegated credentials to another agent (any whose scopes
+    // overlap) and opened sessions with them until that agent's own credential was refused
+    const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-delegated-'));
+    try {
+      writeFileSync(join(capped, 'policy.yaml'), POLICY);
+      writeFileSync(join(capped, 'reins.yaml'), gatewayConfig(', maxSessionsPerAgent: 2'));
+      const store = new SqliteIdentityStore({ path: join(capped, 'reins.db') });
+      const agents = new AgentRegistry(store);
+      await agents.create({ id: 'greedy', owner: 'gil@example.com', scopes: ['everything/*'] });
+      await agents.create({ id: 'victim', owner: 'vic@example.com', scopes: ['everything/*'] });
+      const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
+      const running = await startHttpGateway(join(capped, 'reins.yaml'));
+      try {
+        const greedy = (await issuer.issue('greedy')).token;
+        for (const task of ['t1', 't2'])
+          await connect(running.endpoint, await exchangeToken(running.endpoint, greedy, 'victim', task));
+        await expect(connect(running.endpoint, greedy)).rejects.toThrow(
+          /at most 2 open MCP sessions for agent `greedy`/,
+        );
+        const victim = await connect(running.endpoint, (await issuer.issue('victim')).token);
+        expect(textOf(await echo(victim, 'still served'))).toContain('still served');
+      } finally {
+        expect(await running.stop()).toBe(0);
+        issuer.close();
+        await store.close();
+      }
+    } finally {
+      rmSync(capped, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a new session past the per-agent and the total cap, with a clear error', async () => {
     const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-'));
     try {

@@ -100,3 +100,29 @@ export async function connectWithCredential(endpoint: string, token: string): Pr
 }
 
 export { textOf } from './tool-result-text.js';
+
+/**
+ * A credential delegated by `token`'s holder to `audience` (itself or another agent), minted over the
+ * gateway's token exchange (`POST /v1/token`) as an agent does it, without an operator.
+ */
+export async function exchangeToken(
+  endpoint: string,
+  token: string,
+  audience: string,
+  task: string,
+): Promise<string> {
+  const response = await fetch(new URL('/v1/token', endpoint), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      audience,
+      task,
+    }),
+  });
+  const answer = (await response.json()) as { access_token?: string };
+  if (answer.access_token === undefined) throw new Error(`token exchange: HTTP ${response.status}`);
+  return answer.access_token;
+}
