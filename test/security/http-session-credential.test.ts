@@ -159,72 +159,69 @@ describe('an MCP session over HTTP is authorised request by request', () => {
   });
 });
 
+/**
+ * Runs `body` against a gateway of its own with the session limits `limits` (reins.yaml's `limits`
+ * entries, e.g. `, maxSessionsPerAgent: 2`) and the agents `agents`, each scoped to everything/*.
+ */
+async function withCappedGateway(
+  limits: string,
+  agents: readonly string[],
+  body: (gateway: RunningGateway, token: (agentId: string) => Promise<string>) => Promise<void>,
+): Promise<void> {
+  const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-'));
+  try {
+    writeFileSync(join(capped, 'policy.yaml'), POLICY);
+    writeFileSync(join(capped, 'reins.yaml'), gatewayConfig(limits));
+    const store = new SqliteIdentityStore({ path: join(capped, 'reins.db') });
+    const registry = new AgentRegistry(store);
+    for (const id of agents)
+      await registry.create({ id, owner: `${id}@example.com`, scopes: ['everything/*'] });
+    const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
+    const running = await startHttpGateway(join(capped, 'reins.yaml'));
+    try {
+      await body(running, async (agentId) => (await issuer.issue(agentId)).token);
+    } finally {
+      expect(await running.stop()).toBe(0);
+      issuer.close();
+      await store.close();
+    }
+  } finally {
+    rmSync(capped, { recursive: true, force: true });
+  }
+}
+
 describe('open MCP sessions are capped', () => {
   it('sessions of credentials an agent delegated count as its own, not as the agent it delegated to', async () => {
     // found by an outside attack: an agent delegated credentials to another agent (any whose scopes
     // overlap) and opened sessions with them until that agent's own credential was refused
-    const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-delegated-'));
-    try {
-      writeFileSync(join(capped, 'policy.yaml'), POLICY);
-      writeFileSync(join(capped, 'reins.yaml'), gatewayConfig(', maxSessionsPerAgent: 2'));
-      const store = new SqliteIdentityStore({ path: join(capped, 'reins.db') });
-      const agents = new AgentRegistry(store);
-      await agents.create({ id: 'greedy', owner: 'gil@example.com', scopes: ['everything/*'] });
-      await agents.create({ id: 'victim', owner: 'vic@example.com', scopes: ['everything/*'] });
-      const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
-      const running = await startHttpGateway(join(capped, 'reins.yaml'));
-      try {
-        const greedy = (await issuer.issue('greedy')).token;
-        for (const task of ['t1', 't2'])
-          await connect(running.endpoint, await exchangeToken(running.endpoint, greedy, 'victim', task));
-        await expect(connect(running.endpoint, greedy)).rejects.toThrow(
-          /at most 2 open MCP sessions for agent `greedy`/,
-        );
-        const victim = await connect(running.endpoint, (await issuer.issue('victim')).token);
-        expect(textOf(await echo(victim, 'still served'))).toContain('still served');
-      } finally {
-        expect(await running.stop()).toBe(0);
-        issuer.close();
-        await store.close();
-      }
-    } finally {
-      rmSync(capped, { recursive: true, force: true });
-    }
-  });
+    await withCappedGateway(', maxSessionsPerAgent: 2', ['greedy', 'victim'], async (running, token) => {
+      const greedy = await token('greedy');
+      for (const task of ['t1', 't2'])
+        await connect(running.endpoint, await exchangeToken(running.endpoint, greedy, 'victim', task));
+      await expect(connect(running.endpoint, greedy)).rejects.toThrow(
+        /at most 2 open MCP sessions for agent `greedy`/,
+      );
+      const victim = await connect(running.endpoint, await token('victim'));
+      expect(textOf(await echo(victim, 'still served'))).toContain('still served');
+    });
+  }, 60_000);
 
   it('refuses a new session past the per-agent and the total cap, with a clear error', async () => {
-    const capped = mkdtempSync(join(tmpdir(), 'reins-session-caps-'));
-    try {
-      writeFileSync(join(capped, 'policy.yaml'), POLICY);
-      writeFileSync(join(capped, 'reins.yaml'), gatewayConfig(', maxSessions: 3, maxSessionsPerAgent: 2'));
-      const store = new SqliteIdentityStore({ path: join(capped, 'reins.db') });
-      const agents = new AgentRegistry(store);
-      await agents.create({ id: 'reader', owner: 'rob@example.com', scopes: ['everything/*'] });
-      await agents.create({ id: 'writer', owner: 'wes@example.com', scopes: ['everything/*'] });
-      const issuer = await Authenticator.open({ store, keys: credentialKeysBeside(capped) });
-      const token = async (agentId: string) => (await issuer.issue(agentId)).token;
-      const running = await startHttpGateway(join(capped, 'reins.yaml'));
-      try {
-        const first = await connect(running.endpoint, await token('reader'));
-        await connect(running.endpoint, await token('reader'));
-        await expect(connect(running.endpoint, await token('reader'))).rejects.toThrow(
-          /at most 2 open MCP sessions for agent `reader`/,
-        );
-        await connect(running.endpoint, await token('writer'));
-        await expect(connect(running.endpoint, await token('writer'))).rejects.toThrow(
-          /at most 3 open MCP sessions/,
-        );
-        // ending a session makes room again
-        await first.transport.terminateSession();
-        const again = await connect(running.endpoint, await token('reader'));
-        expect(textOf(await echo(again, 'room again'))).toContain('room again');
-      } finally {
-        expect(await running.stop()).toBe(0);
-        issuer.close();
-        await store.close();
-      }
-    } finally {
-      rmSync(capped, { recursive: true, force: true });
-    }
+    const limits = ', maxSessions: 3, maxSessionsPerAgent: 2';
+    await withCappedGateway(limits, ['reader', 'writer'], async (running, token) => {
+      const first = await connect(running.endpoint, await token('reader'));
+      await connect(running.endpoint, await token('reader'));
+      await expect(connect(running.endpoint, await token('reader'))).rejects.toThrow(
+        /at most 2 open MCP sessions for agent `reader`/,
+      );
+      await connect(running.endpoint, await token('writer'));
+      await expect(connect(running.endpoint, await token('writer'))).rejects.toThrow(
+        /at most 3 open MCP sessions/,
+      );
+      // ending a session makes room again
+      await first.transport.terminateSession();
+      const again = await connect(running.endpoint, await token('reader'));
+      expect(textOf(await echo(again, 'room again'))).toContain('room again');
+    });
   }, 60_000);
 });
