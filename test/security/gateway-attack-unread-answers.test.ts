@@ -21,7 +21,6 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
-import { Authenticator } from '../../src/auth/authenticator.js';
 import type { CallOutcomeEvent } from '../../src/spec/audit-event.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
 import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
@@ -33,7 +32,7 @@ import {
   startHttpGateway,
   textOf,
 } from '../support/http-gateway.js';
-import { credentialKeysBeside } from '../support/test-keys.js';
+import { issueCredential } from '../support/test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVER = resolve(ROOT, 'test/support/large-answer-server.ts');
@@ -94,15 +93,8 @@ afterAll(async () => {
   if (directory) rmSync(directory, { recursive: true, force: true });
 });
 
-async function tokenFor(agent: string): Promise<string> {
-  const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
-  try {
-    return (await auth.issue(agent, { sessionId: `${agent}-session` })).token;
-  } finally {
-    auth.close();
-    await store.close();
-  }
+function tokenFor(agent: string): Promise<string> {
+  return issueCredential(directory, db, agent, { sessionId: `${agent}-session` });
 }
 
 /** The outcomes recorded for the agent's calls of `files/<tool>`. */

@@ -20,7 +20,6 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentRegistry } from '../../src/auth/agent-registry.js';
-import { Authenticator } from '../../src/auth/authenticator.js';
 import type { AuditEventV1, CallOutcomeEvent } from '../../src/spec/audit-event.js';
 import { DEFAULT_MAX_UPSTREAM_CALLS_PER_SESSION as SHARE } from '../../src/spec/gateway-config.js';
 import { SqliteAuditLog } from '../../src/store/sqlite/sqlite-audit-log.js';
@@ -41,7 +40,7 @@ import {
   textOf,
 } from '../support/http-gateway.js';
 import { connectThroughReins } from '../support/reins-mcp-client.js';
-import { credentialKeysBeside } from '../support/test-keys.js';
+import { issueCredential } from '../support/test-keys.js';
 
 const HOLDING_SERVER = resolve(import.meta.dirname, '../support/holding-server.ts');
 /** Calls one session starts at once: ten more than its share. */
@@ -102,29 +101,14 @@ afterAll(async () => {
 
 /** An SDK client of `agent` over Streamable HTTP; every client of one agent is in the same Reins session. */
 async function httpClient(agent: string): Promise<Client> {
-  const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
-  try {
-    const { token } = await auth.issue(agent, { sessionId: `${agent}-session` });
-    const client = await connectHttp(gateway.endpoint, token);
-    clients.push(client);
-    return client;
-  } finally {
-    auth.close();
-    await store.close();
-  }
+  const client = await connectHttp(gateway.endpoint, await issued(agent));
+  clients.push(client);
+  return client;
 }
 
 /** An operator-issued credential of `agent`, in the session `<agent>-session`. */
-async function issued(agent: string): Promise<string> {
-  const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
-  try {
-    return (await auth.issue(agent, { sessionId: `${agent}-session` })).token;
-  } finally {
-    auth.close();
-    await store.close();
-  }
+function issued(agent: string): Promise<string> {
+  return issueCredential(directory, db, agent, { sessionId: `${agent}-session` });
 }
 
 /** `hold` called by `who` with `n` = 0..count-1, all at once. */

@@ -11,13 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { Authenticator } from '../../src/auth/authenticator.js';
-import { SqliteIdentityStore } from '../../src/store/sqlite/sqlite-identity-store.js';
 import { type Execution, ExecutionLog } from './counting-tools.js';
 import { eventually, present } from './eventually.js';
 import { type RunningGateway, startHttpGateway } from './http-gateway.js';
 import { type CliRun, createOperators, reins, runReinsAs } from './reins-cli.js';
-import { credentialKeysBeside } from './test-keys.js';
+import { issueCredential } from './test-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 /** The counting upstream: `<executions file> <label>` as its arguments. */
@@ -103,7 +101,7 @@ async function startHeldCallGateway(prefix: string): Promise<HeldCallGateway> {
     createAgent: (id) => {
       cli('agents', 'create', id, '--owner', 'olivia@example.com', '--scopes', 'counting/*');
     },
-    tokenFor: (agent) => issueToken(directory, db, agent),
+    tokenFor: (agent) => issueCredential(directory, db, agent),
     reins: cli,
     approve,
     ...abandonment({ executions, gateway, reins: cli, approve }),
@@ -144,17 +142,6 @@ listen: { host: 127.0.0.1, port: 0, path: /mcp }
 limits: { callTimeout: 20s, approvalTimeout: 60s }
 `,
   );
-}
-
-async function issueToken(directory: string, db: string, agent: string): Promise<string> {
-  const store = new SqliteIdentityStore({ path: db });
-  const auth = await Authenticator.open({ store, keys: credentialKeysBeside(directory) });
-  try {
-    return (await auth.issue(agent)).token;
-  } finally {
-    auth.close();
-    await store.close();
-  }
 }
 
 type Basics = Pick<HeldCallGateway, 'executions' | 'gateway' | 'reins' | 'approve'>;
