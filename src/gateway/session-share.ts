@@ -8,7 +8,8 @@
  * timeout. A waiting request holds nothing of the upstream; one whose caller cancels or goes away
  * leaves the queue and is never sent (fail closed: it must not run later, with nobody waiting for it),
  * and says so (`ToolNotStarted`: its call is recorded as not run); one that waits its whole timeout
- * fails as a request that timed out does.
+ * fails as timed out, and as not run. At most `maxWaiting` requests of a session wait at once. The key
+ * of a share is the root of a session's delegation chain (`shareKey`).
  */
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ToolNotStarted } from '../harness/types.js';
@@ -41,10 +42,10 @@ export class SessionShare {
 
   /**
    * Resolves once the session may send one more request, with the function that ends its turn (call
-   * it once the request is over; again is harmless). Rejects with `ToolNotStarted` (the signal's
-   * reason as its cause) if the signal aborts first, in the abort's own turn, or with the SDK's
-   * `Request timed out` (-32001) after `timeoutMs`: either way the request has left the queue and
-   * must not be sent.
+   * it once the request is over; again is harmless). Rejects with `ToolNotStarted`, the request having
+   * left the queue, never to be sent: if the signal aborts first (in the abort's own turn; the signal's
+   * reason as its cause), after `timeoutMs` (`Request timed out`; the SDK's -32001 as its cause), or at
+   * once when the session already has `maxWaiting` requests waiting.
    */
   take(session: string, signal: AbortSignal, timeoutMs: number): Promise<() => void> {
     if (signal.aborted) return Promise.reject(neverSent(signal));
@@ -177,7 +178,7 @@ export function waitTimedOut(timeoutMs: number): ToolNotStarted {
   );
 }
 
-/** What the SDK's client rejects a request with when its timeout passes: a wait that used it all up fails alike. */
-export function requestTimedOut(timeoutMs: number): McpError {
+/** What the SDK's client rejects a request with when its timeout passes. */
+function requestTimedOut(timeoutMs: number): McpError {
   return new McpError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: timeoutMs });
 }
